@@ -355,18 +355,26 @@ pub(crate) fn decode_value<T: crate::loose::Loose>(
 ) -> Result<T, Error> {
     match T::from_loose(value) {
         Ok(v) => Ok(v),
-        Err(e) => {
-            let path: Vec<&Segment> = e.path().collect();
-            let excerpt = find(value, &path).map(short_json).unwrap_or_default();
-            Err(Error::Decode(Box::new(DecodeError {
-                method: method.to_owned(),
-                part,
-                path: join_path(part, &path),
-                message: e.message().to_owned(),
-                excerpt,
-            })))
-        }
+        Err(e) => Err(misfit_error(method, part, value, &e)),
     }
+}
+
+/// The `Error` of a misfit (not generic, so compiled once).
+fn misfit_error(
+    method: &str,
+    part: Part,
+    value: &serde_json::Value,
+    e: &crate::loose::Misfit,
+) -> Error {
+    let path: Vec<&Segment> = e.path().collect();
+    let excerpt = find(value, &path).map(short_json).unwrap_or_default();
+    Error::Decode(Box::new(DecodeError {
+        method: method.to_owned(),
+        part,
+        path: join_path(part, &path),
+        message: e.message().to_owned(),
+        excerpt,
+    }))
 }
 
 fn join_path(part: Part, path: &[&Segment]) -> String {

@@ -81,19 +81,29 @@ impl Emitter<'_> {
                 extra,
                 deny_unknown,
             } => {
+                // Fields are read into locals, then moved into the struct: a struct literal
+                // with a `?` per field makes rustc drop the fields read so far at every `?`
+                // (quadratic code); locals share one chain of drops.
+                let reader = ["o", "obj", "reader", "__o"]
+                    .into_iter()
+                    .find(|r| fields.iter().all(|f| f.ident != *r))
+                    .unwrap_or("__o");
+                let o = ident(reader);
                 let mut fs = TokenStream::new();
-                let mut inits = TokenStream::new();
+                let mut reads = TokenStream::new();
+                let mut names: Vec<Ident> = Vec::new();
                 let mut all_optional = true;
                 for f in fields {
                     all_optional &= f.optional;
                     fs.extend(self.field(f, m));
                     let id = ident(&f.ident);
                     let wire = &f.wire;
-                    inits.extend(if f.optional {
-                        quote!(#id: o.opt(#wire)?,)
+                    reads.extend(if f.optional {
+                        quote!(let #id = #o.opt(#wire)?;)
                     } else {
-                        quote!(#id: o.req(#wire)?,)
+                        quote!(let #id = #o.req(#wire)?;)
                     });
+                    names.push(id);
                 }
                 let wires: Vec<&String> = fields.iter().map(|f| &f.wire).collect();
                 if let Some((fname, vty)) = extra {
@@ -104,20 +114,22 @@ impl Emitter<'_> {
                         #[serde(flatten)]
                         pub #id: ::std::collections::BTreeMap<String, #vt>,
                     });
-                    inits.extend(quote!(#id: o.rest(&[#(#wires),*])?,));
+                    reads.extend(quote!(let #id = #o.rest(&[#(#wires),*])?;));
+                    names.push(id);
                 }
                 let deny = (*deny_unknown && extra.is_none())
-                    .then(|| quote!(o.deny(&[#(#wires),*])?;));
-                let body = if inits.is_empty() && deny.is_none() {
+                    .then(|| quote!(#o.deny(&[#(#wires),*])?;));
+                let body = if names.is_empty() && deny.is_none() {
                     quote! {
                         #rt::loose::Object::new(v)?;
                         Ok(Self {})
                     }
                 } else {
                     quote! {
-                        let o = #rt::loose::Object::new(v)?;
+                        let #o = #rt::loose::Object::new(v)?;
                         #deny
-                        Ok(Self { #inits })
+                        #reads
+                        Ok(Self { #(#names),* })
                     }
                 };
                 let default = if all_optional {

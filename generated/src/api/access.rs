@@ -33,10 +33,9 @@ impl ::bitrix24_runtime::loose::Loose for NameRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            access: o.req("ACCESS")?,
-            additional: o.rest(&["ACCESS"])?,
-        })
+        let access = o.req("ACCESS")?;
+        let additional = o.rest(&["ACCESS"])?;
+        Ok(Self { access, additional })
     }
 }
 
@@ -61,11 +60,15 @@ impl ::bitrix24_runtime::loose::Loose for NameResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.opt("name")?;
+        let provider = o.opt("provider")?;
+        let provider_id = o.opt("provider_id")?;
+        let additional = o.rest(&["name", "provider", "provider_id"])?;
         Ok(Self {
-            name: o.opt("name")?,
-            provider: o.opt("provider")?,
-            provider_id: o.opt("provider_id")?,
-            additional: o.rest(&["name", "provider", "provider_id"])?,
+            name,
+            provider,
+            provider_id,
+            additional,
         })
     }
 }

@@ -34,7 +34,8 @@ impl ::bitrix24_runtime::loose::Loose for InfoRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -75,34 +76,46 @@ impl ::bitrix24_runtime::loose::Loose for InfoResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let days = o.opt("DAYS")?;
+        let id = o.opt("ID")?;
+        let installed = o.opt("INSTALLED")?;
+        let language_id = o.opt("LANGUAGE_ID")?;
+        let license = o.opt("LICENSE")?;
+        let license_family = o.opt("LICENSE_FAMILY")?;
+        let license_type = o.opt("LICENSE_TYPE")?;
+        let payment_expired = o.opt("PAYMENT_EXPIRED")?;
+        let status = o.opt("STATUS")?;
+        let version = o.opt("VERSION")?;
+        let additional = o
+            .rest(
+                &[
+                    "CODE",
+                    "DAYS",
+                    "ID",
+                    "INSTALLED",
+                    "LANGUAGE_ID",
+                    "LICENSE",
+                    "LICENSE_FAMILY",
+                    "LICENSE_TYPE",
+                    "PAYMENT_EXPIRED",
+                    "STATUS",
+                    "VERSION",
+                ],
+            )?;
         Ok(Self {
-            code: o.opt("CODE")?,
-            days: o.opt("DAYS")?,
-            id: o.opt("ID")?,
-            installed: o.opt("INSTALLED")?,
-            language_id: o.opt("LANGUAGE_ID")?,
-            license: o.opt("LICENSE")?,
-            license_family: o.opt("LICENSE_FAMILY")?,
-            license_type: o.opt("LICENSE_TYPE")?,
-            payment_expired: o.opt("PAYMENT_EXPIRED")?,
-            status: o.opt("STATUS")?,
-            version: o.opt("VERSION")?,
-            additional: o
-                .rest(
-                    &[
-                        "CODE",
-                        "DAYS",
-                        "ID",
-                        "INSTALLED",
-                        "LANGUAGE_ID",
-                        "LICENSE",
-                        "LICENSE_FAMILY",
-                        "LICENSE_TYPE",
-                        "PAYMENT_EXPIRED",
-                        "STATUS",
-                        "VERSION",
-                    ],
-                )?,
+            code,
+            days,
+            id,
+            installed,
+            language_id,
+            license,
+            license_family,
+            license_type,
+            payment_expired,
+            status,
+            version,
+            additional,
         })
     }
 }

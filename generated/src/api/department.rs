@@ -43,12 +43,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.req("NAME")?;
+        let parent = o.req("PARENT")?;
+        let sort = o.opt("SORT")?;
+        let uf_head = o.opt("UF_HEAD")?;
+        let additional = o.rest(&["NAME", "PARENT", "SORT", "UF_HEAD"])?;
         Ok(Self {
-            name: o.req("NAME")?,
-            parent: o.req("PARENT")?,
-            sort: o.opt("SORT")?,
-            uf_head: o.opt("UF_HEAD")?,
-            additional: o.rest(&["NAME", "PARENT", "SORT", "UF_HEAD"])?,
+            name,
+            parent,
+            sort,
+            uf_head,
+            additional,
         })
     }
 }
@@ -95,10 +100,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("ID")?,
-            additional: o.rest(&["ID"])?,
-        })
+        let id = o.req("ID")?;
+        let additional = o.rest(&["ID"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -142,7 +146,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -171,13 +176,19 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let parent = o.opt("PARENT")?;
+        let sort = o.opt("SORT")?;
+        let uf_head = o.opt("UF_HEAD")?;
+        let additional = o.rest(&["ID", "NAME", "PARENT", "SORT", "UF_HEAD"])?;
         Ok(Self {
-            id: o.opt("ID")?,
-            name: o.opt("NAME")?,
-            parent: o.opt("PARENT")?,
-            sort: o.opt("SORT")?,
-            uf_head: o.opt("UF_HEAD")?,
-            additional: o.rest(&["ID", "NAME", "PARENT", "SORT", "UF_HEAD"])?,
+            id,
+            name,
+            parent,
+            sort,
+            uf_head,
+            additional,
         })
     }
 }
@@ -242,30 +253,40 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let parent = o.opt("PARENT")?;
+        let sort = o.opt("SORT")?;
+        let start = o.opt("START")?;
+        let uf_head = o.opt("UF_HEAD")?;
+        let order = o.opt("order")?;
+        let sort_2 = o.opt("sort")?;
+        let start_2 = o.opt("start")?;
+        let additional = o
+            .rest(
+                &[
+                    "ID",
+                    "NAME",
+                    "PARENT",
+                    "SORT",
+                    "START",
+                    "UF_HEAD",
+                    "order",
+                    "sort",
+                    "start",
+                ],
+            )?;
         Ok(Self {
-            id: o.opt("ID")?,
-            name: o.opt("NAME")?,
-            parent: o.opt("PARENT")?,
-            sort: o.opt("SORT")?,
-            start: o.opt("START")?,
-            uf_head: o.opt("UF_HEAD")?,
-            order: o.opt("order")?,
-            sort_2: o.opt("sort")?,
-            start_2: o.opt("start")?,
-            additional: o
-                .rest(
-                    &[
-                        "ID",
-                        "NAME",
-                        "PARENT",
-                        "SORT",
-                        "START",
-                        "UF_HEAD",
-                        "order",
-                        "sort",
-                        "start",
-                    ],
-                )?,
+            id,
+            name,
+            parent,
+            sort,
+            start,
+            uf_head,
+            order,
+            sort_2,
+            start_2,
+            additional,
         })
     }
 }
@@ -323,13 +344,19 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("ID")?;
+        let name = o.opt("NAME")?;
+        let parent = o.opt("PARENT")?;
+        let sort = o.opt("SORT")?;
+        let uf_head = o.opt("UF_HEAD")?;
+        let additional = o.rest(&["ID", "NAME", "PARENT", "SORT", "UF_HEAD"])?;
         Ok(Self {
-            id: o.req("ID")?,
-            name: o.opt("NAME")?,
-            parent: o.opt("PARENT")?,
-            sort: o.opt("SORT")?,
-            uf_head: o.opt("UF_HEAD")?,
-            additional: o.rest(&["ID", "NAME", "PARENT", "SORT", "UF_HEAD"])?,
+            id,
+            name,
+            parent,
+            sort,
+            uf_head,
+            additional,
         })
     }
 }

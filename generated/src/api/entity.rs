@@ -47,11 +47,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let access = o.opt("ACCESS")?;
+        let entity = o.req("ENTITY")?;
+        let name = o.req("NAME")?;
+        let additional = o.rest(&["ACCESS", "ENTITY", "NAME"])?;
         Ok(Self {
-            access: o.opt("ACCESS")?,
-            entity: o.req("ENTITY")?,
-            name: o.req("NAME")?,
-            additional: o.rest(&["ACCESS", "ENTITY", "NAME"])?,
+            access,
+            entity,
+            name,
+            additional,
         })
     }
 }
@@ -103,10 +107,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            entity: o.req("ENTITY")?,
-            additional: o.rest(&["ENTITY"])?,
-        })
+        let entity = o.req("ENTITY")?;
+        let additional = o.rest(&["ENTITY"])?;
+        Ok(Self { entity, additional })
     }
 }
 
@@ -157,10 +160,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            entity: o.opt("ENTITY")?,
-            additional: o.rest(&["ENTITY"])?,
-        })
+        let entity = o.opt("ENTITY")?;
+        let additional = o.rest(&["ENTITY"])?;
+        Ok(Self { entity, additional })
     }
 }
 
@@ -212,11 +214,10 @@ impl ::bitrix24_runtime::loose::Loose for RightsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            access: o.opt("ACCESS")?,
-            entity: o.req("ENTITY")?,
-            additional: o.rest(&["ACCESS", "ENTITY"])?,
-        })
+        let access = o.opt("ACCESS")?;
+        let entity = o.req("ENTITY")?;
+        let additional = o.rest(&["ACCESS", "ENTITY"])?;
+        Ok(Self { access, entity, additional })
     }
 }
 
@@ -268,12 +269,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let access = o.opt("ACCESS")?;
+        let entity = o.req("ENTITY")?;
+        let entity_new = o.opt("ENTITY_NEW")?;
+        let name = o.opt("NAME")?;
+        let additional = o.rest(&["ACCESS", "ENTITY", "ENTITY_NEW", "NAME"])?;
         Ok(Self {
-            access: o.opt("ACCESS")?,
-            entity: o.req("ENTITY")?,
-            entity_new: o.opt("ENTITY_NEW")?,
-            name: o.opt("NAME")?,
-            additional: o.rest(&["ACCESS", "ENTITY", "ENTITY_NEW", "NAME"])?,
+            access,
+            entity,
+            entity_new,
+            name,
+            additional,
         })
     }
 }

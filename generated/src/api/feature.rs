@@ -33,10 +33,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            code: o.req("CODE")?,
-            additional: o.rest(&["CODE"])?,
-        })
+        let code = o.req("CODE")?;
+        let additional = o.rest(&["CODE"])?;
+        Ok(Self { code, additional })
     }
 }
 
@@ -59,10 +58,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            value: o.opt("value")?,
-            additional: o.rest(&["value"])?,
-        })
+        let value = o.opt("value")?;
+        let additional = o.rest(&["value"])?;
+        Ok(Self { value, additional })
     }
 }
 

@@ -84,28 +84,37 @@ impl ::bitrix24_runtime::loose::Loose for NotifyRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attach = o.opt("ATTACH")?;
+        let client_id = o.opt("CLIENT_ID")?;
+        let message = o.req("MESSAGE")?;
+        let message_out = o.opt("MESSAGE_OUT")?;
+        let sub_tag = o.opt("SUB_TAG")?;
+        let tag = o.opt("TAG")?;
+        let type_ = o.opt("TYPE")?;
+        let user_id = o.req("USER_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ATTACH",
+                    "CLIENT_ID",
+                    "MESSAGE",
+                    "MESSAGE_OUT",
+                    "SUB_TAG",
+                    "TAG",
+                    "TYPE",
+                    "USER_ID",
+                ],
+            )?;
         Ok(Self {
-            attach: o.opt("ATTACH")?,
-            client_id: o.opt("CLIENT_ID")?,
-            message: o.req("MESSAGE")?,
-            message_out: o.opt("MESSAGE_OUT")?,
-            sub_tag: o.opt("SUB_TAG")?,
-            tag: o.opt("TAG")?,
-            type_: o.opt("TYPE")?,
-            user_id: o.req("USER_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ATTACH",
-                        "CLIENT_ID",
-                        "MESSAGE",
-                        "MESSAGE_OUT",
-                        "SUB_TAG",
-                        "TAG",
-                        "TYPE",
-                        "USER_ID",
-                    ],
-                )?,
+            attach,
+            client_id,
+            message,
+            message_out,
+            sub_tag,
+            tag,
+            type_,
+            user_id,
+            additional,
         })
     }
 }

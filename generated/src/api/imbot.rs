@@ -78,34 +78,46 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let client_id = o.opt("CLIENT_ID")?;
+        let code = o.req("CODE")?;
+        let event_bot_delete = o.req("EVENT_BOT_DELETE")?;
+        let event_handler = o.opt("EVENT_HANDLER")?;
+        let event_message_add = o.req("EVENT_MESSAGE_ADD")?;
+        let event_message_delete = o.opt("EVENT_MESSAGE_DELETE")?;
+        let event_message_update = o.opt("EVENT_MESSAGE_UPDATE")?;
+        let event_welcome_message = o.req("EVENT_WELCOME_MESSAGE")?;
+        let openline = o.opt("OPENLINE")?;
+        let properties = o.req("PROPERTIES")?;
+        let type_ = o.opt("TYPE")?;
+        let additional = o
+            .rest(
+                &[
+                    "CLIENT_ID",
+                    "CODE",
+                    "EVENT_BOT_DELETE",
+                    "EVENT_HANDLER",
+                    "EVENT_MESSAGE_ADD",
+                    "EVENT_MESSAGE_DELETE",
+                    "EVENT_MESSAGE_UPDATE",
+                    "EVENT_WELCOME_MESSAGE",
+                    "OPENLINE",
+                    "PROPERTIES",
+                    "TYPE",
+                ],
+            )?;
         Ok(Self {
-            client_id: o.opt("CLIENT_ID")?,
-            code: o.req("CODE")?,
-            event_bot_delete: o.req("EVENT_BOT_DELETE")?,
-            event_handler: o.opt("EVENT_HANDLER")?,
-            event_message_add: o.req("EVENT_MESSAGE_ADD")?,
-            event_message_delete: o.opt("EVENT_MESSAGE_DELETE")?,
-            event_message_update: o.opt("EVENT_MESSAGE_UPDATE")?,
-            event_welcome_message: o.req("EVENT_WELCOME_MESSAGE")?,
-            openline: o.opt("OPENLINE")?,
-            properties: o.req("PROPERTIES")?,
-            type_: o.opt("TYPE")?,
-            additional: o
-                .rest(
-                    &[
-                        "CLIENT_ID",
-                        "CODE",
-                        "EVENT_BOT_DELETE",
-                        "EVENT_HANDLER",
-                        "EVENT_MESSAGE_ADD",
-                        "EVENT_MESSAGE_DELETE",
-                        "EVENT_MESSAGE_UPDATE",
-                        "EVENT_WELCOME_MESSAGE",
-                        "OPENLINE",
-                        "PROPERTIES",
-                        "TYPE",
-                    ],
-                )?,
+            client_id,
+            code,
+            event_bot_delete,
+            event_handler,
+            event_message_add,
+            event_message_delete,
+            event_message_update,
+            event_welcome_message,
+            openline,
+            properties,
+            type_,
+            additional,
         })
     }
 }
@@ -147,30 +159,40 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestProperties {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color = o.opt("COLOR")?;
+        let email = o.opt("EMAIL")?;
+        let last_name = o.req("LAST_NAME")?;
+        let name = o.req("NAME")?;
+        let personal_birthday = o.opt("PERSONAL_BIRTHDAY")?;
+        let personal_gender = o.opt("PERSONAL_GENDER")?;
+        let personal_photo = o.opt("PERSONAL_PHOTO")?;
+        let personal_www = o.opt("PERSONAL_WWW")?;
+        let work_position = o.opt("WORK_POSITION")?;
+        let additional = o
+            .rest(
+                &[
+                    "COLOR",
+                    "EMAIL",
+                    "LAST_NAME",
+                    "NAME",
+                    "PERSONAL_BIRTHDAY",
+                    "PERSONAL_GENDER",
+                    "PERSONAL_PHOTO",
+                    "PERSONAL_WWW",
+                    "WORK_POSITION",
+                ],
+            )?;
         Ok(Self {
-            color: o.opt("COLOR")?,
-            email: o.opt("EMAIL")?,
-            last_name: o.req("LAST_NAME")?,
-            name: o.req("NAME")?,
-            personal_birthday: o.opt("PERSONAL_BIRTHDAY")?,
-            personal_gender: o.opt("PERSONAL_GENDER")?,
-            personal_photo: o.opt("PERSONAL_PHOTO")?,
-            personal_www: o.opt("PERSONAL_WWW")?,
-            work_position: o.opt("WORK_POSITION")?,
-            additional: o
-                .rest(
-                    &[
-                        "COLOR",
-                        "EMAIL",
-                        "LAST_NAME",
-                        "NAME",
-                        "PERSONAL_BIRTHDAY",
-                        "PERSONAL_GENDER",
-                        "PERSONAL_PHOTO",
-                        "PERSONAL_WWW",
-                        "WORK_POSITION",
-                    ],
-                )?,
+            color,
+            email,
+            last_name,
+            name,
+            personal_birthday,
+            personal_gender,
+            personal_photo,
+            personal_www,
+            work_position,
+            additional,
         })
     }
 }
@@ -234,10 +256,13 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.req("BOT_ID")?;
+        let client_id = o.opt("CLIENT_ID")?;
+        let additional = o.rest(&["BOT_ID", "CLIENT_ID"])?;
         Ok(Self {
-            bot_id: o.req("BOT_ID")?,
-            client_id: o.opt("CLIENT_ID")?,
-            additional: o.rest(&["BOT_ID", "CLIENT_ID"])?,
+            bot_id,
+            client_id,
+            additional,
         })
     }
 }
@@ -295,11 +320,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.req("BOT_ID")?;
+        let client_id = o.opt("CLIENT_ID")?;
+        let fields = o.req("FIELDS")?;
+        let additional = o.rest(&["BOT_ID", "CLIENT_ID", "FIELDS"])?;
         Ok(Self {
-            bot_id: o.req("BOT_ID")?,
-            client_id: o.opt("CLIENT_ID")?,
-            fields: o.req("FIELDS")?,
-            additional: o.rest(&["BOT_ID", "CLIENT_ID", "FIELDS"])?,
+            bot_id,
+            client_id,
+            fields,
+            additional,
         })
     }
 }
@@ -334,28 +363,37 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let event_bot_delete = o.opt("EVENT_BOT_DELETE")?;
+        let event_handler = o.opt("EVENT_HANDLER")?;
+        let event_message_add = o.opt("EVENT_MESSAGE_ADD")?;
+        let event_message_delete = o.opt("EVENT_MESSAGE_DELETE")?;
+        let event_message_update = o.opt("EVENT_MESSAGE_UPDATE")?;
+        let event_welcome_message = o.opt("EVENT_WELCOME_MESSAGE")?;
+        let properties = o.opt("PROPERTIES")?;
+        let additional = o
+            .rest(
+                &[
+                    "CODE",
+                    "EVENT_BOT_DELETE",
+                    "EVENT_HANDLER",
+                    "EVENT_MESSAGE_ADD",
+                    "EVENT_MESSAGE_DELETE",
+                    "EVENT_MESSAGE_UPDATE",
+                    "EVENT_WELCOME_MESSAGE",
+                    "PROPERTIES",
+                ],
+            )?;
         Ok(Self {
-            code: o.opt("CODE")?,
-            event_bot_delete: o.opt("EVENT_BOT_DELETE")?,
-            event_handler: o.opt("EVENT_HANDLER")?,
-            event_message_add: o.opt("EVENT_MESSAGE_ADD")?,
-            event_message_delete: o.opt("EVENT_MESSAGE_DELETE")?,
-            event_message_update: o.opt("EVENT_MESSAGE_UPDATE")?,
-            event_welcome_message: o.opt("EVENT_WELCOME_MESSAGE")?,
-            properties: o.opt("PROPERTIES")?,
-            additional: o
-                .rest(
-                    &[
-                        "CODE",
-                        "EVENT_BOT_DELETE",
-                        "EVENT_HANDLER",
-                        "EVENT_MESSAGE_ADD",
-                        "EVENT_MESSAGE_DELETE",
-                        "EVENT_MESSAGE_UPDATE",
-                        "EVENT_WELCOME_MESSAGE",
-                        "PROPERTIES",
-                    ],
-                )?,
+            code,
+            event_bot_delete,
+            event_handler,
+            event_message_add,
+            event_message_delete,
+            event_message_update,
+            event_welcome_message,
+            properties,
+            additional,
         })
     }
 }
@@ -395,30 +433,40 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsProperties {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color = o.opt("COLOR")?;
+        let email = o.opt("EMAIL")?;
+        let last_name = o.opt("LAST_NAME")?;
+        let name = o.opt("NAME")?;
+        let personal_birthday = o.opt("PERSONAL_BIRTHDAY")?;
+        let personal_gender = o.opt("PERSONAL_GENDER")?;
+        let personal_photo = o.opt("PERSONAL_PHOTO")?;
+        let personal_www = o.opt("PERSONAL_WWW")?;
+        let work_position = o.opt("WORK_POSITION")?;
+        let additional = o
+            .rest(
+                &[
+                    "COLOR",
+                    "EMAIL",
+                    "LAST_NAME",
+                    "NAME",
+                    "PERSONAL_BIRTHDAY",
+                    "PERSONAL_GENDER",
+                    "PERSONAL_PHOTO",
+                    "PERSONAL_WWW",
+                    "WORK_POSITION",
+                ],
+            )?;
         Ok(Self {
-            color: o.opt("COLOR")?,
-            email: o.opt("EMAIL")?,
-            last_name: o.opt("LAST_NAME")?,
-            name: o.opt("NAME")?,
-            personal_birthday: o.opt("PERSONAL_BIRTHDAY")?,
-            personal_gender: o.opt("PERSONAL_GENDER")?,
-            personal_photo: o.opt("PERSONAL_PHOTO")?,
-            personal_www: o.opt("PERSONAL_WWW")?,
-            work_position: o.opt("WORK_POSITION")?,
-            additional: o
-                .rest(
-                    &[
-                        "COLOR",
-                        "EMAIL",
-                        "LAST_NAME",
-                        "NAME",
-                        "PERSONAL_BIRTHDAY",
-                        "PERSONAL_GENDER",
-                        "PERSONAL_PHOTO",
-                        "PERSONAL_WWW",
-                        "WORK_POSITION",
-                    ],
-                )?,
+            color,
+            email,
+            last_name,
+            name,
+            personal_birthday,
+            personal_gender,
+            personal_photo,
+            personal_www,
+            work_position,
+            additional,
         })
     }
 }

@@ -59,11 +59,15 @@ impl ::bitrix24_runtime::loose::Loose for ActivateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.req("ACTIVE")?;
+        let connector = o.req("CONNECTOR")?;
+        let line = o.req("LINE")?;
+        let additional = o.rest(&["ACTIVE", "CONNECTOR", "LINE"])?;
         Ok(Self {
-            active: o.req("ACTIVE")?,
-            connector: o.req("CONNECTOR")?,
-            line: o.req("LINE")?,
-            additional: o.rest(&["ACTIVE", "CONNECTOR", "LINE"])?,
+            active,
+            connector,
+            line,
+            additional,
         })
     }
 }
@@ -114,7 +118,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -144,12 +149,17 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let livechat = o.opt("livechat")?;
+        let myconnector = o.opt("myconnector")?;
+        let network = o.opt("network")?;
+        let telegrambot = o.opt("telegrambot")?;
+        let additional = o.rest(&["livechat", "myconnector", "network", "telegrambot"])?;
         Ok(Self {
-            livechat: o.opt("livechat")?,
-            myconnector: o.opt("myconnector")?,
-            network: o.opt("network")?,
-            telegrambot: o.opt("telegrambot")?,
-            additional: o.rest(&["livechat", "myconnector", "network", "telegrambot"])?,
+            livechat,
+            myconnector,
+            network,
+            telegrambot,
+            additional,
         })
     }
 }
@@ -220,36 +230,49 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_group = o.opt("CHAT_GROUP")?;
+        let del_external_messages = o.opt("DEL_EXTERNAL_MESSAGES")?;
+        let del_internal_messages = o.opt("DEL_INTERNAL_MESSAGES")?;
+        let edit_internal_messages = o.opt("EDIT_INTERNAL_MESSAGES")?;
+        let icon = o.req("ICON")?;
+        let icon_disabled = o.opt("ICON_DISABLED")?;
+        let id = o.req("ID")?;
+        let name = o.req("NAME")?;
+        let need_signature = o.opt("NEED_SIGNATURE")?;
+        let need_system_messages = o.opt("NEED_SYSTEM_MESSAGES")?;
+        let newsletter = o.opt("NEWSLETTER")?;
+        let placement_handler = o.req("PLACEMENT_HANDLER")?;
+        let additional = o
+            .rest(
+                &[
+                    "CHAT_GROUP",
+                    "DEL_EXTERNAL_MESSAGES",
+                    "DEL_INTERNAL_MESSAGES",
+                    "EDIT_INTERNAL_MESSAGES",
+                    "ICON",
+                    "ICON_DISABLED",
+                    "ID",
+                    "NAME",
+                    "NEED_SIGNATURE",
+                    "NEED_SYSTEM_MESSAGES",
+                    "NEWSLETTER",
+                    "PLACEMENT_HANDLER",
+                ],
+            )?;
         Ok(Self {
-            chat_group: o.opt("CHAT_GROUP")?,
-            del_external_messages: o.opt("DEL_EXTERNAL_MESSAGES")?,
-            del_internal_messages: o.opt("DEL_INTERNAL_MESSAGES")?,
-            edit_internal_messages: o.opt("EDIT_INTERNAL_MESSAGES")?,
-            icon: o.req("ICON")?,
-            icon_disabled: o.opt("ICON_DISABLED")?,
-            id: o.req("ID")?,
-            name: o.req("NAME")?,
-            need_signature: o.opt("NEED_SIGNATURE")?,
-            need_system_messages: o.opt("NEED_SYSTEM_MESSAGES")?,
-            newsletter: o.opt("NEWSLETTER")?,
-            placement_handler: o.req("PLACEMENT_HANDLER")?,
-            additional: o
-                .rest(
-                    &[
-                        "CHAT_GROUP",
-                        "DEL_EXTERNAL_MESSAGES",
-                        "DEL_INTERNAL_MESSAGES",
-                        "EDIT_INTERNAL_MESSAGES",
-                        "ICON",
-                        "ICON_DISABLED",
-                        "ID",
-                        "NAME",
-                        "NEED_SIGNATURE",
-                        "NEED_SYSTEM_MESSAGES",
-                        "NEWSLETTER",
-                        "PLACEMENT_HANDLER",
-                    ],
-                )?,
+            chat_group,
+            del_external_messages,
+            del_internal_messages,
+            edit_internal_messages,
+            icon,
+            icon_disabled,
+            id,
+            name,
+            need_signature,
+            need_system_messages,
+            newsletter,
+            placement_handler,
+            additional,
         })
     }
 }
@@ -279,12 +302,17 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestIcon {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color = o.opt("COLOR")?;
+        let data_image = o.req("DATA_IMAGE")?;
+        let position = o.opt("POSITION")?;
+        let size = o.opt("SIZE")?;
+        let additional = o.rest(&["COLOR", "DATA_IMAGE", "POSITION", "SIZE"])?;
         Ok(Self {
-            color: o.opt("COLOR")?,
-            data_image: o.req("DATA_IMAGE")?,
-            position: o.opt("POSITION")?,
-            size: o.opt("SIZE")?,
-            additional: o.rest(&["COLOR", "DATA_IMAGE", "POSITION", "SIZE"])?,
+            color,
+            data_image,
+            position,
+            size,
+            additional,
         })
     }
 }
@@ -314,12 +342,17 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestIconDisabled {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color = o.opt("COLOR")?;
+        let data_image = o.opt("DATA_IMAGE")?;
+        let position = o.opt("POSITION")?;
+        let size = o.opt("SIZE")?;
+        let additional = o.rest(&["COLOR", "DATA_IMAGE", "POSITION", "SIZE"])?;
         Ok(Self {
-            color: o.opt("COLOR")?,
-            data_image: o.opt("DATA_IMAGE")?,
-            position: o.opt("POSITION")?,
-            size: o.opt("SIZE")?,
-            additional: o.rest(&["COLOR", "DATA_IMAGE", "POSITION", "SIZE"])?,
+            color,
+            data_image,
+            position,
+            size,
+            additional,
         })
     }
 }
@@ -348,11 +381,15 @@ impl ::bitrix24_runtime::loose::Loose for RegisterResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let error = o.opt("error")?;
+        let error_description = o.opt("error_description")?;
+        let result = o.opt("result")?;
+        let additional = o.rest(&["error", "error_description", "result"])?;
         Ok(Self {
-            error: o.opt("error")?,
-            error_description: o.opt("error_description")?,
-            result: o.opt("result")?,
-            additional: o.rest(&["error", "error_description", "result"])?,
+            error,
+            error_description,
+            result,
+            additional,
         })
     }
 }
@@ -413,10 +450,13 @@ impl ::bitrix24_runtime::loose::Loose for StatusRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let connector = o.req("CONNECTOR")?;
+        let line = o.opt("LINE")?;
+        let additional = o.rest(&["CONNECTOR", "LINE"])?;
         Ok(Self {
-            connector: o.req("CONNECTOR")?,
-            line: o.opt("LINE")?,
-            additional: o.rest(&["CONNECTOR", "LINE"])?,
+            connector,
+            line,
+            additional,
         })
     }
 }
@@ -449,13 +489,20 @@ impl ::bitrix24_runtime::loose::Loose for StatusResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let configured = o.opt("CONFIGURED")?;
+        let connector = o.opt("CONNECTOR")?;
+        let error = o.opt("ERROR")?;
+        let line = o.opt("LINE")?;
+        let status = o.opt("STATUS")?;
+        let additional = o
+            .rest(&["CONFIGURED", "CONNECTOR", "ERROR", "LINE", "STATUS"])?;
         Ok(Self {
-            configured: o.opt("CONFIGURED")?,
-            connector: o.opt("CONNECTOR")?,
-            error: o.opt("ERROR")?,
-            line: o.opt("LINE")?,
-            status: o.opt("STATUS")?,
-            additional: o.rest(&["CONFIGURED", "CONNECTOR", "ERROR", "LINE", "STATUS"])?,
+            configured,
+            connector,
+            error,
+            line,
+            status,
+            additional,
         })
     }
 }
@@ -504,10 +551,9 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("ID")?,
-            additional: o.rest(&["ID"])?,
-        })
+        let id = o.req("ID")?;
+        let additional = o.rest(&["ID"])?;
+        Ok(Self { id, additional })
     }
 }
 

@@ -58,24 +58,31 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("FIELDS")?;
+        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
+        let messages = o.opt("MESSAGES")?;
+        let rights = o.opt("RIGHTS")?;
+        let socnet_group_id = o.opt("SOCNET_GROUP_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "FIELDS",
+                    "IBLOCK_CODE",
+                    "IBLOCK_TYPE_ID",
+                    "MESSAGES",
+                    "RIGHTS",
+                    "SOCNET_GROUP_ID",
+                ],
+            )?;
         Ok(Self {
-            fields: o.req("FIELDS")?,
-            iblock_code: o.req("IBLOCK_CODE")?,
-            iblock_type_id: o.req("IBLOCK_TYPE_ID")?,
-            messages: o.opt("MESSAGES")?,
-            rights: o.opt("RIGHTS")?,
-            socnet_group_id: o.opt("SOCNET_GROUP_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "FIELDS",
-                        "IBLOCK_CODE",
-                        "IBLOCK_TYPE_ID",
-                        "MESSAGES",
-                        "RIGHTS",
-                        "SOCNET_GROUP_ID",
-                    ],
-                )?,
+            fields,
+            iblock_code,
+            iblock_type_id,
+            messages,
+            rights,
+            socnet_group_id,
+            additional,
         })
     }
 }
@@ -104,13 +111,19 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bizproc = o.opt("BIZPROC")?;
+        let description = o.opt("DESCRIPTION")?;
+        let name = o.req("NAME")?;
+        let picture = o.opt("PICTURE")?;
+        let sort = o.opt("SORT")?;
+        let additional = o.rest(&["BIZPROC", "DESCRIPTION", "NAME", "PICTURE", "SORT"])?;
         Ok(Self {
-            bizproc: o.opt("BIZPROC")?,
-            description: o.opt("DESCRIPTION")?,
-            name: o.req("NAME")?,
-            picture: o.opt("PICTURE")?,
-            sort: o.opt("SORT")?,
-            additional: o.rest(&["BIZPROC", "DESCRIPTION", "NAME", "PICTURE", "SORT"])?,
+            bizproc,
+            description,
+            name,
+            picture,
+            sort,
+            additional,
         })
     }
 }
@@ -170,11 +183,15 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_id = o.req("IBLOCK_ID")?;
+        let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
+        let additional = o.rest(&["IBLOCK_CODE", "IBLOCK_ID", "IBLOCK_TYPE_ID"])?;
         Ok(Self {
-            iblock_code: o.req("IBLOCK_CODE")?,
-            iblock_id: o.req("IBLOCK_ID")?,
-            iblock_type_id: o.req("IBLOCK_TYPE_ID")?,
-            additional: o.rest(&["IBLOCK_CODE", "IBLOCK_ID", "IBLOCK_TYPE_ID"])?,
+            iblock_code,
+            iblock_id,
+            iblock_type_id,
+            additional,
         })
     }
 }
@@ -242,24 +259,31 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let iblock_code = o.opt("IBLOCK_CODE")?;
+        let iblock_id = o.opt("IBLOCK_ID")?;
+        let iblock_order = o.opt("IBLOCK_ORDER")?;
+        let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
+        let socnet_group_id = o.opt("SOCNET_GROUP_ID")?;
+        let start = o.opt("start")?;
+        let additional = o
+            .rest(
+                &[
+                    "IBLOCK_CODE",
+                    "IBLOCK_ID",
+                    "IBLOCK_ORDER",
+                    "IBLOCK_TYPE_ID",
+                    "SOCNET_GROUP_ID",
+                    "start",
+                ],
+            )?;
         Ok(Self {
-            iblock_code: o.opt("IBLOCK_CODE")?,
-            iblock_id: o.opt("IBLOCK_ID")?,
-            iblock_order: o.opt("IBLOCK_ORDER")?,
-            iblock_type_id: o.req("IBLOCK_TYPE_ID")?,
-            socnet_group_id: o.opt("SOCNET_GROUP_ID")?,
-            start: o.opt("start")?,
-            additional: o
-                .rest(
-                    &[
-                        "IBLOCK_CODE",
-                        "IBLOCK_ID",
-                        "IBLOCK_ORDER",
-                        "IBLOCK_TYPE_ID",
-                        "SOCNET_GROUP_ID",
-                        "start",
-                    ],
-                )?,
+            iblock_code,
+            iblock_id,
+            iblock_order,
+            iblock_type_id,
+            socnet_group_id,
+            start,
+            additional,
         })
     }
 }
@@ -323,26 +347,34 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("FIELDS")?;
+        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_id = o.req("IBLOCK_ID")?;
+        let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
+        let messages = o.opt("MESSAGES")?;
+        let rights = o.opt("RIGHTS")?;
+        let socnet_group_id = o.opt("SOCNET_GROUP_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "FIELDS",
+                    "IBLOCK_CODE",
+                    "IBLOCK_ID",
+                    "IBLOCK_TYPE_ID",
+                    "MESSAGES",
+                    "RIGHTS",
+                    "SOCNET_GROUP_ID",
+                ],
+            )?;
         Ok(Self {
-            fields: o.req("FIELDS")?,
-            iblock_code: o.req("IBLOCK_CODE")?,
-            iblock_id: o.req("IBLOCK_ID")?,
-            iblock_type_id: o.req("IBLOCK_TYPE_ID")?,
-            messages: o.opt("MESSAGES")?,
-            rights: o.opt("RIGHTS")?,
-            socnet_group_id: o.opt("SOCNET_GROUP_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "FIELDS",
-                        "IBLOCK_CODE",
-                        "IBLOCK_ID",
-                        "IBLOCK_TYPE_ID",
-                        "MESSAGES",
-                        "RIGHTS",
-                        "SOCNET_GROUP_ID",
-                    ],
-                )?,
+            fields,
+            iblock_code,
+            iblock_id,
+            iblock_type_id,
+            messages,
+            rights,
+            socnet_group_id,
+            additional,
         })
     }
 }
@@ -371,13 +403,19 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bizproc = o.opt("BIZPROC")?;
+        let description = o.opt("DESCRIPTION")?;
+        let name = o.req("NAME")?;
+        let picture = o.opt("PICTURE")?;
+        let sort = o.opt("SORT")?;
+        let additional = o.rest(&["BIZPROC", "DESCRIPTION", "NAME", "PICTURE", "SORT"])?;
         Ok(Self {
-            bizproc: o.opt("BIZPROC")?,
-            description: o.opt("DESCRIPTION")?,
-            name: o.req("NAME")?,
-            picture: o.opt("PICTURE")?,
-            sort: o.opt("SORT")?,
-            additional: o.rest(&["BIZPROC", "DESCRIPTION", "NAME", "PICTURE", "SORT"])?,
+            bizproc,
+            description,
+            name,
+            picture,
+            sort,
+            additional,
         })
     }
 }

@@ -52,28 +52,37 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let encryption = o.opt("ENCRYPTION")?;
+        let icon = o.opt("ICON")?;
+        let link = o.opt("LINK")?;
+        let name = o.req("NAME")?;
+        let port = o.opt("PORT")?;
+        let server = o.opt("SERVER")?;
+        let sort = o.opt("SORT")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "ENCRYPTION",
+                    "ICON",
+                    "LINK",
+                    "NAME",
+                    "PORT",
+                    "SERVER",
+                    "SORT",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            encryption: o.opt("ENCRYPTION")?,
-            icon: o.opt("ICON")?,
-            link: o.opt("LINK")?,
-            name: o.req("NAME")?,
-            port: o.opt("PORT")?,
-            server: o.opt("SERVER")?,
-            sort: o.opt("SORT")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "ENCRYPTION",
-                        "ICON",
-                        "LINK",
-                        "NAME",
-                        "PORT",
-                        "SERVER",
-                        "SORT",
-                    ],
-                )?,
+            active,
+            encryption,
+            icon,
+            link,
+            name,
+            port,
+            server,
+            sort,
+            additional,
         })
     }
 }
@@ -124,10 +133,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("ID")?,
-            additional: o.rest(&["ID"])?,
-        })
+        let id = o.req("ID")?;
+        let additional = o.rest(&["ID"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -171,7 +179,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -210,32 +219,43 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let encryption = o.opt("ENCRYPTION")?;
+        let icon = o.opt("ICON")?;
+        let id = o.opt("ID")?;
+        let link = o.opt("LINK")?;
+        let name = o.opt("NAME")?;
+        let port = o.opt("PORT")?;
+        let server = o.opt("SERVER")?;
+        let site_id = o.opt("SITE_ID")?;
+        let sort = o.opt("SORT")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "ENCRYPTION",
+                    "ICON",
+                    "ID",
+                    "LINK",
+                    "NAME",
+                    "PORT",
+                    "SERVER",
+                    "SITE_ID",
+                    "SORT",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            encryption: o.opt("ENCRYPTION")?,
-            icon: o.opt("ICON")?,
-            id: o.opt("ID")?,
-            link: o.opt("LINK")?,
-            name: o.opt("NAME")?,
-            port: o.opt("PORT")?,
-            server: o.opt("SERVER")?,
-            site_id: o.opt("SITE_ID")?,
-            sort: o.opt("SORT")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "ENCRYPTION",
-                        "ICON",
-                        "ID",
-                        "LINK",
-                        "NAME",
-                        "PORT",
-                        "SERVER",
-                        "SITE_ID",
-                        "SORT",
-                    ],
-                )?,
+            active,
+            encryption,
+            icon,
+            id,
+            link,
+            name,
+            port,
+            server,
+            site_id,
+            sort,
+            additional,
         })
     }
 }
@@ -278,10 +298,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("ID")?,
-            additional: o.rest(&["ID"])?,
-        })
+        let id = o.req("ID")?;
+        let additional = o.rest(&["ID"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -332,44 +351,61 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let encryption = o.opt("ENCRYPTION")?;
+        let icon = o.opt("ICON")?;
+        let id = o.opt("ID")?;
+        let link = o.opt("LINK")?;
+        let name = o.opt("NAME")?;
+        let port = o.opt("PORT")?;
+        let server = o.opt("SERVER")?;
+        let site_id = o.opt("SITE_ID")?;
+        let smtp_encryption = o.opt("SMTP_ENCRYPTION")?;
+        let smtp_login_as_imap = o.opt("SMTP_LOGIN_AS_IMAP")?;
+        let smtp_password_as_imap = o.opt("SMTP_PASSWORD_AS_IMAP")?;
+        let smtp_port = o.opt("SMTP_PORT")?;
+        let smtp_server = o.opt("SMTP_SERVER")?;
+        let sort = o.opt("SORT")?;
+        let upload_outgoing = o.opt("UPLOAD_OUTGOING")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "ENCRYPTION",
+                    "ICON",
+                    "ID",
+                    "LINK",
+                    "NAME",
+                    "PORT",
+                    "SERVER",
+                    "SITE_ID",
+                    "SMTP_ENCRYPTION",
+                    "SMTP_LOGIN_AS_IMAP",
+                    "SMTP_PASSWORD_AS_IMAP",
+                    "SMTP_PORT",
+                    "SMTP_SERVER",
+                    "SORT",
+                    "UPLOAD_OUTGOING",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            encryption: o.opt("ENCRYPTION")?,
-            icon: o.opt("ICON")?,
-            id: o.opt("ID")?,
-            link: o.opt("LINK")?,
-            name: o.opt("NAME")?,
-            port: o.opt("PORT")?,
-            server: o.opt("SERVER")?,
-            site_id: o.opt("SITE_ID")?,
-            smtp_encryption: o.opt("SMTP_ENCRYPTION")?,
-            smtp_login_as_imap: o.opt("SMTP_LOGIN_AS_IMAP")?,
-            smtp_password_as_imap: o.opt("SMTP_PASSWORD_AS_IMAP")?,
-            smtp_port: o.opt("SMTP_PORT")?,
-            smtp_server: o.opt("SMTP_SERVER")?,
-            sort: o.opt("SORT")?,
-            upload_outgoing: o.opt("UPLOAD_OUTGOING")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "ENCRYPTION",
-                        "ICON",
-                        "ID",
-                        "LINK",
-                        "NAME",
-                        "PORT",
-                        "SERVER",
-                        "SITE_ID",
-                        "SMTP_ENCRYPTION",
-                        "SMTP_LOGIN_AS_IMAP",
-                        "SMTP_PASSWORD_AS_IMAP",
-                        "SMTP_PORT",
-                        "SMTP_SERVER",
-                        "SORT",
-                        "UPLOAD_OUTGOING",
-                    ],
-                )?,
+            active,
+            encryption,
+            icon,
+            id,
+            link,
+            name,
+            port,
+            server,
+            site_id,
+            smtp_encryption,
+            smtp_login_as_imap,
+            smtp_password_as_imap,
+            smtp_port,
+            smtp_server,
+            sort,
+            upload_outgoing,
+            additional,
         })
     }
 }
@@ -411,7 +447,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -464,44 +501,61 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let encryption = o.opt("ENCRYPTION")?;
+        let icon = o.opt("ICON")?;
+        let id = o.opt("ID")?;
+        let link = o.opt("LINK")?;
+        let name = o.opt("NAME")?;
+        let port = o.opt("PORT")?;
+        let server = o.opt("SERVER")?;
+        let site_id = o.opt("SITE_ID")?;
+        let smtp_encryption = o.opt("SMTP_ENCRYPTION")?;
+        let smtp_login_as_imap = o.opt("SMTP_LOGIN_AS_IMAP")?;
+        let smtp_password_as_imap = o.opt("SMTP_PASSWORD_AS_IMAP")?;
+        let smtp_port = o.opt("SMTP_PORT")?;
+        let smtp_server = o.opt("SMTP_SERVER")?;
+        let sort = o.opt("SORT")?;
+        let upload_outgoing = o.opt("UPLOAD_OUTGOING")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "ENCRYPTION",
+                    "ICON",
+                    "ID",
+                    "LINK",
+                    "NAME",
+                    "PORT",
+                    "SERVER",
+                    "SITE_ID",
+                    "SMTP_ENCRYPTION",
+                    "SMTP_LOGIN_AS_IMAP",
+                    "SMTP_PASSWORD_AS_IMAP",
+                    "SMTP_PORT",
+                    "SMTP_SERVER",
+                    "SORT",
+                    "UPLOAD_OUTGOING",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            encryption: o.opt("ENCRYPTION")?,
-            icon: o.opt("ICON")?,
-            id: o.opt("ID")?,
-            link: o.opt("LINK")?,
-            name: o.opt("NAME")?,
-            port: o.opt("PORT")?,
-            server: o.opt("SERVER")?,
-            site_id: o.opt("SITE_ID")?,
-            smtp_encryption: o.opt("SMTP_ENCRYPTION")?,
-            smtp_login_as_imap: o.opt("SMTP_LOGIN_AS_IMAP")?,
-            smtp_password_as_imap: o.opt("SMTP_PASSWORD_AS_IMAP")?,
-            smtp_port: o.opt("SMTP_PORT")?,
-            smtp_server: o.opt("SMTP_SERVER")?,
-            sort: o.opt("SORT")?,
-            upload_outgoing: o.opt("UPLOAD_OUTGOING")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "ENCRYPTION",
-                        "ICON",
-                        "ID",
-                        "LINK",
-                        "NAME",
-                        "PORT",
-                        "SERVER",
-                        "SITE_ID",
-                        "SMTP_ENCRYPTION",
-                        "SMTP_LOGIN_AS_IMAP",
-                        "SMTP_PASSWORD_AS_IMAP",
-                        "SMTP_PORT",
-                        "SMTP_SERVER",
-                        "SORT",
-                        "UPLOAD_OUTGOING",
-                    ],
-                )?,
+            active,
+            encryption,
+            icon,
+            id,
+            link,
+            name,
+            port,
+            server,
+            site_id,
+            smtp_encryption,
+            smtp_login_as_imap,
+            smtp_password_as_imap,
+            smtp_port,
+            smtp_server,
+            sort,
+            upload_outgoing,
+            additional,
         })
     }
 }
@@ -561,30 +615,40 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let encryption = o.opt("ENCRYPTION")?;
+        let icon = o.opt("ICON")?;
+        let id = o.req("ID")?;
+        let link = o.opt("LINK")?;
+        let name = o.opt("NAME")?;
+        let port = o.opt("PORT")?;
+        let server = o.opt("SERVER")?;
+        let sort = o.opt("SORT")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "ENCRYPTION",
+                    "ICON",
+                    "ID",
+                    "LINK",
+                    "NAME",
+                    "PORT",
+                    "SERVER",
+                    "SORT",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            encryption: o.opt("ENCRYPTION")?,
-            icon: o.opt("ICON")?,
-            id: o.req("ID")?,
-            link: o.opt("LINK")?,
-            name: o.opt("NAME")?,
-            port: o.opt("PORT")?,
-            server: o.opt("SERVER")?,
-            sort: o.opt("SORT")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "ENCRYPTION",
-                        "ICON",
-                        "ID",
-                        "LINK",
-                        "NAME",
-                        "PORT",
-                        "SERVER",
-                        "SORT",
-                    ],
-                )?,
+            active,
+            encryption,
+            icon,
+            id,
+            link,
+            name,
+            port,
+            server,
+            sort,
+            additional,
         })
     }
 }

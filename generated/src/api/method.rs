@@ -33,10 +33,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            name: o.opt("name")?,
-            additional: o.rest(&["name"])?,
-        })
+        let name = o.opt("name")?;
+        let additional = o.rest(&["name"])?;
+        Ok(Self { name, additional })
     }
 }
 

@@ -50,28 +50,37 @@ impl ::bitrix24_runtime::loose::Loose for BindRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("DESCRIPTION")?;
+        let group_name = o.opt("GROUP_NAME")?;
+        let handler = o.req("HANDLER")?;
+        let lang_all = o.opt("LANG_ALL")?;
+        let options = o.opt("OPTIONS")?;
+        let placement = o.req("PLACEMENT")?;
+        let title = o.opt("TITLE")?;
+        let user_id = o.opt("USER_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "DESCRIPTION",
+                    "GROUP_NAME",
+                    "HANDLER",
+                    "LANG_ALL",
+                    "OPTIONS",
+                    "PLACEMENT",
+                    "TITLE",
+                    "USER_ID",
+                ],
+            )?;
         Ok(Self {
-            description: o.opt("DESCRIPTION")?,
-            group_name: o.opt("GROUP_NAME")?,
-            handler: o.req("HANDLER")?,
-            lang_all: o.opt("LANG_ALL")?,
-            options: o.opt("OPTIONS")?,
-            placement: o.req("PLACEMENT")?,
-            title: o.opt("TITLE")?,
-            user_id: o.opt("USER_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "DESCRIPTION",
-                        "GROUP_NAME",
-                        "HANDLER",
-                        "LANG_ALL",
-                        "OPTIONS",
-                        "PLACEMENT",
-                        "TITLE",
-                        "USER_ID",
-                    ],
-                )?,
+            description,
+            group_name,
+            handler,
+            lang_all,
+            options,
+            placement,
+            title,
+            user_id,
+            additional,
         })
     }
 }
@@ -122,7 +131,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -170,11 +180,10 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            full: o.opt("FULL")?,
-            scope: o.opt("SCOPE")?,
-            additional: o.rest(&["FULL", "SCOPE"])?,
-        })
+        let full = o.opt("FULL")?;
+        let scope = o.opt("SCOPE")?;
+        let additional = o.rest(&["FULL", "SCOPE"])?;
+        Ok(Self { full, scope, additional })
     }
 }
 
@@ -224,11 +233,15 @@ impl ::bitrix24_runtime::loose::Loose for UnbindRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let handler = o.opt("HANDLER")?;
+        let placement = o.req("PLACEMENT")?;
+        let user_id = o.opt("USER_ID")?;
+        let additional = o.rest(&["HANDLER", "PLACEMENT", "USER_ID"])?;
         Ok(Self {
-            handler: o.opt("HANDLER")?,
-            placement: o.req("PLACEMENT")?,
-            user_id: o.opt("USER_ID")?,
-            additional: o.rest(&["HANDLER", "PLACEMENT", "USER_ID"])?,
+            handler,
+            placement,
+            user_id,
+            additional,
         })
     }
 }
@@ -250,10 +263,9 @@ impl ::bitrix24_runtime::loose::Loose for UnbindResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            count: o.opt("count")?,
-            additional: o.rest(&["count"])?,
-        })
+        let count = o.opt("count")?;
+        let additional = o.rest(&["count"])?;
+        Ok(Self { count, additional })
     }
 }
 

@@ -75,44 +75,61 @@ impl ::bitrix24_runtime::loose::Loose for CreateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let closed = o.opt("CLOSED")?;
+        let description = o.opt("DESCRIPTION")?;
+        let image = o.opt("IMAGE")?;
+        let image_file_id = o.opt("IMAGE_FILE_ID")?;
+        let initiate_perms = o.opt("INITIATE_PERMS")?;
+        let keywords = o.opt("KEYWORDS")?;
+        let name = o.req("NAME")?;
+        let opened = o.opt("OPENED")?;
+        let owner_id = o.opt("OWNER_ID")?;
+        let project = o.opt("PROJECT")?;
+        let project_date_finish = o.opt("PROJECT_DATE_FINISH")?;
+        let project_date_start = o.opt("PROJECT_DATE_START")?;
+        let scrum_master_id = o.opt("SCRUM_MASTER_ID")?;
+        let site_id = o.opt("SITE_ID")?;
+        let subject_id = o.opt("SUBJECT_ID")?;
+        let visible = o.opt("VISIBLE")?;
+        let additional = o
+            .rest(
+                &[
+                    "CLOSED",
+                    "DESCRIPTION",
+                    "IMAGE",
+                    "IMAGE_FILE_ID",
+                    "INITIATE_PERMS",
+                    "KEYWORDS",
+                    "NAME",
+                    "OPENED",
+                    "OWNER_ID",
+                    "PROJECT",
+                    "PROJECT_DATE_FINISH",
+                    "PROJECT_DATE_START",
+                    "SCRUM_MASTER_ID",
+                    "SITE_ID",
+                    "SUBJECT_ID",
+                    "VISIBLE",
+                ],
+            )?;
         Ok(Self {
-            closed: o.opt("CLOSED")?,
-            description: o.opt("DESCRIPTION")?,
-            image: o.opt("IMAGE")?,
-            image_file_id: o.opt("IMAGE_FILE_ID")?,
-            initiate_perms: o.opt("INITIATE_PERMS")?,
-            keywords: o.opt("KEYWORDS")?,
-            name: o.req("NAME")?,
-            opened: o.opt("OPENED")?,
-            owner_id: o.opt("OWNER_ID")?,
-            project: o.opt("PROJECT")?,
-            project_date_finish: o.opt("PROJECT_DATE_FINISH")?,
-            project_date_start: o.opt("PROJECT_DATE_START")?,
-            scrum_master_id: o.opt("SCRUM_MASTER_ID")?,
-            site_id: o.opt("SITE_ID")?,
-            subject_id: o.opt("SUBJECT_ID")?,
-            visible: o.opt("VISIBLE")?,
-            additional: o
-                .rest(
-                    &[
-                        "CLOSED",
-                        "DESCRIPTION",
-                        "IMAGE",
-                        "IMAGE_FILE_ID",
-                        "INITIATE_PERMS",
-                        "KEYWORDS",
-                        "NAME",
-                        "OPENED",
-                        "OWNER_ID",
-                        "PROJECT",
-                        "PROJECT_DATE_FINISH",
-                        "PROJECT_DATE_START",
-                        "SCRUM_MASTER_ID",
-                        "SITE_ID",
-                        "SUBJECT_ID",
-                        "VISIBLE",
-                    ],
-                )?,
+            closed,
+            description,
+            image,
+            image_file_id,
+            initiate_perms,
+            keywords,
+            name,
+            opened,
+            owner_id,
+            project,
+            project_date_finish,
+            project_date_start,
+            scrum_master_id,
+            site_id,
+            subject_id,
+            visible,
+            additional,
         })
     }
 }
@@ -169,10 +186,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            group_id: o.req("GROUP_ID")?,
-            additional: o.rest(&["GROUP_ID"])?,
-        })
+        let group_id = o.req("GROUP_ID")?;
+        let additional = o.rest(&["GROUP_ID"])?;
+        Ok(Self { group_id, additional })
     }
 }
 
@@ -227,13 +243,19 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("FILTER")?;
+        let group_id = o.opt("GROUP_ID")?;
+        let is_admin = o.opt("IS_ADMIN")?;
+        let order = o.opt("ORDER")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["FILTER", "GROUP_ID", "IS_ADMIN", "ORDER", "start"])?;
         Ok(Self {
-            filter: o.opt("FILTER")?,
-            group_id: o.opt("GROUP_ID")?,
-            is_admin: o.opt("IS_ADMIN")?,
-            order: o.opt("ORDER")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["FILTER", "GROUP_ID", "IS_ADMIN", "ORDER", "start"])?,
+            filter,
+            group_id,
+            is_admin,
+            order,
+            start,
+            additional,
         })
     }
 }
@@ -277,34 +299,46 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestFilter {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let closed = o.opt("CLOSED")?;
+        let date_activity = o.opt("DATE_ACTIVITY")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_update = o.opt("DATE_UPDATE")?;
+        let id = o.opt("ID")?;
+        let is_extranet = o.opt("IS_EXTRANET")?;
+        let name = o.opt("NAME")?;
+        let opened = o.opt("OPENED")?;
+        let owner_id = o.opt("OWNER_ID")?;
+        let visible = o.opt("VISIBLE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "CLOSED",
+                    "DATE_ACTIVITY",
+                    "DATE_CREATE",
+                    "DATE_UPDATE",
+                    "ID",
+                    "IS_EXTRANET",
+                    "NAME",
+                    "OPENED",
+                    "OWNER_ID",
+                    "VISIBLE",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            closed: o.opt("CLOSED")?,
-            date_activity: o.opt("DATE_ACTIVITY")?,
-            date_create: o.opt("DATE_CREATE")?,
-            date_update: o.opt("DATE_UPDATE")?,
-            id: o.opt("ID")?,
-            is_extranet: o.opt("IS_EXTRANET")?,
-            name: o.opt("NAME")?,
-            opened: o.opt("OPENED")?,
-            owner_id: o.opt("OWNER_ID")?,
-            visible: o.opt("VISIBLE")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "CLOSED",
-                        "DATE_ACTIVITY",
-                        "DATE_CREATE",
-                        "DATE_UPDATE",
-                        "ID",
-                        "IS_EXTRANET",
-                        "NAME",
-                        "OPENED",
-                        "OWNER_ID",
-                        "VISIBLE",
-                    ],
-                )?,
+            active,
+            closed,
+            date_activity,
+            date_create,
+            date_update,
+            id,
+            is_extranet,
+            name,
+            opened,
+            owner_id,
+            visible,
+            additional,
         })
     }
 }
@@ -362,10 +396,13 @@ impl ::bitrix24_runtime::loose::Loose for SetownerRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let group_id = o.req("GROUP_ID")?;
+        let user_id = o.req("USER_ID")?;
+        let additional = o.rest(&["GROUP_ID", "USER_ID"])?;
         Ok(Self {
-            group_id: o.req("GROUP_ID")?,
-            user_id: o.req("USER_ID")?,
-            additional: o.rest(&["GROUP_ID", "USER_ID"])?,
+            group_id,
+            user_id,
+            additional,
         })
     }
 }
@@ -439,40 +476,55 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let closed = o.opt("CLOSED")?;
+        let description = o.opt("DESCRIPTION")?;
+        let group_id = o.req("GROUP_ID")?;
+        let image = o.opt("IMAGE")?;
+        let image_file_id = o.opt("IMAGE_FILE_ID")?;
+        let initiate_perms = o.opt("INITIATE_PERMS")?;
+        let keywords = o.opt("KEYWORDS")?;
+        let name = o.opt("NAME")?;
+        let opened = o.opt("OPENED")?;
+        let owner_id = o.opt("OWNER_ID")?;
+        let project_date_finish = o.opt("PROJECT_DATE_FINISH")?;
+        let project_date_start = o.opt("PROJECT_DATE_START")?;
+        let site_id = o.opt("SITE_ID")?;
+        let visible = o.opt("VISIBLE")?;
+        let additional = o
+            .rest(
+                &[
+                    "CLOSED",
+                    "DESCRIPTION",
+                    "GROUP_ID",
+                    "IMAGE",
+                    "IMAGE_FILE_ID",
+                    "INITIATE_PERMS",
+                    "KEYWORDS",
+                    "NAME",
+                    "OPENED",
+                    "OWNER_ID",
+                    "PROJECT_DATE_FINISH",
+                    "PROJECT_DATE_START",
+                    "SITE_ID",
+                    "VISIBLE",
+                ],
+            )?;
         Ok(Self {
-            closed: o.opt("CLOSED")?,
-            description: o.opt("DESCRIPTION")?,
-            group_id: o.req("GROUP_ID")?,
-            image: o.opt("IMAGE")?,
-            image_file_id: o.opt("IMAGE_FILE_ID")?,
-            initiate_perms: o.opt("INITIATE_PERMS")?,
-            keywords: o.opt("KEYWORDS")?,
-            name: o.opt("NAME")?,
-            opened: o.opt("OPENED")?,
-            owner_id: o.opt("OWNER_ID")?,
-            project_date_finish: o.opt("PROJECT_DATE_FINISH")?,
-            project_date_start: o.opt("PROJECT_DATE_START")?,
-            site_id: o.opt("SITE_ID")?,
-            visible: o.opt("VISIBLE")?,
-            additional: o
-                .rest(
-                    &[
-                        "CLOSED",
-                        "DESCRIPTION",
-                        "GROUP_ID",
-                        "IMAGE",
-                        "IMAGE_FILE_ID",
-                        "INITIATE_PERMS",
-                        "KEYWORDS",
-                        "NAME",
-                        "OPENED",
-                        "OWNER_ID",
-                        "PROJECT_DATE_FINISH",
-                        "PROJECT_DATE_START",
-                        "SITE_ID",
-                        "VISIBLE",
-                    ],
-                )?,
+            closed,
+            description,
+            group_id,
+            image,
+            image_file_id,
+            initiate_perms,
+            keywords,
+            name,
+            opened,
+            owner_id,
+            project_date_finish,
+            project_date_start,
+            site_id,
+            visible,
+            additional,
         })
     }
 }

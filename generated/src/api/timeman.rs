@@ -58,13 +58,19 @@ impl ::bitrix24_runtime::loose::Loose for CloseRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let lat = o.opt("LAT")?;
+        let lon = o.opt("LON")?;
+        let report = o.opt("REPORT")?;
+        let time = o.opt("TIME")?;
+        let user_id = o.opt("USER_ID")?;
+        let additional = o.rest(&["LAT", "LON", "REPORT", "TIME", "USER_ID"])?;
         Ok(Self {
-            lat: o.opt("LAT")?,
-            lon: o.opt("LON")?,
-            report: o.opt("REPORT")?,
-            time: o.opt("TIME")?,
-            user_id: o.opt("USER_ID")?,
-            additional: o.rest(&["LAT", "LON", "REPORT", "TIME", "USER_ID"])?,
+            lat,
+            lon,
+            report,
+            time,
+            user_id,
+            additional,
         })
     }
 }
@@ -110,38 +116,52 @@ impl ::bitrix24_runtime::loose::Loose for CloseResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let duration = o.opt("DURATION")?;
+        let ip_close = o.opt("IP_CLOSE")?;
+        let ip_open = o.opt("IP_OPEN")?;
+        let lat_close = o.opt("LAT_CLOSE")?;
+        let lat_open = o.opt("LAT_OPEN")?;
+        let lon_close = o.opt("LON_CLOSE")?;
+        let lon_open = o.opt("LON_OPEN")?;
+        let status = o.opt("STATUS")?;
+        let time_finish = o.opt("TIME_FINISH")?;
+        let time_leaks = o.opt("TIME_LEAKS")?;
+        let time_start = o.opt("TIME_START")?;
+        let tz_offset = o.opt("TZ_OFFSET")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "DURATION",
+                    "IP_CLOSE",
+                    "IP_OPEN",
+                    "LAT_CLOSE",
+                    "LAT_OPEN",
+                    "LON_CLOSE",
+                    "LON_OPEN",
+                    "STATUS",
+                    "TIME_FINISH",
+                    "TIME_LEAKS",
+                    "TIME_START",
+                    "TZ_OFFSET",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            duration: o.opt("DURATION")?,
-            ip_close: o.opt("IP_CLOSE")?,
-            ip_open: o.opt("IP_OPEN")?,
-            lat_close: o.opt("LAT_CLOSE")?,
-            lat_open: o.opt("LAT_OPEN")?,
-            lon_close: o.opt("LON_CLOSE")?,
-            lon_open: o.opt("LON_OPEN")?,
-            status: o.opt("STATUS")?,
-            time_finish: o.opt("TIME_FINISH")?,
-            time_leaks: o.opt("TIME_LEAKS")?,
-            time_start: o.opt("TIME_START")?,
-            tz_offset: o.opt("TZ_OFFSET")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "DURATION",
-                        "IP_CLOSE",
-                        "IP_OPEN",
-                        "LAT_CLOSE",
-                        "LAT_OPEN",
-                        "LON_CLOSE",
-                        "LON_OPEN",
-                        "STATUS",
-                        "TIME_FINISH",
-                        "TIME_LEAKS",
-                        "TIME_START",
-                        "TZ_OFFSET",
-                    ],
-                )?,
+            active,
+            duration,
+            ip_close,
+            ip_open,
+            lat_close,
+            lat_open,
+            lon_close,
+            lon_open,
+            status,
+            time_finish,
+            time_leaks,
+            time_start,
+            tz_offset,
+            additional,
         })
     }
 }
@@ -194,13 +214,19 @@ impl ::bitrix24_runtime::loose::Loose for OpenRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let lat = o.opt("LAT")?;
+        let lon = o.opt("LON")?;
+        let report = o.opt("REPORT")?;
+        let time = o.opt("TIME")?;
+        let user_id = o.opt("USER_ID")?;
+        let additional = o.rest(&["LAT", "LON", "REPORT", "TIME", "USER_ID"])?;
         Ok(Self {
-            lat: o.opt("LAT")?,
-            lon: o.opt("LON")?,
-            report: o.opt("REPORT")?,
-            time: o.opt("TIME")?,
-            user_id: o.opt("USER_ID")?,
-            additional: o.rest(&["LAT", "LON", "REPORT", "TIME", "USER_ID"])?,
+            lat,
+            lon,
+            report,
+            time,
+            user_id,
+            additional,
         })
     }
 }
@@ -249,38 +275,52 @@ impl ::bitrix24_runtime::loose::Loose for OpenResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let duration = o.opt("DURATION")?;
+        let ip_close = o.opt("IP_CLOSE")?;
+        let ip_open = o.opt("IP_OPEN")?;
+        let lat_close = o.opt("LAT_CLOSE")?;
+        let lat_open = o.opt("LAT_OPEN")?;
+        let lon_close = o.opt("LON_CLOSE")?;
+        let lon_open = o.opt("LON_OPEN")?;
+        let status = o.opt("STATUS")?;
+        let time_finish = o.opt("TIME_FINISH")?;
+        let time_leaks = o.opt("TIME_LEAKS")?;
+        let time_start = o.opt("TIME_START")?;
+        let tz_offset = o.opt("TZ_OFFSET")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "DURATION",
+                    "IP_CLOSE",
+                    "IP_OPEN",
+                    "LAT_CLOSE",
+                    "LAT_OPEN",
+                    "LON_CLOSE",
+                    "LON_OPEN",
+                    "STATUS",
+                    "TIME_FINISH",
+                    "TIME_LEAKS",
+                    "TIME_START",
+                    "TZ_OFFSET",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            duration: o.opt("DURATION")?,
-            ip_close: o.opt("IP_CLOSE")?,
-            ip_open: o.opt("IP_OPEN")?,
-            lat_close: o.opt("LAT_CLOSE")?,
-            lat_open: o.opt("LAT_OPEN")?,
-            lon_close: o.opt("LON_CLOSE")?,
-            lon_open: o.opt("LON_OPEN")?,
-            status: o.opt("STATUS")?,
-            time_finish: o.opt("TIME_FINISH")?,
-            time_leaks: o.opt("TIME_LEAKS")?,
-            time_start: o.opt("TIME_START")?,
-            tz_offset: o.opt("TZ_OFFSET")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "DURATION",
-                        "IP_CLOSE",
-                        "IP_OPEN",
-                        "LAT_CLOSE",
-                        "LAT_OPEN",
-                        "LON_CLOSE",
-                        "LON_OPEN",
-                        "STATUS",
-                        "TIME_FINISH",
-                        "TIME_LEAKS",
-                        "TIME_START",
-                        "TZ_OFFSET",
-                    ],
-                )?,
+            active,
+            duration,
+            ip_close,
+            ip_open,
+            lat_close,
+            lat_open,
+            lon_close,
+            lon_open,
+            status,
+            time_finish,
+            time_leaks,
+            time_start,
+            tz_offset,
+            additional,
         })
     }
 }
@@ -324,10 +364,9 @@ impl ::bitrix24_runtime::loose::Loose for PauseRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            user_id: o.opt("USER_ID")?,
-            additional: o.rest(&["USER_ID"])?,
-        })
+        let user_id = o.opt("USER_ID")?;
+        let additional = o.rest(&["USER_ID"])?;
+        Ok(Self { user_id, additional })
     }
 }
 
@@ -375,38 +414,52 @@ impl ::bitrix24_runtime::loose::Loose for PauseResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let duration = o.opt("DURATION")?;
+        let ip_close = o.opt("IP_CLOSE")?;
+        let ip_open = o.opt("IP_OPEN")?;
+        let lat_close = o.opt("LAT_CLOSE")?;
+        let lat_open = o.opt("LAT_OPEN")?;
+        let lon_close = o.opt("LON_CLOSE")?;
+        let lon_open = o.opt("LON_OPEN")?;
+        let status = o.opt("STATUS")?;
+        let time_finish = o.opt("TIME_FINISH")?;
+        let time_leaks = o.opt("TIME_LEAKS")?;
+        let time_start = o.opt("TIME_START")?;
+        let tz_offset = o.opt("TZ_OFFSET")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "DURATION",
+                    "IP_CLOSE",
+                    "IP_OPEN",
+                    "LAT_CLOSE",
+                    "LAT_OPEN",
+                    "LON_CLOSE",
+                    "LON_OPEN",
+                    "STATUS",
+                    "TIME_FINISH",
+                    "TIME_LEAKS",
+                    "TIME_START",
+                    "TZ_OFFSET",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            duration: o.opt("DURATION")?,
-            ip_close: o.opt("IP_CLOSE")?,
-            ip_open: o.opt("IP_OPEN")?,
-            lat_close: o.opt("LAT_CLOSE")?,
-            lat_open: o.opt("LAT_OPEN")?,
-            lon_close: o.opt("LON_CLOSE")?,
-            lon_open: o.opt("LON_OPEN")?,
-            status: o.opt("STATUS")?,
-            time_finish: o.opt("TIME_FINISH")?,
-            time_leaks: o.opt("TIME_LEAKS")?,
-            time_start: o.opt("TIME_START")?,
-            tz_offset: o.opt("TZ_OFFSET")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "DURATION",
-                        "IP_CLOSE",
-                        "IP_OPEN",
-                        "LAT_CLOSE",
-                        "LAT_OPEN",
-                        "LON_CLOSE",
-                        "LON_OPEN",
-                        "STATUS",
-                        "TIME_FINISH",
-                        "TIME_LEAKS",
-                        "TIME_START",
-                        "TZ_OFFSET",
-                    ],
-                )?,
+            active,
+            duration,
+            ip_close,
+            ip_open,
+            lat_close,
+            lat_open,
+            lon_close,
+            lon_open,
+            status,
+            time_finish,
+            time_leaks,
+            time_start,
+            tz_offset,
+            additional,
         })
     }
 }
@@ -449,10 +502,9 @@ impl ::bitrix24_runtime::loose::Loose for SettingsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            user_id: o.opt("USER_ID")?,
-            additional: o.rest(&["USER_ID"])?,
-        })
+        let user_id = o.opt("USER_ID")?;
+        let additional = o.rest(&["USER_ID"])?;
+        Ok(Self { user_id, additional })
     }
 }
 
@@ -485,26 +537,34 @@ impl ::bitrix24_runtime::loose::Loose for SettingsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let admin = o.opt("ADMIN")?;
+        let uf_timeman = o.opt("UF_TIMEMAN")?;
+        let uf_tm_allowed_delta = o.opt("UF_TM_ALLOWED_DELTA")?;
+        let uf_tm_free = o.opt("UF_TM_FREE")?;
+        let uf_tm_max_start = o.opt("UF_TM_MAX_START")?;
+        let uf_tm_min_duration = o.opt("UF_TM_MIN_DURATION")?;
+        let uf_tm_min_finish = o.opt("UF_TM_MIN_FINISH")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADMIN",
+                    "UF_TIMEMAN",
+                    "UF_TM_ALLOWED_DELTA",
+                    "UF_TM_FREE",
+                    "UF_TM_MAX_START",
+                    "UF_TM_MIN_DURATION",
+                    "UF_TM_MIN_FINISH",
+                ],
+            )?;
         Ok(Self {
-            admin: o.opt("ADMIN")?,
-            uf_timeman: o.opt("UF_TIMEMAN")?,
-            uf_tm_allowed_delta: o.opt("UF_TM_ALLOWED_DELTA")?,
-            uf_tm_free: o.opt("UF_TM_FREE")?,
-            uf_tm_max_start: o.opt("UF_TM_MAX_START")?,
-            uf_tm_min_duration: o.opt("UF_TM_MIN_DURATION")?,
-            uf_tm_min_finish: o.opt("UF_TM_MIN_FINISH")?,
-            additional: o
-                .rest(
-                    &[
-                        "ADMIN",
-                        "UF_TIMEMAN",
-                        "UF_TM_ALLOWED_DELTA",
-                        "UF_TM_FREE",
-                        "UF_TM_MAX_START",
-                        "UF_TM_MIN_DURATION",
-                        "UF_TM_MIN_FINISH",
-                    ],
-                )?,
+            admin,
+            uf_timeman,
+            uf_tm_allowed_delta,
+            uf_tm_free,
+            uf_tm_max_start,
+            uf_tm_min_duration,
+            uf_tm_min_finish,
+            additional,
         })
     }
 }
@@ -547,10 +607,9 @@ impl ::bitrix24_runtime::loose::Loose for StatusRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            user_id: o.opt("USER_ID")?,
-            additional: o.rest(&["USER_ID"])?,
-        })
+        let user_id = o.opt("USER_ID")?;
+        let additional = o.rest(&["USER_ID"])?;
+        Ok(Self { user_id, additional })
     }
 }
 
@@ -600,40 +659,55 @@ impl ::bitrix24_runtime::loose::Loose for StatusResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let duration = o.opt("DURATION")?;
+        let ip_close = o.opt("IP_CLOSE")?;
+        let ip_open = o.opt("IP_OPEN")?;
+        let lat_close = o.opt("LAT_CLOSE")?;
+        let lat_open = o.opt("LAT_OPEN")?;
+        let lon_close = o.opt("LON_CLOSE")?;
+        let lon_open = o.opt("LON_OPEN")?;
+        let status = o.opt("STATUS")?;
+        let time_finish = o.opt("TIME_FINISH")?;
+        let time_finish_default = o.opt("TIME_FINISH_DEFAULT")?;
+        let time_leaks = o.opt("TIME_LEAKS")?;
+        let time_start = o.opt("TIME_START")?;
+        let tz_offset = o.opt("TZ_OFFSET")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "DURATION",
+                    "IP_CLOSE",
+                    "IP_OPEN",
+                    "LAT_CLOSE",
+                    "LAT_OPEN",
+                    "LON_CLOSE",
+                    "LON_OPEN",
+                    "STATUS",
+                    "TIME_FINISH",
+                    "TIME_FINISH_DEFAULT",
+                    "TIME_LEAKS",
+                    "TIME_START",
+                    "TZ_OFFSET",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            duration: o.opt("DURATION")?,
-            ip_close: o.opt("IP_CLOSE")?,
-            ip_open: o.opt("IP_OPEN")?,
-            lat_close: o.opt("LAT_CLOSE")?,
-            lat_open: o.opt("LAT_OPEN")?,
-            lon_close: o.opt("LON_CLOSE")?,
-            lon_open: o.opt("LON_OPEN")?,
-            status: o.opt("STATUS")?,
-            time_finish: o.opt("TIME_FINISH")?,
-            time_finish_default: o.opt("TIME_FINISH_DEFAULT")?,
-            time_leaks: o.opt("TIME_LEAKS")?,
-            time_start: o.opt("TIME_START")?,
-            tz_offset: o.opt("TZ_OFFSET")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "DURATION",
-                        "IP_CLOSE",
-                        "IP_OPEN",
-                        "LAT_CLOSE",
-                        "LAT_OPEN",
-                        "LON_CLOSE",
-                        "LON_OPEN",
-                        "STATUS",
-                        "TIME_FINISH",
-                        "TIME_FINISH_DEFAULT",
-                        "TIME_LEAKS",
-                        "TIME_START",
-                        "TZ_OFFSET",
-                    ],
-                )?,
+            active,
+            duration,
+            ip_close,
+            ip_open,
+            lat_close,
+            lat_open,
+            lon_close,
+            lon_open,
+            status,
+            time_finish,
+            time_finish_default,
+            time_leaks,
+            time_start,
+            tz_offset,
+            additional,
         })
     }
 }

@@ -49,10 +49,9 @@ impl ::bitrix24_runtime::loose::Loose for AccessRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            access: o.req("ACCESS")?,
-            additional: o.rest(&["ACCESS"])?,
-        })
+        let access = o.req("ACCESS")?;
+        let additional = o.rest(&["ACCESS"])?;
+        Ok(Self { access, additional })
     }
 }
 
@@ -204,112 +203,163 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let email = o.req("EMAIL")?;
+        let last_name = o.opt("LAST_NAME")?;
+        let name = o.opt("NAME")?;
+        let personal_birthday = o.opt("PERSONAL_BIRTHDAY")?;
+        let personal_city = o.opt("PERSONAL_CITY")?;
+        let personal_country = o.opt("PERSONAL_COUNTRY")?;
+        let personal_fax = o.opt("PERSONAL_FAX")?;
+        let personal_gender = o.opt("PERSONAL_GENDER")?;
+        let personal_icq = o.opt("PERSONAL_ICQ")?;
+        let personal_mailbox = o.opt("PERSONAL_MAILBOX")?;
+        let personal_mobile = o.opt("PERSONAL_MOBILE")?;
+        let personal_notes = o.opt("PERSONAL_NOTES")?;
+        let personal_pager = o.opt("PERSONAL_PAGER")?;
+        let personal_phone = o.opt("PERSONAL_PHONE")?;
+        let personal_photo = o.opt("PERSONAL_PHOTO")?;
+        let personal_profession = o.opt("PERSONAL_PROFESSION")?;
+        let personal_state = o.opt("PERSONAL_STATE")?;
+        let personal_street = o.opt("PERSONAL_STREET")?;
+        let personal_www = o.opt("PERSONAL_WWW")?;
+        let personal_zip = o.opt("PERSONAL_ZIP")?;
+        let second_name = o.opt("SECOND_NAME")?;
+        let uf_department = o.opt("UF_DEPARTMENT")?;
+        let uf_district = o.opt("UF_DISTRICT")?;
+        let uf_facebook = o.opt("UF_FACEBOOK")?;
+        let uf_interests = o.opt("UF_INTERESTS")?;
+        let uf_linkedin = o.opt("UF_LINKEDIN")?;
+        let uf_phone_inner = o.opt("UF_PHONE_INNER")?;
+        let uf_skills = o.opt("UF_SKILLS")?;
+        let uf_skype = o.opt("UF_SKYPE")?;
+        let uf_skype_link = o.opt("UF_SKYPE_LINK")?;
+        let uf_twitter = o.opt("UF_TWITTER")?;
+        let uf_web_sites = o.opt("UF_WEB_SITES")?;
+        let uf_xing = o.opt("UF_XING")?;
+        let uf_zoom = o.opt("UF_ZOOM")?;
+        let work_city = o.opt("WORK_CITY")?;
+        let work_company = o.opt("WORK_COMPANY")?;
+        let work_country = o.opt("WORK_COUNTRY")?;
+        let work_department = o.opt("WORK_DEPARTMENT")?;
+        let work_fax = o.opt("WORK_FAX")?;
+        let work_logo = o.opt("WORK_LOGO")?;
+        let work_mailbox = o.opt("WORK_MAILBOX")?;
+        let work_notes = o.opt("WORK_NOTES")?;
+        let work_pager = o.opt("WORK_PAGER")?;
+        let work_phone = o.opt("WORK_PHONE")?;
+        let work_position = o.opt("WORK_POSITION")?;
+        let work_profile = o.opt("WORK_PROFILE")?;
+        let work_state = o.opt("WORK_STATE")?;
+        let work_street = o.opt("WORK_STREET")?;
+        let work_www = o.opt("WORK_WWW")?;
+        let work_zip = o.opt("WORK_ZIP")?;
+        let additional = o
+            .rest(
+                &[
+                    "EMAIL",
+                    "LAST_NAME",
+                    "NAME",
+                    "PERSONAL_BIRTHDAY",
+                    "PERSONAL_CITY",
+                    "PERSONAL_COUNTRY",
+                    "PERSONAL_FAX",
+                    "PERSONAL_GENDER",
+                    "PERSONAL_ICQ",
+                    "PERSONAL_MAILBOX",
+                    "PERSONAL_MOBILE",
+                    "PERSONAL_NOTES",
+                    "PERSONAL_PAGER",
+                    "PERSONAL_PHONE",
+                    "PERSONAL_PHOTO",
+                    "PERSONAL_PROFESSION",
+                    "PERSONAL_STATE",
+                    "PERSONAL_STREET",
+                    "PERSONAL_WWW",
+                    "PERSONAL_ZIP",
+                    "SECOND_NAME",
+                    "UF_DEPARTMENT",
+                    "UF_DISTRICT",
+                    "UF_FACEBOOK",
+                    "UF_INTERESTS",
+                    "UF_LINKEDIN",
+                    "UF_PHONE_INNER",
+                    "UF_SKILLS",
+                    "UF_SKYPE",
+                    "UF_SKYPE_LINK",
+                    "UF_TWITTER",
+                    "UF_WEB_SITES",
+                    "UF_XING",
+                    "UF_ZOOM",
+                    "WORK_CITY",
+                    "WORK_COMPANY",
+                    "WORK_COUNTRY",
+                    "WORK_DEPARTMENT",
+                    "WORK_FAX",
+                    "WORK_LOGO",
+                    "WORK_MAILBOX",
+                    "WORK_NOTES",
+                    "WORK_PAGER",
+                    "WORK_PHONE",
+                    "WORK_POSITION",
+                    "WORK_PROFILE",
+                    "WORK_STATE",
+                    "WORK_STREET",
+                    "WORK_WWW",
+                    "WORK_ZIP",
+                ],
+            )?;
         Ok(Self {
-            email: o.req("EMAIL")?,
-            last_name: o.opt("LAST_NAME")?,
-            name: o.opt("NAME")?,
-            personal_birthday: o.opt("PERSONAL_BIRTHDAY")?,
-            personal_city: o.opt("PERSONAL_CITY")?,
-            personal_country: o.opt("PERSONAL_COUNTRY")?,
-            personal_fax: o.opt("PERSONAL_FAX")?,
-            personal_gender: o.opt("PERSONAL_GENDER")?,
-            personal_icq: o.opt("PERSONAL_ICQ")?,
-            personal_mailbox: o.opt("PERSONAL_MAILBOX")?,
-            personal_mobile: o.opt("PERSONAL_MOBILE")?,
-            personal_notes: o.opt("PERSONAL_NOTES")?,
-            personal_pager: o.opt("PERSONAL_PAGER")?,
-            personal_phone: o.opt("PERSONAL_PHONE")?,
-            personal_photo: o.opt("PERSONAL_PHOTO")?,
-            personal_profession: o.opt("PERSONAL_PROFESSION")?,
-            personal_state: o.opt("PERSONAL_STATE")?,
-            personal_street: o.opt("PERSONAL_STREET")?,
-            personal_www: o.opt("PERSONAL_WWW")?,
-            personal_zip: o.opt("PERSONAL_ZIP")?,
-            second_name: o.opt("SECOND_NAME")?,
-            uf_department: o.opt("UF_DEPARTMENT")?,
-            uf_district: o.opt("UF_DISTRICT")?,
-            uf_facebook: o.opt("UF_FACEBOOK")?,
-            uf_interests: o.opt("UF_INTERESTS")?,
-            uf_linkedin: o.opt("UF_LINKEDIN")?,
-            uf_phone_inner: o.opt("UF_PHONE_INNER")?,
-            uf_skills: o.opt("UF_SKILLS")?,
-            uf_skype: o.opt("UF_SKYPE")?,
-            uf_skype_link: o.opt("UF_SKYPE_LINK")?,
-            uf_twitter: o.opt("UF_TWITTER")?,
-            uf_web_sites: o.opt("UF_WEB_SITES")?,
-            uf_xing: o.opt("UF_XING")?,
-            uf_zoom: o.opt("UF_ZOOM")?,
-            work_city: o.opt("WORK_CITY")?,
-            work_company: o.opt("WORK_COMPANY")?,
-            work_country: o.opt("WORK_COUNTRY")?,
-            work_department: o.opt("WORK_DEPARTMENT")?,
-            work_fax: o.opt("WORK_FAX")?,
-            work_logo: o.opt("WORK_LOGO")?,
-            work_mailbox: o.opt("WORK_MAILBOX")?,
-            work_notes: o.opt("WORK_NOTES")?,
-            work_pager: o.opt("WORK_PAGER")?,
-            work_phone: o.opt("WORK_PHONE")?,
-            work_position: o.opt("WORK_POSITION")?,
-            work_profile: o.opt("WORK_PROFILE")?,
-            work_state: o.opt("WORK_STATE")?,
-            work_street: o.opt("WORK_STREET")?,
-            work_www: o.opt("WORK_WWW")?,
-            work_zip: o.opt("WORK_ZIP")?,
-            additional: o
-                .rest(
-                    &[
-                        "EMAIL",
-                        "LAST_NAME",
-                        "NAME",
-                        "PERSONAL_BIRTHDAY",
-                        "PERSONAL_CITY",
-                        "PERSONAL_COUNTRY",
-                        "PERSONAL_FAX",
-                        "PERSONAL_GENDER",
-                        "PERSONAL_ICQ",
-                        "PERSONAL_MAILBOX",
-                        "PERSONAL_MOBILE",
-                        "PERSONAL_NOTES",
-                        "PERSONAL_PAGER",
-                        "PERSONAL_PHONE",
-                        "PERSONAL_PHOTO",
-                        "PERSONAL_PROFESSION",
-                        "PERSONAL_STATE",
-                        "PERSONAL_STREET",
-                        "PERSONAL_WWW",
-                        "PERSONAL_ZIP",
-                        "SECOND_NAME",
-                        "UF_DEPARTMENT",
-                        "UF_DISTRICT",
-                        "UF_FACEBOOK",
-                        "UF_INTERESTS",
-                        "UF_LINKEDIN",
-                        "UF_PHONE_INNER",
-                        "UF_SKILLS",
-                        "UF_SKYPE",
-                        "UF_SKYPE_LINK",
-                        "UF_TWITTER",
-                        "UF_WEB_SITES",
-                        "UF_XING",
-                        "UF_ZOOM",
-                        "WORK_CITY",
-                        "WORK_COMPANY",
-                        "WORK_COUNTRY",
-                        "WORK_DEPARTMENT",
-                        "WORK_FAX",
-                        "WORK_LOGO",
-                        "WORK_MAILBOX",
-                        "WORK_NOTES",
-                        "WORK_PAGER",
-                        "WORK_PHONE",
-                        "WORK_POSITION",
-                        "WORK_PROFILE",
-                        "WORK_STATE",
-                        "WORK_STREET",
-                        "WORK_WWW",
-                        "WORK_ZIP",
-                    ],
-                )?,
+            email,
+            last_name,
+            name,
+            personal_birthday,
+            personal_city,
+            personal_country,
+            personal_fax,
+            personal_gender,
+            personal_icq,
+            personal_mailbox,
+            personal_mobile,
+            personal_notes,
+            personal_pager,
+            personal_phone,
+            personal_photo,
+            personal_profession,
+            personal_state,
+            personal_street,
+            personal_www,
+            personal_zip,
+            second_name,
+            uf_department,
+            uf_district,
+            uf_facebook,
+            uf_interests,
+            uf_linkedin,
+            uf_phone_inner,
+            uf_skills,
+            uf_skype,
+            uf_skype_link,
+            uf_twitter,
+            uf_web_sites,
+            uf_xing,
+            uf_zoom,
+            work_city,
+            work_company,
+            work_country,
+            work_department,
+            work_fax,
+            work_logo,
+            work_mailbox,
+            work_notes,
+            work_pager,
+            work_phone,
+            work_position,
+            work_profile,
+            work_state,
+            work_street,
+            work_www,
+            work_zip,
+            additional,
         })
     }
 }
@@ -365,7 +415,8 @@ impl ::bitrix24_runtime::loose::Loose for AdminRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -414,7 +465,8 @@ impl ::bitrix24_runtime::loose::Loose for CurrentRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -464,40 +516,55 @@ impl ::bitrix24_runtime::loose::Loose for CurrentResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let date_register = o.opt("DATE_REGISTER")?;
+        let email = o.opt("EMAIL")?;
+        let id = o.opt("ID")?;
+        let is_online = o.opt("IS_ONLINE")?;
+        let last_activity_date = o.opt("LAST_ACTIVITY_DATE")?;
+        let last_login = o.opt("LAST_LOGIN")?;
+        let last_name = o.opt("LAST_NAME")?;
+        let name = o.opt("NAME")?;
+        let personal_birthday = o.opt("PERSONAL_BIRTHDAY")?;
+        let personal_gender = o.opt("PERSONAL_GENDER")?;
+        let uf_department = o.opt("UF_DEPARTMENT")?;
+        let uf_employment_date = o.opt("UF_EMPLOYMENT_DATE")?;
+        let work_position = o.opt("WORK_POSITION")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "DATE_REGISTER",
+                    "EMAIL",
+                    "ID",
+                    "IS_ONLINE",
+                    "LAST_ACTIVITY_DATE",
+                    "LAST_LOGIN",
+                    "LAST_NAME",
+                    "NAME",
+                    "PERSONAL_BIRTHDAY",
+                    "PERSONAL_GENDER",
+                    "UF_DEPARTMENT",
+                    "UF_EMPLOYMENT_DATE",
+                    "WORK_POSITION",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            date_register: o.opt("DATE_REGISTER")?,
-            email: o.opt("EMAIL")?,
-            id: o.opt("ID")?,
-            is_online: o.opt("IS_ONLINE")?,
-            last_activity_date: o.opt("LAST_ACTIVITY_DATE")?,
-            last_login: o.opt("LAST_LOGIN")?,
-            last_name: o.opt("LAST_NAME")?,
-            name: o.opt("NAME")?,
-            personal_birthday: o.opt("PERSONAL_BIRTHDAY")?,
-            personal_gender: o.opt("PERSONAL_GENDER")?,
-            uf_department: o.opt("UF_DEPARTMENT")?,
-            uf_employment_date: o.opt("UF_EMPLOYMENT_DATE")?,
-            work_position: o.opt("WORK_POSITION")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "DATE_REGISTER",
-                        "EMAIL",
-                        "ID",
-                        "IS_ONLINE",
-                        "LAST_ACTIVITY_DATE",
-                        "LAST_LOGIN",
-                        "LAST_NAME",
-                        "NAME",
-                        "PERSONAL_BIRTHDAY",
-                        "PERSONAL_GENDER",
-                        "UF_DEPARTMENT",
-                        "UF_EMPLOYMENT_DATE",
-                        "WORK_POSITION",
-                    ],
-                )?,
+            active,
+            date_register,
+            email,
+            id,
+            is_online,
+            last_activity_date,
+            last_login,
+            last_name,
+            name,
+            personal_birthday,
+            personal_gender,
+            uf_department,
+            uf_employment_date,
+            work_position,
+            additional,
         })
     }
 }
@@ -543,7 +610,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -689,136 +757,199 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let date_register = o.opt("DATE_REGISTER")?;
+        let email = o.opt("EMAIL")?;
+        let id = o.opt("ID")?;
+        let is_online = o.opt("IS_ONLINE")?;
+        let last_activity_date = o.opt("LAST_ACTIVITY_DATE")?;
+        let last_login = o.opt("LAST_LOGIN")?;
+        let last_name = o.opt("LAST_NAME")?;
+        let name = o.opt("NAME")?;
+        let personal_birthday = o.opt("PERSONAL_BIRTHDAY")?;
+        let personal_city = o.opt("PERSONAL_CITY")?;
+        let personal_country = o.opt("PERSONAL_COUNTRY")?;
+        let personal_fax = o.opt("PERSONAL_FAX")?;
+        let personal_gender = o.opt("PERSONAL_GENDER")?;
+        let personal_icq = o.opt("PERSONAL_ICQ")?;
+        let personal_mailbox = o.opt("PERSONAL_MAILBOX")?;
+        let personal_mobile = o.opt("PERSONAL_MOBILE")?;
+        let personal_notes = o.opt("PERSONAL_NOTES")?;
+        let personal_pager = o.opt("PERSONAL_PAGER")?;
+        let personal_phone = o.opt("PERSONAL_PHONE")?;
+        let personal_photo = o.opt("PERSONAL_PHOTO")?;
+        let personal_profession = o.opt("PERSONAL_PROFESSION")?;
+        let personal_state = o.opt("PERSONAL_STATE")?;
+        let personal_street = o.opt("PERSONAL_STREET")?;
+        let personal_www = o.opt("PERSONAL_WWW")?;
+        let personal_zip = o.opt("PERSONAL_ZIP")?;
+        let second_name = o.opt("SECOND_NAME")?;
+        let timestamp_x = o.opt("TIMESTAMP_X")?;
+        let time_zone = o.opt("TIME_ZONE")?;
+        let title = o.opt("TITLE")?;
+        let uf_department = o.opt("UF_DEPARTMENT")?;
+        let uf_district = o.opt("UF_DISTRICT")?;
+        let uf_employment_date = o.opt("UF_EMPLOYMENT_DATE")?;
+        let uf_interests = o.opt("UF_INTERESTS")?;
+        let uf_linkedin = o.opt("UF_LINKEDIN")?;
+        let uf_phone_inner = o.opt("UF_PHONE_INNER")?;
+        let uf_skills = o.opt("UF_SKILLS")?;
+        let uf_skype = o.opt("UF_SKYPE")?;
+        let uf_skype_link = o.opt("UF_SKYPE_LINK")?;
+        let uf_timeman = o.opt("UF_TIMEMAN")?;
+        let uf_twitter = o.opt("UF_TWITTER")?;
+        let uf_web_sites = o.opt("UF_WEB_SITES")?;
+        let uf_xing = o.opt("UF_XING")?;
+        let uf_zoom = o.opt("UF_ZOOM")?;
+        let user_type = o.opt("USER_TYPE")?;
+        let work_city = o.opt("WORK_CITY")?;
+        let work_company = o.opt("WORK_COMPANY")?;
+        let work_country = o.opt("WORK_COUNTRY")?;
+        let work_department = o.opt("WORK_DEPARTMENT")?;
+        let work_fax = o.opt("WORK_FAX")?;
+        let work_logo = o.opt("WORK_LOGO")?;
+        let work_mailbox = o.opt("WORK_MAILBOX")?;
+        let work_notes = o.opt("WORK_NOTES")?;
+        let work_pager = o.opt("WORK_PAGER")?;
+        let work_phone = o.opt("WORK_PHONE")?;
+        let work_position = o.opt("WORK_POSITION")?;
+        let work_profile = o.opt("WORK_PROFILE")?;
+        let work_state = o.opt("WORK_STATE")?;
+        let work_street = o.opt("WORK_STREET")?;
+        let work_www = o.opt("WORK_WWW")?;
+        let work_zip = o.opt("WORK_ZIP")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "DATE_REGISTER",
+                    "EMAIL",
+                    "ID",
+                    "IS_ONLINE",
+                    "LAST_ACTIVITY_DATE",
+                    "LAST_LOGIN",
+                    "LAST_NAME",
+                    "NAME",
+                    "PERSONAL_BIRTHDAY",
+                    "PERSONAL_CITY",
+                    "PERSONAL_COUNTRY",
+                    "PERSONAL_FAX",
+                    "PERSONAL_GENDER",
+                    "PERSONAL_ICQ",
+                    "PERSONAL_MAILBOX",
+                    "PERSONAL_MOBILE",
+                    "PERSONAL_NOTES",
+                    "PERSONAL_PAGER",
+                    "PERSONAL_PHONE",
+                    "PERSONAL_PHOTO",
+                    "PERSONAL_PROFESSION",
+                    "PERSONAL_STATE",
+                    "PERSONAL_STREET",
+                    "PERSONAL_WWW",
+                    "PERSONAL_ZIP",
+                    "SECOND_NAME",
+                    "TIMESTAMP_X",
+                    "TIME_ZONE",
+                    "TITLE",
+                    "UF_DEPARTMENT",
+                    "UF_DISTRICT",
+                    "UF_EMPLOYMENT_DATE",
+                    "UF_INTERESTS",
+                    "UF_LINKEDIN",
+                    "UF_PHONE_INNER",
+                    "UF_SKILLS",
+                    "UF_SKYPE",
+                    "UF_SKYPE_LINK",
+                    "UF_TIMEMAN",
+                    "UF_TWITTER",
+                    "UF_WEB_SITES",
+                    "UF_XING",
+                    "UF_ZOOM",
+                    "USER_TYPE",
+                    "WORK_CITY",
+                    "WORK_COMPANY",
+                    "WORK_COUNTRY",
+                    "WORK_DEPARTMENT",
+                    "WORK_FAX",
+                    "WORK_LOGO",
+                    "WORK_MAILBOX",
+                    "WORK_NOTES",
+                    "WORK_PAGER",
+                    "WORK_PHONE",
+                    "WORK_POSITION",
+                    "WORK_PROFILE",
+                    "WORK_STATE",
+                    "WORK_STREET",
+                    "WORK_WWW",
+                    "WORK_ZIP",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            date_register: o.opt("DATE_REGISTER")?,
-            email: o.opt("EMAIL")?,
-            id: o.opt("ID")?,
-            is_online: o.opt("IS_ONLINE")?,
-            last_activity_date: o.opt("LAST_ACTIVITY_DATE")?,
-            last_login: o.opt("LAST_LOGIN")?,
-            last_name: o.opt("LAST_NAME")?,
-            name: o.opt("NAME")?,
-            personal_birthday: o.opt("PERSONAL_BIRTHDAY")?,
-            personal_city: o.opt("PERSONAL_CITY")?,
-            personal_country: o.opt("PERSONAL_COUNTRY")?,
-            personal_fax: o.opt("PERSONAL_FAX")?,
-            personal_gender: o.opt("PERSONAL_GENDER")?,
-            personal_icq: o.opt("PERSONAL_ICQ")?,
-            personal_mailbox: o.opt("PERSONAL_MAILBOX")?,
-            personal_mobile: o.opt("PERSONAL_MOBILE")?,
-            personal_notes: o.opt("PERSONAL_NOTES")?,
-            personal_pager: o.opt("PERSONAL_PAGER")?,
-            personal_phone: o.opt("PERSONAL_PHONE")?,
-            personal_photo: o.opt("PERSONAL_PHOTO")?,
-            personal_profession: o.opt("PERSONAL_PROFESSION")?,
-            personal_state: o.opt("PERSONAL_STATE")?,
-            personal_street: o.opt("PERSONAL_STREET")?,
-            personal_www: o.opt("PERSONAL_WWW")?,
-            personal_zip: o.opt("PERSONAL_ZIP")?,
-            second_name: o.opt("SECOND_NAME")?,
-            timestamp_x: o.opt("TIMESTAMP_X")?,
-            time_zone: o.opt("TIME_ZONE")?,
-            title: o.opt("TITLE")?,
-            uf_department: o.opt("UF_DEPARTMENT")?,
-            uf_district: o.opt("UF_DISTRICT")?,
-            uf_employment_date: o.opt("UF_EMPLOYMENT_DATE")?,
-            uf_interests: o.opt("UF_INTERESTS")?,
-            uf_linkedin: o.opt("UF_LINKEDIN")?,
-            uf_phone_inner: o.opt("UF_PHONE_INNER")?,
-            uf_skills: o.opt("UF_SKILLS")?,
-            uf_skype: o.opt("UF_SKYPE")?,
-            uf_skype_link: o.opt("UF_SKYPE_LINK")?,
-            uf_timeman: o.opt("UF_TIMEMAN")?,
-            uf_twitter: o.opt("UF_TWITTER")?,
-            uf_web_sites: o.opt("UF_WEB_SITES")?,
-            uf_xing: o.opt("UF_XING")?,
-            uf_zoom: o.opt("UF_ZOOM")?,
-            user_type: o.opt("USER_TYPE")?,
-            work_city: o.opt("WORK_CITY")?,
-            work_company: o.opt("WORK_COMPANY")?,
-            work_country: o.opt("WORK_COUNTRY")?,
-            work_department: o.opt("WORK_DEPARTMENT")?,
-            work_fax: o.opt("WORK_FAX")?,
-            work_logo: o.opt("WORK_LOGO")?,
-            work_mailbox: o.opt("WORK_MAILBOX")?,
-            work_notes: o.opt("WORK_NOTES")?,
-            work_pager: o.opt("WORK_PAGER")?,
-            work_phone: o.opt("WORK_PHONE")?,
-            work_position: o.opt("WORK_POSITION")?,
-            work_profile: o.opt("WORK_PROFILE")?,
-            work_state: o.opt("WORK_STATE")?,
-            work_street: o.opt("WORK_STREET")?,
-            work_www: o.opt("WORK_WWW")?,
-            work_zip: o.opt("WORK_ZIP")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "DATE_REGISTER",
-                        "EMAIL",
-                        "ID",
-                        "IS_ONLINE",
-                        "LAST_ACTIVITY_DATE",
-                        "LAST_LOGIN",
-                        "LAST_NAME",
-                        "NAME",
-                        "PERSONAL_BIRTHDAY",
-                        "PERSONAL_CITY",
-                        "PERSONAL_COUNTRY",
-                        "PERSONAL_FAX",
-                        "PERSONAL_GENDER",
-                        "PERSONAL_ICQ",
-                        "PERSONAL_MAILBOX",
-                        "PERSONAL_MOBILE",
-                        "PERSONAL_NOTES",
-                        "PERSONAL_PAGER",
-                        "PERSONAL_PHONE",
-                        "PERSONAL_PHOTO",
-                        "PERSONAL_PROFESSION",
-                        "PERSONAL_STATE",
-                        "PERSONAL_STREET",
-                        "PERSONAL_WWW",
-                        "PERSONAL_ZIP",
-                        "SECOND_NAME",
-                        "TIMESTAMP_X",
-                        "TIME_ZONE",
-                        "TITLE",
-                        "UF_DEPARTMENT",
-                        "UF_DISTRICT",
-                        "UF_EMPLOYMENT_DATE",
-                        "UF_INTERESTS",
-                        "UF_LINKEDIN",
-                        "UF_PHONE_INNER",
-                        "UF_SKILLS",
-                        "UF_SKYPE",
-                        "UF_SKYPE_LINK",
-                        "UF_TIMEMAN",
-                        "UF_TWITTER",
-                        "UF_WEB_SITES",
-                        "UF_XING",
-                        "UF_ZOOM",
-                        "USER_TYPE",
-                        "WORK_CITY",
-                        "WORK_COMPANY",
-                        "WORK_COUNTRY",
-                        "WORK_DEPARTMENT",
-                        "WORK_FAX",
-                        "WORK_LOGO",
-                        "WORK_MAILBOX",
-                        "WORK_NOTES",
-                        "WORK_PAGER",
-                        "WORK_PHONE",
-                        "WORK_POSITION",
-                        "WORK_PROFILE",
-                        "WORK_STATE",
-                        "WORK_STREET",
-                        "WORK_WWW",
-                        "WORK_ZIP",
-                        "XML_ID",
-                    ],
-                )?,
+            active,
+            date_register,
+            email,
+            id,
+            is_online,
+            last_activity_date,
+            last_login,
+            last_name,
+            name,
+            personal_birthday,
+            personal_city,
+            personal_country,
+            personal_fax,
+            personal_gender,
+            personal_icq,
+            personal_mailbox,
+            personal_mobile,
+            personal_notes,
+            personal_pager,
+            personal_phone,
+            personal_photo,
+            personal_profession,
+            personal_state,
+            personal_street,
+            personal_www,
+            personal_zip,
+            second_name,
+            timestamp_x,
+            time_zone,
+            title,
+            uf_department,
+            uf_district,
+            uf_employment_date,
+            uf_interests,
+            uf_linkedin,
+            uf_phone_inner,
+            uf_skills,
+            uf_skype,
+            uf_skype_link,
+            uf_timeman,
+            uf_twitter,
+            uf_web_sites,
+            uf_xing,
+            uf_zoom,
+            user_type,
+            work_city,
+            work_company,
+            work_country,
+            work_department,
+            work_fax,
+            work_logo,
+            work_mailbox,
+            work_notes,
+            work_pager,
+            work_phone,
+            work_position,
+            work_profile,
+            work_state,
+            work_street,
+            work_www,
+            work_zip,
+            xml_id,
+            additional,
         })
     }
 }
@@ -880,26 +1011,34 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let admin_mode = o.opt("ADMIN_MODE")?;
+        let filter = o.opt("FILTER")?;
+        let image_resize = o.opt("IMAGE_RESIZE")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let sort = o.opt("sort")?;
+        let start = o.opt("start")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADMIN_MODE",
+                    "FILTER",
+                    "IMAGE_RESIZE",
+                    "order",
+                    "select",
+                    "sort",
+                    "start",
+                ],
+            )?;
         Ok(Self {
-            admin_mode: o.opt("ADMIN_MODE")?,
-            filter: o.opt("FILTER")?,
-            image_resize: o.opt("IMAGE_RESIZE")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            sort: o.opt("sort")?,
-            start: o.opt("start")?,
-            additional: o
-                .rest(
-                    &[
-                        "ADMIN_MODE",
-                        "FILTER",
-                        "IMAGE_RESIZE",
-                        "order",
-                        "select",
-                        "sort",
-                        "start",
-                    ],
-                )?,
+            admin_mode,
+            filter,
+            image_resize,
+            order,
+            select,
+            sort,
+            start,
+            additional,
         })
     }
 }
@@ -972,15 +1111,22 @@ impl ::bitrix24_runtime::loose::Loose for SearchRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let admin_mode = o.opt("ADMIN_MODE")?;
+        let filter = o.opt("FILTER")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let sort = o.opt("sort")?;
+        let start = o.opt("start")?;
+        let additional = o
+            .rest(&["ADMIN_MODE", "FILTER", "order", "select", "sort", "start"])?;
         Ok(Self {
-            admin_mode: o.opt("ADMIN_MODE")?,
-            filter: o.opt("FILTER")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            sort: o.opt("sort")?,
-            start: o.opt("start")?,
-            additional: o
-                .rest(&["ADMIN_MODE", "FILTER", "order", "select", "sort", "start"])?,
+            admin_mode,
+            filter,
+            order,
+            select,
+            sort,
+            start,
+            additional,
         })
     }
 }
@@ -1143,116 +1289,169 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let email = o.opt("EMAIL")?;
+        let id = o.req("ID")?;
+        let last_name = o.opt("LAST_NAME")?;
+        let name = o.opt("NAME")?;
+        let personal_birthday = o.opt("PERSONAL_BIRTHDAY")?;
+        let personal_city = o.opt("PERSONAL_CITY")?;
+        let personal_country = o.opt("PERSONAL_COUNTRY")?;
+        let personal_fax = o.opt("PERSONAL_FAX")?;
+        let personal_gender = o.opt("PERSONAL_GENDER")?;
+        let personal_icq = o.opt("PERSONAL_ICQ")?;
+        let personal_mailbox = o.opt("PERSONAL_MAILBOX")?;
+        let personal_mobile = o.opt("PERSONAL_MOBILE")?;
+        let personal_notes = o.opt("PERSONAL_NOTES")?;
+        let personal_pager = o.opt("PERSONAL_PAGER")?;
+        let personal_phone = o.opt("PERSONAL_PHONE")?;
+        let personal_photo = o.opt("PERSONAL_PHOTO")?;
+        let personal_profession = o.opt("PERSONAL_PROFESSION")?;
+        let personal_state = o.opt("PERSONAL_STATE")?;
+        let personal_street = o.opt("PERSONAL_STREET")?;
+        let personal_www = o.opt("PERSONAL_WWW")?;
+        let personal_zip = o.opt("PERSONAL_ZIP")?;
+        let second_name = o.opt("SECOND_NAME")?;
+        let uf_department = o.opt("UF_DEPARTMENT")?;
+        let uf_district = o.opt("UF_DISTRICT")?;
+        let uf_facebook = o.opt("UF_FACEBOOK")?;
+        let uf_interests = o.opt("UF_INTERESTS")?;
+        let uf_linkedin = o.opt("UF_LINKEDIN")?;
+        let uf_phone_inner = o.opt("UF_PHONE_INNER")?;
+        let uf_skills = o.opt("UF_SKILLS")?;
+        let uf_skype = o.opt("UF_SKYPE")?;
+        let uf_skype_link = o.opt("UF_SKYPE_LINK")?;
+        let uf_twitter = o.opt("UF_TWITTER")?;
+        let uf_web_sites = o.opt("UF_WEB_SITES")?;
+        let uf_xing = o.opt("UF_XING")?;
+        let uf_zoom = o.opt("UF_ZOOM")?;
+        let work_city = o.opt("WORK_CITY")?;
+        let work_company = o.opt("WORK_COMPANY")?;
+        let work_country = o.opt("WORK_COUNTRY")?;
+        let work_department = o.opt("WORK_DEPARTMENT")?;
+        let work_fax = o.opt("WORK_FAX")?;
+        let work_logo = o.opt("WORK_LOGO")?;
+        let work_mailbox = o.opt("WORK_MAILBOX")?;
+        let work_notes = o.opt("WORK_NOTES")?;
+        let work_pager = o.opt("WORK_PAGER")?;
+        let work_phone = o.opt("WORK_PHONE")?;
+        let work_position = o.opt("WORK_POSITION")?;
+        let work_profile = o.opt("WORK_PROFILE")?;
+        let work_state = o.opt("WORK_STATE")?;
+        let work_street = o.opt("WORK_STREET")?;
+        let work_www = o.opt("WORK_WWW")?;
+        let work_zip = o.opt("WORK_ZIP")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "EMAIL",
+                    "ID",
+                    "LAST_NAME",
+                    "NAME",
+                    "PERSONAL_BIRTHDAY",
+                    "PERSONAL_CITY",
+                    "PERSONAL_COUNTRY",
+                    "PERSONAL_FAX",
+                    "PERSONAL_GENDER",
+                    "PERSONAL_ICQ",
+                    "PERSONAL_MAILBOX",
+                    "PERSONAL_MOBILE",
+                    "PERSONAL_NOTES",
+                    "PERSONAL_PAGER",
+                    "PERSONAL_PHONE",
+                    "PERSONAL_PHOTO",
+                    "PERSONAL_PROFESSION",
+                    "PERSONAL_STATE",
+                    "PERSONAL_STREET",
+                    "PERSONAL_WWW",
+                    "PERSONAL_ZIP",
+                    "SECOND_NAME",
+                    "UF_DEPARTMENT",
+                    "UF_DISTRICT",
+                    "UF_FACEBOOK",
+                    "UF_INTERESTS",
+                    "UF_LINKEDIN",
+                    "UF_PHONE_INNER",
+                    "UF_SKILLS",
+                    "UF_SKYPE",
+                    "UF_SKYPE_LINK",
+                    "UF_TWITTER",
+                    "UF_WEB_SITES",
+                    "UF_XING",
+                    "UF_ZOOM",
+                    "WORK_CITY",
+                    "WORK_COMPANY",
+                    "WORK_COUNTRY",
+                    "WORK_DEPARTMENT",
+                    "WORK_FAX",
+                    "WORK_LOGO",
+                    "WORK_MAILBOX",
+                    "WORK_NOTES",
+                    "WORK_PAGER",
+                    "WORK_PHONE",
+                    "WORK_POSITION",
+                    "WORK_PROFILE",
+                    "WORK_STATE",
+                    "WORK_STREET",
+                    "WORK_WWW",
+                    "WORK_ZIP",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            email: o.opt("EMAIL")?,
-            id: o.req("ID")?,
-            last_name: o.opt("LAST_NAME")?,
-            name: o.opt("NAME")?,
-            personal_birthday: o.opt("PERSONAL_BIRTHDAY")?,
-            personal_city: o.opt("PERSONAL_CITY")?,
-            personal_country: o.opt("PERSONAL_COUNTRY")?,
-            personal_fax: o.opt("PERSONAL_FAX")?,
-            personal_gender: o.opt("PERSONAL_GENDER")?,
-            personal_icq: o.opt("PERSONAL_ICQ")?,
-            personal_mailbox: o.opt("PERSONAL_MAILBOX")?,
-            personal_mobile: o.opt("PERSONAL_MOBILE")?,
-            personal_notes: o.opt("PERSONAL_NOTES")?,
-            personal_pager: o.opt("PERSONAL_PAGER")?,
-            personal_phone: o.opt("PERSONAL_PHONE")?,
-            personal_photo: o.opt("PERSONAL_PHOTO")?,
-            personal_profession: o.opt("PERSONAL_PROFESSION")?,
-            personal_state: o.opt("PERSONAL_STATE")?,
-            personal_street: o.opt("PERSONAL_STREET")?,
-            personal_www: o.opt("PERSONAL_WWW")?,
-            personal_zip: o.opt("PERSONAL_ZIP")?,
-            second_name: o.opt("SECOND_NAME")?,
-            uf_department: o.opt("UF_DEPARTMENT")?,
-            uf_district: o.opt("UF_DISTRICT")?,
-            uf_facebook: o.opt("UF_FACEBOOK")?,
-            uf_interests: o.opt("UF_INTERESTS")?,
-            uf_linkedin: o.opt("UF_LINKEDIN")?,
-            uf_phone_inner: o.opt("UF_PHONE_INNER")?,
-            uf_skills: o.opt("UF_SKILLS")?,
-            uf_skype: o.opt("UF_SKYPE")?,
-            uf_skype_link: o.opt("UF_SKYPE_LINK")?,
-            uf_twitter: o.opt("UF_TWITTER")?,
-            uf_web_sites: o.opt("UF_WEB_SITES")?,
-            uf_xing: o.opt("UF_XING")?,
-            uf_zoom: o.opt("UF_ZOOM")?,
-            work_city: o.opt("WORK_CITY")?,
-            work_company: o.opt("WORK_COMPANY")?,
-            work_country: o.opt("WORK_COUNTRY")?,
-            work_department: o.opt("WORK_DEPARTMENT")?,
-            work_fax: o.opt("WORK_FAX")?,
-            work_logo: o.opt("WORK_LOGO")?,
-            work_mailbox: o.opt("WORK_MAILBOX")?,
-            work_notes: o.opt("WORK_NOTES")?,
-            work_pager: o.opt("WORK_PAGER")?,
-            work_phone: o.opt("WORK_PHONE")?,
-            work_position: o.opt("WORK_POSITION")?,
-            work_profile: o.opt("WORK_PROFILE")?,
-            work_state: o.opt("WORK_STATE")?,
-            work_street: o.opt("WORK_STREET")?,
-            work_www: o.opt("WORK_WWW")?,
-            work_zip: o.opt("WORK_ZIP")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "EMAIL",
-                        "ID",
-                        "LAST_NAME",
-                        "NAME",
-                        "PERSONAL_BIRTHDAY",
-                        "PERSONAL_CITY",
-                        "PERSONAL_COUNTRY",
-                        "PERSONAL_FAX",
-                        "PERSONAL_GENDER",
-                        "PERSONAL_ICQ",
-                        "PERSONAL_MAILBOX",
-                        "PERSONAL_MOBILE",
-                        "PERSONAL_NOTES",
-                        "PERSONAL_PAGER",
-                        "PERSONAL_PHONE",
-                        "PERSONAL_PHOTO",
-                        "PERSONAL_PROFESSION",
-                        "PERSONAL_STATE",
-                        "PERSONAL_STREET",
-                        "PERSONAL_WWW",
-                        "PERSONAL_ZIP",
-                        "SECOND_NAME",
-                        "UF_DEPARTMENT",
-                        "UF_DISTRICT",
-                        "UF_FACEBOOK",
-                        "UF_INTERESTS",
-                        "UF_LINKEDIN",
-                        "UF_PHONE_INNER",
-                        "UF_SKILLS",
-                        "UF_SKYPE",
-                        "UF_SKYPE_LINK",
-                        "UF_TWITTER",
-                        "UF_WEB_SITES",
-                        "UF_XING",
-                        "UF_ZOOM",
-                        "WORK_CITY",
-                        "WORK_COMPANY",
-                        "WORK_COUNTRY",
-                        "WORK_DEPARTMENT",
-                        "WORK_FAX",
-                        "WORK_LOGO",
-                        "WORK_MAILBOX",
-                        "WORK_NOTES",
-                        "WORK_PAGER",
-                        "WORK_PHONE",
-                        "WORK_POSITION",
-                        "WORK_PROFILE",
-                        "WORK_STATE",
-                        "WORK_STREET",
-                        "WORK_WWW",
-                        "WORK_ZIP",
-                    ],
-                )?,
+            active,
+            email,
+            id,
+            last_name,
+            name,
+            personal_birthday,
+            personal_city,
+            personal_country,
+            personal_fax,
+            personal_gender,
+            personal_icq,
+            personal_mailbox,
+            personal_mobile,
+            personal_notes,
+            personal_pager,
+            personal_phone,
+            personal_photo,
+            personal_profession,
+            personal_state,
+            personal_street,
+            personal_www,
+            personal_zip,
+            second_name,
+            uf_department,
+            uf_district,
+            uf_facebook,
+            uf_interests,
+            uf_linkedin,
+            uf_phone_inner,
+            uf_skills,
+            uf_skype,
+            uf_skype_link,
+            uf_twitter,
+            uf_web_sites,
+            uf_xing,
+            uf_zoom,
+            work_city,
+            work_company,
+            work_country,
+            work_department,
+            work_fax,
+            work_logo,
+            work_mailbox,
+            work_notes,
+            work_pager,
+            work_phone,
+            work_position,
+            work_profile,
+            work_state,
+            work_street,
+            work_www,
+            work_zip,
+            additional,
         })
     }
 }

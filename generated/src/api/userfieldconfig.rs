@@ -39,10 +39,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let field = o.req("field")?;
+        let module_id = o.req("moduleId")?;
+        let additional = o.rest(&["field", "moduleId"])?;
         Ok(Self {
-            field: o.req("field")?,
-            module_id: o.req("moduleId")?,
-            additional: o.rest(&["field", "moduleId"])?,
+            field,
+            module_id,
+            additional,
         })
     }
 }
@@ -90,40 +93,55 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestField {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let edit_form_label = o.opt("editFormLabel")?;
+        let edit_in_list = o.opt("editInList")?;
+        let entity_id = o.req("entityId")?;
+        let enum_ = o.opt("enum")?;
+        let field_name = o.req("fieldName")?;
+        let help_message = o.opt("helpMessage")?;
+        let is_searchable = o.opt("isSearchable")?;
+        let mandatory = o.opt("mandatory")?;
+        let multiple = o.opt("multiple")?;
+        let settings = o.opt("settings")?;
+        let show_filter = o.opt("showFilter")?;
+        let sort = o.opt("sort")?;
+        let user_type_id = o.req("userTypeId")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "editFormLabel",
+                    "editInList",
+                    "entityId",
+                    "enum",
+                    "fieldName",
+                    "helpMessage",
+                    "isSearchable",
+                    "mandatory",
+                    "multiple",
+                    "settings",
+                    "showFilter",
+                    "sort",
+                    "userTypeId",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            edit_form_label: o.opt("editFormLabel")?,
-            edit_in_list: o.opt("editInList")?,
-            entity_id: o.req("entityId")?,
-            enum_: o.opt("enum")?,
-            field_name: o.req("fieldName")?,
-            help_message: o.opt("helpMessage")?,
-            is_searchable: o.opt("isSearchable")?,
-            mandatory: o.opt("mandatory")?,
-            multiple: o.opt("multiple")?,
-            settings: o.opt("settings")?,
-            show_filter: o.opt("showFilter")?,
-            sort: o.opt("sort")?,
-            user_type_id: o.req("userTypeId")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "editFormLabel",
-                        "editInList",
-                        "entityId",
-                        "enum",
-                        "fieldName",
-                        "helpMessage",
-                        "isSearchable",
-                        "mandatory",
-                        "multiple",
-                        "settings",
-                        "showFilter",
-                        "sort",
-                        "userTypeId",
-                        "xmlId",
-                    ],
-                )?,
+            edit_form_label,
+            edit_in_list,
+            entity_id,
+            enum_,
+            field_name,
+            help_message,
+            is_searchable,
+            mandatory,
+            multiple,
+            settings,
+            show_filter,
+            sort,
+            user_type_id,
+            xml_id,
+            additional,
         })
     }
 }
@@ -154,24 +172,24 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default_value = o.opt("DEFAULT_VALUE")?;
+        let max_length = o.opt("MAX_LENGTH")?;
+        let min_length = o.opt("MIN_LENGTH")?;
+        let regexp = o.opt("REGEXP")?;
+        let rows = o.opt("ROWS")?;
+        let size = o.opt("SIZE")?;
+        let additional = o
+            .rest(
+                &["DEFAULT_VALUE", "MAX_LENGTH", "MIN_LENGTH", "REGEXP", "ROWS", "SIZE"],
+            )?;
         Ok(Self {
-            default_value: o.opt("DEFAULT_VALUE")?,
-            max_length: o.opt("MAX_LENGTH")?,
-            min_length: o.opt("MIN_LENGTH")?,
-            regexp: o.opt("REGEXP")?,
-            rows: o.opt("ROWS")?,
-            size: o.opt("SIZE")?,
-            additional: o
-                .rest(
-                    &[
-                        "DEFAULT_VALUE",
-                        "MAX_LENGTH",
-                        "MIN_LENGTH",
-                        "REGEXP",
-                        "ROWS",
-                        "SIZE",
-                    ],
-                )?,
+            default_value,
+            max_length,
+            min_length,
+            regexp,
+            rows,
+            size,
+            additional,
         })
     }
 }
@@ -193,10 +211,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            field: o.opt("field")?,
-            additional: o.rest(&["field"])?,
-        })
+        let field = o.opt("field")?;
+        let additional = o.rest(&["field"])?;
+        Ok(Self { field, additional })
     }
 }
 
@@ -243,40 +260,55 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseField {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let edit_form_label = o.opt("editFormLabel")?;
+        let edit_in_list = o.opt("editInList")?;
+        let entity_id = o.req("entityId")?;
+        let enum_ = o.opt("enum")?;
+        let field_name = o.req("fieldName")?;
+        let help_message = o.opt("helpMessage")?;
+        let is_searchable = o.opt("isSearchable")?;
+        let mandatory = o.opt("mandatory")?;
+        let multiple = o.opt("multiple")?;
+        let settings = o.opt("settings")?;
+        let show_filter = o.opt("showFilter")?;
+        let sort = o.opt("sort")?;
+        let user_type_id = o.req("userTypeId")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "editFormLabel",
+                    "editInList",
+                    "entityId",
+                    "enum",
+                    "fieldName",
+                    "helpMessage",
+                    "isSearchable",
+                    "mandatory",
+                    "multiple",
+                    "settings",
+                    "showFilter",
+                    "sort",
+                    "userTypeId",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            edit_form_label: o.opt("editFormLabel")?,
-            edit_in_list: o.opt("editInList")?,
-            entity_id: o.req("entityId")?,
-            enum_: o.opt("enum")?,
-            field_name: o.req("fieldName")?,
-            help_message: o.opt("helpMessage")?,
-            is_searchable: o.opt("isSearchable")?,
-            mandatory: o.opt("mandatory")?,
-            multiple: o.opt("multiple")?,
-            settings: o.opt("settings")?,
-            show_filter: o.opt("showFilter")?,
-            sort: o.opt("sort")?,
-            user_type_id: o.req("userTypeId")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "editFormLabel",
-                        "editInList",
-                        "entityId",
-                        "enum",
-                        "fieldName",
-                        "helpMessage",
-                        "isSearchable",
-                        "mandatory",
-                        "multiple",
-                        "settings",
-                        "showFilter",
-                        "sort",
-                        "userTypeId",
-                        "xmlId",
-                    ],
-                )?,
+            edit_form_label,
+            edit_in_list,
+            entity_id,
+            enum_,
+            field_name,
+            help_message,
+            is_searchable,
+            mandatory,
+            multiple,
+            settings,
+            show_filter,
+            sort,
+            user_type_id,
+            xml_id,
+            additional,
         })
     }
 }
@@ -307,24 +339,24 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseFieldSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default_value = o.opt("DEFAULT_VALUE")?;
+        let max_length = o.opt("MAX_LENGTH")?;
+        let min_length = o.opt("MIN_LENGTH")?;
+        let regexp = o.opt("REGEXP")?;
+        let rows = o.opt("ROWS")?;
+        let size = o.opt("SIZE")?;
+        let additional = o
+            .rest(
+                &["DEFAULT_VALUE", "MAX_LENGTH", "MIN_LENGTH", "REGEXP", "ROWS", "SIZE"],
+            )?;
         Ok(Self {
-            default_value: o.opt("DEFAULT_VALUE")?,
-            max_length: o.opt("MAX_LENGTH")?,
-            min_length: o.opt("MIN_LENGTH")?,
-            regexp: o.opt("REGEXP")?,
-            rows: o.opt("ROWS")?,
-            size: o.opt("SIZE")?,
-            additional: o
-                .rest(
-                    &[
-                        "DEFAULT_VALUE",
-                        "MAX_LENGTH",
-                        "MIN_LENGTH",
-                        "REGEXP",
-                        "ROWS",
-                        "SIZE",
-                    ],
-                )?,
+            default_value,
+            max_length,
+            min_length,
+            regexp,
+            rows,
+            size,
+            additional,
         })
     }
 }
@@ -368,11 +400,10 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            module_id: o.req("moduleId")?,
-            additional: o.rest(&["id", "moduleId"])?,
-        })
+        let id = o.req("id")?;
+        let module_id = o.req("moduleId")?;
+        let additional = o.rest(&["id", "moduleId"])?;
+        Ok(Self { id, module_id, additional })
     }
 }
 
@@ -418,11 +449,10 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            module_id: o.req("moduleId")?,
-            additional: o.rest(&["id", "moduleId"])?,
-        })
+        let id = o.req("id")?;
+        let module_id = o.req("moduleId")?;
+        let additional = o.rest(&["id", "moduleId"])?;
+        Ok(Self { id, module_id, additional })
     }
 }
 
@@ -443,10 +473,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            field: o.opt("field")?,
-            additional: o.rest(&["field"])?,
-        })
+        let field = o.opt("field")?;
+        let additional = o.rest(&["field"])?;
+        Ok(Self { field, additional })
     }
 }
 
@@ -520,52 +549,73 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseField {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let edit_form_label = o.opt("editFormLabel")?;
+        let edit_in_list = o.opt("editInList")?;
+        let entity_id = o.opt("entityId")?;
+        let enum_ = o.opt("enum")?;
+        let error_message = o.opt("errorMessage")?;
+        let field_name = o.opt("fieldName")?;
+        let help_message = o.opt("helpMessage")?;
+        let id = o.opt("id")?;
+        let is_searchable = o.opt("isSearchable")?;
+        let language_id = o.opt("languageId")?;
+        let list_column_label = o.opt("listColumnLabel")?;
+        let list_filter_label = o.opt("listFilterLabel")?;
+        let mandatory = o.opt("mandatory")?;
+        let multiple = o.opt("multiple")?;
+        let settings = o.opt("settings")?;
+        let show_filter = o.opt("showFilter")?;
+        let show_in_list = o.opt("showInList")?;
+        let sort = o.opt("sort")?;
+        let user_type_id = o.opt("userTypeId")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "editFormLabel",
+                    "editInList",
+                    "entityId",
+                    "enum",
+                    "errorMessage",
+                    "fieldName",
+                    "helpMessage",
+                    "id",
+                    "isSearchable",
+                    "languageId",
+                    "listColumnLabel",
+                    "listFilterLabel",
+                    "mandatory",
+                    "multiple",
+                    "settings",
+                    "showFilter",
+                    "showInList",
+                    "sort",
+                    "userTypeId",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            edit_form_label: o.opt("editFormLabel")?,
-            edit_in_list: o.opt("editInList")?,
-            entity_id: o.opt("entityId")?,
-            enum_: o.opt("enum")?,
-            error_message: o.opt("errorMessage")?,
-            field_name: o.opt("fieldName")?,
-            help_message: o.opt("helpMessage")?,
-            id: o.opt("id")?,
-            is_searchable: o.opt("isSearchable")?,
-            language_id: o.opt("languageId")?,
-            list_column_label: o.opt("listColumnLabel")?,
-            list_filter_label: o.opt("listFilterLabel")?,
-            mandatory: o.opt("mandatory")?,
-            multiple: o.opt("multiple")?,
-            settings: o.opt("settings")?,
-            show_filter: o.opt("showFilter")?,
-            show_in_list: o.opt("showInList")?,
-            sort: o.opt("sort")?,
-            user_type_id: o.opt("userTypeId")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "editFormLabel",
-                        "editInList",
-                        "entityId",
-                        "enum",
-                        "errorMessage",
-                        "fieldName",
-                        "helpMessage",
-                        "id",
-                        "isSearchable",
-                        "languageId",
-                        "listColumnLabel",
-                        "listFilterLabel",
-                        "mandatory",
-                        "multiple",
-                        "settings",
-                        "showFilter",
-                        "showInList",
-                        "sort",
-                        "userTypeId",
-                        "xmlId",
-                    ],
-                )?,
+            edit_form_label,
+            edit_in_list,
+            entity_id,
+            enum_,
+            error_message,
+            field_name,
+            help_message,
+            id,
+            is_searchable,
+            language_id,
+            list_column_label,
+            list_filter_label,
+            mandatory,
+            multiple,
+            settings,
+            show_filter,
+            show_in_list,
+            sort,
+            user_type_id,
+            xml_id,
+            additional,
         })
     }
 }
@@ -608,10 +658,9 @@ impl ::bitrix24_runtime::loose::Loose for GetTypesRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            module_id: o.req("moduleId")?,
-            additional: o.rest(&["moduleId"])?,
-        })
+        let module_id = o.req("moduleId")?;
+        let additional = o.rest(&["moduleId"])?;
+        Ok(Self { module_id, additional })
     }
 }
 
@@ -632,10 +681,9 @@ impl ::bitrix24_runtime::loose::Loose for GetTypesResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            types: o.opt("types")?,
-            additional: o.rest(&["types"])?,
-        })
+        let types = o.opt("types")?;
+        let additional = o.rest(&["types"])?;
+        Ok(Self { types, additional })
     }
 }
 
@@ -687,13 +735,19 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let module_id = o.req("moduleId")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "moduleId", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            module_id: o.req("moduleId")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "moduleId", "order", "select", "start"])?,
+            filter,
+            module_id,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -734,34 +788,46 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let edit_in_list = o.opt("editInList")?;
+        let field_name = o.opt("fieldName")?;
+        let id = o.opt("id")?;
+        let is_searchable = o.opt("isSearchable")?;
+        let mandatory = o.opt("mandatory")?;
+        let multiple = o.opt("multiple")?;
+        let show_filter = o.opt("showFilter")?;
+        let show_in_list = o.opt("showInList")?;
+        let sort = o.opt("sort")?;
+        let user_type_id = o.opt("userTypeId")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "editInList",
+                    "fieldName",
+                    "id",
+                    "isSearchable",
+                    "mandatory",
+                    "multiple",
+                    "showFilter",
+                    "showInList",
+                    "sort",
+                    "userTypeId",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            edit_in_list: o.opt("editInList")?,
-            field_name: o.opt("fieldName")?,
-            id: o.opt("id")?,
-            is_searchable: o.opt("isSearchable")?,
-            mandatory: o.opt("mandatory")?,
-            multiple: o.opt("multiple")?,
-            show_filter: o.opt("showFilter")?,
-            show_in_list: o.opt("showInList")?,
-            sort: o.opt("sort")?,
-            user_type_id: o.opt("userTypeId")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "editInList",
-                        "fieldName",
-                        "id",
-                        "isSearchable",
-                        "mandatory",
-                        "multiple",
-                        "showFilter",
-                        "showInList",
-                        "sort",
-                        "userTypeId",
-                        "xmlId",
-                    ],
-                )?,
+            edit_in_list,
+            field_name,
+            id,
+            is_searchable,
+            mandatory,
+            multiple,
+            show_filter,
+            show_in_list,
+            sort,
+            user_type_id,
+            xml_id,
+            additional,
         })
     }
 }
@@ -810,42 +876,58 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestSelect {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let edit_in_list = o.opt("editInList")?;
+        let entity_id = o.opt("entityId")?;
+        let field_name = o.opt("fieldName")?;
+        let id = o.opt("id")?;
+        let is_searchable = o.opt("isSearchable")?;
+        let language = o.opt("language")?;
+        let language_id = o.opt("languageId")?;
+        let mandatory = o.opt("mandatory")?;
+        let multiple = o.opt("multiple")?;
+        let settings = o.opt("settings")?;
+        let show_filter = o.opt("showFilter")?;
+        let show_in_list = o.opt("showInList")?;
+        let sort = o.opt("sort")?;
+        let user_type_id = o.opt("userTypeId")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "editInList",
+                    "entityId",
+                    "fieldName",
+                    "id",
+                    "isSearchable",
+                    "language",
+                    "languageId",
+                    "mandatory",
+                    "multiple",
+                    "settings",
+                    "showFilter",
+                    "showInList",
+                    "sort",
+                    "userTypeId",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            edit_in_list: o.opt("editInList")?,
-            entity_id: o.opt("entityId")?,
-            field_name: o.opt("fieldName")?,
-            id: o.opt("id")?,
-            is_searchable: o.opt("isSearchable")?,
-            language: o.opt("language")?,
-            language_id: o.opt("languageId")?,
-            mandatory: o.opt("mandatory")?,
-            multiple: o.opt("multiple")?,
-            settings: o.opt("settings")?,
-            show_filter: o.opt("showFilter")?,
-            show_in_list: o.opt("showInList")?,
-            sort: o.opt("sort")?,
-            user_type_id: o.opt("userTypeId")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "editInList",
-                        "entityId",
-                        "fieldName",
-                        "id",
-                        "isSearchable",
-                        "language",
-                        "languageId",
-                        "mandatory",
-                        "multiple",
-                        "settings",
-                        "showFilter",
-                        "showInList",
-                        "sort",
-                        "userTypeId",
-                        "xmlId",
-                    ],
-                )?,
+            edit_in_list,
+            entity_id,
+            field_name,
+            id,
+            is_searchable,
+            language,
+            language_id,
+            mandatory,
+            multiple,
+            settings,
+            show_filter,
+            show_in_list,
+            sort,
+            user_type_id,
+            xml_id,
+            additional,
         })
     }
 }
@@ -869,10 +951,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.opt("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.opt("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -946,52 +1027,73 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseFieldsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let edit_form_label = o.opt("editFormLabel")?;
+        let edit_in_list = o.opt("editInList")?;
+        let entity_id = o.opt("entityId")?;
+        let enum_ = o.opt("enum")?;
+        let error_message = o.opt("errorMessage")?;
+        let field_name = o.opt("fieldName")?;
+        let help_message = o.opt("helpMessage")?;
+        let id = o.opt("id")?;
+        let is_searchable = o.opt("isSearchable")?;
+        let language_id = o.opt("languageId")?;
+        let list_column_label = o.opt("listColumnLabel")?;
+        let list_filter_label = o.opt("listFilterLabel")?;
+        let mandatory = o.opt("mandatory")?;
+        let multiple = o.opt("multiple")?;
+        let settings = o.opt("settings")?;
+        let show_filter = o.opt("showFilter")?;
+        let show_in_list = o.opt("showInList")?;
+        let sort = o.opt("sort")?;
+        let user_type_id = o.opt("userTypeId")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "editFormLabel",
+                    "editInList",
+                    "entityId",
+                    "enum",
+                    "errorMessage",
+                    "fieldName",
+                    "helpMessage",
+                    "id",
+                    "isSearchable",
+                    "languageId",
+                    "listColumnLabel",
+                    "listFilterLabel",
+                    "mandatory",
+                    "multiple",
+                    "settings",
+                    "showFilter",
+                    "showInList",
+                    "sort",
+                    "userTypeId",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            edit_form_label: o.opt("editFormLabel")?,
-            edit_in_list: o.opt("editInList")?,
-            entity_id: o.opt("entityId")?,
-            enum_: o.opt("enum")?,
-            error_message: o.opt("errorMessage")?,
-            field_name: o.opt("fieldName")?,
-            help_message: o.opt("helpMessage")?,
-            id: o.opt("id")?,
-            is_searchable: o.opt("isSearchable")?,
-            language_id: o.opt("languageId")?,
-            list_column_label: o.opt("listColumnLabel")?,
-            list_filter_label: o.opt("listFilterLabel")?,
-            mandatory: o.opt("mandatory")?,
-            multiple: o.opt("multiple")?,
-            settings: o.opt("settings")?,
-            show_filter: o.opt("showFilter")?,
-            show_in_list: o.opt("showInList")?,
-            sort: o.opt("sort")?,
-            user_type_id: o.opt("userTypeId")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "editFormLabel",
-                        "editInList",
-                        "entityId",
-                        "enum",
-                        "errorMessage",
-                        "fieldName",
-                        "helpMessage",
-                        "id",
-                        "isSearchable",
-                        "languageId",
-                        "listColumnLabel",
-                        "listFilterLabel",
-                        "mandatory",
-                        "multiple",
-                        "settings",
-                        "showFilter",
-                        "showInList",
-                        "sort",
-                        "userTypeId",
-                        "xmlId",
-                    ],
-                )?,
+            edit_form_label,
+            edit_in_list,
+            entity_id,
+            enum_,
+            error_message,
+            field_name,
+            help_message,
+            id,
+            is_searchable,
+            language_id,
+            list_column_label,
+            list_filter_label,
+            mandatory,
+            multiple,
+            settings,
+            show_filter,
+            show_in_list,
+            sort,
+            user_type_id,
+            xml_id,
+            additional,
         })
     }
 }
@@ -1036,11 +1138,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let field = o.req("field")?;
+        let id = o.req("id")?;
+        let module_id = o.req("moduleId")?;
+        let additional = o.rest(&["field", "id", "moduleId"])?;
         Ok(Self {
-            field: o.req("field")?,
-            id: o.req("id")?,
-            module_id: o.req("moduleId")?,
-            additional: o.rest(&["field", "id", "moduleId"])?,
+            field,
+            id,
+            module_id,
+            additional,
         })
     }
 }
@@ -1086,32 +1192,43 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestField {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let edit_form_label = o.opt("editFormLabel")?;
+        let enum_ = o.opt("enum")?;
+        let help_message = o.opt("helpMessage")?;
+        let is_searchable = o.opt("isSearchable")?;
+        let mandatory = o.opt("mandatory")?;
+        let settings = o.opt("settings")?;
+        let show_filter = o.opt("showFilter")?;
+        let sort = o.opt("sort")?;
+        let user_type_id = o.opt("userTypeId")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "editFormLabel",
+                    "enum",
+                    "helpMessage",
+                    "isSearchable",
+                    "mandatory",
+                    "settings",
+                    "showFilter",
+                    "sort",
+                    "userTypeId",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            edit_form_label: o.opt("editFormLabel")?,
-            enum_: o.opt("enum")?,
-            help_message: o.opt("helpMessage")?,
-            is_searchable: o.opt("isSearchable")?,
-            mandatory: o.opt("mandatory")?,
-            settings: o.opt("settings")?,
-            show_filter: o.opt("showFilter")?,
-            sort: o.opt("sort")?,
-            user_type_id: o.opt("userTypeId")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "editFormLabel",
-                        "enum",
-                        "helpMessage",
-                        "isSearchable",
-                        "mandatory",
-                        "settings",
-                        "showFilter",
-                        "sort",
-                        "userTypeId",
-                        "xmlId",
-                    ],
-                )?,
+            edit_form_label,
+            enum_,
+            help_message,
+            is_searchable,
+            mandatory,
+            settings,
+            show_filter,
+            sort,
+            user_type_id,
+            xml_id,
+            additional,
         })
     }
 }
@@ -1142,24 +1259,24 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default_value = o.opt("DEFAULT_VALUE")?;
+        let max_length = o.opt("MAX_LENGTH")?;
+        let min_length = o.opt("MIN_LENGTH")?;
+        let regexp = o.opt("REGEXP")?;
+        let rows = o.opt("ROWS")?;
+        let size = o.opt("SIZE")?;
+        let additional = o
+            .rest(
+                &["DEFAULT_VALUE", "MAX_LENGTH", "MIN_LENGTH", "REGEXP", "ROWS", "SIZE"],
+            )?;
         Ok(Self {
-            default_value: o.opt("DEFAULT_VALUE")?,
-            max_length: o.opt("MAX_LENGTH")?,
-            min_length: o.opt("MIN_LENGTH")?,
-            regexp: o.opt("REGEXP")?,
-            rows: o.opt("ROWS")?,
-            size: o.opt("SIZE")?,
-            additional: o
-                .rest(
-                    &[
-                        "DEFAULT_VALUE",
-                        "MAX_LENGTH",
-                        "MIN_LENGTH",
-                        "REGEXP",
-                        "ROWS",
-                        "SIZE",
-                    ],
-                )?,
+            default_value,
+            max_length,
+            min_length,
+            regexp,
+            rows,
+            size,
+            additional,
         })
     }
 }
@@ -1181,10 +1298,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            field: o.opt("field")?,
-            additional: o.rest(&["field"])?,
-        })
+        let field = o.opt("field")?;
+        let additional = o.rest(&["field"])?;
+        Ok(Self { field, additional })
     }
 }
 
@@ -1229,32 +1345,43 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseField {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let edit_form_label = o.opt("editFormLabel")?;
+        let enum_ = o.opt("enum")?;
+        let help_message = o.opt("helpMessage")?;
+        let is_searchable = o.opt("isSearchable")?;
+        let mandatory = o.opt("mandatory")?;
+        let settings = o.opt("settings")?;
+        let show_filter = o.opt("showFilter")?;
+        let sort = o.opt("sort")?;
+        let user_type_id = o.opt("userTypeId")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "editFormLabel",
+                    "enum",
+                    "helpMessage",
+                    "isSearchable",
+                    "mandatory",
+                    "settings",
+                    "showFilter",
+                    "sort",
+                    "userTypeId",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            edit_form_label: o.opt("editFormLabel")?,
-            enum_: o.opt("enum")?,
-            help_message: o.opt("helpMessage")?,
-            is_searchable: o.opt("isSearchable")?,
-            mandatory: o.opt("mandatory")?,
-            settings: o.opt("settings")?,
-            show_filter: o.opt("showFilter")?,
-            sort: o.opt("sort")?,
-            user_type_id: o.opt("userTypeId")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "editFormLabel",
-                        "enum",
-                        "helpMessage",
-                        "isSearchable",
-                        "mandatory",
-                        "settings",
-                        "showFilter",
-                        "sort",
-                        "userTypeId",
-                        "xmlId",
-                    ],
-                )?,
+            edit_form_label,
+            enum_,
+            help_message,
+            is_searchable,
+            mandatory,
+            settings,
+            show_filter,
+            sort,
+            user_type_id,
+            xml_id,
+            additional,
         })
     }
 }
@@ -1285,24 +1412,24 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseFieldSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default_value = o.opt("DEFAULT_VALUE")?;
+        let max_length = o.opt("MAX_LENGTH")?;
+        let min_length = o.opt("MIN_LENGTH")?;
+        let regexp = o.opt("REGEXP")?;
+        let rows = o.opt("ROWS")?;
+        let size = o.opt("SIZE")?;
+        let additional = o
+            .rest(
+                &["DEFAULT_VALUE", "MAX_LENGTH", "MIN_LENGTH", "REGEXP", "ROWS", "SIZE"],
+            )?;
         Ok(Self {
-            default_value: o.opt("DEFAULT_VALUE")?,
-            max_length: o.opt("MAX_LENGTH")?,
-            min_length: o.opt("MIN_LENGTH")?,
-            regexp: o.opt("REGEXP")?,
-            rows: o.opt("ROWS")?,
-            size: o.opt("SIZE")?,
-            additional: o
-                .rest(
-                    &[
-                        "DEFAULT_VALUE",
-                        "MAX_LENGTH",
-                        "MIN_LENGTH",
-                        "REGEXP",
-                        "ROWS",
-                        "SIZE",
-                    ],
-                )?,
+            default_value,
+            max_length,
+            min_length,
+            regexp,
+            rows,
+            size,
+            additional,
         })
     }
 }

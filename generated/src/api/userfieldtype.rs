@@ -44,14 +44,20 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("DESCRIPTION")?;
+        let handler = o.req("HANDLER")?;
+        let options = o.opt("OPTIONS")?;
+        let title = o.opt("TITLE")?;
+        let user_type_id = o.req("USER_TYPE_ID")?;
+        let additional = o
+            .rest(&["DESCRIPTION", "HANDLER", "OPTIONS", "TITLE", "USER_TYPE_ID"])?;
         Ok(Self {
-            description: o.opt("DESCRIPTION")?,
-            handler: o.req("HANDLER")?,
-            options: o.opt("OPTIONS")?,
-            title: o.opt("TITLE")?,
-            user_type_id: o.req("USER_TYPE_ID")?,
-            additional: o
-                .rest(&["DESCRIPTION", "HANDLER", "OPTIONS", "TITLE", "USER_TYPE_ID"])?,
+            description,
+            handler,
+            options,
+            title,
+            user_type_id,
+            additional,
         })
     }
 }
@@ -98,10 +104,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            user_type_id: o.req("USER_TYPE_ID")?,
-            additional: o.rest(&["USER_TYPE_ID"])?,
-        })
+        let user_type_id = o.req("USER_TYPE_ID")?;
+        let additional = o.rest(&["USER_TYPE_ID"])?;
+        Ok(Self { user_type_id, additional })
     }
 }
 
@@ -150,10 +155,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            start: o.opt("start")?,
-            additional: o.rest(&["start"])?,
-        })
+        let start = o.opt("start")?;
+        let additional = o.rest(&["start"])?;
+        Ok(Self { start, additional })
     }
 }
 
@@ -206,14 +210,20 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("DESCRIPTION")?;
+        let handler = o.req("HANDLER")?;
+        let options = o.opt("OPTIONS")?;
+        let title = o.req("TITLE")?;
+        let user_type_id = o.req("USER_TYPE_ID")?;
+        let additional = o
+            .rest(&["DESCRIPTION", "HANDLER", "OPTIONS", "TITLE", "USER_TYPE_ID"])?;
         Ok(Self {
-            description: o.opt("DESCRIPTION")?,
-            handler: o.req("HANDLER")?,
-            options: o.opt("OPTIONS")?,
-            title: o.req("TITLE")?,
-            user_type_id: o.req("USER_TYPE_ID")?,
-            additional: o
-                .rest(&["DESCRIPTION", "HANDLER", "OPTIONS", "TITLE", "USER_TYPE_ID"])?,
+            description,
+            handler,
+            options,
+            title,
+            user_type_id,
+            additional,
         })
     }
 }

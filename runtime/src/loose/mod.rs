@@ -278,7 +278,10 @@ impl<T: Loose> Loose for Box<T> {
     const EMPTY_ARRAY_IS_VALUE: bool = T::EMPTY_ARRAY_IS_VALUE;
 
     fn from_loose(value: &Value) -> Result<Self, Misfit> {
-        T::from_loose(value).map(Box::new)
+        match T::from_loose(value) {
+            Ok(x) => Ok(Box::new(x)),
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -286,12 +289,19 @@ impl<T: Loose> Loose for Vec<T> {
     const EMPTY_ARRAY_IS_VALUE: bool = true;
 
     fn from_loose(value: &Value) -> Result<Self, Misfit> {
+        // Plain loops and `match` rather than iterator adapters and closures: these bodies
+        // are compiled once per element type, for thousands of types.
         match value {
-            Value::Array(items) => items
-                .iter()
-                .enumerate()
-                .map(|(i, v)| T::from_loose(v).map_err(|e| e.at_index(i)))
-                .collect(),
+            Value::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for (i, v) in items.iter().enumerate() {
+                    match T::from_loose(v) {
+                        Ok(x) => out.push(x),
+                        Err(e) => return Err(e.at_index(i)),
+                    }
+                }
+                Ok(out)
+            }
             Value::Object(m) if m.is_empty() => Ok(Vec::new()),
             _ => Err(wrong_type(value, "an array")),
         }
@@ -303,16 +313,27 @@ impl<T: Loose> Loose for BTreeMap<String, T> {
 
     fn from_loose(value: &Value) -> Result<Self, Misfit> {
         match value {
-            Value::Object(m) => m
-                .iter()
-                .map(|(k, v)| Ok((k.clone(), T::from_loose(v).map_err(|e| e.at_key(k))?)))
-                .collect(),
+            Value::Object(m) => {
+                let mut out = BTreeMap::new();
+                for (k, v) in m {
+                    match T::from_loose(v) {
+                        Ok(x) => out.insert(k.clone(), x),
+                        Err(e) => return Err(e.at_key(k)),
+                    };
+                }
+                Ok(out)
+            }
             // PHP encodes an array keyed 0..n as a JSON list; the keys are the positions.
-            Value::Array(items) => items
-                .iter()
-                .enumerate()
-                .map(|(i, v)| Ok((i.to_string(), T::from_loose(v).map_err(|e| e.at_index(i))?)))
-                .collect(),
+            Value::Array(items) => {
+                let mut out = BTreeMap::new();
+                for (i, v) in items.iter().enumerate() {
+                    match T::from_loose(v) {
+                        Ok(x) => out.insert(i.to_string(), x),
+                        Err(e) => return Err(e.at_index(i)),
+                    };
+                }
+                Ok(out)
+            }
             _ => Err(wrong_type(value, "an object")),
         }
     }
@@ -332,15 +353,23 @@ impl<T: Loose> Loose for Option<T> {
                 }
                 // A non-empty list goes to `T` to be judged there; a scalar that refuses it
                 // without looking inside says so as serde_json did: "invalid length".
-                T::from_loose(value).map(Some).map_err(|e| {
-                    if e.refused_list() {
-                        de::Error::invalid_length(a.len(), &"fewer elements in array")
-                    } else {
-                        e
-                    }
-                })
+                match T::from_loose(value) {
+                    Ok(x) => Ok(Some(x)),
+                    Err(e) => Err(list_misfit(e, a.len())),
+                }
             }
-            _ => T::from_loose(value).map(Some),
+            _ => match T::from_loose(value) {
+                Ok(x) => Ok(Some(x)),
+                Err(e) => Err(e),
+            },
         }
+    }
+}
+
+fn list_misfit(e: Misfit, len: usize) -> Misfit {
+    if e.refused_list() {
+        de::Error::invalid_length(len, &"fewer elements in array")
+    } else {
+        e
     }
 }

@@ -68,7 +68,10 @@ impl<'a> Object<'a> {
     /// A required field: ``missing field `KEY` `` when absent.
     pub fn req<T: Loose>(&self, key: &str) -> Result<T, Misfit> {
         match self.map.get(key) {
-            Some(v) => T::from_loose(v).map_err(|e| e.at_key(key)),
+            Some(v) => match T::from_loose(v) {
+                Ok(x) => Ok(x),
+                Err(e) => Err(e.at_key(key)),
+            },
             // serde's `missing_field` message (it wants a `&'static str`).
             None => Err(Misfit::new(format!("missing field `{key}`"))),
         }
@@ -77,7 +80,10 @@ impl<'a> Object<'a> {
     /// An optional field (`Option<T>`, or `Value` for `{}`): `T::default()` when absent.
     pub fn opt<T: Loose + Default>(&self, key: &str) -> Result<T, Misfit> {
         match self.map.get(key) {
-            Some(v) => T::from_loose(v).map_err(|e| e.at_key(key)),
+            Some(v) => match T::from_loose(v) {
+                Ok(x) => Ok(x),
+                Err(e) => Err(e.at_key(key)),
+            },
             None => Ok(T::default()),
         }
     }
@@ -87,11 +93,17 @@ impl<'a> Object<'a> {
         &self,
         known: &[&str],
     ) -> Result<std::collections::BTreeMap<String, T>, Misfit> {
-        self.map
-            .iter()
-            .filter(|(k, _)| !known.contains(&k.as_str()))
-            .map(|(k, v)| Ok((k.clone(), T::from_loose(v).map_err(|e| e.at_key(k))?)))
-            .collect()
+        let mut out = std::collections::BTreeMap::new();
+        for (k, v) in self.map {
+            if known.contains(&k.as_str()) {
+                continue;
+            }
+            match T::from_loose(v) {
+                Ok(x) => out.insert(k.clone(), x),
+                Err(e) => return Err(e.at_key(k)),
+            };
+        }
+        Ok(out)
     }
 
     /// Refuses any key not in `known` (`additionalProperties: false`), as serde's

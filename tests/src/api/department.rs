@@ -43,14 +43,21 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let sort = o.opt("SORT")?;
+        let parent = o.opt("PARENT")?;
+        let uf_head = o.opt("UF_HEAD")?;
+        let start = o.opt("START")?;
+        let start_2 = o.opt("start")?;
         Ok(Self {
-            id: o.opt("ID")?,
-            name: o.opt("NAME")?,
-            sort: o.opt("SORT")?,
-            parent: o.opt("PARENT")?,
-            uf_head: o.opt("UF_HEAD")?,
-            start: o.opt("START")?,
-            start_2: o.opt("start")?,
+            id,
+            name,
+            sort,
+            parent,
+            uf_head,
+            start,
+            start_2,
         })
     }
 }
@@ -82,13 +89,19 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseNode {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let sort = o.opt("SORT")?;
+        let parent = o.opt("PARENT")?;
+        let uf_head = o.opt("UF_HEAD")?;
+        let children = o.opt("children")?;
         Ok(Self {
-            id: o.opt("ID")?,
-            name: o.opt("NAME")?,
-            sort: o.opt("SORT")?,
-            parent: o.opt("PARENT")?,
-            uf_head: o.opt("UF_HEAD")?,
-            children: o.opt("children")?,
+            id,
+            name,
+            sort,
+            parent,
+            uf_head,
+            children,
         })
     }
 }

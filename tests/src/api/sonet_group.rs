@@ -43,16 +43,25 @@ impl ::bitrix24_runtime::loose::Loose for CreateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.req("NAME")?;
+        let description = o.opt("DESCRIPTION")?;
+        let visible = o.opt("VISIBLE")?;
+        let opened = o.opt("OPENED")?;
+        let initiate_perms = o.opt("INITIATE_PERMS")?;
+        let spam_perms = o.opt("SPAM_PERMS")?;
+        let project = o.opt("PROJECT")?;
+        let project_date_start = o.opt("PROJECT_DATE_START")?;
+        let keywords = o.opt("KEYWORDS")?;
         Ok(Self {
-            name: o.req("NAME")?,
-            description: o.opt("DESCRIPTION")?,
-            visible: o.opt("VISIBLE")?,
-            opened: o.opt("OPENED")?,
-            initiate_perms: o.opt("INITIATE_PERMS")?,
-            spam_perms: o.opt("SPAM_PERMS")?,
-            project: o.opt("PROJECT")?,
-            project_date_start: o.opt("PROJECT_DATE_START")?,
-            keywords: o.opt("KEYWORDS")?,
+            name,
+            description,
+            visible,
+            opened,
+            initiate_perms,
+            spam_perms,
+            project,
+            project_date_start,
+            keywords,
         })
     }
 }

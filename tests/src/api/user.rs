@@ -42,12 +42,17 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let sort = o.opt("sort")?;
+        let order = o.opt("order")?;
+        let filter = o.opt("FILTER")?;
+        let admin_mode = o.opt("ADMIN_MODE")?;
+        let start = o.opt("start")?;
         Ok(Self {
-            sort: o.opt("sort")?,
-            order: o.opt("order")?,
-            filter: o.opt("FILTER")?,
-            admin_mode: o.opt("ADMIN_MODE")?,
-            start: o.opt("start")?,
+            sort,
+            order,
+            filter,
+            admin_mode,
+            start,
         })
     }
 }
@@ -78,11 +83,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestFilter {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let uf_department = o.opt("UF_DEPARTMENT")?;
+        let user_type = o.opt("USER_TYPE")?;
+        let additional = o.rest(&["ACTIVE", "UF_DEPARTMENT", "USER_TYPE"])?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            uf_department: o.opt("UF_DEPARTMENT")?,
-            user_type: o.opt("USER_TYPE")?,
-            additional: o.rest(&["ACTIVE", "UF_DEPARTMENT", "USER_TYPE"])?,
+            active,
+            uf_department,
+            user_type,
+            additional,
         })
     }
 }
@@ -131,28 +140,37 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseUser {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("ID")?;
+        let active = o.opt("ACTIVE")?;
+        let name = o.opt("NAME")?;
+        let email = o.opt("EMAIL")?;
+        let personal_birthday = o.opt("PERSONAL_BIRTHDAY")?;
+        let personal_photo = o.opt("PERSONAL_PHOTO")?;
+        let uf_department = o.opt("UF_DEPARTMENT")?;
+        let last_login = o.opt("LAST_LOGIN")?;
+        let additional = o
+            .rest(
+                &[
+                    "ID",
+                    "ACTIVE",
+                    "NAME",
+                    "EMAIL",
+                    "PERSONAL_BIRTHDAY",
+                    "PERSONAL_PHOTO",
+                    "UF_DEPARTMENT",
+                    "LAST_LOGIN",
+                ],
+            )?;
         Ok(Self {
-            id: o.req("ID")?,
-            active: o.opt("ACTIVE")?,
-            name: o.opt("NAME")?,
-            email: o.opt("EMAIL")?,
-            personal_birthday: o.opt("PERSONAL_BIRTHDAY")?,
-            personal_photo: o.opt("PERSONAL_PHOTO")?,
-            uf_department: o.opt("UF_DEPARTMENT")?,
-            last_login: o.opt("LAST_LOGIN")?,
-            additional: o
-                .rest(
-                    &[
-                        "ID",
-                        "ACTIVE",
-                        "NAME",
-                        "EMAIL",
-                        "PERSONAL_BIRTHDAY",
-                        "PERSONAL_PHOTO",
-                        "UF_DEPARTMENT",
-                        "LAST_LOGIN",
-                    ],
-                )?,
+            id,
+            active,
+            name,
+            email,
+            personal_birthday,
+            personal_photo,
+            uf_department,
+            last_login,
+            additional,
         })
     }
 }

@@ -37,11 +37,10 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            filter: o.opt("filter")?,
-            limit: o.opt("limit")?,
-            additional: o.rest(&["filter", "limit"])?,
-        })
+        let filter = o.opt("filter")?;
+        let limit = o.opt("limit")?;
+        let additional = o.rest(&["filter", "limit"])?;
+        Ok(Self { filter, limit, additional })
     }
 }
 
@@ -74,26 +73,34 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilterItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let app_code = o.opt("APP_CODE")?;
+        let category = o.opt("CATEGORY")?;
+        let code = o.opt("CODE")?;
+        let completions_url = o.opt("COMPLETIONS_URL")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let additional = o
+            .rest(
+                &[
+                    "APP_CODE",
+                    "CATEGORY",
+                    "CODE",
+                    "COMPLETIONS_URL",
+                    "DATE_CREATE",
+                    "ID",
+                    "NAME",
+                ],
+            )?;
         Ok(Self {
-            app_code: o.opt("APP_CODE")?,
-            category: o.opt("CATEGORY")?,
-            code: o.opt("CODE")?,
-            completions_url: o.opt("COMPLETIONS_URL")?,
-            date_create: o.opt("DATE_CREATE")?,
-            id: o.opt("ID")?,
-            name: o.opt("NAME")?,
-            additional: o
-                .rest(
-                    &[
-                        "APP_CODE",
-                        "CATEGORY",
-                        "CODE",
-                        "COMPLETIONS_URL",
-                        "DATE_CREATE",
-                        "ID",
-                        "NAME",
-                    ],
-                )?,
+            app_code,
+            category,
+            code,
+            completions_url,
+            date_create,
+            id,
+            name,
+            additional,
         })
     }
 }
@@ -131,28 +138,37 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let app_code = o.opt("app_code")?;
+        let category = o.opt("category")?;
+        let code = o.opt("code")?;
+        let completions_url = o.opt("completions_url")?;
+        let date_create = o.opt("date_create")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let settings = o.opt("settings")?;
+        let additional = o
+            .rest(
+                &[
+                    "app_code",
+                    "category",
+                    "code",
+                    "completions_url",
+                    "date_create",
+                    "id",
+                    "name",
+                    "settings",
+                ],
+            )?;
         Ok(Self {
-            app_code: o.opt("app_code")?,
-            category: o.opt("category")?,
-            code: o.opt("code")?,
-            completions_url: o.opt("completions_url")?,
-            date_create: o.opt("date_create")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            settings: o.opt("settings")?,
-            additional: o
-                .rest(
-                    &[
-                        "app_code",
-                        "category",
-                        "code",
-                        "completions_url",
-                        "date_create",
-                        "id",
-                        "name",
-                        "settings",
-                    ],
-                )?,
+            app_code,
+            category,
+            code,
+            completions_url,
+            date_create,
+            id,
+            name,
+            settings,
+            additional,
         })
     }
 }
@@ -199,14 +215,20 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let category = o.req("category")?;
+        let code = o.req("code")?;
+        let completions_url = o.req("completions_url")?;
+        let name = o.req("name")?;
+        let settings = o.opt("settings")?;
+        let additional = o
+            .rest(&["category", "code", "completions_url", "name", "settings"])?;
         Ok(Self {
-            category: o.req("category")?,
-            code: o.req("code")?,
-            completions_url: o.req("completions_url")?,
-            name: o.req("name")?,
-            settings: o.opt("settings")?,
-            additional: o
-                .rest(&["category", "code", "completions_url", "name", "settings"])?,
+            category,
+            code,
+            completions_url,
+            name,
+            settings,
+            additional,
         })
     }
 }
@@ -233,12 +255,16 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code_alias = o.opt("code_alias")?;
+        let model_context_limit = o.opt("model_context_limit")?;
+        let model_context_type = o.opt("model_context_type")?;
+        let additional = o
+            .rest(&["code_alias", "model_context_limit", "model_context_type"])?;
         Ok(Self {
-            code_alias: o.opt("code_alias")?,
-            model_context_limit: o.opt("model_context_limit")?,
-            model_context_type: o.opt("model_context_type")?,
-            additional: o
-                .rest(&["code_alias", "model_context_limit", "model_context_type"])?,
+            code_alias,
+            model_context_limit,
+            model_context_type,
+            additional,
         })
     }
 }
@@ -297,10 +323,9 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            code: o.opt("code")?,
-            additional: o.rest(&["code"])?,
-        })
+        let code = o.opt("code")?;
+        let additional = o.rest(&["code"])?;
+        Ok(Self { code, additional })
     }
 }
 

@@ -37,10 +37,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -73,30 +72,40 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let logo = o.req("logo")?;
+        let settings = o.req("settings")?;
+        let sort = o.opt("sort")?;
+        let title = o.req("title")?;
+        let url_check = o.req("urlCheck")?;
+        let url_data = o.req("urlData")?;
+        let url_table_description = o.req("urlTableDescription")?;
+        let url_table_list = o.req("urlTableList")?;
+        let additional = o
+            .rest(
+                &[
+                    "description",
+                    "logo",
+                    "settings",
+                    "sort",
+                    "title",
+                    "urlCheck",
+                    "urlData",
+                    "urlTableDescription",
+                    "urlTableList",
+                ],
+            )?;
         Ok(Self {
-            description: o.opt("description")?,
-            logo: o.req("logo")?,
-            settings: o.req("settings")?,
-            sort: o.opt("sort")?,
-            title: o.req("title")?,
-            url_check: o.req("urlCheck")?,
-            url_data: o.req("urlData")?,
-            url_table_description: o.req("urlTableDescription")?,
-            url_table_list: o.req("urlTableList")?,
-            additional: o
-                .rest(
-                    &[
-                        "description",
-                        "logo",
-                        "settings",
-                        "sort",
-                        "title",
-                        "urlCheck",
-                        "urlData",
-                        "urlTableDescription",
-                        "urlTableList",
-                    ],
-                )?,
+            description,
+            logo,
+            settings,
+            sort,
+            title,
+            url_check,
+            url_data,
+            url_table_description,
+            url_table_list,
+            additional,
         })
     }
 }
@@ -118,10 +127,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -174,10 +182,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -226,7 +233,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -247,10 +255,9 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.opt("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.opt("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -291,10 +298,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -315,10 +321,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            item: o.opt("item")?,
-            additional: o.rest(&["item"])?,
-        })
+        let item = o.opt("item")?;
+        let additional = o.rest(&["item"])?;
+        Ok(Self { item, additional })
     }
 }
 
@@ -358,34 +363,46 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_create = o.opt("dateCreate")?;
+        let description = o.opt("description")?;
+        let id = o.opt("id")?;
+        let logo = o.opt("logo")?;
+        let settings = o.opt("settings")?;
+        let sort = o.opt("sort")?;
+        let title = o.opt("title")?;
+        let url_check = o.opt("urlCheck")?;
+        let url_data = o.opt("urlData")?;
+        let url_table_description = o.opt("urlTableDescription")?;
+        let url_table_list = o.opt("urlTableList")?;
+        let additional = o
+            .rest(
+                &[
+                    "dateCreate",
+                    "description",
+                    "id",
+                    "logo",
+                    "settings",
+                    "sort",
+                    "title",
+                    "urlCheck",
+                    "urlData",
+                    "urlTableDescription",
+                    "urlTableList",
+                ],
+            )?;
         Ok(Self {
-            date_create: o.opt("dateCreate")?,
-            description: o.opt("description")?,
-            id: o.opt("id")?,
-            logo: o.opt("logo")?,
-            settings: o.opt("settings")?,
-            sort: o.opt("sort")?,
-            title: o.opt("title")?,
-            url_check: o.opt("urlCheck")?,
-            url_data: o.opt("urlData")?,
-            url_table_description: o.opt("urlTableDescription")?,
-            url_table_list: o.opt("urlTableList")?,
-            additional: o
-                .rest(
-                    &[
-                        "dateCreate",
-                        "description",
-                        "id",
-                        "logo",
-                        "settings",
-                        "sort",
-                        "title",
-                        "urlCheck",
-                        "urlData",
-                        "urlTableDescription",
-                        "urlTableList",
-                    ],
-                )?,
+            date_create,
+            description,
+            id,
+            logo,
+            settings,
+            sort,
+            title,
+            url_check,
+            url_data,
+            url_table_description,
+            url_table_list,
+            additional,
         })
     }
 }
@@ -439,12 +456,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let page = o.opt("page")?;
+        let select = o.opt("select")?;
+        let additional = o.rest(&["filter", "order", "page", "select"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            page: o.opt("page")?,
-            select: o.opt("select")?,
-            additional: o.rest(&["filter", "order", "page", "select"])?,
+            filter,
+            order,
+            page,
+            select,
+            additional,
         })
     }
 }
@@ -474,12 +496,17 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_create = o.opt("dateCreate")?;
+        let id = o.opt("id")?;
+        let title = o.opt("title")?;
+        let url_check = o.opt("urlCheck")?;
+        let additional = o.rest(&["dateCreate", "id", "title", "urlCheck"])?;
         Ok(Self {
-            date_create: o.opt("dateCreate")?,
-            id: o.opt("id")?,
-            title: o.opt("title")?,
-            url_check: o.opt("urlCheck")?,
-            additional: o.rest(&["dateCreate", "id", "title", "urlCheck"])?,
+            date_create,
+            id,
+            title,
+            url_check,
+            additional,
         })
     }
 }
@@ -531,11 +558,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -571,30 +597,40 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let logo = o.opt("logo")?;
+        let settings = o.opt("settings")?;
+        let sort = o.opt("sort")?;
+        let title = o.opt("title")?;
+        let url_check = o.opt("urlCheck")?;
+        let url_data = o.opt("urlData")?;
+        let url_table_description = o.opt("urlTableDescription")?;
+        let url_table_list = o.opt("urlTableList")?;
+        let additional = o
+            .rest(
+                &[
+                    "description",
+                    "logo",
+                    "settings",
+                    "sort",
+                    "title",
+                    "urlCheck",
+                    "urlData",
+                    "urlTableDescription",
+                    "urlTableList",
+                ],
+            )?;
         Ok(Self {
-            description: o.opt("description")?,
-            logo: o.opt("logo")?,
-            settings: o.opt("settings")?,
-            sort: o.opt("sort")?,
-            title: o.opt("title")?,
-            url_check: o.opt("urlCheck")?,
-            url_data: o.opt("urlData")?,
-            url_table_description: o.opt("urlTableDescription")?,
-            url_table_list: o.opt("urlTableList")?,
-            additional: o
-                .rest(
-                    &[
-                        "description",
-                        "logo",
-                        "settings",
-                        "sort",
-                        "title",
-                        "urlCheck",
-                        "urlData",
-                        "urlTableDescription",
-                        "urlTableList",
-                    ],
-                )?,
+            description,
+            logo,
+            settings,
+            sort,
+            title,
+            url_check,
+            url_data,
+            url_table_description,
+            url_table_list,
+            additional,
         })
     }
 }

@@ -40,10 +40,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -71,24 +70,31 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let external_code = o.req("externalCode")?;
+        let external_name = o.req("externalName")?;
+        let fields = o.req("fields")?;
+        let name = o.req("name")?;
+        let source_id = o.req("sourceId")?;
+        let additional = o
+            .rest(
+                &[
+                    "description",
+                    "externalCode",
+                    "externalName",
+                    "fields",
+                    "name",
+                    "sourceId",
+                ],
+            )?;
         Ok(Self {
-            description: o.opt("description")?,
-            external_code: o.req("externalCode")?,
-            external_name: o.req("externalName")?,
-            fields: o.req("fields")?,
-            name: o.req("name")?,
-            source_id: o.req("sourceId")?,
-            additional: o
-                .rest(
-                    &[
-                        "description",
-                        "externalCode",
-                        "externalName",
-                        "fields",
-                        "name",
-                        "sourceId",
-                    ],
-                )?,
+            description,
+            external_code,
+            external_name,
+            fields,
+            name,
+            source_id,
+            additional,
         })
     }
 }
@@ -110,10 +116,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -173,10 +178,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -225,7 +229,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -246,10 +251,9 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.opt("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.opt("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -290,10 +294,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -314,10 +317,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            item: o.opt("item")?,
-            additional: o.rest(&["item"])?,
-        })
+        let item = o.opt("item")?;
+        let additional = o.rest(&["item"])?;
+        Ok(Self { item, additional })
     }
 }
 
@@ -360,36 +362,49 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_by_id = o.opt("createdById")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_update = o.opt("dateUpdate")?;
+        let description = o.opt("description")?;
+        let external_code = o.opt("externalCode")?;
+        let external_id = o.opt("externalId")?;
+        let external_name = o.opt("externalName")?;
+        let fields = o.opt("fields")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let type_ = o.opt("type")?;
+        let updated_by_id = o.opt("updatedById")?;
+        let additional = o
+            .rest(
+                &[
+                    "createdById",
+                    "dateCreate",
+                    "dateUpdate",
+                    "description",
+                    "externalCode",
+                    "externalId",
+                    "externalName",
+                    "fields",
+                    "id",
+                    "name",
+                    "type",
+                    "updatedById",
+                ],
+            )?;
         Ok(Self {
-            created_by_id: o.opt("createdById")?,
-            date_create: o.opt("dateCreate")?,
-            date_update: o.opt("dateUpdate")?,
-            description: o.opt("description")?,
-            external_code: o.opt("externalCode")?,
-            external_id: o.opt("externalId")?,
-            external_name: o.opt("externalName")?,
-            fields: o.opt("fields")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            type_: o.opt("type")?,
-            updated_by_id: o.opt("updatedById")?,
-            additional: o
-                .rest(
-                    &[
-                        "createdById",
-                        "dateCreate",
-                        "dateUpdate",
-                        "description",
-                        "externalCode",
-                        "externalId",
-                        "externalName",
-                        "fields",
-                        "id",
-                        "name",
-                        "type",
-                        "updatedById",
-                    ],
-                )?,
+            created_by_id,
+            date_create,
+            date_update,
+            description,
+            external_code,
+            external_id,
+            external_name,
+            fields,
+            id,
+            name,
+            type_,
+            updated_by_id,
+            additional,
         })
     }
 }
@@ -443,12 +458,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let page = o.opt("page")?;
+        let select = o.opt("select")?;
+        let additional = o.rest(&["filter", "order", "page", "select"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            page: o.opt("page")?,
-            select: o.opt("select")?,
-            additional: o.rest(&["filter", "order", "page", "select"])?,
+            filter,
+            order,
+            page,
+            select,
+            additional,
         })
     }
 }
@@ -476,11 +496,15 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["description", "id", "name"])?;
         Ok(Self {
-            description: o.opt("description")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            additional: o.rest(&["description", "id", "name"])?,
+            description,
+            id,
+            name,
+            additional,
         })
     }
 }
@@ -531,11 +555,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -555,10 +578,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            description: o.opt("description")?,
-            additional: o.rest(&["description"])?,
-        })
+        let description = o.opt("description")?;
+        let additional = o.rest(&["description"])?;
+        Ok(Self { description, additional })
     }
 }
 

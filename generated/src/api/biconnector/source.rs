@@ -37,10 +37,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -66,14 +65,20 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let connector_id = o.req("connectorId")?;
+        let description = o.opt("description")?;
+        let settings = o.req("settings")?;
+        let title = o.req("title")?;
+        let additional = o
+            .rest(&["active", "connectorId", "description", "settings", "title"])?;
         Ok(Self {
-            active: o.opt("active")?,
-            connector_id: o.req("connectorId")?,
-            description: o.opt("description")?,
-            settings: o.req("settings")?,
-            title: o.req("title")?,
-            additional: o
-                .rest(&["active", "connectorId", "description", "settings", "title"])?,
+            active,
+            connector_id,
+            description,
+            settings,
+            title,
+            additional,
         })
     }
 }
@@ -95,10 +100,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -151,10 +155,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -203,7 +206,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -224,10 +228,9 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.opt("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.opt("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -268,10 +271,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -292,10 +294,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            item: o.opt("item")?,
-            additional: o.rest(&["item"])?,
-        })
+        let item = o.opt("item")?;
+        let additional = o.rest(&["item"])?;
+        Ok(Self { item, additional })
     }
 }
 
@@ -319,11 +320,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let connection = o.opt("connection")?;
+        let connector_id = o.opt("connectorId")?;
+        let settings = o.opt("settings")?;
+        let additional = o.rest(&["connection", "connectorId", "settings"])?;
         Ok(Self {
-            connection: o.opt("connection")?,
-            connector_id: o.opt("connectorId")?,
-            settings: o.opt("settings")?,
-            additional: o.rest(&["connection", "connectorId", "settings"])?,
+            connection,
+            connector_id,
+            settings,
+            additional,
         })
     }
 }
@@ -377,12 +382,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let page = o.opt("page")?;
+        let select = o.opt("select")?;
+        let additional = o.rest(&["filter", "order", "page", "select"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            page: o.opt("page")?,
-            select: o.opt("select")?,
-            additional: o.rest(&["filter", "order", "page", "select"])?,
+            filter,
+            order,
+            page,
+            select,
+            additional,
         })
     }
 }
@@ -412,12 +422,17 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let date_create = o.opt("dateCreate")?;
+        let id = o.opt("id")?;
+        let title = o.opt("title")?;
+        let additional = o.rest(&["active", "dateCreate", "id", "title"])?;
         Ok(Self {
-            active: o.opt("active")?,
-            date_create: o.opt("dateCreate")?,
-            id: o.opt("id")?,
-            title: o.opt("title")?,
-            additional: o.rest(&["active", "dateCreate", "id", "title"])?,
+            active,
+            date_create,
+            id,
+            title,
+            additional,
         })
     }
 }
@@ -468,11 +483,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -498,12 +512,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let description = o.opt("description")?;
+        let settings = o.opt("settings")?;
+        let title = o.opt("title")?;
+        let additional = o.rest(&["active", "description", "settings", "title"])?;
         Ok(Self {
-            active: o.opt("active")?,
-            description: o.opt("description")?,
-            settings: o.opt("settings")?,
-            title: o.opt("title")?,
-            additional: o.rest(&["active", "description", "settings", "title"])?,
+            active,
+            description,
+            settings,
+            title,
+            additional,
         })
     }
 }

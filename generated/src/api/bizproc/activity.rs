@@ -65,36 +65,49 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let auth_user_id = o.opt("AUTH_USER_ID")?;
+        let code = o.req("CODE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let document_type = o.opt("DOCUMENT_TYPE")?;
+        let filter = o.opt("FILTER")?;
+        let handler = o.req("HANDLER")?;
+        let name = o.req("NAME")?;
+        let placement_handler = o.opt("PLACEMENT_HANDLER")?;
+        let properties = o.opt("PROPERTIES")?;
+        let return_properties = o.opt("RETURN_PROPERTIES")?;
+        let use_placement = o.opt("USE_PLACEMENT")?;
+        let use_subscription = o.opt("USE_SUBSCRIPTION")?;
+        let additional = o
+            .rest(
+                &[
+                    "AUTH_USER_ID",
+                    "CODE",
+                    "DESCRIPTION",
+                    "DOCUMENT_TYPE",
+                    "FILTER",
+                    "HANDLER",
+                    "NAME",
+                    "PLACEMENT_HANDLER",
+                    "PROPERTIES",
+                    "RETURN_PROPERTIES",
+                    "USE_PLACEMENT",
+                    "USE_SUBSCRIPTION",
+                ],
+            )?;
         Ok(Self {
-            auth_user_id: o.opt("AUTH_USER_ID")?,
-            code: o.req("CODE")?,
-            description: o.opt("DESCRIPTION")?,
-            document_type: o.opt("DOCUMENT_TYPE")?,
-            filter: o.opt("FILTER")?,
-            handler: o.req("HANDLER")?,
-            name: o.req("NAME")?,
-            placement_handler: o.opt("PLACEMENT_HANDLER")?,
-            properties: o.opt("PROPERTIES")?,
-            return_properties: o.opt("RETURN_PROPERTIES")?,
-            use_placement: o.opt("USE_PLACEMENT")?,
-            use_subscription: o.opt("USE_SUBSCRIPTION")?,
-            additional: o
-                .rest(
-                    &[
-                        "AUTH_USER_ID",
-                        "CODE",
-                        "DESCRIPTION",
-                        "DOCUMENT_TYPE",
-                        "FILTER",
-                        "HANDLER",
-                        "NAME",
-                        "PLACEMENT_HANDLER",
-                        "PROPERTIES",
-                        "RETURN_PROPERTIES",
-                        "USE_PLACEMENT",
-                        "USE_SUBSCRIPTION",
-                    ],
-                )?,
+            auth_user_id,
+            code,
+            description,
+            document_type,
+            filter,
+            handler,
+            name,
+            placement_handler,
+            properties,
+            return_properties,
+            use_placement,
+            use_subscription,
+            additional,
         })
     }
 }
@@ -128,26 +141,34 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestProperties {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default = o.opt("Default")?;
+        let description = o.opt("Description")?;
+        let multiple = o.opt("Multiple")?;
+        let name = o.opt("Name")?;
+        let options = o.opt("Options")?;
+        let required = o.opt("Required")?;
+        let type_ = o.opt("Type")?;
+        let additional = o
+            .rest(
+                &[
+                    "Default",
+                    "Description",
+                    "Multiple",
+                    "Name",
+                    "Options",
+                    "Required",
+                    "Type",
+                ],
+            )?;
         Ok(Self {
-            default: o.opt("Default")?,
-            description: o.opt("Description")?,
-            multiple: o.opt("Multiple")?,
-            name: o.opt("Name")?,
-            options: o.opt("Options")?,
-            required: o.opt("Required")?,
-            type_: o.opt("Type")?,
-            additional: o
-                .rest(
-                    &[
-                        "Default",
-                        "Description",
-                        "Multiple",
-                        "Name",
-                        "Options",
-                        "Required",
-                        "Type",
-                    ],
-                )?,
+            default,
+            description,
+            multiple,
+            name,
+            options,
+            required,
+            type_,
+            additional,
         })
     }
 }
@@ -201,10 +222,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            code: o.req("CODE")?,
-            additional: o.rest(&["CODE"])?,
-        })
+        let code = o.req("CODE")?;
+        let additional = o.rest(&["CODE"])?;
+        Ok(Self { code, additional })
     }
 }
 
@@ -252,7 +272,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -300,10 +321,13 @@ impl ::bitrix24_runtime::loose::Loose for LogRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let event_token = o.req("EVENT_TOKEN")?;
+        let log_message = o.req("LOG_MESSAGE")?;
+        let additional = o.rest(&["EVENT_TOKEN", "LOG_MESSAGE"])?;
         Ok(Self {
-            event_token: o.req("EVENT_TOKEN")?,
-            log_message: o.req("LOG_MESSAGE")?,
-            additional: o.rest(&["EVENT_TOKEN", "LOG_MESSAGE"])?,
+            event_token,
+            log_message,
+            additional,
         })
     }
 }
@@ -355,11 +379,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            code: o.req("CODE")?,
-            fields: o.req("FIELDS")?,
-            additional: o.rest(&["CODE", "FIELDS"])?,
-        })
+        let code = o.req("CODE")?;
+        let fields = o.req("FIELDS")?;
+        let additional = o.rest(&["CODE", "FIELDS"])?;
+        Ok(Self { code, fields, additional })
     }
 }
 
@@ -405,34 +428,46 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let auth_user_id = o.opt("AUTH_USER_ID")?;
+        let description = o.opt("DESCRIPTION")?;
+        let document_type = o.opt("DOCUMENT_TYPE")?;
+        let filter = o.opt("FILTER")?;
+        let handler = o.opt("HANDLER")?;
+        let name = o.opt("NAME")?;
+        let placement_handler = o.opt("PLACEMENT_HANDLER")?;
+        let properties = o.opt("PROPERTIES")?;
+        let return_properties = o.opt("RETURN_PROPERTIES")?;
+        let use_placement = o.opt("USE_PLACEMENT")?;
+        let use_subscription = o.opt("USE_SUBSCRIPTION")?;
+        let additional = o
+            .rest(
+                &[
+                    "AUTH_USER_ID",
+                    "DESCRIPTION",
+                    "DOCUMENT_TYPE",
+                    "FILTER",
+                    "HANDLER",
+                    "NAME",
+                    "PLACEMENT_HANDLER",
+                    "PROPERTIES",
+                    "RETURN_PROPERTIES",
+                    "USE_PLACEMENT",
+                    "USE_SUBSCRIPTION",
+                ],
+            )?;
         Ok(Self {
-            auth_user_id: o.opt("AUTH_USER_ID")?,
-            description: o.opt("DESCRIPTION")?,
-            document_type: o.opt("DOCUMENT_TYPE")?,
-            filter: o.opt("FILTER")?,
-            handler: o.opt("HANDLER")?,
-            name: o.opt("NAME")?,
-            placement_handler: o.opt("PLACEMENT_HANDLER")?,
-            properties: o.opt("PROPERTIES")?,
-            return_properties: o.opt("RETURN_PROPERTIES")?,
-            use_placement: o.opt("USE_PLACEMENT")?,
-            use_subscription: o.opt("USE_SUBSCRIPTION")?,
-            additional: o
-                .rest(
-                    &[
-                        "AUTH_USER_ID",
-                        "DESCRIPTION",
-                        "DOCUMENT_TYPE",
-                        "FILTER",
-                        "HANDLER",
-                        "NAME",
-                        "PLACEMENT_HANDLER",
-                        "PROPERTIES",
-                        "RETURN_PROPERTIES",
-                        "USE_PLACEMENT",
-                        "USE_SUBSCRIPTION",
-                    ],
-                )?,
+            auth_user_id,
+            description,
+            document_type,
+            filter,
+            handler,
+            name,
+            placement_handler,
+            properties,
+            return_properties,
+            use_placement,
+            use_subscription,
+            additional,
         })
     }
 }
@@ -466,26 +501,34 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsProperties {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default = o.opt("Default")?;
+        let description = o.opt("Description")?;
+        let multiple = o.opt("Multiple")?;
+        let name = o.opt("Name")?;
+        let options = o.opt("Options")?;
+        let required = o.opt("Required")?;
+        let type_ = o.opt("Type")?;
+        let additional = o
+            .rest(
+                &[
+                    "Default",
+                    "Description",
+                    "Multiple",
+                    "Name",
+                    "Options",
+                    "Required",
+                    "Type",
+                ],
+            )?;
         Ok(Self {
-            default: o.opt("Default")?,
-            description: o.opt("Description")?,
-            multiple: o.opt("Multiple")?,
-            name: o.opt("Name")?,
-            options: o.opt("Options")?,
-            required: o.opt("Required")?,
-            type_: o.opt("Type")?,
-            additional: o
-                .rest(
-                    &[
-                        "Default",
-                        "Description",
-                        "Multiple",
-                        "Name",
-                        "Options",
-                        "Required",
-                        "Type",
-                    ],
-                )?,
+            default,
+            description,
+            multiple,
+            name,
+            options,
+            required,
+            type_,
+            additional,
         })
     }
 }

@@ -40,11 +40,15 @@ impl ::bitrix24_runtime::loose::Loose for SendRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let event_token = o.req("EVENT_TOKEN")?;
+        let log_message = o.opt("LOG_MESSAGE")?;
+        let return_values = o.opt("RETURN_VALUES")?;
+        let additional = o.rest(&["EVENT_TOKEN", "LOG_MESSAGE", "RETURN_VALUES"])?;
         Ok(Self {
-            event_token: o.req("EVENT_TOKEN")?,
-            log_message: o.opt("LOG_MESSAGE")?,
-            return_values: o.opt("RETURN_VALUES")?,
-            additional: o.rest(&["EVENT_TOKEN", "LOG_MESSAGE", "RETURN_VALUES"])?,
+            event_token,
+            log_message,
+            return_values,
+            additional,
         })
     }
 }

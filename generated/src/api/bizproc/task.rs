@@ -41,12 +41,17 @@ impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let comment = o.opt("COMMENT")?;
+        let fields = o.opt("FIELDS")?;
+        let status = o.req("STATUS")?;
+        let task_id = o.req("TASK_ID")?;
+        let additional = o.rest(&["COMMENT", "FIELDS", "STATUS", "TASK_ID"])?;
         Ok(Self {
-            comment: o.opt("COMMENT")?,
-            fields: o.opt("FIELDS")?,
-            status: o.req("STATUS")?,
-            task_id: o.req("TASK_ID")?,
-            additional: o.rest(&["COMMENT", "FIELDS", "STATUS", "TASK_ID"])?,
+            comment,
+            fields,
+            status,
+            task_id,
+            additional,
         })
     }
 }
@@ -105,11 +110,15 @@ impl ::bitrix24_runtime::loose::Loose for DelegateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let from_user_id = o.req("FROM_USER_ID")?;
+        let task_ids = o.req("TASK_IDS")?;
+        let to_user_id = o.req("TO_USER_ID")?;
+        let additional = o.rest(&["FROM_USER_ID", "TASK_IDS", "TO_USER_ID"])?;
         Ok(Self {
-            from_user_id: o.req("FROM_USER_ID")?,
-            task_ids: o.req("TASK_IDS")?,
-            to_user_id: o.req("TO_USER_ID")?,
-            additional: o.rest(&["FROM_USER_ID", "TASK_IDS", "TO_USER_ID"])?,
+            from_user_id,
+            task_ids,
+            to_user_id,
+            additional,
         })
     }
 }
@@ -173,13 +182,19 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("FILTER")?;
+        let order = o.opt("ORDER")?;
+        let select = o.opt("SELECT")?;
+        let start = o.opt("START")?;
+        let start_2 = o.opt("start")?;
+        let additional = o.rest(&["FILTER", "ORDER", "SELECT", "START", "start"])?;
         Ok(Self {
-            filter: o.opt("FILTER")?,
-            order: o.opt("ORDER")?,
-            select: o.opt("SELECT")?,
-            start: o.opt("START")?,
-            start_2: o.opt("start")?,
-            additional: o.rest(&["FILTER", "ORDER", "SELECT", "START", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            start_2,
+            additional,
         })
     }
 }
@@ -248,56 +263,79 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let activity = o.opt("ACTIVITY")?;
+        let activity_name = o.opt("ACTIVITY_NAME")?;
+        let description = o.opt("DESCRIPTION")?;
+        let document_id = o.opt("DOCUMENT_ID")?;
+        let document_name = o.opt("DOCUMENT_NAME")?;
+        let document_url = o.opt("DOCUMENT_URL")?;
+        let entity = o.opt("ENTITY")?;
+        let id = o.opt("ID")?;
+        let modified = o.opt("MODIFIED")?;
+        let module_id = o.opt("MODULE_ID")?;
+        let name = o.opt("NAME")?;
+        let overdue_date = o.opt("OVERDUE_DATE")?;
+        let parameters = o.opt("PARAMETERS")?;
+        let status = o.opt("STATUS")?;
+        let user_id = o.opt("USER_ID")?;
+        let user_status = o.opt("USER_STATUS")?;
+        let workflow_id = o.opt("WORKFLOW_ID")?;
+        let workflow_started = o.opt("WORKFLOW_STARTED")?;
+        let workflow_started_by = o.opt("WORKFLOW_STARTED_BY")?;
+        let workflow_state = o.opt("WORKFLOW_STATE")?;
+        let workflow_template_id = o.opt("WORKFLOW_TEMPLATE_ID")?;
+        let workflow_template_name = o.opt("WORKFLOW_TEMPLATE_NAME")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVITY",
+                    "ACTIVITY_NAME",
+                    "DESCRIPTION",
+                    "DOCUMENT_ID",
+                    "DOCUMENT_NAME",
+                    "DOCUMENT_URL",
+                    "ENTITY",
+                    "ID",
+                    "MODIFIED",
+                    "MODULE_ID",
+                    "NAME",
+                    "OVERDUE_DATE",
+                    "PARAMETERS",
+                    "STATUS",
+                    "USER_ID",
+                    "USER_STATUS",
+                    "WORKFLOW_ID",
+                    "WORKFLOW_STARTED",
+                    "WORKFLOW_STARTED_BY",
+                    "WORKFLOW_STATE",
+                    "WORKFLOW_TEMPLATE_ID",
+                    "WORKFLOW_TEMPLATE_NAME",
+                ],
+            )?;
         Ok(Self {
-            activity: o.opt("ACTIVITY")?,
-            activity_name: o.opt("ACTIVITY_NAME")?,
-            description: o.opt("DESCRIPTION")?,
-            document_id: o.opt("DOCUMENT_ID")?,
-            document_name: o.opt("DOCUMENT_NAME")?,
-            document_url: o.opt("DOCUMENT_URL")?,
-            entity: o.opt("ENTITY")?,
-            id: o.opt("ID")?,
-            modified: o.opt("MODIFIED")?,
-            module_id: o.opt("MODULE_ID")?,
-            name: o.opt("NAME")?,
-            overdue_date: o.opt("OVERDUE_DATE")?,
-            parameters: o.opt("PARAMETERS")?,
-            status: o.opt("STATUS")?,
-            user_id: o.opt("USER_ID")?,
-            user_status: o.opt("USER_STATUS")?,
-            workflow_id: o.opt("WORKFLOW_ID")?,
-            workflow_started: o.opt("WORKFLOW_STARTED")?,
-            workflow_started_by: o.opt("WORKFLOW_STARTED_BY")?,
-            workflow_state: o.opt("WORKFLOW_STATE")?,
-            workflow_template_id: o.opt("WORKFLOW_TEMPLATE_ID")?,
-            workflow_template_name: o.opt("WORKFLOW_TEMPLATE_NAME")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVITY",
-                        "ACTIVITY_NAME",
-                        "DESCRIPTION",
-                        "DOCUMENT_ID",
-                        "DOCUMENT_NAME",
-                        "DOCUMENT_URL",
-                        "ENTITY",
-                        "ID",
-                        "MODIFIED",
-                        "MODULE_ID",
-                        "NAME",
-                        "OVERDUE_DATE",
-                        "PARAMETERS",
-                        "STATUS",
-                        "USER_ID",
-                        "USER_STATUS",
-                        "WORKFLOW_ID",
-                        "WORKFLOW_STARTED",
-                        "WORKFLOW_STARTED_BY",
-                        "WORKFLOW_STATE",
-                        "WORKFLOW_TEMPLATE_ID",
-                        "WORKFLOW_TEMPLATE_NAME",
-                    ],
-                )?,
+            activity,
+            activity_name,
+            description,
+            document_id,
+            document_name,
+            document_url,
+            entity,
+            id,
+            modified,
+            module_id,
+            name,
+            overdue_date,
+            parameters,
+            status,
+            user_id,
+            user_status,
+            workflow_id,
+            workflow_started,
+            workflow_started_by,
+            workflow_state,
+            workflow_template_id,
+            workflow_template_name,
+            additional,
         })
     }
 }
@@ -332,26 +370,34 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItemParameters {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let comment_label = o.opt("CommentLabel")?;
+        let comment_required = o.opt("CommentRequired")?;
+        let fields = o.opt("Fields")?;
+        let show_comment = o.opt("ShowComment")?;
+        let status_no_label = o.opt("StatusNoLabel")?;
+        let status_ok_label = o.opt("StatusOkLabel")?;
+        let status_yes_label = o.opt("StatusYesLabel")?;
+        let additional = o
+            .rest(
+                &[
+                    "CommentLabel",
+                    "CommentRequired",
+                    "Fields",
+                    "ShowComment",
+                    "StatusNoLabel",
+                    "StatusOkLabel",
+                    "StatusYesLabel",
+                ],
+            )?;
         Ok(Self {
-            comment_label: o.opt("CommentLabel")?,
-            comment_required: o.opt("CommentRequired")?,
-            fields: o.opt("Fields")?,
-            show_comment: o.opt("ShowComment")?,
-            status_no_label: o.opt("StatusNoLabel")?,
-            status_ok_label: o.opt("StatusOkLabel")?,
-            status_yes_label: o.opt("StatusYesLabel")?,
-            additional: o
-                .rest(
-                    &[
-                        "CommentLabel",
-                        "CommentRequired",
-                        "Fields",
-                        "ShowComment",
-                        "StatusNoLabel",
-                        "StatusOkLabel",
-                        "StatusYesLabel",
-                    ],
-                )?,
+            comment_label,
+            comment_required,
+            fields,
+            show_comment,
+            status_no_label,
+            status_ok_label,
+            status_yes_label,
+            additional,
         })
     }
 }
@@ -429,56 +475,79 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let activity = o.opt("ACTIVITY")?;
+        let activity_name = o.opt("ACTIVITY_NAME")?;
+        let description = o.opt("DESCRIPTION")?;
+        let document_id = o.opt("DOCUMENT_ID")?;
+        let document_name = o.opt("DOCUMENT_NAME")?;
+        let document_url = o.opt("DOCUMENT_URL")?;
+        let entity = o.opt("ENTITY")?;
+        let id = o.opt("ID")?;
+        let modified = o.opt("MODIFIED")?;
+        let module_id = o.opt("MODULE_ID")?;
+        let name = o.opt("NAME")?;
+        let overdue_date = o.opt("OVERDUE_DATE")?;
+        let parameters = o.opt("PARAMETERS")?;
+        let status = o.opt("STATUS")?;
+        let user_id = o.opt("USER_ID")?;
+        let user_status = o.opt("USER_STATUS")?;
+        let workflow_id = o.opt("WORKFLOW_ID")?;
+        let workflow_started = o.opt("WORKFLOW_STARTED")?;
+        let workflow_started_by = o.opt("WORKFLOW_STARTED_BY")?;
+        let workflow_state = o.opt("WORKFLOW_STATE")?;
+        let workflow_template_id = o.opt("WORKFLOW_TEMPLATE_ID")?;
+        let workflow_template_name = o.opt("WORKFLOW_TEMPLATE_NAME")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVITY",
+                    "ACTIVITY_NAME",
+                    "DESCRIPTION",
+                    "DOCUMENT_ID",
+                    "DOCUMENT_NAME",
+                    "DOCUMENT_URL",
+                    "ENTITY",
+                    "ID",
+                    "MODIFIED",
+                    "MODULE_ID",
+                    "NAME",
+                    "OVERDUE_DATE",
+                    "PARAMETERS",
+                    "STATUS",
+                    "USER_ID",
+                    "USER_STATUS",
+                    "WORKFLOW_ID",
+                    "WORKFLOW_STARTED",
+                    "WORKFLOW_STARTED_BY",
+                    "WORKFLOW_STATE",
+                    "WORKFLOW_TEMPLATE_ID",
+                    "WORKFLOW_TEMPLATE_NAME",
+                ],
+            )?;
         Ok(Self {
-            activity: o.opt("ACTIVITY")?,
-            activity_name: o.opt("ACTIVITY_NAME")?,
-            description: o.opt("DESCRIPTION")?,
-            document_id: o.opt("DOCUMENT_ID")?,
-            document_name: o.opt("DOCUMENT_NAME")?,
-            document_url: o.opt("DOCUMENT_URL")?,
-            entity: o.opt("ENTITY")?,
-            id: o.opt("ID")?,
-            modified: o.opt("MODIFIED")?,
-            module_id: o.opt("MODULE_ID")?,
-            name: o.opt("NAME")?,
-            overdue_date: o.opt("OVERDUE_DATE")?,
-            parameters: o.opt("PARAMETERS")?,
-            status: o.opt("STATUS")?,
-            user_id: o.opt("USER_ID")?,
-            user_status: o.opt("USER_STATUS")?,
-            workflow_id: o.opt("WORKFLOW_ID")?,
-            workflow_started: o.opt("WORKFLOW_STARTED")?,
-            workflow_started_by: o.opt("WORKFLOW_STARTED_BY")?,
-            workflow_state: o.opt("WORKFLOW_STATE")?,
-            workflow_template_id: o.opt("WORKFLOW_TEMPLATE_ID")?,
-            workflow_template_name: o.opt("WORKFLOW_TEMPLATE_NAME")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVITY",
-                        "ACTIVITY_NAME",
-                        "DESCRIPTION",
-                        "DOCUMENT_ID",
-                        "DOCUMENT_NAME",
-                        "DOCUMENT_URL",
-                        "ENTITY",
-                        "ID",
-                        "MODIFIED",
-                        "MODULE_ID",
-                        "NAME",
-                        "OVERDUE_DATE",
-                        "PARAMETERS",
-                        "STATUS",
-                        "USER_ID",
-                        "USER_STATUS",
-                        "WORKFLOW_ID",
-                        "WORKFLOW_STARTED",
-                        "WORKFLOW_STARTED_BY",
-                        "WORKFLOW_STATE",
-                        "WORKFLOW_TEMPLATE_ID",
-                        "WORKFLOW_TEMPLATE_NAME",
-                    ],
-                )?,
+            activity,
+            activity_name,
+            description,
+            document_id,
+            document_name,
+            document_url,
+            entity,
+            id,
+            modified,
+            module_id,
+            name,
+            overdue_date,
+            parameters,
+            status,
+            user_id,
+            user_status,
+            workflow_id,
+            workflow_started,
+            workflow_started_by,
+            workflow_state,
+            workflow_template_id,
+            workflow_template_name,
+            additional,
         })
     }
 }
@@ -513,26 +582,34 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemParameters {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let comment_label = o.opt("CommentLabel")?;
+        let comment_required = o.opt("CommentRequired")?;
+        let fields = o.opt("Fields")?;
+        let show_comment = o.opt("ShowComment")?;
+        let status_no_label = o.opt("StatusNoLabel")?;
+        let status_ok_label = o.opt("StatusOkLabel")?;
+        let status_yes_label = o.opt("StatusYesLabel")?;
+        let additional = o
+            .rest(
+                &[
+                    "CommentLabel",
+                    "CommentRequired",
+                    "Fields",
+                    "ShowComment",
+                    "StatusNoLabel",
+                    "StatusOkLabel",
+                    "StatusYesLabel",
+                ],
+            )?;
         Ok(Self {
-            comment_label: o.opt("CommentLabel")?,
-            comment_required: o.opt("CommentRequired")?,
-            fields: o.opt("Fields")?,
-            show_comment: o.opt("ShowComment")?,
-            status_no_label: o.opt("StatusNoLabel")?,
-            status_ok_label: o.opt("StatusOkLabel")?,
-            status_yes_label: o.opt("StatusYesLabel")?,
-            additional: o
-                .rest(
-                    &[
-                        "CommentLabel",
-                        "CommentRequired",
-                        "Fields",
-                        "ShowComment",
-                        "StatusNoLabel",
-                        "StatusOkLabel",
-                        "StatusYesLabel",
-                    ],
-                )?,
+            comment_label,
+            comment_required,
+            fields,
+            show_comment,
+            status_no_label,
+            status_ok_label,
+            status_yes_label,
+            additional,
         })
     }
 }

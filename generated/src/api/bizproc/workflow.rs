@@ -52,12 +52,17 @@ impl ::bitrix24_runtime::loose::Loose for InstancesRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("FILTER")?;
+        let order = o.opt("ORDER")?;
+        let select = o.opt("SELECT")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["FILTER", "ORDER", "SELECT", "start"])?;
         Ok(Self {
-            filter: o.opt("FILTER")?,
-            order: o.opt("ORDER")?,
-            select: o.opt("SELECT")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["FILTER", "ORDER", "SELECT", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -104,10 +109,9 @@ impl ::bitrix24_runtime::loose::Loose for KillRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("ID")?,
-            additional: o.rest(&["ID"])?,
-        })
+        let id = o.req("ID")?;
+        let additional = o.rest(&["ID"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -160,11 +164,15 @@ impl ::bitrix24_runtime::loose::Loose for StartRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let document_id = o.req("DOCUMENT_ID")?;
+        let parameters = o.opt("PARAMETERS")?;
+        let template_id = o.req("TEMPLATE_ID")?;
+        let additional = o.rest(&["DOCUMENT_ID", "PARAMETERS", "TEMPLATE_ID"])?;
         Ok(Self {
-            document_id: o.req("DOCUMENT_ID")?,
-            parameters: o.opt("PARAMETERS")?,
-            template_id: o.req("TEMPLATE_ID")?,
-            additional: o.rest(&["DOCUMENT_ID", "PARAMETERS", "TEMPLATE_ID"])?,
+            document_id,
+            parameters,
+            template_id,
+            additional,
         })
     }
 }
@@ -216,11 +224,10 @@ impl ::bitrix24_runtime::loose::Loose for TerminateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("ID")?,
-            status: o.opt("STATUS")?,
-            additional: o.rest(&["ID", "STATUS"])?,
-        })
+        let id = o.req("ID")?;
+        let status = o.opt("STATUS")?;
+        let additional = o.rest(&["ID", "STATUS"])?;
+        Ok(Self { id, status, additional })
     }
 }
 

@@ -36,11 +36,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let from = o.req("from")?;
+        let to = o.req("to")?;
+        let users = o.req("users")?;
+        let additional = o.rest(&["from", "to", "users"])?;
         Ok(Self {
-            from: o.req("from")?,
-            to: o.req("to")?,
-            users: o.req("users")?,
-            additional: o.rest(&["from", "to", "users"])?,
+            from,
+            to,
+            users,
+            additional,
         })
     }
 }
@@ -86,36 +90,49 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accessibility = o.opt("ACCESSIBILITY")?;
+        let date_from = o.opt("DATE_FROM")?;
+        let date_from_ts_utc = o.opt("DATE_FROM_TS_UTC")?;
+        let date_to = o.opt("DATE_TO")?;
+        let date_to_ts_utc = o.opt("DATE_TO_TS_UTC")?;
+        let dt_skip_time = o.opt("DT_SKIP_TIME")?;
+        let event_type = o.opt("EVENT_TYPE")?;
+        let id = o.opt("ID")?;
+        let importance = o.opt("IMPORTANCE")?;
+        let name = o.opt("NAME")?;
+        let tz_from = o.opt("TZ_FROM")?;
+        let tz_to = o.opt("TZ_TO")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACCESSIBILITY",
+                    "DATE_FROM",
+                    "DATE_FROM_TS_UTC",
+                    "DATE_TO",
+                    "DATE_TO_TS_UTC",
+                    "DT_SKIP_TIME",
+                    "EVENT_TYPE",
+                    "ID",
+                    "IMPORTANCE",
+                    "NAME",
+                    "TZ_FROM",
+                    "TZ_TO",
+                ],
+            )?;
         Ok(Self {
-            accessibility: o.opt("ACCESSIBILITY")?,
-            date_from: o.opt("DATE_FROM")?,
-            date_from_ts_utc: o.opt("DATE_FROM_TS_UTC")?,
-            date_to: o.opt("DATE_TO")?,
-            date_to_ts_utc: o.opt("DATE_TO_TS_UTC")?,
-            dt_skip_time: o.opt("DT_SKIP_TIME")?,
-            event_type: o.opt("EVENT_TYPE")?,
-            id: o.opt("ID")?,
-            importance: o.opt("IMPORTANCE")?,
-            name: o.opt("NAME")?,
-            tz_from: o.opt("TZ_FROM")?,
-            tz_to: o.opt("TZ_TO")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACCESSIBILITY",
-                        "DATE_FROM",
-                        "DATE_FROM_TS_UTC",
-                        "DATE_TO",
-                        "DATE_TO_TS_UTC",
-                        "DT_SKIP_TIME",
-                        "EVENT_TYPE",
-                        "ID",
-                        "IMPORTANCE",
-                        "NAME",
-                        "TZ_FROM",
-                        "TZ_TO",
-                    ],
-                )?,
+            accessibility,
+            date_from,
+            date_from_ts_utc,
+            date_to,
+            date_to_ts_utc,
+            dt_skip_time,
+            event_type,
+            id,
+            importance,
+            name,
+            tz_from,
+            tz_to,
+            additional,
         })
     }
 }

@@ -87,62 +87,88 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accessibility = o.opt("accessibility")?;
+        let attendees = o.opt("attendees")?;
+        let auto_detect_section = o.opt("auto_detect_section")?;
+        let color = o.opt("color")?;
+        let crm_fields = o.opt("crm_fields")?;
+        let description = o.opt("description")?;
+        let from = o.req("from")?;
+        let from_ts = o.opt("from_ts")?;
+        let importance = o.opt("importance")?;
+        let is_meeting = o.opt("is_meeting")?;
+        let location = o.opt("location")?;
+        let meeting = o.opt("meeting")?;
+        let name = o.req("name")?;
+        let owner_id = o.req("ownerId")?;
+        let private_event = o.opt("private_event")?;
+        let remind = o.opt("remind")?;
+        let rrule = o.opt("rrule")?;
+        let section = o.req("section")?;
+        let skip_time = o.opt("skip_time")?;
+        let text_color = o.opt("text_color")?;
+        let timezone_from = o.opt("timezone_from")?;
+        let timezone_to = o.opt("timezone_to")?;
+        let to = o.req("to")?;
+        let to_ts = o.opt("to_ts")?;
+        let type_ = o.req("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "accessibility",
+                    "attendees",
+                    "auto_detect_section",
+                    "color",
+                    "crm_fields",
+                    "description",
+                    "from",
+                    "from_ts",
+                    "importance",
+                    "is_meeting",
+                    "location",
+                    "meeting",
+                    "name",
+                    "ownerId",
+                    "private_event",
+                    "remind",
+                    "rrule",
+                    "section",
+                    "skip_time",
+                    "text_color",
+                    "timezone_from",
+                    "timezone_to",
+                    "to",
+                    "to_ts",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            accessibility: o.opt("accessibility")?,
-            attendees: o.opt("attendees")?,
-            auto_detect_section: o.opt("auto_detect_section")?,
-            color: o.opt("color")?,
-            crm_fields: o.opt("crm_fields")?,
-            description: o.opt("description")?,
-            from: o.req("from")?,
-            from_ts: o.opt("from_ts")?,
-            importance: o.opt("importance")?,
-            is_meeting: o.opt("is_meeting")?,
-            location: o.opt("location")?,
-            meeting: o.opt("meeting")?,
-            name: o.req("name")?,
-            owner_id: o.req("ownerId")?,
-            private_event: o.opt("private_event")?,
-            remind: o.opt("remind")?,
-            rrule: o.opt("rrule")?,
-            section: o.req("section")?,
-            skip_time: o.opt("skip_time")?,
-            text_color: o.opt("text_color")?,
-            timezone_from: o.opt("timezone_from")?,
-            timezone_to: o.opt("timezone_to")?,
-            to: o.req("to")?,
-            to_ts: o.opt("to_ts")?,
-            type_: o.req("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "accessibility",
-                        "attendees",
-                        "auto_detect_section",
-                        "color",
-                        "crm_fields",
-                        "description",
-                        "from",
-                        "from_ts",
-                        "importance",
-                        "is_meeting",
-                        "location",
-                        "meeting",
-                        "name",
-                        "ownerId",
-                        "private_event",
-                        "remind",
-                        "rrule",
-                        "section",
-                        "skip_time",
-                        "text_color",
-                        "timezone_from",
-                        "timezone_to",
-                        "to",
-                        "to_ts",
-                        "type",
-                    ],
-                )?,
+            accessibility,
+            attendees,
+            auto_detect_section,
+            color,
+            crm_fields,
+            description,
+            from,
+            from_ts,
+            importance,
+            is_meeting,
+            location,
+            meeting,
+            name,
+            owner_id,
+            private_event,
+            remind,
+            rrule,
+            section,
+            skip_time,
+            text_color,
+            timezone_from,
+            timezone_to,
+            to,
+            to_ts,
+            type_,
+            additional,
         })
     }
 }
@@ -177,12 +203,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestMeeting {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let allow_invite = o.opt("allow_invite")?;
+        let hide_guests = o.opt("hide_guests")?;
+        let notify = o.opt("notify")?;
+        let reinvite = o.opt("reinvite")?;
+        let additional = o.rest(&["allow_invite", "hide_guests", "notify", "reinvite"])?;
         Ok(Self {
-            allow_invite: o.opt("allow_invite")?,
-            hide_guests: o.opt("hide_guests")?,
-            notify: o.opt("notify")?,
-            reinvite: o.opt("reinvite")?,
-            additional: o.rest(&["allow_invite", "hide_guests", "notify", "reinvite"])?,
+            allow_invite,
+            hide_guests,
+            notify,
+            reinvite,
+            additional,
         })
     }
 }
@@ -208,11 +239,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestRemindItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            count: o.opt("count")?,
-            type_: o.opt("type")?,
-            additional: o.rest(&["count", "type"])?,
-        })
+        let count = o.opt("count")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["count", "type"])?;
+        Ok(Self { count, type_, additional })
     }
 }
 
@@ -243,13 +273,19 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestRrule {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let byday = o.opt("BYDAY")?;
+        let count = o.opt("COUNT")?;
+        let freq = o.opt("FREQ")?;
+        let interval = o.opt("INTERVAL")?;
+        let until = o.opt("UNTIL")?;
+        let additional = o.rest(&["BYDAY", "COUNT", "FREQ", "INTERVAL", "UNTIL"])?;
         Ok(Self {
-            byday: o.opt("BYDAY")?,
-            count: o.opt("COUNT")?,
-            freq: o.opt("FREQ")?,
-            interval: o.opt("INTERVAL")?,
-            until: o.opt("UNTIL")?,
-            additional: o.rest(&["BYDAY", "COUNT", "FREQ", "INTERVAL", "UNTIL"])?,
+            byday,
+            count,
+            freq,
+            interval,
+            until,
+            additional,
         })
     }
 }
@@ -300,10 +336,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -359,13 +394,19 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let from = o.opt("from")?;
+        let owner_id = o.req("ownerId")?;
+        let section = o.opt("section")?;
+        let to = o.opt("to")?;
+        let type_ = o.req("type")?;
+        let additional = o.rest(&["from", "ownerId", "section", "to", "type"])?;
         Ok(Self {
-            from: o.opt("from")?,
-            owner_id: o.req("ownerId")?,
-            section: o.opt("section")?,
-            to: o.opt("to")?,
-            type_: o.req("type")?,
-            additional: o.rest(&["from", "ownerId", "section", "to", "type"])?,
+            from,
+            owner_id,
+            section,
+            to,
+            type_,
+            additional,
         })
     }
 }
@@ -513,126 +554,184 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accessibility = o.opt("ACCESSIBILITY")?;
+        let attendees_codes = o.opt("ATTENDEES_CODES")?;
+        let attendee_list = o.opt("ATTENDEE_LIST")?;
+        let cal_dav_label = o.opt("CAL_DAV_LABEL")?;
+        let cal_type = o.opt("CAL_TYPE")?;
+        let collab_id = o.opt("COLLAB_ID")?;
+        let color = o.opt("COLOR")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_from = o.opt("DATE_FROM")?;
+        let date_from_formatted = o.opt("DATE_FROM_FORMATTED")?;
+        let date_from_ts_utc = o.opt("DATE_FROM_TS_UTC")?;
+        let date_to = o.opt("DATE_TO")?;
+        let date_to_formatted = o.opt("DATE_TO_FORMATTED")?;
+        let date_to_ts_utc = o.opt("DATE_TO_TS_UTC")?;
+        let dav_exch_label = o.opt("DAV_EXCH_LABEL")?;
+        let dav_xml_id = o.opt("DAV_XML_ID")?;
+        let deleted = o.opt("DELETED")?;
+        let description = o.opt("DESCRIPTION")?;
+        let dt_length = o.opt("DT_LENGTH")?;
+        let dt_skip_time = o.opt("DT_SKIP_TIME")?;
+        let event_type = o.opt("EVENT_TYPE")?;
+        let exdate = o.opt("EXDATE")?;
+        let g_event_id = o.opt("G_EVENT_ID")?;
+        let id = o.opt("ID")?;
+        let importance = o.opt("IMPORTANCE")?;
+        let is_meeting = o.opt("IS_MEETING")?;
+        let location = o.opt("LOCATION")?;
+        let meeting = o.opt("MEETING")?;
+        let meeting_host = o.opt("MEETING_HOST")?;
+        let meeting_status = o.opt("MEETING_STATUS")?;
+        let name = o.opt("NAME")?;
+        let original_date_from = o.opt("ORIGINAL_DATE_FROM")?;
+        let owner_id = o.opt("OWNER_ID")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let private_event = o.opt("PRIVATE_EVENT")?;
+        let recurrence_id = o.opt("RECURRENCE_ID")?;
+        let relations = o.opt("RELATIONS")?;
+        let remind = o.opt("REMIND")?;
+        let rrule = o.opt("RRULE")?;
+        let section_dav_xml_id = o.opt("SECTION_DAV_XML_ID")?;
+        let section_id = o.opt("SECTION_ID")?;
+        let sect_id = o.opt("SECT_ID")?;
+        let sync_status = o.opt("SYNC_STATUS")?;
+        let timestamp_x = o.opt("TIMESTAMP_X")?;
+        let tz_from = o.opt("TZ_FROM")?;
+        let tz_offset_from = o.opt("TZ_OFFSET_FROM")?;
+        let tz_offset_to = o.opt("TZ_OFFSET_TO")?;
+        let tz_to = o.opt("TZ_TO")?;
+        let uf_crm_cal_event = o.opt("UF_CRM_CAL_EVENT")?;
+        let uf_webdav_cal_event = o.opt("UF_WEBDAV_CAL_EVENT")?;
+        let version = o.opt("VERSION")?;
+        let attendees_entity_list = o.opt("attendeesEntityList")?;
+        let description_2 = o.opt("~DESCRIPTION")?;
+        let rrule_description = o.opt("~RRULE_DESCRIPTION")?;
+        let user_offset_from = o.opt("~USER_OFFSET_FROM")?;
+        let user_offset_to = o.opt("~USER_OFFSET_TO")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACCESSIBILITY",
+                    "ATTENDEES_CODES",
+                    "ATTENDEE_LIST",
+                    "CAL_DAV_LABEL",
+                    "CAL_TYPE",
+                    "COLLAB_ID",
+                    "COLOR",
+                    "CREATED_BY",
+                    "DATE_CREATE",
+                    "DATE_FROM",
+                    "DATE_FROM_FORMATTED",
+                    "DATE_FROM_TS_UTC",
+                    "DATE_TO",
+                    "DATE_TO_FORMATTED",
+                    "DATE_TO_TS_UTC",
+                    "DAV_EXCH_LABEL",
+                    "DAV_XML_ID",
+                    "DELETED",
+                    "DESCRIPTION",
+                    "DT_LENGTH",
+                    "DT_SKIP_TIME",
+                    "EVENT_TYPE",
+                    "EXDATE",
+                    "G_EVENT_ID",
+                    "ID",
+                    "IMPORTANCE",
+                    "IS_MEETING",
+                    "LOCATION",
+                    "MEETING",
+                    "MEETING_HOST",
+                    "MEETING_STATUS",
+                    "NAME",
+                    "ORIGINAL_DATE_FROM",
+                    "OWNER_ID",
+                    "PARENT_ID",
+                    "PRIVATE_EVENT",
+                    "RECURRENCE_ID",
+                    "RELATIONS",
+                    "REMIND",
+                    "RRULE",
+                    "SECTION_DAV_XML_ID",
+                    "SECTION_ID",
+                    "SECT_ID",
+                    "SYNC_STATUS",
+                    "TIMESTAMP_X",
+                    "TZ_FROM",
+                    "TZ_OFFSET_FROM",
+                    "TZ_OFFSET_TO",
+                    "TZ_TO",
+                    "UF_CRM_CAL_EVENT",
+                    "UF_WEBDAV_CAL_EVENT",
+                    "VERSION",
+                    "attendeesEntityList",
+                    "~DESCRIPTION",
+                    "~RRULE_DESCRIPTION",
+                    "~USER_OFFSET_FROM",
+                    "~USER_OFFSET_TO",
+                ],
+            )?;
         Ok(Self {
-            accessibility: o.opt("ACCESSIBILITY")?,
-            attendees_codes: o.opt("ATTENDEES_CODES")?,
-            attendee_list: o.opt("ATTENDEE_LIST")?,
-            cal_dav_label: o.opt("CAL_DAV_LABEL")?,
-            cal_type: o.opt("CAL_TYPE")?,
-            collab_id: o.opt("COLLAB_ID")?,
-            color: o.opt("COLOR")?,
-            created_by: o.opt("CREATED_BY")?,
-            date_create: o.opt("DATE_CREATE")?,
-            date_from: o.opt("DATE_FROM")?,
-            date_from_formatted: o.opt("DATE_FROM_FORMATTED")?,
-            date_from_ts_utc: o.opt("DATE_FROM_TS_UTC")?,
-            date_to: o.opt("DATE_TO")?,
-            date_to_formatted: o.opt("DATE_TO_FORMATTED")?,
-            date_to_ts_utc: o.opt("DATE_TO_TS_UTC")?,
-            dav_exch_label: o.opt("DAV_EXCH_LABEL")?,
-            dav_xml_id: o.opt("DAV_XML_ID")?,
-            deleted: o.opt("DELETED")?,
-            description: o.opt("DESCRIPTION")?,
-            dt_length: o.opt("DT_LENGTH")?,
-            dt_skip_time: o.opt("DT_SKIP_TIME")?,
-            event_type: o.opt("EVENT_TYPE")?,
-            exdate: o.opt("EXDATE")?,
-            g_event_id: o.opt("G_EVENT_ID")?,
-            id: o.opt("ID")?,
-            importance: o.opt("IMPORTANCE")?,
-            is_meeting: o.opt("IS_MEETING")?,
-            location: o.opt("LOCATION")?,
-            meeting: o.opt("MEETING")?,
-            meeting_host: o.opt("MEETING_HOST")?,
-            meeting_status: o.opt("MEETING_STATUS")?,
-            name: o.opt("NAME")?,
-            original_date_from: o.opt("ORIGINAL_DATE_FROM")?,
-            owner_id: o.opt("OWNER_ID")?,
-            parent_id: o.opt("PARENT_ID")?,
-            private_event: o.opt("PRIVATE_EVENT")?,
-            recurrence_id: o.opt("RECURRENCE_ID")?,
-            relations: o.opt("RELATIONS")?,
-            remind: o.opt("REMIND")?,
-            rrule: o.opt("RRULE")?,
-            section_dav_xml_id: o.opt("SECTION_DAV_XML_ID")?,
-            section_id: o.opt("SECTION_ID")?,
-            sect_id: o.opt("SECT_ID")?,
-            sync_status: o.opt("SYNC_STATUS")?,
-            timestamp_x: o.opt("TIMESTAMP_X")?,
-            tz_from: o.opt("TZ_FROM")?,
-            tz_offset_from: o.opt("TZ_OFFSET_FROM")?,
-            tz_offset_to: o.opt("TZ_OFFSET_TO")?,
-            tz_to: o.opt("TZ_TO")?,
-            uf_crm_cal_event: o.opt("UF_CRM_CAL_EVENT")?,
-            uf_webdav_cal_event: o.opt("UF_WEBDAV_CAL_EVENT")?,
-            version: o.opt("VERSION")?,
-            attendees_entity_list: o.opt("attendeesEntityList")?,
-            description_2: o.opt("~DESCRIPTION")?,
-            rrule_description: o.opt("~RRULE_DESCRIPTION")?,
-            user_offset_from: o.opt("~USER_OFFSET_FROM")?,
-            user_offset_to: o.opt("~USER_OFFSET_TO")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACCESSIBILITY",
-                        "ATTENDEES_CODES",
-                        "ATTENDEE_LIST",
-                        "CAL_DAV_LABEL",
-                        "CAL_TYPE",
-                        "COLLAB_ID",
-                        "COLOR",
-                        "CREATED_BY",
-                        "DATE_CREATE",
-                        "DATE_FROM",
-                        "DATE_FROM_FORMATTED",
-                        "DATE_FROM_TS_UTC",
-                        "DATE_TO",
-                        "DATE_TO_FORMATTED",
-                        "DATE_TO_TS_UTC",
-                        "DAV_EXCH_LABEL",
-                        "DAV_XML_ID",
-                        "DELETED",
-                        "DESCRIPTION",
-                        "DT_LENGTH",
-                        "DT_SKIP_TIME",
-                        "EVENT_TYPE",
-                        "EXDATE",
-                        "G_EVENT_ID",
-                        "ID",
-                        "IMPORTANCE",
-                        "IS_MEETING",
-                        "LOCATION",
-                        "MEETING",
-                        "MEETING_HOST",
-                        "MEETING_STATUS",
-                        "NAME",
-                        "ORIGINAL_DATE_FROM",
-                        "OWNER_ID",
-                        "PARENT_ID",
-                        "PRIVATE_EVENT",
-                        "RECURRENCE_ID",
-                        "RELATIONS",
-                        "REMIND",
-                        "RRULE",
-                        "SECTION_DAV_XML_ID",
-                        "SECTION_ID",
-                        "SECT_ID",
-                        "SYNC_STATUS",
-                        "TIMESTAMP_X",
-                        "TZ_FROM",
-                        "TZ_OFFSET_FROM",
-                        "TZ_OFFSET_TO",
-                        "TZ_TO",
-                        "UF_CRM_CAL_EVENT",
-                        "UF_WEBDAV_CAL_EVENT",
-                        "VERSION",
-                        "attendeesEntityList",
-                        "~DESCRIPTION",
-                        "~RRULE_DESCRIPTION",
-                        "~USER_OFFSET_FROM",
-                        "~USER_OFFSET_TO",
-                    ],
-                )?,
+            accessibility,
+            attendees_codes,
+            attendee_list,
+            cal_dav_label,
+            cal_type,
+            collab_id,
+            color,
+            created_by,
+            date_create,
+            date_from,
+            date_from_formatted,
+            date_from_ts_utc,
+            date_to,
+            date_to_formatted,
+            date_to_ts_utc,
+            dav_exch_label,
+            dav_xml_id,
+            deleted,
+            description,
+            dt_length,
+            dt_skip_time,
+            event_type,
+            exdate,
+            g_event_id,
+            id,
+            importance,
+            is_meeting,
+            location,
+            meeting,
+            meeting_host,
+            meeting_status,
+            name,
+            original_date_from,
+            owner_id,
+            parent_id,
+            private_event,
+            recurrence_id,
+            relations,
+            remind,
+            rrule,
+            section_dav_xml_id,
+            section_id,
+            sect_id,
+            sync_status,
+            timestamp_x,
+            tz_from,
+            tz_offset_from,
+            tz_offset_to,
+            tz_to,
+            uf_crm_cal_event,
+            uf_webdav_cal_event,
+            version,
+            attendees_entity_list,
+            description_2,
+            rrule_description,
+            user_offset_from,
+            user_offset_to,
+            additional,
         })
     }
 }
@@ -674,10 +773,9 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -822,126 +920,184 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accessibility = o.opt("ACCESSIBILITY")?;
+        let attendees_codes = o.opt("ATTENDEES_CODES")?;
+        let attendee_list = o.opt("ATTENDEE_LIST")?;
+        let cal_dav_label = o.opt("CAL_DAV_LABEL")?;
+        let cal_type = o.opt("CAL_TYPE")?;
+        let collab_id = o.opt("COLLAB_ID")?;
+        let color = o.opt("COLOR")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_from = o.opt("DATE_FROM")?;
+        let date_from_formatted = o.opt("DATE_FROM_FORMATTED")?;
+        let date_from_ts_utc = o.opt("DATE_FROM_TS_UTC")?;
+        let date_to = o.opt("DATE_TO")?;
+        let date_to_formatted = o.opt("DATE_TO_FORMATTED")?;
+        let date_to_ts_utc = o.opt("DATE_TO_TS_UTC")?;
+        let dav_exch_label = o.opt("DAV_EXCH_LABEL")?;
+        let dav_xml_id = o.opt("DAV_XML_ID")?;
+        let deleted = o.opt("DELETED")?;
+        let description = o.opt("DESCRIPTION")?;
+        let dt_length = o.opt("DT_LENGTH")?;
+        let dt_skip_time = o.opt("DT_SKIP_TIME")?;
+        let event_type = o.opt("EVENT_TYPE")?;
+        let exdate = o.opt("EXDATE")?;
+        let g_event_id = o.opt("G_EVENT_ID")?;
+        let id = o.opt("ID")?;
+        let importance = o.opt("IMPORTANCE")?;
+        let is_meeting = o.opt("IS_MEETING")?;
+        let location = o.opt("LOCATION")?;
+        let meeting = o.opt("MEETING")?;
+        let meeting_host = o.opt("MEETING_HOST")?;
+        let meeting_status = o.opt("MEETING_STATUS")?;
+        let name = o.opt("NAME")?;
+        let original_date_from = o.opt("ORIGINAL_DATE_FROM")?;
+        let owner_id = o.opt("OWNER_ID")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let private_event = o.opt("PRIVATE_EVENT")?;
+        let recurrence_id = o.opt("RECURRENCE_ID")?;
+        let relations = o.opt("RELATIONS")?;
+        let remind = o.opt("REMIND")?;
+        let rrule = o.opt("RRULE")?;
+        let section_dav_xml_id = o.opt("SECTION_DAV_XML_ID")?;
+        let section_id = o.opt("SECTION_ID")?;
+        let sect_id = o.opt("SECT_ID")?;
+        let sync_status = o.opt("SYNC_STATUS")?;
+        let timestamp_x = o.opt("TIMESTAMP_X")?;
+        let tz_from = o.opt("TZ_FROM")?;
+        let tz_offset_from = o.opt("TZ_OFFSET_FROM")?;
+        let tz_offset_to = o.opt("TZ_OFFSET_TO")?;
+        let tz_to = o.opt("TZ_TO")?;
+        let uf_crm_cal_event = o.opt("UF_CRM_CAL_EVENT")?;
+        let uf_webdav_cal_event = o.opt("UF_WEBDAV_CAL_EVENT")?;
+        let version = o.opt("VERSION")?;
+        let attendees_entity_list = o.opt("attendeesEntityList")?;
+        let description_2 = o.opt("~DESCRIPTION")?;
+        let rrule_description = o.opt("~RRULE_DESCRIPTION")?;
+        let user_offset_from = o.opt("~USER_OFFSET_FROM")?;
+        let user_offset_to = o.opt("~USER_OFFSET_TO")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACCESSIBILITY",
+                    "ATTENDEES_CODES",
+                    "ATTENDEE_LIST",
+                    "CAL_DAV_LABEL",
+                    "CAL_TYPE",
+                    "COLLAB_ID",
+                    "COLOR",
+                    "CREATED_BY",
+                    "DATE_CREATE",
+                    "DATE_FROM",
+                    "DATE_FROM_FORMATTED",
+                    "DATE_FROM_TS_UTC",
+                    "DATE_TO",
+                    "DATE_TO_FORMATTED",
+                    "DATE_TO_TS_UTC",
+                    "DAV_EXCH_LABEL",
+                    "DAV_XML_ID",
+                    "DELETED",
+                    "DESCRIPTION",
+                    "DT_LENGTH",
+                    "DT_SKIP_TIME",
+                    "EVENT_TYPE",
+                    "EXDATE",
+                    "G_EVENT_ID",
+                    "ID",
+                    "IMPORTANCE",
+                    "IS_MEETING",
+                    "LOCATION",
+                    "MEETING",
+                    "MEETING_HOST",
+                    "MEETING_STATUS",
+                    "NAME",
+                    "ORIGINAL_DATE_FROM",
+                    "OWNER_ID",
+                    "PARENT_ID",
+                    "PRIVATE_EVENT",
+                    "RECURRENCE_ID",
+                    "RELATIONS",
+                    "REMIND",
+                    "RRULE",
+                    "SECTION_DAV_XML_ID",
+                    "SECTION_ID",
+                    "SECT_ID",
+                    "SYNC_STATUS",
+                    "TIMESTAMP_X",
+                    "TZ_FROM",
+                    "TZ_OFFSET_FROM",
+                    "TZ_OFFSET_TO",
+                    "TZ_TO",
+                    "UF_CRM_CAL_EVENT",
+                    "UF_WEBDAV_CAL_EVENT",
+                    "VERSION",
+                    "attendeesEntityList",
+                    "~DESCRIPTION",
+                    "~RRULE_DESCRIPTION",
+                    "~USER_OFFSET_FROM",
+                    "~USER_OFFSET_TO",
+                ],
+            )?;
         Ok(Self {
-            accessibility: o.opt("ACCESSIBILITY")?,
-            attendees_codes: o.opt("ATTENDEES_CODES")?,
-            attendee_list: o.opt("ATTENDEE_LIST")?,
-            cal_dav_label: o.opt("CAL_DAV_LABEL")?,
-            cal_type: o.opt("CAL_TYPE")?,
-            collab_id: o.opt("COLLAB_ID")?,
-            color: o.opt("COLOR")?,
-            created_by: o.opt("CREATED_BY")?,
-            date_create: o.opt("DATE_CREATE")?,
-            date_from: o.opt("DATE_FROM")?,
-            date_from_formatted: o.opt("DATE_FROM_FORMATTED")?,
-            date_from_ts_utc: o.opt("DATE_FROM_TS_UTC")?,
-            date_to: o.opt("DATE_TO")?,
-            date_to_formatted: o.opt("DATE_TO_FORMATTED")?,
-            date_to_ts_utc: o.opt("DATE_TO_TS_UTC")?,
-            dav_exch_label: o.opt("DAV_EXCH_LABEL")?,
-            dav_xml_id: o.opt("DAV_XML_ID")?,
-            deleted: o.opt("DELETED")?,
-            description: o.opt("DESCRIPTION")?,
-            dt_length: o.opt("DT_LENGTH")?,
-            dt_skip_time: o.opt("DT_SKIP_TIME")?,
-            event_type: o.opt("EVENT_TYPE")?,
-            exdate: o.opt("EXDATE")?,
-            g_event_id: o.opt("G_EVENT_ID")?,
-            id: o.opt("ID")?,
-            importance: o.opt("IMPORTANCE")?,
-            is_meeting: o.opt("IS_MEETING")?,
-            location: o.opt("LOCATION")?,
-            meeting: o.opt("MEETING")?,
-            meeting_host: o.opt("MEETING_HOST")?,
-            meeting_status: o.opt("MEETING_STATUS")?,
-            name: o.opt("NAME")?,
-            original_date_from: o.opt("ORIGINAL_DATE_FROM")?,
-            owner_id: o.opt("OWNER_ID")?,
-            parent_id: o.opt("PARENT_ID")?,
-            private_event: o.opt("PRIVATE_EVENT")?,
-            recurrence_id: o.opt("RECURRENCE_ID")?,
-            relations: o.opt("RELATIONS")?,
-            remind: o.opt("REMIND")?,
-            rrule: o.opt("RRULE")?,
-            section_dav_xml_id: o.opt("SECTION_DAV_XML_ID")?,
-            section_id: o.opt("SECTION_ID")?,
-            sect_id: o.opt("SECT_ID")?,
-            sync_status: o.opt("SYNC_STATUS")?,
-            timestamp_x: o.opt("TIMESTAMP_X")?,
-            tz_from: o.opt("TZ_FROM")?,
-            tz_offset_from: o.opt("TZ_OFFSET_FROM")?,
-            tz_offset_to: o.opt("TZ_OFFSET_TO")?,
-            tz_to: o.opt("TZ_TO")?,
-            uf_crm_cal_event: o.opt("UF_CRM_CAL_EVENT")?,
-            uf_webdav_cal_event: o.opt("UF_WEBDAV_CAL_EVENT")?,
-            version: o.opt("VERSION")?,
-            attendees_entity_list: o.opt("attendeesEntityList")?,
-            description_2: o.opt("~DESCRIPTION")?,
-            rrule_description: o.opt("~RRULE_DESCRIPTION")?,
-            user_offset_from: o.opt("~USER_OFFSET_FROM")?,
-            user_offset_to: o.opt("~USER_OFFSET_TO")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACCESSIBILITY",
-                        "ATTENDEES_CODES",
-                        "ATTENDEE_LIST",
-                        "CAL_DAV_LABEL",
-                        "CAL_TYPE",
-                        "COLLAB_ID",
-                        "COLOR",
-                        "CREATED_BY",
-                        "DATE_CREATE",
-                        "DATE_FROM",
-                        "DATE_FROM_FORMATTED",
-                        "DATE_FROM_TS_UTC",
-                        "DATE_TO",
-                        "DATE_TO_FORMATTED",
-                        "DATE_TO_TS_UTC",
-                        "DAV_EXCH_LABEL",
-                        "DAV_XML_ID",
-                        "DELETED",
-                        "DESCRIPTION",
-                        "DT_LENGTH",
-                        "DT_SKIP_TIME",
-                        "EVENT_TYPE",
-                        "EXDATE",
-                        "G_EVENT_ID",
-                        "ID",
-                        "IMPORTANCE",
-                        "IS_MEETING",
-                        "LOCATION",
-                        "MEETING",
-                        "MEETING_HOST",
-                        "MEETING_STATUS",
-                        "NAME",
-                        "ORIGINAL_DATE_FROM",
-                        "OWNER_ID",
-                        "PARENT_ID",
-                        "PRIVATE_EVENT",
-                        "RECURRENCE_ID",
-                        "RELATIONS",
-                        "REMIND",
-                        "RRULE",
-                        "SECTION_DAV_XML_ID",
-                        "SECTION_ID",
-                        "SECT_ID",
-                        "SYNC_STATUS",
-                        "TIMESTAMP_X",
-                        "TZ_FROM",
-                        "TZ_OFFSET_FROM",
-                        "TZ_OFFSET_TO",
-                        "TZ_TO",
-                        "UF_CRM_CAL_EVENT",
-                        "UF_WEBDAV_CAL_EVENT",
-                        "VERSION",
-                        "attendeesEntityList",
-                        "~DESCRIPTION",
-                        "~RRULE_DESCRIPTION",
-                        "~USER_OFFSET_FROM",
-                        "~USER_OFFSET_TO",
-                    ],
-                )?,
+            accessibility,
+            attendees_codes,
+            attendee_list,
+            cal_dav_label,
+            cal_type,
+            collab_id,
+            color,
+            created_by,
+            date_create,
+            date_from,
+            date_from_formatted,
+            date_from_ts_utc,
+            date_to,
+            date_to_formatted,
+            date_to_ts_utc,
+            dav_exch_label,
+            dav_xml_id,
+            deleted,
+            description,
+            dt_length,
+            dt_skip_time,
+            event_type,
+            exdate,
+            g_event_id,
+            id,
+            importance,
+            is_meeting,
+            location,
+            meeting,
+            meeting_host,
+            meeting_status,
+            name,
+            original_date_from,
+            owner_id,
+            parent_id,
+            private_event,
+            recurrence_id,
+            relations,
+            remind,
+            rrule,
+            section_dav_xml_id,
+            section_id,
+            sect_id,
+            sync_status,
+            timestamp_x,
+            tz_from,
+            tz_offset_from,
+            tz_offset_to,
+            tz_to,
+            uf_crm_cal_event,
+            uf_webdav_cal_event,
+            version,
+            attendees_entity_list,
+            description_2,
+            rrule_description,
+            user_offset_from,
+            user_offset_to,
+            additional,
         })
     }
 }
@@ -976,28 +1132,37 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidResponseMeeting {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let allow_invite = o.opt("ALLOW_INVITE")?;
+        let hide_guests = o.opt("HIDE_GUESTS")?;
+        let host_name = o.opt("HOST_NAME")?;
+        let language_id = o.opt("LANGUAGE_ID")?;
+        let mail_from = o.opt("MAIL_FROM")?;
+        let meeting_creator = o.opt("MEETING_CREATOR")?;
+        let notify = o.opt("NOTIFY")?;
+        let reinvite = o.opt("REINVITE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ALLOW_INVITE",
+                    "HIDE_GUESTS",
+                    "HOST_NAME",
+                    "LANGUAGE_ID",
+                    "MAIL_FROM",
+                    "MEETING_CREATOR",
+                    "NOTIFY",
+                    "REINVITE",
+                ],
+            )?;
         Ok(Self {
-            allow_invite: o.opt("ALLOW_INVITE")?,
-            hide_guests: o.opt("HIDE_GUESTS")?,
-            host_name: o.opt("HOST_NAME")?,
-            language_id: o.opt("LANGUAGE_ID")?,
-            mail_from: o.opt("MAIL_FROM")?,
-            meeting_creator: o.opt("MEETING_CREATOR")?,
-            notify: o.opt("NOTIFY")?,
-            reinvite: o.opt("REINVITE")?,
-            additional: o
-                .rest(
-                    &[
-                        "ALLOW_INVITE",
-                        "HIDE_GUESTS",
-                        "HOST_NAME",
-                        "LANGUAGE_ID",
-                        "MAIL_FROM",
-                        "MEETING_CREATOR",
-                        "NOTIFY",
-                        "REINVITE",
-                    ],
-                )?,
+            allow_invite,
+            hide_guests,
+            host_name,
+            language_id,
+            mail_from,
+            meeting_creator,
+            notify,
+            reinvite,
+            additional,
         })
     }
 }
@@ -1020,10 +1185,13 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidResponseRelations {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let comment_xml_id = o.opt("COMMENT_XML_ID")?;
+        let original_recursion_id = o.opt("ORIGINAL_RECURSION_ID")?;
+        let additional = o.rest(&["COMMENT_XML_ID", "ORIGINAL_RECURSION_ID"])?;
         Ok(Self {
-            comment_xml_id: o.opt("COMMENT_XML_ID")?,
-            original_recursion_id: o.opt("ORIGINAL_RECURSION_ID")?,
-            additional: o.rest(&["COMMENT_XML_ID", "ORIGINAL_RECURSION_ID"])?,
+            comment_xml_id,
+            original_recursion_id,
+            additional,
         })
     }
 }
@@ -1055,15 +1223,22 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidResponseRrule {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let byday = o.opt("BYDAY")?;
+        let freq = o.opt("FREQ")?;
+        let interval = o.opt("INTERVAL")?;
+        let until = o.opt("UNTIL")?;
+        let until_ts = o.opt("UNTIL_TS")?;
+        let until_2 = o.opt("~UNTIL")?;
+        let additional = o
+            .rest(&["BYDAY", "FREQ", "INTERVAL", "UNTIL", "UNTIL_TS", "~UNTIL"])?;
         Ok(Self {
-            byday: o.opt("BYDAY")?,
-            freq: o.opt("FREQ")?,
-            interval: o.opt("INTERVAL")?,
-            until: o.opt("UNTIL")?,
-            until_ts: o.opt("UNTIL_TS")?,
-            until_2: o.opt("~UNTIL")?,
-            additional: o
-                .rest(&["BYDAY", "FREQ", "INTERVAL", "UNTIL", "UNTIL_TS", "~UNTIL"])?,
+            byday,
+            freq,
+            interval,
+            until,
+            until_ts,
+            until_2,
+            additional,
         })
     }
 }
@@ -1163,68 +1338,97 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accessibility = o.opt("accessibility")?;
+        let attendees = o.opt("attendees")?;
+        let color = o.opt("color")?;
+        let crm_fields = o.opt("crm_fields")?;
+        let current_date_from = o.opt("current_date_from")?;
+        let description = o.opt("description")?;
+        let from = o.opt("from")?;
+        let from_ts = o.opt("from_ts")?;
+        let host = o.opt("host")?;
+        let id = o.req("id")?;
+        let importance = o.opt("importance")?;
+        let is_meeting = o.opt("is_meeting")?;
+        let location = o.opt("location")?;
+        let meeting = o.opt("meeting")?;
+        let name = o.opt("name")?;
+        let owner_id = o.req("ownerId")?;
+        let private_event = o.opt("private_event")?;
+        let recurrence_mode = o.opt("recurrence_mode")?;
+        let remind = o.opt("remind")?;
+        let rrule = o.opt("rrule")?;
+        let section = o.opt("section")?;
+        let skip_time = o.opt("skip_time")?;
+        let text_color = o.opt("text_color")?;
+        let timezone_from = o.opt("timezone_from")?;
+        let timezone_to = o.opt("timezone_to")?;
+        let to = o.opt("to")?;
+        let to_ts = o.opt("to_ts")?;
+        let type_ = o.req("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "accessibility",
+                    "attendees",
+                    "color",
+                    "crm_fields",
+                    "current_date_from",
+                    "description",
+                    "from",
+                    "from_ts",
+                    "host",
+                    "id",
+                    "importance",
+                    "is_meeting",
+                    "location",
+                    "meeting",
+                    "name",
+                    "ownerId",
+                    "private_event",
+                    "recurrence_mode",
+                    "remind",
+                    "rrule",
+                    "section",
+                    "skip_time",
+                    "text_color",
+                    "timezone_from",
+                    "timezone_to",
+                    "to",
+                    "to_ts",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            accessibility: o.opt("accessibility")?,
-            attendees: o.opt("attendees")?,
-            color: o.opt("color")?,
-            crm_fields: o.opt("crm_fields")?,
-            current_date_from: o.opt("current_date_from")?,
-            description: o.opt("description")?,
-            from: o.opt("from")?,
-            from_ts: o.opt("from_ts")?,
-            host: o.opt("host")?,
-            id: o.req("id")?,
-            importance: o.opt("importance")?,
-            is_meeting: o.opt("is_meeting")?,
-            location: o.opt("location")?,
-            meeting: o.opt("meeting")?,
-            name: o.opt("name")?,
-            owner_id: o.req("ownerId")?,
-            private_event: o.opt("private_event")?,
-            recurrence_mode: o.opt("recurrence_mode")?,
-            remind: o.opt("remind")?,
-            rrule: o.opt("rrule")?,
-            section: o.opt("section")?,
-            skip_time: o.opt("skip_time")?,
-            text_color: o.opt("text_color")?,
-            timezone_from: o.opt("timezone_from")?,
-            timezone_to: o.opt("timezone_to")?,
-            to: o.opt("to")?,
-            to_ts: o.opt("to_ts")?,
-            type_: o.req("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "accessibility",
-                        "attendees",
-                        "color",
-                        "crm_fields",
-                        "current_date_from",
-                        "description",
-                        "from",
-                        "from_ts",
-                        "host",
-                        "id",
-                        "importance",
-                        "is_meeting",
-                        "location",
-                        "meeting",
-                        "name",
-                        "ownerId",
-                        "private_event",
-                        "recurrence_mode",
-                        "remind",
-                        "rrule",
-                        "section",
-                        "skip_time",
-                        "text_color",
-                        "timezone_from",
-                        "timezone_to",
-                        "to",
-                        "to_ts",
-                        "type",
-                    ],
-                )?,
+            accessibility,
+            attendees,
+            color,
+            crm_fields,
+            current_date_from,
+            description,
+            from,
+            from_ts,
+            host,
+            id,
+            importance,
+            is_meeting,
+            location,
+            meeting,
+            name,
+            owner_id,
+            private_event,
+            recurrence_mode,
+            remind,
+            rrule,
+            section,
+            skip_time,
+            text_color,
+            timezone_from,
+            timezone_to,
+            to,
+            to_ts,
+            type_,
+            additional,
         })
     }
 }
@@ -1257,12 +1461,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestMeeting {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let allow_invite = o.opt("allow_invite")?;
+        let hide_guests = o.opt("hide_guests")?;
+        let notify = o.opt("notify")?;
+        let reinvite = o.opt("reinvite")?;
+        let additional = o.rest(&["allow_invite", "hide_guests", "notify", "reinvite"])?;
         Ok(Self {
-            allow_invite: o.opt("allow_invite")?,
-            hide_guests: o.opt("hide_guests")?,
-            notify: o.opt("notify")?,
-            reinvite: o.opt("reinvite")?,
-            additional: o.rest(&["allow_invite", "hide_guests", "notify", "reinvite"])?,
+            allow_invite,
+            hide_guests,
+            notify,
+            reinvite,
+            additional,
         })
     }
 }
@@ -1290,11 +1499,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestRemindItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            count: o.opt("count")?,
-            type_: o.opt("type")?,
-            additional: o.rest(&["count", "type"])?,
-        })
+        let count = o.opt("count")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["count", "type"])?;
+        Ok(Self { count, type_, additional })
     }
 }
 
@@ -1325,13 +1533,19 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestRrule {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let byday = o.opt("BYDAY")?;
+        let count = o.opt("COUNT")?;
+        let freq = o.opt("FREQ")?;
+        let interval = o.opt("INTERVAL")?;
+        let until = o.opt("UNTIL")?;
+        let additional = o.rest(&["BYDAY", "COUNT", "FREQ", "INTERVAL", "UNTIL"])?;
         Ok(Self {
-            byday: o.opt("BYDAY")?,
-            count: o.opt("COUNT")?,
-            freq: o.opt("FREQ")?,
-            interval: o.opt("INTERVAL")?,
-            until: o.opt("UNTIL")?,
-            additional: o.rest(&["BYDAY", "COUNT", "FREQ", "INTERVAL", "UNTIL"])?,
+            byday,
+            count,
+            freq,
+            interval,
+            until,
+            additional,
         })
     }
 }

@@ -38,10 +38,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            name: o.req("name")?,
-            additional: o.rest(&["name"])?,
-        })
+        let name = o.req("name")?;
+        let additional = o.rest(&["name"])?;
+        Ok(Self { name, additional })
     }
 }
 
@@ -86,10 +85,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            resource_id: o.req("resourceId")?,
-            additional: o.rest(&["resourceId"])?,
-        })
+        let resource_id = o.req("resourceId")?;
+        let additional = o.rest(&["resourceId"])?;
+        Ok(Self { resource_id, additional })
     }
 }
 
@@ -132,7 +130,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -159,11 +158,15 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_by = o.opt("CREATED_BY")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let additional = o.rest(&["CREATED_BY", "ID", "NAME"])?;
         Ok(Self {
-            created_by: o.opt("CREATED_BY")?,
-            id: o.opt("ID")?,
-            name: o.opt("NAME")?,
-            additional: o.rest(&["CREATED_BY", "ID", "NAME"])?,
+            created_by,
+            id,
+            name,
+            additional,
         })
     }
 }
@@ -207,10 +210,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.req("name")?;
+        let resource_id = o.req("resourceId")?;
+        let additional = o.rest(&["name", "resourceId"])?;
         Ok(Self {
-            name: o.req("name")?,
-            resource_id: o.req("resourceId")?,
-            additional: o.rest(&["name", "resourceId"])?,
+            name,
+            resource_id,
+            additional,
         })
     }
 }

@@ -48,26 +48,34 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color = o.opt("color")?;
+        let description = o.opt("description")?;
+        let export = o.opt("export")?;
+        let name = o.req("name")?;
+        let owner_id = o.req("ownerId")?;
+        let text_color = o.opt("text_color")?;
+        let type_ = o.req("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "color",
+                    "description",
+                    "export",
+                    "name",
+                    "ownerId",
+                    "text_color",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            color: o.opt("color")?,
-            description: o.opt("description")?,
-            export: o.opt("export")?,
-            name: o.req("name")?,
-            owner_id: o.req("ownerId")?,
-            text_color: o.opt("text_color")?,
-            type_: o.req("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "color",
-                        "description",
-                        "export",
-                        "name",
-                        "ownerId",
-                        "text_color",
-                        "type",
-                    ],
-                )?,
+            color,
+            description,
+            export,
+            name,
+            owner_id,
+            text_color,
+            type_,
+            additional,
         })
     }
 }
@@ -90,11 +98,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestExport {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            allow: o.opt("ALLOW")?,
-            set: o.opt("SET")?,
-            additional: o.rest(&["ALLOW", "SET"])?,
-        })
+        let allow = o.opt("ALLOW")?;
+        let set = o.opt("SET")?;
+        let additional = o.rest(&["ALLOW", "SET"])?;
+        Ok(Self { allow, set, additional })
     }
 }
 
@@ -147,11 +154,15 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let owner_id = o.req("ownerId")?;
+        let type_ = o.req("type")?;
+        let additional = o.rest(&["id", "ownerId", "type"])?;
         Ok(Self {
-            id: o.req("id")?,
-            owner_id: o.req("ownerId")?,
-            type_: o.req("type")?,
-            additional: o.rest(&["id", "ownerId", "type"])?,
+            id,
+            owner_id,
+            type_,
+            additional,
         })
     }
 }
@@ -202,10 +213,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let owner_id = o.req("ownerId")?;
+        let type_ = o.req("type")?;
+        let additional = o.rest(&["ownerId", "type"])?;
         Ok(Self {
-            owner_id: o.req("ownerId")?,
-            type_: o.req("type")?,
-            additional: o.rest(&["ownerId", "type"])?,
+            owner_id,
+            type_,
+            additional,
         })
     }
 }
@@ -265,28 +279,37 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color = o.opt("color")?;
+        let description = o.opt("description")?;
+        let export = o.opt("export")?;
+        let id = o.req("id")?;
+        let name = o.opt("name")?;
+        let owner_id = o.req("ownerId")?;
+        let text_color = o.opt("text_color")?;
+        let type_ = o.req("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "color",
+                    "description",
+                    "export",
+                    "id",
+                    "name",
+                    "ownerId",
+                    "text_color",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            color: o.opt("color")?,
-            description: o.opt("description")?,
-            export: o.opt("export")?,
-            id: o.req("id")?,
-            name: o.opt("name")?,
-            owner_id: o.req("ownerId")?,
-            text_color: o.opt("text_color")?,
-            type_: o.req("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "color",
-                        "description",
-                        "export",
-                        "id",
-                        "name",
-                        "ownerId",
-                        "text_color",
-                        "type",
-                    ],
-                )?,
+            color,
+            description,
+            export,
+            id,
+            name,
+            owner_id,
+            text_color,
+            type_,
+            additional,
         })
     }
 }
@@ -309,11 +332,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestExport {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            allow: o.opt("ALLOW")?,
-            set: o.opt("SET")?,
-            additional: o.rest(&["ALLOW", "SET"])?,
-        })
+        let allow = o.opt("ALLOW")?;
+        let set = o.opt("SET")?;
+        let additional = o.rest(&["ALLOW", "SET"])?;
+        Ok(Self { allow, set, additional })
     }
 }
 

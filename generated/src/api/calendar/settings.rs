@@ -31,7 +31,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -100,62 +101,88 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let denied_superpose_types = o.opt("denied_superpose_types")?;
+        let dep_manager_sub = o.opt("dep_manager_sub")?;
+        let forum_id = o.opt("forum_id")?;
+        let path_to_group = o.opt("path_to_group")?;
+        let path_to_group_calendar = o.opt("path_to_group_calendar")?;
+        let path_to_rm = o.opt("path_to_rm")?;
+        let path_to_type_company_calendar = o.opt("path_to_type_company_calendar")?;
+        let path_to_type_location = o.opt("path_to_type_location")?;
+        let path_to_type_open_event = o.opt("path_to_type_open_event")?;
+        let path_to_user = o.opt("path_to_user")?;
+        let path_to_user_calendar = o.opt("path_to_user_calendar")?;
+        let path_to_vr = o.opt("path_to_vr")?;
+        let pathes_for_sites = o.opt("pathes_for_sites")?;
+        let rm_for_sites = o.opt("rm_for_sites")?;
+        let rm_iblock_id = o.opt("rm_iblock_id")?;
+        let rm_iblock_type = o.opt("rm_iblock_type")?;
+        let sync_by_push = o.opt("sync_by_push")?;
+        let user_name_template = o.opt("user_name_template")?;
+        let user_show_login = o.opt("user_show_login")?;
+        let week_holidays = o.opt("week_holidays")?;
+        let week_start = o.opt("week_start")?;
+        let work_time_end = o.opt("work_time_end")?;
+        let work_time_start = o.opt("work_time_start")?;
+        let year_holidays = o.opt("year_holidays")?;
+        let year_workdays = o.opt("year_workdays")?;
+        let additional = o
+            .rest(
+                &[
+                    "denied_superpose_types",
+                    "dep_manager_sub",
+                    "forum_id",
+                    "path_to_group",
+                    "path_to_group_calendar",
+                    "path_to_rm",
+                    "path_to_type_company_calendar",
+                    "path_to_type_location",
+                    "path_to_type_open_event",
+                    "path_to_user",
+                    "path_to_user_calendar",
+                    "path_to_vr",
+                    "pathes_for_sites",
+                    "rm_for_sites",
+                    "rm_iblock_id",
+                    "rm_iblock_type",
+                    "sync_by_push",
+                    "user_name_template",
+                    "user_show_login",
+                    "week_holidays",
+                    "week_start",
+                    "work_time_end",
+                    "work_time_start",
+                    "year_holidays",
+                    "year_workdays",
+                ],
+            )?;
         Ok(Self {
-            denied_superpose_types: o.opt("denied_superpose_types")?,
-            dep_manager_sub: o.opt("dep_manager_sub")?,
-            forum_id: o.opt("forum_id")?,
-            path_to_group: o.opt("path_to_group")?,
-            path_to_group_calendar: o.opt("path_to_group_calendar")?,
-            path_to_rm: o.opt("path_to_rm")?,
-            path_to_type_company_calendar: o.opt("path_to_type_company_calendar")?,
-            path_to_type_location: o.opt("path_to_type_location")?,
-            path_to_type_open_event: o.opt("path_to_type_open_event")?,
-            path_to_user: o.opt("path_to_user")?,
-            path_to_user_calendar: o.opt("path_to_user_calendar")?,
-            path_to_vr: o.opt("path_to_vr")?,
-            pathes_for_sites: o.opt("pathes_for_sites")?,
-            rm_for_sites: o.opt("rm_for_sites")?,
-            rm_iblock_id: o.opt("rm_iblock_id")?,
-            rm_iblock_type: o.opt("rm_iblock_type")?,
-            sync_by_push: o.opt("sync_by_push")?,
-            user_name_template: o.opt("user_name_template")?,
-            user_show_login: o.opt("user_show_login")?,
-            week_holidays: o.opt("week_holidays")?,
-            week_start: o.opt("week_start")?,
-            work_time_end: o.opt("work_time_end")?,
-            work_time_start: o.opt("work_time_start")?,
-            year_holidays: o.opt("year_holidays")?,
-            year_workdays: o.opt("year_workdays")?,
-            additional: o
-                .rest(
-                    &[
-                        "denied_superpose_types",
-                        "dep_manager_sub",
-                        "forum_id",
-                        "path_to_group",
-                        "path_to_group_calendar",
-                        "path_to_rm",
-                        "path_to_type_company_calendar",
-                        "path_to_type_location",
-                        "path_to_type_open_event",
-                        "path_to_user",
-                        "path_to_user_calendar",
-                        "path_to_vr",
-                        "pathes_for_sites",
-                        "rm_for_sites",
-                        "rm_iblock_id",
-                        "rm_iblock_type",
-                        "sync_by_push",
-                        "user_name_template",
-                        "user_show_login",
-                        "week_holidays",
-                        "week_start",
-                        "work_time_end",
-                        "work_time_start",
-                        "year_holidays",
-                        "year_workdays",
-                    ],
-                )?,
+            denied_superpose_types,
+            dep_manager_sub,
+            forum_id,
+            path_to_group,
+            path_to_group_calendar,
+            path_to_rm,
+            path_to_type_company_calendar,
+            path_to_type_location,
+            path_to_type_open_event,
+            path_to_user,
+            path_to_user_calendar,
+            path_to_vr,
+            pathes_for_sites,
+            rm_for_sites,
+            rm_iblock_id,
+            rm_iblock_type,
+            sync_by_push,
+            user_name_template,
+            user_show_login,
+            week_holidays,
+            week_start,
+            work_time_end,
+            work_time_start,
+            year_holidays,
+            year_workdays,
+            additional,
         })
     }
 }

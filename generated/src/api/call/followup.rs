@@ -41,11 +41,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let call_id = o.req("callId")?;
+        let mention_format = o.opt("mentionFormat")?;
+        let select = o.opt("select")?;
+        let additional = o.rest(&["callId", "mentionFormat", "select"])?;
         Ok(Self {
-            call_id: o.req("callId")?,
-            mention_format: o.opt("mentionFormat")?,
-            select: o.opt("select")?,
-            additional: o.rest(&["callId", "mentionFormat", "select"])?,
+            call_id,
+            mention_format,
+            select,
+            additional,
         })
     }
 }
@@ -100,14 +104,20 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.req("filter")?;
+        let mention_format = o.opt("mentionFormat")?;
+        let order = o.opt("order")?;
+        let pagination = o.opt("pagination")?;
+        let select = o.opt("select")?;
+        let additional = o
+            .rest(&["filter", "mentionFormat", "order", "pagination", "select"])?;
         Ok(Self {
-            filter: o.req("filter")?,
-            mention_format: o.opt("mentionFormat")?,
-            order: o.opt("order")?,
-            pagination: o.opt("pagination")?,
-            select: o.opt("select")?,
-            additional: o
-                .rest(&["filter", "mentionFormat", "order", "pagination", "select"])?,
+            filter,
+            mention_format,
+            order,
+            pagination,
+            select,
+            additional,
         })
     }
 }
@@ -130,10 +140,13 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let participant_id = o.opt("participantId")?;
+        let start_date = o.req("startDate")?;
+        let additional = o.rest(&["participantId", "startDate"])?;
         Ok(Self {
-            participant_id: o.opt("participantId")?,
-            start_date: o.req("startDate")?,
-            additional: o.rest(&["participantId", "startDate"])?,
+            participant_id,
+            start_date,
+            additional,
         })
     }
 }
@@ -154,11 +167,10 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilterStartDate {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            from: o.req("from")?,
-            to: o.req("to")?,
-            additional: o.rest(&["from", "to"])?,
-        })
+        let from = o.req("from")?;
+        let to = o.req("to")?;
+        let additional = o.rest(&["from", "to"])?;
+        Ok(Self { from, to, additional })
     }
 }
 
@@ -180,10 +192,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestOrder {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            start_date: o.opt("startDate")?,
-            additional: o.rest(&["startDate"])?,
-        })
+        let start_date = o.opt("startDate")?;
+        let additional = o.rest(&["startDate"])?;
+        Ok(Self { start_date, additional })
     }
 }
 
@@ -207,10 +218,13 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestPagination {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let after_cursor = o.opt("afterCursor")?;
+        let limit = o.opt("limit")?;
+        let additional = o.rest(&["afterCursor", "limit"])?;
         Ok(Self {
-            after_cursor: o.opt("afterCursor")?,
-            limit: o.opt("limit")?,
-            additional: o.rest(&["afterCursor", "limit"])?,
+            after_cursor,
+            limit,
+            additional,
         })
     }
 }
@@ -232,11 +246,10 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestPaginationAfterCursor {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            start_date: o.req("startDate")?,
-            additional: o.rest(&["id", "startDate"])?,
-        })
+        let id = o.req("id")?;
+        let start_date = o.req("startDate")?;
+        let additional = o.rest(&["id", "startDate"])?;
+        Ok(Self { id, start_date, additional })
     }
 }
 
@@ -261,11 +274,15 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let after_cursor = o.opt("afterCursor")?;
+        let has_more = o.opt("hasMore")?;
+        let items = o.opt("items")?;
+        let additional = o.rest(&["afterCursor", "hasMore", "items"])?;
         Ok(Self {
-            after_cursor: o.opt("afterCursor")?,
-            has_more: o.opt("hasMore")?,
-            items: o.opt("items")?,
-            additional: o.rest(&["afterCursor", "hasMore", "items"])?,
+            after_cursor,
+            has_more,
+            items,
+            additional,
         })
     }
 }
@@ -288,11 +305,10 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseAfterCursor {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            start_date: o.opt("startDate")?,
-            additional: o.rest(&["id", "startDate"])?,
-        })
+        let id = o.opt("id")?;
+        let start_date = o.opt("startDate")?;
+        let additional = o.rest(&["id", "startDate"])?;
+        Ok(Self { id, start_date, additional })
     }
 }
 

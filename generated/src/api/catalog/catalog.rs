@@ -35,10 +35,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -59,10 +58,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            catalog: o.opt("catalog")?,
-            additional: o.rest(&["catalog"])?,
-        })
+        let catalog = o.opt("catalog")?;
+        let additional = o.rest(&["catalog"])?;
+        Ok(Self { catalog, additional })
     }
 }
 
@@ -104,30 +102,40 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseCatalog {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let iblock_id = o.opt("iblockId")?;
+        let iblock_type_id = o.opt("iblockTypeId")?;
+        let id = o.opt("id")?;
+        let lid = o.opt("lid")?;
+        let name = o.opt("name")?;
+        let product_iblock_id = o.opt("productIblockId")?;
+        let sku_property_id = o.opt("skuPropertyId")?;
+        let subscription = o.opt("subscription")?;
+        let vat_id = o.opt("vatId")?;
+        let additional = o
+            .rest(
+                &[
+                    "iblockId",
+                    "iblockTypeId",
+                    "id",
+                    "lid",
+                    "name",
+                    "productIblockId",
+                    "skuPropertyId",
+                    "subscription",
+                    "vatId",
+                ],
+            )?;
         Ok(Self {
-            iblock_id: o.opt("iblockId")?,
-            iblock_type_id: o.opt("iblockTypeId")?,
-            id: o.opt("id")?,
-            lid: o.opt("lid")?,
-            name: o.opt("name")?,
-            product_iblock_id: o.opt("productIblockId")?,
-            sku_property_id: o.opt("skuPropertyId")?,
-            subscription: o.opt("subscription")?,
-            vat_id: o.opt("vatId")?,
-            additional: o
-                .rest(
-                    &[
-                        "iblockId",
-                        "iblockTypeId",
-                        "id",
-                        "lid",
-                        "name",
-                        "productIblockId",
-                        "skuPropertyId",
-                        "subscription",
-                        "vatId",
-                    ],
-                )?,
+            iblock_id,
+            iblock_type_id,
+            id,
+            lid,
+            name,
+            product_iblock_id,
+            sku_property_id,
+            subscription,
+            vat_id,
+            additional,
         })
     }
 }
@@ -174,7 +182,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -195,10 +204,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            catalog: o.opt("catalog")?,
-            additional: o.rest(&["catalog"])?,
-        })
+        let catalog = o.opt("catalog")?;
+        let additional = o.rest(&["catalog"])?;
+        Ok(Self { catalog, additional })
     }
 }
 
@@ -234,30 +242,40 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseCatalog {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let iblock_id = o.opt("iblockId")?;
+        let iblock_type_id = o.opt("iblockTypeId")?;
+        let id = o.opt("id")?;
+        let lid = o.opt("lid")?;
+        let name = o.opt("name")?;
+        let product_iblock_id = o.opt("productIblockId")?;
+        let sku_property_id = o.opt("skuPropertyId")?;
+        let subscription = o.opt("subscription")?;
+        let vat_id = o.opt("vatId")?;
+        let additional = o
+            .rest(
+                &[
+                    "iblockId",
+                    "iblockTypeId",
+                    "id",
+                    "lid",
+                    "name",
+                    "productIblockId",
+                    "skuPropertyId",
+                    "subscription",
+                    "vatId",
+                ],
+            )?;
         Ok(Self {
-            iblock_id: o.opt("iblockId")?,
-            iblock_type_id: o.opt("iblockTypeId")?,
-            id: o.opt("id")?,
-            lid: o.opt("lid")?,
-            name: o.opt("name")?,
-            product_iblock_id: o.opt("productIblockId")?,
-            sku_property_id: o.opt("skuPropertyId")?,
-            subscription: o.opt("subscription")?,
-            vat_id: o.opt("vatId")?,
-            additional: o
-                .rest(
-                    &[
-                        "iblockId",
-                        "iblockTypeId",
-                        "id",
-                        "lid",
-                        "name",
-                        "productIblockId",
-                        "skuPropertyId",
-                        "subscription",
-                        "vatId",
-                    ],
-                )?,
+            iblock_id,
+            iblock_type_id,
+            id,
+            lid,
+            name,
+            product_iblock_id,
+            sku_property_id,
+            subscription,
+            vat_id,
+            additional,
         })
     }
 }
@@ -300,10 +318,9 @@ impl ::bitrix24_runtime::loose::Loose for IsOffersRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -362,12 +379,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -389,10 +411,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            catalogs: o.opt("catalogs")?,
-            additional: o.rest(&["catalogs"])?,
-        })
+        let catalogs = o.opt("catalogs")?;
+        let additional = o.rest(&["catalogs"])?;
+        Ok(Self { catalogs, additional })
     }
 }
 

@@ -50,10 +50,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -91,32 +90,43 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let commentary = o.opt("commentary")?;
+        let created_by = o.opt("createdBy")?;
+        let currency = o.req("currency")?;
+        let date_document = o.opt("dateDocument")?;
+        let doc_number = o.opt("docNumber")?;
+        let doc_type = o.req("docType")?;
+        let responsible_id = o.req("responsibleId")?;
+        let site_id = o.opt("siteId")?;
+        let title = o.opt("title")?;
+        let total = o.opt("total")?;
+        let additional = o
+            .rest(
+                &[
+                    "commentary",
+                    "createdBy",
+                    "currency",
+                    "dateDocument",
+                    "docNumber",
+                    "docType",
+                    "responsibleId",
+                    "siteId",
+                    "title",
+                    "total",
+                ],
+            )?;
         Ok(Self {
-            commentary: o.opt("commentary")?,
-            created_by: o.opt("createdBy")?,
-            currency: o.req("currency")?,
-            date_document: o.opt("dateDocument")?,
-            doc_number: o.opt("docNumber")?,
-            doc_type: o.req("docType")?,
-            responsible_id: o.req("responsibleId")?,
-            site_id: o.opt("siteId")?,
-            title: o.opt("title")?,
-            total: o.opt("total")?,
-            additional: o
-                .rest(
-                    &[
-                        "commentary",
-                        "createdBy",
-                        "currency",
-                        "dateDocument",
-                        "docNumber",
-                        "docType",
-                        "responsibleId",
-                        "siteId",
-                        "title",
-                        "total",
-                    ],
-                )?,
+            commentary,
+            created_by,
+            currency,
+            date_document,
+            doc_number,
+            doc_type,
+            responsible_id,
+            site_id,
+            title,
+            total,
+            additional,
         })
     }
 }
@@ -140,10 +150,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            document: o.opt("document")?,
-            additional: o.rest(&["document"])?,
-        })
+        let document = o.opt("document")?;
+        let additional = o.rest(&["document"])?;
+        Ok(Self { document, additional })
     }
 }
 
@@ -198,46 +207,64 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseDocument {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let commentary = o.opt("commentary")?;
+        let created_by = o.opt("createdBy")?;
+        let currency = o.opt("currency")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_document = o.opt("dateDocument")?;
+        let date_modify = o.opt("dateModify")?;
+        let date_status = o.opt("dateStatus")?;
+        let doc_number = o.opt("docNumber")?;
+        let doc_type = o.opt("docType")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let site_id = o.opt("siteId")?;
+        let status = o.opt("status")?;
+        let status_by = o.opt("statusBy")?;
+        let title = o.opt("title")?;
+        let total = o.opt("total")?;
+        let additional = o
+            .rest(
+                &[
+                    "commentary",
+                    "createdBy",
+                    "currency",
+                    "dateCreate",
+                    "dateDocument",
+                    "dateModify",
+                    "dateStatus",
+                    "docNumber",
+                    "docType",
+                    "id",
+                    "modifiedBy",
+                    "responsibleId",
+                    "siteId",
+                    "status",
+                    "statusBy",
+                    "title",
+                    "total",
+                ],
+            )?;
         Ok(Self {
-            commentary: o.opt("commentary")?,
-            created_by: o.opt("createdBy")?,
-            currency: o.opt("currency")?,
-            date_create: o.opt("dateCreate")?,
-            date_document: o.opt("dateDocument")?,
-            date_modify: o.opt("dateModify")?,
-            date_status: o.opt("dateStatus")?,
-            doc_number: o.opt("docNumber")?,
-            doc_type: o.opt("docType")?,
-            id: o.opt("id")?,
-            modified_by: o.opt("modifiedBy")?,
-            responsible_id: o.opt("responsibleId")?,
-            site_id: o.opt("siteId")?,
-            status: o.opt("status")?,
-            status_by: o.opt("statusBy")?,
-            title: o.opt("title")?,
-            total: o.opt("total")?,
-            additional: o
-                .rest(
-                    &[
-                        "commentary",
-                        "createdBy",
-                        "currency",
-                        "dateCreate",
-                        "dateDocument",
-                        "dateModify",
-                        "dateStatus",
-                        "docNumber",
-                        "docType",
-                        "id",
-                        "modifiedBy",
-                        "responsibleId",
-                        "siteId",
-                        "status",
-                        "statusBy",
-                        "title",
-                        "total",
-                    ],
-                )?,
+            commentary,
+            created_by,
+            currency,
+            date_create,
+            date_document,
+            date_modify,
+            date_status,
+            doc_number,
+            doc_type,
+            id,
+            modified_by,
+            responsible_id,
+            site_id,
+            status,
+            status_by,
+            title,
+            total,
+            additional,
         })
     }
 }
@@ -280,10 +307,9 @@ impl ::bitrix24_runtime::loose::Loose for CancelRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -329,10 +355,9 @@ impl ::bitrix24_runtime::loose::Loose for CancelListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            document_ids: o.req("documentIds")?,
-            additional: o.rest(&["documentIds"])?,
-        })
+        let document_ids = o.req("documentIds")?;
+        let additional = o.rest(&["documentIds"])?;
+        Ok(Self { document_ids, additional })
     }
 }
 
@@ -377,10 +402,9 @@ impl ::bitrix24_runtime::loose::Loose for ConductRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -426,10 +450,9 @@ impl ::bitrix24_runtime::loose::Loose for ConductListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            document_ids: o.req("documentIds")?,
-            additional: o.rest(&["documentIds"])?,
-        })
+        let document_ids = o.req("documentIds")?;
+        let additional = o.rest(&["documentIds"])?;
+        Ok(Self { document_ids, additional })
     }
 }
 
@@ -475,10 +498,9 @@ impl ::bitrix24_runtime::loose::Loose for ConfirmRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -523,10 +545,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -572,10 +593,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            document_ids: o.req("documentIds")?,
-            additional: o.rest(&["documentIds"])?,
-        })
+        let document_ids = o.req("documentIds")?;
+        let additional = o.rest(&["documentIds"])?;
+        Ok(Self { document_ids, additional })
     }
 }
 
@@ -620,7 +640,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -664,7 +685,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -685,10 +707,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            document: o.opt("document")?,
-            additional: o.rest(&["document"])?,
-        })
+        let document = o.opt("document")?;
+        let additional = o.rest(&["document"])?;
+        Ok(Self { document, additional })
     }
 }
 
@@ -740,46 +761,64 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseDocument {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let commentary = o.opt("commentary")?;
+        let created_by = o.opt("createdBy")?;
+        let currency = o.opt("currency")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_document = o.opt("dateDocument")?;
+        let date_modify = o.opt("dateModify")?;
+        let date_status = o.opt("dateStatus")?;
+        let doc_number = o.opt("docNumber")?;
+        let doc_type = o.opt("docType")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let site_id = o.opt("siteId")?;
+        let status = o.opt("status")?;
+        let status_by = o.opt("statusBy")?;
+        let title = o.opt("title")?;
+        let total = o.opt("total")?;
+        let additional = o
+            .rest(
+                &[
+                    "commentary",
+                    "createdBy",
+                    "currency",
+                    "dateCreate",
+                    "dateDocument",
+                    "dateModify",
+                    "dateStatus",
+                    "docNumber",
+                    "docType",
+                    "id",
+                    "modifiedBy",
+                    "responsibleId",
+                    "siteId",
+                    "status",
+                    "statusBy",
+                    "title",
+                    "total",
+                ],
+            )?;
         Ok(Self {
-            commentary: o.opt("commentary")?,
-            created_by: o.opt("createdBy")?,
-            currency: o.opt("currency")?,
-            date_create: o.opt("dateCreate")?,
-            date_document: o.opt("dateDocument")?,
-            date_modify: o.opt("dateModify")?,
-            date_status: o.opt("dateStatus")?,
-            doc_number: o.opt("docNumber")?,
-            doc_type: o.opt("docType")?,
-            id: o.opt("id")?,
-            modified_by: o.opt("modifiedBy")?,
-            responsible_id: o.opt("responsibleId")?,
-            site_id: o.opt("siteId")?,
-            status: o.opt("status")?,
-            status_by: o.opt("statusBy")?,
-            title: o.opt("title")?,
-            total: o.opt("total")?,
-            additional: o
-                .rest(
-                    &[
-                        "commentary",
-                        "createdBy",
-                        "currency",
-                        "dateCreate",
-                        "dateDocument",
-                        "dateModify",
-                        "dateStatus",
-                        "docNumber",
-                        "docType",
-                        "id",
-                        "modifiedBy",
-                        "responsibleId",
-                        "siteId",
-                        "status",
-                        "statusBy",
-                        "title",
-                        "total",
-                    ],
-                )?,
+            commentary,
+            created_by,
+            currency,
+            date_create,
+            date_document,
+            date_modify,
+            date_status,
+            doc_number,
+            doc_type,
+            id,
+            modified_by,
+            responsible_id,
+            site_id,
+            status,
+            status_by,
+            title,
+            total,
+            additional,
         })
     }
 }
@@ -831,12 +870,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -858,10 +902,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            documents: o.opt("documents")?,
-            additional: o.rest(&["documents"])?,
-        })
+        let documents = o.opt("documents")?;
+        let additional = o.rest(&["documents"])?;
+        Ok(Self { documents, additional })
     }
 }
 
@@ -904,10 +947,9 @@ impl ::bitrix24_runtime::loose::Loose for UnconfirmRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -953,11 +995,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -996,28 +1037,37 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let commentary = o.opt("commentary")?;
+        let date_document = o.opt("dateDocument")?;
+        let date_modify = o.opt("dateModify")?;
+        let doc_number = o.opt("docNumber")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let title = o.opt("title")?;
+        let total = o.opt("total")?;
+        let additional = o
+            .rest(
+                &[
+                    "commentary",
+                    "dateDocument",
+                    "dateModify",
+                    "docNumber",
+                    "modifiedBy",
+                    "responsibleId",
+                    "title",
+                    "total",
+                ],
+            )?;
         Ok(Self {
-            commentary: o.opt("commentary")?,
-            date_document: o.opt("dateDocument")?,
-            date_modify: o.opt("dateModify")?,
-            doc_number: o.opt("docNumber")?,
-            modified_by: o.opt("modifiedBy")?,
-            responsible_id: o.opt("responsibleId")?,
-            title: o.opt("title")?,
-            total: o.opt("total")?,
-            additional: o
-                .rest(
-                    &[
-                        "commentary",
-                        "dateDocument",
-                        "dateModify",
-                        "docNumber",
-                        "modifiedBy",
-                        "responsibleId",
-                        "title",
-                        "total",
-                    ],
-                )?,
+            commentary,
+            date_document,
+            date_modify,
+            doc_number,
+            modified_by,
+            responsible_id,
+            title,
+            total,
+            additional,
         })
     }
 }
@@ -1039,10 +1089,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            document: o.opt("document")?,
-            additional: o.rest(&["document"])?,
-        })
+        let document = o.opt("document")?;
+        let additional = o.rest(&["document"])?;
+        Ok(Self { document, additional })
     }
 }
 
@@ -1097,46 +1146,64 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseDocument {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let commentary = o.opt("commentary")?;
+        let created_by = o.opt("createdBy")?;
+        let currency = o.opt("currency")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_document = o.opt("dateDocument")?;
+        let date_modify = o.opt("dateModify")?;
+        let date_status = o.opt("dateStatus")?;
+        let doc_number = o.opt("docNumber")?;
+        let doc_type = o.opt("docType")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let site_id = o.opt("siteId")?;
+        let status = o.opt("status")?;
+        let status_by = o.opt("statusBy")?;
+        let title = o.opt("title")?;
+        let total = o.opt("total")?;
+        let additional = o
+            .rest(
+                &[
+                    "commentary",
+                    "createdBy",
+                    "currency",
+                    "dateCreate",
+                    "dateDocument",
+                    "dateModify",
+                    "dateStatus",
+                    "docNumber",
+                    "docType",
+                    "id",
+                    "modifiedBy",
+                    "responsibleId",
+                    "siteId",
+                    "status",
+                    "statusBy",
+                    "title",
+                    "total",
+                ],
+            )?;
         Ok(Self {
-            commentary: o.opt("commentary")?,
-            created_by: o.opt("createdBy")?,
-            currency: o.opt("currency")?,
-            date_create: o.opt("dateCreate")?,
-            date_document: o.opt("dateDocument")?,
-            date_modify: o.opt("dateModify")?,
-            date_status: o.opt("dateStatus")?,
-            doc_number: o.opt("docNumber")?,
-            doc_type: o.opt("docType")?,
-            id: o.opt("id")?,
-            modified_by: o.opt("modifiedBy")?,
-            responsible_id: o.opt("responsibleId")?,
-            site_id: o.opt("siteId")?,
-            status: o.opt("status")?,
-            status_by: o.opt("statusBy")?,
-            title: o.opt("title")?,
-            total: o.opt("total")?,
-            additional: o
-                .rest(
-                    &[
-                        "commentary",
-                        "createdBy",
-                        "currency",
-                        "dateCreate",
-                        "dateDocument",
-                        "dateModify",
-                        "dateStatus",
-                        "docNumber",
-                        "docType",
-                        "id",
-                        "modifiedBy",
-                        "responsibleId",
-                        "siteId",
-                        "status",
-                        "statusBy",
-                        "title",
-                        "total",
-                    ],
-                )?,
+            commentary,
+            created_by,
+            currency,
+            date_create,
+            date_document,
+            date_modify,
+            date_status,
+            doc_number,
+            doc_type,
+            id,
+            modified_by,
+            responsible_id,
+            site_id,
+            status,
+            status_by,
+            title,
+            total,
+            additional,
         })
     }
 }

@@ -35,10 +35,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -62,11 +61,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let document_id = o.req("documentId")?;
+        let entity_id = o.req("entityId")?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let additional = o.rest(&["documentId", "entityId", "entityTypeId"])?;
         Ok(Self {
-            document_id: o.req("documentId")?,
-            entity_id: o.req("entityId")?,
-            entity_type_id: o.req("entityTypeId")?,
-            additional: o.rest(&["documentId", "entityId", "entityTypeId"])?,
+            document_id,
+            entity_id,
+            entity_type_id,
+            additional,
         })
     }
 }
@@ -88,9 +91,11 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let document_contractor = o.opt("documentContractor")?;
+        let additional = o.rest(&["documentContractor"])?;
         Ok(Self {
-            document_contractor: o.opt("documentContractor")?,
-            additional: o.rest(&["documentContractor"])?,
+            document_contractor,
+            additional,
         })
     }
 }
@@ -117,12 +122,17 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseDocumentContractor {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let document_id = o.opt("documentId")?;
+        let entity_id = o.opt("entityId")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["documentId", "entityId", "entityTypeId", "id"])?;
         Ok(Self {
-            document_id: o.opt("documentId")?,
-            entity_id: o.opt("entityId")?,
-            entity_type_id: o.opt("entityTypeId")?,
-            id: o.opt("id")?,
-            additional: o.rest(&["documentId", "entityId", "entityTypeId", "id"])?,
+            document_id,
+            entity_id,
+            entity_type_id,
+            id,
+            additional,
         })
     }
 }
@@ -165,10 +175,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -212,7 +221,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -233,9 +243,11 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let document_contractor = o.opt("documentContractor")?;
+        let additional = o.rest(&["documentContractor"])?;
         Ok(Self {
-            document_contractor: o.opt("documentContractor")?,
-            additional: o.rest(&["documentContractor"])?,
+            document_contractor,
+            additional,
         })
     }
 }
@@ -262,12 +274,17 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseDocumentContractor {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let document_id = o.opt("documentId")?;
+        let entity_id = o.opt("entityId")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["documentId", "entityId", "entityTypeId", "id"])?;
         Ok(Self {
-            document_id: o.opt("documentId")?,
-            entity_id: o.opt("entityId")?,
-            entity_type_id: o.opt("entityTypeId")?,
-            id: o.opt("id")?,
-            additional: o.rest(&["documentId", "entityId", "entityTypeId", "id"])?,
+            document_id,
+            entity_id,
+            entity_type_id,
+            id,
+            additional,
         })
     }
 }
@@ -319,12 +336,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -346,9 +368,11 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let document_contractor = o.opt("documentContractor")?;
+        let additional = o.rest(&["documentContractor"])?;
         Ok(Self {
-            document_contractor: o.opt("documentContractor")?,
-            additional: o.rest(&["documentContractor"])?,
+            document_contractor,
+            additional,
         })
     }
 }

@@ -32,7 +32,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRoundTypesRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -54,10 +55,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRoundTypesResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            enum_: o.opt("enum")?,
-            additional: o.rest(&["enum"])?,
-        })
+        let enum_ = o.opt("enum")?;
+        let additional = o.rest(&["enum"])?;
+        Ok(Self { enum_, additional })
     }
 }
 
@@ -97,7 +97,8 @@ impl ::bitrix24_runtime::loose::Loose for GetStoreDocumentTypesRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -119,10 +120,9 @@ impl ::bitrix24_runtime::loose::Loose for GetStoreDocumentTypesResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            enum_: o.opt("enum")?,
-            additional: o.rest(&["enum"])?,
-        })
+        let enum_ = o.opt("enum")?;
+        let additional = o.rest(&["enum"])?;
+        Ok(Self { enum_, additional })
     }
 }
 

@@ -34,10 +34,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -58,10 +57,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            extra: o.opt("extra")?,
-            additional: o.rest(&["extra"])?,
-        })
+        let extra = o.opt("extra")?;
+        let additional = o.rest(&["extra"])?;
+        Ok(Self { extra, additional })
     }
 }
 
@@ -85,11 +83,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseExtra {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let percentage = o.opt("percentage")?;
+        let additional = o.rest(&["id", "name", "percentage"])?;
         Ok(Self {
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            percentage: o.opt("percentage")?,
-            additional: o.rest(&["id", "name", "percentage"])?,
+            id,
+            name,
+            percentage,
+            additional,
         })
     }
 }
@@ -136,7 +138,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -157,10 +160,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            extra: o.opt("extra")?,
-            additional: o.rest(&["extra"])?,
-        })
+        let extra = o.opt("extra")?;
+        let additional = o.rest(&["extra"])?;
+        Ok(Self { extra, additional })
     }
 }
 
@@ -184,11 +186,15 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseExtra {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let percentage = o.opt("percentage")?;
+        let additional = o.rest(&["id", "name", "percentage"])?;
         Ok(Self {
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            percentage: o.opt("percentage")?,
-            additional: o.rest(&["id", "name", "percentage"])?,
+            id,
+            name,
+            percentage,
+            additional,
         })
     }
 }
@@ -240,12 +246,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }

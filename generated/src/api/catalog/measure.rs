@@ -37,10 +37,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -69,24 +68,31 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.req("code")?;
+        let is_default = o.opt("isDefault")?;
+        let measure_title = o.req("measureTitle")?;
+        let symbol = o.opt("symbol")?;
+        let symbol_intl = o.opt("symbolIntl")?;
+        let symbol_letter_intl = o.opt("symbolLetterIntl")?;
+        let additional = o
+            .rest(
+                &[
+                    "code",
+                    "isDefault",
+                    "measureTitle",
+                    "symbol",
+                    "symbolIntl",
+                    "symbolLetterIntl",
+                ],
+            )?;
         Ok(Self {
-            code: o.req("code")?,
-            is_default: o.opt("isDefault")?,
-            measure_title: o.req("measureTitle")?,
-            symbol: o.opt("symbol")?,
-            symbol_intl: o.opt("symbolIntl")?,
-            symbol_letter_intl: o.opt("symbolLetterIntl")?,
-            additional: o
-                .rest(
-                    &[
-                        "code",
-                        "isDefault",
-                        "measureTitle",
-                        "symbol",
-                        "symbolIntl",
-                        "symbolLetterIntl",
-                    ],
-                )?,
+            code,
+            is_default,
+            measure_title,
+            symbol,
+            symbol_intl,
+            symbol_letter_intl,
+            additional,
         })
     }
 }
@@ -110,10 +116,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            measure: o.opt("measure")?,
-            additional: o.rest(&["measure"])?,
-        })
+        let measure = o.opt("measure")?;
+        let additional = o.rest(&["measure"])?;
+        Ok(Self { measure, additional })
     }
 }
 
@@ -145,26 +150,34 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseMeasure {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let id = o.opt("id")?;
+        let is_default = o.opt("isDefault")?;
+        let measure_title = o.opt("measureTitle")?;
+        let symbol = o.opt("symbol")?;
+        let symbol_intl = o.opt("symbolIntl")?;
+        let symbol_letter_intl = o.opt("symbolLetterIntl")?;
+        let additional = o
+            .rest(
+                &[
+                    "code",
+                    "id",
+                    "isDefault",
+                    "measureTitle",
+                    "symbol",
+                    "symbolIntl",
+                    "symbolLetterIntl",
+                ],
+            )?;
         Ok(Self {
-            code: o.opt("code")?,
-            id: o.opt("id")?,
-            is_default: o.opt("isDefault")?,
-            measure_title: o.opt("measureTitle")?,
-            symbol: o.opt("symbol")?,
-            symbol_intl: o.opt("symbolIntl")?,
-            symbol_letter_intl: o.opt("symbolLetterIntl")?,
-            additional: o
-                .rest(
-                    &[
-                        "code",
-                        "id",
-                        "isDefault",
-                        "measureTitle",
-                        "symbol",
-                        "symbolIntl",
-                        "symbolLetterIntl",
-                    ],
-                )?,
+            code,
+            id,
+            is_default,
+            measure_title,
+            symbol,
+            symbol_intl,
+            symbol_letter_intl,
+            additional,
         })
     }
 }
@@ -213,10 +226,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -266,10 +278,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -290,10 +301,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            measure: o.opt("measure")?,
-            additional: o.rest(&["measure"])?,
-        })
+        let measure = o.opt("measure")?;
+        let additional = o.rest(&["measure"])?;
+        Ok(Self { measure, additional })
     }
 }
 
@@ -325,26 +335,34 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMeasure {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let id = o.opt("id")?;
+        let is_default = o.opt("isDefault")?;
+        let measure_title = o.opt("measureTitle")?;
+        let symbol = o.opt("symbol")?;
+        let symbol_intl = o.opt("symbolIntl")?;
+        let symbol_letter_intl = o.opt("symbolLetterIntl")?;
+        let additional = o
+            .rest(
+                &[
+                    "code",
+                    "id",
+                    "isDefault",
+                    "measureTitle",
+                    "symbol",
+                    "symbolIntl",
+                    "symbolLetterIntl",
+                ],
+            )?;
         Ok(Self {
-            code: o.opt("code")?,
-            id: o.opt("id")?,
-            is_default: o.opt("isDefault")?,
-            measure_title: o.opt("measureTitle")?,
-            symbol: o.opt("symbol")?,
-            symbol_intl: o.opt("symbolIntl")?,
-            symbol_letter_intl: o.opt("symbolLetterIntl")?,
-            additional: o
-                .rest(
-                    &[
-                        "code",
-                        "id",
-                        "isDefault",
-                        "measureTitle",
-                        "symbol",
-                        "symbolIntl",
-                        "symbolLetterIntl",
-                    ],
-                )?,
+            code,
+            id,
+            is_default,
+            measure_title,
+            symbol,
+            symbol_intl,
+            symbol_letter_intl,
+            additional,
         })
     }
 }
@@ -391,7 +409,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -412,10 +431,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            measure: o.opt("measure")?,
-            additional: o.rest(&["measure"])?,
-        })
+        let measure = o.opt("measure")?;
+        let additional = o.rest(&["measure"])?;
+        Ok(Self { measure, additional })
     }
 }
 
@@ -447,26 +465,34 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseMeasure {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let id = o.opt("id")?;
+        let is_default = o.opt("isDefault")?;
+        let measure_title = o.opt("measureTitle")?;
+        let symbol = o.opt("symbol")?;
+        let symbol_intl = o.opt("symbolIntl")?;
+        let symbol_letter_intl = o.opt("symbolLetterIntl")?;
+        let additional = o
+            .rest(
+                &[
+                    "code",
+                    "id",
+                    "isDefault",
+                    "measureTitle",
+                    "symbol",
+                    "symbolIntl",
+                    "symbolLetterIntl",
+                ],
+            )?;
         Ok(Self {
-            code: o.opt("code")?,
-            id: o.opt("id")?,
-            is_default: o.opt("isDefault")?,
-            measure_title: o.opt("measureTitle")?,
-            symbol: o.opt("symbol")?,
-            symbol_intl: o.opt("symbolIntl")?,
-            symbol_letter_intl: o.opt("symbolLetterIntl")?,
-            additional: o
-                .rest(
-                    &[
-                        "code",
-                        "id",
-                        "isDefault",
-                        "measureTitle",
-                        "symbol",
-                        "symbolIntl",
-                        "symbolLetterIntl",
-                    ],
-                )?,
+            code,
+            id,
+            is_default,
+            measure_title,
+            symbol,
+            symbol_intl,
+            symbol_letter_intl,
+            additional,
         })
     }
 }
@@ -518,12 +544,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -571,11 +602,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("Id")?,
-            fields: o.req("fields")?,
-            additional: o.rest(&["Id", "fields"])?,
-        })
+        let id = o.req("Id")?;
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["Id", "fields"])?;
+        Ok(Self { id, fields, additional })
     }
 }
 
@@ -605,24 +635,31 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let is_default = o.opt("isDefault")?;
+        let measure_title = o.opt("measureTitle")?;
+        let symbol = o.opt("symbol")?;
+        let symbol_intl = o.opt("symbolIntl")?;
+        let symbol_letter_intl = o.opt("symbolLetterIntl")?;
+        let additional = o
+            .rest(
+                &[
+                    "code",
+                    "isDefault",
+                    "measureTitle",
+                    "symbol",
+                    "symbolIntl",
+                    "symbolLetterIntl",
+                ],
+            )?;
         Ok(Self {
-            code: o.opt("code")?,
-            is_default: o.opt("isDefault")?,
-            measure_title: o.opt("measureTitle")?,
-            symbol: o.opt("symbol")?,
-            symbol_intl: o.opt("symbolIntl")?,
-            symbol_letter_intl: o.opt("symbolLetterIntl")?,
-            additional: o
-                .rest(
-                    &[
-                        "code",
-                        "isDefault",
-                        "measureTitle",
-                        "symbol",
-                        "symbolIntl",
-                        "symbolLetterIntl",
-                    ],
-                )?,
+            code,
+            is_default,
+            measure_title,
+            symbol,
+            symbol_intl,
+            symbol_letter_intl,
+            additional,
         })
     }
 }
@@ -646,10 +683,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            measure: o.opt("measure")?,
-            additional: o.rest(&["measure"])?,
-        })
+        let measure = o.opt("measure")?;
+        let additional = o.rest(&["measure"])?;
+        Ok(Self { measure, additional })
     }
 }
 
@@ -681,26 +717,34 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseMeasure {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let id = o.opt("id")?;
+        let is_default = o.opt("isDefault")?;
+        let measure_title = o.opt("measureTitle")?;
+        let symbol = o.opt("symbol")?;
+        let symbol_intl = o.opt("symbolIntl")?;
+        let symbol_letter_intl = o.opt("symbolLetterIntl")?;
+        let additional = o
+            .rest(
+                &[
+                    "code",
+                    "id",
+                    "isDefault",
+                    "measureTitle",
+                    "symbol",
+                    "symbolIntl",
+                    "symbolLetterIntl",
+                ],
+            )?;
         Ok(Self {
-            code: o.opt("code")?,
-            id: o.opt("id")?,
-            is_default: o.opt("isDefault")?,
-            measure_title: o.opt("measureTitle")?,
-            symbol: o.opt("symbol")?,
-            symbol_intl: o.opt("symbolIntl")?,
-            symbol_letter_intl: o.opt("symbolLetterIntl")?,
-            additional: o
-                .rest(
-                    &[
-                        "code",
-                        "id",
-                        "isDefault",
-                        "measureTitle",
-                        "symbol",
-                        "symbolIntl",
-                        "symbolLetterIntl",
-                    ],
-                )?,
+            code,
+            id,
+            is_default,
+            measure_title,
+            symbol,
+            symbol_intl,
+            symbol_letter_intl,
+            additional,
         })
     }
 }

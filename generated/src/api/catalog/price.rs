@@ -38,10 +38,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -65,12 +64,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let catalog_group_id = o.req("catalogGroupId")?;
+        let currency = o.req("currency")?;
+        let price = o.req("price")?;
+        let product_id = o.req("productId")?;
+        let additional = o.rest(&["catalogGroupId", "currency", "price", "productId"])?;
         Ok(Self {
-            catalog_group_id: o.req("catalogGroupId")?,
-            currency: o.req("currency")?,
-            price: o.req("price")?,
-            product_id: o.req("productId")?,
-            additional: o.rest(&["catalogGroupId", "currency", "price", "productId"])?,
+            catalog_group_id,
+            currency,
+            price,
+            product_id,
+            additional,
         })
     }
 }
@@ -92,10 +96,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            price: o.opt("price")?,
-            additional: o.rest(&["price"])?,
-        })
+        let price = o.opt("price")?;
+        let additional = o.rest(&["price"])?;
+        Ok(Self { price, additional })
     }
 }
 
@@ -134,30 +137,40 @@ impl ::bitrix24_runtime::loose::Loose for AddResponsePrice {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let catalog_group_id = o.opt("catalogGroupId")?;
+        let currency = o.opt("currency")?;
+        let extra_id = o.opt("extraId")?;
+        let id = o.opt("id")?;
+        let price = o.opt("price")?;
+        let product_id = o.opt("productId")?;
+        let quantity_from = o.opt("quantityFrom")?;
+        let quantity_to = o.opt("quantityTo")?;
+        let timestamp_x = o.opt("timestampX")?;
+        let additional = o
+            .rest(
+                &[
+                    "catalogGroupId",
+                    "currency",
+                    "extraId",
+                    "id",
+                    "price",
+                    "productId",
+                    "quantityFrom",
+                    "quantityTo",
+                    "timestampX",
+                ],
+            )?;
         Ok(Self {
-            catalog_group_id: o.opt("catalogGroupId")?,
-            currency: o.opt("currency")?,
-            extra_id: o.opt("extraId")?,
-            id: o.opt("id")?,
-            price: o.opt("price")?,
-            product_id: o.opt("productId")?,
-            quantity_from: o.opt("quantityFrom")?,
-            quantity_to: o.opt("quantityTo")?,
-            timestamp_x: o.opt("timestampX")?,
-            additional: o
-                .rest(
-                    &[
-                        "catalogGroupId",
-                        "currency",
-                        "extraId",
-                        "id",
-                        "price",
-                        "productId",
-                        "quantityFrom",
-                        "quantityTo",
-                        "timestampX",
-                    ],
-                )?,
+            catalog_group_id,
+            currency,
+            extra_id,
+            id,
+            price,
+            product_id,
+            quantity_from,
+            quantity_to,
+            timestamp_x,
+            additional,
         })
     }
 }
@@ -200,10 +213,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -248,10 +260,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -272,10 +283,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            price: o.opt("price")?,
-            additional: o.rest(&["price"])?,
-        })
+        let price = o.opt("price")?;
+        let additional = o.rest(&["price"])?;
+        Ok(Self { price, additional })
     }
 }
 
@@ -314,30 +324,40 @@ impl ::bitrix24_runtime::loose::Loose for GetResponsePrice {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let catalog_group_id = o.opt("catalogGroupId")?;
+        let currency = o.opt("currency")?;
+        let extra_id = o.opt("extraId")?;
+        let id = o.opt("id")?;
+        let price = o.opt("price")?;
+        let product_id = o.opt("productId")?;
+        let quantity_from = o.opt("quantityFrom")?;
+        let quantity_to = o.opt("quantityTo")?;
+        let timestamp_x = o.opt("timestampX")?;
+        let additional = o
+            .rest(
+                &[
+                    "catalogGroupId",
+                    "currency",
+                    "extraId",
+                    "id",
+                    "price",
+                    "productId",
+                    "quantityFrom",
+                    "quantityTo",
+                    "timestampX",
+                ],
+            )?;
         Ok(Self {
-            catalog_group_id: o.opt("catalogGroupId")?,
-            currency: o.opt("currency")?,
-            extra_id: o.opt("extraId")?,
-            id: o.opt("id")?,
-            price: o.opt("price")?,
-            product_id: o.opt("productId")?,
-            quantity_from: o.opt("quantityFrom")?,
-            quantity_to: o.opt("quantityTo")?,
-            timestamp_x: o.opt("timestampX")?,
-            additional: o
-                .rest(
-                    &[
-                        "catalogGroupId",
-                        "currency",
-                        "extraId",
-                        "id",
-                        "price",
-                        "productId",
-                        "quantityFrom",
-                        "quantityTo",
-                        "timestampX",
-                    ],
-                )?,
+            catalog_group_id,
+            currency,
+            extra_id,
+            id,
+            price,
+            product_id,
+            quantity_from,
+            quantity_to,
+            timestamp_x,
+            additional,
         })
     }
 }
@@ -379,7 +399,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -400,10 +421,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            price: o.opt("price")?,
-            additional: o.rest(&["price"])?,
-        })
+        let price = o.opt("price")?;
+        let additional = o.rest(&["price"])?;
+        Ok(Self { price, additional })
     }
 }
 
@@ -441,32 +461,43 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponsePrice {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let catalog_group_id = o.opt("catalogGroupId")?;
+        let currency = o.opt("currency")?;
+        let extra_id = o.opt("extraId")?;
+        let id = o.opt("id")?;
+        let price = o.opt("price")?;
+        let price_scale = o.opt("priceScale")?;
+        let product_id = o.opt("productId")?;
+        let quantity_from = o.opt("quantityFrom")?;
+        let quantity_to = o.opt("quantityTo")?;
+        let timestamp_x = o.opt("timestampX")?;
+        let additional = o
+            .rest(
+                &[
+                    "catalogGroupId",
+                    "currency",
+                    "extraId",
+                    "id",
+                    "price",
+                    "priceScale",
+                    "productId",
+                    "quantityFrom",
+                    "quantityTo",
+                    "timestampX",
+                ],
+            )?;
         Ok(Self {
-            catalog_group_id: o.opt("catalogGroupId")?,
-            currency: o.opt("currency")?,
-            extra_id: o.opt("extraId")?,
-            id: o.opt("id")?,
-            price: o.opt("price")?,
-            price_scale: o.opt("priceScale")?,
-            product_id: o.opt("productId")?,
-            quantity_from: o.opt("quantityFrom")?,
-            quantity_to: o.opt("quantityTo")?,
-            timestamp_x: o.opt("timestampX")?,
-            additional: o
-                .rest(
-                    &[
-                        "catalogGroupId",
-                        "currency",
-                        "extraId",
-                        "id",
-                        "price",
-                        "priceScale",
-                        "productId",
-                        "quantityFrom",
-                        "quantityTo",
-                        "timestampX",
-                    ],
-                )?,
+            catalog_group_id,
+            currency,
+            extra_id,
+            id,
+            price,
+            price_scale,
+            product_id,
+            quantity_from,
+            quantity_to,
+            timestamp_x,
+            additional,
         })
     }
 }
@@ -518,12 +549,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -545,10 +581,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            prices: o.opt("prices")?,
-            additional: o.rest(&["prices"])?,
-        })
+        let prices = o.opt("prices")?;
+        let additional = o.rest(&["prices"])?;
+        Ok(Self { prices, additional })
     }
 }
 
@@ -590,10 +625,9 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -612,10 +646,9 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            product: o.req("product")?,
-            additional: o.rest(&["product"])?,
-        })
+        let product = o.req("product")?;
+        let additional = o.rest(&["product"])?;
+        Ok(Self { product, additional })
     }
 }
 
@@ -635,11 +668,10 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequestFieldsProduct {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            prices: o.req("prices")?,
-            additional: o.rest(&["id", "prices"])?,
-        })
+        let id = o.req("id")?;
+        let prices = o.req("prices")?;
+        let additional = o.rest(&["id", "prices"])?;
+        Ok(Self { id, prices, additional })
     }
 }
 
@@ -663,12 +695,17 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequestFieldsProductPricesItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let catalog_group_id = o.req("catalogGroupId")?;
+        let currency = o.req("currency")?;
+        let id = o.opt("id")?;
+        let price = o.req("price")?;
+        let additional = o.rest(&["catalogGroupId", "currency", "id", "price"])?;
         Ok(Self {
-            catalog_group_id: o.req("catalogGroupId")?,
-            currency: o.req("currency")?,
-            id: o.opt("id")?,
-            price: o.req("price")?,
-            additional: o.rest(&["catalogGroupId", "currency", "id", "price"])?,
+            catalog_group_id,
+            currency,
+            id,
+            price,
+            additional,
         })
     }
 }
@@ -690,10 +727,9 @@ impl ::bitrix24_runtime::loose::Loose for ModifyResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            prices: o.opt("prices")?,
-            additional: o.rest(&["prices"])?,
-        })
+        let prices = o.opt("prices")?;
+        let additional = o.rest(&["prices"])?;
+        Ok(Self { prices, additional })
     }
 }
 
@@ -741,11 +777,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -765,10 +800,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let currency = o.req("currency")?;
+        let price = o.req("price")?;
+        let additional = o.rest(&["currency", "price"])?;
         Ok(Self {
-            currency: o.req("currency")?,
-            price: o.req("price")?,
-            additional: o.rest(&["currency", "price"])?,
+            currency,
+            price,
+            additional,
         })
     }
 }
@@ -790,10 +828,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            price: o.opt("price")?,
-            additional: o.rest(&["price"])?,
-        })
+        let price = o.opt("price")?;
+        let additional = o.rest(&["price"])?;
+        Ok(Self { price, additional })
     }
 }
 
@@ -832,30 +869,40 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponsePrice {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let catalog_group_id = o.opt("catalogGroupId")?;
+        let currency = o.opt("currency")?;
+        let extra_id = o.opt("extraId")?;
+        let id = o.opt("id")?;
+        let price = o.opt("price")?;
+        let product_id = o.opt("productId")?;
+        let quantity_from = o.opt("quantityFrom")?;
+        let quantity_to = o.opt("quantityTo")?;
+        let timestamp_x = o.opt("timestampX")?;
+        let additional = o
+            .rest(
+                &[
+                    "catalogGroupId",
+                    "currency",
+                    "extraId",
+                    "id",
+                    "price",
+                    "productId",
+                    "quantityFrom",
+                    "quantityTo",
+                    "timestampX",
+                ],
+            )?;
         Ok(Self {
-            catalog_group_id: o.opt("catalogGroupId")?,
-            currency: o.opt("currency")?,
-            extra_id: o.opt("extraId")?,
-            id: o.opt("id")?,
-            price: o.opt("price")?,
-            product_id: o.opt("productId")?,
-            quantity_from: o.opt("quantityFrom")?,
-            quantity_to: o.opt("quantityTo")?,
-            timestamp_x: o.opt("timestampX")?,
-            additional: o
-                .rest(
-                    &[
-                        "catalogGroupId",
-                        "currency",
-                        "extraId",
-                        "id",
-                        "price",
-                        "productId",
-                        "quantityFrom",
-                        "quantityTo",
-                        "timestampX",
-                    ],
-                )?,
+            catalog_group_id,
+            currency,
+            extra_id,
+            id,
+            price,
+            product_id,
+            quantity_from,
+            quantity_to,
+            timestamp_x,
+            additional,
         })
     }
 }

@@ -37,10 +37,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -65,12 +64,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let base = o.opt("base")?;
+        let name = o.req("name")?;
+        let sort = o.opt("sort")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o.rest(&["base", "name", "sort", "xmlId"])?;
         Ok(Self {
-            base: o.opt("base")?,
-            name: o.req("name")?,
-            sort: o.opt("sort")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o.rest(&["base", "name", "sort", "xmlId"])?,
+            base,
+            name,
+            sort,
+            xml_id,
+            additional,
         })
     }
 }
@@ -94,10 +98,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            price_type: o.opt("priceType")?,
-            additional: o.rest(&["priceType"])?,
-        })
+        let price_type = o.opt("priceType")?;
+        let additional = o.rest(&["priceType"])?;
+        Ok(Self { price_type, additional })
     }
 }
 
@@ -133,30 +136,40 @@ impl ::bitrix24_runtime::loose::Loose for AddResponsePriceType {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let base = o.opt("base")?;
+        let created_by = o.opt("createdBy")?;
+        let date_create = o.opt("dateCreate")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let sort = o.opt("sort")?;
+        let timestamp_x = o.opt("timestampX")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "base",
+                    "createdBy",
+                    "dateCreate",
+                    "id",
+                    "modifiedBy",
+                    "name",
+                    "sort",
+                    "timestampX",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            base: o.opt("base")?,
-            created_by: o.opt("createdBy")?,
-            date_create: o.opt("dateCreate")?,
-            id: o.opt("id")?,
-            modified_by: o.opt("modifiedBy")?,
-            name: o.opt("name")?,
-            sort: o.opt("sort")?,
-            timestamp_x: o.opt("timestampX")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "base",
-                        "createdBy",
-                        "dateCreate",
-                        "id",
-                        "modifiedBy",
-                        "name",
-                        "sort",
-                        "timestampX",
-                        "xmlId",
-                    ],
-                )?,
+            base,
+            created_by,
+            date_create,
+            id,
+            modified_by,
+            name,
+            sort,
+            timestamp_x,
+            xml_id,
+            additional,
         })
     }
 }
@@ -199,10 +212,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -253,10 +265,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -277,10 +288,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            price_type: o.opt("priceType")?,
-            additional: o.rest(&["priceType"])?,
-        })
+        let price_type = o.opt("priceType")?;
+        let additional = o.rest(&["priceType"])?;
+        Ok(Self { price_type, additional })
     }
 }
 
@@ -316,30 +326,40 @@ impl ::bitrix24_runtime::loose::Loose for GetResponsePriceType {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let base = o.opt("base")?;
+        let created_by = o.opt("createdBy")?;
+        let date_create = o.opt("dateCreate")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let sort = o.opt("sort")?;
+        let timestamp_x = o.opt("timestampX")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "base",
+                    "createdBy",
+                    "dateCreate",
+                    "id",
+                    "modifiedBy",
+                    "name",
+                    "sort",
+                    "timestampX",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            base: o.opt("base")?,
-            created_by: o.opt("createdBy")?,
-            date_create: o.opt("dateCreate")?,
-            id: o.opt("id")?,
-            modified_by: o.opt("modifiedBy")?,
-            name: o.opt("name")?,
-            sort: o.opt("sort")?,
-            timestamp_x: o.opt("timestampX")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "base",
-                        "createdBy",
-                        "dateCreate",
-                        "id",
-                        "modifiedBy",
-                        "name",
-                        "sort",
-                        "timestampX",
-                        "xmlId",
-                    ],
-                )?,
+            base,
+            created_by,
+            date_create,
+            id,
+            modified_by,
+            name,
+            sort,
+            timestamp_x,
+            xml_id,
+            additional,
         })
     }
 }
@@ -386,7 +406,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -407,10 +428,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            price_type: o.opt("priceType")?,
-            additional: o.rest(&["priceType"])?,
-        })
+        let price_type = o.opt("priceType")?;
+        let additional = o.rest(&["priceType"])?;
+        Ok(Self { price_type, additional })
     }
 }
 
@@ -446,30 +466,40 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponsePriceType {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let base = o.opt("base")?;
+        let created_by = o.opt("createdBy")?;
+        let date_create = o.opt("dateCreate")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let sort = o.opt("sort")?;
+        let timestamp_x = o.opt("timestampX")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "base",
+                    "createdBy",
+                    "dateCreate",
+                    "id",
+                    "modifiedBy",
+                    "name",
+                    "sort",
+                    "timestampX",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            base: o.opt("base")?,
-            created_by: o.opt("createdBy")?,
-            date_create: o.opt("dateCreate")?,
-            id: o.opt("id")?,
-            modified_by: o.opt("modifiedBy")?,
-            name: o.opt("name")?,
-            sort: o.opt("sort")?,
-            timestamp_x: o.opt("timestampX")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "base",
-                        "createdBy",
-                        "dateCreate",
-                        "id",
-                        "modifiedBy",
-                        "name",
-                        "sort",
-                        "timestampX",
-                        "xmlId",
-                    ],
-                )?,
+            base,
+            created_by,
+            date_create,
+            id,
+            modified_by,
+            name,
+            sort,
+            timestamp_x,
+            xml_id,
+            additional,
         })
     }
 }
@@ -521,12 +551,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -573,11 +608,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -602,12 +636,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let base = o.opt("base")?;
+        let name = o.req("name")?;
+        let sort = o.opt("sort")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o.rest(&["base", "name", "sort", "xmlId"])?;
         Ok(Self {
-            base: o.opt("base")?,
-            name: o.req("name")?,
-            sort: o.opt("sort")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o.rest(&["base", "name", "sort", "xmlId"])?,
+            base,
+            name,
+            sort,
+            xml_id,
+            additional,
         })
     }
 }
@@ -631,10 +670,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            price_type: o.opt("priceType")?,
-            additional: o.rest(&["priceType"])?,
-        })
+        let price_type = o.opt("priceType")?;
+        let additional = o.rest(&["priceType"])?;
+        Ok(Self { price_type, additional })
     }
 }
 
@@ -670,30 +708,40 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponsePriceType {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let base = o.opt("base")?;
+        let created_by = o.opt("createdBy")?;
+        let date_create = o.opt("dateCreate")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let sort = o.opt("sort")?;
+        let timestamp_x = o.opt("timestampX")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "base",
+                    "createdBy",
+                    "dateCreate",
+                    "id",
+                    "modifiedBy",
+                    "name",
+                    "sort",
+                    "timestampX",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            base: o.opt("base")?,
-            created_by: o.opt("createdBy")?,
-            date_create: o.opt("dateCreate")?,
-            id: o.opt("id")?,
-            modified_by: o.opt("modifiedBy")?,
-            name: o.opt("name")?,
-            sort: o.opt("sort")?,
-            timestamp_x: o.opt("timestampX")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "base",
-                        "createdBy",
-                        "dateCreate",
-                        "id",
-                        "modifiedBy",
-                        "name",
-                        "sort",
-                        "timestampX",
-                        "xmlId",
-                    ],
-                )?,
+            base,
+            created_by,
+            date_create,
+            id,
+            modified_by,
+            name,
+            sort,
+            timestamp_x,
+            xml_id,
+            additional,
         })
     }
 }

@@ -35,10 +35,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -61,11 +60,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let access = o.req("access")?;
+        let catalog_group_id = o.req("catalogGroupId")?;
+        let group_id = o.req("groupId")?;
+        let additional = o.rest(&["access", "catalogGroupId", "groupId"])?;
         Ok(Self {
-            access: o.req("access")?,
-            catalog_group_id: o.req("catalogGroupId")?,
-            group_id: o.req("groupId")?,
-            additional: o.rest(&["access", "catalogGroupId", "groupId"])?,
+            access,
+            catalog_group_id,
+            group_id,
+            additional,
         })
     }
 }
@@ -89,9 +92,11 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let price_type_group = o.opt("priceTypeGroup")?;
+        let additional = o.rest(&["priceTypeGroup"])?;
         Ok(Self {
-            price_type_group: o.opt("priceTypeGroup")?,
-            additional: o.rest(&["priceTypeGroup"])?,
+            price_type_group,
+            additional,
         })
     }
 }
@@ -118,12 +123,17 @@ impl ::bitrix24_runtime::loose::Loose for AddResponsePriceTypeGroup {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let access = o.opt("access")?;
+        let catalog_group_id = o.opt("catalogGroupId")?;
+        let group_id = o.opt("groupId")?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["access", "catalogGroupId", "groupId", "id"])?;
         Ok(Self {
-            access: o.opt("access")?,
-            catalog_group_id: o.opt("catalogGroupId")?,
-            group_id: o.opt("groupId")?,
-            id: o.opt("id")?,
-            additional: o.rest(&["access", "catalogGroupId", "groupId", "id"])?,
+            access,
+            catalog_group_id,
+            group_id,
+            id,
+            additional,
         })
     }
 }
@@ -166,10 +176,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -213,7 +222,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -234,9 +244,11 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let price_type_group = o.opt("priceTypeGroup")?;
+        let additional = o.rest(&["priceTypeGroup"])?;
         Ok(Self {
-            price_type_group: o.opt("priceTypeGroup")?,
-            additional: o.rest(&["priceTypeGroup"])?,
+            price_type_group,
+            additional,
         })
     }
 }
@@ -263,12 +275,17 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponsePriceTypeGroup {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let access = o.opt("access")?;
+        let catalog_group_id = o.opt("catalogGroupId")?;
+        let group_id = o.opt("groupId")?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["access", "catalogGroupId", "groupId", "id"])?;
         Ok(Self {
-            access: o.opt("access")?,
-            catalog_group_id: o.opt("catalogGroupId")?,
-            group_id: o.opt("groupId")?,
-            id: o.opt("id")?,
-            additional: o.rest(&["access", "catalogGroupId", "groupId", "id"])?,
+            access,
+            catalog_group_id,
+            group_id,
+            id,
+            additional,
         })
     }
 }
@@ -320,12 +337,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -347,9 +369,11 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let price_type_groups = o.opt("priceTypeGroups")?;
+        let additional = o.rest(&["priceTypeGroups"])?;
         Ok(Self {
-            price_type_groups: o.opt("priceTypeGroups")?,
-            additional: o.rest(&["priceTypeGroups"])?,
+            price_type_groups,
+            additional,
         })
     }
 }

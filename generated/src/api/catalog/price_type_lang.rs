@@ -38,10 +38,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -63,11 +62,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let catalog_group_id = o.req("catalogGroupId")?;
+        let lang = o.req("lang")?;
+        let name = o.req("name")?;
+        let additional = o.rest(&["catalogGroupId", "lang", "name"])?;
         Ok(Self {
-            catalog_group_id: o.req("catalogGroupId")?,
-            lang: o.req("lang")?,
-            name: o.req("name")?,
-            additional: o.rest(&["catalogGroupId", "lang", "name"])?,
+            catalog_group_id,
+            lang,
+            name,
+            additional,
         })
     }
 }
@@ -89,9 +92,11 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let price_type_lang = o.opt("priceTypeLang")?;
+        let additional = o.rest(&["priceTypeLang"])?;
         Ok(Self {
-            price_type_lang: o.opt("priceTypeLang")?,
-            additional: o.rest(&["priceTypeLang"])?,
+            price_type_lang,
+            additional,
         })
     }
 }
@@ -118,12 +123,17 @@ impl ::bitrix24_runtime::loose::Loose for AddResponsePriceTypeLang {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let catalog_group_id = o.opt("catalogGroupId")?;
+        let id = o.opt("id")?;
+        let lang = o.opt("lang")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["catalogGroupId", "id", "lang", "name"])?;
         Ok(Self {
-            catalog_group_id: o.opt("catalogGroupId")?,
-            id: o.opt("id")?,
-            lang: o.opt("lang")?,
-            name: o.opt("name")?,
-            additional: o.rest(&["catalogGroupId", "id", "lang", "name"])?,
+            catalog_group_id,
+            id,
+            lang,
+            name,
+            additional,
         })
     }
 }
@@ -173,10 +183,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -226,10 +235,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -250,9 +258,11 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let price_type_lang = o.opt("priceTypeLang")?;
+        let additional = o.rest(&["priceTypeLang"])?;
         Ok(Self {
-            price_type_lang: o.opt("priceTypeLang")?,
-            additional: o.rest(&["priceTypeLang"])?,
+            price_type_lang,
+            additional,
         })
     }
 }
@@ -279,12 +289,17 @@ impl ::bitrix24_runtime::loose::Loose for GetResponsePriceTypeLang {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let catalog_group_id = o.opt("catalogGroupId")?;
+        let id = o.opt("id")?;
+        let lang = o.opt("lang")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["catalogGroupId", "id", "lang", "name"])?;
         Ok(Self {
-            catalog_group_id: o.opt("catalogGroupId")?,
-            id: o.opt("id")?,
-            lang: o.opt("lang")?,
-            name: o.opt("name")?,
-            additional: o.rest(&["catalogGroupId", "id", "lang", "name"])?,
+            catalog_group_id,
+            id,
+            lang,
+            name,
+            additional,
         })
     }
 }
@@ -331,7 +346,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -352,9 +368,11 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let price_type_lang = o.opt("priceTypeLang")?;
+        let additional = o.rest(&["priceTypeLang"])?;
         Ok(Self {
-            price_type_lang: o.opt("priceTypeLang")?,
-            additional: o.rest(&["priceTypeLang"])?,
+            price_type_lang,
+            additional,
         })
     }
 }
@@ -381,12 +399,17 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponsePriceTypeLang {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let catalog_group_id = o.opt("catalogGroupId")?;
+        let id = o.opt("id")?;
+        let lang = o.opt("lang")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["catalogGroupId", "id", "lang", "name"])?;
         Ok(Self {
-            catalog_group_id: o.opt("catalogGroupId")?,
-            id: o.opt("id")?,
-            lang: o.opt("lang")?,
-            name: o.opt("name")?,
-            additional: o.rest(&["catalogGroupId", "id", "lang", "name"])?,
+            catalog_group_id,
+            id,
+            lang,
+            name,
+            additional,
         })
     }
 }
@@ -436,10 +459,9 @@ impl ::bitrix24_runtime::loose::Loose for GetLanguagesRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            start: o.opt("start")?,
-            additional: o.rest(&["start"])?,
-        })
+        let start = o.opt("start")?;
+        let additional = o.rest(&["start"])?;
+        Ok(Self { start, additional })
     }
 }
 
@@ -460,10 +482,9 @@ impl ::bitrix24_runtime::loose::Loose for GetLanguagesResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            languages: o.opt("languages")?,
-            additional: o.rest(&["languages"])?,
-        })
+        let languages = o.opt("languages")?;
+        let additional = o.rest(&["languages"])?;
+        Ok(Self { languages, additional })
     }
 }
 
@@ -514,12 +535,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -541,9 +567,11 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let price_type_langs = o.opt("priceTypeLangs")?;
+        let additional = o.rest(&["priceTypeLangs"])?;
         Ok(Self {
-            price_type_langs: o.opt("priceTypeLangs")?,
-            additional: o.rest(&["priceTypeLangs"])?,
+            price_type_langs,
+            additional,
         })
     }
 }
@@ -588,11 +616,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("Id")?,
-            fields: o.req("fields")?,
-            additional: o.rest(&["Id", "fields"])?,
-        })
+        let id = o.req("Id")?;
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["Id", "fields"])?;
+        Ok(Self { id, fields, additional })
     }
 }
 
@@ -619,11 +646,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let catalog_group_id = o.opt("catalogGroupId")?;
+        let lang = o.opt("lang")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["catalogGroupId", "lang", "name"])?;
         Ok(Self {
-            catalog_group_id: o.opt("catalogGroupId")?,
-            lang: o.opt("lang")?,
-            name: o.opt("name")?,
-            additional: o.rest(&["catalogGroupId", "lang", "name"])?,
+            catalog_group_id,
+            lang,
+            name,
+            additional,
         })
     }
 }
@@ -645,9 +676,11 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let price_type_lang = o.opt("priceTypeLang")?;
+        let additional = o.rest(&["priceTypeLang"])?;
         Ok(Self {
-            price_type_lang: o.opt("priceTypeLang")?,
-            additional: o.rest(&["priceTypeLang"])?,
+            price_type_lang,
+            additional,
         })
     }
 }
@@ -674,12 +707,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponsePriceTypeLang {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let catalog_group_id = o.opt("catalogGroupId")?;
+        let id = o.opt("id")?;
+        let lang = o.opt("lang")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["catalogGroupId", "id", "lang", "name"])?;
         Ok(Self {
-            catalog_group_id: o.opt("catalogGroupId")?,
-            id: o.opt("id")?,
-            lang: o.opt("lang")?,
-            name: o.opt("name")?,
-            additional: o.rest(&["catalogGroupId", "id", "lang", "name"])?,
+            catalog_group_id,
+            id,
+            lang,
+            name,
+            additional,
         })
     }
 }

@@ -47,10 +47,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -160,90 +159,130 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let iblock_section = o.opt("IblockSection")?;
+        let active = o.opt("active")?;
+        let barcode_multi = o.opt("barcodeMulti")?;
+        let can_buy_zero = o.opt("canBuyZero")?;
+        let code = o.opt("code")?;
+        let created_by = o.opt("createdBy")?;
+        let date_active_from = o.opt("dateActiveFrom")?;
+        let date_active_to = o.opt("dateActiveTo")?;
+        let date_create = o.opt("dateCreate")?;
+        let detail_picture = o.opt("detailPicture")?;
+        let detail_text = o.opt("detailText")?;
+        let detail_text_type = o.opt("detailTextType")?;
+        let height = o.opt("height")?;
+        let iblock_id = o.req("iblockId")?;
+        let iblock_section_id = o.opt("iblockSectionId")?;
+        let length = o.opt("length")?;
+        let measure = o.opt("measure")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.req("name")?;
+        let preview_picture = o.opt("previewPicture")?;
+        let preview_text = o.opt("previewText")?;
+        let preview_text_type = o.opt("previewTextType")?;
+        let property_n = o.opt("propertyN")?;
+        let purchasing_currency = o.opt("purchasingCurrency")?;
+        let purchasing_price = o.opt("purchasingPrice")?;
+        let quantity = o.opt("quantity")?;
+        let quantity_reserved = o.opt("quantityReserved")?;
+        let quantity_trace = o.opt("quantityTrace")?;
+        let recur_scheme_length = o.opt("recurSchemeLength")?;
+        let recur_scheme_type = o.opt("recurSchemeType")?;
+        let sort = o.opt("sort")?;
+        let subscribe = o.opt("subscribe")?;
+        let trial_price_id = o.opt("trialPriceId")?;
+        let vat_id = o.opt("vatId")?;
+        let vat_included = o.opt("vatIncluded")?;
+        let weight = o.opt("weight")?;
+        let width = o.opt("width")?;
+        let without_order = o.opt("withoutOrder")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "IblockSection",
+                    "active",
+                    "barcodeMulti",
+                    "canBuyZero",
+                    "code",
+                    "createdBy",
+                    "dateActiveFrom",
+                    "dateActiveTo",
+                    "dateCreate",
+                    "detailPicture",
+                    "detailText",
+                    "detailTextType",
+                    "height",
+                    "iblockId",
+                    "iblockSectionId",
+                    "length",
+                    "measure",
+                    "modifiedBy",
+                    "name",
+                    "previewPicture",
+                    "previewText",
+                    "previewTextType",
+                    "propertyN",
+                    "purchasingCurrency",
+                    "purchasingPrice",
+                    "quantity",
+                    "quantityReserved",
+                    "quantityTrace",
+                    "recurSchemeLength",
+                    "recurSchemeType",
+                    "sort",
+                    "subscribe",
+                    "trialPriceId",
+                    "vatId",
+                    "vatIncluded",
+                    "weight",
+                    "width",
+                    "withoutOrder",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            iblock_section: o.opt("IblockSection")?,
-            active: o.opt("active")?,
-            barcode_multi: o.opt("barcodeMulti")?,
-            can_buy_zero: o.opt("canBuyZero")?,
-            code: o.opt("code")?,
-            created_by: o.opt("createdBy")?,
-            date_active_from: o.opt("dateActiveFrom")?,
-            date_active_to: o.opt("dateActiveTo")?,
-            date_create: o.opt("dateCreate")?,
-            detail_picture: o.opt("detailPicture")?,
-            detail_text: o.opt("detailText")?,
-            detail_text_type: o.opt("detailTextType")?,
-            height: o.opt("height")?,
-            iblock_id: o.req("iblockId")?,
-            iblock_section_id: o.opt("iblockSectionId")?,
-            length: o.opt("length")?,
-            measure: o.opt("measure")?,
-            modified_by: o.opt("modifiedBy")?,
-            name: o.req("name")?,
-            preview_picture: o.opt("previewPicture")?,
-            preview_text: o.opt("previewText")?,
-            preview_text_type: o.opt("previewTextType")?,
-            property_n: o.opt("propertyN")?,
-            purchasing_currency: o.opt("purchasingCurrency")?,
-            purchasing_price: o.opt("purchasingPrice")?,
-            quantity: o.opt("quantity")?,
-            quantity_reserved: o.opt("quantityReserved")?,
-            quantity_trace: o.opt("quantityTrace")?,
-            recur_scheme_length: o.opt("recurSchemeLength")?,
-            recur_scheme_type: o.opt("recurSchemeType")?,
-            sort: o.opt("sort")?,
-            subscribe: o.opt("subscribe")?,
-            trial_price_id: o.opt("trialPriceId")?,
-            vat_id: o.opt("vatId")?,
-            vat_included: o.opt("vatIncluded")?,
-            weight: o.opt("weight")?,
-            width: o.opt("width")?,
-            without_order: o.opt("withoutOrder")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "IblockSection",
-                        "active",
-                        "barcodeMulti",
-                        "canBuyZero",
-                        "code",
-                        "createdBy",
-                        "dateActiveFrom",
-                        "dateActiveTo",
-                        "dateCreate",
-                        "detailPicture",
-                        "detailText",
-                        "detailTextType",
-                        "height",
-                        "iblockId",
-                        "iblockSectionId",
-                        "length",
-                        "measure",
-                        "modifiedBy",
-                        "name",
-                        "previewPicture",
-                        "previewText",
-                        "previewTextType",
-                        "propertyN",
-                        "purchasingCurrency",
-                        "purchasingPrice",
-                        "quantity",
-                        "quantityReserved",
-                        "quantityTrace",
-                        "recurSchemeLength",
-                        "recurSchemeType",
-                        "sort",
-                        "subscribe",
-                        "trialPriceId",
-                        "vatId",
-                        "vatIncluded",
-                        "weight",
-                        "width",
-                        "withoutOrder",
-                        "xmlId",
-                    ],
-                )?,
+            iblock_section,
+            active,
+            barcode_multi,
+            can_buy_zero,
+            code,
+            created_by,
+            date_active_from,
+            date_active_to,
+            date_create,
+            detail_picture,
+            detail_text,
+            detail_text_type,
+            height,
+            iblock_id,
+            iblock_section_id,
+            length,
+            measure,
+            modified_by,
+            name,
+            preview_picture,
+            preview_text,
+            preview_text_type,
+            property_n,
+            purchasing_currency,
+            purchasing_price,
+            quantity,
+            quantity_reserved,
+            quantity_trace,
+            recur_scheme_length,
+            recur_scheme_type,
+            sort,
+            subscribe,
+            trial_price_id,
+            vat_id,
+            vat_included,
+            weight,
+            width,
+            without_order,
+            xml_id,
+            additional,
         })
     }
 }
@@ -285,10 +324,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            element: o.opt("element")?,
-            additional: o.rest(&["element"])?,
-        })
+        let element = o.opt("element")?;
+        let additional = o.rest(&["element"])?;
+        Ok(Self { element, additional })
     }
 }
 
@@ -388,90 +426,130 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseElement {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let available = o.opt("available")?;
+        let bundle = o.opt("bundle")?;
+        let can_buy_zero = o.opt("canBuyZero")?;
+        let code = o.opt("code")?;
+        let created_by = o.opt("createdBy")?;
+        let date_active_from = o.opt("dateActiveFrom")?;
+        let date_active_to = o.opt("dateActiveTo")?;
+        let date_create = o.opt("dateCreate")?;
+        let detail_picture = o.opt("detailPicture")?;
+        let detail_text = o.opt("detailText")?;
+        let detail_text_type = o.opt("detailTextType")?;
+        let height = o.opt("height")?;
+        let iblock_id = o.opt("iblockId")?;
+        let iblock_section_id = o.opt("iblockSectionId")?;
+        let id = o.opt("id")?;
+        let length = o.opt("length")?;
+        let measure = o.opt("measure")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let preview_picture = o.opt("previewPicture")?;
+        let preview_text = o.opt("previewText")?;
+        let preview_text_type = o.opt("previewTextType")?;
+        let property258 = o.opt("property258")?;
+        let property259 = o.opt("property259")?;
+        let purchasing_currency = o.opt("purchasingCurrency")?;
+        let purchasing_price = o.opt("purchasingPrice")?;
+        let quantity = o.opt("quantity")?;
+        let quantity_reserved = o.opt("quantityReserved")?;
+        let quantity_trace = o.opt("quantityTrace")?;
+        let sort = o.opt("sort")?;
+        let subscribe = o.opt("subscribe")?;
+        let timestamp_x = o.opt("timestampX")?;
+        let type_ = o.opt("type")?;
+        let vat_id = o.opt("vatId")?;
+        let vat_included = o.opt("vatIncluded")?;
+        let weight = o.opt("weight")?;
+        let width = o.opt("width")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "available",
+                    "bundle",
+                    "canBuyZero",
+                    "code",
+                    "createdBy",
+                    "dateActiveFrom",
+                    "dateActiveTo",
+                    "dateCreate",
+                    "detailPicture",
+                    "detailText",
+                    "detailTextType",
+                    "height",
+                    "iblockId",
+                    "iblockSectionId",
+                    "id",
+                    "length",
+                    "measure",
+                    "modifiedBy",
+                    "name",
+                    "previewPicture",
+                    "previewText",
+                    "previewTextType",
+                    "property258",
+                    "property259",
+                    "purchasingCurrency",
+                    "purchasingPrice",
+                    "quantity",
+                    "quantityReserved",
+                    "quantityTrace",
+                    "sort",
+                    "subscribe",
+                    "timestampX",
+                    "type",
+                    "vatId",
+                    "vatIncluded",
+                    "weight",
+                    "width",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            available: o.opt("available")?,
-            bundle: o.opt("bundle")?,
-            can_buy_zero: o.opt("canBuyZero")?,
-            code: o.opt("code")?,
-            created_by: o.opt("createdBy")?,
-            date_active_from: o.opt("dateActiveFrom")?,
-            date_active_to: o.opt("dateActiveTo")?,
-            date_create: o.opt("dateCreate")?,
-            detail_picture: o.opt("detailPicture")?,
-            detail_text: o.opt("detailText")?,
-            detail_text_type: o.opt("detailTextType")?,
-            height: o.opt("height")?,
-            iblock_id: o.opt("iblockId")?,
-            iblock_section_id: o.opt("iblockSectionId")?,
-            id: o.opt("id")?,
-            length: o.opt("length")?,
-            measure: o.opt("measure")?,
-            modified_by: o.opt("modifiedBy")?,
-            name: o.opt("name")?,
-            preview_picture: o.opt("previewPicture")?,
-            preview_text: o.opt("previewText")?,
-            preview_text_type: o.opt("previewTextType")?,
-            property258: o.opt("property258")?,
-            property259: o.opt("property259")?,
-            purchasing_currency: o.opt("purchasingCurrency")?,
-            purchasing_price: o.opt("purchasingPrice")?,
-            quantity: o.opt("quantity")?,
-            quantity_reserved: o.opt("quantityReserved")?,
-            quantity_trace: o.opt("quantityTrace")?,
-            sort: o.opt("sort")?,
-            subscribe: o.opt("subscribe")?,
-            timestamp_x: o.opt("timestampX")?,
-            type_: o.opt("type")?,
-            vat_id: o.opt("vatId")?,
-            vat_included: o.opt("vatIncluded")?,
-            weight: o.opt("weight")?,
-            width: o.opt("width")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "available",
-                        "bundle",
-                        "canBuyZero",
-                        "code",
-                        "createdBy",
-                        "dateActiveFrom",
-                        "dateActiveTo",
-                        "dateCreate",
-                        "detailPicture",
-                        "detailText",
-                        "detailTextType",
-                        "height",
-                        "iblockId",
-                        "iblockSectionId",
-                        "id",
-                        "length",
-                        "measure",
-                        "modifiedBy",
-                        "name",
-                        "previewPicture",
-                        "previewText",
-                        "previewTextType",
-                        "property258",
-                        "property259",
-                        "purchasingCurrency",
-                        "purchasingPrice",
-                        "quantity",
-                        "quantityReserved",
-                        "quantityTrace",
-                        "sort",
-                        "subscribe",
-                        "timestampX",
-                        "type",
-                        "vatId",
-                        "vatIncluded",
-                        "weight",
-                        "width",
-                        "xmlId",
-                    ],
-                )?,
+            active,
+            available,
+            bundle,
+            can_buy_zero,
+            code,
+            created_by,
+            date_active_from,
+            date_active_to,
+            date_create,
+            detail_picture,
+            detail_text,
+            detail_text_type,
+            height,
+            iblock_id,
+            iblock_section_id,
+            id,
+            length,
+            measure,
+            modified_by,
+            name,
+            preview_picture,
+            preview_text,
+            preview_text_type,
+            property258,
+            property259,
+            purchasing_currency,
+            purchasing_price,
+            quantity,
+            quantity_reserved,
+            quantity_trace,
+            sort,
+            subscribe,
+            timestamp_x,
+            type_,
+            vat_id,
+            vat_included,
+            weight,
+            width,
+            xml_id,
+            additional,
         })
     }
 }
@@ -522,10 +600,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -575,10 +652,9 @@ impl ::bitrix24_runtime::loose::Loose for DownloadRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -602,11 +678,15 @@ impl ::bitrix24_runtime::loose::Loose for DownloadRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let field_name = o.req("fieldName")?;
+        let file_id = o.req("fileId")?;
+        let product_id = o.req("productId")?;
+        let additional = o.rest(&["fieldName", "fileId", "productId"])?;
         Ok(Self {
-            field_name: o.req("fieldName")?,
-            file_id: o.req("fileId")?,
-            product_id: o.req("productId")?,
-            additional: o.rest(&["fieldName", "fileId", "productId"])?,
+            field_name,
+            file_id,
+            product_id,
+            additional,
         })
     }
 }
@@ -654,10 +734,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -678,10 +757,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            product: o.opt("product")?,
-            additional: o.rest(&["product"])?,
-        })
+        let product = o.opt("product")?;
+        let additional = o.rest(&["product"])?;
+        Ok(Self { product, additional })
     }
 }
 
@@ -781,90 +859,130 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseProduct {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let available = o.opt("available")?;
+        let bundle = o.opt("bundle")?;
+        let can_buy_zero = o.opt("canBuyZero")?;
+        let code = o.opt("code")?;
+        let created_by = o.opt("createdBy")?;
+        let date_active_from = o.opt("dateActiveFrom")?;
+        let date_active_to = o.opt("dateActiveTo")?;
+        let date_create = o.opt("dateCreate")?;
+        let detail_picture = o.opt("detailPicture")?;
+        let detail_text = o.opt("detailText")?;
+        let detail_text_type = o.opt("detailTextType")?;
+        let height = o.opt("height")?;
+        let iblock_id = o.opt("iblockId")?;
+        let iblock_section_id = o.opt("iblockSectionId")?;
+        let id = o.opt("id")?;
+        let length = o.opt("length")?;
+        let measure = o.opt("measure")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let preview_picture = o.opt("previewPicture")?;
+        let preview_text = o.opt("previewText")?;
+        let preview_text_type = o.opt("previewTextType")?;
+        let property258 = o.opt("property258")?;
+        let property259 = o.opt("property259")?;
+        let purchasing_currency = o.opt("purchasingCurrency")?;
+        let purchasing_price = o.opt("purchasingPrice")?;
+        let quantity = o.opt("quantity")?;
+        let quantity_reserved = o.opt("quantityReserved")?;
+        let quantity_trace = o.opt("quantityTrace")?;
+        let sort = o.opt("sort")?;
+        let subscribe = o.opt("subscribe")?;
+        let timestamp_x = o.opt("timestampX")?;
+        let type_ = o.opt("type")?;
+        let vat_id = o.opt("vatId")?;
+        let vat_included = o.opt("vatIncluded")?;
+        let weight = o.opt("weight")?;
+        let width = o.opt("width")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "available",
+                    "bundle",
+                    "canBuyZero",
+                    "code",
+                    "createdBy",
+                    "dateActiveFrom",
+                    "dateActiveTo",
+                    "dateCreate",
+                    "detailPicture",
+                    "detailText",
+                    "detailTextType",
+                    "height",
+                    "iblockId",
+                    "iblockSectionId",
+                    "id",
+                    "length",
+                    "measure",
+                    "modifiedBy",
+                    "name",
+                    "previewPicture",
+                    "previewText",
+                    "previewTextType",
+                    "property258",
+                    "property259",
+                    "purchasingCurrency",
+                    "purchasingPrice",
+                    "quantity",
+                    "quantityReserved",
+                    "quantityTrace",
+                    "sort",
+                    "subscribe",
+                    "timestampX",
+                    "type",
+                    "vatId",
+                    "vatIncluded",
+                    "weight",
+                    "width",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            available: o.opt("available")?,
-            bundle: o.opt("bundle")?,
-            can_buy_zero: o.opt("canBuyZero")?,
-            code: o.opt("code")?,
-            created_by: o.opt("createdBy")?,
-            date_active_from: o.opt("dateActiveFrom")?,
-            date_active_to: o.opt("dateActiveTo")?,
-            date_create: o.opt("dateCreate")?,
-            detail_picture: o.opt("detailPicture")?,
-            detail_text: o.opt("detailText")?,
-            detail_text_type: o.opt("detailTextType")?,
-            height: o.opt("height")?,
-            iblock_id: o.opt("iblockId")?,
-            iblock_section_id: o.opt("iblockSectionId")?,
-            id: o.opt("id")?,
-            length: o.opt("length")?,
-            measure: o.opt("measure")?,
-            modified_by: o.opt("modifiedBy")?,
-            name: o.opt("name")?,
-            preview_picture: o.opt("previewPicture")?,
-            preview_text: o.opt("previewText")?,
-            preview_text_type: o.opt("previewTextType")?,
-            property258: o.opt("property258")?,
-            property259: o.opt("property259")?,
-            purchasing_currency: o.opt("purchasingCurrency")?,
-            purchasing_price: o.opt("purchasingPrice")?,
-            quantity: o.opt("quantity")?,
-            quantity_reserved: o.opt("quantityReserved")?,
-            quantity_trace: o.opt("quantityTrace")?,
-            sort: o.opt("sort")?,
-            subscribe: o.opt("subscribe")?,
-            timestamp_x: o.opt("timestampX")?,
-            type_: o.opt("type")?,
-            vat_id: o.opt("vatId")?,
-            vat_included: o.opt("vatIncluded")?,
-            weight: o.opt("weight")?,
-            width: o.opt("width")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "available",
-                        "bundle",
-                        "canBuyZero",
-                        "code",
-                        "createdBy",
-                        "dateActiveFrom",
-                        "dateActiveTo",
-                        "dateCreate",
-                        "detailPicture",
-                        "detailText",
-                        "detailTextType",
-                        "height",
-                        "iblockId",
-                        "iblockSectionId",
-                        "id",
-                        "length",
-                        "measure",
-                        "modifiedBy",
-                        "name",
-                        "previewPicture",
-                        "previewText",
-                        "previewTextType",
-                        "property258",
-                        "property259",
-                        "purchasingCurrency",
-                        "purchasingPrice",
-                        "quantity",
-                        "quantityReserved",
-                        "quantityTrace",
-                        "sort",
-                        "subscribe",
-                        "timestampX",
-                        "type",
-                        "vatId",
-                        "vatIncluded",
-                        "weight",
-                        "width",
-                        "xmlId",
-                    ],
-                )?,
+            active,
+            available,
+            bundle,
+            can_buy_zero,
+            code,
+            created_by,
+            date_active_from,
+            date_active_to,
+            date_create,
+            detail_picture,
+            detail_text,
+            detail_text_type,
+            height,
+            iblock_id,
+            iblock_section_id,
+            id,
+            length,
+            measure,
+            modified_by,
+            name,
+            preview_picture,
+            preview_text,
+            preview_text_type,
+            property258,
+            property259,
+            purchasing_currency,
+            purchasing_price,
+            quantity,
+            quantity_reserved,
+            quantity_trace,
+            sort,
+            subscribe,
+            timestamp_x,
+            type_,
+            vat_id,
+            vat_included,
+            weight,
+            width,
+            xml_id,
+            additional,
         })
     }
 }
@@ -913,10 +1031,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            filter: o.req("filter")?,
-            additional: o.rest(&["filter"])?,
-        })
+        let filter = o.req("filter")?;
+        let additional = o.rest(&["filter"])?;
+        Ok(Self { filter, additional })
     }
 }
 
@@ -936,10 +1053,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterRequestFilter {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            iblock_id: o.req("iblockId")?,
-            additional: o.rest(&["iblockId"])?,
-        })
+        let iblock_id = o.req("iblockId")?;
+        let additional = o.rest(&["iblockId"])?;
+        Ok(Self { iblock_id, additional })
     }
 }
 
@@ -960,10 +1076,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            product: o.opt("product")?,
-            additional: o.rest(&["product"])?,
-        })
+        let product = o.opt("product")?;
+        let additional = o.rest(&["product"])?;
+        Ok(Self { product, additional })
     }
 }
 
@@ -1064,94 +1179,136 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponseProduct {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let available = o.opt("available")?;
+        let bundle = o.opt("bundle")?;
+        let can_buy_zero = o.opt("canBuyZero")?;
+        let code = o.opt("code")?;
+        let created_by = o.opt("createdBy")?;
+        let date_active_from = o.opt("dateActiveFrom")?;
+        let date_active_to = o.opt("dateActiveTo")?;
+        let date_create = o.opt("dateCreate")?;
+        let detail_picture = o.opt("detailPicture")?;
+        let detail_text = o.opt("detailText")?;
+        let detail_text_type = o.opt("detailTextType")?;
+        let height = o.opt("height")?;
+        let iblock_id = o.opt("iblockId")?;
+        let iblock_section_id = o.opt("iblockSectionId")?;
+        let id = o.opt("id")?;
+        let length = o.opt("length")?;
+        let measure = o.opt("measure")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let negative_amount_trace = o.opt("negativeAmountTrace")?;
+        let preview_picture = o.opt("previewPicture")?;
+        let preview_text = o.opt("previewText")?;
+        let preview_text_type = o.opt("previewTextType")?;
+        let price_type = o.opt("priceType")?;
+        let property258 = o.opt("property258")?;
+        let property259 = o.opt("property259")?;
+        let purchasing_currency = o.opt("purchasingCurrency")?;
+        let purchasing_price = o.opt("purchasingPrice")?;
+        let quantity = o.opt("quantity")?;
+        let quantity_reserved = o.opt("quantityReserved")?;
+        let quantity_trace = o.opt("quantityTrace")?;
+        let sort = o.opt("sort")?;
+        let subscribe = o.opt("subscribe")?;
+        let timestamp_x = o.opt("timestampX")?;
+        let type_ = o.opt("type")?;
+        let vat_id = o.opt("vatId")?;
+        let vat_included = o.opt("vatIncluded")?;
+        let weight = o.opt("weight")?;
+        let width = o.opt("width")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "available",
+                    "bundle",
+                    "canBuyZero",
+                    "code",
+                    "createdBy",
+                    "dateActiveFrom",
+                    "dateActiveTo",
+                    "dateCreate",
+                    "detailPicture",
+                    "detailText",
+                    "detailTextType",
+                    "height",
+                    "iblockId",
+                    "iblockSectionId",
+                    "id",
+                    "length",
+                    "measure",
+                    "modifiedBy",
+                    "name",
+                    "negativeAmountTrace",
+                    "previewPicture",
+                    "previewText",
+                    "previewTextType",
+                    "priceType",
+                    "property258",
+                    "property259",
+                    "purchasingCurrency",
+                    "purchasingPrice",
+                    "quantity",
+                    "quantityReserved",
+                    "quantityTrace",
+                    "sort",
+                    "subscribe",
+                    "timestampX",
+                    "type",
+                    "vatId",
+                    "vatIncluded",
+                    "weight",
+                    "width",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            available: o.opt("available")?,
-            bundle: o.opt("bundle")?,
-            can_buy_zero: o.opt("canBuyZero")?,
-            code: o.opt("code")?,
-            created_by: o.opt("createdBy")?,
-            date_active_from: o.opt("dateActiveFrom")?,
-            date_active_to: o.opt("dateActiveTo")?,
-            date_create: o.opt("dateCreate")?,
-            detail_picture: o.opt("detailPicture")?,
-            detail_text: o.opt("detailText")?,
-            detail_text_type: o.opt("detailTextType")?,
-            height: o.opt("height")?,
-            iblock_id: o.opt("iblockId")?,
-            iblock_section_id: o.opt("iblockSectionId")?,
-            id: o.opt("id")?,
-            length: o.opt("length")?,
-            measure: o.opt("measure")?,
-            modified_by: o.opt("modifiedBy")?,
-            name: o.opt("name")?,
-            negative_amount_trace: o.opt("negativeAmountTrace")?,
-            preview_picture: o.opt("previewPicture")?,
-            preview_text: o.opt("previewText")?,
-            preview_text_type: o.opt("previewTextType")?,
-            price_type: o.opt("priceType")?,
-            property258: o.opt("property258")?,
-            property259: o.opt("property259")?,
-            purchasing_currency: o.opt("purchasingCurrency")?,
-            purchasing_price: o.opt("purchasingPrice")?,
-            quantity: o.opt("quantity")?,
-            quantity_reserved: o.opt("quantityReserved")?,
-            quantity_trace: o.opt("quantityTrace")?,
-            sort: o.opt("sort")?,
-            subscribe: o.opt("subscribe")?,
-            timestamp_x: o.opt("timestampX")?,
-            type_: o.opt("type")?,
-            vat_id: o.opt("vatId")?,
-            vat_included: o.opt("vatIncluded")?,
-            weight: o.opt("weight")?,
-            width: o.opt("width")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "available",
-                        "bundle",
-                        "canBuyZero",
-                        "code",
-                        "createdBy",
-                        "dateActiveFrom",
-                        "dateActiveTo",
-                        "dateCreate",
-                        "detailPicture",
-                        "detailText",
-                        "detailTextType",
-                        "height",
-                        "iblockId",
-                        "iblockSectionId",
-                        "id",
-                        "length",
-                        "measure",
-                        "modifiedBy",
-                        "name",
-                        "negativeAmountTrace",
-                        "previewPicture",
-                        "previewText",
-                        "previewTextType",
-                        "priceType",
-                        "property258",
-                        "property259",
-                        "purchasingCurrency",
-                        "purchasingPrice",
-                        "quantity",
-                        "quantityReserved",
-                        "quantityTrace",
-                        "sort",
-                        "subscribe",
-                        "timestampX",
-                        "type",
-                        "vatId",
-                        "vatIncluded",
-                        "weight",
-                        "width",
-                        "xmlId",
-                    ],
-                )?,
+            active,
+            available,
+            bundle,
+            can_buy_zero,
+            code,
+            created_by,
+            date_active_from,
+            date_active_to,
+            date_create,
+            detail_picture,
+            detail_text,
+            detail_text_type,
+            height,
+            iblock_id,
+            iblock_section_id,
+            id,
+            length,
+            measure,
+            modified_by,
+            name,
+            negative_amount_trace,
+            preview_picture,
+            preview_text,
+            preview_text_type,
+            price_type,
+            property258,
+            property259,
+            purchasing_currency,
+            purchasing_price,
+            quantity,
+            quantity_reserved,
+            quantity_trace,
+            sort,
+            subscribe,
+            timestamp_x,
+            type_,
+            vat_id,
+            vat_included,
+            weight,
+            width,
+            xml_id,
+            additional,
         })
     }
 }
@@ -1203,12 +1360,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -1230,10 +1392,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            products: o.opt("products")?,
-            additional: o.rest(&["products"])?,
-        })
+        let products = o.opt("products")?;
+        let additional = o.rest(&["products"])?;
+        Ok(Self { products, additional })
     }
 }
 
@@ -1276,11 +1437,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -1389,88 +1549,127 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let iblock_section = o.opt("IblockSection")?;
+        let active = o.opt("active")?;
+        let barcode_multi = o.opt("barcodeMulti")?;
+        let can_buy_zero = o.opt("canBuyZero")?;
+        let code = o.opt("code")?;
+        let created_by = o.opt("createdBy")?;
+        let date_active_from = o.opt("dateActiveFrom")?;
+        let date_active_to = o.opt("dateActiveTo")?;
+        let date_create = o.opt("dateCreate")?;
+        let detail_picture = o.opt("detailPicture")?;
+        let detail_text = o.opt("detailText")?;
+        let detail_text_type = o.opt("detailTextType")?;
+        let height = o.opt("height")?;
+        let iblock_section_id = o.opt("iblockSectionId")?;
+        let length = o.opt("length")?;
+        let measure = o.opt("measure")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let preview_picture = o.opt("previewPicture")?;
+        let preview_text = o.opt("previewText")?;
+        let preview_text_type = o.opt("previewTextType")?;
+        let property_n = o.opt("propertyN")?;
+        let purchasing_currency = o.opt("purchasingCurrency")?;
+        let purchasing_price = o.opt("purchasingPrice")?;
+        let quantity = o.opt("quantity")?;
+        let quantity_reserved = o.opt("quantityReserved")?;
+        let quantity_trace = o.opt("quantityTrace")?;
+        let recur_scheme_length = o.opt("recurSchemeLength")?;
+        let recur_scheme_type = o.opt("recurSchemeType")?;
+        let sort = o.opt("sort")?;
+        let subscribe = o.opt("subscribe")?;
+        let trial_price_id = o.opt("trialPriceId")?;
+        let vat_id = o.opt("vatId")?;
+        let vat_included = o.opt("vatIncluded")?;
+        let weight = o.opt("weight")?;
+        let width = o.opt("width")?;
+        let without_order = o.opt("withoutOrder")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "IblockSection",
+                    "active",
+                    "barcodeMulti",
+                    "canBuyZero",
+                    "code",
+                    "createdBy",
+                    "dateActiveFrom",
+                    "dateActiveTo",
+                    "dateCreate",
+                    "detailPicture",
+                    "detailText",
+                    "detailTextType",
+                    "height",
+                    "iblockSectionId",
+                    "length",
+                    "measure",
+                    "modifiedBy",
+                    "name",
+                    "previewPicture",
+                    "previewText",
+                    "previewTextType",
+                    "propertyN",
+                    "purchasingCurrency",
+                    "purchasingPrice",
+                    "quantity",
+                    "quantityReserved",
+                    "quantityTrace",
+                    "recurSchemeLength",
+                    "recurSchemeType",
+                    "sort",
+                    "subscribe",
+                    "trialPriceId",
+                    "vatId",
+                    "vatIncluded",
+                    "weight",
+                    "width",
+                    "withoutOrder",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            iblock_section: o.opt("IblockSection")?,
-            active: o.opt("active")?,
-            barcode_multi: o.opt("barcodeMulti")?,
-            can_buy_zero: o.opt("canBuyZero")?,
-            code: o.opt("code")?,
-            created_by: o.opt("createdBy")?,
-            date_active_from: o.opt("dateActiveFrom")?,
-            date_active_to: o.opt("dateActiveTo")?,
-            date_create: o.opt("dateCreate")?,
-            detail_picture: o.opt("detailPicture")?,
-            detail_text: o.opt("detailText")?,
-            detail_text_type: o.opt("detailTextType")?,
-            height: o.opt("height")?,
-            iblock_section_id: o.opt("iblockSectionId")?,
-            length: o.opt("length")?,
-            measure: o.opt("measure")?,
-            modified_by: o.opt("modifiedBy")?,
-            name: o.opt("name")?,
-            preview_picture: o.opt("previewPicture")?,
-            preview_text: o.opt("previewText")?,
-            preview_text_type: o.opt("previewTextType")?,
-            property_n: o.opt("propertyN")?,
-            purchasing_currency: o.opt("purchasingCurrency")?,
-            purchasing_price: o.opt("purchasingPrice")?,
-            quantity: o.opt("quantity")?,
-            quantity_reserved: o.opt("quantityReserved")?,
-            quantity_trace: o.opt("quantityTrace")?,
-            recur_scheme_length: o.opt("recurSchemeLength")?,
-            recur_scheme_type: o.opt("recurSchemeType")?,
-            sort: o.opt("sort")?,
-            subscribe: o.opt("subscribe")?,
-            trial_price_id: o.opt("trialPriceId")?,
-            vat_id: o.opt("vatId")?,
-            vat_included: o.opt("vatIncluded")?,
-            weight: o.opt("weight")?,
-            width: o.opt("width")?,
-            without_order: o.opt("withoutOrder")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "IblockSection",
-                        "active",
-                        "barcodeMulti",
-                        "canBuyZero",
-                        "code",
-                        "createdBy",
-                        "dateActiveFrom",
-                        "dateActiveTo",
-                        "dateCreate",
-                        "detailPicture",
-                        "detailText",
-                        "detailTextType",
-                        "height",
-                        "iblockSectionId",
-                        "length",
-                        "measure",
-                        "modifiedBy",
-                        "name",
-                        "previewPicture",
-                        "previewText",
-                        "previewTextType",
-                        "propertyN",
-                        "purchasingCurrency",
-                        "purchasingPrice",
-                        "quantity",
-                        "quantityReserved",
-                        "quantityTrace",
-                        "recurSchemeLength",
-                        "recurSchemeType",
-                        "sort",
-                        "subscribe",
-                        "trialPriceId",
-                        "vatId",
-                        "vatIncluded",
-                        "weight",
-                        "width",
-                        "withoutOrder",
-                        "xmlId",
-                    ],
-                )?,
+            iblock_section,
+            active,
+            barcode_multi,
+            can_buy_zero,
+            code,
+            created_by,
+            date_active_from,
+            date_active_to,
+            date_create,
+            detail_picture,
+            detail_text,
+            detail_text_type,
+            height,
+            iblock_section_id,
+            length,
+            measure,
+            modified_by,
+            name,
+            preview_picture,
+            preview_text,
+            preview_text_type,
+            property_n,
+            purchasing_currency,
+            purchasing_price,
+            quantity,
+            quantity_reserved,
+            quantity_trace,
+            recur_scheme_length,
+            recur_scheme_type,
+            sort,
+            subscribe,
+            trial_price_id,
+            vat_id,
+            vat_included,
+            weight,
+            width,
+            without_order,
+            xml_id,
+            additional,
         })
     }
 }
@@ -1512,10 +1711,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            element: o.opt("element")?,
-            additional: o.rest(&["element"])?,
-        })
+        let element = o.opt("element")?;
+        let additional = o.rest(&["element"])?;
+        Ok(Self { element, additional })
     }
 }
 
@@ -1615,90 +1813,130 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseElement {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let available = o.opt("available")?;
+        let bundle = o.opt("bundle")?;
+        let can_buy_zero = o.opt("canBuyZero")?;
+        let code = o.opt("code")?;
+        let created_by = o.opt("createdBy")?;
+        let date_active_from = o.opt("dateActiveFrom")?;
+        let date_active_to = o.opt("dateActiveTo")?;
+        let date_create = o.opt("dateCreate")?;
+        let detail_picture = o.opt("detailPicture")?;
+        let detail_text = o.opt("detailText")?;
+        let detail_text_type = o.opt("detailTextType")?;
+        let height = o.opt("height")?;
+        let iblock_id = o.opt("iblockId")?;
+        let iblock_section_id = o.opt("iblockSectionId")?;
+        let id = o.opt("id")?;
+        let length = o.opt("length")?;
+        let measure = o.opt("measure")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let preview_picture = o.opt("previewPicture")?;
+        let preview_text = o.opt("previewText")?;
+        let preview_text_type = o.opt("previewTextType")?;
+        let property258 = o.opt("property258")?;
+        let property259 = o.opt("property259")?;
+        let purchasing_currency = o.opt("purchasingCurrency")?;
+        let purchasing_price = o.opt("purchasingPrice")?;
+        let quantity = o.opt("quantity")?;
+        let quantity_reserved = o.opt("quantityReserved")?;
+        let quantity_trace = o.opt("quantityTrace")?;
+        let sort = o.opt("sort")?;
+        let subscribe = o.opt("subscribe")?;
+        let timestamp_x = o.opt("timestampX")?;
+        let type_ = o.opt("type")?;
+        let vat_id = o.opt("vatId")?;
+        let vat_included = o.opt("vatIncluded")?;
+        let weight = o.opt("weight")?;
+        let width = o.opt("width")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "available",
+                    "bundle",
+                    "canBuyZero",
+                    "code",
+                    "createdBy",
+                    "dateActiveFrom",
+                    "dateActiveTo",
+                    "dateCreate",
+                    "detailPicture",
+                    "detailText",
+                    "detailTextType",
+                    "height",
+                    "iblockId",
+                    "iblockSectionId",
+                    "id",
+                    "length",
+                    "measure",
+                    "modifiedBy",
+                    "name",
+                    "previewPicture",
+                    "previewText",
+                    "previewTextType",
+                    "property258",
+                    "property259",
+                    "purchasingCurrency",
+                    "purchasingPrice",
+                    "quantity",
+                    "quantityReserved",
+                    "quantityTrace",
+                    "sort",
+                    "subscribe",
+                    "timestampX",
+                    "type",
+                    "vatId",
+                    "vatIncluded",
+                    "weight",
+                    "width",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            available: o.opt("available")?,
-            bundle: o.opt("bundle")?,
-            can_buy_zero: o.opt("canBuyZero")?,
-            code: o.opt("code")?,
-            created_by: o.opt("createdBy")?,
-            date_active_from: o.opt("dateActiveFrom")?,
-            date_active_to: o.opt("dateActiveTo")?,
-            date_create: o.opt("dateCreate")?,
-            detail_picture: o.opt("detailPicture")?,
-            detail_text: o.opt("detailText")?,
-            detail_text_type: o.opt("detailTextType")?,
-            height: o.opt("height")?,
-            iblock_id: o.opt("iblockId")?,
-            iblock_section_id: o.opt("iblockSectionId")?,
-            id: o.opt("id")?,
-            length: o.opt("length")?,
-            measure: o.opt("measure")?,
-            modified_by: o.opt("modifiedBy")?,
-            name: o.opt("name")?,
-            preview_picture: o.opt("previewPicture")?,
-            preview_text: o.opt("previewText")?,
-            preview_text_type: o.opt("previewTextType")?,
-            property258: o.opt("property258")?,
-            property259: o.opt("property259")?,
-            purchasing_currency: o.opt("purchasingCurrency")?,
-            purchasing_price: o.opt("purchasingPrice")?,
-            quantity: o.opt("quantity")?,
-            quantity_reserved: o.opt("quantityReserved")?,
-            quantity_trace: o.opt("quantityTrace")?,
-            sort: o.opt("sort")?,
-            subscribe: o.opt("subscribe")?,
-            timestamp_x: o.opt("timestampX")?,
-            type_: o.opt("type")?,
-            vat_id: o.opt("vatId")?,
-            vat_included: o.opt("vatIncluded")?,
-            weight: o.opt("weight")?,
-            width: o.opt("width")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "available",
-                        "bundle",
-                        "canBuyZero",
-                        "code",
-                        "createdBy",
-                        "dateActiveFrom",
-                        "dateActiveTo",
-                        "dateCreate",
-                        "detailPicture",
-                        "detailText",
-                        "detailTextType",
-                        "height",
-                        "iblockId",
-                        "iblockSectionId",
-                        "id",
-                        "length",
-                        "measure",
-                        "modifiedBy",
-                        "name",
-                        "previewPicture",
-                        "previewText",
-                        "previewTextType",
-                        "property258",
-                        "property259",
-                        "purchasingCurrency",
-                        "purchasingPrice",
-                        "quantity",
-                        "quantityReserved",
-                        "quantityTrace",
-                        "sort",
-                        "subscribe",
-                        "timestampX",
-                        "type",
-                        "vatId",
-                        "vatIncluded",
-                        "weight",
-                        "width",
-                        "xmlId",
-                    ],
-                )?,
+            active,
+            available,
+            bundle,
+            can_buy_zero,
+            code,
+            created_by,
+            date_active_from,
+            date_active_to,
+            date_create,
+            detail_picture,
+            detail_text,
+            detail_text_type,
+            height,
+            iblock_id,
+            iblock_section_id,
+            id,
+            length,
+            measure,
+            modified_by,
+            name,
+            preview_picture,
+            preview_text,
+            preview_text_type,
+            property258,
+            property259,
+            purchasing_currency,
+            purchasing_price,
+            quantity,
+            quantity_reserved,
+            quantity_trace,
+            sort,
+            subscribe,
+            timestamp_x,
+            type_,
+            vat_id,
+            vat_included,
+            weight,
+            width,
+            xml_id,
+            additional,
         })
     }
 }

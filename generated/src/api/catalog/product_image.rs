@@ -38,10 +38,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let file_content = o.req("fileContent")?;
+        let additional = o.rest(&["fields", "fileContent"])?;
         Ok(Self {
-            fields: o.req("fields")?,
-            file_content: o.req("fileContent")?,
-            additional: o.rest(&["fields", "fileContent"])?,
+            fields,
+            file_content,
+            additional,
         })
     }
 }
@@ -65,10 +68,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let product_id = o.req("productId")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["productId", "type"])?;
         Ok(Self {
-            product_id: o.req("productId")?,
-            type_: o.opt("type")?,
-            additional: o.rest(&["productId", "type"])?,
+            product_id,
+            type_,
+            additional,
         })
     }
 }
@@ -92,10 +98,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            product_image: o.opt("productImage")?,
-            additional: o.rest(&["productImage"])?,
-        })
+        let product_image = o.opt("productImage")?;
+        let additional = o.rest(&["productImage"])?;
+        Ok(Self { product_image, additional })
     }
 }
 
@@ -128,26 +133,34 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseProductImage {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let create_time = o.opt("createTime")?;
+        let detail_url = o.opt("detailUrl")?;
+        let download_url = o.opt("downloadUrl")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let product_id = o.opt("productId")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "createTime",
+                    "detailUrl",
+                    "downloadUrl",
+                    "id",
+                    "name",
+                    "productId",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            create_time: o.opt("createTime")?,
-            detail_url: o.opt("detailUrl")?,
-            download_url: o.opt("downloadUrl")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            product_id: o.opt("productId")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "createTime",
-                        "detailUrl",
-                        "downloadUrl",
-                        "id",
-                        "name",
-                        "productId",
-                        "type",
-                    ],
-                )?,
+            create_time,
+            detail_url,
+            download_url,
+            id,
+            name,
+            product_id,
+            type_,
+            additional,
         })
     }
 }
@@ -192,11 +205,10 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            product_id: o.req("productId")?,
-            additional: o.rest(&["id", "productId"])?,
-        })
+        let id = o.req("id")?;
+        let product_id = o.req("productId")?;
+        let additional = o.rest(&["id", "productId"])?;
+        Ok(Self { id, product_id, additional })
     }
 }
 
@@ -243,11 +255,10 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            product_id: o.req("productId")?,
-            additional: o.rest(&["id", "productId"])?,
-        })
+        let id = o.req("id")?;
+        let product_id = o.req("productId")?;
+        let additional = o.rest(&["id", "productId"])?;
+        Ok(Self { id, product_id, additional })
     }
 }
 
@@ -268,10 +279,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            product_image: o.opt("productImage")?,
-            additional: o.rest(&["productImage"])?,
-        })
+        let product_image = o.opt("productImage")?;
+        let additional = o.rest(&["productImage"])?;
+        Ok(Self { product_image, additional })
     }
 }
 
@@ -304,26 +314,34 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseProductImage {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let create_time = o.opt("createTime")?;
+        let detail_url = o.opt("detailUrl")?;
+        let download_url = o.opt("downloadUrl")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let product_id = o.opt("productId")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "createTime",
+                    "detailUrl",
+                    "downloadUrl",
+                    "id",
+                    "name",
+                    "productId",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            create_time: o.opt("createTime")?,
-            detail_url: o.opt("detailUrl")?,
-            download_url: o.opt("downloadUrl")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            product_id: o.opt("productId")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "createTime",
-                        "detailUrl",
-                        "downloadUrl",
-                        "id",
-                        "name",
-                        "productId",
-                        "type",
-                    ],
-                )?,
+            create_time,
+            detail_url,
+            download_url,
+            id,
+            name,
+            product_id,
+            type_,
+            additional,
         })
     }
 }
@@ -365,7 +383,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -386,10 +405,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            product_image: o.opt("productImage")?,
-            additional: o.rest(&["productImage"])?,
-        })
+        let product_image = o.opt("productImage")?;
+        let additional = o.rest(&["productImage"])?;
+        Ok(Self { product_image, additional })
     }
 }
 
@@ -422,26 +440,34 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseProductImage {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let create_time = o.opt("createTime")?;
+        let detail_url = o.opt("detailUrl")?;
+        let download_url = o.opt("downloadUrl")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let product_id = o.opt("productId")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "createTime",
+                    "detailUrl",
+                    "downloadUrl",
+                    "id",
+                    "name",
+                    "productId",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            create_time: o.opt("createTime")?,
-            detail_url: o.opt("detailUrl")?,
-            download_url: o.opt("downloadUrl")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            product_id: o.opt("productId")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "createTime",
-                        "detailUrl",
-                        "downloadUrl",
-                        "id",
-                        "name",
-                        "productId",
-                        "type",
-                    ],
-                )?,
+            create_time,
+            detail_url,
+            download_url,
+            id,
+            name,
+            product_id,
+            type_,
+            additional,
         })
     }
 }
@@ -492,11 +518,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let product_id = o.req("productId")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["productId", "select", "start"])?;
         Ok(Self {
-            product_id: o.req("productId")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["productId", "select", "start"])?,
+            product_id,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -518,10 +548,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            product_images: o.opt("productImages")?,
-            additional: o.rest(&["productImages"])?,
-        })
+        let product_images = o.opt("productImages")?;
+        let additional = o.rest(&["productImages"])?;
+        Ok(Self { product_images, additional })
     }
 }
 

@@ -37,10 +37,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -107,56 +106,79 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let col_count = o.opt("colCount")?;
+        let default_value = o.opt("defaultValue")?;
+        let file_type = o.opt("fileType")?;
+        let filtrable = o.opt("filtrable")?;
+        let hint = o.opt("hint")?;
+        let iblock_id = o.req("iblockId")?;
+        let is_required = o.opt("isRequired")?;
+        let link_iblock_id = o.opt("linkIblockId")?;
+        let list_type = o.opt("listType")?;
+        let multiple = o.opt("multiple")?;
+        let multiple_cnt = o.opt("multipleCnt")?;
+        let name = o.req("name")?;
+        let property_type = o.req("propertyType")?;
+        let row_count = o.opt("rowCount")?;
+        let searchable = o.opt("searchable")?;
+        let sort = o.opt("sort")?;
+        let user_type = o.opt("userType")?;
+        let user_type_settings = o.opt("userTypeSettings")?;
+        let with_description = o.opt("withDescription")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "code",
+                    "colCount",
+                    "defaultValue",
+                    "fileType",
+                    "filtrable",
+                    "hint",
+                    "iblockId",
+                    "isRequired",
+                    "linkIblockId",
+                    "listType",
+                    "multiple",
+                    "multipleCnt",
+                    "name",
+                    "propertyType",
+                    "rowCount",
+                    "searchable",
+                    "sort",
+                    "userType",
+                    "userTypeSettings",
+                    "withDescription",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            code: o.opt("code")?,
-            col_count: o.opt("colCount")?,
-            default_value: o.opt("defaultValue")?,
-            file_type: o.opt("fileType")?,
-            filtrable: o.opt("filtrable")?,
-            hint: o.opt("hint")?,
-            iblock_id: o.req("iblockId")?,
-            is_required: o.opt("isRequired")?,
-            link_iblock_id: o.opt("linkIblockId")?,
-            list_type: o.opt("listType")?,
-            multiple: o.opt("multiple")?,
-            multiple_cnt: o.opt("multipleCnt")?,
-            name: o.req("name")?,
-            property_type: o.req("propertyType")?,
-            row_count: o.opt("rowCount")?,
-            searchable: o.opt("searchable")?,
-            sort: o.opt("sort")?,
-            user_type: o.opt("userType")?,
-            user_type_settings: o.opt("userTypeSettings")?,
-            with_description: o.opt("withDescription")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "code",
-                        "colCount",
-                        "defaultValue",
-                        "fileType",
-                        "filtrable",
-                        "hint",
-                        "iblockId",
-                        "isRequired",
-                        "linkIblockId",
-                        "listType",
-                        "multiple",
-                        "multipleCnt",
-                        "name",
-                        "propertyType",
-                        "rowCount",
-                        "searchable",
-                        "sort",
-                        "userType",
-                        "userTypeSettings",
-                        "withDescription",
-                        "xmlId",
-                    ],
-                )?,
+            active,
+            code,
+            col_count,
+            default_value,
+            file_type,
+            filtrable,
+            hint,
+            iblock_id,
+            is_required,
+            link_iblock_id,
+            list_type,
+            multiple,
+            multiple_cnt,
+            name,
+            property_type,
+            row_count,
+            searchable,
+            sort,
+            user_type,
+            user_type_settings,
+            with_description,
+            xml_id,
+            additional,
         })
     }
 }
@@ -196,9 +218,11 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let product_property = o.opt("productProperty")?;
+        let additional = o.rest(&["productProperty"])?;
         Ok(Self {
-            product_property: o.opt("productProperty")?,
-            additional: o.rest(&["productProperty"])?,
+            product_property,
+            additional,
         })
     }
 }
@@ -277,60 +301,85 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseProductProperty {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let col_count = o.opt("colCount")?;
+        let default_value = o.opt("defaultValue")?;
+        let file_type = o.opt("fileType")?;
+        let filtrable = o.opt("filtrable")?;
+        let hint = o.opt("hint")?;
+        let iblock_id = o.opt("iblockId")?;
+        let id = o.opt("id")?;
+        let is_required = o.opt("isRequired")?;
+        let link_iblock_id = o.opt("linkIblockId")?;
+        let list_type = o.opt("listType")?;
+        let multiple = o.opt("multiple")?;
+        let multiple_cnt = o.opt("multipleCnt")?;
+        let name = o.opt("name")?;
+        let property_type = o.opt("propertyType")?;
+        let row_count = o.opt("rowCount")?;
+        let searchable = o.opt("searchable")?;
+        let sort = o.opt("sort")?;
+        let timestamp_x = o.opt("timestampX")?;
+        let user_type = o.opt("userType")?;
+        let user_type_settings = o.opt("userTypeSettings")?;
+        let with_description = o.opt("withDescription")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "code",
+                    "colCount",
+                    "defaultValue",
+                    "fileType",
+                    "filtrable",
+                    "hint",
+                    "iblockId",
+                    "id",
+                    "isRequired",
+                    "linkIblockId",
+                    "listType",
+                    "multiple",
+                    "multipleCnt",
+                    "name",
+                    "propertyType",
+                    "rowCount",
+                    "searchable",
+                    "sort",
+                    "timestampX",
+                    "userType",
+                    "userTypeSettings",
+                    "withDescription",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            code: o.opt("code")?,
-            col_count: o.opt("colCount")?,
-            default_value: o.opt("defaultValue")?,
-            file_type: o.opt("fileType")?,
-            filtrable: o.opt("filtrable")?,
-            hint: o.opt("hint")?,
-            iblock_id: o.opt("iblockId")?,
-            id: o.opt("id")?,
-            is_required: o.opt("isRequired")?,
-            link_iblock_id: o.opt("linkIblockId")?,
-            list_type: o.opt("listType")?,
-            multiple: o.opt("multiple")?,
-            multiple_cnt: o.opt("multipleCnt")?,
-            name: o.opt("name")?,
-            property_type: o.opt("propertyType")?,
-            row_count: o.opt("rowCount")?,
-            searchable: o.opt("searchable")?,
-            sort: o.opt("sort")?,
-            timestamp_x: o.opt("timestampX")?,
-            user_type: o.opt("userType")?,
-            user_type_settings: o.opt("userTypeSettings")?,
-            with_description: o.opt("withDescription")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "code",
-                        "colCount",
-                        "defaultValue",
-                        "fileType",
-                        "filtrable",
-                        "hint",
-                        "iblockId",
-                        "id",
-                        "isRequired",
-                        "linkIblockId",
-                        "listType",
-                        "multiple",
-                        "multipleCnt",
-                        "name",
-                        "propertyType",
-                        "rowCount",
-                        "searchable",
-                        "sort",
-                        "timestampX",
-                        "userType",
-                        "userTypeSettings",
-                        "withDescription",
-                        "xmlId",
-                    ],
-                )?,
+            active,
+            code,
+            col_count,
+            default_value,
+            file_type,
+            filtrable,
+            hint,
+            iblock_id,
+            id,
+            is_required,
+            link_iblock_id,
+            list_type,
+            multiple,
+            multiple_cnt,
+            name,
+            property_type,
+            row_count,
+            searchable,
+            sort,
+            timestamp_x,
+            user_type,
+            user_type_settings,
+            with_description,
+            xml_id,
+            additional,
         })
     }
 }
@@ -373,10 +422,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -421,10 +469,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -445,9 +492,11 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let product_property = o.opt("productProperty")?;
+        let additional = o.rest(&["productProperty"])?;
         Ok(Self {
-            product_property: o.opt("productProperty")?,
-            additional: o.rest(&["productProperty"])?,
+            product_property,
+            additional,
         })
     }
 }
@@ -526,60 +575,85 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseProductProperty {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let col_count = o.opt("colCount")?;
+        let default_value = o.opt("defaultValue")?;
+        let file_type = o.opt("fileType")?;
+        let filtrable = o.opt("filtrable")?;
+        let hint = o.opt("hint")?;
+        let iblock_id = o.opt("iblockId")?;
+        let id = o.opt("id")?;
+        let is_required = o.opt("isRequired")?;
+        let link_iblock_id = o.opt("linkIblockId")?;
+        let list_type = o.opt("listType")?;
+        let multiple = o.opt("multiple")?;
+        let multiple_cnt = o.opt("multipleCnt")?;
+        let name = o.opt("name")?;
+        let property_type = o.opt("propertyType")?;
+        let row_count = o.opt("rowCount")?;
+        let searchable = o.opt("searchable")?;
+        let sort = o.opt("sort")?;
+        let timestamp_x = o.opt("timestampX")?;
+        let user_type = o.opt("userType")?;
+        let user_type_settings = o.opt("userTypeSettings")?;
+        let with_description = o.opt("withDescription")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "code",
+                    "colCount",
+                    "defaultValue",
+                    "fileType",
+                    "filtrable",
+                    "hint",
+                    "iblockId",
+                    "id",
+                    "isRequired",
+                    "linkIblockId",
+                    "listType",
+                    "multiple",
+                    "multipleCnt",
+                    "name",
+                    "propertyType",
+                    "rowCount",
+                    "searchable",
+                    "sort",
+                    "timestampX",
+                    "userType",
+                    "userTypeSettings",
+                    "withDescription",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            code: o.opt("code")?,
-            col_count: o.opt("colCount")?,
-            default_value: o.opt("defaultValue")?,
-            file_type: o.opt("fileType")?,
-            filtrable: o.opt("filtrable")?,
-            hint: o.opt("hint")?,
-            iblock_id: o.opt("iblockId")?,
-            id: o.opt("id")?,
-            is_required: o.opt("isRequired")?,
-            link_iblock_id: o.opt("linkIblockId")?,
-            list_type: o.opt("listType")?,
-            multiple: o.opt("multiple")?,
-            multiple_cnt: o.opt("multipleCnt")?,
-            name: o.opt("name")?,
-            property_type: o.opt("propertyType")?,
-            row_count: o.opt("rowCount")?,
-            searchable: o.opt("searchable")?,
-            sort: o.opt("sort")?,
-            timestamp_x: o.opt("timestampX")?,
-            user_type: o.opt("userType")?,
-            user_type_settings: o.opt("userTypeSettings")?,
-            with_description: o.opt("withDescription")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "code",
-                        "colCount",
-                        "defaultValue",
-                        "fileType",
-                        "filtrable",
-                        "hint",
-                        "iblockId",
-                        "id",
-                        "isRequired",
-                        "linkIblockId",
-                        "listType",
-                        "multiple",
-                        "multipleCnt",
-                        "name",
-                        "propertyType",
-                        "rowCount",
-                        "searchable",
-                        "sort",
-                        "timestampX",
-                        "userType",
-                        "userTypeSettings",
-                        "withDescription",
-                        "xmlId",
-                    ],
-                )?,
+            active,
+            code,
+            col_count,
+            default_value,
+            file_type,
+            filtrable,
+            hint,
+            iblock_id,
+            id,
+            is_required,
+            link_iblock_id,
+            list_type,
+            multiple,
+            multiple_cnt,
+            name,
+            property_type,
+            row_count,
+            searchable,
+            sort,
+            timestamp_x,
+            user_type,
+            user_type_settings,
+            with_description,
+            xml_id,
+            additional,
         })
     }
 }
@@ -621,7 +695,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -642,9 +717,11 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let product_property = o.opt("productProperty")?;
+        let additional = o.rest(&["productProperty"])?;
         Ok(Self {
-            product_property: o.opt("productProperty")?,
-            additional: o.rest(&["productProperty"])?,
+            product_property,
+            additional,
         })
     }
 }
@@ -669,11 +746,15 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseProductProperty {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o.rest(&["active", "code", "xmlId"])?;
         Ok(Self {
-            active: o.opt("active")?,
-            code: o.opt("code")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o.rest(&["active", "code", "xmlId"])?,
+            active,
+            code,
+            xml_id,
+            additional,
         })
     }
 }
@@ -725,12 +806,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -752,9 +838,11 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let product_properties = o.opt("productProperties")?;
+        let additional = o.rest(&["productProperties"])?;
         Ok(Self {
-            product_properties: o.opt("productProperties")?,
-            additional: o.rest(&["productProperties"])?,
+            product_properties,
+            additional,
         })
     }
 }
@@ -798,11 +886,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -870,56 +957,79 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let col_count = o.opt("colCount")?;
+        let default_value = o.opt("defaultValue")?;
+        let file_type = o.opt("fileType")?;
+        let filtrable = o.opt("filtrable")?;
+        let hint = o.opt("hint")?;
+        let iblock_id = o.req("iblockId")?;
+        let is_required = o.opt("isRequired")?;
+        let link_iblock_id = o.opt("linkIblockId")?;
+        let list_type = o.opt("listType")?;
+        let multiple = o.opt("multiple")?;
+        let multiple_cnt = o.opt("multipleCnt")?;
+        let name = o.opt("name")?;
+        let property_type = o.opt("propertyType")?;
+        let row_count = o.opt("rowCount")?;
+        let searchable = o.opt("searchable")?;
+        let sort = o.opt("sort")?;
+        let user_type = o.opt("userType")?;
+        let user_type_settings = o.opt("userTypeSettings")?;
+        let with_description = o.opt("withDescription")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "code",
+                    "colCount",
+                    "defaultValue",
+                    "fileType",
+                    "filtrable",
+                    "hint",
+                    "iblockId",
+                    "isRequired",
+                    "linkIblockId",
+                    "listType",
+                    "multiple",
+                    "multipleCnt",
+                    "name",
+                    "propertyType",
+                    "rowCount",
+                    "searchable",
+                    "sort",
+                    "userType",
+                    "userTypeSettings",
+                    "withDescription",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            code: o.opt("code")?,
-            col_count: o.opt("colCount")?,
-            default_value: o.opt("defaultValue")?,
-            file_type: o.opt("fileType")?,
-            filtrable: o.opt("filtrable")?,
-            hint: o.opt("hint")?,
-            iblock_id: o.req("iblockId")?,
-            is_required: o.opt("isRequired")?,
-            link_iblock_id: o.opt("linkIblockId")?,
-            list_type: o.opt("listType")?,
-            multiple: o.opt("multiple")?,
-            multiple_cnt: o.opt("multipleCnt")?,
-            name: o.opt("name")?,
-            property_type: o.opt("propertyType")?,
-            row_count: o.opt("rowCount")?,
-            searchable: o.opt("searchable")?,
-            sort: o.opt("sort")?,
-            user_type: o.opt("userType")?,
-            user_type_settings: o.opt("userTypeSettings")?,
-            with_description: o.opt("withDescription")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "code",
-                        "colCount",
-                        "defaultValue",
-                        "fileType",
-                        "filtrable",
-                        "hint",
-                        "iblockId",
-                        "isRequired",
-                        "linkIblockId",
-                        "listType",
-                        "multiple",
-                        "multipleCnt",
-                        "name",
-                        "propertyType",
-                        "rowCount",
-                        "searchable",
-                        "sort",
-                        "userType",
-                        "userTypeSettings",
-                        "withDescription",
-                        "xmlId",
-                    ],
-                )?,
+            active,
+            code,
+            col_count,
+            default_value,
+            file_type,
+            filtrable,
+            hint,
+            iblock_id,
+            is_required,
+            link_iblock_id,
+            list_type,
+            multiple,
+            multiple_cnt,
+            name,
+            property_type,
+            row_count,
+            searchable,
+            sort,
+            user_type,
+            user_type_settings,
+            with_description,
+            xml_id,
+            additional,
         })
     }
 }
@@ -955,9 +1065,11 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let product_property = o.opt("productProperty")?;
+        let additional = o.rest(&["productProperty"])?;
         Ok(Self {
-            product_property: o.opt("productProperty")?,
-            additional: o.rest(&["productProperty"])?,
+            product_property,
+            additional,
         })
     }
 }
@@ -1039,60 +1151,85 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseProductProperty {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let col_count = o.opt("colCount")?;
+        let default_value = o.opt("defaultValue")?;
+        let file_type = o.opt("fileType")?;
+        let filtrable = o.opt("filtrable")?;
+        let hint = o.opt("hint")?;
+        let iblock_id = o.opt("iblockId")?;
+        let id = o.opt("id")?;
+        let is_required = o.opt("isRequired")?;
+        let link_iblock_id = o.opt("linkIblockId")?;
+        let list_type = o.opt("listType")?;
+        let multiple = o.opt("multiple")?;
+        let multiple_cnt = o.opt("multipleCnt")?;
+        let name = o.opt("name")?;
+        let property_type = o.opt("propertyType")?;
+        let row_count = o.opt("rowCount")?;
+        let searchable = o.opt("searchable")?;
+        let sort = o.opt("sort")?;
+        let timestamp_x = o.opt("timestampX")?;
+        let user_type = o.opt("userType")?;
+        let user_type_settings = o.opt("userTypeSettings")?;
+        let with_description = o.opt("withDescription")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "code",
+                    "colCount",
+                    "defaultValue",
+                    "fileType",
+                    "filtrable",
+                    "hint",
+                    "iblockId",
+                    "id",
+                    "isRequired",
+                    "linkIblockId",
+                    "listType",
+                    "multiple",
+                    "multipleCnt",
+                    "name",
+                    "propertyType",
+                    "rowCount",
+                    "searchable",
+                    "sort",
+                    "timestampX",
+                    "userType",
+                    "userTypeSettings",
+                    "withDescription",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            code: o.opt("code")?,
-            col_count: o.opt("colCount")?,
-            default_value: o.opt("defaultValue")?,
-            file_type: o.opt("fileType")?,
-            filtrable: o.opt("filtrable")?,
-            hint: o.opt("hint")?,
-            iblock_id: o.opt("iblockId")?,
-            id: o.opt("id")?,
-            is_required: o.opt("isRequired")?,
-            link_iblock_id: o.opt("linkIblockId")?,
-            list_type: o.opt("listType")?,
-            multiple: o.opt("multiple")?,
-            multiple_cnt: o.opt("multipleCnt")?,
-            name: o.opt("name")?,
-            property_type: o.opt("propertyType")?,
-            row_count: o.opt("rowCount")?,
-            searchable: o.opt("searchable")?,
-            sort: o.opt("sort")?,
-            timestamp_x: o.opt("timestampX")?,
-            user_type: o.opt("userType")?,
-            user_type_settings: o.opt("userTypeSettings")?,
-            with_description: o.opt("withDescription")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "code",
-                        "colCount",
-                        "defaultValue",
-                        "fileType",
-                        "filtrable",
-                        "hint",
-                        "iblockId",
-                        "id",
-                        "isRequired",
-                        "linkIblockId",
-                        "listType",
-                        "multiple",
-                        "multipleCnt",
-                        "name",
-                        "propertyType",
-                        "rowCount",
-                        "searchable",
-                        "sort",
-                        "timestampX",
-                        "userType",
-                        "userTypeSettings",
-                        "withDescription",
-                        "xmlId",
-                    ],
-                )?,
+            active,
+            code,
+            col_count,
+            default_value,
+            file_type,
+            filtrable,
+            hint,
+            iblock_id,
+            id,
+            is_required,
+            link_iblock_id,
+            list_type,
+            multiple,
+            multiple_cnt,
+            name,
+            property_type,
+            row_count,
+            searchable,
+            sort,
+            timestamp_x,
+            user_type,
+            user_type_settings,
+            with_description,
+            xml_id,
+            additional,
         })
     }
 }

@@ -37,10 +37,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -67,13 +66,19 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let def = o.opt("def")?;
+        let property_id = o.req("propertyId")?;
+        let sort = o.opt("sort")?;
+        let value = o.req("value")?;
+        let xml_id = o.req("xmlId")?;
+        let additional = o.rest(&["def", "propertyId", "sort", "value", "xmlId"])?;
         Ok(Self {
-            def: o.opt("def")?,
-            property_id: o.req("propertyId")?,
-            sort: o.opt("sort")?,
-            value: o.req("value")?,
-            xml_id: o.req("xmlId")?,
-            additional: o.rest(&["def", "propertyId", "sort", "value", "xmlId"])?,
+            def,
+            property_id,
+            sort,
+            value,
+            xml_id,
+            additional,
         })
     }
 }
@@ -97,9 +102,11 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let product_property_enum = o.opt("productPropertyEnum")?;
+        let additional = o.rest(&["productPropertyEnum"])?;
         Ok(Self {
-            product_property_enum: o.opt("productPropertyEnum")?,
-            additional: o.rest(&["productPropertyEnum"])?,
+            product_property_enum,
+            additional,
         })
     }
 }
@@ -130,14 +137,21 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseProductPropertyEnum {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let def = o.opt("def")?;
+        let id = o.opt("id")?;
+        let property_id = o.opt("propertyId")?;
+        let sort = o.opt("sort")?;
+        let value = o.opt("value")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o.rest(&["def", "id", "propertyId", "sort", "value", "xmlId"])?;
         Ok(Self {
-            def: o.opt("def")?,
-            id: o.opt("id")?,
-            property_id: o.opt("propertyId")?,
-            sort: o.opt("sort")?,
-            value: o.opt("value")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o.rest(&["def", "id", "propertyId", "sort", "value", "xmlId"])?,
+            def,
+            id,
+            property_id,
+            sort,
+            value,
+            xml_id,
+            additional,
         })
     }
 }
@@ -180,10 +194,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -228,10 +241,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -252,9 +264,11 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let product_property_enum = o.opt("productPropertyEnum")?;
+        let additional = o.rest(&["productPropertyEnum"])?;
         Ok(Self {
-            product_property_enum: o.opt("productPropertyEnum")?,
-            additional: o.rest(&["productPropertyEnum"])?,
+            product_property_enum,
+            additional,
         })
     }
 }
@@ -285,14 +299,21 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseProductPropertyEnum {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let def = o.opt("def")?;
+        let id = o.opt("id")?;
+        let property_id = o.opt("propertyId")?;
+        let sort = o.opt("sort")?;
+        let value = o.opt("value")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o.rest(&["def", "id", "propertyId", "sort", "value", "xmlId"])?;
         Ok(Self {
-            def: o.opt("def")?,
-            id: o.opt("id")?,
-            property_id: o.opt("propertyId")?,
-            sort: o.opt("sort")?,
-            value: o.opt("value")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o.rest(&["def", "id", "propertyId", "sort", "value", "xmlId"])?,
+            def,
+            id,
+            property_id,
+            sort,
+            value,
+            xml_id,
+            additional,
         })
     }
 }
@@ -334,7 +355,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -355,9 +377,11 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let product_property_enum = o.opt("productPropertyEnum")?;
+        let additional = o.rest(&["productPropertyEnum"])?;
         Ok(Self {
-            product_property_enum: o.opt("productPropertyEnum")?,
-            additional: o.rest(&["productPropertyEnum"])?,
+            product_property_enum,
+            additional,
         })
     }
 }
@@ -388,14 +412,21 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseProductPropertyEnum {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let def = o.opt("def")?;
+        let id = o.opt("id")?;
+        let property_id = o.opt("propertyId")?;
+        let sort = o.opt("sort")?;
+        let value = o.opt("value")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o.rest(&["def", "id", "propertyId", "sort", "value", "xmlId"])?;
         Ok(Self {
-            def: o.opt("def")?,
-            id: o.opt("id")?,
-            property_id: o.opt("propertyId")?,
-            sort: o.opt("sort")?,
-            value: o.opt("value")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o.rest(&["def", "id", "propertyId", "sort", "value", "xmlId"])?,
+            def,
+            id,
+            property_id,
+            sort,
+            value,
+            xml_id,
+            additional,
         })
     }
 }
@@ -447,12 +478,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -476,9 +512,11 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let product_property_enums = o.opt("productPropertyEnums")?;
+        let additional = o.rest(&["productPropertyEnums"])?;
         Ok(Self {
-            product_property_enums: o.opt("productPropertyEnums")?,
-            additional: o.rest(&["productPropertyEnums"])?,
+            product_property_enums,
+            additional,
         })
     }
 }
@@ -522,11 +560,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -553,13 +590,19 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let def = o.opt("def")?;
+        let property_id = o.req("propertyId")?;
+        let sort = o.opt("sort")?;
+        let value = o.req("value")?;
+        let xml_id = o.req("xmlId")?;
+        let additional = o.rest(&["def", "propertyId", "sort", "value", "xmlId"])?;
         Ok(Self {
-            def: o.opt("def")?,
-            property_id: o.req("propertyId")?,
-            sort: o.opt("sort")?,
-            value: o.req("value")?,
-            xml_id: o.req("xmlId")?,
-            additional: o.rest(&["def", "propertyId", "sort", "value", "xmlId"])?,
+            def,
+            property_id,
+            sort,
+            value,
+            xml_id,
+            additional,
         })
     }
 }
@@ -583,9 +626,11 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let product_property_enum = o.opt("productPropertyEnum")?;
+        let additional = o.rest(&["productPropertyEnum"])?;
         Ok(Self {
-            product_property_enum: o.opt("productPropertyEnum")?,
-            additional: o.rest(&["productPropertyEnum"])?,
+            product_property_enum,
+            additional,
         })
     }
 }
@@ -616,14 +661,21 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseProductPropertyEnum {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let def = o.opt("def")?;
+        let id = o.opt("id")?;
+        let property_id = o.opt("propertyId")?;
+        let sort = o.opt("sort")?;
+        let value = o.opt("value")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o.rest(&["def", "id", "propertyId", "sort", "value", "xmlId"])?;
         Ok(Self {
-            def: o.opt("def")?,
-            id: o.opt("id")?,
-            property_id: o.opt("propertyId")?,
-            sort: o.opt("sort")?,
-            value: o.opt("value")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o.rest(&["def", "id", "propertyId", "sort", "value", "xmlId"])?,
+            def,
+            id,
+            property_id,
+            sort,
+            value,
+            xml_id,
+            additional,
         })
     }
 }

@@ -37,10 +37,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -66,12 +65,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let feature_id = o.req("featureId")?;
+        let is_enabled = o.req("isEnabled")?;
+        let module_id = o.req("moduleId")?;
+        let property_id = o.req("propertyId")?;
+        let additional = o.rest(&["featureId", "isEnabled", "moduleId", "propertyId"])?;
         Ok(Self {
-            feature_id: o.req("featureId")?,
-            is_enabled: o.req("isEnabled")?,
-            module_id: o.req("moduleId")?,
-            property_id: o.req("propertyId")?,
-            additional: o.rest(&["featureId", "isEnabled", "moduleId", "propertyId"])?,
+            feature_id,
+            is_enabled,
+            module_id,
+            property_id,
+            additional,
         })
     }
 }
@@ -95,9 +99,11 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let product_property_feature = o.opt("productPropertyFeature")?;
+        let additional = o.rest(&["productPropertyFeature"])?;
         Ok(Self {
-            product_property_feature: o.opt("productPropertyFeature")?,
-            additional: o.rest(&["productPropertyFeature"])?,
+            product_property_feature,
+            additional,
         })
     }
 }
@@ -126,14 +132,20 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseProductPropertyFeature {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let feature_id = o.opt("featureId")?;
+        let id = o.opt("id")?;
+        let is_enabled = o.opt("isEnabled")?;
+        let module_id = o.opt("moduleId")?;
+        let property_id = o.opt("propertyId")?;
+        let additional = o
+            .rest(&["featureId", "id", "isEnabled", "moduleId", "propertyId"])?;
         Ok(Self {
-            feature_id: o.opt("featureId")?,
-            id: o.opt("id")?,
-            is_enabled: o.opt("isEnabled")?,
-            module_id: o.opt("moduleId")?,
-            property_id: o.opt("propertyId")?,
-            additional: o
-                .rest(&["featureId", "id", "isEnabled", "moduleId", "propertyId"])?,
+            feature_id,
+            id,
+            is_enabled,
+            module_id,
+            property_id,
+            additional,
         })
     }
 }
@@ -176,10 +188,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -200,9 +211,11 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let product_property_feature = o.opt("productPropertyFeature")?;
+        let additional = o.rest(&["productPropertyFeature"])?;
         Ok(Self {
-            product_property_feature: o.opt("productPropertyFeature")?,
-            additional: o.rest(&["productPropertyFeature"])?,
+            product_property_feature,
+            additional,
         })
     }
 }
@@ -231,14 +244,20 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseProductPropertyFeature {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let feature_id = o.opt("featureId")?;
+        let id = o.opt("id")?;
+        let is_enabled = o.opt("isEnabled")?;
+        let module_id = o.opt("moduleId")?;
+        let property_id = o.opt("propertyId")?;
+        let additional = o
+            .rest(&["featureId", "id", "isEnabled", "moduleId", "propertyId"])?;
         Ok(Self {
-            feature_id: o.opt("featureId")?,
-            id: o.opt("id")?,
-            is_enabled: o.opt("isEnabled")?,
-            module_id: o.opt("moduleId")?,
-            property_id: o.opt("propertyId")?,
-            additional: o
-                .rest(&["featureId", "id", "isEnabled", "moduleId", "propertyId"])?,
+            feature_id,
+            id,
+            is_enabled,
+            module_id,
+            property_id,
+            additional,
         })
     }
 }
@@ -282,10 +301,9 @@ impl ::bitrix24_runtime::loose::Loose for GetAvailableFeaturesByPropertyRequest 
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            property_id: o.req("propertyId")?,
-            additional: o.rest(&["propertyId"])?,
-        })
+        let property_id = o.req("propertyId")?;
+        let additional = o.rest(&["propertyId"])?;
+        Ok(Self { property_id, additional })
     }
 }
 
@@ -306,10 +324,9 @@ impl ::bitrix24_runtime::loose::Loose for GetAvailableFeaturesByPropertyResponse
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            features: o.opt("features")?,
-            additional: o.rest(&["features"])?,
-        })
+        let features = o.opt("features")?;
+        let additional = o.rest(&["features"])?;
+        Ok(Self { features, additional })
     }
 }
 
@@ -350,7 +367,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -371,9 +389,11 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let product_property_feature = o.opt("productPropertyFeature")?;
+        let additional = o.rest(&["productPropertyFeature"])?;
         Ok(Self {
-            product_property_feature: o.opt("productPropertyFeature")?,
-            additional: o.rest(&["productPropertyFeature"])?,
+            product_property_feature,
+            additional,
         })
     }
 }
@@ -402,14 +422,20 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseProductPropertyFeatur
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let feature_id = o.opt("featureId")?;
+        let id = o.opt("id")?;
+        let is_enabled = o.opt("isEnabled")?;
+        let module_id = o.opt("moduleId")?;
+        let property_id = o.opt("propertyId")?;
+        let additional = o
+            .rest(&["featureId", "id", "isEnabled", "moduleId", "propertyId"])?;
         Ok(Self {
-            feature_id: o.opt("featureId")?,
-            id: o.opt("id")?,
-            is_enabled: o.opt("isEnabled")?,
-            module_id: o.opt("moduleId")?,
-            property_id: o.opt("propertyId")?,
-            additional: o
-                .rest(&["featureId", "id", "isEnabled", "moduleId", "propertyId"])?,
+            feature_id,
+            id,
+            is_enabled,
+            module_id,
+            property_id,
+            additional,
         })
     }
 }
@@ -461,12 +487,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -490,9 +521,11 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let product_property_features = o.opt("productPropertyFeatures")?;
+        let additional = o.rest(&["productPropertyFeatures"])?;
         Ok(Self {
-            product_property_features: o.opt("productPropertyFeatures")?,
-            additional: o.rest(&["productPropertyFeatures"])?,
+            product_property_features,
+            additional,
         })
     }
 }
@@ -536,11 +569,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -566,12 +598,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let feature_id = o.req("featureId")?;
+        let is_enabled = o.req("isEnabled")?;
+        let module_id = o.req("moduleId")?;
+        let property_id = o.req("propertyId")?;
+        let additional = o.rest(&["featureId", "isEnabled", "moduleId", "propertyId"])?;
         Ok(Self {
-            feature_id: o.req("featureId")?,
-            is_enabled: o.req("isEnabled")?,
-            module_id: o.req("moduleId")?,
-            property_id: o.req("propertyId")?,
-            additional: o.rest(&["featureId", "isEnabled", "moduleId", "propertyId"])?,
+            feature_id,
+            is_enabled,
+            module_id,
+            property_id,
+            additional,
         })
     }
 }
@@ -595,9 +632,11 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let product_property_feature = o.opt("productPropertyFeature")?;
+        let additional = o.rest(&["productPropertyFeature"])?;
         Ok(Self {
-            product_property_feature: o.opt("productPropertyFeature")?,
-            additional: o.rest(&["productPropertyFeature"])?,
+            product_property_feature,
+            additional,
         })
     }
 }
@@ -626,14 +665,20 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseProductPropertyFeature {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let feature_id = o.opt("featureId")?;
+        let id = o.opt("id")?;
+        let is_enabled = o.opt("isEnabled")?;
+        let module_id = o.opt("moduleId")?;
+        let property_id = o.opt("propertyId")?;
+        let additional = o
+            .rest(&["featureId", "id", "isEnabled", "moduleId", "propertyId"])?;
         Ok(Self {
-            feature_id: o.opt("featureId")?,
-            id: o.opt("id")?,
-            is_enabled: o.opt("isEnabled")?,
-            module_id: o.opt("moduleId")?,
-            property_id: o.opt("propertyId")?,
-            additional: o
-                .rest(&["featureId", "id", "isEnabled", "moduleId", "propertyId"])?,
+            feature_id,
+            id,
+            is_enabled,
+            module_id,
+            property_id,
+            additional,
         })
     }
 }

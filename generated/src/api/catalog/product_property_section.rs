@@ -35,10 +35,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            property_id: o.req("propertyId")?,
-            additional: o.rest(&["propertyId"])?,
-        })
+        let property_id = o.req("propertyId")?;
+        let additional = o.rest(&["propertyId"])?;
+        Ok(Self { property_id, additional })
     }
 }
 
@@ -59,9 +58,11 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let product_property_section = o.opt("productPropertySection")?;
+        let additional = o.rest(&["productPropertySection"])?;
         Ok(Self {
-            product_property_section: o.opt("productPropertySection")?,
-            additional: o.rest(&["productPropertySection"])?,
+            product_property_section,
+            additional,
         })
     }
 }
@@ -90,22 +91,28 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseProductPropertySection {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let display_expanded = o.opt("displayExpanded")?;
+        let display_type = o.opt("displayType")?;
+        let filter_hint = o.opt("filterHint")?;
+        let property_id = o.opt("propertyId")?;
+        let smart_filter = o.opt("smartFilter")?;
+        let additional = o
+            .rest(
+                &[
+                    "displayExpanded",
+                    "displayType",
+                    "filterHint",
+                    "propertyId",
+                    "smartFilter",
+                ],
+            )?;
         Ok(Self {
-            display_expanded: o.opt("displayExpanded")?,
-            display_type: o.opt("displayType")?,
-            filter_hint: o.opt("filterHint")?,
-            property_id: o.opt("propertyId")?,
-            smart_filter: o.opt("smartFilter")?,
-            additional: o
-                .rest(
-                    &[
-                        "displayExpanded",
-                        "displayType",
-                        "filterHint",
-                        "propertyId",
-                        "smartFilter",
-                    ],
-                )?,
+            display_expanded,
+            display_type,
+            filter_hint,
+            property_id,
+            smart_filter,
+            additional,
         })
     }
 }
@@ -157,12 +164,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -186,9 +198,11 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let product_property_sections = o.opt("productPropertySections")?;
+        let additional = o.rest(&["productPropertySections"])?;
         Ok(Self {
-            product_property_sections: o.opt("productPropertySections")?,
-            additional: o.rest(&["productPropertySections"])?,
+            product_property_sections,
+            additional,
         })
     }
 }
@@ -233,10 +247,13 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let property_id = o.req("propertyId")?;
+        let additional = o.rest(&["fields", "propertyId"])?;
         Ok(Self {
-            fields: o.req("fields")?,
-            property_id: o.req("propertyId")?,
-            additional: o.rest(&["fields", "propertyId"])?,
+            fields,
+            property_id,
+            additional,
         })
     }
 }
@@ -263,13 +280,18 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let display_expanded = o.opt("displayExpanded")?;
+        let display_type = o.opt("displayType")?;
+        let filter_hint = o.opt("filterHint")?;
+        let smart_filter = o.opt("smartFilter")?;
+        let additional = o
+            .rest(&["displayExpanded", "displayType", "filterHint", "smartFilter"])?;
         Ok(Self {
-            display_expanded: o.opt("displayExpanded")?,
-            display_type: o.opt("displayType")?,
-            filter_hint: o.opt("filterHint")?,
-            smart_filter: o.opt("smartFilter")?,
-            additional: o
-                .rest(&["displayExpanded", "displayType", "filterHint", "smartFilter"])?,
+            display_expanded,
+            display_type,
+            filter_hint,
+            smart_filter,
+            additional,
         })
     }
 }
@@ -297,9 +319,11 @@ impl ::bitrix24_runtime::loose::Loose for SetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let product_property_section = o.opt("productPropertySection")?;
+        let additional = o.rest(&["productPropertySection"])?;
         Ok(Self {
-            product_property_section: o.opt("productPropertySection")?,
-            additional: o.rest(&["productPropertySection"])?,
+            product_property_section,
+            additional,
         })
     }
 }
@@ -332,26 +356,34 @@ impl ::bitrix24_runtime::loose::Loose for SetResponseProductPropertySection {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let display_expanded = o.opt("displayExpanded")?;
+        let display_type = o.opt("displayType")?;
+        let filter_hint = o.opt("filterHint")?;
+        let iblock_id = o.opt("iblockId")?;
+        let property_id = o.opt("propertyId")?;
+        let section_id = o.opt("sectionId")?;
+        let smart_filter = o.opt("smartFilter")?;
+        let additional = o
+            .rest(
+                &[
+                    "displayExpanded",
+                    "displayType",
+                    "filterHint",
+                    "iblockId",
+                    "propertyId",
+                    "sectionId",
+                    "smartFilter",
+                ],
+            )?;
         Ok(Self {
-            display_expanded: o.opt("displayExpanded")?,
-            display_type: o.opt("displayType")?,
-            filter_hint: o.opt("filterHint")?,
-            iblock_id: o.opt("iblockId")?,
-            property_id: o.opt("propertyId")?,
-            section_id: o.opt("sectionId")?,
-            smart_filter: o.opt("smartFilter")?,
-            additional: o
-                .rest(
-                    &[
-                        "displayExpanded",
-                        "displayType",
-                        "filterHint",
-                        "iblockId",
-                        "propertyId",
-                        "sectionId",
-                        "smartFilter",
-                    ],
-                )?,
+            display_expanded,
+            display_type,
+            filter_hint,
+            iblock_id,
+            property_id,
+            section_id,
+            smart_filter,
+            additional,
         })
     }
 }

@@ -34,10 +34,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -58,10 +57,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            ratio: o.opt("ratio")?,
-            additional: o.rest(&["ratio"])?,
-        })
+        let ratio = o.opt("ratio")?;
+        let additional = o.rest(&["ratio"])?;
+        Ok(Self { ratio, additional })
     }
 }
 
@@ -87,12 +85,17 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseRatio {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let is_default = o.opt("isDefault")?;
+        let product_id = o.opt("productId")?;
+        let ratio = o.opt("ratio")?;
+        let additional = o.rest(&["id", "isDefault", "productId", "ratio"])?;
         Ok(Self {
-            id: o.opt("id")?,
-            is_default: o.opt("isDefault")?,
-            product_id: o.opt("productId")?,
-            ratio: o.opt("ratio")?,
-            additional: o.rest(&["id", "isDefault", "productId", "ratio"])?,
+            id,
+            is_default,
+            product_id,
+            ratio,
+            additional,
         })
     }
 }
@@ -134,7 +137,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -155,10 +159,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            ratio: o.opt("ratio")?,
-            additional: o.rest(&["ratio"])?,
-        })
+        let ratio = o.opt("ratio")?;
+        let additional = o.rest(&["ratio"])?;
+        Ok(Self { ratio, additional })
     }
 }
 
@@ -184,12 +187,17 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseRatio {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let is_default = o.opt("isDefault")?;
+        let product_id = o.opt("productId")?;
+        let ratio = o.opt("ratio")?;
+        let additional = o.rest(&["id", "isDefault", "productId", "ratio"])?;
         Ok(Self {
-            id: o.opt("id")?,
-            is_default: o.opt("isDefault")?,
-            product_id: o.opt("productId")?,
-            ratio: o.opt("ratio")?,
-            additional: o.rest(&["id", "isDefault", "productId", "ratio"])?,
+            id,
+            is_default,
+            product_id,
+            ratio,
+            additional,
         })
     }
 }
@@ -241,12 +249,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -268,10 +281,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            ratios: o.opt("ratios")?,
-            additional: o.rest(&["ratios"])?,
-        })
+        let ratios = o.opt("ratios")?;
+        let additional = o.rest(&["ratios"])?;
+        Ok(Self { ratios, additional })
     }
 }
 

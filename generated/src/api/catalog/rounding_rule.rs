@@ -37,10 +37,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -65,13 +64,18 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let catalog_group_id = o.req("catalogGroupId")?;
+        let price = o.req("price")?;
+        let round_precision = o.req("roundPrecision")?;
+        let round_type = o.req("roundType")?;
+        let additional = o
+            .rest(&["catalogGroupId", "price", "roundPrecision", "roundType"])?;
         Ok(Self {
-            catalog_group_id: o.req("catalogGroupId")?,
-            price: o.req("price")?,
-            round_precision: o.req("roundPrecision")?,
-            round_type: o.req("roundType")?,
-            additional: o
-                .rest(&["catalogGroupId", "price", "roundPrecision", "roundType"])?,
+            catalog_group_id,
+            price,
+            round_precision,
+            round_type,
+            additional,
         })
     }
 }
@@ -95,10 +99,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            rounding_rule: o.opt("roundingRule")?,
-            additional: o.rest(&["roundingRule"])?,
-        })
+        let rounding_rule = o.opt("roundingRule")?;
+        let additional = o.rest(&["roundingRule"])?;
+        Ok(Self { rounding_rule, additional })
     }
 }
 
@@ -134,30 +137,40 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseRoundingRule {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let catalog_group_id = o.opt("catalogGroupId")?;
+        let created_by = o.opt("createdBy")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_modify = o.opt("dateModify")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let price = o.opt("price")?;
+        let round_precision = o.opt("roundPrecision")?;
+        let round_type = o.opt("roundType")?;
+        let additional = o
+            .rest(
+                &[
+                    "catalogGroupId",
+                    "createdBy",
+                    "dateCreate",
+                    "dateModify",
+                    "id",
+                    "modifiedBy",
+                    "price",
+                    "roundPrecision",
+                    "roundType",
+                ],
+            )?;
         Ok(Self {
-            catalog_group_id: o.opt("catalogGroupId")?,
-            created_by: o.opt("createdBy")?,
-            date_create: o.opt("dateCreate")?,
-            date_modify: o.opt("dateModify")?,
-            id: o.opt("id")?,
-            modified_by: o.opt("modifiedBy")?,
-            price: o.opt("price")?,
-            round_precision: o.opt("roundPrecision")?,
-            round_type: o.opt("roundType")?,
-            additional: o
-                .rest(
-                    &[
-                        "catalogGroupId",
-                        "createdBy",
-                        "dateCreate",
-                        "dateModify",
-                        "id",
-                        "modifiedBy",
-                        "price",
-                        "roundPrecision",
-                        "roundType",
-                    ],
-                )?,
+            catalog_group_id,
+            created_by,
+            date_create,
+            date_modify,
+            id,
+            modified_by,
+            price,
+            round_precision,
+            round_type,
+            additional,
         })
     }
 }
@@ -200,10 +213,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -253,10 +265,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -277,10 +288,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            rounding_rule: o.opt("roundingRule")?,
-            additional: o.rest(&["roundingRule"])?,
-        })
+        let rounding_rule = o.opt("roundingRule")?;
+        let additional = o.rest(&["roundingRule"])?;
+        Ok(Self { rounding_rule, additional })
     }
 }
 
@@ -316,30 +326,40 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseRoundingRule {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let catalog_group_id = o.opt("catalogGroupId")?;
+        let created_by = o.opt("createdBy")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_modify = o.opt("dateModify")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let price = o.opt("price")?;
+        let round_precision = o.opt("roundPrecision")?;
+        let round_type = o.opt("roundType")?;
+        let additional = o
+            .rest(
+                &[
+                    "catalogGroupId",
+                    "createdBy",
+                    "dateCreate",
+                    "dateModify",
+                    "id",
+                    "modifiedBy",
+                    "price",
+                    "roundPrecision",
+                    "roundType",
+                ],
+            )?;
         Ok(Self {
-            catalog_group_id: o.opt("catalogGroupId")?,
-            created_by: o.opt("createdBy")?,
-            date_create: o.opt("dateCreate")?,
-            date_modify: o.opt("dateModify")?,
-            id: o.opt("id")?,
-            modified_by: o.opt("modifiedBy")?,
-            price: o.opt("price")?,
-            round_precision: o.opt("roundPrecision")?,
-            round_type: o.opt("roundType")?,
-            additional: o
-                .rest(
-                    &[
-                        "catalogGroupId",
-                        "createdBy",
-                        "dateCreate",
-                        "dateModify",
-                        "id",
-                        "modifiedBy",
-                        "price",
-                        "roundPrecision",
-                        "roundType",
-                    ],
-                )?,
+            catalog_group_id,
+            created_by,
+            date_create,
+            date_modify,
+            id,
+            modified_by,
+            price,
+            round_precision,
+            round_type,
+            additional,
         })
     }
 }
@@ -386,7 +406,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -407,10 +428,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            rounding_rule: o.opt("roundingRule")?,
-            additional: o.rest(&["roundingRule"])?,
-        })
+        let rounding_rule = o.opt("roundingRule")?;
+        let additional = o.rest(&["roundingRule"])?;
+        Ok(Self { rounding_rule, additional })
     }
 }
 
@@ -446,30 +466,40 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseRoundingRule {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let catalog_group_id = o.opt("catalogGroupId")?;
+        let created_by = o.opt("createdBy")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_modify = o.opt("dateModify")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let price = o.opt("price")?;
+        let round_precision = o.opt("roundPrecision")?;
+        let round_type = o.opt("roundType")?;
+        let additional = o
+            .rest(
+                &[
+                    "catalogGroupId",
+                    "createdBy",
+                    "dateCreate",
+                    "dateModify",
+                    "id",
+                    "modifiedBy",
+                    "price",
+                    "roundPrecision",
+                    "roundType",
+                ],
+            )?;
         Ok(Self {
-            catalog_group_id: o.opt("catalogGroupId")?,
-            created_by: o.opt("createdBy")?,
-            date_create: o.opt("dateCreate")?,
-            date_modify: o.opt("dateModify")?,
-            id: o.opt("id")?,
-            modified_by: o.opt("modifiedBy")?,
-            price: o.opt("price")?,
-            round_precision: o.opt("roundPrecision")?,
-            round_type: o.opt("roundType")?,
-            additional: o
-                .rest(
-                    &[
-                        "catalogGroupId",
-                        "createdBy",
-                        "dateCreate",
-                        "dateModify",
-                        "id",
-                        "modifiedBy",
-                        "price",
-                        "roundPrecision",
-                        "roundType",
-                    ],
-                )?,
+            catalog_group_id,
+            created_by,
+            date_create,
+            date_modify,
+            id,
+            modified_by,
+            price,
+            round_precision,
+            round_type,
+            additional,
         })
     }
 }
@@ -521,12 +551,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -574,11 +609,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("Id")?,
-            fields: o.req("fields")?,
-            additional: o.rest(&["Id", "fields"])?,
-        })
+        let id = o.req("Id")?;
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["Id", "fields"])?;
+        Ok(Self { id, fields, additional })
     }
 }
 
@@ -603,13 +637,18 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let catalog_group_id = o.req("catalogGroupId")?;
+        let price = o.req("price")?;
+        let round_precision = o.req("roundPrecision")?;
+        let round_type = o.req("roundType")?;
+        let additional = o
+            .rest(&["catalogGroupId", "price", "roundPrecision", "roundType"])?;
         Ok(Self {
-            catalog_group_id: o.req("catalogGroupId")?,
-            price: o.req("price")?,
-            round_precision: o.req("roundPrecision")?,
-            round_type: o.req("roundType")?,
-            additional: o
-                .rest(&["catalogGroupId", "price", "roundPrecision", "roundType"])?,
+            catalog_group_id,
+            price,
+            round_precision,
+            round_type,
+            additional,
         })
     }
 }
@@ -633,10 +672,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            rounding_rule: o.opt("roundingRule")?,
-            additional: o.rest(&["roundingRule"])?,
-        })
+        let rounding_rule = o.opt("roundingRule")?;
+        let additional = o.rest(&["roundingRule"])?;
+        Ok(Self { rounding_rule, additional })
     }
 }
 
@@ -672,30 +710,40 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseRoundingRule {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let catalog_group_id = o.opt("catalogGroupId")?;
+        let created_by = o.opt("createdBy")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_modify = o.opt("dateModify")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let price = o.opt("price")?;
+        let round_precision = o.opt("roundPrecision")?;
+        let round_type = o.opt("roundType")?;
+        let additional = o
+            .rest(
+                &[
+                    "catalogGroupId",
+                    "createdBy",
+                    "dateCreate",
+                    "dateModify",
+                    "id",
+                    "modifiedBy",
+                    "price",
+                    "roundPrecision",
+                    "roundType",
+                ],
+            )?;
         Ok(Self {
-            catalog_group_id: o.opt("catalogGroupId")?,
-            created_by: o.opt("createdBy")?,
-            date_create: o.opt("dateCreate")?,
-            date_modify: o.opt("dateModify")?,
-            id: o.opt("id")?,
-            modified_by: o.opt("modifiedBy")?,
-            price: o.opt("price")?,
-            round_precision: o.opt("roundPrecision")?,
-            round_type: o.opt("roundType")?,
-            additional: o
-                .rest(
-                    &[
-                        "catalogGroupId",
-                        "createdBy",
-                        "dateCreate",
-                        "dateModify",
-                        "id",
-                        "modifiedBy",
-                        "price",
-                        "roundPrecision",
-                        "roundType",
-                    ],
-                )?,
+            catalog_group_id,
+            created_by,
+            date_create,
+            date_modify,
+            id,
+            modified_by,
+            price,
+            round_precision,
+            round_type,
+            additional,
         })
     }
 }

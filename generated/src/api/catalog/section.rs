@@ -37,10 +37,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -78,30 +77,40 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let description = o.opt("description")?;
+        let description_type = o.opt("descriptionType")?;
+        let iblock_id = o.req("iblockId")?;
+        let iblock_section_id = o.opt("iblockSectionId")?;
+        let name = o.req("name")?;
+        let sort = o.opt("sort")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "code",
+                    "description",
+                    "descriptionType",
+                    "iblockId",
+                    "iblockSectionId",
+                    "name",
+                    "sort",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            code: o.opt("code")?,
-            description: o.opt("description")?,
-            description_type: o.opt("descriptionType")?,
-            iblock_id: o.req("iblockId")?,
-            iblock_section_id: o.opt("iblockSectionId")?,
-            name: o.req("name")?,
-            sort: o.opt("sort")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "code",
-                        "description",
-                        "descriptionType",
-                        "iblockId",
-                        "iblockSectionId",
-                        "name",
-                        "sort",
-                        "xmlId",
-                    ],
-                )?,
+            active,
+            code,
+            description,
+            description_type,
+            iblock_id,
+            iblock_section_id,
+            name,
+            sort,
+            xml_id,
+            additional,
         })
     }
 }
@@ -125,10 +134,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            section: o.opt("section")?,
-            additional: o.rest(&["section"])?,
-        })
+        let section = o.opt("section")?;
+        let additional = o.rest(&["section"])?;
+        Ok(Self { section, additional })
     }
 }
 
@@ -166,32 +174,43 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseSection {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let description = o.opt("description")?;
+        let description_type = o.opt("descriptionType")?;
+        let iblock_id = o.opt("iblockId")?;
+        let iblock_section_id = o.opt("iblockSectionId")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let sort = o.opt("sort")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "code",
+                    "description",
+                    "descriptionType",
+                    "iblockId",
+                    "iblockSectionId",
+                    "id",
+                    "name",
+                    "sort",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            code: o.opt("code")?,
-            description: o.opt("description")?,
-            description_type: o.opt("descriptionType")?,
-            iblock_id: o.opt("iblockId")?,
-            iblock_section_id: o.opt("iblockSectionId")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            sort: o.opt("sort")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "code",
-                        "description",
-                        "descriptionType",
-                        "iblockId",
-                        "iblockSectionId",
-                        "id",
-                        "name",
-                        "sort",
-                        "xmlId",
-                    ],
-                )?,
+            active,
+            code,
+            description,
+            description_type,
+            iblock_id,
+            iblock_section_id,
+            id,
+            name,
+            sort,
+            xml_id,
+            additional,
         })
     }
 }
@@ -241,10 +260,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -295,10 +313,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -319,10 +336,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            section: o.opt("section")?,
-            additional: o.rest(&["section"])?,
-        })
+        let section = o.opt("section")?;
+        let additional = o.rest(&["section"])?;
+        Ok(Self { section, additional })
     }
 }
 
@@ -360,32 +376,43 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseSection {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let description = o.opt("description")?;
+        let description_type = o.opt("descriptionType")?;
+        let iblock_id = o.opt("iblockId")?;
+        let iblock_section_id = o.opt("iblockSectionId")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let sort = o.opt("sort")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "code",
+                    "description",
+                    "descriptionType",
+                    "iblockId",
+                    "iblockSectionId",
+                    "id",
+                    "name",
+                    "sort",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            code: o.opt("code")?,
-            description: o.opt("description")?,
-            description_type: o.opt("descriptionType")?,
-            iblock_id: o.opt("iblockId")?,
-            iblock_section_id: o.opt("iblockSectionId")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            sort: o.opt("sort")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "code",
-                        "description",
-                        "descriptionType",
-                        "iblockId",
-                        "iblockSectionId",
-                        "id",
-                        "name",
-                        "sort",
-                        "xmlId",
-                    ],
-                )?,
+            active,
+            code,
+            description,
+            description_type,
+            iblock_id,
+            iblock_section_id,
+            id,
+            name,
+            sort,
+            xml_id,
+            additional,
         })
     }
 }
@@ -432,7 +459,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -453,10 +481,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            section: o.opt("section")?,
-            additional: o.rest(&["section"])?,
-        })
+        let section = o.opt("section")?;
+        let additional = o.rest(&["section"])?;
+        Ok(Self { section, additional })
     }
 }
 
@@ -494,32 +521,43 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseSection {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let description = o.opt("description")?;
+        let description_type = o.opt("descriptionType")?;
+        let iblock_id = o.opt("iblockId")?;
+        let iblock_section_id = o.opt("iblockSectionId")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let sort = o.opt("sort")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "code",
+                    "description",
+                    "descriptionType",
+                    "iblockId",
+                    "iblockSectionId",
+                    "id",
+                    "name",
+                    "sort",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            code: o.opt("code")?,
-            description: o.opt("description")?,
-            description_type: o.opt("descriptionType")?,
-            iblock_id: o.opt("iblockId")?,
-            iblock_section_id: o.opt("iblockSectionId")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            sort: o.opt("sort")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "code",
-                        "description",
-                        "descriptionType",
-                        "iblockId",
-                        "iblockSectionId",
-                        "id",
-                        "name",
-                        "sort",
-                        "xmlId",
-                    ],
-                )?,
+            active,
+            code,
+            description,
+            description_type,
+            iblock_id,
+            iblock_section_id,
+            id,
+            name,
+            sort,
+            xml_id,
+            additional,
         })
     }
 }
@@ -571,12 +609,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -623,11 +666,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -665,30 +707,40 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let description = o.opt("description")?;
+        let description_type = o.opt("descriptionType")?;
+        let iblock_id = o.req("iblockId")?;
+        let iblock_section_id = o.opt("iblockSectionId")?;
+        let name = o.req("name")?;
+        let sort = o.opt("sort")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "code",
+                    "description",
+                    "descriptionType",
+                    "iblockId",
+                    "iblockSectionId",
+                    "name",
+                    "sort",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            code: o.opt("code")?,
-            description: o.opt("description")?,
-            description_type: o.opt("descriptionType")?,
-            iblock_id: o.req("iblockId")?,
-            iblock_section_id: o.opt("iblockSectionId")?,
-            name: o.req("name")?,
-            sort: o.opt("sort")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "code",
-                        "description",
-                        "descriptionType",
-                        "iblockId",
-                        "iblockSectionId",
-                        "name",
-                        "sort",
-                        "xmlId",
-                    ],
-                )?,
+            active,
+            code,
+            description,
+            description_type,
+            iblock_id,
+            iblock_section_id,
+            name,
+            sort,
+            xml_id,
+            additional,
         })
     }
 }
@@ -712,10 +764,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            section: o.opt("section")?,
-            additional: o.rest(&["section"])?,
-        })
+        let section = o.opt("section")?;
+        let additional = o.rest(&["section"])?;
+        Ok(Self { section, additional })
     }
 }
 
@@ -753,32 +804,43 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseSection {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let description = o.opt("description")?;
+        let description_type = o.opt("descriptionType")?;
+        let iblock_id = o.opt("iblockId")?;
+        let iblock_section_id = o.opt("iblockSectionId")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let sort = o.opt("sort")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "code",
+                    "description",
+                    "descriptionType",
+                    "iblockId",
+                    "iblockSectionId",
+                    "id",
+                    "name",
+                    "sort",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            code: o.opt("code")?,
-            description: o.opt("description")?,
-            description_type: o.opt("descriptionType")?,
-            iblock_id: o.opt("iblockId")?,
-            iblock_section_id: o.opt("iblockSectionId")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            sort: o.opt("sort")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "code",
-                        "description",
-                        "descriptionType",
-                        "iblockId",
-                        "iblockSectionId",
-                        "id",
-                        "name",
-                        "sort",
-                        "xmlId",
-                    ],
-                )?,
+            active,
+            code,
+            description,
+            description_type,
+            iblock_id,
+            iblock_section_id,
+            id,
+            name,
+            sort,
+            xml_id,
+            additional,
         })
     }
 }

@@ -37,10 +37,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -95,48 +94,67 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let address = o.req("address")?;
+        let code = o.opt("code")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_modify = o.opt("dateModify")?;
+        let description = o.opt("description")?;
+        let email = o.opt("email")?;
+        let gps_n = o.opt("gpsN")?;
+        let gps_s = o.opt("gpsS")?;
+        let image_id = o.opt("imageId")?;
+        let issuing_center = o.opt("issuingCenter")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let phone = o.opt("phone")?;
+        let schedule = o.opt("schedule")?;
+        let sort = o.opt("sort")?;
+        let title = o.opt("title")?;
+        let user_id = o.opt("userId")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "address",
+                    "code",
+                    "dateCreate",
+                    "dateModify",
+                    "description",
+                    "email",
+                    "gpsN",
+                    "gpsS",
+                    "imageId",
+                    "issuingCenter",
+                    "modifiedBy",
+                    "phone",
+                    "schedule",
+                    "sort",
+                    "title",
+                    "userId",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            address: o.req("address")?,
-            code: o.opt("code")?,
-            date_create: o.opt("dateCreate")?,
-            date_modify: o.opt("dateModify")?,
-            description: o.opt("description")?,
-            email: o.opt("email")?,
-            gps_n: o.opt("gpsN")?,
-            gps_s: o.opt("gpsS")?,
-            image_id: o.opt("imageId")?,
-            issuing_center: o.opt("issuingCenter")?,
-            modified_by: o.opt("modifiedBy")?,
-            phone: o.opt("phone")?,
-            schedule: o.opt("schedule")?,
-            sort: o.opt("sort")?,
-            title: o.opt("title")?,
-            user_id: o.opt("userId")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "address",
-                        "code",
-                        "dateCreate",
-                        "dateModify",
-                        "description",
-                        "email",
-                        "gpsN",
-                        "gpsS",
-                        "imageId",
-                        "issuingCenter",
-                        "modifiedBy",
-                        "phone",
-                        "schedule",
-                        "sort",
-                        "title",
-                        "userId",
-                        "xmlId",
-                    ],
-                )?,
+            active,
+            address,
+            code,
+            date_create,
+            date_modify,
+            description,
+            email,
+            gps_n,
+            gps_s,
+            image_id,
+            issuing_center,
+            modified_by,
+            phone,
+            schedule,
+            sort,
+            title,
+            user_id,
+            xml_id,
+            additional,
         })
     }
 }
@@ -162,10 +180,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            store: o.opt("store")?,
-            additional: o.rest(&["store"])?,
-        })
+        let store = o.opt("store")?;
+        let additional = o.rest(&["store"])?;
+        Ok(Self { store, additional })
     }
 }
 
@@ -221,50 +238,70 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseStore {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let address = o.opt("address")?;
+        let code = o.opt("code")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_modify = o.opt("dateModify")?;
+        let description = o.opt("description")?;
+        let email = o.opt("email")?;
+        let gps_n = o.opt("gpsN")?;
+        let gps_s = o.opt("gpsS")?;
+        let id = o.opt("id")?;
+        let image_id = o.opt("imageId")?;
+        let issuing_center = o.opt("issuingCenter")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let phone = o.opt("phone")?;
+        let schedule = o.opt("schedule")?;
+        let sort = o.opt("sort")?;
+        let title = o.opt("title")?;
+        let user_id = o.opt("userId")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "address",
+                    "code",
+                    "dateCreate",
+                    "dateModify",
+                    "description",
+                    "email",
+                    "gpsN",
+                    "gpsS",
+                    "id",
+                    "imageId",
+                    "issuingCenter",
+                    "modifiedBy",
+                    "phone",
+                    "schedule",
+                    "sort",
+                    "title",
+                    "userId",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            address: o.opt("address")?,
-            code: o.opt("code")?,
-            date_create: o.opt("dateCreate")?,
-            date_modify: o.opt("dateModify")?,
-            description: o.opt("description")?,
-            email: o.opt("email")?,
-            gps_n: o.opt("gpsN")?,
-            gps_s: o.opt("gpsS")?,
-            id: o.opt("id")?,
-            image_id: o.opt("imageId")?,
-            issuing_center: o.opt("issuingCenter")?,
-            modified_by: o.opt("modifiedBy")?,
-            phone: o.opt("phone")?,
-            schedule: o.opt("schedule")?,
-            sort: o.opt("sort")?,
-            title: o.opt("title")?,
-            user_id: o.opt("userId")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "address",
-                        "code",
-                        "dateCreate",
-                        "dateModify",
-                        "description",
-                        "email",
-                        "gpsN",
-                        "gpsS",
-                        "id",
-                        "imageId",
-                        "issuingCenter",
-                        "modifiedBy",
-                        "phone",
-                        "schedule",
-                        "sort",
-                        "title",
-                        "userId",
-                        "xmlId",
-                    ],
-                )?,
+            active,
+            address,
+            code,
+            date_create,
+            date_modify,
+            description,
+            email,
+            gps_n,
+            gps_s,
+            id,
+            image_id,
+            issuing_center,
+            modified_by,
+            phone,
+            schedule,
+            sort,
+            title,
+            user_id,
+            xml_id,
+            additional,
         })
     }
 }
@@ -307,10 +344,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -360,10 +396,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -384,10 +419,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            store: o.opt("store")?,
-            additional: o.rest(&["store"])?,
-        })
+        let store = o.opt("store")?;
+        let additional = o.rest(&["store"])?;
+        Ok(Self { store, additional })
     }
 }
 
@@ -443,50 +477,70 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseStore {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let address = o.opt("address")?;
+        let code = o.opt("code")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_modify = o.opt("dateModify")?;
+        let description = o.opt("description")?;
+        let email = o.opt("email")?;
+        let gps_n = o.opt("gpsN")?;
+        let gps_s = o.opt("gpsS")?;
+        let id = o.opt("id")?;
+        let image_id = o.opt("imageId")?;
+        let issuing_center = o.opt("issuingCenter")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let phone = o.opt("phone")?;
+        let schedule = o.opt("schedule")?;
+        let sort = o.opt("sort")?;
+        let title = o.opt("title")?;
+        let user_id = o.opt("userId")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "address",
+                    "code",
+                    "dateCreate",
+                    "dateModify",
+                    "description",
+                    "email",
+                    "gpsN",
+                    "gpsS",
+                    "id",
+                    "imageId",
+                    "issuingCenter",
+                    "modifiedBy",
+                    "phone",
+                    "schedule",
+                    "sort",
+                    "title",
+                    "userId",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            address: o.opt("address")?,
-            code: o.opt("code")?,
-            date_create: o.opt("dateCreate")?,
-            date_modify: o.opt("dateModify")?,
-            description: o.opt("description")?,
-            email: o.opt("email")?,
-            gps_n: o.opt("gpsN")?,
-            gps_s: o.opt("gpsS")?,
-            id: o.opt("id")?,
-            image_id: o.opt("imageId")?,
-            issuing_center: o.opt("issuingCenter")?,
-            modified_by: o.opt("modifiedBy")?,
-            phone: o.opt("phone")?,
-            schedule: o.opt("schedule")?,
-            sort: o.opt("sort")?,
-            title: o.opt("title")?,
-            user_id: o.opt("userId")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "address",
-                        "code",
-                        "dateCreate",
-                        "dateModify",
-                        "description",
-                        "email",
-                        "gpsN",
-                        "gpsS",
-                        "id",
-                        "imageId",
-                        "issuingCenter",
-                        "modifiedBy",
-                        "phone",
-                        "schedule",
-                        "sort",
-                        "title",
-                        "userId",
-                        "xmlId",
-                    ],
-                )?,
+            active,
+            address,
+            code,
+            date_create,
+            date_modify,
+            description,
+            email,
+            gps_n,
+            gps_s,
+            id,
+            image_id,
+            issuing_center,
+            modified_by,
+            phone,
+            schedule,
+            sort,
+            title,
+            user_id,
+            xml_id,
+            additional,
         })
     }
 }
@@ -533,7 +587,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -554,10 +609,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            store: o.opt("store")?,
-            additional: o.rest(&["store"])?,
-        })
+        let store = o.opt("store")?;
+        let additional = o.rest(&["store"])?;
+        Ok(Self { store, additional })
     }
 }
 
@@ -613,50 +667,70 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseStore {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let address = o.opt("address")?;
+        let code = o.opt("code")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_modify = o.opt("dateModify")?;
+        let description = o.opt("description")?;
+        let email = o.opt("email")?;
+        let gps_n = o.opt("gpsN")?;
+        let gps_s = o.opt("gpsS")?;
+        let id = o.opt("id")?;
+        let image_id = o.opt("imageId")?;
+        let issuing_center = o.opt("issuingCenter")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let phone = o.opt("phone")?;
+        let schedule = o.opt("schedule")?;
+        let sort = o.opt("sort")?;
+        let title = o.opt("title")?;
+        let user_id = o.opt("userId")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "address",
+                    "code",
+                    "dateCreate",
+                    "dateModify",
+                    "description",
+                    "email",
+                    "gpsN",
+                    "gpsS",
+                    "id",
+                    "imageId",
+                    "issuingCenter",
+                    "modifiedBy",
+                    "phone",
+                    "schedule",
+                    "sort",
+                    "title",
+                    "userId",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            address: o.opt("address")?,
-            code: o.opt("code")?,
-            date_create: o.opt("dateCreate")?,
-            date_modify: o.opt("dateModify")?,
-            description: o.opt("description")?,
-            email: o.opt("email")?,
-            gps_n: o.opt("gpsN")?,
-            gps_s: o.opt("gpsS")?,
-            id: o.opt("id")?,
-            image_id: o.opt("imageId")?,
-            issuing_center: o.opt("issuingCenter")?,
-            modified_by: o.opt("modifiedBy")?,
-            phone: o.opt("phone")?,
-            schedule: o.opt("schedule")?,
-            sort: o.opt("sort")?,
-            title: o.opt("title")?,
-            user_id: o.opt("userId")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "address",
-                        "code",
-                        "dateCreate",
-                        "dateModify",
-                        "description",
-                        "email",
-                        "gpsN",
-                        "gpsS",
-                        "id",
-                        "imageId",
-                        "issuingCenter",
-                        "modifiedBy",
-                        "phone",
-                        "schedule",
-                        "sort",
-                        "title",
-                        "userId",
-                        "xmlId",
-                    ],
-                )?,
+            active,
+            address,
+            code,
+            date_create,
+            date_modify,
+            description,
+            email,
+            gps_n,
+            gps_s,
+            id,
+            image_id,
+            issuing_center,
+            modified_by,
+            phone,
+            schedule,
+            sort,
+            title,
+            user_id,
+            xml_id,
+            additional,
         })
     }
 }
@@ -708,12 +782,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -735,10 +814,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            stores: o.opt("stores")?,
-            additional: o.rest(&["stores"])?,
-        })
+        let stores = o.opt("stores")?;
+        let additional = o.rest(&["stores"])?;
+        Ok(Self { stores, additional })
     }
 }
 
@@ -781,11 +859,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -841,48 +918,67 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let address = o.opt("address")?;
+        let code = o.opt("code")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_modify = o.opt("dateModify")?;
+        let description = o.opt("description")?;
+        let email = o.opt("email")?;
+        let gps_n = o.opt("gpsN")?;
+        let gps_s = o.opt("gpsS")?;
+        let image_id = o.opt("imageId")?;
+        let issuing_center = o.opt("issuingCenter")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let phone = o.opt("phone")?;
+        let schedule = o.opt("schedule")?;
+        let sort = o.opt("sort")?;
+        let title = o.opt("title")?;
+        let user_id = o.opt("userId")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "address",
+                    "code",
+                    "dateCreate",
+                    "dateModify",
+                    "description",
+                    "email",
+                    "gpsN",
+                    "gpsS",
+                    "imageId",
+                    "issuingCenter",
+                    "modifiedBy",
+                    "phone",
+                    "schedule",
+                    "sort",
+                    "title",
+                    "userId",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            address: o.opt("address")?,
-            code: o.opt("code")?,
-            date_create: o.opt("dateCreate")?,
-            date_modify: o.opt("dateModify")?,
-            description: o.opt("description")?,
-            email: o.opt("email")?,
-            gps_n: o.opt("gpsN")?,
-            gps_s: o.opt("gpsS")?,
-            image_id: o.opt("imageId")?,
-            issuing_center: o.opt("issuingCenter")?,
-            modified_by: o.opt("modifiedBy")?,
-            phone: o.opt("phone")?,
-            schedule: o.opt("schedule")?,
-            sort: o.opt("sort")?,
-            title: o.opt("title")?,
-            user_id: o.opt("userId")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "address",
-                        "code",
-                        "dateCreate",
-                        "dateModify",
-                        "description",
-                        "email",
-                        "gpsN",
-                        "gpsS",
-                        "imageId",
-                        "issuingCenter",
-                        "modifiedBy",
-                        "phone",
-                        "schedule",
-                        "sort",
-                        "title",
-                        "userId",
-                        "xmlId",
-                    ],
-                )?,
+            active,
+            address,
+            code,
+            date_create,
+            date_modify,
+            description,
+            email,
+            gps_n,
+            gps_s,
+            image_id,
+            issuing_center,
+            modified_by,
+            phone,
+            schedule,
+            sort,
+            title,
+            user_id,
+            xml_id,
+            additional,
         })
     }
 }
@@ -908,10 +1004,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            store: o.opt("store")?,
-            additional: o.rest(&["store"])?,
-        })
+        let store = o.opt("store")?;
+        let additional = o.rest(&["store"])?;
+        Ok(Self { store, additional })
     }
 }
 
@@ -967,50 +1062,70 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseStore {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let address = o.opt("address")?;
+        let code = o.opt("code")?;
+        let date_create = o.opt("dateCreate")?;
+        let date_modify = o.opt("dateModify")?;
+        let description = o.opt("description")?;
+        let email = o.opt("email")?;
+        let gps_n = o.opt("gpsN")?;
+        let gps_s = o.opt("gpsS")?;
+        let id = o.opt("id")?;
+        let image_id = o.opt("imageId")?;
+        let issuing_center = o.opt("issuingCenter")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let phone = o.opt("phone")?;
+        let schedule = o.opt("schedule")?;
+        let sort = o.opt("sort")?;
+        let title = o.opt("title")?;
+        let user_id = o.opt("userId")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "address",
+                    "code",
+                    "dateCreate",
+                    "dateModify",
+                    "description",
+                    "email",
+                    "gpsN",
+                    "gpsS",
+                    "id",
+                    "imageId",
+                    "issuingCenter",
+                    "modifiedBy",
+                    "phone",
+                    "schedule",
+                    "sort",
+                    "title",
+                    "userId",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            address: o.opt("address")?,
-            code: o.opt("code")?,
-            date_create: o.opt("dateCreate")?,
-            date_modify: o.opt("dateModify")?,
-            description: o.opt("description")?,
-            email: o.opt("email")?,
-            gps_n: o.opt("gpsN")?,
-            gps_s: o.opt("gpsS")?,
-            id: o.opt("id")?,
-            image_id: o.opt("imageId")?,
-            issuing_center: o.opt("issuingCenter")?,
-            modified_by: o.opt("modifiedBy")?,
-            phone: o.opt("phone")?,
-            schedule: o.opt("schedule")?,
-            sort: o.opt("sort")?,
-            title: o.opt("title")?,
-            user_id: o.opt("userId")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "address",
-                        "code",
-                        "dateCreate",
-                        "dateModify",
-                        "description",
-                        "email",
-                        "gpsN",
-                        "gpsS",
-                        "id",
-                        "imageId",
-                        "issuingCenter",
-                        "modifiedBy",
-                        "phone",
-                        "schedule",
-                        "sort",
-                        "title",
-                        "userId",
-                        "xmlId",
-                    ],
-                )?,
+            active,
+            address,
+            code,
+            date_create,
+            date_modify,
+            description,
+            email,
+            gps_n,
+            gps_s,
+            id,
+            image_id,
+            issuing_center,
+            modified_by,
+            phone,
+            schedule,
+            sort,
+            title,
+            user_id,
+            xml_id,
+            additional,
         })
     }
 }

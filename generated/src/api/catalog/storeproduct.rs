@@ -34,10 +34,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -58,10 +57,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            store_product: o.opt("storeProduct")?,
-            additional: o.rest(&["storeProduct"])?,
-        })
+        let store_product = o.opt("storeProduct")?;
+        let additional = o.rest(&["storeProduct"])?;
+        Ok(Self { store_product, additional })
     }
 }
 
@@ -92,14 +90,20 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseStoreProduct {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let amount = o.opt("amount")?;
+        let id = o.opt("id")?;
+        let product_id = o.opt("productId")?;
+        let quantity_reserved = o.opt("quantityReserved")?;
+        let store_id = o.opt("storeId")?;
+        let additional = o
+            .rest(&["amount", "id", "productId", "quantityReserved", "storeId"])?;
         Ok(Self {
-            amount: o.opt("amount")?,
-            id: o.opt("id")?,
-            product_id: o.opt("productId")?,
-            quantity_reserved: o.opt("quantityReserved")?,
-            store_id: o.opt("storeId")?,
-            additional: o
-                .rest(&["amount", "id", "productId", "quantityReserved", "storeId"])?,
+            amount,
+            id,
+            product_id,
+            quantity_reserved,
+            store_id,
+            additional,
         })
     }
 }
@@ -141,7 +145,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -162,10 +167,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            store_product: o.opt("storeProduct")?,
-            additional: o.rest(&["storeProduct"])?,
-        })
+        let store_product = o.opt("storeProduct")?;
+        let additional = o.rest(&["storeProduct"])?;
+        Ok(Self { store_product, additional })
     }
 }
 
@@ -193,14 +197,20 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseStoreProduct {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let amount = o.opt("amount")?;
+        let id = o.opt("id")?;
+        let product_id = o.opt("productId")?;
+        let quantity_reserved = o.opt("quantityReserved")?;
+        let store_id = o.opt("storeId")?;
+        let additional = o
+            .rest(&["amount", "id", "productId", "quantityReserved", "storeId"])?;
         Ok(Self {
-            amount: o.opt("amount")?,
-            id: o.opt("id")?,
-            product_id: o.opt("productId")?,
-            quantity_reserved: o.opt("quantityReserved")?,
-            store_id: o.opt("storeId")?,
-            additional: o
-                .rest(&["amount", "id", "productId", "quantityReserved", "storeId"])?,
+            amount,
+            id,
+            product_id,
+            quantity_reserved,
+            store_id,
+            additional,
         })
     }
 }
@@ -252,12 +262,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -279,10 +294,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            store_products: o.opt("storeProducts")?,
-            additional: o.rest(&["storeProducts"])?,
-        })
+        let store_products = o.opt("storeProducts")?;
+        let additional = o.rest(&["storeProducts"])?;
+        Ok(Self { store_products, additional })
     }
 }
 

@@ -37,10 +37,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -64,12 +63,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let name = o.req("name")?;
+        let rate = o.req("rate")?;
+        let sort = o.opt("sort")?;
+        let additional = o.rest(&["active", "name", "rate", "sort"])?;
         Ok(Self {
-            active: o.opt("active")?,
-            name: o.req("name")?,
-            rate: o.req("rate")?,
-            sort: o.opt("sort")?,
-            additional: o.rest(&["active", "name", "rate", "sort"])?,
+            active,
+            name,
+            rate,
+            sort,
+            additional,
         })
     }
 }
@@ -93,10 +97,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            vat: o.opt("vat")?,
-            additional: o.rest(&["vat"])?,
-        })
+        let vat = o.opt("vat")?;
+        let additional = o.rest(&["vat"])?;
+        Ok(Self { vat, additional })
     }
 }
 
@@ -126,14 +129,22 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseVat {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let rate = o.opt("rate")?;
+        let sort = o.opt("sort")?;
+        let timestamp_x = o.opt("timestampX")?;
+        let additional = o
+            .rest(&["active", "id", "name", "rate", "sort", "timestampX"])?;
         Ok(Self {
-            active: o.opt("active")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            rate: o.opt("rate")?,
-            sort: o.opt("sort")?,
-            timestamp_x: o.opt("timestampX")?,
-            additional: o.rest(&["active", "id", "name", "rate", "sort", "timestampX"])?,
+            active,
+            id,
+            name,
+            rate,
+            sort,
+            timestamp_x,
+            additional,
         })
     }
 }
@@ -176,10 +187,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -229,10 +239,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -281,7 +290,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -302,10 +312,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            vat: o.opt("vat")?,
-            additional: o.rest(&["vat"])?,
-        })
+        let vat = o.opt("vat")?;
+        let additional = o.rest(&["vat"])?;
+        Ok(Self { vat, additional })
     }
 }
 
@@ -335,14 +344,22 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseVat {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let rate = o.opt("rate")?;
+        let sort = o.opt("sort")?;
+        let timestamp_x = o.opt("timestampX")?;
+        let additional = o
+            .rest(&["active", "id", "name", "rate", "sort", "timestampX"])?;
         Ok(Self {
-            active: o.opt("active")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            rate: o.opt("rate")?,
-            sort: o.opt("sort")?,
-            timestamp_x: o.opt("timestampX")?,
-            additional: o.rest(&["active", "id", "name", "rate", "sort", "timestampX"])?,
+            active,
+            id,
+            name,
+            rate,
+            sort,
+            timestamp_x,
+            additional,
         })
     }
 }
@@ -394,12 +411,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -446,11 +468,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -474,12 +495,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let name = o.req("name")?;
+        let rate = o.req("rate")?;
+        let sort = o.opt("sort")?;
+        let additional = o.rest(&["active", "name", "rate", "sort"])?;
         Ok(Self {
-            active: o.opt("active")?,
-            name: o.req("name")?,
-            rate: o.req("rate")?,
-            sort: o.opt("sort")?,
-            additional: o.rest(&["active", "name", "rate", "sort"])?,
+            active,
+            name,
+            rate,
+            sort,
+            additional,
         })
     }
 }
@@ -503,10 +529,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            vat: o.opt("vat")?,
-            additional: o.rest(&["vat"])?,
-        })
+        let vat = o.opt("vat")?;
+        let additional = o.rest(&["vat"])?;
+        Ok(Self { vat, additional })
     }
 }
 
@@ -536,14 +561,22 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseVat {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let rate = o.opt("rate")?;
+        let sort = o.opt("sort")?;
+        let timestamp_x = o.opt("timestampX")?;
+        let additional = o
+            .rest(&["active", "id", "name", "rate", "sort", "timestampX"])?;
         Ok(Self {
-            active: o.opt("active")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            rate: o.opt("rate")?,
-            sort: o.opt("sort")?,
-            timestamp_x: o.opt("timestampX")?,
-            additional: o.rest(&["active", "id", "name", "rate", "sort", "timestampX"])?,
+            active,
+            id,
+            name,
+            rate,
+            sort,
+            timestamp_x,
+            additional,
         })
     }
 }

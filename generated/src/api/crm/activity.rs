@@ -62,10 +62,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -156,70 +155,100 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let associated_entity_id = o.opt("ASSOCIATED_ENTITY_ID")?;
+        let communications = o.req("COMMUNICATIONS")?;
+        let deadline = o.opt("DEADLINE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let description_type = o.opt("DESCRIPTION_TYPE")?;
+        let direction = o.opt("DIRECTION")?;
+        let end_time = o.opt("END_TIME")?;
+        let files = o.opt("FILES")?;
+        let is_incoming_channel = o.opt("IS_INCOMING_CHANNEL")?;
+        let location = o.opt("LOCATION")?;
+        let notify_type = o.opt("NOTIFY_TYPE")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let origin_id = o.opt("ORIGIN_ID")?;
+        let origin_version = o.opt("ORIGIN_VERSION")?;
+        let owner_id = o.req("OWNER_ID")?;
+        let owner_type_id = o.req("OWNER_TYPE_ID")?;
+        let priority = o.opt("PRIORITY")?;
+        let provider_data = o.opt("PROVIDER_DATA")?;
+        let provider_group_id = o.opt("PROVIDER_GROUP_ID")?;
+        let provider_id = o.opt("PROVIDER_ID")?;
+        let provider_params = o.opt("PROVIDER_PARAMS")?;
+        let provider_type_id = o.opt("PROVIDER_TYPE_ID")?;
+        let responsible_id = o.req("RESPONSIBLE_ID")?;
+        let settings = o.opt("SETTINGS")?;
+        let start_time = o.opt("START_TIME")?;
+        let status = o.opt("STATUS")?;
+        let subject = o.opt("SUBJECT")?;
+        let type_id = o.req("TYPE_ID")?;
+        let webdav_elements = o.opt("WEBDAV_ELEMENTS")?;
+        let additional = o
+            .rest(
+                &[
+                    "ASSOCIATED_ENTITY_ID",
+                    "COMMUNICATIONS",
+                    "DEADLINE",
+                    "DESCRIPTION",
+                    "DESCRIPTION_TYPE",
+                    "DIRECTION",
+                    "END_TIME",
+                    "FILES",
+                    "IS_INCOMING_CHANNEL",
+                    "LOCATION",
+                    "NOTIFY_TYPE",
+                    "ORIGINATOR_ID",
+                    "ORIGIN_ID",
+                    "ORIGIN_VERSION",
+                    "OWNER_ID",
+                    "OWNER_TYPE_ID",
+                    "PRIORITY",
+                    "PROVIDER_DATA",
+                    "PROVIDER_GROUP_ID",
+                    "PROVIDER_ID",
+                    "PROVIDER_PARAMS",
+                    "PROVIDER_TYPE_ID",
+                    "RESPONSIBLE_ID",
+                    "SETTINGS",
+                    "START_TIME",
+                    "STATUS",
+                    "SUBJECT",
+                    "TYPE_ID",
+                    "WEBDAV_ELEMENTS",
+                ],
+            )?;
         Ok(Self {
-            associated_entity_id: o.opt("ASSOCIATED_ENTITY_ID")?,
-            communications: o.req("COMMUNICATIONS")?,
-            deadline: o.opt("DEADLINE")?,
-            description: o.opt("DESCRIPTION")?,
-            description_type: o.opt("DESCRIPTION_TYPE")?,
-            direction: o.opt("DIRECTION")?,
-            end_time: o.opt("END_TIME")?,
-            files: o.opt("FILES")?,
-            is_incoming_channel: o.opt("IS_INCOMING_CHANNEL")?,
-            location: o.opt("LOCATION")?,
-            notify_type: o.opt("NOTIFY_TYPE")?,
-            originator_id: o.opt("ORIGINATOR_ID")?,
-            origin_id: o.opt("ORIGIN_ID")?,
-            origin_version: o.opt("ORIGIN_VERSION")?,
-            owner_id: o.req("OWNER_ID")?,
-            owner_type_id: o.req("OWNER_TYPE_ID")?,
-            priority: o.opt("PRIORITY")?,
-            provider_data: o.opt("PROVIDER_DATA")?,
-            provider_group_id: o.opt("PROVIDER_GROUP_ID")?,
-            provider_id: o.opt("PROVIDER_ID")?,
-            provider_params: o.opt("PROVIDER_PARAMS")?,
-            provider_type_id: o.opt("PROVIDER_TYPE_ID")?,
-            responsible_id: o.req("RESPONSIBLE_ID")?,
-            settings: o.opt("SETTINGS")?,
-            start_time: o.opt("START_TIME")?,
-            status: o.opt("STATUS")?,
-            subject: o.opt("SUBJECT")?,
-            type_id: o.req("TYPE_ID")?,
-            webdav_elements: o.opt("WEBDAV_ELEMENTS")?,
-            additional: o
-                .rest(
-                    &[
-                        "ASSOCIATED_ENTITY_ID",
-                        "COMMUNICATIONS",
-                        "DEADLINE",
-                        "DESCRIPTION",
-                        "DESCRIPTION_TYPE",
-                        "DIRECTION",
-                        "END_TIME",
-                        "FILES",
-                        "IS_INCOMING_CHANNEL",
-                        "LOCATION",
-                        "NOTIFY_TYPE",
-                        "ORIGINATOR_ID",
-                        "ORIGIN_ID",
-                        "ORIGIN_VERSION",
-                        "OWNER_ID",
-                        "OWNER_TYPE_ID",
-                        "PRIORITY",
-                        "PROVIDER_DATA",
-                        "PROVIDER_GROUP_ID",
-                        "PROVIDER_ID",
-                        "PROVIDER_PARAMS",
-                        "PROVIDER_TYPE_ID",
-                        "RESPONSIBLE_ID",
-                        "SETTINGS",
-                        "START_TIME",
-                        "STATUS",
-                        "SUBJECT",
-                        "TYPE_ID",
-                        "WEBDAV_ELEMENTS",
-                    ],
-                )?,
+            associated_entity_id,
+            communications,
+            deadline,
+            description,
+            description_type,
+            direction,
+            end_time,
+            files,
+            is_incoming_channel,
+            location,
+            notify_type,
+            originator_id,
+            origin_id,
+            origin_version,
+            owner_id,
+            owner_type_id,
+            priority,
+            provider_data,
+            provider_group_id,
+            provider_id,
+            provider_params,
+            provider_type_id,
+            responsible_id,
+            settings,
+            start_time,
+            status,
+            subject,
+            type_id,
+            webdav_elements,
+            additional,
         })
     }
 }
@@ -264,10 +293,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -310,7 +338,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -436,102 +465,148 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let associated_entity_id = o.opt("ASSOCIATED_ENTITY_ID")?;
+        let author_id = o.req("AUTHOR_ID")?;
+        let autocomplete_rule = o.opt("AUTOCOMPLETE_RULE")?;
+        let bindings = o.opt("BINDINGS")?;
+        let communications = o.req("COMMUNICATIONS")?;
+        let completed = o.req("COMPLETED")?;
+        let created = o.req("CREATED")?;
+        let deadline = o.opt("DEADLINE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let description_type = o.opt("DESCRIPTION_TYPE")?;
+        let direction = o.opt("DIRECTION")?;
+        let editor_id = o.opt("EDITOR_ID")?;
+        let end_time = o.opt("END_TIME")?;
+        let files = o.opt("FILES")?;
+        let id = o.req("ID")?;
+        let is_incoming_channel = o.opt("IS_INCOMING_CHANNEL")?;
+        let last_updated = o.opt("LAST_UPDATED")?;
+        let location = o.opt("LOCATION")?;
+        let notify_type = o.opt("NOTIFY_TYPE")?;
+        let notify_value = o.opt("NOTIFY_VALUE")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let origin_id = o.opt("ORIGIN_ID")?;
+        let origin_version = o.opt("ORIGIN_VERSION")?;
+        let owner_id = o.req("OWNER_ID")?;
+        let owner_type_id = o.req("OWNER_TYPE_ID")?;
+        let priority = o.opt("PRIORITY")?;
+        let provider_data = o.opt("PROVIDER_DATA")?;
+        let provider_group_id = o.opt("PROVIDER_GROUP_ID")?;
+        let provider_id = o.opt("PROVIDER_ID")?;
+        let provider_params = o.opt("PROVIDER_PARAMS")?;
+        let provider_type_id = o.opt("PROVIDER_TYPE_ID")?;
+        let responsible_id = o.req("RESPONSIBLE_ID")?;
+        let result_currency_id = o.opt("RESULT_CURRENCY_ID")?;
+        let result_mark = o.opt("RESULT_MARK")?;
+        let result_source_id = o.opt("RESULT_SOURCE_ID")?;
+        let result_status = o.opt("RESULT_STATUS")?;
+        let result_stream = o.opt("RESULT_STREAM")?;
+        let result_sum = o.opt("RESULT_SUM")?;
+        let result_value = o.opt("RESULT_VALUE")?;
+        let settings = o.opt("SETTINGS")?;
+        let start_time = o.opt("START_TIME")?;
+        let status = o.opt("STATUS")?;
+        let subject = o.opt("SUBJECT")?;
+        let type_id = o.req("TYPE_ID")?;
+        let webdav_elements = o.opt("WEBDAV_ELEMENTS")?;
+        let additional = o
+            .rest(
+                &[
+                    "ASSOCIATED_ENTITY_ID",
+                    "AUTHOR_ID",
+                    "AUTOCOMPLETE_RULE",
+                    "BINDINGS",
+                    "COMMUNICATIONS",
+                    "COMPLETED",
+                    "CREATED",
+                    "DEADLINE",
+                    "DESCRIPTION",
+                    "DESCRIPTION_TYPE",
+                    "DIRECTION",
+                    "EDITOR_ID",
+                    "END_TIME",
+                    "FILES",
+                    "ID",
+                    "IS_INCOMING_CHANNEL",
+                    "LAST_UPDATED",
+                    "LOCATION",
+                    "NOTIFY_TYPE",
+                    "NOTIFY_VALUE",
+                    "ORIGINATOR_ID",
+                    "ORIGIN_ID",
+                    "ORIGIN_VERSION",
+                    "OWNER_ID",
+                    "OWNER_TYPE_ID",
+                    "PRIORITY",
+                    "PROVIDER_DATA",
+                    "PROVIDER_GROUP_ID",
+                    "PROVIDER_ID",
+                    "PROVIDER_PARAMS",
+                    "PROVIDER_TYPE_ID",
+                    "RESPONSIBLE_ID",
+                    "RESULT_CURRENCY_ID",
+                    "RESULT_MARK",
+                    "RESULT_SOURCE_ID",
+                    "RESULT_STATUS",
+                    "RESULT_STREAM",
+                    "RESULT_SUM",
+                    "RESULT_VALUE",
+                    "SETTINGS",
+                    "START_TIME",
+                    "STATUS",
+                    "SUBJECT",
+                    "TYPE_ID",
+                    "WEBDAV_ELEMENTS",
+                ],
+            )?;
         Ok(Self {
-            associated_entity_id: o.opt("ASSOCIATED_ENTITY_ID")?,
-            author_id: o.req("AUTHOR_ID")?,
-            autocomplete_rule: o.opt("AUTOCOMPLETE_RULE")?,
-            bindings: o.opt("BINDINGS")?,
-            communications: o.req("COMMUNICATIONS")?,
-            completed: o.req("COMPLETED")?,
-            created: o.req("CREATED")?,
-            deadline: o.opt("DEADLINE")?,
-            description: o.opt("DESCRIPTION")?,
-            description_type: o.opt("DESCRIPTION_TYPE")?,
-            direction: o.opt("DIRECTION")?,
-            editor_id: o.opt("EDITOR_ID")?,
-            end_time: o.opt("END_TIME")?,
-            files: o.opt("FILES")?,
-            id: o.req("ID")?,
-            is_incoming_channel: o.opt("IS_INCOMING_CHANNEL")?,
-            last_updated: o.opt("LAST_UPDATED")?,
-            location: o.opt("LOCATION")?,
-            notify_type: o.opt("NOTIFY_TYPE")?,
-            notify_value: o.opt("NOTIFY_VALUE")?,
-            originator_id: o.opt("ORIGINATOR_ID")?,
-            origin_id: o.opt("ORIGIN_ID")?,
-            origin_version: o.opt("ORIGIN_VERSION")?,
-            owner_id: o.req("OWNER_ID")?,
-            owner_type_id: o.req("OWNER_TYPE_ID")?,
-            priority: o.opt("PRIORITY")?,
-            provider_data: o.opt("PROVIDER_DATA")?,
-            provider_group_id: o.opt("PROVIDER_GROUP_ID")?,
-            provider_id: o.opt("PROVIDER_ID")?,
-            provider_params: o.opt("PROVIDER_PARAMS")?,
-            provider_type_id: o.opt("PROVIDER_TYPE_ID")?,
-            responsible_id: o.req("RESPONSIBLE_ID")?,
-            result_currency_id: o.opt("RESULT_CURRENCY_ID")?,
-            result_mark: o.opt("RESULT_MARK")?,
-            result_source_id: o.opt("RESULT_SOURCE_ID")?,
-            result_status: o.opt("RESULT_STATUS")?,
-            result_stream: o.opt("RESULT_STREAM")?,
-            result_sum: o.opt("RESULT_SUM")?,
-            result_value: o.opt("RESULT_VALUE")?,
-            settings: o.opt("SETTINGS")?,
-            start_time: o.opt("START_TIME")?,
-            status: o.opt("STATUS")?,
-            subject: o.opt("SUBJECT")?,
-            type_id: o.req("TYPE_ID")?,
-            webdav_elements: o.opt("WEBDAV_ELEMENTS")?,
-            additional: o
-                .rest(
-                    &[
-                        "ASSOCIATED_ENTITY_ID",
-                        "AUTHOR_ID",
-                        "AUTOCOMPLETE_RULE",
-                        "BINDINGS",
-                        "COMMUNICATIONS",
-                        "COMPLETED",
-                        "CREATED",
-                        "DEADLINE",
-                        "DESCRIPTION",
-                        "DESCRIPTION_TYPE",
-                        "DIRECTION",
-                        "EDITOR_ID",
-                        "END_TIME",
-                        "FILES",
-                        "ID",
-                        "IS_INCOMING_CHANNEL",
-                        "LAST_UPDATED",
-                        "LOCATION",
-                        "NOTIFY_TYPE",
-                        "NOTIFY_VALUE",
-                        "ORIGINATOR_ID",
-                        "ORIGIN_ID",
-                        "ORIGIN_VERSION",
-                        "OWNER_ID",
-                        "OWNER_TYPE_ID",
-                        "PRIORITY",
-                        "PROVIDER_DATA",
-                        "PROVIDER_GROUP_ID",
-                        "PROVIDER_ID",
-                        "PROVIDER_PARAMS",
-                        "PROVIDER_TYPE_ID",
-                        "RESPONSIBLE_ID",
-                        "RESULT_CURRENCY_ID",
-                        "RESULT_MARK",
-                        "RESULT_SOURCE_ID",
-                        "RESULT_STATUS",
-                        "RESULT_STREAM",
-                        "RESULT_SUM",
-                        "RESULT_VALUE",
-                        "SETTINGS",
-                        "START_TIME",
-                        "STATUS",
-                        "SUBJECT",
-                        "TYPE_ID",
-                        "WEBDAV_ELEMENTS",
-                    ],
-                )?,
+            associated_entity_id,
+            author_id,
+            autocomplete_rule,
+            bindings,
+            communications,
+            completed,
+            created,
+            deadline,
+            description,
+            description_type,
+            direction,
+            editor_id,
+            end_time,
+            files,
+            id,
+            is_incoming_channel,
+            last_updated,
+            location,
+            notify_type,
+            notify_value,
+            originator_id,
+            origin_id,
+            origin_version,
+            owner_id,
+            owner_type_id,
+            priority,
+            provider_data,
+            provider_group_id,
+            provider_id,
+            provider_params,
+            provider_type_id,
+            responsible_id,
+            result_currency_id,
+            result_mark,
+            result_source_id,
+            result_status,
+            result_stream,
+            result_sum,
+            result_value,
+            settings,
+            start_time,
+            status,
+            subject,
+            type_id,
+            webdav_elements,
+            additional,
         })
     }
 }
@@ -573,10 +648,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -691,90 +765,130 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let associated_entity_id = o.opt("ASSOCIATED_ENTITY_ID")?;
+        let author_id = o.opt("AUTHOR_ID")?;
+        let autocomplete_rule = o.opt("AUTOCOMPLETE_RULE")?;
+        let completed = o.opt("COMPLETED")?;
+        let created = o.opt("CREATED")?;
+        let deadline = o.opt("DEADLINE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let description_type = o.opt("DESCRIPTION_TYPE")?;
+        let direction = o.opt("DIRECTION")?;
+        let editor_id = o.opt("EDITOR_ID")?;
+        let end_time = o.opt("END_TIME")?;
+        let id = o.opt("ID")?;
+        let last_updated = o.opt("LAST_UPDATED")?;
+        let location = o.opt("LOCATION")?;
+        let notify_type = o.opt("NOTIFY_TYPE")?;
+        let notify_value = o.opt("NOTIFY_VALUE")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let origin_id = o.opt("ORIGIN_ID")?;
+        let owner_id = o.opt("OWNER_ID")?;
+        let owner_type_id = o.opt("OWNER_TYPE_ID")?;
+        let priority = o.opt("PRIORITY")?;
+        let provider_data = o.opt("PROVIDER_DATA")?;
+        let provider_group_id = o.opt("PROVIDER_GROUP_ID")?;
+        let provider_id = o.opt("PROVIDER_ID")?;
+        let provider_params = o.opt("PROVIDER_PARAMS")?;
+        let provider_type_id = o.opt("PROVIDER_TYPE_ID")?;
+        let responsible_id = o.opt("RESPONSIBLE_ID")?;
+        let result_currency_id = o.opt("RESULT_CURRENCY_ID")?;
+        let result_mark = o.opt("RESULT_MARK")?;
+        let result_source_id = o.opt("RESULT_SOURCE_ID")?;
+        let result_status = o.opt("RESULT_STATUS")?;
+        let result_stream = o.opt("RESULT_STREAM")?;
+        let result_sum = o.opt("RESULT_SUM")?;
+        let result_value = o.opt("RESULT_VALUE")?;
+        let settings = o.opt("SETTINGS")?;
+        let start_time = o.opt("START_TIME")?;
+        let status = o.opt("STATUS")?;
+        let subject = o.opt("SUBJECT")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ASSOCIATED_ENTITY_ID",
+                    "AUTHOR_ID",
+                    "AUTOCOMPLETE_RULE",
+                    "COMPLETED",
+                    "CREATED",
+                    "DEADLINE",
+                    "DESCRIPTION",
+                    "DESCRIPTION_TYPE",
+                    "DIRECTION",
+                    "EDITOR_ID",
+                    "END_TIME",
+                    "ID",
+                    "LAST_UPDATED",
+                    "LOCATION",
+                    "NOTIFY_TYPE",
+                    "NOTIFY_VALUE",
+                    "ORIGINATOR_ID",
+                    "ORIGIN_ID",
+                    "OWNER_ID",
+                    "OWNER_TYPE_ID",
+                    "PRIORITY",
+                    "PROVIDER_DATA",
+                    "PROVIDER_GROUP_ID",
+                    "PROVIDER_ID",
+                    "PROVIDER_PARAMS",
+                    "PROVIDER_TYPE_ID",
+                    "RESPONSIBLE_ID",
+                    "RESULT_CURRENCY_ID",
+                    "RESULT_MARK",
+                    "RESULT_SOURCE_ID",
+                    "RESULT_STATUS",
+                    "RESULT_STREAM",
+                    "RESULT_SUM",
+                    "RESULT_VALUE",
+                    "SETTINGS",
+                    "START_TIME",
+                    "STATUS",
+                    "SUBJECT",
+                    "TYPE_ID",
+                ],
+            )?;
         Ok(Self {
-            associated_entity_id: o.opt("ASSOCIATED_ENTITY_ID")?,
-            author_id: o.opt("AUTHOR_ID")?,
-            autocomplete_rule: o.opt("AUTOCOMPLETE_RULE")?,
-            completed: o.opt("COMPLETED")?,
-            created: o.opt("CREATED")?,
-            deadline: o.opt("DEADLINE")?,
-            description: o.opt("DESCRIPTION")?,
-            description_type: o.opt("DESCRIPTION_TYPE")?,
-            direction: o.opt("DIRECTION")?,
-            editor_id: o.opt("EDITOR_ID")?,
-            end_time: o.opt("END_TIME")?,
-            id: o.opt("ID")?,
-            last_updated: o.opt("LAST_UPDATED")?,
-            location: o.opt("LOCATION")?,
-            notify_type: o.opt("NOTIFY_TYPE")?,
-            notify_value: o.opt("NOTIFY_VALUE")?,
-            originator_id: o.opt("ORIGINATOR_ID")?,
-            origin_id: o.opt("ORIGIN_ID")?,
-            owner_id: o.opt("OWNER_ID")?,
-            owner_type_id: o.opt("OWNER_TYPE_ID")?,
-            priority: o.opt("PRIORITY")?,
-            provider_data: o.opt("PROVIDER_DATA")?,
-            provider_group_id: o.opt("PROVIDER_GROUP_ID")?,
-            provider_id: o.opt("PROVIDER_ID")?,
-            provider_params: o.opt("PROVIDER_PARAMS")?,
-            provider_type_id: o.opt("PROVIDER_TYPE_ID")?,
-            responsible_id: o.opt("RESPONSIBLE_ID")?,
-            result_currency_id: o.opt("RESULT_CURRENCY_ID")?,
-            result_mark: o.opt("RESULT_MARK")?,
-            result_source_id: o.opt("RESULT_SOURCE_ID")?,
-            result_status: o.opt("RESULT_STATUS")?,
-            result_stream: o.opt("RESULT_STREAM")?,
-            result_sum: o.opt("RESULT_SUM")?,
-            result_value: o.opt("RESULT_VALUE")?,
-            settings: o.opt("SETTINGS")?,
-            start_time: o.opt("START_TIME")?,
-            status: o.opt("STATUS")?,
-            subject: o.opt("SUBJECT")?,
-            type_id: o.opt("TYPE_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ASSOCIATED_ENTITY_ID",
-                        "AUTHOR_ID",
-                        "AUTOCOMPLETE_RULE",
-                        "COMPLETED",
-                        "CREATED",
-                        "DEADLINE",
-                        "DESCRIPTION",
-                        "DESCRIPTION_TYPE",
-                        "DIRECTION",
-                        "EDITOR_ID",
-                        "END_TIME",
-                        "ID",
-                        "LAST_UPDATED",
-                        "LOCATION",
-                        "NOTIFY_TYPE",
-                        "NOTIFY_VALUE",
-                        "ORIGINATOR_ID",
-                        "ORIGIN_ID",
-                        "OWNER_ID",
-                        "OWNER_TYPE_ID",
-                        "PRIORITY",
-                        "PROVIDER_DATA",
-                        "PROVIDER_GROUP_ID",
-                        "PROVIDER_ID",
-                        "PROVIDER_PARAMS",
-                        "PROVIDER_TYPE_ID",
-                        "RESPONSIBLE_ID",
-                        "RESULT_CURRENCY_ID",
-                        "RESULT_MARK",
-                        "RESULT_SOURCE_ID",
-                        "RESULT_STATUS",
-                        "RESULT_STREAM",
-                        "RESULT_SUM",
-                        "RESULT_VALUE",
-                        "SETTINGS",
-                        "START_TIME",
-                        "STATUS",
-                        "SUBJECT",
-                        "TYPE_ID",
-                    ],
-                )?,
+            associated_entity_id,
+            author_id,
+            autocomplete_rule,
+            completed,
+            created,
+            deadline,
+            description,
+            description_type,
+            direction,
+            editor_id,
+            end_time,
+            id,
+            last_updated,
+            location,
+            notify_type,
+            notify_value,
+            originator_id,
+            origin_id,
+            owner_id,
+            owner_type_id,
+            priority,
+            provider_data,
+            provider_group_id,
+            provider_id,
+            provider_params,
+            provider_type_id,
+            responsible_id,
+            result_currency_id,
+            result_mark,
+            result_source_id,
+            result_status,
+            result_stream,
+            result_sum,
+            result_value,
+            settings,
+            start_time,
+            status,
+            subject,
+            type_id,
+            additional,
         })
     }
 }
@@ -825,12 +939,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -877,11 +996,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -972,70 +1090,100 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let associated_entity_id = o.opt("ASSOCIATED_ENTITY_ID")?;
+        let communications = o.req("COMMUNICATIONS")?;
+        let deadline = o.opt("DEADLINE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let description_type = o.opt("DESCRIPTION_TYPE")?;
+        let direction = o.opt("DIRECTION")?;
+        let end_time = o.opt("END_TIME")?;
+        let files = o.opt("FILES")?;
+        let is_incoming_channel = o.opt("IS_INCOMING_CHANNEL")?;
+        let location = o.opt("LOCATION")?;
+        let notify_type = o.opt("NOTIFY_TYPE")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let origin_id = o.opt("ORIGIN_ID")?;
+        let origin_version = o.opt("ORIGIN_VERSION")?;
+        let owner_id = o.req("OWNER_ID")?;
+        let owner_type_id = o.req("OWNER_TYPE_ID")?;
+        let priority = o.opt("PRIORITY")?;
+        let provider_data = o.opt("PROVIDER_DATA")?;
+        let provider_group_id = o.opt("PROVIDER_GROUP_ID")?;
+        let provider_id = o.opt("PROVIDER_ID")?;
+        let provider_params = o.opt("PROVIDER_PARAMS")?;
+        let provider_type_id = o.opt("PROVIDER_TYPE_ID")?;
+        let responsible_id = o.req("RESPONSIBLE_ID")?;
+        let settings = o.opt("SETTINGS")?;
+        let start_time = o.opt("START_TIME")?;
+        let status = o.opt("STATUS")?;
+        let subject = o.opt("SUBJECT")?;
+        let type_id = o.req("TYPE_ID")?;
+        let webdav_elements = o.opt("WEBDAV_ELEMENTS")?;
+        let additional = o
+            .rest(
+                &[
+                    "ASSOCIATED_ENTITY_ID",
+                    "COMMUNICATIONS",
+                    "DEADLINE",
+                    "DESCRIPTION",
+                    "DESCRIPTION_TYPE",
+                    "DIRECTION",
+                    "END_TIME",
+                    "FILES",
+                    "IS_INCOMING_CHANNEL",
+                    "LOCATION",
+                    "NOTIFY_TYPE",
+                    "ORIGINATOR_ID",
+                    "ORIGIN_ID",
+                    "ORIGIN_VERSION",
+                    "OWNER_ID",
+                    "OWNER_TYPE_ID",
+                    "PRIORITY",
+                    "PROVIDER_DATA",
+                    "PROVIDER_GROUP_ID",
+                    "PROVIDER_ID",
+                    "PROVIDER_PARAMS",
+                    "PROVIDER_TYPE_ID",
+                    "RESPONSIBLE_ID",
+                    "SETTINGS",
+                    "START_TIME",
+                    "STATUS",
+                    "SUBJECT",
+                    "TYPE_ID",
+                    "WEBDAV_ELEMENTS",
+                ],
+            )?;
         Ok(Self {
-            associated_entity_id: o.opt("ASSOCIATED_ENTITY_ID")?,
-            communications: o.req("COMMUNICATIONS")?,
-            deadline: o.opt("DEADLINE")?,
-            description: o.opt("DESCRIPTION")?,
-            description_type: o.opt("DESCRIPTION_TYPE")?,
-            direction: o.opt("DIRECTION")?,
-            end_time: o.opt("END_TIME")?,
-            files: o.opt("FILES")?,
-            is_incoming_channel: o.opt("IS_INCOMING_CHANNEL")?,
-            location: o.opt("LOCATION")?,
-            notify_type: o.opt("NOTIFY_TYPE")?,
-            originator_id: o.opt("ORIGINATOR_ID")?,
-            origin_id: o.opt("ORIGIN_ID")?,
-            origin_version: o.opt("ORIGIN_VERSION")?,
-            owner_id: o.req("OWNER_ID")?,
-            owner_type_id: o.req("OWNER_TYPE_ID")?,
-            priority: o.opt("PRIORITY")?,
-            provider_data: o.opt("PROVIDER_DATA")?,
-            provider_group_id: o.opt("PROVIDER_GROUP_ID")?,
-            provider_id: o.opt("PROVIDER_ID")?,
-            provider_params: o.opt("PROVIDER_PARAMS")?,
-            provider_type_id: o.opt("PROVIDER_TYPE_ID")?,
-            responsible_id: o.req("RESPONSIBLE_ID")?,
-            settings: o.opt("SETTINGS")?,
-            start_time: o.opt("START_TIME")?,
-            status: o.opt("STATUS")?,
-            subject: o.opt("SUBJECT")?,
-            type_id: o.req("TYPE_ID")?,
-            webdav_elements: o.opt("WEBDAV_ELEMENTS")?,
-            additional: o
-                .rest(
-                    &[
-                        "ASSOCIATED_ENTITY_ID",
-                        "COMMUNICATIONS",
-                        "DEADLINE",
-                        "DESCRIPTION",
-                        "DESCRIPTION_TYPE",
-                        "DIRECTION",
-                        "END_TIME",
-                        "FILES",
-                        "IS_INCOMING_CHANNEL",
-                        "LOCATION",
-                        "NOTIFY_TYPE",
-                        "ORIGINATOR_ID",
-                        "ORIGIN_ID",
-                        "ORIGIN_VERSION",
-                        "OWNER_ID",
-                        "OWNER_TYPE_ID",
-                        "PRIORITY",
-                        "PROVIDER_DATA",
-                        "PROVIDER_GROUP_ID",
-                        "PROVIDER_ID",
-                        "PROVIDER_PARAMS",
-                        "PROVIDER_TYPE_ID",
-                        "RESPONSIBLE_ID",
-                        "SETTINGS",
-                        "START_TIME",
-                        "STATUS",
-                        "SUBJECT",
-                        "TYPE_ID",
-                        "WEBDAV_ELEMENTS",
-                    ],
-                )?,
+            associated_entity_id,
+            communications,
+            deadline,
+            description,
+            description_type,
+            direction,
+            end_time,
+            files,
+            is_incoming_channel,
+            location,
+            notify_type,
+            originator_id,
+            origin_id,
+            origin_version,
+            owner_id,
+            owner_type_id,
+            priority,
+            provider_data,
+            provider_group_id,
+            provider_id,
+            provider_params,
+            provider_type_id,
+            responsible_id,
+            settings,
+            start_time,
+            status,
+            subject,
+            type_id,
+            webdav_elements,
+            additional,
         })
     }
 }

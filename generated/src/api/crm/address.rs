@@ -36,10 +36,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -81,36 +80,49 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let address_1 = o.opt("ADDRESS_1")?;
+        let address_2 = o.opt("ADDRESS_2")?;
+        let city = o.opt("CITY")?;
+        let country = o.opt("COUNTRY")?;
+        let country_code = o.opt("COUNTRY_CODE")?;
+        let entity_id = o.req("ENTITY_ID")?;
+        let entity_type_id = o.req("ENTITY_TYPE_ID")?;
+        let loc_addr_id = o.opt("LOC_ADDR_ID")?;
+        let postal_code = o.opt("POSTAL_CODE")?;
+        let province = o.opt("PROVINCE")?;
+        let region = o.opt("REGION")?;
+        let type_id = o.req("TYPE_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADDRESS_1",
+                    "ADDRESS_2",
+                    "CITY",
+                    "COUNTRY",
+                    "COUNTRY_CODE",
+                    "ENTITY_ID",
+                    "ENTITY_TYPE_ID",
+                    "LOC_ADDR_ID",
+                    "POSTAL_CODE",
+                    "PROVINCE",
+                    "REGION",
+                    "TYPE_ID",
+                ],
+            )?;
         Ok(Self {
-            address_1: o.opt("ADDRESS_1")?,
-            address_2: o.opt("ADDRESS_2")?,
-            city: o.opt("CITY")?,
-            country: o.opt("COUNTRY")?,
-            country_code: o.opt("COUNTRY_CODE")?,
-            entity_id: o.req("ENTITY_ID")?,
-            entity_type_id: o.req("ENTITY_TYPE_ID")?,
-            loc_addr_id: o.opt("LOC_ADDR_ID")?,
-            postal_code: o.opt("POSTAL_CODE")?,
-            province: o.opt("PROVINCE")?,
-            region: o.opt("REGION")?,
-            type_id: o.req("TYPE_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ADDRESS_1",
-                        "ADDRESS_2",
-                        "CITY",
-                        "COUNTRY",
-                        "COUNTRY_CODE",
-                        "ENTITY_ID",
-                        "ENTITY_TYPE_ID",
-                        "LOC_ADDR_ID",
-                        "POSTAL_CODE",
-                        "PROVINCE",
-                        "REGION",
-                        "TYPE_ID",
-                    ],
-                )?,
+            address_1,
+            address_2,
+            city,
+            country,
+            country_code,
+            entity_id,
+            entity_type_id,
+            loc_addr_id,
+            postal_code,
+            province,
+            region,
+            type_id,
+            additional,
         })
     }
 }
@@ -155,10 +167,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -182,11 +193,15 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.req("ENTITY_ID")?;
+        let entity_type_id = o.req("ENTITY_TYPE_ID")?;
+        let type_id = o.req("TYPE_ID")?;
+        let additional = o.rest(&["ENTITY_ID", "ENTITY_TYPE_ID", "TYPE_ID"])?;
         Ok(Self {
-            entity_id: o.req("ENTITY_ID")?,
-            entity_type_id: o.req("ENTITY_TYPE_ID")?,
-            type_id: o.req("TYPE_ID")?,
-            additional: o.rest(&["ENTITY_ID", "ENTITY_TYPE_ID", "TYPE_ID"])?,
+            entity_id,
+            entity_type_id,
+            type_id,
+            additional,
         })
     }
 }
@@ -230,7 +245,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -264,26 +280,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -334,12 +358,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -386,40 +415,55 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let address_1 = o.opt("ADDRESS_1")?;
+        let address_2 = o.opt("ADDRESS_2")?;
+        let anchor_id = o.opt("ANCHOR_ID")?;
+        let anchor_type_id = o.opt("ANCHOR_TYPE_ID")?;
+        let city = o.opt("CITY")?;
+        let country = o.opt("COUNTRY")?;
+        let country_code = o.opt("COUNTRY_CODE")?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let entity_type_id = o.opt("ENTITY_TYPE_ID")?;
+        let loc_addr_id = o.opt("LOC_ADDR_ID")?;
+        let postal_code = o.opt("POSTAL_CODE")?;
+        let province = o.opt("PROVINCE")?;
+        let region = o.opt("REGION")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADDRESS_1",
+                    "ADDRESS_2",
+                    "ANCHOR_ID",
+                    "ANCHOR_TYPE_ID",
+                    "CITY",
+                    "COUNTRY",
+                    "COUNTRY_CODE",
+                    "ENTITY_ID",
+                    "ENTITY_TYPE_ID",
+                    "LOC_ADDR_ID",
+                    "POSTAL_CODE",
+                    "PROVINCE",
+                    "REGION",
+                    "TYPE_ID",
+                ],
+            )?;
         Ok(Self {
-            address_1: o.opt("ADDRESS_1")?,
-            address_2: o.opt("ADDRESS_2")?,
-            anchor_id: o.opt("ANCHOR_ID")?,
-            anchor_type_id: o.opt("ANCHOR_TYPE_ID")?,
-            city: o.opt("CITY")?,
-            country: o.opt("COUNTRY")?,
-            country_code: o.opt("COUNTRY_CODE")?,
-            entity_id: o.opt("ENTITY_ID")?,
-            entity_type_id: o.opt("ENTITY_TYPE_ID")?,
-            loc_addr_id: o.opt("LOC_ADDR_ID")?,
-            postal_code: o.opt("POSTAL_CODE")?,
-            province: o.opt("PROVINCE")?,
-            region: o.opt("REGION")?,
-            type_id: o.opt("TYPE_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ADDRESS_1",
-                        "ADDRESS_2",
-                        "ANCHOR_ID",
-                        "ANCHOR_TYPE_ID",
-                        "CITY",
-                        "COUNTRY",
-                        "COUNTRY_CODE",
-                        "ENTITY_ID",
-                        "ENTITY_TYPE_ID",
-                        "LOC_ADDR_ID",
-                        "POSTAL_CODE",
-                        "PROVINCE",
-                        "REGION",
-                        "TYPE_ID",
-                    ],
-                )?,
+            address_1,
+            address_2,
+            anchor_id,
+            anchor_type_id,
+            city,
+            country,
+            country_code,
+            entity_id,
+            entity_type_id,
+            loc_addr_id,
+            postal_code,
+            province,
+            region,
+            type_id,
+            additional,
         })
     }
 }
@@ -469,40 +513,55 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let address_1 = o.opt("ADDRESS_1")?;
+        let address_2 = o.opt("ADDRESS_2")?;
+        let anchor_id = o.opt("ANCHOR_ID")?;
+        let anchor_type_id = o.opt("ANCHOR_TYPE_ID")?;
+        let city = o.opt("CITY")?;
+        let country = o.opt("COUNTRY")?;
+        let country_code = o.opt("COUNTRY_CODE")?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let entity_type_id = o.opt("ENTITY_TYPE_ID")?;
+        let loc_addr_id = o.opt("LOC_ADDR_ID")?;
+        let postal_code = o.opt("POSTAL_CODE")?;
+        let province = o.opt("PROVINCE")?;
+        let region = o.opt("REGION")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADDRESS_1",
+                    "ADDRESS_2",
+                    "ANCHOR_ID",
+                    "ANCHOR_TYPE_ID",
+                    "CITY",
+                    "COUNTRY",
+                    "COUNTRY_CODE",
+                    "ENTITY_ID",
+                    "ENTITY_TYPE_ID",
+                    "LOC_ADDR_ID",
+                    "POSTAL_CODE",
+                    "PROVINCE",
+                    "REGION",
+                    "TYPE_ID",
+                ],
+            )?;
         Ok(Self {
-            address_1: o.opt("ADDRESS_1")?,
-            address_2: o.opt("ADDRESS_2")?,
-            anchor_id: o.opt("ANCHOR_ID")?,
-            anchor_type_id: o.opt("ANCHOR_TYPE_ID")?,
-            city: o.opt("CITY")?,
-            country: o.opt("COUNTRY")?,
-            country_code: o.opt("COUNTRY_CODE")?,
-            entity_id: o.opt("ENTITY_ID")?,
-            entity_type_id: o.opt("ENTITY_TYPE_ID")?,
-            loc_addr_id: o.opt("LOC_ADDR_ID")?,
-            postal_code: o.opt("POSTAL_CODE")?,
-            province: o.opt("PROVINCE")?,
-            region: o.opt("REGION")?,
-            type_id: o.opt("TYPE_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ADDRESS_1",
-                        "ADDRESS_2",
-                        "ANCHOR_ID",
-                        "ANCHOR_TYPE_ID",
-                        "CITY",
-                        "COUNTRY",
-                        "COUNTRY_CODE",
-                        "ENTITY_ID",
-                        "ENTITY_TYPE_ID",
-                        "LOC_ADDR_ID",
-                        "POSTAL_CODE",
-                        "PROVINCE",
-                        "REGION",
-                        "TYPE_ID",
-                    ],
-                )?,
+            address_1,
+            address_2,
+            anchor_id,
+            anchor_type_id,
+            city,
+            country,
+            country_code,
+            entity_id,
+            entity_type_id,
+            loc_addr_id,
+            postal_code,
+            province,
+            region,
+            type_id,
+            additional,
         })
     }
 }
@@ -544,10 +603,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -589,36 +647,49 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let address_1 = o.opt("ADDRESS_1")?;
+        let address_2 = o.opt("ADDRESS_2")?;
+        let city = o.opt("CITY")?;
+        let country = o.opt("COUNTRY")?;
+        let country_code = o.opt("COUNTRY_CODE")?;
+        let entity_id = o.req("ENTITY_ID")?;
+        let entity_type_id = o.req("ENTITY_TYPE_ID")?;
+        let loc_addr_id = o.opt("LOC_ADDR_ID")?;
+        let postal_code = o.opt("POSTAL_CODE")?;
+        let province = o.opt("PROVINCE")?;
+        let region = o.opt("REGION")?;
+        let type_id = o.req("TYPE_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADDRESS_1",
+                    "ADDRESS_2",
+                    "CITY",
+                    "COUNTRY",
+                    "COUNTRY_CODE",
+                    "ENTITY_ID",
+                    "ENTITY_TYPE_ID",
+                    "LOC_ADDR_ID",
+                    "POSTAL_CODE",
+                    "PROVINCE",
+                    "REGION",
+                    "TYPE_ID",
+                ],
+            )?;
         Ok(Self {
-            address_1: o.opt("ADDRESS_1")?,
-            address_2: o.opt("ADDRESS_2")?,
-            city: o.opt("CITY")?,
-            country: o.opt("COUNTRY")?,
-            country_code: o.opt("COUNTRY_CODE")?,
-            entity_id: o.req("ENTITY_ID")?,
-            entity_type_id: o.req("ENTITY_TYPE_ID")?,
-            loc_addr_id: o.opt("LOC_ADDR_ID")?,
-            postal_code: o.opt("POSTAL_CODE")?,
-            province: o.opt("PROVINCE")?,
-            region: o.opt("REGION")?,
-            type_id: o.req("TYPE_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ADDRESS_1",
-                        "ADDRESS_2",
-                        "CITY",
-                        "COUNTRY",
-                        "COUNTRY_CODE",
-                        "ENTITY_ID",
-                        "ENTITY_TYPE_ID",
-                        "LOC_ADDR_ID",
-                        "POSTAL_CODE",
-                        "PROVINCE",
-                        "REGION",
-                        "TYPE_ID",
-                    ],
-                )?,
+            address_1,
+            address_2,
+            city,
+            country,
+            country_code,
+            entity_id,
+            entity_type_id,
+            loc_addr_id,
+            postal_code,
+            province,
+            region,
+            type_id,
+            additional,
         })
     }
 }

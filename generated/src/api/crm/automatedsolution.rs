@@ -37,10 +37,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -61,10 +60,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let title = o.req("title")?;
+        let type_ids = o.opt("typeIds")?;
+        let additional = o.rest(&["title", "typeIds"])?;
         Ok(Self {
-            title: o.req("title")?,
-            type_ids: o.opt("typeIds")?,
-            additional: o.rest(&["title", "typeIds"])?,
+            title,
+            type_ids,
+            additional,
         })
     }
 }
@@ -86,9 +88,11 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let automated_solution = o.opt("automatedSolution")?;
+        let additional = o.rest(&["automatedSolution"])?;
         Ok(Self {
-            automated_solution: o.opt("automatedSolution")?,
-            additional: o.rest(&["automatedSolution"])?,
+            automated_solution,
+            additional,
         })
     }
 }
@@ -113,11 +117,15 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseAutomatedSolution {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let title = o.opt("title")?;
+        let type_ids = o.opt("typeIds")?;
+        let additional = o.rest(&["id", "title", "typeIds"])?;
         Ok(Self {
-            id: o.opt("id")?,
-            title: o.opt("title")?,
-            type_ids: o.opt("typeIds")?,
-            additional: o.rest(&["id", "title", "typeIds"])?,
+            id,
+            title,
+            type_ids,
+            additional,
         })
     }
 }
@@ -164,10 +172,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -211,7 +218,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -236,11 +244,15 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let title = o.opt("title")?;
+        let type_ids = o.opt("typeIds")?;
+        let additional = o.rest(&["id", "title", "typeIds"])?;
         Ok(Self {
-            id: o.opt("id")?,
-            title: o.opt("title")?,
-            type_ids: o.opt("typeIds")?,
-            additional: o.rest(&["id", "title", "typeIds"])?,
+            id,
+            title,
+            type_ids,
+            additional,
         })
     }
 }
@@ -276,28 +288,37 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseId {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let upper_name = o.opt("upperName")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                    "upperName",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            upper_name: o.opt("upperName")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                        "upperName",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            upper_name,
+            additional,
         })
     }
 }
@@ -333,28 +354,37 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseTitle {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let upper_name = o.opt("upperName")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                    "upperName",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            upper_name: o.opt("upperName")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                        "upperName",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            upper_name,
+            additional,
         })
     }
 }
@@ -390,28 +420,37 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseTypeIds {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let upper_name = o.opt("upperName")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                    "upperName",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            upper_name: o.opt("upperName")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                        "upperName",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            upper_name,
+            additional,
         })
     }
 }
@@ -453,10 +492,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -477,9 +515,11 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let automated_solution = o.opt("automatedSolution")?;
+        let additional = o.rest(&["automatedSolution"])?;
         Ok(Self {
-            automated_solution: o.opt("automatedSolution")?,
-            additional: o.rest(&["automatedSolution"])?,
+            automated_solution,
+            additional,
         })
     }
 }
@@ -504,11 +544,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseAutomatedSolution {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let title = o.opt("title")?;
+        let type_ids = o.opt("typeIds")?;
+        let additional = o.rest(&["id", "title", "typeIds"])?;
         Ok(Self {
-            id: o.opt("id")?,
-            title: o.opt("title")?,
-            type_ids: o.opt("typeIds")?,
-            additional: o.rest(&["id", "title", "typeIds"])?,
+            id,
+            title,
+            type_ids,
+            additional,
         })
     }
 }
@@ -558,11 +602,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "start"])?,
+            filter,
+            order,
+            start,
+            additional,
         })
     }
 }
@@ -584,9 +632,11 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let automated_solutions = o.opt("automatedSolutions")?;
+        let additional = o.rest(&["automatedSolutions"])?;
         Ok(Self {
-            automated_solutions: o.opt("automatedSolutions")?,
-            additional: o.rest(&["automatedSolutions"])?,
+            automated_solutions,
+            additional,
         })
     }
 }
@@ -630,11 +680,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -656,10 +705,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let title = o.opt("title")?;
+        let type_ids = o.opt("typeIds")?;
+        let additional = o.rest(&["title", "typeIds"])?;
         Ok(Self {
-            title: o.opt("title")?,
-            type_ids: o.opt("typeIds")?,
-            additional: o.rest(&["title", "typeIds"])?,
+            title,
+            type_ids,
+            additional,
         })
     }
 }
@@ -681,9 +733,11 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let automated_solution = o.opt("automatedSolution")?;
+        let additional = o.rest(&["automatedSolution"])?;
         Ok(Self {
-            automated_solution: o.opt("automatedSolution")?,
-            additional: o.rest(&["automatedSolution"])?,
+            automated_solution,
+            additional,
         })
     }
 }
@@ -708,11 +762,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseAutomatedSolution {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let title = o.opt("title")?;
+        let type_ids = o.opt("typeIds")?;
+        let additional = o.rest(&["id", "title", "typeIds"])?;
         Ok(Self {
-            id: o.opt("id")?,
-            title: o.opt("title")?,
-            type_ids: o.opt("typeIds")?,
-            additional: o.rest(&["id", "title", "typeIds"])?,
+            id,
+            title,
+            type_ids,
+            additional,
         })
     }
 }

@@ -37,11 +37,10 @@ impl ::bitrix24_runtime::loose::Loose for TriggerRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            code: o.opt("code")?,
-            target: o.req("target")?,
-            additional: o.rest(&["code", "target"])?,
-        })
+        let code = o.opt("code")?;
+        let target = o.req("target")?;
+        let additional = o.rest(&["code", "target"])?;
+        Ok(Self { code, target, additional })
     }
 }
 

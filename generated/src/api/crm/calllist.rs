@@ -44,11 +44,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entities = o.req("ENTITIES")?;
+        let entity_type = o.req("ENTITY_TYPE")?;
+        let webform_id = o.opt("WEBFORM_ID")?;
+        let additional = o.rest(&["ENTITIES", "ENTITY_TYPE", "WEBFORM_ID"])?;
         Ok(Self {
-            entities: o.req("ENTITIES")?,
-            entity_type: o.req("ENTITY_TYPE")?,
-            webform_id: o.opt("WEBFORM_ID")?,
-            additional: o.rest(&["ENTITIES", "ENTITY_TYPE", "WEBFORM_ID"])?,
+            entities,
+            entity_type,
+            webform_id,
+            additional,
         })
     }
 }
@@ -104,10 +108,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("ID")?,
-            additional: o.rest(&["ID"])?,
-        })
+        let id = o.req("ID")?;
+        let additional = o.rest(&["ID"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -139,24 +142,31 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let entity_type = o.opt("ENTITY_TYPE")?;
+        let entity_type_id = o.opt("ENTITY_TYPE_ID")?;
+        let id = o.opt("ID")?;
+        let webform_id = o.opt("WEBFORM_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "CREATED_BY_ID",
+                    "DATE_CREATE",
+                    "ENTITY_TYPE",
+                    "ENTITY_TYPE_ID",
+                    "ID",
+                    "WEBFORM_ID",
+                ],
+            )?;
         Ok(Self {
-            created_by_id: o.opt("CREATED_BY_ID")?,
-            date_create: o.opt("DATE_CREATE")?,
-            entity_type: o.opt("ENTITY_TYPE")?,
-            entity_type_id: o.opt("ENTITY_TYPE_ID")?,
-            id: o.opt("ID")?,
-            webform_id: o.opt("WEBFORM_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "CREATED_BY_ID",
-                        "DATE_CREATE",
-                        "ENTITY_TYPE",
-                        "ENTITY_TYPE_ID",
-                        "ID",
-                        "WEBFORM_ID",
-                    ],
-                )?,
+            created_by_id,
+            date_create,
+            entity_type,
+            entity_type_id,
+            id,
+            webform_id,
+            additional,
         })
     }
 }
@@ -204,11 +214,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("FILTER")?;
+        let order = o.opt("ORDER")?;
+        let select = o.opt("SELECT")?;
+        let additional = o.rest(&["FILTER", "ORDER", "SELECT"])?;
         Ok(Self {
-            filter: o.opt("FILTER")?,
-            order: o.opt("ORDER")?,
-            select: o.opt("SELECT")?,
-            additional: o.rest(&["FILTER", "ORDER", "SELECT"])?,
+            filter,
+            order,
+            select,
+            additional,
         })
     }
 }
@@ -253,7 +267,8 @@ impl ::bitrix24_runtime::loose::Loose for StatuslistRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -282,12 +297,17 @@ impl ::bitrix24_runtime::loose::Loose for StatuslistResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let sort = o.opt("SORT")?;
+        let status_id = o.opt("STATUS_ID")?;
+        let additional = o.rest(&["ID", "NAME", "SORT", "STATUS_ID"])?;
         Ok(Self {
-            id: o.opt("ID")?,
-            name: o.opt("NAME")?,
-            sort: o.opt("SORT")?,
-            status_id: o.opt("STATUS_ID")?,
-            additional: o.rest(&["ID", "NAME", "SORT", "STATUS_ID"])?,
+            id,
+            name,
+            sort,
+            status_id,
+            additional,
         })
     }
 }
@@ -336,12 +356,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entities = o.req("ENTITIES")?;
+        let entity_type = o.req("ENTITY_TYPE")?;
+        let list_id = o.req("LIST_ID")?;
+        let webform_id = o.opt("WEBFORM_ID")?;
+        let additional = o.rest(&["ENTITIES", "ENTITY_TYPE", "LIST_ID", "WEBFORM_ID"])?;
         Ok(Self {
-            entities: o.req("ENTITIES")?,
-            entity_type: o.req("ENTITY_TYPE")?,
-            list_id: o.req("LIST_ID")?,
-            webform_id: o.opt("WEBFORM_ID")?,
-            additional: o.rest(&["ENTITIES", "ENTITY_TYPE", "LIST_ID", "WEBFORM_ID"])?,
+            entities,
+            entity_type,
+            list_id,
+            webform_id,
+            additional,
         })
     }
 }

@@ -34,7 +34,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -63,13 +64,20 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let origin_id = o.opt("ORIGIN_ID")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(&["ID", "NAME", "ORIGINATOR_ID", "ORIGIN_ID", "XML_ID"])?;
         Ok(Self {
-            id: o.opt("ID")?,
-            name: o.opt("NAME")?,
-            originator_id: o.opt("ORIGINATOR_ID")?,
-            origin_id: o.opt("ORIGIN_ID")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o.rest(&["ID", "NAME", "ORIGINATOR_ID", "ORIGIN_ID", "XML_ID"])?,
+            id,
+            name,
+            originator_id,
+            origin_id,
+            xml_id,
+            additional,
         })
     }
 }
@@ -112,10 +120,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -159,7 +166,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 

@@ -39,10 +39,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["entityTypeId", "fields"])?;
         Ok(Self {
-            entity_type_id: o.req("entityTypeId")?,
-            fields: o.req("fields")?,
-            additional: o.rest(&["entityTypeId", "fields"])?,
+            entity_type_id,
+            fields,
+            additional,
         })
     }
 }
@@ -66,11 +69,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_default = o.opt("isDefault")?;
+        let name = o.req("name")?;
+        let sort = o.opt("sort")?;
+        let additional = o.rest(&["isDefault", "name", "sort"])?;
         Ok(Self {
-            is_default: o.opt("isDefault")?,
-            name: o.req("name")?,
-            sort: o.opt("sort")?,
-            additional: o.rest(&["isDefault", "name", "sort"])?,
+            is_default,
+            name,
+            sort,
+            additional,
         })
     }
 }
@@ -92,10 +99,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            category: o.opt("category")?,
-            additional: o.rest(&["category"])?,
-        })
+        let category = o.opt("category")?;
+        let additional = o.rest(&["category"])?;
+        Ok(Self { category, additional })
     }
 }
 
@@ -123,13 +129,19 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseCategory {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let id = o.opt("id")?;
+        let is_default = o.opt("isDefault")?;
+        let name = o.opt("name")?;
+        let sort = o.opt("sort")?;
+        let additional = o.rest(&["entityTypeId", "id", "isDefault", "name", "sort"])?;
         Ok(Self {
-            entity_type_id: o.opt("entityTypeId")?,
-            id: o.opt("id")?,
-            is_default: o.opt("isDefault")?,
-            name: o.opt("name")?,
-            sort: o.opt("sort")?,
-            additional: o.rest(&["entityTypeId", "id", "isDefault", "name", "sort"])?,
+            entity_type_id,
+            id,
+            is_default,
+            name,
+            sort,
+            additional,
         })
     }
 }
@@ -180,10 +192,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["entityTypeId", "id"])?;
         Ok(Self {
-            entity_type_id: o.req("entityTypeId")?,
-            id: o.req("id")?,
-            additional: o.rest(&["entityTypeId", "id"])?,
+            entity_type_id,
+            id,
+            additional,
         })
     }
 }
@@ -237,10 +252,9 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            entity_type_id: o.req("entityTypeId")?,
-            additional: o.rest(&["entityTypeId"])?,
-        })
+        let entity_type_id = o.req("entityTypeId")?;
+        let additional = o.rest(&["entityTypeId"])?;
+        Ok(Self { entity_type_id, additional })
     }
 }
 
@@ -277,30 +291,40 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let id = o.opt("id")?;
+        let is_default = o.opt("isDefault")?;
+        let is_system = o.opt("isSystem")?;
+        let name = o.opt("name")?;
+        let origin_id = o.opt("originId")?;
+        let originator_id = o.opt("originatorId")?;
+        let sort = o.opt("sort")?;
+        let additional = o
+            .rest(
+                &[
+                    "code",
+                    "entityTypeId",
+                    "id",
+                    "isDefault",
+                    "isSystem",
+                    "name",
+                    "originId",
+                    "originatorId",
+                    "sort",
+                ],
+            )?;
         Ok(Self {
-            code: o.opt("code")?,
-            entity_type_id: o.opt("entityTypeId")?,
-            id: o.opt("id")?,
-            is_default: o.opt("isDefault")?,
-            is_system: o.opt("isSystem")?,
-            name: o.opt("name")?,
-            origin_id: o.opt("originId")?,
-            originator_id: o.opt("originatorId")?,
-            sort: o.opt("sort")?,
-            additional: o
-                .rest(
-                    &[
-                        "code",
-                        "entityTypeId",
-                        "id",
-                        "isDefault",
-                        "isSystem",
-                        "name",
-                        "originId",
-                        "originatorId",
-                        "sort",
-                    ],
-                )?,
+            code,
+            entity_type_id,
+            id,
+            is_default,
+            is_system,
+            name,
+            origin_id,
+            originator_id,
+            sort,
+            additional,
         })
     }
 }
@@ -345,10 +369,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["entityTypeId", "id"])?;
         Ok(Self {
-            entity_type_id: o.req("entityTypeId")?,
-            id: o.req("id")?,
-            additional: o.rest(&["entityTypeId", "id"])?,
+            entity_type_id,
+            id,
+            additional,
         })
     }
 }
@@ -370,10 +397,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            category: o.opt("category")?,
-            additional: o.rest(&["category"])?,
-        })
+        let category = o.opt("category")?;
+        let additional = o.rest(&["category"])?;
+        Ok(Self { category, additional })
     }
 }
 
@@ -405,26 +431,34 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseCategory {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let id = o.opt("id")?;
+        let is_default = o.opt("isDefault")?;
+        let name = o.opt("name")?;
+        let origin_id = o.opt("originId")?;
+        let originator_id = o.opt("originatorId")?;
+        let sort = o.opt("sort")?;
+        let additional = o
+            .rest(
+                &[
+                    "entityTypeId",
+                    "id",
+                    "isDefault",
+                    "name",
+                    "originId",
+                    "originatorId",
+                    "sort",
+                ],
+            )?;
         Ok(Self {
-            entity_type_id: o.opt("entityTypeId")?,
-            id: o.opt("id")?,
-            is_default: o.opt("isDefault")?,
-            name: o.opt("name")?,
-            origin_id: o.opt("originId")?,
-            originator_id: o.opt("originatorId")?,
-            sort: o.opt("sort")?,
-            additional: o
-                .rest(
-                    &[
-                        "entityTypeId",
-                        "id",
-                        "isDefault",
-                        "name",
-                        "originId",
-                        "originatorId",
-                        "sort",
-                    ],
-                )?,
+            entity_type_id,
+            id,
+            is_default,
+            name,
+            origin_id,
+            originator_id,
+            sort,
+            additional,
         })
     }
 }
@@ -477,10 +511,13 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["entityTypeId", "start"])?;
         Ok(Self {
-            entity_type_id: o.req("entityTypeId")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["entityTypeId", "start"])?,
+            entity_type_id,
+            start,
+            additional,
         })
     }
 }
@@ -502,10 +539,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            categories: o.opt("categories")?,
-            additional: o.rest(&["categories"])?,
-        })
+        let categories = o.opt("categories")?;
+        let additional = o.rest(&["categories"])?;
+        Ok(Self { categories, additional })
     }
 }
 
@@ -550,11 +586,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["entityTypeId", "fields", "id"])?;
         Ok(Self {
-            entity_type_id: o.req("entityTypeId")?,
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["entityTypeId", "fields", "id"])?,
+            entity_type_id,
+            fields,
+            id,
+            additional,
         })
     }
 }
@@ -579,11 +619,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_default = o.opt("isDefault")?;
+        let name = o.opt("name")?;
+        let sort = o.opt("sort")?;
+        let additional = o.rest(&["isDefault", "name", "sort"])?;
         Ok(Self {
-            is_default: o.opt("isDefault")?,
-            name: o.opt("name")?,
-            sort: o.opt("sort")?,
-            additional: o.rest(&["isDefault", "name", "sort"])?,
+            is_default,
+            name,
+            sort,
+            additional,
         })
     }
 }
@@ -605,10 +649,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            category: o.opt("category")?,
-            additional: o.rest(&["category"])?,
-        })
+        let category = o.opt("category")?;
+        let additional = o.rest(&["category"])?;
+        Ok(Self { category, additional })
     }
 }
 
@@ -636,13 +679,19 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseCategory {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let id = o.opt("id")?;
+        let is_default = o.opt("isDefault")?;
+        let name = o.opt("name")?;
+        let sort = o.opt("sort")?;
+        let additional = o.rest(&["entityTypeId", "id", "isDefault", "name", "sort"])?;
         Ok(Self {
-            entity_type_id: o.opt("entityTypeId")?,
-            id: o.opt("id")?,
-            is_default: o.opt("isDefault")?,
-            name: o.opt("name")?,
-            sort: o.opt("sort")?,
-            additional: o.rest(&["entityTypeId", "id", "isDefault", "name", "sort"])?,
+            entity_type_id,
+            id,
+            is_default,
+            name,
+            sort,
+            additional,
         })
     }
 }

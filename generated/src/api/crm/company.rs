@@ -49,11 +49,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            params: o.opt("params")?,
-            additional: o.rest(&["fields", "params"])?,
-        })
+        let fields = o.req("fields")?;
+        let params = o.opt("params")?;
+        let additional = o.rest(&["fields", "params"])?;
+        Ok(Self { fields, params, additional })
     }
 }
 
@@ -127,56 +126,79 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
+        let comments = o.opt("COMMENTS")?;
+        let company_type = o.opt("COMPANY_TYPE")?;
+        let currency_id = o.opt("CURRENCY_ID")?;
+        let email = o.opt("EMAIL")?;
+        let employees = o.opt("EMPLOYEES")?;
+        let im = o.opt("IM")?;
+        let industry = o.opt("INDUSTRY")?;
+        let is_my_company = o.opt("IS_MY_COMPANY")?;
+        let logo = o.opt("LOGO")?;
+        let opened = o.opt("OPENED")?;
+        let parent_id = o.opt("PARENT_ID_...")?;
+        let phone = o.opt("PHONE")?;
+        let revenue = o.opt("REVENUE")?;
+        let title = o.opt("TITLE")?;
+        let uf = o.opt("UF_...")?;
+        let utm_campaign = o.opt("UTM_CAMPAIGN")?;
+        let utm_content = o.opt("UTM_CONTENT")?;
+        let utm_medium = o.opt("UTM_MEDIUM")?;
+        let utm_source = o.opt("UTM_SOURCE")?;
+        let utm_term = o.opt("UTM_TERM")?;
+        let web = o.opt("WEB")?;
+        let additional = o
+            .rest(
+                &[
+                    "ASSIGNED_BY_ID",
+                    "COMMENTS",
+                    "COMPANY_TYPE",
+                    "CURRENCY_ID",
+                    "EMAIL",
+                    "EMPLOYEES",
+                    "IM",
+                    "INDUSTRY",
+                    "IS_MY_COMPANY",
+                    "LOGO",
+                    "OPENED",
+                    "PARENT_ID_...",
+                    "PHONE",
+                    "REVENUE",
+                    "TITLE",
+                    "UF_...",
+                    "UTM_CAMPAIGN",
+                    "UTM_CONTENT",
+                    "UTM_MEDIUM",
+                    "UTM_SOURCE",
+                    "UTM_TERM",
+                    "WEB",
+                ],
+            )?;
         Ok(Self {
-            assigned_by_id: o.opt("ASSIGNED_BY_ID")?,
-            comments: o.opt("COMMENTS")?,
-            company_type: o.opt("COMPANY_TYPE")?,
-            currency_id: o.opt("CURRENCY_ID")?,
-            email: o.opt("EMAIL")?,
-            employees: o.opt("EMPLOYEES")?,
-            im: o.opt("IM")?,
-            industry: o.opt("INDUSTRY")?,
-            is_my_company: o.opt("IS_MY_COMPANY")?,
-            logo: o.opt("LOGO")?,
-            opened: o.opt("OPENED")?,
-            parent_id: o.opt("PARENT_ID_...")?,
-            phone: o.opt("PHONE")?,
-            revenue: o.opt("REVENUE")?,
-            title: o.opt("TITLE")?,
-            uf: o.opt("UF_...")?,
-            utm_campaign: o.opt("UTM_CAMPAIGN")?,
-            utm_content: o.opt("UTM_CONTENT")?,
-            utm_medium: o.opt("UTM_MEDIUM")?,
-            utm_source: o.opt("UTM_SOURCE")?,
-            utm_term: o.opt("UTM_TERM")?,
-            web: o.opt("WEB")?,
-            additional: o
-                .rest(
-                    &[
-                        "ASSIGNED_BY_ID",
-                        "COMMENTS",
-                        "COMPANY_TYPE",
-                        "CURRENCY_ID",
-                        "EMAIL",
-                        "EMPLOYEES",
-                        "IM",
-                        "INDUSTRY",
-                        "IS_MY_COMPANY",
-                        "LOGO",
-                        "OPENED",
-                        "PARENT_ID_...",
-                        "PHONE",
-                        "REVENUE",
-                        "TITLE",
-                        "UF_...",
-                        "UTM_CAMPAIGN",
-                        "UTM_CONTENT",
-                        "UTM_MEDIUM",
-                        "UTM_SOURCE",
-                        "UTM_TERM",
-                        "WEB",
-                    ],
-                )?,
+            assigned_by_id,
+            comments,
+            company_type,
+            currency_id,
+            email,
+            employees,
+            im,
+            industry,
+            is_my_company,
+            logo,
+            opened,
+            parent_id,
+            phone,
+            revenue,
+            title,
+            uf,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            web,
+            additional,
         })
     }
 }
@@ -229,10 +251,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -276,7 +297,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -401,94 +423,136 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let address = o.opt("ADDRESS")?;
+        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
+        let banking_details = o.opt("BANKING_DETAILS")?;
+        let comments = o.opt("COMMENTS")?;
+        let company_type = o.opt("COMPANY_TYPE")?;
+        let contact_id = o.opt("CONTACT_ID")?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let currency_id = o.opt("CURRENCY_ID")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let email = o.opt("EMAIL")?;
+        let employees = o.opt("EMPLOYEES")?;
+        let has_email = o.opt("HAS_EMAIL")?;
+        let has_imol = o.opt("HAS_IMOL")?;
+        let has_phone = o.opt("HAS_PHONE")?;
+        let id = o.opt("ID")?;
+        let im = o.opt("IM")?;
+        let industry = o.opt("INDUSTRY")?;
+        let is_my_company = o.opt("IS_MY_COMPANY")?;
+        let last_activity_by = o.opt("LAST_ACTIVITY_BY")?;
+        let last_activity_time = o.opt("LAST_ACTIVITY_TIME")?;
+        let last_communication_time = o.opt("LAST_COMMUNICATION_TIME")?;
+        let lead_id = o.opt("LEAD_ID")?;
+        let link = o.opt("LINK")?;
+        let logo = o.opt("LOGO")?;
+        let modify_by_id = o.opt("MODIFY_BY_ID")?;
+        let opened = o.opt("OPENED")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let origin_id = o.opt("ORIGIN_ID")?;
+        let origin_version = o.opt("ORIGIN_VERSION")?;
+        let parent_id = o.opt("PARENT_ID_...")?;
+        let phone = o.opt("PHONE")?;
+        let revenue = o.opt("REVENUE")?;
+        let title = o.opt("TITLE")?;
+        let uf = o.opt("UF_...")?;
+        let utm_campaign = o.opt("UTM_CAMPAIGN")?;
+        let utm_content = o.opt("UTM_CONTENT")?;
+        let utm_medium = o.opt("UTM_MEDIUM")?;
+        let utm_source = o.opt("UTM_SOURCE")?;
+        let utm_term = o.opt("UTM_TERM")?;
+        let web = o.opt("WEB")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADDRESS",
+                    "ASSIGNED_BY_ID",
+                    "BANKING_DETAILS",
+                    "COMMENTS",
+                    "COMPANY_TYPE",
+                    "CONTACT_ID",
+                    "CREATED_BY_ID",
+                    "CURRENCY_ID",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "EMAIL",
+                    "EMPLOYEES",
+                    "HAS_EMAIL",
+                    "HAS_IMOL",
+                    "HAS_PHONE",
+                    "ID",
+                    "IM",
+                    "INDUSTRY",
+                    "IS_MY_COMPANY",
+                    "LAST_ACTIVITY_BY",
+                    "LAST_ACTIVITY_TIME",
+                    "LAST_COMMUNICATION_TIME",
+                    "LEAD_ID",
+                    "LINK",
+                    "LOGO",
+                    "MODIFY_BY_ID",
+                    "OPENED",
+                    "ORIGINATOR_ID",
+                    "ORIGIN_ID",
+                    "ORIGIN_VERSION",
+                    "PARENT_ID_...",
+                    "PHONE",
+                    "REVENUE",
+                    "TITLE",
+                    "UF_...",
+                    "UTM_CAMPAIGN",
+                    "UTM_CONTENT",
+                    "UTM_MEDIUM",
+                    "UTM_SOURCE",
+                    "UTM_TERM",
+                    "WEB",
+                ],
+            )?;
         Ok(Self {
-            address: o.opt("ADDRESS")?,
-            assigned_by_id: o.opt("ASSIGNED_BY_ID")?,
-            banking_details: o.opt("BANKING_DETAILS")?,
-            comments: o.opt("COMMENTS")?,
-            company_type: o.opt("COMPANY_TYPE")?,
-            contact_id: o.opt("CONTACT_ID")?,
-            created_by_id: o.opt("CREATED_BY_ID")?,
-            currency_id: o.opt("CURRENCY_ID")?,
-            date_create: o.opt("DATE_CREATE")?,
-            date_modify: o.opt("DATE_MODIFY")?,
-            email: o.opt("EMAIL")?,
-            employees: o.opt("EMPLOYEES")?,
-            has_email: o.opt("HAS_EMAIL")?,
-            has_imol: o.opt("HAS_IMOL")?,
-            has_phone: o.opt("HAS_PHONE")?,
-            id: o.opt("ID")?,
-            im: o.opt("IM")?,
-            industry: o.opt("INDUSTRY")?,
-            is_my_company: o.opt("IS_MY_COMPANY")?,
-            last_activity_by: o.opt("LAST_ACTIVITY_BY")?,
-            last_activity_time: o.opt("LAST_ACTIVITY_TIME")?,
-            last_communication_time: o.opt("LAST_COMMUNICATION_TIME")?,
-            lead_id: o.opt("LEAD_ID")?,
-            link: o.opt("LINK")?,
-            logo: o.opt("LOGO")?,
-            modify_by_id: o.opt("MODIFY_BY_ID")?,
-            opened: o.opt("OPENED")?,
-            originator_id: o.opt("ORIGINATOR_ID")?,
-            origin_id: o.opt("ORIGIN_ID")?,
-            origin_version: o.opt("ORIGIN_VERSION")?,
-            parent_id: o.opt("PARENT_ID_...")?,
-            phone: o.opt("PHONE")?,
-            revenue: o.opt("REVENUE")?,
-            title: o.opt("TITLE")?,
-            uf: o.opt("UF_...")?,
-            utm_campaign: o.opt("UTM_CAMPAIGN")?,
-            utm_content: o.opt("UTM_CONTENT")?,
-            utm_medium: o.opt("UTM_MEDIUM")?,
-            utm_source: o.opt("UTM_SOURCE")?,
-            utm_term: o.opt("UTM_TERM")?,
-            web: o.opt("WEB")?,
-            additional: o
-                .rest(
-                    &[
-                        "ADDRESS",
-                        "ASSIGNED_BY_ID",
-                        "BANKING_DETAILS",
-                        "COMMENTS",
-                        "COMPANY_TYPE",
-                        "CONTACT_ID",
-                        "CREATED_BY_ID",
-                        "CURRENCY_ID",
-                        "DATE_CREATE",
-                        "DATE_MODIFY",
-                        "EMAIL",
-                        "EMPLOYEES",
-                        "HAS_EMAIL",
-                        "HAS_IMOL",
-                        "HAS_PHONE",
-                        "ID",
-                        "IM",
-                        "INDUSTRY",
-                        "IS_MY_COMPANY",
-                        "LAST_ACTIVITY_BY",
-                        "LAST_ACTIVITY_TIME",
-                        "LAST_COMMUNICATION_TIME",
-                        "LEAD_ID",
-                        "LINK",
-                        "LOGO",
-                        "MODIFY_BY_ID",
-                        "OPENED",
-                        "ORIGINATOR_ID",
-                        "ORIGIN_ID",
-                        "ORIGIN_VERSION",
-                        "PARENT_ID_...",
-                        "PHONE",
-                        "REVENUE",
-                        "TITLE",
-                        "UF_...",
-                        "UTM_CAMPAIGN",
-                        "UTM_CONTENT",
-                        "UTM_MEDIUM",
-                        "UTM_SOURCE",
-                        "UTM_TERM",
-                        "WEB",
-                    ],
-                )?,
+            address,
+            assigned_by_id,
+            banking_details,
+            comments,
+            company_type,
+            contact_id,
+            created_by_id,
+            currency_id,
+            date_create,
+            date_modify,
+            email,
+            employees,
+            has_email,
+            has_imol,
+            has_phone,
+            id,
+            im,
+            industry,
+            is_my_company,
+            last_activity_by,
+            last_activity_time,
+            last_communication_time,
+            lead_id,
+            link,
+            logo,
+            modify_by_id,
+            opened,
+            originator_id,
+            origin_id,
+            origin_version,
+            parent_id,
+            phone,
+            revenue,
+            title,
+            uf,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            web,
+            additional,
         })
     }
 }
@@ -535,10 +599,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -732,118 +795,172 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let address = o.opt("ADDRESS")?;
+        let address_2 = o.opt("ADDRESS_2")?;
+        let address_city = o.opt("ADDRESS_CITY")?;
+        let address_country = o.opt("ADDRESS_COUNTRY")?;
+        let address_country_code = o.opt("ADDRESS_COUNTRY_CODE")?;
+        let address_legal = o.opt("ADDRESS_LEGAL")?;
+        let address_loc_addr_id = o.opt("ADDRESS_LOC_ADDR_ID")?;
+        let address_postal_code = o.opt("ADDRESS_POSTAL_CODE")?;
+        let address_province = o.opt("ADDRESS_PROVINCE")?;
+        let address_region = o.opt("ADDRESS_REGION")?;
+        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
+        let banking_details = o.opt("BANKING_DETAILS")?;
+        let comments = o.opt("COMMENTS")?;
+        let company_type = o.opt("COMPANY_TYPE")?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let currency_id = o.opt("CURRENCY_ID")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let employees = o.opt("EMPLOYEES")?;
+        let has_email = o.opt("HAS_EMAIL")?;
+        let has_imol = o.opt("HAS_IMOL")?;
+        let has_phone = o.opt("HAS_PHONE")?;
+        let id = o.opt("ID")?;
+        let industry = o.opt("INDUSTRY")?;
+        let is_my_company = o.opt("IS_MY_COMPANY")?;
+        let last_activity_by = o.opt("LAST_ACTIVITY_BY")?;
+        let last_activity_time = o.opt("LAST_ACTIVITY_TIME")?;
+        let last_communication_time = o.opt("LAST_COMMUNICATION_TIME")?;
+        let lead_id = o.opt("LEAD_ID")?;
+        let logo = o.opt("LOGO")?;
+        let modify_by_id = o.opt("MODIFY_BY_ID")?;
+        let opened = o.opt("OPENED")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let origin_id = o.opt("ORIGIN_ID")?;
+        let origin_version = o.opt("ORIGIN_VERSION")?;
+        let parent_id_156 = o.opt("PARENT_ID_156")?;
+        let reg_address = o.opt("REG_ADDRESS")?;
+        let reg_address_2 = o.opt("REG_ADDRESS_2")?;
+        let reg_address_city = o.opt("REG_ADDRESS_CITY")?;
+        let reg_address_country = o.opt("REG_ADDRESS_COUNTRY")?;
+        let reg_address_country_code = o.opt("REG_ADDRESS_COUNTRY_CODE")?;
+        let reg_address_loc_addr_id = o.opt("REG_ADDRESS_LOC_ADDR_ID")?;
+        let reg_address_postal_code = o.opt("REG_ADDRESS_POSTAL_CODE")?;
+        let reg_address_province = o.opt("REG_ADDRESS_PROVINCE")?;
+        let reg_address_region = o.opt("REG_ADDRESS_REGION")?;
+        let revenue = o.opt("REVENUE")?;
+        let title = o.opt("TITLE")?;
+        let uf_crm_1687188367 = o.opt("UF_CRM_1687188367")?;
+        let utm_campaign = o.opt("UTM_CAMPAIGN")?;
+        let utm_content = o.opt("UTM_CONTENT")?;
+        let utm_medium = o.opt("UTM_MEDIUM")?;
+        let utm_source = o.opt("UTM_SOURCE")?;
+        let utm_term = o.opt("UTM_TERM")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADDRESS",
+                    "ADDRESS_2",
+                    "ADDRESS_CITY",
+                    "ADDRESS_COUNTRY",
+                    "ADDRESS_COUNTRY_CODE",
+                    "ADDRESS_LEGAL",
+                    "ADDRESS_LOC_ADDR_ID",
+                    "ADDRESS_POSTAL_CODE",
+                    "ADDRESS_PROVINCE",
+                    "ADDRESS_REGION",
+                    "ASSIGNED_BY_ID",
+                    "BANKING_DETAILS",
+                    "COMMENTS",
+                    "COMPANY_TYPE",
+                    "CREATED_BY_ID",
+                    "CURRENCY_ID",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "EMPLOYEES",
+                    "HAS_EMAIL",
+                    "HAS_IMOL",
+                    "HAS_PHONE",
+                    "ID",
+                    "INDUSTRY",
+                    "IS_MY_COMPANY",
+                    "LAST_ACTIVITY_BY",
+                    "LAST_ACTIVITY_TIME",
+                    "LAST_COMMUNICATION_TIME",
+                    "LEAD_ID",
+                    "LOGO",
+                    "MODIFY_BY_ID",
+                    "OPENED",
+                    "ORIGINATOR_ID",
+                    "ORIGIN_ID",
+                    "ORIGIN_VERSION",
+                    "PARENT_ID_156",
+                    "REG_ADDRESS",
+                    "REG_ADDRESS_2",
+                    "REG_ADDRESS_CITY",
+                    "REG_ADDRESS_COUNTRY",
+                    "REG_ADDRESS_COUNTRY_CODE",
+                    "REG_ADDRESS_LOC_ADDR_ID",
+                    "REG_ADDRESS_POSTAL_CODE",
+                    "REG_ADDRESS_PROVINCE",
+                    "REG_ADDRESS_REGION",
+                    "REVENUE",
+                    "TITLE",
+                    "UF_CRM_1687188367",
+                    "UTM_CAMPAIGN",
+                    "UTM_CONTENT",
+                    "UTM_MEDIUM",
+                    "UTM_SOURCE",
+                    "UTM_TERM",
+                ],
+            )?;
         Ok(Self {
-            address: o.opt("ADDRESS")?,
-            address_2: o.opt("ADDRESS_2")?,
-            address_city: o.opt("ADDRESS_CITY")?,
-            address_country: o.opt("ADDRESS_COUNTRY")?,
-            address_country_code: o.opt("ADDRESS_COUNTRY_CODE")?,
-            address_legal: o.opt("ADDRESS_LEGAL")?,
-            address_loc_addr_id: o.opt("ADDRESS_LOC_ADDR_ID")?,
-            address_postal_code: o.opt("ADDRESS_POSTAL_CODE")?,
-            address_province: o.opt("ADDRESS_PROVINCE")?,
-            address_region: o.opt("ADDRESS_REGION")?,
-            assigned_by_id: o.opt("ASSIGNED_BY_ID")?,
-            banking_details: o.opt("BANKING_DETAILS")?,
-            comments: o.opt("COMMENTS")?,
-            company_type: o.opt("COMPANY_TYPE")?,
-            created_by_id: o.opt("CREATED_BY_ID")?,
-            currency_id: o.opt("CURRENCY_ID")?,
-            date_create: o.opt("DATE_CREATE")?,
-            date_modify: o.opt("DATE_MODIFY")?,
-            employees: o.opt("EMPLOYEES")?,
-            has_email: o.opt("HAS_EMAIL")?,
-            has_imol: o.opt("HAS_IMOL")?,
-            has_phone: o.opt("HAS_PHONE")?,
-            id: o.opt("ID")?,
-            industry: o.opt("INDUSTRY")?,
-            is_my_company: o.opt("IS_MY_COMPANY")?,
-            last_activity_by: o.opt("LAST_ACTIVITY_BY")?,
-            last_activity_time: o.opt("LAST_ACTIVITY_TIME")?,
-            last_communication_time: o.opt("LAST_COMMUNICATION_TIME")?,
-            lead_id: o.opt("LEAD_ID")?,
-            logo: o.opt("LOGO")?,
-            modify_by_id: o.opt("MODIFY_BY_ID")?,
-            opened: o.opt("OPENED")?,
-            originator_id: o.opt("ORIGINATOR_ID")?,
-            origin_id: o.opt("ORIGIN_ID")?,
-            origin_version: o.opt("ORIGIN_VERSION")?,
-            parent_id_156: o.opt("PARENT_ID_156")?,
-            reg_address: o.opt("REG_ADDRESS")?,
-            reg_address_2: o.opt("REG_ADDRESS_2")?,
-            reg_address_city: o.opt("REG_ADDRESS_CITY")?,
-            reg_address_country: o.opt("REG_ADDRESS_COUNTRY")?,
-            reg_address_country_code: o.opt("REG_ADDRESS_COUNTRY_CODE")?,
-            reg_address_loc_addr_id: o.opt("REG_ADDRESS_LOC_ADDR_ID")?,
-            reg_address_postal_code: o.opt("REG_ADDRESS_POSTAL_CODE")?,
-            reg_address_province: o.opt("REG_ADDRESS_PROVINCE")?,
-            reg_address_region: o.opt("REG_ADDRESS_REGION")?,
-            revenue: o.opt("REVENUE")?,
-            title: o.opt("TITLE")?,
-            uf_crm_1687188367: o.opt("UF_CRM_1687188367")?,
-            utm_campaign: o.opt("UTM_CAMPAIGN")?,
-            utm_content: o.opt("UTM_CONTENT")?,
-            utm_medium: o.opt("UTM_MEDIUM")?,
-            utm_source: o.opt("UTM_SOURCE")?,
-            utm_term: o.opt("UTM_TERM")?,
-            additional: o
-                .rest(
-                    &[
-                        "ADDRESS",
-                        "ADDRESS_2",
-                        "ADDRESS_CITY",
-                        "ADDRESS_COUNTRY",
-                        "ADDRESS_COUNTRY_CODE",
-                        "ADDRESS_LEGAL",
-                        "ADDRESS_LOC_ADDR_ID",
-                        "ADDRESS_POSTAL_CODE",
-                        "ADDRESS_PROVINCE",
-                        "ADDRESS_REGION",
-                        "ASSIGNED_BY_ID",
-                        "BANKING_DETAILS",
-                        "COMMENTS",
-                        "COMPANY_TYPE",
-                        "CREATED_BY_ID",
-                        "CURRENCY_ID",
-                        "DATE_CREATE",
-                        "DATE_MODIFY",
-                        "EMPLOYEES",
-                        "HAS_EMAIL",
-                        "HAS_IMOL",
-                        "HAS_PHONE",
-                        "ID",
-                        "INDUSTRY",
-                        "IS_MY_COMPANY",
-                        "LAST_ACTIVITY_BY",
-                        "LAST_ACTIVITY_TIME",
-                        "LAST_COMMUNICATION_TIME",
-                        "LEAD_ID",
-                        "LOGO",
-                        "MODIFY_BY_ID",
-                        "OPENED",
-                        "ORIGINATOR_ID",
-                        "ORIGIN_ID",
-                        "ORIGIN_VERSION",
-                        "PARENT_ID_156",
-                        "REG_ADDRESS",
-                        "REG_ADDRESS_2",
-                        "REG_ADDRESS_CITY",
-                        "REG_ADDRESS_COUNTRY",
-                        "REG_ADDRESS_COUNTRY_CODE",
-                        "REG_ADDRESS_LOC_ADDR_ID",
-                        "REG_ADDRESS_POSTAL_CODE",
-                        "REG_ADDRESS_PROVINCE",
-                        "REG_ADDRESS_REGION",
-                        "REVENUE",
-                        "TITLE",
-                        "UF_CRM_1687188367",
-                        "UTM_CAMPAIGN",
-                        "UTM_CONTENT",
-                        "UTM_MEDIUM",
-                        "UTM_SOURCE",
-                        "UTM_TERM",
-                    ],
-                )?,
+            address,
+            address_2,
+            address_city,
+            address_country,
+            address_country_code,
+            address_legal,
+            address_loc_addr_id,
+            address_postal_code,
+            address_province,
+            address_region,
+            assigned_by_id,
+            banking_details,
+            comments,
+            company_type,
+            created_by_id,
+            currency_id,
+            date_create,
+            date_modify,
+            employees,
+            has_email,
+            has_imol,
+            has_phone,
+            id,
+            industry,
+            is_my_company,
+            last_activity_by,
+            last_activity_time,
+            last_communication_time,
+            lead_id,
+            logo,
+            modify_by_id,
+            opened,
+            originator_id,
+            origin_id,
+            origin_version,
+            parent_id_156,
+            reg_address,
+            reg_address_2,
+            reg_address_city,
+            reg_address_country,
+            reg_address_country_code,
+            reg_address_loc_addr_id,
+            reg_address_postal_code,
+            reg_address_province,
+            reg_address_region,
+            revenue,
+            title,
+            uf_crm_1687188367,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            additional,
         })
     }
 }
@@ -895,12 +1012,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -949,11 +1071,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let params = o.opt("params")?;
+        let additional = o.rest(&["fields", "id", "params"])?;
         Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            params: o.opt("params")?,
-            additional: o.rest(&["fields", "id", "params"])?,
+            fields,
+            id,
+            params,
+            additional,
         })
     }
 }
@@ -1036,64 +1162,91 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
+        let comments = o.opt("COMMENTS")?;
+        let company_type = o.opt("COMPANY_TYPE")?;
+        let contact_id = o.opt("CONTACT_ID")?;
+        let currency_id = o.opt("CURRENCY_ID")?;
+        let email = o.opt("EMAIL")?;
+        let employees = o.opt("EMPLOYEES")?;
+        let im = o.opt("IM")?;
+        let industry = o.opt("INDUSTRY")?;
+        let link = o.opt("LINK")?;
+        let logo = o.opt("LOGO")?;
+        let opened = o.opt("OPENED")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let origin_id = o.opt("ORIGIN_ID")?;
+        let origin_version = o.opt("ORIGIN_VERSION")?;
+        let parent_id = o.opt("PARENT_ID_...")?;
+        let phone = o.opt("PHONE")?;
+        let revenue = o.opt("REVENUE")?;
+        let title = o.opt("TITLE")?;
+        let uf = o.opt("UF_...")?;
+        let utm_campaign = o.opt("UTM_CAMPAIGN")?;
+        let utm_content = o.opt("UTM_CONTENT")?;
+        let utm_medium = o.opt("UTM_MEDIUM")?;
+        let utm_source = o.opt("UTM_SOURCE")?;
+        let utm_term = o.opt("UTM_TERM")?;
+        let web = o.opt("WEB")?;
+        let additional = o
+            .rest(
+                &[
+                    "ASSIGNED_BY_ID",
+                    "COMMENTS",
+                    "COMPANY_TYPE",
+                    "CONTACT_ID",
+                    "CURRENCY_ID",
+                    "EMAIL",
+                    "EMPLOYEES",
+                    "IM",
+                    "INDUSTRY",
+                    "LINK",
+                    "LOGO",
+                    "OPENED",
+                    "ORIGINATOR_ID",
+                    "ORIGIN_ID",
+                    "ORIGIN_VERSION",
+                    "PARENT_ID_...",
+                    "PHONE",
+                    "REVENUE",
+                    "TITLE",
+                    "UF_...",
+                    "UTM_CAMPAIGN",
+                    "UTM_CONTENT",
+                    "UTM_MEDIUM",
+                    "UTM_SOURCE",
+                    "UTM_TERM",
+                    "WEB",
+                ],
+            )?;
         Ok(Self {
-            assigned_by_id: o.opt("ASSIGNED_BY_ID")?,
-            comments: o.opt("COMMENTS")?,
-            company_type: o.opt("COMPANY_TYPE")?,
-            contact_id: o.opt("CONTACT_ID")?,
-            currency_id: o.opt("CURRENCY_ID")?,
-            email: o.opt("EMAIL")?,
-            employees: o.opt("EMPLOYEES")?,
-            im: o.opt("IM")?,
-            industry: o.opt("INDUSTRY")?,
-            link: o.opt("LINK")?,
-            logo: o.opt("LOGO")?,
-            opened: o.opt("OPENED")?,
-            originator_id: o.opt("ORIGINATOR_ID")?,
-            origin_id: o.opt("ORIGIN_ID")?,
-            origin_version: o.opt("ORIGIN_VERSION")?,
-            parent_id: o.opt("PARENT_ID_...")?,
-            phone: o.opt("PHONE")?,
-            revenue: o.opt("REVENUE")?,
-            title: o.opt("TITLE")?,
-            uf: o.opt("UF_...")?,
-            utm_campaign: o.opt("UTM_CAMPAIGN")?,
-            utm_content: o.opt("UTM_CONTENT")?,
-            utm_medium: o.opt("UTM_MEDIUM")?,
-            utm_source: o.opt("UTM_SOURCE")?,
-            utm_term: o.opt("UTM_TERM")?,
-            web: o.opt("WEB")?,
-            additional: o
-                .rest(
-                    &[
-                        "ASSIGNED_BY_ID",
-                        "COMMENTS",
-                        "COMPANY_TYPE",
-                        "CONTACT_ID",
-                        "CURRENCY_ID",
-                        "EMAIL",
-                        "EMPLOYEES",
-                        "IM",
-                        "INDUSTRY",
-                        "LINK",
-                        "LOGO",
-                        "OPENED",
-                        "ORIGINATOR_ID",
-                        "ORIGIN_ID",
-                        "ORIGIN_VERSION",
-                        "PARENT_ID_...",
-                        "PHONE",
-                        "REVENUE",
-                        "TITLE",
-                        "UF_...",
-                        "UTM_CAMPAIGN",
-                        "UTM_CONTENT",
-                        "UTM_MEDIUM",
-                        "UTM_SOURCE",
-                        "UTM_TERM",
-                        "WEB",
-                    ],
-                )?,
+            assigned_by_id,
+            comments,
+            company_type,
+            contact_id,
+            currency_id,
+            email,
+            employees,
+            im,
+            industry,
+            link,
+            logo,
+            opened,
+            originator_id,
+            origin_id,
+            origin_version,
+            parent_id,
+            phone,
+            revenue,
+            title,
+            uf,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            web,
+            additional,
         })
     }
 }

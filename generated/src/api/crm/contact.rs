@@ -50,11 +50,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.opt("fields")?,
-            params: o.opt("params")?,
-            additional: o.rest(&["fields", "params"])?,
-        })
+        let fields = o.opt("fields")?;
+        let params = o.opt("params")?;
+        let additional = o.rest(&["fields", "params"])?;
+        Ok(Self { fields, params, additional })
     }
 }
 
@@ -137,70 +136,100 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
+        let birthdate = o.opt("BIRTHDATE")?;
+        let comments = o.opt("COMMENTS")?;
+        let company_id = o.opt("COMPANY_ID")?;
+        let company_ids = o.opt("COMPANY_IDS")?;
+        let email = o.opt("EMAIL")?;
+        let export = o.opt("EXPORT")?;
+        let honorific = o.opt("HONORIFIC")?;
+        let im = o.opt("IM")?;
+        let last_name = o.opt("LAST_NAME")?;
+        let link = o.opt("LINK")?;
+        let name = o.opt("NAME")?;
+        let opened = o.opt("OPENED")?;
+        let parent_id = o.opt("PARENT_ID_...")?;
+        let phone = o.opt("PHONE")?;
+        let photo = o.opt("PHOTO")?;
+        let post = o.opt("POST")?;
+        let second_name = o.opt("SECOND_NAME")?;
+        let source_description = o.opt("SOURCE_DESCRIPTION")?;
+        let source_id = o.opt("SOURCE_ID")?;
+        let trace = o.opt("TRACE")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let uf = o.opt("UF_...")?;
+        let utm_campaign = o.opt("UTM_CAMPAIGN")?;
+        let utm_content = o.opt("UTM_CONTENT")?;
+        let utm_medium = o.opt("UTM_MEDIUM")?;
+        let utm_source = o.opt("UTM_SOURCE")?;
+        let utm_term = o.opt("UTM_TERM")?;
+        let web = o.opt("WEB")?;
+        let additional = o
+            .rest(
+                &[
+                    "ASSIGNED_BY_ID",
+                    "BIRTHDATE",
+                    "COMMENTS",
+                    "COMPANY_ID",
+                    "COMPANY_IDS",
+                    "EMAIL",
+                    "EXPORT",
+                    "HONORIFIC",
+                    "IM",
+                    "LAST_NAME",
+                    "LINK",
+                    "NAME",
+                    "OPENED",
+                    "PARENT_ID_...",
+                    "PHONE",
+                    "PHOTO",
+                    "POST",
+                    "SECOND_NAME",
+                    "SOURCE_DESCRIPTION",
+                    "SOURCE_ID",
+                    "TRACE",
+                    "TYPE_ID",
+                    "UF_...",
+                    "UTM_CAMPAIGN",
+                    "UTM_CONTENT",
+                    "UTM_MEDIUM",
+                    "UTM_SOURCE",
+                    "UTM_TERM",
+                    "WEB",
+                ],
+            )?;
         Ok(Self {
-            assigned_by_id: o.opt("ASSIGNED_BY_ID")?,
-            birthdate: o.opt("BIRTHDATE")?,
-            comments: o.opt("COMMENTS")?,
-            company_id: o.opt("COMPANY_ID")?,
-            company_ids: o.opt("COMPANY_IDS")?,
-            email: o.opt("EMAIL")?,
-            export: o.opt("EXPORT")?,
-            honorific: o.opt("HONORIFIC")?,
-            im: o.opt("IM")?,
-            last_name: o.opt("LAST_NAME")?,
-            link: o.opt("LINK")?,
-            name: o.opt("NAME")?,
-            opened: o.opt("OPENED")?,
-            parent_id: o.opt("PARENT_ID_...")?,
-            phone: o.opt("PHONE")?,
-            photo: o.opt("PHOTO")?,
-            post: o.opt("POST")?,
-            second_name: o.opt("SECOND_NAME")?,
-            source_description: o.opt("SOURCE_DESCRIPTION")?,
-            source_id: o.opt("SOURCE_ID")?,
-            trace: o.opt("TRACE")?,
-            type_id: o.opt("TYPE_ID")?,
-            uf: o.opt("UF_...")?,
-            utm_campaign: o.opt("UTM_CAMPAIGN")?,
-            utm_content: o.opt("UTM_CONTENT")?,
-            utm_medium: o.opt("UTM_MEDIUM")?,
-            utm_source: o.opt("UTM_SOURCE")?,
-            utm_term: o.opt("UTM_TERM")?,
-            web: o.opt("WEB")?,
-            additional: o
-                .rest(
-                    &[
-                        "ASSIGNED_BY_ID",
-                        "BIRTHDATE",
-                        "COMMENTS",
-                        "COMPANY_ID",
-                        "COMPANY_IDS",
-                        "EMAIL",
-                        "EXPORT",
-                        "HONORIFIC",
-                        "IM",
-                        "LAST_NAME",
-                        "LINK",
-                        "NAME",
-                        "OPENED",
-                        "PARENT_ID_...",
-                        "PHONE",
-                        "PHOTO",
-                        "POST",
-                        "SECOND_NAME",
-                        "SOURCE_DESCRIPTION",
-                        "SOURCE_ID",
-                        "TRACE",
-                        "TYPE_ID",
-                        "UF_...",
-                        "UTM_CAMPAIGN",
-                        "UTM_CONTENT",
-                        "UTM_MEDIUM",
-                        "UTM_SOURCE",
-                        "UTM_TERM",
-                        "WEB",
-                    ],
-                )?,
+            assigned_by_id,
+            birthdate,
+            comments,
+            company_id,
+            company_ids,
+            email,
+            export,
+            honorific,
+            im,
+            last_name,
+            link,
+            name,
+            opened,
+            parent_id,
+            phone,
+            photo,
+            post,
+            second_name,
+            source_description,
+            source_id,
+            trace,
+            type_id,
+            uf,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            web,
+            additional,
         })
     }
 }
@@ -225,10 +254,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestParams {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let import = o.opt("IMPORT")?;
+        let register_sonet_event = o.opt("REGISTER_SONET_EVENT")?;
+        let additional = o.rest(&["IMPORT", "REGISTER_SONET_EVENT"])?;
         Ok(Self {
-            import: o.opt("IMPORT")?,
-            register_sonet_event: o.opt("REGISTER_SONET_EVENT")?,
-            additional: o.rest(&["IMPORT", "REGISTER_SONET_EVENT"])?,
+            import,
+            register_sonet_event,
+            additional,
         })
     }
 }
@@ -275,10 +307,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -323,7 +354,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -442,90 +474,130 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
+        let birthdate = o.opt("BIRTHDATE")?;
+        let comments = o.opt("COMMENTS")?;
+        let company_id = o.opt("COMPANY_ID")?;
+        let company_ids = o.opt("COMPANY_IDS")?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let email = o.opt("EMAIL")?;
+        let export = o.opt("EXPORT")?;
+        let has_email = o.opt("HAS_EMAIL")?;
+        let has_imol = o.opt("HAS_IMOL")?;
+        let has_phone = o.opt("HAS_PHONE")?;
+        let honorific = o.opt("HONORIFIC")?;
+        let id = o.opt("ID")?;
+        let im = o.opt("IM")?;
+        let last_activity_by = o.opt("LAST_ACTIVITY_BY")?;
+        let last_activity_time = o.opt("LAST_ACTIVITY_TIME")?;
+        let last_name = o.opt("LAST_NAME")?;
+        let lead_id = o.opt("LEAD_ID")?;
+        let link = o.opt("LINK")?;
+        let modify_by_id = o.opt("MODIFY_BY_ID")?;
+        let name = o.opt("NAME")?;
+        let opened = o.opt("OPENED")?;
+        let parent_id = o.opt("PARENT_ID_...")?;
+        let phone = o.opt("PHONE")?;
+        let photo = o.opt("PHOTO")?;
+        let post = o.opt("POST")?;
+        let second_name = o.opt("SECOND_NAME")?;
+        let source_description = o.opt("SOURCE_DESCRIPTION")?;
+        let source_id = o.opt("SOURCE_ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let uf = o.opt("UF_...")?;
+        let utm_campaign = o.opt("UTM_CAMPAIGN")?;
+        let utm_content = o.opt("UTM_CONTENT")?;
+        let utm_medium = o.opt("UTM_MEDIUM")?;
+        let utm_source = o.opt("UTM_SOURCE")?;
+        let utm_term = o.opt("UTM_TERM")?;
+        let web = o.opt("WEB")?;
+        let additional = o
+            .rest(
+                &[
+                    "ASSIGNED_BY_ID",
+                    "BIRTHDATE",
+                    "COMMENTS",
+                    "COMPANY_ID",
+                    "COMPANY_IDS",
+                    "CREATED_BY_ID",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "EMAIL",
+                    "EXPORT",
+                    "HAS_EMAIL",
+                    "HAS_IMOL",
+                    "HAS_PHONE",
+                    "HONORIFIC",
+                    "ID",
+                    "IM",
+                    "LAST_ACTIVITY_BY",
+                    "LAST_ACTIVITY_TIME",
+                    "LAST_NAME",
+                    "LEAD_ID",
+                    "LINK",
+                    "MODIFY_BY_ID",
+                    "NAME",
+                    "OPENED",
+                    "PARENT_ID_...",
+                    "PHONE",
+                    "PHOTO",
+                    "POST",
+                    "SECOND_NAME",
+                    "SOURCE_DESCRIPTION",
+                    "SOURCE_ID",
+                    "TYPE_ID",
+                    "UF_...",
+                    "UTM_CAMPAIGN",
+                    "UTM_CONTENT",
+                    "UTM_MEDIUM",
+                    "UTM_SOURCE",
+                    "UTM_TERM",
+                    "WEB",
+                ],
+            )?;
         Ok(Self {
-            assigned_by_id: o.opt("ASSIGNED_BY_ID")?,
-            birthdate: o.opt("BIRTHDATE")?,
-            comments: o.opt("COMMENTS")?,
-            company_id: o.opt("COMPANY_ID")?,
-            company_ids: o.opt("COMPANY_IDS")?,
-            created_by_id: o.opt("CREATED_BY_ID")?,
-            date_create: o.opt("DATE_CREATE")?,
-            date_modify: o.opt("DATE_MODIFY")?,
-            email: o.opt("EMAIL")?,
-            export: o.opt("EXPORT")?,
-            has_email: o.opt("HAS_EMAIL")?,
-            has_imol: o.opt("HAS_IMOL")?,
-            has_phone: o.opt("HAS_PHONE")?,
-            honorific: o.opt("HONORIFIC")?,
-            id: o.opt("ID")?,
-            im: o.opt("IM")?,
-            last_activity_by: o.opt("LAST_ACTIVITY_BY")?,
-            last_activity_time: o.opt("LAST_ACTIVITY_TIME")?,
-            last_name: o.opt("LAST_NAME")?,
-            lead_id: o.opt("LEAD_ID")?,
-            link: o.opt("LINK")?,
-            modify_by_id: o.opt("MODIFY_BY_ID")?,
-            name: o.opt("NAME")?,
-            opened: o.opt("OPENED")?,
-            parent_id: o.opt("PARENT_ID_...")?,
-            phone: o.opt("PHONE")?,
-            photo: o.opt("PHOTO")?,
-            post: o.opt("POST")?,
-            second_name: o.opt("SECOND_NAME")?,
-            source_description: o.opt("SOURCE_DESCRIPTION")?,
-            source_id: o.opt("SOURCE_ID")?,
-            type_id: o.opt("TYPE_ID")?,
-            uf: o.opt("UF_...")?,
-            utm_campaign: o.opt("UTM_CAMPAIGN")?,
-            utm_content: o.opt("UTM_CONTENT")?,
-            utm_medium: o.opt("UTM_MEDIUM")?,
-            utm_source: o.opt("UTM_SOURCE")?,
-            utm_term: o.opt("UTM_TERM")?,
-            web: o.opt("WEB")?,
-            additional: o
-                .rest(
-                    &[
-                        "ASSIGNED_BY_ID",
-                        "BIRTHDATE",
-                        "COMMENTS",
-                        "COMPANY_ID",
-                        "COMPANY_IDS",
-                        "CREATED_BY_ID",
-                        "DATE_CREATE",
-                        "DATE_MODIFY",
-                        "EMAIL",
-                        "EXPORT",
-                        "HAS_EMAIL",
-                        "HAS_IMOL",
-                        "HAS_PHONE",
-                        "HONORIFIC",
-                        "ID",
-                        "IM",
-                        "LAST_ACTIVITY_BY",
-                        "LAST_ACTIVITY_TIME",
-                        "LAST_NAME",
-                        "LEAD_ID",
-                        "LINK",
-                        "MODIFY_BY_ID",
-                        "NAME",
-                        "OPENED",
-                        "PARENT_ID_...",
-                        "PHONE",
-                        "PHOTO",
-                        "POST",
-                        "SECOND_NAME",
-                        "SOURCE_DESCRIPTION",
-                        "SOURCE_ID",
-                        "TYPE_ID",
-                        "UF_...",
-                        "UTM_CAMPAIGN",
-                        "UTM_CONTENT",
-                        "UTM_MEDIUM",
-                        "UTM_SOURCE",
-                        "UTM_TERM",
-                        "WEB",
-                    ],
-                )?,
+            assigned_by_id,
+            birthdate,
+            comments,
+            company_id,
+            company_ids,
+            created_by_id,
+            date_create,
+            date_modify,
+            email,
+            export,
+            has_email,
+            has_imol,
+            has_phone,
+            honorific,
+            id,
+            im,
+            last_activity_by,
+            last_activity_time,
+            last_name,
+            lead_id,
+            link,
+            modify_by_id,
+            name,
+            opened,
+            parent_id,
+            phone,
+            photo,
+            post,
+            second_name,
+            source_description,
+            source_id,
+            type_id,
+            uf,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            web,
+            additional,
         })
     }
 }
@@ -580,10 +652,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -637,12 +708,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -691,11 +767,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let params = o.opt("params")?;
+        let additional = o.rest(&["fields", "id", "params"])?;
         Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            params: o.opt("params")?,
-            additional: o.rest(&["fields", "id", "params"])?,
+            fields,
+            id,
+            params,
+            additional,
         })
     }
 }
@@ -777,68 +857,97 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
+        let birthdate = o.opt("BIRTHDATE")?;
+        let comments = o.opt("COMMENTS")?;
+        let company_id = o.opt("COMPANY_ID")?;
+        let company_ids = o.opt("COMPANY_IDS")?;
+        let email = o.opt("EMAIL")?;
+        let export = o.opt("EXPORT")?;
+        let honorific = o.opt("HONORIFIC")?;
+        let im = o.opt("IM")?;
+        let last_name = o.opt("LAST_NAME")?;
+        let link = o.opt("LINK")?;
+        let name = o.opt("NAME")?;
+        let opened = o.opt("OPENED")?;
+        let parent_id = o.opt("PARENT_ID_...")?;
+        let phone = o.opt("PHONE")?;
+        let photo = o.opt("PHOTO")?;
+        let post = o.opt("POST")?;
+        let second_name = o.opt("SECOND_NAME")?;
+        let source_description = o.opt("SOURCE_DESCRIPTION")?;
+        let source_id = o.opt("SOURCE_ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let uf = o.opt("UF_...")?;
+        let utm_campaign = o.opt("UTM_CAMPAIGN")?;
+        let utm_content = o.opt("UTM_CONTENT")?;
+        let utm_medium = o.opt("UTM_MEDIUM")?;
+        let utm_source = o.opt("UTM_SOURCE")?;
+        let utm_term = o.opt("UTM_TERM")?;
+        let web = o.opt("WEB")?;
+        let additional = o
+            .rest(
+                &[
+                    "ASSIGNED_BY_ID",
+                    "BIRTHDATE",
+                    "COMMENTS",
+                    "COMPANY_ID",
+                    "COMPANY_IDS",
+                    "EMAIL",
+                    "EXPORT",
+                    "HONORIFIC",
+                    "IM",
+                    "LAST_NAME",
+                    "LINK",
+                    "NAME",
+                    "OPENED",
+                    "PARENT_ID_...",
+                    "PHONE",
+                    "PHOTO",
+                    "POST",
+                    "SECOND_NAME",
+                    "SOURCE_DESCRIPTION",
+                    "SOURCE_ID",
+                    "TYPE_ID",
+                    "UF_...",
+                    "UTM_CAMPAIGN",
+                    "UTM_CONTENT",
+                    "UTM_MEDIUM",
+                    "UTM_SOURCE",
+                    "UTM_TERM",
+                    "WEB",
+                ],
+            )?;
         Ok(Self {
-            assigned_by_id: o.opt("ASSIGNED_BY_ID")?,
-            birthdate: o.opt("BIRTHDATE")?,
-            comments: o.opt("COMMENTS")?,
-            company_id: o.opt("COMPANY_ID")?,
-            company_ids: o.opt("COMPANY_IDS")?,
-            email: o.opt("EMAIL")?,
-            export: o.opt("EXPORT")?,
-            honorific: o.opt("HONORIFIC")?,
-            im: o.opt("IM")?,
-            last_name: o.opt("LAST_NAME")?,
-            link: o.opt("LINK")?,
-            name: o.opt("NAME")?,
-            opened: o.opt("OPENED")?,
-            parent_id: o.opt("PARENT_ID_...")?,
-            phone: o.opt("PHONE")?,
-            photo: o.opt("PHOTO")?,
-            post: o.opt("POST")?,
-            second_name: o.opt("SECOND_NAME")?,
-            source_description: o.opt("SOURCE_DESCRIPTION")?,
-            source_id: o.opt("SOURCE_ID")?,
-            type_id: o.opt("TYPE_ID")?,
-            uf: o.opt("UF_...")?,
-            utm_campaign: o.opt("UTM_CAMPAIGN")?,
-            utm_content: o.opt("UTM_CONTENT")?,
-            utm_medium: o.opt("UTM_MEDIUM")?,
-            utm_source: o.opt("UTM_SOURCE")?,
-            utm_term: o.opt("UTM_TERM")?,
-            web: o.opt("WEB")?,
-            additional: o
-                .rest(
-                    &[
-                        "ASSIGNED_BY_ID",
-                        "BIRTHDATE",
-                        "COMMENTS",
-                        "COMPANY_ID",
-                        "COMPANY_IDS",
-                        "EMAIL",
-                        "EXPORT",
-                        "HONORIFIC",
-                        "IM",
-                        "LAST_NAME",
-                        "LINK",
-                        "NAME",
-                        "OPENED",
-                        "PARENT_ID_...",
-                        "PHONE",
-                        "PHOTO",
-                        "POST",
-                        "SECOND_NAME",
-                        "SOURCE_DESCRIPTION",
-                        "SOURCE_ID",
-                        "TYPE_ID",
-                        "UF_...",
-                        "UTM_CAMPAIGN",
-                        "UTM_CONTENT",
-                        "UTM_MEDIUM",
-                        "UTM_SOURCE",
-                        "UTM_TERM",
-                        "WEB",
-                    ],
-                )?,
+            assigned_by_id,
+            birthdate,
+            comments,
+            company_id,
+            company_ids,
+            email,
+            export,
+            honorific,
+            im,
+            last_name,
+            link,
+            name,
+            opened,
+            parent_id,
+            phone,
+            photo,
+            post,
+            second_name,
+            source_description,
+            source_id,
+            type_id,
+            uf,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            web,
+            additional,
         })
     }
 }
@@ -863,10 +972,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestParams {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let register_history_event = o.opt("REGISTER_HISTORY_EVENT")?;
+        let register_sonet_event = o.opt("REGISTER_SONET_EVENT")?;
+        let additional = o.rest(&["REGISTER_HISTORY_EVENT", "REGISTER_SONET_EVENT"])?;
         Ok(Self {
-            register_history_event: o.opt("REGISTER_HISTORY_EVENT")?,
-            register_sonet_event: o.opt("REGISTER_SONET_EVENT")?,
-            additional: o.rest(&["REGISTER_HISTORY_EVENT", "REGISTER_SONET_EVENT"])?,
+            register_history_event,
+            register_sonet_event,
+            additional,
         })
     }
 }

@@ -56,11 +56,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.opt("fields")?,
-            params: o.opt("params")?,
-            additional: o.rest(&["fields", "params"])?,
-        })
+        let fields = o.opt("fields")?;
+        let params = o.opt("params")?;
+        let additional = o.rest(&["fields", "params"])?;
+        Ok(Self { fields, params, additional })
     }
 }
 
@@ -165,82 +164,118 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional_info = o.opt("ADDITIONAL_INFO")?;
+        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
+        let begindate = o.opt("BEGINDATE")?;
+        let category_id = o.opt("CATEGORY_ID")?;
+        let closed = o.opt("CLOSED")?;
+        let closedate = o.opt("CLOSEDATE")?;
+        let comments = o.opt("COMMENTS")?;
+        let company_id = o.opt("COMPANY_ID")?;
+        let contact_id = o.opt("CONTACT_ID")?;
+        let contact_ids = o.opt("CONTACT_IDS")?;
+        let currency_id = o.opt("CURRENCY_ID")?;
+        let is_manual_opportunity = o.opt("IS_MANUAL_OPPORTUNITY")?;
+        let is_recurring = o.opt("IS_RECURRING")?;
+        let is_repeated_approach = o.opt("IS_REPEATED_APPROACH")?;
+        let is_return_customer = o.opt("IS_RETURN_CUSTOMER")?;
+        let location_id = o.opt("LOCATION_ID")?;
+        let opened = o.opt("OPENED")?;
+        let opportunity = o.opt("OPPORTUNITY")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let origin_id = o.opt("ORIGIN_ID")?;
+        let parent_id = o.opt("PARENT_ID_...")?;
+        let probability = o.opt("PROBABILITY")?;
+        let source_description = o.opt("SOURCE_DESCRIPTION")?;
+        let source_id = o.opt("SOURCE_ID")?;
+        let stage_id = o.opt("STAGE_ID")?;
+        let tax_value = o.opt("TAX_VALUE")?;
+        let title = o.opt("TITLE")?;
+        let trace = o.opt("TRACE")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let uf_crm = o.opt("UF_CRM_...")?;
+        let utm_campaign = o.opt("UTM_CAMPAIGN")?;
+        let utm_content = o.opt("UTM_CONTENT")?;
+        let utm_medium = o.opt("UTM_MEDIUM")?;
+        let utm_source = o.opt("UTM_SOURCE")?;
+        let utm_term = o.opt("UTM_TERM")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADDITIONAL_INFO",
+                    "ASSIGNED_BY_ID",
+                    "BEGINDATE",
+                    "CATEGORY_ID",
+                    "CLOSED",
+                    "CLOSEDATE",
+                    "COMMENTS",
+                    "COMPANY_ID",
+                    "CONTACT_ID",
+                    "CONTACT_IDS",
+                    "CURRENCY_ID",
+                    "IS_MANUAL_OPPORTUNITY",
+                    "IS_RECURRING",
+                    "IS_REPEATED_APPROACH",
+                    "IS_RETURN_CUSTOMER",
+                    "LOCATION_ID",
+                    "OPENED",
+                    "OPPORTUNITY",
+                    "ORIGINATOR_ID",
+                    "ORIGIN_ID",
+                    "PARENT_ID_...",
+                    "PROBABILITY",
+                    "SOURCE_DESCRIPTION",
+                    "SOURCE_ID",
+                    "STAGE_ID",
+                    "TAX_VALUE",
+                    "TITLE",
+                    "TRACE",
+                    "TYPE_ID",
+                    "UF_CRM_...",
+                    "UTM_CAMPAIGN",
+                    "UTM_CONTENT",
+                    "UTM_MEDIUM",
+                    "UTM_SOURCE",
+                    "UTM_TERM",
+                ],
+            )?;
         Ok(Self {
-            additional_info: o.opt("ADDITIONAL_INFO")?,
-            assigned_by_id: o.opt("ASSIGNED_BY_ID")?,
-            begindate: o.opt("BEGINDATE")?,
-            category_id: o.opt("CATEGORY_ID")?,
-            closed: o.opt("CLOSED")?,
-            closedate: o.opt("CLOSEDATE")?,
-            comments: o.opt("COMMENTS")?,
-            company_id: o.opt("COMPANY_ID")?,
-            contact_id: o.opt("CONTACT_ID")?,
-            contact_ids: o.opt("CONTACT_IDS")?,
-            currency_id: o.opt("CURRENCY_ID")?,
-            is_manual_opportunity: o.opt("IS_MANUAL_OPPORTUNITY")?,
-            is_recurring: o.opt("IS_RECURRING")?,
-            is_repeated_approach: o.opt("IS_REPEATED_APPROACH")?,
-            is_return_customer: o.opt("IS_RETURN_CUSTOMER")?,
-            location_id: o.opt("LOCATION_ID")?,
-            opened: o.opt("OPENED")?,
-            opportunity: o.opt("OPPORTUNITY")?,
-            originator_id: o.opt("ORIGINATOR_ID")?,
-            origin_id: o.opt("ORIGIN_ID")?,
-            parent_id: o.opt("PARENT_ID_...")?,
-            probability: o.opt("PROBABILITY")?,
-            source_description: o.opt("SOURCE_DESCRIPTION")?,
-            source_id: o.opt("SOURCE_ID")?,
-            stage_id: o.opt("STAGE_ID")?,
-            tax_value: o.opt("TAX_VALUE")?,
-            title: o.opt("TITLE")?,
-            trace: o.opt("TRACE")?,
-            type_id: o.opt("TYPE_ID")?,
-            uf_crm: o.opt("UF_CRM_...")?,
-            utm_campaign: o.opt("UTM_CAMPAIGN")?,
-            utm_content: o.opt("UTM_CONTENT")?,
-            utm_medium: o.opt("UTM_MEDIUM")?,
-            utm_source: o.opt("UTM_SOURCE")?,
-            utm_term: o.opt("UTM_TERM")?,
-            additional: o
-                .rest(
-                    &[
-                        "ADDITIONAL_INFO",
-                        "ASSIGNED_BY_ID",
-                        "BEGINDATE",
-                        "CATEGORY_ID",
-                        "CLOSED",
-                        "CLOSEDATE",
-                        "COMMENTS",
-                        "COMPANY_ID",
-                        "CONTACT_ID",
-                        "CONTACT_IDS",
-                        "CURRENCY_ID",
-                        "IS_MANUAL_OPPORTUNITY",
-                        "IS_RECURRING",
-                        "IS_REPEATED_APPROACH",
-                        "IS_RETURN_CUSTOMER",
-                        "LOCATION_ID",
-                        "OPENED",
-                        "OPPORTUNITY",
-                        "ORIGINATOR_ID",
-                        "ORIGIN_ID",
-                        "PARENT_ID_...",
-                        "PROBABILITY",
-                        "SOURCE_DESCRIPTION",
-                        "SOURCE_ID",
-                        "STAGE_ID",
-                        "TAX_VALUE",
-                        "TITLE",
-                        "TRACE",
-                        "TYPE_ID",
-                        "UF_CRM_...",
-                        "UTM_CAMPAIGN",
-                        "UTM_CONTENT",
-                        "UTM_MEDIUM",
-                        "UTM_SOURCE",
-                        "UTM_TERM",
-                    ],
-                )?,
+            additional_info,
+            assigned_by_id,
+            begindate,
+            category_id,
+            closed,
+            closedate,
+            comments,
+            company_id,
+            contact_id,
+            contact_ids,
+            currency_id,
+            is_manual_opportunity,
+            is_recurring,
+            is_repeated_approach,
+            is_return_customer,
+            location_id,
+            opened,
+            opportunity,
+            originator_id,
+            origin_id,
+            parent_id,
+            probability,
+            source_description,
+            source_id,
+            stage_id,
+            tax_value,
+            title,
+            trace,
+            type_id,
+            uf_crm,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            additional,
         })
     }
 }
@@ -275,9 +310,11 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestParams {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let register_sonet_event = o.opt("REGISTER_SONET_EVENT")?;
+        let additional = o.rest(&["REGISTER_SONET_EVENT"])?;
         Ok(Self {
-            register_sonet_event: o.opt("REGISTER_SONET_EVENT")?,
-            additional: o.rest(&["REGISTER_SONET_EVENT"])?,
+            register_sonet_event,
+            additional,
         })
     }
 }
@@ -323,10 +360,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -370,7 +406,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -479,102 +516,148 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional_info = o.opt("ADDITIONAL_INFO")?;
+        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
+        let begindate = o.opt("BEGINDATE")?;
+        let category_id = o.opt("CATEGORY_ID")?;
+        let closed = o.opt("CLOSED")?;
+        let closedate = o.opt("CLOSEDATE")?;
+        let comments = o.opt("COMMENTS")?;
+        let company_id = o.opt("COMPANY_ID")?;
+        let contact_id = o.opt("CONTACT_ID")?;
+        let contact_ids = o.opt("CONTACT_IDS")?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let currency_id = o.opt("CURRENCY_ID")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let id = o.opt("ID")?;
+        let is_manual_opportunity = o.opt("IS_MANUAL_OPPORTUNITY")?;
+        let is_new = o.opt("IS_NEW")?;
+        let is_recurring = o.opt("IS_RECURRING")?;
+        let is_repeated_approach = o.opt("IS_REPEATED_APPROACH")?;
+        let is_return_customer = o.opt("IS_RETURN_CUSTOMER")?;
+        let last_activity_by = o.opt("LAST_ACTIVITY_BY")?;
+        let last_activity_time = o.opt("LAST_ACTIVITY_TIME")?;
+        let lead_id = o.opt("LEAD_ID")?;
+        let location_id = o.opt("LOCATION_ID")?;
+        let modify_by_id = o.opt("MODIFY_BY_ID")?;
+        let moved_by_id = o.opt("MOVED_BY_ID")?;
+        let moved_time = o.opt("MOVED_TIME")?;
+        let opened = o.opt("OPENED")?;
+        let opportunity = o.opt("OPPORTUNITY")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let origin_id = o.opt("ORIGIN_ID")?;
+        let probability = o.opt("PROBABILITY")?;
+        let quote_id = o.opt("QUOTE_ID")?;
+        let source_description = o.opt("SOURCE_DESCRIPTION")?;
+        let source_id = o.opt("SOURCE_ID")?;
+        let stage_id = o.opt("STAGE_ID")?;
+        let stage_semantic_id = o.opt("STAGE_SEMANTIC_ID")?;
+        let tax_value = o.opt("TAX_VALUE")?;
+        let title = o.opt("TITLE")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let utm_campaign = o.opt("UTM_CAMPAIGN")?;
+        let utm_content = o.opt("UTM_CONTENT")?;
+        let utm_medium = o.opt("UTM_MEDIUM")?;
+        let utm_source = o.opt("UTM_SOURCE")?;
+        let utm_term = o.opt("UTM_TERM")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADDITIONAL_INFO",
+                    "ASSIGNED_BY_ID",
+                    "BEGINDATE",
+                    "CATEGORY_ID",
+                    "CLOSED",
+                    "CLOSEDATE",
+                    "COMMENTS",
+                    "COMPANY_ID",
+                    "CONTACT_ID",
+                    "CONTACT_IDS",
+                    "CREATED_BY_ID",
+                    "CURRENCY_ID",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "ID",
+                    "IS_MANUAL_OPPORTUNITY",
+                    "IS_NEW",
+                    "IS_RECURRING",
+                    "IS_REPEATED_APPROACH",
+                    "IS_RETURN_CUSTOMER",
+                    "LAST_ACTIVITY_BY",
+                    "LAST_ACTIVITY_TIME",
+                    "LEAD_ID",
+                    "LOCATION_ID",
+                    "MODIFY_BY_ID",
+                    "MOVED_BY_ID",
+                    "MOVED_TIME",
+                    "OPENED",
+                    "OPPORTUNITY",
+                    "ORIGINATOR_ID",
+                    "ORIGIN_ID",
+                    "PROBABILITY",
+                    "QUOTE_ID",
+                    "SOURCE_DESCRIPTION",
+                    "SOURCE_ID",
+                    "STAGE_ID",
+                    "STAGE_SEMANTIC_ID",
+                    "TAX_VALUE",
+                    "TITLE",
+                    "TYPE_ID",
+                    "UTM_CAMPAIGN",
+                    "UTM_CONTENT",
+                    "UTM_MEDIUM",
+                    "UTM_SOURCE",
+                    "UTM_TERM",
+                ],
+            )?;
         Ok(Self {
-            additional_info: o.opt("ADDITIONAL_INFO")?,
-            assigned_by_id: o.opt("ASSIGNED_BY_ID")?,
-            begindate: o.opt("BEGINDATE")?,
-            category_id: o.opt("CATEGORY_ID")?,
-            closed: o.opt("CLOSED")?,
-            closedate: o.opt("CLOSEDATE")?,
-            comments: o.opt("COMMENTS")?,
-            company_id: o.opt("COMPANY_ID")?,
-            contact_id: o.opt("CONTACT_ID")?,
-            contact_ids: o.opt("CONTACT_IDS")?,
-            created_by_id: o.opt("CREATED_BY_ID")?,
-            currency_id: o.opt("CURRENCY_ID")?,
-            date_create: o.opt("DATE_CREATE")?,
-            date_modify: o.opt("DATE_MODIFY")?,
-            id: o.opt("ID")?,
-            is_manual_opportunity: o.opt("IS_MANUAL_OPPORTUNITY")?,
-            is_new: o.opt("IS_NEW")?,
-            is_recurring: o.opt("IS_RECURRING")?,
-            is_repeated_approach: o.opt("IS_REPEATED_APPROACH")?,
-            is_return_customer: o.opt("IS_RETURN_CUSTOMER")?,
-            last_activity_by: o.opt("LAST_ACTIVITY_BY")?,
-            last_activity_time: o.opt("LAST_ACTIVITY_TIME")?,
-            lead_id: o.opt("LEAD_ID")?,
-            location_id: o.opt("LOCATION_ID")?,
-            modify_by_id: o.opt("MODIFY_BY_ID")?,
-            moved_by_id: o.opt("MOVED_BY_ID")?,
-            moved_time: o.opt("MOVED_TIME")?,
-            opened: o.opt("OPENED")?,
-            opportunity: o.opt("OPPORTUNITY")?,
-            originator_id: o.opt("ORIGINATOR_ID")?,
-            origin_id: o.opt("ORIGIN_ID")?,
-            probability: o.opt("PROBABILITY")?,
-            quote_id: o.opt("QUOTE_ID")?,
-            source_description: o.opt("SOURCE_DESCRIPTION")?,
-            source_id: o.opt("SOURCE_ID")?,
-            stage_id: o.opt("STAGE_ID")?,
-            stage_semantic_id: o.opt("STAGE_SEMANTIC_ID")?,
-            tax_value: o.opt("TAX_VALUE")?,
-            title: o.opt("TITLE")?,
-            type_id: o.opt("TYPE_ID")?,
-            utm_campaign: o.opt("UTM_CAMPAIGN")?,
-            utm_content: o.opt("UTM_CONTENT")?,
-            utm_medium: o.opt("UTM_MEDIUM")?,
-            utm_source: o.opt("UTM_SOURCE")?,
-            utm_term: o.opt("UTM_TERM")?,
-            additional: o
-                .rest(
-                    &[
-                        "ADDITIONAL_INFO",
-                        "ASSIGNED_BY_ID",
-                        "BEGINDATE",
-                        "CATEGORY_ID",
-                        "CLOSED",
-                        "CLOSEDATE",
-                        "COMMENTS",
-                        "COMPANY_ID",
-                        "CONTACT_ID",
-                        "CONTACT_IDS",
-                        "CREATED_BY_ID",
-                        "CURRENCY_ID",
-                        "DATE_CREATE",
-                        "DATE_MODIFY",
-                        "ID",
-                        "IS_MANUAL_OPPORTUNITY",
-                        "IS_NEW",
-                        "IS_RECURRING",
-                        "IS_REPEATED_APPROACH",
-                        "IS_RETURN_CUSTOMER",
-                        "LAST_ACTIVITY_BY",
-                        "LAST_ACTIVITY_TIME",
-                        "LEAD_ID",
-                        "LOCATION_ID",
-                        "MODIFY_BY_ID",
-                        "MOVED_BY_ID",
-                        "MOVED_TIME",
-                        "OPENED",
-                        "OPPORTUNITY",
-                        "ORIGINATOR_ID",
-                        "ORIGIN_ID",
-                        "PROBABILITY",
-                        "QUOTE_ID",
-                        "SOURCE_DESCRIPTION",
-                        "SOURCE_ID",
-                        "STAGE_ID",
-                        "STAGE_SEMANTIC_ID",
-                        "TAX_VALUE",
-                        "TITLE",
-                        "TYPE_ID",
-                        "UTM_CAMPAIGN",
-                        "UTM_CONTENT",
-                        "UTM_MEDIUM",
-                        "UTM_SOURCE",
-                        "UTM_TERM",
-                    ],
-                )?,
+            additional_info,
+            assigned_by_id,
+            begindate,
+            category_id,
+            closed,
+            closedate,
+            comments,
+            company_id,
+            contact_id,
+            contact_ids,
+            created_by_id,
+            currency_id,
+            date_create,
+            date_modify,
+            id,
+            is_manual_opportunity,
+            is_new,
+            is_recurring,
+            is_repeated_approach,
+            is_return_customer,
+            last_activity_by,
+            last_activity_time,
+            lead_id,
+            location_id,
+            modify_by_id,
+            moved_by_id,
+            moved_time,
+            opened,
+            opportunity,
+            originator_id,
+            origin_id,
+            probability,
+            quote_id,
+            source_description,
+            source_id,
+            stage_id,
+            stage_semantic_id,
+            tax_value,
+            title,
+            type_id,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            additional,
         })
     }
 }
@@ -608,26 +691,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseAdditionalInfo {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -661,26 +752,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseAssignedById {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -714,26 +813,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseBegindate {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -767,26 +874,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseCategoryId {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -820,26 +935,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseClosed {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -873,26 +996,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseClosedate {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -926,26 +1057,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseComments {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -981,28 +1120,37 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseCompanyId {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let settings = o.opt("settings")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "settings",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            settings: o.opt("settings")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "settings",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            settings,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -1038,28 +1186,37 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseContactId {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_deprecated = o.opt("isDeprecated")?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDeprecated",
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_deprecated: o.opt("isDeprecated")?,
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDeprecated",
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_deprecated,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -1093,26 +1250,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseContactIds {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -1146,26 +1311,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseCreatedById {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -1199,26 +1372,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseCurrencyId {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -1252,26 +1433,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseDateCreate {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -1305,26 +1494,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseDateModify {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -1358,26 +1555,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseId {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -1411,26 +1616,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseIsManualOpportunity {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -1464,26 +1677,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseIsNew {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -1517,26 +1738,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseIsRecurring {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -1570,26 +1799,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseIsRepeatedApproach {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -1623,26 +1860,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseIsReturnCustomer {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -1676,26 +1921,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseLastActivityBy {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -1729,26 +1982,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseLastActivityTime {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -1784,28 +2045,37 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseLeadId {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let settings = o.opt("settings")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "settings",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            settings: o.opt("settings")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "settings",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            settings,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -1839,26 +2109,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseLocationId {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -1892,26 +2170,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseModifyById {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -1945,26 +2231,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseMovedById {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -1998,26 +2292,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseMovedTime {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -2051,26 +2353,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseOpened {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -2104,26 +2414,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseOpportunity {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -2157,26 +2475,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseOriginatorId {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -2210,26 +2536,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseOriginId {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -2263,26 +2597,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseProbability {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -2318,28 +2660,37 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseQuoteId {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let settings = o.opt("settings")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "settings",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            settings: o.opt("settings")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "settings",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            settings,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -2373,26 +2724,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseSourceDescription {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -2428,28 +2787,37 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseSourceId {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let status_type = o.opt("statusType")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "statusType",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            status_type: o.opt("statusType")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "statusType",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            status_type,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -2485,28 +2853,37 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseStageId {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let status_type = o.opt("statusType")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "statusType",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            status_type: o.opt("statusType")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "statusType",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            status_type,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -2540,26 +2917,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseStageSemanticId {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -2593,26 +2978,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseTaxValue {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -2646,26 +3039,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseTitle {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -2701,28 +3102,37 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseTypeId {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let status_type = o.opt("statusType")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "statusType",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            status_type: o.opt("statusType")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "statusType",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            status_type,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -2756,26 +3166,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseUtmCampaign {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -2809,26 +3227,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseUtmContent {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -2862,26 +3288,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseUtmMedium {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -2915,26 +3349,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseUtmSource {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -2968,26 +3410,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseUtmTerm {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -3030,10 +3480,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -3087,12 +3536,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -3142,11 +3596,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.opt("fields")?;
+        let id = o.req("id")?;
+        let params = o.opt("params")?;
+        let additional = o.rest(&["fields", "id", "params"])?;
         Ok(Self {
-            fields: o.opt("fields")?,
-            id: o.req("id")?,
-            params: o.opt("params")?,
-            additional: o.rest(&["fields", "id", "params"])?,
+            fields,
+            id,
+            params,
+            additional,
         })
     }
 }
@@ -3245,78 +3703,112 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional_info = o.opt("ADDITIONAL_INFO")?;
+        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
+        let begindate = o.opt("BEGINDATE")?;
+        let closed = o.opt("CLOSED")?;
+        let closedate = o.opt("CLOSEDATE")?;
+        let comments = o.opt("COMMENTS")?;
+        let company_id = o.opt("COMPANY_ID")?;
+        let contact_id = o.opt("CONTACT_ID")?;
+        let contact_ids = o.opt("CONTACT_IDS")?;
+        let currency_id = o.opt("CURRENCY_ID")?;
+        let is_manual_opportunity = o.opt("IS_MANUAL_OPPORTUNITY")?;
+        let is_recurring = o.opt("IS_RECURRING")?;
+        let is_repeated_approach = o.opt("IS_REPEATED_APPROACH")?;
+        let is_return_customer = o.opt("IS_RETURN_CUSTOMER")?;
+        let location_id = o.opt("LOCATION_ID")?;
+        let opened = o.opt("OPENED")?;
+        let opportunity = o.opt("OPPORTUNITY")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let origin_id = o.opt("ORIGIN_ID")?;
+        let parent_id = o.opt("PARENT_ID_...")?;
+        let probability = o.opt("PROBABILITY")?;
+        let source_description = o.opt("SOURCE_DESCRIPTION")?;
+        let source_id = o.opt("SOURCE_ID")?;
+        let stage_id = o.opt("STAGE_ID")?;
+        let tax_value = o.opt("TAX_VALUE")?;
+        let title = o.opt("TITLE")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let uf_crm = o.opt("UF_CRM_...")?;
+        let utm_campaign = o.opt("UTM_CAMPAIGN")?;
+        let utm_content = o.opt("UTM_CONTENT")?;
+        let utm_medium = o.opt("UTM_MEDIUM")?;
+        let utm_source = o.opt("UTM_SOURCE")?;
+        let utm_term = o.opt("UTM_TERM")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADDITIONAL_INFO",
+                    "ASSIGNED_BY_ID",
+                    "BEGINDATE",
+                    "CLOSED",
+                    "CLOSEDATE",
+                    "COMMENTS",
+                    "COMPANY_ID",
+                    "CONTACT_ID",
+                    "CONTACT_IDS",
+                    "CURRENCY_ID",
+                    "IS_MANUAL_OPPORTUNITY",
+                    "IS_RECURRING",
+                    "IS_REPEATED_APPROACH",
+                    "IS_RETURN_CUSTOMER",
+                    "LOCATION_ID",
+                    "OPENED",
+                    "OPPORTUNITY",
+                    "ORIGINATOR_ID",
+                    "ORIGIN_ID",
+                    "PARENT_ID_...",
+                    "PROBABILITY",
+                    "SOURCE_DESCRIPTION",
+                    "SOURCE_ID",
+                    "STAGE_ID",
+                    "TAX_VALUE",
+                    "TITLE",
+                    "TYPE_ID",
+                    "UF_CRM_...",
+                    "UTM_CAMPAIGN",
+                    "UTM_CONTENT",
+                    "UTM_MEDIUM",
+                    "UTM_SOURCE",
+                    "UTM_TERM",
+                ],
+            )?;
         Ok(Self {
-            additional_info: o.opt("ADDITIONAL_INFO")?,
-            assigned_by_id: o.opt("ASSIGNED_BY_ID")?,
-            begindate: o.opt("BEGINDATE")?,
-            closed: o.opt("CLOSED")?,
-            closedate: o.opt("CLOSEDATE")?,
-            comments: o.opt("COMMENTS")?,
-            company_id: o.opt("COMPANY_ID")?,
-            contact_id: o.opt("CONTACT_ID")?,
-            contact_ids: o.opt("CONTACT_IDS")?,
-            currency_id: o.opt("CURRENCY_ID")?,
-            is_manual_opportunity: o.opt("IS_MANUAL_OPPORTUNITY")?,
-            is_recurring: o.opt("IS_RECURRING")?,
-            is_repeated_approach: o.opt("IS_REPEATED_APPROACH")?,
-            is_return_customer: o.opt("IS_RETURN_CUSTOMER")?,
-            location_id: o.opt("LOCATION_ID")?,
-            opened: o.opt("OPENED")?,
-            opportunity: o.opt("OPPORTUNITY")?,
-            originator_id: o.opt("ORIGINATOR_ID")?,
-            origin_id: o.opt("ORIGIN_ID")?,
-            parent_id: o.opt("PARENT_ID_...")?,
-            probability: o.opt("PROBABILITY")?,
-            source_description: o.opt("SOURCE_DESCRIPTION")?,
-            source_id: o.opt("SOURCE_ID")?,
-            stage_id: o.opt("STAGE_ID")?,
-            tax_value: o.opt("TAX_VALUE")?,
-            title: o.opt("TITLE")?,
-            type_id: o.opt("TYPE_ID")?,
-            uf_crm: o.opt("UF_CRM_...")?,
-            utm_campaign: o.opt("UTM_CAMPAIGN")?,
-            utm_content: o.opt("UTM_CONTENT")?,
-            utm_medium: o.opt("UTM_MEDIUM")?,
-            utm_source: o.opt("UTM_SOURCE")?,
-            utm_term: o.opt("UTM_TERM")?,
-            additional: o
-                .rest(
-                    &[
-                        "ADDITIONAL_INFO",
-                        "ASSIGNED_BY_ID",
-                        "BEGINDATE",
-                        "CLOSED",
-                        "CLOSEDATE",
-                        "COMMENTS",
-                        "COMPANY_ID",
-                        "CONTACT_ID",
-                        "CONTACT_IDS",
-                        "CURRENCY_ID",
-                        "IS_MANUAL_OPPORTUNITY",
-                        "IS_RECURRING",
-                        "IS_REPEATED_APPROACH",
-                        "IS_RETURN_CUSTOMER",
-                        "LOCATION_ID",
-                        "OPENED",
-                        "OPPORTUNITY",
-                        "ORIGINATOR_ID",
-                        "ORIGIN_ID",
-                        "PARENT_ID_...",
-                        "PROBABILITY",
-                        "SOURCE_DESCRIPTION",
-                        "SOURCE_ID",
-                        "STAGE_ID",
-                        "TAX_VALUE",
-                        "TITLE",
-                        "TYPE_ID",
-                        "UF_CRM_...",
-                        "UTM_CAMPAIGN",
-                        "UTM_CONTENT",
-                        "UTM_MEDIUM",
-                        "UTM_SOURCE",
-                        "UTM_TERM",
-                    ],
-                )?,
+            additional_info,
+            assigned_by_id,
+            begindate,
+            closed,
+            closedate,
+            comments,
+            company_id,
+            contact_id,
+            contact_ids,
+            currency_id,
+            is_manual_opportunity,
+            is_recurring,
+            is_repeated_approach,
+            is_return_customer,
+            location_id,
+            opened,
+            opportunity,
+            originator_id,
+            origin_id,
+            parent_id,
+            probability,
+            source_description,
+            source_id,
+            stage_id,
+            tax_value,
+            title,
+            type_id,
+            uf_crm,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            additional,
         })
     }
 }
@@ -3353,10 +3845,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestParams {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let register_history_event = o.opt("REGISTER_HISTORY_EVENT")?;
+        let register_sonet_event = o.opt("REGISTER_SONET_EVENT")?;
+        let additional = o.rest(&["REGISTER_HISTORY_EVENT", "REGISTER_SONET_EVENT"])?;
         Ok(Self {
-            register_history_event: o.opt("REGISTER_HISTORY_EVENT")?,
-            register_sonet_event: o.opt("REGISTER_SONET_EVENT")?,
-            additional: o.rest(&["REGISTER_HISTORY_EVENT", "REGISTER_SONET_EVENT"])?,
+            register_history_event,
+            register_sonet_event,
+            additional,
         })
     }
 }

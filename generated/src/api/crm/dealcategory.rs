@@ -46,10 +46,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.opt("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.opt("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -95,10 +94,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -142,7 +140,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -172,13 +171,19 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_date = o.opt("CREATED_DATE")?;
+        let id = o.opt("ID")?;
+        let is_locked = o.opt("IS_LOCKED")?;
+        let name = o.opt("NAME")?;
+        let sort = o.opt("SORT")?;
+        let additional = o.rest(&["CREATED_DATE", "ID", "IS_LOCKED", "NAME", "SORT"])?;
         Ok(Self {
-            created_date: o.opt("CREATED_DATE")?,
-            id: o.opt("ID")?,
-            is_locked: o.opt("IS_LOCKED")?,
-            name: o.opt("NAME")?,
-            sort: o.opt("SORT")?,
-            additional: o.rest(&["CREATED_DATE", "ID", "IS_LOCKED", "NAME", "SORT"])?,
+            created_date,
+            id,
+            is_locked,
+            name,
+            sort,
+            additional,
         })
     }
 }
@@ -222,10 +227,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -269,7 +273,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -315,10 +320,9 @@ impl ::bitrix24_runtime::loose::Loose for StatusRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -366,11 +370,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.opt("fields")?,
-            id: o.opt("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.opt("fields")?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 

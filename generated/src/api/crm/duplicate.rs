@@ -40,11 +40,15 @@ impl ::bitrix24_runtime::loose::Loose for FindbycommRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type = o.opt("entity_type")?;
+        let type_ = o.req("type")?;
+        let values = o.req("values")?;
+        let additional = o.rest(&["entity_type", "type", "values"])?;
         Ok(Self {
-            entity_type: o.opt("entity_type")?,
-            type_: o.req("type")?,
-            values: o.req("values")?,
-            additional: o.rest(&["entity_type", "type", "values"])?,
+            entity_type,
+            type_,
+            values,
+            additional,
         })
     }
 }
@@ -74,11 +78,15 @@ impl ::bitrix24_runtime::loose::Loose for FindbycommResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let company = o.opt("COMPANY")?;
+        let contact = o.opt("CONTACT")?;
+        let lead = o.opt("LEAD")?;
+        let additional = o.rest(&["COMPANY", "CONTACT", "LEAD"])?;
         Ok(Self {
-            company: o.opt("COMPANY")?,
-            contact: o.opt("CONTACT")?,
-            lead: o.opt("LEAD")?,
-            additional: o.rest(&["COMPANY", "CONTACT", "LEAD"])?,
+            company,
+            contact,
+            lead,
+            additional,
         })
     }
 }

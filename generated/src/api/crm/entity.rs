@@ -32,10 +32,9 @@ impl ::bitrix24_runtime::loose::Loose for MergeBatchRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            params: o.req("params")?,
-            additional: o.rest(&["params"])?,
-        })
+        let params = o.req("params")?;
+        let additional = o.rest(&["params"])?;
+        Ok(Self { params, additional })
     }
 }
 
@@ -57,10 +56,13 @@ impl ::bitrix24_runtime::loose::Loose for MergeBatchRequestParams {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_ids = o.req("entityIds")?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let additional = o.rest(&["entityIds", "entityTypeId"])?;
         Ok(Self {
-            entity_ids: o.req("entityIds")?,
-            entity_type_id: o.req("entityTypeId")?,
-            additional: o.rest(&["entityIds", "entityTypeId"])?,
+            entity_ids,
+            entity_type_id,
+            additional,
         })
     }
 }
@@ -86,10 +88,13 @@ impl ::bitrix24_runtime::loose::Loose for MergeBatchResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_ids = o.opt("ENTITY_IDS")?;
+        let status = o.opt("STATUS")?;
+        let additional = o.rest(&["ENTITY_IDS", "STATUS"])?;
         Ok(Self {
-            entity_ids: o.opt("ENTITY_IDS")?,
-            status: o.opt("STATUS")?,
-            additional: o.rest(&["ENTITY_IDS", "STATUS"])?,
+            entity_ids,
+            status,
+            additional,
         })
     }
 }

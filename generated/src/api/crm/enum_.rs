@@ -44,7 +44,8 @@ impl ::bitrix24_runtime::loose::Loose for ActivitydirectionRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -73,12 +74,17 @@ impl ::bitrix24_runtime::loose::Loose for ActivitydirectionResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let symbol_code = o.opt("SYMBOL_CODE")?;
+        let symbol_code_short = o.opt("SYMBOL_CODE_SHORT")?;
+        let additional = o.rest(&["ID", "NAME", "SYMBOL_CODE", "SYMBOL_CODE_SHORT"])?;
         Ok(Self {
-            id: o.opt("ID")?,
-            name: o.opt("NAME")?,
-            symbol_code: o.opt("SYMBOL_CODE")?,
-            symbol_code_short: o.opt("SYMBOL_CODE_SHORT")?,
-            additional: o.rest(&["ID", "NAME", "SYMBOL_CODE", "SYMBOL_CODE_SHORT"])?,
+            id,
+            name,
+            symbol_code,
+            symbol_code_short,
+            additional,
         })
     }
 }
@@ -120,7 +126,8 @@ impl ::bitrix24_runtime::loose::Loose for ActivitynotifytypeRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -149,12 +156,17 @@ impl ::bitrix24_runtime::loose::Loose for ActivitynotifytypeResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let symbol_code = o.opt("SYMBOL_CODE")?;
+        let symbol_code_short = o.opt("SYMBOL_CODE_SHORT")?;
+        let additional = o.rest(&["ID", "NAME", "SYMBOL_CODE", "SYMBOL_CODE_SHORT"])?;
         Ok(Self {
-            id: o.opt("ID")?,
-            name: o.opt("NAME")?,
-            symbol_code: o.opt("SYMBOL_CODE")?,
-            symbol_code_short: o.opt("SYMBOL_CODE_SHORT")?,
-            additional: o.rest(&["ID", "NAME", "SYMBOL_CODE", "SYMBOL_CODE_SHORT"])?,
+            id,
+            name,
+            symbol_code,
+            symbol_code_short,
+            additional,
         })
     }
 }
@@ -196,7 +208,8 @@ impl ::bitrix24_runtime::loose::Loose for ActivitypriorityRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -225,12 +238,17 @@ impl ::bitrix24_runtime::loose::Loose for ActivitypriorityResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let symbol_code = o.opt("SYMBOL_CODE")?;
+        let symbol_code_short = o.opt("SYMBOL_CODE_SHORT")?;
+        let additional = o.rest(&["ID", "NAME", "SYMBOL_CODE", "SYMBOL_CODE_SHORT"])?;
         Ok(Self {
-            id: o.opt("ID")?,
-            name: o.opt("NAME")?,
-            symbol_code: o.opt("SYMBOL_CODE")?,
-            symbol_code_short: o.opt("SYMBOL_CODE_SHORT")?,
-            additional: o.rest(&["ID", "NAME", "SYMBOL_CODE", "SYMBOL_CODE_SHORT"])?,
+            id,
+            name,
+            symbol_code,
+            symbol_code_short,
+            additional,
         })
     }
 }
@@ -272,7 +290,8 @@ impl ::bitrix24_runtime::loose::Loose for ActivitystatusRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -301,12 +320,17 @@ impl ::bitrix24_runtime::loose::Loose for ActivitystatusResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let symbol_code = o.opt("SYMBOL_CODE")?;
+        let symbol_code_short = o.opt("SYMBOL_CODE_SHORT")?;
+        let additional = o.rest(&["ID", "NAME", "SYMBOL_CODE", "SYMBOL_CODE_SHORT"])?;
         Ok(Self {
-            id: o.opt("ID")?,
-            name: o.opt("NAME")?,
-            symbol_code: o.opt("SYMBOL_CODE")?,
-            symbol_code_short: o.opt("SYMBOL_CODE_SHORT")?,
-            additional: o.rest(&["ID", "NAME", "SYMBOL_CODE", "SYMBOL_CODE_SHORT"])?,
+            id,
+            name,
+            symbol_code,
+            symbol_code_short,
+            additional,
         })
     }
 }
@@ -348,7 +372,8 @@ impl ::bitrix24_runtime::loose::Loose for ActivitytypeRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -377,12 +402,17 @@ impl ::bitrix24_runtime::loose::Loose for ActivitytypeResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let symbol_code = o.opt("SYMBOL_CODE")?;
+        let symbol_code_short = o.opt("SYMBOL_CODE_SHORT")?;
+        let additional = o.rest(&["ID", "NAME", "SYMBOL_CODE", "SYMBOL_CODE_SHORT"])?;
         Ok(Self {
-            id: o.opt("ID")?,
-            name: o.opt("NAME")?,
-            symbol_code: o.opt("SYMBOL_CODE")?,
-            symbol_code_short: o.opt("SYMBOL_CODE_SHORT")?,
-            additional: o.rest(&["ID", "NAME", "SYMBOL_CODE", "SYMBOL_CODE_SHORT"])?,
+            id,
+            name,
+            symbol_code,
+            symbol_code_short,
+            additional,
         })
     }
 }
@@ -423,7 +453,8 @@ impl ::bitrix24_runtime::loose::Loose for AddresstypeRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -452,12 +483,17 @@ impl ::bitrix24_runtime::loose::Loose for AddresstypeResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let symbol_code = o.opt("SYMBOL_CODE")?;
+        let symbol_code_short = o.opt("SYMBOL_CODE_SHORT")?;
+        let additional = o.rest(&["ID", "NAME", "SYMBOL_CODE", "SYMBOL_CODE_SHORT"])?;
         Ok(Self {
-            id: o.opt("ID")?,
-            name: o.opt("NAME")?,
-            symbol_code: o.opt("SYMBOL_CODE")?,
-            symbol_code_short: o.opt("SYMBOL_CODE_SHORT")?,
-            additional: o.rest(&["ID", "NAME", "SYMBOL_CODE", "SYMBOL_CODE_SHORT"])?,
+            id,
+            name,
+            symbol_code,
+            symbol_code_short,
+            additional,
         })
     }
 }
@@ -499,7 +535,8 @@ impl ::bitrix24_runtime::loose::Loose for ContenttypeRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -528,12 +565,17 @@ impl ::bitrix24_runtime::loose::Loose for ContenttypeResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let symbol_code = o.opt("SYMBOL_CODE")?;
+        let symbol_code_short = o.opt("SYMBOL_CODE_SHORT")?;
+        let additional = o.rest(&["ID", "NAME", "SYMBOL_CODE", "SYMBOL_CODE_SHORT"])?;
         Ok(Self {
-            id: o.opt("ID")?,
-            name: o.opt("NAME")?,
-            symbol_code: o.opt("SYMBOL_CODE")?,
-            symbol_code_short: o.opt("SYMBOL_CODE_SHORT")?,
-            additional: o.rest(&["ID", "NAME", "SYMBOL_CODE", "SYMBOL_CODE_SHORT"])?,
+            id,
+            name,
+            symbol_code,
+            symbol_code_short,
+            additional,
         })
     }
 }
@@ -574,7 +616,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -607,12 +650,17 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let symbol_code = o.opt("SYMBOL_CODE")?;
+        let symbol_code_short = o.opt("SYMBOL_CODE_SHORT")?;
+        let additional = o.rest(&["ID", "NAME", "SYMBOL_CODE", "SYMBOL_CODE_SHORT"])?;
         Ok(Self {
-            id: o.opt("ID")?,
-            name: o.opt("NAME")?,
-            symbol_code: o.opt("SYMBOL_CODE")?,
-            symbol_code_short: o.opt("SYMBOL_CODE_SHORT")?,
-            additional: o.rest(&["ID", "NAME", "SYMBOL_CODE", "SYMBOL_CODE_SHORT"])?,
+            id,
+            name,
+            symbol_code,
+            symbol_code_short,
+            additional,
         })
     }
 }
@@ -653,7 +701,8 @@ impl ::bitrix24_runtime::loose::Loose for GetorderownertypesRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -682,12 +731,17 @@ impl ::bitrix24_runtime::loose::Loose for GetorderownertypesResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attribute = o.opt("attribute")?;
+        let code = o.opt("code")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["attribute", "code", "id", "name"])?;
         Ok(Self {
-            attribute: o.opt("attribute")?,
-            code: o.opt("code")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            additional: o.rest(&["attribute", "code", "id", "name"])?,
+            attribute,
+            code,
+            id,
+            name,
+            additional,
         })
     }
 }
@@ -728,7 +782,8 @@ impl ::bitrix24_runtime::loose::Loose for OwnertypeRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -757,12 +812,17 @@ impl ::bitrix24_runtime::loose::Loose for OwnertypeResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let symbol_code = o.opt("SYMBOL_CODE")?;
+        let symbol_code_short = o.opt("SYMBOL_CODE_SHORT")?;
+        let additional = o.rest(&["ID", "NAME", "SYMBOL_CODE", "SYMBOL_CODE_SHORT"])?;
         Ok(Self {
-            id: o.opt("ID")?,
-            name: o.opt("NAME")?,
-            symbol_code: o.opt("SYMBOL_CODE")?,
-            symbol_code_short: o.opt("SYMBOL_CODE_SHORT")?,
-            additional: o.rest(&["ID", "NAME", "SYMBOL_CODE", "SYMBOL_CODE_SHORT"])?,
+            id,
+            name,
+            symbol_code,
+            symbol_code_short,
+            additional,
         })
     }
 }

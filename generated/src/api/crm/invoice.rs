@@ -49,10 +49,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.opt("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.opt("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -98,10 +97,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -145,7 +143,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -268,96 +267,139 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let account_number = o.opt("ACCOUNT_NUMBER")?;
+        let comments = o.opt("COMMENTS")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let currency = o.opt("CURRENCY")?;
+        let date_bill = o.opt("DATE_BILL")?;
+        let date_insert = o.opt("DATE_INSERT")?;
+        let date_marked = o.opt("DATE_MARKED")?;
+        let date_payed = o.opt("DATE_PAYED")?;
+        let date_pay_before = o.opt("DATE_PAY_BEFORE")?;
+        let date_status = o.opt("DATE_STATUS")?;
+        let date_update = o.opt("DATE_UPDATE")?;
+        let emp_payed_id = o.opt("EMP_PAYED_ID")?;
+        let emp_status_id = o.opt("EMP_STATUS_ID")?;
+        let id = o.opt("ID")?;
+        let invoice_properties = o.opt("INVOICE_PROPERTIES")?;
+        let lid = o.opt("LID")?;
+        let order_topic = o.opt("ORDER_TOPIC")?;
+        let payed = o.opt("PAYED")?;
+        let pay_system_id = o.opt("PAY_SYSTEM_ID")?;
+        let pay_voucher_date = o.opt("PAY_VOUCHER_DATE")?;
+        let pay_voucher_num = o.opt("PAY_VOUCHER_NUM")?;
+        let person_type_id = o.opt("PERSON_TYPE_ID")?;
+        let price = o.opt("PRICE")?;
+        let product_rows = o.opt("PRODUCT_ROWS")?;
+        let pr_location = o.opt("PR_LOCATION")?;
+        let reason_marked = o.opt("REASON_MARKED")?;
+        let responsible_email = o.opt("RESPONSIBLE_EMAIL")?;
+        let responsible_id = o.opt("RESPONSIBLE_ID")?;
+        let responsible_last_name = o.opt("RESPONSIBLE_LAST_NAME")?;
+        let responsible_login = o.opt("RESPONSIBLE_LOGIN")?;
+        let responsible_name = o.opt("RESPONSIBLE_NAME")?;
+        let responsible_personal_photo = o.opt("RESPONSIBLE_PERSONAL_PHOTO")?;
+        let responsible_second_name = o.opt("RESPONSIBLE_SECOND_NAME")?;
+        let responsible_work_position = o.opt("RESPONSIBLE_WORK_POSITION")?;
+        let status_id = o.opt("STATUS_ID")?;
+        let tax_value = o.opt("TAX_VALUE")?;
+        let uf_company_id = o.opt("UF_COMPANY_ID")?;
+        let uf_contact_id = o.opt("UF_CONTACT_ID")?;
+        let uf_deal_id = o.opt("UF_DEAL_ID")?;
+        let uf_mycompany_id = o.opt("UF_MYCOMPANY_ID")?;
+        let user_description = o.opt("USER_DESCRIPTION")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACCOUNT_NUMBER",
+                    "COMMENTS",
+                    "CREATED_BY",
+                    "CURRENCY",
+                    "DATE_BILL",
+                    "DATE_INSERT",
+                    "DATE_MARKED",
+                    "DATE_PAYED",
+                    "DATE_PAY_BEFORE",
+                    "DATE_STATUS",
+                    "DATE_UPDATE",
+                    "EMP_PAYED_ID",
+                    "EMP_STATUS_ID",
+                    "ID",
+                    "INVOICE_PROPERTIES",
+                    "LID",
+                    "ORDER_TOPIC",
+                    "PAYED",
+                    "PAY_SYSTEM_ID",
+                    "PAY_VOUCHER_DATE",
+                    "PAY_VOUCHER_NUM",
+                    "PERSON_TYPE_ID",
+                    "PRICE",
+                    "PRODUCT_ROWS",
+                    "PR_LOCATION",
+                    "REASON_MARKED",
+                    "RESPONSIBLE_EMAIL",
+                    "RESPONSIBLE_ID",
+                    "RESPONSIBLE_LAST_NAME",
+                    "RESPONSIBLE_LOGIN",
+                    "RESPONSIBLE_NAME",
+                    "RESPONSIBLE_PERSONAL_PHOTO",
+                    "RESPONSIBLE_SECOND_NAME",
+                    "RESPONSIBLE_WORK_POSITION",
+                    "STATUS_ID",
+                    "TAX_VALUE",
+                    "UF_COMPANY_ID",
+                    "UF_CONTACT_ID",
+                    "UF_DEAL_ID",
+                    "UF_MYCOMPANY_ID",
+                    "USER_DESCRIPTION",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            account_number: o.opt("ACCOUNT_NUMBER")?,
-            comments: o.opt("COMMENTS")?,
-            created_by: o.opt("CREATED_BY")?,
-            currency: o.opt("CURRENCY")?,
-            date_bill: o.opt("DATE_BILL")?,
-            date_insert: o.opt("DATE_INSERT")?,
-            date_marked: o.opt("DATE_MARKED")?,
-            date_payed: o.opt("DATE_PAYED")?,
-            date_pay_before: o.opt("DATE_PAY_BEFORE")?,
-            date_status: o.opt("DATE_STATUS")?,
-            date_update: o.opt("DATE_UPDATE")?,
-            emp_payed_id: o.opt("EMP_PAYED_ID")?,
-            emp_status_id: o.opt("EMP_STATUS_ID")?,
-            id: o.opt("ID")?,
-            invoice_properties: o.opt("INVOICE_PROPERTIES")?,
-            lid: o.opt("LID")?,
-            order_topic: o.opt("ORDER_TOPIC")?,
-            payed: o.opt("PAYED")?,
-            pay_system_id: o.opt("PAY_SYSTEM_ID")?,
-            pay_voucher_date: o.opt("PAY_VOUCHER_DATE")?,
-            pay_voucher_num: o.opt("PAY_VOUCHER_NUM")?,
-            person_type_id: o.opt("PERSON_TYPE_ID")?,
-            price: o.opt("PRICE")?,
-            product_rows: o.opt("PRODUCT_ROWS")?,
-            pr_location: o.opt("PR_LOCATION")?,
-            reason_marked: o.opt("REASON_MARKED")?,
-            responsible_email: o.opt("RESPONSIBLE_EMAIL")?,
-            responsible_id: o.opt("RESPONSIBLE_ID")?,
-            responsible_last_name: o.opt("RESPONSIBLE_LAST_NAME")?,
-            responsible_login: o.opt("RESPONSIBLE_LOGIN")?,
-            responsible_name: o.opt("RESPONSIBLE_NAME")?,
-            responsible_personal_photo: o.opt("RESPONSIBLE_PERSONAL_PHOTO")?,
-            responsible_second_name: o.opt("RESPONSIBLE_SECOND_NAME")?,
-            responsible_work_position: o.opt("RESPONSIBLE_WORK_POSITION")?,
-            status_id: o.opt("STATUS_ID")?,
-            tax_value: o.opt("TAX_VALUE")?,
-            uf_company_id: o.opt("UF_COMPANY_ID")?,
-            uf_contact_id: o.opt("UF_CONTACT_ID")?,
-            uf_deal_id: o.opt("UF_DEAL_ID")?,
-            uf_mycompany_id: o.opt("UF_MYCOMPANY_ID")?,
-            user_description: o.opt("USER_DESCRIPTION")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACCOUNT_NUMBER",
-                        "COMMENTS",
-                        "CREATED_BY",
-                        "CURRENCY",
-                        "DATE_BILL",
-                        "DATE_INSERT",
-                        "DATE_MARKED",
-                        "DATE_PAYED",
-                        "DATE_PAY_BEFORE",
-                        "DATE_STATUS",
-                        "DATE_UPDATE",
-                        "EMP_PAYED_ID",
-                        "EMP_STATUS_ID",
-                        "ID",
-                        "INVOICE_PROPERTIES",
-                        "LID",
-                        "ORDER_TOPIC",
-                        "PAYED",
-                        "PAY_SYSTEM_ID",
-                        "PAY_VOUCHER_DATE",
-                        "PAY_VOUCHER_NUM",
-                        "PERSON_TYPE_ID",
-                        "PRICE",
-                        "PRODUCT_ROWS",
-                        "PR_LOCATION",
-                        "REASON_MARKED",
-                        "RESPONSIBLE_EMAIL",
-                        "RESPONSIBLE_ID",
-                        "RESPONSIBLE_LAST_NAME",
-                        "RESPONSIBLE_LOGIN",
-                        "RESPONSIBLE_NAME",
-                        "RESPONSIBLE_PERSONAL_PHOTO",
-                        "RESPONSIBLE_SECOND_NAME",
-                        "RESPONSIBLE_WORK_POSITION",
-                        "STATUS_ID",
-                        "TAX_VALUE",
-                        "UF_COMPANY_ID",
-                        "UF_CONTACT_ID",
-                        "UF_DEAL_ID",
-                        "UF_MYCOMPANY_ID",
-                        "USER_DESCRIPTION",
-                        "XML_ID",
-                    ],
-                )?,
+            account_number,
+            comments,
+            created_by,
+            currency,
+            date_bill,
+            date_insert,
+            date_marked,
+            date_payed,
+            date_pay_before,
+            date_status,
+            date_update,
+            emp_payed_id,
+            emp_status_id,
+            id,
+            invoice_properties,
+            lid,
+            order_topic,
+            payed,
+            pay_system_id,
+            pay_voucher_date,
+            pay_voucher_num,
+            person_type_id,
+            price,
+            product_rows,
+            pr_location,
+            reason_marked,
+            responsible_email,
+            responsible_id,
+            responsible_last_name,
+            responsible_login,
+            responsible_name,
+            responsible_personal_photo,
+            responsible_second_name,
+            responsible_work_position,
+            status_id,
+            tax_value,
+            uf_company_id,
+            uf_contact_id,
+            uf_deal_id,
+            uf_mycompany_id,
+            user_description,
+            xml_id,
+            additional,
         })
     }
 }
@@ -401,10 +443,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -450,10 +491,9 @@ impl ::bitrix24_runtime::loose::Loose for GetexternallinkRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -501,11 +541,10 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            additional: o.rest(&["filter", "order"])?,
-        })
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let additional = o.rest(&["filter", "order"])?;
+        Ok(Self { filter, order, additional })
     }
 }
 
@@ -553,11 +592,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.opt("fields")?,
-            id: o.opt("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.opt("fields")?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 

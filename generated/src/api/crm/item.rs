@@ -55,11 +55,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let fields = o.req("fields")?;
+        let use_original_uf_names = o.opt("useOriginalUfNames")?;
+        let additional = o.rest(&["entityTypeId", "fields", "useOriginalUfNames"])?;
         Ok(Self {
-            entity_type_id: o.req("entityTypeId")?,
-            fields: o.req("fields")?,
-            use_original_uf_names: o.opt("useOriginalUfNames")?,
-            additional: o.rest(&["entityTypeId", "fields", "useOriginalUfNames"])?,
+            entity_type_id,
+            fields,
+            use_original_uf_names,
+            additional,
         })
     }
 }
@@ -151,78 +155,112 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let assigned_by_id = o.opt("assignedById")?;
+        let birthdate = o.opt("birthdate")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let company_title = o.opt("companyTitle")?;
+        let contact_id = o.opt("contactId")?;
+        let contact_ids = o.opt("contactIds")?;
+        let currency_id = o.opt("currencyId")?;
+        let fm = o.opt("fm")?;
+        let honorific = o.opt("honorific")?;
+        let is_manual_opportunity = o.opt("isManualOpportunity")?;
+        let last_name = o.opt("lastName")?;
+        let name = o.opt("name")?;
+        let observers = o.opt("observers")?;
+        let opened = o.opt("opened")?;
+        let opportunity = o.opt("opportunity")?;
+        let origin_id = o.opt("originId")?;
+        let originator_id = o.opt("originatorId")?;
+        let parent_id = o.opt("parentId...")?;
+        let post = o.opt("post")?;
+        let second_name = o.opt("secondName")?;
+        let source_description = o.opt("sourceDescription")?;
+        let source_id = o.opt("sourceId")?;
+        let stage_id = o.opt("stageId")?;
+        let status_description = o.opt("statusDescription")?;
+        let title = o.opt("title")?;
+        let uf_crm = o.opt("ufCrm...")?;
+        let utm_campaign = o.opt("utmCampaign")?;
+        let utm_content = o.opt("utmContent")?;
+        let utm_medium = o.opt("utmMedium")?;
+        let utm_source = o.opt("utmSource")?;
+        let utm_term = o.opt("utmTerm")?;
+        let webform_id = o.opt("webformId")?;
+        let additional = o
+            .rest(
+                &[
+                    "assignedById",
+                    "birthdate",
+                    "comments",
+                    "companyId",
+                    "companyTitle",
+                    "contactId",
+                    "contactIds",
+                    "currencyId",
+                    "fm",
+                    "honorific",
+                    "isManualOpportunity",
+                    "lastName",
+                    "name",
+                    "observers",
+                    "opened",
+                    "opportunity",
+                    "originId",
+                    "originatorId",
+                    "parentId...",
+                    "post",
+                    "secondName",
+                    "sourceDescription",
+                    "sourceId",
+                    "stageId",
+                    "statusDescription",
+                    "title",
+                    "ufCrm...",
+                    "utmCampaign",
+                    "utmContent",
+                    "utmMedium",
+                    "utmSource",
+                    "utmTerm",
+                    "webformId",
+                ],
+            )?;
         Ok(Self {
-            assigned_by_id: o.opt("assignedById")?,
-            birthdate: o.opt("birthdate")?,
-            comments: o.opt("comments")?,
-            company_id: o.opt("companyId")?,
-            company_title: o.opt("companyTitle")?,
-            contact_id: o.opt("contactId")?,
-            contact_ids: o.opt("contactIds")?,
-            currency_id: o.opt("currencyId")?,
-            fm: o.opt("fm")?,
-            honorific: o.opt("honorific")?,
-            is_manual_opportunity: o.opt("isManualOpportunity")?,
-            last_name: o.opt("lastName")?,
-            name: o.opt("name")?,
-            observers: o.opt("observers")?,
-            opened: o.opt("opened")?,
-            opportunity: o.opt("opportunity")?,
-            origin_id: o.opt("originId")?,
-            originator_id: o.opt("originatorId")?,
-            parent_id: o.opt("parentId...")?,
-            post: o.opt("post")?,
-            second_name: o.opt("secondName")?,
-            source_description: o.opt("sourceDescription")?,
-            source_id: o.opt("sourceId")?,
-            stage_id: o.opt("stageId")?,
-            status_description: o.opt("statusDescription")?,
-            title: o.opt("title")?,
-            uf_crm: o.opt("ufCrm...")?,
-            utm_campaign: o.opt("utmCampaign")?,
-            utm_content: o.opt("utmContent")?,
-            utm_medium: o.opt("utmMedium")?,
-            utm_source: o.opt("utmSource")?,
-            utm_term: o.opt("utmTerm")?,
-            webform_id: o.opt("webformId")?,
-            additional: o
-                .rest(
-                    &[
-                        "assignedById",
-                        "birthdate",
-                        "comments",
-                        "companyId",
-                        "companyTitle",
-                        "contactId",
-                        "contactIds",
-                        "currencyId",
-                        "fm",
-                        "honorific",
-                        "isManualOpportunity",
-                        "lastName",
-                        "name",
-                        "observers",
-                        "opened",
-                        "opportunity",
-                        "originId",
-                        "originatorId",
-                        "parentId...",
-                        "post",
-                        "secondName",
-                        "sourceDescription",
-                        "sourceId",
-                        "stageId",
-                        "statusDescription",
-                        "title",
-                        "ufCrm...",
-                        "utmCampaign",
-                        "utmContent",
-                        "utmMedium",
-                        "utmSource",
-                        "utmTerm",
-                        "webformId",
-                    ],
-                )?,
+            assigned_by_id,
+            birthdate,
+            comments,
+            company_id,
+            company_title,
+            contact_id,
+            contact_ids,
+            currency_id,
+            fm,
+            honorific,
+            is_manual_opportunity,
+            last_name,
+            name,
+            observers,
+            opened,
+            opportunity,
+            origin_id,
+            originator_id,
+            parent_id,
+            post,
+            second_name,
+            source_description,
+            source_id,
+            stage_id,
+            status_description,
+            title,
+            uf_crm,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            webform_id,
+            additional,
         })
     }
 }
@@ -244,10 +282,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            item: o.opt("item")?,
-            additional: o.rest(&["item"])?,
-        })
+        let item = o.opt("item")?;
+        let additional = o.rest(&["item"])?;
+        Ok(Self { item, additional })
     }
 }
 
@@ -432,146 +469,214 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional_info = o.opt("additionalInfo")?;
+        let assigned_by_id = o.opt("assignedById")?;
+        let begindate = o.opt("begindate")?;
+        let begindate_short = o.opt("begindateShort")?;
+        let category_id = o.opt("categoryId")?;
+        let closed = o.opt("closed")?;
+        let closedate = o.opt("closedate")?;
+        let closedate_short = o.opt("closedateShort")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let contact_id = o.opt("contactId")?;
+        let contact_ids = o.opt("contactIds")?;
+        let created_by = o.opt("createdBy")?;
+        let created_time = o.opt("createdTime")?;
+        let currency_id = o.opt("currencyId")?;
+        let date_create_short = o.opt("dateCreateShort")?;
+        let date_modify_short = o.opt("dateModifyShort")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let event_date = o.opt("eventDate")?;
+        let event_date_short = o.opt("eventDateShort")?;
+        let event_description = o.opt("eventDescription")?;
+        let event_id = o.opt("eventId")?;
+        let has_products = o.opt("hasProducts")?;
+        let id = o.opt("id")?;
+        let is_lose = o.opt("isLose")?;
+        let is_manual_opportunity = o.opt("isManualOpportunity")?;
+        let is_new = o.opt("isNew")?;
+        let is_recurring = o.opt("isRecurring")?;
+        let is_repeated_approach = o.opt("isRepeatedApproach")?;
+        let is_return_customer = o.opt("isReturnCustomer")?;
+        let is_won = o.opt("isWon")?;
+        let is_work = o.opt("isWork")?;
+        let last_activity_by = o.opt("lastActivityBy")?;
+        let last_activity_time = o.opt("lastActivityTime")?;
+        let lead_id = o.opt("leadId")?;
+        let location_id = o.opt("locationId")?;
+        let lost_amount = o.opt("lostAmount")?;
+        let moved_by = o.opt("movedBy")?;
+        let moved_time = o.opt("movedTime")?;
+        let observers = o.opt("observers")?;
+        let opened = o.opt("opened")?;
+        let opportunity = o.opt("opportunity")?;
+        let order_stage = o.opt("orderStage")?;
+        let origin_id = o.opt("originId")?;
+        let originator_id = o.opt("originatorId")?;
+        let parent_id1220 = o.opt("parentId1220")?;
+        let probability = o.opt("probability")?;
+        let product_id = o.opt("productId")?;
+        let quote_id = o.opt("quoteId")?;
+        let received_amount = o.opt("receivedAmount")?;
+        let search_content = o.opt("searchContent")?;
+        let source_description = o.opt("sourceDescription")?;
+        let source_id = o.opt("sourceId")?;
+        let stage_id = o.opt("stageId")?;
+        let stage_semantic_id = o.opt("stageSemanticId")?;
+        let tax_value = o.opt("taxValue")?;
+        let title = o.opt("title")?;
+        let type_id = o.opt("typeId")?;
+        let uf_crm_1721244707107 = o.opt("ufCrm_1721244707107")?;
+        let updated_by = o.opt("updatedBy")?;
+        let updated_time = o.opt("updatedTime")?;
+        let utm_campaign = o.opt("utmCampaign")?;
+        let utm_content = o.opt("utmContent")?;
+        let utm_medium = o.opt("utmMedium")?;
+        let utm_source = o.opt("utmSource")?;
+        let utm_term = o.opt("utmTerm")?;
+        let webform_id = o.opt("webformId")?;
+        let additional = o
+            .rest(
+                &[
+                    "additionalInfo",
+                    "assignedById",
+                    "begindate",
+                    "begindateShort",
+                    "categoryId",
+                    "closed",
+                    "closedate",
+                    "closedateShort",
+                    "comments",
+                    "companyId",
+                    "contactId",
+                    "contactIds",
+                    "createdBy",
+                    "createdTime",
+                    "currencyId",
+                    "dateCreateShort",
+                    "dateModifyShort",
+                    "entityTypeId",
+                    "eventDate",
+                    "eventDateShort",
+                    "eventDescription",
+                    "eventId",
+                    "hasProducts",
+                    "id",
+                    "isLose",
+                    "isManualOpportunity",
+                    "isNew",
+                    "isRecurring",
+                    "isRepeatedApproach",
+                    "isReturnCustomer",
+                    "isWon",
+                    "isWork",
+                    "lastActivityBy",
+                    "lastActivityTime",
+                    "leadId",
+                    "locationId",
+                    "lostAmount",
+                    "movedBy",
+                    "movedTime",
+                    "observers",
+                    "opened",
+                    "opportunity",
+                    "orderStage",
+                    "originId",
+                    "originatorId",
+                    "parentId1220",
+                    "probability",
+                    "productId",
+                    "quoteId",
+                    "receivedAmount",
+                    "searchContent",
+                    "sourceDescription",
+                    "sourceId",
+                    "stageId",
+                    "stageSemanticId",
+                    "taxValue",
+                    "title",
+                    "typeId",
+                    "ufCrm_1721244707107",
+                    "updatedBy",
+                    "updatedTime",
+                    "utmCampaign",
+                    "utmContent",
+                    "utmMedium",
+                    "utmSource",
+                    "utmTerm",
+                    "webformId",
+                ],
+            )?;
         Ok(Self {
-            additional_info: o.opt("additionalInfo")?,
-            assigned_by_id: o.opt("assignedById")?,
-            begindate: o.opt("begindate")?,
-            begindate_short: o.opt("begindateShort")?,
-            category_id: o.opt("categoryId")?,
-            closed: o.opt("closed")?,
-            closedate: o.opt("closedate")?,
-            closedate_short: o.opt("closedateShort")?,
-            comments: o.opt("comments")?,
-            company_id: o.opt("companyId")?,
-            contact_id: o.opt("contactId")?,
-            contact_ids: o.opt("contactIds")?,
-            created_by: o.opt("createdBy")?,
-            created_time: o.opt("createdTime")?,
-            currency_id: o.opt("currencyId")?,
-            date_create_short: o.opt("dateCreateShort")?,
-            date_modify_short: o.opt("dateModifyShort")?,
-            entity_type_id: o.opt("entityTypeId")?,
-            event_date: o.opt("eventDate")?,
-            event_date_short: o.opt("eventDateShort")?,
-            event_description: o.opt("eventDescription")?,
-            event_id: o.opt("eventId")?,
-            has_products: o.opt("hasProducts")?,
-            id: o.opt("id")?,
-            is_lose: o.opt("isLose")?,
-            is_manual_opportunity: o.opt("isManualOpportunity")?,
-            is_new: o.opt("isNew")?,
-            is_recurring: o.opt("isRecurring")?,
-            is_repeated_approach: o.opt("isRepeatedApproach")?,
-            is_return_customer: o.opt("isReturnCustomer")?,
-            is_won: o.opt("isWon")?,
-            is_work: o.opt("isWork")?,
-            last_activity_by: o.opt("lastActivityBy")?,
-            last_activity_time: o.opt("lastActivityTime")?,
-            lead_id: o.opt("leadId")?,
-            location_id: o.opt("locationId")?,
-            lost_amount: o.opt("lostAmount")?,
-            moved_by: o.opt("movedBy")?,
-            moved_time: o.opt("movedTime")?,
-            observers: o.opt("observers")?,
-            opened: o.opt("opened")?,
-            opportunity: o.opt("opportunity")?,
-            order_stage: o.opt("orderStage")?,
-            origin_id: o.opt("originId")?,
-            originator_id: o.opt("originatorId")?,
-            parent_id1220: o.opt("parentId1220")?,
-            probability: o.opt("probability")?,
-            product_id: o.opt("productId")?,
-            quote_id: o.opt("quoteId")?,
-            received_amount: o.opt("receivedAmount")?,
-            search_content: o.opt("searchContent")?,
-            source_description: o.opt("sourceDescription")?,
-            source_id: o.opt("sourceId")?,
-            stage_id: o.opt("stageId")?,
-            stage_semantic_id: o.opt("stageSemanticId")?,
-            tax_value: o.opt("taxValue")?,
-            title: o.opt("title")?,
-            type_id: o.opt("typeId")?,
-            uf_crm_1721244707107: o.opt("ufCrm_1721244707107")?,
-            updated_by: o.opt("updatedBy")?,
-            updated_time: o.opt("updatedTime")?,
-            utm_campaign: o.opt("utmCampaign")?,
-            utm_content: o.opt("utmContent")?,
-            utm_medium: o.opt("utmMedium")?,
-            utm_source: o.opt("utmSource")?,
-            utm_term: o.opt("utmTerm")?,
-            webform_id: o.opt("webformId")?,
-            additional: o
-                .rest(
-                    &[
-                        "additionalInfo",
-                        "assignedById",
-                        "begindate",
-                        "begindateShort",
-                        "categoryId",
-                        "closed",
-                        "closedate",
-                        "closedateShort",
-                        "comments",
-                        "companyId",
-                        "contactId",
-                        "contactIds",
-                        "createdBy",
-                        "createdTime",
-                        "currencyId",
-                        "dateCreateShort",
-                        "dateModifyShort",
-                        "entityTypeId",
-                        "eventDate",
-                        "eventDateShort",
-                        "eventDescription",
-                        "eventId",
-                        "hasProducts",
-                        "id",
-                        "isLose",
-                        "isManualOpportunity",
-                        "isNew",
-                        "isRecurring",
-                        "isRepeatedApproach",
-                        "isReturnCustomer",
-                        "isWon",
-                        "isWork",
-                        "lastActivityBy",
-                        "lastActivityTime",
-                        "leadId",
-                        "locationId",
-                        "lostAmount",
-                        "movedBy",
-                        "movedTime",
-                        "observers",
-                        "opened",
-                        "opportunity",
-                        "orderStage",
-                        "originId",
-                        "originatorId",
-                        "parentId1220",
-                        "probability",
-                        "productId",
-                        "quoteId",
-                        "receivedAmount",
-                        "searchContent",
-                        "sourceDescription",
-                        "sourceId",
-                        "stageId",
-                        "stageSemanticId",
-                        "taxValue",
-                        "title",
-                        "typeId",
-                        "ufCrm_1721244707107",
-                        "updatedBy",
-                        "updatedTime",
-                        "utmCampaign",
-                        "utmContent",
-                        "utmMedium",
-                        "utmSource",
-                        "utmTerm",
-                        "webformId",
-                    ],
-                )?,
+            additional_info,
+            assigned_by_id,
+            begindate,
+            begindate_short,
+            category_id,
+            closed,
+            closedate,
+            closedate_short,
+            comments,
+            company_id,
+            contact_id,
+            contact_ids,
+            created_by,
+            created_time,
+            currency_id,
+            date_create_short,
+            date_modify_short,
+            entity_type_id,
+            event_date,
+            event_date_short,
+            event_description,
+            event_id,
+            has_products,
+            id,
+            is_lose,
+            is_manual_opportunity,
+            is_new,
+            is_recurring,
+            is_repeated_approach,
+            is_return_customer,
+            is_won,
+            is_work,
+            last_activity_by,
+            last_activity_time,
+            lead_id,
+            location_id,
+            lost_amount,
+            moved_by,
+            moved_time,
+            observers,
+            opened,
+            opportunity,
+            order_stage,
+            origin_id,
+            originator_id,
+            parent_id1220,
+            probability,
+            product_id,
+            quote_id,
+            received_amount,
+            search_content,
+            source_description,
+            source_id,
+            stage_id,
+            stage_semantic_id,
+            tax_value,
+            title,
+            type_id,
+            uf_crm_1721244707107,
+            updated_by,
+            updated_time,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            webform_id,
+            additional,
         })
     }
 }
@@ -625,11 +730,15 @@ impl ::bitrix24_runtime::loose::Loose for BatchImportRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let data = o.req("data")?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let use_original_uf_names = o.opt("useOriginalUfNames")?;
+        let additional = o.rest(&["data", "entityTypeId", "useOriginalUfNames"])?;
         Ok(Self {
-            data: o.req("data")?,
-            entity_type_id: o.req("entityTypeId")?,
-            use_original_uf_names: o.opt("useOriginalUfNames")?,
-            additional: o.rest(&["data", "entityTypeId", "useOriginalUfNames"])?,
+            data,
+            entity_type_id,
+            use_original_uf_names,
+            additional,
         })
     }
 }
@@ -651,10 +760,9 @@ impl ::bitrix24_runtime::loose::Loose for BatchImportResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            items: o.opt("items")?,
-            additional: o.rest(&["items"])?,
-        })
+        let items = o.opt("items")?;
+        let additional = o.rest(&["items"])?;
+        Ok(Self { items, additional })
     }
 }
 
@@ -707,10 +815,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["entityTypeId", "id"])?;
         Ok(Self {
-            entity_type_id: o.req("entityTypeId")?,
-            id: o.req("id")?,
-            additional: o.rest(&["entityTypeId", "id"])?,
+            entity_type_id,
+            id,
+            additional,
         })
     }
 }
@@ -763,10 +874,13 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let use_original_uf_names = o.opt("useOriginalUfNames")?;
+        let additional = o.rest(&["entityTypeId", "useOriginalUfNames"])?;
         Ok(Self {
-            entity_type_id: o.req("entityTypeId")?,
-            use_original_uf_names: o.opt("useOriginalUfNames")?,
-            additional: o.rest(&["entityTypeId", "useOriginalUfNames"])?,
+            entity_type_id,
+            use_original_uf_names,
+            additional,
         })
     }
 }
@@ -788,10 +902,9 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.opt("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.opt("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -877,80 +990,115 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let assigned_by_id = o.opt("assignedById")?;
+        let begindate = o.opt("begindate")?;
+        let category_id = o.opt("categoryId")?;
+        let closedate = o.opt("closedate")?;
+        let company_id = o.opt("companyId")?;
+        let contact_id = o.opt("contactId")?;
+        let contact_ids = o.opt("contactIds")?;
+        let contacts = o.opt("contacts")?;
+        let created_by = o.opt("createdBy")?;
+        let created_time = o.opt("createdTime")?;
+        let currency_id = o.opt("currencyId")?;
+        let id = o.opt("id")?;
+        let is_manual_opportunity = o.opt("isManualOpportunity")?;
+        let last_activity_by = o.opt("lastActivityBy")?;
+        let last_activity_time = o.opt("lastActivityTime")?;
+        let moved_by = o.opt("movedBy")?;
+        let moved_time = o.opt("movedTime")?;
+        let mycompany_id = o.opt("mycompanyId")?;
+        let observers = o.opt("observers")?;
+        let opened = o.opt("opened")?;
+        let opportunity = o.opt("opportunity")?;
+        let parent_id1 = o.opt("parentId1")?;
+        let parent_id1248 = o.opt("parentId1248")?;
+        let parent_id2 = o.opt("parentId2")?;
+        let previous_stage_id = o.opt("previousStageId")?;
+        let source_description = o.opt("sourceDescription")?;
+        let source_id = o.opt("sourceId")?;
+        let stage_id = o.opt("stageId")?;
+        let tax_value = o.opt("taxValue")?;
+        let title = o.opt("title")?;
+        let updated_by = o.opt("updatedBy")?;
+        let updated_time = o.opt("updatedTime")?;
+        let webform_id = o.opt("webformId")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "assignedById",
+                    "begindate",
+                    "categoryId",
+                    "closedate",
+                    "companyId",
+                    "contactId",
+                    "contactIds",
+                    "contacts",
+                    "createdBy",
+                    "createdTime",
+                    "currencyId",
+                    "id",
+                    "isManualOpportunity",
+                    "lastActivityBy",
+                    "lastActivityTime",
+                    "movedBy",
+                    "movedTime",
+                    "mycompanyId",
+                    "observers",
+                    "opened",
+                    "opportunity",
+                    "parentId1",
+                    "parentId1248",
+                    "parentId2",
+                    "previousStageId",
+                    "sourceDescription",
+                    "sourceId",
+                    "stageId",
+                    "taxValue",
+                    "title",
+                    "updatedBy",
+                    "updatedTime",
+                    "webformId",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            assigned_by_id: o.opt("assignedById")?,
-            begindate: o.opt("begindate")?,
-            category_id: o.opt("categoryId")?,
-            closedate: o.opt("closedate")?,
-            company_id: o.opt("companyId")?,
-            contact_id: o.opt("contactId")?,
-            contact_ids: o.opt("contactIds")?,
-            contacts: o.opt("contacts")?,
-            created_by: o.opt("createdBy")?,
-            created_time: o.opt("createdTime")?,
-            currency_id: o.opt("currencyId")?,
-            id: o.opt("id")?,
-            is_manual_opportunity: o.opt("isManualOpportunity")?,
-            last_activity_by: o.opt("lastActivityBy")?,
-            last_activity_time: o.opt("lastActivityTime")?,
-            moved_by: o.opt("movedBy")?,
-            moved_time: o.opt("movedTime")?,
-            mycompany_id: o.opt("mycompanyId")?,
-            observers: o.opt("observers")?,
-            opened: o.opt("opened")?,
-            opportunity: o.opt("opportunity")?,
-            parent_id1: o.opt("parentId1")?,
-            parent_id1248: o.opt("parentId1248")?,
-            parent_id2: o.opt("parentId2")?,
-            previous_stage_id: o.opt("previousStageId")?,
-            source_description: o.opt("sourceDescription")?,
-            source_id: o.opt("sourceId")?,
-            stage_id: o.opt("stageId")?,
-            tax_value: o.opt("taxValue")?,
-            title: o.opt("title")?,
-            updated_by: o.opt("updatedBy")?,
-            updated_time: o.opt("updatedTime")?,
-            webform_id: o.opt("webformId")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "assignedById",
-                        "begindate",
-                        "categoryId",
-                        "closedate",
-                        "companyId",
-                        "contactId",
-                        "contactIds",
-                        "contacts",
-                        "createdBy",
-                        "createdTime",
-                        "currencyId",
-                        "id",
-                        "isManualOpportunity",
-                        "lastActivityBy",
-                        "lastActivityTime",
-                        "movedBy",
-                        "movedTime",
-                        "mycompanyId",
-                        "observers",
-                        "opened",
-                        "opportunity",
-                        "parentId1",
-                        "parentId1248",
-                        "parentId2",
-                        "previousStageId",
-                        "sourceDescription",
-                        "sourceId",
-                        "stageId",
-                        "taxValue",
-                        "title",
-                        "updatedBy",
-                        "updatedTime",
-                        "webformId",
-                        "xmlId",
-                    ],
-                )?,
+            assigned_by_id,
+            begindate,
+            category_id,
+            closedate,
+            company_id,
+            contact_id,
+            contact_ids,
+            contacts,
+            created_by,
+            created_time,
+            currency_id,
+            id,
+            is_manual_opportunity,
+            last_activity_by,
+            last_activity_time,
+            moved_by,
+            moved_time,
+            mycompany_id,
+            observers,
+            opened,
+            opportunity,
+            parent_id1,
+            parent_id1248,
+            parent_id2,
+            previous_stage_id,
+            source_description,
+            source_id,
+            stage_id,
+            tax_value,
+            title,
+            updated_by,
+            updated_time,
+            webform_id,
+            xml_id,
+            additional,
         })
     }
 }
@@ -1001,11 +1149,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let id = o.req("id")?;
+        let use_original_uf_names = o.opt("useOriginalUfNames")?;
+        let additional = o.rest(&["entityTypeId", "id", "useOriginalUfNames"])?;
         Ok(Self {
-            entity_type_id: o.req("entityTypeId")?,
-            id: o.req("id")?,
-            use_original_uf_names: o.opt("useOriginalUfNames")?,
-            additional: o.rest(&["entityTypeId", "id", "useOriginalUfNames"])?,
+            entity_type_id,
+            id,
+            use_original_uf_names,
+            additional,
         })
     }
 }
@@ -1027,10 +1179,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            item: o.opt("item")?,
-            additional: o.rest(&["item"])?,
-        })
+        let item = o.opt("item")?;
+        let additional = o.rest(&["item"])?;
+        Ok(Self { item, additional })
     }
 }
 
@@ -1247,166 +1398,244 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let address = o.opt("address")?;
+        let assigned_by_id = o.opt("assignedById")?;
+        let birthdate = o.opt("birthdate")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let company_title = o.opt("companyTitle")?;
+        let contact_id = o.opt("contactId")?;
+        let contact_ids = o.opt("contactIds")?;
+        let created_by = o.opt("createdBy")?;
+        let created_time = o.opt("createdTime")?;
+        let currency_id = o.opt("currencyId")?;
+        let date_closed = o.opt("dateClosed")?;
+        let date_create_short = o.opt("dateCreateShort")?;
+        let date_modify_short = o.opt("dateModifyShort")?;
+        let email = o.opt("email")?;
+        let email_home = o.opt("emailHome")?;
+        let email_mailing = o.opt("emailMailing")?;
+        let email_work = o.opt("emailWork")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let fm = o.opt("fm")?;
+        let has_email = o.opt("hasEmail")?;
+        let has_imol = o.opt("hasImol")?;
+        let has_phone = o.opt("hasPhone")?;
+        let honorific = o.opt("honorific")?;
+        let icq = o.opt("icq")?;
+        let id = o.opt("id")?;
+        let imol = o.opt("imol")?;
+        let is_convert = o.opt("isConvert")?;
+        let is_manual_opportunity = o.opt("isManualOpportunity")?;
+        let is_return_customer = o.opt("isReturnCustomer")?;
+        let last_activity_by = o.opt("lastActivityBy")?;
+        let last_activity_time = o.opt("lastActivityTime")?;
+        let last_name = o.opt("lastName")?;
+        let login = o.opt("login")?;
+        let moved_by = o.opt("movedBy")?;
+        let moved_time = o.opt("movedTime")?;
+        let name = o.opt("name")?;
+        let observers = o.opt("observers")?;
+        let opened = o.opt("opened")?;
+        let opportunity = o.opt("opportunity")?;
+        let origin_id = o.opt("originId")?;
+        let originator_id = o.opt("originatorId")?;
+        let parent_id1222 = o.opt("parentId1222")?;
+        let parent_id1226 = o.opt("parentId1226")?;
+        let parent_id1228 = o.opt("parentId1228")?;
+        let parent_id1236 = o.opt("parentId1236")?;
+        let parent_id1238 = o.opt("parentId1238")?;
+        let parent_id1240 = o.opt("parentId1240")?;
+        let parent_id1244 = o.opt("parentId1244")?;
+        let parent_id1246 = o.opt("parentId1246")?;
+        let parent_id1254 = o.opt("parentId1254")?;
+        let parent_id1256 = o.opt("parentId1256")?;
+        let phone = o.opt("phone")?;
+        let phone_mailing = o.opt("phoneMailing")?;
+        let phone_mobile = o.opt("phoneMobile")?;
+        let phone_work = o.opt("phoneWork")?;
+        let post = o.opt("post")?;
+        let product_id = o.opt("productId")?;
+        let search_content = o.opt("searchContent")?;
+        let second_name = o.opt("secondName")?;
+        let short_name = o.opt("shortName")?;
+        let skype = o.opt("skype")?;
+        let source_description = o.opt("sourceDescription")?;
+        let source_id = o.opt("sourceId")?;
+        let stage_id = o.opt("stageId")?;
+        let stage_semantic_id = o.opt("stageSemanticId")?;
+        let status_description = o.opt("statusDescription")?;
+        let title = o.opt("title")?;
+        let uf_crm_1720019876534 = o.opt("ufCrm_1720019876534")?;
+        let updated_by = o.opt("updatedBy")?;
+        let updated_time = o.opt("updatedTime")?;
+        let utm_campaign = o.opt("utmCampaign")?;
+        let utm_content = o.opt("utmContent")?;
+        let utm_medium = o.opt("utmMedium")?;
+        let utm_source = o.opt("utmSource")?;
+        let utm_term = o.opt("utmTerm")?;
+        let webform_id = o.opt("webformId")?;
+        let additional = o
+            .rest(
+                &[
+                    "address",
+                    "assignedById",
+                    "birthdate",
+                    "comments",
+                    "companyId",
+                    "companyTitle",
+                    "contactId",
+                    "contactIds",
+                    "createdBy",
+                    "createdTime",
+                    "currencyId",
+                    "dateClosed",
+                    "dateCreateShort",
+                    "dateModifyShort",
+                    "email",
+                    "emailHome",
+                    "emailMailing",
+                    "emailWork",
+                    "entityTypeId",
+                    "fm",
+                    "hasEmail",
+                    "hasImol",
+                    "hasPhone",
+                    "honorific",
+                    "icq",
+                    "id",
+                    "imol",
+                    "isConvert",
+                    "isManualOpportunity",
+                    "isReturnCustomer",
+                    "lastActivityBy",
+                    "lastActivityTime",
+                    "lastName",
+                    "login",
+                    "movedBy",
+                    "movedTime",
+                    "name",
+                    "observers",
+                    "opened",
+                    "opportunity",
+                    "originId",
+                    "originatorId",
+                    "parentId1222",
+                    "parentId1226",
+                    "parentId1228",
+                    "parentId1236",
+                    "parentId1238",
+                    "parentId1240",
+                    "parentId1244",
+                    "parentId1246",
+                    "parentId1254",
+                    "parentId1256",
+                    "phone",
+                    "phoneMailing",
+                    "phoneMobile",
+                    "phoneWork",
+                    "post",
+                    "productId",
+                    "searchContent",
+                    "secondName",
+                    "shortName",
+                    "skype",
+                    "sourceDescription",
+                    "sourceId",
+                    "stageId",
+                    "stageSemanticId",
+                    "statusDescription",
+                    "title",
+                    "ufCrm_1720019876534",
+                    "updatedBy",
+                    "updatedTime",
+                    "utmCampaign",
+                    "utmContent",
+                    "utmMedium",
+                    "utmSource",
+                    "utmTerm",
+                    "webformId",
+                ],
+            )?;
         Ok(Self {
-            address: o.opt("address")?,
-            assigned_by_id: o.opt("assignedById")?,
-            birthdate: o.opt("birthdate")?,
-            comments: o.opt("comments")?,
-            company_id: o.opt("companyId")?,
-            company_title: o.opt("companyTitle")?,
-            contact_id: o.opt("contactId")?,
-            contact_ids: o.opt("contactIds")?,
-            created_by: o.opt("createdBy")?,
-            created_time: o.opt("createdTime")?,
-            currency_id: o.opt("currencyId")?,
-            date_closed: o.opt("dateClosed")?,
-            date_create_short: o.opt("dateCreateShort")?,
-            date_modify_short: o.opt("dateModifyShort")?,
-            email: o.opt("email")?,
-            email_home: o.opt("emailHome")?,
-            email_mailing: o.opt("emailMailing")?,
-            email_work: o.opt("emailWork")?,
-            entity_type_id: o.opt("entityTypeId")?,
-            fm: o.opt("fm")?,
-            has_email: o.opt("hasEmail")?,
-            has_imol: o.opt("hasImol")?,
-            has_phone: o.opt("hasPhone")?,
-            honorific: o.opt("honorific")?,
-            icq: o.opt("icq")?,
-            id: o.opt("id")?,
-            imol: o.opt("imol")?,
-            is_convert: o.opt("isConvert")?,
-            is_manual_opportunity: o.opt("isManualOpportunity")?,
-            is_return_customer: o.opt("isReturnCustomer")?,
-            last_activity_by: o.opt("lastActivityBy")?,
-            last_activity_time: o.opt("lastActivityTime")?,
-            last_name: o.opt("lastName")?,
-            login: o.opt("login")?,
-            moved_by: o.opt("movedBy")?,
-            moved_time: o.opt("movedTime")?,
-            name: o.opt("name")?,
-            observers: o.opt("observers")?,
-            opened: o.opt("opened")?,
-            opportunity: o.opt("opportunity")?,
-            origin_id: o.opt("originId")?,
-            originator_id: o.opt("originatorId")?,
-            parent_id1222: o.opt("parentId1222")?,
-            parent_id1226: o.opt("parentId1226")?,
-            parent_id1228: o.opt("parentId1228")?,
-            parent_id1236: o.opt("parentId1236")?,
-            parent_id1238: o.opt("parentId1238")?,
-            parent_id1240: o.opt("parentId1240")?,
-            parent_id1244: o.opt("parentId1244")?,
-            parent_id1246: o.opt("parentId1246")?,
-            parent_id1254: o.opt("parentId1254")?,
-            parent_id1256: o.opt("parentId1256")?,
-            phone: o.opt("phone")?,
-            phone_mailing: o.opt("phoneMailing")?,
-            phone_mobile: o.opt("phoneMobile")?,
-            phone_work: o.opt("phoneWork")?,
-            post: o.opt("post")?,
-            product_id: o.opt("productId")?,
-            search_content: o.opt("searchContent")?,
-            second_name: o.opt("secondName")?,
-            short_name: o.opt("shortName")?,
-            skype: o.opt("skype")?,
-            source_description: o.opt("sourceDescription")?,
-            source_id: o.opt("sourceId")?,
-            stage_id: o.opt("stageId")?,
-            stage_semantic_id: o.opt("stageSemanticId")?,
-            status_description: o.opt("statusDescription")?,
-            title: o.opt("title")?,
-            uf_crm_1720019876534: o.opt("ufCrm_1720019876534")?,
-            updated_by: o.opt("updatedBy")?,
-            updated_time: o.opt("updatedTime")?,
-            utm_campaign: o.opt("utmCampaign")?,
-            utm_content: o.opt("utmContent")?,
-            utm_medium: o.opt("utmMedium")?,
-            utm_source: o.opt("utmSource")?,
-            utm_term: o.opt("utmTerm")?,
-            webform_id: o.opt("webformId")?,
-            additional: o
-                .rest(
-                    &[
-                        "address",
-                        "assignedById",
-                        "birthdate",
-                        "comments",
-                        "companyId",
-                        "companyTitle",
-                        "contactId",
-                        "contactIds",
-                        "createdBy",
-                        "createdTime",
-                        "currencyId",
-                        "dateClosed",
-                        "dateCreateShort",
-                        "dateModifyShort",
-                        "email",
-                        "emailHome",
-                        "emailMailing",
-                        "emailWork",
-                        "entityTypeId",
-                        "fm",
-                        "hasEmail",
-                        "hasImol",
-                        "hasPhone",
-                        "honorific",
-                        "icq",
-                        "id",
-                        "imol",
-                        "isConvert",
-                        "isManualOpportunity",
-                        "isReturnCustomer",
-                        "lastActivityBy",
-                        "lastActivityTime",
-                        "lastName",
-                        "login",
-                        "movedBy",
-                        "movedTime",
-                        "name",
-                        "observers",
-                        "opened",
-                        "opportunity",
-                        "originId",
-                        "originatorId",
-                        "parentId1222",
-                        "parentId1226",
-                        "parentId1228",
-                        "parentId1236",
-                        "parentId1238",
-                        "parentId1240",
-                        "parentId1244",
-                        "parentId1246",
-                        "parentId1254",
-                        "parentId1256",
-                        "phone",
-                        "phoneMailing",
-                        "phoneMobile",
-                        "phoneWork",
-                        "post",
-                        "productId",
-                        "searchContent",
-                        "secondName",
-                        "shortName",
-                        "skype",
-                        "sourceDescription",
-                        "sourceId",
-                        "stageId",
-                        "stageSemanticId",
-                        "statusDescription",
-                        "title",
-                        "ufCrm_1720019876534",
-                        "updatedBy",
-                        "updatedTime",
-                        "utmCampaign",
-                        "utmContent",
-                        "utmMedium",
-                        "utmSource",
-                        "utmTerm",
-                        "webformId",
-                    ],
-                )?,
+            address,
+            assigned_by_id,
+            birthdate,
+            comments,
+            company_id,
+            company_title,
+            contact_id,
+            contact_ids,
+            created_by,
+            created_time,
+            currency_id,
+            date_closed,
+            date_create_short,
+            date_modify_short,
+            email,
+            email_home,
+            email_mailing,
+            email_work,
+            entity_type_id,
+            fm,
+            has_email,
+            has_imol,
+            has_phone,
+            honorific,
+            icq,
+            id,
+            imol,
+            is_convert,
+            is_manual_opportunity,
+            is_return_customer,
+            last_activity_by,
+            last_activity_time,
+            last_name,
+            login,
+            moved_by,
+            moved_time,
+            name,
+            observers,
+            opened,
+            opportunity,
+            origin_id,
+            originator_id,
+            parent_id1222,
+            parent_id1226,
+            parent_id1228,
+            parent_id1236,
+            parent_id1238,
+            parent_id1240,
+            parent_id1244,
+            parent_id1246,
+            parent_id1254,
+            parent_id1256,
+            phone,
+            phone_mailing,
+            phone_mobile,
+            phone_work,
+            post,
+            product_id,
+            search_content,
+            second_name,
+            short_name,
+            skype,
+            source_description,
+            source_id,
+            stage_id,
+            stage_semantic_id,
+            status_description,
+            title,
+            uf_crm_1720019876534,
+            updated_by,
+            updated_time,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            webform_id,
+            additional,
         })
     }
 }
@@ -1457,11 +1686,15 @@ impl ::bitrix24_runtime::loose::Loose for ImportRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let fields = o.req("fields")?;
+        let use_original_uf_names = o.opt("useOriginalUfNames")?;
+        let additional = o.rest(&["entityTypeId", "fields", "useOriginalUfNames"])?;
         Ok(Self {
-            entity_type_id: o.req("entityTypeId")?,
-            fields: o.req("fields")?,
-            use_original_uf_names: o.opt("useOriginalUfNames")?,
-            additional: o.rest(&["entityTypeId", "fields", "useOriginalUfNames"])?,
+            entity_type_id,
+            fields,
+            use_original_uf_names,
+            additional,
         })
     }
 }
@@ -1551,76 +1784,109 @@ impl ::bitrix24_runtime::loose::Loose for ImportRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let assigned_by_id = o.opt("assignedById")?;
+        let birthdate = o.opt("birthdate")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let company_title = o.opt("companyTitle")?;
+        let contact_id = o.opt("contactId")?;
+        let contact_ids = o.opt("contactIds")?;
+        let currency_id = o.opt("currencyId")?;
+        let honorific = o.opt("honorific")?;
+        let is_manual_opportunity = o.opt("isManualOpportunity")?;
+        let last_name = o.opt("lastName")?;
+        let name = o.opt("name")?;
+        let observers = o.opt("observers")?;
+        let opened = o.opt("opened")?;
+        let opportunity = o.opt("opportunity")?;
+        let origin_id = o.opt("originId")?;
+        let originator_id = o.opt("originatorId")?;
+        let parent_id = o.opt("parentId...")?;
+        let post = o.opt("post")?;
+        let second_name = o.opt("secondName")?;
+        let source_description = o.opt("sourceDescription")?;
+        let source_id = o.opt("sourceId")?;
+        let stage_id = o.opt("stageId")?;
+        let status_description = o.opt("statusDescription")?;
+        let title = o.opt("title")?;
+        let uf_crm = o.opt("ufCrm...")?;
+        let utm_campaign = o.opt("utmCampaign")?;
+        let utm_content = o.opt("utmContent")?;
+        let utm_medium = o.opt("utmMedium")?;
+        let utm_source = o.opt("utmSource")?;
+        let utm_term = o.opt("utmTerm")?;
+        let webform_id = o.opt("webformId")?;
+        let additional = o
+            .rest(
+                &[
+                    "assignedById",
+                    "birthdate",
+                    "comments",
+                    "companyId",
+                    "companyTitle",
+                    "contactId",
+                    "contactIds",
+                    "currencyId",
+                    "honorific",
+                    "isManualOpportunity",
+                    "lastName",
+                    "name",
+                    "observers",
+                    "opened",
+                    "opportunity",
+                    "originId",
+                    "originatorId",
+                    "parentId...",
+                    "post",
+                    "secondName",
+                    "sourceDescription",
+                    "sourceId",
+                    "stageId",
+                    "statusDescription",
+                    "title",
+                    "ufCrm...",
+                    "utmCampaign",
+                    "utmContent",
+                    "utmMedium",
+                    "utmSource",
+                    "utmTerm",
+                    "webformId",
+                ],
+            )?;
         Ok(Self {
-            assigned_by_id: o.opt("assignedById")?,
-            birthdate: o.opt("birthdate")?,
-            comments: o.opt("comments")?,
-            company_id: o.opt("companyId")?,
-            company_title: o.opt("companyTitle")?,
-            contact_id: o.opt("contactId")?,
-            contact_ids: o.opt("contactIds")?,
-            currency_id: o.opt("currencyId")?,
-            honorific: o.opt("honorific")?,
-            is_manual_opportunity: o.opt("isManualOpportunity")?,
-            last_name: o.opt("lastName")?,
-            name: o.opt("name")?,
-            observers: o.opt("observers")?,
-            opened: o.opt("opened")?,
-            opportunity: o.opt("opportunity")?,
-            origin_id: o.opt("originId")?,
-            originator_id: o.opt("originatorId")?,
-            parent_id: o.opt("parentId...")?,
-            post: o.opt("post")?,
-            second_name: o.opt("secondName")?,
-            source_description: o.opt("sourceDescription")?,
-            source_id: o.opt("sourceId")?,
-            stage_id: o.opt("stageId")?,
-            status_description: o.opt("statusDescription")?,
-            title: o.opt("title")?,
-            uf_crm: o.opt("ufCrm...")?,
-            utm_campaign: o.opt("utmCampaign")?,
-            utm_content: o.opt("utmContent")?,
-            utm_medium: o.opt("utmMedium")?,
-            utm_source: o.opt("utmSource")?,
-            utm_term: o.opt("utmTerm")?,
-            webform_id: o.opt("webformId")?,
-            additional: o
-                .rest(
-                    &[
-                        "assignedById",
-                        "birthdate",
-                        "comments",
-                        "companyId",
-                        "companyTitle",
-                        "contactId",
-                        "contactIds",
-                        "currencyId",
-                        "honorific",
-                        "isManualOpportunity",
-                        "lastName",
-                        "name",
-                        "observers",
-                        "opened",
-                        "opportunity",
-                        "originId",
-                        "originatorId",
-                        "parentId...",
-                        "post",
-                        "secondName",
-                        "sourceDescription",
-                        "sourceId",
-                        "stageId",
-                        "statusDescription",
-                        "title",
-                        "ufCrm...",
-                        "utmCampaign",
-                        "utmContent",
-                        "utmMedium",
-                        "utmSource",
-                        "utmTerm",
-                        "webformId",
-                    ],
-                )?,
+            assigned_by_id,
+            birthdate,
+            comments,
+            company_id,
+            company_title,
+            contact_id,
+            contact_ids,
+            currency_id,
+            honorific,
+            is_manual_opportunity,
+            last_name,
+            name,
+            observers,
+            opened,
+            opportunity,
+            origin_id,
+            originator_id,
+            parent_id,
+            post,
+            second_name,
+            source_description,
+            source_id,
+            stage_id,
+            status_description,
+            title,
+            uf_crm,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            webform_id,
+            additional,
         })
     }
 }
@@ -1642,10 +1908,9 @@ impl ::bitrix24_runtime::loose::Loose for ImportResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            item: o.opt("item")?,
-            additional: o.rest(&["item"])?,
-        })
+        let item = o.opt("item")?;
+        let additional = o.rest(&["item"])?;
+        Ok(Self { item, additional })
     }
 }
 
@@ -1665,10 +1930,9 @@ impl ::bitrix24_runtime::loose::Loose for ImportResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -1731,24 +1995,31 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let use_original_uf_names = o.opt("useOriginalUfNames")?;
+        let additional = o
+            .rest(
+                &[
+                    "entityTypeId",
+                    "filter",
+                    "order",
+                    "select",
+                    "start",
+                    "useOriginalUfNames",
+                ],
+            )?;
         Ok(Self {
-            entity_type_id: o.req("entityTypeId")?,
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            use_original_uf_names: o.opt("useOriginalUfNames")?,
-            additional: o
-                .rest(
-                    &[
-                        "entityTypeId",
-                        "filter",
-                        "order",
-                        "select",
-                        "start",
-                        "useOriginalUfNames",
-                    ],
-                )?,
+            entity_type_id,
+            filter,
+            order,
+            select,
+            start,
+            use_original_uf_names,
+            additional,
         })
     }
 }
@@ -1770,10 +2041,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            items: o.opt("items")?,
-            additional: o.rest(&["items"])?,
-        })
+        let items = o.opt("items")?;
+        let additional = o.rest(&["items"])?;
+        Ok(Self { items, additional })
     }
 }
 
@@ -1823,11 +2093,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let fields = o.req("fields")?;
+        let use_original_uf_names = o.opt("useOriginalUfNames")?;
+        let additional = o.rest(&["entityTypeId", "fields", "useOriginalUfNames"])?;
         Ok(Self {
-            entity_type_id: o.req("entityTypeId")?,
-            fields: o.req("fields")?,
-            use_original_uf_names: o.opt("useOriginalUfNames")?,
-            additional: o.rest(&["entityTypeId", "fields", "useOriginalUfNames"])?,
+            entity_type_id,
+            fields,
+            use_original_uf_names,
+            additional,
         })
     }
 }
@@ -1919,78 +2193,112 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let assigned_by_id = o.opt("assignedById")?;
+        let birthdate = o.opt("birthdate")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let company_title = o.opt("companyTitle")?;
+        let contact_id = o.opt("contactId")?;
+        let contact_ids = o.opt("contactIds")?;
+        let currency_id = o.opt("currencyId")?;
+        let fm = o.opt("fm")?;
+        let honorific = o.opt("honorific")?;
+        let is_manual_opportunity = o.opt("isManualOpportunity")?;
+        let last_name = o.opt("lastName")?;
+        let name = o.opt("name")?;
+        let observers = o.opt("observers")?;
+        let opened = o.opt("opened")?;
+        let opportunity = o.opt("opportunity")?;
+        let origin_id = o.opt("originId")?;
+        let originator_id = o.opt("originatorId")?;
+        let parent_id = o.opt("parentId...")?;
+        let post = o.opt("post")?;
+        let second_name = o.opt("secondName")?;
+        let source_description = o.opt("sourceDescription")?;
+        let source_id = o.opt("sourceId")?;
+        let stage_id = o.opt("stageId")?;
+        let status_description = o.opt("statusDescription")?;
+        let title = o.opt("title")?;
+        let uf_crm = o.opt("ufCrm...")?;
+        let utm_campaign = o.opt("utmCampaign")?;
+        let utm_content = o.opt("utmContent")?;
+        let utm_medium = o.opt("utmMedium")?;
+        let utm_source = o.opt("utmSource")?;
+        let utm_term = o.opt("utmTerm")?;
+        let webform_id = o.opt("webformId")?;
+        let additional = o
+            .rest(
+                &[
+                    "assignedById",
+                    "birthdate",
+                    "comments",
+                    "companyId",
+                    "companyTitle",
+                    "contactId",
+                    "contactIds",
+                    "currencyId",
+                    "fm",
+                    "honorific",
+                    "isManualOpportunity",
+                    "lastName",
+                    "name",
+                    "observers",
+                    "opened",
+                    "opportunity",
+                    "originId",
+                    "originatorId",
+                    "parentId...",
+                    "post",
+                    "secondName",
+                    "sourceDescription",
+                    "sourceId",
+                    "stageId",
+                    "statusDescription",
+                    "title",
+                    "ufCrm...",
+                    "utmCampaign",
+                    "utmContent",
+                    "utmMedium",
+                    "utmSource",
+                    "utmTerm",
+                    "webformId",
+                ],
+            )?;
         Ok(Self {
-            assigned_by_id: o.opt("assignedById")?,
-            birthdate: o.opt("birthdate")?,
-            comments: o.opt("comments")?,
-            company_id: o.opt("companyId")?,
-            company_title: o.opt("companyTitle")?,
-            contact_id: o.opt("contactId")?,
-            contact_ids: o.opt("contactIds")?,
-            currency_id: o.opt("currencyId")?,
-            fm: o.opt("fm")?,
-            honorific: o.opt("honorific")?,
-            is_manual_opportunity: o.opt("isManualOpportunity")?,
-            last_name: o.opt("lastName")?,
-            name: o.opt("name")?,
-            observers: o.opt("observers")?,
-            opened: o.opt("opened")?,
-            opportunity: o.opt("opportunity")?,
-            origin_id: o.opt("originId")?,
-            originator_id: o.opt("originatorId")?,
-            parent_id: o.opt("parentId...")?,
-            post: o.opt("post")?,
-            second_name: o.opt("secondName")?,
-            source_description: o.opt("sourceDescription")?,
-            source_id: o.opt("sourceId")?,
-            stage_id: o.opt("stageId")?,
-            status_description: o.opt("statusDescription")?,
-            title: o.opt("title")?,
-            uf_crm: o.opt("ufCrm...")?,
-            utm_campaign: o.opt("utmCampaign")?,
-            utm_content: o.opt("utmContent")?,
-            utm_medium: o.opt("utmMedium")?,
-            utm_source: o.opt("utmSource")?,
-            utm_term: o.opt("utmTerm")?,
-            webform_id: o.opt("webformId")?,
-            additional: o
-                .rest(
-                    &[
-                        "assignedById",
-                        "birthdate",
-                        "comments",
-                        "companyId",
-                        "companyTitle",
-                        "contactId",
-                        "contactIds",
-                        "currencyId",
-                        "fm",
-                        "honorific",
-                        "isManualOpportunity",
-                        "lastName",
-                        "name",
-                        "observers",
-                        "opened",
-                        "opportunity",
-                        "originId",
-                        "originatorId",
-                        "parentId...",
-                        "post",
-                        "secondName",
-                        "sourceDescription",
-                        "sourceId",
-                        "stageId",
-                        "statusDescription",
-                        "title",
-                        "ufCrm...",
-                        "utmCampaign",
-                        "utmContent",
-                        "utmMedium",
-                        "utmSource",
-                        "utmTerm",
-                        "webformId",
-                    ],
-                )?,
+            assigned_by_id,
+            birthdate,
+            comments,
+            company_id,
+            company_title,
+            contact_id,
+            contact_ids,
+            currency_id,
+            fm,
+            honorific,
+            is_manual_opportunity,
+            last_name,
+            name,
+            observers,
+            opened,
+            opportunity,
+            origin_id,
+            originator_id,
+            parent_id,
+            post,
+            second_name,
+            source_description,
+            source_id,
+            stage_id,
+            status_description,
+            title,
+            uf_crm,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            webform_id,
+            additional,
         })
     }
 }
@@ -2012,10 +2320,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            item: o.opt("item")?,
-            additional: o.rest(&["item"])?,
-        })
+        let item = o.opt("item")?;
+        let additional = o.rest(&["item"])?;
+        Ok(Self { item, additional })
     }
 }
 
@@ -2197,146 +2504,214 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional_info = o.opt("additionalInfo")?;
+        let assigned_by_id = o.opt("assignedById")?;
+        let begindate = o.opt("begindate")?;
+        let begindate_short = o.opt("begindateShort")?;
+        let category_id = o.opt("categoryId")?;
+        let closed = o.opt("closed")?;
+        let closedate = o.opt("closedate")?;
+        let closedate_short = o.opt("closedateShort")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let contact_id = o.opt("contactId")?;
+        let contact_ids = o.opt("contactIds")?;
+        let created_by = o.opt("createdBy")?;
+        let created_time = o.opt("createdTime")?;
+        let currency_id = o.opt("currencyId")?;
+        let date_create_short = o.opt("dateCreateShort")?;
+        let date_modify_short = o.opt("dateModifyShort")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let event_date = o.opt("eventDate")?;
+        let event_date_short = o.opt("eventDateShort")?;
+        let event_description = o.opt("eventDescription")?;
+        let event_id = o.opt("eventId")?;
+        let has_products = o.opt("hasProducts")?;
+        let id = o.opt("id")?;
+        let is_lose = o.opt("isLose")?;
+        let is_manual_opportunity = o.opt("isManualOpportunity")?;
+        let is_new = o.opt("isNew")?;
+        let is_recurring = o.opt("isRecurring")?;
+        let is_repeated_approach = o.opt("isRepeatedApproach")?;
+        let is_return_customer = o.opt("isReturnCustomer")?;
+        let is_won = o.opt("isWon")?;
+        let is_work = o.opt("isWork")?;
+        let last_activity_by = o.opt("lastActivityBy")?;
+        let last_activity_time = o.opt("lastActivityTime")?;
+        let lead_id = o.opt("leadId")?;
+        let location_id = o.opt("locationId")?;
+        let lost_amount = o.opt("lostAmount")?;
+        let moved_by = o.opt("movedBy")?;
+        let moved_time = o.opt("movedTime")?;
+        let observers = o.opt("observers")?;
+        let opened = o.opt("opened")?;
+        let opportunity = o.opt("opportunity")?;
+        let order_stage = o.opt("orderStage")?;
+        let origin_id = o.opt("originId")?;
+        let originator_id = o.opt("originatorId")?;
+        let parent_id1220 = o.opt("parentId1220")?;
+        let probability = o.opt("probability")?;
+        let product_id = o.opt("productId")?;
+        let quote_id = o.opt("quoteId")?;
+        let received_amount = o.opt("receivedAmount")?;
+        let search_content = o.opt("searchContent")?;
+        let source_description = o.opt("sourceDescription")?;
+        let source_id = o.opt("sourceId")?;
+        let stage_id = o.opt("stageId")?;
+        let stage_semantic_id = o.opt("stageSemanticId")?;
+        let tax_value = o.opt("taxValue")?;
+        let title = o.opt("title")?;
+        let type_id = o.opt("typeId")?;
+        let uf_crm_1721244707107 = o.opt("ufCrm_1721244707107")?;
+        let updated_by = o.opt("updatedBy")?;
+        let updated_time = o.opt("updatedTime")?;
+        let utm_campaign = o.opt("utmCampaign")?;
+        let utm_content = o.opt("utmContent")?;
+        let utm_medium = o.opt("utmMedium")?;
+        let utm_source = o.opt("utmSource")?;
+        let utm_term = o.opt("utmTerm")?;
+        let webform_id = o.opt("webformId")?;
+        let additional = o
+            .rest(
+                &[
+                    "additionalInfo",
+                    "assignedById",
+                    "begindate",
+                    "begindateShort",
+                    "categoryId",
+                    "closed",
+                    "closedate",
+                    "closedateShort",
+                    "comments",
+                    "companyId",
+                    "contactId",
+                    "contactIds",
+                    "createdBy",
+                    "createdTime",
+                    "currencyId",
+                    "dateCreateShort",
+                    "dateModifyShort",
+                    "entityTypeId",
+                    "eventDate",
+                    "eventDateShort",
+                    "eventDescription",
+                    "eventId",
+                    "hasProducts",
+                    "id",
+                    "isLose",
+                    "isManualOpportunity",
+                    "isNew",
+                    "isRecurring",
+                    "isRepeatedApproach",
+                    "isReturnCustomer",
+                    "isWon",
+                    "isWork",
+                    "lastActivityBy",
+                    "lastActivityTime",
+                    "leadId",
+                    "locationId",
+                    "lostAmount",
+                    "movedBy",
+                    "movedTime",
+                    "observers",
+                    "opened",
+                    "opportunity",
+                    "orderStage",
+                    "originId",
+                    "originatorId",
+                    "parentId1220",
+                    "probability",
+                    "productId",
+                    "quoteId",
+                    "receivedAmount",
+                    "searchContent",
+                    "sourceDescription",
+                    "sourceId",
+                    "stageId",
+                    "stageSemanticId",
+                    "taxValue",
+                    "title",
+                    "typeId",
+                    "ufCrm_1721244707107",
+                    "updatedBy",
+                    "updatedTime",
+                    "utmCampaign",
+                    "utmContent",
+                    "utmMedium",
+                    "utmSource",
+                    "utmTerm",
+                    "webformId",
+                ],
+            )?;
         Ok(Self {
-            additional_info: o.opt("additionalInfo")?,
-            assigned_by_id: o.opt("assignedById")?,
-            begindate: o.opt("begindate")?,
-            begindate_short: o.opt("begindateShort")?,
-            category_id: o.opt("categoryId")?,
-            closed: o.opt("closed")?,
-            closedate: o.opt("closedate")?,
-            closedate_short: o.opt("closedateShort")?,
-            comments: o.opt("comments")?,
-            company_id: o.opt("companyId")?,
-            contact_id: o.opt("contactId")?,
-            contact_ids: o.opt("contactIds")?,
-            created_by: o.opt("createdBy")?,
-            created_time: o.opt("createdTime")?,
-            currency_id: o.opt("currencyId")?,
-            date_create_short: o.opt("dateCreateShort")?,
-            date_modify_short: o.opt("dateModifyShort")?,
-            entity_type_id: o.opt("entityTypeId")?,
-            event_date: o.opt("eventDate")?,
-            event_date_short: o.opt("eventDateShort")?,
-            event_description: o.opt("eventDescription")?,
-            event_id: o.opt("eventId")?,
-            has_products: o.opt("hasProducts")?,
-            id: o.opt("id")?,
-            is_lose: o.opt("isLose")?,
-            is_manual_opportunity: o.opt("isManualOpportunity")?,
-            is_new: o.opt("isNew")?,
-            is_recurring: o.opt("isRecurring")?,
-            is_repeated_approach: o.opt("isRepeatedApproach")?,
-            is_return_customer: o.opt("isReturnCustomer")?,
-            is_won: o.opt("isWon")?,
-            is_work: o.opt("isWork")?,
-            last_activity_by: o.opt("lastActivityBy")?,
-            last_activity_time: o.opt("lastActivityTime")?,
-            lead_id: o.opt("leadId")?,
-            location_id: o.opt("locationId")?,
-            lost_amount: o.opt("lostAmount")?,
-            moved_by: o.opt("movedBy")?,
-            moved_time: o.opt("movedTime")?,
-            observers: o.opt("observers")?,
-            opened: o.opt("opened")?,
-            opportunity: o.opt("opportunity")?,
-            order_stage: o.opt("orderStage")?,
-            origin_id: o.opt("originId")?,
-            originator_id: o.opt("originatorId")?,
-            parent_id1220: o.opt("parentId1220")?,
-            probability: o.opt("probability")?,
-            product_id: o.opt("productId")?,
-            quote_id: o.opt("quoteId")?,
-            received_amount: o.opt("receivedAmount")?,
-            search_content: o.opt("searchContent")?,
-            source_description: o.opt("sourceDescription")?,
-            source_id: o.opt("sourceId")?,
-            stage_id: o.opt("stageId")?,
-            stage_semantic_id: o.opt("stageSemanticId")?,
-            tax_value: o.opt("taxValue")?,
-            title: o.opt("title")?,
-            type_id: o.opt("typeId")?,
-            uf_crm_1721244707107: o.opt("ufCrm_1721244707107")?,
-            updated_by: o.opt("updatedBy")?,
-            updated_time: o.opt("updatedTime")?,
-            utm_campaign: o.opt("utmCampaign")?,
-            utm_content: o.opt("utmContent")?,
-            utm_medium: o.opt("utmMedium")?,
-            utm_source: o.opt("utmSource")?,
-            utm_term: o.opt("utmTerm")?,
-            webform_id: o.opt("webformId")?,
-            additional: o
-                .rest(
-                    &[
-                        "additionalInfo",
-                        "assignedById",
-                        "begindate",
-                        "begindateShort",
-                        "categoryId",
-                        "closed",
-                        "closedate",
-                        "closedateShort",
-                        "comments",
-                        "companyId",
-                        "contactId",
-                        "contactIds",
-                        "createdBy",
-                        "createdTime",
-                        "currencyId",
-                        "dateCreateShort",
-                        "dateModifyShort",
-                        "entityTypeId",
-                        "eventDate",
-                        "eventDateShort",
-                        "eventDescription",
-                        "eventId",
-                        "hasProducts",
-                        "id",
-                        "isLose",
-                        "isManualOpportunity",
-                        "isNew",
-                        "isRecurring",
-                        "isRepeatedApproach",
-                        "isReturnCustomer",
-                        "isWon",
-                        "isWork",
-                        "lastActivityBy",
-                        "lastActivityTime",
-                        "leadId",
-                        "locationId",
-                        "lostAmount",
-                        "movedBy",
-                        "movedTime",
-                        "observers",
-                        "opened",
-                        "opportunity",
-                        "orderStage",
-                        "originId",
-                        "originatorId",
-                        "parentId1220",
-                        "probability",
-                        "productId",
-                        "quoteId",
-                        "receivedAmount",
-                        "searchContent",
-                        "sourceDescription",
-                        "sourceId",
-                        "stageId",
-                        "stageSemanticId",
-                        "taxValue",
-                        "title",
-                        "typeId",
-                        "ufCrm_1721244707107",
-                        "updatedBy",
-                        "updatedTime",
-                        "utmCampaign",
-                        "utmContent",
-                        "utmMedium",
-                        "utmSource",
-                        "utmTerm",
-                        "webformId",
-                    ],
-                )?,
+            additional_info,
+            assigned_by_id,
+            begindate,
+            begindate_short,
+            category_id,
+            closed,
+            closedate,
+            closedate_short,
+            comments,
+            company_id,
+            contact_id,
+            contact_ids,
+            created_by,
+            created_time,
+            currency_id,
+            date_create_short,
+            date_modify_short,
+            entity_type_id,
+            event_date,
+            event_date_short,
+            event_description,
+            event_id,
+            has_products,
+            id,
+            is_lose,
+            is_manual_opportunity,
+            is_new,
+            is_recurring,
+            is_repeated_approach,
+            is_return_customer,
+            is_won,
+            is_work,
+            last_activity_by,
+            last_activity_time,
+            lead_id,
+            location_id,
+            lost_amount,
+            moved_by,
+            moved_time,
+            observers,
+            opened,
+            opportunity,
+            order_stage,
+            origin_id,
+            originator_id,
+            parent_id1220,
+            probability,
+            product_id,
+            quote_id,
+            received_amount,
+            search_content,
+            source_description,
+            source_id,
+            stage_id,
+            stage_semantic_id,
+            tax_value,
+            title,
+            type_id,
+            uf_crm_1721244707107,
+            updated_by,
+            updated_time,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            webform_id,
+            additional,
         })
     }
 }

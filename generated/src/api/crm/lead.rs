@@ -53,11 +53,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.opt("fields")?,
-            params: o.opt("params")?,
-            additional: o.rest(&["fields", "params"])?,
-        })
+        let fields = o.opt("fields")?;
+        let params = o.opt("params")?;
+        let additional = o.rest(&["fields", "params"])?;
+        Ok(Self { fields, params, additional })
     }
 }
 
@@ -169,96 +168,139 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let address = o.opt("ADDRESS")?;
+        let address_2 = o.opt("ADDRESS_2")?;
+        let address_city = o.opt("ADDRESS_CITY")?;
+        let address_country = o.opt("ADDRESS_COUNTRY")?;
+        let address_country_code = o.opt("ADDRESS_COUNTRY_CODE")?;
+        let address_postal_code = o.opt("ADDRESS_POSTAL_CODE")?;
+        let address_province = o.opt("ADDRESS_PROVINCE")?;
+        let address_region = o.opt("ADDRESS_REGION")?;
+        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
+        let birthdate = o.opt("BIRTHDATE")?;
+        let comments = o.opt("COMMENTS")?;
+        let company_id = o.opt("COMPANY_ID")?;
+        let company_title = o.opt("COMPANY_TITLE")?;
+        let contact_id = o.opt("CONTACT_ID")?;
+        let contact_ids = o.opt("CONTACT_IDS")?;
+        let currency_id = o.opt("CURRENCY_ID")?;
+        let email = o.opt("EMAIL")?;
+        let honorific = o.opt("HONORIFIC")?;
+        let im = o.opt("IM")?;
+        let is_manual_opportunity = o.opt("IS_MANUAL_OPPORTUNITY")?;
+        let last_name = o.opt("LAST_NAME")?;
+        let link = o.opt("LINK")?;
+        let name = o.opt("NAME")?;
+        let opened = o.opt("OPENED")?;
+        let opportunity = o.opt("OPPORTUNITY")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let origin_id = o.opt("ORIGIN_ID")?;
+        let phone = o.opt("PHONE")?;
+        let post = o.opt("POST")?;
+        let second_name = o.opt("SECOND_NAME")?;
+        let source_description = o.opt("SOURCE_DESCRIPTION")?;
+        let source_id = o.opt("SOURCE_ID")?;
+        let status_description = o.opt("STATUS_DESCRIPTION")?;
+        let status_id = o.opt("STATUS_ID")?;
+        let title = o.opt("TITLE")?;
+        let uf = o.opt("UF_...")?;
+        let utm_campaign = o.opt("UTM_CAMPAIGN")?;
+        let utm_content = o.opt("UTM_CONTENT")?;
+        let utm_medium = o.opt("UTM_MEDIUM")?;
+        let utm_source = o.opt("UTM_SOURCE")?;
+        let utm_term = o.opt("UTM_TERM")?;
+        let web = o.opt("WEB")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADDRESS",
+                    "ADDRESS_2",
+                    "ADDRESS_CITY",
+                    "ADDRESS_COUNTRY",
+                    "ADDRESS_COUNTRY_CODE",
+                    "ADDRESS_POSTAL_CODE",
+                    "ADDRESS_PROVINCE",
+                    "ADDRESS_REGION",
+                    "ASSIGNED_BY_ID",
+                    "BIRTHDATE",
+                    "COMMENTS",
+                    "COMPANY_ID",
+                    "COMPANY_TITLE",
+                    "CONTACT_ID",
+                    "CONTACT_IDS",
+                    "CURRENCY_ID",
+                    "EMAIL",
+                    "HONORIFIC",
+                    "IM",
+                    "IS_MANUAL_OPPORTUNITY",
+                    "LAST_NAME",
+                    "LINK",
+                    "NAME",
+                    "OPENED",
+                    "OPPORTUNITY",
+                    "ORIGINATOR_ID",
+                    "ORIGIN_ID",
+                    "PHONE",
+                    "POST",
+                    "SECOND_NAME",
+                    "SOURCE_DESCRIPTION",
+                    "SOURCE_ID",
+                    "STATUS_DESCRIPTION",
+                    "STATUS_ID",
+                    "TITLE",
+                    "UF_...",
+                    "UTM_CAMPAIGN",
+                    "UTM_CONTENT",
+                    "UTM_MEDIUM",
+                    "UTM_SOURCE",
+                    "UTM_TERM",
+                    "WEB",
+                ],
+            )?;
         Ok(Self {
-            address: o.opt("ADDRESS")?,
-            address_2: o.opt("ADDRESS_2")?,
-            address_city: o.opt("ADDRESS_CITY")?,
-            address_country: o.opt("ADDRESS_COUNTRY")?,
-            address_country_code: o.opt("ADDRESS_COUNTRY_CODE")?,
-            address_postal_code: o.opt("ADDRESS_POSTAL_CODE")?,
-            address_province: o.opt("ADDRESS_PROVINCE")?,
-            address_region: o.opt("ADDRESS_REGION")?,
-            assigned_by_id: o.opt("ASSIGNED_BY_ID")?,
-            birthdate: o.opt("BIRTHDATE")?,
-            comments: o.opt("COMMENTS")?,
-            company_id: o.opt("COMPANY_ID")?,
-            company_title: o.opt("COMPANY_TITLE")?,
-            contact_id: o.opt("CONTACT_ID")?,
-            contact_ids: o.opt("CONTACT_IDS")?,
-            currency_id: o.opt("CURRENCY_ID")?,
-            email: o.opt("EMAIL")?,
-            honorific: o.opt("HONORIFIC")?,
-            im: o.opt("IM")?,
-            is_manual_opportunity: o.opt("IS_MANUAL_OPPORTUNITY")?,
-            last_name: o.opt("LAST_NAME")?,
-            link: o.opt("LINK")?,
-            name: o.opt("NAME")?,
-            opened: o.opt("OPENED")?,
-            opportunity: o.opt("OPPORTUNITY")?,
-            originator_id: o.opt("ORIGINATOR_ID")?,
-            origin_id: o.opt("ORIGIN_ID")?,
-            phone: o.opt("PHONE")?,
-            post: o.opt("POST")?,
-            second_name: o.opt("SECOND_NAME")?,
-            source_description: o.opt("SOURCE_DESCRIPTION")?,
-            source_id: o.opt("SOURCE_ID")?,
-            status_description: o.opt("STATUS_DESCRIPTION")?,
-            status_id: o.opt("STATUS_ID")?,
-            title: o.opt("TITLE")?,
-            uf: o.opt("UF_...")?,
-            utm_campaign: o.opt("UTM_CAMPAIGN")?,
-            utm_content: o.opt("UTM_CONTENT")?,
-            utm_medium: o.opt("UTM_MEDIUM")?,
-            utm_source: o.opt("UTM_SOURCE")?,
-            utm_term: o.opt("UTM_TERM")?,
-            web: o.opt("WEB")?,
-            additional: o
-                .rest(
-                    &[
-                        "ADDRESS",
-                        "ADDRESS_2",
-                        "ADDRESS_CITY",
-                        "ADDRESS_COUNTRY",
-                        "ADDRESS_COUNTRY_CODE",
-                        "ADDRESS_POSTAL_CODE",
-                        "ADDRESS_PROVINCE",
-                        "ADDRESS_REGION",
-                        "ASSIGNED_BY_ID",
-                        "BIRTHDATE",
-                        "COMMENTS",
-                        "COMPANY_ID",
-                        "COMPANY_TITLE",
-                        "CONTACT_ID",
-                        "CONTACT_IDS",
-                        "CURRENCY_ID",
-                        "EMAIL",
-                        "HONORIFIC",
-                        "IM",
-                        "IS_MANUAL_OPPORTUNITY",
-                        "LAST_NAME",
-                        "LINK",
-                        "NAME",
-                        "OPENED",
-                        "OPPORTUNITY",
-                        "ORIGINATOR_ID",
-                        "ORIGIN_ID",
-                        "PHONE",
-                        "POST",
-                        "SECOND_NAME",
-                        "SOURCE_DESCRIPTION",
-                        "SOURCE_ID",
-                        "STATUS_DESCRIPTION",
-                        "STATUS_ID",
-                        "TITLE",
-                        "UF_...",
-                        "UTM_CAMPAIGN",
-                        "UTM_CONTENT",
-                        "UTM_MEDIUM",
-                        "UTM_SOURCE",
-                        "UTM_TERM",
-                        "WEB",
-                    ],
-                )?,
+            address,
+            address_2,
+            address_city,
+            address_country,
+            address_country_code,
+            address_postal_code,
+            address_province,
+            address_region,
+            assigned_by_id,
+            birthdate,
+            comments,
+            company_id,
+            company_title,
+            contact_id,
+            contact_ids,
+            currency_id,
+            email,
+            honorific,
+            im,
+            is_manual_opportunity,
+            last_name,
+            link,
+            name,
+            opened,
+            opportunity,
+            originator_id,
+            origin_id,
+            phone,
+            post,
+            second_name,
+            source_description,
+            source_id,
+            status_description,
+            status_id,
+            title,
+            uf,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            web,
+            additional,
         })
     }
 }
@@ -279,9 +321,11 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestParams {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let register_sonet_event = o.opt("REGISTER_SONET_EVENT")?;
+        let additional = o.rest(&["REGISTER_SONET_EVENT"])?;
         Ok(Self {
-            register_sonet_event: o.opt("REGISTER_SONET_EVENT")?,
-            additional: o.rest(&["REGISTER_SONET_EVENT"])?,
+            register_sonet_event,
+            additional,
         })
     }
 }
@@ -327,10 +371,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -374,7 +417,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -419,10 +463,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -476,12 +519,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -531,11 +579,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.opt("fields")?;
+        let id = o.req("id")?;
+        let params = o.opt("params")?;
+        let additional = o.rest(&["fields", "id", "params"])?;
         Ok(Self {
-            fields: o.opt("fields")?,
-            id: o.req("id")?,
-            params: o.opt("params")?,
-            additional: o.rest(&["fields", "id", "params"])?,
+            fields,
+            id,
+            params,
+            additional,
         })
     }
 }
@@ -648,96 +700,139 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let address = o.opt("ADDRESS")?;
+        let address_2 = o.opt("ADDRESS_2")?;
+        let address_city = o.opt("ADDRESS_CITY")?;
+        let address_country = o.opt("ADDRESS_COUNTRY")?;
+        let address_country_code = o.opt("ADDRESS_COUNTRY_CODE")?;
+        let address_postal_code = o.opt("ADDRESS_POSTAL_CODE")?;
+        let address_province = o.opt("ADDRESS_PROVINCE")?;
+        let address_region = o.opt("ADDRESS_REGION")?;
+        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
+        let birthdate = o.opt("BIRTHDATE")?;
+        let comments = o.opt("COMMENTS")?;
+        let company_id = o.opt("COMPANY_ID")?;
+        let company_title = o.opt("COMPANY_TITLE")?;
+        let contact_id = o.opt("CONTACT_ID")?;
+        let contact_ids = o.opt("CONTACT_IDS")?;
+        let currency_id = o.opt("CURRENCY_ID")?;
+        let email = o.opt("EMAIL")?;
+        let honorific = o.opt("HONORIFIC")?;
+        let im = o.opt("IM")?;
+        let is_manual_opportunity = o.opt("IS_MANUAL_OPPORTUNITY")?;
+        let last_name = o.opt("LAST_NAME")?;
+        let link = o.opt("LINK")?;
+        let name = o.opt("NAME")?;
+        let opened = o.opt("OPENED")?;
+        let opportunity = o.opt("OPPORTUNITY")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let origin_id = o.opt("ORIGIN_ID")?;
+        let phone = o.opt("PHONE")?;
+        let post = o.opt("POST")?;
+        let second_name = o.opt("SECOND_NAME")?;
+        let source_description = o.opt("SOURCE_DESCRIPTION")?;
+        let source_id = o.opt("SOURCE_ID")?;
+        let status_description = o.opt("STATUS_DESCRIPTION")?;
+        let status_id = o.opt("STATUS_ID")?;
+        let title = o.opt("TITLE")?;
+        let uf = o.opt("UF_...")?;
+        let utm_campaign = o.opt("UTM_CAMPAIGN")?;
+        let utm_content = o.opt("UTM_CONTENT")?;
+        let utm_medium = o.opt("UTM_MEDIUM")?;
+        let utm_source = o.opt("UTM_SOURCE")?;
+        let utm_term = o.opt("UTM_TERM")?;
+        let web = o.opt("WEB")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADDRESS",
+                    "ADDRESS_2",
+                    "ADDRESS_CITY",
+                    "ADDRESS_COUNTRY",
+                    "ADDRESS_COUNTRY_CODE",
+                    "ADDRESS_POSTAL_CODE",
+                    "ADDRESS_PROVINCE",
+                    "ADDRESS_REGION",
+                    "ASSIGNED_BY_ID",
+                    "BIRTHDATE",
+                    "COMMENTS",
+                    "COMPANY_ID",
+                    "COMPANY_TITLE",
+                    "CONTACT_ID",
+                    "CONTACT_IDS",
+                    "CURRENCY_ID",
+                    "EMAIL",
+                    "HONORIFIC",
+                    "IM",
+                    "IS_MANUAL_OPPORTUNITY",
+                    "LAST_NAME",
+                    "LINK",
+                    "NAME",
+                    "OPENED",
+                    "OPPORTUNITY",
+                    "ORIGINATOR_ID",
+                    "ORIGIN_ID",
+                    "PHONE",
+                    "POST",
+                    "SECOND_NAME",
+                    "SOURCE_DESCRIPTION",
+                    "SOURCE_ID",
+                    "STATUS_DESCRIPTION",
+                    "STATUS_ID",
+                    "TITLE",
+                    "UF_...",
+                    "UTM_CAMPAIGN",
+                    "UTM_CONTENT",
+                    "UTM_MEDIUM",
+                    "UTM_SOURCE",
+                    "UTM_TERM",
+                    "WEB",
+                ],
+            )?;
         Ok(Self {
-            address: o.opt("ADDRESS")?,
-            address_2: o.opt("ADDRESS_2")?,
-            address_city: o.opt("ADDRESS_CITY")?,
-            address_country: o.opt("ADDRESS_COUNTRY")?,
-            address_country_code: o.opt("ADDRESS_COUNTRY_CODE")?,
-            address_postal_code: o.opt("ADDRESS_POSTAL_CODE")?,
-            address_province: o.opt("ADDRESS_PROVINCE")?,
-            address_region: o.opt("ADDRESS_REGION")?,
-            assigned_by_id: o.opt("ASSIGNED_BY_ID")?,
-            birthdate: o.opt("BIRTHDATE")?,
-            comments: o.opt("COMMENTS")?,
-            company_id: o.opt("COMPANY_ID")?,
-            company_title: o.opt("COMPANY_TITLE")?,
-            contact_id: o.opt("CONTACT_ID")?,
-            contact_ids: o.opt("CONTACT_IDS")?,
-            currency_id: o.opt("CURRENCY_ID")?,
-            email: o.opt("EMAIL")?,
-            honorific: o.opt("HONORIFIC")?,
-            im: o.opt("IM")?,
-            is_manual_opportunity: o.opt("IS_MANUAL_OPPORTUNITY")?,
-            last_name: o.opt("LAST_NAME")?,
-            link: o.opt("LINK")?,
-            name: o.opt("NAME")?,
-            opened: o.opt("OPENED")?,
-            opportunity: o.opt("OPPORTUNITY")?,
-            originator_id: o.opt("ORIGINATOR_ID")?,
-            origin_id: o.opt("ORIGIN_ID")?,
-            phone: o.opt("PHONE")?,
-            post: o.opt("POST")?,
-            second_name: o.opt("SECOND_NAME")?,
-            source_description: o.opt("SOURCE_DESCRIPTION")?,
-            source_id: o.opt("SOURCE_ID")?,
-            status_description: o.opt("STATUS_DESCRIPTION")?,
-            status_id: o.opt("STATUS_ID")?,
-            title: o.opt("TITLE")?,
-            uf: o.opt("UF_...")?,
-            utm_campaign: o.opt("UTM_CAMPAIGN")?,
-            utm_content: o.opt("UTM_CONTENT")?,
-            utm_medium: o.opt("UTM_MEDIUM")?,
-            utm_source: o.opt("UTM_SOURCE")?,
-            utm_term: o.opt("UTM_TERM")?,
-            web: o.opt("WEB")?,
-            additional: o
-                .rest(
-                    &[
-                        "ADDRESS",
-                        "ADDRESS_2",
-                        "ADDRESS_CITY",
-                        "ADDRESS_COUNTRY",
-                        "ADDRESS_COUNTRY_CODE",
-                        "ADDRESS_POSTAL_CODE",
-                        "ADDRESS_PROVINCE",
-                        "ADDRESS_REGION",
-                        "ASSIGNED_BY_ID",
-                        "BIRTHDATE",
-                        "COMMENTS",
-                        "COMPANY_ID",
-                        "COMPANY_TITLE",
-                        "CONTACT_ID",
-                        "CONTACT_IDS",
-                        "CURRENCY_ID",
-                        "EMAIL",
-                        "HONORIFIC",
-                        "IM",
-                        "IS_MANUAL_OPPORTUNITY",
-                        "LAST_NAME",
-                        "LINK",
-                        "NAME",
-                        "OPENED",
-                        "OPPORTUNITY",
-                        "ORIGINATOR_ID",
-                        "ORIGIN_ID",
-                        "PHONE",
-                        "POST",
-                        "SECOND_NAME",
-                        "SOURCE_DESCRIPTION",
-                        "SOURCE_ID",
-                        "STATUS_DESCRIPTION",
-                        "STATUS_ID",
-                        "TITLE",
-                        "UF_...",
-                        "UTM_CAMPAIGN",
-                        "UTM_CONTENT",
-                        "UTM_MEDIUM",
-                        "UTM_SOURCE",
-                        "UTM_TERM",
-                        "WEB",
-                    ],
-                )?,
+            address,
+            address_2,
+            address_city,
+            address_country,
+            address_country_code,
+            address_postal_code,
+            address_province,
+            address_region,
+            assigned_by_id,
+            birthdate,
+            comments,
+            company_id,
+            company_title,
+            contact_id,
+            contact_ids,
+            currency_id,
+            email,
+            honorific,
+            im,
+            is_manual_opportunity,
+            last_name,
+            link,
+            name,
+            opened,
+            opportunity,
+            originator_id,
+            origin_id,
+            phone,
+            post,
+            second_name,
+            source_description,
+            source_id,
+            status_description,
+            status_id,
+            title,
+            uf,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            web,
+            additional,
         })
     }
 }
@@ -758,9 +853,11 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestParams {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let register_sonet_event = o.opt("REGISTER_SONET_EVENT")?;
+        let additional = o.rest(&["REGISTER_SONET_EVENT"])?;
         Ok(Self {
-            register_sonet_event: o.opt("REGISTER_SONET_EVENT")?,
-            additional: o.rest(&["REGISTER_SONET_EVENT"])?,
+            register_sonet_event,
+            additional,
         })
     }
 }

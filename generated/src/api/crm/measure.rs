@@ -38,10 +38,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -71,24 +70,31 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.req("CODE")?;
+        let is_default = o.opt("IS_DEFAULT")?;
+        let measure_title = o.req("MEASURE_TITLE")?;
+        let symbol_intl = o.opt("SYMBOL_INTL")?;
+        let symbol_letter_intl = o.opt("SYMBOL_LETTER_INTL")?;
+        let symbol_rus = o.opt("SYMBOL_RUS")?;
+        let additional = o
+            .rest(
+                &[
+                    "CODE",
+                    "IS_DEFAULT",
+                    "MEASURE_TITLE",
+                    "SYMBOL_INTL",
+                    "SYMBOL_LETTER_INTL",
+                    "SYMBOL_RUS",
+                ],
+            )?;
         Ok(Self {
-            code: o.req("CODE")?,
-            is_default: o.opt("IS_DEFAULT")?,
-            measure_title: o.req("MEASURE_TITLE")?,
-            symbol_intl: o.opt("SYMBOL_INTL")?,
-            symbol_letter_intl: o.opt("SYMBOL_LETTER_INTL")?,
-            symbol_rus: o.opt("SYMBOL_RUS")?,
-            additional: o
-                .rest(
-                    &[
-                        "CODE",
-                        "IS_DEFAULT",
-                        "MEASURE_TITLE",
-                        "SYMBOL_INTL",
-                        "SYMBOL_LETTER_INTL",
-                        "SYMBOL_RUS",
-                    ],
-                )?,
+            code,
+            is_default,
+            measure_title,
+            symbol_intl,
+            symbol_letter_intl,
+            symbol_rus,
+            additional,
         })
     }
 }
@@ -134,10 +140,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -181,7 +186,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -226,10 +232,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -273,7 +278,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -320,11 +326,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.opt("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.opt("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 

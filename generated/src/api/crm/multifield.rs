@@ -31,7 +31,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -58,12 +59,17 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let value = o.opt("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let additional = o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?;
         Ok(Self {
-            id: o.opt("ID")?,
-            type_id: o.opt("TYPE_ID")?,
-            value: o.opt("VALUE")?,
-            value_type: o.opt("VALUE_TYPE")?,
-            additional: o.rest(&["ID", "TYPE_ID", "VALUE", "VALUE_TYPE"])?,
+            id,
+            type_id,
+            value,
+            value_type,
+            additional,
         })
     }
 }

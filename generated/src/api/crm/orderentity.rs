@@ -35,10 +35,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -62,11 +61,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let order_id = o.req("orderId")?;
+        let owner_id = o.req("ownerId")?;
+        let owner_type_id = o.req("ownerTypeId")?;
+        let additional = o.rest(&["orderId", "ownerId", "ownerTypeId"])?;
         Ok(Self {
-            order_id: o.req("orderId")?,
-            owner_id: o.req("ownerId")?,
-            owner_type_id: o.req("ownerTypeId")?,
-            additional: o.rest(&["orderId", "ownerId", "ownerTypeId"])?,
+            order_id,
+            owner_id,
+            owner_type_id,
+            additional,
         })
     }
 }
@@ -88,10 +91,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            deal_order: o.opt("dealOrder")?,
-            additional: o.rest(&["dealOrder"])?,
-        })
+        let deal_order = o.opt("dealOrder")?;
+        let additional = o.rest(&["dealOrder"])?;
+        Ok(Self { deal_order, additional })
     }
 }
 
@@ -115,11 +117,15 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseDealOrder {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let order_id = o.opt("orderId")?;
+        let owner_id = o.opt("ownerId")?;
+        let owner_type_id = o.opt("ownerTypeId")?;
+        let additional = o.rest(&["orderId", "ownerId", "ownerTypeId"])?;
         Ok(Self {
-            order_id: o.opt("orderId")?,
-            owner_id: o.opt("ownerId")?,
-            owner_type_id: o.opt("ownerTypeId")?,
-            additional: o.rest(&["orderId", "ownerId", "ownerTypeId"])?,
+            order_id,
+            owner_id,
+            owner_type_id,
+            additional,
         })
     }
 }
@@ -167,10 +173,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteByFilterRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -194,11 +199,15 @@ impl ::bitrix24_runtime::loose::Loose for DeleteByFilterRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let order_id = o.req("orderId")?;
+        let owner_id = o.req("ownerId")?;
+        let owner_type_id = o.req("ownerTypeId")?;
+        let additional = o.rest(&["orderId", "ownerId", "ownerTypeId"])?;
         Ok(Self {
-            order_id: o.req("orderId")?,
-            owner_id: o.req("ownerId")?,
-            owner_type_id: o.req("ownerTypeId")?,
-            additional: o.rest(&["orderId", "ownerId", "ownerTypeId"])?,
+            order_id,
+            owner_id,
+            owner_type_id,
+            additional,
         })
     }
 }
@@ -248,7 +257,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -269,10 +279,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            order_entity: o.opt("orderEntity")?,
-            additional: o.rest(&["orderEntity"])?,
-        })
+        let order_entity = o.opt("orderEntity")?;
+        let additional = o.rest(&["orderEntity"])?;
+        Ok(Self { order_entity, additional })
     }
 }
 
@@ -296,11 +305,15 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseOrderEntity {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let order_id = o.opt("orderId")?;
+        let owner_id = o.opt("ownerId")?;
+        let owner_type_id = o.opt("ownerTypeId")?;
+        let additional = o.rest(&["orderId", "ownerId", "ownerTypeId"])?;
         Ok(Self {
-            order_id: o.opt("orderId")?,
-            owner_id: o.opt("ownerId")?,
-            owner_type_id: o.opt("ownerTypeId")?,
-            additional: o.rest(&["orderId", "ownerId", "ownerTypeId"])?,
+            order_id,
+            owner_id,
+            owner_type_id,
+            additional,
         })
     }
 }
@@ -352,12 +365,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -379,10 +397,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            order_entity: o.opt("orderEntity")?,
-            additional: o.rest(&["orderEntity"])?,
-        })
+        let order_entity = o.opt("orderEntity")?;
+        let additional = o.rest(&["orderEntity"])?;
+        Ok(Self { order_entity, additional })
     }
 }
 

@@ -33,7 +33,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -81,11 +82,10 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            additional: o.rest(&["filter", "order"])?,
-        })
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let additional = o.rest(&["filter", "order"])?;
+        Ok(Self { filter, order, additional })
     }
 }
 

@@ -42,10 +42,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.opt("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.opt("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -91,10 +90,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -138,7 +136,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -205,52 +204,73 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let catalog_id = o.opt("CATALOG_ID")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let currency_id = o.opt("CURRENCY_ID")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let description_type = o.opt("DESCRIPTION_TYPE")?;
+        let detail_picture = o.opt("DETAIL_PICTURE")?;
+        let id = o.opt("ID")?;
+        let measure = o.opt("MEASURE")?;
+        let modified_by = o.opt("MODIFIED_BY")?;
+        let name = o.opt("NAME")?;
+        let preview_picture = o.opt("PREVIEW_PICTURE")?;
+        let price = o.opt("PRICE")?;
+        let section_id = o.opt("SECTION_ID")?;
+        let sort = o.opt("SORT")?;
+        let timestamp_x = o.opt("TIMESTAMP_X")?;
+        let vat_id = o.opt("VAT_ID")?;
+        let vat_included = o.opt("VAT_INCLUDED")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "CATALOG_ID",
+                    "CREATED_BY",
+                    "CURRENCY_ID",
+                    "DATE_CREATE",
+                    "DESCRIPTION",
+                    "DESCRIPTION_TYPE",
+                    "DETAIL_PICTURE",
+                    "ID",
+                    "MEASURE",
+                    "MODIFIED_BY",
+                    "NAME",
+                    "PREVIEW_PICTURE",
+                    "PRICE",
+                    "SECTION_ID",
+                    "SORT",
+                    "TIMESTAMP_X",
+                    "VAT_ID",
+                    "VAT_INCLUDED",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            catalog_id: o.opt("CATALOG_ID")?,
-            created_by: o.opt("CREATED_BY")?,
-            currency_id: o.opt("CURRENCY_ID")?,
-            date_create: o.opt("DATE_CREATE")?,
-            description: o.opt("DESCRIPTION")?,
-            description_type: o.opt("DESCRIPTION_TYPE")?,
-            detail_picture: o.opt("DETAIL_PICTURE")?,
-            id: o.opt("ID")?,
-            measure: o.opt("MEASURE")?,
-            modified_by: o.opt("MODIFIED_BY")?,
-            name: o.opt("NAME")?,
-            preview_picture: o.opt("PREVIEW_PICTURE")?,
-            price: o.opt("PRICE")?,
-            section_id: o.opt("SECTION_ID")?,
-            sort: o.opt("SORT")?,
-            timestamp_x: o.opt("TIMESTAMP_X")?,
-            vat_id: o.opt("VAT_ID")?,
-            vat_included: o.opt("VAT_INCLUDED")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "CATALOG_ID",
-                        "CREATED_BY",
-                        "CURRENCY_ID",
-                        "DATE_CREATE",
-                        "DESCRIPTION",
-                        "DESCRIPTION_TYPE",
-                        "DETAIL_PICTURE",
-                        "ID",
-                        "MEASURE",
-                        "MODIFIED_BY",
-                        "NAME",
-                        "PREVIEW_PICTURE",
-                        "PRICE",
-                        "SECTION_ID",
-                        "SORT",
-                        "TIMESTAMP_X",
-                        "VAT_ID",
-                        "VAT_INCLUDED",
-                        "XML_ID",
-                    ],
-                )?,
+            active,
+            catalog_id,
+            created_by,
+            currency_id,
+            date_create,
+            description,
+            description_type,
+            detail_picture,
+            id,
+            measure,
+            modified_by,
+            name,
+            preview_picture,
+            price,
+            section_id,
+            sort,
+            timestamp_x,
+            vat_id,
+            vat_included,
+            xml_id,
+            additional,
         })
     }
 }
@@ -294,10 +314,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -341,7 +360,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -389,11 +409,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.opt("fields")?,
-            id: o.opt("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.opt("fields")?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 

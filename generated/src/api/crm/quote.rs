@@ -49,11 +49,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            params: o.opt("params")?,
-            additional: o.rest(&["fields", "params"])?,
-        })
+        let fields = o.req("fields")?;
+        let params = o.opt("params")?;
+        let additional = o.rest(&["fields", "params"])?;
+        Ok(Self { fields, params, additional })
     }
 }
 
@@ -116,46 +115,64 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
+        let begindate = o.opt("BEGINDATE")?;
+        let client_addr = o.opt("CLIENT_ADDR")?;
+        let client_email = o.opt("CLIENT_EMAIL")?;
+        let client_phone = o.opt("CLIENT_PHONE")?;
+        let client_title = o.opt("CLIENT_TITLE")?;
+        let closedate = o.opt("CLOSEDATE")?;
+        let comments = o.opt("COMMENTS")?;
+        let company_id = o.opt("COMPANY_ID")?;
+        let contact_ids = o.opt("CONTACT_IDS")?;
+        let currency_id = o.opt("CURRENCY_ID")?;
+        let mycompany_id = o.opt("MYCOMPANY_ID")?;
+        let opened = o.opt("OPENED")?;
+        let opportunity = o.opt("OPPORTUNITY")?;
+        let person_type_id = o.opt("PERSON_TYPE_ID")?;
+        let status_id = o.opt("STATUS_ID")?;
+        let title = o.req("TITLE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ASSIGNED_BY_ID",
+                    "BEGINDATE",
+                    "CLIENT_ADDR",
+                    "CLIENT_EMAIL",
+                    "CLIENT_PHONE",
+                    "CLIENT_TITLE",
+                    "CLOSEDATE",
+                    "COMMENTS",
+                    "COMPANY_ID",
+                    "CONTACT_IDS",
+                    "CURRENCY_ID",
+                    "MYCOMPANY_ID",
+                    "OPENED",
+                    "OPPORTUNITY",
+                    "PERSON_TYPE_ID",
+                    "STATUS_ID",
+                    "TITLE",
+                ],
+            )?;
         Ok(Self {
-            assigned_by_id: o.opt("ASSIGNED_BY_ID")?,
-            begindate: o.opt("BEGINDATE")?,
-            client_addr: o.opt("CLIENT_ADDR")?,
-            client_email: o.opt("CLIENT_EMAIL")?,
-            client_phone: o.opt("CLIENT_PHONE")?,
-            client_title: o.opt("CLIENT_TITLE")?,
-            closedate: o.opt("CLOSEDATE")?,
-            comments: o.opt("COMMENTS")?,
-            company_id: o.opt("COMPANY_ID")?,
-            contact_ids: o.opt("CONTACT_IDS")?,
-            currency_id: o.opt("CURRENCY_ID")?,
-            mycompany_id: o.opt("MYCOMPANY_ID")?,
-            opened: o.opt("OPENED")?,
-            opportunity: o.opt("OPPORTUNITY")?,
-            person_type_id: o.opt("PERSON_TYPE_ID")?,
-            status_id: o.opt("STATUS_ID")?,
-            title: o.req("TITLE")?,
-            additional: o
-                .rest(
-                    &[
-                        "ASSIGNED_BY_ID",
-                        "BEGINDATE",
-                        "CLIENT_ADDR",
-                        "CLIENT_EMAIL",
-                        "CLIENT_PHONE",
-                        "CLIENT_TITLE",
-                        "CLOSEDATE",
-                        "COMMENTS",
-                        "COMPANY_ID",
-                        "CONTACT_IDS",
-                        "CURRENCY_ID",
-                        "MYCOMPANY_ID",
-                        "OPENED",
-                        "OPPORTUNITY",
-                        "PERSON_TYPE_ID",
-                        "STATUS_ID",
-                        "TITLE",
-                    ],
-                )?,
+            assigned_by_id,
+            begindate,
+            client_addr,
+            client_email,
+            client_phone,
+            client_title,
+            closedate,
+            comments,
+            company_id,
+            contact_ids,
+            currency_id,
+            mycompany_id,
+            opened,
+            opportunity,
+            person_type_id,
+            status_id,
+            title,
+            additional,
         })
     }
 }
@@ -178,10 +195,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestParams {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            import: o.opt("IMPORT")?,
-            additional: o.rest(&["IMPORT"])?,
-        })
+        let import = o.opt("IMPORT")?;
+        let additional = o.rest(&["IMPORT"])?;
+        Ok(Self { import, additional })
     }
 }
 
@@ -226,10 +242,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -274,7 +289,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -319,10 +335,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -489,124 +504,181 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let actual_date = o.opt("ACTUAL_DATE")?;
+        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
+        let begindate = o.opt("BEGINDATE")?;
+        let client_addr = o.opt("CLIENT_ADDR")?;
+        let client_contact = o.opt("CLIENT_CONTACT")?;
+        let client_email = o.opt("CLIENT_EMAIL")?;
+        let client_phone = o.opt("CLIENT_PHONE")?;
+        let client_title = o.opt("CLIENT_TITLE")?;
+        let client_tpa_id = o.opt("CLIENT_TPA_ID")?;
+        let client_tp_id = o.opt("CLIENT_TP_ID")?;
+        let closed = o.opt("CLOSED")?;
+        let closedate = o.opt("CLOSEDATE")?;
+        let comments = o.opt("COMMENTS")?;
+        let company_id = o.opt("COMPANY_ID")?;
+        let contact_id = o.opt("CONTACT_ID")?;
+        let content = o.opt("CONTENT")?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let currency_id = o.opt("CURRENCY_ID")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let deal_id = o.opt("DEAL_ID")?;
+        let id = o.opt("ID")?;
+        let last_activity_by = o.opt("LAST_ACTIVITY_BY")?;
+        let last_activity_time = o.opt("LAST_ACTIVITY_TIME")?;
+        let last_communication_time = o.opt("LAST_COMMUNICATION_TIME")?;
+        let lead_id = o.opt("LEAD_ID")?;
+        let location_id = o.opt("LOCATION_ID")?;
+        let modify_by_id = o.opt("MODIFY_BY_ID")?;
+        let mycompany_id = o.opt("MYCOMPANY_ID")?;
+        let opened = o.opt("OPENED")?;
+        let opportunity = o.opt("OPPORTUNITY")?;
+        let parent_id_136 = o.opt("PARENT_ID_136")?;
+        let person_type_id = o.opt("PERSON_TYPE_ID")?;
+        let quote_number = o.opt("QUOTE_NUMBER")?;
+        let status_id = o.opt("STATUS_ID")?;
+        let tax_value = o.opt("TAX_VALUE")?;
+        let terms = o.opt("TERMS")?;
+        let title = o.opt("TITLE")?;
+        let uf_crm_566eb0ac9b7fc = o.opt("UF_CRM_566EB0AC9B7FC")?;
+        let uf_crm_566eb0afa9895 = o.opt("UF_CRM_566EB0AFA9895")?;
+        let uf_crm_566eb0afb84f1 = o.opt("UF_CRM_566EB0AFB84F1")?;
+        let uf_crm_566eb0afc58fd = o.opt("UF_CRM_566EB0AFC58FD")?;
+        let uf_crm_566eb0afda4ef = o.opt("UF_CRM_566EB0AFDA4EF")?;
+        let uf_crm_566eb0afedb2f = o.opt("UF_CRM_566EB0AFEDB2F")?;
+        let uf_crm_566eb0b014ec2 = o.opt("UF_CRM_566EB0B014EC2")?;
+        let uf_crm_566eb0b0231b2 = o.opt("UF_CRM_566EB0B0231B2")?;
+        let uf_crm_566eb0b02f46f = o.opt("UF_CRM_566EB0B02F46F")?;
+        let uf_crm_566eb0b03cdcd = o.opt("UF_CRM_566EB0B03CDCD")?;
+        let uf_crm_566eb0b04d190 = o.opt("UF_CRM_566EB0B04D190")?;
+        let uf_crm_577bbce34cc90 = o.opt("UF_CRM_577BBCE34CC90")?;
+        let uf_crm_577bbce354f86 = o.opt("UF_CRM_577BBCE354F86")?;
+        let utm_campaign = o.opt("UTM_CAMPAIGN")?;
+        let utm_content = o.opt("UTM_CONTENT")?;
+        let utm_medium = o.opt("UTM_MEDIUM")?;
+        let utm_source = o.opt("UTM_SOURCE")?;
+        let utm_term = o.opt("UTM_TERM")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTUAL_DATE",
+                    "ASSIGNED_BY_ID",
+                    "BEGINDATE",
+                    "CLIENT_ADDR",
+                    "CLIENT_CONTACT",
+                    "CLIENT_EMAIL",
+                    "CLIENT_PHONE",
+                    "CLIENT_TITLE",
+                    "CLIENT_TPA_ID",
+                    "CLIENT_TP_ID",
+                    "CLOSED",
+                    "CLOSEDATE",
+                    "COMMENTS",
+                    "COMPANY_ID",
+                    "CONTACT_ID",
+                    "CONTENT",
+                    "CREATED_BY_ID",
+                    "CURRENCY_ID",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "DEAL_ID",
+                    "ID",
+                    "LAST_ACTIVITY_BY",
+                    "LAST_ACTIVITY_TIME",
+                    "LAST_COMMUNICATION_TIME",
+                    "LEAD_ID",
+                    "LOCATION_ID",
+                    "MODIFY_BY_ID",
+                    "MYCOMPANY_ID",
+                    "OPENED",
+                    "OPPORTUNITY",
+                    "PARENT_ID_136",
+                    "PERSON_TYPE_ID",
+                    "QUOTE_NUMBER",
+                    "STATUS_ID",
+                    "TAX_VALUE",
+                    "TERMS",
+                    "TITLE",
+                    "UF_CRM_566EB0AC9B7FC",
+                    "UF_CRM_566EB0AFA9895",
+                    "UF_CRM_566EB0AFB84F1",
+                    "UF_CRM_566EB0AFC58FD",
+                    "UF_CRM_566EB0AFDA4EF",
+                    "UF_CRM_566EB0AFEDB2F",
+                    "UF_CRM_566EB0B014EC2",
+                    "UF_CRM_566EB0B0231B2",
+                    "UF_CRM_566EB0B02F46F",
+                    "UF_CRM_566EB0B03CDCD",
+                    "UF_CRM_566EB0B04D190",
+                    "UF_CRM_577BBCE34CC90",
+                    "UF_CRM_577BBCE354F86",
+                    "UTM_CAMPAIGN",
+                    "UTM_CONTENT",
+                    "UTM_MEDIUM",
+                    "UTM_SOURCE",
+                    "UTM_TERM",
+                ],
+            )?;
         Ok(Self {
-            actual_date: o.opt("ACTUAL_DATE")?,
-            assigned_by_id: o.opt("ASSIGNED_BY_ID")?,
-            begindate: o.opt("BEGINDATE")?,
-            client_addr: o.opt("CLIENT_ADDR")?,
-            client_contact: o.opt("CLIENT_CONTACT")?,
-            client_email: o.opt("CLIENT_EMAIL")?,
-            client_phone: o.opt("CLIENT_PHONE")?,
-            client_title: o.opt("CLIENT_TITLE")?,
-            client_tpa_id: o.opt("CLIENT_TPA_ID")?,
-            client_tp_id: o.opt("CLIENT_TP_ID")?,
-            closed: o.opt("CLOSED")?,
-            closedate: o.opt("CLOSEDATE")?,
-            comments: o.opt("COMMENTS")?,
-            company_id: o.opt("COMPANY_ID")?,
-            contact_id: o.opt("CONTACT_ID")?,
-            content: o.opt("CONTENT")?,
-            created_by_id: o.opt("CREATED_BY_ID")?,
-            currency_id: o.opt("CURRENCY_ID")?,
-            date_create: o.opt("DATE_CREATE")?,
-            date_modify: o.opt("DATE_MODIFY")?,
-            deal_id: o.opt("DEAL_ID")?,
-            id: o.opt("ID")?,
-            last_activity_by: o.opt("LAST_ACTIVITY_BY")?,
-            last_activity_time: o.opt("LAST_ACTIVITY_TIME")?,
-            last_communication_time: o.opt("LAST_COMMUNICATION_TIME")?,
-            lead_id: o.opt("LEAD_ID")?,
-            location_id: o.opt("LOCATION_ID")?,
-            modify_by_id: o.opt("MODIFY_BY_ID")?,
-            mycompany_id: o.opt("MYCOMPANY_ID")?,
-            opened: o.opt("OPENED")?,
-            opportunity: o.opt("OPPORTUNITY")?,
-            parent_id_136: o.opt("PARENT_ID_136")?,
-            person_type_id: o.opt("PERSON_TYPE_ID")?,
-            quote_number: o.opt("QUOTE_NUMBER")?,
-            status_id: o.opt("STATUS_ID")?,
-            tax_value: o.opt("TAX_VALUE")?,
-            terms: o.opt("TERMS")?,
-            title: o.opt("TITLE")?,
-            uf_crm_566eb0ac9b7fc: o.opt("UF_CRM_566EB0AC9B7FC")?,
-            uf_crm_566eb0afa9895: o.opt("UF_CRM_566EB0AFA9895")?,
-            uf_crm_566eb0afb84f1: o.opt("UF_CRM_566EB0AFB84F1")?,
-            uf_crm_566eb0afc58fd: o.opt("UF_CRM_566EB0AFC58FD")?,
-            uf_crm_566eb0afda4ef: o.opt("UF_CRM_566EB0AFDA4EF")?,
-            uf_crm_566eb0afedb2f: o.opt("UF_CRM_566EB0AFEDB2F")?,
-            uf_crm_566eb0b014ec2: o.opt("UF_CRM_566EB0B014EC2")?,
-            uf_crm_566eb0b0231b2: o.opt("UF_CRM_566EB0B0231B2")?,
-            uf_crm_566eb0b02f46f: o.opt("UF_CRM_566EB0B02F46F")?,
-            uf_crm_566eb0b03cdcd: o.opt("UF_CRM_566EB0B03CDCD")?,
-            uf_crm_566eb0b04d190: o.opt("UF_CRM_566EB0B04D190")?,
-            uf_crm_577bbce34cc90: o.opt("UF_CRM_577BBCE34CC90")?,
-            uf_crm_577bbce354f86: o.opt("UF_CRM_577BBCE354F86")?,
-            utm_campaign: o.opt("UTM_CAMPAIGN")?,
-            utm_content: o.opt("UTM_CONTENT")?,
-            utm_medium: o.opt("UTM_MEDIUM")?,
-            utm_source: o.opt("UTM_SOURCE")?,
-            utm_term: o.opt("UTM_TERM")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTUAL_DATE",
-                        "ASSIGNED_BY_ID",
-                        "BEGINDATE",
-                        "CLIENT_ADDR",
-                        "CLIENT_CONTACT",
-                        "CLIENT_EMAIL",
-                        "CLIENT_PHONE",
-                        "CLIENT_TITLE",
-                        "CLIENT_TPA_ID",
-                        "CLIENT_TP_ID",
-                        "CLOSED",
-                        "CLOSEDATE",
-                        "COMMENTS",
-                        "COMPANY_ID",
-                        "CONTACT_ID",
-                        "CONTENT",
-                        "CREATED_BY_ID",
-                        "CURRENCY_ID",
-                        "DATE_CREATE",
-                        "DATE_MODIFY",
-                        "DEAL_ID",
-                        "ID",
-                        "LAST_ACTIVITY_BY",
-                        "LAST_ACTIVITY_TIME",
-                        "LAST_COMMUNICATION_TIME",
-                        "LEAD_ID",
-                        "LOCATION_ID",
-                        "MODIFY_BY_ID",
-                        "MYCOMPANY_ID",
-                        "OPENED",
-                        "OPPORTUNITY",
-                        "PARENT_ID_136",
-                        "PERSON_TYPE_ID",
-                        "QUOTE_NUMBER",
-                        "STATUS_ID",
-                        "TAX_VALUE",
-                        "TERMS",
-                        "TITLE",
-                        "UF_CRM_566EB0AC9B7FC",
-                        "UF_CRM_566EB0AFA9895",
-                        "UF_CRM_566EB0AFB84F1",
-                        "UF_CRM_566EB0AFC58FD",
-                        "UF_CRM_566EB0AFDA4EF",
-                        "UF_CRM_566EB0AFEDB2F",
-                        "UF_CRM_566EB0B014EC2",
-                        "UF_CRM_566EB0B0231B2",
-                        "UF_CRM_566EB0B02F46F",
-                        "UF_CRM_566EB0B03CDCD",
-                        "UF_CRM_566EB0B04D190",
-                        "UF_CRM_577BBCE34CC90",
-                        "UF_CRM_577BBCE354F86",
-                        "UTM_CAMPAIGN",
-                        "UTM_CONTENT",
-                        "UTM_MEDIUM",
-                        "UTM_SOURCE",
-                        "UTM_TERM",
-                    ],
-                )?,
+            actual_date,
+            assigned_by_id,
+            begindate,
+            client_addr,
+            client_contact,
+            client_email,
+            client_phone,
+            client_title,
+            client_tpa_id,
+            client_tp_id,
+            closed,
+            closedate,
+            comments,
+            company_id,
+            contact_id,
+            content,
+            created_by_id,
+            currency_id,
+            date_create,
+            date_modify,
+            deal_id,
+            id,
+            last_activity_by,
+            last_activity_time,
+            last_communication_time,
+            lead_id,
+            location_id,
+            modify_by_id,
+            mycompany_id,
+            opened,
+            opportunity,
+            parent_id_136,
+            person_type_id,
+            quote_number,
+            status_id,
+            tax_value,
+            terms,
+            title,
+            uf_crm_566eb0ac9b7fc,
+            uf_crm_566eb0afa9895,
+            uf_crm_566eb0afb84f1,
+            uf_crm_566eb0afc58fd,
+            uf_crm_566eb0afda4ef,
+            uf_crm_566eb0afedb2f,
+            uf_crm_566eb0b014ec2,
+            uf_crm_566eb0b0231b2,
+            uf_crm_566eb0b02f46f,
+            uf_crm_566eb0b03cdcd,
+            uf_crm_566eb0b04d190,
+            uf_crm_577bbce34cc90,
+            uf_crm_577bbce354f86,
+            utm_campaign,
+            utm_content,
+            utm_medium,
+            utm_source,
+            utm_term,
+            additional,
         })
     }
 }
@@ -658,12 +730,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -713,11 +790,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.opt("fields")?;
+        let id = o.req("id")?;
+        let params = o.opt("params")?;
+        let additional = o.rest(&["fields", "id", "params"])?;
         Ok(Self {
-            fields: o.opt("fields")?,
-            id: o.req("id")?,
-            params: o.opt("params")?,
-            additional: o.rest(&["fields", "id", "params"])?,
+            fields,
+            id,
+            params,
+            additional,
         })
     }
 }
@@ -786,48 +867,67 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
+        let begindate = o.opt("BEGINDATE")?;
+        let client_addr = o.opt("CLIENT_ADDR")?;
+        let client_email = o.opt("CLIENT_EMAIL")?;
+        let client_phone = o.opt("CLIENT_PHONE")?;
+        let client_title = o.opt("CLIENT_TITLE")?;
+        let closedate = o.opt("CLOSEDATE")?;
+        let comments = o.opt("COMMENTS")?;
+        let company_id = o.opt("COMPANY_ID")?;
+        let contact_ids = o.opt("CONTACT_IDS")?;
+        let currency_id = o.opt("CURRENCY_ID")?;
+        let mycompany_id = o.opt("MYCOMPANY_ID")?;
+        let opened = o.opt("OPENED")?;
+        let opportunity = o.opt("OPPORTUNITY")?;
+        let parent_id = o.opt("PARENT_ID_...")?;
+        let person_type_id = o.opt("PERSON_TYPE_ID")?;
+        let status_id = o.opt("STATUS_ID")?;
+        let title = o.opt("TITLE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ASSIGNED_BY_ID",
+                    "BEGINDATE",
+                    "CLIENT_ADDR",
+                    "CLIENT_EMAIL",
+                    "CLIENT_PHONE",
+                    "CLIENT_TITLE",
+                    "CLOSEDATE",
+                    "COMMENTS",
+                    "COMPANY_ID",
+                    "CONTACT_IDS",
+                    "CURRENCY_ID",
+                    "MYCOMPANY_ID",
+                    "OPENED",
+                    "OPPORTUNITY",
+                    "PARENT_ID_...",
+                    "PERSON_TYPE_ID",
+                    "STATUS_ID",
+                    "TITLE",
+                ],
+            )?;
         Ok(Self {
-            assigned_by_id: o.opt("ASSIGNED_BY_ID")?,
-            begindate: o.opt("BEGINDATE")?,
-            client_addr: o.opt("CLIENT_ADDR")?,
-            client_email: o.opt("CLIENT_EMAIL")?,
-            client_phone: o.opt("CLIENT_PHONE")?,
-            client_title: o.opt("CLIENT_TITLE")?,
-            closedate: o.opt("CLOSEDATE")?,
-            comments: o.opt("COMMENTS")?,
-            company_id: o.opt("COMPANY_ID")?,
-            contact_ids: o.opt("CONTACT_IDS")?,
-            currency_id: o.opt("CURRENCY_ID")?,
-            mycompany_id: o.opt("MYCOMPANY_ID")?,
-            opened: o.opt("OPENED")?,
-            opportunity: o.opt("OPPORTUNITY")?,
-            parent_id: o.opt("PARENT_ID_...")?,
-            person_type_id: o.opt("PERSON_TYPE_ID")?,
-            status_id: o.opt("STATUS_ID")?,
-            title: o.opt("TITLE")?,
-            additional: o
-                .rest(
-                    &[
-                        "ASSIGNED_BY_ID",
-                        "BEGINDATE",
-                        "CLIENT_ADDR",
-                        "CLIENT_EMAIL",
-                        "CLIENT_PHONE",
-                        "CLIENT_TITLE",
-                        "CLOSEDATE",
-                        "COMMENTS",
-                        "COMPANY_ID",
-                        "CONTACT_IDS",
-                        "CURRENCY_ID",
-                        "MYCOMPANY_ID",
-                        "OPENED",
-                        "OPPORTUNITY",
-                        "PARENT_ID_...",
-                        "PERSON_TYPE_ID",
-                        "STATUS_ID",
-                        "TITLE",
-                    ],
-                )?,
+            assigned_by_id,
+            begindate,
+            client_addr,
+            client_email,
+            client_phone,
+            client_title,
+            closedate,
+            comments,
+            company_id,
+            contact_ids,
+            currency_id,
+            mycompany_id,
+            opened,
+            opportunity,
+            parent_id,
+            person_type_id,
+            status_id,
+            title,
+            additional,
         })
     }
 }
@@ -850,9 +950,11 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestParams {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let register_history_event = o.opt("REGISTER_HISTORY_EVENT")?;
+        let additional = o.rest(&["REGISTER_HISTORY_EVENT"])?;
         Ok(Self {
-            register_history_event: o.opt("REGISTER_HISTORY_EVENT")?,
-            additional: o.rest(&["REGISTER_HISTORY_EVENT"])?,
+            register_history_event,
+            additional,
         })
     }
 }

@@ -43,13 +43,20 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o
+            .rest(&["entityTypeId", "filter", "order", "select", "start"])?;
         Ok(Self {
-            entity_type_id: o.opt("entityTypeId")?,
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["entityTypeId", "filter", "order", "select", "start"])?,
+            entity_type_id,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -80,12 +87,17 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_time = o.opt("CREATED_TIME")?;
+        let id = o.opt("ID")?;
+        let owner_id = o.opt("OWNER_ID")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let additional = o.rest(&["CREATED_TIME", "ID", "OWNER_ID", "TYPE_ID"])?;
         Ok(Self {
-            created_time: o.opt("CREATED_TIME")?,
-            id: o.opt("ID")?,
-            owner_id: o.opt("OWNER_ID")?,
-            type_id: o.opt("TYPE_ID")?,
-            additional: o.rest(&["CREATED_TIME", "ID", "OWNER_ID", "TYPE_ID"])?,
+            created_time,
+            id,
+            owner_id,
+            type_id,
+            additional,
         })
     }
 }

@@ -40,10 +40,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -73,15 +72,22 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color = o.opt("COLOR")?;
+        let entity_id = o.req("ENTITY_ID")?;
+        let name = o.req("NAME")?;
+        let semantics = o.opt("SEMANTICS")?;
+        let sort = o.opt("SORT")?;
+        let status_id = o.req("STATUS_ID")?;
+        let additional = o
+            .rest(&["COLOR", "ENTITY_ID", "NAME", "SEMANTICS", "SORT", "STATUS_ID"])?;
         Ok(Self {
-            color: o.opt("COLOR")?,
-            entity_id: o.req("ENTITY_ID")?,
-            name: o.req("NAME")?,
-            semantics: o.opt("SEMANTICS")?,
-            sort: o.opt("SORT")?,
-            status_id: o.req("STATUS_ID")?,
-            additional: o
-                .rest(&["COLOR", "ENTITY_ID", "NAME", "SEMANTICS", "SORT", "STATUS_ID"])?,
+            color,
+            entity_id,
+            name,
+            semantics,
+            sort,
+            status_id,
+            additional,
         })
     }
 }
@@ -129,11 +135,10 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            params: o.opt("params")?,
-            additional: o.rest(&["id", "params"])?,
-        })
+        let id = o.req("id")?;
+        let params = o.opt("params")?;
+        let additional = o.rest(&["id", "params"])?;
+        Ok(Self { id, params, additional })
     }
 }
 
@@ -177,7 +182,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -218,34 +224,46 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let category_id = o.opt("CATEGORY_ID")?;
+        let color = o.opt("COLOR")?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let extra = o.opt("EXTRA")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let name_init = o.opt("NAME_INIT")?;
+        let semantics = o.opt("SEMANTICS")?;
+        let sort = o.opt("SORT")?;
+        let status_id = o.opt("STATUS_ID")?;
+        let system = o.opt("SYSTEM")?;
+        let additional = o
+            .rest(
+                &[
+                    "CATEGORY_ID",
+                    "COLOR",
+                    "ENTITY_ID",
+                    "EXTRA",
+                    "ID",
+                    "NAME",
+                    "NAME_INIT",
+                    "SEMANTICS",
+                    "SORT",
+                    "STATUS_ID",
+                    "SYSTEM",
+                ],
+            )?;
         Ok(Self {
-            category_id: o.opt("CATEGORY_ID")?,
-            color: o.opt("COLOR")?,
-            entity_id: o.opt("ENTITY_ID")?,
-            extra: o.opt("EXTRA")?,
-            id: o.opt("ID")?,
-            name: o.opt("NAME")?,
-            name_init: o.opt("NAME_INIT")?,
-            semantics: o.opt("SEMANTICS")?,
-            sort: o.opt("SORT")?,
-            status_id: o.opt("STATUS_ID")?,
-            system: o.opt("SYSTEM")?,
-            additional: o
-                .rest(
-                    &[
-                        "CATEGORY_ID",
-                        "COLOR",
-                        "ENTITY_ID",
-                        "EXTRA",
-                        "ID",
-                        "NAME",
-                        "NAME_INIT",
-                        "SEMANTICS",
-                        "SORT",
-                        "STATUS_ID",
-                        "SYSTEM",
-                    ],
-                )?,
+            category_id,
+            color,
+            entity_id,
+            extra,
+            id,
+            name,
+            name_init,
+            semantics,
+            sort,
+            status_id,
+            system,
+            additional,
         })
     }
 }
@@ -287,10 +305,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -329,32 +346,43 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let category_id = o.opt("CATEGORY_ID")?;
+        let color = o.opt("COLOR")?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let name_init = o.opt("NAME_INIT")?;
+        let semantics = o.opt("SEMANTICS")?;
+        let sort = o.opt("SORT")?;
+        let status_id = o.opt("STATUS_ID")?;
+        let system = o.opt("SYSTEM")?;
+        let additional = o
+            .rest(
+                &[
+                    "CATEGORY_ID",
+                    "COLOR",
+                    "ENTITY_ID",
+                    "ID",
+                    "NAME",
+                    "NAME_INIT",
+                    "SEMANTICS",
+                    "SORT",
+                    "STATUS_ID",
+                    "SYSTEM",
+                ],
+            )?;
         Ok(Self {
-            category_id: o.opt("CATEGORY_ID")?,
-            color: o.opt("COLOR")?,
-            entity_id: o.opt("ENTITY_ID")?,
-            id: o.opt("ID")?,
-            name: o.opt("NAME")?,
-            name_init: o.opt("NAME_INIT")?,
-            semantics: o.opt("SEMANTICS")?,
-            sort: o.opt("SORT")?,
-            status_id: o.opt("STATUS_ID")?,
-            system: o.opt("SYSTEM")?,
-            additional: o
-                .rest(
-                    &[
-                        "CATEGORY_ID",
-                        "COLOR",
-                        "ENTITY_ID",
-                        "ID",
-                        "NAME",
-                        "NAME_INIT",
-                        "SEMANTICS",
-                        "SORT",
-                        "STATUS_ID",
-                        "SYSTEM",
-                    ],
-                )?,
+            category_id,
+            color,
+            entity_id,
+            id,
+            name,
+            name_init,
+            semantics,
+            sort,
+            status_id,
+            system,
+            additional,
         })
     }
 }
@@ -405,11 +433,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "start"])?,
+            filter,
+            order,
+            start,
+            additional,
         })
     }
 }
@@ -456,11 +488,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -484,11 +515,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color = o.opt("COLOR")?;
+        let name = o.opt("NAME")?;
+        let sort = o.opt("SORT")?;
+        let additional = o.rest(&["COLOR", "NAME", "SORT"])?;
         Ok(Self {
-            color: o.opt("COLOR")?,
-            name: o.opt("NAME")?,
-            sort: o.opt("SORT")?,
-            additional: o.rest(&["COLOR", "NAME", "SORT"])?,
+            color,
+            name,
+            sort,
+            additional,
         })
     }
 }

@@ -38,10 +38,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -109,54 +108,76 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let custom_section_id = o.opt("customSectionId")?;
+        let custom_sections = o.opt("customSections")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let is_automation_enabled = o.opt("isAutomationEnabled")?;
+        let is_begin_close_dates_enabled = o.opt("isBeginCloseDatesEnabled")?;
+        let is_biz_proc_enabled = o.opt("isBizProcEnabled")?;
+        let is_categories_enabled = o.opt("isCategoriesEnabled")?;
+        let is_client_enabled = o.opt("isClientEnabled")?;
+        let is_documents_enabled = o.opt("isDocumentsEnabled")?;
+        let is_external = o.opt("isExternal")?;
+        let is_link_with_products_enabled = o.opt("isLinkWithProductsEnabled")?;
+        let is_mycompany_enabled = o.opt("isMycompanyEnabled")?;
+        let is_observers_enabled = o.opt("isObserversEnabled")?;
+        let is_recyclebin_enabled = o.opt("isRecyclebinEnabled")?;
+        let is_set_open_permissions = o.opt("isSetOpenPermissions")?;
+        let is_source_enabled = o.opt("isSourceEnabled")?;
+        let is_stages_enabled = o.opt("isStagesEnabled")?;
+        let is_use_in_userfield_enabled = o.opt("isUseInUserfieldEnabled")?;
+        let linked_user_fields = o.opt("linkedUserFields")?;
+        let relations = o.opt("relations")?;
+        let title = o.req("title")?;
+        let additional = o
+            .rest(
+                &[
+                    "customSectionId",
+                    "customSections",
+                    "entityTypeId",
+                    "isAutomationEnabled",
+                    "isBeginCloseDatesEnabled",
+                    "isBizProcEnabled",
+                    "isCategoriesEnabled",
+                    "isClientEnabled",
+                    "isDocumentsEnabled",
+                    "isExternal",
+                    "isLinkWithProductsEnabled",
+                    "isMycompanyEnabled",
+                    "isObserversEnabled",
+                    "isRecyclebinEnabled",
+                    "isSetOpenPermissions",
+                    "isSourceEnabled",
+                    "isStagesEnabled",
+                    "isUseInUserfieldEnabled",
+                    "linkedUserFields",
+                    "relations",
+                    "title",
+                ],
+            )?;
         Ok(Self {
-            custom_section_id: o.opt("customSectionId")?,
-            custom_sections: o.opt("customSections")?,
-            entity_type_id: o.opt("entityTypeId")?,
-            is_automation_enabled: o.opt("isAutomationEnabled")?,
-            is_begin_close_dates_enabled: o.opt("isBeginCloseDatesEnabled")?,
-            is_biz_proc_enabled: o.opt("isBizProcEnabled")?,
-            is_categories_enabled: o.opt("isCategoriesEnabled")?,
-            is_client_enabled: o.opt("isClientEnabled")?,
-            is_documents_enabled: o.opt("isDocumentsEnabled")?,
-            is_external: o.opt("isExternal")?,
-            is_link_with_products_enabled: o.opt("isLinkWithProductsEnabled")?,
-            is_mycompany_enabled: o.opt("isMycompanyEnabled")?,
-            is_observers_enabled: o.opt("isObserversEnabled")?,
-            is_recyclebin_enabled: o.opt("isRecyclebinEnabled")?,
-            is_set_open_permissions: o.opt("isSetOpenPermissions")?,
-            is_source_enabled: o.opt("isSourceEnabled")?,
-            is_stages_enabled: o.opt("isStagesEnabled")?,
-            is_use_in_userfield_enabled: o.opt("isUseInUserfieldEnabled")?,
-            linked_user_fields: o.opt("linkedUserFields")?,
-            relations: o.opt("relations")?,
-            title: o.req("title")?,
-            additional: o
-                .rest(
-                    &[
-                        "customSectionId",
-                        "customSections",
-                        "entityTypeId",
-                        "isAutomationEnabled",
-                        "isBeginCloseDatesEnabled",
-                        "isBizProcEnabled",
-                        "isCategoriesEnabled",
-                        "isClientEnabled",
-                        "isDocumentsEnabled",
-                        "isExternal",
-                        "isLinkWithProductsEnabled",
-                        "isMycompanyEnabled",
-                        "isObserversEnabled",
-                        "isRecyclebinEnabled",
-                        "isSetOpenPermissions",
-                        "isSourceEnabled",
-                        "isStagesEnabled",
-                        "isUseInUserfieldEnabled",
-                        "linkedUserFields",
-                        "relations",
-                        "title",
-                    ],
-                )?,
+            custom_section_id,
+            custom_sections,
+            entity_type_id,
+            is_automation_enabled,
+            is_begin_close_dates_enabled,
+            is_biz_proc_enabled,
+            is_categories_enabled,
+            is_client_enabled,
+            is_documents_enabled,
+            is_external,
+            is_link_with_products_enabled,
+            is_mycompany_enabled,
+            is_observers_enabled,
+            is_recyclebin_enabled,
+            is_set_open_permissions,
+            is_source_enabled,
+            is_stages_enabled,
+            is_use_in_userfield_enabled,
+            linked_user_fields,
+            relations,
+            title,
+            additional,
         })
     }
 }
@@ -179,10 +200,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsLinkedUserFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let calendar_event = o.opt("CALENDAR_EVENT")?;
+        let tasks_task = o.opt("TASKS_TASK")?;
+        let additional = o.rest(&["CALENDAR_EVENT", "TASKS_TASK"])?;
         Ok(Self {
-            calendar_event: o.opt("CALENDAR_EVENT")?,
-            tasks_task: o.opt("TASKS_TASK")?,
-            additional: o.rest(&["CALENDAR_EVENT", "TASKS_TASK"])?,
+            calendar_event,
+            tasks_task,
+            additional,
         })
     }
 }
@@ -205,11 +229,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsRelations {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            child: o.opt("child")?,
-            parent: o.opt("parent")?,
-            additional: o.rest(&["child", "parent"])?,
-        })
+        let child = o.opt("child")?;
+        let parent = o.opt("parent")?;
+        let additional = o.rest(&["child", "parent"])?;
+        Ok(Self { child, parent, additional })
     }
 }
 
@@ -231,10 +254,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            type_: o.opt("type")?,
-            additional: o.rest(&["type"])?,
-        })
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["type"])?;
+        Ok(Self { type_, additional })
     }
 }
 
@@ -315,66 +337,94 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseType {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_by = o.opt("createdBy")?;
+        let created_time = o.opt("createdTime")?;
+        let custom_section_id = o.opt("customSectionId")?;
+        let custom_sections = o.opt("customSections")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let id = o.opt("id")?;
+        let is_automation_enabled = o.opt("isAutomationEnabled")?;
+        let is_begin_close_dates_enabled = o.opt("isBeginCloseDatesEnabled")?;
+        let is_biz_proc_enabled = o.opt("isBizProcEnabled")?;
+        let is_categories_enabled = o.opt("isCategoriesEnabled")?;
+        let is_client_enabled = o.opt("isClientEnabled")?;
+        let is_counters_enabled = o.opt("isCountersEnabled")?;
+        let is_documents_enabled = o.opt("isDocumentsEnabled")?;
+        let is_link_with_products_enabled = o.opt("isLinkWithProductsEnabled")?;
+        let is_mycompany_enabled = o.opt("isMycompanyEnabled")?;
+        let is_observers_enabled = o.opt("isObserversEnabled")?;
+        let is_payments_enabled = o.opt("isPaymentsEnabled")?;
+        let is_recyclebin_enabled = o.opt("isRecyclebinEnabled")?;
+        let is_set_open_permissions = o.opt("isSetOpenPermissions")?;
+        let is_source_enabled = o.opt("isSourceEnabled")?;
+        let is_stages_enabled = o.opt("isStagesEnabled")?;
+        let is_use_in_userfield_enabled = o.opt("isUseInUserfieldEnabled")?;
+        let linked_user_fields = o.opt("linkedUserFields")?;
+        let relations = o.opt("relations")?;
+        let title = o.opt("title")?;
+        let updated_by = o.opt("updatedBy")?;
+        let updated_time = o.opt("updatedTime")?;
+        let additional = o
+            .rest(
+                &[
+                    "createdBy",
+                    "createdTime",
+                    "customSectionId",
+                    "customSections",
+                    "entityTypeId",
+                    "id",
+                    "isAutomationEnabled",
+                    "isBeginCloseDatesEnabled",
+                    "isBizProcEnabled",
+                    "isCategoriesEnabled",
+                    "isClientEnabled",
+                    "isCountersEnabled",
+                    "isDocumentsEnabled",
+                    "isLinkWithProductsEnabled",
+                    "isMycompanyEnabled",
+                    "isObserversEnabled",
+                    "isPaymentsEnabled",
+                    "isRecyclebinEnabled",
+                    "isSetOpenPermissions",
+                    "isSourceEnabled",
+                    "isStagesEnabled",
+                    "isUseInUserfieldEnabled",
+                    "linkedUserFields",
+                    "relations",
+                    "title",
+                    "updatedBy",
+                    "updatedTime",
+                ],
+            )?;
         Ok(Self {
-            created_by: o.opt("createdBy")?,
-            created_time: o.opt("createdTime")?,
-            custom_section_id: o.opt("customSectionId")?,
-            custom_sections: o.opt("customSections")?,
-            entity_type_id: o.opt("entityTypeId")?,
-            id: o.opt("id")?,
-            is_automation_enabled: o.opt("isAutomationEnabled")?,
-            is_begin_close_dates_enabled: o.opt("isBeginCloseDatesEnabled")?,
-            is_biz_proc_enabled: o.opt("isBizProcEnabled")?,
-            is_categories_enabled: o.opt("isCategoriesEnabled")?,
-            is_client_enabled: o.opt("isClientEnabled")?,
-            is_counters_enabled: o.opt("isCountersEnabled")?,
-            is_documents_enabled: o.opt("isDocumentsEnabled")?,
-            is_link_with_products_enabled: o.opt("isLinkWithProductsEnabled")?,
-            is_mycompany_enabled: o.opt("isMycompanyEnabled")?,
-            is_observers_enabled: o.opt("isObserversEnabled")?,
-            is_payments_enabled: o.opt("isPaymentsEnabled")?,
-            is_recyclebin_enabled: o.opt("isRecyclebinEnabled")?,
-            is_set_open_permissions: o.opt("isSetOpenPermissions")?,
-            is_source_enabled: o.opt("isSourceEnabled")?,
-            is_stages_enabled: o.opt("isStagesEnabled")?,
-            is_use_in_userfield_enabled: o.opt("isUseInUserfieldEnabled")?,
-            linked_user_fields: o.opt("linkedUserFields")?,
-            relations: o.opt("relations")?,
-            title: o.opt("title")?,
-            updated_by: o.opt("updatedBy")?,
-            updated_time: o.opt("updatedTime")?,
-            additional: o
-                .rest(
-                    &[
-                        "createdBy",
-                        "createdTime",
-                        "customSectionId",
-                        "customSections",
-                        "entityTypeId",
-                        "id",
-                        "isAutomationEnabled",
-                        "isBeginCloseDatesEnabled",
-                        "isBizProcEnabled",
-                        "isCategoriesEnabled",
-                        "isClientEnabled",
-                        "isCountersEnabled",
-                        "isDocumentsEnabled",
-                        "isLinkWithProductsEnabled",
-                        "isMycompanyEnabled",
-                        "isObserversEnabled",
-                        "isPaymentsEnabled",
-                        "isRecyclebinEnabled",
-                        "isSetOpenPermissions",
-                        "isSourceEnabled",
-                        "isStagesEnabled",
-                        "isUseInUserfieldEnabled",
-                        "linkedUserFields",
-                        "relations",
-                        "title",
-                        "updatedBy",
-                        "updatedTime",
-                    ],
-                )?,
+            created_by,
+            created_time,
+            custom_section_id,
+            custom_sections,
+            entity_type_id,
+            id,
+            is_automation_enabled,
+            is_begin_close_dates_enabled,
+            is_biz_proc_enabled,
+            is_categories_enabled,
+            is_client_enabled,
+            is_counters_enabled,
+            is_documents_enabled,
+            is_link_with_products_enabled,
+            is_mycompany_enabled,
+            is_observers_enabled,
+            is_payments_enabled,
+            is_recyclebin_enabled,
+            is_set_open_permissions,
+            is_source_enabled,
+            is_stages_enabled,
+            is_use_in_userfield_enabled,
+            linked_user_fields,
+            relations,
+            title,
+            updated_by,
+            updated_time,
+            additional,
         })
     }
 }
@@ -424,10 +474,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -476,7 +525,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -497,10 +547,9 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.opt("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.opt("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -576,58 +625,82 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let created_by = o.opt("createdBy")?;
+        let created_time = o.opt("createdTime")?;
+        let custom_section_id = o.opt("customSectionId")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let id = o.opt("id")?;
+        let is_automation_enabled = o.opt("isAutomationEnabled")?;
+        let is_begin_close_dates_enabled = o.opt("isBeginCloseDatesEnabled")?;
+        let is_biz_proc_enabled = o.opt("isBizProcEnabled")?;
+        let is_categories_enabled = o.opt("isCategoriesEnabled")?;
+        let is_client_enabled = o.opt("isClientEnabled")?;
+        let is_documents_enabled = o.opt("isDocumentsEnabled")?;
+        let is_link_with_products_enabled = o.opt("isLinkWithProductsEnabled")?;
+        let is_mycompany_enabled = o.opt("isMycompanyEnabled")?;
+        let is_observers_enabled = o.opt("isObserversEnabled")?;
+        let is_recyclebin_enabled = o.opt("isRecyclebinEnabled")?;
+        let is_set_open_permissions = o.opt("isSetOpenPermissions")?;
+        let is_source_enabled = o.opt("isSourceEnabled")?;
+        let is_stages_enabled = o.opt("isStagesEnabled")?;
+        let is_use_in_userfield_enabled = o.opt("isUseInUserfieldEnabled")?;
+        let title = o.opt("title")?;
+        let updated_by = o.opt("updatedBy")?;
+        let updated_time = o.opt("updatedTime")?;
+        let additional = o
+            .rest(
+                &[
+                    "code",
+                    "createdBy",
+                    "createdTime",
+                    "customSectionId",
+                    "entityTypeId",
+                    "id",
+                    "isAutomationEnabled",
+                    "isBeginCloseDatesEnabled",
+                    "isBizProcEnabled",
+                    "isCategoriesEnabled",
+                    "isClientEnabled",
+                    "isDocumentsEnabled",
+                    "isLinkWithProductsEnabled",
+                    "isMycompanyEnabled",
+                    "isObserversEnabled",
+                    "isRecyclebinEnabled",
+                    "isSetOpenPermissions",
+                    "isSourceEnabled",
+                    "isStagesEnabled",
+                    "isUseInUserfieldEnabled",
+                    "title",
+                    "updatedBy",
+                    "updatedTime",
+                ],
+            )?;
         Ok(Self {
-            code: o.opt("code")?,
-            created_by: o.opt("createdBy")?,
-            created_time: o.opt("createdTime")?,
-            custom_section_id: o.opt("customSectionId")?,
-            entity_type_id: o.opt("entityTypeId")?,
-            id: o.opt("id")?,
-            is_automation_enabled: o.opt("isAutomationEnabled")?,
-            is_begin_close_dates_enabled: o.opt("isBeginCloseDatesEnabled")?,
-            is_biz_proc_enabled: o.opt("isBizProcEnabled")?,
-            is_categories_enabled: o.opt("isCategoriesEnabled")?,
-            is_client_enabled: o.opt("isClientEnabled")?,
-            is_documents_enabled: o.opt("isDocumentsEnabled")?,
-            is_link_with_products_enabled: o.opt("isLinkWithProductsEnabled")?,
-            is_mycompany_enabled: o.opt("isMycompanyEnabled")?,
-            is_observers_enabled: o.opt("isObserversEnabled")?,
-            is_recyclebin_enabled: o.opt("isRecyclebinEnabled")?,
-            is_set_open_permissions: o.opt("isSetOpenPermissions")?,
-            is_source_enabled: o.opt("isSourceEnabled")?,
-            is_stages_enabled: o.opt("isStagesEnabled")?,
-            is_use_in_userfield_enabled: o.opt("isUseInUserfieldEnabled")?,
-            title: o.opt("title")?,
-            updated_by: o.opt("updatedBy")?,
-            updated_time: o.opt("updatedTime")?,
-            additional: o
-                .rest(
-                    &[
-                        "code",
-                        "createdBy",
-                        "createdTime",
-                        "customSectionId",
-                        "entityTypeId",
-                        "id",
-                        "isAutomationEnabled",
-                        "isBeginCloseDatesEnabled",
-                        "isBizProcEnabled",
-                        "isCategoriesEnabled",
-                        "isClientEnabled",
-                        "isDocumentsEnabled",
-                        "isLinkWithProductsEnabled",
-                        "isMycompanyEnabled",
-                        "isObserversEnabled",
-                        "isRecyclebinEnabled",
-                        "isSetOpenPermissions",
-                        "isSourceEnabled",
-                        "isStagesEnabled",
-                        "isUseInUserfieldEnabled",
-                        "title",
-                        "updatedBy",
-                        "updatedTime",
-                    ],
-                )?,
+            code,
+            created_by,
+            created_time,
+            custom_section_id,
+            entity_type_id,
+            id,
+            is_automation_enabled,
+            is_begin_close_dates_enabled,
+            is_biz_proc_enabled,
+            is_categories_enabled,
+            is_client_enabled,
+            is_documents_enabled,
+            is_link_with_products_enabled,
+            is_mycompany_enabled,
+            is_observers_enabled,
+            is_recyclebin_enabled,
+            is_set_open_permissions,
+            is_source_enabled,
+            is_stages_enabled,
+            is_use_in_userfield_enabled,
+            title,
+            updated_by,
+            updated_time,
+            additional,
         })
     }
 }
@@ -673,10 +746,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -698,10 +770,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            type_: o.opt("type")?,
-            additional: o.rest(&["type"])?,
-        })
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["type"])?;
+        Ok(Self { type_, additional })
     }
 }
 
@@ -784,68 +855,97 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseType {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let created_by = o.opt("createdBy")?;
+        let created_time = o.opt("createdTime")?;
+        let custom_section_id = o.opt("customSectionId")?;
+        let custom_sections = o.opt("customSections")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let id = o.opt("id")?;
+        let is_automation_enabled = o.opt("isAutomationEnabled")?;
+        let is_begin_close_dates_enabled = o.opt("isBeginCloseDatesEnabled")?;
+        let is_biz_proc_enabled = o.opt("isBizProcEnabled")?;
+        let is_categories_enabled = o.opt("isCategoriesEnabled")?;
+        let is_client_enabled = o.opt("isClientEnabled")?;
+        let is_counters_enabled = o.opt("isCountersEnabled")?;
+        let is_documents_enabled = o.opt("isDocumentsEnabled")?;
+        let is_link_with_products_enabled = o.opt("isLinkWithProductsEnabled")?;
+        let is_mycompany_enabled = o.opt("isMycompanyEnabled")?;
+        let is_observers_enabled = o.opt("isObserversEnabled")?;
+        let is_payments_enabled = o.opt("isPaymentsEnabled")?;
+        let is_recyclebin_enabled = o.opt("isRecyclebinEnabled")?;
+        let is_set_open_permissions = o.opt("isSetOpenPermissions")?;
+        let is_source_enabled = o.opt("isSourceEnabled")?;
+        let is_stages_enabled = o.opt("isStagesEnabled")?;
+        let is_use_in_userfield_enabled = o.opt("isUseInUserfieldEnabled")?;
+        let linked_user_fields = o.opt("linkedUserFields")?;
+        let relations = o.opt("relations")?;
+        let title = o.opt("title")?;
+        let updated_by = o.opt("updatedBy")?;
+        let updated_time = o.opt("updatedTime")?;
+        let additional = o
+            .rest(
+                &[
+                    "code",
+                    "createdBy",
+                    "createdTime",
+                    "customSectionId",
+                    "customSections",
+                    "entityTypeId",
+                    "id",
+                    "isAutomationEnabled",
+                    "isBeginCloseDatesEnabled",
+                    "isBizProcEnabled",
+                    "isCategoriesEnabled",
+                    "isClientEnabled",
+                    "isCountersEnabled",
+                    "isDocumentsEnabled",
+                    "isLinkWithProductsEnabled",
+                    "isMycompanyEnabled",
+                    "isObserversEnabled",
+                    "isPaymentsEnabled",
+                    "isRecyclebinEnabled",
+                    "isSetOpenPermissions",
+                    "isSourceEnabled",
+                    "isStagesEnabled",
+                    "isUseInUserfieldEnabled",
+                    "linkedUserFields",
+                    "relations",
+                    "title",
+                    "updatedBy",
+                    "updatedTime",
+                ],
+            )?;
         Ok(Self {
-            code: o.opt("code")?,
-            created_by: o.opt("createdBy")?,
-            created_time: o.opt("createdTime")?,
-            custom_section_id: o.opt("customSectionId")?,
-            custom_sections: o.opt("customSections")?,
-            entity_type_id: o.opt("entityTypeId")?,
-            id: o.opt("id")?,
-            is_automation_enabled: o.opt("isAutomationEnabled")?,
-            is_begin_close_dates_enabled: o.opt("isBeginCloseDatesEnabled")?,
-            is_biz_proc_enabled: o.opt("isBizProcEnabled")?,
-            is_categories_enabled: o.opt("isCategoriesEnabled")?,
-            is_client_enabled: o.opt("isClientEnabled")?,
-            is_counters_enabled: o.opt("isCountersEnabled")?,
-            is_documents_enabled: o.opt("isDocumentsEnabled")?,
-            is_link_with_products_enabled: o.opt("isLinkWithProductsEnabled")?,
-            is_mycompany_enabled: o.opt("isMycompanyEnabled")?,
-            is_observers_enabled: o.opt("isObserversEnabled")?,
-            is_payments_enabled: o.opt("isPaymentsEnabled")?,
-            is_recyclebin_enabled: o.opt("isRecyclebinEnabled")?,
-            is_set_open_permissions: o.opt("isSetOpenPermissions")?,
-            is_source_enabled: o.opt("isSourceEnabled")?,
-            is_stages_enabled: o.opt("isStagesEnabled")?,
-            is_use_in_userfield_enabled: o.opt("isUseInUserfieldEnabled")?,
-            linked_user_fields: o.opt("linkedUserFields")?,
-            relations: o.opt("relations")?,
-            title: o.opt("title")?,
-            updated_by: o.opt("updatedBy")?,
-            updated_time: o.opt("updatedTime")?,
-            additional: o
-                .rest(
-                    &[
-                        "code",
-                        "createdBy",
-                        "createdTime",
-                        "customSectionId",
-                        "customSections",
-                        "entityTypeId",
-                        "id",
-                        "isAutomationEnabled",
-                        "isBeginCloseDatesEnabled",
-                        "isBizProcEnabled",
-                        "isCategoriesEnabled",
-                        "isClientEnabled",
-                        "isCountersEnabled",
-                        "isDocumentsEnabled",
-                        "isLinkWithProductsEnabled",
-                        "isMycompanyEnabled",
-                        "isObserversEnabled",
-                        "isPaymentsEnabled",
-                        "isRecyclebinEnabled",
-                        "isSetOpenPermissions",
-                        "isSourceEnabled",
-                        "isStagesEnabled",
-                        "isUseInUserfieldEnabled",
-                        "linkedUserFields",
-                        "relations",
-                        "title",
-                        "updatedBy",
-                        "updatedTime",
-                    ],
-                )?,
+            code,
+            created_by,
+            created_time,
+            custom_section_id,
+            custom_sections,
+            entity_type_id,
+            id,
+            is_automation_enabled,
+            is_begin_close_dates_enabled,
+            is_biz_proc_enabled,
+            is_categories_enabled,
+            is_client_enabled,
+            is_counters_enabled,
+            is_documents_enabled,
+            is_link_with_products_enabled,
+            is_mycompany_enabled,
+            is_observers_enabled,
+            is_payments_enabled,
+            is_recyclebin_enabled,
+            is_set_open_permissions,
+            is_source_enabled,
+            is_stages_enabled,
+            is_use_in_userfield_enabled,
+            linked_user_fields,
+            relations,
+            title,
+            updated_by,
+            updated_time,
+            additional,
         })
     }
 }
@@ -893,10 +993,9 @@ impl ::bitrix24_runtime::loose::Loose for GetByEntityTypeIdRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            entity_type_id: o.req("entityTypeId")?,
-            additional: o.rest(&["entityTypeId"])?,
-        })
+        let entity_type_id = o.req("entityTypeId")?;
+        let additional = o.rest(&["entityTypeId"])?;
+        Ok(Self { entity_type_id, additional })
     }
 }
 
@@ -918,10 +1017,9 @@ impl ::bitrix24_runtime::loose::Loose for GetByEntityTypeIdResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            type_: o.opt("type")?,
-            additional: o.rest(&["type"])?,
-        })
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["type"])?;
+        Ok(Self { type_, additional })
     }
 }
 
@@ -1004,68 +1102,97 @@ impl ::bitrix24_runtime::loose::Loose for GetByEntityTypeIdResponseType {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let created_by = o.opt("createdBy")?;
+        let created_time = o.opt("createdTime")?;
+        let custom_section_id = o.opt("customSectionId")?;
+        let custom_sections = o.opt("customSections")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let id = o.opt("id")?;
+        let is_automation_enabled = o.opt("isAutomationEnabled")?;
+        let is_begin_close_dates_enabled = o.opt("isBeginCloseDatesEnabled")?;
+        let is_biz_proc_enabled = o.opt("isBizProcEnabled")?;
+        let is_categories_enabled = o.opt("isCategoriesEnabled")?;
+        let is_client_enabled = o.opt("isClientEnabled")?;
+        let is_counters_enabled = o.opt("isCountersEnabled")?;
+        let is_documents_enabled = o.opt("isDocumentsEnabled")?;
+        let is_link_with_products_enabled = o.opt("isLinkWithProductsEnabled")?;
+        let is_mycompany_enabled = o.opt("isMycompanyEnabled")?;
+        let is_observers_enabled = o.opt("isObserversEnabled")?;
+        let is_payments_enabled = o.opt("isPaymentsEnabled")?;
+        let is_recyclebin_enabled = o.opt("isRecyclebinEnabled")?;
+        let is_set_open_permissions = o.opt("isSetOpenPermissions")?;
+        let is_source_enabled = o.opt("isSourceEnabled")?;
+        let is_stages_enabled = o.opt("isStagesEnabled")?;
+        let is_use_in_userfield_enabled = o.opt("isUseInUserfieldEnabled")?;
+        let linked_user_fields = o.opt("linkedUserFields")?;
+        let relations = o.opt("relations")?;
+        let title = o.opt("title")?;
+        let updated_by = o.opt("updatedBy")?;
+        let updated_time = o.opt("updatedTime")?;
+        let additional = o
+            .rest(
+                &[
+                    "code",
+                    "createdBy",
+                    "createdTime",
+                    "customSectionId",
+                    "customSections",
+                    "entityTypeId",
+                    "id",
+                    "isAutomationEnabled",
+                    "isBeginCloseDatesEnabled",
+                    "isBizProcEnabled",
+                    "isCategoriesEnabled",
+                    "isClientEnabled",
+                    "isCountersEnabled",
+                    "isDocumentsEnabled",
+                    "isLinkWithProductsEnabled",
+                    "isMycompanyEnabled",
+                    "isObserversEnabled",
+                    "isPaymentsEnabled",
+                    "isRecyclebinEnabled",
+                    "isSetOpenPermissions",
+                    "isSourceEnabled",
+                    "isStagesEnabled",
+                    "isUseInUserfieldEnabled",
+                    "linkedUserFields",
+                    "relations",
+                    "title",
+                    "updatedBy",
+                    "updatedTime",
+                ],
+            )?;
         Ok(Self {
-            code: o.opt("code")?,
-            created_by: o.opt("createdBy")?,
-            created_time: o.opt("createdTime")?,
-            custom_section_id: o.opt("customSectionId")?,
-            custom_sections: o.opt("customSections")?,
-            entity_type_id: o.opt("entityTypeId")?,
-            id: o.opt("id")?,
-            is_automation_enabled: o.opt("isAutomationEnabled")?,
-            is_begin_close_dates_enabled: o.opt("isBeginCloseDatesEnabled")?,
-            is_biz_proc_enabled: o.opt("isBizProcEnabled")?,
-            is_categories_enabled: o.opt("isCategoriesEnabled")?,
-            is_client_enabled: o.opt("isClientEnabled")?,
-            is_counters_enabled: o.opt("isCountersEnabled")?,
-            is_documents_enabled: o.opt("isDocumentsEnabled")?,
-            is_link_with_products_enabled: o.opt("isLinkWithProductsEnabled")?,
-            is_mycompany_enabled: o.opt("isMycompanyEnabled")?,
-            is_observers_enabled: o.opt("isObserversEnabled")?,
-            is_payments_enabled: o.opt("isPaymentsEnabled")?,
-            is_recyclebin_enabled: o.opt("isRecyclebinEnabled")?,
-            is_set_open_permissions: o.opt("isSetOpenPermissions")?,
-            is_source_enabled: o.opt("isSourceEnabled")?,
-            is_stages_enabled: o.opt("isStagesEnabled")?,
-            is_use_in_userfield_enabled: o.opt("isUseInUserfieldEnabled")?,
-            linked_user_fields: o.opt("linkedUserFields")?,
-            relations: o.opt("relations")?,
-            title: o.opt("title")?,
-            updated_by: o.opt("updatedBy")?,
-            updated_time: o.opt("updatedTime")?,
-            additional: o
-                .rest(
-                    &[
-                        "code",
-                        "createdBy",
-                        "createdTime",
-                        "customSectionId",
-                        "customSections",
-                        "entityTypeId",
-                        "id",
-                        "isAutomationEnabled",
-                        "isBeginCloseDatesEnabled",
-                        "isBizProcEnabled",
-                        "isCategoriesEnabled",
-                        "isClientEnabled",
-                        "isCountersEnabled",
-                        "isDocumentsEnabled",
-                        "isLinkWithProductsEnabled",
-                        "isMycompanyEnabled",
-                        "isObserversEnabled",
-                        "isPaymentsEnabled",
-                        "isRecyclebinEnabled",
-                        "isSetOpenPermissions",
-                        "isSourceEnabled",
-                        "isStagesEnabled",
-                        "isUseInUserfieldEnabled",
-                        "linkedUserFields",
-                        "relations",
-                        "title",
-                        "updatedBy",
-                        "updatedTime",
-                    ],
-                )?,
+            code,
+            created_by,
+            created_time,
+            custom_section_id,
+            custom_sections,
+            entity_type_id,
+            id,
+            is_automation_enabled,
+            is_begin_close_dates_enabled,
+            is_biz_proc_enabled,
+            is_categories_enabled,
+            is_client_enabled,
+            is_counters_enabled,
+            is_documents_enabled,
+            is_link_with_products_enabled,
+            is_mycompany_enabled,
+            is_observers_enabled,
+            is_payments_enabled,
+            is_recyclebin_enabled,
+            is_set_open_permissions,
+            is_source_enabled,
+            is_stages_enabled,
+            is_use_in_userfield_enabled,
+            linked_user_fields,
+            relations,
+            title,
+            updated_by,
+            updated_time,
+            additional,
         })
     }
 }
@@ -1119,11 +1246,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "start"])?,
+            filter,
+            order,
+            start,
+            additional,
         })
     }
 }
@@ -1145,10 +1276,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            types: o.opt("types")?,
-            additional: o.rest(&["types"])?,
-        })
+        let types = o.opt("types")?;
+        let additional = o.rest(&["types"])?;
+        Ok(Self { types, additional })
     }
 }
 
@@ -1196,11 +1326,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.opt("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.opt("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -1270,52 +1399,73 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let custom_section_id = o.opt("customSectionId")?;
+        let custom_sections = o.opt("customSections")?;
+        let is_automation_enabled = o.opt("isAutomationEnabled")?;
+        let is_begin_close_dates_enabled = o.opt("isBeginCloseDatesEnabled")?;
+        let is_biz_proc_enabled = o.opt("isBizProcEnabled")?;
+        let is_categories_enabled = o.opt("isCategoriesEnabled")?;
+        let is_client_enabled = o.opt("isClientEnabled")?;
+        let is_documents_enabled = o.opt("isDocumentsEnabled")?;
+        let is_external = o.opt("isExternal")?;
+        let is_link_with_products_enabled = o.opt("isLinkWithProductsEnabled")?;
+        let is_mycompany_enabled = o.opt("isMycompanyEnabled")?;
+        let is_observers_enabled = o.opt("isObserversEnabled")?;
+        let is_recyclebin_enabled = o.opt("isRecyclebinEnabled")?;
+        let is_set_open_permissions = o.opt("isSetOpenPermissions")?;
+        let is_source_enabled = o.opt("isSourceEnabled")?;
+        let is_stages_enabled = o.opt("isStagesEnabled")?;
+        let is_use_in_userfield_enabled = o.opt("isUseInUserfieldEnabled")?;
+        let linked_user_fields = o.opt("linkedUserFields")?;
+        let relations = o.opt("relations")?;
+        let title = o.opt("title")?;
+        let additional = o
+            .rest(
+                &[
+                    "customSectionId",
+                    "customSections",
+                    "isAutomationEnabled",
+                    "isBeginCloseDatesEnabled",
+                    "isBizProcEnabled",
+                    "isCategoriesEnabled",
+                    "isClientEnabled",
+                    "isDocumentsEnabled",
+                    "isExternal",
+                    "isLinkWithProductsEnabled",
+                    "isMycompanyEnabled",
+                    "isObserversEnabled",
+                    "isRecyclebinEnabled",
+                    "isSetOpenPermissions",
+                    "isSourceEnabled",
+                    "isStagesEnabled",
+                    "isUseInUserfieldEnabled",
+                    "linkedUserFields",
+                    "relations",
+                    "title",
+                ],
+            )?;
         Ok(Self {
-            custom_section_id: o.opt("customSectionId")?,
-            custom_sections: o.opt("customSections")?,
-            is_automation_enabled: o.opt("isAutomationEnabled")?,
-            is_begin_close_dates_enabled: o.opt("isBeginCloseDatesEnabled")?,
-            is_biz_proc_enabled: o.opt("isBizProcEnabled")?,
-            is_categories_enabled: o.opt("isCategoriesEnabled")?,
-            is_client_enabled: o.opt("isClientEnabled")?,
-            is_documents_enabled: o.opt("isDocumentsEnabled")?,
-            is_external: o.opt("isExternal")?,
-            is_link_with_products_enabled: o.opt("isLinkWithProductsEnabled")?,
-            is_mycompany_enabled: o.opt("isMycompanyEnabled")?,
-            is_observers_enabled: o.opt("isObserversEnabled")?,
-            is_recyclebin_enabled: o.opt("isRecyclebinEnabled")?,
-            is_set_open_permissions: o.opt("isSetOpenPermissions")?,
-            is_source_enabled: o.opt("isSourceEnabled")?,
-            is_stages_enabled: o.opt("isStagesEnabled")?,
-            is_use_in_userfield_enabled: o.opt("isUseInUserfieldEnabled")?,
-            linked_user_fields: o.opt("linkedUserFields")?,
-            relations: o.opt("relations")?,
-            title: o.opt("title")?,
-            additional: o
-                .rest(
-                    &[
-                        "customSectionId",
-                        "customSections",
-                        "isAutomationEnabled",
-                        "isBeginCloseDatesEnabled",
-                        "isBizProcEnabled",
-                        "isCategoriesEnabled",
-                        "isClientEnabled",
-                        "isDocumentsEnabled",
-                        "isExternal",
-                        "isLinkWithProductsEnabled",
-                        "isMycompanyEnabled",
-                        "isObserversEnabled",
-                        "isRecyclebinEnabled",
-                        "isSetOpenPermissions",
-                        "isSourceEnabled",
-                        "isStagesEnabled",
-                        "isUseInUserfieldEnabled",
-                        "linkedUserFields",
-                        "relations",
-                        "title",
-                    ],
-                )?,
+            custom_section_id,
+            custom_sections,
+            is_automation_enabled,
+            is_begin_close_dates_enabled,
+            is_biz_proc_enabled,
+            is_categories_enabled,
+            is_client_enabled,
+            is_documents_enabled,
+            is_external,
+            is_link_with_products_enabled,
+            is_mycompany_enabled,
+            is_observers_enabled,
+            is_recyclebin_enabled,
+            is_set_open_permissions,
+            is_source_enabled,
+            is_stages_enabled,
+            is_use_in_userfield_enabled,
+            linked_user_fields,
+            relations,
+            title,
+            additional,
         })
     }
 }
@@ -1338,10 +1488,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            type_: o.opt("type")?,
-            additional: o.rest(&["type"])?,
-        })
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["type"])?;
+        Ok(Self { type_, additional })
     }
 }
 
@@ -1424,68 +1573,97 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseType {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let created_by = o.opt("createdBy")?;
+        let created_time = o.opt("createdTime")?;
+        let custom_section_id = o.opt("customSectionId")?;
+        let custom_sections = o.opt("customSections")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let id = o.opt("id")?;
+        let is_automation_enabled = o.opt("isAutomationEnabled")?;
+        let is_begin_close_dates_enabled = o.opt("isBeginCloseDatesEnabled")?;
+        let is_biz_proc_enabled = o.opt("isBizProcEnabled")?;
+        let is_categories_enabled = o.opt("isCategoriesEnabled")?;
+        let is_client_enabled = o.opt("isClientEnabled")?;
+        let is_counters_enabled = o.opt("isCountersEnabled")?;
+        let is_documents_enabled = o.opt("isDocumentsEnabled")?;
+        let is_link_with_products_enabled = o.opt("isLinkWithProductsEnabled")?;
+        let is_mycompany_enabled = o.opt("isMycompanyEnabled")?;
+        let is_observers_enabled = o.opt("isObserversEnabled")?;
+        let is_payments_enabled = o.opt("isPaymentsEnabled")?;
+        let is_recyclebin_enabled = o.opt("isRecyclebinEnabled")?;
+        let is_set_open_permissions = o.opt("isSetOpenPermissions")?;
+        let is_source_enabled = o.opt("isSourceEnabled")?;
+        let is_stages_enabled = o.opt("isStagesEnabled")?;
+        let is_use_in_userfield_enabled = o.opt("isUseInUserfieldEnabled")?;
+        let linked_user_fields = o.opt("linkedUserFields")?;
+        let relations = o.opt("relations")?;
+        let title = o.opt("title")?;
+        let updated_by = o.opt("updatedBy")?;
+        let updated_time = o.opt("updatedTime")?;
+        let additional = o
+            .rest(
+                &[
+                    "code",
+                    "createdBy",
+                    "createdTime",
+                    "customSectionId",
+                    "customSections",
+                    "entityTypeId",
+                    "id",
+                    "isAutomationEnabled",
+                    "isBeginCloseDatesEnabled",
+                    "isBizProcEnabled",
+                    "isCategoriesEnabled",
+                    "isClientEnabled",
+                    "isCountersEnabled",
+                    "isDocumentsEnabled",
+                    "isLinkWithProductsEnabled",
+                    "isMycompanyEnabled",
+                    "isObserversEnabled",
+                    "isPaymentsEnabled",
+                    "isRecyclebinEnabled",
+                    "isSetOpenPermissions",
+                    "isSourceEnabled",
+                    "isStagesEnabled",
+                    "isUseInUserfieldEnabled",
+                    "linkedUserFields",
+                    "relations",
+                    "title",
+                    "updatedBy",
+                    "updatedTime",
+                ],
+            )?;
         Ok(Self {
-            code: o.opt("code")?,
-            created_by: o.opt("createdBy")?,
-            created_time: o.opt("createdTime")?,
-            custom_section_id: o.opt("customSectionId")?,
-            custom_sections: o.opt("customSections")?,
-            entity_type_id: o.opt("entityTypeId")?,
-            id: o.opt("id")?,
-            is_automation_enabled: o.opt("isAutomationEnabled")?,
-            is_begin_close_dates_enabled: o.opt("isBeginCloseDatesEnabled")?,
-            is_biz_proc_enabled: o.opt("isBizProcEnabled")?,
-            is_categories_enabled: o.opt("isCategoriesEnabled")?,
-            is_client_enabled: o.opt("isClientEnabled")?,
-            is_counters_enabled: o.opt("isCountersEnabled")?,
-            is_documents_enabled: o.opt("isDocumentsEnabled")?,
-            is_link_with_products_enabled: o.opt("isLinkWithProductsEnabled")?,
-            is_mycompany_enabled: o.opt("isMycompanyEnabled")?,
-            is_observers_enabled: o.opt("isObserversEnabled")?,
-            is_payments_enabled: o.opt("isPaymentsEnabled")?,
-            is_recyclebin_enabled: o.opt("isRecyclebinEnabled")?,
-            is_set_open_permissions: o.opt("isSetOpenPermissions")?,
-            is_source_enabled: o.opt("isSourceEnabled")?,
-            is_stages_enabled: o.opt("isStagesEnabled")?,
-            is_use_in_userfield_enabled: o.opt("isUseInUserfieldEnabled")?,
-            linked_user_fields: o.opt("linkedUserFields")?,
-            relations: o.opt("relations")?,
-            title: o.opt("title")?,
-            updated_by: o.opt("updatedBy")?,
-            updated_time: o.opt("updatedTime")?,
-            additional: o
-                .rest(
-                    &[
-                        "code",
-                        "createdBy",
-                        "createdTime",
-                        "customSectionId",
-                        "customSections",
-                        "entityTypeId",
-                        "id",
-                        "isAutomationEnabled",
-                        "isBeginCloseDatesEnabled",
-                        "isBizProcEnabled",
-                        "isCategoriesEnabled",
-                        "isClientEnabled",
-                        "isCountersEnabled",
-                        "isDocumentsEnabled",
-                        "isLinkWithProductsEnabled",
-                        "isMycompanyEnabled",
-                        "isObserversEnabled",
-                        "isPaymentsEnabled",
-                        "isRecyclebinEnabled",
-                        "isSetOpenPermissions",
-                        "isSourceEnabled",
-                        "isStagesEnabled",
-                        "isUseInUserfieldEnabled",
-                        "linkedUserFields",
-                        "relations",
-                        "title",
-                        "updatedBy",
-                        "updatedTime",
-                    ],
-                )?,
+            code,
+            created_by,
+            created_time,
+            custom_section_id,
+            custom_sections,
+            entity_type_id,
+            id,
+            is_automation_enabled,
+            is_begin_close_dates_enabled,
+            is_biz_proc_enabled,
+            is_categories_enabled,
+            is_client_enabled,
+            is_counters_enabled,
+            is_documents_enabled,
+            is_link_with_products_enabled,
+            is_mycompany_enabled,
+            is_observers_enabled,
+            is_payments_enabled,
+            is_recyclebin_enabled,
+            is_set_open_permissions,
+            is_source_enabled,
+            is_stages_enabled,
+            is_use_in_userfield_enabled,
+            linked_user_fields,
+            relations,
+            title,
+            updated_by,
+            updated_time,
+            additional,
         })
     }
 }

@@ -38,7 +38,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -95,50 +96,70 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let edit_form_label = o.opt("EDIT_FORM_LABEL")?;
+        let edit_in_list = o.opt("EDIT_IN_LIST")?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let error_message = o.opt("ERROR_MESSAGE")?;
+        let field_name = o.opt("FIELD_NAME")?;
+        let help_message = o.opt("HELP_MESSAGE")?;
+        let id = o.opt("ID")?;
+        let is_searchable = o.opt("IS_SEARCHABLE")?;
+        let list = o.opt("LIST")?;
+        let list_column_label = o.opt("LIST_COLUMN_LABEL")?;
+        let list_filter_label = o.opt("LIST_FILTER_LABEL")?;
+        let mandatory = o.opt("MANDATORY")?;
+        let multiple = o.opt("MULTIPLE")?;
+        let settings = o.opt("SETTINGS")?;
+        let show_filter = o.opt("SHOW_FILTER")?;
+        let show_in_list = o.opt("SHOW_IN_LIST")?;
+        let sort = o.opt("SORT")?;
+        let user_type_id = o.opt("USER_TYPE_ID")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "EDIT_FORM_LABEL",
+                    "EDIT_IN_LIST",
+                    "ENTITY_ID",
+                    "ERROR_MESSAGE",
+                    "FIELD_NAME",
+                    "HELP_MESSAGE",
+                    "ID",
+                    "IS_SEARCHABLE",
+                    "LIST",
+                    "LIST_COLUMN_LABEL",
+                    "LIST_FILTER_LABEL",
+                    "MANDATORY",
+                    "MULTIPLE",
+                    "SETTINGS",
+                    "SHOW_FILTER",
+                    "SHOW_IN_LIST",
+                    "SORT",
+                    "USER_TYPE_ID",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            edit_form_label: o.opt("EDIT_FORM_LABEL")?,
-            edit_in_list: o.opt("EDIT_IN_LIST")?,
-            entity_id: o.opt("ENTITY_ID")?,
-            error_message: o.opt("ERROR_MESSAGE")?,
-            field_name: o.opt("FIELD_NAME")?,
-            help_message: o.opt("HELP_MESSAGE")?,
-            id: o.opt("ID")?,
-            is_searchable: o.opt("IS_SEARCHABLE")?,
-            list: o.opt("LIST")?,
-            list_column_label: o.opt("LIST_COLUMN_LABEL")?,
-            list_filter_label: o.opt("LIST_FILTER_LABEL")?,
-            mandatory: o.opt("MANDATORY")?,
-            multiple: o.opt("MULTIPLE")?,
-            settings: o.opt("SETTINGS")?,
-            show_filter: o.opt("SHOW_FILTER")?,
-            show_in_list: o.opt("SHOW_IN_LIST")?,
-            sort: o.opt("SORT")?,
-            user_type_id: o.opt("USER_TYPE_ID")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "EDIT_FORM_LABEL",
-                        "EDIT_IN_LIST",
-                        "ENTITY_ID",
-                        "ERROR_MESSAGE",
-                        "FIELD_NAME",
-                        "HELP_MESSAGE",
-                        "ID",
-                        "IS_SEARCHABLE",
-                        "LIST",
-                        "LIST_COLUMN_LABEL",
-                        "LIST_FILTER_LABEL",
-                        "MANDATORY",
-                        "MULTIPLE",
-                        "SETTINGS",
-                        "SHOW_FILTER",
-                        "SHOW_IN_LIST",
-                        "SORT",
-                        "USER_TYPE_ID",
-                        "XML_ID",
-                    ],
-                )?,
+            edit_form_label,
+            edit_in_list,
+            entity_id,
+            error_message,
+            field_name,
+            help_message,
+            id,
+            is_searchable,
+            list,
+            list_column_label,
+            list_filter_label,
+            mandatory,
+            multiple,
+            settings,
+            show_filter,
+            show_in_list,
+            sort,
+            user_type_id,
+            xml_id,
+            additional,
         })
     }
 }
@@ -179,7 +200,8 @@ impl ::bitrix24_runtime::loose::Loose for TypesRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -204,11 +226,10 @@ impl ::bitrix24_runtime::loose::Loose for TypesResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("ID")?,
-            title: o.opt("title")?,
-            additional: o.rest(&["ID", "title"])?,
-        })
+        let id = o.opt("ID")?;
+        let title = o.opt("title")?;
+        let additional = o.rest(&["ID", "title"])?;
+        Ok(Self { id, title, additional })
     }
 }
 

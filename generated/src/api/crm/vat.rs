@@ -38,10 +38,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -67,12 +66,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let c_sort = o.opt("C_SORT")?;
+        let name = o.req("NAME")?;
+        let rate = o.req("RATE")?;
+        let additional = o.rest(&["ACTIVE", "C_SORT", "NAME", "RATE"])?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            c_sort: o.opt("C_SORT")?,
-            name: o.req("NAME")?,
-            rate: o.req("RATE")?,
-            additional: o.rest(&["ACTIVE", "C_SORT", "NAME", "RATE"])?,
+            active,
+            c_sort,
+            name,
+            rate,
+            additional,
         })
     }
 }
@@ -121,10 +125,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -169,7 +172,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -201,15 +205,22 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let c_sort = o.opt("C_SORT")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let rate = o.opt("RATE")?;
+        let timestamp_x = o.opt("TIMESTAMP_X")?;
+        let additional = o
+            .rest(&["ACTIVE", "C_SORT", "ID", "NAME", "RATE", "TIMESTAMP_X"])?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            c_sort: o.opt("C_SORT")?,
-            id: o.opt("ID")?,
-            name: o.opt("NAME")?,
-            rate: o.opt("RATE")?,
-            timestamp_x: o.opt("TIMESTAMP_X")?,
-            additional: o
-                .rest(&["ACTIVE", "C_SORT", "ID", "NAME", "RATE", "TIMESTAMP_X"])?,
+            active,
+            c_sort,
+            id,
+            name,
+            rate,
+            timestamp_x,
+            additional,
         })
     }
 }
@@ -252,10 +263,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -284,13 +294,19 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let c_sort = o.opt("C_SORT")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let rate = o.opt("RATE")?;
+        let additional = o.rest(&["ACTIVE", "C_SORT", "ID", "NAME", "RATE"])?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            c_sort: o.opt("C_SORT")?,
-            id: o.opt("ID")?,
-            name: o.opt("NAME")?,
-            rate: o.opt("RATE")?,
-            additional: o.rest(&["ACTIVE", "C_SORT", "ID", "NAME", "RATE"])?,
+            active,
+            c_sort,
+            id,
+            name,
+            rate,
+            additional,
         })
     }
 }
@@ -344,12 +360,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -397,11 +418,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -427,12 +447,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let c_sort = o.opt("C_SORT")?;
+        let name = o.req("NAME")?;
+        let rate = o.req("RATE")?;
+        let additional = o.rest(&["ACTIVE", "C_SORT", "NAME", "RATE"])?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            c_sort: o.opt("C_SORT")?,
-            name: o.req("NAME")?,
-            rate: o.req("RATE")?,
-            additional: o.rest(&["ACTIVE", "C_SORT", "NAME", "RATE"])?,
+            active,
+            c_sort,
+            name,
+            rate,
+            additional,
         })
     }
 }

@@ -32,10 +32,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -74,32 +73,43 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_by = o.opt("CREATED_BY")?;
+        let create_time = o.opt("CREATE_TIME")?;
+        let download_url = o.opt("DOWNLOAD_URL")?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let entity_type = o.opt("ENTITY_TYPE")?;
+        let id = o.opt("ID")?;
+        let module_id = o.opt("MODULE_ID")?;
+        let name = o.opt("NAME")?;
+        let object_id = o.opt("OBJECT_ID")?;
+        let size = o.opt("SIZE")?;
+        let additional = o
+            .rest(
+                &[
+                    "CREATED_BY",
+                    "CREATE_TIME",
+                    "DOWNLOAD_URL",
+                    "ENTITY_ID",
+                    "ENTITY_TYPE",
+                    "ID",
+                    "MODULE_ID",
+                    "NAME",
+                    "OBJECT_ID",
+                    "SIZE",
+                ],
+            )?;
         Ok(Self {
-            created_by: o.opt("CREATED_BY")?,
-            create_time: o.opt("CREATE_TIME")?,
-            download_url: o.opt("DOWNLOAD_URL")?,
-            entity_id: o.opt("ENTITY_ID")?,
-            entity_type: o.opt("ENTITY_TYPE")?,
-            id: o.opt("ID")?,
-            module_id: o.opt("MODULE_ID")?,
-            name: o.opt("NAME")?,
-            object_id: o.opt("OBJECT_ID")?,
-            size: o.opt("SIZE")?,
-            additional: o
-                .rest(
-                    &[
-                        "CREATED_BY",
-                        "CREATE_TIME",
-                        "DOWNLOAD_URL",
-                        "ENTITY_ID",
-                        "ENTITY_TYPE",
-                        "ID",
-                        "MODULE_ID",
-                        "NAME",
-                        "OBJECT_ID",
-                        "SIZE",
-                    ],
-                )?,
+            created_by,
+            create_time,
+            download_url,
+            entity_id,
+            entity_type,
+            id,
+            module_id,
+            name,
+            object_id,
+            size,
+            additional,
         })
     }
 }

@@ -46,10 +46,13 @@ impl ::bitrix24_runtime::loose::Loose for CopyToRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let target_folder_id = o.req("targetFolderId")?;
+        let additional = o.rest(&["id", "targetFolderId"])?;
         Ok(Self {
-            id: o.req("id")?,
-            target_folder_id: o.req("targetFolderId")?,
-            additional: o.rest(&["id", "targetFolderId"])?,
+            id,
+            target_folder_id,
+            additional,
         })
     }
 }
@@ -101,10 +104,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -154,10 +156,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -206,10 +207,9 @@ impl ::bitrix24_runtime::loose::Loose for GetExternalLinkRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -257,7 +257,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -310,11 +311,15 @@ impl ::bitrix24_runtime::loose::Loose for GetVersionsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let id = o.req("id")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "id", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            id: o.req("id")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "id", "start"])?,
+            filter,
+            id,
+            start,
+            additional,
         })
     }
 }
@@ -364,10 +369,9 @@ impl ::bitrix24_runtime::loose::Loose for MarkDeletedRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -418,10 +422,13 @@ impl ::bitrix24_runtime::loose::Loose for MoveToRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let target_folder_id = o.req("targetFolderId")?;
+        let additional = o.rest(&["id", "targetFolderId"])?;
         Ok(Self {
-            id: o.req("id")?,
-            target_folder_id: o.req("targetFolderId")?,
-            additional: o.rest(&["id", "targetFolderId"])?,
+            id,
+            target_folder_id,
+            additional,
         })
     }
 }
@@ -475,11 +482,10 @@ impl ::bitrix24_runtime::loose::Loose for RenameRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            new_name: o.req("newName")?,
-            additional: o.rest(&["id", "newName"])?,
-        })
+        let id = o.req("id")?;
+        let new_name = o.req("newName")?;
+        let additional = o.rest(&["id", "newName"])?;
+        Ok(Self { id, new_name, additional })
     }
 }
 
@@ -530,10 +536,9 @@ impl ::bitrix24_runtime::loose::Loose for RestoreRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -584,11 +589,10 @@ impl ::bitrix24_runtime::loose::Loose for RestoreFromVersionRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            version_id: o.req("versionId")?,
-            additional: o.rest(&["id", "versionId"])?,
-        })
+        let id = o.req("id")?;
+        let version_id = o.req("versionId")?;
+        let additional = o.rest(&["id", "versionId"])?;
+        Ok(Self { id, version_id, additional })
     }
 }
 
@@ -649,12 +653,17 @@ impl ::bitrix24_runtime::loose::Loose for SearchRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("FILTER")?;
+        let query = o.req("QUERY")?;
+        let type_ = o.opt("TYPE")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["FILTER", "QUERY", "TYPE", "start"])?;
         Ok(Self {
-            filter: o.opt("FILTER")?,
-            query: o.req("QUERY")?,
-            type_: o.opt("TYPE")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["FILTER", "QUERY", "TYPE", "start"])?,
+            filter,
+            query,
+            type_,
+            start,
+            additional,
         })
     }
 }
@@ -677,10 +686,13 @@ impl ::bitrix24_runtime::loose::Loose for SearchRequestFilter {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let folder_id = o.opt("FOLDER_ID")?;
+        let storage_id = o.opt("STORAGE_ID")?;
+        let additional = o.rest(&["FOLDER_ID", "STORAGE_ID"])?;
         Ok(Self {
-            folder_id: o.opt("FOLDER_ID")?,
-            storage_id: o.opt("STORAGE_ID")?,
-            additional: o.rest(&["FOLDER_ID", "STORAGE_ID"])?,
+            folder_id,
+            storage_id,
+            additional,
         })
     }
 }
@@ -746,50 +758,70 @@ impl ::bitrix24_runtime::loose::Loose for SearchResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let create_time = o.opt("CREATE_TIME")?;
+        let deleted_by = o.opt("DELETED_BY")?;
+        let deleted_type = o.opt("DELETED_TYPE")?;
+        let delete_time = o.opt("DELETE_TIME")?;
+        let detail_url = o.opt("DETAIL_URL")?;
+        let download_url = o.opt("DOWNLOAD_URL")?;
+        let file_id = o.opt("FILE_ID")?;
+        let global_content_version = o.opt("GLOBAL_CONTENT_VERSION")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let real_object_id = o.opt("REAL_OBJECT_ID")?;
+        let size = o.opt("SIZE")?;
+        let storage_id = o.opt("STORAGE_ID")?;
+        let type_ = o.opt("TYPE")?;
+        let updated_by = o.opt("UPDATED_BY")?;
+        let update_time = o.opt("UPDATE_TIME")?;
+        let additional = o
+            .rest(
+                &[
+                    "CODE",
+                    "CREATED_BY",
+                    "CREATE_TIME",
+                    "DELETED_BY",
+                    "DELETED_TYPE",
+                    "DELETE_TIME",
+                    "DETAIL_URL",
+                    "DOWNLOAD_URL",
+                    "FILE_ID",
+                    "GLOBAL_CONTENT_VERSION",
+                    "ID",
+                    "NAME",
+                    "PARENT_ID",
+                    "REAL_OBJECT_ID",
+                    "SIZE",
+                    "STORAGE_ID",
+                    "TYPE",
+                    "UPDATED_BY",
+                    "UPDATE_TIME",
+                ],
+            )?;
         Ok(Self {
-            code: o.opt("CODE")?,
-            created_by: o.opt("CREATED_BY")?,
-            create_time: o.opt("CREATE_TIME")?,
-            deleted_by: o.opt("DELETED_BY")?,
-            deleted_type: o.opt("DELETED_TYPE")?,
-            delete_time: o.opt("DELETE_TIME")?,
-            detail_url: o.opt("DETAIL_URL")?,
-            download_url: o.opt("DOWNLOAD_URL")?,
-            file_id: o.opt("FILE_ID")?,
-            global_content_version: o.opt("GLOBAL_CONTENT_VERSION")?,
-            id: o.opt("ID")?,
-            name: o.opt("NAME")?,
-            parent_id: o.opt("PARENT_ID")?,
-            real_object_id: o.opt("REAL_OBJECT_ID")?,
-            size: o.opt("SIZE")?,
-            storage_id: o.opt("STORAGE_ID")?,
-            type_: o.opt("TYPE")?,
-            updated_by: o.opt("UPDATED_BY")?,
-            update_time: o.opt("UPDATE_TIME")?,
-            additional: o
-                .rest(
-                    &[
-                        "CODE",
-                        "CREATED_BY",
-                        "CREATE_TIME",
-                        "DELETED_BY",
-                        "DELETED_TYPE",
-                        "DELETE_TIME",
-                        "DETAIL_URL",
-                        "DOWNLOAD_URL",
-                        "FILE_ID",
-                        "GLOBAL_CONTENT_VERSION",
-                        "ID",
-                        "NAME",
-                        "PARENT_ID",
-                        "REAL_OBJECT_ID",
-                        "SIZE",
-                        "STORAGE_ID",
-                        "TYPE",
-                        "UPDATED_BY",
-                        "UPDATE_TIME",
-                    ],
-                )?,
+            code,
+            created_by,
+            create_time,
+            deleted_by,
+            deleted_type,
+            delete_time,
+            detail_url,
+            download_url,
+            file_id,
+            global_content_version,
+            id,
+            name,
+            parent_id,
+            real_object_id,
+            size,
+            storage_id,
+            type_,
+            updated_by,
+            update_time,
+            additional,
         })
     }
 }
@@ -841,10 +873,13 @@ impl ::bitrix24_runtime::loose::Loose for UploadVersionRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let file_content = o.req("fileContent")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fileContent", "id"])?;
         Ok(Self {
-            file_content: o.req("fileContent")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fileContent", "id"])?,
+            file_content,
+            id,
+            additional,
         })
     }
 }

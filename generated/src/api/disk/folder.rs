@@ -45,11 +45,10 @@ impl ::bitrix24_runtime::loose::Loose for AddSubFolderRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            data: o.req("data")?,
-            id: o.req("id")?,
-            additional: o.rest(&["data", "id"])?,
-        })
+        let data = o.req("data")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["data", "id"])?;
+        Ok(Self { data, id, additional })
     }
 }
 
@@ -101,10 +100,13 @@ impl ::bitrix24_runtime::loose::Loose for CopyToRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let target_folder_id = o.req("targetFolderId")?;
+        let additional = o.rest(&["id", "targetFolderId"])?;
         Ok(Self {
-            id: o.req("id")?,
-            target_folder_id: o.req("targetFolderId")?,
-            additional: o.rest(&["id", "targetFolderId"])?,
+            id,
+            target_folder_id,
+            additional,
         })
     }
 }
@@ -155,10 +157,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteTreeRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -208,10 +209,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -271,12 +271,17 @@ impl ::bitrix24_runtime::loose::Loose for GetChildrenRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let id = o.req("id")?;
+        let order = o.opt("order")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "id", "order", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            id: o.req("id")?,
-            order: o.opt("order")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "id", "order", "start"])?,
+            filter,
+            id,
+            order,
+            start,
+            additional,
         })
     }
 }
@@ -322,10 +327,9 @@ impl ::bitrix24_runtime::loose::Loose for GetExternalLinkRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -373,7 +377,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -417,10 +422,9 @@ impl ::bitrix24_runtime::loose::Loose for MarkDeletedRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -472,10 +476,13 @@ impl ::bitrix24_runtime::loose::Loose for MoveToRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let target_folder_id = o.req("targetFolderId")?;
+        let additional = o.rest(&["id", "targetFolderId"])?;
         Ok(Self {
-            id: o.req("id")?,
-            target_folder_id: o.req("targetFolderId")?,
-            additional: o.rest(&["id", "targetFolderId"])?,
+            id,
+            target_folder_id,
+            additional,
         })
     }
 }
@@ -528,11 +535,10 @@ impl ::bitrix24_runtime::loose::Loose for RenameRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            new_name: o.req("newName")?,
-            additional: o.rest(&["id", "newName"])?,
-        })
+        let id = o.req("id")?;
+        let new_name = o.req("newName")?;
+        let additional = o.rest(&["id", "newName"])?;
+        Ok(Self { id, new_name, additional })
     }
 }
 
@@ -581,10 +587,9 @@ impl ::bitrix24_runtime::loose::Loose for RestoreRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -637,11 +642,15 @@ impl ::bitrix24_runtime::loose::Loose for ShareToUserRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let task_name = o.req("taskName")?;
+        let user_id = o.req("userId")?;
+        let additional = o.rest(&["id", "taskName", "userId"])?;
         Ok(Self {
-            id: o.req("id")?,
-            task_name: o.req("taskName")?,
-            user_id: o.req("userId")?,
-            additional: o.rest(&["id", "taskName", "userId"])?,
+            id,
+            task_name,
+            user_id,
+            additional,
         })
     }
 }
@@ -703,14 +712,20 @@ impl ::bitrix24_runtime::loose::Loose for UploadFileRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let data = o.req("data")?;
+        let file_content = o.opt("fileContent")?;
+        let generate_unique_name = o.opt("generateUniqueName")?;
+        let id = o.req("id")?;
+        let rights = o.opt("rights")?;
+        let additional = o
+            .rest(&["data", "fileContent", "generateUniqueName", "id", "rights"])?;
         Ok(Self {
-            data: o.req("data")?,
-            file_content: o.opt("fileContent")?,
-            generate_unique_name: o.opt("generateUniqueName")?,
-            id: o.req("id")?,
-            rights: o.opt("rights")?,
-            additional: o
-                .rest(&["data", "fileContent", "generateUniqueName", "id", "rights"])?,
+            data,
+            file_content,
+            generate_unique_name,
+            id,
+            rights,
+            additional,
         })
     }
 }

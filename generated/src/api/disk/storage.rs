@@ -43,11 +43,15 @@ impl ::bitrix24_runtime::loose::Loose for AddFolderRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let data = o.req("data")?;
+        let id = o.req("id")?;
+        let rights = o.opt("rights")?;
+        let additional = o.rest(&["data", "id", "rights"])?;
         Ok(Self {
-            data: o.req("data")?,
-            id: o.req("id")?,
-            rights: o.opt("rights")?,
-            additional: o.rest(&["data", "id", "rights"])?,
+            data,
+            id,
+            rights,
+            additional,
         })
     }
 }
@@ -98,10 +102,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -161,12 +164,17 @@ impl ::bitrix24_runtime::loose::Loose for GetChildrenRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let id = o.req("id")?;
+        let order = o.opt("order")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "id", "order", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            id: o.req("id")?,
-            order: o.opt("order")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "id", "order", "start"])?,
+            filter,
+            id,
+            order,
+            start,
+            additional,
         })
     }
 }
@@ -211,7 +219,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -254,7 +263,8 @@ impl ::bitrix24_runtime::loose::Loose for GetForAppRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -306,11 +316,15 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "start"])?,
+            filter,
+            order,
+            start,
+            additional,
         })
     }
 }
@@ -354,7 +368,8 @@ impl ::bitrix24_runtime::loose::Loose for GetTypesRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -400,11 +415,10 @@ impl ::bitrix24_runtime::loose::Loose for RenameRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            new_name: o.req("newName")?,
-            additional: o.rest(&["id", "newName"])?,
-        })
+        let id = o.req("id")?;
+        let new_name = o.req("newName")?;
+        let additional = o.rest(&["id", "newName"])?;
+        Ok(Self { id, new_name, additional })
     }
 }
 
@@ -456,14 +470,20 @@ impl ::bitrix24_runtime::loose::Loose for UploadFileRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let data = o.req("data")?;
+        let file_content = o.req("fileContent")?;
+        let generate_unique_name = o.opt("generateUniqueName")?;
+        let id = o.req("id")?;
+        let rights = o.opt("rights")?;
+        let additional = o
+            .rest(&["data", "fileContent", "generateUniqueName", "id", "rights"])?;
         Ok(Self {
-            data: o.req("data")?,
-            file_content: o.req("fileContent")?,
-            generate_unique_name: o.opt("generateUniqueName")?,
-            id: o.req("id")?,
-            rights: o.opt("rights")?,
-            additional: o
-                .rest(&["data", "fileContent", "generateUniqueName", "id", "rights"])?,
+            data,
+            file_content,
+            generate_unique_name,
+            id,
+            rights,
+            additional,
         })
     }
 }

@@ -48,24 +48,31 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.opt("fields")?;
+        let provider_class_name = o.opt("providerClassName")?;
+        let stamps_enabled = o.opt("stampsEnabled")?;
+        let template_id = o.req("templateId")?;
+        let value = o.req("value")?;
+        let values = o.opt("values")?;
+        let additional = o
+            .rest(
+                &[
+                    "fields",
+                    "providerClassName",
+                    "stampsEnabled",
+                    "templateId",
+                    "value",
+                    "values",
+                ],
+            )?;
         Ok(Self {
-            fields: o.opt("fields")?,
-            provider_class_name: o.opt("providerClassName")?,
-            stamps_enabled: o.opt("stampsEnabled")?,
-            template_id: o.req("templateId")?,
-            value: o.req("value")?,
-            values: o.opt("values")?,
-            additional: o
-                .rest(
-                    &[
-                        "fields",
-                        "providerClassName",
-                        "stampsEnabled",
-                        "templateId",
-                        "value",
-                        "values",
-                    ],
-                )?,
+            fields,
+            provider_class_name,
+            stamps_enabled,
+            template_id,
+            value,
+            values,
+            additional,
         })
     }
 }
@@ -93,12 +100,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let format = o.opt("FORMAT")?;
+        let provider = o.opt("PROVIDER")?;
+        let title = o.opt("TITLE")?;
+        let type_ = o.opt("TYPE")?;
+        let additional = o.rest(&["FORMAT", "PROVIDER", "TITLE", "TYPE"])?;
         Ok(Self {
-            format: o.opt("FORMAT")?,
-            provider: o.opt("PROVIDER")?,
-            title: o.opt("TITLE")?,
-            type_: o.opt("TYPE")?,
-            additional: o.rest(&["FORMAT", "PROVIDER", "TITLE", "TYPE"])?,
+            format,
+            provider,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -125,10 +137,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestValues {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let creation_method = o.opt("_creationMethod")?;
+        let stamps_enabled = o.opt("stampsEnabled")?;
+        let additional = o.rest(&["_creationMethod", "stampsEnabled"])?;
         Ok(Self {
-            creation_method: o.opt("_creationMethod")?,
-            stamps_enabled: o.opt("stampsEnabled")?,
-            additional: o.rest(&["_creationMethod", "stampsEnabled"])?,
+            creation_method,
+            stamps_enabled,
+            additional,
         })
     }
 }
@@ -150,10 +165,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            document: o.opt("document")?,
-            additional: o.rest(&["document"])?,
-        })
+        let document = o.opt("document")?;
+        let additional = o.rest(&["document"])?;
+        Ok(Self { document, additional })
     }
 }
 
@@ -209,48 +223,67 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseDocument {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let create_time = o.opt("createTime")?;
+        let created_by = o.opt("createdBy")?;
+        let download_url = o.opt("downloadUrl")?;
+        let download_url_machine = o.opt("downloadUrlMachine")?;
+        let email_disk_file = o.opt("emailDiskFile")?;
+        let id = o.opt("id")?;
+        let is_transformation_error = o.opt("isTransformationError")?;
+        let number = o.opt("number")?;
+        let provider = o.opt("provider")?;
+        let public_url = o.opt("publicUrl")?;
+        let pull_tag = o.opt("pullTag")?;
+        let stamps_enabled = o.opt("stampsEnabled")?;
+        let template_id = o.opt("templateId")?;
+        let title = o.opt("title")?;
+        let update_time = o.opt("updateTime")?;
+        let updated_by = o.opt("updatedBy")?;
+        let value = o.opt("value")?;
+        let values = o.opt("values")?;
+        let additional = o
+            .rest(
+                &[
+                    "createTime",
+                    "createdBy",
+                    "downloadUrl",
+                    "downloadUrlMachine",
+                    "emailDiskFile",
+                    "id",
+                    "isTransformationError",
+                    "number",
+                    "provider",
+                    "publicUrl",
+                    "pullTag",
+                    "stampsEnabled",
+                    "templateId",
+                    "title",
+                    "updateTime",
+                    "updatedBy",
+                    "value",
+                    "values",
+                ],
+            )?;
         Ok(Self {
-            create_time: o.opt("createTime")?,
-            created_by: o.opt("createdBy")?,
-            download_url: o.opt("downloadUrl")?,
-            download_url_machine: o.opt("downloadUrlMachine")?,
-            email_disk_file: o.opt("emailDiskFile")?,
-            id: o.opt("id")?,
-            is_transformation_error: o.opt("isTransformationError")?,
-            number: o.opt("number")?,
-            provider: o.opt("provider")?,
-            public_url: o.opt("publicUrl")?,
-            pull_tag: o.opt("pullTag")?,
-            stamps_enabled: o.opt("stampsEnabled")?,
-            template_id: o.opt("templateId")?,
-            title: o.opt("title")?,
-            update_time: o.opt("updateTime")?,
-            updated_by: o.opt("updatedBy")?,
-            value: o.opt("value")?,
-            values: o.opt("values")?,
-            additional: o
-                .rest(
-                    &[
-                        "createTime",
-                        "createdBy",
-                        "downloadUrl",
-                        "downloadUrlMachine",
-                        "emailDiskFile",
-                        "id",
-                        "isTransformationError",
-                        "number",
-                        "provider",
-                        "publicUrl",
-                        "pullTag",
-                        "stampsEnabled",
-                        "templateId",
-                        "title",
-                        "updateTime",
-                        "updatedBy",
-                        "value",
-                        "values",
-                    ],
-                )?,
+            create_time,
+            created_by,
+            download_url,
+            download_url_machine,
+            email_disk_file,
+            id,
+            is_transformation_error,
+            number,
+            provider,
+            public_url,
+            pull_tag,
+            stamps_enabled,
+            template_id,
+            title,
+            update_time,
+            updated_by,
+            value,
+            values,
+            additional,
         })
     }
 }
@@ -273,10 +306,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseDocumentValues {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let creation_method = o.opt("_creationMethod")?;
+        let stamps_enabled = o.opt("stampsEnabled")?;
+        let additional = o.rest(&["_creationMethod", "stampsEnabled"])?;
         Ok(Self {
-            creation_method: o.opt("_creationMethod")?,
-            stamps_enabled: o.opt("stampsEnabled")?,
-            additional: o.rest(&["_creationMethod", "stampsEnabled"])?,
+            creation_method,
+            stamps_enabled,
+            additional,
         })
     }
 }
@@ -319,10 +355,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -369,11 +404,10 @@ impl ::bitrix24_runtime::loose::Loose for EnablepublicurlRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            status: o.opt("status")?,
-            additional: o.rest(&["id", "status"])?,
-        })
+        let id = o.req("id")?;
+        let status = o.opt("status")?;
+        let additional = o.rest(&["id", "status"])?;
+        Ok(Self { id, status, additional })
     }
 }
 
@@ -396,10 +430,9 @@ impl ::bitrix24_runtime::loose::Loose for EnablepublicurlResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            public_url: o.opt("publicUrl")?,
-            additional: o.rest(&["publicUrl"])?,
-        })
+        let public_url = o.opt("publicUrl")?;
+        let additional = o.rest(&["publicUrl"])?;
+        Ok(Self { public_url, additional })
     }
 }
 
@@ -441,10 +474,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -465,10 +497,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            document: o.opt("document")?,
-            additional: o.rest(&["document"])?,
-        })
+        let document = o.opt("document")?;
+        let additional = o.rest(&["document"])?;
+        Ok(Self { document, additional })
     }
 }
 
@@ -556,74 +587,106 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseDocument {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let create_time = o.opt("createTime")?;
+        let created_by = o.opt("createdBy")?;
+        let download_url = o.opt("downloadUrl")?;
+        let download_url_machine = o.opt("downloadUrlMachine")?;
+        let email_disk_file = o.opt("emailDiskFile")?;
+        let file_id = o.opt("fileId")?;
+        let id = o.opt("id")?;
+        let image_id = o.opt("imageId")?;
+        let image_url = o.opt("imageUrl")?;
+        let image_url_machine = o.opt("imageUrlMachine")?;
+        let is_transformation_error = o.opt("isTransformationError")?;
+        let number = o.opt("number")?;
+        let pdf_id = o.opt("pdfId")?;
+        let pdf_url = o.opt("pdfUrl")?;
+        let pdf_url_machine = o.opt("pdfUrlMachine")?;
+        let print_url = o.opt("printUrl")?;
+        let print_url_machine = o.opt("printUrlMachine")?;
+        let provider = o.opt("provider")?;
+        let public_url = o.opt("publicUrl")?;
+        let public_url_view = o.opt("publicUrlView")?;
+        let pull_tag = o.opt("pullTag")?;
+        let stamps_enabled = o.opt("stampsEnabled")?;
+        let template_id = o.opt("templateId")?;
+        let title = o.opt("title")?;
+        let transformation_cancel_reason = o.opt("transformationCancelReason")?;
+        let transformation_error_code = o.opt("transformationErrorCode")?;
+        let transformation_error_message = o.opt("transformationErrorMessage")?;
+        let update_time = o.opt("updateTime")?;
+        let updated_by = o.opt("updatedBy")?;
+        let value = o.opt("value")?;
+        let values = o.opt("values")?;
+        let additional = o
+            .rest(
+                &[
+                    "createTime",
+                    "createdBy",
+                    "downloadUrl",
+                    "downloadUrlMachine",
+                    "emailDiskFile",
+                    "fileId",
+                    "id",
+                    "imageId",
+                    "imageUrl",
+                    "imageUrlMachine",
+                    "isTransformationError",
+                    "number",
+                    "pdfId",
+                    "pdfUrl",
+                    "pdfUrlMachine",
+                    "printUrl",
+                    "printUrlMachine",
+                    "provider",
+                    "publicUrl",
+                    "publicUrlView",
+                    "pullTag",
+                    "stampsEnabled",
+                    "templateId",
+                    "title",
+                    "transformationCancelReason",
+                    "transformationErrorCode",
+                    "transformationErrorMessage",
+                    "updateTime",
+                    "updatedBy",
+                    "value",
+                    "values",
+                ],
+            )?;
         Ok(Self {
-            create_time: o.opt("createTime")?,
-            created_by: o.opt("createdBy")?,
-            download_url: o.opt("downloadUrl")?,
-            download_url_machine: o.opt("downloadUrlMachine")?,
-            email_disk_file: o.opt("emailDiskFile")?,
-            file_id: o.opt("fileId")?,
-            id: o.opt("id")?,
-            image_id: o.opt("imageId")?,
-            image_url: o.opt("imageUrl")?,
-            image_url_machine: o.opt("imageUrlMachine")?,
-            is_transformation_error: o.opt("isTransformationError")?,
-            number: o.opt("number")?,
-            pdf_id: o.opt("pdfId")?,
-            pdf_url: o.opt("pdfUrl")?,
-            pdf_url_machine: o.opt("pdfUrlMachine")?,
-            print_url: o.opt("printUrl")?,
-            print_url_machine: o.opt("printUrlMachine")?,
-            provider: o.opt("provider")?,
-            public_url: o.opt("publicUrl")?,
-            public_url_view: o.opt("publicUrlView")?,
-            pull_tag: o.opt("pullTag")?,
-            stamps_enabled: o.opt("stampsEnabled")?,
-            template_id: o.opt("templateId")?,
-            title: o.opt("title")?,
-            transformation_cancel_reason: o.opt("transformationCancelReason")?,
-            transformation_error_code: o.opt("transformationErrorCode")?,
-            transformation_error_message: o.opt("transformationErrorMessage")?,
-            update_time: o.opt("updateTime")?,
-            updated_by: o.opt("updatedBy")?,
-            value: o.opt("value")?,
-            values: o.opt("values")?,
-            additional: o
-                .rest(
-                    &[
-                        "createTime",
-                        "createdBy",
-                        "downloadUrl",
-                        "downloadUrlMachine",
-                        "emailDiskFile",
-                        "fileId",
-                        "id",
-                        "imageId",
-                        "imageUrl",
-                        "imageUrlMachine",
-                        "isTransformationError",
-                        "number",
-                        "pdfId",
-                        "pdfUrl",
-                        "pdfUrlMachine",
-                        "printUrl",
-                        "printUrlMachine",
-                        "provider",
-                        "publicUrl",
-                        "publicUrlView",
-                        "pullTag",
-                        "stampsEnabled",
-                        "templateId",
-                        "title",
-                        "transformationCancelReason",
-                        "transformationErrorCode",
-                        "transformationErrorMessage",
-                        "updateTime",
-                        "updatedBy",
-                        "value",
-                        "values",
-                    ],
-                )?,
+            create_time,
+            created_by,
+            download_url,
+            download_url_machine,
+            email_disk_file,
+            file_id,
+            id,
+            image_id,
+            image_url,
+            image_url_machine,
+            is_transformation_error,
+            number,
+            pdf_id,
+            pdf_url,
+            pdf_url_machine,
+            print_url,
+            print_url_machine,
+            provider,
+            public_url,
+            public_url_view,
+            pull_tag,
+            stamps_enabled,
+            template_id,
+            title,
+            transformation_cancel_reason,
+            transformation_error_code,
+            transformation_error_message,
+            update_time,
+            updated_by,
+            value,
+            values,
+            additional,
         })
     }
 }
@@ -645,10 +708,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseDocumentPublicUrlView {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            time: o.opt("time")?,
-            additional: o.rest(&["time"])?,
-        })
+        let time = o.opt("time")?;
+        let additional = o.rest(&["time"])?;
+        Ok(Self { time, additional })
     }
 }
 
@@ -670,10 +732,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseDocumentValues {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let creation_method = o.opt("_creationMethod")?;
+        let stamps_enabled = o.opt("stampsEnabled")?;
+        let additional = o.rest(&["_creationMethod", "stampsEnabled"])?;
         Ok(Self {
-            creation_method: o.opt("_creationMethod")?,
-            stamps_enabled: o.opt("stampsEnabled")?,
-            additional: o.rest(&["_creationMethod", "stampsEnabled"])?,
+            creation_method,
+            stamps_enabled,
+            additional,
         })
     }
 }
@@ -718,11 +783,10 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            values: o.opt("values")?,
-            additional: o.rest(&["id", "values"])?,
-        })
+        let id = o.req("id")?;
+        let values = o.opt("values")?;
+        let additional = o.rest(&["id", "values"])?;
+        Ok(Self { id, values, additional })
     }
 }
 
@@ -743,9 +807,11 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let document_fields = o.opt("documentFields")?;
+        let additional = o.rest(&["documentFields"])?;
         Ok(Self {
-            document_fields: o.opt("documentFields")?,
-            additional: o.rest(&["documentFields"])?,
+            document_fields,
+            additional,
         })
     }
 }
@@ -779,18 +845,24 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chain = o.opt("chain")?;
+        let default = o.opt("default")?;
+        let group = o.opt("group")?;
+        let required = o.opt("required")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let value = o.opt("value")?;
+        let additional = o
+            .rest(&["chain", "default", "group", "required", "title", "type", "value"])?;
         Ok(Self {
-            chain: o.opt("chain")?,
-            default: o.opt("default")?,
-            group: o.opt("group")?,
-            required: o.opt("required")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            value: o.opt("value")?,
-            additional: o
-                .rest(
-                    &["chain", "default", "group", "required", "title", "type", "value"],
-                )?,
+            chain,
+            default,
+            group,
+            required,
+            title,
+            type_,
+            value,
+            additional,
         })
     }
 }
@@ -844,12 +916,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -898,40 +975,55 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let create_time = o.opt("createTime")?;
+        let created_by = o.opt("createdBy")?;
+        let file_id = o.opt("fileId")?;
+        let id = o.opt("id")?;
+        let image_id = o.opt("imageId")?;
+        let number = o.opt("number")?;
+        let pdf_id = o.opt("pdfId")?;
+        let provider = o.opt("provider")?;
+        let template_id = o.opt("templateId")?;
+        let title = o.opt("title")?;
+        let update_time = o.opt("updateTime")?;
+        let updated_by = o.opt("updatedBy")?;
+        let value = o.opt("value")?;
+        let values = o.opt("values")?;
+        let additional = o
+            .rest(
+                &[
+                    "createTime",
+                    "createdBy",
+                    "fileId",
+                    "id",
+                    "imageId",
+                    "number",
+                    "pdfId",
+                    "provider",
+                    "templateId",
+                    "title",
+                    "updateTime",
+                    "updatedBy",
+                    "value",
+                    "values",
+                ],
+            )?;
         Ok(Self {
-            create_time: o.opt("createTime")?,
-            created_by: o.opt("createdBy")?,
-            file_id: o.opt("fileId")?,
-            id: o.opt("id")?,
-            image_id: o.opt("imageId")?,
-            number: o.opt("number")?,
-            pdf_id: o.opt("pdfId")?,
-            provider: o.opt("provider")?,
-            template_id: o.opt("templateId")?,
-            title: o.opt("title")?,
-            update_time: o.opt("updateTime")?,
-            updated_by: o.opt("updatedBy")?,
-            value: o.opt("value")?,
-            values: o.opt("values")?,
-            additional: o
-                .rest(
-                    &[
-                        "createTime",
-                        "createdBy",
-                        "fileId",
-                        "id",
-                        "imageId",
-                        "number",
-                        "pdfId",
-                        "provider",
-                        "templateId",
-                        "title",
-                        "updateTime",
-                        "updatedBy",
-                        "value",
-                        "values",
-                    ],
-                )?,
+            create_time,
+            created_by,
+            file_id,
+            id,
+            image_id,
+            number,
+            pdf_id,
+            provider,
+            template_id,
+            title,
+            update_time,
+            updated_by,
+            value,
+            values,
+            additional,
         })
     }
 }
@@ -954,10 +1046,13 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItemValues {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let creation_method = o.opt("_creationMethod")?;
+        let stamps_enabled = o.opt("stampsEnabled")?;
+        let additional = o.rest(&["_creationMethod", "stampsEnabled"])?;
         Ok(Self {
-            creation_method: o.opt("_creationMethod")?,
-            stamps_enabled: o.opt("stampsEnabled")?,
-            additional: o.rest(&["_creationMethod", "stampsEnabled"])?,
+            creation_method,
+            stamps_enabled,
+            additional,
         })
     }
 }
@@ -979,10 +1074,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            documents: o.opt("documents")?,
-            additional: o.rest(&["documents"])?,
-        })
+        let documents = o.opt("documents")?;
+        let additional = o.rest(&["documents"])?;
+        Ok(Self { documents, additional })
     }
 }
 
@@ -1044,54 +1138,76 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseDocumentsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let create_time = o.opt("createTime")?;
+        let created_by = o.opt("createdBy")?;
+        let download_url = o.opt("downloadUrl")?;
+        let download_url_machine = o.opt("downloadUrlMachine")?;
+        let file_id = o.opt("fileId")?;
+        let id = o.opt("id")?;
+        let image_id = o.opt("imageId")?;
+        let image_url = o.opt("imageUrl")?;
+        let image_url_machine = o.opt("imageUrlMachine")?;
+        let number = o.opt("number")?;
+        let pdf_id = o.opt("pdfId")?;
+        let pdf_url = o.opt("pdfUrl")?;
+        let pdf_url_machine = o.opt("pdfUrlMachine")?;
+        let provider = o.opt("provider")?;
+        let stamps_enabled = o.opt("stampsEnabled")?;
+        let template_id = o.opt("templateId")?;
+        let title = o.opt("title")?;
+        let update_time = o.opt("updateTime")?;
+        let updated_by = o.opt("updatedBy")?;
+        let value = o.opt("value")?;
+        let values = o.opt("values")?;
+        let additional = o
+            .rest(
+                &[
+                    "createTime",
+                    "createdBy",
+                    "downloadUrl",
+                    "downloadUrlMachine",
+                    "fileId",
+                    "id",
+                    "imageId",
+                    "imageUrl",
+                    "imageUrlMachine",
+                    "number",
+                    "pdfId",
+                    "pdfUrl",
+                    "pdfUrlMachine",
+                    "provider",
+                    "stampsEnabled",
+                    "templateId",
+                    "title",
+                    "updateTime",
+                    "updatedBy",
+                    "value",
+                    "values",
+                ],
+            )?;
         Ok(Self {
-            create_time: o.opt("createTime")?,
-            created_by: o.opt("createdBy")?,
-            download_url: o.opt("downloadUrl")?,
-            download_url_machine: o.opt("downloadUrlMachine")?,
-            file_id: o.opt("fileId")?,
-            id: o.opt("id")?,
-            image_id: o.opt("imageId")?,
-            image_url: o.opt("imageUrl")?,
-            image_url_machine: o.opt("imageUrlMachine")?,
-            number: o.opt("number")?,
-            pdf_id: o.opt("pdfId")?,
-            pdf_url: o.opt("pdfUrl")?,
-            pdf_url_machine: o.opt("pdfUrlMachine")?,
-            provider: o.opt("provider")?,
-            stamps_enabled: o.opt("stampsEnabled")?,
-            template_id: o.opt("templateId")?,
-            title: o.opt("title")?,
-            update_time: o.opt("updateTime")?,
-            updated_by: o.opt("updatedBy")?,
-            value: o.opt("value")?,
-            values: o.opt("values")?,
-            additional: o
-                .rest(
-                    &[
-                        "createTime",
-                        "createdBy",
-                        "downloadUrl",
-                        "downloadUrlMachine",
-                        "fileId",
-                        "id",
-                        "imageId",
-                        "imageUrl",
-                        "imageUrlMachine",
-                        "number",
-                        "pdfId",
-                        "pdfUrl",
-                        "pdfUrlMachine",
-                        "provider",
-                        "stampsEnabled",
-                        "templateId",
-                        "title",
-                        "updateTime",
-                        "updatedBy",
-                        "value",
-                        "values",
-                    ],
-                )?,
+            create_time,
+            created_by,
+            download_url,
+            download_url_machine,
+            file_id,
+            id,
+            image_id,
+            image_url,
+            image_url_machine,
+            number,
+            pdf_id,
+            pdf_url,
+            pdf_url_machine,
+            provider,
+            stamps_enabled,
+            template_id,
+            title,
+            update_time,
+            updated_by,
+            value,
+            values,
+            additional,
         })
     }
 }
@@ -1114,10 +1230,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseDocumentsItemValues {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let creation_method = o.opt("_creationMethod")?;
+        let stamps_enabled = o.opt("stampsEnabled")?;
+        let additional = o.rest(&["_creationMethod", "stampsEnabled"])?;
         Ok(Self {
-            creation_method: o.opt("_creationMethod")?,
-            stamps_enabled: o.opt("stampsEnabled")?,
-            additional: o.rest(&["_creationMethod", "stampsEnabled"])?,
+            creation_method,
+            stamps_enabled,
+            additional,
         })
     }
 }
@@ -1166,12 +1285,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.opt("fields")?;
+        let id = o.req("id")?;
+        let stamps_enabled = o.opt("stampsEnabled")?;
+        let values = o.opt("values")?;
+        let additional = o.rest(&["fields", "id", "stampsEnabled", "values"])?;
         Ok(Self {
-            fields: o.opt("fields")?,
-            id: o.req("id")?,
-            stamps_enabled: o.opt("stampsEnabled")?,
-            values: o.opt("values")?,
-            additional: o.rest(&["fields", "id", "stampsEnabled", "values"])?,
+            fields,
+            id,
+            stamps_enabled,
+            values,
+            additional,
         })
     }
 }
@@ -1199,12 +1323,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let format = o.opt("FORMAT")?;
+        let provider = o.opt("PROVIDER")?;
+        let title = o.opt("TITLE")?;
+        let type_ = o.opt("TYPE")?;
+        let additional = o.rest(&["FORMAT", "PROVIDER", "TITLE", "TYPE"])?;
         Ok(Self {
-            format: o.opt("FORMAT")?,
-            provider: o.opt("PROVIDER")?,
-            title: o.opt("TITLE")?,
-            type_: o.opt("TYPE")?,
-            additional: o.rest(&["FORMAT", "PROVIDER", "TITLE", "TYPE"])?,
+            format,
+            provider,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -1233,12 +1362,16 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestValues {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let creation_method = o.opt("_creationMethod")?;
+        let products_table_variant = o.opt("productsTableVariant")?;
+        let stamps_enabled = o.opt("stampsEnabled")?;
+        let additional = o
+            .rest(&["_creationMethod", "productsTableVariant", "stampsEnabled"])?;
         Ok(Self {
-            creation_method: o.opt("_creationMethod")?,
-            products_table_variant: o.opt("productsTableVariant")?,
-            stamps_enabled: o.opt("stampsEnabled")?,
-            additional: o
-                .rest(&["_creationMethod", "productsTableVariant", "stampsEnabled"])?,
+            creation_method,
+            products_table_variant,
+            stamps_enabled,
+            additional,
         })
     }
 }
@@ -1260,10 +1393,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            document: o.opt("document")?,
-            additional: o.rest(&["document"])?,
-        })
+        let document = o.opt("document")?;
+        let additional = o.rest(&["document"])?;
+        Ok(Self { document, additional })
     }
 }
 
@@ -1339,68 +1471,97 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseDocument {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let create_time = o.opt("createTime")?;
+        let created_by = o.opt("createdBy")?;
+        let download_url = o.opt("downloadUrl")?;
+        let download_url_machine = o.opt("downloadUrlMachine")?;
+        let email_disk_file = o.opt("emailDiskFile")?;
+        let file_id = o.opt("fileId")?;
+        let id = o.opt("id")?;
+        let image_id = o.opt("imageId")?;
+        let image_url = o.opt("imageUrl")?;
+        let image_url_machine = o.opt("imageUrlMachine")?;
+        let is_transformation_error = o.opt("isTransformationError")?;
+        let number = o.opt("number")?;
+        let pdf_id = o.opt("pdfId")?;
+        let pdf_url = o.opt("pdfUrl")?;
+        let pdf_url_machine = o.opt("pdfUrlMachine")?;
+        let print_url = o.opt("printUrl")?;
+        let print_url_machine = o.opt("printUrlMachine")?;
+        let provider = o.opt("provider")?;
+        let public_url = o.opt("publicUrl")?;
+        let public_url_view = o.opt("publicUrlView")?;
+        let pull_tag = o.opt("pullTag")?;
+        let stamps_enabled = o.opt("stampsEnabled")?;
+        let template_id = o.opt("templateId")?;
+        let title = o.opt("title")?;
+        let update_time = o.opt("updateTime")?;
+        let updated_by = o.opt("updatedBy")?;
+        let value = o.opt("value")?;
+        let values = o.opt("values")?;
+        let additional = o
+            .rest(
+                &[
+                    "createTime",
+                    "createdBy",
+                    "downloadUrl",
+                    "downloadUrlMachine",
+                    "emailDiskFile",
+                    "fileId",
+                    "id",
+                    "imageId",
+                    "imageUrl",
+                    "imageUrlMachine",
+                    "isTransformationError",
+                    "number",
+                    "pdfId",
+                    "pdfUrl",
+                    "pdfUrlMachine",
+                    "printUrl",
+                    "printUrlMachine",
+                    "provider",
+                    "publicUrl",
+                    "publicUrlView",
+                    "pullTag",
+                    "stampsEnabled",
+                    "templateId",
+                    "title",
+                    "updateTime",
+                    "updatedBy",
+                    "value",
+                    "values",
+                ],
+            )?;
         Ok(Self {
-            create_time: o.opt("createTime")?,
-            created_by: o.opt("createdBy")?,
-            download_url: o.opt("downloadUrl")?,
-            download_url_machine: o.opt("downloadUrlMachine")?,
-            email_disk_file: o.opt("emailDiskFile")?,
-            file_id: o.opt("fileId")?,
-            id: o.opt("id")?,
-            image_id: o.opt("imageId")?,
-            image_url: o.opt("imageUrl")?,
-            image_url_machine: o.opt("imageUrlMachine")?,
-            is_transformation_error: o.opt("isTransformationError")?,
-            number: o.opt("number")?,
-            pdf_id: o.opt("pdfId")?,
-            pdf_url: o.opt("pdfUrl")?,
-            pdf_url_machine: o.opt("pdfUrlMachine")?,
-            print_url: o.opt("printUrl")?,
-            print_url_machine: o.opt("printUrlMachine")?,
-            provider: o.opt("provider")?,
-            public_url: o.opt("publicUrl")?,
-            public_url_view: o.opt("publicUrlView")?,
-            pull_tag: o.opt("pullTag")?,
-            stamps_enabled: o.opt("stampsEnabled")?,
-            template_id: o.opt("templateId")?,
-            title: o.opt("title")?,
-            update_time: o.opt("updateTime")?,
-            updated_by: o.opt("updatedBy")?,
-            value: o.opt("value")?,
-            values: o.opt("values")?,
-            additional: o
-                .rest(
-                    &[
-                        "createTime",
-                        "createdBy",
-                        "downloadUrl",
-                        "downloadUrlMachine",
-                        "emailDiskFile",
-                        "fileId",
-                        "id",
-                        "imageId",
-                        "imageUrl",
-                        "imageUrlMachine",
-                        "isTransformationError",
-                        "number",
-                        "pdfId",
-                        "pdfUrl",
-                        "pdfUrlMachine",
-                        "printUrl",
-                        "printUrlMachine",
-                        "provider",
-                        "publicUrl",
-                        "publicUrlView",
-                        "pullTag",
-                        "stampsEnabled",
-                        "templateId",
-                        "title",
-                        "updateTime",
-                        "updatedBy",
-                        "value",
-                        "values",
-                    ],
-                )?,
+            create_time,
+            created_by,
+            download_url,
+            download_url_machine,
+            email_disk_file,
+            file_id,
+            id,
+            image_id,
+            image_url,
+            image_url_machine,
+            is_transformation_error,
+            number,
+            pdf_id,
+            pdf_url,
+            pdf_url_machine,
+            print_url,
+            print_url_machine,
+            provider,
+            public_url,
+            public_url_view,
+            pull_tag,
+            stamps_enabled,
+            template_id,
+            title,
+            update_time,
+            updated_by,
+            value,
+            values,
+            additional,
         })
     }
 }
@@ -1422,10 +1583,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseDocumentPublicUrlView {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            time: o.opt("time")?,
-            additional: o.rest(&["time"])?,
-        })
+        let time = o.opt("time")?;
+        let additional = o.rest(&["time"])?;
+        Ok(Self { time, additional })
     }
 }
 
@@ -1449,12 +1609,16 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseDocumentValues {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let creation_method = o.opt("_creationMethod")?;
+        let products_table_variant = o.opt("productsTableVariant")?;
+        let stamps_enabled = o.opt("stampsEnabled")?;
+        let additional = o
+            .rest(&["_creationMethod", "productsTableVariant", "stampsEnabled"])?;
         Ok(Self {
-            creation_method: o.opt("_creationMethod")?,
-            products_table_variant: o.opt("productsTableVariant")?,
-            stamps_enabled: o.opt("stampsEnabled")?,
-            additional: o
-                .rest(&["_creationMethod", "productsTableVariant", "stampsEnabled"])?,
+            creation_method,
+            products_table_variant,
+            stamps_enabled,
+            additional,
         })
     }
 }

@@ -36,10 +36,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -61,11 +60,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.req("name")?;
+        let settings = o.opt("settings")?;
+        let template = o.req("template")?;
+        let additional = o.rest(&["name", "settings", "template"])?;
         Ok(Self {
-            name: o.req("name")?,
-            settings: o.opt("settings")?,
-            template: o.req("template")?,
-            additional: o.rest(&["name", "settings", "template"])?,
+            name,
+            settings,
+            template,
+            additional,
         })
     }
 }
@@ -91,11 +94,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bitrix_main_numerator_generator_sequent_number_generator = o
+            .opt("Bitrix_Main_Numerator_Generator_SequentNumberGenerator")?;
+        let additional = o
+            .rest(&["Bitrix_Main_Numerator_Generator_SequentNumberGenerator"])?;
         Ok(Self {
-            bitrix_main_numerator_generator_sequent_number_generator: o
-                .opt("Bitrix_Main_Numerator_Generator_SequentNumberGenerator")?,
-            additional: o
-                .rest(&["Bitrix_Main_Numerator_Generator_SequentNumberGenerator"])?,
+            bitrix_main_numerator_generator_sequent_number_generator,
+            additional,
         })
     }
 }
@@ -129,26 +134,34 @@ for AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_direct_numeration = o.opt("isDirectNumeration")?;
+        let length = o.opt("length")?;
+        let pad_string = o.opt("padString")?;
+        let periodic_by = o.opt("periodicBy")?;
+        let start = o.opt("start")?;
+        let step = o.opt("step")?;
+        let timezone = o.opt("timezone")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDirectNumeration",
+                    "length",
+                    "padString",
+                    "periodicBy",
+                    "start",
+                    "step",
+                    "timezone",
+                ],
+            )?;
         Ok(Self {
-            is_direct_numeration: o.opt("isDirectNumeration")?,
-            length: o.opt("length")?,
-            pad_string: o.opt("padString")?,
-            periodic_by: o.opt("periodicBy")?,
-            start: o.opt("start")?,
-            step: o.opt("step")?,
-            timezone: o.opt("timezone")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDirectNumeration",
-                        "length",
-                        "padString",
-                        "periodicBy",
-                        "start",
-                        "step",
-                        "timezone",
-                    ],
-                )?,
+            is_direct_numeration,
+            length,
+            pad_string,
+            periodic_by,
+            start,
+            step,
+            timezone,
+            additional,
         })
     }
 }
@@ -172,10 +185,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            numerator: o.opt("numerator")?,
-            additional: o.rest(&["numerator"])?,
-        })
+        let numerator = o.opt("numerator")?;
+        let additional = o.rest(&["numerator"])?;
+        Ok(Self { numerator, additional })
     }
 }
 
@@ -203,13 +215,19 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseNumerator {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let settings = o.opt("settings")?;
+        let template = o.opt("template")?;
+        let additional = o.rest(&["code", "id", "name", "settings", "template"])?;
         Ok(Self {
-            code: o.opt("code")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            settings: o.opt("settings")?,
-            template: o.opt("template")?,
-            additional: o.rest(&["code", "id", "name", "settings", "template"])?,
+            code,
+            id,
+            name,
+            settings,
+            template,
+            additional,
         })
     }
 }
@@ -235,11 +253,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseNumeratorSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bitrix_main_numerator_generator_sequent_number_generator = o
+            .opt("Bitrix_Main_Numerator_Generator_SequentNumberGenerator")?;
+        let additional = o
+            .rest(&["Bitrix_Main_Numerator_Generator_SequentNumberGenerator"])?;
         Ok(Self {
-            bitrix_main_numerator_generator_sequent_number_generator: o
-                .opt("Bitrix_Main_Numerator_Generator_SequentNumberGenerator")?,
-            additional: o
-                .rest(&["Bitrix_Main_Numerator_Generator_SequentNumberGenerator"])?,
+            bitrix_main_numerator_generator_sequent_number_generator,
+            additional,
         })
     }
 }
@@ -273,26 +293,34 @@ for AddResponseNumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerat
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_direct_numeration = o.opt("isDirectNumeration")?;
+        let length = o.opt("length")?;
+        let pad_string = o.opt("padString")?;
+        let periodic_by = o.opt("periodicBy")?;
+        let start = o.opt("start")?;
+        let step = o.opt("step")?;
+        let timezone = o.opt("timezone")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDirectNumeration",
+                    "length",
+                    "padString",
+                    "periodicBy",
+                    "start",
+                    "step",
+                    "timezone",
+                ],
+            )?;
         Ok(Self {
-            is_direct_numeration: o.opt("isDirectNumeration")?,
-            length: o.opt("length")?,
-            pad_string: o.opt("padString")?,
-            periodic_by: o.opt("periodicBy")?,
-            start: o.opt("start")?,
-            step: o.opt("step")?,
-            timezone: o.opt("timezone")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDirectNumeration",
-                        "length",
-                        "padString",
-                        "periodicBy",
-                        "start",
-                        "step",
-                        "timezone",
-                    ],
-                )?,
+            is_direct_numeration,
+            length,
+            pad_string,
+            periodic_by,
+            start,
+            step,
+            timezone,
+            additional,
         })
     }
 }
@@ -337,10 +365,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -385,10 +412,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -409,10 +435,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            numerator: o.opt("numerator")?,
-            additional: o.rest(&["numerator"])?,
-        })
+        let numerator = o.opt("numerator")?;
+        let additional = o.rest(&["numerator"])?;
+        Ok(Self { numerator, additional })
     }
 }
 
@@ -440,13 +465,19 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseNumerator {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let settings = o.opt("settings")?;
+        let template = o.opt("template")?;
+        let additional = o.rest(&["code", "id", "name", "settings", "template"])?;
         Ok(Self {
-            code: o.opt("code")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            settings: o.opt("settings")?,
-            template: o.opt("template")?,
-            additional: o.rest(&["code", "id", "name", "settings", "template"])?,
+            code,
+            id,
+            name,
+            settings,
+            template,
+            additional,
         })
     }
 }
@@ -472,11 +503,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseNumeratorSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bitrix_main_numerator_generator_sequent_number_generator = o
+            .opt("Bitrix_Main_Numerator_Generator_SequentNumberGenerator")?;
+        let additional = o
+            .rest(&["Bitrix_Main_Numerator_Generator_SequentNumberGenerator"])?;
         Ok(Self {
-            bitrix_main_numerator_generator_sequent_number_generator: o
-                .opt("Bitrix_Main_Numerator_Generator_SequentNumberGenerator")?,
-            additional: o
-                .rest(&["Bitrix_Main_Numerator_Generator_SequentNumberGenerator"])?,
+            bitrix_main_numerator_generator_sequent_number_generator,
+            additional,
         })
     }
 }
@@ -510,26 +543,34 @@ for GetResponseNumeratorSettingsBitrixMainNumeratorGeneratorSequentNumberGenerat
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_direct_numeration = o.opt("isDirectNumeration")?;
+        let length = o.opt("length")?;
+        let pad_string = o.opt("padString")?;
+        let periodic_by = o.opt("periodicBy")?;
+        let start = o.opt("start")?;
+        let step = o.opt("step")?;
+        let timezone = o.opt("timezone")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDirectNumeration",
+                    "length",
+                    "padString",
+                    "periodicBy",
+                    "start",
+                    "step",
+                    "timezone",
+                ],
+            )?;
         Ok(Self {
-            is_direct_numeration: o.opt("isDirectNumeration")?,
-            length: o.opt("length")?,
-            pad_string: o.opt("padString")?,
-            periodic_by: o.opt("periodicBy")?,
-            start: o.opt("start")?,
-            step: o.opt("step")?,
-            timezone: o.opt("timezone")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDirectNumeration",
-                        "length",
-                        "padString",
-                        "periodicBy",
-                        "start",
-                        "step",
-                        "timezone",
-                    ],
-                )?,
+            is_direct_numeration,
+            length,
+            pad_string,
+            periodic_by,
+            start,
+            step,
+            timezone,
+            additional,
         })
     }
 }
@@ -577,10 +618,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            start: o.opt("start")?,
-            additional: o.rest(&["start"])?,
-        })
+        let start = o.opt("start")?;
+        let additional = o.rest(&["start"])?;
+        Ok(Self { start, additional })
     }
 }
 
@@ -601,10 +641,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            numerators: o.opt("numerators")?,
-            additional: o.rest(&["numerators"])?,
-        })
+        let numerators = o.opt("numerators")?;
+        let additional = o.rest(&["numerators"])?;
+        Ok(Self { numerators, additional })
     }
 }
 
@@ -632,13 +671,19 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseNumeratorsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let settings = o.opt("settings")?;
+        let template = o.opt("template")?;
+        let additional = o.rest(&["code", "id", "name", "settings", "template"])?;
         Ok(Self {
-            code: o.opt("code")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            settings: o.opt("settings")?,
-            template: o.opt("template")?,
-            additional: o.rest(&["code", "id", "name", "settings", "template"])?,
+            code,
+            id,
+            name,
+            settings,
+            template,
+            additional,
         })
     }
 }
@@ -664,11 +709,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseNumeratorsItemSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bitrix_main_numerator_generator_sequent_number_generator = o
+            .opt("Bitrix_Main_Numerator_Generator_SequentNumberGenerator")?;
+        let additional = o
+            .rest(&["Bitrix_Main_Numerator_Generator_SequentNumberGenerator"])?;
         Ok(Self {
-            bitrix_main_numerator_generator_sequent_number_generator: o
-                .opt("Bitrix_Main_Numerator_Generator_SequentNumberGenerator")?,
-            additional: o
-                .rest(&["Bitrix_Main_Numerator_Generator_SequentNumberGenerator"])?,
+            bitrix_main_numerator_generator_sequent_number_generator,
+            additional,
         })
     }
 }
@@ -702,26 +749,34 @@ for ListResponseNumeratorsItemSettingsBitrixMainNumeratorGeneratorSequentNumberG
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_direct_numeration = o.opt("isDirectNumeration")?;
+        let length = o.opt("length")?;
+        let pad_string = o.opt("padString")?;
+        let periodic_by = o.opt("periodicBy")?;
+        let start = o.opt("start")?;
+        let step = o.opt("step")?;
+        let timezone = o.opt("timezone")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDirectNumeration",
+                    "length",
+                    "padString",
+                    "periodicBy",
+                    "start",
+                    "step",
+                    "timezone",
+                ],
+            )?;
         Ok(Self {
-            is_direct_numeration: o.opt("isDirectNumeration")?,
-            length: o.opt("length")?,
-            pad_string: o.opt("padString")?,
-            periodic_by: o.opt("periodicBy")?,
-            start: o.opt("start")?,
-            step: o.opt("step")?,
-            timezone: o.opt("timezone")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDirectNumeration",
-                        "length",
-                        "padString",
-                        "periodicBy",
-                        "start",
-                        "step",
-                        "timezone",
-                    ],
-                )?,
+            is_direct_numeration,
+            length,
+            pad_string,
+            periodic_by,
+            start,
+            step,
+            timezone,
+            additional,
         })
     }
 }
@@ -767,11 +822,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -795,11 +849,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.opt("name")?;
+        let settings = o.opt("settings")?;
+        let template = o.opt("template")?;
+        let additional = o.rest(&["name", "settings", "template"])?;
         Ok(Self {
-            name: o.opt("name")?,
-            settings: o.opt("settings")?,
-            template: o.opt("template")?,
-            additional: o.rest(&["name", "settings", "template"])?,
+            name,
+            settings,
+            template,
+            additional,
         })
     }
 }
@@ -825,11 +883,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bitrix_main_numerator_generator_sequent_number_generator = o
+            .opt("Bitrix_Main_Numerator_Generator_SequentNumberGenerator")?;
+        let additional = o
+            .rest(&["Bitrix_Main_Numerator_Generator_SequentNumberGenerator"])?;
         Ok(Self {
-            bitrix_main_numerator_generator_sequent_number_generator: o
-                .opt("Bitrix_Main_Numerator_Generator_SequentNumberGenerator")?,
-            additional: o
-                .rest(&["Bitrix_Main_Numerator_Generator_SequentNumberGenerator"])?,
+            bitrix_main_numerator_generator_sequent_number_generator,
+            additional,
         })
     }
 }
@@ -863,26 +923,34 @@ for UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerato
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_direct_numeration = o.opt("isDirectNumeration")?;
+        let length = o.opt("length")?;
+        let pad_string = o.opt("padString")?;
+        let periodic_by = o.opt("periodicBy")?;
+        let start = o.opt("start")?;
+        let step = o.opt("step")?;
+        let timezone = o.opt("timezone")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDirectNumeration",
+                    "length",
+                    "padString",
+                    "periodicBy",
+                    "start",
+                    "step",
+                    "timezone",
+                ],
+            )?;
         Ok(Self {
-            is_direct_numeration: o.opt("isDirectNumeration")?,
-            length: o.opt("length")?,
-            pad_string: o.opt("padString")?,
-            periodic_by: o.opt("periodicBy")?,
-            start: o.opt("start")?,
-            step: o.opt("step")?,
-            timezone: o.opt("timezone")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDirectNumeration",
-                        "length",
-                        "padString",
-                        "periodicBy",
-                        "start",
-                        "step",
-                        "timezone",
-                    ],
-                )?,
+            is_direct_numeration,
+            length,
+            pad_string,
+            periodic_by,
+            start,
+            step,
+            timezone,
+            additional,
         })
     }
 }
@@ -914,13 +982,19 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let settings = o.opt("settings")?;
+        let template = o.opt("template")?;
+        let additional = o.rest(&["code", "id", "name", "settings", "template"])?;
         Ok(Self {
-            code: o.opt("code")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            settings: o.opt("settings")?,
-            template: o.opt("template")?,
-            additional: o.rest(&["code", "id", "name", "settings", "template"])?,
+            code,
+            id,
+            name,
+            settings,
+            template,
+            additional,
         })
     }
 }
@@ -946,11 +1020,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bitrix_main_numerator_generator_sequent_number_generator = o
+            .opt("Bitrix_Main_Numerator_Generator_SequentNumberGenerator")?;
+        let additional = o
+            .rest(&["Bitrix_Main_Numerator_Generator_SequentNumberGenerator"])?;
         Ok(Self {
-            bitrix_main_numerator_generator_sequent_number_generator: o
-                .opt("Bitrix_Main_Numerator_Generator_SequentNumberGenerator")?,
-            additional: o
-                .rest(&["Bitrix_Main_Numerator_Generator_SequentNumberGenerator"])?,
+            bitrix_main_numerator_generator_sequent_number_generator,
+            additional,
         })
     }
 }
@@ -984,26 +1060,34 @@ for UpdateResponseSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_direct_numeration = o.opt("isDirectNumeration")?;
+        let length = o.opt("length")?;
+        let pad_string = o.opt("padString")?;
+        let periodic_by = o.opt("periodicBy")?;
+        let start = o.opt("start")?;
+        let step = o.opt("step")?;
+        let timezone = o.opt("timezone")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDirectNumeration",
+                    "length",
+                    "padString",
+                    "periodicBy",
+                    "start",
+                    "step",
+                    "timezone",
+                ],
+            )?;
         Ok(Self {
-            is_direct_numeration: o.opt("isDirectNumeration")?,
-            length: o.opt("length")?,
-            pad_string: o.opt("padString")?,
-            periodic_by: o.opt("periodicBy")?,
-            start: o.opt("start")?,
-            step: o.opt("step")?,
-            timezone: o.opt("timezone")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDirectNumeration",
-                        "length",
-                        "padString",
-                        "periodicBy",
-                        "start",
-                        "step",
-                        "timezone",
-                    ],
-                )?,
+            is_direct_numeration,
+            length,
+            pad_string,
+            periodic_by,
+            start,
+            step,
+            timezone,
+            additional,
         })
     }
 }

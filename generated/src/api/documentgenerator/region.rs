@@ -36,10 +36,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -68,24 +67,31 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let format_date = o.opt("formatDate")?;
+        let format_datetime = o.opt("formatDatetime")?;
+        let format_name = o.opt("formatName")?;
+        let language_id = o.opt("languageId")?;
+        let phrases = o.opt("phrases")?;
+        let title = o.req("title")?;
+        let additional = o
+            .rest(
+                &[
+                    "formatDate",
+                    "formatDatetime",
+                    "formatName",
+                    "languageId",
+                    "phrases",
+                    "title",
+                ],
+            )?;
         Ok(Self {
-            format_date: o.opt("formatDate")?,
-            format_datetime: o.opt("formatDatetime")?,
-            format_name: o.opt("formatName")?,
-            language_id: o.opt("languageId")?,
-            phrases: o.opt("phrases")?,
-            title: o.req("title")?,
-            additional: o
-                .rest(
-                    &[
-                        "formatDate",
-                        "formatDatetime",
-                        "formatName",
-                        "languageId",
-                        "phrases",
-                        "title",
-                    ],
-                )?,
+            format_date,
+            format_datetime,
+            format_name,
+            language_id,
+            phrases,
+            title,
+            additional,
         })
     }
 }
@@ -107,10 +113,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            region: o.opt("region")?,
-            additional: o.rest(&["region"])?,
-        })
+        let region = o.opt("region")?;
+        let additional = o.rest(&["region"])?;
+        Ok(Self { region, additional })
     }
 }
 
@@ -142,26 +147,34 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseRegion {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let format_date = o.opt("formatDate")?;
+        let format_datetime = o.opt("formatDatetime")?;
+        let format_name = o.opt("formatName")?;
+        let id = o.opt("id")?;
+        let language_id = o.opt("languageId")?;
+        let phrases = o.opt("phrases")?;
+        let title = o.opt("title")?;
+        let additional = o
+            .rest(
+                &[
+                    "formatDate",
+                    "formatDatetime",
+                    "formatName",
+                    "id",
+                    "languageId",
+                    "phrases",
+                    "title",
+                ],
+            )?;
         Ok(Self {
-            format_date: o.opt("formatDate")?,
-            format_datetime: o.opt("formatDatetime")?,
-            format_name: o.opt("formatName")?,
-            id: o.opt("id")?,
-            language_id: o.opt("languageId")?,
-            phrases: o.opt("phrases")?,
-            title: o.opt("title")?,
-            additional: o
-                .rest(
-                    &[
-                        "formatDate",
-                        "formatDatetime",
-                        "formatName",
-                        "id",
-                        "languageId",
-                        "phrases",
-                        "title",
-                    ],
-                )?,
+            format_date,
+            format_datetime,
+            format_name,
+            id,
+            language_id,
+            phrases,
+            title,
+            additional,
         })
     }
 }
@@ -204,10 +217,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -252,10 +264,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -276,10 +287,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            region: o.opt("region")?,
-            additional: o.rest(&["region"])?,
-        })
+        let region = o.opt("region")?;
+        let additional = o.rest(&["region"])?;
+        Ok(Self { region, additional })
     }
 }
 
@@ -311,26 +321,34 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseRegion {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let format_date = o.opt("formatDate")?;
+        let format_datetime = o.opt("formatDatetime")?;
+        let format_name = o.opt("formatName")?;
+        let id = o.opt("id")?;
+        let language_id = o.opt("languageId")?;
+        let phrases = o.opt("phrases")?;
+        let title = o.opt("title")?;
+        let additional = o
+            .rest(
+                &[
+                    "formatDate",
+                    "formatDatetime",
+                    "formatName",
+                    "id",
+                    "languageId",
+                    "phrases",
+                    "title",
+                ],
+            )?;
         Ok(Self {
-            format_date: o.opt("formatDate")?,
-            format_datetime: o.opt("formatDatetime")?,
-            format_name: o.opt("formatName")?,
-            id: o.opt("id")?,
-            language_id: o.opt("languageId")?,
-            phrases: o.opt("phrases")?,
-            title: o.opt("title")?,
-            additional: o
-                .rest(
-                    &[
-                        "formatDate",
-                        "formatDatetime",
-                        "formatName",
-                        "id",
-                        "languageId",
-                        "phrases",
-                        "title",
-                    ],
-                )?,
+            format_date,
+            format_datetime,
+            format_name,
+            id,
+            language_id,
+            phrases,
+            title,
+            additional,
         })
     }
 }
@@ -372,7 +390,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -393,10 +412,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            regions: o.opt("regions")?,
-            additional: o.rest(&["regions"])?,
-        })
+        let regions = o.opt("regions")?;
+        let additional = o.rest(&["regions"])?;
+        Ok(Self { regions, additional })
     }
 }
 
@@ -428,26 +446,34 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseRegions {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let format_date = o.opt("formatDate")?;
+        let format_datetime = o.opt("formatDatetime")?;
+        let format_name = o.opt("formatName")?;
+        let id = o.opt("id")?;
+        let language_id = o.opt("languageId")?;
+        let title = o.opt("title")?;
+        let additional = o
+            .rest(
+                &[
+                    "code",
+                    "formatDate",
+                    "formatDatetime",
+                    "formatName",
+                    "id",
+                    "languageId",
+                    "title",
+                ],
+            )?;
         Ok(Self {
-            code: o.opt("code")?,
-            format_date: o.opt("formatDate")?,
-            format_datetime: o.opt("formatDatetime")?,
-            format_name: o.opt("formatName")?,
-            id: o.opt("id")?,
-            language_id: o.opt("languageId")?,
-            title: o.opt("title")?,
-            additional: o
-                .rest(
-                    &[
-                        "code",
-                        "formatDate",
-                        "formatDatetime",
-                        "formatName",
-                        "id",
-                        "languageId",
-                        "title",
-                    ],
-                )?,
+            code,
+            format_date,
+            format_datetime,
+            format_name,
+            id,
+            language_id,
+            title,
+            additional,
         })
     }
 }
@@ -491,11 +517,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -525,24 +550,31 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let format_date = o.opt("formatDate")?;
+        let format_datetime = o.opt("formatDatetime")?;
+        let format_name = o.opt("formatName")?;
+        let language_id = o.opt("languageId")?;
+        let phrases = o.opt("phrases")?;
+        let title = o.opt("title")?;
+        let additional = o
+            .rest(
+                &[
+                    "formatDate",
+                    "formatDatetime",
+                    "formatName",
+                    "languageId",
+                    "phrases",
+                    "title",
+                ],
+            )?;
         Ok(Self {
-            format_date: o.opt("formatDate")?,
-            format_datetime: o.opt("formatDatetime")?,
-            format_name: o.opt("formatName")?,
-            language_id: o.opt("languageId")?,
-            phrases: o.opt("phrases")?,
-            title: o.opt("title")?,
-            additional: o
-                .rest(
-                    &[
-                        "formatDate",
-                        "formatDatetime",
-                        "formatName",
-                        "languageId",
-                        "phrases",
-                        "title",
-                    ],
-                )?,
+            format_date,
+            format_datetime,
+            format_name,
+            language_id,
+            phrases,
+            title,
+            additional,
         })
     }
 }
@@ -564,10 +596,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            region: o.opt("region")?,
-            additional: o.rest(&["region"])?,
-        })
+        let region = o.opt("region")?;
+        let additional = o.rest(&["region"])?;
+        Ok(Self { region, additional })
     }
 }
 
@@ -599,26 +630,34 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseRegion {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let format_date = o.opt("formatDate")?;
+        let format_datetime = o.opt("formatDatetime")?;
+        let format_name = o.opt("formatName")?;
+        let id = o.opt("id")?;
+        let language_id = o.opt("languageId")?;
+        let phrases = o.opt("phrases")?;
+        let title = o.opt("title")?;
+        let additional = o
+            .rest(
+                &[
+                    "formatDate",
+                    "formatDatetime",
+                    "formatName",
+                    "id",
+                    "languageId",
+                    "phrases",
+                    "title",
+                ],
+            )?;
         Ok(Self {
-            format_date: o.opt("formatDate")?,
-            format_datetime: o.opt("formatDatetime")?,
-            format_name: o.opt("formatName")?,
-            id: o.opt("id")?,
-            language_id: o.opt("languageId")?,
-            phrases: o.opt("phrases")?,
-            title: o.opt("title")?,
-            additional: o
-                .rest(
-                    &[
-                        "formatDate",
-                        "formatDatetime",
-                        "formatName",
-                        "id",
-                        "languageId",
-                        "phrases",
-                        "title",
-                    ],
-                )?,
+            format_date,
+            format_datetime,
+            format_name,
+            id,
+            language_id,
+            phrases,
+            title,
+            additional,
         })
     }
 }

@@ -37,10 +37,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -63,11 +62,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let name = o.req("name")?;
+        let permissions = o.opt("permissions")?;
+        let additional = o.rest(&["code", "name", "permissions"])?;
         Ok(Self {
-            code: o.opt("code")?,
-            name: o.req("name")?,
-            permissions: o.opt("permissions")?,
-            additional: o.rest(&["code", "name", "permissions"])?,
+            code,
+            name,
+            permissions,
+            additional,
         })
     }
 }
@@ -92,11 +95,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPermissions {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let documents = o.opt("DOCUMENTS")?;
+        let settings = o.opt("SETTINGS")?;
+        let templates = o.opt("TEMPLATES")?;
+        let additional = o.rest(&["DOCUMENTS", "SETTINGS", "TEMPLATES"])?;
         Ok(Self {
-            documents: o.opt("DOCUMENTS")?,
-            settings: o.opt("SETTINGS")?,
-            templates: o.opt("TEMPLATES")?,
-            additional: o.rest(&["DOCUMENTS", "SETTINGS", "TEMPLATES"])?,
+            documents,
+            settings,
+            templates,
+            additional,
         })
     }
 }
@@ -119,11 +126,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPermissionsDocuments {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            modify: o.opt("MODIFY")?,
-            view: o.opt("VIEW")?,
-            additional: o.rest(&["MODIFY", "VIEW"])?,
-        })
+        let modify = o.opt("MODIFY")?;
+        let view = o.opt("VIEW")?;
+        let additional = o.rest(&["MODIFY", "VIEW"])?;
+        Ok(Self { modify, view, additional })
     }
 }
 
@@ -143,10 +149,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPermissionsSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            modify: o.opt("MODIFY")?,
-            additional: o.rest(&["MODIFY"])?,
-        })
+        let modify = o.opt("MODIFY")?;
+        let additional = o.rest(&["MODIFY"])?;
+        Ok(Self { modify, additional })
     }
 }
 
@@ -166,10 +171,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsPermissionsTemplates {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            modify: o.opt("MODIFY")?,
-            additional: o.rest(&["MODIFY"])?,
-        })
+        let modify = o.opt("MODIFY")?;
+        let additional = o.rest(&["MODIFY"])?;
+        Ok(Self { modify, additional })
     }
 }
 
@@ -190,10 +194,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            role: o.opt("role")?,
-            additional: o.rest(&["role"])?,
-        })
+        let role = o.opt("role")?;
+        let additional = o.rest(&["role"])?;
+        Ok(Self { role, additional })
     }
 }
 
@@ -219,12 +222,17 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseRole {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let permissions = o.opt("permissions")?;
+        let additional = o.rest(&["code", "id", "name", "permissions"])?;
         Ok(Self {
-            code: o.opt("code")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            permissions: o.opt("permissions")?,
-            additional: o.rest(&["code", "id", "name", "permissions"])?,
+            code,
+            id,
+            name,
+            permissions,
+            additional,
         })
     }
 }
@@ -249,11 +257,15 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseRolePermissions {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let documents = o.opt("DOCUMENTS")?;
+        let settings = o.opt("SETTINGS")?;
+        let templates = o.opt("TEMPLATES")?;
+        let additional = o.rest(&["DOCUMENTS", "SETTINGS", "TEMPLATES"])?;
         Ok(Self {
-            documents: o.opt("DOCUMENTS")?,
-            settings: o.opt("SETTINGS")?,
-            templates: o.opt("TEMPLATES")?,
-            additional: o.rest(&["DOCUMENTS", "SETTINGS", "TEMPLATES"])?,
+            documents,
+            settings,
+            templates,
+            additional,
         })
     }
 }
@@ -276,11 +288,10 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseRolePermissionsDocuments {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            modify: o.opt("MODIFY")?,
-            view: o.opt("VIEW")?,
-            additional: o.rest(&["MODIFY", "VIEW"])?,
-        })
+        let modify = o.opt("MODIFY")?;
+        let view = o.opt("VIEW")?;
+        let additional = o.rest(&["MODIFY", "VIEW"])?;
+        Ok(Self { modify, view, additional })
     }
 }
 
@@ -300,10 +311,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseRolePermissionsSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            modify: o.opt("MODIFY")?,
-            additional: o.rest(&["MODIFY"])?,
-        })
+        let modify = o.opt("MODIFY")?;
+        let additional = o.rest(&["MODIFY"])?;
+        Ok(Self { modify, additional })
     }
 }
 
@@ -323,10 +333,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseRolePermissionsTemplates {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            modify: o.opt("MODIFY")?,
-            additional: o.rest(&["MODIFY"])?,
-        })
+        let modify = o.opt("MODIFY")?;
+        let additional = o.rest(&["MODIFY"])?;
+        Ok(Self { modify, additional })
     }
 }
 
@@ -373,10 +382,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -422,10 +430,9 @@ impl ::bitrix24_runtime::loose::Loose for FillaccessesRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            accesses: o.opt("accesses")?,
-            additional: o.rest(&["accesses"])?,
-        })
+        let accesses = o.opt("accesses")?;
+        let additional = o.rest(&["accesses"])?;
+        Ok(Self { accesses, additional })
     }
 }
 
@@ -447,10 +454,13 @@ impl ::bitrix24_runtime::loose::Loose for FillaccessesRequestAccessesItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let access_code = o.req("accessCode")?;
+        let role_id = o.req("roleId")?;
+        let additional = o.rest(&["accessCode", "roleId"])?;
         Ok(Self {
-            access_code: o.req("accessCode")?,
-            role_id: o.req("roleId")?,
-            additional: o.rest(&["accessCode", "roleId"])?,
+            access_code,
+            role_id,
+            additional,
         })
     }
 }
@@ -500,10 +510,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -524,10 +533,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            role: o.opt("role")?,
-            additional: o.rest(&["role"])?,
-        })
+        let role = o.opt("role")?;
+        let additional = o.rest(&["role"])?;
+        Ok(Self { role, additional })
     }
 }
 
@@ -553,12 +561,17 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseRole {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let permissions = o.opt("permissions")?;
+        let additional = o.rest(&["code", "id", "name", "permissions"])?;
         Ok(Self {
-            code: o.opt("code")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            permissions: o.opt("permissions")?,
-            additional: o.rest(&["code", "id", "name", "permissions"])?,
+            code,
+            id,
+            name,
+            permissions,
+            additional,
         })
     }
 }
@@ -583,11 +596,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseRolePermissions {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let documents = o.opt("documents")?;
+        let settings = o.opt("settings")?;
+        let templates = o.opt("templates")?;
+        let additional = o.rest(&["documents", "settings", "templates"])?;
         Ok(Self {
-            documents: o.opt("documents")?,
-            settings: o.opt("settings")?,
-            templates: o.opt("templates")?,
-            additional: o.rest(&["documents", "settings", "templates"])?,
+            documents,
+            settings,
+            templates,
+            additional,
         })
     }
 }
@@ -610,11 +627,10 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseRolePermissionsDocuments {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            modify: o.opt("modify")?,
-            view: o.opt("view")?,
-            additional: o.rest(&["modify", "view"])?,
-        })
+        let modify = o.opt("modify")?;
+        let view = o.opt("view")?;
+        let additional = o.rest(&["modify", "view"])?;
+        Ok(Self { modify, view, additional })
     }
 }
 
@@ -634,10 +650,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseRolePermissionsSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            modify: o.opt("modify")?,
-            additional: o.rest(&["modify"])?,
-        })
+        let modify = o.opt("modify")?;
+        let additional = o.rest(&["modify"])?;
+        Ok(Self { modify, additional })
     }
 }
 
@@ -657,10 +672,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseRolePermissionsTemplates {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            modify: o.opt("modify")?,
-            additional: o.rest(&["modify"])?,
-        })
+        let modify = o.opt("modify")?;
+        let additional = o.rest(&["modify"])?;
+        Ok(Self { modify, additional })
     }
 }
 
@@ -705,10 +719,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            start: o.opt("start")?,
-            additional: o.rest(&["start"])?,
-        })
+        let start = o.opt("start")?;
+        let additional = o.rest(&["start"])?;
+        Ok(Self { start, additional })
     }
 }
 
@@ -729,10 +742,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            roles: o.opt("roles")?,
-            additional: o.rest(&["roles"])?,
-        })
+        let roles = o.opt("roles")?;
+        let additional = o.rest(&["roles"])?;
+        Ok(Self { roles, additional })
     }
 }
 
@@ -756,12 +768,11 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseRolesItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            code: o.opt("code")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            additional: o.rest(&["code", "id", "name"])?,
-        })
+        let code = o.opt("code")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["code", "id", "name"])?;
+        Ok(Self { code, id, name, additional })
     }
 }
 
@@ -804,11 +815,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -832,11 +842,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let name = o.opt("name")?;
+        let permissions = o.opt("permissions")?;
+        let additional = o.rest(&["code", "name", "permissions"])?;
         Ok(Self {
-            code: o.opt("code")?,
-            name: o.opt("name")?,
-            permissions: o.opt("permissions")?,
-            additional: o.rest(&["code", "name", "permissions"])?,
+            code,
+            name,
+            permissions,
+            additional,
         })
     }
 }
@@ -861,11 +875,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsPermissions {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let documents = o.opt("DOCUMENTS")?;
+        let settings = o.opt("SETTINGS")?;
+        let templates = o.opt("TEMPLATES")?;
+        let additional = o.rest(&["DOCUMENTS", "SETTINGS", "TEMPLATES"])?;
         Ok(Self {
-            documents: o.opt("DOCUMENTS")?,
-            settings: o.opt("SETTINGS")?,
-            templates: o.opt("TEMPLATES")?,
-            additional: o.rest(&["DOCUMENTS", "SETTINGS", "TEMPLATES"])?,
+            documents,
+            settings,
+            templates,
+            additional,
         })
     }
 }
@@ -888,11 +906,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsPermissionsDocument
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            modify: o.opt("MODIFY")?,
-            view: o.opt("VIEW")?,
-            additional: o.rest(&["MODIFY", "VIEW"])?,
-        })
+        let modify = o.opt("MODIFY")?;
+        let view = o.opt("VIEW")?;
+        let additional = o.rest(&["MODIFY", "VIEW"])?;
+        Ok(Self { modify, view, additional })
     }
 }
 
@@ -912,10 +929,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsPermissionsSettings
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            modify: o.opt("MODIFY")?,
-            additional: o.rest(&["MODIFY"])?,
-        })
+        let modify = o.opt("MODIFY")?;
+        let additional = o.rest(&["MODIFY"])?;
+        Ok(Self { modify, additional })
     }
 }
 
@@ -935,10 +951,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsPermissionsTemplate
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            modify: o.opt("MODIFY")?,
-            additional: o.rest(&["MODIFY"])?,
-        })
+        let modify = o.opt("MODIFY")?;
+        let additional = o.rest(&["MODIFY"])?;
+        Ok(Self { modify, additional })
     }
 }
 
@@ -959,10 +974,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            role: o.opt("role")?,
-            additional: o.rest(&["role"])?,
-        })
+        let role = o.opt("role")?;
+        let additional = o.rest(&["role"])?;
+        Ok(Self { role, additional })
     }
 }
 
@@ -988,12 +1002,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseRole {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let permissions = o.opt("permissions")?;
+        let additional = o.rest(&["code", "id", "name", "permissions"])?;
         Ok(Self {
-            code: o.opt("code")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            permissions: o.opt("permissions")?,
-            additional: o.rest(&["code", "id", "name", "permissions"])?,
+            code,
+            id,
+            name,
+            permissions,
+            additional,
         })
     }
 }
@@ -1018,11 +1037,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseRolePermissions {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let documents = o.opt("DOCUMENTS")?;
+        let settings = o.opt("SETTINGS")?;
+        let templates = o.opt("TEMPLATES")?;
+        let additional = o.rest(&["DOCUMENTS", "SETTINGS", "TEMPLATES"])?;
         Ok(Self {
-            documents: o.opt("DOCUMENTS")?,
-            settings: o.opt("SETTINGS")?,
-            templates: o.opt("TEMPLATES")?,
-            additional: o.rest(&["DOCUMENTS", "SETTINGS", "TEMPLATES"])?,
+            documents,
+            settings,
+            templates,
+            additional,
         })
     }
 }
@@ -1045,11 +1068,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseRolePermissionsDocuments
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            modify: o.opt("MODIFY")?,
-            view: o.opt("VIEW")?,
-            additional: o.rest(&["MODIFY", "VIEW"])?,
-        })
+        let modify = o.opt("MODIFY")?;
+        let view = o.opt("VIEW")?;
+        let additional = o.rest(&["MODIFY", "VIEW"])?;
+        Ok(Self { modify, view, additional })
     }
 }
 
@@ -1069,10 +1091,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseRolePermissionsSettings 
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            modify: o.opt("MODIFY")?,
-            additional: o.rest(&["MODIFY"])?,
-        })
+        let modify = o.opt("MODIFY")?;
+        let additional = o.rest(&["MODIFY"])?;
+        Ok(Self { modify, additional })
     }
 }
 
@@ -1092,10 +1113,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseRolePermissionsTemplates
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            modify: o.opt("MODIFY")?,
-            additional: o.rest(&["MODIFY"])?,
-        })
+        let modify = o.opt("MODIFY")?;
+        let additional = o.rest(&["MODIFY"])?;
+        Ok(Self { modify, additional })
     }
 }
 

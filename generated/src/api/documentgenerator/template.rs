@@ -37,10 +37,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -75,32 +74,43 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let file = o.req("file")?;
+        let file_id = o.req("fileId")?;
+        let name = o.req("name")?;
+        let numerator_id = o.req("numeratorId")?;
+        let region = o.req("region")?;
+        let sort = o.opt("sort")?;
+        let users = o.opt("users")?;
+        let with_stamps = o.opt("withStamps")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "code",
+                    "file",
+                    "fileId",
+                    "name",
+                    "numeratorId",
+                    "region",
+                    "sort",
+                    "users",
+                    "withStamps",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            code: o.opt("code")?,
-            file: o.req("file")?,
-            file_id: o.req("fileId")?,
-            name: o.req("name")?,
-            numerator_id: o.req("numeratorId")?,
-            region: o.req("region")?,
-            sort: o.opt("sort")?,
-            users: o.opt("users")?,
-            with_stamps: o.opt("withStamps")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "code",
-                        "file",
-                        "fileId",
-                        "name",
-                        "numeratorId",
-                        "region",
-                        "sort",
-                        "users",
-                        "withStamps",
-                    ],
-                )?,
+            active,
+            code,
+            file,
+            file_id,
+            name,
+            numerator_id,
+            region,
+            sort,
+            users,
+            with_stamps,
+            additional,
         })
     }
 }
@@ -126,10 +136,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            template: o.opt("template")?,
-            additional: o.rest(&["template"])?,
-        })
+        let template = o.opt("template")?;
+        let additional = o.rest(&["template"])?;
+        Ok(Self { template, additional })
     }
 }
 
@@ -181,44 +190,61 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseTemplate {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let create_time = o.opt("createTime")?;
+        let download = o.opt("download")?;
+        let download_machine = o.opt("downloadMachine")?;
+        let id = o.opt("id")?;
+        let is_deleted = o.opt("isDeleted")?;
+        let module_id = o.opt("moduleId")?;
+        let name = o.opt("name")?;
+        let numerator_id = o.opt("numeratorId")?;
+        let providers = o.opt("providers")?;
+        let region = o.opt("region")?;
+        let sort = o.opt("sort")?;
+        let update_time = o.opt("updateTime")?;
+        let users = o.opt("users")?;
+        let with_stamps = o.opt("withStamps")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "code",
+                    "createTime",
+                    "download",
+                    "downloadMachine",
+                    "id",
+                    "isDeleted",
+                    "moduleId",
+                    "name",
+                    "numeratorId",
+                    "providers",
+                    "region",
+                    "sort",
+                    "updateTime",
+                    "users",
+                    "withStamps",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            code: o.opt("code")?,
-            create_time: o.opt("createTime")?,
-            download: o.opt("download")?,
-            download_machine: o.opt("downloadMachine")?,
-            id: o.opt("id")?,
-            is_deleted: o.opt("isDeleted")?,
-            module_id: o.opt("moduleId")?,
-            name: o.opt("name")?,
-            numerator_id: o.opt("numeratorId")?,
-            providers: o.opt("providers")?,
-            region: o.opt("region")?,
-            sort: o.opt("sort")?,
-            update_time: o.opt("updateTime")?,
-            users: o.opt("users")?,
-            with_stamps: o.opt("withStamps")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "code",
-                        "createTime",
-                        "download",
-                        "downloadMachine",
-                        "id",
-                        "isDeleted",
-                        "moduleId",
-                        "name",
-                        "numeratorId",
-                        "providers",
-                        "region",
-                        "sort",
-                        "updateTime",
-                        "users",
-                        "withStamps",
-                    ],
-                )?,
+            active,
+            code,
+            create_time,
+            download,
+            download_machine,
+            id,
+            is_deleted,
+            module_id,
+            name,
+            numerator_id,
+            providers,
+            region,
+            sort,
+            update_time,
+            users,
+            with_stamps,
+            additional,
         })
     }
 }
@@ -267,10 +293,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -315,10 +340,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -339,10 +363,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            template: o.opt("template")?,
-            additional: o.rest(&["template"])?,
-        })
+        let template = o.opt("template")?;
+        let additional = o.rest(&["template"])?;
+        Ok(Self { template, additional })
     }
 }
 
@@ -392,42 +415,58 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseTemplate {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let create_time = o.opt("createTime")?;
+        let download = o.opt("download")?;
+        let id = o.opt("id")?;
+        let is_deleted = o.opt("isDeleted")?;
+        let module_id = o.opt("moduleId")?;
+        let name = o.opt("name")?;
+        let numerator_id = o.opt("numeratorId")?;
+        let providers = o.opt("providers")?;
+        let region = o.opt("region")?;
+        let sort = o.opt("sort")?;
+        let update_time = o.opt("updateTime")?;
+        let users = o.opt("users")?;
+        let with_stamps = o.opt("withStamps")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "code",
+                    "createTime",
+                    "download",
+                    "id",
+                    "isDeleted",
+                    "moduleId",
+                    "name",
+                    "numeratorId",
+                    "providers",
+                    "region",
+                    "sort",
+                    "updateTime",
+                    "users",
+                    "withStamps",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            code: o.opt("code")?,
-            create_time: o.opt("createTime")?,
-            download: o.opt("download")?,
-            id: o.opt("id")?,
-            is_deleted: o.opt("isDeleted")?,
-            module_id: o.opt("moduleId")?,
-            name: o.opt("name")?,
-            numerator_id: o.opt("numeratorId")?,
-            providers: o.opt("providers")?,
-            region: o.opt("region")?,
-            sort: o.opt("sort")?,
-            update_time: o.opt("updateTime")?,
-            users: o.opt("users")?,
-            with_stamps: o.opt("withStamps")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "code",
-                        "createTime",
-                        "download",
-                        "id",
-                        "isDeleted",
-                        "moduleId",
-                        "name",
-                        "numeratorId",
-                        "providers",
-                        "region",
-                        "sort",
-                        "updateTime",
-                        "users",
-                        "withStamps",
-                    ],
-                )?,
+            active,
+            code,
+            create_time,
+            download,
+            id,
+            is_deleted,
+            module_id,
+            name,
+            numerator_id,
+            providers,
+            region,
+            sort,
+            update_time,
+            users,
+            with_stamps,
+            additional,
         })
     }
 }
@@ -476,10 +515,9 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -500,9 +538,11 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let template_fields = o.opt("templateFields")?;
+        let additional = o.rest(&["templateFields"])?;
         Ok(Self {
-            template_fields: o.opt("templateFields")?,
-            additional: o.rest(&["templateFields"])?,
+            template_fields,
+            additional,
         })
     }
 }
@@ -536,18 +576,24 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseTemplateFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chain = o.opt("chain")?;
+        let default = o.opt("default")?;
+        let group = o.opt("group")?;
+        let required = o.opt("required")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let value = o.opt("value")?;
+        let additional = o
+            .rest(&["chain", "default", "group", "required", "title", "type", "value"])?;
         Ok(Self {
-            chain: o.opt("chain")?,
-            default: o.opt("default")?,
-            group: o.opt("group")?,
-            required: o.opt("required")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            value: o.opt("value")?,
-            additional: o
-                .rest(
-                    &["chain", "default", "group", "required", "title", "type", "value"],
-                )?,
+            chain,
+            default,
+            group,
+            required,
+            title,
+            type_,
+            value,
+            additional,
         })
     }
 }
@@ -601,12 +647,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -651,36 +702,49 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let create_time = o.opt("createTime")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let numerator_id = o.opt("numeratorId")?;
+        let providers = o.opt("providers")?;
+        let region = o.opt("region")?;
+        let sort = o.opt("sort")?;
+        let update_time = o.opt("updateTime")?;
+        let users = o.opt("users")?;
+        let with_stamps = o.opt("withStamps")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "code",
+                    "createTime",
+                    "id",
+                    "name",
+                    "numeratorId",
+                    "providers",
+                    "region",
+                    "sort",
+                    "updateTime",
+                    "users",
+                    "withStamps",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            code: o.opt("code")?,
-            create_time: o.opt("createTime")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            numerator_id: o.opt("numeratorId")?,
-            providers: o.opt("providers")?,
-            region: o.opt("region")?,
-            sort: o.opt("sort")?,
-            update_time: o.opt("updateTime")?,
-            users: o.opt("users")?,
-            with_stamps: o.opt("withStamps")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "code",
-                        "createTime",
-                        "id",
-                        "name",
-                        "numeratorId",
-                        "providers",
-                        "region",
-                        "sort",
-                        "updateTime",
-                        "users",
-                        "withStamps",
-                    ],
-                )?,
+            active,
+            code,
+            create_time,
+            id,
+            name,
+            numerator_id,
+            providers,
+            region,
+            sort,
+            update_time,
+            users,
+            with_stamps,
+            additional,
         })
     }
 }
@@ -706,10 +770,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            templates: o.opt("templates")?,
-            additional: o.rest(&["templates"])?,
-        })
+        let templates = o.opt("templates")?;
+        let additional = o.rest(&["templates"])?;
+        Ok(Self { templates, additional })
     }
 }
 
@@ -773,56 +836,79 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseTemplates {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let body_type = o.opt("bodyType")?;
+        let code = o.opt("code")?;
+        let create_time = o.opt("createTime")?;
+        let created_by = o.opt("createdBy")?;
+        let download = o.opt("download")?;
+        let download_machine = o.opt("downloadMachine")?;
+        let file_id = o.opt("fileId")?;
+        let id = o.opt("id")?;
+        let is_default = o.opt("isDefault")?;
+        let is_deleted = o.opt("isDeleted")?;
+        let module_id = o.opt("moduleId")?;
+        let name = o.opt("name")?;
+        let numerator_id = o.opt("numeratorId")?;
+        let products_table_variant = o.opt("productsTableVariant")?;
+        let providers = o.opt("providers")?;
+        let region = o.opt("region")?;
+        let sort = o.opt("sort")?;
+        let update_time = o.opt("updateTime")?;
+        let updated_by = o.opt("updatedBy")?;
+        let users = o.opt("users")?;
+        let with_stamps = o.opt("withStamps")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "bodyType",
+                    "code",
+                    "createTime",
+                    "createdBy",
+                    "download",
+                    "downloadMachine",
+                    "fileId",
+                    "id",
+                    "isDefault",
+                    "isDeleted",
+                    "moduleId",
+                    "name",
+                    "numeratorId",
+                    "productsTableVariant",
+                    "providers",
+                    "region",
+                    "sort",
+                    "updateTime",
+                    "updatedBy",
+                    "users",
+                    "withStamps",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            body_type: o.opt("bodyType")?,
-            code: o.opt("code")?,
-            create_time: o.opt("createTime")?,
-            created_by: o.opt("createdBy")?,
-            download: o.opt("download")?,
-            download_machine: o.opt("downloadMachine")?,
-            file_id: o.opt("fileId")?,
-            id: o.opt("id")?,
-            is_default: o.opt("isDefault")?,
-            is_deleted: o.opt("isDeleted")?,
-            module_id: o.opt("moduleId")?,
-            name: o.opt("name")?,
-            numerator_id: o.opt("numeratorId")?,
-            products_table_variant: o.opt("productsTableVariant")?,
-            providers: o.opt("providers")?,
-            region: o.opt("region")?,
-            sort: o.opt("sort")?,
-            update_time: o.opt("updateTime")?,
-            updated_by: o.opt("updatedBy")?,
-            users: o.opt("users")?,
-            with_stamps: o.opt("withStamps")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "bodyType",
-                        "code",
-                        "createTime",
-                        "createdBy",
-                        "download",
-                        "downloadMachine",
-                        "fileId",
-                        "id",
-                        "isDefault",
-                        "isDeleted",
-                        "moduleId",
-                        "name",
-                        "numeratorId",
-                        "productsTableVariant",
-                        "providers",
-                        "region",
-                        "sort",
-                        "updateTime",
-                        "updatedBy",
-                        "users",
-                        "withStamps",
-                    ],
-                )?,
+            active,
+            body_type,
+            code,
+            create_time,
+            created_by,
+            download,
+            download_machine,
+            file_id,
+            id,
+            is_default,
+            is_deleted,
+            module_id,
+            name,
+            numerator_id,
+            products_table_variant,
+            providers,
+            region,
+            sort,
+            update_time,
+            updated_by,
+            users,
+            with_stamps,
+            additional,
         })
     }
 }
@@ -874,11 +960,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -916,32 +1001,43 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let file = o.opt("file")?;
+        let name = o.opt("name")?;
+        let numerator_id = o.opt("numeratorId")?;
+        let providers = o.opt("providers")?;
+        let region = o.opt("region")?;
+        let sort = o.opt("sort")?;
+        let users = o.opt("users")?;
+        let with_stamps = o.opt("withStamps")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "code",
+                    "file",
+                    "name",
+                    "numeratorId",
+                    "providers",
+                    "region",
+                    "sort",
+                    "users",
+                    "withStamps",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            code: o.opt("code")?,
-            file: o.opt("file")?,
-            name: o.opt("name")?,
-            numerator_id: o.opt("numeratorId")?,
-            providers: o.opt("providers")?,
-            region: o.opt("region")?,
-            sort: o.opt("sort")?,
-            users: o.opt("users")?,
-            with_stamps: o.opt("withStamps")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "code",
-                        "file",
-                        "name",
-                        "numeratorId",
-                        "providers",
-                        "region",
-                        "sort",
-                        "users",
-                        "withStamps",
-                    ],
-                )?,
+            active,
+            code,
+            file,
+            name,
+            numerator_id,
+            providers,
+            region,
+            sort,
+            users,
+            with_stamps,
+            additional,
         })
     }
 }
@@ -967,10 +1063,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            template: o.opt("template")?,
-            additional: o.rest(&["template"])?,
-        })
+        let template = o.opt("template")?;
+        let additional = o.rest(&["template"])?;
+        Ok(Self { template, additional })
     }
 }
 
@@ -1022,44 +1117,61 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseTemplate {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let create_time = o.opt("createTime")?;
+        let download = o.opt("download")?;
+        let download_machine = o.opt("downloadMachine")?;
+        let id = o.opt("id")?;
+        let is_deleted = o.opt("isDeleted")?;
+        let module_id = o.opt("moduleId")?;
+        let name = o.opt("name")?;
+        let numerator_id = o.opt("numeratorId")?;
+        let providers = o.opt("providers")?;
+        let region = o.opt("region")?;
+        let sort = o.opt("sort")?;
+        let update_time = o.opt("updateTime")?;
+        let users = o.opt("users")?;
+        let with_stamps = o.opt("withStamps")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "code",
+                    "createTime",
+                    "download",
+                    "downloadMachine",
+                    "id",
+                    "isDeleted",
+                    "moduleId",
+                    "name",
+                    "numeratorId",
+                    "providers",
+                    "region",
+                    "sort",
+                    "updateTime",
+                    "users",
+                    "withStamps",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            code: o.opt("code")?,
-            create_time: o.opt("createTime")?,
-            download: o.opt("download")?,
-            download_machine: o.opt("downloadMachine")?,
-            id: o.opt("id")?,
-            is_deleted: o.opt("isDeleted")?,
-            module_id: o.opt("moduleId")?,
-            name: o.opt("name")?,
-            numerator_id: o.opt("numeratorId")?,
-            providers: o.opt("providers")?,
-            region: o.opt("region")?,
-            sort: o.opt("sort")?,
-            update_time: o.opt("updateTime")?,
-            users: o.opt("users")?,
-            with_stamps: o.opt("withStamps")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "code",
-                        "createTime",
-                        "download",
-                        "downloadMachine",
-                        "id",
-                        "isDeleted",
-                        "moduleId",
-                        "name",
-                        "numeratorId",
-                        "providers",
-                        "region",
-                        "sort",
-                        "updateTime",
-                        "users",
-                        "withStamps",
-                    ],
-                )?,
+            active,
+            code,
+            create_time,
+            download,
+            download_machine,
+            id,
+            is_deleted,
+            module_id,
+            name,
+            numerator_id,
+            providers,
+            region,
+            sort,
+            update_time,
+            users,
+            with_stamps,
+            additional,
         })
     }
 }

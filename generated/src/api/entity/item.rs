@@ -66,30 +66,40 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_active_from = o.opt("DATE_ACTIVE_FROM")?;
+        let date_active_to = o.opt("DATE_ACTIVE_TO")?;
+        let detail_picture = o.opt("DETAIL_PICTURE")?;
+        let entity = o.req("ENTITY")?;
+        let name = o.opt("NAME")?;
+        let preview_picture = o.opt("PREVIEW_PICTURE")?;
+        let property_values = o.opt("PROPERTY_VALUES")?;
+        let section = o.opt("SECTION")?;
+        let uf = o.opt("UF_")?;
+        let additional = o
+            .rest(
+                &[
+                    "DATE_ACTIVE_FROM",
+                    "DATE_ACTIVE_TO",
+                    "DETAIL_PICTURE",
+                    "ENTITY",
+                    "NAME",
+                    "PREVIEW_PICTURE",
+                    "PROPERTY_VALUES",
+                    "SECTION",
+                    "UF_",
+                ],
+            )?;
         Ok(Self {
-            date_active_from: o.opt("DATE_ACTIVE_FROM")?,
-            date_active_to: o.opt("DATE_ACTIVE_TO")?,
-            detail_picture: o.opt("DETAIL_PICTURE")?,
-            entity: o.req("ENTITY")?,
-            name: o.opt("NAME")?,
-            preview_picture: o.opt("PREVIEW_PICTURE")?,
-            property_values: o.opt("PROPERTY_VALUES")?,
-            section: o.opt("SECTION")?,
-            uf: o.opt("UF_")?,
-            additional: o
-                .rest(
-                    &[
-                        "DATE_ACTIVE_FROM",
-                        "DATE_ACTIVE_TO",
-                        "DETAIL_PICTURE",
-                        "ENTITY",
-                        "NAME",
-                        "PREVIEW_PICTURE",
-                        "PROPERTY_VALUES",
-                        "SECTION",
-                        "UF_",
-                    ],
-                )?,
+            date_active_from,
+            date_active_to,
+            detail_picture,
+            entity,
+            name,
+            preview_picture,
+            property_values,
+            section,
+            uf,
+            additional,
         })
     }
 }
@@ -143,11 +153,10 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            entity: o.req("ENTITY")?,
-            id: o.req("ID")?,
-            additional: o.rest(&["ENTITY", "ID"])?,
-        })
+        let entity = o.req("ENTITY")?;
+        let id = o.req("ID")?;
+        let additional = o.rest(&["ENTITY", "ID"])?;
+        Ok(Self { entity, id, additional })
     }
 }
 
@@ -207,12 +216,17 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity = o.req("ENTITY")?;
+        let filter = o.opt("FILTER")?;
+        let sort = o.opt("SORT")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["ENTITY", "FILTER", "SORT", "start"])?;
         Ok(Self {
-            entity: o.req("ENTITY")?,
-            filter: o.opt("FILTER")?,
-            sort: o.opt("SORT")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["ENTITY", "FILTER", "SORT", "start"])?,
+            entity,
+            filter,
+            sort,
+            start,
+            additional,
         })
     }
 }
@@ -274,48 +288,67 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestSort {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let code = o.opt("CODE")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let date_active_from = o.opt("DATE_ACTIVE_FROM")?;
+        let date_active_to = o.opt("DATE_ACTIVE_TO")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let detail_picture = o.opt("DETAIL_PICTURE")?;
+        let detail_text = o.opt("DETAIL_TEXT")?;
+        let entity = o.opt("ENTITY")?;
+        let id = o.opt("ID")?;
+        let modified_by = o.opt("MODIFIED_BY")?;
+        let name = o.opt("NAME")?;
+        let preview_picture = o.opt("PREVIEW_PICTURE")?;
+        let preview_text = o.opt("PREVIEW_TEXT")?;
+        let property_values = o.opt("PROPERTY_VALUES")?;
+        let section = o.opt("SECTION")?;
+        let sort = o.opt("SORT")?;
+        let timestamp_x = o.opt("TIMESTAMP_X")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "CODE",
+                    "CREATED_BY",
+                    "DATE_ACTIVE_FROM",
+                    "DATE_ACTIVE_TO",
+                    "DATE_CREATE",
+                    "DETAIL_PICTURE",
+                    "DETAIL_TEXT",
+                    "ENTITY",
+                    "ID",
+                    "MODIFIED_BY",
+                    "NAME",
+                    "PREVIEW_PICTURE",
+                    "PREVIEW_TEXT",
+                    "PROPERTY_VALUES",
+                    "SECTION",
+                    "SORT",
+                    "TIMESTAMP_X",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            code: o.opt("CODE")?,
-            created_by: o.opt("CREATED_BY")?,
-            date_active_from: o.opt("DATE_ACTIVE_FROM")?,
-            date_active_to: o.opt("DATE_ACTIVE_TO")?,
-            date_create: o.opt("DATE_CREATE")?,
-            detail_picture: o.opt("DETAIL_PICTURE")?,
-            detail_text: o.opt("DETAIL_TEXT")?,
-            entity: o.opt("ENTITY")?,
-            id: o.opt("ID")?,
-            modified_by: o.opt("MODIFIED_BY")?,
-            name: o.opt("NAME")?,
-            preview_picture: o.opt("PREVIEW_PICTURE")?,
-            preview_text: o.opt("PREVIEW_TEXT")?,
-            property_values: o.opt("PROPERTY_VALUES")?,
-            section: o.opt("SECTION")?,
-            sort: o.opt("SORT")?,
-            timestamp_x: o.opt("TIMESTAMP_X")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "CODE",
-                        "CREATED_BY",
-                        "DATE_ACTIVE_FROM",
-                        "DATE_ACTIVE_TO",
-                        "DATE_CREATE",
-                        "DETAIL_PICTURE",
-                        "DETAIL_TEXT",
-                        "ENTITY",
-                        "ID",
-                        "MODIFIED_BY",
-                        "NAME",
-                        "PREVIEW_PICTURE",
-                        "PREVIEW_TEXT",
-                        "PROPERTY_VALUES",
-                        "SECTION",
-                        "SORT",
-                        "TIMESTAMP_X",
-                    ],
-                )?,
+            active,
+            code,
+            created_by,
+            date_active_from,
+            date_active_to,
+            date_create,
+            detail_picture,
+            detail_text,
+            entity,
+            id,
+            modified_by,
+            name,
+            preview_picture,
+            preview_text,
+            property_values,
+            section,
+            sort,
+            timestamp_x,
+            additional,
         })
     }
 }
@@ -395,32 +428,43 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_active_from = o.opt("DATE_ACTIVE_FROM")?;
+        let date_active_to = o.opt("DATE_ACTIVE_TO")?;
+        let detail_picture = o.opt("DETAIL_PICTURE")?;
+        let entity = o.req("ENTITY")?;
+        let id = o.req("ID")?;
+        let name = o.opt("NAME")?;
+        let preview_picture = o.opt("PREVIEW_PICTURE")?;
+        let property_values = o.opt("PROPERTY_VALUES")?;
+        let section = o.opt("SECTION")?;
+        let uf = o.opt("UF_")?;
+        let additional = o
+            .rest(
+                &[
+                    "DATE_ACTIVE_FROM",
+                    "DATE_ACTIVE_TO",
+                    "DETAIL_PICTURE",
+                    "ENTITY",
+                    "ID",
+                    "NAME",
+                    "PREVIEW_PICTURE",
+                    "PROPERTY_VALUES",
+                    "SECTION",
+                    "UF_",
+                ],
+            )?;
         Ok(Self {
-            date_active_from: o.opt("DATE_ACTIVE_FROM")?,
-            date_active_to: o.opt("DATE_ACTIVE_TO")?,
-            detail_picture: o.opt("DETAIL_PICTURE")?,
-            entity: o.req("ENTITY")?,
-            id: o.req("ID")?,
-            name: o.opt("NAME")?,
-            preview_picture: o.opt("PREVIEW_PICTURE")?,
-            property_values: o.opt("PROPERTY_VALUES")?,
-            section: o.opt("SECTION")?,
-            uf: o.opt("UF_")?,
-            additional: o
-                .rest(
-                    &[
-                        "DATE_ACTIVE_FROM",
-                        "DATE_ACTIVE_TO",
-                        "DETAIL_PICTURE",
-                        "ENTITY",
-                        "ID",
-                        "NAME",
-                        "PREVIEW_PICTURE",
-                        "PROPERTY_VALUES",
-                        "SECTION",
-                        "UF_",
-                    ],
-                )?,
+            date_active_from,
+            date_active_to,
+            detail_picture,
+            entity,
+            id,
+            name,
+            preview_picture,
+            property_values,
+            section,
+            uf,
+            additional,
         })
     }
 }

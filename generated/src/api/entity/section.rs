@@ -57,32 +57,43 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let code = o.opt("CODE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let detail_picture = o.opt("DETAIL_PICTURE")?;
+        let entity = o.req("ENTITY")?;
+        let name = o.req("NAME")?;
+        let picture = o.opt("PICTURE")?;
+        let section = o.opt("SECTION")?;
+        let sort = o.opt("SORT")?;
+        let uf = o.opt("UF_")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "CODE",
+                    "DESCRIPTION",
+                    "DETAIL_PICTURE",
+                    "ENTITY",
+                    "NAME",
+                    "PICTURE",
+                    "SECTION",
+                    "SORT",
+                    "UF_",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            code: o.opt("CODE")?,
-            description: o.opt("DESCRIPTION")?,
-            detail_picture: o.opt("DETAIL_PICTURE")?,
-            entity: o.req("ENTITY")?,
-            name: o.req("NAME")?,
-            picture: o.opt("PICTURE")?,
-            section: o.opt("SECTION")?,
-            sort: o.opt("SORT")?,
-            uf: o.opt("UF_")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "CODE",
-                        "DESCRIPTION",
-                        "DETAIL_PICTURE",
-                        "ENTITY",
-                        "NAME",
-                        "PICTURE",
-                        "SECTION",
-                        "SORT",
-                        "UF_",
-                    ],
-                )?,
+            active,
+            code,
+            description,
+            detail_picture,
+            entity,
+            name,
+            picture,
+            section,
+            sort,
+            uf,
+            additional,
         })
     }
 }
@@ -138,11 +149,10 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            entity: o.req("ENTITY")?,
-            id: o.req("ID")?,
-            additional: o.rest(&["ENTITY", "ID"])?,
-        })
+        let entity = o.req("ENTITY")?;
+        let id = o.req("ID")?;
+        let additional = o.rest(&["ENTITY", "ID"])?;
+        Ok(Self { entity, id, additional })
     }
 }
 
@@ -202,12 +212,17 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity = o.req("ENTITY")?;
+        let filter = o.opt("FILTER")?;
+        let sort = o.opt("SORT")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["ENTITY", "FILTER", "SORT", "start"])?;
         Ok(Self {
-            entity: o.req("ENTITY")?,
-            filter: o.opt("FILTER")?,
-            sort: o.opt("SORT")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["ENTITY", "FILTER", "SORT", "start"])?,
+            entity,
+            filter,
+            sort,
+            start,
+            additional,
         })
     }
 }
@@ -262,46 +277,64 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestSort {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let code = o.opt("CODE")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let depth_level = o.opt("DEPTH_LEVEL")?;
+        let description = o.opt("DESCRIPTION")?;
+        let detail_picture = o.opt("DETAIL_PICTURE")?;
+        let entity = o.opt("ENTITY")?;
+        let id = o.opt("ID")?;
+        let left_margin = o.opt("LEFT_MARGIN")?;
+        let modified_by = o.opt("MODIFIED_BY")?;
+        let name = o.opt("NAME")?;
+        let picture = o.opt("PICTURE")?;
+        let right_margin = o.opt("RIGHT_MARGIN")?;
+        let section = o.opt("SECTION")?;
+        let sort = o.opt("SORT")?;
+        let timestamp_x = o.opt("TIMESTAMP_X")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "CODE",
+                    "CREATED_BY",
+                    "DATE_CREATE",
+                    "DEPTH_LEVEL",
+                    "DESCRIPTION",
+                    "DETAIL_PICTURE",
+                    "ENTITY",
+                    "ID",
+                    "LEFT_MARGIN",
+                    "MODIFIED_BY",
+                    "NAME",
+                    "PICTURE",
+                    "RIGHT_MARGIN",
+                    "SECTION",
+                    "SORT",
+                    "TIMESTAMP_X",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            code: o.opt("CODE")?,
-            created_by: o.opt("CREATED_BY")?,
-            date_create: o.opt("DATE_CREATE")?,
-            depth_level: o.opt("DEPTH_LEVEL")?,
-            description: o.opt("DESCRIPTION")?,
-            detail_picture: o.opt("DETAIL_PICTURE")?,
-            entity: o.opt("ENTITY")?,
-            id: o.opt("ID")?,
-            left_margin: o.opt("LEFT_MARGIN")?,
-            modified_by: o.opt("MODIFIED_BY")?,
-            name: o.opt("NAME")?,
-            picture: o.opt("PICTURE")?,
-            right_margin: o.opt("RIGHT_MARGIN")?,
-            section: o.opt("SECTION")?,
-            sort: o.opt("SORT")?,
-            timestamp_x: o.opt("TIMESTAMP_X")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "CODE",
-                        "CREATED_BY",
-                        "DATE_CREATE",
-                        "DEPTH_LEVEL",
-                        "DESCRIPTION",
-                        "DETAIL_PICTURE",
-                        "ENTITY",
-                        "ID",
-                        "LEFT_MARGIN",
-                        "MODIFIED_BY",
-                        "NAME",
-                        "PICTURE",
-                        "RIGHT_MARGIN",
-                        "SECTION",
-                        "SORT",
-                        "TIMESTAMP_X",
-                    ],
-                )?,
+            active,
+            code,
+            created_by,
+            date_create,
+            depth_level,
+            description,
+            detail_picture,
+            entity,
+            id,
+            left_margin,
+            modified_by,
+            name,
+            picture,
+            right_margin,
+            section,
+            sort,
+            timestamp_x,
+            additional,
         })
     }
 }
@@ -374,34 +407,46 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let code = o.opt("CODE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let detail_picture = o.opt("DETAIL_PICTURE")?;
+        let entity = o.req("ENTITY")?;
+        let id = o.req("ID")?;
+        let name = o.opt("NAME")?;
+        let picture = o.opt("PICTURE")?;
+        let section = o.opt("SECTION")?;
+        let sort = o.opt("SORT")?;
+        let uf = o.opt("UF_")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "CODE",
+                    "DESCRIPTION",
+                    "DETAIL_PICTURE",
+                    "ENTITY",
+                    "ID",
+                    "NAME",
+                    "PICTURE",
+                    "SECTION",
+                    "SORT",
+                    "UF_",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            code: o.opt("CODE")?,
-            description: o.opt("DESCRIPTION")?,
-            detail_picture: o.opt("DETAIL_PICTURE")?,
-            entity: o.req("ENTITY")?,
-            id: o.req("ID")?,
-            name: o.opt("NAME")?,
-            picture: o.opt("PICTURE")?,
-            section: o.opt("SECTION")?,
-            sort: o.opt("SORT")?,
-            uf: o.opt("UF_")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "CODE",
-                        "DESCRIPTION",
-                        "DETAIL_PICTURE",
-                        "ENTITY",
-                        "ID",
-                        "NAME",
-                        "PICTURE",
-                        "SECTION",
-                        "SORT",
-                        "UF_",
-                    ],
-                )?,
+            active,
+            code,
+            description,
+            detail_picture,
+            entity,
+            id,
+            name,
+            picture,
+            section,
+            sort,
+            uf,
+            additional,
         })
     }
 }

@@ -37,7 +37,8 @@ impl ::bitrix24_runtime::loose::Loose for CountRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -58,10 +59,9 @@ impl ::bitrix24_runtime::loose::Loose for CountResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            total: o.opt("total")?,
-            additional: o.rest(&["total"])?,
-        })
+        let total = o.opt("total")?;
+        let additional = o.rest(&["total"])?;
+        Ok(Self { total, additional })
     }
 }
 
@@ -101,7 +101,8 @@ impl ::bitrix24_runtime::loose::Loose for MultidepartmentRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -124,10 +125,13 @@ impl ::bitrix24_runtime::loose::Loose for MultidepartmentResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let employees = o.opt("employees")?;
+        let total = o.opt("total")?;
+        let additional = o.rest(&["employees", "total"])?;
         Ok(Self {
-            employees: o.opt("employees")?,
-            total: o.opt("total")?,
-            additional: o.rest(&["employees", "total"])?,
+            employees,
+            total,
+            additional,
         })
     }
 }
@@ -173,11 +177,15 @@ impl ::bitrix24_runtime::loose::Loose for SearchRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.req("name")?;
+        let node_id = o.opt("nodeId")?;
+        let select = o.opt("select")?;
+        let additional = o.rest(&["name", "nodeId", "select"])?;
         Ok(Self {
-            name: o.req("name")?,
-            node_id: o.opt("nodeId")?,
-            select: o.opt("select")?,
-            additional: o.rest(&["name", "nodeId", "select"])?,
+            name,
+            node_id,
+            select,
+            additional,
         })
     }
 }
@@ -199,10 +207,9 @@ impl ::bitrix24_runtime::loose::Loose for SearchResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            items: o.opt("items")?,
-            additional: o.rest(&["items"])?,
-        })
+        let items = o.opt("items")?;
+        let additional = o.rest(&["items"])?;
+        Ok(Self { items, additional })
     }
 }
 
@@ -243,10 +250,9 @@ impl ::bitrix24_runtime::loose::Loose for SubordinatesRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -269,10 +275,13 @@ impl ::bitrix24_runtime::loose::Loose for SubordinatesResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let departments = o.opt("departments")?;
+        let user_id = o.opt("userId")?;
+        let additional = o.rest(&["departments", "userId"])?;
         Ok(Self {
-            departments: o.opt("departments")?,
-            user_id: o.opt("userId")?,
-            additional: o.rest(&["departments", "userId"])?,
+            departments,
+            user_id,
+            additional,
         })
     }
 }

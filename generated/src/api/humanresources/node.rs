@@ -84,40 +84,55 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let binding_channel_ids = o.opt("bindingChannelIds")?;
+        let binding_chat_ids = o.opt("bindingChatIds")?;
+        let binding_collab_ids = o.opt("bindingCollabIds")?;
+        let color_name = o.opt("colorName")?;
+        let create_channel = o.opt("createChannel")?;
+        let create_chat = o.opt("createChat")?;
+        let create_collab = o.opt("createCollab")?;
+        let description = o.opt("description")?;
+        let move_users_to_node = o.opt("moveUsersToNode")?;
+        let name = o.req("name")?;
+        let parent_id = o.req("parentId")?;
+        let settings = o.opt("settings")?;
+        let type_ = o.req("type")?;
+        let user_ids = o.opt("userIds")?;
+        let additional = o
+            .rest(
+                &[
+                    "bindingChannelIds",
+                    "bindingChatIds",
+                    "bindingCollabIds",
+                    "colorName",
+                    "createChannel",
+                    "createChat",
+                    "createCollab",
+                    "description",
+                    "moveUsersToNode",
+                    "name",
+                    "parentId",
+                    "settings",
+                    "type",
+                    "userIds",
+                ],
+            )?;
         Ok(Self {
-            binding_channel_ids: o.opt("bindingChannelIds")?,
-            binding_chat_ids: o.opt("bindingChatIds")?,
-            binding_collab_ids: o.opt("bindingCollabIds")?,
-            color_name: o.opt("colorName")?,
-            create_channel: o.opt("createChannel")?,
-            create_chat: o.opt("createChat")?,
-            create_collab: o.opt("createCollab")?,
-            description: o.opt("description")?,
-            move_users_to_node: o.opt("moveUsersToNode")?,
-            name: o.req("name")?,
-            parent_id: o.req("parentId")?,
-            settings: o.opt("settings")?,
-            type_: o.req("type")?,
-            user_ids: o.opt("userIds")?,
-            additional: o
-                .rest(
-                    &[
-                        "bindingChannelIds",
-                        "bindingChatIds",
-                        "bindingCollabIds",
-                        "colorName",
-                        "createChannel",
-                        "createChat",
-                        "createCollab",
-                        "description",
-                        "moveUsersToNode",
-                        "name",
-                        "parentId",
-                        "settings",
-                        "type",
-                        "userIds",
-                    ],
-                )?,
+            binding_channel_ids,
+            binding_chat_ids,
+            binding_collab_ids,
+            color_name,
+            create_channel,
+            create_chat,
+            create_collab,
+            description,
+            move_users_to_node,
+            name,
+            parent_id,
+            settings,
+            type_,
+            user_ids,
+            additional,
         })
     }
 }
@@ -148,10 +163,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let business_proc_authority = o.opt("BUSINESS_PROC_AUTHORITY")?;
+        let reports_authority = o.opt("REPORTS_AUTHORITY")?;
+        let additional = o.rest(&["BUSINESS_PROC_AUTHORITY", "REPORTS_AUTHORITY"])?;
         Ok(Self {
-            business_proc_authority: o.opt("BUSINESS_PROC_AUTHORITY")?,
-            reports_authority: o.opt("REPORTS_AUTHORITY")?,
-            additional: o.rest(&["BUSINESS_PROC_AUTHORITY", "REPORTS_AUTHORITY"])?,
+            business_proc_authority,
+            reports_authority,
+            additional,
         })
     }
 }
@@ -202,24 +220,31 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestUserIds {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let member_deputy_head = o.opt("MEMBER_DEPUTY_HEAD")?;
+        let member_employee = o.opt("MEMBER_EMPLOYEE")?;
+        let member_head = o.opt("MEMBER_HEAD")?;
+        let member_team_deputy_head = o.opt("MEMBER_TEAM_DEPUTY_HEAD")?;
+        let member_team_employee = o.opt("MEMBER_TEAM_EMPLOYEE")?;
+        let member_team_head = o.opt("MEMBER_TEAM_HEAD")?;
+        let additional = o
+            .rest(
+                &[
+                    "MEMBER_DEPUTY_HEAD",
+                    "MEMBER_EMPLOYEE",
+                    "MEMBER_HEAD",
+                    "MEMBER_TEAM_DEPUTY_HEAD",
+                    "MEMBER_TEAM_EMPLOYEE",
+                    "MEMBER_TEAM_HEAD",
+                ],
+            )?;
         Ok(Self {
-            member_deputy_head: o.opt("MEMBER_DEPUTY_HEAD")?,
-            member_employee: o.opt("MEMBER_EMPLOYEE")?,
-            member_head: o.opt("MEMBER_HEAD")?,
-            member_team_deputy_head: o.opt("MEMBER_TEAM_DEPUTY_HEAD")?,
-            member_team_employee: o.opt("MEMBER_TEAM_EMPLOYEE")?,
-            member_team_head: o.opt("MEMBER_TEAM_HEAD")?,
-            additional: o
-                .rest(
-                    &[
-                        "MEMBER_DEPUTY_HEAD",
-                        "MEMBER_EMPLOYEE",
-                        "MEMBER_HEAD",
-                        "MEMBER_TEAM_DEPUTY_HEAD",
-                        "MEMBER_TEAM_EMPLOYEE",
-                        "MEMBER_TEAM_HEAD",
-                    ],
-                )?,
+            member_deputy_head,
+            member_employee,
+            member_head,
+            member_team_deputy_head,
+            member_team_employee,
+            member_team_head,
+            additional,
         })
     }
 }
@@ -266,38 +291,52 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let access_code = o.opt("accessCode")?;
+        let color_name = o.opt("colorName")?;
+        let created_at = o.opt("createdAt")?;
+        let description = o.opt("description")?;
+        let id = o.opt("id")?;
+        let members = o.opt("members")?;
+        let name = o.opt("name")?;
+        let parent_id = o.opt("parentId")?;
+        let structure_id = o.opt("structureId")?;
+        let type_ = o.opt("type")?;
+        let updated_at = o.opt("updatedAt")?;
+        let user_count = o.opt("userCount")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accessCode",
+                    "colorName",
+                    "createdAt",
+                    "description",
+                    "id",
+                    "members",
+                    "name",
+                    "parentId",
+                    "structureId",
+                    "type",
+                    "updatedAt",
+                    "userCount",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            access_code: o.opt("accessCode")?,
-            color_name: o.opt("colorName")?,
-            created_at: o.opt("createdAt")?,
-            description: o.opt("description")?,
-            id: o.opt("id")?,
-            members: o.opt("members")?,
-            name: o.opt("name")?,
-            parent_id: o.opt("parentId")?,
-            structure_id: o.opt("structureId")?,
-            type_: o.opt("type")?,
-            updated_at: o.opt("updatedAt")?,
-            user_count: o.opt("userCount")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "accessCode",
-                        "colorName",
-                        "createdAt",
-                        "description",
-                        "id",
-                        "members",
-                        "name",
-                        "parentId",
-                        "structureId",
-                        "type",
-                        "updatedAt",
-                        "userCount",
-                        "xmlId",
-                    ],
-                )?,
+            access_code,
+            color_name,
+            created_at,
+            description,
+            id,
+            members,
+            name,
+            parent_id,
+            structure_id,
+            type_,
+            updated_at,
+            user_count,
+            xml_id,
+            additional,
         })
     }
 }
@@ -341,11 +380,10 @@ impl ::bitrix24_runtime::loose::Loose for ChildrenRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            select: o.opt("select")?,
-            additional: o.rest(&["id", "select"])?,
-        })
+        let id = o.req("id")?;
+        let select = o.opt("select")?;
+        let additional = o.rest(&["id", "select"])?;
+        Ok(Self { id, select, additional })
     }
 }
 
@@ -366,10 +404,9 @@ impl ::bitrix24_runtime::loose::Loose for ChildrenResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            items: o.opt("items")?,
-            additional: o.rest(&["items"])?,
-        })
+        let items = o.opt("items")?;
+        let additional = o.rest(&["items"])?;
+        Ok(Self { items, additional })
     }
 }
 
@@ -409,7 +446,8 @@ impl ::bitrix24_runtime::loose::Loose for CountRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -432,10 +470,13 @@ impl ::bitrix24_runtime::loose::Loose for CountResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let departments = o.opt("departments")?;
+        let teams = o.opt("teams")?;
+        let additional = o.rest(&["departments", "teams"])?;
         Ok(Self {
-            departments: o.opt("departments")?,
-            teams: o.opt("teams")?,
-            additional: o.rest(&["departments", "teams"])?,
+            departments,
+            teams,
+            additional,
         })
     }
 }
@@ -483,12 +524,17 @@ impl ::bitrix24_runtime::loose::Loose for EditRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color_name = o.opt("colorName")?;
+        let description = o.opt("description")?;
+        let id = o.req("id")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["colorName", "description", "id", "name"])?;
         Ok(Self {
-            color_name: o.opt("colorName")?,
-            description: o.opt("description")?,
-            id: o.req("id")?,
-            name: o.opt("name")?,
-            additional: o.rest(&["colorName", "description", "id", "name"])?,
+            color_name,
+            description,
+            id,
+            name,
+            additional,
         })
     }
 }
@@ -535,36 +581,49 @@ impl ::bitrix24_runtime::loose::Loose for EditResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let access_code = o.opt("accessCode")?;
+        let color_name = o.opt("colorName")?;
+        let created_at = o.opt("createdAt")?;
+        let description = o.opt("description")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let parent_id = o.opt("parentId")?;
+        let structure_id = o.opt("structureId")?;
+        let type_ = o.opt("type")?;
+        let updated_at = o.opt("updatedAt")?;
+        let user_count = o.opt("userCount")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accessCode",
+                    "colorName",
+                    "createdAt",
+                    "description",
+                    "id",
+                    "name",
+                    "parentId",
+                    "structureId",
+                    "type",
+                    "updatedAt",
+                    "userCount",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            access_code: o.opt("accessCode")?,
-            color_name: o.opt("colorName")?,
-            created_at: o.opt("createdAt")?,
-            description: o.opt("description")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            parent_id: o.opt("parentId")?,
-            structure_id: o.opt("structureId")?,
-            type_: o.opt("type")?,
-            updated_at: o.opt("updatedAt")?,
-            user_count: o.opt("userCount")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "accessCode",
-                        "colorName",
-                        "createdAt",
-                        "description",
-                        "id",
-                        "name",
-                        "parentId",
-                        "structureId",
-                        "type",
-                        "updatedAt",
-                        "userCount",
-                        "xmlId",
-                    ],
-                )?,
+            access_code,
+            color_name,
+            created_at,
+            description,
+            id,
+            name,
+            parent_id,
+            structure_id,
+            type_,
+            updated_at,
+            user_count,
+            xml_id,
+            additional,
         })
     }
 }
@@ -608,11 +667,10 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            select: o.opt("select")?,
-            additional: o.rest(&["id", "select"])?,
-        })
+        let id = o.req("id")?;
+        let select = o.opt("select")?;
+        let additional = o.rest(&["id", "select"])?;
+        Ok(Self { id, select, additional })
     }
 }
 
@@ -633,10 +691,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            item: o.opt("item")?,
-            additional: o.rest(&["item"])?,
-        })
+        let item = o.opt("item")?;
+        let additional = o.rest(&["item"])?;
+        Ok(Self { item, additional })
     }
 }
 
@@ -681,38 +738,52 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let access_code = o.opt("accessCode")?;
+        let color_name = o.opt("colorName")?;
+        let created_at = o.opt("createdAt")?;
+        let description = o.opt("description")?;
+        let id = o.opt("id")?;
+        let members = o.opt("members")?;
+        let name = o.opt("name")?;
+        let parent_id = o.opt("parentId")?;
+        let structure_id = o.opt("structureId")?;
+        let type_ = o.opt("type")?;
+        let updated_at = o.opt("updatedAt")?;
+        let user_count = o.opt("userCount")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accessCode",
+                    "colorName",
+                    "createdAt",
+                    "description",
+                    "id",
+                    "members",
+                    "name",
+                    "parentId",
+                    "structureId",
+                    "type",
+                    "updatedAt",
+                    "userCount",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            access_code: o.opt("accessCode")?,
-            color_name: o.opt("colorName")?,
-            created_at: o.opt("createdAt")?,
-            description: o.opt("description")?,
-            id: o.opt("id")?,
-            members: o.opt("members")?,
-            name: o.opt("name")?,
-            parent_id: o.opt("parentId")?,
-            structure_id: o.opt("structureId")?,
-            type_: o.opt("type")?,
-            updated_at: o.opt("updatedAt")?,
-            user_count: o.opt("userCount")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "accessCode",
-                        "colorName",
-                        "createdAt",
-                        "description",
-                        "id",
-                        "members",
-                        "name",
-                        "parentId",
-                        "structureId",
-                        "type",
-                        "updatedAt",
-                        "userCount",
-                        "xmlId",
-                    ],
-                )?,
+            access_code,
+            color_name,
+            created_at,
+            description,
+            id,
+            members,
+            name,
+            parent_id,
+            structure_id,
+            type_,
+            updated_at,
+            user_count,
+            xml_id,
+            additional,
         })
     }
 }
@@ -760,11 +831,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let pagination = o.opt("pagination")?;
+        let select = o.opt("select")?;
+        let type_ = o.req("type")?;
+        let additional = o.rest(&["pagination", "select", "type"])?;
         Ok(Self {
-            pagination: o.opt("pagination")?,
-            select: o.opt("select")?,
-            type_: o.req("type")?,
-            additional: o.rest(&["pagination", "select", "type"])?,
+            pagination,
+            select,
+            type_,
+            additional,
         })
     }
 }
@@ -788,10 +863,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            items: o.opt("items")?,
-            additional: o.rest(&["items"])?,
-        })
+        let items = o.opt("items")?;
+        let additional = o.rest(&["items"])?;
+        Ok(Self { items, additional })
     }
 }
 
@@ -834,11 +908,10 @@ impl ::bitrix24_runtime::loose::Loose for MoveRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            parent_id: o.req("parentId")?,
-            additional: o.rest(&["id", "parentId"])?,
-        })
+        let id = o.req("id")?;
+        let parent_id = o.req("parentId")?;
+        let additional = o.rest(&["id", "parentId"])?;
+        Ok(Self { id, parent_id, additional })
     }
 }
 
@@ -882,36 +955,49 @@ impl ::bitrix24_runtime::loose::Loose for MoveResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let access_code = o.opt("accessCode")?;
+        let color_name = o.opt("colorName")?;
+        let created_at = o.opt("createdAt")?;
+        let description = o.opt("description")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let parent_id = o.opt("parentId")?;
+        let structure_id = o.opt("structureId")?;
+        let type_ = o.opt("type")?;
+        let updated_at = o.opt("updatedAt")?;
+        let user_count = o.opt("userCount")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accessCode",
+                    "colorName",
+                    "createdAt",
+                    "description",
+                    "id",
+                    "name",
+                    "parentId",
+                    "structureId",
+                    "type",
+                    "updatedAt",
+                    "userCount",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            access_code: o.opt("accessCode")?,
-            color_name: o.opt("colorName")?,
-            created_at: o.opt("createdAt")?,
-            description: o.opt("description")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            parent_id: o.opt("parentId")?,
-            structure_id: o.opt("structureId")?,
-            type_: o.opt("type")?,
-            updated_at: o.opt("updatedAt")?,
-            user_count: o.opt("userCount")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "accessCode",
-                        "colorName",
-                        "createdAt",
-                        "description",
-                        "id",
-                        "name",
-                        "parentId",
-                        "structureId",
-                        "type",
-                        "updatedAt",
-                        "userCount",
-                        "xmlId",
-                    ],
-                )?,
+            access_code,
+            color_name,
+            created_at,
+            description,
+            id,
+            name,
+            parent_id,
+            structure_id,
+            type_,
+            updated_at,
+            user_count,
+            xml_id,
+            additional,
         })
     }
 }
@@ -960,12 +1046,17 @@ impl ::bitrix24_runtime::loose::Loose for SearchRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.req("name")?;
+        let pagination = o.opt("pagination")?;
+        let parent_id = o.opt("parentId")?;
+        let type_ = o.req("type")?;
+        let additional = o.rest(&["name", "pagination", "parentId", "type"])?;
         Ok(Self {
-            name: o.req("name")?,
-            pagination: o.opt("pagination")?,
-            parent_id: o.opt("parentId")?,
-            type_: o.req("type")?,
-            additional: o.rest(&["name", "pagination", "parentId", "type"])?,
+            name,
+            pagination,
+            parent_id,
+            type_,
+            additional,
         })
     }
 }
@@ -989,10 +1080,9 @@ impl ::bitrix24_runtime::loose::Loose for SearchResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            items: o.opt("items")?,
-            additional: o.rest(&["items"])?,
-        })
+        let items = o.opt("items")?;
+        let additional = o.rest(&["items"])?;
+        Ok(Self { items, additional })
     }
 }
 

@@ -62,32 +62,43 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let avatar = o.opt("AVATAR")?;
+        let color = o.opt("COLOR")?;
+        let copilot_main_role = o.opt("COPILOT_MAIN_ROLE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let entity_type = o.opt("ENTITY_TYPE")?;
+        let message = o.opt("MESSAGE")?;
+        let title = o.opt("TITLE")?;
+        let type_ = o.opt("TYPE")?;
+        let users = o.opt("USERS")?;
+        let additional = o
+            .rest(
+                &[
+                    "AVATAR",
+                    "COLOR",
+                    "COPILOT_MAIN_ROLE",
+                    "DESCRIPTION",
+                    "ENTITY_ID",
+                    "ENTITY_TYPE",
+                    "MESSAGE",
+                    "TITLE",
+                    "TYPE",
+                    "USERS",
+                ],
+            )?;
         Ok(Self {
-            avatar: o.opt("AVATAR")?,
-            color: o.opt("COLOR")?,
-            copilot_main_role: o.opt("COPILOT_MAIN_ROLE")?,
-            description: o.opt("DESCRIPTION")?,
-            entity_id: o.opt("ENTITY_ID")?,
-            entity_type: o.opt("ENTITY_TYPE")?,
-            message: o.opt("MESSAGE")?,
-            title: o.opt("TITLE")?,
-            type_: o.opt("TYPE")?,
-            users: o.opt("USERS")?,
-            additional: o
-                .rest(
-                    &[
-                        "AVATAR",
-                        "COLOR",
-                        "COPILOT_MAIN_ROLE",
-                        "DESCRIPTION",
-                        "ENTITY_ID",
-                        "ENTITY_TYPE",
-                        "MESSAGE",
-                        "TITLE",
-                        "TYPE",
-                        "USERS",
-                    ],
-                )?,
+            avatar,
+            color,
+            copilot_main_role,
+            description,
+            entity_id,
+            entity_type,
+            message,
+            title,
+            type_,
+            users,
+            additional,
         })
     }
 }
@@ -143,10 +154,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.req("ENTITY_ID")?;
+        let entity_type = o.req("ENTITY_TYPE")?;
+        let additional = o.rest(&["ENTITY_ID", "ENTITY_TYPE"])?;
         Ok(Self {
-            entity_id: o.req("ENTITY_ID")?,
-            entity_type: o.req("ENTITY_TYPE")?,
-            additional: o.rest(&["ENTITY_ID", "ENTITY_TYPE"])?,
+            entity_id,
+            entity_type,
+            additional,
         })
     }
 }
@@ -172,10 +186,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("ID")?,
-            additional: o.rest(&["ID"])?,
-        })
+        let id = o.opt("ID")?;
+        let additional = o.rest(&["ID"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -217,10 +230,9 @@ impl ::bitrix24_runtime::loose::Loose for LeaveRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            chat_id: o.req("CHAT_ID")?,
-            additional: o.rest(&["CHAT_ID"])?,
-        })
+        let chat_id = o.req("CHAT_ID")?;
+        let additional = o.rest(&["CHAT_ID"])?;
+        Ok(Self { chat_id, additional })
     }
 }
 
@@ -274,11 +286,15 @@ impl ::bitrix24_runtime::loose::Loose for MuteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.opt("CHAT_ID")?;
+        let dialog_id = o.opt("DIALOG_ID")?;
+        let mute = o.opt("MUTE")?;
+        let additional = o.rest(&["CHAT_ID", "DIALOG_ID", "MUTE"])?;
         Ok(Self {
-            chat_id: o.opt("CHAT_ID")?,
-            dialog_id: o.opt("DIALOG_ID")?,
-            mute: o.opt("MUTE")?,
-            additional: o.rest(&["CHAT_ID", "DIALOG_ID", "MUTE"])?,
+            chat_id,
+            dialog_id,
+            mute,
+            additional,
         })
     }
 }
@@ -337,11 +353,15 @@ impl ::bitrix24_runtime::loose::Loose for SetOwnerRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.req("CHAT_ID")?;
+        let dialog_id = o.opt("DIALOG_ID")?;
+        let user_id = o.req("USER_ID")?;
+        let additional = o.rest(&["CHAT_ID", "DIALOG_ID", "USER_ID"])?;
         Ok(Self {
-            chat_id: o.req("CHAT_ID")?,
-            dialog_id: o.opt("DIALOG_ID")?,
-            user_id: o.req("USER_ID")?,
-            additional: o.rest(&["CHAT_ID", "DIALOG_ID", "USER_ID"])?,
+            chat_id,
+            dialog_id,
+            user_id,
+            additional,
         })
     }
 }
@@ -398,11 +418,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateAvatarRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let avatar = o.req("AVATAR")?;
+        let chat_id = o.req("CHAT_ID")?;
+        let dialog_id = o.opt("DIALOG_ID")?;
+        let additional = o.rest(&["AVATAR", "CHAT_ID", "DIALOG_ID"])?;
         Ok(Self {
-            avatar: o.req("AVATAR")?,
-            chat_id: o.req("CHAT_ID")?,
-            dialog_id: o.opt("DIALOG_ID")?,
-            additional: o.rest(&["AVATAR", "CHAT_ID", "DIALOG_ID"])?,
+            avatar,
+            chat_id,
+            dialog_id,
+            additional,
         })
     }
 }
@@ -460,11 +484,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateColorRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.req("CHAT_ID")?;
+        let color = o.req("COLOR")?;
+        let dialog_id = o.opt("DIALOG_ID")?;
+        let additional = o.rest(&["CHAT_ID", "COLOR", "DIALOG_ID"])?;
         Ok(Self {
-            chat_id: o.req("CHAT_ID")?,
-            color: o.req("COLOR")?,
-            dialog_id: o.opt("DIALOG_ID")?,
-            additional: o.rest(&["CHAT_ID", "COLOR", "DIALOG_ID"])?,
+            chat_id,
+            color,
+            dialog_id,
+            additional,
         })
     }
 }
@@ -523,11 +551,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateTitleRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.req("CHAT_ID")?;
+        let dialog_id = o.opt("DIALOG_ID")?;
+        let title = o.req("TITLE")?;
+        let additional = o.rest(&["CHAT_ID", "DIALOG_ID", "TITLE"])?;
         Ok(Self {
-            chat_id: o.req("CHAT_ID")?,
-            dialog_id: o.opt("DIALOG_ID")?,
-            title: o.req("TITLE")?,
-            additional: o.rest(&["CHAT_ID", "DIALOG_ID", "TITLE"])?,
+            chat_id,
+            dialog_id,
+            title,
+            additional,
         })
     }
 }

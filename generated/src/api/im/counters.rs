@@ -31,7 +31,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -65,26 +66,34 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat = o.opt("CHAT")?;
+        let chat_muted = o.opt("CHAT_MUTED")?;
+        let chat_unread = o.opt("CHAT_UNREAD")?;
+        let dialog = o.opt("DIALOG")?;
+        let dialog_unread = o.opt("DIALOG_UNREAD")?;
+        let lines = o.opt("LINES")?;
+        let type_ = o.opt("TYPE")?;
+        let additional = o
+            .rest(
+                &[
+                    "CHAT",
+                    "CHAT_MUTED",
+                    "CHAT_UNREAD",
+                    "DIALOG",
+                    "DIALOG_UNREAD",
+                    "LINES",
+                    "TYPE",
+                ],
+            )?;
         Ok(Self {
-            chat: o.opt("CHAT")?,
-            chat_muted: o.opt("CHAT_MUTED")?,
-            chat_unread: o.opt("CHAT_UNREAD")?,
-            dialog: o.opt("DIALOG")?,
-            dialog_unread: o.opt("DIALOG_UNREAD")?,
-            lines: o.opt("LINES")?,
-            type_: o.opt("TYPE")?,
-            additional: o
-                .rest(
-                    &[
-                        "CHAT",
-                        "CHAT_MUTED",
-                        "CHAT_UNREAD",
-                        "DIALOG",
-                        "DIALOG_UNREAD",
-                        "LINES",
-                        "TYPE",
-                    ],
-                )?,
+            chat,
+            chat_muted,
+            chat_unread,
+            dialog,
+            dialog_unread,
+            lines,
+            type_,
+            additional,
         })
     }
 }
@@ -115,15 +124,22 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseType {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let all = o.opt("ALL")?;
+        let chat = o.opt("CHAT")?;
+        let dialog = o.opt("DIALOG")?;
+        let lines = o.opt("LINES")?;
+        let messenger = o.opt("MESSENGER")?;
+        let notify = o.opt("NOTIFY")?;
+        let additional = o
+            .rest(&["ALL", "CHAT", "DIALOG", "LINES", "MESSENGER", "NOTIFY"])?;
         Ok(Self {
-            all: o.opt("ALL")?,
-            chat: o.opt("CHAT")?,
-            dialog: o.opt("DIALOG")?,
-            lines: o.opt("LINES")?,
-            messenger: o.opt("MESSENGER")?,
-            notify: o.opt("NOTIFY")?,
-            additional: o
-                .rest(&["ALL", "CHAT", "DIALOG", "LINES", "MESSENGER", "NOTIFY"])?,
+            all,
+            chat,
+            dialog,
+            lines,
+            messenger,
+            notify,
+            additional,
         })
     }
 }

@@ -45,10 +45,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            dialog_id: o.req("DIALOG_ID")?,
-            additional: o.rest(&["DIALOG_ID"])?,
-        })
+        let dialog_id = o.req("DIALOG_ID")?;
+        let additional = o.rest(&["DIALOG_ID"])?;
+        Ok(Self { dialog_id, additional })
     }
 }
 
@@ -147,88 +146,127 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let avatar = o.opt("avatar")?;
+        let background_id = o.opt("background_id")?;
+        let color = o.opt("color")?;
+        let counter = o.opt("counter")?;
+        let date_create = o.opt("date_create")?;
+        let description = o.opt("description")?;
+        let dialog_id = o.opt("dialog_id")?;
+        let disk_folder_id = o.opt("disk_folder_id")?;
+        let entity_data_1 = o.opt("entity_data_1")?;
+        let entity_data_2 = o.opt("entity_data_2")?;
+        let entity_data_3 = o.opt("entity_data_3")?;
+        let entity_id = o.opt("entity_id")?;
+        let entity_link = o.opt("entity_link")?;
+        let entity_type = o.opt("entity_type")?;
+        let extranet = o.opt("extranet")?;
+        let id = o.opt("id")?;
+        let is_new = o.opt("is_new")?;
+        let last_id = o.opt("last_id")?;
+        let last_message_id = o.opt("last_message_id")?;
+        let last_message_views = o.opt("last_message_views")?;
+        let manager_list = o.opt("manager_list")?;
+        let marked_id = o.opt("marked_id")?;
+        let message_count = o.opt("message_count")?;
+        let message_type = o.opt("message_type")?;
+        let mute_list = o.opt("mute_list")?;
+        let name = o.opt("name")?;
+        let owner = o.opt("owner")?;
+        let parent_chat_id = o.opt("parent_chat_id")?;
+        let parent_message_id = o.opt("parent_message_id")?;
+        let permissions = o.opt("permissions")?;
+        let public = o.opt("public")?;
+        let readed_list = o.opt("readed_list")?;
+        let restrictions = o.opt("restrictions")?;
+        let role = o.opt("role")?;
+        let text_field_enabled = o.opt("text_field_enabled")?;
+        let type_ = o.opt("type")?;
+        let unread_id = o.opt("unread_id")?;
+        let user_counter = o.opt("user_counter")?;
+        let additional = o
+            .rest(
+                &[
+                    "avatar",
+                    "background_id",
+                    "color",
+                    "counter",
+                    "date_create",
+                    "description",
+                    "dialog_id",
+                    "disk_folder_id",
+                    "entity_data_1",
+                    "entity_data_2",
+                    "entity_data_3",
+                    "entity_id",
+                    "entity_link",
+                    "entity_type",
+                    "extranet",
+                    "id",
+                    "is_new",
+                    "last_id",
+                    "last_message_id",
+                    "last_message_views",
+                    "manager_list",
+                    "marked_id",
+                    "message_count",
+                    "message_type",
+                    "mute_list",
+                    "name",
+                    "owner",
+                    "parent_chat_id",
+                    "parent_message_id",
+                    "permissions",
+                    "public",
+                    "readed_list",
+                    "restrictions",
+                    "role",
+                    "text_field_enabled",
+                    "type",
+                    "unread_id",
+                    "user_counter",
+                ],
+            )?;
         Ok(Self {
-            avatar: o.opt("avatar")?,
-            background_id: o.opt("background_id")?,
-            color: o.opt("color")?,
-            counter: o.opt("counter")?,
-            date_create: o.opt("date_create")?,
-            description: o.opt("description")?,
-            dialog_id: o.opt("dialog_id")?,
-            disk_folder_id: o.opt("disk_folder_id")?,
-            entity_data_1: o.opt("entity_data_1")?,
-            entity_data_2: o.opt("entity_data_2")?,
-            entity_data_3: o.opt("entity_data_3")?,
-            entity_id: o.opt("entity_id")?,
-            entity_link: o.opt("entity_link")?,
-            entity_type: o.opt("entity_type")?,
-            extranet: o.opt("extranet")?,
-            id: o.opt("id")?,
-            is_new: o.opt("is_new")?,
-            last_id: o.opt("last_id")?,
-            last_message_id: o.opt("last_message_id")?,
-            last_message_views: o.opt("last_message_views")?,
-            manager_list: o.opt("manager_list")?,
-            marked_id: o.opt("marked_id")?,
-            message_count: o.opt("message_count")?,
-            message_type: o.opt("message_type")?,
-            mute_list: o.opt("mute_list")?,
-            name: o.opt("name")?,
-            owner: o.opt("owner")?,
-            parent_chat_id: o.opt("parent_chat_id")?,
-            parent_message_id: o.opt("parent_message_id")?,
-            permissions: o.opt("permissions")?,
-            public: o.opt("public")?,
-            readed_list: o.opt("readed_list")?,
-            restrictions: o.opt("restrictions")?,
-            role: o.opt("role")?,
-            text_field_enabled: o.opt("text_field_enabled")?,
-            type_: o.opt("type")?,
-            unread_id: o.opt("unread_id")?,
-            user_counter: o.opt("user_counter")?,
-            additional: o
-                .rest(
-                    &[
-                        "avatar",
-                        "background_id",
-                        "color",
-                        "counter",
-                        "date_create",
-                        "description",
-                        "dialog_id",
-                        "disk_folder_id",
-                        "entity_data_1",
-                        "entity_data_2",
-                        "entity_data_3",
-                        "entity_id",
-                        "entity_link",
-                        "entity_type",
-                        "extranet",
-                        "id",
-                        "is_new",
-                        "last_id",
-                        "last_message_id",
-                        "last_message_views",
-                        "manager_list",
-                        "marked_id",
-                        "message_count",
-                        "message_type",
-                        "mute_list",
-                        "name",
-                        "owner",
-                        "parent_chat_id",
-                        "parent_message_id",
-                        "permissions",
-                        "public",
-                        "readed_list",
-                        "restrictions",
-                        "role",
-                        "text_field_enabled",
-                        "type",
-                        "unread_id",
-                        "user_counter",
-                    ],
-                )?,
+            avatar,
+            background_id,
+            color,
+            counter,
+            date_create,
+            description,
+            dialog_id,
+            disk_folder_id,
+            entity_data_1,
+            entity_data_2,
+            entity_data_3,
+            entity_id,
+            entity_link,
+            entity_type,
+            extranet,
+            id,
+            is_new,
+            last_id,
+            last_message_id,
+            last_message_views,
+            manager_list,
+            marked_id,
+            message_count,
+            message_type,
+            mute_list,
+            name,
+            owner,
+            parent_chat_id,
+            parent_message_id,
+            permissions,
+            public,
+            readed_list,
+            restrictions,
+            role,
+            text_field_enabled,
+            type_,
+            unread_id,
+            user_counter,
+            additional,
         })
     }
 }
@@ -254,12 +292,11 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseEntityLink {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            type_: o.opt("type")?,
-            url: o.opt("url")?,
-            additional: o.rest(&["id", "type", "url"])?,
-        })
+        let id = o.opt("id")?;
+        let type_ = o.opt("type")?;
+        let url = o.opt("url")?;
+        let additional = o.rest(&["id", "type", "url"])?;
+        Ok(Self { id, type_, url, additional })
     }
 }
 
@@ -283,11 +320,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseLastMessageViews {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let count_of_viewers = o.opt("count_of_viewers")?;
+        let first_viewers = o.opt("first_viewers")?;
+        let message_id = o.opt("message_id")?;
+        let additional = o.rest(&["count_of_viewers", "first_viewers", "message_id"])?;
         Ok(Self {
-            count_of_viewers: o.opt("count_of_viewers")?,
-            first_viewers: o.opt("first_viewers")?,
-            message_id: o.opt("message_id")?,
-            additional: o.rest(&["count_of_viewers", "first_viewers", "message_id"])?,
+            count_of_viewers,
+            first_viewers,
+            message_id,
+            additional,
         })
     }
 }
@@ -318,24 +359,31 @@ impl ::bitrix24_runtime::loose::Loose for GetResponsePermissions {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let can_post = o.opt("can_post")?;
+        let manage_messages = o.opt("manage_messages")?;
+        let manage_settings = o.opt("manage_settings")?;
+        let manage_ui = o.opt("manage_ui")?;
+        let manage_users_add = o.opt("manage_users_add")?;
+        let manage_users_delete = o.opt("manage_users_delete")?;
+        let additional = o
+            .rest(
+                &[
+                    "can_post",
+                    "manage_messages",
+                    "manage_settings",
+                    "manage_ui",
+                    "manage_users_add",
+                    "manage_users_delete",
+                ],
+            )?;
         Ok(Self {
-            can_post: o.opt("can_post")?,
-            manage_messages: o.opt("manage_messages")?,
-            manage_settings: o.opt("manage_settings")?,
-            manage_ui: o.opt("manage_ui")?,
-            manage_users_add: o.opt("manage_users_add")?,
-            manage_users_delete: o.opt("manage_users_delete")?,
-            additional: o
-                .rest(
-                    &[
-                        "can_post",
-                        "manage_messages",
-                        "manage_settings",
-                        "manage_ui",
-                        "manage_users_add",
-                        "manage_users_delete",
-                    ],
-                )?,
+            can_post,
+            manage_messages,
+            manage_settings,
+            manage_ui,
+            manage_users_add,
+            manage_users_delete,
+            additional,
         })
     }
 }
@@ -363,12 +411,17 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseReadedListItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date = o.opt("date")?;
+        let message_id = o.opt("message_id")?;
+        let user_id = o.opt("user_id")?;
+        let user_name = o.opt("user_name")?;
+        let additional = o.rest(&["date", "message_id", "user_id", "user_name"])?;
         Ok(Self {
-            date: o.opt("date")?,
-            message_id: o.opt("message_id")?,
-            user_id: o.opt("user_id")?,
-            user_name: o.opt("user_name")?,
-            additional: o.rest(&["date", "message_id", "user_id", "user_name"])?,
+            date,
+            message_id,
+            user_id,
+            user_name,
+            additional,
         })
     }
 }
@@ -409,34 +462,46 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseRestrictions {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let avatar = o.opt("avatar")?;
+        let call = o.opt("call")?;
+        let extend = o.opt("extend")?;
+        let leave = o.opt("leave")?;
+        let leave_owner = o.opt("leave_owner")?;
+        let mute = o.opt("mute")?;
+        let path = o.opt("path")?;
+        let path_title = o.opt("path_title")?;
+        let rename = o.opt("rename")?;
+        let send = o.opt("send")?;
+        let user_list = o.opt("user_list")?;
+        let additional = o
+            .rest(
+                &[
+                    "avatar",
+                    "call",
+                    "extend",
+                    "leave",
+                    "leave_owner",
+                    "mute",
+                    "path",
+                    "path_title",
+                    "rename",
+                    "send",
+                    "user_list",
+                ],
+            )?;
         Ok(Self {
-            avatar: o.opt("avatar")?,
-            call: o.opt("call")?,
-            extend: o.opt("extend")?,
-            leave: o.opt("leave")?,
-            leave_owner: o.opt("leave_owner")?,
-            mute: o.opt("mute")?,
-            path: o.opt("path")?,
-            path_title: o.opt("path_title")?,
-            rename: o.opt("rename")?,
-            send: o.opt("send")?,
-            user_list: o.opt("user_list")?,
-            additional: o
-                .rest(
-                    &[
-                        "avatar",
-                        "call",
-                        "extend",
-                        "leave",
-                        "leave_owner",
-                        "mute",
-                        "path",
-                        "path_title",
-                        "rename",
-                        "send",
-                        "user_list",
-                    ],
-                )?,
+            avatar,
+            call,
+            extend,
+            leave,
+            leave_owner,
+            mute,
+            path,
+            path_title,
+            rename,
+            send,
+            user_list,
+            additional,
         })
     }
 }
@@ -482,10 +547,13 @@ impl ::bitrix24_runtime::loose::Loose for ReadRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let dialog_id = o.req("DIALOG_ID")?;
+        let message_id = o.opt("MESSAGE_ID")?;
+        let additional = o.rest(&["DIALOG_ID", "MESSAGE_ID"])?;
         Ok(Self {
-            dialog_id: o.req("DIALOG_ID")?,
-            message_id: o.opt("MESSAGE_ID")?,
-            additional: o.rest(&["DIALOG_ID", "MESSAGE_ID"])?,
+            dialog_id,
+            message_id,
+            additional,
         })
     }
 }
@@ -515,12 +583,17 @@ impl ::bitrix24_runtime::loose::Loose for ReadResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.opt("chatId")?;
+        let counter = o.opt("counter")?;
+        let dialog_id = o.opt("dialogId")?;
+        let last_id = o.opt("lastId")?;
+        let additional = o.rest(&["chatId", "counter", "dialogId", "lastId"])?;
         Ok(Self {
-            chat_id: o.opt("chatId")?,
-            counter: o.opt("counter")?,
-            dialog_id: o.opt("dialogId")?,
-            last_id: o.opt("lastId")?,
-            additional: o.rest(&["chatId", "counter", "dialogId", "lastId"])?,
+            chat_id,
+            counter,
+            dialog_id,
+            last_id,
+            additional,
         })
     }
 }
@@ -566,10 +639,13 @@ impl ::bitrix24_runtime::loose::Loose for UnreadRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let dialog_id = o.req("DIALOG_ID")?;
+        let message_id = o.req("MESSAGE_ID")?;
+        let additional = o.rest(&["DIALOG_ID", "MESSAGE_ID"])?;
         Ok(Self {
-            dialog_id: o.req("DIALOG_ID")?,
-            message_id: o.req("MESSAGE_ID")?,
-            additional: o.rest(&["DIALOG_ID", "MESSAGE_ID"])?,
+            dialog_id,
+            message_id,
+            additional,
         })
     }
 }
@@ -618,10 +694,9 @@ impl ::bitrix24_runtime::loose::Loose for WritingRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            dialog_id: o.req("DIALOG_ID")?,
-            additional: o.rest(&["DIALOG_ID"])?,
-        })
+        let dialog_id = o.req("DIALOG_ID")?;
+        let additional = o.rest(&["DIALOG_ID"])?;
+        Ok(Self { dialog_id, additional })
     }
 }
 

@@ -52,28 +52,37 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attach = o.opt("ATTACH")?;
+        let dialog_id = o.req("DIALOG_ID")?;
+        let keyboard = o.opt("KEYBOARD")?;
+        let menu = o.opt("MENU")?;
+        let message = o.req("MESSAGE")?;
+        let reply_id = o.opt("REPLY_ID")?;
+        let system = o.opt("SYSTEM")?;
+        let url_preview = o.opt("URL_PREVIEW")?;
+        let additional = o
+            .rest(
+                &[
+                    "ATTACH",
+                    "DIALOG_ID",
+                    "KEYBOARD",
+                    "MENU",
+                    "MESSAGE",
+                    "REPLY_ID",
+                    "SYSTEM",
+                    "URL_PREVIEW",
+                ],
+            )?;
         Ok(Self {
-            attach: o.opt("ATTACH")?,
-            dialog_id: o.req("DIALOG_ID")?,
-            keyboard: o.opt("KEYBOARD")?,
-            menu: o.opt("MENU")?,
-            message: o.req("MESSAGE")?,
-            reply_id: o.opt("REPLY_ID")?,
-            system: o.opt("SYSTEM")?,
-            url_preview: o.opt("URL_PREVIEW")?,
-            additional: o
-                .rest(
-                    &[
-                        "ATTACH",
-                        "DIALOG_ID",
-                        "KEYBOARD",
-                        "MENU",
-                        "MESSAGE",
-                        "REPLY_ID",
-                        "SYSTEM",
-                        "URL_PREVIEW",
-                    ],
-                )?,
+            attach,
+            dialog_id,
+            keyboard,
+            menu,
+            message,
+            reply_id,
+            system,
+            url_preview,
+            additional,
         })
     }
 }
@@ -145,12 +154,17 @@ impl ::bitrix24_runtime::loose::Loose for CommandRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.req("BOT_ID")?;
+        let command = o.req("COMMAND")?;
+        let command_params = o.opt("COMMAND_PARAMS")?;
+        let message_id = o.req("MESSAGE_ID")?;
+        let additional = o.rest(&["BOT_ID", "COMMAND", "COMMAND_PARAMS", "MESSAGE_ID"])?;
         Ok(Self {
-            bot_id: o.req("BOT_ID")?,
-            command: o.req("COMMAND")?,
-            command_params: o.opt("COMMAND_PARAMS")?,
-            message_id: o.req("MESSAGE_ID")?,
-            additional: o.rest(&["BOT_ID", "COMMAND", "COMMAND_PARAMS", "MESSAGE_ID"])?,
+            bot_id,
+            command,
+            command_params,
+            message_id,
+            additional,
         })
     }
 }
@@ -202,10 +216,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            message_id: o.req("MESSAGE_ID")?,
-            additional: o.rest(&["MESSAGE_ID"])?,
-        })
+        let message_id = o.req("MESSAGE_ID")?;
+        let additional = o.rest(&["MESSAGE_ID"])?;
+        Ok(Self { message_id, additional })
     }
 }
 
@@ -253,10 +266,13 @@ impl ::bitrix24_runtime::loose::Loose for LikeRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let action = o.opt("ACTION")?;
+        let message_id = o.req("MESSAGE_ID")?;
+        let additional = o.rest(&["ACTION", "MESSAGE_ID"])?;
         Ok(Self {
-            action: o.opt("ACTION")?,
-            message_id: o.req("MESSAGE_ID")?,
-            additional: o.rest(&["ACTION", "MESSAGE_ID"])?,
+            action,
+            message_id,
+            additional,
         })
     }
 }
@@ -310,11 +326,15 @@ impl ::bitrix24_runtime::loose::Loose for ShareRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let dialog_id = o.req("DIALOG_ID")?;
+        let message_id = o.req("MESSAGE_ID")?;
+        let type_ = o.req("TYPE")?;
+        let additional = o.rest(&["DIALOG_ID", "MESSAGE_ID", "TYPE"])?;
         Ok(Self {
-            dialog_id: o.req("DIALOG_ID")?,
-            message_id: o.req("MESSAGE_ID")?,
-            type_: o.req("TYPE")?,
-            additional: o.rest(&["DIALOG_ID", "MESSAGE_ID", "TYPE"])?,
+            dialog_id,
+            message_id,
+            type_,
+            additional,
         })
     }
 }
@@ -382,26 +402,34 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attach = o.opt("ATTACH")?;
+        let is_edited = o.opt("IS_EDITED")?;
+        let keyboard = o.opt("KEYBOARD")?;
+        let menu = o.opt("MENU")?;
+        let message = o.opt("MESSAGE")?;
+        let message_id = o.req("MESSAGE_ID")?;
+        let url_preview = o.opt("URL_PREVIEW")?;
+        let additional = o
+            .rest(
+                &[
+                    "ATTACH",
+                    "IS_EDITED",
+                    "KEYBOARD",
+                    "MENU",
+                    "MESSAGE",
+                    "MESSAGE_ID",
+                    "URL_PREVIEW",
+                ],
+            )?;
         Ok(Self {
-            attach: o.opt("ATTACH")?,
-            is_edited: o.opt("IS_EDITED")?,
-            keyboard: o.opt("KEYBOARD")?,
-            menu: o.opt("MENU")?,
-            message: o.opt("MESSAGE")?,
-            message_id: o.req("MESSAGE_ID")?,
-            url_preview: o.opt("URL_PREVIEW")?,
-            additional: o
-                .rest(
-                    &[
-                        "ATTACH",
-                        "IS_EDITED",
-                        "KEYBOARD",
-                        "MENU",
-                        "MESSAGE",
-                        "MESSAGE_ID",
-                        "URL_PREVIEW",
-                    ],
-                )?,
+            attach,
+            is_edited,
+            keyboard,
+            menu,
+            message,
+            message_id,
+            url_preview,
+            additional,
         })
     }
 }

@@ -54,10 +54,13 @@ impl ::bitrix24_runtime::loose::Loose for AnswerRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let answer_text = o.req("ANSWER_TEXT")?;
+        let notify_id = o.req("NOTIFY_ID")?;
+        let additional = o.rest(&["ANSWER_TEXT", "NOTIFY_ID"])?;
         Ok(Self {
-            answer_text: o.req("ANSWER_TEXT")?,
-            notify_id: o.req("NOTIFY_ID")?,
-            additional: o.rest(&["ANSWER_TEXT", "NOTIFY_ID"])?,
+            answer_text,
+            notify_id,
+            additional,
         })
     }
 }
@@ -79,10 +82,9 @@ impl ::bitrix24_runtime::loose::Loose for AnswerResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            result_message: o.opt("result_message")?,
-            additional: o.rest(&["result_message"])?,
-        })
+        let result_message = o.opt("result_message")?;
+        let additional = o.rest(&["result_message"])?;
+        Ok(Self { result_message, additional })
     }
 }
 
@@ -127,10 +129,13 @@ impl ::bitrix24_runtime::loose::Loose for ConfirmRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let notify_id = o.req("NOTIFY_ID")?;
+        let notify_value = o.req("NOTIFY_VALUE")?;
+        let additional = o.rest(&["NOTIFY_ID", "NOTIFY_VALUE"])?;
         Ok(Self {
-            notify_id: o.req("NOTIFY_ID")?,
-            notify_value: o.req("NOTIFY_VALUE")?,
-            additional: o.rest(&["NOTIFY_ID", "NOTIFY_VALUE"])?,
+            notify_id,
+            notify_value,
+            additional,
         })
     }
 }
@@ -152,10 +157,9 @@ impl ::bitrix24_runtime::loose::Loose for ConfirmResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            result_message: o.opt("result_message")?,
-            additional: o.rest(&["result_message"])?,
-        })
+        let result_message = o.opt("result_message")?;
+        let additional = o.rest(&["result_message"])?;
+        Ok(Self { result_message, additional })
     }
 }
 
@@ -204,12 +208,17 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let client_id = o.opt("CLIENT_ID")?;
+        let id = o.opt("ID")?;
+        let sub_tag = o.opt("SUB_TAG")?;
+        let tag = o.opt("TAG")?;
+        let additional = o.rest(&["CLIENT_ID", "ID", "SUB_TAG", "TAG"])?;
         Ok(Self {
-            client_id: o.opt("CLIENT_ID")?,
-            id: o.opt("ID")?,
-            sub_tag: o.opt("SUB_TAG")?,
-            tag: o.opt("TAG")?,
-            additional: o.rest(&["CLIENT_ID", "ID", "SUB_TAG", "TAG"])?,
+            client_id,
+            id,
+            sub_tag,
+            tag,
+            additional,
         })
     }
 }
@@ -262,12 +271,17 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let convert_text = o.opt("CONVERT_TEXT")?;
+        let last_id = o.opt("LAST_ID")?;
+        let last_type = o.opt("LAST_TYPE")?;
+        let limit = o.opt("LIMIT")?;
+        let additional = o.rest(&["CONVERT_TEXT", "LAST_ID", "LAST_TYPE", "LIMIT"])?;
         Ok(Self {
-            convert_text: o.opt("CONVERT_TEXT")?,
-            last_id: o.opt("LAST_ID")?,
-            last_type: o.opt("LAST_TYPE")?,
-            limit: o.opt("LIMIT")?,
-            additional: o.rest(&["CONVERT_TEXT", "LAST_ID", "LAST_TYPE", "LIMIT"])?,
+            convert_text,
+            last_id,
+            last_type,
+            limit,
+            additional,
         })
     }
 }
@@ -299,22 +313,28 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.opt("chat_id")?;
+        let notifications = o.opt("notifications")?;
+        let total_count = o.opt("total_count")?;
+        let total_unread_count = o.opt("total_unread_count")?;
+        let users = o.opt("users")?;
+        let additional = o
+            .rest(
+                &[
+                    "chat_id",
+                    "notifications",
+                    "total_count",
+                    "total_unread_count",
+                    "users",
+                ],
+            )?;
         Ok(Self {
-            chat_id: o.opt("chat_id")?,
-            notifications: o.opt("notifications")?,
-            total_count: o.opt("total_count")?,
-            total_unread_count: o.opt("total_unread_count")?,
-            users: o.opt("users")?,
-            additional: o
-                .rest(
-                    &[
-                        "chat_id",
-                        "notifications",
-                        "total_count",
-                        "total_unread_count",
-                        "users",
-                    ],
-                )?,
+            chat_id,
+            notifications,
+            total_count,
+            total_unread_count,
+            users,
+            additional,
         })
     }
 }
@@ -363,42 +383,58 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseNotificationsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let author_id = o.opt("author_id")?;
+        let chat_id = o.opt("chat_id")?;
+        let date = o.opt("date")?;
+        let id = o.opt("id")?;
+        let notify_buttons = o.opt("notify_buttons")?;
+        let notify_event = o.opt("notify_event")?;
+        let notify_module = o.opt("notify_module")?;
+        let notify_read = o.opt("notify_read")?;
+        let notify_sub_tag = o.opt("notify_sub_tag")?;
+        let notify_tag = o.opt("notify_tag")?;
+        let notify_title = o.opt("notify_title")?;
+        let notify_type = o.opt("notify_type")?;
+        let params = o.opt("params")?;
+        let setting_name = o.opt("setting_name")?;
+        let text = o.opt("text")?;
+        let additional = o
+            .rest(
+                &[
+                    "author_id",
+                    "chat_id",
+                    "date",
+                    "id",
+                    "notify_buttons",
+                    "notify_event",
+                    "notify_module",
+                    "notify_read",
+                    "notify_sub_tag",
+                    "notify_tag",
+                    "notify_title",
+                    "notify_type",
+                    "params",
+                    "setting_name",
+                    "text",
+                ],
+            )?;
         Ok(Self {
-            author_id: o.opt("author_id")?,
-            chat_id: o.opt("chat_id")?,
-            date: o.opt("date")?,
-            id: o.opt("id")?,
-            notify_buttons: o.opt("notify_buttons")?,
-            notify_event: o.opt("notify_event")?,
-            notify_module: o.opt("notify_module")?,
-            notify_read: o.opt("notify_read")?,
-            notify_sub_tag: o.opt("notify_sub_tag")?,
-            notify_tag: o.opt("notify_tag")?,
-            notify_title: o.opt("notify_title")?,
-            notify_type: o.opt("notify_type")?,
-            params: o.opt("params")?,
-            setting_name: o.opt("setting_name")?,
-            text: o.opt("text")?,
-            additional: o
-                .rest(
-                    &[
-                        "author_id",
-                        "chat_id",
-                        "date",
-                        "id",
-                        "notify_buttons",
-                        "notify_event",
-                        "notify_module",
-                        "notify_read",
-                        "notify_sub_tag",
-                        "notify_tag",
-                        "notify_title",
-                        "notify_type",
-                        "params",
-                        "setting_name",
-                        "text",
-                    ],
-                )?,
+            author_id,
+            chat_id,
+            date,
+            id,
+            notify_buttons,
+            notify_event,
+            notify_module,
+            notify_read,
+            notify_sub_tag,
+            notify_tag,
+            notify_title,
+            notify_type,
+            params,
+            setting_name,
+            text,
+            additional,
         })
     }
 }
@@ -479,68 +515,97 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseUsersItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let absent = o.opt("absent")?;
+        let active = o.opt("active")?;
+        let avatar = o.opt("avatar")?;
+        let avatar_hr = o.opt("avatar_hr")?;
+        let birthday = o.opt("birthday")?;
+        let bot = o.opt("bot")?;
+        let bot_data = o.opt("bot_data")?;
+        let color = o.opt("color")?;
+        let connector = o.opt("connector")?;
+        let departments = o.opt("departments")?;
+        let desktop_last_date = o.opt("desktop_last_date")?;
+        let email = o.opt("email")?;
+        let external_auth_id = o.opt("external_auth_id")?;
+        let extranet = o.opt("extranet")?;
+        let first_name = o.opt("first_name")?;
+        let gender = o.opt("gender")?;
+        let id = o.opt("id")?;
+        let idle = o.opt("idle")?;
+        let last_activity_date = o.opt("last_activity_date")?;
+        let last_name = o.opt("last_name")?;
+        let mobile_last_date = o.opt("mobile_last_date")?;
+        let name = o.opt("name")?;
+        let network = o.opt("network")?;
+        let phones = o.opt("phones")?;
+        let status = o.opt("status")?;
+        let type_ = o.opt("type")?;
+        let website = o.opt("website")?;
+        let work_position = o.opt("work_position")?;
+        let additional = o
+            .rest(
+                &[
+                    "absent",
+                    "active",
+                    "avatar",
+                    "avatar_hr",
+                    "birthday",
+                    "bot",
+                    "bot_data",
+                    "color",
+                    "connector",
+                    "departments",
+                    "desktop_last_date",
+                    "email",
+                    "external_auth_id",
+                    "extranet",
+                    "first_name",
+                    "gender",
+                    "id",
+                    "idle",
+                    "last_activity_date",
+                    "last_name",
+                    "mobile_last_date",
+                    "name",
+                    "network",
+                    "phones",
+                    "status",
+                    "type",
+                    "website",
+                    "work_position",
+                ],
+            )?;
         Ok(Self {
-            absent: o.opt("absent")?,
-            active: o.opt("active")?,
-            avatar: o.opt("avatar")?,
-            avatar_hr: o.opt("avatar_hr")?,
-            birthday: o.opt("birthday")?,
-            bot: o.opt("bot")?,
-            bot_data: o.opt("bot_data")?,
-            color: o.opt("color")?,
-            connector: o.opt("connector")?,
-            departments: o.opt("departments")?,
-            desktop_last_date: o.opt("desktop_last_date")?,
-            email: o.opt("email")?,
-            external_auth_id: o.opt("external_auth_id")?,
-            extranet: o.opt("extranet")?,
-            first_name: o.opt("first_name")?,
-            gender: o.opt("gender")?,
-            id: o.opt("id")?,
-            idle: o.opt("idle")?,
-            last_activity_date: o.opt("last_activity_date")?,
-            last_name: o.opt("last_name")?,
-            mobile_last_date: o.opt("mobile_last_date")?,
-            name: o.opt("name")?,
-            network: o.opt("network")?,
-            phones: o.opt("phones")?,
-            status: o.opt("status")?,
-            type_: o.opt("type")?,
-            website: o.opt("website")?,
-            work_position: o.opt("work_position")?,
-            additional: o
-                .rest(
-                    &[
-                        "absent",
-                        "active",
-                        "avatar",
-                        "avatar_hr",
-                        "birthday",
-                        "bot",
-                        "bot_data",
-                        "color",
-                        "connector",
-                        "departments",
-                        "desktop_last_date",
-                        "email",
-                        "external_auth_id",
-                        "extranet",
-                        "first_name",
-                        "gender",
-                        "id",
-                        "idle",
-                        "last_activity_date",
-                        "last_name",
-                        "mobile_last_date",
-                        "name",
-                        "network",
-                        "phones",
-                        "status",
-                        "type",
-                        "website",
-                        "work_position",
-                    ],
-                )?,
+            absent,
+            active,
+            avatar,
+            avatar_hr,
+            birthday,
+            bot,
+            bot_data,
+            color,
+            connector,
+            departments,
+            desktop_last_date,
+            email,
+            external_auth_id,
+            extranet,
+            first_name,
+            gender,
+            id,
+            idle,
+            last_activity_date,
+            last_name,
+            mobile_last_date,
+            name,
+            network,
+            phones,
+            status,
+            type_,
+            website,
+            work_position,
+            additional,
         })
     }
 }
@@ -565,11 +630,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseUsersItemPhones {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let inner_phone = o.opt("inner_phone")?;
+        let personal_mobile = o.opt("personal_mobile")?;
+        let work_phone = o.opt("work_phone")?;
+        let additional = o.rest(&["inner_phone", "personal_mobile", "work_phone"])?;
         Ok(Self {
-            inner_phone: o.opt("inner_phone")?,
-            personal_mobile: o.opt("personal_mobile")?,
-            work_phone: o.opt("work_phone")?,
-            additional: o.rest(&["inner_phone", "personal_mobile", "work_phone"])?,
+            inner_phone,
+            personal_mobile,
+            work_phone,
+            additional,
         })
     }
 }
@@ -617,11 +686,15 @@ impl ::bitrix24_runtime::loose::Loose for ReadRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let action = o.opt("ACTION")?;
+        let id = o.opt("ID")?;
+        let only_current = o.opt("ONLY_CURRENT")?;
+        let additional = o.rest(&["ACTION", "ID", "ONLY_CURRENT"])?;
         Ok(Self {
-            action: o.opt("ACTION")?,
-            id: o.opt("ID")?,
-            only_current: o.opt("ONLY_CURRENT")?,
-            additional: o.rest(&["ACTION", "ID", "ONLY_CURRENT"])?,
+            action,
+            id,
+            only_current,
+            additional,
         })
     }
 }

@@ -49,24 +49,31 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let last_sync_date = o.opt("LAST_SYNC_DATE")?;
+        let last_update = o.opt("LAST_UPDATE")?;
+        let only_openlines = o.opt("ONLY_OPENLINES")?;
+        let skip_chat = o.opt("SKIP_CHAT")?;
+        let skip_dialog = o.opt("SKIP_DIALOG")?;
+        let skip_openlines = o.opt("SKIP_OPENLINES")?;
+        let additional = o
+            .rest(
+                &[
+                    "LAST_SYNC_DATE",
+                    "LAST_UPDATE",
+                    "ONLY_OPENLINES",
+                    "SKIP_CHAT",
+                    "SKIP_DIALOG",
+                    "SKIP_OPENLINES",
+                ],
+            )?;
         Ok(Self {
-            last_sync_date: o.opt("LAST_SYNC_DATE")?,
-            last_update: o.opt("LAST_UPDATE")?,
-            only_openlines: o.opt("ONLY_OPENLINES")?,
-            skip_chat: o.opt("SKIP_CHAT")?,
-            skip_dialog: o.opt("SKIP_DIALOG")?,
-            skip_openlines: o.opt("SKIP_OPENLINES")?,
-            additional: o
-                .rest(
-                    &[
-                        "LAST_SYNC_DATE",
-                        "LAST_UPDATE",
-                        "ONLY_OPENLINES",
-                        "SKIP_CHAT",
-                        "SKIP_DIALOG",
-                        "SKIP_OPENLINES",
-                    ],
-                )?,
+            last_sync_date,
+            last_update,
+            only_openlines,
+            skip_chat,
+            skip_dialog,
+            skip_openlines,
+            additional,
         })
     }
 }
@@ -131,44 +138,61 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let avatar = o.opt("avatar")?;
+        let chat = o.opt("chat")?;
+        let chat_id = o.opt("chat_id")?;
+        let counter = o.opt("counter")?;
+        let date_last_activity = o.opt("date_last_activity")?;
+        let date_update = o.opt("date_update")?;
+        let has_reminder = o.opt("has_reminder")?;
+        let id = o.opt("id")?;
+        let last_id = o.opt("last_id")?;
+        let message = o.opt("message")?;
+        let options = o.opt("options")?;
+        let pinned = o.opt("pinned")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let unread = o.opt("unread")?;
+        let user = o.opt("user")?;
+        let additional = o
+            .rest(
+                &[
+                    "avatar",
+                    "chat",
+                    "chat_id",
+                    "counter",
+                    "date_last_activity",
+                    "date_update",
+                    "has_reminder",
+                    "id",
+                    "last_id",
+                    "message",
+                    "options",
+                    "pinned",
+                    "title",
+                    "type",
+                    "unread",
+                    "user",
+                ],
+            )?;
         Ok(Self {
-            avatar: o.opt("avatar")?,
-            chat: o.opt("chat")?,
-            chat_id: o.opt("chat_id")?,
-            counter: o.opt("counter")?,
-            date_last_activity: o.opt("date_last_activity")?,
-            date_update: o.opt("date_update")?,
-            has_reminder: o.opt("has_reminder")?,
-            id: o.opt("id")?,
-            last_id: o.opt("last_id")?,
-            message: o.opt("message")?,
-            options: o.opt("options")?,
-            pinned: o.opt("pinned")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            unread: o.opt("unread")?,
-            user: o.opt("user")?,
-            additional: o
-                .rest(
-                    &[
-                        "avatar",
-                        "chat",
-                        "chat_id",
-                        "counter",
-                        "date_last_activity",
-                        "date_update",
-                        "has_reminder",
-                        "id",
-                        "last_id",
-                        "message",
-                        "options",
-                        "pinned",
-                        "title",
-                        "type",
-                        "unread",
-                        "user",
-                    ],
-                )?,
+            avatar,
+            chat,
+            chat_id,
+            counter,
+            date_last_activity,
+            date_update,
+            has_reminder,
+            id,
+            last_id,
+            message,
+            options,
+            pinned,
+            title,
+            type_,
+            unread,
+            user,
+            additional,
         })
     }
 }
@@ -191,11 +215,10 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemAvatar {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            color: o.opt("color")?,
-            url: o.opt("url")?,
-            additional: o.rest(&["color", "url"])?,
-        })
+        let color = o.opt("color")?;
+        let url = o.opt("url")?;
+        let additional = o.rest(&["color", "url"])?;
+        Ok(Self { color, url, additional })
     }
 }
 
@@ -271,68 +294,97 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemChat {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let avatar = o.opt("avatar")?;
+        let background_id = o.opt("background_id")?;
+        let color = o.opt("color")?;
+        let contains_collaber = o.opt("contains_collaber")?;
+        let date_create = o.opt("date_create")?;
+        let entity_data_1 = o.opt("entity_data_1")?;
+        let entity_data_2 = o.opt("entity_data_2")?;
+        let entity_data_3 = o.opt("entity_data_3")?;
+        let entity_id = o.opt("entity_id")?;
+        let entity_link = o.opt("entity_link")?;
+        let entity_type = o.opt("entity_type")?;
+        let extranet = o.opt("extranet")?;
+        let id = o.opt("id")?;
+        let manager_list = o.opt("manager_list")?;
+        let message_type = o.opt("message_type")?;
+        let mute_list = o.opt("mute_list")?;
+        let name = o.opt("name")?;
+        let owner = o.opt("owner")?;
+        let parent_chat_id = o.opt("parent_chat_id")?;
+        let parent_message_id = o.opt("parent_message_id")?;
+        let permissions = o.opt("permissions")?;
+        let public = o.opt("public")?;
+        let restrictions = o.opt("restrictions")?;
+        let role = o.opt("role")?;
+        let text_field_enabled = o.opt("text_field_enabled")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let user_counter = o.opt("user_counter")?;
+        let additional = o
+            .rest(
+                &[
+                    "avatar",
+                    "background_id",
+                    "color",
+                    "contains_collaber",
+                    "date_create",
+                    "entity_data_1",
+                    "entity_data_2",
+                    "entity_data_3",
+                    "entity_id",
+                    "entity_link",
+                    "entity_type",
+                    "extranet",
+                    "id",
+                    "manager_list",
+                    "message_type",
+                    "mute_list",
+                    "name",
+                    "owner",
+                    "parent_chat_id",
+                    "parent_message_id",
+                    "permissions",
+                    "public",
+                    "restrictions",
+                    "role",
+                    "text_field_enabled",
+                    "title",
+                    "type",
+                    "user_counter",
+                ],
+            )?;
         Ok(Self {
-            avatar: o.opt("avatar")?,
-            background_id: o.opt("background_id")?,
-            color: o.opt("color")?,
-            contains_collaber: o.opt("contains_collaber")?,
-            date_create: o.opt("date_create")?,
-            entity_data_1: o.opt("entity_data_1")?,
-            entity_data_2: o.opt("entity_data_2")?,
-            entity_data_3: o.opt("entity_data_3")?,
-            entity_id: o.opt("entity_id")?,
-            entity_link: o.opt("entity_link")?,
-            entity_type: o.opt("entity_type")?,
-            extranet: o.opt("extranet")?,
-            id: o.opt("id")?,
-            manager_list: o.opt("manager_list")?,
-            message_type: o.opt("message_type")?,
-            mute_list: o.opt("mute_list")?,
-            name: o.opt("name")?,
-            owner: o.opt("owner")?,
-            parent_chat_id: o.opt("parent_chat_id")?,
-            parent_message_id: o.opt("parent_message_id")?,
-            permissions: o.opt("permissions")?,
-            public: o.opt("public")?,
-            restrictions: o.opt("restrictions")?,
-            role: o.opt("role")?,
-            text_field_enabled: o.opt("text_field_enabled")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            user_counter: o.opt("user_counter")?,
-            additional: o
-                .rest(
-                    &[
-                        "avatar",
-                        "background_id",
-                        "color",
-                        "contains_collaber",
-                        "date_create",
-                        "entity_data_1",
-                        "entity_data_2",
-                        "entity_data_3",
-                        "entity_id",
-                        "entity_link",
-                        "entity_type",
-                        "extranet",
-                        "id",
-                        "manager_list",
-                        "message_type",
-                        "mute_list",
-                        "name",
-                        "owner",
-                        "parent_chat_id",
-                        "parent_message_id",
-                        "permissions",
-                        "public",
-                        "restrictions",
-                        "role",
-                        "text_field_enabled",
-                        "title",
-                        "type",
-                        "user_counter",
-                    ],
-                )?,
+            avatar,
+            background_id,
+            color,
+            contains_collaber,
+            date_create,
+            entity_data_1,
+            entity_data_2,
+            entity_data_3,
+            entity_id,
+            entity_link,
+            entity_type,
+            extranet,
+            id,
+            manager_list,
+            message_type,
+            mute_list,
+            name,
+            owner,
+            parent_chat_id,
+            parent_message_id,
+            permissions,
+            public,
+            restrictions,
+            role,
+            text_field_enabled,
+            title,
+            type_,
+            user_counter,
+            additional,
         })
     }
 }
@@ -358,12 +410,11 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemChatEntityLink {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            type_: o.opt("type")?,
-            url: o.opt("url")?,
-            additional: o.rest(&["id", "type", "url"])?,
-        })
+        let id = o.opt("id")?;
+        let type_ = o.opt("type")?;
+        let url = o.opt("url")?;
+        let additional = o.rest(&["id", "type", "url"])?;
+        Ok(Self { id, type_, url, additional })
     }
 }
 
@@ -393,24 +444,31 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemChatPermissions {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let can_post = o.opt("can_post")?;
+        let manage_messages = o.opt("manage_messages")?;
+        let manage_settings = o.opt("manage_settings")?;
+        let manage_ui = o.opt("manage_ui")?;
+        let manage_users_add = o.opt("manage_users_add")?;
+        let manage_users_delete = o.opt("manage_users_delete")?;
+        let additional = o
+            .rest(
+                &[
+                    "can_post",
+                    "manage_messages",
+                    "manage_settings",
+                    "manage_ui",
+                    "manage_users_add",
+                    "manage_users_delete",
+                ],
+            )?;
         Ok(Self {
-            can_post: o.opt("can_post")?,
-            manage_messages: o.opt("manage_messages")?,
-            manage_settings: o.opt("manage_settings")?,
-            manage_ui: o.opt("manage_ui")?,
-            manage_users_add: o.opt("manage_users_add")?,
-            manage_users_delete: o.opt("manage_users_delete")?,
-            additional: o
-                .rest(
-                    &[
-                        "can_post",
-                        "manage_messages",
-                        "manage_settings",
-                        "manage_ui",
-                        "manage_users_add",
-                        "manage_users_delete",
-                    ],
-                )?,
+            can_post,
+            manage_messages,
+            manage_settings,
+            manage_ui,
+            manage_users_add,
+            manage_users_delete,
+            additional,
         })
     }
 }
@@ -447,30 +505,40 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemChatRestrictions {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let avatar = o.opt("avatar")?;
+        let call = o.opt("call")?;
+        let extend = o.opt("extend")?;
+        let leave = o.opt("leave")?;
+        let leave_owner = o.opt("leave_owner")?;
+        let mute = o.opt("mute")?;
+        let rename = o.opt("rename")?;
+        let send = o.opt("send")?;
+        let user_list = o.opt("user_list")?;
+        let additional = o
+            .rest(
+                &[
+                    "avatar",
+                    "call",
+                    "extend",
+                    "leave",
+                    "leave_owner",
+                    "mute",
+                    "rename",
+                    "send",
+                    "user_list",
+                ],
+            )?;
         Ok(Self {
-            avatar: o.opt("avatar")?,
-            call: o.opt("call")?,
-            extend: o.opt("extend")?,
-            leave: o.opt("leave")?,
-            leave_owner: o.opt("leave_owner")?,
-            mute: o.opt("mute")?,
-            rename: o.opt("rename")?,
-            send: o.opt("send")?,
-            user_list: o.opt("user_list")?,
-            additional: o
-                .rest(
-                    &[
-                        "avatar",
-                        "call",
-                        "extend",
-                        "leave",
-                        "leave_owner",
-                        "mute",
-                        "rename",
-                        "send",
-                        "user_list",
-                    ],
-                )?,
+            avatar,
+            call,
+            extend,
+            leave,
+            leave_owner,
+            mute,
+            rename,
+            send,
+            user_list,
+            additional,
         })
     }
 }
@@ -508,30 +576,40 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemMessage {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attach = o.opt("attach")?;
+        let author_id = o.opt("author_id")?;
+        let date = o.opt("date")?;
+        let file = o.opt("file")?;
+        let id = o.opt("id")?;
+        let status = o.opt("status")?;
+        let sticker = o.opt("sticker")?;
+        let text = o.opt("text")?;
+        let uuid = o.opt("uuid")?;
+        let additional = o
+            .rest(
+                &[
+                    "attach",
+                    "author_id",
+                    "date",
+                    "file",
+                    "id",
+                    "status",
+                    "sticker",
+                    "text",
+                    "uuid",
+                ],
+            )?;
         Ok(Self {
-            attach: o.opt("attach")?,
-            author_id: o.opt("author_id")?,
-            date: o.opt("date")?,
-            file: o.opt("file")?,
-            id: o.opt("id")?,
-            status: o.opt("status")?,
-            sticker: o.opt("sticker")?,
-            text: o.opt("text")?,
-            uuid: o.opt("uuid")?,
-            additional: o
-                .rest(
-                    &[
-                        "attach",
-                        "author_id",
-                        "date",
-                        "file",
-                        "id",
-                        "status",
-                        "sticker",
-                        "text",
-                        "uuid",
-                    ],
-                )?,
+            attach,
+            author_id,
+            date,
+            file,
+            id,
+            status,
+            sticker,
+            text,
+            uuid,
+            additional,
         })
     }
 }
@@ -592,50 +670,70 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemUser {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let absent = o.opt("absent")?;
+        let avatar = o.opt("avatar")?;
+        let birthday = o.opt("birthday")?;
+        let bot = o.opt("bot")?;
+        let color = o.opt("color")?;
+        let connector = o.opt("connector")?;
+        let external_auth_id = o.opt("external_auth_id")?;
+        let extranet = o.opt("extranet")?;
+        let first_name = o.opt("first_name")?;
+        let gender = o.opt("gender")?;
+        let id = o.opt("id")?;
+        let idle = o.opt("idle")?;
+        let last_activity_date = o.opt("last_activity_date")?;
+        let last_name = o.opt("last_name")?;
+        let mobile_last_date = o.opt("mobile_last_date")?;
+        let name = o.opt("name")?;
+        let network = o.opt("network")?;
+        let status = o.opt("status")?;
+        let work_position = o.opt("work_position")?;
+        let additional = o
+            .rest(
+                &[
+                    "absent",
+                    "avatar",
+                    "birthday",
+                    "bot",
+                    "color",
+                    "connector",
+                    "external_auth_id",
+                    "extranet",
+                    "first_name",
+                    "gender",
+                    "id",
+                    "idle",
+                    "last_activity_date",
+                    "last_name",
+                    "mobile_last_date",
+                    "name",
+                    "network",
+                    "status",
+                    "work_position",
+                ],
+            )?;
         Ok(Self {
-            absent: o.opt("absent")?,
-            avatar: o.opt("avatar")?,
-            birthday: o.opt("birthday")?,
-            bot: o.opt("bot")?,
-            color: o.opt("color")?,
-            connector: o.opt("connector")?,
-            external_auth_id: o.opt("external_auth_id")?,
-            extranet: o.opt("extranet")?,
-            first_name: o.opt("first_name")?,
-            gender: o.opt("gender")?,
-            id: o.opt("id")?,
-            idle: o.opt("idle")?,
-            last_activity_date: o.opt("last_activity_date")?,
-            last_name: o.opt("last_name")?,
-            mobile_last_date: o.opt("mobile_last_date")?,
-            name: o.opt("name")?,
-            network: o.opt("network")?,
-            status: o.opt("status")?,
-            work_position: o.opt("work_position")?,
-            additional: o
-                .rest(
-                    &[
-                        "absent",
-                        "avatar",
-                        "birthday",
-                        "bot",
-                        "color",
-                        "connector",
-                        "external_auth_id",
-                        "extranet",
-                        "first_name",
-                        "gender",
-                        "id",
-                        "idle",
-                        "last_activity_date",
-                        "last_name",
-                        "mobile_last_date",
-                        "name",
-                        "network",
-                        "status",
-                        "work_position",
-                    ],
-                )?,
+            absent,
+            avatar,
+            birthday,
+            bot,
+            color,
+            connector,
+            external_auth_id,
+            extranet,
+            first_name,
+            gender,
+            id,
+            idle,
+            last_activity_date,
+            last_name,
+            mobile_last_date,
+            name,
+            network,
+            status,
+            work_position,
+            additional,
         })
     }
 }
@@ -678,10 +776,9 @@ impl ::bitrix24_runtime::loose::Loose for HideRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            dialog_id: o.req("DIALOG_ID")?,
-            additional: o.rest(&["DIALOG_ID"])?,
-        })
+        let dialog_id = o.req("DIALOG_ID")?;
+        let additional = o.rest(&["DIALOG_ID"])?;
+        Ok(Self { dialog_id, additional })
     }
 }
 
@@ -762,40 +859,55 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let can_manage_messages = o.opt("CAN_MANAGE_MESSAGES")?;
+        let get_original_text = o.opt("GET_ORIGINAL_TEXT")?;
+        let last_message_date = o.opt("LAST_MESSAGE_DATE")?;
+        let limit = o.opt("LIMIT")?;
+        let offset = o.opt("OFFSET")?;
+        let only_channel = o.opt("ONLY_CHANNEL")?;
+        let only_copilot = o.opt("ONLY_COPILOT")?;
+        let parse_text = o.opt("PARSE_TEXT")?;
+        let skip_chat = o.opt("SKIP_CHAT")?;
+        let skip_dialog = o.opt("SKIP_DIALOG")?;
+        let skip_openlines = o.opt("SKIP_OPENLINES")?;
+        let skip_undistributed_openlines = o.opt("SKIP_UNDISTRIBUTED_OPENLINES")?;
+        let unread_only = o.opt("UNREAD_ONLY")?;
+        let start = o.opt("start")?;
+        let additional = o
+            .rest(
+                &[
+                    "CAN_MANAGE_MESSAGES",
+                    "GET_ORIGINAL_TEXT",
+                    "LAST_MESSAGE_DATE",
+                    "LIMIT",
+                    "OFFSET",
+                    "ONLY_CHANNEL",
+                    "ONLY_COPILOT",
+                    "PARSE_TEXT",
+                    "SKIP_CHAT",
+                    "SKIP_DIALOG",
+                    "SKIP_OPENLINES",
+                    "SKIP_UNDISTRIBUTED_OPENLINES",
+                    "UNREAD_ONLY",
+                    "start",
+                ],
+            )?;
         Ok(Self {
-            can_manage_messages: o.opt("CAN_MANAGE_MESSAGES")?,
-            get_original_text: o.opt("GET_ORIGINAL_TEXT")?,
-            last_message_date: o.opt("LAST_MESSAGE_DATE")?,
-            limit: o.opt("LIMIT")?,
-            offset: o.opt("OFFSET")?,
-            only_channel: o.opt("ONLY_CHANNEL")?,
-            only_copilot: o.opt("ONLY_COPILOT")?,
-            parse_text: o.opt("PARSE_TEXT")?,
-            skip_chat: o.opt("SKIP_CHAT")?,
-            skip_dialog: o.opt("SKIP_DIALOG")?,
-            skip_openlines: o.opt("SKIP_OPENLINES")?,
-            skip_undistributed_openlines: o.opt("SKIP_UNDISTRIBUTED_OPENLINES")?,
-            unread_only: o.opt("UNREAD_ONLY")?,
-            start: o.opt("start")?,
-            additional: o
-                .rest(
-                    &[
-                        "CAN_MANAGE_MESSAGES",
-                        "GET_ORIGINAL_TEXT",
-                        "LAST_MESSAGE_DATE",
-                        "LIMIT",
-                        "OFFSET",
-                        "ONLY_CHANNEL",
-                        "ONLY_COPILOT",
-                        "PARSE_TEXT",
-                        "SKIP_CHAT",
-                        "SKIP_DIALOG",
-                        "SKIP_OPENLINES",
-                        "SKIP_UNDISTRIBUTED_OPENLINES",
-                        "UNREAD_ONLY",
-                        "start",
-                    ],
-                )?,
+            can_manage_messages,
+            get_original_text,
+            last_message_date,
+            limit,
+            offset,
+            only_channel,
+            only_copilot,
+            parse_text,
+            skip_chat,
+            skip_dialog,
+            skip_openlines,
+            skip_undistributed_openlines,
+            unread_only,
+            start,
+            additional,
         })
     }
 }
@@ -848,22 +960,28 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let copilot = o.opt("copilot")?;
+        let has_more = o.opt("hasMore")?;
+        let has_more_pages = o.opt("hasMorePages")?;
+        let items = o.opt("items")?;
+        let messages_auto_delete_configs = o.opt("messagesAutoDeleteConfigs")?;
+        let additional = o
+            .rest(
+                &[
+                    "copilot",
+                    "hasMore",
+                    "hasMorePages",
+                    "items",
+                    "messagesAutoDeleteConfigs",
+                ],
+            )?;
         Ok(Self {
-            copilot: o.opt("copilot")?,
-            has_more: o.opt("hasMore")?,
-            has_more_pages: o.opt("hasMorePages")?,
-            items: o.opt("items")?,
-            messages_auto_delete_configs: o.opt("messagesAutoDeleteConfigs")?,
-            additional: o
-                .rest(
-                    &[
-                        "copilot",
-                        "hasMore",
-                        "hasMorePages",
-                        "items",
-                        "messagesAutoDeleteConfigs",
-                    ],
-                )?,
+            copilot,
+            has_more,
+            has_more_pages,
+            items,
+            messages_auto_delete_configs,
+            additional,
         })
     }
 }
@@ -893,12 +1011,17 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseCopilot {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chats = o.opt("chats")?;
+        let messages = o.opt("messages")?;
+        let recommended_roles = o.opt("recommendedRoles")?;
+        let roles = o.opt("roles")?;
+        let additional = o.rest(&["chats", "messages", "recommendedRoles", "roles"])?;
         Ok(Self {
-            chats: o.opt("chats")?,
-            messages: o.opt("messages")?,
-            recommended_roles: o.opt("recommendedRoles")?,
-            roles: o.opt("roles")?,
-            additional: o.rest(&["chats", "messages", "recommendedRoles", "roles"])?,
+            chats,
+            messages,
+            recommended_roles,
+            roles,
+            additional,
         })
     }
 }
@@ -954,46 +1077,64 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let avatar = o.opt("avatar")?;
+        let chat = o.opt("chat")?;
+        let chat_id = o.opt("chat_id")?;
+        let counter = o.opt("counter")?;
+        let date_last_activity = o.opt("date_last_activity")?;
+        let date_update = o.opt("date_update")?;
+        let has_reminder = o.opt("has_reminder")?;
+        let id = o.opt("id")?;
+        let last_id = o.opt("last_id")?;
+        let lines = o.opt("lines")?;
+        let message = o.opt("message")?;
+        let options = o.opt("options")?;
+        let pinned = o.opt("pinned")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let unread = o.opt("unread")?;
+        let user = o.opt("user")?;
+        let additional = o
+            .rest(
+                &[
+                    "avatar",
+                    "chat",
+                    "chat_id",
+                    "counter",
+                    "date_last_activity",
+                    "date_update",
+                    "has_reminder",
+                    "id",
+                    "last_id",
+                    "lines",
+                    "message",
+                    "options",
+                    "pinned",
+                    "title",
+                    "type",
+                    "unread",
+                    "user",
+                ],
+            )?;
         Ok(Self {
-            avatar: o.opt("avatar")?,
-            chat: o.opt("chat")?,
-            chat_id: o.opt("chat_id")?,
-            counter: o.opt("counter")?,
-            date_last_activity: o.opt("date_last_activity")?,
-            date_update: o.opt("date_update")?,
-            has_reminder: o.opt("has_reminder")?,
-            id: o.opt("id")?,
-            last_id: o.opt("last_id")?,
-            lines: o.opt("lines")?,
-            message: o.opt("message")?,
-            options: o.opt("options")?,
-            pinned: o.opt("pinned")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            unread: o.opt("unread")?,
-            user: o.opt("user")?,
-            additional: o
-                .rest(
-                    &[
-                        "avatar",
-                        "chat",
-                        "chat_id",
-                        "counter",
-                        "date_last_activity",
-                        "date_update",
-                        "has_reminder",
-                        "id",
-                        "last_id",
-                        "lines",
-                        "message",
-                        "options",
-                        "pinned",
-                        "title",
-                        "type",
-                        "unread",
-                        "user",
-                    ],
-                )?,
+            avatar,
+            chat,
+            chat_id,
+            counter,
+            date_last_activity,
+            date_update,
+            has_reminder,
+            id,
+            last_id,
+            lines,
+            message,
+            options,
+            pinned,
+            title,
+            type_,
+            unread,
+            user,
+            additional,
         })
     }
 }
@@ -1016,11 +1157,10 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemAvatar {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            color: o.opt("color")?,
-            url: o.opt("url")?,
-            additional: o.rest(&["color", "url"])?,
-        })
+        let color = o.opt("color")?;
+        let url = o.opt("url")?;
+        let additional = o.rest(&["color", "url"])?;
+        Ok(Self { color, url, additional })
     }
 }
 
@@ -1094,66 +1234,94 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemChat {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let avatar = o.opt("avatar")?;
+        let background_id = o.opt("background_id")?;
+        let color = o.opt("color")?;
+        let contains_collaber = o.opt("contains_collaber")?;
+        let date_create = o.opt("date_create")?;
+        let entity_data_1 = o.opt("entity_data_1")?;
+        let entity_data_2 = o.opt("entity_data_2")?;
+        let entity_data_3 = o.opt("entity_data_3")?;
+        let entity_id = o.opt("entity_id")?;
+        let entity_link = o.opt("entity_link")?;
+        let entity_type = o.opt("entity_type")?;
+        let extranet = o.opt("extranet")?;
+        let id = o.opt("id")?;
+        let manager_list = o.opt("manager_list")?;
+        let message_type = o.opt("message_type")?;
+        let mute_list = o.opt("mute_list")?;
+        let name = o.opt("name")?;
+        let owner = o.opt("owner")?;
+        let parent_chat_id = o.opt("parent_chat_id")?;
+        let parent_message_id = o.opt("parent_message_id")?;
+        let permissions = o.opt("permissions")?;
+        let public = o.opt("public")?;
+        let restrictions = o.opt("restrictions")?;
+        let role = o.opt("role")?;
+        let text_field_enabled = o.opt("text_field_enabled")?;
+        let type_ = o.opt("type")?;
+        let user_counter = o.opt("user_counter")?;
+        let additional = o
+            .rest(
+                &[
+                    "avatar",
+                    "background_id",
+                    "color",
+                    "contains_collaber",
+                    "date_create",
+                    "entity_data_1",
+                    "entity_data_2",
+                    "entity_data_3",
+                    "entity_id",
+                    "entity_link",
+                    "entity_type",
+                    "extranet",
+                    "id",
+                    "manager_list",
+                    "message_type",
+                    "mute_list",
+                    "name",
+                    "owner",
+                    "parent_chat_id",
+                    "parent_message_id",
+                    "permissions",
+                    "public",
+                    "restrictions",
+                    "role",
+                    "text_field_enabled",
+                    "type",
+                    "user_counter",
+                ],
+            )?;
         Ok(Self {
-            avatar: o.opt("avatar")?,
-            background_id: o.opt("background_id")?,
-            color: o.opt("color")?,
-            contains_collaber: o.opt("contains_collaber")?,
-            date_create: o.opt("date_create")?,
-            entity_data_1: o.opt("entity_data_1")?,
-            entity_data_2: o.opt("entity_data_2")?,
-            entity_data_3: o.opt("entity_data_3")?,
-            entity_id: o.opt("entity_id")?,
-            entity_link: o.opt("entity_link")?,
-            entity_type: o.opt("entity_type")?,
-            extranet: o.opt("extranet")?,
-            id: o.opt("id")?,
-            manager_list: o.opt("manager_list")?,
-            message_type: o.opt("message_type")?,
-            mute_list: o.opt("mute_list")?,
-            name: o.opt("name")?,
-            owner: o.opt("owner")?,
-            parent_chat_id: o.opt("parent_chat_id")?,
-            parent_message_id: o.opt("parent_message_id")?,
-            permissions: o.opt("permissions")?,
-            public: o.opt("public")?,
-            restrictions: o.opt("restrictions")?,
-            role: o.opt("role")?,
-            text_field_enabled: o.opt("text_field_enabled")?,
-            type_: o.opt("type")?,
-            user_counter: o.opt("user_counter")?,
-            additional: o
-                .rest(
-                    &[
-                        "avatar",
-                        "background_id",
-                        "color",
-                        "contains_collaber",
-                        "date_create",
-                        "entity_data_1",
-                        "entity_data_2",
-                        "entity_data_3",
-                        "entity_id",
-                        "entity_link",
-                        "entity_type",
-                        "extranet",
-                        "id",
-                        "manager_list",
-                        "message_type",
-                        "mute_list",
-                        "name",
-                        "owner",
-                        "parent_chat_id",
-                        "parent_message_id",
-                        "permissions",
-                        "public",
-                        "restrictions",
-                        "role",
-                        "text_field_enabled",
-                        "type",
-                        "user_counter",
-                    ],
-                )?,
+            avatar,
+            background_id,
+            color,
+            contains_collaber,
+            date_create,
+            entity_data_1,
+            entity_data_2,
+            entity_data_3,
+            entity_id,
+            entity_link,
+            entity_type,
+            extranet,
+            id,
+            manager_list,
+            message_type,
+            mute_list,
+            name,
+            owner,
+            parent_chat_id,
+            parent_message_id,
+            permissions,
+            public,
+            restrictions,
+            role,
+            text_field_enabled,
+            type_,
+            user_counter,
+            additional,
         })
     }
 }
@@ -1179,12 +1347,11 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemChatEntityLink {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            type_: o.opt("type")?,
-            url: o.opt("url")?,
-            additional: o.rest(&["id", "type", "url"])?,
-        })
+        let id = o.opt("id")?;
+        let type_ = o.opt("type")?;
+        let url = o.opt("url")?;
+        let additional = o.rest(&["id", "type", "url"])?;
+        Ok(Self { id, type_, url, additional })
     }
 }
 
@@ -1214,24 +1381,31 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemChatPermissions {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let can_post = o.opt("can_post")?;
+        let manage_messages = o.opt("manage_messages")?;
+        let manage_settings = o.opt("manage_settings")?;
+        let manage_ui = o.opt("manage_ui")?;
+        let manage_users_add = o.opt("manage_users_add")?;
+        let manage_users_delete = o.opt("manage_users_delete")?;
+        let additional = o
+            .rest(
+                &[
+                    "can_post",
+                    "manage_messages",
+                    "manage_settings",
+                    "manage_ui",
+                    "manage_users_add",
+                    "manage_users_delete",
+                ],
+            )?;
         Ok(Self {
-            can_post: o.opt("can_post")?,
-            manage_messages: o.opt("manage_messages")?,
-            manage_settings: o.opt("manage_settings")?,
-            manage_ui: o.opt("manage_ui")?,
-            manage_users_add: o.opt("manage_users_add")?,
-            manage_users_delete: o.opt("manage_users_delete")?,
-            additional: o
-                .rest(
-                    &[
-                        "can_post",
-                        "manage_messages",
-                        "manage_settings",
-                        "manage_ui",
-                        "manage_users_add",
-                        "manage_users_delete",
-                    ],
-                )?,
+            can_post,
+            manage_messages,
+            manage_settings,
+            manage_ui,
+            manage_users_add,
+            manage_users_delete,
+            additional,
         })
     }
 }
@@ -1268,30 +1442,40 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemChatRestrictions 
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let avatar = o.opt("avatar")?;
+        let call = o.opt("call")?;
+        let extend = o.opt("extend")?;
+        let leave = o.opt("leave")?;
+        let leave_owner = o.opt("leave_owner")?;
+        let mute = o.opt("mute")?;
+        let rename = o.opt("rename")?;
+        let send = o.opt("send")?;
+        let user_list = o.opt("user_list")?;
+        let additional = o
+            .rest(
+                &[
+                    "avatar",
+                    "call",
+                    "extend",
+                    "leave",
+                    "leave_owner",
+                    "mute",
+                    "rename",
+                    "send",
+                    "user_list",
+                ],
+            )?;
         Ok(Self {
-            avatar: o.opt("avatar")?,
-            call: o.opt("call")?,
-            extend: o.opt("extend")?,
-            leave: o.opt("leave")?,
-            leave_owner: o.opt("leave_owner")?,
-            mute: o.opt("mute")?,
-            rename: o.opt("rename")?,
-            send: o.opt("send")?,
-            user_list: o.opt("user_list")?,
-            additional: o
-                .rest(
-                    &[
-                        "avatar",
-                        "call",
-                        "extend",
-                        "leave",
-                        "leave_owner",
-                        "mute",
-                        "rename",
-                        "send",
-                        "user_list",
-                    ],
-                )?,
+            avatar,
+            call,
+            extend,
+            leave,
+            leave_owner,
+            mute,
+            rename,
+            send,
+            user_list,
+            additional,
         })
     }
 }
@@ -1317,11 +1501,15 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemLines {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_create = o.opt("date_create")?;
+        let id = o.opt("id")?;
+        let status = o.opt("status")?;
+        let additional = o.rest(&["date_create", "id", "status"])?;
         Ok(Self {
-            date_create: o.opt("date_create")?,
-            id: o.opt("id")?,
-            status: o.opt("status")?,
-            additional: o.rest(&["date_create", "id", "status"])?,
+            date_create,
+            id,
+            status,
+            additional,
         })
     }
 }
@@ -1359,30 +1547,40 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemMessage {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attach = o.opt("attach")?;
+        let author_id = o.opt("author_id")?;
+        let date = o.opt("date")?;
+        let file = o.opt("file")?;
+        let id = o.opt("id")?;
+        let status = o.opt("status")?;
+        let sticker = o.opt("sticker")?;
+        let text = o.opt("text")?;
+        let uuid = o.opt("uuid")?;
+        let additional = o
+            .rest(
+                &[
+                    "attach",
+                    "author_id",
+                    "date",
+                    "file",
+                    "id",
+                    "status",
+                    "sticker",
+                    "text",
+                    "uuid",
+                ],
+            )?;
         Ok(Self {
-            attach: o.opt("attach")?,
-            author_id: o.opt("author_id")?,
-            date: o.opt("date")?,
-            file: o.opt("file")?,
-            id: o.opt("id")?,
-            status: o.opt("status")?,
-            sticker: o.opt("sticker")?,
-            text: o.opt("text")?,
-            uuid: o.opt("uuid")?,
-            additional: o
-                .rest(
-                    &[
-                        "attach",
-                        "author_id",
-                        "date",
-                        "file",
-                        "id",
-                        "status",
-                        "sticker",
-                        "text",
-                        "uuid",
-                    ],
-                )?,
+            attach,
+            author_id,
+            date,
+            file,
+            id,
+            status,
+            sticker,
+            text,
+            uuid,
+            additional,
         })
     }
 }
@@ -1463,68 +1661,97 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItemUser {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let absent = o.opt("absent")?;
+        let active = o.opt("active")?;
+        let avatar = o.opt("avatar")?;
+        let avatar_hr = o.opt("avatar_hr")?;
+        let birthday = o.opt("birthday")?;
+        let bot = o.opt("bot")?;
+        let bot_data = o.opt("bot_data")?;
+        let color = o.opt("color")?;
+        let connector = o.opt("connector")?;
+        let departments = o.opt("departments")?;
+        let desktop_last_date = o.opt("desktop_last_date")?;
+        let email = o.opt("email")?;
+        let external_auth_id = o.opt("external_auth_id")?;
+        let extranet = o.opt("extranet")?;
+        let first_name = o.opt("first_name")?;
+        let gender = o.opt("gender")?;
+        let id = o.opt("id")?;
+        let idle = o.opt("idle")?;
+        let last_activity_date = o.opt("last_activity_date")?;
+        let last_name = o.opt("last_name")?;
+        let mobile_last_date = o.opt("mobile_last_date")?;
+        let name = o.opt("name")?;
+        let network = o.opt("network")?;
+        let phones = o.opt("phones")?;
+        let status = o.opt("status")?;
+        let type_ = o.opt("type")?;
+        let website = o.opt("website")?;
+        let work_position = o.opt("work_position")?;
+        let additional = o
+            .rest(
+                &[
+                    "absent",
+                    "active",
+                    "avatar",
+                    "avatar_hr",
+                    "birthday",
+                    "bot",
+                    "bot_data",
+                    "color",
+                    "connector",
+                    "departments",
+                    "desktop_last_date",
+                    "email",
+                    "external_auth_id",
+                    "extranet",
+                    "first_name",
+                    "gender",
+                    "id",
+                    "idle",
+                    "last_activity_date",
+                    "last_name",
+                    "mobile_last_date",
+                    "name",
+                    "network",
+                    "phones",
+                    "status",
+                    "type",
+                    "website",
+                    "work_position",
+                ],
+            )?;
         Ok(Self {
-            absent: o.opt("absent")?,
-            active: o.opt("active")?,
-            avatar: o.opt("avatar")?,
-            avatar_hr: o.opt("avatar_hr")?,
-            birthday: o.opt("birthday")?,
-            bot: o.opt("bot")?,
-            bot_data: o.opt("bot_data")?,
-            color: o.opt("color")?,
-            connector: o.opt("connector")?,
-            departments: o.opt("departments")?,
-            desktop_last_date: o.opt("desktop_last_date")?,
-            email: o.opt("email")?,
-            external_auth_id: o.opt("external_auth_id")?,
-            extranet: o.opt("extranet")?,
-            first_name: o.opt("first_name")?,
-            gender: o.opt("gender")?,
-            id: o.opt("id")?,
-            idle: o.opt("idle")?,
-            last_activity_date: o.opt("last_activity_date")?,
-            last_name: o.opt("last_name")?,
-            mobile_last_date: o.opt("mobile_last_date")?,
-            name: o.opt("name")?,
-            network: o.opt("network")?,
-            phones: o.opt("phones")?,
-            status: o.opt("status")?,
-            type_: o.opt("type")?,
-            website: o.opt("website")?,
-            work_position: o.opt("work_position")?,
-            additional: o
-                .rest(
-                    &[
-                        "absent",
-                        "active",
-                        "avatar",
-                        "avatar_hr",
-                        "birthday",
-                        "bot",
-                        "bot_data",
-                        "color",
-                        "connector",
-                        "departments",
-                        "desktop_last_date",
-                        "email",
-                        "external_auth_id",
-                        "extranet",
-                        "first_name",
-                        "gender",
-                        "id",
-                        "idle",
-                        "last_activity_date",
-                        "last_name",
-                        "mobile_last_date",
-                        "name",
-                        "network",
-                        "phones",
-                        "status",
-                        "type",
-                        "website",
-                        "work_position",
-                    ],
-                )?,
+            absent,
+            active,
+            avatar,
+            avatar_hr,
+            birthday,
+            bot,
+            bot_data,
+            color,
+            connector,
+            departments,
+            desktop_last_date,
+            email,
+            external_auth_id,
+            extranet,
+            first_name,
+            gender,
+            id,
+            idle,
+            last_activity_date,
+            last_name,
+            mobile_last_date,
+            name,
+            network,
+            phones,
+            status,
+            type_,
+            website,
+            work_position,
+            additional,
         })
     }
 }
@@ -1569,11 +1796,10 @@ impl ::bitrix24_runtime::loose::Loose for PinRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            dialog_id: o.req("DIALOG_ID")?,
-            pin: o.opt("PIN")?,
-            additional: o.rest(&["DIALOG_ID", "PIN"])?,
-        })
+        let dialog_id = o.req("DIALOG_ID")?;
+        let pin = o.opt("PIN")?;
+        let additional = o.rest(&["DIALOG_ID", "PIN"])?;
+        Ok(Self { dialog_id, pin, additional })
     }
 }
 
@@ -1625,10 +1851,13 @@ impl ::bitrix24_runtime::loose::Loose for UnreadRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let action = o.opt("ACTION")?;
+        let dialog_id = o.req("DIALOG_ID")?;
+        let additional = o.rest(&["ACTION", "DIALOG_ID"])?;
         Ok(Self {
-            action: o.opt("ACTION")?,
-            dialog_id: o.req("DIALOG_ID")?,
-            additional: o.rest(&["ACTION", "DIALOG_ID"])?,
+            action,
+            dialog_id,
+            additional,
         })
     }
 }

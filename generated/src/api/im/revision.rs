@@ -31,7 +31,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -60,14 +61,20 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let desktop = o.opt("desktop")?;
+        let im_revision_mobile = o.opt("im_revision_mobile")?;
+        let mobile = o.opt("mobile")?;
+        let rest = o.opt("rest")?;
+        let web = o.opt("web")?;
+        let additional = o
+            .rest(&["desktop", "im_revision_mobile", "mobile", "rest", "web"])?;
         Ok(Self {
-            desktop: o.opt("desktop")?,
-            im_revision_mobile: o.opt("im_revision_mobile")?,
-            mobile: o.opt("mobile")?,
-            rest: o.opt("rest")?,
-            web: o.opt("web")?,
-            additional: o
-                .rest(&["desktop", "im_revision_mobile", "mobile", "rest", "web"])?,
+            desktop,
+            im_revision_mobile,
+            mobile,
+            rest,
+            web,
+            additional,
         })
     }
 }

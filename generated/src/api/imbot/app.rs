@@ -62,32 +62,43 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.opt("BOT_ID")?;
+        let code = o.opt("CODE")?;
+        let context = o.opt("CONTEXT")?;
+        let extranet_support = o.opt("EXTRANET_SUPPORT")?;
+        let icon_file = o.opt("ICON_FILE")?;
+        let iframe_popup = o.opt("IFRAME_POPUP")?;
+        let js_method = o.opt("JS_METHOD")?;
+        let js_param = o.opt("JS_PARAM")?;
+        let lang = o.opt("LANG")?;
+        let livechat_support = o.opt("LIVECHAT_SUPPORT")?;
+        let additional = o
+            .rest(
+                &[
+                    "BOT_ID",
+                    "CODE",
+                    "CONTEXT",
+                    "EXTRANET_SUPPORT",
+                    "ICON_FILE",
+                    "IFRAME_POPUP",
+                    "JS_METHOD",
+                    "JS_PARAM",
+                    "LANG",
+                    "LIVECHAT_SUPPORT",
+                ],
+            )?;
         Ok(Self {
-            bot_id: o.opt("BOT_ID")?,
-            code: o.opt("CODE")?,
-            context: o.opt("CONTEXT")?,
-            extranet_support: o.opt("EXTRANET_SUPPORT")?,
-            icon_file: o.opt("ICON_FILE")?,
-            iframe_popup: o.opt("IFRAME_POPUP")?,
-            js_method: o.opt("JS_METHOD")?,
-            js_param: o.opt("JS_PARAM")?,
-            lang: o.opt("LANG")?,
-            livechat_support: o.opt("LIVECHAT_SUPPORT")?,
-            additional: o
-                .rest(
-                    &[
-                        "BOT_ID",
-                        "CODE",
-                        "CONTEXT",
-                        "EXTRANET_SUPPORT",
-                        "ICON_FILE",
-                        "IFRAME_POPUP",
-                        "JS_METHOD",
-                        "JS_PARAM",
-                        "LANG",
-                        "LIVECHAT_SUPPORT",
-                    ],
-                )?,
+            bot_id,
+            code,
+            context,
+            extranet_support,
+            icon_file,
+            iframe_popup,
+            js_method,
+            js_param,
+            lang,
+            livechat_support,
+            additional,
         })
     }
 }
@@ -142,10 +153,9 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            app_id: o.opt("APP_ID")?,
-            additional: o.rest(&["APP_ID"])?,
-        })
+        let app_id = o.opt("APP_ID")?;
+        let additional = o.rest(&["APP_ID"])?;
+        Ok(Self { app_id, additional })
     }
 }
 
@@ -234,38 +244,52 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let app_id = o.req("APP_ID")?;
+        let context = o.opt("CONTEXT")?;
+        let extranet_support = o.opt("EXTRANET_SUPPORT")?;
+        let hash = o.opt("HASH")?;
+        let icon_file = o.opt("ICON_FILE")?;
+        let iframe = o.opt("IFRAME")?;
+        let iframe_height = o.opt("IFRAME_HEIGHT")?;
+        let iframe_popup = o.opt("IFRAME_POPUP")?;
+        let iframe_width = o.opt("IFRAME_WIDTH")?;
+        let js_method = o.opt("JS_METHOD")?;
+        let js_param = o.opt("JS_PARAM")?;
+        let lang = o.opt("LANG")?;
+        let livechat_support = o.opt("LIVECHAT_SUPPORT")?;
+        let additional = o
+            .rest(
+                &[
+                    "APP_ID",
+                    "CONTEXT",
+                    "EXTRANET_SUPPORT",
+                    "HASH",
+                    "ICON_FILE",
+                    "IFRAME",
+                    "IFRAME_HEIGHT",
+                    "IFRAME_POPUP",
+                    "IFRAME_WIDTH",
+                    "JS_METHOD",
+                    "JS_PARAM",
+                    "LANG",
+                    "LIVECHAT_SUPPORT",
+                ],
+            )?;
         Ok(Self {
-            app_id: o.req("APP_ID")?,
-            context: o.opt("CONTEXT")?,
-            extranet_support: o.opt("EXTRANET_SUPPORT")?,
-            hash: o.opt("HASH")?,
-            icon_file: o.opt("ICON_FILE")?,
-            iframe: o.opt("IFRAME")?,
-            iframe_height: o.opt("IFRAME_HEIGHT")?,
-            iframe_popup: o.opt("IFRAME_POPUP")?,
-            iframe_width: o.opt("IFRAME_WIDTH")?,
-            js_method: o.opt("JS_METHOD")?,
-            js_param: o.opt("JS_PARAM")?,
-            lang: o.opt("LANG")?,
-            livechat_support: o.opt("LIVECHAT_SUPPORT")?,
-            additional: o
-                .rest(
-                    &[
-                        "APP_ID",
-                        "CONTEXT",
-                        "EXTRANET_SUPPORT",
-                        "HASH",
-                        "ICON_FILE",
-                        "IFRAME",
-                        "IFRAME_HEIGHT",
-                        "IFRAME_POPUP",
-                        "IFRAME_WIDTH",
-                        "JS_METHOD",
-                        "JS_PARAM",
-                        "LANG",
-                        "LIVECHAT_SUPPORT",
-                    ],
-                )?,
+            app_id,
+            context,
+            extranet_support,
+            hash,
+            icon_file,
+            iframe,
+            iframe_height,
+            iframe_popup,
+            iframe_width,
+            js_method,
+            js_param,
+            lang,
+            livechat_support,
+            additional,
         })
     }
 }

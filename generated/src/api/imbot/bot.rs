@@ -32,7 +32,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -59,12 +60,17 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let openline = o.opt("OPENLINE")?;
+        let additional = o.rest(&["CODE", "ID", "NAME", "OPENLINE"])?;
         Ok(Self {
-            code: o.opt("CODE")?,
-            id: o.opt("ID")?,
-            name: o.opt("NAME")?,
-            openline: o.opt("OPENLINE")?,
-            additional: o.rest(&["CODE", "ID", "NAME", "OPENLINE"])?,
+            code,
+            id,
+            name,
+            openline,
+            additional,
         })
     }
 }

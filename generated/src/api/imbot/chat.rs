@@ -66,34 +66,46 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let avatar = o.opt("AVATAR")?;
+        let bot_id = o.opt("BOT_ID")?;
+        let client_id = o.opt("CLIENT_ID")?;
+        let color = o.opt("COLOR")?;
+        let description = o.opt("DESCRIPTION")?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let entity_type = o.opt("ENTITY_TYPE")?;
+        let message = o.opt("MESSAGE")?;
+        let title = o.opt("TITLE")?;
+        let type_ = o.opt("TYPE")?;
+        let users = o.opt("USERS")?;
+        let additional = o
+            .rest(
+                &[
+                    "AVATAR",
+                    "BOT_ID",
+                    "CLIENT_ID",
+                    "COLOR",
+                    "DESCRIPTION",
+                    "ENTITY_ID",
+                    "ENTITY_TYPE",
+                    "MESSAGE",
+                    "TITLE",
+                    "TYPE",
+                    "USERS",
+                ],
+            )?;
         Ok(Self {
-            avatar: o.opt("AVATAR")?,
-            bot_id: o.opt("BOT_ID")?,
-            client_id: o.opt("CLIENT_ID")?,
-            color: o.opt("COLOR")?,
-            description: o.opt("DESCRIPTION")?,
-            entity_id: o.opt("ENTITY_ID")?,
-            entity_type: o.opt("ENTITY_TYPE")?,
-            message: o.opt("MESSAGE")?,
-            title: o.opt("TITLE")?,
-            type_: o.opt("TYPE")?,
-            users: o.opt("USERS")?,
-            additional: o
-                .rest(
-                    &[
-                        "AVATAR",
-                        "BOT_ID",
-                        "CLIENT_ID",
-                        "COLOR",
-                        "DESCRIPTION",
-                        "ENTITY_ID",
-                        "ENTITY_TYPE",
-                        "MESSAGE",
-                        "TITLE",
-                        "TYPE",
-                        "USERS",
-                    ],
-                )?,
+            avatar,
+            bot_id,
+            client_id,
+            color,
+            description,
+            entity_id,
+            entity_type,
+            message,
+            title,
+            type_,
+            users,
+            additional,
         })
     }
 }
@@ -152,10 +164,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.req("ENTITY_ID")?;
+        let entity_type = o.req("ENTITY_TYPE")?;
+        let additional = o.rest(&["ENTITY_ID", "ENTITY_TYPE"])?;
         Ok(Self {
-            entity_id: o.req("ENTITY_ID")?,
-            entity_type: o.req("ENTITY_TYPE")?,
-            additional: o.rest(&["ENTITY_ID", "ENTITY_TYPE"])?,
+            entity_id,
+            entity_type,
+            additional,
         })
     }
 }
@@ -177,10 +192,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("ID")?,
-            additional: o.rest(&["ID"])?,
-        })
+        let id = o.opt("ID")?;
+        let additional = o.rest(&["ID"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -228,11 +242,15 @@ impl ::bitrix24_runtime::loose::Loose for LeaveRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.opt("BOT_ID")?;
+        let chat_id = o.req("CHAT_ID")?;
+        let client_id = o.opt("CLIENT_ID")?;
+        let additional = o.rest(&["BOT_ID", "CHAT_ID", "CLIENT_ID"])?;
         Ok(Self {
-            bot_id: o.opt("BOT_ID")?,
-            chat_id: o.req("CHAT_ID")?,
-            client_id: o.opt("CLIENT_ID")?,
-            additional: o.rest(&["BOT_ID", "CHAT_ID", "CLIENT_ID"])?,
+            bot_id,
+            chat_id,
+            client_id,
+            additional,
         })
     }
 }
@@ -290,11 +308,15 @@ impl ::bitrix24_runtime::loose::Loose for SendTypingRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.opt("BOT_ID")?;
+        let client_id = o.opt("CLIENT_ID")?;
+        let dialog_id = o.req("DIALOG_ID")?;
+        let additional = o.rest(&["BOT_ID", "CLIENT_ID", "DIALOG_ID"])?;
         Ok(Self {
-            bot_id: o.opt("BOT_ID")?,
-            client_id: o.opt("CLIENT_ID")?,
-            dialog_id: o.req("DIALOG_ID")?,
-            additional: o.rest(&["BOT_ID", "CLIENT_ID", "DIALOG_ID"])?,
+            bot_id,
+            client_id,
+            dialog_id,
+            additional,
         })
     }
 }
@@ -356,14 +378,20 @@ impl ::bitrix24_runtime::loose::Loose for SetManagerRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.opt("BOT_ID")?;
+        let chat_id = o.req("CHAT_ID")?;
+        let client_id = o.opt("CLIENT_ID")?;
+        let is_manager = o.opt("IS_MANAGER")?;
+        let user_id = o.req("USER_ID")?;
+        let additional = o
+            .rest(&["BOT_ID", "CHAT_ID", "CLIENT_ID", "IS_MANAGER", "USER_ID"])?;
         Ok(Self {
-            bot_id: o.opt("BOT_ID")?,
-            chat_id: o.req("CHAT_ID")?,
-            client_id: o.opt("CLIENT_ID")?,
-            is_manager: o.opt("IS_MANAGER")?,
-            user_id: o.req("USER_ID")?,
-            additional: o
-                .rest(&["BOT_ID", "CHAT_ID", "CLIENT_ID", "IS_MANAGER", "USER_ID"])?,
+            bot_id,
+            chat_id,
+            client_id,
+            is_manager,
+            user_id,
+            additional,
         })
     }
 }
@@ -425,12 +453,17 @@ impl ::bitrix24_runtime::loose::Loose for SetOwnerRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.opt("BOT_ID")?;
+        let chat_id = o.req("CHAT_ID")?;
+        let client_id = o.opt("CLIENT_ID")?;
+        let user_id = o.req("USER_ID")?;
+        let additional = o.rest(&["BOT_ID", "CHAT_ID", "CLIENT_ID", "USER_ID"])?;
         Ok(Self {
-            bot_id: o.opt("BOT_ID")?,
-            chat_id: o.req("CHAT_ID")?,
-            client_id: o.opt("CLIENT_ID")?,
-            user_id: o.req("USER_ID")?,
-            additional: o.rest(&["BOT_ID", "CHAT_ID", "CLIENT_ID", "USER_ID"])?,
+            bot_id,
+            chat_id,
+            client_id,
+            user_id,
+            additional,
         })
     }
 }
@@ -491,12 +524,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateAvatarRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let avatar = o.req("AVATAR")?;
+        let bot_id = o.opt("BOT_ID")?;
+        let chat_id = o.req("CHAT_ID")?;
+        let client_id = o.opt("CLIENT_ID")?;
+        let additional = o.rest(&["AVATAR", "BOT_ID", "CHAT_ID", "CLIENT_ID"])?;
         Ok(Self {
-            avatar: o.req("AVATAR")?,
-            bot_id: o.opt("BOT_ID")?,
-            chat_id: o.req("CHAT_ID")?,
-            client_id: o.opt("CLIENT_ID")?,
-            additional: o.rest(&["AVATAR", "BOT_ID", "CHAT_ID", "CLIENT_ID"])?,
+            avatar,
+            bot_id,
+            chat_id,
+            client_id,
+            additional,
         })
     }
 }
@@ -558,12 +596,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateColorRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.opt("BOT_ID")?;
+        let chat_id = o.req("CHAT_ID")?;
+        let client_id = o.opt("CLIENT_ID")?;
+        let color = o.req("COLOR")?;
+        let additional = o.rest(&["BOT_ID", "CHAT_ID", "CLIENT_ID", "COLOR"])?;
         Ok(Self {
-            bot_id: o.opt("BOT_ID")?,
-            chat_id: o.req("CHAT_ID")?,
-            client_id: o.opt("CLIENT_ID")?,
-            color: o.req("COLOR")?,
-            additional: o.rest(&["BOT_ID", "CHAT_ID", "CLIENT_ID", "COLOR"])?,
+            bot_id,
+            chat_id,
+            client_id,
+            color,
+            additional,
         })
     }
 }
@@ -626,12 +669,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateTitleRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.opt("BOT_ID")?;
+        let chat_id = o.req("CHAT_ID")?;
+        let client_id = o.opt("CLIENT_ID")?;
+        let title = o.req("TITLE")?;
+        let additional = o.rest(&["BOT_ID", "CHAT_ID", "CLIENT_ID", "TITLE"])?;
         Ok(Self {
-            bot_id: o.opt("BOT_ID")?,
-            chat_id: o.req("CHAT_ID")?,
-            client_id: o.opt("CLIENT_ID")?,
-            title: o.req("TITLE")?,
-            additional: o.rest(&["BOT_ID", "CHAT_ID", "CLIENT_ID", "TITLE"])?,
+            bot_id,
+            chat_id,
+            client_id,
+            title,
+            additional,
         })
     }
 }

@@ -55,32 +55,43 @@ impl ::bitrix24_runtime::loose::Loose for AnswerRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attach = o.opt("ATTACH")?;
+        let client_id = o.opt("CLIENT_ID")?;
+        let command = o.req("COMMAND")?;
+        let command_id = o.req("COMMAND_ID")?;
+        let keyboard = o.opt("KEYBOARD")?;
+        let menu = o.opt("MENU")?;
+        let message = o.req("MESSAGE")?;
+        let message_id = o.req("MESSAGE_ID")?;
+        let system = o.opt("SYSTEM")?;
+        let url_preview = o.opt("URL_PREVIEW")?;
+        let additional = o
+            .rest(
+                &[
+                    "ATTACH",
+                    "CLIENT_ID",
+                    "COMMAND",
+                    "COMMAND_ID",
+                    "KEYBOARD",
+                    "MENU",
+                    "MESSAGE",
+                    "MESSAGE_ID",
+                    "SYSTEM",
+                    "URL_PREVIEW",
+                ],
+            )?;
         Ok(Self {
-            attach: o.opt("ATTACH")?,
-            client_id: o.opt("CLIENT_ID")?,
-            command: o.req("COMMAND")?,
-            command_id: o.req("COMMAND_ID")?,
-            keyboard: o.opt("KEYBOARD")?,
-            menu: o.opt("MENU")?,
-            message: o.req("MESSAGE")?,
-            message_id: o.req("MESSAGE_ID")?,
-            system: o.opt("SYSTEM")?,
-            url_preview: o.opt("URL_PREVIEW")?,
-            additional: o
-                .rest(
-                    &[
-                        "ATTACH",
-                        "CLIENT_ID",
-                        "COMMAND",
-                        "COMMAND_ID",
-                        "KEYBOARD",
-                        "MENU",
-                        "MESSAGE",
-                        "MESSAGE_ID",
-                        "SYSTEM",
-                        "URL_PREVIEW",
-                    ],
-                )?,
+            attach,
+            client_id,
+            command,
+            command_id,
+            keyboard,
+            menu,
+            message,
+            message_id,
+            system,
+            url_preview,
+            additional,
         })
     }
 }
@@ -157,28 +168,37 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.req("BOT_ID")?;
+        let client_id = o.opt("CLIENT_ID")?;
+        let command = o.req("COMMAND")?;
+        let common = o.opt("COMMON")?;
+        let event_command_add = o.req("EVENT_COMMAND_ADD")?;
+        let extranet_support = o.opt("EXTRANET_SUPPORT")?;
+        let hidden = o.opt("HIDDEN")?;
+        let lang = o.req("LANG")?;
+        let additional = o
+            .rest(
+                &[
+                    "BOT_ID",
+                    "CLIENT_ID",
+                    "COMMAND",
+                    "COMMON",
+                    "EVENT_COMMAND_ADD",
+                    "EXTRANET_SUPPORT",
+                    "HIDDEN",
+                    "LANG",
+                ],
+            )?;
         Ok(Self {
-            bot_id: o.req("BOT_ID")?,
-            client_id: o.opt("CLIENT_ID")?,
-            command: o.req("COMMAND")?,
-            common: o.opt("COMMON")?,
-            event_command_add: o.req("EVENT_COMMAND_ADD")?,
-            extranet_support: o.opt("EXTRANET_SUPPORT")?,
-            hidden: o.opt("HIDDEN")?,
-            lang: o.req("LANG")?,
-            additional: o
-                .rest(
-                    &[
-                        "BOT_ID",
-                        "CLIENT_ID",
-                        "COMMAND",
-                        "COMMON",
-                        "EVENT_COMMAND_ADD",
-                        "EXTRANET_SUPPORT",
-                        "HIDDEN",
-                        "LANG",
-                    ],
-                )?,
+            bot_id,
+            client_id,
+            command,
+            common,
+            event_command_add,
+            extranet_support,
+            hidden,
+            lang,
+            additional,
         })
     }
 }
@@ -209,11 +229,15 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestLangItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let language_id = o.req("LANGUAGE_ID")?;
+        let params = o.opt("PARAMS")?;
+        let title = o.req("TITLE")?;
+        let additional = o.rest(&["LANGUAGE_ID", "PARAMS", "TITLE"])?;
         Ok(Self {
-            language_id: o.req("LANGUAGE_ID")?,
-            params: o.opt("PARAMS")?,
-            title: o.req("TITLE")?,
-            additional: o.rest(&["LANGUAGE_ID", "PARAMS", "TITLE"])?,
+            language_id,
+            params,
+            title,
+            additional,
         })
     }
 }
@@ -270,10 +294,13 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let client_id = o.opt("CLIENT_ID")?;
+        let command_id = o.req("COMMAND_ID")?;
+        let additional = o.rest(&["CLIENT_ID", "COMMAND_ID"])?;
         Ok(Self {
-            client_id: o.opt("CLIENT_ID")?,
-            command_id: o.req("COMMAND_ID")?,
-            additional: o.rest(&["CLIENT_ID", "COMMAND_ID"])?,
+            client_id,
+            command_id,
+            additional,
         })
     }
 }
@@ -329,11 +356,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let client_id = o.opt("CLIENT_ID")?;
+        let command_id = o.req("COMMAND_ID")?;
+        let fields = o.req("FIELDS")?;
+        let additional = o.rest(&["CLIENT_ID", "COMMAND_ID", "FIELDS"])?;
         Ok(Self {
-            client_id: o.opt("CLIENT_ID")?,
-            command_id: o.req("COMMAND_ID")?,
-            fields: o.req("FIELDS")?,
-            additional: o.rest(&["CLIENT_ID", "COMMAND_ID", "FIELDS"])?,
+            client_id,
+            command_id,
+            fields,
+            additional,
         })
     }
 }
@@ -362,22 +393,22 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let command = o.opt("COMMAND")?;
+        let event_command_add = o.opt("EVENT_COMMAND_ADD")?;
+        let extranet_support = o.opt("EXTRANET_SUPPORT")?;
+        let hidden = o.opt("HIDDEN")?;
+        let lang = o.opt("LANG")?;
+        let additional = o
+            .rest(
+                &["COMMAND", "EVENT_COMMAND_ADD", "EXTRANET_SUPPORT", "HIDDEN", "LANG"],
+            )?;
         Ok(Self {
-            command: o.opt("COMMAND")?,
-            event_command_add: o.opt("EVENT_COMMAND_ADD")?,
-            extranet_support: o.opt("EXTRANET_SUPPORT")?,
-            hidden: o.opt("HIDDEN")?,
-            lang: o.opt("LANG")?,
-            additional: o
-                .rest(
-                    &[
-                        "COMMAND",
-                        "EVENT_COMMAND_ADD",
-                        "EXTRANET_SUPPORT",
-                        "HIDDEN",
-                        "LANG",
-                    ],
-                )?,
+            command,
+            event_command_add,
+            extranet_support,
+            hidden,
+            lang,
+            additional,
         })
     }
 }
@@ -406,11 +437,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsLangItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let language_id = o.req("LANGUAGE_ID")?;
+        let params = o.opt("PARAMS")?;
+        let title = o.req("TITLE")?;
+        let additional = o.rest(&["LANGUAGE_ID", "PARAMS", "TITLE"])?;
         Ok(Self {
-            language_id: o.req("LANGUAGE_ID")?,
-            params: o.opt("PARAMS")?,
-            title: o.req("TITLE")?,
-            additional: o.rest(&["LANGUAGE_ID", "PARAMS", "TITLE"])?,
+            language_id,
+            params,
+            title,
+            additional,
         })
     }
 }

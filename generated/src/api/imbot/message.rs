@@ -59,36 +59,49 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attach = o.opt("ATTACH")?;
+        let bot_id = o.opt("BOT_ID")?;
+        let client_id = o.opt("CLIENT_ID")?;
+        let dialog_id = o.opt("DIALOG_ID")?;
+        let from_user_id = o.opt("FROM_USER_ID")?;
+        let keyboard = o.opt("KEYBOARD")?;
+        let menu = o.opt("MENU")?;
+        let message = o.req("MESSAGE")?;
+        let skip_connector = o.opt("SKIP_CONNECTOR")?;
+        let system = o.opt("SYSTEM")?;
+        let to_user_id = o.opt("TO_USER_ID")?;
+        let url_preview = o.opt("URL_PREVIEW")?;
+        let additional = o
+            .rest(
+                &[
+                    "ATTACH",
+                    "BOT_ID",
+                    "CLIENT_ID",
+                    "DIALOG_ID",
+                    "FROM_USER_ID",
+                    "KEYBOARD",
+                    "MENU",
+                    "MESSAGE",
+                    "SKIP_CONNECTOR",
+                    "SYSTEM",
+                    "TO_USER_ID",
+                    "URL_PREVIEW",
+                ],
+            )?;
         Ok(Self {
-            attach: o.opt("ATTACH")?,
-            bot_id: o.opt("BOT_ID")?,
-            client_id: o.opt("CLIENT_ID")?,
-            dialog_id: o.opt("DIALOG_ID")?,
-            from_user_id: o.opt("FROM_USER_ID")?,
-            keyboard: o.opt("KEYBOARD")?,
-            menu: o.opt("MENU")?,
-            message: o.req("MESSAGE")?,
-            skip_connector: o.opt("SKIP_CONNECTOR")?,
-            system: o.opt("SYSTEM")?,
-            to_user_id: o.opt("TO_USER_ID")?,
-            url_preview: o.opt("URL_PREVIEW")?,
-            additional: o
-                .rest(
-                    &[
-                        "ATTACH",
-                        "BOT_ID",
-                        "CLIENT_ID",
-                        "DIALOG_ID",
-                        "FROM_USER_ID",
-                        "KEYBOARD",
-                        "MENU",
-                        "MESSAGE",
-                        "SKIP_CONNECTOR",
-                        "SYSTEM",
-                        "TO_USER_ID",
-                        "URL_PREVIEW",
-                    ],
-                )?,
+            attach,
+            bot_id,
+            client_id,
+            dialog_id,
+            from_user_id,
+            keyboard,
+            menu,
+            message,
+            skip_connector,
+            system,
+            to_user_id,
+            url_preview,
+            additional,
         })
     }
 }
@@ -162,12 +175,17 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.opt("BOT_ID")?;
+        let client_id = o.opt("CLIENT_ID")?;
+        let complete = o.opt("COMPLETE")?;
+        let message_id = o.req("MESSAGE_ID")?;
+        let additional = o.rest(&["BOT_ID", "CLIENT_ID", "COMPLETE", "MESSAGE_ID"])?;
         Ok(Self {
-            bot_id: o.opt("BOT_ID")?,
-            client_id: o.opt("CLIENT_ID")?,
-            complete: o.opt("COMPLETE")?,
-            message_id: o.req("MESSAGE_ID")?,
-            additional: o.rest(&["BOT_ID", "CLIENT_ID", "COMPLETE", "MESSAGE_ID"])?,
+            bot_id,
+            client_id,
+            complete,
+            message_id,
+            additional,
         })
     }
 }
@@ -228,12 +246,17 @@ impl ::bitrix24_runtime::loose::Loose for LikeRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let action = o.opt("ACTION")?;
+        let bot_id = o.opt("BOT_ID")?;
+        let client_id = o.opt("CLIENT_ID")?;
+        let message_id = o.req("MESSAGE_ID")?;
+        let additional = o.rest(&["ACTION", "BOT_ID", "CLIENT_ID", "MESSAGE_ID"])?;
         Ok(Self {
-            action: o.opt("ACTION")?,
-            bot_id: o.opt("BOT_ID")?,
-            client_id: o.opt("CLIENT_ID")?,
-            message_id: o.req("MESSAGE_ID")?,
-            additional: o.rest(&["ACTION", "BOT_ID", "CLIENT_ID", "MESSAGE_ID"])?,
+            action,
+            bot_id,
+            client_id,
+            message_id,
+            additional,
         })
     }
 }
@@ -304,30 +327,40 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attach = o.opt("ATTACH")?;
+        let bot_id = o.opt("BOT_ID")?;
+        let client_id = o.opt("CLIENT_ID")?;
+        let keyboard = o.opt("KEYBOARD")?;
+        let menu = o.opt("MENU")?;
+        let message = o.opt("MESSAGE")?;
+        let message_id = o.req("MESSAGE_ID")?;
+        let skip_connector = o.opt("SKIP_CONNECTOR")?;
+        let url_preview = o.opt("URL_PREVIEW")?;
+        let additional = o
+            .rest(
+                &[
+                    "ATTACH",
+                    "BOT_ID",
+                    "CLIENT_ID",
+                    "KEYBOARD",
+                    "MENU",
+                    "MESSAGE",
+                    "MESSAGE_ID",
+                    "SKIP_CONNECTOR",
+                    "URL_PREVIEW",
+                ],
+            )?;
         Ok(Self {
-            attach: o.opt("ATTACH")?,
-            bot_id: o.opt("BOT_ID")?,
-            client_id: o.opt("CLIENT_ID")?,
-            keyboard: o.opt("KEYBOARD")?,
-            menu: o.opt("MENU")?,
-            message: o.opt("MESSAGE")?,
-            message_id: o.req("MESSAGE_ID")?,
-            skip_connector: o.opt("SKIP_CONNECTOR")?,
-            url_preview: o.opt("URL_PREVIEW")?,
-            additional: o
-                .rest(
-                    &[
-                        "ATTACH",
-                        "BOT_ID",
-                        "CLIENT_ID",
-                        "KEYBOARD",
-                        "MENU",
-                        "MESSAGE",
-                        "MESSAGE_ID",
-                        "SKIP_CONNECTOR",
-                        "URL_PREVIEW",
-                    ],
-                )?,
+            attach,
+            bot_id,
+            client_id,
+            keyboard,
+            menu,
+            message,
+            message_id,
+            skip_connector,
+            url_preview,
+            additional,
         })
     }
 }

@@ -37,11 +37,15 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let connector = o.req("CONNECTOR")?;
+        let line = o.req("LINE")?;
+        let messages = o.req("MESSAGES")?;
+        let additional = o.rest(&["CONNECTOR", "LINE", "MESSAGES"])?;
         Ok(Self {
-            connector: o.req("CONNECTOR")?,
-            line: o.req("LINE")?,
-            messages: o.req("MESSAGES")?,
-            additional: o.rest(&["CONNECTOR", "LINE", "MESSAGES"])?,
+            connector,
+            line,
+            messages,
+            additional,
         })
     }
 }
@@ -66,11 +70,15 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat = o.opt("chat")?;
+        let message = o.opt("message")?;
+        let user = o.opt("user")?;
+        let additional = o.rest(&["chat", "message", "user"])?;
         Ok(Self {
-            chat: o.opt("chat")?,
-            message: o.opt("message")?,
-            user: o.opt("user")?,
-            additional: o.rest(&["chat", "message", "user"])?,
+            chat,
+            message,
+            user,
+            additional,
         })
     }
 }
@@ -90,10 +98,9 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemChat {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -112,10 +119,9 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemMessage {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -134,10 +140,9 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemUser {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -160,11 +165,10 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            data: o.opt("DATA")?,
-            success: o.opt("SUCCESS")?,
-            additional: o.rest(&["DATA", "SUCCESS"])?,
-        })
+        let data = o.opt("DATA")?;
+        let success = o.opt("SUCCESS")?;
+        let additional = o.rest(&["DATA", "SUCCESS"])?;
+        Ok(Self { data, success, additional })
     }
 }
 
@@ -184,10 +188,9 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseData {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            result: o.opt("RESULT")?,
-            additional: o.rest(&["RESULT"])?,
-        })
+        let result = o.opt("RESULT")?;
+        let additional = o.rest(&["RESULT"])?;
+        Ok(Self { result, additional })
     }
 }
 
@@ -215,13 +218,19 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let errors = o.opt("ERRORS")?;
+        let success = o.opt("SUCCESS")?;
+        let chat = o.opt("chat")?;
+        let message = o.opt("message")?;
+        let user = o.opt("user")?;
+        let additional = o.rest(&["ERRORS", "SUCCESS", "chat", "message", "user"])?;
         Ok(Self {
-            errors: o.opt("ERRORS")?,
-            success: o.opt("SUCCESS")?,
-            chat: o.opt("chat")?,
-            message: o.opt("message")?,
-            user: o.opt("user")?,
-            additional: o.rest(&["ERRORS", "SUCCESS", "chat", "message", "user"])?,
+            errors,
+            success,
+            chat,
+            message,
+            user,
+            additional,
         })
     }
 }
@@ -244,10 +253,13 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItemChat {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["description", "id"])?;
         Ok(Self {
-            description: o.opt("description")?,
-            id: o.opt("id")?,
-            additional: o.rest(&["description", "id"])?,
+            description,
+            id,
+            additional,
         })
     }
 }
@@ -274,12 +286,17 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItemMessage 
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date = o.opt("date")?;
+        let files = o.opt("files")?;
+        let id = o.opt("id")?;
+        let text = o.opt("text")?;
+        let additional = o.rest(&["date", "files", "id", "text"])?;
         Ok(Self {
-            date: o.opt("date")?,
-            files: o.opt("files")?,
-            id: o.opt("id")?,
-            text: o.opt("text")?,
-            additional: o.rest(&["date", "files", "id", "text"])?,
+            date,
+            files,
+            id,
+            text,
+            additional,
         })
     }
 }

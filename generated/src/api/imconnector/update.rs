@@ -37,11 +37,15 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let connector = o.req("CONNECTOR")?;
+        let line = o.req("LINE")?;
+        let messages = o.req("MESSAGES")?;
+        let additional = o.rest(&["CONNECTOR", "LINE", "MESSAGES"])?;
         Ok(Self {
-            connector: o.req("CONNECTOR")?,
-            line: o.req("LINE")?,
-            messages: o.req("MESSAGES")?,
-            additional: o.rest(&["CONNECTOR", "LINE", "MESSAGES"])?,
+            connector,
+            line,
+            messages,
+            additional,
         })
     }
 }
@@ -66,11 +70,15 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat = o.opt("chat")?;
+        let message = o.opt("message")?;
+        let user = o.opt("user")?;
+        let additional = o.rest(&["chat", "message", "user"])?;
         Ok(Self {
-            chat: o.opt("chat")?,
-            message: o.opt("message")?,
-            user: o.opt("user")?,
-            additional: o.rest(&["chat", "message", "user"])?,
+            chat,
+            message,
+            user,
+            additional,
         })
     }
 }
@@ -94,12 +102,11 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemChat {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            name: o.opt("name")?,
-            url: o.opt("url")?,
-            additional: o.rest(&["id", "name", "url"])?,
-        })
+        let id = o.req("id")?;
+        let name = o.opt("name")?;
+        let url = o.opt("url")?;
+        let additional = o.rest(&["id", "name", "url"])?;
+        Ok(Self { id, name, url, additional })
     }
 }
 
@@ -129,15 +136,22 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemMessage {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date = o.opt("date")?;
+        let disable_crm = o.opt("disable_crm")?;
+        let files = o.opt("files")?;
+        let id = o.opt("id")?;
+        let text = o.opt("text")?;
+        let user_id = o.opt("user_id")?;
+        let additional = o
+            .rest(&["date", "disable_crm", "files", "id", "text", "user_id"])?;
         Ok(Self {
-            date: o.opt("date")?,
-            disable_crm: o.opt("disable_crm")?,
-            files: o.opt("files")?,
-            id: o.opt("id")?,
-            text: o.opt("text")?,
-            user_id: o.opt("user_id")?,
-            additional: o
-                .rest(&["date", "disable_crm", "files", "id", "text", "user_id"])?,
+            date,
+            disable_crm,
+            files,
+            id,
+            text,
+            user_id,
+            additional,
         })
     }
 }
@@ -173,30 +187,40 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemUser {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let email = o.opt("email")?;
+        let gender = o.opt("gender")?;
+        let id = o.req("id")?;
+        let last_name = o.opt("last_name")?;
+        let name = o.opt("name")?;
+        let phone = o.opt("phone")?;
+        let picture = o.opt("picture")?;
+        let skip_phone_validate = o.opt("skip_phone_validate")?;
+        let url = o.opt("url")?;
+        let additional = o
+            .rest(
+                &[
+                    "email",
+                    "gender",
+                    "id",
+                    "last_name",
+                    "name",
+                    "phone",
+                    "picture",
+                    "skip_phone_validate",
+                    "url",
+                ],
+            )?;
         Ok(Self {
-            email: o.opt("email")?,
-            gender: o.opt("gender")?,
-            id: o.req("id")?,
-            last_name: o.opt("last_name")?,
-            name: o.opt("name")?,
-            phone: o.opt("phone")?,
-            picture: o.opt("picture")?,
-            skip_phone_validate: o.opt("skip_phone_validate")?,
-            url: o.opt("url")?,
-            additional: o
-                .rest(
-                    &[
-                        "email",
-                        "gender",
-                        "id",
-                        "last_name",
-                        "name",
-                        "phone",
-                        "picture",
-                        "skip_phone_validate",
-                        "url",
-                    ],
-                )?,
+            email,
+            gender,
+            id,
+            last_name,
+            name,
+            phone,
+            picture,
+            skip_phone_validate,
+            url,
+            additional,
         })
     }
 }
@@ -220,11 +244,10 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            data: o.opt("DATA")?,
-            success: o.opt("SUCCESS")?,
-            additional: o.rest(&["DATA", "SUCCESS"])?,
-        })
+        let data = o.opt("DATA")?;
+        let success = o.opt("SUCCESS")?;
+        let additional = o.rest(&["DATA", "SUCCESS"])?;
+        Ok(Self { data, success, additional })
     }
 }
 
@@ -244,10 +267,9 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseData {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            result: o.opt("RESULT")?,
-            additional: o.rest(&["RESULT"])?,
-        })
+        let result = o.opt("RESULT")?;
+        let additional = o.rest(&["RESULT"])?;
+        Ok(Self { result, additional })
     }
 }
 
@@ -277,15 +299,22 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let errors = o.opt("ERRORS")?;
+        let success = o.opt("SUCCESS")?;
+        let chat = o.opt("chat")?;
+        let extra = o.opt("extra")?;
+        let message = o.opt("message")?;
+        let user = o.opt("user")?;
+        let additional = o
+            .rest(&["ERRORS", "SUCCESS", "chat", "extra", "message", "user"])?;
         Ok(Self {
-            errors: o.opt("ERRORS")?,
-            success: o.opt("SUCCESS")?,
-            chat: o.opt("chat")?,
-            extra: o.opt("extra")?,
-            message: o.opt("message")?,
-            user: o.opt("user")?,
-            additional: o
-                .rest(&["ERRORS", "SUCCESS", "chat", "extra", "message", "user"])?,
+            errors,
+            success,
+            chat,
+            extra,
+            message,
+            user,
+            additional,
         })
     }
 }
@@ -310,11 +339,15 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItemChat {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["description", "id", "name"])?;
         Ok(Self {
-            description: o.opt("description")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            additional: o.rest(&["description", "id", "name"])?,
+            description,
+            id,
+            name,
+            additional,
         })
     }
 }
@@ -337,10 +370,13 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItemExtra {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let disable_tracker = o.opt("disable_tracker")?;
+        let skip_phone_validate = o.opt("skip_phone_validate")?;
+        let additional = o.rest(&["disable_tracker", "skip_phone_validate"])?;
         Ok(Self {
-            disable_tracker: o.opt("disable_tracker")?,
-            skip_phone_validate: o.opt("skip_phone_validate")?,
-            additional: o.rest(&["disable_tracker", "skip_phone_validate"])?,
+            disable_tracker,
+            skip_phone_validate,
+            additional,
         })
     }
 }
@@ -367,12 +403,17 @@ impl ::bitrix24_runtime::loose::Loose for MessagesResponseDataResultItemMessage 
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date = o.opt("date")?;
+        let files = o.opt("files")?;
+        let id = o.opt("id")?;
+        let text = o.opt("text")?;
+        let additional = o.rest(&["date", "files", "id", "text"])?;
         Ok(Self {
-            date: o.opt("date")?,
-            files: o.opt("files")?,
-            id: o.opt("id")?,
-            text: o.opt("text")?,
-            additional: o.rest(&["date", "files", "id", "text"])?,
+            date,
+            files,
+            id,
+            text,
+            additional,
         })
     }
 }

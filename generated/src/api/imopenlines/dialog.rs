@@ -39,12 +39,17 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.opt("CHAT_ID")?;
+        let dialog_id = o.opt("DIALOG_ID")?;
+        let session_id = o.opt("SESSION_ID")?;
+        let user_code = o.opt("USER_CODE")?;
+        let additional = o.rest(&["CHAT_ID", "DIALOG_ID", "SESSION_ID", "USER_CODE"])?;
         Ok(Self {
-            chat_id: o.opt("CHAT_ID")?,
-            dialog_id: o.opt("DIALOG_ID")?,
-            session_id: o.opt("SESSION_ID")?,
-            user_code: o.opt("USER_CODE")?,
-            additional: o.rest(&["CHAT_ID", "DIALOG_ID", "SESSION_ID", "USER_CODE"])?,
+            chat_id,
+            dialog_id,
+            session_id,
+            user_code,
+            additional,
         })
     }
 }
@@ -142,88 +147,127 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let avatar = o.opt("avatar")?;
+        let background_id = o.opt("background_id")?;
+        let color = o.opt("color")?;
+        let counter = o.opt("counter")?;
+        let date_create = o.opt("date_create")?;
+        let description = o.opt("description")?;
+        let dialog_id = o.opt("dialog_id")?;
+        let disk_folder_id = o.opt("disk_folder_id")?;
+        let entity_data_1 = o.opt("entity_data_1")?;
+        let entity_data_2 = o.opt("entity_data_2")?;
+        let entity_data_3 = o.opt("entity_data_3")?;
+        let entity_id = o.opt("entity_id")?;
+        let entity_link = o.opt("entity_link")?;
+        let entity_type = o.opt("entity_type")?;
+        let extranet = o.opt("extranet")?;
+        let id = o.opt("id")?;
+        let is_new = o.opt("is_new")?;
+        let last_id = o.opt("last_id")?;
+        let last_message_id = o.opt("last_message_id")?;
+        let last_message_views = o.opt("last_message_views")?;
+        let manager_list = o.opt("manager_list")?;
+        let marked_id = o.opt("marked_id")?;
+        let message_count = o.opt("message_count")?;
+        let message_type = o.opt("message_type")?;
+        let mute_list = o.opt("mute_list")?;
+        let name = o.opt("name")?;
+        let owner = o.opt("owner")?;
+        let parent_chat_id = o.opt("parent_chat_id")?;
+        let parent_message_id = o.opt("parent_message_id")?;
+        let permissions = o.opt("permissions")?;
+        let public = o.opt("public")?;
+        let readed_list = o.opt("readed_list")?;
+        let restrictions = o.opt("restrictions")?;
+        let role = o.opt("role")?;
+        let text_field_enabled = o.opt("text_field_enabled")?;
+        let type_ = o.opt("type")?;
+        let unread_id = o.opt("unread_id")?;
+        let user_counter = o.opt("user_counter")?;
+        let additional = o
+            .rest(
+                &[
+                    "avatar",
+                    "background_id",
+                    "color",
+                    "counter",
+                    "date_create",
+                    "description",
+                    "dialog_id",
+                    "disk_folder_id",
+                    "entity_data_1",
+                    "entity_data_2",
+                    "entity_data_3",
+                    "entity_id",
+                    "entity_link",
+                    "entity_type",
+                    "extranet",
+                    "id",
+                    "is_new",
+                    "last_id",
+                    "last_message_id",
+                    "last_message_views",
+                    "manager_list",
+                    "marked_id",
+                    "message_count",
+                    "message_type",
+                    "mute_list",
+                    "name",
+                    "owner",
+                    "parent_chat_id",
+                    "parent_message_id",
+                    "permissions",
+                    "public",
+                    "readed_list",
+                    "restrictions",
+                    "role",
+                    "text_field_enabled",
+                    "type",
+                    "unread_id",
+                    "user_counter",
+                ],
+            )?;
         Ok(Self {
-            avatar: o.opt("avatar")?,
-            background_id: o.opt("background_id")?,
-            color: o.opt("color")?,
-            counter: o.opt("counter")?,
-            date_create: o.opt("date_create")?,
-            description: o.opt("description")?,
-            dialog_id: o.opt("dialog_id")?,
-            disk_folder_id: o.opt("disk_folder_id")?,
-            entity_data_1: o.opt("entity_data_1")?,
-            entity_data_2: o.opt("entity_data_2")?,
-            entity_data_3: o.opt("entity_data_3")?,
-            entity_id: o.opt("entity_id")?,
-            entity_link: o.opt("entity_link")?,
-            entity_type: o.opt("entity_type")?,
-            extranet: o.opt("extranet")?,
-            id: o.opt("id")?,
-            is_new: o.opt("is_new")?,
-            last_id: o.opt("last_id")?,
-            last_message_id: o.opt("last_message_id")?,
-            last_message_views: o.opt("last_message_views")?,
-            manager_list: o.opt("manager_list")?,
-            marked_id: o.opt("marked_id")?,
-            message_count: o.opt("message_count")?,
-            message_type: o.opt("message_type")?,
-            mute_list: o.opt("mute_list")?,
-            name: o.opt("name")?,
-            owner: o.opt("owner")?,
-            parent_chat_id: o.opt("parent_chat_id")?,
-            parent_message_id: o.opt("parent_message_id")?,
-            permissions: o.opt("permissions")?,
-            public: o.opt("public")?,
-            readed_list: o.opt("readed_list")?,
-            restrictions: o.opt("restrictions")?,
-            role: o.opt("role")?,
-            text_field_enabled: o.opt("text_field_enabled")?,
-            type_: o.opt("type")?,
-            unread_id: o.opt("unread_id")?,
-            user_counter: o.opt("user_counter")?,
-            additional: o
-                .rest(
-                    &[
-                        "avatar",
-                        "background_id",
-                        "color",
-                        "counter",
-                        "date_create",
-                        "description",
-                        "dialog_id",
-                        "disk_folder_id",
-                        "entity_data_1",
-                        "entity_data_2",
-                        "entity_data_3",
-                        "entity_id",
-                        "entity_link",
-                        "entity_type",
-                        "extranet",
-                        "id",
-                        "is_new",
-                        "last_id",
-                        "last_message_id",
-                        "last_message_views",
-                        "manager_list",
-                        "marked_id",
-                        "message_count",
-                        "message_type",
-                        "mute_list",
-                        "name",
-                        "owner",
-                        "parent_chat_id",
-                        "parent_message_id",
-                        "permissions",
-                        "public",
-                        "readed_list",
-                        "restrictions",
-                        "role",
-                        "text_field_enabled",
-                        "type",
-                        "unread_id",
-                        "user_counter",
-                    ],
-                )?,
+            avatar,
+            background_id,
+            color,
+            counter,
+            date_create,
+            description,
+            dialog_id,
+            disk_folder_id,
+            entity_data_1,
+            entity_data_2,
+            entity_data_3,
+            entity_id,
+            entity_link,
+            entity_type,
+            extranet,
+            id,
+            is_new,
+            last_id,
+            last_message_id,
+            last_message_views,
+            manager_list,
+            marked_id,
+            message_count,
+            message_type,
+            mute_list,
+            name,
+            owner,
+            parent_chat_id,
+            parent_message_id,
+            permissions,
+            public,
+            readed_list,
+            restrictions,
+            role,
+            text_field_enabled,
+            type_,
+            unread_id,
+            user_counter,
+            additional,
         })
     }
 }
@@ -249,12 +293,11 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseEntityLink {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            type_: o.opt("type")?,
-            url: o.opt("url")?,
-            additional: o.rest(&["id", "type", "url"])?,
-        })
+        let id = o.opt("id")?;
+        let type_ = o.opt("type")?;
+        let url = o.opt("url")?;
+        let additional = o.rest(&["id", "type", "url"])?;
+        Ok(Self { id, type_, url, additional })
     }
 }
 
@@ -278,11 +321,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseLastMessageViews {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let count_of_viewers = o.opt("count_of_viewers")?;
+        let first_viewers = o.opt("first_viewers")?;
+        let message_id = o.opt("message_id")?;
+        let additional = o.rest(&["count_of_viewers", "first_viewers", "message_id"])?;
         Ok(Self {
-            count_of_viewers: o.opt("count_of_viewers")?,
-            first_viewers: o.opt("first_viewers")?,
-            message_id: o.opt("message_id")?,
-            additional: o.rest(&["count_of_viewers", "first_viewers", "message_id"])?,
+            count_of_viewers,
+            first_viewers,
+            message_id,
+            additional,
         })
     }
 }
@@ -308,11 +355,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseLastMessageViewsFirstViewer
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date = o.opt("date")?;
+        let user_id = o.opt("user_id")?;
+        let user_name = o.opt("user_name")?;
+        let additional = o.rest(&["date", "user_id", "user_name"])?;
         Ok(Self {
-            date: o.opt("date")?,
-            user_id: o.opt("user_id")?,
-            user_name: o.opt("user_name")?,
-            additional: o.rest(&["date", "user_id", "user_name"])?,
+            date,
+            user_id,
+            user_name,
+            additional,
         })
     }
 }
@@ -343,24 +394,31 @@ impl ::bitrix24_runtime::loose::Loose for GetResponsePermissions {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let can_post = o.opt("can_post")?;
+        let manage_messages = o.opt("manage_messages")?;
+        let manage_settings = o.opt("manage_settings")?;
+        let manage_ui = o.opt("manage_ui")?;
+        let manage_users_add = o.opt("manage_users_add")?;
+        let manage_users_delete = o.opt("manage_users_delete")?;
+        let additional = o
+            .rest(
+                &[
+                    "can_post",
+                    "manage_messages",
+                    "manage_settings",
+                    "manage_ui",
+                    "manage_users_add",
+                    "manage_users_delete",
+                ],
+            )?;
         Ok(Self {
-            can_post: o.opt("can_post")?,
-            manage_messages: o.opt("manage_messages")?,
-            manage_settings: o.opt("manage_settings")?,
-            manage_ui: o.opt("manage_ui")?,
-            manage_users_add: o.opt("manage_users_add")?,
-            manage_users_delete: o.opt("manage_users_delete")?,
-            additional: o
-                .rest(
-                    &[
-                        "can_post",
-                        "manage_messages",
-                        "manage_settings",
-                        "manage_ui",
-                        "manage_users_add",
-                        "manage_users_delete",
-                    ],
-                )?,
+            can_post,
+            manage_messages,
+            manage_settings,
+            manage_ui,
+            manage_users_add,
+            manage_users_delete,
+            additional,
         })
     }
 }
@@ -388,12 +446,17 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseReadedListItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date = o.opt("date")?;
+        let message_id = o.opt("message_id")?;
+        let user_id = o.opt("user_id")?;
+        let user_name = o.opt("user_name")?;
+        let additional = o.rest(&["date", "message_id", "user_id", "user_name"])?;
         Ok(Self {
-            date: o.opt("date")?,
-            message_id: o.opt("message_id")?,
-            user_id: o.opt("user_id")?,
-            user_name: o.opt("user_name")?,
-            additional: o.rest(&["date", "message_id", "user_id", "user_name"])?,
+            date,
+            message_id,
+            user_id,
+            user_name,
+            additional,
         })
     }
 }
@@ -430,30 +493,40 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseRestrictions {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let avatar = o.opt("avatar")?;
+        let call = o.opt("call")?;
+        let extend = o.opt("extend")?;
+        let leave = o.opt("leave")?;
+        let leave_owner = o.opt("leave_owner")?;
+        let mute = o.opt("mute")?;
+        let rename = o.opt("rename")?;
+        let send = o.opt("send")?;
+        let user_list = o.opt("user_list")?;
+        let additional = o
+            .rest(
+                &[
+                    "avatar",
+                    "call",
+                    "extend",
+                    "leave",
+                    "leave_owner",
+                    "mute",
+                    "rename",
+                    "send",
+                    "user_list",
+                ],
+            )?;
         Ok(Self {
-            avatar: o.opt("avatar")?,
-            call: o.opt("call")?,
-            extend: o.opt("extend")?,
-            leave: o.opt("leave")?,
-            leave_owner: o.opt("leave_owner")?,
-            mute: o.opt("mute")?,
-            rename: o.opt("rename")?,
-            send: o.opt("send")?,
-            user_list: o.opt("user_list")?,
-            additional: o
-                .rest(
-                    &[
-                        "avatar",
-                        "call",
-                        "extend",
-                        "leave",
-                        "leave_owner",
-                        "mute",
-                        "rename",
-                        "send",
-                        "user_list",
-                    ],
-                )?,
+            avatar,
+            call,
+            extend,
+            leave,
+            leave_owner,
+            mute,
+            rename,
+            send,
+            user_list,
+            additional,
         })
     }
 }

@@ -36,10 +36,9 @@ impl ::bitrix24_runtime::loose::Loose for JoinRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            code: o.req("CODE")?,
-            additional: o.rest(&["CODE"])?,
-        })
+        let code = o.req("CODE")?;
+        let additional = o.rest(&["CODE"])?;
+        Ok(Self { code, additional })
     }
 }
 

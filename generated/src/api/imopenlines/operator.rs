@@ -40,10 +40,9 @@ impl ::bitrix24_runtime::loose::Loose for AnswerRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            chat_id: o.req("CHAT_ID")?,
-            additional: o.rest(&["CHAT_ID"])?,
-        })
+        let chat_id = o.req("CHAT_ID")?;
+        let additional = o.rest(&["CHAT_ID"])?;
+        Ok(Self { chat_id, additional })
     }
 }
 
@@ -94,10 +93,9 @@ impl ::bitrix24_runtime::loose::Loose for FinishRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            chat_id: o.req("CHAT_ID")?,
-            additional: o.rest(&["CHAT_ID"])?,
-        })
+        let chat_id = o.req("CHAT_ID")?;
+        let additional = o.rest(&["CHAT_ID"])?;
+        Ok(Self { chat_id, additional })
     }
 }
 
@@ -148,10 +146,9 @@ impl ::bitrix24_runtime::loose::Loose for SkipRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            chat_id: o.req("CHAT_ID")?,
-            additional: o.rest(&["CHAT_ID"])?,
-        })
+        let chat_id = o.req("CHAT_ID")?;
+        let additional = o.rest(&["CHAT_ID"])?;
+        Ok(Self { chat_id, additional })
     }
 }
 
@@ -203,10 +200,9 @@ impl ::bitrix24_runtime::loose::Loose for SpamRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            chat_id: o.req("CHAT_ID")?,
-            additional: o.rest(&["CHAT_ID"])?,
-        })
+        let chat_id = o.req("CHAT_ID")?;
+        let additional = o.rest(&["CHAT_ID"])?;
+        Ok(Self { chat_id, additional })
     }
 }
 
@@ -263,12 +259,17 @@ impl ::bitrix24_runtime::loose::Loose for TransferRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.req("CHAT_ID")?;
+        let queue_id = o.opt("QUEUE_ID")?;
+        let transfer_id = o.opt("TRANSFER_ID")?;
+        let user_id = o.opt("USER_ID")?;
+        let additional = o.rest(&["CHAT_ID", "QUEUE_ID", "TRANSFER_ID", "USER_ID"])?;
         Ok(Self {
-            chat_id: o.req("CHAT_ID")?,
-            queue_id: o.opt("QUEUE_ID")?,
-            transfer_id: o.opt("TRANSFER_ID")?,
-            user_id: o.opt("USER_ID")?,
-            additional: o.rest(&["CHAT_ID", "QUEUE_ID", "TRANSFER_ID", "USER_ID"])?,
+            chat_id,
+            queue_id,
+            transfer_id,
+            user_id,
+            additional,
         })
     }
 }

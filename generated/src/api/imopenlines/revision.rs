@@ -31,7 +31,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -56,11 +57,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let mobile = o.opt("mobile")?;
+        let rest = o.opt("rest")?;
+        let web = o.opt("web")?;
+        let additional = o.rest(&["mobile", "rest", "web"])?;
         Ok(Self {
-            mobile: o.opt("mobile")?,
-            rest: o.opt("rest")?,
-            web: o.opt("web")?,
-            additional: o.rest(&["mobile", "rest", "web"])?,
+            mobile,
+            rest,
+            web,
+            additional,
         })
     }
 }

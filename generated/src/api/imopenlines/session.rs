@@ -45,10 +45,9 @@ impl ::bitrix24_runtime::loose::Loose for InterceptRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            chat_id: o.req("CHAT_ID")?,
-            additional: o.rest(&["CHAT_ID"])?,
-        })
+        let chat_id = o.req("CHAT_ID")?;
+        let additional = o.rest(&["CHAT_ID"])?;
+        Ok(Self { chat_id, additional })
     }
 }
 
@@ -94,10 +93,9 @@ impl ::bitrix24_runtime::loose::Loose for JoinRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            chat_id: o.req("CHAT_ID")?,
-            additional: o.rest(&["CHAT_ID"])?,
-        })
+        let chat_id = o.req("CHAT_ID")?;
+        let additional = o.rest(&["CHAT_ID"])?;
+        Ok(Self { chat_id, additional })
     }
 }
 
@@ -148,10 +146,9 @@ impl ::bitrix24_runtime::loose::Loose for OpenRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            user_code: o.req("USER_CODE")?,
-            additional: o.rest(&["USER_CODE"])?,
-        })
+        let user_code = o.req("USER_CODE")?;
+        let additional = o.rest(&["USER_CODE"])?;
+        Ok(Self { user_code, additional })
     }
 }
 
@@ -172,10 +169,9 @@ impl ::bitrix24_runtime::loose::Loose for OpenResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            chat_id: o.opt("chatId")?,
-            additional: o.rest(&["chatId"])?,
-        })
+        let chat_id = o.opt("chatId")?;
+        let additional = o.rest(&["chatId"])?;
+        Ok(Self { chat_id, additional })
     }
 }
 
@@ -218,10 +214,9 @@ impl ::bitrix24_runtime::loose::Loose for StartRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            chat_id: o.req("CHAT_ID")?,
-            additional: o.rest(&["CHAT_ID"])?,
-        })
+        let chat_id = o.req("CHAT_ID")?;
+        let additional = o.rest(&["CHAT_ID"])?;
+        Ok(Self { chat_id, additional })
     }
 }
 

@@ -56,17 +56,22 @@ impl ::bitrix24_runtime::loose::Loose for AddcardRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let content = o.req("content")?;
+        let lid = o.req("lid")?;
+        let prevent_history = o.opt("preventHistory")?;
+        let scope = o.opt("scope")?;
+        let selector = o.req("selector")?;
+        let additional = o
+            .rest(&["block", "content", "lid", "preventHistory", "scope", "selector"])?;
         Ok(Self {
-            block: o.req("block")?,
-            content: o.req("content")?,
-            lid: o.req("lid")?,
-            prevent_history: o.opt("preventHistory")?,
-            scope: o.opt("scope")?,
-            selector: o.req("selector")?,
-            additional: o
-                .rest(
-                    &["block", "content", "lid", "preventHistory", "scope", "selector"],
-                )?,
+            block,
+            content,
+            lid,
+            prevent_history,
+            scope,
+            selector,
+            additional,
         })
     }
 }
@@ -124,13 +129,19 @@ impl ::bitrix24_runtime::loose::Loose for ChangeAnchorRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let data = o.req("data")?;
+        let lid = o.req("lid")?;
+        let prevent_history = o.opt("preventHistory")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["block", "data", "lid", "preventHistory", "scope"])?;
         Ok(Self {
-            block: o.req("block")?,
-            data: o.req("data")?,
-            lid: o.req("lid")?,
-            prevent_history: o.opt("preventHistory")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["block", "data", "lid", "preventHistory", "scope"])?,
+            block,
+            data,
+            lid,
+            prevent_history,
+            scope,
+            additional,
         })
     }
 }
@@ -188,13 +199,19 @@ impl ::bitrix24_runtime::loose::Loose for ChangeNodeNameRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let data = o.req("data")?;
+        let lid = o.req("lid")?;
+        let prevent_history = o.opt("preventHistory")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["block", "data", "lid", "preventHistory", "scope"])?;
         Ok(Self {
-            block: o.req("block")?,
-            data: o.req("data")?,
-            lid: o.req("lid")?,
-            prevent_history: o.opt("preventHistory")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["block", "data", "lid", "preventHistory", "scope"])?,
+            block,
+            data,
+            lid,
+            prevent_history,
+            scope,
+            additional,
         })
     }
 }
@@ -253,13 +270,20 @@ impl ::bitrix24_runtime::loose::Loose for ClonecardRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let lid = o.req("lid")?;
+        let prevent_history = o.opt("preventHistory")?;
+        let scope = o.opt("scope")?;
+        let selector = o.req("selector")?;
+        let additional = o
+            .rest(&["block", "lid", "preventHistory", "scope", "selector"])?;
         Ok(Self {
-            block: o.req("block")?,
-            lid: o.req("lid")?,
-            prevent_history: o.opt("preventHistory")?,
-            scope: o.opt("scope")?,
-            selector: o.req("selector")?,
-            additional: o.rest(&["block", "lid", "preventHistory", "scope", "selector"])?,
+            block,
+            lid,
+            prevent_history,
+            scope,
+            selector,
+            additional,
         })
     }
 }
@@ -311,10 +335,9 @@ impl ::bitrix24_runtime::loose::Loose for GetContentFromRepositoryRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            code: o.req("code")?,
-            additional: o.rest(&["code"])?,
-        })
+        let code = o.req("code")?;
+        let additional = o.rest(&["code"])?;
+        Ok(Self { code, additional })
     }
 }
 
@@ -363,11 +386,15 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let params = o.opt("params")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["block", "params", "scope"])?;
         Ok(Self {
-            block: o.req("block")?,
-            params: o.opt("params")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["block", "params", "scope"])?,
+            block,
+            params,
+            scope,
+            additional,
         })
     }
 }
@@ -392,11 +419,15 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidRequestParams {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let deleted = o.opt("deleted")?;
+        let edit_mode = o.opt("edit_mode")?;
+        let get_content = o.opt("get_content")?;
+        let additional = o.rest(&["deleted", "edit_mode", "get_content"])?;
         Ok(Self {
-            deleted: o.opt("deleted")?,
-            edit_mode: o.opt("edit_mode")?,
-            get_content: o.opt("get_content")?,
-            additional: o.rest(&["deleted", "edit_mode", "get_content"])?,
+            deleted,
+            edit_mode,
+            get_content,
+            additional,
         })
     }
 }
@@ -434,30 +465,30 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let content = o.opt("content")?;
+        let css = o.opt("css")?;
+        let id = o.opt("id")?;
+        let js = o.opt("js")?;
+        let lid = o.opt("lid")?;
+        let meta = o.opt("meta")?;
+        let name = o.opt("name")?;
+        let additional = o
+            .rest(
+                &["active", "code", "content", "css", "id", "js", "lid", "meta", "name"],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            code: o.opt("code")?,
-            content: o.opt("content")?,
-            css: o.opt("css")?,
-            id: o.opt("id")?,
-            js: o.opt("js")?,
-            lid: o.opt("lid")?,
-            meta: o.opt("meta")?,
-            name: o.opt("name")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "code",
-                        "content",
-                        "css",
-                        "id",
-                        "js",
-                        "lid",
-                        "meta",
-                        "name",
-                    ],
-                )?,
+            active,
+            code,
+            content,
+            css,
+            id,
+            js,
+            lid,
+            meta,
+            name,
+            additional,
         })
     }
 }
@@ -500,36 +531,49 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidResponseMeta {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let designer_mode = o.opt("DESIGNER_MODE")?;
+        let favorite_meta = o.opt("FAVORITE_META")?;
+        let landing_title = o.opt("LANDING_TITLE")?;
+        let landing_tpl_code = o.opt("LANDING_TPL_CODE")?;
+        let lid = o.opt("LID")?;
+        let modified_by_id = o.opt("MODIFIED_BY_ID")?;
+        let site_tpl_code = o.opt("SITE_TPL_CODE")?;
+        let site_type = o.opt("SITE_TYPE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "CREATED_BY_ID",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "DESIGNER_MODE",
+                    "FAVORITE_META",
+                    "LANDING_TITLE",
+                    "LANDING_TPL_CODE",
+                    "LID",
+                    "MODIFIED_BY_ID",
+                    "SITE_TPL_CODE",
+                    "SITE_TYPE",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            created_by_id: o.opt("CREATED_BY_ID")?,
-            date_create: o.opt("DATE_CREATE")?,
-            date_modify: o.opt("DATE_MODIFY")?,
-            designer_mode: o.opt("DESIGNER_MODE")?,
-            favorite_meta: o.opt("FAVORITE_META")?,
-            landing_title: o.opt("LANDING_TITLE")?,
-            landing_tpl_code: o.opt("LANDING_TPL_CODE")?,
-            lid: o.opt("LID")?,
-            modified_by_id: o.opt("MODIFIED_BY_ID")?,
-            site_tpl_code: o.opt("SITE_TPL_CODE")?,
-            site_type: o.opt("SITE_TYPE")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "CREATED_BY_ID",
-                        "DATE_CREATE",
-                        "DATE_MODIFY",
-                        "DESIGNER_MODE",
-                        "FAVORITE_META",
-                        "LANDING_TITLE",
-                        "LANDING_TPL_CODE",
-                        "LID",
-                        "MODIFIED_BY_ID",
-                        "SITE_TPL_CODE",
-                        "SITE_TYPE",
-                        "XML_ID",
-                    ],
-                )?,
+            created_by_id,
+            date_create,
+            date_modify,
+            designer_mode,
+            favorite_meta,
+            landing_title,
+            landing_tpl_code,
+            lid,
+            modified_by_id,
+            site_tpl_code,
+            site_type,
+            xml_id,
+            additional,
         })
     }
 }
@@ -585,13 +629,19 @@ impl ::bitrix24_runtime::loose::Loose for GetcontentRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let edit_mode = o.opt("editMode")?;
+        let lid = o.req("lid")?;
+        let params = o.opt("params")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["block", "editMode", "lid", "params", "scope"])?;
         Ok(Self {
-            block: o.req("block")?,
-            edit_mode: o.opt("editMode")?,
-            lid: o.req("lid")?,
-            params: o.opt("params")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["block", "editMode", "lid", "params", "scope"])?,
+            block,
+            edit_mode,
+            lid,
+            params,
+            scope,
+            additional,
         })
     }
 }
@@ -614,10 +664,13 @@ impl ::bitrix24_runtime::loose::Loose for GetcontentRequestParams {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let force_unactive = o.opt("force_unactive")?;
+        let wrapper_show = o.opt("wrapper_show")?;
+        let additional = o.rest(&["force_unactive", "wrapper_show"])?;
         Ok(Self {
-            force_unactive: o.opt("force_unactive")?,
-            wrapper_show: o.opt("wrapper_show")?,
-            additional: o.rest(&["force_unactive", "wrapper_show"])?,
+            force_unactive,
+            wrapper_show,
+            additional,
         })
     }
 }
@@ -680,46 +733,64 @@ impl ::bitrix24_runtime::loose::Loose for GetcontentResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let access = o.opt("access")?;
+        let active = o.opt("active")?;
+        let anchor = o.opt("anchor")?;
+        let asset_strings = o.opt("assetStrings")?;
+        let content = o.opt("content")?;
+        let content_ext = o.opt("content_ext")?;
+        let css = o.opt("css")?;
+        let designed = o.opt("designed")?;
+        let dynamic_params = o.opt("dynamicParams")?;
+        let id = o.opt("id")?;
+        let js = o.opt("js")?;
+        let lang = o.opt("lang")?;
+        let manifest = o.opt("manifest")?;
+        let php = o.opt("php")?;
+        let repo_id = o.opt("repoId")?;
+        let required_user_action = o.opt("requiredUserAction")?;
+        let sections = o.opt("sections")?;
+        let additional = o
+            .rest(
+                &[
+                    "access",
+                    "active",
+                    "anchor",
+                    "assetStrings",
+                    "content",
+                    "content_ext",
+                    "css",
+                    "designed",
+                    "dynamicParams",
+                    "id",
+                    "js",
+                    "lang",
+                    "manifest",
+                    "php",
+                    "repoId",
+                    "requiredUserAction",
+                    "sections",
+                ],
+            )?;
         Ok(Self {
-            access: o.opt("access")?,
-            active: o.opt("active")?,
-            anchor: o.opt("anchor")?,
-            asset_strings: o.opt("assetStrings")?,
-            content: o.opt("content")?,
-            content_ext: o.opt("content_ext")?,
-            css: o.opt("css")?,
-            designed: o.opt("designed")?,
-            dynamic_params: o.opt("dynamicParams")?,
-            id: o.opt("id")?,
-            js: o.opt("js")?,
-            lang: o.opt("lang")?,
-            manifest: o.opt("manifest")?,
-            php: o.opt("php")?,
-            repo_id: o.opt("repoId")?,
-            required_user_action: o.opt("requiredUserAction")?,
-            sections: o.opt("sections")?,
-            additional: o
-                .rest(
-                    &[
-                        "access",
-                        "active",
-                        "anchor",
-                        "assetStrings",
-                        "content",
-                        "content_ext",
-                        "css",
-                        "designed",
-                        "dynamicParams",
-                        "id",
-                        "js",
-                        "lang",
-                        "manifest",
-                        "php",
-                        "repoId",
-                        "requiredUserAction",
-                        "sections",
-                    ],
-                )?,
+            access,
+            active,
+            anchor,
+            asset_strings,
+            content,
+            content_ext,
+            css,
+            designed,
+            dynamic_params,
+            id,
+            js,
+            lang,
+            manifest,
+            php,
+            repo_id,
+            required_user_action,
+            sections,
+            additional,
         })
     }
 }
@@ -771,11 +842,15 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let lid = o.req("lid")?;
+        let params = o.opt("params")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["lid", "params", "scope"])?;
         Ok(Self {
-            lid: o.req("lid")?,
-            params: o.opt("params")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["lid", "params", "scope"])?,
+            lid,
+            params,
+            scope,
+            additional,
         })
     }
 }
@@ -800,11 +875,15 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequestParams {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let deleted = o.opt("deleted")?;
+        let edit_mode = o.opt("edit_mode")?;
+        let get_content = o.opt("get_content")?;
+        let additional = o.rest(&["deleted", "edit_mode", "get_content"])?;
         Ok(Self {
-            deleted: o.opt("deleted")?,
-            edit_mode: o.opt("edit_mode")?,
-            get_content: o.opt("get_content")?,
-            additional: o.rest(&["deleted", "edit_mode", "get_content"])?,
+            deleted,
+            edit_mode,
+            get_content,
+            additional,
         })
     }
 }
@@ -844,30 +923,30 @@ impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let content = o.opt("content")?;
+        let css = o.opt("css")?;
+        let id = o.opt("id")?;
+        let js = o.opt("js")?;
+        let lid = o.opt("lid")?;
+        let meta = o.opt("meta")?;
+        let name = o.opt("name")?;
+        let additional = o
+            .rest(
+                &["active", "code", "content", "css", "id", "js", "lid", "meta", "name"],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            code: o.opt("code")?,
-            content: o.opt("content")?,
-            css: o.opt("css")?,
-            id: o.opt("id")?,
-            js: o.opt("js")?,
-            lid: o.opt("lid")?,
-            meta: o.opt("meta")?,
-            name: o.opt("name")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "code",
-                        "content",
-                        "css",
-                        "id",
-                        "js",
-                        "lid",
-                        "meta",
-                        "name",
-                    ],
-                )?,
+            active,
+            code,
+            content,
+            css,
+            id,
+            js,
+            lid,
+            meta,
+            name,
+            additional,
         })
     }
 }
@@ -906,32 +985,43 @@ impl ::bitrix24_runtime::loose::Loose for GetlistResponseItemMeta {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let landing_title = o.opt("LANDING_TITLE")?;
+        let landing_tpl_code = o.opt("LANDING_TPL_CODE")?;
+        let lid = o.opt("LID")?;
+        let modified_by_id = o.opt("MODIFIED_BY_ID")?;
+        let site_tpl_code = o.opt("SITE_TPL_CODE")?;
+        let site_type = o.opt("SITE_TYPE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "CREATED_BY_ID",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "LANDING_TITLE",
+                    "LANDING_TPL_CODE",
+                    "LID",
+                    "MODIFIED_BY_ID",
+                    "SITE_TPL_CODE",
+                    "SITE_TYPE",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            created_by_id: o.opt("CREATED_BY_ID")?,
-            date_create: o.opt("DATE_CREATE")?,
-            date_modify: o.opt("DATE_MODIFY")?,
-            landing_title: o.opt("LANDING_TITLE")?,
-            landing_tpl_code: o.opt("LANDING_TPL_CODE")?,
-            lid: o.opt("LID")?,
-            modified_by_id: o.opt("MODIFIED_BY_ID")?,
-            site_tpl_code: o.opt("SITE_TPL_CODE")?,
-            site_type: o.opt("SITE_TYPE")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "CREATED_BY_ID",
-                        "DATE_CREATE",
-                        "DATE_MODIFY",
-                        "LANDING_TITLE",
-                        "LANDING_TPL_CODE",
-                        "LID",
-                        "MODIFIED_BY_ID",
-                        "SITE_TPL_CODE",
-                        "SITE_TYPE",
-                        "XML_ID",
-                    ],
-                )?,
+            created_by_id,
+            date_create,
+            date_modify,
+            landing_title,
+            landing_tpl_code,
+            lid,
+            modified_by_id,
+            site_tpl_code,
+            site_type,
+            xml_id,
+            additional,
         })
     }
 }
@@ -985,12 +1075,17 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let lid = o.req("lid")?;
+        let params = o.opt("params")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["block", "lid", "params", "scope"])?;
         Ok(Self {
-            block: o.req("block")?,
-            lid: o.req("lid")?,
-            params: o.opt("params")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["block", "lid", "params", "scope"])?,
+            block,
+            lid,
+            params,
+            scope,
+            additional,
         })
     }
 }
@@ -1011,10 +1106,9 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestRequestParams {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            edit_mode: o.opt("edit_mode")?,
-            additional: o.rest(&["edit_mode"])?,
-        })
+        let edit_mode = o.opt("edit_mode")?;
+        let additional = o.rest(&["edit_mode"])?;
+        Ok(Self { edit_mode, additional })
     }
 }
 
@@ -1057,36 +1151,49 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let assets = o.opt("assets")?;
+        let attrs = o.opt("attrs")?;
+        let block = o.opt("block")?;
+        let callbacks = o.opt("callbacks")?;
+        let cards = o.opt("cards")?;
+        let code = o.opt("code")?;
+        let menu = o.opt("menu")?;
+        let namespace = o.opt("namespace")?;
+        let nodes = o.opt("nodes")?;
+        let preview = o.opt("preview")?;
+        let style = o.opt("style")?;
+        let timestamp = o.opt("timestamp")?;
+        let additional = o
+            .rest(
+                &[
+                    "assets",
+                    "attrs",
+                    "block",
+                    "callbacks",
+                    "cards",
+                    "code",
+                    "menu",
+                    "namespace",
+                    "nodes",
+                    "preview",
+                    "style",
+                    "timestamp",
+                ],
+            )?;
         Ok(Self {
-            assets: o.opt("assets")?,
-            attrs: o.opt("attrs")?,
-            block: o.opt("block")?,
-            callbacks: o.opt("callbacks")?,
-            cards: o.opt("cards")?,
-            code: o.opt("code")?,
-            menu: o.opt("menu")?,
-            namespace: o.opt("namespace")?,
-            nodes: o.opt("nodes")?,
-            preview: o.opt("preview")?,
-            style: o.opt("style")?,
-            timestamp: o.opt("timestamp")?,
-            additional: o
-                .rest(
-                    &[
-                        "assets",
-                        "attrs",
-                        "block",
-                        "callbacks",
-                        "cards",
-                        "code",
-                        "menu",
-                        "namespace",
-                        "nodes",
-                        "preview",
-                        "style",
-                        "timestamp",
-                    ],
-                )?,
+            assets,
+            attrs,
+            block,
+            callbacks,
+            cards,
+            code,
+            menu,
+            namespace,
+            nodes,
+            preview,
+            style,
+            timestamp,
+            additional,
         })
     }
 }
@@ -1115,13 +1222,19 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseAssets {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let callbacks = o.opt("callbacks")?;
+        let class = o.opt("class")?;
+        let css = o.opt("css")?;
+        let ext = o.opt("ext")?;
+        let js = o.opt("js")?;
+        let additional = o.rest(&["callbacks", "class", "css", "ext", "js"])?;
         Ok(Self {
-            callbacks: o.opt("callbacks")?,
-            class: o.opt("class")?,
-            css: o.opt("css")?,
-            ext: o.opt("ext")?,
-            js: o.opt("js")?,
-            additional: o.rest(&["callbacks", "class", "css", "ext", "js"])?,
+            callbacks,
+            class,
+            css,
+            ext,
+            js,
+            additional,
         })
     }
 }
@@ -1148,12 +1261,17 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseBlock {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let dynamic = o.opt("dynamic")?;
+        let name = o.opt("name")?;
+        let section = o.opt("section")?;
+        let subtype = o.opt("subtype")?;
+        let additional = o.rest(&["dynamic", "name", "section", "subtype"])?;
         Ok(Self {
-            dynamic: o.opt("dynamic")?,
-            name: o.opt("name")?,
-            section: o.opt("section")?,
-            subtype: o.opt("subtype")?,
-            additional: o.rest(&["dynamic", "name", "section", "subtype"])?,
+            dynamic,
+            name,
+            section,
+            subtype,
+            additional,
         })
     }
 }
@@ -1201,10 +1319,9 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestfileRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            code: o.req("code")?,
-            additional: o.rest(&["code"])?,
-        })
+        let code = o.req("code")?;
+        let additional = o.rest(&["code"])?;
+        Ok(Self { code, additional })
     }
 }
 
@@ -1237,16 +1354,24 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestfileResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let assets = o.opt("assets")?;
+        let attrs = o.opt("attrs")?;
+        let block = o.opt("block")?;
+        let cards = o.opt("cards")?;
+        let menu = o.opt("menu")?;
+        let nodes = o.opt("nodes")?;
+        let style = o.opt("style")?;
+        let additional = o
+            .rest(&["assets", "attrs", "block", "cards", "menu", "nodes", "style"])?;
         Ok(Self {
-            assets: o.opt("assets")?,
-            attrs: o.opt("attrs")?,
-            block: o.opt("block")?,
-            cards: o.opt("cards")?,
-            menu: o.opt("menu")?,
-            nodes: o.opt("nodes")?,
-            style: o.opt("style")?,
-            additional: o
-                .rest(&["assets", "attrs", "block", "cards", "menu", "nodes", "style"])?,
+            assets,
+            attrs,
+            block,
+            cards,
+            menu,
+            nodes,
+            style,
+            additional,
         })
     }
 }
@@ -1292,11 +1417,10 @@ impl ::bitrix24_runtime::loose::Loose for GetrepositoryRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            scope: o.opt("scope")?,
-            section: o.opt("section")?,
-            additional: o.rest(&["scope", "section"])?,
-        })
+        let scope = o.opt("scope")?;
+        let section = o.opt("section")?;
+        let additional = o.rest(&["scope", "section"])?;
+        Ok(Self { scope, section, additional })
     }
 }
 
@@ -1332,28 +1456,37 @@ impl ::bitrix24_runtime::loose::Loose for GetrepositoryResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let app_code = o.opt("app_code")?;
+        let items = o.opt("items")?;
+        let meta = o.opt("meta")?;
+        let name = o.opt("name")?;
+        let new = o.opt("new")?;
+        let separator = o.opt("separator")?;
+        let special_type = o.opt("specialType")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "app_code",
+                    "items",
+                    "meta",
+                    "name",
+                    "new",
+                    "separator",
+                    "specialType",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            app_code: o.opt("app_code")?,
-            items: o.opt("items")?,
-            meta: o.opt("meta")?,
-            name: o.opt("name")?,
-            new: o.opt("new")?,
-            separator: o.opt("separator")?,
-            special_type: o.opt("specialType")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "app_code",
-                        "items",
-                        "meta",
-                        "name",
-                        "new",
-                        "separator",
-                        "specialType",
-                        "type",
-                    ],
-                )?,
+            app_code,
+            items,
+            meta,
+            name,
+            new,
+            separator,
+            special_type,
+            type_,
+            additional,
         })
     }
 }
@@ -1409,48 +1542,67 @@ impl ::bitrix24_runtime::loose::Loose for GetrepositoryResponseItems {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let app_code = o.opt("app_code")?;
+        let app_expired = o.opt("app_expired")?;
+        let description = o.opt("description")?;
+        let favorite = o.opt("favorite")?;
+        let favorite_my = o.opt("favoriteMy")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let namespace = o.opt("namespace")?;
+        let new = o.opt("new")?;
+        let only_for_license = o.opt("only_for_license")?;
+        let preview = o.opt("preview")?;
+        let repo_id = o.opt("repo_id")?;
+        let requires_updates = o.opt("requires_updates")?;
+        let restricted = o.opt("restricted")?;
+        let section = o.opt("section")?;
+        let system = o.opt("system")?;
+        let type_ = o.opt("type")?;
+        let version = o.opt("version")?;
+        let additional = o
+            .rest(
+                &[
+                    "app_code",
+                    "app_expired",
+                    "description",
+                    "favorite",
+                    "favoriteMy",
+                    "id",
+                    "name",
+                    "namespace",
+                    "new",
+                    "only_for_license",
+                    "preview",
+                    "repo_id",
+                    "requires_updates",
+                    "restricted",
+                    "section",
+                    "system",
+                    "type",
+                    "version",
+                ],
+            )?;
         Ok(Self {
-            app_code: o.opt("app_code")?,
-            app_expired: o.opt("app_expired")?,
-            description: o.opt("description")?,
-            favorite: o.opt("favorite")?,
-            favorite_my: o.opt("favoriteMy")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            namespace: o.opt("namespace")?,
-            new: o.opt("new")?,
-            only_for_license: o.opt("only_for_license")?,
-            preview: o.opt("preview")?,
-            repo_id: o.opt("repo_id")?,
-            requires_updates: o.opt("requires_updates")?,
-            restricted: o.opt("restricted")?,
-            section: o.opt("section")?,
-            system: o.opt("system")?,
-            type_: o.opt("type")?,
-            version: o.opt("version")?,
-            additional: o
-                .rest(
-                    &[
-                        "app_code",
-                        "app_expired",
-                        "description",
-                        "favorite",
-                        "favoriteMy",
-                        "id",
-                        "name",
-                        "namespace",
-                        "new",
-                        "only_for_license",
-                        "preview",
-                        "repo_id",
-                        "requires_updates",
-                        "restricted",
-                        "section",
-                        "system",
-                        "type",
-                        "version",
-                    ],
-                )?,
+            app_code,
+            app_expired,
+            description,
+            favorite,
+            favorite_my,
+            id,
+            name,
+            namespace,
+            new,
+            only_for_license,
+            preview,
+            repo_id,
+            requires_updates,
+            restricted,
+            section,
+            system,
+            type_,
+            version,
+            additional,
         })
     }
 }
@@ -1499,13 +1651,20 @@ impl ::bitrix24_runtime::loose::Loose for RemovecardRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let lid = o.req("lid")?;
+        let prevent_history = o.opt("preventHistory")?;
+        let scope = o.opt("scope")?;
+        let selector = o.req("selector")?;
+        let additional = o
+            .rest(&["block", "lid", "preventHistory", "scope", "selector"])?;
         Ok(Self {
-            block: o.req("block")?,
-            lid: o.req("lid")?,
-            prevent_history: o.opt("preventHistory")?,
-            scope: o.opt("scope")?,
-            selector: o.req("selector")?,
-            additional: o.rest(&["block", "lid", "preventHistory", "scope", "selector"])?,
+            block,
+            lid,
+            prevent_history,
+            scope,
+            selector,
+            additional,
         })
     }
 }
@@ -1561,12 +1720,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateCardsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let data = o.req("data")?;
+        let lid = o.req("lid")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["block", "data", "lid", "scope"])?;
         Ok(Self {
-            block: o.req("block")?,
-            data: o.req("data")?,
-            lid: o.req("lid")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["block", "data", "lid", "scope"])?,
+            block,
+            data,
+            lid,
+            scope,
+            additional,
         })
     }
 }
@@ -1624,13 +1788,19 @@ impl ::bitrix24_runtime::loose::Loose for UpdateStylesRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let data = o.req("data")?;
+        let lid = o.req("lid")?;
+        let prevent_history = o.opt("preventHistory")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["block", "data", "lid", "preventHistory", "scope"])?;
         Ok(Self {
-            block: o.req("block")?,
-            data: o.req("data")?,
-            lid: o.req("lid")?,
-            prevent_history: o.opt("preventHistory")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["block", "data", "lid", "preventHistory", "scope"])?,
+            block,
+            data,
+            lid,
+            prevent_history,
+            scope,
+            additional,
         })
     }
 }
@@ -1686,12 +1856,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateattrsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let data = o.req("data")?;
+        let lid = o.req("lid")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["block", "data", "lid", "scope"])?;
         Ok(Self {
-            block: o.req("block")?,
-            data: o.req("data")?,
-            lid: o.req("lid")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["block", "data", "lid", "scope"])?,
+            block,
+            data,
+            lid,
+            scope,
+            additional,
         })
     }
 }
@@ -1750,17 +1925,22 @@ impl ::bitrix24_runtime::loose::Loose for UpdatecontentRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let content = o.req("content")?;
+        let designed = o.opt("designed")?;
+        let lid = o.req("lid")?;
+        let prevent_history = o.opt("preventHistory")?;
+        let scope = o.opt("scope")?;
+        let additional = o
+            .rest(&["block", "content", "designed", "lid", "preventHistory", "scope"])?;
         Ok(Self {
-            block: o.req("block")?,
-            content: o.req("content")?,
-            designed: o.opt("designed")?,
-            lid: o.req("lid")?,
-            prevent_history: o.opt("preventHistory")?,
-            scope: o.opt("scope")?,
-            additional: o
-                .rest(
-                    &["block", "content", "designed", "lid", "preventHistory", "scope"],
-                )?,
+            block,
+            content,
+            designed,
+            lid,
+            prevent_history,
+            scope,
+            additional,
         })
     }
 }
@@ -1820,17 +2000,22 @@ impl ::bitrix24_runtime::loose::Loose for UpdatenodesRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional_2 = o.opt("additional")?;
+        let block = o.req("block")?;
+        let data = o.req("data")?;
+        let lid = o.req("lid")?;
+        let prevent_history = o.opt("preventHistory")?;
+        let scope = o.opt("scope")?;
+        let additional = o
+            .rest(&["additional", "block", "data", "lid", "preventHistory", "scope"])?;
         Ok(Self {
-            additional_2: o.opt("additional")?,
-            block: o.req("block")?,
-            data: o.req("data")?,
-            lid: o.req("lid")?,
-            prevent_history: o.opt("preventHistory")?,
-            scope: o.opt("scope")?,
-            additional: o
-                .rest(
-                    &["additional", "block", "data", "lid", "preventHistory", "scope"],
-                )?,
+            additional_2,
+            block,
+            data,
+            lid,
+            prevent_history,
+            scope,
+            additional,
         })
     }
 }
@@ -1851,10 +2036,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdatenodesRequestAdditional {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            append_menu: o.opt("appendMenu")?,
-            additional: o.rest(&["appendMenu"])?,
-        })
+        let append_menu = o.opt("appendMenu")?;
+        let additional = o.rest(&["appendMenu"])?;
+        Ok(Self { append_menu, additional })
     }
 }
 
@@ -1916,14 +2100,22 @@ impl ::bitrix24_runtime::loose::Loose for UploadfileRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let ext = o.opt("ext")?;
+        let params = o.opt("params")?;
+        let picture = o.req("picture")?;
+        let scope = o.opt("scope")?;
+        let temp = o.opt("temp")?;
+        let additional = o
+            .rest(&["block", "ext", "params", "picture", "scope", "temp"])?;
         Ok(Self {
-            block: o.req("block")?,
-            ext: o.opt("ext")?,
-            params: o.opt("params")?,
-            picture: o.req("picture")?,
-            scope: o.opt("scope")?,
-            temp: o.opt("temp")?,
-            additional: o.rest(&["block", "ext", "params", "picture", "scope", "temp"])?,
+            block,
+            ext,
+            params,
+            picture,
+            scope,
+            temp,
+            additional,
         })
     }
 }
@@ -1948,11 +2140,15 @@ impl ::bitrix24_runtime::loose::Loose for UploadfileRequestParams {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let height = o.opt("height")?;
+        let resize_type = o.opt("resize_type")?;
+        let width = o.opt("width")?;
+        let additional = o.rest(&["height", "resize_type", "width"])?;
         Ok(Self {
-            height: o.opt("height")?,
-            resize_type: o.opt("resize_type")?,
-            width: o.opt("width")?,
-            additional: o.rest(&["height", "resize_type", "width"])?,
+            height,
+            resize_type,
+            width,
+            additional,
         })
     }
 }
@@ -1976,11 +2172,10 @@ impl ::bitrix24_runtime::loose::Loose for UploadfileResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            src: o.opt("src")?,
-            additional: o.rest(&["id", "src"])?,
-        })
+        let id = o.opt("id")?;
+        let src = o.opt("src")?;
+        let additional = o.rest(&["id", "src"])?;
+        Ok(Self { id, src, additional })
     }
 }
 

@@ -37,10 +37,9 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            params: o.opt("params")?,
-            additional: o.rest(&["params"])?,
-        })
+        let params = o.opt("params")?;
+        let additional = o.rest(&["params"])?;
+        Ok(Self { params, additional })
     }
 }
 
@@ -70,15 +69,22 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequestParams {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let group = o.opt("group")?;
+        let limit = o.opt("limit")?;
+        let offset = o.opt("offset")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let additional = o
+            .rest(&["filter", "group", "limit", "offset", "order", "select"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            group: o.opt("group")?,
-            limit: o.opt("limit")?,
-            offset: o.opt("offset")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            additional: o
-                .rest(&["filter", "group", "limit", "offset", "order", "select"])?,
+            filter,
+            group,
+            limit,
+            offset,
+            order,
+            select,
+            additional,
         })
     }
 }
@@ -138,52 +144,73 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequestParamsFilter {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let app_code = o.opt("APP_CODE")?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let description = o.opt("DESCRIPTION")?;
+        let id = o.opt("ID")?;
+        let lang = o.opt("LANG")?;
+        let manifest = o.opt("MANIFEST")?;
+        let modified_by_id = o.opt("MODIFIED_BY_ID")?;
+        let preview = o.opt("PREVIEW")?;
+        let preview2x = o.opt("PREVIEW2X")?;
+        let preview3x = o.opt("PREVIEW3X")?;
+        let preview_url = o.opt("PREVIEW_URL")?;
+        let show_in_list = o.opt("SHOW_IN_LIST")?;
+        let site_template_id = o.opt("SITE_TEMPLATE_ID")?;
+        let title = o.opt("TITLE")?;
+        let tpl_type = o.opt("TPL_TYPE")?;
+        let type_ = o.opt("TYPE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "APP_CODE",
+                    "CREATED_BY_ID",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "DESCRIPTION",
+                    "ID",
+                    "LANG",
+                    "MANIFEST",
+                    "MODIFIED_BY_ID",
+                    "PREVIEW",
+                    "PREVIEW2X",
+                    "PREVIEW3X",
+                    "PREVIEW_URL",
+                    "SHOW_IN_LIST",
+                    "SITE_TEMPLATE_ID",
+                    "TITLE",
+                    "TPL_TYPE",
+                    "TYPE",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            app_code: o.opt("APP_CODE")?,
-            created_by_id: o.opt("CREATED_BY_ID")?,
-            date_create: o.opt("DATE_CREATE")?,
-            date_modify: o.opt("DATE_MODIFY")?,
-            description: o.opt("DESCRIPTION")?,
-            id: o.opt("ID")?,
-            lang: o.opt("LANG")?,
-            manifest: o.opt("MANIFEST")?,
-            modified_by_id: o.opt("MODIFIED_BY_ID")?,
-            preview: o.opt("PREVIEW")?,
-            preview2x: o.opt("PREVIEW2X")?,
-            preview3x: o.opt("PREVIEW3X")?,
-            preview_url: o.opt("PREVIEW_URL")?,
-            show_in_list: o.opt("SHOW_IN_LIST")?,
-            site_template_id: o.opt("SITE_TEMPLATE_ID")?,
-            title: o.opt("TITLE")?,
-            tpl_type: o.opt("TPL_TYPE")?,
-            type_: o.opt("TYPE")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "APP_CODE",
-                        "CREATED_BY_ID",
-                        "DATE_CREATE",
-                        "DATE_MODIFY",
-                        "DESCRIPTION",
-                        "ID",
-                        "LANG",
-                        "MANIFEST",
-                        "MODIFIED_BY_ID",
-                        "PREVIEW",
-                        "PREVIEW2X",
-                        "PREVIEW3X",
-                        "PREVIEW_URL",
-                        "SHOW_IN_LIST",
-                        "SITE_TEMPLATE_ID",
-                        "TITLE",
-                        "TPL_TYPE",
-                        "TYPE",
-                        "XML_ID",
-                    ],
-                )?,
+            active,
+            app_code,
+            created_by_id,
+            date_create,
+            date_modify,
+            description,
+            id,
+            lang,
+            manifest,
+            modified_by_id,
+            preview,
+            preview2x,
+            preview3x,
+            preview_url,
+            show_in_list,
+            site_template_id,
+            title,
+            tpl_type,
+            type_,
+            xml_id,
+            additional,
         })
     }
 }
@@ -250,52 +277,73 @@ impl ::bitrix24_runtime::loose::Loose for GetListResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let app_code = o.opt("APP_CODE")?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let description = o.opt("DESCRIPTION")?;
+        let id = o.opt("ID")?;
+        let lang = o.opt("LANG")?;
+        let manifest = o.opt("MANIFEST")?;
+        let modified_by_id = o.opt("MODIFIED_BY_ID")?;
+        let preview = o.opt("PREVIEW")?;
+        let preview2x = o.opt("PREVIEW2X")?;
+        let preview3x = o.opt("PREVIEW3X")?;
+        let preview_url = o.opt("PREVIEW_URL")?;
+        let show_in_list = o.opt("SHOW_IN_LIST")?;
+        let site_template_id = o.opt("SITE_TEMPLATE_ID")?;
+        let title = o.opt("TITLE")?;
+        let tpl_type = o.opt("TPL_TYPE")?;
+        let type_ = o.opt("TYPE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "APP_CODE",
+                    "CREATED_BY_ID",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "DESCRIPTION",
+                    "ID",
+                    "LANG",
+                    "MANIFEST",
+                    "MODIFIED_BY_ID",
+                    "PREVIEW",
+                    "PREVIEW2X",
+                    "PREVIEW3X",
+                    "PREVIEW_URL",
+                    "SHOW_IN_LIST",
+                    "SITE_TEMPLATE_ID",
+                    "TITLE",
+                    "TPL_TYPE",
+                    "TYPE",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            app_code: o.opt("APP_CODE")?,
-            created_by_id: o.opt("CREATED_BY_ID")?,
-            date_create: o.opt("DATE_CREATE")?,
-            date_modify: o.opt("DATE_MODIFY")?,
-            description: o.opt("DESCRIPTION")?,
-            id: o.opt("ID")?,
-            lang: o.opt("LANG")?,
-            manifest: o.opt("MANIFEST")?,
-            modified_by_id: o.opt("MODIFIED_BY_ID")?,
-            preview: o.opt("PREVIEW")?,
-            preview2x: o.opt("PREVIEW2X")?,
-            preview3x: o.opt("PREVIEW3X")?,
-            preview_url: o.opt("PREVIEW_URL")?,
-            show_in_list: o.opt("SHOW_IN_LIST")?,
-            site_template_id: o.opt("SITE_TEMPLATE_ID")?,
-            title: o.opt("TITLE")?,
-            tpl_type: o.opt("TPL_TYPE")?,
-            type_: o.opt("TYPE")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "APP_CODE",
-                        "CREATED_BY_ID",
-                        "DATE_CREATE",
-                        "DATE_MODIFY",
-                        "DESCRIPTION",
-                        "ID",
-                        "LANG",
-                        "MANIFEST",
-                        "MODIFIED_BY_ID",
-                        "PREVIEW",
-                        "PREVIEW2X",
-                        "PREVIEW3X",
-                        "PREVIEW_URL",
-                        "SHOW_IN_LIST",
-                        "SITE_TEMPLATE_ID",
-                        "TITLE",
-                        "TPL_TYPE",
-                        "TYPE",
-                        "XML_ID",
-                    ],
-                )?,
+            active,
+            app_code,
+            created_by_id,
+            date_create,
+            date_modify,
+            description,
+            id,
+            lang,
+            manifest,
+            modified_by_id,
+            preview,
+            preview2x,
+            preview3x,
+            preview_url,
+            show_in_list,
+            site_template_id,
+            title,
+            tpl_type,
+            type_,
+            xml_id,
+            additional,
         })
     }
 }
@@ -351,11 +399,10 @@ impl ::bitrix24_runtime::loose::Loose for GetPageListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            filter: o.opt("filter")?,
-            type_: o.req("type")?,
-            additional: o.rest(&["filter", "type"])?,
-        })
+        let filter = o.opt("filter")?;
+        let type_ = o.req("type")?;
+        let additional = o.rest(&["filter", "type"])?;
+        Ok(Self { filter, type_, additional })
     }
 }
 
@@ -408,46 +455,64 @@ impl ::bitrix24_runtime::loose::Loose for GetPageListRequestFilter {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let app_code = o.opt("APP_CODE")?;
+        let available = o.opt("AVAILABLE")?;
+        let data = o.opt("DATA")?;
+        let description = o.opt("DESCRIPTION")?;
+        let id = o.opt("ID")?;
+        let lock_delete = o.opt("LOCK_DELETE")?;
+        let preview = o.opt("PREVIEW")?;
+        let preview2x = o.opt("PREVIEW2X")?;
+        let preview3x = o.opt("PREVIEW3X")?;
+        let publication = o.opt("PUBLICATION")?;
+        let rest = o.opt("REST")?;
+        let section = o.opt("SECTION")?;
+        let singleton = o.opt("SINGLETON")?;
+        let title = o.opt("TITLE")?;
+        let type_ = o.opt("TYPE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "APP_CODE",
+                    "AVAILABLE",
+                    "DATA",
+                    "DESCRIPTION",
+                    "ID",
+                    "LOCK_DELETE",
+                    "PREVIEW",
+                    "PREVIEW2X",
+                    "PREVIEW3X",
+                    "PUBLICATION",
+                    "REST",
+                    "SECTION",
+                    "SINGLETON",
+                    "TITLE",
+                    "TYPE",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            app_code: o.opt("APP_CODE")?,
-            available: o.opt("AVAILABLE")?,
-            data: o.opt("DATA")?,
-            description: o.opt("DESCRIPTION")?,
-            id: o.opt("ID")?,
-            lock_delete: o.opt("LOCK_DELETE")?,
-            preview: o.opt("PREVIEW")?,
-            preview2x: o.opt("PREVIEW2X")?,
-            preview3x: o.opt("PREVIEW3X")?,
-            publication: o.opt("PUBLICATION")?,
-            rest: o.opt("REST")?,
-            section: o.opt("SECTION")?,
-            singleton: o.opt("SINGLETON")?,
-            title: o.opt("TITLE")?,
-            type_: o.opt("TYPE")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "APP_CODE",
-                        "AVAILABLE",
-                        "DATA",
-                        "DESCRIPTION",
-                        "ID",
-                        "LOCK_DELETE",
-                        "PREVIEW",
-                        "PREVIEW2X",
-                        "PREVIEW3X",
-                        "PUBLICATION",
-                        "REST",
-                        "SECTION",
-                        "SINGLETON",
-                        "TITLE",
-                        "TYPE",
-                        "XML_ID",
-                    ],
-                )?,
+            active,
+            app_code,
+            available,
+            data,
+            description,
+            id,
+            lock_delete,
+            preview,
+            preview2x,
+            preview3x,
+            publication,
+            rest,
+            section,
+            singleton,
+            title,
+            type_,
+            xml_id,
+            additional,
         })
     }
 }
@@ -523,68 +588,97 @@ impl ::bitrix24_runtime::loose::Loose for GetPageListRequestFilterData {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let charset = o.opt("charset")?;
+        let code = o.opt("code")?;
+        let description = o.opt("description")?;
+        let disable_import = o.opt("disable_import")?;
+        let encoded = o.opt("encoded")?;
+        let fields = o.opt("fields")?;
+        let folders = o.opt("folders")?;
+        let is_webform_page = o.opt("is_webform_page")?;
+        let items = o.opt("items")?;
+        let layout = o.opt("layout")?;
+        let lock_delete = o.opt("lock_delete")?;
+        let master_pages = o.opt("master_pages")?;
+        let name = o.opt("name")?;
+        let old_id = o.opt("old_id")?;
+        let parent = o.opt("parent")?;
+        let preview = o.opt("preview")?;
+        let preview2x = o.opt("preview2x")?;
+        let preview3x = o.opt("preview3x")?;
+        let preview_url = o.opt("preview_url")?;
+        let publication = o.opt("publication")?;
+        let section = o.opt("section")?;
+        let show_in_list = o.opt("show_in_list")?;
+        let singleton = o.opt("singleton")?;
+        let sort = o.opt("sort")?;
+        let syspages = o.opt("syspages")?;
+        let type_ = o.opt("type")?;
+        let version = o.opt("version")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "charset",
+                    "code",
+                    "description",
+                    "disable_import",
+                    "encoded",
+                    "fields",
+                    "folders",
+                    "is_webform_page",
+                    "items",
+                    "layout",
+                    "lock_delete",
+                    "master_pages",
+                    "name",
+                    "old_id",
+                    "parent",
+                    "preview",
+                    "preview2x",
+                    "preview3x",
+                    "preview_url",
+                    "publication",
+                    "section",
+                    "show_in_list",
+                    "singleton",
+                    "sort",
+                    "syspages",
+                    "type",
+                    "version",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            charset: o.opt("charset")?,
-            code: o.opt("code")?,
-            description: o.opt("description")?,
-            disable_import: o.opt("disable_import")?,
-            encoded: o.opt("encoded")?,
-            fields: o.opt("fields")?,
-            folders: o.opt("folders")?,
-            is_webform_page: o.opt("is_webform_page")?,
-            items: o.opt("items")?,
-            layout: o.opt("layout")?,
-            lock_delete: o.opt("lock_delete")?,
-            master_pages: o.opt("master_pages")?,
-            name: o.opt("name")?,
-            old_id: o.opt("old_id")?,
-            parent: o.opt("parent")?,
-            preview: o.opt("preview")?,
-            preview2x: o.opt("preview2x")?,
-            preview3x: o.opt("preview3x")?,
-            preview_url: o.opt("preview_url")?,
-            publication: o.opt("publication")?,
-            section: o.opt("section")?,
-            show_in_list: o.opt("show_in_list")?,
-            singleton: o.opt("singleton")?,
-            sort: o.opt("sort")?,
-            syspages: o.opt("syspages")?,
-            type_: o.opt("type")?,
-            version: o.opt("version")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "charset",
-                        "code",
-                        "description",
-                        "disable_import",
-                        "encoded",
-                        "fields",
-                        "folders",
-                        "is_webform_page",
-                        "items",
-                        "layout",
-                        "lock_delete",
-                        "master_pages",
-                        "name",
-                        "old_id",
-                        "parent",
-                        "preview",
-                        "preview2x",
-                        "preview3x",
-                        "preview_url",
-                        "publication",
-                        "section",
-                        "show_in_list",
-                        "singleton",
-                        "sort",
-                        "syspages",
-                        "type",
-                        "version",
-                    ],
-                )?,
+            active,
+            charset,
+            code,
+            description,
+            disable_import,
+            encoded,
+            fields,
+            folders,
+            is_webform_page,
+            items,
+            layout,
+            lock_delete,
+            master_pages,
+            name,
+            old_id,
+            parent,
+            preview,
+            preview2x,
+            preview3x,
+            preview_url,
+            publication,
+            section,
+            show_in_list,
+            singleton,
+            sort,
+            syspages,
+            type_,
+            version,
+            additional,
         })
     }
 }
@@ -641,46 +735,64 @@ impl ::bitrix24_runtime::loose::Loose for GetPageListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let app_code = o.opt("APP_CODE")?;
+        let available = o.opt("AVAILABLE")?;
+        let data = o.opt("DATA")?;
+        let description = o.opt("DESCRIPTION")?;
+        let id = o.opt("ID")?;
+        let lock_delete = o.opt("LOCK_DELETE")?;
+        let preview = o.opt("PREVIEW")?;
+        let preview2x = o.opt("PREVIEW2X")?;
+        let preview3x = o.opt("PREVIEW3X")?;
+        let publication = o.opt("PUBLICATION")?;
+        let rest = o.opt("REST")?;
+        let section = o.opt("SECTION")?;
+        let singleton = o.opt("SINGLETON")?;
+        let title = o.opt("TITLE")?;
+        let type_ = o.opt("TYPE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "APP_CODE",
+                    "AVAILABLE",
+                    "DATA",
+                    "DESCRIPTION",
+                    "ID",
+                    "LOCK_DELETE",
+                    "PREVIEW",
+                    "PREVIEW2X",
+                    "PREVIEW3X",
+                    "PUBLICATION",
+                    "REST",
+                    "SECTION",
+                    "SINGLETON",
+                    "TITLE",
+                    "TYPE",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            app_code: o.opt("APP_CODE")?,
-            available: o.opt("AVAILABLE")?,
-            data: o.opt("DATA")?,
-            description: o.opt("DESCRIPTION")?,
-            id: o.opt("ID")?,
-            lock_delete: o.opt("LOCK_DELETE")?,
-            preview: o.opt("PREVIEW")?,
-            preview2x: o.opt("PREVIEW2X")?,
-            preview3x: o.opt("PREVIEW3X")?,
-            publication: o.opt("PUBLICATION")?,
-            rest: o.opt("REST")?,
-            section: o.opt("SECTION")?,
-            singleton: o.opt("SINGLETON")?,
-            title: o.opt("TITLE")?,
-            type_: o.opt("TYPE")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "APP_CODE",
-                        "AVAILABLE",
-                        "DATA",
-                        "DESCRIPTION",
-                        "ID",
-                        "LOCK_DELETE",
-                        "PREVIEW",
-                        "PREVIEW2X",
-                        "PREVIEW3X",
-                        "PUBLICATION",
-                        "REST",
-                        "SECTION",
-                        "SINGLETON",
-                        "TITLE",
-                        "TYPE",
-                        "XML_ID",
-                    ],
-                )?,
+            active,
+            app_code,
+            available,
+            data,
+            description,
+            id,
+            lock_delete,
+            preview,
+            preview2x,
+            preview3x,
+            publication,
+            rest,
+            section,
+            singleton,
+            title,
+            type_,
+            xml_id,
+            additional,
         })
     }
 }
@@ -756,68 +868,97 @@ impl ::bitrix24_runtime::loose::Loose for GetPageListResponseData {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let charset = o.opt("charset")?;
+        let code = o.opt("code")?;
+        let description = o.opt("description")?;
+        let disable_import = o.opt("disable_import")?;
+        let encoded = o.opt("encoded")?;
+        let fields = o.opt("fields")?;
+        let folders = o.opt("folders")?;
+        let is_webform_page = o.opt("is_webform_page")?;
+        let items = o.opt("items")?;
+        let layout = o.opt("layout")?;
+        let lock_delete = o.opt("lock_delete")?;
+        let master_pages = o.opt("master_pages")?;
+        let name = o.opt("name")?;
+        let old_id = o.opt("old_id")?;
+        let parent = o.opt("parent")?;
+        let preview = o.opt("preview")?;
+        let preview2x = o.opt("preview2x")?;
+        let preview3x = o.opt("preview3x")?;
+        let preview_url = o.opt("preview_url")?;
+        let publication = o.opt("publication")?;
+        let section = o.opt("section")?;
+        let show_in_list = o.opt("show_in_list")?;
+        let singleton = o.opt("singleton")?;
+        let sort = o.opt("sort")?;
+        let syspages = o.opt("syspages")?;
+        let type_ = o.opt("type")?;
+        let version = o.opt("version")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "charset",
+                    "code",
+                    "description",
+                    "disable_import",
+                    "encoded",
+                    "fields",
+                    "folders",
+                    "is_webform_page",
+                    "items",
+                    "layout",
+                    "lock_delete",
+                    "master_pages",
+                    "name",
+                    "old_id",
+                    "parent",
+                    "preview",
+                    "preview2x",
+                    "preview3x",
+                    "preview_url",
+                    "publication",
+                    "section",
+                    "show_in_list",
+                    "singleton",
+                    "sort",
+                    "syspages",
+                    "type",
+                    "version",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            charset: o.opt("charset")?,
-            code: o.opt("code")?,
-            description: o.opt("description")?,
-            disable_import: o.opt("disable_import")?,
-            encoded: o.opt("encoded")?,
-            fields: o.opt("fields")?,
-            folders: o.opt("folders")?,
-            is_webform_page: o.opt("is_webform_page")?,
-            items: o.opt("items")?,
-            layout: o.opt("layout")?,
-            lock_delete: o.opt("lock_delete")?,
-            master_pages: o.opt("master_pages")?,
-            name: o.opt("name")?,
-            old_id: o.opt("old_id")?,
-            parent: o.opt("parent")?,
-            preview: o.opt("preview")?,
-            preview2x: o.opt("preview2x")?,
-            preview3x: o.opt("preview3x")?,
-            preview_url: o.opt("preview_url")?,
-            publication: o.opt("publication")?,
-            section: o.opt("section")?,
-            show_in_list: o.opt("show_in_list")?,
-            singleton: o.opt("singleton")?,
-            sort: o.opt("sort")?,
-            syspages: o.opt("syspages")?,
-            type_: o.opt("type")?,
-            version: o.opt("version")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "charset",
-                        "code",
-                        "description",
-                        "disable_import",
-                        "encoded",
-                        "fields",
-                        "folders",
-                        "is_webform_page",
-                        "items",
-                        "layout",
-                        "lock_delete",
-                        "master_pages",
-                        "name",
-                        "old_id",
-                        "parent",
-                        "preview",
-                        "preview2x",
-                        "preview3x",
-                        "preview_url",
-                        "publication",
-                        "section",
-                        "show_in_list",
-                        "singleton",
-                        "sort",
-                        "syspages",
-                        "type",
-                        "version",
-                    ],
-                )?,
+            active,
+            charset,
+            code,
+            description,
+            disable_import,
+            encoded,
+            fields,
+            folders,
+            is_webform_page,
+            items,
+            layout,
+            lock_delete,
+            master_pages,
+            name,
+            old_id,
+            parent,
+            preview,
+            preview2x,
+            preview3x,
+            preview_url,
+            publication,
+            section,
+            show_in_list,
+            singleton,
+            sort,
+            syspages,
+            type_,
+            version,
+            additional,
         })
     }
 }
@@ -870,11 +1011,10 @@ impl ::bitrix24_runtime::loose::Loose for GetSiteListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            filter: o.opt("filter")?,
-            type_: o.req("type")?,
-            additional: o.rest(&["filter", "type"])?,
-        })
+        let filter = o.opt("filter")?;
+        let type_ = o.req("type")?;
+        let additional = o.rest(&["filter", "type"])?;
+        Ok(Self { filter, type_, additional })
     }
 }
 
@@ -927,46 +1067,64 @@ impl ::bitrix24_runtime::loose::Loose for GetSiteListRequestFilter {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let app_code = o.opt("APP_CODE")?;
+        let available = o.opt("AVAILABLE")?;
+        let data = o.opt("DATA")?;
+        let description = o.opt("DESCRIPTION")?;
+        let id = o.opt("ID")?;
+        let lock_delete = o.opt("LOCK_DELETE")?;
+        let preview = o.opt("PREVIEW")?;
+        let preview2x = o.opt("PREVIEW2X")?;
+        let preview3x = o.opt("PREVIEW3X")?;
+        let publication = o.opt("PUBLICATION")?;
+        let rest = o.opt("REST")?;
+        let section = o.opt("SECTION")?;
+        let singleton = o.opt("SINGLETON")?;
+        let title = o.opt("TITLE")?;
+        let type_ = o.opt("TYPE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "APP_CODE",
+                    "AVAILABLE",
+                    "DATA",
+                    "DESCRIPTION",
+                    "ID",
+                    "LOCK_DELETE",
+                    "PREVIEW",
+                    "PREVIEW2X",
+                    "PREVIEW3X",
+                    "PUBLICATION",
+                    "REST",
+                    "SECTION",
+                    "SINGLETON",
+                    "TITLE",
+                    "TYPE",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            app_code: o.opt("APP_CODE")?,
-            available: o.opt("AVAILABLE")?,
-            data: o.opt("DATA")?,
-            description: o.opt("DESCRIPTION")?,
-            id: o.opt("ID")?,
-            lock_delete: o.opt("LOCK_DELETE")?,
-            preview: o.opt("PREVIEW")?,
-            preview2x: o.opt("PREVIEW2X")?,
-            preview3x: o.opt("PREVIEW3X")?,
-            publication: o.opt("PUBLICATION")?,
-            rest: o.opt("REST")?,
-            section: o.opt("SECTION")?,
-            singleton: o.opt("SINGLETON")?,
-            title: o.opt("TITLE")?,
-            type_: o.opt("TYPE")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "APP_CODE",
-                        "AVAILABLE",
-                        "DATA",
-                        "DESCRIPTION",
-                        "ID",
-                        "LOCK_DELETE",
-                        "PREVIEW",
-                        "PREVIEW2X",
-                        "PREVIEW3X",
-                        "PUBLICATION",
-                        "REST",
-                        "SECTION",
-                        "SINGLETON",
-                        "TITLE",
-                        "TYPE",
-                        "XML_ID",
-                    ],
-                )?,
+            active,
+            app_code,
+            available,
+            data,
+            description,
+            id,
+            lock_delete,
+            preview,
+            preview2x,
+            preview3x,
+            publication,
+            rest,
+            section,
+            singleton,
+            title,
+            type_,
+            xml_id,
+            additional,
         })
     }
 }
@@ -1032,58 +1190,82 @@ impl ::bitrix24_runtime::loose::Loose for GetSiteListRequestFilterData {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let charset = o.opt("charset")?;
+        let code = o.opt("code")?;
+        let description = o.opt("description")?;
+        let encoded = o.opt("encoded")?;
+        let fields = o.opt("fields")?;
+        let folders = o.opt("folders")?;
+        let items = o.opt("items")?;
+        let layout = o.opt("layout")?;
+        let lock_delete = o.opt("lock_delete")?;
+        let master_pages = o.opt("master_pages")?;
+        let name = o.opt("name")?;
+        let old_id = o.opt("old_id")?;
+        let preview = o.opt("preview")?;
+        let preview2x = o.opt("preview2x")?;
+        let preview3x = o.opt("preview3x")?;
+        let preview_url = o.opt("preview_url")?;
+        let show_in_list = o.opt("show_in_list")?;
+        let singleton = o.opt("singleton")?;
+        let sort = o.opt("sort")?;
+        let syspages = o.opt("syspages")?;
+        let type_ = o.opt("type")?;
+        let version = o.opt("version")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "charset",
+                    "code",
+                    "description",
+                    "encoded",
+                    "fields",
+                    "folders",
+                    "items",
+                    "layout",
+                    "lock_delete",
+                    "master_pages",
+                    "name",
+                    "old_id",
+                    "preview",
+                    "preview2x",
+                    "preview3x",
+                    "preview_url",
+                    "show_in_list",
+                    "singleton",
+                    "sort",
+                    "syspages",
+                    "type",
+                    "version",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            charset: o.opt("charset")?,
-            code: o.opt("code")?,
-            description: o.opt("description")?,
-            encoded: o.opt("encoded")?,
-            fields: o.opt("fields")?,
-            folders: o.opt("folders")?,
-            items: o.opt("items")?,
-            layout: o.opt("layout")?,
-            lock_delete: o.opt("lock_delete")?,
-            master_pages: o.opt("master_pages")?,
-            name: o.opt("name")?,
-            old_id: o.opt("old_id")?,
-            preview: o.opt("preview")?,
-            preview2x: o.opt("preview2x")?,
-            preview3x: o.opt("preview3x")?,
-            preview_url: o.opt("preview_url")?,
-            show_in_list: o.opt("show_in_list")?,
-            singleton: o.opt("singleton")?,
-            sort: o.opt("sort")?,
-            syspages: o.opt("syspages")?,
-            type_: o.opt("type")?,
-            version: o.opt("version")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "charset",
-                        "code",
-                        "description",
-                        "encoded",
-                        "fields",
-                        "folders",
-                        "items",
-                        "layout",
-                        "lock_delete",
-                        "master_pages",
-                        "name",
-                        "old_id",
-                        "preview",
-                        "preview2x",
-                        "preview3x",
-                        "preview_url",
-                        "show_in_list",
-                        "singleton",
-                        "sort",
-                        "syspages",
-                        "type",
-                        "version",
-                    ],
-                )?,
+            active,
+            charset,
+            code,
+            description,
+            encoded,
+            fields,
+            folders,
+            items,
+            layout,
+            lock_delete,
+            master_pages,
+            name,
+            old_id,
+            preview,
+            preview2x,
+            preview3x,
+            preview_url,
+            show_in_list,
+            singleton,
+            sort,
+            syspages,
+            type_,
+            version,
+            additional,
         })
     }
 }
@@ -1140,46 +1322,64 @@ impl ::bitrix24_runtime::loose::Loose for GetSiteListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let app_code = o.opt("APP_CODE")?;
+        let available = o.opt("AVAILABLE")?;
+        let data = o.opt("DATA")?;
+        let description = o.opt("DESCRIPTION")?;
+        let id = o.opt("ID")?;
+        let lock_delete = o.opt("LOCK_DELETE")?;
+        let preview = o.opt("PREVIEW")?;
+        let preview2x = o.opt("PREVIEW2X")?;
+        let preview3x = o.opt("PREVIEW3X")?;
+        let publication = o.opt("PUBLICATION")?;
+        let rest = o.opt("REST")?;
+        let section = o.opt("SECTION")?;
+        let singleton = o.opt("SINGLETON")?;
+        let title = o.opt("TITLE")?;
+        let type_ = o.opt("TYPE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "APP_CODE",
+                    "AVAILABLE",
+                    "DATA",
+                    "DESCRIPTION",
+                    "ID",
+                    "LOCK_DELETE",
+                    "PREVIEW",
+                    "PREVIEW2X",
+                    "PREVIEW3X",
+                    "PUBLICATION",
+                    "REST",
+                    "SECTION",
+                    "SINGLETON",
+                    "TITLE",
+                    "TYPE",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            app_code: o.opt("APP_CODE")?,
-            available: o.opt("AVAILABLE")?,
-            data: o.opt("DATA")?,
-            description: o.opt("DESCRIPTION")?,
-            id: o.opt("ID")?,
-            lock_delete: o.opt("LOCK_DELETE")?,
-            preview: o.opt("PREVIEW")?,
-            preview2x: o.opt("PREVIEW2X")?,
-            preview3x: o.opt("PREVIEW3X")?,
-            publication: o.opt("PUBLICATION")?,
-            rest: o.opt("REST")?,
-            section: o.opt("SECTION")?,
-            singleton: o.opt("SINGLETON")?,
-            title: o.opt("TITLE")?,
-            type_: o.opt("TYPE")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "APP_CODE",
-                        "AVAILABLE",
-                        "DATA",
-                        "DESCRIPTION",
-                        "ID",
-                        "LOCK_DELETE",
-                        "PREVIEW",
-                        "PREVIEW2X",
-                        "PREVIEW3X",
-                        "PUBLICATION",
-                        "REST",
-                        "SECTION",
-                        "SINGLETON",
-                        "TITLE",
-                        "TYPE",
-                        "XML_ID",
-                    ],
-                )?,
+            active,
+            app_code,
+            available,
+            data,
+            description,
+            id,
+            lock_delete,
+            preview,
+            preview2x,
+            preview3x,
+            publication,
+            rest,
+            section,
+            singleton,
+            title,
+            type_,
+            xml_id,
+            additional,
         })
     }
 }
@@ -1245,58 +1445,82 @@ impl ::bitrix24_runtime::loose::Loose for GetSiteListResponseData {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let charset = o.opt("charset")?;
+        let code = o.opt("code")?;
+        let description = o.opt("description")?;
+        let encoded = o.opt("encoded")?;
+        let fields = o.opt("fields")?;
+        let folders = o.opt("folders")?;
+        let items = o.opt("items")?;
+        let layout = o.opt("layout")?;
+        let lock_delete = o.opt("lock_delete")?;
+        let master_pages = o.opt("master_pages")?;
+        let name = o.opt("name")?;
+        let old_id = o.opt("old_id")?;
+        let preview = o.opt("preview")?;
+        let preview2x = o.opt("preview2x")?;
+        let preview3x = o.opt("preview3x")?;
+        let preview_url = o.opt("preview_url")?;
+        let show_in_list = o.opt("show_in_list")?;
+        let singleton = o.opt("singleton")?;
+        let sort = o.opt("sort")?;
+        let syspages = o.opt("syspages")?;
+        let type_ = o.opt("type")?;
+        let version = o.opt("version")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "charset",
+                    "code",
+                    "description",
+                    "encoded",
+                    "fields",
+                    "folders",
+                    "items",
+                    "layout",
+                    "lock_delete",
+                    "master_pages",
+                    "name",
+                    "old_id",
+                    "preview",
+                    "preview2x",
+                    "preview3x",
+                    "preview_url",
+                    "show_in_list",
+                    "singleton",
+                    "sort",
+                    "syspages",
+                    "type",
+                    "version",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            charset: o.opt("charset")?,
-            code: o.opt("code")?,
-            description: o.opt("description")?,
-            encoded: o.opt("encoded")?,
-            fields: o.opt("fields")?,
-            folders: o.opt("folders")?,
-            items: o.opt("items")?,
-            layout: o.opt("layout")?,
-            lock_delete: o.opt("lock_delete")?,
-            master_pages: o.opt("master_pages")?,
-            name: o.opt("name")?,
-            old_id: o.opt("old_id")?,
-            preview: o.opt("preview")?,
-            preview2x: o.opt("preview2x")?,
-            preview3x: o.opt("preview3x")?,
-            preview_url: o.opt("preview_url")?,
-            show_in_list: o.opt("show_in_list")?,
-            singleton: o.opt("singleton")?,
-            sort: o.opt("sort")?,
-            syspages: o.opt("syspages")?,
-            type_: o.opt("type")?,
-            version: o.opt("version")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "charset",
-                        "code",
-                        "description",
-                        "encoded",
-                        "fields",
-                        "folders",
-                        "items",
-                        "layout",
-                        "lock_delete",
-                        "master_pages",
-                        "name",
-                        "old_id",
-                        "preview",
-                        "preview2x",
-                        "preview3x",
-                        "preview_url",
-                        "show_in_list",
-                        "singleton",
-                        "sort",
-                        "syspages",
-                        "type",
-                        "version",
-                    ],
-                )?,
+            active,
+            charset,
+            code,
+            description,
+            encoded,
+            fields,
+            folders,
+            items,
+            layout,
+            lock_delete,
+            master_pages,
+            name,
+            old_id,
+            preview,
+            preview2x,
+            preview3x,
+            preview_url,
+            show_in_list,
+            singleton,
+            sort,
+            syspages,
+            type_,
+            version,
+            additional,
         })
     }
 }
@@ -1347,11 +1571,10 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            data: o.req("data")?,
-            params: o.opt("params")?,
-            additional: o.rest(&["data", "params"])?,
-        })
+        let data = o.req("data")?;
+        let params = o.opt("params")?;
+        let additional = o.rest(&["data", "params"])?;
+        Ok(Self { data, params, additional })
     }
 }
 
@@ -1405,48 +1628,67 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestData {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let charset = o.opt("charset")?;
+        let code = o.req("code")?;
+        let description = o.opt("description")?;
+        let fields = o.opt("fields")?;
+        let folders = o.opt("folders")?;
+        let items = o.opt("items")?;
+        let layout = o.opt("layout")?;
+        let name = o.opt("name")?;
+        let preview = o.opt("preview")?;
+        let preview2x = o.opt("preview2x")?;
+        let preview3x = o.opt("preview3x")?;
+        let preview_url = o.opt("preview_url")?;
+        let show_in_list = o.opt("show_in_list")?;
+        let site_code = o.opt("site_code")?;
+        let syspages = o.opt("syspages")?;
+        let tpl_type = o.opt("tpl_type")?;
+        let type_ = o.opt("type")?;
+        let version = o.opt("version")?;
+        let additional = o
+            .rest(
+                &[
+                    "charset",
+                    "code",
+                    "description",
+                    "fields",
+                    "folders",
+                    "items",
+                    "layout",
+                    "name",
+                    "preview",
+                    "preview2x",
+                    "preview3x",
+                    "preview_url",
+                    "show_in_list",
+                    "site_code",
+                    "syspages",
+                    "tpl_type",
+                    "type",
+                    "version",
+                ],
+            )?;
         Ok(Self {
-            charset: o.opt("charset")?,
-            code: o.req("code")?,
-            description: o.opt("description")?,
-            fields: o.opt("fields")?,
-            folders: o.opt("folders")?,
-            items: o.opt("items")?,
-            layout: o.opt("layout")?,
-            name: o.opt("name")?,
-            preview: o.opt("preview")?,
-            preview2x: o.opt("preview2x")?,
-            preview3x: o.opt("preview3x")?,
-            preview_url: o.opt("preview_url")?,
-            show_in_list: o.opt("show_in_list")?,
-            site_code: o.opt("site_code")?,
-            syspages: o.opt("syspages")?,
-            tpl_type: o.opt("tpl_type")?,
-            type_: o.opt("type")?,
-            version: o.opt("version")?,
-            additional: o
-                .rest(
-                    &[
-                        "charset",
-                        "code",
-                        "description",
-                        "fields",
-                        "folders",
-                        "items",
-                        "layout",
-                        "name",
-                        "preview",
-                        "preview2x",
-                        "preview3x",
-                        "preview_url",
-                        "show_in_list",
-                        "site_code",
-                        "syspages",
-                        "tpl_type",
-                        "type",
-                        "version",
-                    ],
-                )?,
+            charset,
+            code,
+            description,
+            fields,
+            folders,
+            items,
+            layout,
+            name,
+            preview,
+            preview2x,
+            preview3x,
+            preview_url,
+            show_in_list,
+            site_code,
+            syspages,
+            tpl_type,
+            type_,
+            version,
+            additional,
         })
     }
 }
@@ -1495,42 +1737,58 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataItems {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.req("code")?;
+        let description = o.opt("description")?;
+        let fields = o.opt("fields")?;
+        let items = o.opt("items")?;
+        let layout = o.opt("layout")?;
+        let name = o.opt("name")?;
+        let old_id = o.opt("old_id")?;
+        let preview = o.opt("preview")?;
+        let preview2x = o.opt("preview2x")?;
+        let preview3x = o.opt("preview3x")?;
+        let preview_url = o.opt("preview_url")?;
+        let show_in_list = o.opt("show_in_list")?;
+        let tpl_type = o.opt("tpl_type")?;
+        let type_ = o.opt("type")?;
+        let version = o.opt("version")?;
+        let additional = o
+            .rest(
+                &[
+                    "code",
+                    "description",
+                    "fields",
+                    "items",
+                    "layout",
+                    "name",
+                    "old_id",
+                    "preview",
+                    "preview2x",
+                    "preview3x",
+                    "preview_url",
+                    "show_in_list",
+                    "tpl_type",
+                    "type",
+                    "version",
+                ],
+            )?;
         Ok(Self {
-            code: o.req("code")?,
-            description: o.opt("description")?,
-            fields: o.opt("fields")?,
-            items: o.opt("items")?,
-            layout: o.opt("layout")?,
-            name: o.opt("name")?,
-            old_id: o.opt("old_id")?,
-            preview: o.opt("preview")?,
-            preview2x: o.opt("preview2x")?,
-            preview3x: o.opt("preview3x")?,
-            preview_url: o.opt("preview_url")?,
-            show_in_list: o.opt("show_in_list")?,
-            tpl_type: o.opt("tpl_type")?,
-            type_: o.opt("type")?,
-            version: o.opt("version")?,
-            additional: o
-                .rest(
-                    &[
-                        "code",
-                        "description",
-                        "fields",
-                        "items",
-                        "layout",
-                        "name",
-                        "old_id",
-                        "preview",
-                        "preview2x",
-                        "preview3x",
-                        "preview_url",
-                        "show_in_list",
-                        "tpl_type",
-                        "type",
-                        "version",
-                    ],
-                )?,
+            code,
+            description,
+            fields,
+            items,
+            layout,
+            name,
+            old_id,
+            preview,
+            preview2x,
+            preview3x,
+            preview_url,
+            show_in_list,
+            tpl_type,
+            type_,
+            version,
+            additional,
         })
     }
 }
@@ -1565,28 +1823,37 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataItemsItems {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let access = o.opt("access")?;
+        let anchor = o.opt("anchor")?;
+        let attrs = o.opt("attrs")?;
+        let cards = o.opt("cards")?;
+        let code = o.opt("code")?;
+        let nodes = o.opt("nodes")?;
+        let old_id = o.opt("old_id")?;
+        let style = o.opt("style")?;
+        let additional = o
+            .rest(
+                &[
+                    "access",
+                    "anchor",
+                    "attrs",
+                    "cards",
+                    "code",
+                    "nodes",
+                    "old_id",
+                    "style",
+                ],
+            )?;
         Ok(Self {
-            access: o.opt("access")?,
-            anchor: o.opt("anchor")?,
-            attrs: o.opt("attrs")?,
-            cards: o.opt("cards")?,
-            code: o.opt("code")?,
-            nodes: o.opt("nodes")?,
-            old_id: o.opt("old_id")?,
-            style: o.opt("style")?,
-            additional: o
-                .rest(
-                    &[
-                        "access",
-                        "anchor",
-                        "attrs",
-                        "cards",
-                        "code",
-                        "nodes",
-                        "old_id",
-                        "style",
-                    ],
-                )?,
+            access,
+            anchor,
+            attrs,
+            cards,
+            code,
+            nodes,
+            old_id,
+            style,
+            additional,
         })
     }
 }
@@ -1619,11 +1886,15 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestParams {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let lang = o.opt("lang")?;
+        let lang_original = o.opt("lang_original")?;
+        let site_template_id = o.opt("site_template_id")?;
+        let additional = o.rest(&["lang", "lang_original", "site_template_id"])?;
         Ok(Self {
-            lang: o.opt("lang")?,
-            lang_original: o.opt("lang_original")?,
-            site_template_id: o.opt("site_template_id")?,
-            additional: o.rest(&["lang", "lang_original", "site_template_id"])?,
+            lang,
+            lang_original,
+            site_template_id,
+            additional,
         })
     }
 }
@@ -1675,10 +1946,9 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            code: o.req("code")?,
-            additional: o.rest(&["code"])?,
-        })
+        let code = o.req("code")?;
+        let additional = o.rest(&["code"])?;
+        Ok(Self { code, additional })
     }
 }
 

@@ -61,11 +61,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["fields", "scope"])?,
-        })
+        let fields = o.req("fields")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["fields", "scope"])?;
+        Ok(Self { fields, scope, additional })
     }
 }
 
@@ -110,36 +109,49 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional_fields = o.opt("ADDITIONAL_FIELDS")?;
+        let block_id = o.opt("BLOCK_ID")?;
+        let code = o.opt("CODE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let folder = o.opt("FOLDER")?;
+        let folder_id = o.opt("FOLDER_ID")?;
+        let menu_code = o.opt("MENU_CODE")?;
+        let sitemap = o.opt("SITEMAP")?;
+        let site_id = o.req("SITE_ID")?;
+        let title = o.req("TITLE")?;
+        let tpl_id = o.opt("TPL_ID")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADDITIONAL_FIELDS",
+                    "BLOCK_ID",
+                    "CODE",
+                    "DESCRIPTION",
+                    "FOLDER",
+                    "FOLDER_ID",
+                    "MENU_CODE",
+                    "SITEMAP",
+                    "SITE_ID",
+                    "TITLE",
+                    "TPL_ID",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            additional_fields: o.opt("ADDITIONAL_FIELDS")?,
-            block_id: o.opt("BLOCK_ID")?,
-            code: o.opt("CODE")?,
-            description: o.opt("DESCRIPTION")?,
-            folder: o.opt("FOLDER")?,
-            folder_id: o.opt("FOLDER_ID")?,
-            menu_code: o.opt("MENU_CODE")?,
-            sitemap: o.opt("SITEMAP")?,
-            site_id: o.req("SITE_ID")?,
-            title: o.req("TITLE")?,
-            tpl_id: o.opt("TPL_ID")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ADDITIONAL_FIELDS",
-                        "BLOCK_ID",
-                        "CODE",
-                        "DESCRIPTION",
-                        "FOLDER",
-                        "FOLDER_ID",
-                        "MENU_CODE",
-                        "SITEMAP",
-                        "SITE_ID",
-                        "TITLE",
-                        "TPL_ID",
-                        "XML_ID",
-                    ],
-                )?,
+            additional_fields,
+            block_id,
+            code,
+            description,
+            folder,
+            folder_id,
+            menu_code,
+            sitemap,
+            site_id,
+            title,
+            tpl_id,
+            xml_id,
+            additional,
         })
     }
 }
@@ -199,12 +211,17 @@ impl ::bitrix24_runtime::loose::Loose for AddByTemplateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.req("code")?;
+        let fields = o.opt("fields")?;
+        let scope = o.opt("scope")?;
+        let site_id = o.req("siteId")?;
+        let additional = o.rest(&["code", "fields", "scope", "siteId"])?;
         Ok(Self {
-            code: o.req("code")?,
-            fields: o.opt("fields")?,
-            scope: o.opt("scope")?,
-            site_id: o.req("siteId")?,
-            additional: o.rest(&["code", "fields", "scope", "siteId"])?,
+            code,
+            fields,
+            scope,
+            site_id,
+            additional,
         })
     }
 }
@@ -243,32 +260,43 @@ impl ::bitrix24_runtime::loose::Loose for AddByTemplateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let add_in_menu = o.opt("ADD_IN_MENU")?;
+        let block_id = o.opt("BLOCK_ID")?;
+        let description = o.opt("DESCRIPTION")?;
+        let folder_id = o.opt("FOLDER_ID")?;
+        let id = o.opt("ID")?;
+        let menu_code = o.opt("MENU_CODE")?;
+        let prepare_blocks = o.opt("PREPARE_BLOCKS")?;
+        let prepare_blocks_data = o.opt("PREPARE_BLOCKS_DATA")?;
+        let site_type = o.opt("SITE_TYPE")?;
+        let title = o.opt("TITLE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADD_IN_MENU",
+                    "BLOCK_ID",
+                    "DESCRIPTION",
+                    "FOLDER_ID",
+                    "ID",
+                    "MENU_CODE",
+                    "PREPARE_BLOCKS",
+                    "PREPARE_BLOCKS_DATA",
+                    "SITE_TYPE",
+                    "TITLE",
+                ],
+            )?;
         Ok(Self {
-            add_in_menu: o.opt("ADD_IN_MENU")?,
-            block_id: o.opt("BLOCK_ID")?,
-            description: o.opt("DESCRIPTION")?,
-            folder_id: o.opt("FOLDER_ID")?,
-            id: o.opt("ID")?,
-            menu_code: o.opt("MENU_CODE")?,
-            prepare_blocks: o.opt("PREPARE_BLOCKS")?,
-            prepare_blocks_data: o.opt("PREPARE_BLOCKS_DATA")?,
-            site_type: o.opt("SITE_TYPE")?,
-            title: o.opt("TITLE")?,
-            additional: o
-                .rest(
-                    &[
-                        "ADD_IN_MENU",
-                        "BLOCK_ID",
-                        "DESCRIPTION",
-                        "FOLDER_ID",
-                        "ID",
-                        "MENU_CODE",
-                        "PREPARE_BLOCKS",
-                        "PREPARE_BLOCKS_DATA",
-                        "SITE_TYPE",
-                        "TITLE",
-                    ],
-                )?,
+            add_in_menu,
+            block_id,
+            description,
+            folder_id,
+            id,
+            menu_code,
+            prepare_blocks,
+            prepare_blocks_data,
+            site_type,
+            title,
+            additional,
         })
     }
 }
@@ -291,11 +319,10 @@ impl ::bitrix24_runtime::loose::Loose for AddByTemplateRequestFieldsPrepareBlock
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            action: o.opt("ACTION")?,
-            params: o.opt("PARAMS")?,
-            additional: o.rest(&["ACTION", "PARAMS"])?,
-        })
+        let action = o.opt("ACTION")?;
+        let params = o.opt("PARAMS")?;
+        let additional = o.rest(&["ACTION", "PARAMS"])?;
+        Ok(Self { action, params, additional })
     }
 }
 
@@ -355,12 +382,17 @@ impl ::bitrix24_runtime::loose::Loose for AddblockRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let lid = o.req("lid")?;
+        let prevent_history = o.opt("preventHistory")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["fields", "lid", "preventHistory", "scope"])?;
         Ok(Self {
-            fields: o.req("fields")?,
-            lid: o.req("lid")?,
-            prevent_history: o.opt("preventHistory")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["fields", "lid", "preventHistory", "scope"])?,
+            fields,
+            lid,
+            prevent_history,
+            scope,
+            additional,
         })
     }
 }
@@ -389,14 +421,20 @@ impl ::bitrix24_runtime::loose::Loose for AddblockRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let after_id = o.opt("AFTER_ID")?;
+        let code = o.req("CODE")?;
+        let content = o.opt("CONTENT")?;
+        let return_content = o.opt("RETURN_CONTENT")?;
+        let additional = o
+            .rest(&["ACTIVE", "AFTER_ID", "CODE", "CONTENT", "RETURN_CONTENT"])?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            after_id: o.opt("AFTER_ID")?,
-            code: o.req("CODE")?,
-            content: o.opt("CONTENT")?,
-            return_content: o.opt("RETURN_CONTENT")?,
-            additional: o
-                .rest(&["ACTIVE", "AFTER_ID", "CODE", "CONTENT", "RETURN_CONTENT"])?,
+            active,
+            after_id,
+            code,
+            content,
+            return_content,
+            additional,
         })
     }
 }
@@ -457,14 +495,20 @@ impl ::bitrix24_runtime::loose::Loose for CopyRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let lid = o.req("lid")?;
+        let scope = o.opt("scope")?;
+        let skip_system = o.opt("skipSystem")?;
+        let to_folder_id = o.opt("toFolderId")?;
+        let to_site_id = o.opt("toSiteId")?;
+        let additional = o
+            .rest(&["lid", "scope", "skipSystem", "toFolderId", "toSiteId"])?;
         Ok(Self {
-            lid: o.req("lid")?,
-            scope: o.opt("scope")?,
-            skip_system: o.opt("skipSystem")?,
-            to_folder_id: o.opt("toFolderId")?,
-            to_site_id: o.opt("toSiteId")?,
-            additional: o
-                .rest(&["lid", "scope", "skipSystem", "toFolderId", "toSiteId"])?,
+            lid,
+            scope,
+            skip_system,
+            to_folder_id,
+            to_site_id,
+            additional,
         })
     }
 }
@@ -519,12 +563,17 @@ impl ::bitrix24_runtime::loose::Loose for CopyblockRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let lid = o.req("lid")?;
+        let params = o.opt("params")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["block", "lid", "params", "scope"])?;
         Ok(Self {
-            block: o.req("block")?,
-            lid: o.req("lid")?,
-            params: o.opt("params")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["block", "lid", "params", "scope"])?,
+            block,
+            lid,
+            params,
+            scope,
+            additional,
         })
     }
 }
@@ -547,10 +596,13 @@ impl ::bitrix24_runtime::loose::Loose for CopyblockRequestParams {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let after_id = o.opt("AFTER_ID")?;
+        let return_content = o.opt("RETURN_CONTENT")?;
+        let additional = o.rest(&["AFTER_ID", "RETURN_CONTENT"])?;
         Ok(Self {
-            after_id: o.opt("AFTER_ID")?,
-            return_content: o.opt("RETURN_CONTENT")?,
-            additional: o.rest(&["AFTER_ID", "RETURN_CONTENT"])?,
+            after_id,
+            return_content,
+            additional,
         })
     }
 }
@@ -603,11 +655,10 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            lid: o.req("lid")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["lid", "scope"])?,
-        })
+        let lid = o.req("lid")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["lid", "scope"])?;
+        Ok(Self { lid, scope, additional })
     }
 }
 
@@ -662,11 +713,15 @@ impl ::bitrix24_runtime::loose::Loose for DeleteblockRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let lid = o.req("lid")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["block", "lid", "scope"])?;
         Ok(Self {
-            block: o.req("block")?,
-            lid: o.req("lid")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["block", "lid", "scope"])?,
+            block,
+            lid,
+            scope,
+            additional,
         })
     }
 }
@@ -722,12 +777,17 @@ impl ::bitrix24_runtime::loose::Loose for DownblockRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let lid = o.req("lid")?;
+        let prevent_history = o.opt("preventHistory")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["block", "lid", "preventHistory", "scope"])?;
         Ok(Self {
-            block: o.req("block")?,
-            lid: o.req("lid")?,
-            prevent_history: o.opt("preventHistory")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["block", "lid", "preventHistory", "scope"])?,
+            block,
+            lid,
+            prevent_history,
+            scope,
+            additional,
         })
     }
 }
@@ -785,12 +845,17 @@ impl ::bitrix24_runtime::loose::Loose for FavoriteBlockRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let lid = o.req("lid")?;
+        let meta = o.opt("meta")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["block", "lid", "meta", "scope"])?;
         Ok(Self {
-            block: o.req("block")?,
-            lid: o.req("lid")?,
-            meta: o.opt("meta")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["block", "lid", "meta", "scope"])?,
+            block,
+            lid,
+            meta,
+            scope,
+            additional,
         })
     }
 }
@@ -817,12 +882,17 @@ impl ::bitrix24_runtime::loose::Loose for FavoriteBlockRequestMeta {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.opt("name")?;
+        let preview = o.opt("preview")?;
+        let section = o.opt("section")?;
+        let tpl_code = o.opt("tpl_code")?;
+        let additional = o.rest(&["name", "preview", "section", "tpl_code"])?;
         Ok(Self {
-            name: o.opt("name")?,
-            preview: o.opt("preview")?,
-            section: o.opt("section")?,
-            tpl_code: o.opt("tpl_code")?,
-            additional: o.rest(&["name", "preview", "section", "tpl_code"])?,
+            name,
+            preview,
+            section,
+            tpl_code,
+            additional,
         })
     }
 }
@@ -879,11 +949,10 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            params: o.opt("params")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["params", "scope"])?,
-        })
+        let params = o.opt("params")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["params", "scope"])?;
+        Ok(Self { params, scope, additional })
     }
 }
 
@@ -919,30 +988,40 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequestParams {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let check_area = o.opt("check_area")?;
+        let filter = o.opt("filter")?;
+        let get_preview = o.opt("get_preview")?;
+        let get_urls = o.opt("get_urls")?;
+        let group = o.opt("group")?;
+        let limit = o.opt("limit")?;
+        let offset = o.opt("offset")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let additional = o
+            .rest(
+                &[
+                    "check_area",
+                    "filter",
+                    "get_preview",
+                    "get_urls",
+                    "group",
+                    "limit",
+                    "offset",
+                    "order",
+                    "select",
+                ],
+            )?;
         Ok(Self {
-            check_area: o.opt("check_area")?,
-            filter: o.opt("filter")?,
-            get_preview: o.opt("get_preview")?,
-            get_urls: o.opt("get_urls")?,
-            group: o.opt("group")?,
-            limit: o.opt("limit")?,
-            offset: o.opt("offset")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            additional: o
-                .rest(
-                    &[
-                        "check_area",
-                        "filter",
-                        "get_preview",
-                        "get_urls",
-                        "group",
-                        "limit",
-                        "offset",
-                        "order",
-                        "select",
-                    ],
-                )?,
+            check_area,
+            filter,
+            get_preview,
+            get_urls,
+            group,
+            limit,
+            offset,
+            order,
+            select,
+            additional,
         })
     }
 }
@@ -974,14 +1053,20 @@ impl ::bitrix24_runtime::loose::Loose for GetListResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let domain_id = o.opt("DOMAIN_ID")?;
+        let field = o.opt("FIELD")?;
+        let is_area = o.opt("IS_AREA")?;
+        let preview = o.opt("PREVIEW")?;
+        let public_url = o.opt("PUBLIC_URL")?;
+        let additional = o
+            .rest(&["DOMAIN_ID", "FIELD", "IS_AREA", "PREVIEW", "PUBLIC_URL"])?;
         Ok(Self {
-            domain_id: o.opt("DOMAIN_ID")?,
-            field: o.opt("FIELD")?,
-            is_area: o.opt("IS_AREA")?,
-            preview: o.opt("PREVIEW")?,
-            public_url: o.opt("PUBLIC_URL")?,
-            additional: o
-                .rest(&["DOMAIN_ID", "FIELD", "IS_AREA", "PREVIEW", "PUBLIC_URL"])?,
+            domain_id,
+            field,
+            is_area,
+            preview,
+            public_url,
+            additional,
         })
     }
 }
@@ -1030,11 +1115,10 @@ impl ::bitrix24_runtime::loose::Loose for GetadditionalfieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            lid: o.req("lid")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["lid", "scope"])?,
-        })
+        let lid = o.req("lid")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["lid", "scope"])?;
+        Ok(Self { lid, scope, additional })
     }
 }
 
@@ -1078,34 +1162,46 @@ impl ::bitrix24_runtime::loose::Loose for GetadditionalfieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fonts_code = o.opt("FONTS_CODE")?;
+        let gacounter_use = o.opt("GACOUNTER_USE")?;
+        let metamain_title = o.opt("METAMAIN_TITLE")?;
+        let metamain_use = o.opt("METAMAIN_USE")?;
+        let metaog_image = o.opt("METAOG_IMAGE")?;
+        let metaog_title = o.opt("METAOG_TITLE")?;
+        let settings_price_code = o.opt("SETTINGS_PRICE_CODE")?;
+        let settings_show_price_count = o.opt("SETTINGS_SHOW_PRICE_COUNT")?;
+        let themefonts_line_height = o.opt("THEMEFONTS_LINE_HEIGHT")?;
+        let view_type = o.opt("VIEW_TYPE")?;
+        let yacounter_use = o.opt("YACOUNTER_USE")?;
+        let additional = o
+            .rest(
+                &[
+                    "FONTS_CODE",
+                    "GACOUNTER_USE",
+                    "METAMAIN_TITLE",
+                    "METAMAIN_USE",
+                    "METAOG_IMAGE",
+                    "METAOG_TITLE",
+                    "SETTINGS_PRICE_CODE",
+                    "SETTINGS_SHOW_PRICE_COUNT",
+                    "THEMEFONTS_LINE_HEIGHT",
+                    "VIEW_TYPE",
+                    "YACOUNTER_USE",
+                ],
+            )?;
         Ok(Self {
-            fonts_code: o.opt("FONTS_CODE")?,
-            gacounter_use: o.opt("GACOUNTER_USE")?,
-            metamain_title: o.opt("METAMAIN_TITLE")?,
-            metamain_use: o.opt("METAMAIN_USE")?,
-            metaog_image: o.opt("METAOG_IMAGE")?,
-            metaog_title: o.opt("METAOG_TITLE")?,
-            settings_price_code: o.opt("SETTINGS_PRICE_CODE")?,
-            settings_show_price_count: o.opt("SETTINGS_SHOW_PRICE_COUNT")?,
-            themefonts_line_height: o.opt("THEMEFONTS_LINE_HEIGHT")?,
-            view_type: o.opt("VIEW_TYPE")?,
-            yacounter_use: o.opt("YACOUNTER_USE")?,
-            additional: o
-                .rest(
-                    &[
-                        "FONTS_CODE",
-                        "GACOUNTER_USE",
-                        "METAMAIN_TITLE",
-                        "METAMAIN_USE",
-                        "METAOG_IMAGE",
-                        "METAOG_TITLE",
-                        "SETTINGS_PRICE_CODE",
-                        "SETTINGS_SHOW_PRICE_COUNT",
-                        "THEMEFONTS_LINE_HEIGHT",
-                        "VIEW_TYPE",
-                        "YACOUNTER_USE",
-                    ],
-                )?,
+            fonts_code,
+            gacounter_use,
+            metamain_title,
+            metamain_use,
+            metaog_image,
+            metaog_title,
+            settings_price_code,
+            settings_show_price_count,
+            themefonts_line_height,
+            view_type,
+            yacounter_use,
+            additional,
         })
     }
 }
@@ -1154,11 +1250,10 @@ impl ::bitrix24_runtime::loose::Loose for GetpreviewRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            lid: o.req("lid")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["lid", "scope"])?,
-        })
+        let lid = o.req("lid")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["lid", "scope"])?;
+        Ok(Self { lid, scope, additional })
     }
 }
 
@@ -1205,11 +1300,10 @@ impl ::bitrix24_runtime::loose::Loose for GetpublicurlRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            lid: o.req("lid")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["lid", "scope"])?,
-        })
+        let lid = o.req("lid")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["lid", "scope"])?;
+        Ok(Self { lid, scope, additional })
     }
 }
 
@@ -1263,11 +1357,15 @@ impl ::bitrix24_runtime::loose::Loose for HideblockRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let lid = o.req("lid")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["block", "lid", "scope"])?;
         Ok(Self {
-            block: o.req("block")?,
-            lid: o.req("lid")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["block", "lid", "scope"])?,
+            block,
+            lid,
+            scope,
+            additional,
         })
     }
 }
@@ -1322,11 +1420,15 @@ impl ::bitrix24_runtime::loose::Loose for MarkDeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let lid = o.req("lid")?;
+        let mark = o.opt("mark")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["lid", "mark", "scope"])?;
         Ok(Self {
-            lid: o.req("lid")?,
-            mark: o.opt("mark")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["lid", "mark", "scope"])?,
+            lid,
+            mark,
+            scope,
+            additional,
         })
     }
 }
@@ -1379,10 +1481,9 @@ impl ::bitrix24_runtime::loose::Loose for MarkUnDeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            lid: o.req("lid")?,
-            additional: o.rest(&["lid"])?,
-        })
+        let lid = o.req("lid")?;
+        let additional = o.rest(&["lid"])?;
+        Ok(Self { lid, additional })
     }
 }
 
@@ -1439,13 +1540,19 @@ impl ::bitrix24_runtime::loose::Loose for MarkdeletedblockRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let lid = o.req("lid")?;
+        let mark = o.opt("mark")?;
+        let prevent_history = o.opt("preventHistory")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["block", "lid", "mark", "preventHistory", "scope"])?;
         Ok(Self {
-            block: o.req("block")?,
-            lid: o.req("lid")?,
-            mark: o.opt("mark")?,
-            prevent_history: o.opt("preventHistory")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["block", "lid", "mark", "preventHistory", "scope"])?,
+            block,
+            lid,
+            mark,
+            prevent_history,
+            scope,
+            additional,
         })
     }
 }
@@ -1502,12 +1609,17 @@ impl ::bitrix24_runtime::loose::Loose for MarkundeletedblockRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let lid = o.req("lid")?;
+        let prevent_history = o.opt("preventHistory")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["block", "lid", "preventHistory", "scope"])?;
         Ok(Self {
-            block: o.req("block")?,
-            lid: o.req("lid")?,
-            prevent_history: o.opt("preventHistory")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["block", "lid", "preventHistory", "scope"])?,
+            block,
+            lid,
+            prevent_history,
+            scope,
+            additional,
         })
     }
 }
@@ -1565,12 +1677,17 @@ impl ::bitrix24_runtime::loose::Loose for MoveRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let lid = o.req("lid")?;
+        let scope = o.opt("scope")?;
+        let to_folder_id = o.opt("toFolderId")?;
+        let to_site_id = o.opt("toSiteId")?;
+        let additional = o.rest(&["lid", "scope", "toFolderId", "toSiteId"])?;
         Ok(Self {
-            lid: o.req("lid")?,
-            scope: o.opt("scope")?,
-            to_folder_id: o.opt("toFolderId")?,
-            to_site_id: o.opt("toSiteId")?,
-            additional: o.rest(&["lid", "scope", "toFolderId", "toSiteId"])?,
+            lid,
+            scope,
+            to_folder_id,
+            to_site_id,
+            additional,
         })
     }
 }
@@ -1629,12 +1746,17 @@ impl ::bitrix24_runtime::loose::Loose for MoveblockRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let lid = o.req("lid")?;
+        let params = o.opt("params")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["block", "lid", "params", "scope"])?;
         Ok(Self {
-            block: o.req("block")?,
-            lid: o.req("lid")?,
-            params: o.opt("params")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["block", "lid", "params", "scope"])?,
+            block,
+            lid,
+            params,
+            scope,
+            additional,
         })
     }
 }
@@ -1657,10 +1779,13 @@ impl ::bitrix24_runtime::loose::Loose for MoveblockRequestParams {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let after_id = o.opt("AFTER_ID")?;
+        let return_content = o.opt("RETURN_CONTENT")?;
+        let additional = o.rest(&["AFTER_ID", "RETURN_CONTENT"])?;
         Ok(Self {
-            after_id: o.opt("AFTER_ID")?,
-            return_content: o.opt("RETURN_CONTENT")?,
-            additional: o.rest(&["AFTER_ID", "RETURN_CONTENT"])?,
+            after_id,
+            return_content,
+            additional,
         })
     }
 }
@@ -1713,11 +1838,10 @@ impl ::bitrix24_runtime::loose::Loose for PublicationRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            lid: o.req("lid")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["lid", "scope"])?,
-        })
+        let lid = o.req("lid")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["lid", "scope"])?;
+        Ok(Self { lid, scope, additional })
     }
 }
 
@@ -1779,11 +1903,15 @@ impl ::bitrix24_runtime::loose::Loose for RemoveEntitiesRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let data = o.req("data")?;
+        let lid = o.req("lid")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["data", "lid", "scope"])?;
         Ok(Self {
-            data: o.req("data")?,
-            lid: o.req("lid")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["data", "lid", "scope"])?,
+            data,
+            lid,
+            scope,
+            additional,
         })
     }
 }
@@ -1806,11 +1934,10 @@ impl ::bitrix24_runtime::loose::Loose for RemoveEntitiesRequestData {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            blocks: o.opt("blocks")?,
-            images: o.opt("images")?,
-            additional: o.rest(&["blocks", "images"])?,
-        })
+        let blocks = o.opt("blocks")?;
+        let images = o.opt("images")?;
+        let additional = o.rest(&["blocks", "images"])?;
+        Ok(Self { blocks, images, additional })
     }
 }
 
@@ -1830,11 +1957,10 @@ impl ::bitrix24_runtime::loose::Loose for RemoveEntitiesRequestDataImagesItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            block: o.req("block")?,
-            image: o.req("image")?,
-            additional: o.rest(&["block", "image"])?,
-        })
+        let block = o.req("block")?;
+        let image = o.req("image")?;
+        let additional = o.rest(&["block", "image"])?;
+        Ok(Self { block, image, additional })
     }
 }
 
@@ -1889,11 +2015,15 @@ impl ::bitrix24_runtime::loose::Loose for ResolveIdByPublicUrlRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let landing_url = o.req("landingUrl")?;
+        let scope = o.opt("scope")?;
+        let site_id = o.req("siteId")?;
+        let additional = o.rest(&["landingUrl", "scope", "siteId"])?;
         Ok(Self {
-            landing_url: o.req("landingUrl")?,
-            scope: o.opt("scope")?,
-            site_id: o.req("siteId")?,
-            additional: o.rest(&["landingUrl", "scope", "siteId"])?,
+            landing_url,
+            scope,
+            site_id,
+            additional,
         })
     }
 }
@@ -1947,11 +2077,15 @@ impl ::bitrix24_runtime::loose::Loose for ShowblockRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let lid = o.req("lid")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["block", "lid", "scope"])?;
         Ok(Self {
-            block: o.req("block")?,
-            lid: o.req("lid")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["block", "lid", "scope"])?,
+            block,
+            lid,
+            scope,
+            additional,
         })
     }
 }
@@ -2003,10 +2137,9 @@ impl ::bitrix24_runtime::loose::Loose for UnFavoriteBlockRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            block_id: o.req("blockId")?,
-            additional: o.rest(&["blockId"])?,
-        })
+        let block_id = o.req("blockId")?;
+        let additional = o.rest(&["blockId"])?;
+        Ok(Self { block_id, additional })
     }
 }
 
@@ -2058,11 +2191,10 @@ impl ::bitrix24_runtime::loose::Loose for UnpublicRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            lid: o.req("lid")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["lid", "scope"])?,
-        })
+        let lid = o.req("lid")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["lid", "scope"])?;
+        Ok(Self { lid, scope, additional })
     }
 }
 
@@ -2118,12 +2250,17 @@ impl ::bitrix24_runtime::loose::Loose for UpblockRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let block = o.req("block")?;
+        let lid = o.req("lid")?;
+        let prevent_history = o.opt("preventHistory")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["block", "lid", "preventHistory", "scope"])?;
         Ok(Self {
-            block: o.req("block")?,
-            lid: o.req("lid")?,
-            prevent_history: o.opt("preventHistory")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["block", "lid", "preventHistory", "scope"])?,
+            block,
+            lid,
+            prevent_history,
+            scope,
+            additional,
         })
     }
 }
@@ -2177,11 +2314,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            lid: o.req("lid")?,
-            additional: o.rest(&["fields", "lid"])?,
-        })
+        let fields = o.req("fields")?;
+        let lid = o.req("lid")?;
+        let additional = o.rest(&["fields", "lid"])?;
+        Ok(Self { fields, lid, additional })
     }
 }
 
@@ -2226,36 +2362,49 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional_fields = o.opt("ADDITIONAL_FIELDS")?;
+        let code = o.opt("CODE")?;
+        let date_public = o.opt("DATE_PUBLIC")?;
+        let deleted = o.opt("DELETED")?;
+        let description = o.opt("DESCRIPTION")?;
+        let folder = o.opt("FOLDER")?;
+        let folder_id = o.opt("FOLDER_ID")?;
+        let sitemap = o.opt("SITEMAP")?;
+        let site_id = o.opt("SITE_ID")?;
+        let title = o.opt("TITLE")?;
+        let tpl_id = o.opt("TPL_ID")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADDITIONAL_FIELDS",
+                    "CODE",
+                    "DATE_PUBLIC",
+                    "DELETED",
+                    "DESCRIPTION",
+                    "FOLDER",
+                    "FOLDER_ID",
+                    "SITEMAP",
+                    "SITE_ID",
+                    "TITLE",
+                    "TPL_ID",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            additional_fields: o.opt("ADDITIONAL_FIELDS")?,
-            code: o.opt("CODE")?,
-            date_public: o.opt("DATE_PUBLIC")?,
-            deleted: o.opt("DELETED")?,
-            description: o.opt("DESCRIPTION")?,
-            folder: o.opt("FOLDER")?,
-            folder_id: o.opt("FOLDER_ID")?,
-            sitemap: o.opt("SITEMAP")?,
-            site_id: o.opt("SITE_ID")?,
-            title: o.opt("TITLE")?,
-            tpl_id: o.opt("TPL_ID")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ADDITIONAL_FIELDS",
-                        "CODE",
-                        "DATE_PUBLIC",
-                        "DELETED",
-                        "DESCRIPTION",
-                        "FOLDER",
-                        "FOLDER_ID",
-                        "SITEMAP",
-                        "SITE_ID",
-                        "TITLE",
-                        "TPL_ID",
-                        "XML_ID",
-                    ],
-                )?,
+            additional_fields,
+            code,
+            date_public,
+            deleted,
+            description,
+            folder,
+            folder_id,
+            sitemap,
+            site_id,
+            title,
+            tpl_id,
+            xml_id,
+            additional,
         })
     }
 }

@@ -38,10 +38,13 @@ impl ::bitrix24_runtime::loose::Loose for CheckContentRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let content = o.req("content")?;
+        let splitter = o.opt("splitter")?;
+        let additional = o.rest(&["content", "splitter"])?;
         Ok(Self {
-            content: o.req("content")?,
-            splitter: o.opt("splitter")?,
-            additional: o.rest(&["content", "splitter"])?,
+            content,
+            splitter,
+            additional,
         })
     }
 }
@@ -65,10 +68,13 @@ impl ::bitrix24_runtime::loose::Loose for CheckContentResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let content = o.opt("content")?;
+        let is_bad = o.opt("is_bad")?;
+        let additional = o.rest(&["content", "is_bad"])?;
         Ok(Self {
-            content: o.opt("content")?,
-            is_bad: o.opt("is_bad")?,
-            additional: o.rest(&["content", "is_bad"])?,
+            content,
+            is_bad,
+            additional,
         })
     }
 }
@@ -117,10 +123,9 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            params: o.opt("params")?,
-            additional: o.rest(&["params"])?,
-        })
+        let params = o.opt("params")?;
+        let additional = o.rest(&["params"])?;
+        Ok(Self { params, additional })
     }
 }
 
@@ -150,15 +155,22 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequestParams {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let group = o.opt("group")?;
+        let limit = o.opt("limit")?;
+        let offset = o.opt("offset")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let additional = o
+            .rest(&["filter", "group", "limit", "offset", "order", "select"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            group: o.opt("group")?,
-            limit: o.opt("limit")?,
-            offset: o.opt("offset")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            additional: o
-                .rest(&["filter", "group", "limit", "offset", "order", "select"])?,
+            filter,
+            group,
+            limit,
+            offset,
+            order,
+            select,
+            additional,
         })
     }
 }
@@ -207,42 +219,58 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequestParamsFilter {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let app_code = o.opt("APP_CODE")?;
+        let content = o.opt("CONTENT")?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let description = o.opt("DESCRIPTION")?;
+        let id = o.opt("ID")?;
+        let manifest = o.opt("MANIFEST")?;
+        let modified_by_id = o.opt("MODIFIED_BY_ID")?;
+        let name = o.opt("NAME")?;
+        let preview = o.opt("PREVIEW")?;
+        let sections = o.opt("SECTIONS")?;
+        let site_template_id = o.opt("SITE_TEMPLATE_ID")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "APP_CODE",
+                    "CONTENT",
+                    "CREATED_BY_ID",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "DESCRIPTION",
+                    "ID",
+                    "MANIFEST",
+                    "MODIFIED_BY_ID",
+                    "NAME",
+                    "PREVIEW",
+                    "SECTIONS",
+                    "SITE_TEMPLATE_ID",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            app_code: o.opt("APP_CODE")?,
-            content: o.opt("CONTENT")?,
-            created_by_id: o.opt("CREATED_BY_ID")?,
-            date_create: o.opt("DATE_CREATE")?,
-            date_modify: o.opt("DATE_MODIFY")?,
-            description: o.opt("DESCRIPTION")?,
-            id: o.opt("ID")?,
-            manifest: o.opt("MANIFEST")?,
-            modified_by_id: o.opt("MODIFIED_BY_ID")?,
-            name: o.opt("NAME")?,
-            preview: o.opt("PREVIEW")?,
-            sections: o.opt("SECTIONS")?,
-            site_template_id: o.opt("SITE_TEMPLATE_ID")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "APP_CODE",
-                        "CONTENT",
-                        "CREATED_BY_ID",
-                        "DATE_CREATE",
-                        "DATE_MODIFY",
-                        "DESCRIPTION",
-                        "ID",
-                        "MANIFEST",
-                        "MODIFIED_BY_ID",
-                        "NAME",
-                        "PREVIEW",
-                        "SECTIONS",
-                        "SITE_TEMPLATE_ID",
-                        "XML_ID",
-                    ],
-                )?,
+            active,
+            app_code,
+            content,
+            created_by_id,
+            date_create,
+            date_modify,
+            description,
+            id,
+            manifest,
+            modified_by_id,
+            name,
+            preview,
+            sections,
+            site_template_id,
+            xml_id,
+            additional,
         })
     }
 }
@@ -294,42 +322,58 @@ impl ::bitrix24_runtime::loose::Loose for GetListResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let app_code = o.opt("APP_CODE")?;
+        let content = o.opt("CONTENT")?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let description = o.opt("DESCRIPTION")?;
+        let id = o.opt("ID")?;
+        let manifest = o.opt("MANIFEST")?;
+        let modified_by_id = o.opt("MODIFIED_BY_ID")?;
+        let name = o.opt("NAME")?;
+        let preview = o.opt("PREVIEW")?;
+        let sections = o.opt("SECTIONS")?;
+        let site_template_id = o.opt("SITE_TEMPLATE_ID")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "APP_CODE",
+                    "CONTENT",
+                    "CREATED_BY_ID",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "DESCRIPTION",
+                    "ID",
+                    "MANIFEST",
+                    "MODIFIED_BY_ID",
+                    "NAME",
+                    "PREVIEW",
+                    "SECTIONS",
+                    "SITE_TEMPLATE_ID",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            app_code: o.opt("APP_CODE")?,
-            content: o.opt("CONTENT")?,
-            created_by_id: o.opt("CREATED_BY_ID")?,
-            date_create: o.opt("DATE_CREATE")?,
-            date_modify: o.opt("DATE_MODIFY")?,
-            description: o.opt("DESCRIPTION")?,
-            id: o.opt("ID")?,
-            manifest: o.opt("MANIFEST")?,
-            modified_by_id: o.opt("MODIFIED_BY_ID")?,
-            name: o.opt("NAME")?,
-            preview: o.opt("PREVIEW")?,
-            sections: o.opt("SECTIONS")?,
-            site_template_id: o.opt("SITE_TEMPLATE_ID")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "APP_CODE",
-                        "CONTENT",
-                        "CREATED_BY_ID",
-                        "DATE_CREATE",
-                        "DATE_MODIFY",
-                        "DESCRIPTION",
-                        "ID",
-                        "MANIFEST",
-                        "MODIFIED_BY_ID",
-                        "NAME",
-                        "PREVIEW",
-                        "SECTIONS",
-                        "SITE_TEMPLATE_ID",
-                        "XML_ID",
-                    ],
-                )?,
+            active,
+            app_code,
+            content,
+            created_by_id,
+            date_create,
+            date_modify,
+            description,
+            id,
+            manifest,
+            modified_by_id,
+            name,
+            preview,
+            sections,
+            site_template_id,
+            xml_id,
+            additional,
         })
     }
 }
@@ -380,11 +424,15 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.req("code")?;
+        let fields = o.req("fields")?;
+        let manifest = o.opt("manifest")?;
+        let additional = o.rest(&["code", "fields", "manifest"])?;
         Ok(Self {
-            code: o.req("code")?,
-            fields: o.req("fields")?,
-            manifest: o.opt("manifest")?,
-            additional: o.rest(&["code", "fields", "manifest"])?,
+            code,
+            fields,
+            manifest,
+            additional,
         })
     }
 }
@@ -419,28 +467,37 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let content = o.req("CONTENT")?;
+        let description = o.opt("DESCRIPTION")?;
+        let name = o.req("NAME")?;
+        let preview = o.req("PREVIEW")?;
+        let reset = o.opt("RESET")?;
+        let sections = o.req("SECTIONS")?;
+        let site_template_id = o.opt("SITE_TEMPLATE_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "CONTENT",
+                    "DESCRIPTION",
+                    "NAME",
+                    "PREVIEW",
+                    "RESET",
+                    "SECTIONS",
+                    "SITE_TEMPLATE_ID",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            content: o.req("CONTENT")?,
-            description: o.opt("DESCRIPTION")?,
-            name: o.req("NAME")?,
-            preview: o.req("PREVIEW")?,
-            reset: o.opt("RESET")?,
-            sections: o.req("SECTIONS")?,
-            site_template_id: o.opt("SITE_TEMPLATE_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "CONTENT",
-                        "DESCRIPTION",
-                        "NAME",
-                        "PREVIEW",
-                        "RESET",
-                        "SECTIONS",
-                        "SITE_TEMPLATE_ID",
-                    ],
-                )?,
+            active,
+            content,
+            description,
+            name,
+            preview,
+            reset,
+            sections,
+            site_template_id,
+            additional,
         })
     }
 }
@@ -500,11 +557,10 @@ impl ::bitrix24_runtime::loose::Loose for UnbindRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            code: o.req("code")?,
-            handler: o.opt("handler")?,
-            additional: o.rest(&["code", "handler"])?,
-        })
+        let code = o.req("code")?;
+        let handler = o.opt("handler")?;
+        let additional = o.rest(&["code", "handler"])?;
+        Ok(Self { code, handler, additional })
     }
 }
 
@@ -553,10 +609,9 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            code: o.req("code")?,
-            additional: o.rest(&["code"])?,
-        })
+        let code = o.req("code")?;
+        let additional = o.rest(&["code"])?;
+        Ok(Self { code, additional })
     }
 }
 

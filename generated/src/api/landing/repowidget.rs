@@ -36,10 +36,9 @@ impl ::bitrix24_runtime::loose::Loose for DebugRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            enable: o.opt("enable")?,
-            additional: o.rest(&["enable"])?,
-        })
+        let enable = o.opt("enable")?;
+        let additional = o.rest(&["enable"])?;
+        Ok(Self { enable, additional })
     }
 }
 
@@ -84,10 +83,9 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            params: o.req("params")?,
-            additional: o.rest(&["params"])?,
-        })
+        let params = o.req("params")?;
+        let additional = o.rest(&["params"])?;
+        Ok(Self { params, additional })
     }
 }
 
@@ -113,12 +111,17 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequestParams {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let group = o.opt("group")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let additional = o.rest(&["filter", "group", "order", "select"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            group: o.opt("group")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            additional: o.rest(&["filter", "group", "order", "select"])?,
+            filter,
+            group,
+            order,
+            select,
+            additional,
         })
     }
 }
@@ -174,44 +177,61 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequestParamsSelectItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let app_code = o.opt("APP_CODE")?;
+        let content = o.opt("CONTENT")?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let description = o.opt("DESCRIPTION")?;
+        let id = o.opt("ID")?;
+        let manifest = o.opt("MANIFEST")?;
+        let modified_by_id = o.opt("MODIFIED_BY_ID")?;
+        let name = o.opt("NAME")?;
+        let preview = o.opt("PREVIEW")?;
+        let sections = o.opt("SECTIONS")?;
+        let site_template_id = o.opt("SITE_TEMPLATE_ID")?;
+        let widget_params = o.opt("WIDGET_PARAMS")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "APP_CODE",
+                    "CONTENT",
+                    "CREATED_BY_ID",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "DESCRIPTION",
+                    "ID",
+                    "MANIFEST",
+                    "MODIFIED_BY_ID",
+                    "NAME",
+                    "PREVIEW",
+                    "SECTIONS",
+                    "SITE_TEMPLATE_ID",
+                    "WIDGET_PARAMS",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            app_code: o.opt("APP_CODE")?,
-            content: o.opt("CONTENT")?,
-            created_by_id: o.opt("CREATED_BY_ID")?,
-            date_create: o.opt("DATE_CREATE")?,
-            date_modify: o.opt("DATE_MODIFY")?,
-            description: o.opt("DESCRIPTION")?,
-            id: o.opt("ID")?,
-            manifest: o.opt("MANIFEST")?,
-            modified_by_id: o.opt("MODIFIED_BY_ID")?,
-            name: o.opt("NAME")?,
-            preview: o.opt("PREVIEW")?,
-            sections: o.opt("SECTIONS")?,
-            site_template_id: o.opt("SITE_TEMPLATE_ID")?,
-            widget_params: o.opt("WIDGET_PARAMS")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "APP_CODE",
-                        "CONTENT",
-                        "CREATED_BY_ID",
-                        "DATE_CREATE",
-                        "DATE_MODIFY",
-                        "DESCRIPTION",
-                        "ID",
-                        "MANIFEST",
-                        "MODIFIED_BY_ID",
-                        "NAME",
-                        "PREVIEW",
-                        "SECTIONS",
-                        "SITE_TEMPLATE_ID",
-                        "WIDGET_PARAMS",
-                        "XML_ID",
-                    ],
-                )?,
+            active,
+            app_code,
+            content,
+            created_by_id,
+            date_create,
+            date_modify,
+            description,
+            id,
+            manifest,
+            modified_by_id,
+            name,
+            preview,
+            sections,
+            site_template_id,
+            widget_params,
+            xml_id,
+            additional,
         })
     }
 }
@@ -270,44 +290,61 @@ impl ::bitrix24_runtime::loose::Loose for GetlistResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let app_code = o.opt("APP_CODE")?;
+        let content = o.opt("CONTENT")?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let description = o.opt("DESCRIPTION")?;
+        let id = o.opt("ID")?;
+        let manifest = o.opt("MANIFEST")?;
+        let modified_by_id = o.opt("MODIFIED_BY_ID")?;
+        let name = o.opt("NAME")?;
+        let preview = o.opt("PREVIEW")?;
+        let sections = o.opt("SECTIONS")?;
+        let site_template_id = o.opt("SITE_TEMPLATE_ID")?;
+        let widget_params = o.opt("WIDGET_PARAMS")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "APP_CODE",
+                    "CONTENT",
+                    "CREATED_BY_ID",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "DESCRIPTION",
+                    "ID",
+                    "MANIFEST",
+                    "MODIFIED_BY_ID",
+                    "NAME",
+                    "PREVIEW",
+                    "SECTIONS",
+                    "SITE_TEMPLATE_ID",
+                    "WIDGET_PARAMS",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            app_code: o.opt("APP_CODE")?,
-            content: o.opt("CONTENT")?,
-            created_by_id: o.opt("CREATED_BY_ID")?,
-            date_create: o.opt("DATE_CREATE")?,
-            date_modify: o.opt("DATE_MODIFY")?,
-            description: o.opt("DESCRIPTION")?,
-            id: o.opt("ID")?,
-            manifest: o.opt("MANIFEST")?,
-            modified_by_id: o.opt("MODIFIED_BY_ID")?,
-            name: o.opt("NAME")?,
-            preview: o.opt("PREVIEW")?,
-            sections: o.opt("SECTIONS")?,
-            site_template_id: o.opt("SITE_TEMPLATE_ID")?,
-            widget_params: o.opt("WIDGET_PARAMS")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "APP_CODE",
-                        "CONTENT",
-                        "CREATED_BY_ID",
-                        "DATE_CREATE",
-                        "DATE_MODIFY",
-                        "DESCRIPTION",
-                        "ID",
-                        "MANIFEST",
-                        "MODIFIED_BY_ID",
-                        "NAME",
-                        "PREVIEW",
-                        "SECTIONS",
-                        "SITE_TEMPLATE_ID",
-                        "WIDGET_PARAMS",
-                        "XML_ID",
-                    ],
-                )?,
+            active,
+            app_code,
+            content,
+            created_by_id,
+            date_create,
+            date_modify,
+            description,
+            id,
+            manifest,
+            modified_by_id,
+            name,
+            preview,
+            sections,
+            site_template_id,
+            widget_params,
+            xml_id,
+            additional,
         })
     }
 }
@@ -352,11 +389,10 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            code: o.req("code")?,
-            fields: o.req("fields")?,
-            additional: o.rest(&["code", "fields"])?,
-        })
+        let code = o.req("code")?;
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["code", "fields"])?;
+        Ok(Self { code, fields, additional })
     }
 }
 
@@ -390,28 +426,37 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let content = o.req("CONTENT")?;
+        let description = o.opt("DESCRIPTION")?;
+        let name = o.req("NAME")?;
+        let preview = o.req("PREVIEW")?;
+        let sections = o.req("SECTIONS")?;
+        let site_template_id = o.opt("SITE_TEMPLATE_ID")?;
+        let widget_params = o.req("WIDGET_PARAMS")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "CONTENT",
+                    "DESCRIPTION",
+                    "NAME",
+                    "PREVIEW",
+                    "SECTIONS",
+                    "SITE_TEMPLATE_ID",
+                    "WIDGET_PARAMS",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            content: o.req("CONTENT")?,
-            description: o.opt("DESCRIPTION")?,
-            name: o.req("NAME")?,
-            preview: o.req("PREVIEW")?,
-            sections: o.req("SECTIONS")?,
-            site_template_id: o.opt("SITE_TEMPLATE_ID")?,
-            widget_params: o.req("WIDGET_PARAMS")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "CONTENT",
-                        "DESCRIPTION",
-                        "NAME",
-                        "PREVIEW",
-                        "SECTIONS",
-                        "SITE_TEMPLATE_ID",
-                        "WIDGET_PARAMS",
-                    ],
-                )?,
+            active,
+            content,
+            description,
+            name,
+            preview,
+            sections,
+            site_template_id,
+            widget_params,
+            additional,
         })
     }
 }
@@ -443,13 +488,19 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestFieldsWidgetParams {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let demo_data = o.req("demoData")?;
+        let handler = o.req("handler")?;
+        let lang = o.opt("lang")?;
+        let root_node = o.req("rootNode")?;
+        let style = o.opt("style")?;
+        let additional = o.rest(&["demoData", "handler", "lang", "rootNode", "style"])?;
         Ok(Self {
-            demo_data: o.req("demoData")?,
-            handler: o.req("handler")?,
-            lang: o.opt("lang")?,
-            root_node: o.req("rootNode")?,
-            style: o.opt("style")?,
-            additional: o.rest(&["demoData", "handler", "lang", "rootNode", "style"])?,
+            demo_data,
+            handler,
+            lang,
+            root_node,
+            style,
+            additional,
         })
     }
 }
@@ -498,10 +549,9 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            code: o.req("code")?,
-            additional: o.rest(&["code"])?,
-        })
+        let code = o.req("code")?;
+        let additional = o.rest(&["code"])?;
+        Ok(Self { code, additional })
     }
 }
 

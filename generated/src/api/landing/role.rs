@@ -39,11 +39,10 @@ impl ::bitrix24_runtime::loose::Loose for EnableRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            mode: o.req("mode")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["mode", "scope"])?,
-        })
+        let mode = o.req("mode")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["mode", "scope"])?;
+        Ok(Self { mode, scope, additional })
     }
 }
 
@@ -94,10 +93,9 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            scope: o.opt("scope")?,
-            additional: o.rest(&["scope"])?,
-        })
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["scope"])?;
+        Ok(Self { scope, additional })
     }
 }
 
@@ -124,11 +122,15 @@ impl ::bitrix24_runtime::loose::Loose for GetListResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let title = o.opt("TITLE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o.rest(&["ID", "TITLE", "XML_ID"])?;
         Ok(Self {
-            id: o.opt("ID")?,
-            title: o.opt("TITLE")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o.rest(&["ID", "TITLE", "XML_ID"])?,
+            id,
+            title,
+            xml_id,
+            additional,
         })
     }
 }
@@ -177,11 +179,10 @@ impl ::bitrix24_runtime::loose::Loose for GetRightsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["id", "scope"])?,
-        })
+        let id = o.req("id")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["id", "scope"])?;
+        Ok(Self { id, scope, additional })
     }
 }
 
@@ -205,10 +206,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRightsResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            _0: o.opt("0")?,
-            additional: o.rest(&["0"])?,
-        })
+        let _0 = o.opt("0")?;
+        let additional = o.rest(&["0"])?;
+        Ok(Self { _0, additional })
     }
 }
 
@@ -255,7 +255,8 @@ impl ::bitrix24_runtime::loose::Loose for IsEnabledRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -308,11 +309,15 @@ impl ::bitrix24_runtime::loose::Loose for SetAccessCodesRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let codes = o.opt("codes")?;
+        let id = o.req("id")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["codes", "id", "scope"])?;
         Ok(Self {
-            codes: o.opt("codes")?,
-            id: o.req("id")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["codes", "id", "scope"])?,
+            codes,
+            id,
+            scope,
+            additional,
         })
     }
 }
@@ -371,12 +376,17 @@ impl ::bitrix24_runtime::loose::Loose for SetRightsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional_2 = o.opt("additional")?;
+        let id = o.req("id")?;
+        let rights = o.req("rights")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["additional", "id", "rights", "scope"])?;
         Ok(Self {
-            additional_2: o.opt("additional")?,
-            id: o.req("id")?,
-            rights: o.req("rights")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["additional", "id", "rights", "scope"])?,
+            additional_2,
+            id,
+            rights,
+            scope,
+            additional,
         })
     }
 }
@@ -398,10 +408,9 @@ impl ::bitrix24_runtime::loose::Loose for SetRightsRequestRights {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            _0: o.opt("0")?,
-            additional: o.rest(&["0"])?,
-        })
+        let _0 = o.opt("0")?;
+        let additional = o.rest(&["0"])?;
+        Ok(Self { _0, additional })
     }
 }
 

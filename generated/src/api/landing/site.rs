@@ -60,11 +60,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["fields", "scope"])?,
-        })
+        let fields = o.req("fields")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["fields", "scope"])?;
+        Ok(Self { fields, scope, additional })
     }
 }
 
@@ -100,26 +99,34 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional_fields = o.opt("ADDITIONAL_FIELDS")?;
+        let code = o.req("CODE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let domain_id = o.opt("DOMAIN_ID")?;
+        let title = o.req("TITLE")?;
+        let type_ = o.opt("TYPE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADDITIONAL_FIELDS",
+                    "CODE",
+                    "DESCRIPTION",
+                    "DOMAIN_ID",
+                    "TITLE",
+                    "TYPE",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            additional_fields: o.opt("ADDITIONAL_FIELDS")?,
-            code: o.req("CODE")?,
-            description: o.opt("DESCRIPTION")?,
-            domain_id: o.opt("DOMAIN_ID")?,
-            title: o.req("TITLE")?,
-            type_: o.opt("TYPE")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ADDITIONAL_FIELDS",
-                        "CODE",
-                        "DESCRIPTION",
-                        "DOMAIN_ID",
-                        "TITLE",
-                        "TYPE",
-                        "XML_ID",
-                    ],
-                )?,
+            additional_fields,
+            code,
+            description,
+            domain_id,
+            title,
+            type_,
+            xml_id,
+            additional,
         })
     }
 }
@@ -180,11 +187,15 @@ impl ::bitrix24_runtime::loose::Loose for AddFolderRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let scope = o.opt("scope")?;
+        let site_id = o.req("siteId")?;
+        let additional = o.rest(&["fields", "scope", "siteId"])?;
         Ok(Self {
-            fields: o.req("fields")?,
-            scope: o.opt("scope")?,
-            site_id: o.req("siteId")?,
-            additional: o.rest(&["fields", "scope", "siteId"])?,
+            fields,
+            scope,
+            site_id,
+            additional,
         })
     }
 }
@@ -211,12 +222,17 @@ impl ::bitrix24_runtime::loose::Loose for AddFolderRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let code = o.opt("CODE")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let title = o.req("TITLE")?;
+        let additional = o.rest(&["ACTIVE", "CODE", "PARENT_ID", "TITLE"])?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            code: o.opt("CODE")?,
-            parent_id: o.opt("PARENT_ID")?,
-            title: o.req("TITLE")?,
-            additional: o.rest(&["ACTIVE", "CODE", "PARENT_ID", "TITLE"])?,
+            active,
+            code,
+            parent_id,
+            title,
+            additional,
         })
     }
 }
@@ -269,11 +285,10 @@ impl ::bitrix24_runtime::loose::Loose for BindingToGroupRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            group_id: o.req("groupId")?,
-            id: o.req("id")?,
-            additional: o.rest(&["groupId", "id"])?,
-        })
+        let group_id = o.req("groupId")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["groupId", "id"])?;
+        Ok(Self { group_id, id, additional })
     }
 }
 
@@ -324,11 +339,10 @@ impl ::bitrix24_runtime::loose::Loose for BindingToMenuRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            menu_code: o.req("menuCode")?,
-            additional: o.rest(&["id", "menuCode"])?,
-        })
+        let id = o.req("id")?;
+        let menu_code = o.req("menuCode")?;
+        let additional = o.rest(&["id", "menuCode"])?;
+        Ok(Self { id, menu_code, additional })
     }
 }
 
@@ -379,11 +393,10 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["id", "scope"])?,
-        })
+        let id = o.req("id")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["id", "scope"])?;
+        Ok(Self { id, scope, additional })
     }
 }
 
@@ -438,11 +451,10 @@ impl ::bitrix24_runtime::loose::Loose for FullExportRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            params: o.opt("params")?,
-            additional: o.rest(&["id", "params"])?,
-        })
+        let id = o.req("id")?;
+        let params = o.opt("params")?;
+        let additional = o.rest(&["id", "params"])?;
+        Ok(Self { id, params, additional })
     }
 }
 
@@ -480,32 +492,43 @@ impl ::bitrix24_runtime::loose::Loose for FullExportRequestParams {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let description = o.opt("description")?;
+        let edit_mode = o.opt("edit_mode")?;
+        let hooks_disable = o.opt("hooks_disable")?;
+        let name = o.opt("name")?;
+        let preview = o.opt("preview")?;
+        let preview2x = o.opt("preview2x")?;
+        let preview3x = o.opt("preview3x")?;
+        let preview_url = o.opt("preview_url")?;
+        let scope = o.opt("scope")?;
+        let additional = o
+            .rest(
+                &[
+                    "code",
+                    "description",
+                    "edit_mode",
+                    "hooks_disable",
+                    "name",
+                    "preview",
+                    "preview2x",
+                    "preview3x",
+                    "preview_url",
+                    "scope",
+                ],
+            )?;
         Ok(Self {
-            code: o.opt("code")?,
-            description: o.opt("description")?,
-            edit_mode: o.opt("edit_mode")?,
-            hooks_disable: o.opt("hooks_disable")?,
-            name: o.opt("name")?,
-            preview: o.opt("preview")?,
-            preview2x: o.opt("preview2x")?,
-            preview3x: o.opt("preview3x")?,
-            preview_url: o.opt("preview_url")?,
-            scope: o.opt("scope")?,
-            additional: o
-                .rest(
-                    &[
-                        "code",
-                        "description",
-                        "edit_mode",
-                        "hooks_disable",
-                        "name",
-                        "preview",
-                        "preview2x",
-                        "preview3x",
-                        "preview_url",
-                        "scope",
-                    ],
-                )?,
+            code,
+            description,
+            edit_mode,
+            hooks_disable,
+            name,
+            preview,
+            preview2x,
+            preview3x,
+            preview_url,
+            scope,
+            additional,
         })
     }
 }
@@ -560,46 +583,64 @@ impl ::bitrix24_runtime::loose::Loose for FullExportResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let charset = o.opt("charset")?;
+        let code = o.opt("code")?;
+        let description = o.opt("description")?;
+        let fields = o.opt("fields")?;
+        let folders = o.opt("folders")?;
+        let items = o.opt("items")?;
+        let layout = o.opt("layout")?;
+        let name = o.opt("name")?;
+        let preview = o.opt("preview")?;
+        let preview2x = o.opt("preview2x")?;
+        let preview3x = o.opt("preview3x")?;
+        let preview_url = o.opt("preview_url")?;
+        let show_in_list = o.opt("show_in_list")?;
+        let site_code = o.opt("site_code")?;
+        let syspages = o.opt("syspages")?;
+        let type_ = o.opt("type")?;
+        let version = o.opt("version")?;
+        let additional = o
+            .rest(
+                &[
+                    "charset",
+                    "code",
+                    "description",
+                    "fields",
+                    "folders",
+                    "items",
+                    "layout",
+                    "name",
+                    "preview",
+                    "preview2x",
+                    "preview3x",
+                    "preview_url",
+                    "show_in_list",
+                    "site_code",
+                    "syspages",
+                    "type",
+                    "version",
+                ],
+            )?;
         Ok(Self {
-            charset: o.opt("charset")?,
-            code: o.opt("code")?,
-            description: o.opt("description")?,
-            fields: o.opt("fields")?,
-            folders: o.opt("folders")?,
-            items: o.opt("items")?,
-            layout: o.opt("layout")?,
-            name: o.opt("name")?,
-            preview: o.opt("preview")?,
-            preview2x: o.opt("preview2x")?,
-            preview3x: o.opt("preview3x")?,
-            preview_url: o.opt("preview_url")?,
-            show_in_list: o.opt("show_in_list")?,
-            site_code: o.opt("site_code")?,
-            syspages: o.opt("syspages")?,
-            type_: o.opt("type")?,
-            version: o.opt("version")?,
-            additional: o
-                .rest(
-                    &[
-                        "charset",
-                        "code",
-                        "description",
-                        "fields",
-                        "folders",
-                        "items",
-                        "layout",
-                        "name",
-                        "preview",
-                        "preview2x",
-                        "preview3x",
-                        "preview_url",
-                        "show_in_list",
-                        "site_code",
-                        "syspages",
-                        "type",
-                        "version",
-                    ],
-                )?,
+            charset,
+            code,
+            description,
+            fields,
+            folders,
+            items,
+            layout,
+            name,
+            preview,
+            preview2x,
+            preview3x,
+            preview_url,
+            show_in_list,
+            site_code,
+            syspages,
+            type_,
+            version,
+            additional,
         })
     }
 }
@@ -629,15 +670,20 @@ impl ::bitrix24_runtime::loose::Loose for FullExportResponseFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional_fields = o.opt("ADDITIONAL_FIELDS")?;
+        let landing_id_404 = o.opt("LANDING_ID_404")?;
+        let landing_id_index = o.opt("LANDING_ID_INDEX")?;
+        let title = o.opt("TITLE")?;
+        let additional = o
+            .rest(
+                &["ADDITIONAL_FIELDS", "LANDING_ID_404", "LANDING_ID_INDEX", "TITLE"],
+            )?;
         Ok(Self {
-            additional_fields: o.opt("ADDITIONAL_FIELDS")?,
-            landing_id_404: o.opt("LANDING_ID_404")?,
-            landing_id_index: o.opt("LANDING_ID_INDEX")?,
-            title: o.opt("TITLE")?,
-            additional: o
-                .rest(
-                    &["ADDITIONAL_FIELDS", "LANDING_ID_404", "LANDING_ID_INDEX", "TITLE"],
-                )?,
+            additional_fields,
+            landing_id_404,
+            landing_id_index,
+            title,
+            additional,
         })
     }
 }
@@ -661,11 +707,10 @@ impl ::bitrix24_runtime::loose::Loose for FullExportResponseLayout {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            code: o.opt("code")?,
-            ref_: o.opt("ref")?,
-            additional: o.rest(&["code", "ref"])?,
-        })
+        let code = o.opt("code")?;
+        let ref_ = o.opt("ref")?;
+        let additional = o.rest(&["code", "ref"])?;
+        Ok(Self { code, ref_, additional })
     }
 }
 
@@ -718,11 +763,15 @@ impl ::bitrix24_runtime::loose::Loose for GetFoldersRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let scope = o.opt("scope")?;
+        let site_id = o.req("siteId")?;
+        let additional = o.rest(&["filter", "scope", "siteId"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            scope: o.opt("scope")?,
-            site_id: o.req("siteId")?,
-            additional: o.rest(&["filter", "scope", "siteId"])?,
+            filter,
+            scope,
+            site_id,
+            additional,
         })
     }
 }
@@ -765,34 +814,46 @@ impl ::bitrix24_runtime::loose::Loose for GetFoldersRequestFilter {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let code = o.opt("CODE")?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let deleted = o.opt("DELETED")?;
+        let id = o.opt("ID")?;
+        let index_id = o.opt("INDEX_ID")?;
+        let modified_by_id = o.opt("MODIFIED_BY_ID")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let title = o.opt("TITLE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "CODE",
+                    "CREATED_BY_ID",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "DELETED",
+                    "ID",
+                    "INDEX_ID",
+                    "MODIFIED_BY_ID",
+                    "PARENT_ID",
+                    "TITLE",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            code: o.opt("CODE")?,
-            created_by_id: o.opt("CREATED_BY_ID")?,
-            date_create: o.opt("DATE_CREATE")?,
-            date_modify: o.opt("DATE_MODIFY")?,
-            deleted: o.opt("DELETED")?,
-            id: o.opt("ID")?,
-            index_id: o.opt("INDEX_ID")?,
-            modified_by_id: o.opt("MODIFIED_BY_ID")?,
-            parent_id: o.opt("PARENT_ID")?,
-            title: o.opt("TITLE")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "CODE",
-                        "CREATED_BY_ID",
-                        "DATE_CREATE",
-                        "DATE_MODIFY",
-                        "DELETED",
-                        "ID",
-                        "INDEX_ID",
-                        "MODIFIED_BY_ID",
-                        "PARENT_ID",
-                        "TITLE",
-                    ],
-                )?,
+            active,
+            code,
+            created_by_id,
+            date_create,
+            date_modify,
+            deleted,
+            id,
+            index_id,
+            modified_by_id,
+            parent_id,
+            title,
+            additional,
         })
     }
 }
@@ -838,36 +899,49 @@ impl ::bitrix24_runtime::loose::Loose for GetFoldersResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let code = o.opt("CODE")?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let deleted = o.opt("DELETED")?;
+        let id = o.opt("ID")?;
+        let index_id = o.opt("INDEX_ID")?;
+        let modified_by_id = o.opt("MODIFIED_BY_ID")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let site_id = o.opt("SITE_ID")?;
+        let title = o.opt("TITLE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "CODE",
+                    "CREATED_BY_ID",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "DELETED",
+                    "ID",
+                    "INDEX_ID",
+                    "MODIFIED_BY_ID",
+                    "PARENT_ID",
+                    "SITE_ID",
+                    "TITLE",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            code: o.opt("CODE")?,
-            created_by_id: o.opt("CREATED_BY_ID")?,
-            date_create: o.opt("DATE_CREATE")?,
-            date_modify: o.opt("DATE_MODIFY")?,
-            deleted: o.opt("DELETED")?,
-            id: o.opt("ID")?,
-            index_id: o.opt("INDEX_ID")?,
-            modified_by_id: o.opt("MODIFIED_BY_ID")?,
-            parent_id: o.opt("PARENT_ID")?,
-            site_id: o.opt("SITE_ID")?,
-            title: o.opt("TITLE")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "CODE",
-                        "CREATED_BY_ID",
-                        "DATE_CREATE",
-                        "DATE_MODIFY",
-                        "DELETED",
-                        "ID",
-                        "INDEX_ID",
-                        "MODIFIED_BY_ID",
-                        "PARENT_ID",
-                        "SITE_ID",
-                        "TITLE",
-                    ],
-                )?,
+            active,
+            code,
+            created_by_id,
+            date_create,
+            date_modify,
+            deleted,
+            id,
+            index_id,
+            modified_by_id,
+            parent_id,
+            site_id,
+            title,
+            additional,
         })
     }
 }
@@ -916,10 +990,9 @@ impl ::bitrix24_runtime::loose::Loose for GetGroupBindingsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            group_id: o.opt("groupId")?,
-            additional: o.rest(&["groupId"])?,
-        })
+        let group_id = o.opt("groupId")?;
+        let additional = o.rest(&["groupId"])?;
+        Ok(Self { group_id, additional })
     }
 }
 
@@ -950,16 +1023,20 @@ impl ::bitrix24_runtime::loose::Loose for GetGroupBindingsResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let binding_id = o.opt("BINDING_ID")?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let entity_type = o.opt("ENTITY_TYPE")?;
+        let public_url = o.opt("PUBLIC_URL")?;
+        let title = o.opt("TITLE")?;
+        let additional = o
+            .rest(&["BINDING_ID", "ENTITY_ID", "ENTITY_TYPE", "PUBLIC_URL", "TITLE"])?;
         Ok(Self {
-            binding_id: o.opt("BINDING_ID")?,
-            entity_id: o.opt("ENTITY_ID")?,
-            entity_type: o.opt("ENTITY_TYPE")?,
-            public_url: o.opt("PUBLIC_URL")?,
-            title: o.opt("TITLE")?,
-            additional: o
-                .rest(
-                    &["BINDING_ID", "ENTITY_ID", "ENTITY_TYPE", "PUBLIC_URL", "TITLE"],
-                )?,
+            binding_id,
+            entity_id,
+            entity_type,
+            public_url,
+            title,
+            additional,
         })
     }
 }
@@ -1005,11 +1082,10 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            params: o.opt("params")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["params", "scope"])?,
-        })
+        let params = o.opt("params")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["params", "scope"])?;
+        Ok(Self { params, scope, additional })
     }
 }
 
@@ -1039,15 +1115,22 @@ impl ::bitrix24_runtime::loose::Loose for GetListRequestParams {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let group = o.opt("group")?;
+        let limit = o.opt("limit")?;
+        let offset = o.opt("offset")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let additional = o
+            .rest(&["filter", "group", "limit", "offset", "order", "select"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            group: o.opt("group")?,
-            limit: o.opt("limit")?,
-            offset: o.opt("offset")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            additional: o
-                .rest(&["filter", "group", "limit", "offset", "order", "select"])?,
+            filter,
+            group,
+            limit,
+            offset,
+            order,
+            select,
+            additional,
         })
     }
 }
@@ -1088,30 +1171,40 @@ impl ::bitrix24_runtime::loose::Loose for GetListResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let domain_name = o.opt("DOMAIN_NAME")?;
+        let id = o.opt("ID")?;
+        let landing_id_index = o.opt("LANDING_ID_INDEX")?;
+        let phone = o.opt("PHONE")?;
+        let preview_picture = o.opt("PREVIEW_PICTURE")?;
+        let public_url = o.opt("PUBLIC_URL")?;
+        let type_ = o.opt("TYPE")?;
+        let additional = o
+            .rest(
+                &[
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "DOMAIN_NAME",
+                    "ID",
+                    "LANDING_ID_INDEX",
+                    "PHONE",
+                    "PREVIEW_PICTURE",
+                    "PUBLIC_URL",
+                    "TYPE",
+                ],
+            )?;
         Ok(Self {
-            date_create: o.opt("DATE_CREATE")?,
-            date_modify: o.opt("DATE_MODIFY")?,
-            domain_name: o.opt("DOMAIN_NAME")?,
-            id: o.opt("ID")?,
-            landing_id_index: o.opt("LANDING_ID_INDEX")?,
-            phone: o.opt("PHONE")?,
-            preview_picture: o.opt("PREVIEW_PICTURE")?,
-            public_url: o.opt("PUBLIC_URL")?,
-            type_: o.opt("TYPE")?,
-            additional: o
-                .rest(
-                    &[
-                        "DATE_CREATE",
-                        "DATE_MODIFY",
-                        "DOMAIN_NAME",
-                        "ID",
-                        "LANDING_ID_INDEX",
-                        "PHONE",
-                        "PREVIEW_PICTURE",
-                        "PUBLIC_URL",
-                        "TYPE",
-                    ],
-                )?,
+            date_create,
+            date_modify,
+            domain_name,
+            id,
+            landing_id_index,
+            phone,
+            preview_picture,
+            public_url,
+            type_,
+            additional,
         })
     }
 }
@@ -1159,10 +1252,9 @@ impl ::bitrix24_runtime::loose::Loose for GetMenuBindingsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            menu_code: o.opt("menuCode")?,
-            additional: o.rest(&["menuCode"])?,
-        })
+        let menu_code = o.opt("menuCode")?;
+        let additional = o.rest(&["menuCode"])?;
+        Ok(Self { menu_code, additional })
     }
 }
 
@@ -1193,16 +1285,20 @@ impl ::bitrix24_runtime::loose::Loose for GetMenuBindingsResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let binding_id = o.opt("BINDING_ID")?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let entity_type = o.opt("ENTITY_TYPE")?;
+        let public_url = o.opt("PUBLIC_URL")?;
+        let title = o.opt("TITLE")?;
+        let additional = o
+            .rest(&["BINDING_ID", "ENTITY_ID", "ENTITY_TYPE", "PUBLIC_URL", "TITLE"])?;
         Ok(Self {
-            binding_id: o.opt("BINDING_ID")?,
-            entity_id: o.opt("ENTITY_ID")?,
-            entity_type: o.opt("ENTITY_TYPE")?,
-            public_url: o.opt("PUBLIC_URL")?,
-            title: o.opt("TITLE")?,
-            additional: o
-                .rest(
-                    &["BINDING_ID", "ENTITY_ID", "ENTITY_TYPE", "PUBLIC_URL", "TITLE"],
-                )?,
+            binding_id,
+            entity_id,
+            entity_type,
+            public_url,
+            title,
+            additional,
         })
     }
 }
@@ -1249,11 +1345,10 @@ impl ::bitrix24_runtime::loose::Loose for GetPreviewRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["id", "scope"])?,
-        })
+        let id = o.req("id")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["id", "scope"])?;
+        Ok(Self { id, scope, additional })
     }
 }
 
@@ -1300,11 +1395,10 @@ impl ::bitrix24_runtime::loose::Loose for GetPublicUrlRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["id", "scope"])?,
-        })
+        let id = o.req("id")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["id", "scope"])?;
+        Ok(Self { id, scope, additional })
     }
 }
 
@@ -1354,10 +1448,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRightsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -1408,11 +1501,10 @@ impl ::bitrix24_runtime::loose::Loose for GetadditionalfieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["id", "scope"])?,
-        })
+        let id = o.req("id")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["id", "scope"])?;
+        Ok(Self { id, scope, additional })
     }
 }
 
@@ -1480,58 +1572,82 @@ impl ::bitrix24_runtime::loose::Loose for GetadditionalfieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let b24button_code = o.opt("B24BUTTON_CODE")?;
+        let b24button_color = o.opt("B24BUTTON_COLOR")?;
+        let b24button_color_value = o.opt("B24BUTTON_COLOR_VALUE")?;
+        let cookies_agreement_id = o.opt("COOKIES_AGREEMENT_ID")?;
+        let cookies_color_bg = o.opt("COOKIES_COLOR_BG")?;
+        let cookies_color_text = o.opt("COOKIES_COLOR_TEXT")?;
+        let cookies_mode = o.opt("COOKIES_MODE")?;
+        let cookies_position = o.opt("COOKIES_POSITION")?;
+        let cookies_use = o.opt("COOKIES_USE")?;
+        let copyright_code = o.opt("COPYRIGHT_CODE")?;
+        let copyright_show = o.opt("COPYRIGHT_SHOW")?;
+        let cssblock_use = o.opt("CSSBLOCK_USE")?;
+        let headblock_use = o.opt("HEADBLOCK_USE")?;
+        let robots_content = o.opt("ROBOTS_CONTENT")?;
+        let robots_use = o.opt("ROBOTS_USE")?;
+        let settings_currency_id = o.opt("SETTINGS_CURRENCY_ID")?;
+        let settings_price_code = o.opt("SETTINGS_PRICE_CODE")?;
+        let settings_show_price_count = o.opt("SETTINGS_SHOW_PRICE_COUNT")?;
+        let speed_use_lazy = o.opt("SPEED_USE_LAZY")?;
+        let theme_code = o.opt("THEME_CODE")?;
+        let theme_color = o.opt("THEME_COLOR")?;
+        let yacounter_counter = o.opt("YACOUNTER_COUNTER")?;
+        let yacounter_use = o.opt("YACOUNTER_USE")?;
+        let additional = o
+            .rest(
+                &[
+                    "B24BUTTON_CODE",
+                    "B24BUTTON_COLOR",
+                    "B24BUTTON_COLOR_VALUE",
+                    "COOKIES_AGREEMENT_ID",
+                    "COOKIES_COLOR_BG",
+                    "COOKIES_COLOR_TEXT",
+                    "COOKIES_MODE",
+                    "COOKIES_POSITION",
+                    "COOKIES_USE",
+                    "COPYRIGHT_CODE",
+                    "COPYRIGHT_SHOW",
+                    "CSSBLOCK_USE",
+                    "HEADBLOCK_USE",
+                    "ROBOTS_CONTENT",
+                    "ROBOTS_USE",
+                    "SETTINGS_CURRENCY_ID",
+                    "SETTINGS_PRICE_CODE",
+                    "SETTINGS_SHOW_PRICE_COUNT",
+                    "SPEED_USE_LAZY",
+                    "THEME_CODE",
+                    "THEME_COLOR",
+                    "YACOUNTER_COUNTER",
+                    "YACOUNTER_USE",
+                ],
+            )?;
         Ok(Self {
-            b24button_code: o.opt("B24BUTTON_CODE")?,
-            b24button_color: o.opt("B24BUTTON_COLOR")?,
-            b24button_color_value: o.opt("B24BUTTON_COLOR_VALUE")?,
-            cookies_agreement_id: o.opt("COOKIES_AGREEMENT_ID")?,
-            cookies_color_bg: o.opt("COOKIES_COLOR_BG")?,
-            cookies_color_text: o.opt("COOKIES_COLOR_TEXT")?,
-            cookies_mode: o.opt("COOKIES_MODE")?,
-            cookies_position: o.opt("COOKIES_POSITION")?,
-            cookies_use: o.opt("COOKIES_USE")?,
-            copyright_code: o.opt("COPYRIGHT_CODE")?,
-            copyright_show: o.opt("COPYRIGHT_SHOW")?,
-            cssblock_use: o.opt("CSSBLOCK_USE")?,
-            headblock_use: o.opt("HEADBLOCK_USE")?,
-            robots_content: o.opt("ROBOTS_CONTENT")?,
-            robots_use: o.opt("ROBOTS_USE")?,
-            settings_currency_id: o.opt("SETTINGS_CURRENCY_ID")?,
-            settings_price_code: o.opt("SETTINGS_PRICE_CODE")?,
-            settings_show_price_count: o.opt("SETTINGS_SHOW_PRICE_COUNT")?,
-            speed_use_lazy: o.opt("SPEED_USE_LAZY")?,
-            theme_code: o.opt("THEME_CODE")?,
-            theme_color: o.opt("THEME_COLOR")?,
-            yacounter_counter: o.opt("YACOUNTER_COUNTER")?,
-            yacounter_use: o.opt("YACOUNTER_USE")?,
-            additional: o
-                .rest(
-                    &[
-                        "B24BUTTON_CODE",
-                        "B24BUTTON_COLOR",
-                        "B24BUTTON_COLOR_VALUE",
-                        "COOKIES_AGREEMENT_ID",
-                        "COOKIES_COLOR_BG",
-                        "COOKIES_COLOR_TEXT",
-                        "COOKIES_MODE",
-                        "COOKIES_POSITION",
-                        "COOKIES_USE",
-                        "COPYRIGHT_CODE",
-                        "COPYRIGHT_SHOW",
-                        "CSSBLOCK_USE",
-                        "HEADBLOCK_USE",
-                        "ROBOTS_CONTENT",
-                        "ROBOTS_USE",
-                        "SETTINGS_CURRENCY_ID",
-                        "SETTINGS_PRICE_CODE",
-                        "SETTINGS_SHOW_PRICE_COUNT",
-                        "SPEED_USE_LAZY",
-                        "THEME_CODE",
-                        "THEME_COLOR",
-                        "YACOUNTER_COUNTER",
-                        "YACOUNTER_USE",
-                    ],
-                )?,
+            b24button_code,
+            b24button_color,
+            b24button_color_value,
+            cookies_agreement_id,
+            cookies_color_bg,
+            cookies_color_text,
+            cookies_mode,
+            cookies_position,
+            cookies_use,
+            copyright_code,
+            copyright_show,
+            cssblock_use,
+            headblock_use,
+            robots_content,
+            robots_use,
+            settings_currency_id,
+            settings_price_code,
+            settings_show_price_count,
+            speed_use_lazy,
+            theme_code,
+            theme_color,
+            yacounter_counter,
+            yacounter_use,
+            additional,
         })
     }
 }
@@ -1583,11 +1699,15 @@ impl ::bitrix24_runtime::loose::Loose for MarkDeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let mark = o.opt("mark")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["id", "mark", "scope"])?;
         Ok(Self {
-            id: o.req("id")?,
-            mark: o.opt("mark")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["id", "mark", "scope"])?,
+            id,
+            mark,
+            scope,
+            additional,
         })
     }
 }
@@ -1643,11 +1763,15 @@ impl ::bitrix24_runtime::loose::Loose for MarkFolderDeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let mark = o.opt("mark")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["id", "mark", "scope"])?;
         Ok(Self {
-            id: o.req("id")?,
-            mark: o.opt("mark")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["id", "mark", "scope"])?,
+            id,
+            mark,
+            scope,
+            additional,
         })
     }
 }
@@ -1701,11 +1825,10 @@ impl ::bitrix24_runtime::loose::Loose for MarkFolderUnDeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["id", "scope"])?,
-        })
+        let id = o.req("id")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["id", "scope"])?;
+        Ok(Self { id, scope, additional })
     }
 }
 
@@ -1757,11 +1880,10 @@ impl ::bitrix24_runtime::loose::Loose for MarkUnDeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["id", "scope"])?,
-        })
+        let id = o.req("id")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["id", "scope"])?;
+        Ok(Self { id, scope, additional })
     }
 }
 
@@ -1814,11 +1936,10 @@ impl ::bitrix24_runtime::loose::Loose for PublicationRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["id", "scope"])?,
-        })
+        let id = o.req("id")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["id", "scope"])?;
+        Ok(Self { id, scope, additional })
     }
 }
 
@@ -1882,11 +2003,15 @@ impl ::bitrix24_runtime::loose::Loose for PublicationFolderRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let folder_id = o.req("folderId")?;
+        let mark = o.opt("mark")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["folderId", "mark", "scope"])?;
         Ok(Self {
-            folder_id: o.req("folderId")?,
-            mark: o.opt("mark")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["folderId", "mark", "scope"])?,
+            folder_id,
+            mark,
+            scope,
+            additional,
         })
     }
 }
@@ -1939,11 +2064,10 @@ impl ::bitrix24_runtime::loose::Loose for SetRightsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            rights: o.opt("rights")?,
-            additional: o.rest(&["id", "rights"])?,
-        })
+        let id = o.req("id")?;
+        let rights = o.opt("rights")?;
+        let additional = o.rest(&["id", "rights"])?;
+        Ok(Self { id, rights, additional })
     }
 }
 
@@ -1996,10 +2120,13 @@ impl ::bitrix24_runtime::loose::Loose for UnPublicFolderRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let folder_id = o.req("folderId")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["folderId", "scope"])?;
         Ok(Self {
-            folder_id: o.req("folderId")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["folderId", "scope"])?,
+            folder_id,
+            scope,
+            additional,
         })
     }
 }
@@ -2052,11 +2179,10 @@ impl ::bitrix24_runtime::loose::Loose for UnbindingFromGroupRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            group_id: o.req("groupId")?,
-            id: o.req("id")?,
-            additional: o.rest(&["groupId", "id"])?,
-        })
+        let group_id = o.req("groupId")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["groupId", "id"])?;
+        Ok(Self { group_id, id, additional })
     }
 }
 
@@ -2107,11 +2233,10 @@ impl ::bitrix24_runtime::loose::Loose for UnbindingFromMenuRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            menu_code: o.req("menuCode")?,
-            additional: o.rest(&["id", "menuCode"])?,
-        })
+        let id = o.req("id")?;
+        let menu_code = o.req("menuCode")?;
+        let additional = o.rest(&["id", "menuCode"])?;
+        Ok(Self { id, menu_code, additional })
     }
 }
 
@@ -2162,11 +2287,10 @@ impl ::bitrix24_runtime::loose::Loose for UnpublicRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["id", "scope"])?,
-        })
+        let id = o.req("id")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["id", "scope"])?;
+        Ok(Self { id, scope, additional })
     }
 }
 
@@ -2219,11 +2343,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["fields", "id", "scope"])?;
         Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["fields", "id", "scope"])?,
+            fields,
+            id,
+            scope,
+            additional,
         })
     }
 }
@@ -2261,30 +2389,40 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let domain_id = o.opt("DOMAIN_ID")?;
+        let landing_id_404 = o.opt("LANDING_ID_404")?;
+        let landing_id_503 = o.opt("LANDING_ID_503")?;
+        let landing_id_index = o.opt("LANDING_ID_INDEX")?;
+        let title = o.opt("TITLE")?;
+        let type_ = o.opt("TYPE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "CODE",
+                    "DESCRIPTION",
+                    "DOMAIN_ID",
+                    "LANDING_ID_404",
+                    "LANDING_ID_503",
+                    "LANDING_ID_INDEX",
+                    "TITLE",
+                    "TYPE",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            code: o.opt("CODE")?,
-            description: o.opt("DESCRIPTION")?,
-            domain_id: o.opt("DOMAIN_ID")?,
-            landing_id_404: o.opt("LANDING_ID_404")?,
-            landing_id_503: o.opt("LANDING_ID_503")?,
-            landing_id_index: o.opt("LANDING_ID_INDEX")?,
-            title: o.opt("TITLE")?,
-            type_: o.opt("TYPE")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "CODE",
-                        "DESCRIPTION",
-                        "DOMAIN_ID",
-                        "LANDING_ID_404",
-                        "LANDING_ID_503",
-                        "LANDING_ID_INDEX",
-                        "TITLE",
-                        "TYPE",
-                        "XML_ID",
-                    ],
-                )?,
+            code,
+            description,
+            domain_id,
+            landing_id_404,
+            landing_id_503,
+            landing_id_index,
+            title,
+            type_,
+            xml_id,
+            additional,
         })
     }
 }
@@ -2348,12 +2486,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateFolderRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let folder_id = o.req("folderId")?;
+        let scope = o.opt("scope")?;
+        let site_id = o.req("siteId")?;
+        let additional = o.rest(&["fields", "folderId", "scope", "siteId"])?;
         Ok(Self {
-            fields: o.req("fields")?,
-            folder_id: o.req("folderId")?,
-            scope: o.opt("scope")?,
-            site_id: o.req("siteId")?,
-            additional: o.rest(&["fields", "folderId", "scope", "siteId"])?,
+            fields,
+            folder_id,
+            scope,
+            site_id,
+            additional,
         })
     }
 }
@@ -2382,13 +2525,19 @@ impl ::bitrix24_runtime::loose::Loose for UpdateFolderRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let code = o.opt("CODE")?;
+        let index_id = o.opt("INDEX_ID")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let title = o.opt("TITLE")?;
+        let additional = o.rest(&["ACTIVE", "CODE", "INDEX_ID", "PARENT_ID", "TITLE"])?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            code: o.opt("CODE")?,
-            index_id: o.opt("INDEX_ID")?,
-            parent_id: o.opt("PARENT_ID")?,
-            title: o.opt("TITLE")?,
-            additional: o.rest(&["ACTIVE", "CODE", "INDEX_ID", "PARENT_ID", "TITLE"])?,
+            active,
+            code,
+            index_id,
+            parent_id,
+            title,
+            additional,
         })
     }
 }

@@ -38,11 +38,10 @@ impl ::bitrix24_runtime::loose::Loose for DeleteForLandingRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            scope: o.opt("scope")?,
-            additional: o.rest(&["id", "scope"])?,
-        })
+        let id = o.req("id")?;
+        let scope = o.opt("scope")?;
+        let additional = o.rest(&["id", "scope"])?;
+        Ok(Self { id, scope, additional })
     }
 }
 
@@ -87,10 +86,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteForSiteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -137,11 +135,10 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            active: o.opt("active")?,
-            id: o.req("id")?,
-            additional: o.rest(&["active", "id"])?,
-        })
+        let active = o.opt("active")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["active", "id"])?;
+        Ok(Self { active, id, additional })
     }
 }
 
@@ -198,11 +195,15 @@ impl ::bitrix24_runtime::loose::Loose for GetSpecialPageRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional_2 = o.opt("additional")?;
+        let site_id = o.req("siteId")?;
+        let type_ = o.req("type")?;
+        let additional = o.rest(&["additional", "siteId", "type"])?;
         Ok(Self {
-            additional_2: o.opt("additional")?,
-            site_id: o.req("siteId")?,
-            type_: o.req("type")?,
-            additional: o.rest(&["additional", "siteId", "type"])?,
+            additional_2,
+            site_id,
+            type_,
+            additional,
         })
     }
 }
@@ -260,12 +261,11 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            lid: o.opt("lid")?,
-            type_: o.req("type")?,
-            additional: o.rest(&["id", "lid", "type"])?,
-        })
+        let id = o.req("id")?;
+        let lid = o.opt("lid")?;
+        let type_ = o.req("type")?;
+        let additional = o.rest(&["id", "lid", "type"])?;
+        Ok(Self { id, lid, type_, additional })
     }
 }
 

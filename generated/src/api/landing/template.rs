@@ -36,10 +36,9 @@ impl ::bitrix24_runtime::loose::Loose for GetLandingRefRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -88,10 +87,9 @@ impl ::bitrix24_runtime::loose::Loose for GetSiteRefRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -141,10 +139,9 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            params: o.opt("params")?,
-            additional: o.rest(&["params"])?,
-        })
+        let params = o.opt("params")?;
+        let additional = o.rest(&["params"])?;
+        Ok(Self { params, additional })
     }
 }
 
@@ -174,15 +171,22 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequestParams {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let group = o.opt("group")?;
+        let limit = o.opt("limit")?;
+        let offset = o.opt("offset")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let additional = o
+            .rest(&["filter", "group", "limit", "offset", "order", "select"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            group: o.opt("group")?,
-            limit: o.opt("limit")?,
-            offset: o.opt("offset")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            additional: o
-                .rest(&["filter", "group", "limit", "offset", "order", "select"])?,
+            filter,
+            group,
+            limit,
+            offset,
+            order,
+            select,
+            additional,
         })
     }
 }
@@ -206,10 +210,9 @@ impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            field: o.opt("FIELD")?,
-            additional: o.rest(&["FIELD"])?,
-        })
+        let field = o.opt("FIELD")?;
+        let additional = o.rest(&["FIELD"])?;
+        Ok(Self { field, additional })
     }
 }
 
@@ -257,11 +260,10 @@ impl ::bitrix24_runtime::loose::Loose for SetLandingRefRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            data: o.opt("data")?,
-            id: o.req("id")?,
-            additional: o.rest(&["data", "id"])?,
-        })
+        let data = o.opt("data")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["data", "id"])?;
+        Ok(Self { data, id, additional })
     }
 }
 
@@ -312,11 +314,10 @@ impl ::bitrix24_runtime::loose::Loose for SetSiteRefRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            data: o.opt("data")?,
-            id: o.req("id")?,
-            additional: o.rest(&["data", "id"])?,
-        })
+        let data = o.opt("data")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["data", "id"])?;
+        Ok(Self { data, id, additional })
     }
 }
 

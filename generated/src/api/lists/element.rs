@@ -51,26 +51,34 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let element_code = o.req("ELEMENT_CODE")?;
+        let fields = o.req("FIELDS")?;
+        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_id = o.req("IBLOCK_ID")?;
+        let iblock_section_id = o.opt("IBLOCK_SECTION_ID")?;
+        let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
+        let list_element_url = o.opt("LIST_ELEMENT_URL")?;
+        let additional = o
+            .rest(
+                &[
+                    "ELEMENT_CODE",
+                    "FIELDS",
+                    "IBLOCK_CODE",
+                    "IBLOCK_ID",
+                    "IBLOCK_SECTION_ID",
+                    "IBLOCK_TYPE_ID",
+                    "LIST_ELEMENT_URL",
+                ],
+            )?;
         Ok(Self {
-            element_code: o.req("ELEMENT_CODE")?,
-            fields: o.req("FIELDS")?,
-            iblock_code: o.req("IBLOCK_CODE")?,
-            iblock_id: o.req("IBLOCK_ID")?,
-            iblock_section_id: o.opt("IBLOCK_SECTION_ID")?,
-            iblock_type_id: o.req("IBLOCK_TYPE_ID")?,
-            list_element_url: o.opt("LIST_ELEMENT_URL")?,
-            additional: o
-                .rest(
-                    &[
-                        "ELEMENT_CODE",
-                        "FIELDS",
-                        "IBLOCK_CODE",
-                        "IBLOCK_ID",
-                        "IBLOCK_SECTION_ID",
-                        "IBLOCK_TYPE_ID",
-                        "LIST_ELEMENT_URL",
-                    ],
-                )?,
+            element_code,
+            fields,
+            iblock_code,
+            iblock_id,
+            iblock_section_id,
+            iblock_type_id,
+            list_element_url,
+            additional,
         })
     }
 }
@@ -96,10 +104,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.req("NAME")?;
+        let property_property_id = o.opt("PROPERTY_PropertyId")?;
+        let additional = o.rest(&["NAME", "PROPERTY_PropertyId"])?;
         Ok(Self {
-            name: o.req("NAME")?,
-            property_property_id: o.opt("PROPERTY_PropertyId")?,
-            additional: o.rest(&["NAME", "PROPERTY_PropertyId"])?,
+            name,
+            property_property_id,
+            additional,
         })
     }
 }
@@ -163,22 +174,28 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let element_code = o.req("ELEMENT_CODE")?;
+        let element_id = o.req("ELEMENT_ID")?;
+        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_id = o.req("IBLOCK_ID")?;
+        let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ELEMENT_CODE",
+                    "ELEMENT_ID",
+                    "IBLOCK_CODE",
+                    "IBLOCK_ID",
+                    "IBLOCK_TYPE_ID",
+                ],
+            )?;
         Ok(Self {
-            element_code: o.req("ELEMENT_CODE")?,
-            element_id: o.req("ELEMENT_ID")?,
-            iblock_code: o.req("IBLOCK_CODE")?,
-            iblock_id: o.req("IBLOCK_ID")?,
-            iblock_type_id: o.req("IBLOCK_TYPE_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ELEMENT_CODE",
-                        "ELEMENT_ID",
-                        "IBLOCK_CODE",
-                        "IBLOCK_ID",
-                        "IBLOCK_TYPE_ID",
-                    ],
-                )?,
+            element_code,
+            element_id,
+            iblock_code,
+            iblock_id,
+            iblock_type_id,
+            additional,
         })
     }
 }
@@ -254,30 +271,40 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let element_code = o.opt("ELEMENT_CODE")?;
+        let element_id = o.opt("ELEMENT_ID")?;
+        let element_order = o.opt("ELEMENT_ORDER")?;
+        let filter = o.opt("FILTER")?;
+        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_id = o.req("IBLOCK_ID")?;
+        let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
+        let select = o.opt("SELECT")?;
+        let start = o.opt("start")?;
+        let additional = o
+            .rest(
+                &[
+                    "ELEMENT_CODE",
+                    "ELEMENT_ID",
+                    "ELEMENT_ORDER",
+                    "FILTER",
+                    "IBLOCK_CODE",
+                    "IBLOCK_ID",
+                    "IBLOCK_TYPE_ID",
+                    "SELECT",
+                    "start",
+                ],
+            )?;
         Ok(Self {
-            element_code: o.opt("ELEMENT_CODE")?,
-            element_id: o.opt("ELEMENT_ID")?,
-            element_order: o.opt("ELEMENT_ORDER")?,
-            filter: o.opt("FILTER")?,
-            iblock_code: o.req("IBLOCK_CODE")?,
-            iblock_id: o.req("IBLOCK_ID")?,
-            iblock_type_id: o.req("IBLOCK_TYPE_ID")?,
-            select: o.opt("SELECT")?,
-            start: o.opt("start")?,
-            additional: o
-                .rest(
-                    &[
-                        "ELEMENT_CODE",
-                        "ELEMENT_ID",
-                        "ELEMENT_ORDER",
-                        "FILTER",
-                        "IBLOCK_CODE",
-                        "IBLOCK_ID",
-                        "IBLOCK_TYPE_ID",
-                        "SELECT",
-                        "start",
-                    ],
-                )?,
+            element_code,
+            element_id,
+            element_order,
+            filter,
+            iblock_code,
+            iblock_id,
+            iblock_type_id,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -340,24 +367,31 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let element_code = o.req("ELEMENT_CODE")?;
+        let element_id = o.req("ELEMENT_ID")?;
+        let fields = o.req("FIELDS")?;
+        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_id = o.req("IBLOCK_ID")?;
+        let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ELEMENT_CODE",
+                    "ELEMENT_ID",
+                    "FIELDS",
+                    "IBLOCK_CODE",
+                    "IBLOCK_ID",
+                    "IBLOCK_TYPE_ID",
+                ],
+            )?;
         Ok(Self {
-            element_code: o.req("ELEMENT_CODE")?,
-            element_id: o.req("ELEMENT_ID")?,
-            fields: o.req("FIELDS")?,
-            iblock_code: o.req("IBLOCK_CODE")?,
-            iblock_id: o.req("IBLOCK_ID")?,
-            iblock_type_id: o.req("IBLOCK_TYPE_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ELEMENT_CODE",
-                        "ELEMENT_ID",
-                        "FIELDS",
-                        "IBLOCK_CODE",
-                        "IBLOCK_ID",
-                        "IBLOCK_TYPE_ID",
-                    ],
-                )?,
+            element_code,
+            element_id,
+            fields,
+            iblock_code,
+            iblock_id,
+            iblock_type_id,
+            additional,
         })
     }
 }
@@ -383,10 +417,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.req("NAME")?;
+        let property_property_id = o.opt("PROPERTY_PropertyId")?;
+        let additional = o.rest(&["NAME", "PROPERTY_PropertyId"])?;
         Ok(Self {
-            name: o.req("NAME")?,
-            property_property_id: o.opt("PROPERTY_PropertyId")?,
-            additional: o.rest(&["NAME", "PROPERTY_PropertyId"])?,
+            name,
+            property_property_id,
+            additional,
         })
     }
 }

@@ -45,13 +45,18 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("FIELDS")?;
+        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_id = o.req("IBLOCK_ID")?;
+        let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
+        let additional = o
+            .rest(&["FIELDS", "IBLOCK_CODE", "IBLOCK_ID", "IBLOCK_TYPE_ID"])?;
         Ok(Self {
-            fields: o.req("FIELDS")?,
-            iblock_code: o.req("IBLOCK_CODE")?,
-            iblock_id: o.req("IBLOCK_ID")?,
-            iblock_type_id: o.req("IBLOCK_TYPE_ID")?,
-            additional: o
-                .rest(&["FIELDS", "IBLOCK_CODE", "IBLOCK_ID", "IBLOCK_TYPE_ID"])?,
+            fields,
+            iblock_code,
+            iblock_id,
+            iblock_type_id,
+            additional,
         })
     }
 }
@@ -107,42 +112,58 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let col_count = o.opt("COL_COUNT")?;
+        let default_value = o.opt("DEFAULT_VALUE")?;
+        let is_required = o.opt("IS_REQUIRED")?;
+        let link_iblock_id = o.opt("LINK_IBLOCK_ID")?;
+        let list = o.opt("LIST")?;
+        let list_def = o.opt("LIST_DEF")?;
+        let list_text_values = o.opt("LIST_TEXT_VALUES")?;
+        let multiple = o.opt("MULTIPLE")?;
+        let name = o.req("NAME")?;
+        let row_count = o.opt("ROW_COUNT")?;
+        let settings = o.opt("SETTINGS")?;
+        let sort = o.opt("SORT")?;
+        let type_ = o.req("TYPE")?;
+        let user_type_settings = o.opt("USER_TYPE_SETTINGS")?;
+        let additional = o
+            .rest(
+                &[
+                    "CODE",
+                    "COL_COUNT",
+                    "DEFAULT_VALUE",
+                    "IS_REQUIRED",
+                    "LINK_IBLOCK_ID",
+                    "LIST",
+                    "LIST_DEF",
+                    "LIST_TEXT_VALUES",
+                    "MULTIPLE",
+                    "NAME",
+                    "ROW_COUNT",
+                    "SETTINGS",
+                    "SORT",
+                    "TYPE",
+                    "USER_TYPE_SETTINGS",
+                ],
+            )?;
         Ok(Self {
-            code: o.opt("CODE")?,
-            col_count: o.opt("COL_COUNT")?,
-            default_value: o.opt("DEFAULT_VALUE")?,
-            is_required: o.opt("IS_REQUIRED")?,
-            link_iblock_id: o.opt("LINK_IBLOCK_ID")?,
-            list: o.opt("LIST")?,
-            list_def: o.opt("LIST_DEF")?,
-            list_text_values: o.opt("LIST_TEXT_VALUES")?,
-            multiple: o.opt("MULTIPLE")?,
-            name: o.req("NAME")?,
-            row_count: o.opt("ROW_COUNT")?,
-            settings: o.opt("SETTINGS")?,
-            sort: o.opt("SORT")?,
-            type_: o.req("TYPE")?,
-            user_type_settings: o.opt("USER_TYPE_SETTINGS")?,
-            additional: o
-                .rest(
-                    &[
-                        "CODE",
-                        "COL_COUNT",
-                        "DEFAULT_VALUE",
-                        "IS_REQUIRED",
-                        "LINK_IBLOCK_ID",
-                        "LIST",
-                        "LIST_DEF",
-                        "LIST_TEXT_VALUES",
-                        "MULTIPLE",
-                        "NAME",
-                        "ROW_COUNT",
-                        "SETTINGS",
-                        "SORT",
-                        "TYPE",
-                        "USER_TYPE_SETTINGS",
-                    ],
-                )?,
+            code,
+            col_count,
+            default_value,
+            is_required,
+            link_iblock_id,
+            list,
+            list_def,
+            list_text_values,
+            multiple,
+            name,
+            row_count,
+            settings,
+            sort,
+            type_,
+            user_type_settings,
+            additional,
         })
     }
 }
@@ -208,13 +229,18 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let field_id = o.req("FIELD_ID")?;
+        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_id = o.req("IBLOCK_ID")?;
+        let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
+        let additional = o
+            .rest(&["FIELD_ID", "IBLOCK_CODE", "IBLOCK_ID", "IBLOCK_TYPE_ID"])?;
         Ok(Self {
-            field_id: o.req("FIELD_ID")?,
-            iblock_code: o.req("IBLOCK_CODE")?,
-            iblock_id: o.req("IBLOCK_ID")?,
-            iblock_type_id: o.req("IBLOCK_TYPE_ID")?,
-            additional: o
-                .rest(&["FIELD_ID", "IBLOCK_CODE", "IBLOCK_ID", "IBLOCK_TYPE_ID"])?,
+            field_id,
+            iblock_code,
+            iblock_id,
+            iblock_type_id,
+            additional,
         })
     }
 }
@@ -273,13 +299,18 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let field_id = o.opt("FIELD_ID")?;
+        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_id = o.req("IBLOCK_ID")?;
+        let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
+        let additional = o
+            .rest(&["FIELD_ID", "IBLOCK_CODE", "IBLOCK_ID", "IBLOCK_TYPE_ID"])?;
         Ok(Self {
-            field_id: o.opt("FIELD_ID")?,
-            iblock_code: o.req("IBLOCK_CODE")?,
-            iblock_id: o.req("IBLOCK_ID")?,
-            iblock_type_id: o.req("IBLOCK_TYPE_ID")?,
-            additional: o
-                .rest(&["FIELD_ID", "IBLOCK_CODE", "IBLOCK_ID", "IBLOCK_TYPE_ID"])?,
+            field_id,
+            iblock_code,
+            iblock_id,
+            iblock_type_id,
+            additional,
         })
     }
 }
@@ -340,16 +371,22 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("FIELDS")?;
+        let field_id = o.req("FIELD_ID")?;
+        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_id = o.req("IBLOCK_ID")?;
+        let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
+        let additional = o
+            .rest(
+                &["FIELDS", "FIELD_ID", "IBLOCK_CODE", "IBLOCK_ID", "IBLOCK_TYPE_ID"],
+            )?;
         Ok(Self {
-            fields: o.req("FIELDS")?,
-            field_id: o.req("FIELD_ID")?,
-            iblock_code: o.req("IBLOCK_CODE")?,
-            iblock_id: o.req("IBLOCK_ID")?,
-            iblock_type_id: o.req("IBLOCK_TYPE_ID")?,
-            additional: o
-                .rest(
-                    &["FIELDS", "FIELD_ID", "IBLOCK_CODE", "IBLOCK_ID", "IBLOCK_TYPE_ID"],
-                )?,
+            fields,
+            field_id,
+            iblock_code,
+            iblock_id,
+            iblock_type_id,
+            additional,
         })
     }
 }
@@ -405,42 +442,58 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let col_count = o.opt("COL_COUNT")?;
+        let default_value = o.opt("DEFAULT_VALUE")?;
+        let is_required = o.opt("IS_REQUIRED")?;
+        let link_iblock_id = o.opt("LINK_IBLOCK_ID")?;
+        let list = o.opt("LIST")?;
+        let list_def = o.opt("LIST_DEF")?;
+        let list_text_values = o.opt("LIST_TEXT_VALUES")?;
+        let multiple = o.opt("MULTIPLE")?;
+        let name = o.req("NAME")?;
+        let row_count = o.opt("ROW_COUNT")?;
+        let settings = o.opt("SETTINGS")?;
+        let sort = o.opt("SORT")?;
+        let type_ = o.req("TYPE")?;
+        let user_type_settings = o.opt("USER_TYPE_SETTINGS")?;
+        let additional = o
+            .rest(
+                &[
+                    "CODE",
+                    "COL_COUNT",
+                    "DEFAULT_VALUE",
+                    "IS_REQUIRED",
+                    "LINK_IBLOCK_ID",
+                    "LIST",
+                    "LIST_DEF",
+                    "LIST_TEXT_VALUES",
+                    "MULTIPLE",
+                    "NAME",
+                    "ROW_COUNT",
+                    "SETTINGS",
+                    "SORT",
+                    "TYPE",
+                    "USER_TYPE_SETTINGS",
+                ],
+            )?;
         Ok(Self {
-            code: o.opt("CODE")?,
-            col_count: o.opt("COL_COUNT")?,
-            default_value: o.opt("DEFAULT_VALUE")?,
-            is_required: o.opt("IS_REQUIRED")?,
-            link_iblock_id: o.opt("LINK_IBLOCK_ID")?,
-            list: o.opt("LIST")?,
-            list_def: o.opt("LIST_DEF")?,
-            list_text_values: o.opt("LIST_TEXT_VALUES")?,
-            multiple: o.opt("MULTIPLE")?,
-            name: o.req("NAME")?,
-            row_count: o.opt("ROW_COUNT")?,
-            settings: o.opt("SETTINGS")?,
-            sort: o.opt("SORT")?,
-            type_: o.req("TYPE")?,
-            user_type_settings: o.opt("USER_TYPE_SETTINGS")?,
-            additional: o
-                .rest(
-                    &[
-                        "CODE",
-                        "COL_COUNT",
-                        "DEFAULT_VALUE",
-                        "IS_REQUIRED",
-                        "LINK_IBLOCK_ID",
-                        "LIST",
-                        "LIST_DEF",
-                        "LIST_TEXT_VALUES",
-                        "MULTIPLE",
-                        "NAME",
-                        "ROW_COUNT",
-                        "SETTINGS",
-                        "SORT",
-                        "TYPE",
-                        "USER_TYPE_SETTINGS",
-                    ],
-                )?,
+            code,
+            col_count,
+            default_value,
+            is_required,
+            link_iblock_id,
+            list,
+            list_def,
+            list_text_values,
+            multiple,
+            name,
+            row_count,
+            settings,
+            sort,
+            type_,
+            user_type_settings,
+            additional,
         })
     }
 }

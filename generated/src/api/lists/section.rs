@@ -46,24 +46,31 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("FIELDS")?;
+        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_id = o.req("IBLOCK_ID")?;
+        let iblock_section_id = o.opt("IBLOCK_SECTION_ID")?;
+        let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
+        let section_code = o.req("SECTION_CODE")?;
+        let additional = o
+            .rest(
+                &[
+                    "FIELDS",
+                    "IBLOCK_CODE",
+                    "IBLOCK_ID",
+                    "IBLOCK_SECTION_ID",
+                    "IBLOCK_TYPE_ID",
+                    "SECTION_CODE",
+                ],
+            )?;
         Ok(Self {
-            fields: o.req("FIELDS")?,
-            iblock_code: o.req("IBLOCK_CODE")?,
-            iblock_id: o.req("IBLOCK_ID")?,
-            iblock_section_id: o.opt("IBLOCK_SECTION_ID")?,
-            iblock_type_id: o.req("IBLOCK_TYPE_ID")?,
-            section_code: o.req("SECTION_CODE")?,
-            additional: o
-                .rest(
-                    &[
-                        "FIELDS",
-                        "IBLOCK_CODE",
-                        "IBLOCK_ID",
-                        "IBLOCK_SECTION_ID",
-                        "IBLOCK_TYPE_ID",
-                        "SECTION_CODE",
-                    ],
-                )?,
+            fields,
+            iblock_code,
+            iblock_id,
+            iblock_section_id,
+            iblock_type_id,
+            section_code,
+            additional,
         })
     }
 }
@@ -108,32 +115,43 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let description_type = o.opt("DESCRIPTION_TYPE")?;
+        let detail_picture = o.opt("DETAIL_PICTURE")?;
+        let external_id = o.opt("EXTERNAL_ID")?;
+        let name = o.req("NAME")?;
+        let picture = o.opt("PICTURE")?;
+        let section_property = o.opt("SECTION_PROPERTY")?;
+        let sort = o.opt("SORT")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "DESCRIPTION",
+                    "DESCRIPTION_TYPE",
+                    "DETAIL_PICTURE",
+                    "EXTERNAL_ID",
+                    "NAME",
+                    "PICTURE",
+                    "SECTION_PROPERTY",
+                    "SORT",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            description: o.opt("DESCRIPTION")?,
-            description_type: o.opt("DESCRIPTION_TYPE")?,
-            detail_picture: o.opt("DETAIL_PICTURE")?,
-            external_id: o.opt("EXTERNAL_ID")?,
-            name: o.req("NAME")?,
-            picture: o.opt("PICTURE")?,
-            section_property: o.opt("SECTION_PROPERTY")?,
-            sort: o.opt("SORT")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "DESCRIPTION",
-                        "DESCRIPTION_TYPE",
-                        "DETAIL_PICTURE",
-                        "EXTERNAL_ID",
-                        "NAME",
-                        "PICTURE",
-                        "SECTION_PROPERTY",
-                        "SORT",
-                        "XML_ID",
-                    ],
-                )?,
+            active,
+            description,
+            description_type,
+            detail_picture,
+            external_id,
+            name,
+            picture,
+            section_property,
+            sort,
+            xml_id,
+            additional,
         })
     }
 }
@@ -198,22 +216,28 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_id = o.req("IBLOCK_ID")?;
+        let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
+        let section_code = o.req("SECTION_CODE")?;
+        let section_id = o.req("SECTION_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "IBLOCK_CODE",
+                    "IBLOCK_ID",
+                    "IBLOCK_TYPE_ID",
+                    "SECTION_CODE",
+                    "SECTION_ID",
+                ],
+            )?;
         Ok(Self {
-            iblock_code: o.req("IBLOCK_CODE")?,
-            iblock_id: o.req("IBLOCK_ID")?,
-            iblock_type_id: o.req("IBLOCK_TYPE_ID")?,
-            section_code: o.req("SECTION_CODE")?,
-            section_id: o.req("SECTION_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "IBLOCK_CODE",
-                        "IBLOCK_ID",
-                        "IBLOCK_TYPE_ID",
-                        "SECTION_CODE",
-                        "SECTION_ID",
-                    ],
-                )?,
+            iblock_code,
+            iblock_id,
+            iblock_type_id,
+            section_code,
+            section_id,
+            additional,
         })
     }
 }
@@ -280,24 +304,31 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("FILTER")?;
+        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_id = o.req("IBLOCK_ID")?;
+        let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
+        let select = o.opt("SELECT")?;
+        let start = o.opt("start")?;
+        let additional = o
+            .rest(
+                &[
+                    "FILTER",
+                    "IBLOCK_CODE",
+                    "IBLOCK_ID",
+                    "IBLOCK_TYPE_ID",
+                    "SELECT",
+                    "start",
+                ],
+            )?;
         Ok(Self {
-            filter: o.opt("FILTER")?,
-            iblock_code: o.req("IBLOCK_CODE")?,
-            iblock_id: o.req("IBLOCK_ID")?,
-            iblock_type_id: o.req("IBLOCK_TYPE_ID")?,
-            select: o.opt("SELECT")?,
-            start: o.opt("start")?,
-            additional: o
-                .rest(
-                    &[
-                        "FILTER",
-                        "IBLOCK_CODE",
-                        "IBLOCK_ID",
-                        "IBLOCK_TYPE_ID",
-                        "SELECT",
-                        "start",
-                    ],
-                )?,
+            filter,
+            iblock_code,
+            iblock_id,
+            iblock_type_id,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -359,24 +390,31 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("FIELDS")?;
+        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_id = o.req("IBLOCK_ID")?;
+        let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
+        let section_code = o.req("SECTION_CODE")?;
+        let section_id = o.req("SECTION_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "FIELDS",
+                    "IBLOCK_CODE",
+                    "IBLOCK_ID",
+                    "IBLOCK_TYPE_ID",
+                    "SECTION_CODE",
+                    "SECTION_ID",
+                ],
+            )?;
         Ok(Self {
-            fields: o.req("FIELDS")?,
-            iblock_code: o.req("IBLOCK_CODE")?,
-            iblock_id: o.req("IBLOCK_ID")?,
-            iblock_type_id: o.req("IBLOCK_TYPE_ID")?,
-            section_code: o.req("SECTION_CODE")?,
-            section_id: o.req("SECTION_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "FIELDS",
-                        "IBLOCK_CODE",
-                        "IBLOCK_ID",
-                        "IBLOCK_TYPE_ID",
-                        "SECTION_CODE",
-                        "SECTION_ID",
-                    ],
-                )?,
+            fields,
+            iblock_code,
+            iblock_id,
+            iblock_type_id,
+            section_code,
+            section_id,
+            additional,
         })
     }
 }
@@ -421,32 +459,43 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let description_type = o.opt("DESCRIPTION_TYPE")?;
+        let detail_picture = o.opt("DETAIL_PICTURE")?;
+        let external_id = o.opt("EXTERNAL_ID")?;
+        let name = o.req("NAME")?;
+        let picture = o.opt("PICTURE")?;
+        let section_property = o.opt("SECTION_PROPERTY")?;
+        let sort = o.opt("SORT")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "DESCRIPTION",
+                    "DESCRIPTION_TYPE",
+                    "DETAIL_PICTURE",
+                    "EXTERNAL_ID",
+                    "NAME",
+                    "PICTURE",
+                    "SECTION_PROPERTY",
+                    "SORT",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            description: o.opt("DESCRIPTION")?,
-            description_type: o.opt("DESCRIPTION_TYPE")?,
-            detail_picture: o.opt("DETAIL_PICTURE")?,
-            external_id: o.opt("EXTERNAL_ID")?,
-            name: o.req("NAME")?,
-            picture: o.opt("PICTURE")?,
-            section_property: o.opt("SECTION_PROPERTY")?,
-            sort: o.opt("SORT")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "DESCRIPTION",
-                        "DESCRIPTION_TYPE",
-                        "DETAIL_PICTURE",
-                        "EXTERNAL_ID",
-                        "NAME",
-                        "PICTURE",
-                        "SECTION_PROPERTY",
-                        "SORT",
-                        "XML_ID",
-                    ],
-                )?,
+            active,
+            description,
+            description_type,
+            detail_picture,
+            external_id,
+            name,
+            picture,
+            section_property,
+            sort,
+            xml_id,
+            additional,
         })
     }
 }

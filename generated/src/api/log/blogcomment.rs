@@ -43,12 +43,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let files = o.opt("FILES")?;
+        let post_id = o.req("POST_ID")?;
+        let text = o.req("TEXT")?;
+        let user_id = o.opt("USER_ID")?;
+        let additional = o.rest(&["FILES", "POST_ID", "TEXT", "USER_ID"])?;
         Ok(Self {
-            files: o.opt("FILES")?,
-            post_id: o.req("POST_ID")?,
-            text: o.req("TEXT")?,
-            user_id: o.opt("USER_ID")?,
-            additional: o.rest(&["FILES", "POST_ID", "TEXT", "USER_ID"])?,
+            files,
+            post_id,
+            text,
+            user_id,
+            additional,
         })
     }
 }
@@ -97,10 +102,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let comment_id = o.req("COMMENT_ID")?;
+        let user_id = o.opt("USER_ID")?;
+        let additional = o.rest(&["COMMENT_ID", "USER_ID"])?;
         Ok(Self {
-            comment_id: o.req("COMMENT_ID")?,
-            user_id: o.opt("USER_ID")?,
-            additional: o.rest(&["COMMENT_ID", "USER_ID"])?,
+            comment_id,
+            user_id,
+            additional,
         })
     }
 }

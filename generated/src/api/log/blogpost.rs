@@ -64,38 +64,52 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let background_code = o.opt("BACKGROUND_CODE")?;
+        let dest = o.opt("DEST")?;
+        let files = o.opt("FILES")?;
+        let important = o.opt("IMPORTANT")?;
+        let important_date_end = o.opt("IMPORTANT_DATE_END")?;
+        let parse_preview = o.opt("PARSE_PREVIEW")?;
+        let post_message = o.req("POST_MESSAGE")?;
+        let post_title = o.opt("POST_TITLE")?;
+        let site_id = o.opt("SITE_ID")?;
+        let sperm = o.opt("SPERM")?;
+        let tags = o.opt("TAGS")?;
+        let uf = o.req("UF_")?;
+        let user_id = o.opt("USER_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "BACKGROUND_CODE",
+                    "DEST",
+                    "FILES",
+                    "IMPORTANT",
+                    "IMPORTANT_DATE_END",
+                    "PARSE_PREVIEW",
+                    "POST_MESSAGE",
+                    "POST_TITLE",
+                    "SITE_ID",
+                    "SPERM",
+                    "TAGS",
+                    "UF_",
+                    "USER_ID",
+                ],
+            )?;
         Ok(Self {
-            background_code: o.opt("BACKGROUND_CODE")?,
-            dest: o.opt("DEST")?,
-            files: o.opt("FILES")?,
-            important: o.opt("IMPORTANT")?,
-            important_date_end: o.opt("IMPORTANT_DATE_END")?,
-            parse_preview: o.opt("PARSE_PREVIEW")?,
-            post_message: o.req("POST_MESSAGE")?,
-            post_title: o.opt("POST_TITLE")?,
-            site_id: o.opt("SITE_ID")?,
-            sperm: o.opt("SPERM")?,
-            tags: o.opt("TAGS")?,
-            uf: o.req("UF_")?,
-            user_id: o.opt("USER_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "BACKGROUND_CODE",
-                        "DEST",
-                        "FILES",
-                        "IMPORTANT",
-                        "IMPORTANT_DATE_END",
-                        "PARSE_PREVIEW",
-                        "POST_MESSAGE",
-                        "POST_TITLE",
-                        "SITE_ID",
-                        "SPERM",
-                        "TAGS",
-                        "UF_",
-                        "USER_ID",
-                    ],
-                )?,
+            background_code,
+            dest,
+            files,
+            important,
+            important_date_end,
+            parse_preview,
+            post_message,
+            post_title,
+            site_id,
+            sperm,
+            tags,
+            uf,
+            user_id,
+            additional,
         })
     }
 }
@@ -150,10 +164,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            post_id: o.req("POST_ID")?,
-            additional: o.rest(&["POST_ID"])?,
-        })
+        let post_id = o.req("POST_ID")?;
+        let additional = o.rest(&["POST_ID"])?;
+        Ok(Self { post_id, additional })
     }
 }
 
@@ -215,28 +228,37 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let first_id = o.opt("FIRST_ID")?;
+        let last_id = o.opt("LAST_ID")?;
+        let limit = o.opt("LIMIT")?;
+        let log_date_from = o.opt("LOG_DATE_FROM")?;
+        let log_date_to = o.opt("LOG_DATE_TO")?;
+        let log_rights = o.opt("LOG_RIGHTS")?;
+        let post_id = o.opt("POST_ID")?;
+        let start = o.opt("start")?;
+        let additional = o
+            .rest(
+                &[
+                    "FIRST_ID",
+                    "LAST_ID",
+                    "LIMIT",
+                    "LOG_DATE_FROM",
+                    "LOG_DATE_TO",
+                    "LOG_RIGHTS",
+                    "POST_ID",
+                    "start",
+                ],
+            )?;
         Ok(Self {
-            first_id: o.opt("FIRST_ID")?,
-            last_id: o.opt("LAST_ID")?,
-            limit: o.opt("LIMIT")?,
-            log_date_from: o.opt("LOG_DATE_FROM")?,
-            log_date_to: o.opt("LOG_DATE_TO")?,
-            log_rights: o.opt("LOG_RIGHTS")?,
-            post_id: o.opt("POST_ID")?,
-            start: o.opt("start")?,
-            additional: o
-                .rest(
-                    &[
-                        "FIRST_ID",
-                        "LAST_ID",
-                        "LIMIT",
-                        "LOG_DATE_FROM",
-                        "LOG_DATE_TO",
-                        "LOG_RIGHTS",
-                        "POST_ID",
-                        "start",
-                    ],
-                )?,
+            first_id,
+            last_id,
+            limit,
+            log_date_from,
+            log_date_to,
+            log_rights,
+            post_id,
+            start,
+            additional,
         })
     }
 }
@@ -286,11 +308,15 @@ impl ::bitrix24_runtime::loose::Loose for ShareRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let dest = o.req("DEST")?;
+        let post_id = o.req("POST_ID")?;
+        let user_id = o.opt("USER_ID")?;
+        let additional = o.rest(&["DEST", "POST_ID", "USER_ID"])?;
         Ok(Self {
-            dest: o.req("DEST")?,
-            post_id: o.req("POST_ID")?,
-            user_id: o.opt("USER_ID")?,
-            additional: o.rest(&["DEST", "POST_ID", "USER_ID"])?,
+            dest,
+            post_id,
+            user_id,
+            additional,
         })
     }
 }
@@ -356,34 +382,46 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let dest = o.opt("DEST")?;
+        let files = o.opt("FILES")?;
+        let important = o.opt("IMPORTANT")?;
+        let important_date_end = o.opt("IMPORTANT_DATE_END")?;
+        let post_id = o.req("POST_ID")?;
+        let post_message = o.opt("POST_MESSAGE")?;
+        let post_title = o.opt("POST_TITLE")?;
+        let site_id = o.opt("SITE_ID")?;
+        let sperm = o.opt("SPERM")?;
+        let uf = o.req("UF_")?;
+        let user_id = o.opt("USER_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "DEST",
+                    "FILES",
+                    "IMPORTANT",
+                    "IMPORTANT_DATE_END",
+                    "POST_ID",
+                    "POST_MESSAGE",
+                    "POST_TITLE",
+                    "SITE_ID",
+                    "SPERM",
+                    "UF_",
+                    "USER_ID",
+                ],
+            )?;
         Ok(Self {
-            dest: o.opt("DEST")?,
-            files: o.opt("FILES")?,
-            important: o.opt("IMPORTANT")?,
-            important_date_end: o.opt("IMPORTANT_DATE_END")?,
-            post_id: o.req("POST_ID")?,
-            post_message: o.opt("POST_MESSAGE")?,
-            post_title: o.opt("POST_TITLE")?,
-            site_id: o.opt("SITE_ID")?,
-            sperm: o.opt("SPERM")?,
-            uf: o.req("UF_")?,
-            user_id: o.opt("USER_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "DEST",
-                        "FILES",
-                        "IMPORTANT",
-                        "IMPORTANT_DATE_END",
-                        "POST_ID",
-                        "POST_MESSAGE",
-                        "POST_TITLE",
-                        "SITE_ID",
-                        "SPERM",
-                        "UF_",
-                        "USER_ID",
-                    ],
-                )?,
+            dest,
+            files,
+            important,
+            important_date_end,
+            post_id,
+            post_message,
+            post_title,
+            site_id,
+            sperm,
+            uf,
+            user_id,
+            additional,
         })
     }
 }

@@ -39,11 +39,10 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            select: o.opt("select")?,
-            additional: o.rest(&["id", "select"])?,
-        })
+        let id = o.req("id")?;
+        let select = o.opt("select")?;
+        let additional = o.rest(&["id", "select"])?;
+        Ok(Self { id, select, additional })
     }
 }
 
@@ -64,10 +63,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            item: o.opt("item")?,
-            additional: o.rest(&["item"])?,
-        })
+        let item = o.opt("item")?;
+        let additional = o.rest(&["item"])?;
+        Ok(Self { item, additional })
     }
 }
 
@@ -93,12 +91,17 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let email = o.opt("email")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let sender_name = o.opt("senderName")?;
+        let additional = o.rest(&["email", "id", "name", "senderName"])?;
         Ok(Self {
-            email: o.opt("email")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            sender_name: o.opt("senderName")?,
-            additional: o.rest(&["email", "id", "name", "senderName"])?,
+            email,
+            id,
+            name,
+            sender_name,
+            additional,
         })
     }
 }
@@ -145,11 +148,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let email = o.opt("email")?;
+        let name = o.opt("name")?;
+        let pagination = o.opt("pagination")?;
+        let additional = o.rest(&["email", "name", "pagination"])?;
         Ok(Self {
-            email: o.opt("email")?,
-            name: o.opt("name")?,
-            pagination: o.opt("pagination")?,
-            additional: o.rest(&["email", "name", "pagination"])?,
+            email,
+            name,
+            pagination,
+            additional,
         })
     }
 }
@@ -171,10 +178,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            items: o.opt("items")?,
-            additional: o.rest(&["items"])?,
-        })
+        let items = o.opt("items")?;
+        let additional = o.rest(&["items"])?;
+        Ok(Self { items, additional })
     }
 }
 
@@ -216,10 +222,9 @@ impl ::bitrix24_runtime::loose::Loose for SendersRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            pagination: o.opt("pagination")?,
-            additional: o.rest(&["pagination"])?,
-        })
+        let pagination = o.opt("pagination")?;
+        let additional = o.rest(&["pagination"])?;
+        Ok(Self { pagination, additional })
     }
 }
 
@@ -240,10 +245,9 @@ impl ::bitrix24_runtime::loose::Loose for SendersResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            items: o.opt("items")?,
-            additional: o.rest(&["items"])?,
-        })
+        let items = o.opt("items")?;
+        let additional = o.rest(&["items"])?;
+        Ok(Self { items, additional })
     }
 }
 

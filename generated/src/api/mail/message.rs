@@ -56,14 +56,20 @@ impl ::bitrix24_runtime::loose::Loose for CreatecalendareventRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_from = o.req("dateFrom")?;
+        let date_to = o.req("dateTo")?;
+        let description = o.opt("description")?;
+        let message_id = o.req("messageId")?;
+        let name = o.opt("name")?;
+        let additional = o
+            .rest(&["dateFrom", "dateTo", "description", "messageId", "name"])?;
         Ok(Self {
-            date_from: o.req("dateFrom")?,
-            date_to: o.req("dateTo")?,
-            description: o.opt("description")?,
-            message_id: o.req("messageId")?,
-            name: o.opt("name")?,
-            additional: o
-                .rest(&["dateFrom", "dateTo", "description", "messageId", "name"])?,
+            date_from,
+            date_to,
+            description,
+            message_id,
+            name,
+            additional,
         })
     }
 }
@@ -89,11 +95,15 @@ impl ::bitrix24_runtime::loose::Loose for CreatecalendareventResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let event_id = o.opt("eventId")?;
+        let message_id = o.opt("messageId")?;
+        let success = o.opt("success")?;
+        let additional = o.rest(&["eventId", "messageId", "success"])?;
         Ok(Self {
-            event_id: o.opt("eventId")?,
-            message_id: o.opt("messageId")?,
-            success: o.opt("success")?,
-            additional: o.rest(&["eventId", "messageId", "success"])?,
+            event_id,
+            message_id,
+            success,
+            additional,
         })
     }
 }
@@ -136,10 +146,9 @@ impl ::bitrix24_runtime::loose::Loose for CreatechatRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            message_id: o.req("messageId")?,
-            additional: o.rest(&["messageId"])?,
-        })
+        let message_id = o.req("messageId")?;
+        let additional = o.rest(&["messageId"])?;
+        Ok(Self { message_id, additional })
     }
 }
 
@@ -166,12 +175,17 @@ impl ::bitrix24_runtime::loose::Loose for CreatechatResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.opt("chatId")?;
+        let existing = o.opt("existing")?;
+        let message_id = o.opt("messageId")?;
+        let success = o.opt("success")?;
+        let additional = o.rest(&["chatId", "existing", "messageId", "success"])?;
         Ok(Self {
-            chat_id: o.opt("chatId")?,
-            existing: o.opt("existing")?,
-            message_id: o.opt("messageId")?,
-            success: o.opt("success")?,
-            additional: o.rest(&["chatId", "existing", "messageId", "success"])?,
+            chat_id,
+            existing,
+            message_id,
+            success,
+            additional,
         })
     }
 }
@@ -214,10 +228,9 @@ impl ::bitrix24_runtime::loose::Loose for CreatecrmactivityRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            message_id: o.req("messageId")?,
-            additional: o.rest(&["messageId"])?,
-        })
+        let message_id = o.req("messageId")?;
+        let additional = o.rest(&["messageId"])?;
+        Ok(Self { message_id, additional })
     }
 }
 
@@ -264,10 +277,13 @@ impl ::bitrix24_runtime::loose::Loose for CreatefeedpostRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let message_id = o.req("messageId")?;
+        let title = o.opt("title")?;
+        let additional = o.rest(&["messageId", "title"])?;
         Ok(Self {
-            message_id: o.req("messageId")?,
-            title: o.opt("title")?,
-            additional: o.rest(&["messageId", "title"])?,
+            message_id,
+            title,
+            additional,
         })
     }
 }
@@ -293,11 +309,15 @@ impl ::bitrix24_runtime::loose::Loose for CreatefeedpostResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let message_id = o.opt("messageId")?;
+        let post_id = o.opt("postId")?;
+        let success = o.opt("success")?;
+        let additional = o.rest(&["messageId", "postId", "success"])?;
         Ok(Self {
-            message_id: o.opt("messageId")?,
-            post_id: o.opt("postId")?,
-            success: o.opt("success")?,
-            additional: o.rest(&["messageId", "postId", "success"])?,
+            message_id,
+            post_id,
+            success,
+            additional,
         })
     }
 }
@@ -346,12 +366,18 @@ impl ::bitrix24_runtime::loose::Loose for CreatetaskRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let message_id = o.req("messageId")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let title = o.opt("title")?;
+        let additional = o
+            .rest(&["description", "messageId", "responsibleId", "title"])?;
         Ok(Self {
-            description: o.opt("description")?,
-            message_id: o.req("messageId")?,
-            responsible_id: o.opt("responsibleId")?,
-            title: o.opt("title")?,
-            additional: o.rest(&["description", "messageId", "responsibleId", "title"])?,
+            description,
+            message_id,
+            responsible_id,
+            title,
+            additional,
         })
     }
 }
@@ -377,11 +403,15 @@ impl ::bitrix24_runtime::loose::Loose for CreatetaskResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let message_id = o.opt("messageId")?;
+        let success = o.opt("success")?;
+        let task_id = o.opt("taskId")?;
+        let additional = o.rest(&["messageId", "success", "taskId"])?;
         Ok(Self {
-            message_id: o.opt("messageId")?,
-            success: o.opt("success")?,
-            task_id: o.opt("taskId")?,
-            additional: o.rest(&["messageId", "success", "taskId"])?,
+            message_id,
+            success,
+            task_id,
+            additional,
         })
     }
 }
@@ -432,18 +462,24 @@ impl ::bitrix24_runtime::loose::Loose for ForwardRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bcc = o.opt("bcc")?;
+        let body = o.req("body")?;
+        let cc = o.opt("cc")?;
+        let forward_message_id = o.req("forwardMessageId")?;
+        let from = o.req("from")?;
+        let subject = o.req("subject")?;
+        let to = o.req("to")?;
+        let additional = o
+            .rest(&["bcc", "body", "cc", "forwardMessageId", "from", "subject", "to"])?;
         Ok(Self {
-            bcc: o.opt("bcc")?,
-            body: o.req("body")?,
-            cc: o.opt("cc")?,
-            forward_message_id: o.req("forwardMessageId")?,
-            from: o.req("from")?,
-            subject: o.req("subject")?,
-            to: o.req("to")?,
-            additional: o
-                .rest(
-                    &["bcc", "body", "cc", "forwardMessageId", "from", "subject", "to"],
-                )?,
+            bcc,
+            body,
+            cc,
+            forward_message_id,
+            from,
+            subject,
+            to,
+            additional,
         })
     }
 }
@@ -467,11 +503,10 @@ impl ::bitrix24_runtime::loose::Loose for ForwardResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            success: o.opt("success")?,
-            to: o.opt("to")?,
-            additional: o.rest(&["success", "to"])?,
-        })
+        let success = o.opt("success")?;
+        let to = o.opt("to")?;
+        let additional = o.rest(&["success", "to"])?;
+        Ok(Self { success, to, additional })
     }
 }
 
@@ -514,11 +549,10 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            select: o.opt("select")?,
-            additional: o.rest(&["id", "select"])?,
-        })
+        let id = o.req("id")?;
+        let select = o.opt("select")?;
+        let additional = o.rest(&["id", "select"])?;
+        Ok(Self { id, select, additional })
     }
 }
 
@@ -539,10 +573,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            item: o.opt("item")?,
-            additional: o.rest(&["item"])?,
-        })
+        let item = o.opt("item")?;
+        let additional = o.rest(&["item"])?;
+        Ok(Self { item, additional })
     }
 }
 
@@ -586,38 +619,52 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bindings = o.opt("bindings")?;
+        let body = o.opt("body")?;
+        let cc = o.opt("cc")?;
+        let date = o.opt("date")?;
+        let from = o.opt("from")?;
+        let has_attachments = o.opt("hasAttachments")?;
+        let id = o.opt("id")?;
+        let is_seen = o.opt("isSeen")?;
+        let mailbox_email = o.opt("mailboxEmail")?;
+        let mailbox_id = o.opt("mailboxId")?;
+        let subject = o.opt("subject")?;
+        let to = o.opt("to")?;
+        let url = o.opt("url")?;
+        let additional = o
+            .rest(
+                &[
+                    "bindings",
+                    "body",
+                    "cc",
+                    "date",
+                    "from",
+                    "hasAttachments",
+                    "id",
+                    "isSeen",
+                    "mailboxEmail",
+                    "mailboxId",
+                    "subject",
+                    "to",
+                    "url",
+                ],
+            )?;
         Ok(Self {
-            bindings: o.opt("bindings")?,
-            body: o.opt("body")?,
-            cc: o.opt("cc")?,
-            date: o.opt("date")?,
-            from: o.opt("from")?,
-            has_attachments: o.opt("hasAttachments")?,
-            id: o.opt("id")?,
-            is_seen: o.opt("isSeen")?,
-            mailbox_email: o.opt("mailboxEmail")?,
-            mailbox_id: o.opt("mailboxId")?,
-            subject: o.opt("subject")?,
-            to: o.opt("to")?,
-            url: o.opt("url")?,
-            additional: o
-                .rest(
-                    &[
-                        "bindings",
-                        "body",
-                        "cc",
-                        "date",
-                        "from",
-                        "hasAttachments",
-                        "id",
-                        "isSeen",
-                        "mailboxEmail",
-                        "mailboxId",
-                        "subject",
-                        "to",
-                        "url",
-                    ],
-                )?,
+            bindings,
+            body,
+            cc,
+            date,
+            from,
+            has_attachments,
+            id,
+            is_seen,
+            mailbox_email,
+            mailbox_id,
+            subject,
+            to,
+            url,
+            additional,
         })
     }
 }
@@ -674,28 +721,37 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_from = o.opt("dateFrom")?;
+        let date_to = o.opt("dateTo")?;
+        let folder = o.opt("folder")?;
+        let has_attachments = o.opt("hasAttachments")?;
+        let is_seen = o.opt("isSeen")?;
+        let mailbox_id = o.opt("mailboxId")?;
+        let pagination = o.opt("pagination")?;
+        let search_query = o.opt("searchQuery")?;
+        let additional = o
+            .rest(
+                &[
+                    "dateFrom",
+                    "dateTo",
+                    "folder",
+                    "hasAttachments",
+                    "isSeen",
+                    "mailboxId",
+                    "pagination",
+                    "searchQuery",
+                ],
+            )?;
         Ok(Self {
-            date_from: o.opt("dateFrom")?,
-            date_to: o.opt("dateTo")?,
-            folder: o.opt("folder")?,
-            has_attachments: o.opt("hasAttachments")?,
-            is_seen: o.opt("isSeen")?,
-            mailbox_id: o.opt("mailboxId")?,
-            pagination: o.opt("pagination")?,
-            search_query: o.opt("searchQuery")?,
-            additional: o
-                .rest(
-                    &[
-                        "dateFrom",
-                        "dateTo",
-                        "folder",
-                        "hasAttachments",
-                        "isSeen",
-                        "mailboxId",
-                        "pagination",
-                        "searchQuery",
-                    ],
-                )?,
+            date_from,
+            date_to,
+            folder,
+            has_attachments,
+            is_seen,
+            mailbox_id,
+            pagination,
+            search_query,
+            additional,
         })
     }
 }
@@ -717,10 +773,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            items: o.opt("items")?,
-            additional: o.rest(&["items"])?,
-        })
+        let items = o.opt("items")?;
+        let additional = o.rest(&["items"])?;
+        Ok(Self { items, additional })
     }
 }
 
@@ -765,11 +820,15 @@ impl ::bitrix24_runtime::loose::Loose for MovetofolderRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let action = o.req("action")?;
+        let folder = o.opt("folder")?;
+        let message_ids = o.req("messageIds")?;
+        let additional = o.rest(&["action", "folder", "messageIds"])?;
         Ok(Self {
-            action: o.req("action")?,
-            folder: o.opt("folder")?,
-            message_ids: o.req("messageIds")?,
-            additional: o.rest(&["action", "folder", "messageIds"])?,
+            action,
+            folder,
+            message_ids,
+            additional,
         })
     }
 }
@@ -797,11 +856,15 @@ impl ::bitrix24_runtime::loose::Loose for MovetofolderResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let action = o.opt("action")?;
+        let moved_count = o.opt("movedCount")?;
+        let success = o.opt("success")?;
+        let additional = o.rest(&["action", "movedCount", "success"])?;
         Ok(Self {
-            action: o.opt("action")?,
-            moved_count: o.opt("movedCount")?,
-            success: o.opt("success")?,
-            additional: o.rest(&["action", "movedCount", "success"])?,
+            action,
+            moved_count,
+            success,
+            additional,
         })
     }
 }
@@ -844,10 +907,9 @@ impl ::bitrix24_runtime::loose::Loose for RemovecrmactivityRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            message_id: o.req("messageId")?,
-            additional: o.rest(&["messageId"])?,
-        })
+        let message_id = o.req("messageId")?;
+        let additional = o.rest(&["messageId"])?;
+        Ok(Self { message_id, additional })
     }
 }
 
@@ -900,18 +962,24 @@ impl ::bitrix24_runtime::loose::Loose for ReplyRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bcc = o.opt("bcc")?;
+        let body = o.req("body")?;
+        let cc = o.opt("cc")?;
+        let from = o.req("from")?;
+        let reply_to_message_id = o.req("replyToMessageId")?;
+        let subject = o.req("subject")?;
+        let to = o.req("to")?;
+        let additional = o
+            .rest(&["bcc", "body", "cc", "from", "replyToMessageId", "subject", "to"])?;
         Ok(Self {
-            bcc: o.opt("bcc")?,
-            body: o.req("body")?,
-            cc: o.opt("cc")?,
-            from: o.req("from")?,
-            reply_to_message_id: o.req("replyToMessageId")?,
-            subject: o.req("subject")?,
-            to: o.req("to")?,
-            additional: o
-                .rest(
-                    &["bcc", "body", "cc", "from", "replyToMessageId", "subject", "to"],
-                )?,
+            bcc,
+            body,
+            cc,
+            from,
+            reply_to_message_id,
+            subject,
+            to,
+            additional,
         })
     }
 }
@@ -935,11 +1003,10 @@ impl ::bitrix24_runtime::loose::Loose for ReplyResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            success: o.opt("success")?,
-            to: o.opt("to")?,
-            additional: o.rest(&["success", "to"])?,
-        })
+        let success = o.opt("success")?;
+        let to = o.opt("to")?;
+        let additional = o.rest(&["success", "to"])?;
+        Ok(Self { success, to, additional })
     }
 }
 
@@ -987,14 +1054,21 @@ impl ::bitrix24_runtime::loose::Loose for SendRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bcc = o.opt("bcc")?;
+        let body = o.req("body")?;
+        let cc = o.opt("cc")?;
+        let from = o.req("from")?;
+        let subject = o.req("subject")?;
+        let to = o.req("to")?;
+        let additional = o.rest(&["bcc", "body", "cc", "from", "subject", "to"])?;
         Ok(Self {
-            bcc: o.opt("bcc")?,
-            body: o.req("body")?,
-            cc: o.opt("cc")?,
-            from: o.req("from")?,
-            subject: o.req("subject")?,
-            to: o.req("to")?,
-            additional: o.rest(&["bcc", "body", "cc", "from", "subject", "to"])?,
+            bcc,
+            body,
+            cc,
+            from,
+            subject,
+            to,
+            additional,
         })
     }
 }
@@ -1018,11 +1092,10 @@ impl ::bitrix24_runtime::loose::Loose for SendResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            success: o.opt("success")?,
-            to: o.opt("to")?,
-            additional: o.rest(&["success", "to"])?,
-        })
+        let success = o.opt("success")?;
+        let to = o.opt("to")?;
+        let additional = o.rest(&["success", "to"])?;
+        Ok(Self { success, to, additional })
     }
 }
 
@@ -1065,11 +1138,10 @@ impl ::bitrix24_runtime::loose::Loose for ThreadRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            limit: o.opt("limit")?,
-            additional: o.rest(&["id", "limit"])?,
-        })
+        let id = o.req("id")?;
+        let limit = o.opt("limit")?;
+        let additional = o.rest(&["id", "limit"])?;
+        Ok(Self { id, limit, additional })
     }
 }
 

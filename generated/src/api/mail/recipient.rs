@@ -39,10 +39,13 @@ impl ::bitrix24_runtime::loose::Loose for ListcontactsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let pagination = o.opt("pagination")?;
+        let query = o.opt("query")?;
+        let additional = o.rest(&["pagination", "query"])?;
         Ok(Self {
-            pagination: o.opt("pagination")?,
-            query: o.opt("query")?,
-            additional: o.rest(&["pagination", "query"])?,
+            pagination,
+            query,
+            additional,
         })
     }
 }
@@ -64,10 +67,9 @@ impl ::bitrix24_runtime::loose::Loose for ListcontactsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            items: o.opt("items")?,
-            additional: o.rest(&["items"])?,
-        })
+        let items = o.opt("items")?;
+        let additional = o.rest(&["items"])?;
+        Ok(Self { items, additional })
     }
 }
 
@@ -110,10 +112,13 @@ impl ::bitrix24_runtime::loose::Loose for ListemployeesRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let pagination = o.opt("pagination")?;
+        let query = o.req("query")?;
+        let additional = o.rest(&["pagination", "query"])?;
         Ok(Self {
-            pagination: o.opt("pagination")?,
-            query: o.req("query")?,
-            additional: o.rest(&["pagination", "query"])?,
+            pagination,
+            query,
+            additional,
         })
     }
 }
@@ -135,10 +140,9 @@ impl ::bitrix24_runtime::loose::Loose for ListemployeesResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            items: o.opt("items")?,
-            additional: o.rest(&["items"])?,
-        })
+        let items = o.opt("items")?;
+        let additional = o.rest(&["items"])?;
+        Ok(Self { items, additional })
     }
 }
 

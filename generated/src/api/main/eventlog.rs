@@ -39,11 +39,10 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            select: o.opt("select")?,
-            additional: o.rest(&["id", "select"])?,
-        })
+        let id = o.req("id")?;
+        let select = o.opt("select")?;
+        let additional = o.rest(&["id", "select"])?;
+        Ok(Self { id, select, additional })
     }
 }
 
@@ -64,10 +63,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            item: o.opt("item")?,
-            additional: o.rest(&["item"])?,
-        })
+        let item = o.opt("item")?;
+        let additional = o.rest(&["item"])?;
+        Ok(Self { item, additional })
     }
 }
 
@@ -111,38 +109,52 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let audit_type_id = o.opt("auditTypeId")?;
+        let description = o.opt("description")?;
+        let guest_id = o.opt("guestId")?;
+        let id = o.opt("id")?;
+        let item_id = o.opt("itemId")?;
+        let module_id = o.opt("moduleId")?;
+        let remote_addr = o.opt("remoteAddr")?;
+        let request_uri = o.opt("requestUri")?;
+        let severity = o.opt("severity")?;
+        let site_id = o.opt("siteId")?;
+        let timestamp_x = o.opt("timestampX")?;
+        let user_agent = o.opt("userAgent")?;
+        let user_id = o.opt("userId")?;
+        let additional = o
+            .rest(
+                &[
+                    "auditTypeId",
+                    "description",
+                    "guestId",
+                    "id",
+                    "itemId",
+                    "moduleId",
+                    "remoteAddr",
+                    "requestUri",
+                    "severity",
+                    "siteId",
+                    "timestampX",
+                    "userAgent",
+                    "userId",
+                ],
+            )?;
         Ok(Self {
-            audit_type_id: o.opt("auditTypeId")?,
-            description: o.opt("description")?,
-            guest_id: o.opt("guestId")?,
-            id: o.opt("id")?,
-            item_id: o.opt("itemId")?,
-            module_id: o.opt("moduleId")?,
-            remote_addr: o.opt("remoteAddr")?,
-            request_uri: o.opt("requestUri")?,
-            severity: o.opt("severity")?,
-            site_id: o.opt("siteId")?,
-            timestamp_x: o.opt("timestampX")?,
-            user_agent: o.opt("userAgent")?,
-            user_id: o.opt("userId")?,
-            additional: o
-                .rest(
-                    &[
-                        "auditTypeId",
-                        "description",
-                        "guestId",
-                        "id",
-                        "itemId",
-                        "moduleId",
-                        "remoteAddr",
-                        "requestUri",
-                        "severity",
-                        "siteId",
-                        "timestampX",
-                        "userAgent",
-                        "userId",
-                    ],
-                )?,
+            audit_type_id,
+            description,
+            guest_id,
+            id,
+            item_id,
+            module_id,
+            remote_addr,
+            request_uri,
+            severity,
+            site_id,
+            timestamp_x,
+            user_agent,
+            user_id,
+            additional,
         })
     }
 }
@@ -191,12 +203,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let pagination = o.opt("pagination")?;
+        let select = o.opt("select")?;
+        let additional = o.rest(&["filter", "order", "pagination", "select"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            pagination: o.opt("pagination")?,
-            select: o.opt("select")?,
-            additional: o.rest(&["filter", "order", "pagination", "select"])?,
+            filter,
+            order,
+            pagination,
+            select,
+            additional,
         })
     }
 }
@@ -218,10 +235,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            items: o.opt("items")?,
-            additional: o.rest(&["items"])?,
-        })
+        let items = o.opt("items")?;
+        let additional = o.rest(&["items"])?;
+        Ok(Self { items, additional })
     }
 }
 
@@ -267,11 +283,15 @@ impl ::bitrix24_runtime::loose::Loose for TailRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let cursor = o.opt("cursor")?;
+        let filter = o.opt("filter")?;
+        let select = o.opt("select")?;
+        let additional = o.rest(&["cursor", "filter", "select"])?;
         Ok(Self {
-            cursor: o.opt("cursor")?,
-            filter: o.opt("filter")?,
-            select: o.opt("select")?,
-            additional: o.rest(&["cursor", "filter", "select"])?,
+            cursor,
+            filter,
+            select,
+            additional,
         })
     }
 }
@@ -293,10 +313,9 @@ impl ::bitrix24_runtime::loose::Loose for TailResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            items: o.opt("items")?,
-            additional: o.rest(&["items"])?,
-        })
+        let items = o.opt("items")?;
+        let additional = o.rest(&["items"])?;
+        Ok(Self { items, additional })
     }
 }
 

@@ -45,13 +45,19 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.req("CODE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let handler = o.req("HANDLER")?;
+        let name = o.req("NAME")?;
+        let type_ = o.req("TYPE")?;
+        let additional = o.rest(&["CODE", "DESCRIPTION", "HANDLER", "NAME", "TYPE"])?;
         Ok(Self {
-            code: o.req("CODE")?,
-            description: o.opt("DESCRIPTION")?,
-            handler: o.req("HANDLER")?,
-            name: o.req("NAME")?,
-            type_: o.req("TYPE")?,
-            additional: o.rest(&["CODE", "DESCRIPTION", "HANDLER", "NAME", "TYPE"])?,
+            code,
+            description,
+            handler,
+            name,
+            type_,
+            additional,
         })
     }
 }
@@ -103,10 +109,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            code: o.req("CODE")?,
-            additional: o.rest(&["CODE"])?,
-        })
+        let code = o.req("CODE")?;
+        let additional = o.rest(&["CODE"])?;
+        Ok(Self { code, additional })
     }
 }
 
@@ -154,7 +159,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -206,12 +212,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.req("CODE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let handler = o.opt("HANDLER")?;
+        let name = o.opt("NAME")?;
+        let additional = o.rest(&["CODE", "DESCRIPTION", "HANDLER", "NAME"])?;
         Ok(Self {
-            code: o.req("CODE")?,
-            description: o.opt("DESCRIPTION")?,
-            handler: o.opt("HANDLER")?,
-            name: o.opt("NAME")?,
-            additional: o.rest(&["CODE", "DESCRIPTION", "HANDLER", "NAME"])?,
+            code,
+            description,
+            handler,
+            name,
+            additional,
         })
     }
 }

@@ -40,10 +40,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -64,11 +63,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            name: o.req("name")?,
-            position: o.opt("position")?,
-            additional: o.rest(&["name", "position"])?,
-        })
+        let name = o.req("name")?;
+        let position = o.opt("position")?;
+        let additional = o.rest(&["name", "position"])?;
+        Ok(Self { name, position, additional })
     }
 }
 
@@ -89,10 +87,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            item: o.opt("item")?,
-            additional: o.rest(&["item"])?,
-        })
+        let item = o.opt("item")?;
+        let additional = o.rest(&["item"])?;
+        Ok(Self { item, additional })
     }
 }
 
@@ -126,28 +123,37 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_at = o.opt("createdAt")?;
+        let created_by = o.opt("createdBy")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let policy_level = o.opt("policyLevel")?;
+        let position = o.opt("position")?;
+        let updated_at = o.opt("updatedAt")?;
+        let updated_by = o.opt("updatedBy")?;
+        let additional = o
+            .rest(
+                &[
+                    "createdAt",
+                    "createdBy",
+                    "id",
+                    "name",
+                    "policyLevel",
+                    "position",
+                    "updatedAt",
+                    "updatedBy",
+                ],
+            )?;
         Ok(Self {
-            created_at: o.opt("createdAt")?,
-            created_by: o.opt("createdBy")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            policy_level: o.opt("policyLevel")?,
-            position: o.opt("position")?,
-            updated_at: o.opt("updatedAt")?,
-            updated_by: o.opt("updatedBy")?,
-            additional: o
-                .rest(
-                    &[
-                        "createdAt",
-                        "createdBy",
-                        "id",
-                        "name",
-                        "policyLevel",
-                        "position",
-                        "updatedAt",
-                        "updatedBy",
-                    ],
-                )?,
+            created_at,
+            created_by,
+            id,
+            name,
+            policy_level,
+            position,
+            updated_at,
+            updated_by,
+            additional,
         })
     }
 }
@@ -189,10 +195,9 @@ impl ::bitrix24_runtime::loose::Loose for ArchiveRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -213,10 +218,9 @@ impl ::bitrix24_runtime::loose::Loose for ArchiveResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            result: o.opt("result")?,
-            additional: o.rest(&["result"])?,
-        })
+        let result = o.opt("result")?;
+        let additional = o.rest(&["result"])?;
+        Ok(Self { result, additional })
     }
 }
 
@@ -257,10 +261,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -281,10 +284,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            result: o.opt("result")?,
-            additional: o.rest(&["result"])?,
-        })
+        let result = o.opt("result")?;
+        let additional = o.rest(&["result"])?;
+        Ok(Self { result, additional })
     }
 }
 
@@ -325,10 +327,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -349,10 +350,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            item: o.opt("item")?,
-            additional: o.rest(&["item"])?,
-        })
+        let item = o.opt("item")?;
+        let additional = o.rest(&["item"])?;
+        Ok(Self { item, additional })
     }
 }
 
@@ -386,28 +386,37 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_at = o.opt("createdAt")?;
+        let created_by = o.opt("createdBy")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let policy_level = o.opt("policyLevel")?;
+        let position = o.opt("position")?;
+        let updated_at = o.opt("updatedAt")?;
+        let updated_by = o.opt("updatedBy")?;
+        let additional = o
+            .rest(
+                &[
+                    "createdAt",
+                    "createdBy",
+                    "id",
+                    "name",
+                    "policyLevel",
+                    "position",
+                    "updatedAt",
+                    "updatedBy",
+                ],
+            )?;
         Ok(Self {
-            created_at: o.opt("createdAt")?,
-            created_by: o.opt("createdBy")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            policy_level: o.opt("policyLevel")?,
-            position: o.opt("position")?,
-            updated_at: o.opt("updatedAt")?,
-            updated_by: o.opt("updatedBy")?,
-            additional: o
-                .rest(
-                    &[
-                        "createdAt",
-                        "createdBy",
-                        "id",
-                        "name",
-                        "policyLevel",
-                        "position",
-                        "updatedAt",
-                        "updatedBy",
-                    ],
-                )?,
+            created_at,
+            created_by,
+            id,
+            name,
+            policy_level,
+            position,
+            updated_at,
+            updated_by,
+            additional,
         })
     }
 }
@@ -450,10 +459,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            pagination: o.opt("pagination")?,
-            additional: o.rest(&["pagination"])?,
-        })
+        let pagination = o.opt("pagination")?;
+        let additional = o.rest(&["pagination"])?;
+        Ok(Self { pagination, additional })
     }
 }
 
@@ -475,10 +483,13 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestPagination {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let after_cursor = o.opt("afterCursor")?;
+        let limit = o.opt("limit")?;
+        let additional = o.rest(&["afterCursor", "limit"])?;
         Ok(Self {
-            after_cursor: o.opt("afterCursor")?,
-            limit: o.opt("limit")?,
-            additional: o.rest(&["afterCursor", "limit"])?,
+            after_cursor,
+            limit,
+            additional,
         })
     }
 }
@@ -499,11 +510,10 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestPaginationAfterCursor {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            position: o.req("position")?,
-            additional: o.rest(&["id", "position"])?,
-        })
+        let id = o.req("id")?;
+        let position = o.req("position")?;
+        let additional = o.rest(&["id", "position"])?;
+        Ok(Self { id, position, additional })
     }
 }
 
@@ -526,10 +536,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let items = o.opt("items")?;
+        let next_cursor = o.opt("nextCursor")?;
+        let additional = o.rest(&["items", "nextCursor"])?;
         Ok(Self {
-            items: o.opt("items")?,
-            next_cursor: o.opt("nextCursor")?,
-            additional: o.rest(&["items", "nextCursor"])?,
+            items,
+            next_cursor,
+            additional,
         })
     }
 }
@@ -552,11 +565,10 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseNextCursor {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            position: o.opt("position")?,
-            additional: o.rest(&["id", "position"])?,
-        })
+        let id = o.opt("id")?;
+        let position = o.opt("position")?;
+        let additional = o.rest(&["id", "position"])?;
+        Ok(Self { id, position, additional })
     }
 }
 
@@ -598,11 +610,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -621,10 +632,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            name: o.req("name")?,
-            additional: o.rest(&["name"])?,
-        })
+        let name = o.req("name")?;
+        let additional = o.rest(&["name"])?;
+        Ok(Self { name, additional })
     }
 }
 
@@ -645,10 +655,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            item: o.opt("item")?,
-            additional: o.rest(&["item"])?,
-        })
+        let item = o.opt("item")?;
+        let additional = o.rest(&["item"])?;
+        Ok(Self { item, additional })
     }
 }
 
@@ -682,28 +691,37 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_at = o.opt("createdAt")?;
+        let created_by = o.opt("createdBy")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let policy_level = o.opt("policyLevel")?;
+        let position = o.opt("position")?;
+        let updated_at = o.opt("updatedAt")?;
+        let updated_by = o.opt("updatedBy")?;
+        let additional = o
+            .rest(
+                &[
+                    "createdAt",
+                    "createdBy",
+                    "id",
+                    "name",
+                    "policyLevel",
+                    "position",
+                    "updatedAt",
+                    "updatedBy",
+                ],
+            )?;
         Ok(Self {
-            created_at: o.opt("createdAt")?,
-            created_by: o.opt("createdBy")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            policy_level: o.opt("policyLevel")?,
-            position: o.opt("position")?,
-            updated_at: o.opt("updatedAt")?,
-            updated_by: o.opt("updatedBy")?,
-            additional: o
-                .rest(
-                    &[
-                        "createdAt",
-                        "createdBy",
-                        "id",
-                        "name",
-                        "policyLevel",
-                        "position",
-                        "updatedAt",
-                        "updatedBy",
-                    ],
-                )?,
+            created_at,
+            created_by,
+            id,
+            name,
+            policy_level,
+            position,
+            updated_at,
+            updated_by,
+            additional,
         })
     }
 }

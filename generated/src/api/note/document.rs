@@ -45,10 +45,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -73,12 +72,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let collection_id = o.req("collectionId")?;
+        let markdown = o.opt("markdown")?;
+        let parent_id = o.opt("parentId")?;
+        let title = o.req("title")?;
+        let additional = o.rest(&["collectionId", "markdown", "parentId", "title"])?;
         Ok(Self {
-            collection_id: o.req("collectionId")?,
-            markdown: o.opt("markdown")?,
-            parent_id: o.opt("parentId")?,
-            title: o.req("title")?,
-            additional: o.rest(&["collectionId", "markdown", "parentId", "title"])?,
+            collection_id,
+            markdown,
+            parent_id,
+            title,
+            additional,
         })
     }
 }
@@ -100,10 +104,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            item: o.opt("item")?,
-            additional: o.rest(&["item"])?,
-        })
+        let item = o.opt("item")?;
+        let additional = o.rest(&["item"])?;
+        Ok(Self { item, additional })
     }
 }
 
@@ -141,32 +144,43 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let collection_id = o.opt("collectionId")?;
+        let created_at = o.opt("createdAt")?;
+        let created_by = o.opt("createdBy")?;
+        let id = o.opt("id")?;
+        let markdown = o.opt("markdown")?;
+        let parent_id = o.opt("parentId")?;
+        let position = o.opt("position")?;
+        let title = o.opt("title")?;
+        let updated_at = o.opt("updatedAt")?;
+        let updated_by = o.opt("updatedBy")?;
+        let additional = o
+            .rest(
+                &[
+                    "collectionId",
+                    "createdAt",
+                    "createdBy",
+                    "id",
+                    "markdown",
+                    "parentId",
+                    "position",
+                    "title",
+                    "updatedAt",
+                    "updatedBy",
+                ],
+            )?;
         Ok(Self {
-            collection_id: o.opt("collectionId")?,
-            created_at: o.opt("createdAt")?,
-            created_by: o.opt("createdBy")?,
-            id: o.opt("id")?,
-            markdown: o.opt("markdown")?,
-            parent_id: o.opt("parentId")?,
-            position: o.opt("position")?,
-            title: o.opt("title")?,
-            updated_at: o.opt("updatedAt")?,
-            updated_by: o.opt("updatedBy")?,
-            additional: o
-                .rest(
-                    &[
-                        "collectionId",
-                        "createdAt",
-                        "createdBy",
-                        "id",
-                        "markdown",
-                        "parentId",
-                        "position",
-                        "title",
-                        "updatedAt",
-                        "updatedBy",
-                    ],
-                )?,
+            collection_id,
+            created_at,
+            created_by,
+            id,
+            markdown,
+            parent_id,
+            position,
+            title,
+            updated_at,
+            updated_by,
+            additional,
         })
     }
 }
@@ -208,10 +222,9 @@ impl ::bitrix24_runtime::loose::Loose for ArchiveRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -232,10 +245,9 @@ impl ::bitrix24_runtime::loose::Loose for ArchiveResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            result: o.opt("result")?,
-            additional: o.rest(&["result"])?,
-        })
+        let result = o.opt("result")?;
+        let additional = o.rest(&["result"])?;
+        Ok(Self { result, additional })
     }
 }
 
@@ -276,10 +288,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -300,10 +311,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            result: o.opt("result")?,
-            additional: o.rest(&["result"])?,
-        })
+        let result = o.opt("result")?;
+        let additional = o.rest(&["result"])?;
+        Ok(Self { result, additional })
     }
 }
 
@@ -344,10 +354,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -368,10 +377,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            item: o.opt("item")?,
-            additional: o.rest(&["item"])?,
-        })
+        let item = o.opt("item")?;
+        let additional = o.rest(&["item"])?;
+        Ok(Self { item, additional })
     }
 }
 
@@ -409,32 +417,43 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let collection_id = o.opt("collectionId")?;
+        let created_at = o.opt("createdAt")?;
+        let created_by = o.opt("createdBy")?;
+        let id = o.opt("id")?;
+        let markdown = o.opt("markdown")?;
+        let parent_id = o.opt("parentId")?;
+        let position = o.opt("position")?;
+        let title = o.opt("title")?;
+        let updated_at = o.opt("updatedAt")?;
+        let updated_by = o.opt("updatedBy")?;
+        let additional = o
+            .rest(
+                &[
+                    "collectionId",
+                    "createdAt",
+                    "createdBy",
+                    "id",
+                    "markdown",
+                    "parentId",
+                    "position",
+                    "title",
+                    "updatedAt",
+                    "updatedBy",
+                ],
+            )?;
         Ok(Self {
-            collection_id: o.opt("collectionId")?,
-            created_at: o.opt("createdAt")?,
-            created_by: o.opt("createdBy")?,
-            id: o.opt("id")?,
-            markdown: o.opt("markdown")?,
-            parent_id: o.opt("parentId")?,
-            position: o.opt("position")?,
-            title: o.opt("title")?,
-            updated_at: o.opt("updatedAt")?,
-            updated_by: o.opt("updatedBy")?,
-            additional: o
-                .rest(
-                    &[
-                        "collectionId",
-                        "createdAt",
-                        "createdBy",
-                        "id",
-                        "markdown",
-                        "parentId",
-                        "position",
-                        "title",
-                        "updatedAt",
-                        "updatedBy",
-                    ],
-                )?,
+            collection_id,
+            created_at,
+            created_by,
+            id,
+            markdown,
+            parent_id,
+            position,
+            title,
+            updated_at,
+            updated_by,
+            additional,
         })
     }
 }
@@ -479,11 +498,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let overwrite = o.opt("overwrite")?;
+        let additional = o.rest(&["fields", "id", "overwrite"])?;
         Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            overwrite: o.opt("overwrite")?,
-            additional: o.rest(&["fields", "id", "overwrite"])?,
+            fields,
+            id,
+            overwrite,
+            additional,
         })
     }
 }
@@ -506,10 +529,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let markdown = o.opt("markdown")?;
+        let title = o.opt("title")?;
+        let additional = o.rest(&["markdown", "title"])?;
         Ok(Self {
-            markdown: o.opt("markdown")?,
-            title: o.opt("title")?,
-            additional: o.rest(&["markdown", "title"])?,
+            markdown,
+            title,
+            additional,
         })
     }
 }
@@ -531,10 +557,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            item: o.opt("item")?,
-            additional: o.rest(&["item"])?,
-        })
+        let item = o.opt("item")?;
+        let additional = o.rest(&["item"])?;
+        Ok(Self { item, additional })
     }
 }
 
@@ -572,32 +597,43 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let collection_id = o.opt("collectionId")?;
+        let created_at = o.opt("createdAt")?;
+        let created_by = o.opt("createdBy")?;
+        let id = o.opt("id")?;
+        let markdown = o.opt("markdown")?;
+        let parent_id = o.opt("parentId")?;
+        let position = o.opt("position")?;
+        let title = o.opt("title")?;
+        let updated_at = o.opt("updatedAt")?;
+        let updated_by = o.opt("updatedBy")?;
+        let additional = o
+            .rest(
+                &[
+                    "collectionId",
+                    "createdAt",
+                    "createdBy",
+                    "id",
+                    "markdown",
+                    "parentId",
+                    "position",
+                    "title",
+                    "updatedAt",
+                    "updatedBy",
+                ],
+            )?;
         Ok(Self {
-            collection_id: o.opt("collectionId")?,
-            created_at: o.opt("createdAt")?,
-            created_by: o.opt("createdBy")?,
-            id: o.opt("id")?,
-            markdown: o.opt("markdown")?,
-            parent_id: o.opt("parentId")?,
-            position: o.opt("position")?,
-            title: o.opt("title")?,
-            updated_at: o.opt("updatedAt")?,
-            updated_by: o.opt("updatedBy")?,
-            additional: o
-                .rest(
-                    &[
-                        "collectionId",
-                        "createdAt",
-                        "createdBy",
-                        "id",
-                        "markdown",
-                        "parentId",
-                        "position",
-                        "title",
-                        "updatedAt",
-                        "updatedBy",
-                    ],
-                )?,
+            collection_id,
+            created_at,
+            created_by,
+            id,
+            markdown,
+            parent_id,
+            position,
+            title,
+            updated_at,
+            updated_by,
+            additional,
         })
     }
 }

@@ -41,11 +41,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let document_id = o.req("documentId")?;
+        let file_content = o.req("fileContent")?;
+        let file_name = o.req("fileName")?;
+        let additional = o.rest(&["documentId", "fileContent", "fileName"])?;
         Ok(Self {
-            document_id: o.req("documentId")?,
-            file_content: o.req("fileContent")?,
-            file_name: o.req("fileName")?,
-            additional: o.rest(&["documentId", "fileContent", "fileName"])?,
+            document_id,
+            file_content,
+            file_name,
+            additional,
         })
     }
 }
@@ -67,10 +71,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            item: o.opt("item")?,
-            additional: o.rest(&["item"])?,
-        })
+        let item = o.opt("item")?;
+        let additional = o.rest(&["item"])?;
+        Ok(Self { item, additional })
     }
 }
 
@@ -102,26 +105,34 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let asset_markdown = o.opt("assetMarkdown")?;
+        let asset_type = o.opt("assetType")?;
+        let document_id = o.opt("documentId")?;
+        let id = o.opt("id")?;
+        let mime_type = o.opt("mimeType")?;
+        let name = o.opt("name")?;
+        let size = o.opt("size")?;
+        let additional = o
+            .rest(
+                &[
+                    "assetMarkdown",
+                    "assetType",
+                    "documentId",
+                    "id",
+                    "mimeType",
+                    "name",
+                    "size",
+                ],
+            )?;
         Ok(Self {
-            asset_markdown: o.opt("assetMarkdown")?,
-            asset_type: o.opt("assetType")?,
-            document_id: o.opt("documentId")?,
-            id: o.opt("id")?,
-            mime_type: o.opt("mimeType")?,
-            name: o.opt("name")?,
-            size: o.opt("size")?,
-            additional: o
-                .rest(
-                    &[
-                        "assetMarkdown",
-                        "assetType",
-                        "documentId",
-                        "id",
-                        "mimeType",
-                        "name",
-                        "size",
-                    ],
-                )?,
+            asset_markdown,
+            asset_type,
+            document_id,
+            id,
+            mime_type,
+            name,
+            size,
+            additional,
         })
     }
 }
@@ -165,10 +176,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let document_id = o.req("documentId")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["documentId", "id"])?;
         Ok(Self {
-            document_id: o.req("documentId")?,
-            id: o.req("id")?,
-            additional: o.rest(&["documentId", "id"])?,
+            document_id,
+            id,
+            additional,
         })
     }
 }
@@ -190,10 +204,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            item: o.opt("item")?,
-            additional: o.rest(&["item"])?,
-        })
+        let item = o.opt("item")?;
+        let additional = o.rest(&["item"])?;
+        Ok(Self { item, additional })
     }
 }
 
@@ -225,26 +238,34 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let asset_markdown = o.opt("assetMarkdown")?;
+        let asset_type = o.opt("assetType")?;
+        let document_id = o.opt("documentId")?;
+        let id = o.opt("id")?;
+        let mime_type = o.opt("mimeType")?;
+        let name = o.opt("name")?;
+        let size = o.opt("size")?;
+        let additional = o
+            .rest(
+                &[
+                    "assetMarkdown",
+                    "assetType",
+                    "documentId",
+                    "id",
+                    "mimeType",
+                    "name",
+                    "size",
+                ],
+            )?;
         Ok(Self {
-            asset_markdown: o.opt("assetMarkdown")?,
-            asset_type: o.opt("assetType")?,
-            document_id: o.opt("documentId")?,
-            id: o.opt("id")?,
-            mime_type: o.opt("mimeType")?,
-            name: o.opt("name")?,
-            size: o.opt("size")?,
-            additional: o
-                .rest(
-                    &[
-                        "assetMarkdown",
-                        "assetType",
-                        "documentId",
-                        "id",
-                        "mimeType",
-                        "name",
-                        "size",
-                    ],
-                )?,
+            asset_markdown,
+            asset_type,
+            document_id,
+            id,
+            mime_type,
+            name,
+            size,
+            additional,
         })
     }
 }

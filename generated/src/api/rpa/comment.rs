@@ -38,10 +38,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let files = o.opt("files")?;
+        let additional = o.rest(&["description", "files"])?;
         Ok(Self {
-            description: o.opt("description")?,
-            files: o.opt("files")?,
-            additional: o.rest(&["description", "files"])?,
+            description,
+            files,
+            additional,
         })
     }
 }
@@ -87,10 +90,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -138,11 +140,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.opt("fields")?,
-            id: o.opt("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.opt("fields")?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -164,10 +165,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let files = o.opt("files")?;
+        let additional = o.rest(&["description", "files"])?;
         Ok(Self {
-            description: o.opt("description")?,
-            files: o.opt("files")?,
-            additional: o.rest(&["description", "files"])?,
+            description,
+            files,
+            additional,
         })
     }
 }

@@ -38,10 +38,13 @@ impl ::bitrix24_runtime::loose::Loose for GetSettingsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let stage_id = o.opt("stageId")?;
+        let type_id = o.req("typeId")?;
+        let additional = o.rest(&["stageId", "typeId"])?;
         Ok(Self {
-            stage_id: o.opt("stageId")?,
-            type_id: o.req("typeId")?,
-            additional: o.rest(&["stageId", "typeId"])?,
+            stage_id,
+            type_id,
+            additional,
         })
     }
 }
@@ -91,11 +94,15 @@ impl ::bitrix24_runtime::loose::Loose for SetSettingsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let stage_id = o.opt("stageId")?;
+        let type_id = o.req("typeId")?;
+        let additional = o.rest(&["fields", "stageId", "typeId"])?;
         Ok(Self {
-            fields: o.req("fields")?,
-            stage_id: o.opt("stageId")?,
-            type_id: o.req("typeId")?,
-            additional: o.rest(&["fields", "stageId", "typeId"])?,
+            fields,
+            stage_id,
+            type_id,
+            additional,
         })
     }
 }
@@ -146,12 +153,17 @@ impl ::bitrix24_runtime::loose::Loose for SetVisibilitySettingsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let stage_id = o.opt("stageId")?;
+        let type_id = o.req("typeId")?;
+        let visibility = o.req("visibility")?;
+        let additional = o.rest(&["fields", "stageId", "typeId", "visibility"])?;
         Ok(Self {
-            fields: o.req("fields")?,
-            stage_id: o.opt("stageId")?,
-            type_id: o.req("typeId")?,
-            visibility: o.req("visibility")?,
-            additional: o.rest(&["fields", "stageId", "typeId", "visibility"])?,
+            fields,
+            stage_id,
+            type_id,
+            visibility,
+            additional,
         })
     }
 }

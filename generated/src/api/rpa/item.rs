@@ -41,10 +41,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.opt("fields")?;
+        let type_id = o.req("typeId")?;
+        let additional = o.rest(&["fields", "typeId"])?;
         Ok(Self {
-            fields: o.opt("fields")?,
-            type_id: o.req("typeId")?,
-            additional: o.rest(&["fields", "typeId"])?,
+            fields,
+            type_id,
+            additional,
         })
     }
 }
@@ -92,11 +95,10 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            type_id: o.req("typeId")?,
-            additional: o.rest(&["id", "typeId"])?,
-        })
+        let id = o.req("id")?;
+        let type_id = o.req("typeId")?;
+        let additional = o.rest(&["id", "typeId"])?;
+        Ok(Self { id, type_id, additional })
     }
 }
 
@@ -144,11 +146,10 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            type_id: o.opt("typeId")?,
-            additional: o.rest(&["id", "typeId"])?,
-        })
+        let id = o.opt("id")?;
+        let type_id = o.opt("typeId")?;
+        let additional = o.rest(&["id", "typeId"])?;
+        Ok(Self { id, type_id, additional })
     }
 }
 
@@ -209,42 +210,58 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let uf_rpa = o.opt("UF_RPA_...")?;
+        let created_by = o.opt("createdBy")?;
+        let created_time = o.opt("createdTime")?;
+        let detail_url = o.opt("detailUrl")?;
+        let moved_by = o.opt("movedBy")?;
+        let moved_time = o.opt("movedTime")?;
+        let name = o.opt("name")?;
+        let previous_stage_id = o.opt("previousStageId")?;
+        let stage_id = o.opt("stageId")?;
+        let tasks_counter = o.opt("tasksCounter")?;
+        let tasks_faces = o.opt("tasksFaces")?;
+        let type_id = o.opt("typeId")?;
+        let updated_by = o.opt("updatedBy")?;
+        let updated_time = o.opt("updatedTime")?;
+        let users = o.opt("users")?;
+        let additional = o
+            .rest(
+                &[
+                    "UF_RPA_...",
+                    "createdBy",
+                    "createdTime",
+                    "detailUrl",
+                    "movedBy",
+                    "movedTime",
+                    "name",
+                    "previousStageId",
+                    "stageId",
+                    "tasksCounter",
+                    "tasksFaces",
+                    "typeId",
+                    "updatedBy",
+                    "updatedTime",
+                    "users",
+                ],
+            )?;
         Ok(Self {
-            uf_rpa: o.opt("UF_RPA_...")?,
-            created_by: o.opt("createdBy")?,
-            created_time: o.opt("createdTime")?,
-            detail_url: o.opt("detailUrl")?,
-            moved_by: o.opt("movedBy")?,
-            moved_time: o.opt("movedTime")?,
-            name: o.opt("name")?,
-            previous_stage_id: o.opt("previousStageId")?,
-            stage_id: o.opt("stageId")?,
-            tasks_counter: o.opt("tasksCounter")?,
-            tasks_faces: o.opt("tasksFaces")?,
-            type_id: o.opt("typeId")?,
-            updated_by: o.opt("updatedBy")?,
-            updated_time: o.opt("updatedTime")?,
-            users: o.opt("users")?,
-            additional: o
-                .rest(
-                    &[
-                        "UF_RPA_...",
-                        "createdBy",
-                        "createdTime",
-                        "detailUrl",
-                        "movedBy",
-                        "movedTime",
-                        "name",
-                        "previousStageId",
-                        "stageId",
-                        "tasksCounter",
-                        "tasksFaces",
-                        "typeId",
-                        "updatedBy",
-                        "updatedTime",
-                        "users",
-                    ],
-                )?,
+            uf_rpa,
+            created_by,
+            created_time,
+            detail_url,
+            moved_by,
+            moved_time,
+            name,
+            previous_stage_id,
+            stage_id,
+            tasks_counter,
+            tasks_faces,
+            type_id,
+            updated_by,
+            updated_time,
+            users,
+            additional,
         })
     }
 }
@@ -290,11 +307,10 @@ impl ::bitrix24_runtime::loose::Loose for GetTasksRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            type_id: o.opt("typeId")?,
-            additional: o.rest(&["id", "typeId"])?,
-        })
+        let id = o.opt("id")?;
+        let type_id = o.opt("typeId")?;
+        let additional = o.rest(&["id", "typeId"])?;
+        Ok(Self { id, type_id, additional })
     }
 }
 
@@ -348,12 +364,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let start = o.opt("start")?;
+        let type_id = o.opt("typeId")?;
+        let additional = o.rest(&["filter", "order", "start", "typeId"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            start: o.opt("start")?,
-            type_id: o.opt("typeId")?,
-            additional: o.rest(&["filter", "order", "start", "typeId"])?,
+            filter,
+            order,
+            start,
+            type_id,
+            additional,
         })
     }
 }
@@ -403,11 +424,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let id = o.opt("id")?;
+        let type_id = o.opt("typeId")?;
+        let additional = o.rest(&["fields", "id", "typeId"])?;
         Ok(Self {
-            fields: o.req("fields")?,
-            id: o.opt("id")?,
-            type_id: o.opt("typeId")?,
-            additional: o.rest(&["fields", "id", "typeId"])?,
+            fields,
+            id,
+            type_id,
+            additional,
         })
     }
 }
@@ -430,10 +455,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let uf_rpa = o.opt("UF_RPA_...")?;
+        let stage_id = o.opt("stageId")?;
+        let additional = o.rest(&["UF_RPA_...", "stageId"])?;
         Ok(Self {
-            uf_rpa: o.opt("UF_RPA_...")?,
-            stage_id: o.opt("stageId")?,
-            additional: o.rest(&["UF_RPA_...", "stageId"])?,
+            uf_rpa,
+            stage_id,
+            additional,
         })
     }
 }

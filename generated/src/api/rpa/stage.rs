@@ -37,10 +37,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -69,14 +68,22 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let color = o.opt("color")?;
+        let name = o.req("name")?;
+        let semantic = o.opt("semantic")?;
+        let sort = o.opt("sort")?;
+        let type_id = o.req("typeId")?;
+        let additional = o
+            .rest(&["code", "color", "name", "semantic", "sort", "typeId"])?;
         Ok(Self {
-            code: o.opt("code")?,
-            color: o.opt("color")?,
-            name: o.req("name")?,
-            semantic: o.opt("semantic")?,
-            sort: o.opt("sort")?,
-            type_id: o.req("typeId")?,
-            additional: o.rest(&["code", "color", "name", "semantic", "sort", "typeId"])?,
+            code,
+            color,
+            name,
+            semantic,
+            sort,
+            type_id,
+            additional,
         })
     }
 }
@@ -122,10 +129,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -170,10 +176,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -224,38 +229,52 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let color = o.opt("color")?;
+        let is_fail = o.opt("isFail")?;
+        let is_first = o.opt("isFirst")?;
+        let is_success = o.opt("isSuccess")?;
+        let name = o.opt("name")?;
+        let permissions = o.opt("permissions")?;
+        let possible_next_stages = o.opt("possibleNextStages")?;
+        let robots_count = o.opt("robotsCount")?;
+        let semantic = o.opt("semantic")?;
+        let sort = o.opt("sort")?;
+        let tasks = o.opt("tasks")?;
+        let type_id = o.opt("typeId")?;
+        let additional = o
+            .rest(
+                &[
+                    "code",
+                    "color",
+                    "isFail",
+                    "isFirst",
+                    "isSuccess",
+                    "name",
+                    "permissions",
+                    "possibleNextStages",
+                    "robotsCount",
+                    "semantic",
+                    "sort",
+                    "tasks",
+                    "typeId",
+                ],
+            )?;
         Ok(Self {
-            code: o.opt("code")?,
-            color: o.opt("color")?,
-            is_fail: o.opt("isFail")?,
-            is_first: o.opt("isFirst")?,
-            is_success: o.opt("isSuccess")?,
-            name: o.opt("name")?,
-            permissions: o.opt("permissions")?,
-            possible_next_stages: o.opt("possibleNextStages")?,
-            robots_count: o.opt("robotsCount")?,
-            semantic: o.opt("semantic")?,
-            sort: o.opt("sort")?,
-            tasks: o.opt("tasks")?,
-            type_id: o.opt("typeId")?,
-            additional: o
-                .rest(
-                    &[
-                        "code",
-                        "color",
-                        "isFail",
-                        "isFirst",
-                        "isSuccess",
-                        "name",
-                        "permissions",
-                        "possibleNextStages",
-                        "robotsCount",
-                        "semantic",
-                        "sort",
-                        "tasks",
-                        "typeId",
-                    ],
-                )?,
+            code,
+            color,
+            is_fail,
+            is_first,
+            is_success,
+            name,
+            permissions,
+            possible_next_stages,
+            robots_count,
+            semantic,
+            sort,
+            tasks,
+            type_id,
+            additional,
         })
     }
 }
@@ -306,11 +325,10 @@ impl ::bitrix24_runtime::loose::Loose for ListForTypeRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            start: o.opt("start")?,
-            type_id: o.req("typeId")?,
-            additional: o.rest(&["start", "typeId"])?,
-        })
+        let start = o.opt("start")?;
+        let type_id = o.req("typeId")?;
+        let additional = o.rest(&["start", "typeId"])?;
+        Ok(Self { start, type_id, additional })
     }
 }
 
@@ -358,11 +376,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.opt("fields")?,
-            id: o.opt("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.opt("fields")?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -390,13 +407,19 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let color = o.opt("color")?;
+        let name = o.opt("name")?;
+        let semantic = o.opt("semantic")?;
+        let sort = o.opt("sort")?;
+        let additional = o.rest(&["code", "color", "name", "semantic", "sort"])?;
         Ok(Self {
-            code: o.opt("code")?,
-            color: o.opt("color")?,
-            name: o.opt("name")?,
-            semantic: o.opt("semantic")?,
-            sort: o.opt("sort")?,
-            additional: o.rest(&["code", "color", "name", "semantic", "sort"])?,
+            code,
+            color,
+            name,
+            semantic,
+            sort,
+            additional,
         })
     }
 }

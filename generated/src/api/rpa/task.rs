@@ -42,12 +42,17 @@ impl ::bitrix24_runtime::loose::Loose for AddUserRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let robot_name = o.opt("robotName")?;
+        let stage_id = o.opt("stageId")?;
+        let type_id = o.opt("typeId")?;
+        let user_value = o.opt("userValue")?;
+        let additional = o.rest(&["robotName", "stageId", "typeId", "userValue"])?;
         Ok(Self {
-            robot_name: o.opt("robotName")?,
-            stage_id: o.opt("stageId")?,
-            type_id: o.opt("typeId")?,
-            user_value: o.opt("userValue")?,
-            additional: o.rest(&["robotName", "stageId", "typeId", "userValue"])?,
+            robot_name,
+            stage_id,
+            type_id,
+            user_value,
+            additional,
         })
     }
 }
@@ -98,11 +103,15 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let robot_name = o.opt("robotName")?;
+        let stage_id = o.opt("stageId")?;
+        let type_id = o.opt("typeId")?;
+        let additional = o.rest(&["robotName", "stageId", "typeId"])?;
         Ok(Self {
-            robot_name: o.opt("robotName")?,
-            stage_id: o.opt("stageId")?,
-            type_id: o.opt("typeId")?,
-            additional: o.rest(&["robotName", "stageId", "typeId"])?,
+            robot_name,
+            stage_id,
+            type_id,
+            additional,
         })
     }
 }
@@ -147,7 +156,8 @@ impl ::bitrix24_runtime::loose::Loose for DoRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 

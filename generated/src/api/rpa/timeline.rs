@@ -42,11 +42,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.opt("fields")?;
+        let item_id = o.opt("itemId")?;
+        let type_id = o.opt("typeId")?;
+        let additional = o.rest(&["fields", "itemId", "typeId"])?;
         Ok(Self {
-            fields: o.opt("fields")?,
-            item_id: o.opt("itemId")?,
-            type_id: o.opt("typeId")?,
-            additional: o.rest(&["fields", "itemId", "typeId"])?,
+            fields,
+            item_id,
+            type_id,
+            additional,
         })
     }
 }
@@ -69,10 +73,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let title = o.opt("title")?;
+        let additional = o.rest(&["description", "title"])?;
         Ok(Self {
-            description: o.opt("description")?,
-            title: o.opt("title")?,
-            additional: o.rest(&["description", "title"])?,
+            description,
+            title,
+            additional,
         })
     }
 }
@@ -118,10 +125,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -176,11 +182,15 @@ impl ::bitrix24_runtime::loose::Loose for ListForItemRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let item_id = o.opt("itemId")?;
+        let start = o.opt("start")?;
+        let type_id = o.opt("typeId")?;
+        let additional = o.rest(&["itemId", "start", "typeId"])?;
         Ok(Self {
-            item_id: o.opt("itemId")?,
-            start: o.opt("start")?,
-            type_id: o.opt("typeId")?,
-            additional: o.rest(&["itemId", "start", "typeId"])?,
+            item_id,
+            start,
+            type_id,
+            additional,
         })
     }
 }
@@ -223,32 +233,43 @@ impl ::bitrix24_runtime::loose::Loose for ListForItemResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let action = o.opt("action")?;
+        let created_time = o.opt("createdTime")?;
+        let data = o.opt("data")?;
+        let description = o.opt("description")?;
+        let id = o.opt("id")?;
+        let is_fixed = o.opt("isFixed")?;
+        let item_id = o.opt("itemId")?;
+        let title = o.opt("title")?;
+        let type_id = o.opt("typeId")?;
+        let user_id = o.opt("userId")?;
+        let additional = o
+            .rest(
+                &[
+                    "action",
+                    "createdTime",
+                    "data",
+                    "description",
+                    "id",
+                    "isFixed",
+                    "itemId",
+                    "title",
+                    "typeId",
+                    "userId",
+                ],
+            )?;
         Ok(Self {
-            action: o.opt("action")?,
-            created_time: o.opt("createdTime")?,
-            data: o.opt("data")?,
-            description: o.opt("description")?,
-            id: o.opt("id")?,
-            is_fixed: o.opt("isFixed")?,
-            item_id: o.opt("itemId")?,
-            title: o.opt("title")?,
-            type_id: o.opt("typeId")?,
-            user_id: o.opt("userId")?,
-            additional: o
-                .rest(
-                    &[
-                        "action",
-                        "createdTime",
-                        "data",
-                        "description",
-                        "id",
-                        "isFixed",
-                        "itemId",
-                        "title",
-                        "typeId",
-                        "userId",
-                    ],
-                )?,
+            action,
+            created_time,
+            data,
+            description,
+            id,
+            is_fixed,
+            item_id,
+            title,
+            type_id,
+            user_id,
+            additional,
         })
     }
 }
@@ -294,11 +315,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.opt("fields")?,
-            id: o.opt("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.opt("fields")?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -320,10 +340,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let title = o.opt("title")?;
+        let additional = o.rest(&["description", "title"])?;
         Ok(Self {
-            description: o.opt("description")?,
-            title: o.opt("title")?,
-            additional: o.rest(&["description", "title"])?,
+            description,
+            title,
+            additional,
         })
     }
 }
@@ -372,11 +395,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateIsFixedRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            is_fixed: o.opt("isFixed")?,
-            additional: o.rest(&["id", "isFixed"])?,
-        })
+        let id = o.opt("id")?;
+        let is_fixed = o.opt("isFixed")?;
+        let additional = o.rest(&["id", "isFixed"])?;
+        Ok(Self { id, is_fixed, additional })
     }
 }
 

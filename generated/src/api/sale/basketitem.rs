@@ -45,11 +45,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["fields", "start"])?,
-        })
+        let fields = o.req("fields")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["fields", "start"])?;
+        Ok(Self { fields, start, additional })
     }
 }
 
@@ -101,52 +100,73 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let base_price = o.opt("basePrice")?;
+        let can_buy = o.req("canBuy")?;
+        let catalog_xml_id = o.req("catalogXmlId")?;
+        let currency = o.req("currency")?;
+        let custom_price = o.opt("customPrice")?;
+        let dimensions = o.req("dimensions")?;
+        let discount_price = o.opt("discountPrice")?;
+        let measure_code = o.req("measureCode")?;
+        let measure_name = o.req("measureName")?;
+        let name = o.req("name")?;
+        let order_id = o.req("orderId")?;
+        let price = o.opt("price")?;
+        let product_xml_id = o.req("productXmlId")?;
+        let productid = o.req("productid")?;
+        let quantity = o.req("quantity")?;
+        let sort = o.opt("sort")?;
+        let vat_included = o.req("vatIncluded")?;
+        let vat_rate = o.req("vatRate")?;
+        let weight = o.req("weight")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "basePrice",
+                    "canBuy",
+                    "catalogXmlId",
+                    "currency",
+                    "customPrice",
+                    "dimensions",
+                    "discountPrice",
+                    "measureCode",
+                    "measureName",
+                    "name",
+                    "orderId",
+                    "price",
+                    "productXmlId",
+                    "productid",
+                    "quantity",
+                    "sort",
+                    "vatIncluded",
+                    "vatRate",
+                    "weight",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            base_price: o.opt("basePrice")?,
-            can_buy: o.req("canBuy")?,
-            catalog_xml_id: o.req("catalogXmlId")?,
-            currency: o.req("currency")?,
-            custom_price: o.opt("customPrice")?,
-            dimensions: o.req("dimensions")?,
-            discount_price: o.opt("discountPrice")?,
-            measure_code: o.req("measureCode")?,
-            measure_name: o.req("measureName")?,
-            name: o.req("name")?,
-            order_id: o.req("orderId")?,
-            price: o.opt("price")?,
-            product_xml_id: o.req("productXmlId")?,
-            productid: o.req("productid")?,
-            quantity: o.req("quantity")?,
-            sort: o.opt("sort")?,
-            vat_included: o.req("vatIncluded")?,
-            vat_rate: o.req("vatRate")?,
-            weight: o.req("weight")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "basePrice",
-                        "canBuy",
-                        "catalogXmlId",
-                        "currency",
-                        "customPrice",
-                        "dimensions",
-                        "discountPrice",
-                        "measureCode",
-                        "measureName",
-                        "name",
-                        "orderId",
-                        "price",
-                        "productXmlId",
-                        "productid",
-                        "quantity",
-                        "sort",
-                        "vatIncluded",
-                        "vatRate",
-                        "weight",
-                        "xmlId",
-                    ],
-                )?,
+            base_price,
+            can_buy,
+            catalog_xml_id,
+            currency,
+            custom_price,
+            dimensions,
+            discount_price,
+            measure_code,
+            measure_name,
+            name,
+            order_id,
+            price,
+            product_xml_id,
+            productid,
+            quantity,
+            sort,
+            vat_included,
+            vat_rate,
+            weight,
+            xml_id,
+            additional,
         })
     }
 }
@@ -174,10 +194,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            basket_item: o.opt("basketItem")?,
-            additional: o.rest(&["basketItem"])?,
-        })
+        let basket_item = o.opt("basketItem")?;
+        let additional = o.rest(&["basketItem"])?;
+        Ok(Self { basket_item, additional })
     }
 }
 
@@ -245,62 +264,88 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseBasketItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let base_price = o.opt("basePrice")?;
+        let can_buy = o.opt("canBuy")?;
+        let catalog_xml_id = o.opt("catalogXmlId")?;
+        let currency = o.opt("currency")?;
+        let custom_price = o.opt("customPrice")?;
+        let date_insert = o.opt("dateInsert")?;
+        let date_update = o.opt("dateUpdate")?;
+        let dimensions = o.opt("dimensions")?;
+        let discount_price = o.opt("discountPrice")?;
+        let id = o.opt("id")?;
+        let measure_code = o.opt("measureCode")?;
+        let measure_name = o.opt("measureName")?;
+        let name = o.opt("name")?;
+        let order_id = o.opt("orderId")?;
+        let price = o.opt("price")?;
+        let product_id = o.opt("productId")?;
+        let product_xml_id = o.opt("productXmlId")?;
+        let properties = o.opt("properties")?;
+        let quantity = o.opt("quantity")?;
+        let reservations = o.opt("reservations")?;
+        let sort = o.opt("sort")?;
+        let vat_included = o.opt("vatIncluded")?;
+        let vat_rate = o.opt("vatRate")?;
+        let weight = o.opt("weight")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "basePrice",
+                    "canBuy",
+                    "catalogXmlId",
+                    "currency",
+                    "customPrice",
+                    "dateInsert",
+                    "dateUpdate",
+                    "dimensions",
+                    "discountPrice",
+                    "id",
+                    "measureCode",
+                    "measureName",
+                    "name",
+                    "orderId",
+                    "price",
+                    "productId",
+                    "productXmlId",
+                    "properties",
+                    "quantity",
+                    "reservations",
+                    "sort",
+                    "vatIncluded",
+                    "vatRate",
+                    "weight",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            base_price: o.opt("basePrice")?,
-            can_buy: o.opt("canBuy")?,
-            catalog_xml_id: o.opt("catalogXmlId")?,
-            currency: o.opt("currency")?,
-            custom_price: o.opt("customPrice")?,
-            date_insert: o.opt("dateInsert")?,
-            date_update: o.opt("dateUpdate")?,
-            dimensions: o.opt("dimensions")?,
-            discount_price: o.opt("discountPrice")?,
-            id: o.opt("id")?,
-            measure_code: o.opt("measureCode")?,
-            measure_name: o.opt("measureName")?,
-            name: o.opt("name")?,
-            order_id: o.opt("orderId")?,
-            price: o.opt("price")?,
-            product_id: o.opt("productId")?,
-            product_xml_id: o.opt("productXmlId")?,
-            properties: o.opt("properties")?,
-            quantity: o.opt("quantity")?,
-            reservations: o.opt("reservations")?,
-            sort: o.opt("sort")?,
-            vat_included: o.opt("vatIncluded")?,
-            vat_rate: o.opt("vatRate")?,
-            weight: o.opt("weight")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "basePrice",
-                        "canBuy",
-                        "catalogXmlId",
-                        "currency",
-                        "customPrice",
-                        "dateInsert",
-                        "dateUpdate",
-                        "dimensions",
-                        "discountPrice",
-                        "id",
-                        "measureCode",
-                        "measureName",
-                        "name",
-                        "orderId",
-                        "price",
-                        "productId",
-                        "productXmlId",
-                        "properties",
-                        "quantity",
-                        "reservations",
-                        "sort",
-                        "vatIncluded",
-                        "vatRate",
-                        "weight",
-                        "xmlId",
-                    ],
-                )?,
+            base_price,
+            can_buy,
+            catalog_xml_id,
+            currency,
+            custom_price,
+            date_insert,
+            date_update,
+            dimensions,
+            discount_price,
+            id,
+            measure_code,
+            measure_name,
+            name,
+            order_id,
+            price,
+            product_id,
+            product_xml_id,
+            properties,
+            quantity,
+            reservations,
+            sort,
+            vat_included,
+            vat_rate,
+            weight,
+            xml_id,
+            additional,
         })
     }
 }
@@ -359,11 +404,10 @@ impl ::bitrix24_runtime::loose::Loose for AddCatalogProductRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["fields", "start"])?,
-        })
+        let fields = o.req("fields")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["fields", "start"])?;
+        Ok(Self { fields, start, additional })
     }
 }
 
@@ -399,34 +443,46 @@ impl ::bitrix24_runtime::loose::Loose for AddCatalogProductRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let base_price = o.opt("basePrice")?;
+        let currency = o.req("currency")?;
+        let custom_price = o.opt("customPrice")?;
+        let discount_price = o.opt("discountPrice")?;
+        let name = o.req("name")?;
+        let order_id = o.req("orderId")?;
+        let price = o.opt("price")?;
+        let productid = o.req("productid")?;
+        let quantity = o.req("quantity")?;
+        let sort = o.opt("sort")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "basePrice",
+                    "currency",
+                    "customPrice",
+                    "discountPrice",
+                    "name",
+                    "orderId",
+                    "price",
+                    "productid",
+                    "quantity",
+                    "sort",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            base_price: o.opt("basePrice")?,
-            currency: o.req("currency")?,
-            custom_price: o.opt("customPrice")?,
-            discount_price: o.opt("discountPrice")?,
-            name: o.req("name")?,
-            order_id: o.req("orderId")?,
-            price: o.opt("price")?,
-            productid: o.req("productid")?,
-            quantity: o.req("quantity")?,
-            sort: o.opt("sort")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "basePrice",
-                        "currency",
-                        "customPrice",
-                        "discountPrice",
-                        "name",
-                        "orderId",
-                        "price",
-                        "productid",
-                        "quantity",
-                        "sort",
-                        "xmlId",
-                    ],
-                )?,
+            base_price,
+            currency,
+            custom_price,
+            discount_price,
+            name,
+            order_id,
+            price,
+            productid,
+            quantity,
+            sort,
+            xml_id,
+            additional,
         })
     }
 }
@@ -450,10 +506,9 @@ impl ::bitrix24_runtime::loose::Loose for AddCatalogProductResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            basket_item: o.opt("basketItem")?,
-            additional: o.rest(&["basketItem"])?,
-        })
+        let basket_item = o.opt("basketItem")?;
+        let additional = o.rest(&["basketItem"])?;
+        Ok(Self { basket_item, additional })
     }
 }
 
@@ -524,64 +579,91 @@ impl ::bitrix24_runtime::loose::Loose for AddCatalogProductResponseBasketItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let base_price = o.opt("basePrice")?;
+        let can_buy = o.opt("canBuy")?;
+        let catalog_xml_id = o.opt("catalogXmlId")?;
+        let currency = o.opt("currency")?;
+        let custom_price = o.opt("customPrice")?;
+        let date_insert = o.opt("dateInsert")?;
+        let date_update = o.opt("dateUpdate")?;
+        let dimensions = o.opt("dimensions")?;
+        let discount_price = o.opt("discountPrice")?;
+        let id = o.opt("id")?;
+        let measure_code = o.opt("measureCode")?;
+        let measure_name = o.opt("measureName")?;
+        let name = o.opt("name")?;
+        let order_id = o.opt("orderId")?;
+        let price = o.opt("price")?;
+        let product_id = o.opt("productId")?;
+        let product_xml_id = o.opt("productXmlId")?;
+        let properties = o.opt("properties")?;
+        let quantity = o.opt("quantity")?;
+        let reservations = o.opt("reservations")?;
+        let sort = o.opt("sort")?;
+        let type_ = o.opt("type")?;
+        let vat_included = o.opt("vatIncluded")?;
+        let vat_rate = o.opt("vatRate")?;
+        let weight = o.opt("weight")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "basePrice",
+                    "canBuy",
+                    "catalogXmlId",
+                    "currency",
+                    "customPrice",
+                    "dateInsert",
+                    "dateUpdate",
+                    "dimensions",
+                    "discountPrice",
+                    "id",
+                    "measureCode",
+                    "measureName",
+                    "name",
+                    "orderId",
+                    "price",
+                    "productId",
+                    "productXmlId",
+                    "properties",
+                    "quantity",
+                    "reservations",
+                    "sort",
+                    "type",
+                    "vatIncluded",
+                    "vatRate",
+                    "weight",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            base_price: o.opt("basePrice")?,
-            can_buy: o.opt("canBuy")?,
-            catalog_xml_id: o.opt("catalogXmlId")?,
-            currency: o.opt("currency")?,
-            custom_price: o.opt("customPrice")?,
-            date_insert: o.opt("dateInsert")?,
-            date_update: o.opt("dateUpdate")?,
-            dimensions: o.opt("dimensions")?,
-            discount_price: o.opt("discountPrice")?,
-            id: o.opt("id")?,
-            measure_code: o.opt("measureCode")?,
-            measure_name: o.opt("measureName")?,
-            name: o.opt("name")?,
-            order_id: o.opt("orderId")?,
-            price: o.opt("price")?,
-            product_id: o.opt("productId")?,
-            product_xml_id: o.opt("productXmlId")?,
-            properties: o.opt("properties")?,
-            quantity: o.opt("quantity")?,
-            reservations: o.opt("reservations")?,
-            sort: o.opt("sort")?,
-            type_: o.opt("type")?,
-            vat_included: o.opt("vatIncluded")?,
-            vat_rate: o.opt("vatRate")?,
-            weight: o.opt("weight")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "basePrice",
-                        "canBuy",
-                        "catalogXmlId",
-                        "currency",
-                        "customPrice",
-                        "dateInsert",
-                        "dateUpdate",
-                        "dimensions",
-                        "discountPrice",
-                        "id",
-                        "measureCode",
-                        "measureName",
-                        "name",
-                        "orderId",
-                        "price",
-                        "productId",
-                        "productXmlId",
-                        "properties",
-                        "quantity",
-                        "reservations",
-                        "sort",
-                        "type",
-                        "vatIncluded",
-                        "vatRate",
-                        "weight",
-                        "xmlId",
-                    ],
-                )?,
+            base_price,
+            can_buy,
+            catalog_xml_id,
+            currency,
+            custom_price,
+            date_insert,
+            date_update,
+            dimensions,
+            discount_price,
+            id,
+            measure_code,
+            measure_name,
+            name,
+            order_id,
+            price,
+            product_id,
+            product_xml_id,
+            properties,
+            quantity,
+            reservations,
+            sort,
+            type_,
+            vat_included,
+            vat_rate,
+            weight,
+            xml_id,
+            additional,
         })
     }
 }
@@ -633,10 +715,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -686,10 +767,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -710,10 +790,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            basket_item: o.opt("basketItem")?,
-            additional: o.rest(&["basketItem"])?,
-        })
+        let basket_item = o.opt("basketItem")?;
+        let additional = o.rest(&["basketItem"])?;
+        Ok(Self { basket_item, additional })
     }
 }
 
@@ -781,62 +860,88 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseBasketItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let base_price = o.opt("basePrice")?;
+        let can_buy = o.opt("canBuy")?;
+        let catalog_xml_id = o.opt("catalogXmlId")?;
+        let currency = o.opt("currency")?;
+        let custom_price = o.opt("customPrice")?;
+        let date_insert = o.opt("dateInsert")?;
+        let date_update = o.opt("dateUpdate")?;
+        let dimensions = o.opt("dimensions")?;
+        let discount_price = o.opt("discountPrice")?;
+        let id = o.opt("id")?;
+        let measure_code = o.opt("measureCode")?;
+        let measure_name = o.opt("measureName")?;
+        let name = o.opt("name")?;
+        let order_id = o.opt("orderId")?;
+        let price = o.opt("price")?;
+        let product_id = o.opt("productId")?;
+        let product_xml_id = o.opt("productXmlId")?;
+        let properties = o.opt("properties")?;
+        let quantity = o.opt("quantity")?;
+        let reservations = o.opt("reservations")?;
+        let sort = o.opt("sort")?;
+        let vat_included = o.opt("vatIncluded")?;
+        let vat_rate = o.opt("vatRate")?;
+        let weight = o.opt("weight")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "basePrice",
+                    "canBuy",
+                    "catalogXmlId",
+                    "currency",
+                    "customPrice",
+                    "dateInsert",
+                    "dateUpdate",
+                    "dimensions",
+                    "discountPrice",
+                    "id",
+                    "measureCode",
+                    "measureName",
+                    "name",
+                    "orderId",
+                    "price",
+                    "productId",
+                    "productXmlId",
+                    "properties",
+                    "quantity",
+                    "reservations",
+                    "sort",
+                    "vatIncluded",
+                    "vatRate",
+                    "weight",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            base_price: o.opt("basePrice")?,
-            can_buy: o.opt("canBuy")?,
-            catalog_xml_id: o.opt("catalogXmlId")?,
-            currency: o.opt("currency")?,
-            custom_price: o.opt("customPrice")?,
-            date_insert: o.opt("dateInsert")?,
-            date_update: o.opt("dateUpdate")?,
-            dimensions: o.opt("dimensions")?,
-            discount_price: o.opt("discountPrice")?,
-            id: o.opt("id")?,
-            measure_code: o.opt("measureCode")?,
-            measure_name: o.opt("measureName")?,
-            name: o.opt("name")?,
-            order_id: o.opt("orderId")?,
-            price: o.opt("price")?,
-            product_id: o.opt("productId")?,
-            product_xml_id: o.opt("productXmlId")?,
-            properties: o.opt("properties")?,
-            quantity: o.opt("quantity")?,
-            reservations: o.opt("reservations")?,
-            sort: o.opt("sort")?,
-            vat_included: o.opt("vatIncluded")?,
-            vat_rate: o.opt("vatRate")?,
-            weight: o.opt("weight")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "basePrice",
-                        "canBuy",
-                        "catalogXmlId",
-                        "currency",
-                        "customPrice",
-                        "dateInsert",
-                        "dateUpdate",
-                        "dimensions",
-                        "discountPrice",
-                        "id",
-                        "measureCode",
-                        "measureName",
-                        "name",
-                        "orderId",
-                        "price",
-                        "productId",
-                        "productXmlId",
-                        "properties",
-                        "quantity",
-                        "reservations",
-                        "sort",
-                        "vatIncluded",
-                        "vatRate",
-                        "weight",
-                        "xmlId",
-                    ],
-                )?,
+            base_price,
+            can_buy,
+            catalog_xml_id,
+            currency,
+            custom_price,
+            date_insert,
+            date_update,
+            dimensions,
+            discount_price,
+            id,
+            measure_code,
+            measure_name,
+            name,
+            order_id,
+            price,
+            product_id,
+            product_xml_id,
+            properties,
+            quantity,
+            reservations,
+            sort,
+            vat_included,
+            vat_rate,
+            weight,
+            xml_id,
+            additional,
         })
     }
 }
@@ -883,7 +988,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -904,10 +1010,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            basket_item: o.opt("basketItem")?,
-            additional: o.rest(&["basketItem"])?,
-        })
+        let basket_item = o.opt("basketItem")?;
+        let additional = o.rest(&["basketItem"])?;
+        Ok(Self { basket_item, additional })
     }
 }
 
@@ -931,11 +1036,15 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseBasketItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let base_price = o.opt("basePrice")?;
+        let can_buy = o.opt("canBuy")?;
+        let catalog_xml_id = o.opt("catalogXmlId")?;
+        let additional = o.rest(&["basePrice", "canBuy", "catalogXmlId"])?;
         Ok(Self {
-            base_price: o.opt("basePrice")?,
-            can_buy: o.opt("canBuy")?,
-            catalog_xml_id: o.opt("catalogXmlId")?,
-            additional: o.rest(&["basePrice", "canBuy", "catalogXmlId"])?,
+            base_price,
+            can_buy,
+            catalog_xml_id,
+            additional,
         })
     }
 }
@@ -977,7 +1086,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsCatalogProductRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -998,10 +1108,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsCatalogProductResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            basket_item: o.opt("basketItem")?,
-            additional: o.rest(&["basketItem"])?,
-        })
+        let basket_item = o.opt("basketItem")?;
+        let additional = o.rest(&["basketItem"])?;
+        Ok(Self { basket_item, additional })
     }
 }
 
@@ -1025,11 +1134,15 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsCatalogProductResponseBasketI
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let base_price = o.opt("basePrice")?;
+        let can_buy = o.opt("canBuy")?;
+        let catalog_xml_id = o.opt("catalogXmlId")?;
+        let additional = o.rest(&["basePrice", "canBuy", "catalogXmlId"])?;
         Ok(Self {
-            base_price: o.opt("basePrice")?,
-            can_buy: o.opt("canBuy")?,
-            catalog_xml_id: o.opt("catalogXmlId")?,
-            additional: o.rest(&["basePrice", "canBuy", "catalogXmlId"])?,
+            base_price,
+            can_buy,
+            catalog_xml_id,
+            additional,
         })
     }
 }
@@ -1081,12 +1194,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -1108,10 +1226,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            basket_items: o.opt("basketItems")?,
-            additional: o.rest(&["basketItems"])?,
-        })
+        let basket_items = o.opt("basketItems")?;
+        let additional = o.rest(&["basketItems"])?;
+        Ok(Self { basket_items, additional })
     }
 }
 
@@ -1159,11 +1276,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["fields", "id", "start"])?;
         Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["fields", "id", "start"])?,
+            fields,
+            id,
+            start,
+            additional,
         })
     }
 }
@@ -1220,44 +1341,61 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let base_price = o.opt("basePrice")?;
+        let can_buy = o.opt("canBuy")?;
+        let catalog_xml_id = o.opt("catalogXmlId")?;
+        let dimensions = o.opt("dimensions")?;
+        let discount_price = o.opt("discountPrice")?;
+        let measure_code = o.opt("measureCode")?;
+        let measure_name = o.opt("measureName")?;
+        let name = o.opt("name")?;
+        let price = o.opt("price")?;
+        let product_xml_id = o.opt("productXmlId")?;
+        let quantity = o.opt("quantity")?;
+        let sort = o.opt("sort")?;
+        let vat_included = o.opt("vatIncluded")?;
+        let vat_rate = o.opt("vatRate")?;
+        let weight = o.opt("weight")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "basePrice",
+                    "canBuy",
+                    "catalogXmlId",
+                    "dimensions",
+                    "discountPrice",
+                    "measureCode",
+                    "measureName",
+                    "name",
+                    "price",
+                    "productXmlId",
+                    "quantity",
+                    "sort",
+                    "vatIncluded",
+                    "vatRate",
+                    "weight",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            base_price: o.opt("basePrice")?,
-            can_buy: o.opt("canBuy")?,
-            catalog_xml_id: o.opt("catalogXmlId")?,
-            dimensions: o.opt("dimensions")?,
-            discount_price: o.opt("discountPrice")?,
-            measure_code: o.opt("measureCode")?,
-            measure_name: o.opt("measureName")?,
-            name: o.opt("name")?,
-            price: o.opt("price")?,
-            product_xml_id: o.opt("productXmlId")?,
-            quantity: o.opt("quantity")?,
-            sort: o.opt("sort")?,
-            vat_included: o.opt("vatIncluded")?,
-            vat_rate: o.opt("vatRate")?,
-            weight: o.opt("weight")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "basePrice",
-                        "canBuy",
-                        "catalogXmlId",
-                        "dimensions",
-                        "discountPrice",
-                        "measureCode",
-                        "measureName",
-                        "name",
-                        "price",
-                        "productXmlId",
-                        "quantity",
-                        "sort",
-                        "vatIncluded",
-                        "vatRate",
-                        "weight",
-                        "xmlId",
-                    ],
-                )?,
+            base_price,
+            can_buy,
+            catalog_xml_id,
+            dimensions,
+            discount_price,
+            measure_code,
+            measure_name,
+            name,
+            price,
+            product_xml_id,
+            quantity,
+            sort,
+            vat_included,
+            vat_rate,
+            weight,
+            xml_id,
+            additional,
         })
     }
 }
@@ -1283,10 +1421,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            basket_item: o.opt("basketItem")?,
-            additional: o.rest(&["basketItem"])?,
-        })
+        let basket_item = o.opt("basketItem")?;
+        let additional = o.rest(&["basketItem"])?;
+        Ok(Self { basket_item, additional })
     }
 }
 
@@ -1357,64 +1494,91 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseBasketItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let base_price = o.opt("basePrice")?;
+        let can_buy = o.opt("canBuy")?;
+        let catalog_xml_id = o.opt("catalogXmlId")?;
+        let currency = o.opt("currency")?;
+        let custom_price = o.opt("customPrice")?;
+        let date_insert = o.opt("dateInsert")?;
+        let date_update = o.opt("dateUpdate")?;
+        let dimensions = o.opt("dimensions")?;
+        let discount_price = o.opt("discountPrice")?;
+        let id = o.opt("id")?;
+        let measure_code = o.opt("measureCode")?;
+        let measure_name = o.opt("measureName")?;
+        let name = o.opt("name")?;
+        let order_id = o.opt("orderId")?;
+        let price = o.opt("price")?;
+        let product_id = o.opt("productId")?;
+        let product_xml_id = o.opt("productXmlId")?;
+        let properties = o.opt("properties")?;
+        let quantity = o.opt("quantity")?;
+        let reservations = o.opt("reservations")?;
+        let sort = o.opt("sort")?;
+        let type_ = o.opt("type")?;
+        let vat_included = o.opt("vatIncluded")?;
+        let vat_rate = o.opt("vatRate")?;
+        let weight = o.opt("weight")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "basePrice",
+                    "canBuy",
+                    "catalogXmlId",
+                    "currency",
+                    "customPrice",
+                    "dateInsert",
+                    "dateUpdate",
+                    "dimensions",
+                    "discountPrice",
+                    "id",
+                    "measureCode",
+                    "measureName",
+                    "name",
+                    "orderId",
+                    "price",
+                    "productId",
+                    "productXmlId",
+                    "properties",
+                    "quantity",
+                    "reservations",
+                    "sort",
+                    "type",
+                    "vatIncluded",
+                    "vatRate",
+                    "weight",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            base_price: o.opt("basePrice")?,
-            can_buy: o.opt("canBuy")?,
-            catalog_xml_id: o.opt("catalogXmlId")?,
-            currency: o.opt("currency")?,
-            custom_price: o.opt("customPrice")?,
-            date_insert: o.opt("dateInsert")?,
-            date_update: o.opt("dateUpdate")?,
-            dimensions: o.opt("dimensions")?,
-            discount_price: o.opt("discountPrice")?,
-            id: o.opt("id")?,
-            measure_code: o.opt("measureCode")?,
-            measure_name: o.opt("measureName")?,
-            name: o.opt("name")?,
-            order_id: o.opt("orderId")?,
-            price: o.opt("price")?,
-            product_id: o.opt("productId")?,
-            product_xml_id: o.opt("productXmlId")?,
-            properties: o.opt("properties")?,
-            quantity: o.opt("quantity")?,
-            reservations: o.opt("reservations")?,
-            sort: o.opt("sort")?,
-            type_: o.opt("type")?,
-            vat_included: o.opt("vatIncluded")?,
-            vat_rate: o.opt("vatRate")?,
-            weight: o.opt("weight")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "basePrice",
-                        "canBuy",
-                        "catalogXmlId",
-                        "currency",
-                        "customPrice",
-                        "dateInsert",
-                        "dateUpdate",
-                        "dimensions",
-                        "discountPrice",
-                        "id",
-                        "measureCode",
-                        "measureName",
-                        "name",
-                        "orderId",
-                        "price",
-                        "productId",
-                        "productXmlId",
-                        "properties",
-                        "quantity",
-                        "reservations",
-                        "sort",
-                        "type",
-                        "vatIncluded",
-                        "vatRate",
-                        "weight",
-                        "xmlId",
-                    ],
-                )?,
+            base_price,
+            can_buy,
+            catalog_xml_id,
+            currency,
+            custom_price,
+            date_insert,
+            date_update,
+            dimensions,
+            discount_price,
+            id,
+            measure_code,
+            measure_name,
+            name,
+            order_id,
+            price,
+            product_id,
+            product_xml_id,
+            properties,
+            quantity,
+            reservations,
+            sort,
+            type_,
+            vat_included,
+            vat_rate,
+            weight,
+            xml_id,
+            additional,
         })
     }
 }
@@ -1474,11 +1638,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateCatalogProductRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["fields", "id", "start"])?;
         Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["fields", "id", "start"])?,
+            fields,
+            id,
+            start,
+            additional,
         })
     }
 }
@@ -1502,11 +1670,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateCatalogProductRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let quantity = o.req("quantity")?;
+        let sort = o.opt("sort")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o.rest(&["quantity", "sort", "xmlId"])?;
         Ok(Self {
-            quantity: o.req("quantity")?,
-            sort: o.opt("sort")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o.rest(&["quantity", "sort", "xmlId"])?,
+            quantity,
+            sort,
+            xml_id,
+            additional,
         })
     }
 }
@@ -1528,10 +1700,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateCatalogProductResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            basket_item: o.opt("basketItem")?,
-            additional: o.rest(&["basketItem"])?,
-        })
+        let basket_item = o.opt("basketItem")?;
+        let additional = o.rest(&["basketItem"])?;
+        Ok(Self { basket_item, additional })
     }
 }
 
@@ -1602,64 +1773,91 @@ impl ::bitrix24_runtime::loose::Loose for UpdateCatalogProductResponseBasketItem
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let base_price = o.opt("basePrice")?;
+        let can_buy = o.opt("canBuy")?;
+        let catalog_xml_id = o.opt("catalogXmlId")?;
+        let currency = o.opt("currency")?;
+        let custom_price = o.opt("customPrice")?;
+        let date_insert = o.opt("dateInsert")?;
+        let date_update = o.opt("dateUpdate")?;
+        let dimensions = o.opt("dimensions")?;
+        let discount_price = o.opt("discountPrice")?;
+        let id = o.opt("id")?;
+        let measure_code = o.opt("measureCode")?;
+        let measure_name = o.opt("measureName")?;
+        let name = o.opt("name")?;
+        let order_id = o.opt("orderId")?;
+        let price = o.opt("price")?;
+        let product_xml_id = o.opt("productXmlId")?;
+        let properties = o.opt("properties")?;
+        let quantity = o.opt("quantity")?;
+        let reservations = o.opt("reservations")?;
+        let roductid = o.opt("roductid")?;
+        let sort = o.opt("sort")?;
+        let type_ = o.opt("type")?;
+        let vat_included = o.opt("vatIncluded")?;
+        let vat_rate = o.opt("vatRate")?;
+        let weight = o.opt("weight")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "basePrice",
+                    "canBuy",
+                    "catalogXmlId",
+                    "currency",
+                    "customPrice",
+                    "dateInsert",
+                    "dateUpdate",
+                    "dimensions",
+                    "discountPrice",
+                    "id",
+                    "measureCode",
+                    "measureName",
+                    "name",
+                    "orderId",
+                    "price",
+                    "productXmlId",
+                    "properties",
+                    "quantity",
+                    "reservations",
+                    "roductid",
+                    "sort",
+                    "type",
+                    "vatIncluded",
+                    "vatRate",
+                    "weight",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            base_price: o.opt("basePrice")?,
-            can_buy: o.opt("canBuy")?,
-            catalog_xml_id: o.opt("catalogXmlId")?,
-            currency: o.opt("currency")?,
-            custom_price: o.opt("customPrice")?,
-            date_insert: o.opt("dateInsert")?,
-            date_update: o.opt("dateUpdate")?,
-            dimensions: o.opt("dimensions")?,
-            discount_price: o.opt("discountPrice")?,
-            id: o.opt("id")?,
-            measure_code: o.opt("measureCode")?,
-            measure_name: o.opt("measureName")?,
-            name: o.opt("name")?,
-            order_id: o.opt("orderId")?,
-            price: o.opt("price")?,
-            product_xml_id: o.opt("productXmlId")?,
-            properties: o.opt("properties")?,
-            quantity: o.opt("quantity")?,
-            reservations: o.opt("reservations")?,
-            roductid: o.opt("roductid")?,
-            sort: o.opt("sort")?,
-            type_: o.opt("type")?,
-            vat_included: o.opt("vatIncluded")?,
-            vat_rate: o.opt("vatRate")?,
-            weight: o.opt("weight")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "basePrice",
-                        "canBuy",
-                        "catalogXmlId",
-                        "currency",
-                        "customPrice",
-                        "dateInsert",
-                        "dateUpdate",
-                        "dimensions",
-                        "discountPrice",
-                        "id",
-                        "measureCode",
-                        "measureName",
-                        "name",
-                        "orderId",
-                        "price",
-                        "productXmlId",
-                        "properties",
-                        "quantity",
-                        "reservations",
-                        "roductid",
-                        "sort",
-                        "type",
-                        "vatIncluded",
-                        "vatRate",
-                        "weight",
-                        "xmlId",
-                    ],
-                )?,
+            base_price,
+            can_buy,
+            catalog_xml_id,
+            currency,
+            custom_price,
+            date_insert,
+            date_update,
+            dimensions,
+            discount_price,
+            id,
+            measure_code,
+            measure_name,
+            name,
+            order_id,
+            price,
+            product_xml_id,
+            properties,
+            quantity,
+            reservations,
+            roductid,
+            sort,
+            type_,
+            vat_included,
+            vat_rate,
+            weight,
+            xml_id,
+            additional,
         })
     }
 }

@@ -37,10 +37,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -67,14 +66,22 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let basket_id = o.req("basketId")?;
+        let code = o.req("code")?;
+        let name = o.req("name")?;
+        let sort = o.opt("sort")?;
+        let value = o.req("value")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(&["basketId", "code", "name", "sort", "value", "xmlId"])?;
         Ok(Self {
-            basket_id: o.req("basketId")?,
-            code: o.req("code")?,
-            name: o.req("name")?,
-            sort: o.opt("sort")?,
-            value: o.req("value")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o.rest(&["basketId", "code", "name", "sort", "value", "xmlId"])?,
+            basket_id,
+            code,
+            name,
+            sort,
+            value,
+            xml_id,
+            additional,
         })
     }
 }
@@ -96,9 +103,11 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let basket_property = o.opt("basketProperty")?;
+        let additional = o.rest(&["basketProperty"])?;
         Ok(Self {
-            basket_property: o.opt("basketProperty")?,
-            additional: o.rest(&["basketProperty"])?,
+            basket_property,
+            additional,
         })
     }
 }
@@ -129,14 +138,21 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseBasketProperty {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let basket_id = o.opt("basketId")?;
+        let code = o.opt("code")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let value = o.opt("value")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o.rest(&["basketId", "code", "id", "name", "value", "xmlId"])?;
         Ok(Self {
-            basket_id: o.opt("basketId")?,
-            code: o.opt("code")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            value: o.opt("value")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o.rest(&["basketId", "code", "id", "name", "value", "xmlId"])?,
+            basket_id,
+            code,
+            id,
+            name,
+            value,
+            xml_id,
+            additional,
         })
     }
 }
@@ -186,10 +202,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -239,10 +254,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -263,9 +277,11 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let basket_property = o.opt("basketProperty")?;
+        let additional = o.rest(&["basketProperty"])?;
         Ok(Self {
-            basket_property: o.opt("basketProperty")?,
-            additional: o.rest(&["basketProperty"])?,
+            basket_property,
+            additional,
         })
     }
 }
@@ -298,16 +314,24 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseBasketProperty {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let basket_id = o.opt("basketId")?;
+        let code = o.opt("code")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let sort = o.opt("sort")?;
+        let value = o.opt("value")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(&["basketId", "code", "id", "name", "sort", "value", "xmlId"])?;
         Ok(Self {
-            basket_id: o.opt("basketId")?,
-            code: o.opt("code")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            sort: o.opt("sort")?,
-            value: o.opt("value")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(&["basketId", "code", "id", "name", "sort", "value", "xmlId"])?,
+            basket_id,
+            code,
+            id,
+            name,
+            sort,
+            value,
+            xml_id,
+            additional,
         })
     }
 }
@@ -354,7 +378,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -375,9 +400,11 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let basket_properties = o.opt("basketProperties")?;
+        let additional = o.rest(&["basketProperties"])?;
         Ok(Self {
-            basket_properties: o.opt("basketProperties")?,
-            additional: o.rest(&["basketProperties"])?,
+            basket_properties,
+            additional,
         })
     }
 }
@@ -410,16 +437,24 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseBasketProperties {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let basket_id = o.opt("basketId")?;
+        let code = o.opt("code")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let sort = o.opt("sort")?;
+        let value = o.opt("value")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(&["basketId", "code", "id", "name", "sort", "value", "xmlId"])?;
         Ok(Self {
-            basket_id: o.opt("basketId")?,
-            code: o.opt("code")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            sort: o.opt("sort")?,
-            value: o.opt("value")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(&["basketId", "code", "id", "name", "sort", "value", "xmlId"])?,
+            basket_id,
+            code,
+            id,
+            name,
+            sort,
+            value,
+            xml_id,
+            additional,
         })
     }
 }
@@ -471,12 +506,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -498,9 +538,11 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let basket_properties = o.opt("basketProperties")?;
+        let additional = o.rest(&["basketProperties"])?;
         Ok(Self {
-            basket_properties: o.opt("basketProperties")?,
-            additional: o.rest(&["basketProperties"])?,
+            basket_properties,
+            additional,
         })
     }
 }
@@ -549,11 +591,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["fields", "id", "start"])?;
         Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["fields", "id", "start"])?,
+            fields,
+            id,
+            start,
+            additional,
         })
     }
 }
@@ -582,13 +628,19 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let name = o.opt("name")?;
+        let sort = o.opt("sort")?;
+        let value = o.opt("value")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o.rest(&["code", "name", "sort", "value", "xmlId"])?;
         Ok(Self {
-            code: o.opt("code")?,
-            name: o.opt("name")?,
-            sort: o.opt("sort")?,
-            value: o.opt("value")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o.rest(&["code", "name", "sort", "value", "xmlId"])?,
+            code,
+            name,
+            sort,
+            value,
+            xml_id,
+            additional,
         })
     }
 }
@@ -610,9 +662,11 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let basket_property = o.opt("basketProperty")?;
+        let additional = o.rest(&["basketProperty"])?;
         Ok(Self {
-            basket_property: o.opt("basketProperty")?,
-            additional: o.rest(&["basketProperty"])?,
+            basket_property,
+            additional,
         })
     }
 }
@@ -645,16 +699,24 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseBasketProperty {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let basket_id = o.opt("basketId")?;
+        let code = o.opt("code")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let sort = o.opt("sort")?;
+        let value = o.opt("value")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(&["basketId", "code", "id", "name", "sort", "value", "xmlId"])?;
         Ok(Self {
-            basket_id: o.opt("basketId")?,
-            code: o.opt("code")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            sort: o.opt("sort")?,
-            value: o.opt("value")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(&["basketId", "code", "id", "name", "sort", "value", "xmlId"])?,
+            basket_id,
+            code,
+            id,
+            name,
+            sort,
+            value,
+            xml_id,
+            additional,
         })
     }
 }

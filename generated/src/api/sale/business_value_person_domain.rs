@@ -35,10 +35,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -59,10 +58,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let domain = o.req("domain")?;
+        let person_type_id = o.req("personTypeId")?;
+        let additional = o.rest(&["domain", "personTypeId"])?;
         Ok(Self {
-            domain: o.req("domain")?,
-            person_type_id: o.req("personTypeId")?,
-            additional: o.rest(&["domain", "personTypeId"])?,
+            domain,
+            person_type_id,
+            additional,
         })
     }
 }
@@ -116,10 +118,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteByFilterRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -140,10 +141,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteByFilterRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let domain = o.req("domain")?;
+        let person_type_id = o.req("personTypeId")?;
+        let additional = o.rest(&["domain", "personTypeId"])?;
         Ok(Self {
-            domain: o.req("domain")?,
-            person_type_id: o.req("personTypeId")?,
-            additional: o.rest(&["domain", "personTypeId"])?,
+            domain,
+            person_type_id,
+            additional,
         })
     }
 }
@@ -197,7 +201,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -221,9 +226,11 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let business_value_person_domain = o.opt("businessValuePersonDomain")?;
+        let additional = o.rest(&["businessValuePersonDomain"])?;
         Ok(Self {
-            business_value_person_domain: o.opt("businessValuePersonDomain")?,
-            additional: o.rest(&["businessValuePersonDomain"])?,
+            business_value_person_domain,
+            additional,
         })
     }
 }
@@ -246,10 +253,13 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseBusinessValuePersonDo
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let domain = o.opt("domain")?;
+        let person_type_id = o.opt("personTypeId")?;
+        let additional = o.rest(&["domain", "personTypeId"])?;
         Ok(Self {
-            domain: o.opt("domain")?,
-            person_type_id: o.opt("personTypeId")?,
-            additional: o.rest(&["domain", "personTypeId"])?,
+            domain,
+            person_type_id,
+            additional,
         })
     }
 }
@@ -301,12 +311,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -333,9 +348,11 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let business_value_person_domains = o.opt("businessValuePersonDomains")?;
+        let additional = o.rest(&["businessValuePersonDomains"])?;
         Ok(Self {
-            business_value_person_domains: o.opt("businessValuePersonDomains")?,
-            additional: o.rest(&["businessValuePersonDomains"])?,
+            business_value_person_domains,
+            additional,
         })
     }
 }

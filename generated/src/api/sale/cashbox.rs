@@ -60,32 +60,43 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let email = o.req("EMAIL")?;
+        let name = o.req("NAME")?;
+        let number_kkm = o.opt("NUMBER_KKM")?;
+        let ofd = o.opt("OFD")?;
+        let ofd_settings = o.opt("OFD_SETTINGS")?;
+        let rest_code = o.req("REST_CODE")?;
+        let settings = o.opt("SETTINGS")?;
+        let sort = o.opt("SORT")?;
+        let use_offline = o.opt("USE_OFFLINE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "EMAIL",
+                    "NAME",
+                    "NUMBER_KKM",
+                    "OFD",
+                    "OFD_SETTINGS",
+                    "REST_CODE",
+                    "SETTINGS",
+                    "SORT",
+                    "USE_OFFLINE",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            email: o.req("EMAIL")?,
-            name: o.req("NAME")?,
-            number_kkm: o.opt("NUMBER_KKM")?,
-            ofd: o.opt("OFD")?,
-            ofd_settings: o.opt("OFD_SETTINGS")?,
-            rest_code: o.req("REST_CODE")?,
-            settings: o.opt("SETTINGS")?,
-            sort: o.opt("SORT")?,
-            use_offline: o.opt("USE_OFFLINE")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "EMAIL",
-                        "NAME",
-                        "NUMBER_KKM",
-                        "OFD",
-                        "OFD_SETTINGS",
-                        "REST_CODE",
-                        "SETTINGS",
-                        "SORT",
-                        "USE_OFFLINE",
-                    ],
-                )?,
+            active,
+            email,
+            name,
+            number_kkm,
+            ofd,
+            ofd_settings,
+            rest_code,
+            settings,
+            sort,
+            use_offline,
+            additional,
         })
     }
 }
@@ -117,11 +128,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestOfdSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let auth = o.opt("AUTH")?;
+        let ofd_mode = o.opt("OFD_MODE")?;
+        let seller_info = o.opt("SELLER_INFO")?;
+        let additional = o.rest(&["AUTH", "OFD_MODE", "SELLER_INFO"])?;
         Ok(Self {
-            auth: o.opt("AUTH")?,
-            ofd_mode: o.opt("OFD_MODE")?,
-            seller_info: o.opt("SELLER_INFO")?,
-            additional: o.rest(&["AUTH", "OFD_MODE", "SELLER_INFO"])?,
+            auth,
+            ofd_mode,
+            seller_info,
+            additional,
         })
     }
 }
@@ -174,10 +189,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("ID")?,
-            additional: o.rest(&["ID"])?,
-        })
+        let id = o.req("ID")?;
+        let additional = o.rest(&["ID"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -232,11 +246,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("FILTER")?;
+        let order = o.opt("ORDER")?;
+        let select = o.opt("SELECT")?;
+        let additional = o.rest(&["FILTER", "ORDER", "SELECT"])?;
         Ok(Self {
-            filter: o.opt("FILTER")?,
-            order: o.opt("ORDER")?,
-            select: o.opt("SELECT")?,
-            additional: o.rest(&["FILTER", "ORDER", "SELECT"])?,
+            filter,
+            order,
+            select,
+            additional,
         })
     }
 }
@@ -285,11 +303,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("FIELDS")?,
-            id: o.req("ID")?,
-            additional: o.rest(&["FIELDS", "ID"])?,
-        })
+        let fields = o.req("FIELDS")?;
+        let id = o.req("ID")?;
+        let additional = o.rest(&["FIELDS", "ID"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -325,30 +342,40 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let email = o.opt("EMAIL")?;
+        let name = o.opt("NAME")?;
+        let number_kkm = o.opt("NUMBER_KKM")?;
+        let ofd = o.opt("OFD")?;
+        let ofd_settings = o.opt("OFD_SETTINGS")?;
+        let settings = o.opt("SETTINGS")?;
+        let sort = o.opt("SORT")?;
+        let use_offline = o.opt("USE_OFFLINE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "EMAIL",
+                    "NAME",
+                    "NUMBER_KKM",
+                    "OFD",
+                    "OFD_SETTINGS",
+                    "SETTINGS",
+                    "SORT",
+                    "USE_OFFLINE",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            email: o.opt("EMAIL")?,
-            name: o.opt("NAME")?,
-            number_kkm: o.opt("NUMBER_KKM")?,
-            ofd: o.opt("OFD")?,
-            ofd_settings: o.opt("OFD_SETTINGS")?,
-            settings: o.opt("SETTINGS")?,
-            sort: o.opt("SORT")?,
-            use_offline: o.opt("USE_OFFLINE")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "EMAIL",
-                        "NAME",
-                        "NUMBER_KKM",
-                        "OFD",
-                        "OFD_SETTINGS",
-                        "SETTINGS",
-                        "SORT",
-                        "USE_OFFLINE",
-                    ],
-                )?,
+            active,
+            email,
+            name,
+            number_kkm,
+            ofd,
+            ofd_settings,
+            settings,
+            sort,
+            use_offline,
+            additional,
         })
     }
 }
@@ -380,11 +407,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsOfdSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let auth = o.opt("AUTH")?;
+        let ofd_mode = o.opt("OFD_MODE")?;
+        let seller_info = o.opt("SELLER_INFO")?;
+        let additional = o.rest(&["AUTH", "OFD_MODE", "SELLER_INFO"])?;
         Ok(Self {
-            auth: o.opt("AUTH")?,
-            ofd_mode: o.opt("OFD_MODE")?,
-            seller_info: o.opt("SELLER_INFO")?,
-            additional: o.rest(&["AUTH", "OFD_MODE", "SELLER_INFO"])?,
+            auth,
+            ofd_mode,
+            seller_info,
+            additional,
         })
     }
 }

@@ -62,28 +62,37 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let config = o.opt("CONFIG")?;
+        let currency = o.req("CURRENCY")?;
+        let description = o.opt("DESCRIPTION")?;
+        let logotype = o.opt("LOGOTYPE")?;
+        let name = o.req("NAME")?;
+        let rest_code = o.req("REST_CODE")?;
+        let sort = o.opt("SORT")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "CONFIG",
+                    "CURRENCY",
+                    "DESCRIPTION",
+                    "LOGOTYPE",
+                    "NAME",
+                    "REST_CODE",
+                    "SORT",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            config: o.opt("CONFIG")?,
-            currency: o.req("CURRENCY")?,
-            description: o.opt("DESCRIPTION")?,
-            logotype: o.opt("LOGOTYPE")?,
-            name: o.req("NAME")?,
-            rest_code: o.req("REST_CODE")?,
-            sort: o.opt("SORT")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "CONFIG",
-                        "CURRENCY",
-                        "DESCRIPTION",
-                        "LOGOTYPE",
-                        "NAME",
-                        "REST_CODE",
-                        "SORT",
-                    ],
-                )?,
+            active,
+            config,
+            currency,
+            description,
+            logotype,
+            name,
+            rest_code,
+            sort,
+            additional,
         })
     }
 }
@@ -108,11 +117,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestConfigItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            code: o.req("CODE")?,
-            value: o.req("VALUE")?,
-            additional: o.rest(&["CODE", "VALUE"])?,
-        })
+        let code = o.req("CODE")?;
+        let value = o.req("VALUE")?;
+        let additional = o.rest(&["CODE", "VALUE"])?;
+        Ok(Self { code, value, additional })
     }
 }
 
@@ -135,10 +143,13 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let parent = o.opt("parent")?;
+        let profiles = o.opt("profiles")?;
+        let additional = o.rest(&["parent", "profiles"])?;
         Ok(Self {
-            parent: o.opt("parent")?,
-            profiles: o.opt("profiles")?,
-            additional: o.rest(&["parent", "profiles"])?,
+            parent,
+            profiles,
+            additional,
         })
     }
 }
@@ -173,28 +184,37 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseParent {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let currency = o.opt("CURRENCY")?;
+        let description = o.opt("DESCRIPTION")?;
+        let id = o.opt("ID")?;
+        let logotype = o.opt("LOGOTYPE")?;
+        let name = o.opt("NAME")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let sort = o.opt("SORT")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "CURRENCY",
+                    "DESCRIPTION",
+                    "ID",
+                    "LOGOTYPE",
+                    "NAME",
+                    "PARENT_ID",
+                    "SORT",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            currency: o.opt("CURRENCY")?,
-            description: o.opt("DESCRIPTION")?,
-            id: o.opt("ID")?,
-            logotype: o.opt("LOGOTYPE")?,
-            name: o.opt("NAME")?,
-            parent_id: o.opt("PARENT_ID")?,
-            sort: o.opt("SORT")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "CURRENCY",
-                        "DESCRIPTION",
-                        "ID",
-                        "LOGOTYPE",
-                        "NAME",
-                        "PARENT_ID",
-                        "SORT",
-                    ],
-                )?,
+            active,
+            currency,
+            description,
+            id,
+            logotype,
+            name,
+            parent_id,
+            sort,
+            additional,
         })
     }
 }
@@ -243,10 +263,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("ID")?,
-            additional: o.rest(&["ID"])?,
-        })
+        let id = o.req("ID")?;
+        let additional = o.rest(&["ID"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -301,11 +320,15 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("FILTER")?;
+        let order = o.opt("ORDER")?;
+        let select = o.opt("SELECT")?;
+        let additional = o.rest(&["FILTER", "ORDER", "SELECT"])?;
         Ok(Self {
-            filter: o.opt("FILTER")?,
-            order: o.opt("ORDER")?,
-            select: o.opt("SELECT")?,
-            additional: o.rest(&["FILTER", "ORDER", "SELECT"])?,
+            filter,
+            order,
+            select,
+            additional,
         })
     }
 }
@@ -364,26 +387,26 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let currency = o.opt("CURRENCY")?;
+        let description = o.opt("DESCRIPTION")?;
+        let id = o.req("ID")?;
+        let logotype = o.opt("LOGOTYPE")?;
+        let name = o.opt("NAME")?;
+        let sort = o.opt("SORT")?;
+        let additional = o
+            .rest(
+                &["ACTIVE", "CURRENCY", "DESCRIPTION", "ID", "LOGOTYPE", "NAME", "SORT"],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            currency: o.opt("CURRENCY")?,
-            description: o.opt("DESCRIPTION")?,
-            id: o.req("ID")?,
-            logotype: o.opt("LOGOTYPE")?,
-            name: o.opt("NAME")?,
-            sort: o.opt("SORT")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "CURRENCY",
-                        "DESCRIPTION",
-                        "ID",
-                        "LOGOTYPE",
-                        "NAME",
-                        "SORT",
-                    ],
-                )?,
+            active,
+            currency,
+            description,
+            id,
+            logotype,
+            name,
+            sort,
+            additional,
         })
     }
 }

@@ -37,10 +37,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -127,70 +126,100 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional_info = o.opt("additionalInfo")?;
+        let affiliate_id = o.opt("affiliateId")?;
+        let canceled = o.opt("canceled")?;
+        let comments = o.opt("comments")?;
+        let currency = o.req("currency")?;
+        let date_insert = o.opt("dateInsert")?;
+        let discount_value = o.opt("discountValue")?;
+        let emp_canceled_id = o.opt("empCanceledId")?;
+        let emp_marked_id = o.opt("empMarkedId")?;
+        let emp_status_id = o.opt("empStatusId")?;
+        let external_order = o.opt("externalOrder")?;
+        let id1c = o.opt("id1c")?;
+        let lid = o.req("lid")?;
+        let locked_by = o.opt("lockedBy")?;
+        let marked = o.opt("marked")?;
+        let order_topic = o.opt("orderTopic")?;
+        let person_type_id = o.req("personTypeId")?;
+        let price = o.opt("price")?;
+        let reason_canceled = o.opt("reasonCanceled")?;
+        let reason_marked = o.opt("reasonMarked")?;
+        let recount_flag = o.opt("recountFlag")?;
+        let recurring_id = o.opt("recurringId")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let status_id = o.opt("statusId")?;
+        let updated1c = o.opt("updated1c")?;
+        let user_description = o.opt("userDescription")?;
+        let user_id = o.opt("userId")?;
+        let version1c = o.opt("version1c")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "additionalInfo",
+                    "affiliateId",
+                    "canceled",
+                    "comments",
+                    "currency",
+                    "dateInsert",
+                    "discountValue",
+                    "empCanceledId",
+                    "empMarkedId",
+                    "empStatusId",
+                    "externalOrder",
+                    "id1c",
+                    "lid",
+                    "lockedBy",
+                    "marked",
+                    "orderTopic",
+                    "personTypeId",
+                    "price",
+                    "reasonCanceled",
+                    "reasonMarked",
+                    "recountFlag",
+                    "recurringId",
+                    "responsibleId",
+                    "statusId",
+                    "updated1c",
+                    "userDescription",
+                    "userId",
+                    "version1c",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            additional_info: o.opt("additionalInfo")?,
-            affiliate_id: o.opt("affiliateId")?,
-            canceled: o.opt("canceled")?,
-            comments: o.opt("comments")?,
-            currency: o.req("currency")?,
-            date_insert: o.opt("dateInsert")?,
-            discount_value: o.opt("discountValue")?,
-            emp_canceled_id: o.opt("empCanceledId")?,
-            emp_marked_id: o.opt("empMarkedId")?,
-            emp_status_id: o.opt("empStatusId")?,
-            external_order: o.opt("externalOrder")?,
-            id1c: o.opt("id1c")?,
-            lid: o.req("lid")?,
-            locked_by: o.opt("lockedBy")?,
-            marked: o.opt("marked")?,
-            order_topic: o.opt("orderTopic")?,
-            person_type_id: o.req("personTypeId")?,
-            price: o.opt("price")?,
-            reason_canceled: o.opt("reasonCanceled")?,
-            reason_marked: o.opt("reasonMarked")?,
-            recount_flag: o.opt("recountFlag")?,
-            recurring_id: o.opt("recurringId")?,
-            responsible_id: o.opt("responsibleId")?,
-            status_id: o.opt("statusId")?,
-            updated1c: o.opt("updated1c")?,
-            user_description: o.opt("userDescription")?,
-            user_id: o.opt("userId")?,
-            version1c: o.opt("version1c")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "additionalInfo",
-                        "affiliateId",
-                        "canceled",
-                        "comments",
-                        "currency",
-                        "dateInsert",
-                        "discountValue",
-                        "empCanceledId",
-                        "empMarkedId",
-                        "empStatusId",
-                        "externalOrder",
-                        "id1c",
-                        "lid",
-                        "lockedBy",
-                        "marked",
-                        "orderTopic",
-                        "personTypeId",
-                        "price",
-                        "reasonCanceled",
-                        "reasonMarked",
-                        "recountFlag",
-                        "recurringId",
-                        "responsibleId",
-                        "statusId",
-                        "updated1c",
-                        "userDescription",
-                        "userId",
-                        "version1c",
-                        "xmlId",
-                    ],
-                )?,
+            additional_info,
+            affiliate_id,
+            canceled,
+            comments,
+            currency,
+            date_insert,
+            discount_value,
+            emp_canceled_id,
+            emp_marked_id,
+            emp_status_id,
+            external_order,
+            id1c,
+            lid,
+            locked_by,
+            marked,
+            order_topic,
+            person_type_id,
+            price,
+            reason_canceled,
+            reason_marked,
+            recount_flag,
+            recurring_id,
+            responsible_id,
+            status_id,
+            updated1c,
+            user_description,
+            user_id,
+            version1c,
+            xml_id,
+            additional,
         })
     }
 }
@@ -222,10 +251,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            order: o.opt("order")?,
-            additional: o.rest(&["order"])?,
-        })
+        let order = o.opt("order")?;
+        let additional = o.rest(&["order"])?;
+        Ok(Self { order, additional })
     }
 }
 
@@ -327,96 +355,139 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseOrder {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let account_number = o.opt("accountNumber")?;
+        let additional_info = o.opt("additionalInfo")?;
+        let affiliate_id = o.opt("affiliateId")?;
+        let canceled = o.opt("canceled")?;
+        let clients = o.opt("clients")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let currency = o.opt("currency")?;
+        let date_canceled = o.opt("dateCanceled")?;
+        let date_insert = o.opt("dateInsert")?;
+        let date_marked = o.opt("dateMarked")?;
+        let date_status = o.opt("dateStatus")?;
+        let date_update = o.opt("dateUpdate")?;
+        let deducted = o.opt("deducted")?;
+        let discount_value = o.opt("discountValue")?;
+        let emp_canceled_id = o.opt("empCanceledId")?;
+        let emp_marked_id = o.opt("empMarkedId")?;
+        let emp_status_id = o.opt("empStatusId")?;
+        let external_order = o.opt("externalOrder")?;
+        let id = o.opt("id")?;
+        let id1c = o.opt("id1c")?;
+        let lid = o.opt("lid")?;
+        let locked_by = o.opt("lockedBy")?;
+        let marked = o.opt("marked")?;
+        let order_topic = o.opt("orderTopic")?;
+        let payed = o.opt("payed")?;
+        let person_type_id = o.opt("personTypeId")?;
+        let person_type_xml_id = o.opt("personTypeXmlId")?;
+        let price = o.opt("price")?;
+        let reason_canceled = o.opt("reasonCanceled")?;
+        let reason_marked = o.opt("reasonMarked")?;
+        let recount_flag = o.opt("recountFlag")?;
+        let recurring_id = o.opt("recurringId")?;
+        let requisite_link = o.opt("requisiteLink")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let status_id = o.opt("statusId")?;
+        let status_xml_id = o.opt("statusXmlId")?;
+        let updated1c = o.opt("updated1c")?;
+        let user_description = o.opt("userDescription")?;
+        let user_id = o.opt("userId")?;
+        let version1c = o.opt("version1c")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accountNumber",
+                    "additionalInfo",
+                    "affiliateId",
+                    "canceled",
+                    "clients",
+                    "comments",
+                    "companyId",
+                    "currency",
+                    "dateCanceled",
+                    "dateInsert",
+                    "dateMarked",
+                    "dateStatus",
+                    "dateUpdate",
+                    "deducted",
+                    "discountValue",
+                    "empCanceledId",
+                    "empMarkedId",
+                    "empStatusId",
+                    "externalOrder",
+                    "id",
+                    "id1c",
+                    "lid",
+                    "lockedBy",
+                    "marked",
+                    "orderTopic",
+                    "payed",
+                    "personTypeId",
+                    "personTypeXmlId",
+                    "price",
+                    "reasonCanceled",
+                    "reasonMarked",
+                    "recountFlag",
+                    "recurringId",
+                    "requisiteLink",
+                    "responsibleId",
+                    "statusId",
+                    "statusXmlId",
+                    "updated1c",
+                    "userDescription",
+                    "userId",
+                    "version1c",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            account_number: o.opt("accountNumber")?,
-            additional_info: o.opt("additionalInfo")?,
-            affiliate_id: o.opt("affiliateId")?,
-            canceled: o.opt("canceled")?,
-            clients: o.opt("clients")?,
-            comments: o.opt("comments")?,
-            company_id: o.opt("companyId")?,
-            currency: o.opt("currency")?,
-            date_canceled: o.opt("dateCanceled")?,
-            date_insert: o.opt("dateInsert")?,
-            date_marked: o.opt("dateMarked")?,
-            date_status: o.opt("dateStatus")?,
-            date_update: o.opt("dateUpdate")?,
-            deducted: o.opt("deducted")?,
-            discount_value: o.opt("discountValue")?,
-            emp_canceled_id: o.opt("empCanceledId")?,
-            emp_marked_id: o.opt("empMarkedId")?,
-            emp_status_id: o.opt("empStatusId")?,
-            external_order: o.opt("externalOrder")?,
-            id: o.opt("id")?,
-            id1c: o.opt("id1c")?,
-            lid: o.opt("lid")?,
-            locked_by: o.opt("lockedBy")?,
-            marked: o.opt("marked")?,
-            order_topic: o.opt("orderTopic")?,
-            payed: o.opt("payed")?,
-            person_type_id: o.opt("personTypeId")?,
-            person_type_xml_id: o.opt("personTypeXmlId")?,
-            price: o.opt("price")?,
-            reason_canceled: o.opt("reasonCanceled")?,
-            reason_marked: o.opt("reasonMarked")?,
-            recount_flag: o.opt("recountFlag")?,
-            recurring_id: o.opt("recurringId")?,
-            requisite_link: o.opt("requisiteLink")?,
-            responsible_id: o.opt("responsibleId")?,
-            status_id: o.opt("statusId")?,
-            status_xml_id: o.opt("statusXmlId")?,
-            updated1c: o.opt("updated1c")?,
-            user_description: o.opt("userDescription")?,
-            user_id: o.opt("userId")?,
-            version1c: o.opt("version1c")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "accountNumber",
-                        "additionalInfo",
-                        "affiliateId",
-                        "canceled",
-                        "clients",
-                        "comments",
-                        "companyId",
-                        "currency",
-                        "dateCanceled",
-                        "dateInsert",
-                        "dateMarked",
-                        "dateStatus",
-                        "dateUpdate",
-                        "deducted",
-                        "discountValue",
-                        "empCanceledId",
-                        "empMarkedId",
-                        "empStatusId",
-                        "externalOrder",
-                        "id",
-                        "id1c",
-                        "lid",
-                        "lockedBy",
-                        "marked",
-                        "orderTopic",
-                        "payed",
-                        "personTypeId",
-                        "personTypeXmlId",
-                        "price",
-                        "reasonCanceled",
-                        "reasonMarked",
-                        "recountFlag",
-                        "recurringId",
-                        "requisiteLink",
-                        "responsibleId",
-                        "statusId",
-                        "statusXmlId",
-                        "updated1c",
-                        "userDescription",
-                        "userId",
-                        "version1c",
-                        "xmlId",
-                    ],
-                )?,
+            account_number,
+            additional_info,
+            affiliate_id,
+            canceled,
+            clients,
+            comments,
+            company_id,
+            currency,
+            date_canceled,
+            date_insert,
+            date_marked,
+            date_status,
+            date_update,
+            deducted,
+            discount_value,
+            emp_canceled_id,
+            emp_marked_id,
+            emp_status_id,
+            external_order,
+            id,
+            id1c,
+            lid,
+            locked_by,
+            marked,
+            order_topic,
+            payed,
+            person_type_id,
+            person_type_xml_id,
+            price,
+            reason_canceled,
+            reason_marked,
+            recount_flag,
+            recurring_id,
+            requisite_link,
+            responsible_id,
+            status_id,
+            status_xml_id,
+            updated1c,
+            user_description,
+            user_id,
+            version1c,
+            xml_id,
+            additional,
         })
     }
 }
@@ -459,10 +530,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -513,10 +583,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -537,10 +606,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            order: o.opt("order")?,
-            additional: o.rest(&["order"])?,
-        })
+        let order = o.opt("order")?;
+        let additional = o.rest(&["order"])?;
+        Ok(Self { order, additional })
     }
 }
 
@@ -670,112 +738,163 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseOrder {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let account_number = o.opt("accountNumber")?;
+        let additional_info = o.opt("additionalInfo")?;
+        let affiliate_id = o.opt("affiliateId")?;
+        let basket_items = o.opt("basketItems")?;
+        let canceled = o.opt("canceled")?;
+        let clients = o.opt("clients")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let currency = o.opt("currency")?;
+        let date_canceled = o.opt("dateCanceled")?;
+        let date_insert = o.opt("dateInsert")?;
+        let date_lock = o.opt("dateLock")?;
+        let date_marked = o.opt("dateMarked")?;
+        let date_status = o.opt("dateStatus")?;
+        let date_update = o.opt("dateUpdate")?;
+        let deducted = o.opt("deducted")?;
+        let discount_value = o.opt("discountValue")?;
+        let emp_canceled_id = o.opt("empCanceledId")?;
+        let emp_marked_id = o.opt("empMarkedId")?;
+        let emp_status_id = o.opt("empStatusId")?;
+        let external_order = o.opt("externalOrder")?;
+        let id = o.opt("id")?;
+        let id1c = o.opt("id1c")?;
+        let lid = o.opt("lid")?;
+        let locked_by = o.opt("lockedBy")?;
+        let marked = o.opt("marked")?;
+        let order_topic = o.opt("orderTopic")?;
+        let payed = o.opt("payed")?;
+        let payments = o.opt("payments")?;
+        let person_type_id = o.opt("personTypeId")?;
+        let person_type_xml_id = o.opt("personTypeXmlId")?;
+        let price = o.opt("price")?;
+        let property_values = o.opt("propertyValues")?;
+        let reason_canceled = o.opt("reasonCanceled")?;
+        let reason_marked = o.opt("reasonMarked")?;
+        let recount_flag = o.opt("recountFlag")?;
+        let recurring_id = o.opt("recurringId")?;
+        let requisite_link = o.opt("requisiteLink")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let shipments = o.opt("shipments")?;
+        let status_id = o.opt("statusId")?;
+        let status_xml_id = o.opt("statusXmlId")?;
+        let tax_value = o.opt("taxValue")?;
+        let trade_bindings = o.opt("tradeBindings")?;
+        let updated1c = o.opt("updated1c")?;
+        let user_description = o.opt("userDescription")?;
+        let user_id = o.opt("userId")?;
+        let version = o.opt("version")?;
+        let version1c = o.opt("version1c")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accountNumber",
+                    "additionalInfo",
+                    "affiliateId",
+                    "basketItems",
+                    "canceled",
+                    "clients",
+                    "comments",
+                    "companyId",
+                    "currency",
+                    "dateCanceled",
+                    "dateInsert",
+                    "dateLock",
+                    "dateMarked",
+                    "dateStatus",
+                    "dateUpdate",
+                    "deducted",
+                    "discountValue",
+                    "empCanceledId",
+                    "empMarkedId",
+                    "empStatusId",
+                    "externalOrder",
+                    "id",
+                    "id1c",
+                    "lid",
+                    "lockedBy",
+                    "marked",
+                    "orderTopic",
+                    "payed",
+                    "payments",
+                    "personTypeId",
+                    "personTypeXmlId",
+                    "price",
+                    "propertyValues",
+                    "reasonCanceled",
+                    "reasonMarked",
+                    "recountFlag",
+                    "recurringId",
+                    "requisiteLink",
+                    "responsibleId",
+                    "shipments",
+                    "statusId",
+                    "statusXmlId",
+                    "taxValue",
+                    "tradeBindings",
+                    "updated1c",
+                    "userDescription",
+                    "userId",
+                    "version",
+                    "version1c",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            account_number: o.opt("accountNumber")?,
-            additional_info: o.opt("additionalInfo")?,
-            affiliate_id: o.opt("affiliateId")?,
-            basket_items: o.opt("basketItems")?,
-            canceled: o.opt("canceled")?,
-            clients: o.opt("clients")?,
-            comments: o.opt("comments")?,
-            company_id: o.opt("companyId")?,
-            currency: o.opt("currency")?,
-            date_canceled: o.opt("dateCanceled")?,
-            date_insert: o.opt("dateInsert")?,
-            date_lock: o.opt("dateLock")?,
-            date_marked: o.opt("dateMarked")?,
-            date_status: o.opt("dateStatus")?,
-            date_update: o.opt("dateUpdate")?,
-            deducted: o.opt("deducted")?,
-            discount_value: o.opt("discountValue")?,
-            emp_canceled_id: o.opt("empCanceledId")?,
-            emp_marked_id: o.opt("empMarkedId")?,
-            emp_status_id: o.opt("empStatusId")?,
-            external_order: o.opt("externalOrder")?,
-            id: o.opt("id")?,
-            id1c: o.opt("id1c")?,
-            lid: o.opt("lid")?,
-            locked_by: o.opt("lockedBy")?,
-            marked: o.opt("marked")?,
-            order_topic: o.opt("orderTopic")?,
-            payed: o.opt("payed")?,
-            payments: o.opt("payments")?,
-            person_type_id: o.opt("personTypeId")?,
-            person_type_xml_id: o.opt("personTypeXmlId")?,
-            price: o.opt("price")?,
-            property_values: o.opt("propertyValues")?,
-            reason_canceled: o.opt("reasonCanceled")?,
-            reason_marked: o.opt("reasonMarked")?,
-            recount_flag: o.opt("recountFlag")?,
-            recurring_id: o.opt("recurringId")?,
-            requisite_link: o.opt("requisiteLink")?,
-            responsible_id: o.opt("responsibleId")?,
-            shipments: o.opt("shipments")?,
-            status_id: o.opt("statusId")?,
-            status_xml_id: o.opt("statusXmlId")?,
-            tax_value: o.opt("taxValue")?,
-            trade_bindings: o.opt("tradeBindings")?,
-            updated1c: o.opt("updated1c")?,
-            user_description: o.opt("userDescription")?,
-            user_id: o.opt("userId")?,
-            version: o.opt("version")?,
-            version1c: o.opt("version1c")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "accountNumber",
-                        "additionalInfo",
-                        "affiliateId",
-                        "basketItems",
-                        "canceled",
-                        "clients",
-                        "comments",
-                        "companyId",
-                        "currency",
-                        "dateCanceled",
-                        "dateInsert",
-                        "dateLock",
-                        "dateMarked",
-                        "dateStatus",
-                        "dateUpdate",
-                        "deducted",
-                        "discountValue",
-                        "empCanceledId",
-                        "empMarkedId",
-                        "empStatusId",
-                        "externalOrder",
-                        "id",
-                        "id1c",
-                        "lid",
-                        "lockedBy",
-                        "marked",
-                        "orderTopic",
-                        "payed",
-                        "payments",
-                        "personTypeId",
-                        "personTypeXmlId",
-                        "price",
-                        "propertyValues",
-                        "reasonCanceled",
-                        "reasonMarked",
-                        "recountFlag",
-                        "recurringId",
-                        "requisiteLink",
-                        "responsibleId",
-                        "shipments",
-                        "statusId",
-                        "statusXmlId",
-                        "taxValue",
-                        "tradeBindings",
-                        "updated1c",
-                        "userDescription",
-                        "userId",
-                        "version",
-                        "version1c",
-                        "xmlId",
-                    ],
-                )?,
+            account_number,
+            additional_info,
+            affiliate_id,
+            basket_items,
+            canceled,
+            clients,
+            comments,
+            company_id,
+            currency,
+            date_canceled,
+            date_insert,
+            date_lock,
+            date_marked,
+            date_status,
+            date_update,
+            deducted,
+            discount_value,
+            emp_canceled_id,
+            emp_marked_id,
+            emp_status_id,
+            external_order,
+            id,
+            id1c,
+            lid,
+            locked_by,
+            marked,
+            order_topic,
+            payed,
+            payments,
+            person_type_id,
+            person_type_xml_id,
+            price,
+            property_values,
+            reason_canceled,
+            reason_marked,
+            recount_flag,
+            recurring_id,
+            requisite_link,
+            responsible_id,
+            shipments,
+            status_id,
+            status_xml_id,
+            tax_value,
+            trade_bindings,
+            updated1c,
+            user_description,
+            user_id,
+            version,
+            version1c,
+            xml_id,
+            additional,
         })
     }
 }
@@ -822,7 +941,8 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -843,10 +963,9 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            order: o.opt("order")?,
-            additional: o.rest(&["order"])?,
-        })
+        let order = o.opt("order")?;
+        let additional = o.rest(&["order"])?;
+        Ok(Self { order, additional })
     }
 }
 
@@ -950,98 +1069,142 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseOrder {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let account_number = o.opt("accountNumber")?;
+        let additional_info = o.opt("additionalInfo")?;
+        let affiliate_id = o.opt("affiliateId")?;
+        let canceled = o.opt("canceled")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let currency = o.opt("currency")?;
+        let date_canceled = o.opt("dateCanceled")?;
+        let date_insert = o.opt("dateInsert")?;
+        let date_lock = o.opt("dateLock")?;
+        let date_marked = o.opt("dateMarked")?;
+        let date_status = o.opt("dateStatus")?;
+        let date_update = o.opt("dateUpdate")?;
+        let deducted = o.opt("deducted")?;
+        let discount_value = o.opt("discountValue")?;
+        let emp_canceled_id = o.opt("empCanceledId")?;
+        let emp_marked_id = o.opt("empMarkedId")?;
+        let emp_status_id = o.opt("empStatusId")?;
+        let external_order = o.opt("externalOrder")?;
+        let id = o.opt("id")?;
+        let id1c = o.opt("id1c")?;
+        let lid = o.opt("lid")?;
+        let locked_by = o.opt("lockedBy")?;
+        let marked = o.opt("marked")?;
+        let order_topic = o.opt("orderTopic")?;
+        let payed = o.opt("payed")?;
+        let person_type_id = o.opt("personTypeId")?;
+        let person_type_xml_id = o.opt("personTypeXmlId")?;
+        let price = o.opt("price")?;
+        let reason_canceled = o.opt("reasonCanceled")?;
+        let reason_marked = o.opt("reasonMarked")?;
+        let recount_flag = o.opt("recountFlag")?;
+        let recurring_id = o.opt("recurringId")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let status_id = o.opt("statusId")?;
+        let status_xml_id = o.opt("statusXmlId")?;
+        let tax_value = o.opt("taxValue")?;
+        let updated1c = o.opt("updated1c")?;
+        let user_description = o.opt("userDescription")?;
+        let user_id = o.opt("userId")?;
+        let version = o.opt("version")?;
+        let version1c = o.opt("version1c")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accountNumber",
+                    "additionalInfo",
+                    "affiliateId",
+                    "canceled",
+                    "comments",
+                    "companyId",
+                    "currency",
+                    "dateCanceled",
+                    "dateInsert",
+                    "dateLock",
+                    "dateMarked",
+                    "dateStatus",
+                    "dateUpdate",
+                    "deducted",
+                    "discountValue",
+                    "empCanceledId",
+                    "empMarkedId",
+                    "empStatusId",
+                    "externalOrder",
+                    "id",
+                    "id1c",
+                    "lid",
+                    "lockedBy",
+                    "marked",
+                    "orderTopic",
+                    "payed",
+                    "personTypeId",
+                    "personTypeXmlId",
+                    "price",
+                    "reasonCanceled",
+                    "reasonMarked",
+                    "recountFlag",
+                    "recurringId",
+                    "responsibleId",
+                    "statusId",
+                    "statusXmlId",
+                    "taxValue",
+                    "updated1c",
+                    "userDescription",
+                    "userId",
+                    "version",
+                    "version1c",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            account_number: o.opt("accountNumber")?,
-            additional_info: o.opt("additionalInfo")?,
-            affiliate_id: o.opt("affiliateId")?,
-            canceled: o.opt("canceled")?,
-            comments: o.opt("comments")?,
-            company_id: o.opt("companyId")?,
-            currency: o.opt("currency")?,
-            date_canceled: o.opt("dateCanceled")?,
-            date_insert: o.opt("dateInsert")?,
-            date_lock: o.opt("dateLock")?,
-            date_marked: o.opt("dateMarked")?,
-            date_status: o.opt("dateStatus")?,
-            date_update: o.opt("dateUpdate")?,
-            deducted: o.opt("deducted")?,
-            discount_value: o.opt("discountValue")?,
-            emp_canceled_id: o.opt("empCanceledId")?,
-            emp_marked_id: o.opt("empMarkedId")?,
-            emp_status_id: o.opt("empStatusId")?,
-            external_order: o.opt("externalOrder")?,
-            id: o.opt("id")?,
-            id1c: o.opt("id1c")?,
-            lid: o.opt("lid")?,
-            locked_by: o.opt("lockedBy")?,
-            marked: o.opt("marked")?,
-            order_topic: o.opt("orderTopic")?,
-            payed: o.opt("payed")?,
-            person_type_id: o.opt("personTypeId")?,
-            person_type_xml_id: o.opt("personTypeXmlId")?,
-            price: o.opt("price")?,
-            reason_canceled: o.opt("reasonCanceled")?,
-            reason_marked: o.opt("reasonMarked")?,
-            recount_flag: o.opt("recountFlag")?,
-            recurring_id: o.opt("recurringId")?,
-            responsible_id: o.opt("responsibleId")?,
-            status_id: o.opt("statusId")?,
-            status_xml_id: o.opt("statusXmlId")?,
-            tax_value: o.opt("taxValue")?,
-            updated1c: o.opt("updated1c")?,
-            user_description: o.opt("userDescription")?,
-            user_id: o.opt("userId")?,
-            version: o.opt("version")?,
-            version1c: o.opt("version1c")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "accountNumber",
-                        "additionalInfo",
-                        "affiliateId",
-                        "canceled",
-                        "comments",
-                        "companyId",
-                        "currency",
-                        "dateCanceled",
-                        "dateInsert",
-                        "dateLock",
-                        "dateMarked",
-                        "dateStatus",
-                        "dateUpdate",
-                        "deducted",
-                        "discountValue",
-                        "empCanceledId",
-                        "empMarkedId",
-                        "empStatusId",
-                        "externalOrder",
-                        "id",
-                        "id1c",
-                        "lid",
-                        "lockedBy",
-                        "marked",
-                        "orderTopic",
-                        "payed",
-                        "personTypeId",
-                        "personTypeXmlId",
-                        "price",
-                        "reasonCanceled",
-                        "reasonMarked",
-                        "recountFlag",
-                        "recurringId",
-                        "responsibleId",
-                        "statusId",
-                        "statusXmlId",
-                        "taxValue",
-                        "updated1c",
-                        "userDescription",
-                        "userId",
-                        "version",
-                        "version1c",
-                        "xmlId",
-                    ],
-                )?,
+            account_number,
+            additional_info,
+            affiliate_id,
+            canceled,
+            comments,
+            company_id,
+            currency,
+            date_canceled,
+            date_insert,
+            date_lock,
+            date_marked,
+            date_status,
+            date_update,
+            deducted,
+            discount_value,
+            emp_canceled_id,
+            emp_marked_id,
+            emp_status_id,
+            external_order,
+            id,
+            id1c,
+            lid,
+            locked_by,
+            marked,
+            order_topic,
+            payed,
+            person_type_id,
+            person_type_xml_id,
+            price,
+            reason_canceled,
+            reason_marked,
+            recount_flag,
+            recurring_id,
+            responsible_id,
+            status_id,
+            status_xml_id,
+            tax_value,
+            updated1c,
+            user_description,
+            user_id,
+            version,
+            version1c,
+            xml_id,
+            additional,
         })
     }
 }
@@ -1093,12 +1256,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -1120,10 +1288,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            orders: o.opt("orders")?,
-            additional: o.rest(&["orders"])?,
-        })
+        let orders = o.opt("orders")?;
+        let additional = o.rest(&["orders"])?;
+        Ok(Self { orders, additional })
     }
 }
 
@@ -1166,11 +1333,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -1191,10 +1357,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            order: o.opt("order")?,
-            additional: o.rest(&["order"])?,
-        })
+        let order = o.opt("order")?;
+        let additional = o.rest(&["order"])?;
+        Ok(Self { order, additional })
     }
 }
 
@@ -1302,102 +1467,148 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseOrder {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let account_number = o.opt("accountNumber")?;
+        let additional_info = o.opt("additionalInfo")?;
+        let affiliate_id = o.opt("affiliateId")?;
+        let canceled = o.opt("canceled")?;
+        let clients = o.opt("clients")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let currency = o.opt("currency")?;
+        let date_canceled = o.opt("dateCanceled")?;
+        let date_insert = o.opt("dateInsert")?;
+        let date_lock = o.opt("dateLock")?;
+        let date_marked = o.opt("dateMarked")?;
+        let date_status = o.opt("dateStatus")?;
+        let date_update = o.opt("dateUpdate")?;
+        let deducted = o.opt("deducted")?;
+        let discount_value = o.opt("discountValue")?;
+        let emp_canceled_id = o.opt("empCanceledId")?;
+        let emp_marked_id = o.opt("empMarkedId")?;
+        let emp_status_id = o.opt("empStatusId")?;
+        let external_order = o.opt("externalOrder")?;
+        let id = o.opt("id")?;
+        let id1c = o.opt("id1c")?;
+        let lid = o.opt("lid")?;
+        let locked_by = o.opt("lockedBy")?;
+        let marked = o.opt("marked")?;
+        let order_topic = o.opt("orderTopic")?;
+        let payed = o.opt("payed")?;
+        let person_type_id = o.opt("personTypeId")?;
+        let person_type_xml_id = o.opt("personTypeXmlId")?;
+        let price = o.opt("price")?;
+        let reason_canceled = o.opt("reasonCanceled")?;
+        let reason_marked = o.opt("reasonMarked")?;
+        let recount_flag = o.opt("recountFlag")?;
+        let recurring_id = o.opt("recurringId")?;
+        let requisite_link = o.opt("requisiteLink")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let status_id = o.opt("statusId")?;
+        let status_xml_id = o.opt("statusXmlId")?;
+        let tax_value = o.opt("taxValue")?;
+        let updated1c = o.opt("updated1c")?;
+        let user_description = o.opt("userDescription")?;
+        let user_id = o.opt("userId")?;
+        let version = o.opt("version")?;
+        let version1c = o.opt("version1c")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accountNumber",
+                    "additionalInfo",
+                    "affiliateId",
+                    "canceled",
+                    "clients",
+                    "comments",
+                    "companyId",
+                    "currency",
+                    "dateCanceled",
+                    "dateInsert",
+                    "dateLock",
+                    "dateMarked",
+                    "dateStatus",
+                    "dateUpdate",
+                    "deducted",
+                    "discountValue",
+                    "empCanceledId",
+                    "empMarkedId",
+                    "empStatusId",
+                    "externalOrder",
+                    "id",
+                    "id1c",
+                    "lid",
+                    "lockedBy",
+                    "marked",
+                    "orderTopic",
+                    "payed",
+                    "personTypeId",
+                    "personTypeXmlId",
+                    "price",
+                    "reasonCanceled",
+                    "reasonMarked",
+                    "recountFlag",
+                    "recurringId",
+                    "requisiteLink",
+                    "responsibleId",
+                    "statusId",
+                    "statusXmlId",
+                    "taxValue",
+                    "updated1c",
+                    "userDescription",
+                    "userId",
+                    "version",
+                    "version1c",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            account_number: o.opt("accountNumber")?,
-            additional_info: o.opt("additionalInfo")?,
-            affiliate_id: o.opt("affiliateId")?,
-            canceled: o.opt("canceled")?,
-            clients: o.opt("clients")?,
-            comments: o.opt("comments")?,
-            company_id: o.opt("companyId")?,
-            currency: o.opt("currency")?,
-            date_canceled: o.opt("dateCanceled")?,
-            date_insert: o.opt("dateInsert")?,
-            date_lock: o.opt("dateLock")?,
-            date_marked: o.opt("dateMarked")?,
-            date_status: o.opt("dateStatus")?,
-            date_update: o.opt("dateUpdate")?,
-            deducted: o.opt("deducted")?,
-            discount_value: o.opt("discountValue")?,
-            emp_canceled_id: o.opt("empCanceledId")?,
-            emp_marked_id: o.opt("empMarkedId")?,
-            emp_status_id: o.opt("empStatusId")?,
-            external_order: o.opt("externalOrder")?,
-            id: o.opt("id")?,
-            id1c: o.opt("id1c")?,
-            lid: o.opt("lid")?,
-            locked_by: o.opt("lockedBy")?,
-            marked: o.opt("marked")?,
-            order_topic: o.opt("orderTopic")?,
-            payed: o.opt("payed")?,
-            person_type_id: o.opt("personTypeId")?,
-            person_type_xml_id: o.opt("personTypeXmlId")?,
-            price: o.opt("price")?,
-            reason_canceled: o.opt("reasonCanceled")?,
-            reason_marked: o.opt("reasonMarked")?,
-            recount_flag: o.opt("recountFlag")?,
-            recurring_id: o.opt("recurringId")?,
-            requisite_link: o.opt("requisiteLink")?,
-            responsible_id: o.opt("responsibleId")?,
-            status_id: o.opt("statusId")?,
-            status_xml_id: o.opt("statusXmlId")?,
-            tax_value: o.opt("taxValue")?,
-            updated1c: o.opt("updated1c")?,
-            user_description: o.opt("userDescription")?,
-            user_id: o.opt("userId")?,
-            version: o.opt("version")?,
-            version1c: o.opt("version1c")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "accountNumber",
-                        "additionalInfo",
-                        "affiliateId",
-                        "canceled",
-                        "clients",
-                        "comments",
-                        "companyId",
-                        "currency",
-                        "dateCanceled",
-                        "dateInsert",
-                        "dateLock",
-                        "dateMarked",
-                        "dateStatus",
-                        "dateUpdate",
-                        "deducted",
-                        "discountValue",
-                        "empCanceledId",
-                        "empMarkedId",
-                        "empStatusId",
-                        "externalOrder",
-                        "id",
-                        "id1c",
-                        "lid",
-                        "lockedBy",
-                        "marked",
-                        "orderTopic",
-                        "payed",
-                        "personTypeId",
-                        "personTypeXmlId",
-                        "price",
-                        "reasonCanceled",
-                        "reasonMarked",
-                        "recountFlag",
-                        "recurringId",
-                        "requisiteLink",
-                        "responsibleId",
-                        "statusId",
-                        "statusXmlId",
-                        "taxValue",
-                        "updated1c",
-                        "userDescription",
-                        "userId",
-                        "version",
-                        "version1c",
-                        "xmlId",
-                    ],
-                )?,
+            account_number,
+            additional_info,
+            affiliate_id,
+            canceled,
+            clients,
+            comments,
+            company_id,
+            currency,
+            date_canceled,
+            date_insert,
+            date_lock,
+            date_marked,
+            date_status,
+            date_update,
+            deducted,
+            discount_value,
+            emp_canceled_id,
+            emp_marked_id,
+            emp_status_id,
+            external_order,
+            id,
+            id1c,
+            lid,
+            locked_by,
+            marked,
+            order_topic,
+            payed,
+            person_type_id,
+            person_type_xml_id,
+            price,
+            reason_canceled,
+            reason_marked,
+            recount_flag,
+            recurring_id,
+            requisite_link,
+            responsible_id,
+            status_id,
+            status_xml_id,
+            tax_value,
+            updated1c,
+            user_description,
+            user_id,
+            version,
+            version1c,
+            xml_id,
+            additional,
         })
     }
 }

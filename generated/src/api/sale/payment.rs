@@ -37,10 +37,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -148,84 +147,121 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let date_bill = o.opt("dateBill")?;
+        let date_paid = o.opt("datePaid")?;
+        let date_pay_before = o.opt("datePayBefore")?;
+        let emp_marked_id = o.opt("empMarkedId")?;
+        let emp_paid_id = o.opt("empPaidId")?;
+        let emp_responsible_id = o.opt("empResponsibleId")?;
+        let emp_return_id = o.opt("empReturnId")?;
+        let external_payment = o.opt("externalPayment")?;
+        let id1c = o.opt("id1c")?;
+        let is_return = o.opt("isReturn")?;
+        let marked = o.opt("marked")?;
+        let order_id = o.req("orderId")?;
+        let paid = o.opt("paid")?;
+        let pay_return_comment = o.opt("payReturnComment")?;
+        let pay_return_date = o.opt("payReturnDate")?;
+        let pay_return_num = o.opt("payReturnNum")?;
+        let pay_system_id = o.req("paySystemId")?;
+        let pay_voucher_date = o.opt("payVoucherDate")?;
+        let pay_voucher_num = o.opt("payVoucherNum")?;
+        let price_cod = o.opt("priceCod")?;
+        let ps_currency = o.opt("psCurrency")?;
+        let ps_invoice_id = o.opt("psInvoiceId")?;
+        let ps_response_date = o.opt("psResponseDate")?;
+        let ps_status = o.opt("psStatus")?;
+        let ps_status_code = o.opt("psStatusCode")?;
+        let ps_status_description = o.opt("psStatusDescription")?;
+        let ps_status_message = o.opt("psStatusMessage")?;
+        let ps_sum = o.opt("psSum")?;
+        let reason_marked = o.opt("reasonMarked")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let sum = o.opt("sum")?;
+        let updated1c = o.opt("updated1c")?;
+        let version1c = o.opt("version1c")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "comments",
+                    "companyId",
+                    "dateBill",
+                    "datePaid",
+                    "datePayBefore",
+                    "empMarkedId",
+                    "empPaidId",
+                    "empResponsibleId",
+                    "empReturnId",
+                    "externalPayment",
+                    "id1c",
+                    "isReturn",
+                    "marked",
+                    "orderId",
+                    "paid",
+                    "payReturnComment",
+                    "payReturnDate",
+                    "payReturnNum",
+                    "paySystemId",
+                    "payVoucherDate",
+                    "payVoucherNum",
+                    "priceCod",
+                    "psCurrency",
+                    "psInvoiceId",
+                    "psResponseDate",
+                    "psStatus",
+                    "psStatusCode",
+                    "psStatusDescription",
+                    "psStatusMessage",
+                    "psSum",
+                    "reasonMarked",
+                    "responsibleId",
+                    "sum",
+                    "updated1c",
+                    "version1c",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            comments: o.opt("comments")?,
-            company_id: o.opt("companyId")?,
-            date_bill: o.opt("dateBill")?,
-            date_paid: o.opt("datePaid")?,
-            date_pay_before: o.opt("datePayBefore")?,
-            emp_marked_id: o.opt("empMarkedId")?,
-            emp_paid_id: o.opt("empPaidId")?,
-            emp_responsible_id: o.opt("empResponsibleId")?,
-            emp_return_id: o.opt("empReturnId")?,
-            external_payment: o.opt("externalPayment")?,
-            id1c: o.opt("id1c")?,
-            is_return: o.opt("isReturn")?,
-            marked: o.opt("marked")?,
-            order_id: o.req("orderId")?,
-            paid: o.opt("paid")?,
-            pay_return_comment: o.opt("payReturnComment")?,
-            pay_return_date: o.opt("payReturnDate")?,
-            pay_return_num: o.opt("payReturnNum")?,
-            pay_system_id: o.req("paySystemId")?,
-            pay_voucher_date: o.opt("payVoucherDate")?,
-            pay_voucher_num: o.opt("payVoucherNum")?,
-            price_cod: o.opt("priceCod")?,
-            ps_currency: o.opt("psCurrency")?,
-            ps_invoice_id: o.opt("psInvoiceId")?,
-            ps_response_date: o.opt("psResponseDate")?,
-            ps_status: o.opt("psStatus")?,
-            ps_status_code: o.opt("psStatusCode")?,
-            ps_status_description: o.opt("psStatusDescription")?,
-            ps_status_message: o.opt("psStatusMessage")?,
-            ps_sum: o.opt("psSum")?,
-            reason_marked: o.opt("reasonMarked")?,
-            responsible_id: o.opt("responsibleId")?,
-            sum: o.opt("sum")?,
-            updated1c: o.opt("updated1c")?,
-            version1c: o.opt("version1c")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "comments",
-                        "companyId",
-                        "dateBill",
-                        "datePaid",
-                        "datePayBefore",
-                        "empMarkedId",
-                        "empPaidId",
-                        "empResponsibleId",
-                        "empReturnId",
-                        "externalPayment",
-                        "id1c",
-                        "isReturn",
-                        "marked",
-                        "orderId",
-                        "paid",
-                        "payReturnComment",
-                        "payReturnDate",
-                        "payReturnNum",
-                        "paySystemId",
-                        "payVoucherDate",
-                        "payVoucherNum",
-                        "priceCod",
-                        "psCurrency",
-                        "psInvoiceId",
-                        "psResponseDate",
-                        "psStatus",
-                        "psStatusCode",
-                        "psStatusDescription",
-                        "psStatusMessage",
-                        "psSum",
-                        "reasonMarked",
-                        "responsibleId",
-                        "sum",
-                        "updated1c",
-                        "version1c",
-                        "xmlId",
-                    ],
-                )?,
+            comments,
+            company_id,
+            date_bill,
+            date_paid,
+            date_pay_before,
+            emp_marked_id,
+            emp_paid_id,
+            emp_responsible_id,
+            emp_return_id,
+            external_payment,
+            id1c,
+            is_return,
+            marked,
+            order_id,
+            paid,
+            pay_return_comment,
+            pay_return_date,
+            pay_return_num,
+            pay_system_id,
+            pay_voucher_date,
+            pay_voucher_num,
+            price_cod,
+            ps_currency,
+            ps_invoice_id,
+            ps_response_date,
+            ps_status,
+            ps_status_code,
+            ps_status_description,
+            ps_status_message,
+            ps_sum,
+            reason_marked,
+            responsible_id,
+            sum,
+            updated1c,
+            version1c,
+            xml_id,
+            additional,
         })
     }
 }
@@ -259,10 +295,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            payment: o.opt("payment")?,
-            additional: o.rest(&["payment"])?,
-        })
+        let payment = o.opt("payment")?;
+        let additional = o.rest(&["payment"])?;
+        Ok(Self { payment, additional })
     }
 }
 
@@ -368,100 +403,145 @@ impl ::bitrix24_runtime::loose::Loose for AddResponsePayment {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let account_number = o.opt("accountNumber")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let currency = o.opt("currency")?;
+        let date_bill = o.opt("dateBill")?;
+        let date_marked = o.opt("dateMarked")?;
+        let date_paid = o.opt("datePaid")?;
+        let date_pay_before = o.opt("datePayBefore")?;
+        let date_responsible_id = o.opt("dateResponsibleId")?;
+        let emp_marked_id = o.opt("empMarkedId")?;
+        let emp_paid_id = o.opt("empPaidId")?;
+        let emp_responsible_id = o.opt("empResponsibleId")?;
+        let emp_return_id = o.opt("empReturnId")?;
+        let external_payment = o.opt("externalPayment")?;
+        let id = o.opt("id")?;
+        let id1c = o.opt("id1c")?;
+        let is_return = o.opt("isReturn")?;
+        let marked = o.opt("marked")?;
+        let order_id = o.opt("orderId")?;
+        let paid = o.opt("paid")?;
+        let pay_return_comment = o.opt("payReturnComment")?;
+        let pay_return_date = o.opt("payReturnDate")?;
+        let pay_return_num = o.opt("payReturnNum")?;
+        let pay_system_id = o.opt("paySystemId")?;
+        let pay_system_is_cash = o.opt("paySystemIsCash")?;
+        let pay_system_name = o.opt("paySystemName")?;
+        let pay_system_xml_id = o.opt("paySystemXmlId")?;
+        let pay_voucher_date = o.opt("payVoucherDate")?;
+        let pay_voucher_num = o.opt("payVoucherNum")?;
+        let price_cod = o.opt("priceCod")?;
+        let ps_currency = o.opt("psCurrency")?;
+        let ps_invoice_id = o.opt("psInvoiceId")?;
+        let ps_response_date = o.opt("psResponseDate")?;
+        let ps_status = o.opt("psStatus")?;
+        let ps_status_code = o.opt("psStatusCode")?;
+        let ps_status_description = o.opt("psStatusDescription")?;
+        let ps_status_message = o.opt("psStatusMessage")?;
+        let ps_sum = o.opt("psSum")?;
+        let reason_marked = o.opt("reasonMarked")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let sum = o.opt("sum")?;
+        let updated1c = o.opt("updated1c")?;
+        let version1c = o.opt("version1c")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accountNumber",
+                    "comments",
+                    "companyId",
+                    "currency",
+                    "dateBill",
+                    "dateMarked",
+                    "datePaid",
+                    "datePayBefore",
+                    "dateResponsibleId",
+                    "empMarkedId",
+                    "empPaidId",
+                    "empResponsibleId",
+                    "empReturnId",
+                    "externalPayment",
+                    "id",
+                    "id1c",
+                    "isReturn",
+                    "marked",
+                    "orderId",
+                    "paid",
+                    "payReturnComment",
+                    "payReturnDate",
+                    "payReturnNum",
+                    "paySystemId",
+                    "paySystemIsCash",
+                    "paySystemName",
+                    "paySystemXmlId",
+                    "payVoucherDate",
+                    "payVoucherNum",
+                    "priceCod",
+                    "psCurrency",
+                    "psInvoiceId",
+                    "psResponseDate",
+                    "psStatus",
+                    "psStatusCode",
+                    "psStatusDescription",
+                    "psStatusMessage",
+                    "psSum",
+                    "reasonMarked",
+                    "responsibleId",
+                    "sum",
+                    "updated1c",
+                    "version1c",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            account_number: o.opt("accountNumber")?,
-            comments: o.opt("comments")?,
-            company_id: o.opt("companyId")?,
-            currency: o.opt("currency")?,
-            date_bill: o.opt("dateBill")?,
-            date_marked: o.opt("dateMarked")?,
-            date_paid: o.opt("datePaid")?,
-            date_pay_before: o.opt("datePayBefore")?,
-            date_responsible_id: o.opt("dateResponsibleId")?,
-            emp_marked_id: o.opt("empMarkedId")?,
-            emp_paid_id: o.opt("empPaidId")?,
-            emp_responsible_id: o.opt("empResponsibleId")?,
-            emp_return_id: o.opt("empReturnId")?,
-            external_payment: o.opt("externalPayment")?,
-            id: o.opt("id")?,
-            id1c: o.opt("id1c")?,
-            is_return: o.opt("isReturn")?,
-            marked: o.opt("marked")?,
-            order_id: o.opt("orderId")?,
-            paid: o.opt("paid")?,
-            pay_return_comment: o.opt("payReturnComment")?,
-            pay_return_date: o.opt("payReturnDate")?,
-            pay_return_num: o.opt("payReturnNum")?,
-            pay_system_id: o.opt("paySystemId")?,
-            pay_system_is_cash: o.opt("paySystemIsCash")?,
-            pay_system_name: o.opt("paySystemName")?,
-            pay_system_xml_id: o.opt("paySystemXmlId")?,
-            pay_voucher_date: o.opt("payVoucherDate")?,
-            pay_voucher_num: o.opt("payVoucherNum")?,
-            price_cod: o.opt("priceCod")?,
-            ps_currency: o.opt("psCurrency")?,
-            ps_invoice_id: o.opt("psInvoiceId")?,
-            ps_response_date: o.opt("psResponseDate")?,
-            ps_status: o.opt("psStatus")?,
-            ps_status_code: o.opt("psStatusCode")?,
-            ps_status_description: o.opt("psStatusDescription")?,
-            ps_status_message: o.opt("psStatusMessage")?,
-            ps_sum: o.opt("psSum")?,
-            reason_marked: o.opt("reasonMarked")?,
-            responsible_id: o.opt("responsibleId")?,
-            sum: o.opt("sum")?,
-            updated1c: o.opt("updated1c")?,
-            version1c: o.opt("version1c")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "accountNumber",
-                        "comments",
-                        "companyId",
-                        "currency",
-                        "dateBill",
-                        "dateMarked",
-                        "datePaid",
-                        "datePayBefore",
-                        "dateResponsibleId",
-                        "empMarkedId",
-                        "empPaidId",
-                        "empResponsibleId",
-                        "empReturnId",
-                        "externalPayment",
-                        "id",
-                        "id1c",
-                        "isReturn",
-                        "marked",
-                        "orderId",
-                        "paid",
-                        "payReturnComment",
-                        "payReturnDate",
-                        "payReturnNum",
-                        "paySystemId",
-                        "paySystemIsCash",
-                        "paySystemName",
-                        "paySystemXmlId",
-                        "payVoucherDate",
-                        "payVoucherNum",
-                        "priceCod",
-                        "psCurrency",
-                        "psInvoiceId",
-                        "psResponseDate",
-                        "psStatus",
-                        "psStatusCode",
-                        "psStatusDescription",
-                        "psStatusMessage",
-                        "psSum",
-                        "reasonMarked",
-                        "responsibleId",
-                        "sum",
-                        "updated1c",
-                        "version1c",
-                        "xmlId",
-                    ],
-                )?,
+            account_number,
+            comments,
+            company_id,
+            currency,
+            date_bill,
+            date_marked,
+            date_paid,
+            date_pay_before,
+            date_responsible_id,
+            emp_marked_id,
+            emp_paid_id,
+            emp_responsible_id,
+            emp_return_id,
+            external_payment,
+            id,
+            id1c,
+            is_return,
+            marked,
+            order_id,
+            paid,
+            pay_return_comment,
+            pay_return_date,
+            pay_return_num,
+            pay_system_id,
+            pay_system_is_cash,
+            pay_system_name,
+            pay_system_xml_id,
+            pay_voucher_date,
+            pay_voucher_num,
+            price_cod,
+            ps_currency,
+            ps_invoice_id,
+            ps_response_date,
+            ps_status,
+            ps_status_code,
+            ps_status_description,
+            ps_status_message,
+            ps_sum,
+            reason_marked,
+            responsible_id,
+            sum,
+            updated1c,
+            version1c,
+            xml_id,
+            additional,
         })
     }
 }
@@ -504,10 +584,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -557,10 +636,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -581,10 +659,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            payment: o.opt("payment")?,
-            additional: o.rest(&["payment"])?,
-        })
+        let payment = o.opt("payment")?;
+        let additional = o.rest(&["payment"])?;
+        Ok(Self { payment, additional })
     }
 }
 
@@ -711,100 +788,145 @@ impl ::bitrix24_runtime::loose::Loose for GetResponsePayment {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let account_number = o.opt("accountNumber")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let currency = o.opt("currency")?;
+        let date_bill = o.opt("dateBill")?;
+        let date_marked = o.opt("dateMarked")?;
+        let date_paid = o.opt("datePaid")?;
+        let date_pay_before = o.opt("datePayBefore")?;
+        let date_responsible_id = o.opt("dateResponsibleId")?;
+        let emp_marked_id = o.opt("empMarkedId")?;
+        let emp_paid_id = o.opt("empPaidId")?;
+        let emp_responsible_id = o.opt("empResponsibleId")?;
+        let emp_return_id = o.opt("empReturnId")?;
+        let external_payment = o.opt("externalPayment")?;
+        let id = o.opt("id")?;
+        let id1c = o.opt("id1c")?;
+        let is_return = o.opt("isReturn")?;
+        let marked = o.opt("marked")?;
+        let order_id = o.opt("orderId")?;
+        let paid = o.opt("paid")?;
+        let pay_return_comment = o.opt("payReturnComment")?;
+        let pay_return_date = o.opt("payReturnDate")?;
+        let pay_return_num = o.opt("payReturnNum")?;
+        let pay_system_id = o.opt("paySystemId")?;
+        let pay_system_is_cash = o.opt("paySystemIsCash")?;
+        let pay_system_name = o.opt("paySystemName")?;
+        let pay_system_xml_id = o.opt("paySystemXmlId")?;
+        let pay_voucher_date = o.opt("payVoucherDate")?;
+        let pay_voucher_num = o.opt("payVoucherNum")?;
+        let price_cod = o.opt("priceCod")?;
+        let ps_currency = o.opt("psCurrency")?;
+        let ps_invoice_id = o.opt("psInvoiceId")?;
+        let ps_response_date = o.opt("psResponseDate")?;
+        let ps_status = o.opt("psStatus")?;
+        let ps_status_code = o.opt("psStatusCode")?;
+        let ps_status_description = o.opt("psStatusDescription")?;
+        let ps_status_message = o.opt("psStatusMessage")?;
+        let ps_sum = o.opt("psSum")?;
+        let reason_marked = o.opt("reasonMarked")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let sum = o.opt("sum")?;
+        let updated1c = o.opt("updated1c")?;
+        let version1c = o.opt("version1c")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accountNumber",
+                    "comments",
+                    "companyId",
+                    "currency",
+                    "dateBill",
+                    "dateMarked",
+                    "datePaid",
+                    "datePayBefore",
+                    "dateResponsibleId",
+                    "empMarkedId",
+                    "empPaidId",
+                    "empResponsibleId",
+                    "empReturnId",
+                    "externalPayment",
+                    "id",
+                    "id1c",
+                    "isReturn",
+                    "marked",
+                    "orderId",
+                    "paid",
+                    "payReturnComment",
+                    "payReturnDate",
+                    "payReturnNum",
+                    "paySystemId",
+                    "paySystemIsCash",
+                    "paySystemName",
+                    "paySystemXmlId",
+                    "payVoucherDate",
+                    "payVoucherNum",
+                    "priceCod",
+                    "psCurrency",
+                    "psInvoiceId",
+                    "psResponseDate",
+                    "psStatus",
+                    "psStatusCode",
+                    "psStatusDescription",
+                    "psStatusMessage",
+                    "psSum",
+                    "reasonMarked",
+                    "responsibleId",
+                    "sum",
+                    "updated1c",
+                    "version1c",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            account_number: o.opt("accountNumber")?,
-            comments: o.opt("comments")?,
-            company_id: o.opt("companyId")?,
-            currency: o.opt("currency")?,
-            date_bill: o.opt("dateBill")?,
-            date_marked: o.opt("dateMarked")?,
-            date_paid: o.opt("datePaid")?,
-            date_pay_before: o.opt("datePayBefore")?,
-            date_responsible_id: o.opt("dateResponsibleId")?,
-            emp_marked_id: o.opt("empMarkedId")?,
-            emp_paid_id: o.opt("empPaidId")?,
-            emp_responsible_id: o.opt("empResponsibleId")?,
-            emp_return_id: o.opt("empReturnId")?,
-            external_payment: o.opt("externalPayment")?,
-            id: o.opt("id")?,
-            id1c: o.opt("id1c")?,
-            is_return: o.opt("isReturn")?,
-            marked: o.opt("marked")?,
-            order_id: o.opt("orderId")?,
-            paid: o.opt("paid")?,
-            pay_return_comment: o.opt("payReturnComment")?,
-            pay_return_date: o.opt("payReturnDate")?,
-            pay_return_num: o.opt("payReturnNum")?,
-            pay_system_id: o.opt("paySystemId")?,
-            pay_system_is_cash: o.opt("paySystemIsCash")?,
-            pay_system_name: o.opt("paySystemName")?,
-            pay_system_xml_id: o.opt("paySystemXmlId")?,
-            pay_voucher_date: o.opt("payVoucherDate")?,
-            pay_voucher_num: o.opt("payVoucherNum")?,
-            price_cod: o.opt("priceCod")?,
-            ps_currency: o.opt("psCurrency")?,
-            ps_invoice_id: o.opt("psInvoiceId")?,
-            ps_response_date: o.opt("psResponseDate")?,
-            ps_status: o.opt("psStatus")?,
-            ps_status_code: o.opt("psStatusCode")?,
-            ps_status_description: o.opt("psStatusDescription")?,
-            ps_status_message: o.opt("psStatusMessage")?,
-            ps_sum: o.opt("psSum")?,
-            reason_marked: o.opt("reasonMarked")?,
-            responsible_id: o.opt("responsibleId")?,
-            sum: o.opt("sum")?,
-            updated1c: o.opt("updated1c")?,
-            version1c: o.opt("version1c")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "accountNumber",
-                        "comments",
-                        "companyId",
-                        "currency",
-                        "dateBill",
-                        "dateMarked",
-                        "datePaid",
-                        "datePayBefore",
-                        "dateResponsibleId",
-                        "empMarkedId",
-                        "empPaidId",
-                        "empResponsibleId",
-                        "empReturnId",
-                        "externalPayment",
-                        "id",
-                        "id1c",
-                        "isReturn",
-                        "marked",
-                        "orderId",
-                        "paid",
-                        "payReturnComment",
-                        "payReturnDate",
-                        "payReturnNum",
-                        "paySystemId",
-                        "paySystemIsCash",
-                        "paySystemName",
-                        "paySystemXmlId",
-                        "payVoucherDate",
-                        "payVoucherNum",
-                        "priceCod",
-                        "psCurrency",
-                        "psInvoiceId",
-                        "psResponseDate",
-                        "psStatus",
-                        "psStatusCode",
-                        "psStatusDescription",
-                        "psStatusMessage",
-                        "psSum",
-                        "reasonMarked",
-                        "responsibleId",
-                        "sum",
-                        "updated1c",
-                        "version1c",
-                        "xmlId",
-                    ],
-                )?,
+            account_number,
+            comments,
+            company_id,
+            currency,
+            date_bill,
+            date_marked,
+            date_paid,
+            date_pay_before,
+            date_responsible_id,
+            emp_marked_id,
+            emp_paid_id,
+            emp_responsible_id,
+            emp_return_id,
+            external_payment,
+            id,
+            id1c,
+            is_return,
+            marked,
+            order_id,
+            paid,
+            pay_return_comment,
+            pay_return_date,
+            pay_return_num,
+            pay_system_id,
+            pay_system_is_cash,
+            pay_system_name,
+            pay_system_xml_id,
+            pay_voucher_date,
+            pay_voucher_num,
+            price_cod,
+            ps_currency,
+            ps_invoice_id,
+            ps_response_date,
+            ps_status,
+            ps_status_code,
+            ps_status_description,
+            ps_status_message,
+            ps_sum,
+            reason_marked,
+            responsible_id,
+            sum,
+            updated1c,
+            version1c,
+            xml_id,
+            additional,
         })
     }
 }
@@ -851,7 +973,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -872,10 +995,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            payment: o.opt("payment")?,
-            additional: o.rest(&["payment"])?,
-        })
+        let payment = o.opt("payment")?;
+        let additional = o.rest(&["payment"])?;
+        Ok(Self { payment, additional })
     }
 }
 
@@ -981,100 +1103,145 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponsePayment {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let account_number = o.opt("accountNumber")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let currency = o.opt("currency")?;
+        let date_bill = o.opt("dateBill")?;
+        let date_marked = o.opt("dateMarked")?;
+        let date_paid = o.opt("datePaid")?;
+        let date_pay_before = o.opt("datePayBefore")?;
+        let date_responsible_id = o.opt("dateResponsibleId")?;
+        let emp_marked_id = o.opt("empMarkedId")?;
+        let emp_paid_id = o.opt("empPaidId")?;
+        let emp_responsible_id = o.opt("empResponsibleId")?;
+        let emp_return_id = o.opt("empReturnId")?;
+        let external_payment = o.opt("externalPayment")?;
+        let id = o.opt("id")?;
+        let id1c = o.opt("id1c")?;
+        let is_return = o.opt("isReturn")?;
+        let marked = o.opt("marked")?;
+        let order_id = o.opt("orderId")?;
+        let paid = o.opt("paid")?;
+        let pay_return_comment = o.opt("payReturnComment")?;
+        let pay_return_date = o.opt("payReturnDate")?;
+        let pay_return_num = o.opt("payReturnNum")?;
+        let pay_system_id = o.opt("paySystemId")?;
+        let pay_system_is_cash = o.opt("paySystemIsCash")?;
+        let pay_system_name = o.opt("paySystemName")?;
+        let pay_system_xml_id = o.opt("paySystemXmlId")?;
+        let pay_voucher_date = o.opt("payVoucherDate")?;
+        let pay_voucher_num = o.opt("payVoucherNum")?;
+        let price_cod = o.opt("priceCod")?;
+        let ps_currency = o.opt("psCurrency")?;
+        let ps_invoice_id = o.opt("psInvoiceId")?;
+        let ps_response_date = o.opt("psResponseDate")?;
+        let ps_status = o.opt("psStatus")?;
+        let ps_status_code = o.opt("psStatusCode")?;
+        let ps_status_description = o.opt("psStatusDescription")?;
+        let ps_status_message = o.opt("psStatusMessage")?;
+        let ps_sum = o.opt("psSum")?;
+        let reason_marked = o.opt("reasonMarked")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let sum = o.opt("sum")?;
+        let updated1c = o.opt("updated1c")?;
+        let version1c = o.opt("version1c")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accountNumber",
+                    "comments",
+                    "companyId",
+                    "currency",
+                    "dateBill",
+                    "dateMarked",
+                    "datePaid",
+                    "datePayBefore",
+                    "dateResponsibleId",
+                    "empMarkedId",
+                    "empPaidId",
+                    "empResponsibleId",
+                    "empReturnId",
+                    "externalPayment",
+                    "id",
+                    "id1c",
+                    "isReturn",
+                    "marked",
+                    "orderId",
+                    "paid",
+                    "payReturnComment",
+                    "payReturnDate",
+                    "payReturnNum",
+                    "paySystemId",
+                    "paySystemIsCash",
+                    "paySystemName",
+                    "paySystemXmlId",
+                    "payVoucherDate",
+                    "payVoucherNum",
+                    "priceCod",
+                    "psCurrency",
+                    "psInvoiceId",
+                    "psResponseDate",
+                    "psStatus",
+                    "psStatusCode",
+                    "psStatusDescription",
+                    "psStatusMessage",
+                    "psSum",
+                    "reasonMarked",
+                    "responsibleId",
+                    "sum",
+                    "updated1c",
+                    "version1c",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            account_number: o.opt("accountNumber")?,
-            comments: o.opt("comments")?,
-            company_id: o.opt("companyId")?,
-            currency: o.opt("currency")?,
-            date_bill: o.opt("dateBill")?,
-            date_marked: o.opt("dateMarked")?,
-            date_paid: o.opt("datePaid")?,
-            date_pay_before: o.opt("datePayBefore")?,
-            date_responsible_id: o.opt("dateResponsibleId")?,
-            emp_marked_id: o.opt("empMarkedId")?,
-            emp_paid_id: o.opt("empPaidId")?,
-            emp_responsible_id: o.opt("empResponsibleId")?,
-            emp_return_id: o.opt("empReturnId")?,
-            external_payment: o.opt("externalPayment")?,
-            id: o.opt("id")?,
-            id1c: o.opt("id1c")?,
-            is_return: o.opt("isReturn")?,
-            marked: o.opt("marked")?,
-            order_id: o.opt("orderId")?,
-            paid: o.opt("paid")?,
-            pay_return_comment: o.opt("payReturnComment")?,
-            pay_return_date: o.opt("payReturnDate")?,
-            pay_return_num: o.opt("payReturnNum")?,
-            pay_system_id: o.opt("paySystemId")?,
-            pay_system_is_cash: o.opt("paySystemIsCash")?,
-            pay_system_name: o.opt("paySystemName")?,
-            pay_system_xml_id: o.opt("paySystemXmlId")?,
-            pay_voucher_date: o.opt("payVoucherDate")?,
-            pay_voucher_num: o.opt("payVoucherNum")?,
-            price_cod: o.opt("priceCod")?,
-            ps_currency: o.opt("psCurrency")?,
-            ps_invoice_id: o.opt("psInvoiceId")?,
-            ps_response_date: o.opt("psResponseDate")?,
-            ps_status: o.opt("psStatus")?,
-            ps_status_code: o.opt("psStatusCode")?,
-            ps_status_description: o.opt("psStatusDescription")?,
-            ps_status_message: o.opt("psStatusMessage")?,
-            ps_sum: o.opt("psSum")?,
-            reason_marked: o.opt("reasonMarked")?,
-            responsible_id: o.opt("responsibleId")?,
-            sum: o.opt("sum")?,
-            updated1c: o.opt("updated1c")?,
-            version1c: o.opt("version1c")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "accountNumber",
-                        "comments",
-                        "companyId",
-                        "currency",
-                        "dateBill",
-                        "dateMarked",
-                        "datePaid",
-                        "datePayBefore",
-                        "dateResponsibleId",
-                        "empMarkedId",
-                        "empPaidId",
-                        "empResponsibleId",
-                        "empReturnId",
-                        "externalPayment",
-                        "id",
-                        "id1c",
-                        "isReturn",
-                        "marked",
-                        "orderId",
-                        "paid",
-                        "payReturnComment",
-                        "payReturnDate",
-                        "payReturnNum",
-                        "paySystemId",
-                        "paySystemIsCash",
-                        "paySystemName",
-                        "paySystemXmlId",
-                        "payVoucherDate",
-                        "payVoucherNum",
-                        "priceCod",
-                        "psCurrency",
-                        "psInvoiceId",
-                        "psResponseDate",
-                        "psStatus",
-                        "psStatusCode",
-                        "psStatusDescription",
-                        "psStatusMessage",
-                        "psSum",
-                        "reasonMarked",
-                        "responsibleId",
-                        "sum",
-                        "updated1c",
-                        "version1c",
-                        "xmlId",
-                    ],
-                )?,
+            account_number,
+            comments,
+            company_id,
+            currency,
+            date_bill,
+            date_marked,
+            date_paid,
+            date_pay_before,
+            date_responsible_id,
+            emp_marked_id,
+            emp_paid_id,
+            emp_responsible_id,
+            emp_return_id,
+            external_payment,
+            id,
+            id1c,
+            is_return,
+            marked,
+            order_id,
+            paid,
+            pay_return_comment,
+            pay_return_date,
+            pay_return_num,
+            pay_system_id,
+            pay_system_is_cash,
+            pay_system_name,
+            pay_system_xml_id,
+            pay_voucher_date,
+            pay_voucher_num,
+            price_cod,
+            ps_currency,
+            ps_invoice_id,
+            ps_response_date,
+            ps_status,
+            ps_status_code,
+            ps_status_description,
+            ps_status_message,
+            ps_sum,
+            reason_marked,
+            responsible_id,
+            sum,
+            updated1c,
+            version1c,
+            xml_id,
+            additional,
         })
     }
 }
@@ -1126,12 +1293,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -1153,10 +1325,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            payments: o.opt("payments")?,
-            additional: o.rest(&["payments"])?,
-        })
+        let payments = o.opt("payments")?;
+        let additional = o.rest(&["payments"])?;
+        Ok(Self { payments, additional })
     }
 }
 
@@ -1199,11 +1370,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -1224,10 +1394,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            payment: o.opt("payment")?,
-            additional: o.rest(&["payment"])?,
-        })
+        let payment = o.opt("payment")?;
+        let additional = o.rest(&["payment"])?;
+        Ok(Self { payment, additional })
     }
 }
 
@@ -1333,100 +1502,145 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponsePayment {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let account_number = o.opt("accountNumber")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let currency = o.opt("currency")?;
+        let date_bill = o.opt("dateBill")?;
+        let date_marked = o.opt("dateMarked")?;
+        let date_paid = o.opt("datePaid")?;
+        let date_pay_before = o.opt("datePayBefore")?;
+        let date_responsible_id = o.opt("dateResponsibleId")?;
+        let emp_marked_id = o.opt("empMarkedId")?;
+        let emp_paid_id = o.opt("empPaidId")?;
+        let emp_responsible_id = o.opt("empResponsibleId")?;
+        let emp_return_id = o.opt("empReturnId")?;
+        let external_payment = o.opt("externalPayment")?;
+        let id = o.opt("id")?;
+        let id1c = o.opt("id1c")?;
+        let is_return = o.opt("isReturn")?;
+        let marked = o.opt("marked")?;
+        let order_id = o.opt("orderId")?;
+        let paid = o.opt("paid")?;
+        let pay_return_comment = o.opt("payReturnComment")?;
+        let pay_return_date = o.opt("payReturnDate")?;
+        let pay_return_num = o.opt("payReturnNum")?;
+        let pay_system_id = o.opt("paySystemId")?;
+        let pay_system_is_cash = o.opt("paySystemIsCash")?;
+        let pay_system_name = o.opt("paySystemName")?;
+        let pay_system_xml_id = o.opt("paySystemXmlId")?;
+        let pay_voucher_date = o.opt("payVoucherDate")?;
+        let pay_voucher_num = o.opt("payVoucherNum")?;
+        let price_cod = o.opt("priceCod")?;
+        let ps_currency = o.opt("psCurrency")?;
+        let ps_invoice_id = o.opt("psInvoiceId")?;
+        let ps_response_date = o.opt("psResponseDate")?;
+        let ps_status = o.opt("psStatus")?;
+        let ps_status_code = o.opt("psStatusCode")?;
+        let ps_status_description = o.opt("psStatusDescription")?;
+        let ps_status_message = o.opt("psStatusMessage")?;
+        let ps_sum = o.opt("psSum")?;
+        let reason_marked = o.opt("reasonMarked")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let sum = o.opt("sum")?;
+        let updated1c = o.opt("updated1c")?;
+        let version1c = o.opt("version1c")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accountNumber",
+                    "comments",
+                    "companyId",
+                    "currency",
+                    "dateBill",
+                    "dateMarked",
+                    "datePaid",
+                    "datePayBefore",
+                    "dateResponsibleId",
+                    "empMarkedId",
+                    "empPaidId",
+                    "empResponsibleId",
+                    "empReturnId",
+                    "externalPayment",
+                    "id",
+                    "id1c",
+                    "isReturn",
+                    "marked",
+                    "orderId",
+                    "paid",
+                    "payReturnComment",
+                    "payReturnDate",
+                    "payReturnNum",
+                    "paySystemId",
+                    "paySystemIsCash",
+                    "paySystemName",
+                    "paySystemXmlId",
+                    "payVoucherDate",
+                    "payVoucherNum",
+                    "priceCod",
+                    "psCurrency",
+                    "psInvoiceId",
+                    "psResponseDate",
+                    "psStatus",
+                    "psStatusCode",
+                    "psStatusDescription",
+                    "psStatusMessage",
+                    "psSum",
+                    "reasonMarked",
+                    "responsibleId",
+                    "sum",
+                    "updated1c",
+                    "version1c",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            account_number: o.opt("accountNumber")?,
-            comments: o.opt("comments")?,
-            company_id: o.opt("companyId")?,
-            currency: o.opt("currency")?,
-            date_bill: o.opt("dateBill")?,
-            date_marked: o.opt("dateMarked")?,
-            date_paid: o.opt("datePaid")?,
-            date_pay_before: o.opt("datePayBefore")?,
-            date_responsible_id: o.opt("dateResponsibleId")?,
-            emp_marked_id: o.opt("empMarkedId")?,
-            emp_paid_id: o.opt("empPaidId")?,
-            emp_responsible_id: o.opt("empResponsibleId")?,
-            emp_return_id: o.opt("empReturnId")?,
-            external_payment: o.opt("externalPayment")?,
-            id: o.opt("id")?,
-            id1c: o.opt("id1c")?,
-            is_return: o.opt("isReturn")?,
-            marked: o.opt("marked")?,
-            order_id: o.opt("orderId")?,
-            paid: o.opt("paid")?,
-            pay_return_comment: o.opt("payReturnComment")?,
-            pay_return_date: o.opt("payReturnDate")?,
-            pay_return_num: o.opt("payReturnNum")?,
-            pay_system_id: o.opt("paySystemId")?,
-            pay_system_is_cash: o.opt("paySystemIsCash")?,
-            pay_system_name: o.opt("paySystemName")?,
-            pay_system_xml_id: o.opt("paySystemXmlId")?,
-            pay_voucher_date: o.opt("payVoucherDate")?,
-            pay_voucher_num: o.opt("payVoucherNum")?,
-            price_cod: o.opt("priceCod")?,
-            ps_currency: o.opt("psCurrency")?,
-            ps_invoice_id: o.opt("psInvoiceId")?,
-            ps_response_date: o.opt("psResponseDate")?,
-            ps_status: o.opt("psStatus")?,
-            ps_status_code: o.opt("psStatusCode")?,
-            ps_status_description: o.opt("psStatusDescription")?,
-            ps_status_message: o.opt("psStatusMessage")?,
-            ps_sum: o.opt("psSum")?,
-            reason_marked: o.opt("reasonMarked")?,
-            responsible_id: o.opt("responsibleId")?,
-            sum: o.opt("sum")?,
-            updated1c: o.opt("updated1c")?,
-            version1c: o.opt("version1c")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "accountNumber",
-                        "comments",
-                        "companyId",
-                        "currency",
-                        "dateBill",
-                        "dateMarked",
-                        "datePaid",
-                        "datePayBefore",
-                        "dateResponsibleId",
-                        "empMarkedId",
-                        "empPaidId",
-                        "empResponsibleId",
-                        "empReturnId",
-                        "externalPayment",
-                        "id",
-                        "id1c",
-                        "isReturn",
-                        "marked",
-                        "orderId",
-                        "paid",
-                        "payReturnComment",
-                        "payReturnDate",
-                        "payReturnNum",
-                        "paySystemId",
-                        "paySystemIsCash",
-                        "paySystemName",
-                        "paySystemXmlId",
-                        "payVoucherDate",
-                        "payVoucherNum",
-                        "priceCod",
-                        "psCurrency",
-                        "psInvoiceId",
-                        "psResponseDate",
-                        "psStatus",
-                        "psStatusCode",
-                        "psStatusDescription",
-                        "psStatusMessage",
-                        "psSum",
-                        "reasonMarked",
-                        "responsibleId",
-                        "sum",
-                        "updated1c",
-                        "version1c",
-                        "xmlId",
-                    ],
-                )?,
+            account_number,
+            comments,
+            company_id,
+            currency,
+            date_bill,
+            date_marked,
+            date_paid,
+            date_pay_before,
+            date_responsible_id,
+            emp_marked_id,
+            emp_paid_id,
+            emp_responsible_id,
+            emp_return_id,
+            external_payment,
+            id,
+            id1c,
+            is_return,
+            marked,
+            order_id,
+            paid,
+            pay_return_comment,
+            pay_return_date,
+            pay_return_num,
+            pay_system_id,
+            pay_system_is_cash,
+            pay_system_name,
+            pay_system_xml_id,
+            pay_voucher_date,
+            pay_voucher_num,
+            price_cod,
+            ps_currency,
+            ps_invoice_id,
+            ps_response_date,
+            ps_status,
+            ps_status_code,
+            ps_status_description,
+            ps_status_message,
+            ps_sum,
+            reason_marked,
+            responsible_id,
+            sum,
+            updated1c,
+            version1c,
+            xml_id,
+            additional,
         })
     }
 }

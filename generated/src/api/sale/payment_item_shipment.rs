@@ -37,10 +37,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -64,11 +63,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let payment_id = o.req("paymentId")?;
+        let shipment_id = o.req("shipmentId")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o.rest(&["paymentId", "shipmentId", "xmlId"])?;
         Ok(Self {
-            payment_id: o.req("paymentId")?,
-            shipment_id: o.req("shipmentId")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o.rest(&["paymentId", "shipmentId", "xmlId"])?,
+            payment_id,
+            shipment_id,
+            xml_id,
+            additional,
         })
     }
 }
@@ -90,9 +93,11 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let payment_item_shipment = o.opt("paymentItemShipment")?;
+        let additional = o.rest(&["paymentItemShipment"])?;
         Ok(Self {
-            payment_item_shipment: o.opt("paymentItemShipment")?,
-            additional: o.rest(&["paymentItemShipment"])?,
+            payment_item_shipment,
+            additional,
         })
     }
 }
@@ -121,14 +126,20 @@ impl ::bitrix24_runtime::loose::Loose for AddResponsePaymentItemShipment {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_insert = o.opt("dateInsert")?;
+        let id = o.opt("id")?;
+        let payment_id = o.opt("paymentId")?;
+        let shipment_id = o.opt("shipmentId")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(&["dateInsert", "id", "paymentId", "shipmentId", "xmlId"])?;
         Ok(Self {
-            date_insert: o.opt("dateInsert")?,
-            id: o.opt("id")?,
-            payment_id: o.opt("paymentId")?,
-            shipment_id: o.opt("shipmentId")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(&["dateInsert", "id", "paymentId", "shipmentId", "xmlId"])?,
+            date_insert,
+            id,
+            payment_id,
+            shipment_id,
+            xml_id,
+            additional,
         })
     }
 }
@@ -178,10 +189,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -231,10 +241,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -255,9 +264,11 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let payment_item_shipment = o.opt("paymentItemShipment")?;
+        let additional = o.rest(&["paymentItemShipment"])?;
         Ok(Self {
-            payment_item_shipment: o.opt("paymentItemShipment")?,
-            additional: o.rest(&["paymentItemShipment"])?,
+            payment_item_shipment,
+            additional,
         })
     }
 }
@@ -286,14 +297,20 @@ impl ::bitrix24_runtime::loose::Loose for GetResponsePaymentItemShipment {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_insert = o.opt("dateInsert")?;
+        let id = o.opt("id")?;
+        let payment_id = o.opt("paymentId")?;
+        let shipment_id = o.opt("shipmentId")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(&["dateInsert", "id", "paymentId", "shipmentId", "xmlId"])?;
         Ok(Self {
-            date_insert: o.opt("dateInsert")?,
-            id: o.opt("id")?,
-            payment_id: o.opt("paymentId")?,
-            shipment_id: o.opt("shipmentId")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(&["dateInsert", "id", "paymentId", "shipmentId", "xmlId"])?,
+            date_insert,
+            id,
+            payment_id,
+            shipment_id,
+            xml_id,
+            additional,
         })
     }
 }
@@ -340,7 +357,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -361,9 +379,11 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let payment_item_shipment = o.opt("paymentItemShipment")?;
+        let additional = o.rest(&["paymentItemShipment"])?;
         Ok(Self {
-            payment_item_shipment: o.opt("paymentItemShipment")?,
-            additional: o.rest(&["paymentItemShipment"])?,
+            payment_item_shipment,
+            additional,
         })
     }
 }
@@ -392,14 +412,20 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponsePaymentItemShipment {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_insert = o.opt("dateInsert")?;
+        let id = o.opt("id")?;
+        let payment_id = o.opt("paymentId")?;
+        let shipment_id = o.opt("shipmentId")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(&["dateInsert", "id", "paymentId", "shipmentId", "xmlId"])?;
         Ok(Self {
-            date_insert: o.opt("dateInsert")?,
-            id: o.opt("id")?,
-            payment_id: o.opt("paymentId")?,
-            shipment_id: o.opt("shipmentId")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(&["dateInsert", "id", "paymentId", "shipmentId", "xmlId"])?,
+            date_insert,
+            id,
+            payment_id,
+            shipment_id,
+            xml_id,
+            additional,
         })
     }
 }
@@ -451,12 +477,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -480,9 +511,11 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let payment_items_shipment = o.opt("paymentItemsShipment")?;
+        let additional = o.rest(&["paymentItemsShipment"])?;
         Ok(Self {
-            payment_items_shipment: o.opt("paymentItemsShipment")?,
-            additional: o.rest(&["paymentItemsShipment"])?,
+            payment_items_shipment,
+            additional,
         })
     }
 }
@@ -526,11 +559,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -550,10 +582,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            xml_id: o.opt("xmlId")?,
-            additional: o.rest(&["xmlId"])?,
-        })
+        let xml_id = o.opt("xmlId")?;
+        let additional = o.rest(&["xmlId"])?;
+        Ok(Self { xml_id, additional })
     }
 }
 
@@ -574,9 +605,11 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let payment_item_shipment = o.opt("paymentItemShipment")?;
+        let additional = o.rest(&["paymentItemShipment"])?;
         Ok(Self {
-            payment_item_shipment: o.opt("paymentItemShipment")?,
-            additional: o.rest(&["paymentItemShipment"])?,
+            payment_item_shipment,
+            additional,
         })
     }
 }
@@ -605,14 +638,20 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponsePaymentItemShipment {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_insert = o.opt("dateInsert")?;
+        let id = o.opt("id")?;
+        let payment_id = o.opt("paymentId")?;
+        let shipment_id = o.opt("shipmentId")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(&["dateInsert", "id", "paymentId", "shipmentId", "xmlId"])?;
         Ok(Self {
-            date_insert: o.opt("dateInsert")?,
-            id: o.opt("id")?,
-            payment_id: o.opt("paymentId")?,
-            shipment_id: o.opt("shipmentId")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(&["dateInsert", "id", "paymentId", "shipmentId", "xmlId"])?,
+            date_insert,
+            id,
+            payment_id,
+            shipment_id,
+            xml_id,
+            additional,
         })
     }
 }

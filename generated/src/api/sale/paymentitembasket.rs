@@ -37,10 +37,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -66,12 +65,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let basket_id = o.req("basketId")?;
+        let payment_id = o.req("paymentId")?;
+        let quantity = o.opt("quantity")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o.rest(&["basketId", "paymentId", "quantity", "xmlId"])?;
         Ok(Self {
-            basket_id: o.req("basketId")?,
-            payment_id: o.req("paymentId")?,
-            quantity: o.opt("quantity")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o.rest(&["basketId", "paymentId", "quantity", "xmlId"])?,
+            basket_id,
+            payment_id,
+            quantity,
+            xml_id,
+            additional,
         })
     }
 }
@@ -93,9 +97,11 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let payment_item_basket = o.opt("paymentItemBasket")?;
+        let additional = o.rest(&["paymentItemBasket"])?;
         Ok(Self {
-            payment_item_basket: o.opt("paymentItemBasket")?,
-            additional: o.rest(&["paymentItemBasket"])?,
+            payment_item_basket,
+            additional,
         })
     }
 }
@@ -126,17 +132,22 @@ impl ::bitrix24_runtime::loose::Loose for AddResponsePaymentItemBasket {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let basket_id = o.opt("basketId")?;
+        let date_insert = o.opt("dateInsert")?;
+        let id = o.opt("id")?;
+        let payment_id = o.opt("paymentId")?;
+        let quantity = o.opt("quantity")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(&["basketId", "dateInsert", "id", "paymentId", "quantity", "xmlId"])?;
         Ok(Self {
-            basket_id: o.opt("basketId")?,
-            date_insert: o.opt("dateInsert")?,
-            id: o.opt("id")?,
-            payment_id: o.opt("paymentId")?,
-            quantity: o.opt("quantity")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &["basketId", "dateInsert", "id", "paymentId", "quantity", "xmlId"],
-                )?,
+            basket_id,
+            date_insert,
+            id,
+            payment_id,
+            quantity,
+            xml_id,
+            additional,
         })
     }
 }
@@ -186,10 +197,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -239,10 +249,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -263,9 +272,11 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let payment_item_basket = o.opt("paymentItemBasket")?;
+        let additional = o.rest(&["paymentItemBasket"])?;
         Ok(Self {
-            payment_item_basket: o.opt("paymentItemBasket")?,
-            additional: o.rest(&["paymentItemBasket"])?,
+            payment_item_basket,
+            additional,
         })
     }
 }
@@ -296,17 +307,22 @@ impl ::bitrix24_runtime::loose::Loose for GetResponsePaymentItemBasket {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let basket_id = o.opt("basketId")?;
+        let date_insert = o.opt("dateInsert")?;
+        let id = o.opt("id")?;
+        let payment_id = o.opt("paymentId")?;
+        let quantity = o.opt("quantity")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(&["basketId", "dateInsert", "id", "paymentId", "quantity", "xmlId"])?;
         Ok(Self {
-            basket_id: o.opt("basketId")?,
-            date_insert: o.opt("dateInsert")?,
-            id: o.opt("id")?,
-            payment_id: o.opt("paymentId")?,
-            quantity: o.opt("quantity")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &["basketId", "dateInsert", "id", "paymentId", "quantity", "xmlId"],
-                )?,
+            basket_id,
+            date_insert,
+            id,
+            payment_id,
+            quantity,
+            xml_id,
+            additional,
         })
     }
 }
@@ -353,7 +369,8 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -374,9 +391,11 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let payment_item_basket = o.opt("paymentItemBasket")?;
+        let additional = o.rest(&["paymentItemBasket"])?;
         Ok(Self {
-            payment_item_basket: o.opt("paymentItemBasket")?,
-            additional: o.rest(&["paymentItemBasket"])?,
+            payment_item_basket,
+            additional,
         })
     }
 }
@@ -407,17 +426,22 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponsePaymentItemBasket {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let basket_id = o.opt("basketId")?;
+        let date_insert = o.opt("dateInsert")?;
+        let id = o.opt("id")?;
+        let payment_id = o.opt("paymentId")?;
+        let quantity = o.opt("quantity")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(&["basketId", "dateInsert", "id", "paymentId", "quantity", "xmlId"])?;
         Ok(Self {
-            basket_id: o.opt("basketId")?,
-            date_insert: o.opt("dateInsert")?,
-            id: o.opt("id")?,
-            payment_id: o.opt("paymentId")?,
-            quantity: o.opt("quantity")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &["basketId", "dateInsert", "id", "paymentId", "quantity", "xmlId"],
-                )?,
+            basket_id,
+            date_insert,
+            id,
+            payment_id,
+            quantity,
+            xml_id,
+            additional,
         })
     }
 }
@@ -469,12 +493,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -498,9 +527,11 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let payment_items_basket = o.opt("paymentItemsBasket")?;
+        let additional = o.rest(&["paymentItemsBasket"])?;
         Ok(Self {
-            payment_items_basket: o.opt("paymentItemsBasket")?,
-            additional: o.rest(&["paymentItemsBasket"])?,
+            payment_items_basket,
+            additional,
         })
     }
 }
@@ -544,11 +575,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -569,10 +599,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let quantity = o.req("quantity")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o.rest(&["quantity", "xmlId"])?;
         Ok(Self {
-            quantity: o.req("quantity")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o.rest(&["quantity", "xmlId"])?,
+            quantity,
+            xml_id,
+            additional,
         })
     }
 }
@@ -594,9 +627,11 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let payment_item_basket = o.opt("paymentItemBasket")?;
+        let additional = o.rest(&["paymentItemBasket"])?;
         Ok(Self {
-            payment_item_basket: o.opt("paymentItemBasket")?,
-            additional: o.rest(&["paymentItemBasket"])?,
+            payment_item_basket,
+            additional,
         })
     }
 }
@@ -627,17 +662,22 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponsePaymentItemBasket {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let basket_id = o.opt("basketId")?;
+        let date_insert = o.opt("dateInsert")?;
+        let id = o.opt("id")?;
+        let payment_id = o.opt("paymentId")?;
+        let quantity = o.opt("quantity")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(&["basketId", "dateInsert", "id", "paymentId", "quantity", "xmlId"])?;
         Ok(Self {
-            basket_id: o.opt("basketId")?,
-            date_insert: o.opt("dateInsert")?,
-            id: o.opt("id")?,
-            payment_id: o.opt("paymentId")?,
-            quantity: o.opt("quantity")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &["basketId", "dateInsert", "id", "paymentId", "quantity", "xmlId"],
-                )?,
+            basket_id,
+            date_insert,
+            id,
+            payment_id,
+            quantity,
+            xml_id,
+            additional,
         })
     }
 }

@@ -63,32 +63,43 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let bx_rest_handler = o.req("BX_REST_HANDLER")?;
+        let description = o.opt("DESCRIPTION")?;
+        let entity_registry_type = o.opt("ENTITY_REGISTRY_TYPE")?;
+        let logotype = o.opt("LOGOTYPE")?;
+        let name = o.req("NAME")?;
+        let new_window = o.opt("NEW_WINDOW")?;
+        let person_type_id = o.req("PERSON_TYPE_ID")?;
+        let settings = o.opt("SETTINGS")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "BX_REST_HANDLER",
+                    "DESCRIPTION",
+                    "ENTITY_REGISTRY_TYPE",
+                    "LOGOTYPE",
+                    "NAME",
+                    "NEW_WINDOW",
+                    "PERSON_TYPE_ID",
+                    "SETTINGS",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            bx_rest_handler: o.req("BX_REST_HANDLER")?,
-            description: o.opt("DESCRIPTION")?,
-            entity_registry_type: o.opt("ENTITY_REGISTRY_TYPE")?,
-            logotype: o.opt("LOGOTYPE")?,
-            name: o.req("NAME")?,
-            new_window: o.opt("NEW_WINDOW")?,
-            person_type_id: o.req("PERSON_TYPE_ID")?,
-            settings: o.opt("SETTINGS")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "BX_REST_HANDLER",
-                        "DESCRIPTION",
-                        "ENTITY_REGISTRY_TYPE",
-                        "LOGOTYPE",
-                        "NAME",
-                        "NEW_WINDOW",
-                        "PERSON_TYPE_ID",
-                        "SETTINGS",
-                        "XML_ID",
-                    ],
-                )?,
+            active,
+            bx_rest_handler,
+            description,
+            entity_registry_type,
+            logotype,
+            name,
+            new_window,
+            person_type_id,
+            settings,
+            xml_id,
+            additional,
         })
     }
 }
@@ -147,10 +158,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("ID")?,
-            additional: o.rest(&["ID"])?,
-        })
+        let id = o.req("ID")?;
+        let additional = o.rest(&["ID"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -204,11 +214,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("FILTER")?;
+        let order = o.opt("ORDER")?;
+        let select = o.opt("SELECT")?;
+        let additional = o.rest(&["FILTER", "ORDER", "SELECT"])?;
         Ok(Self {
-            filter: o.opt("FILTER")?,
-            order: o.opt("ORDER")?,
-            select: o.opt("SELECT")?,
-            additional: o.rest(&["FILTER", "ORDER", "SELECT"])?,
+            filter,
+            order,
+            select,
+            additional,
         })
     }
 }
@@ -257,11 +271,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.opt("FIELDS")?,
-            id: o.req("ID")?,
-            additional: o.rest(&["FIELDS", "ID"])?,
-        })
+        let fields = o.opt("FIELDS")?;
+        let id = o.req("ID")?;
+        let additional = o.rest(&["FIELDS", "ID"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -301,28 +314,37 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let bx_rest_handler = o.opt("BX_REST_HANDLER")?;
+        let description = o.opt("DESCRIPTION")?;
+        let logotype = o.opt("LOGOTYPE")?;
+        let name = o.opt("NAME")?;
+        let new_window = o.opt("NEW_WINDOW")?;
+        let person_type_id = o.opt("PERSON_TYPE_ID")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "BX_REST_HANDLER",
+                    "DESCRIPTION",
+                    "LOGOTYPE",
+                    "NAME",
+                    "NEW_WINDOW",
+                    "PERSON_TYPE_ID",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            bx_rest_handler: o.opt("BX_REST_HANDLER")?,
-            description: o.opt("DESCRIPTION")?,
-            logotype: o.opt("LOGOTYPE")?,
-            name: o.opt("NAME")?,
-            new_window: o.opt("NEW_WINDOW")?,
-            person_type_id: o.opt("PERSON_TYPE_ID")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "BX_REST_HANDLER",
-                        "DESCRIPTION",
-                        "LOGOTYPE",
-                        "NAME",
-                        "NEW_WINDOW",
-                        "PERSON_TYPE_ID",
-                        "XML_ID",
-                    ],
-                )?,
+            active,
+            bx_rest_handler,
+            description,
+            logotype,
+            name,
+            new_window,
+            person_type_id,
+            xml_id,
+            additional,
         })
     }
 }

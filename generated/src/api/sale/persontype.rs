@@ -37,10 +37,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -67,13 +66,19 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let name = o.req("name")?;
+        let sort = o.opt("sort")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o.rest(&["active", "code", "name", "sort", "xmlId"])?;
         Ok(Self {
-            active: o.opt("active")?,
-            code: o.opt("code")?,
-            name: o.req("name")?,
-            sort: o.opt("sort")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o.rest(&["active", "code", "name", "sort", "xmlId"])?,
+            active,
+            code,
+            name,
+            sort,
+            xml_id,
+            additional,
         })
     }
 }
@@ -95,10 +100,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            person_type: o.opt("personType")?,
-            additional: o.rest(&["personType"])?,
-        })
+        let person_type = o.opt("personType")?;
+        let additional = o.rest(&["personType"])?;
+        Ok(Self { person_type, additional })
     }
 }
 
@@ -128,14 +132,21 @@ impl ::bitrix24_runtime::loose::Loose for AddResponsePersonType {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let sort = o.opt("sort")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o.rest(&["active", "code", "id", "name", "sort", "xmlId"])?;
         Ok(Self {
-            active: o.opt("active")?,
-            code: o.opt("code")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            sort: o.opt("sort")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o.rest(&["active", "code", "id", "name", "sort", "xmlId"])?,
+            active,
+            code,
+            id,
+            name,
+            sort,
+            xml_id,
+            additional,
         })
     }
 }
@@ -184,10 +195,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -239,10 +249,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -263,10 +272,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            person_type: o.opt("personType")?,
-            additional: o.rest(&["personType"])?,
-        })
+        let person_type = o.opt("personType")?;
+        let additional = o.rest(&["personType"])?;
+        Ok(Self { person_type, additional })
     }
 }
 
@@ -296,14 +304,21 @@ impl ::bitrix24_runtime::loose::Loose for GetResponsePersonType {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let sort = o.opt("sort")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o.rest(&["active", "code", "id", "name", "sort", "xmlId"])?;
         Ok(Self {
-            active: o.opt("active")?,
-            code: o.opt("code")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            sort: o.opt("sort")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o.rest(&["active", "code", "id", "name", "sort", "xmlId"])?,
+            active,
+            code,
+            id,
+            name,
+            sort,
+            xml_id,
+            additional,
         })
     }
 }
@@ -350,7 +365,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -371,10 +387,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            person_type: o.opt("personType")?,
-            additional: o.rest(&["personType"])?,
-        })
+        let person_type = o.opt("personType")?;
+        let additional = o.rest(&["personType"])?;
+        Ok(Self { person_type, additional })
     }
 }
 
@@ -404,14 +419,21 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponsePersonType {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let sort = o.opt("sort")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o.rest(&["active", "code", "id", "name", "sort", "xmlId"])?;
         Ok(Self {
-            active: o.opt("active")?,
-            code: o.opt("code")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            sort: o.opt("sort")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o.rest(&["active", "code", "id", "name", "sort", "xmlId"])?,
+            active,
+            code,
+            id,
+            name,
+            sort,
+            xml_id,
+            additional,
         })
     }
 }
@@ -463,12 +485,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -515,11 +542,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -546,13 +572,19 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let name = o.req("name")?;
+        let sort = o.opt("sort")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o.rest(&["active", "code", "name", "sort", "xmlId"])?;
         Ok(Self {
-            active: o.opt("active")?,
-            code: o.opt("code")?,
-            name: o.req("name")?,
-            sort: o.opt("sort")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o.rest(&["active", "code", "name", "sort", "xmlId"])?,
+            active,
+            code,
+            name,
+            sort,
+            xml_id,
+            additional,
         })
     }
 }
@@ -574,10 +606,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            person_type: o.opt("personType")?,
-            additional: o.rest(&["personType"])?,
-        })
+        let person_type = o.opt("personType")?;
+        let additional = o.rest(&["personType"])?;
+        Ok(Self { person_type, additional })
     }
 }
 
@@ -607,14 +638,21 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponsePersonType {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let sort = o.opt("sort")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o.rest(&["active", "code", "id", "name", "sort", "xmlId"])?;
         Ok(Self {
-            active: o.opt("active")?,
-            code: o.opt("code")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            sort: o.opt("sort")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o.rest(&["active", "code", "id", "name", "sort", "xmlId"])?,
+            active,
+            code,
+            id,
+            name,
+            sort,
+            xml_id,
+            additional,
         })
     }
 }

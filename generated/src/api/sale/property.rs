@@ -37,10 +37,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -93,44 +92,61 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let default_value = o.opt("defaultValue")?;
+        let description = o.opt("description")?;
+        let is_filtered = o.opt("isFiltered")?;
+        let multiple = o.opt("multiple")?;
+        let name = o.req("name")?;
+        let person_type_id = o.req("personTypeId")?;
+        let props_group_id = o.req("propsGroupId")?;
+        let required = o.opt("required")?;
+        let settings = o.opt("settings")?;
+        let sort = o.opt("sort")?;
+        let type_ = o.req("type")?;
+        let user_props = o.opt("userProps")?;
+        let util = o.opt("util")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "code",
+                    "defaultValue",
+                    "description",
+                    "isFiltered",
+                    "multiple",
+                    "name",
+                    "personTypeId",
+                    "propsGroupId",
+                    "required",
+                    "settings",
+                    "sort",
+                    "type",
+                    "userProps",
+                    "util",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            code: o.opt("code")?,
-            default_value: o.opt("defaultValue")?,
-            description: o.opt("description")?,
-            is_filtered: o.opt("isFiltered")?,
-            multiple: o.opt("multiple")?,
-            name: o.req("name")?,
-            person_type_id: o.req("personTypeId")?,
-            props_group_id: o.req("propsGroupId")?,
-            required: o.opt("required")?,
-            settings: o.opt("settings")?,
-            sort: o.opt("sort")?,
-            type_: o.req("type")?,
-            user_props: o.opt("userProps")?,
-            util: o.opt("util")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "code",
-                        "defaultValue",
-                        "description",
-                        "isFiltered",
-                        "multiple",
-                        "name",
-                        "personTypeId",
-                        "propsGroupId",
-                        "required",
-                        "settings",
-                        "sort",
-                        "type",
-                        "userProps",
-                        "util",
-                        "xmlId",
-                    ],
-                )?,
+            active,
+            code,
+            default_value,
+            description,
+            is_filtered,
+            multiple,
+            name,
+            person_type_id,
+            props_group_id,
+            required,
+            settings,
+            sort,
+            type_,
+            user_props,
+            util,
+            xml_id,
+            additional,
         })
     }
 }
@@ -163,11 +179,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let maxlength = o.opt("maxlength")?;
+        let minlength = o.opt("minlength")?;
+        let pattern = o.opt("pattern")?;
+        let additional = o.rest(&["maxlength", "minlength", "pattern"])?;
         Ok(Self {
-            maxlength: o.opt("maxlength")?,
-            minlength: o.opt("minlength")?,
-            pattern: o.opt("pattern")?,
-            additional: o.rest(&["maxlength", "minlength", "pattern"])?,
+            maxlength,
+            minlength,
+            pattern,
+            additional,
         })
     }
 }
@@ -220,10 +240,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -275,10 +294,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -299,10 +317,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            property: o.opt("property")?,
-            additional: o.rest(&["property"])?,
-        })
+        let property = o.opt("property")?;
+        let additional = o.rest(&["property"])?;
+        Ok(Self { property, additional })
     }
 }
 
@@ -377,68 +394,97 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseProperty {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let default_value = o.opt("defaultValue")?;
+        let description = o.opt("description")?;
+        let id = o.opt("id")?;
+        let input_field_location = o.opt("inputFieldLocation")?;
+        let is_address = o.opt("isAddress")?;
+        let is_address_from = o.opt("isAddressFrom")?;
+        let is_address_to = o.opt("isAddressTo")?;
+        let is_email = o.opt("isEmail")?;
+        let is_filtered = o.opt("isFiltered")?;
+        let is_location = o.opt("isLocation")?;
+        let is_location4tax = o.opt("isLocation4tax")?;
+        let is_payer = o.opt("isPayer")?;
+        let is_phone = o.opt("isPhone")?;
+        let is_profile_name = o.opt("isProfileName")?;
+        let is_zip = o.opt("isZip")?;
+        let multiple = o.opt("multiple")?;
+        let name = o.opt("name")?;
+        let person_type_id = o.opt("personTypeId")?;
+        let props_group_id = o.opt("propsGroupId")?;
+        let required = o.opt("required")?;
+        let settings = o.opt("settings")?;
+        let sort = o.opt("sort")?;
+        let type_ = o.opt("type")?;
+        let user_props = o.opt("userProps")?;
+        let util = o.opt("util")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "code",
+                    "defaultValue",
+                    "description",
+                    "id",
+                    "inputFieldLocation",
+                    "isAddress",
+                    "isAddressFrom",
+                    "isAddressTo",
+                    "isEmail",
+                    "isFiltered",
+                    "isLocation",
+                    "isLocation4tax",
+                    "isPayer",
+                    "isPhone",
+                    "isProfileName",
+                    "isZip",
+                    "multiple",
+                    "name",
+                    "personTypeId",
+                    "propsGroupId",
+                    "required",
+                    "settings",
+                    "sort",
+                    "type",
+                    "userProps",
+                    "util",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            code: o.opt("code")?,
-            default_value: o.opt("defaultValue")?,
-            description: o.opt("description")?,
-            id: o.opt("id")?,
-            input_field_location: o.opt("inputFieldLocation")?,
-            is_address: o.opt("isAddress")?,
-            is_address_from: o.opt("isAddressFrom")?,
-            is_address_to: o.opt("isAddressTo")?,
-            is_email: o.opt("isEmail")?,
-            is_filtered: o.opt("isFiltered")?,
-            is_location: o.opt("isLocation")?,
-            is_location4tax: o.opt("isLocation4tax")?,
-            is_payer: o.opt("isPayer")?,
-            is_phone: o.opt("isPhone")?,
-            is_profile_name: o.opt("isProfileName")?,
-            is_zip: o.opt("isZip")?,
-            multiple: o.opt("multiple")?,
-            name: o.opt("name")?,
-            person_type_id: o.opt("personTypeId")?,
-            props_group_id: o.opt("propsGroupId")?,
-            required: o.opt("required")?,
-            settings: o.opt("settings")?,
-            sort: o.opt("sort")?,
-            type_: o.opt("type")?,
-            user_props: o.opt("userProps")?,
-            util: o.opt("util")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "code",
-                        "defaultValue",
-                        "description",
-                        "id",
-                        "inputFieldLocation",
-                        "isAddress",
-                        "isAddressFrom",
-                        "isAddressTo",
-                        "isEmail",
-                        "isFiltered",
-                        "isLocation",
-                        "isLocation4tax",
-                        "isPayer",
-                        "isPhone",
-                        "isProfileName",
-                        "isZip",
-                        "multiple",
-                        "name",
-                        "personTypeId",
-                        "propsGroupId",
-                        "required",
-                        "settings",
-                        "sort",
-                        "type",
-                        "userProps",
-                        "util",
-                        "xmlId",
-                    ],
-                )?,
+            active,
+            code,
+            default_value,
+            description,
+            id,
+            input_field_location,
+            is_address,
+            is_address_from,
+            is_address_to,
+            is_email,
+            is_filtered,
+            is_location,
+            is_location4tax,
+            is_payer,
+            is_phone,
+            is_profile_name,
+            is_zip,
+            multiple,
+            name,
+            person_type_id,
+            props_group_id,
+            required,
+            settings,
+            sort,
+            type_,
+            user_props,
+            util,
+            xml_id,
+            additional,
         })
     }
 }
@@ -488,10 +534,9 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsbytypeRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            type_: o.req("type")?,
-            additional: o.rest(&["type"])?,
-        })
+        let type_ = o.req("type")?;
+        let additional = o.rest(&["type"])?;
+        Ok(Self { type_, additional })
     }
 }
 
@@ -514,10 +559,9 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsbytypeResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            property: o.opt("property")?,
-            additional: o.rest(&["property"])?,
-        })
+        let property = o.opt("property")?;
+        let additional = o.rest(&["property"])?;
+        Ok(Self { property, additional })
     }
 }
 
@@ -570,46 +614,64 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsbytypeResponseProperty {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let default_value = o.opt("defaultValue")?;
+        let description = o.opt("description")?;
+        let id = o.opt("id")?;
+        let is_filtered = o.opt("isFiltered")?;
+        let multiple = o.opt("multiple")?;
+        let name = o.opt("name")?;
+        let person_type_id = o.opt("personTypeId")?;
+        let props_group_id = o.opt("propsGroupId")?;
+        let required = o.opt("required")?;
+        let settings = o.opt("settings")?;
+        let sort = o.opt("sort")?;
+        let type_ = o.opt("type")?;
+        let user_props = o.opt("userProps")?;
+        let util = o.opt("util")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "code",
+                    "defaultValue",
+                    "description",
+                    "id",
+                    "isFiltered",
+                    "multiple",
+                    "name",
+                    "personTypeId",
+                    "propsGroupId",
+                    "required",
+                    "settings",
+                    "sort",
+                    "type",
+                    "userProps",
+                    "util",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            code: o.opt("code")?,
-            default_value: o.opt("defaultValue")?,
-            description: o.opt("description")?,
-            id: o.opt("id")?,
-            is_filtered: o.opt("isFiltered")?,
-            multiple: o.opt("multiple")?,
-            name: o.opt("name")?,
-            person_type_id: o.opt("personTypeId")?,
-            props_group_id: o.opt("propsGroupId")?,
-            required: o.opt("required")?,
-            settings: o.opt("settings")?,
-            sort: o.opt("sort")?,
-            type_: o.opt("type")?,
-            user_props: o.opt("userProps")?,
-            util: o.opt("util")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "code",
-                        "defaultValue",
-                        "description",
-                        "id",
-                        "isFiltered",
-                        "multiple",
-                        "name",
-                        "personTypeId",
-                        "propsGroupId",
-                        "required",
-                        "settings",
-                        "sort",
-                        "type",
-                        "userProps",
-                        "util",
-                        "xmlId",
-                    ],
-                )?,
+            active,
+            code,
+            default_value,
+            description,
+            id,
+            is_filtered,
+            multiple,
+            name,
+            person_type_id,
+            props_group_id,
+            required,
+            settings,
+            sort,
+            type_,
+            user_props,
+            util,
+            xml_id,
+            additional,
         })
     }
 }
@@ -661,12 +723,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -688,10 +755,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            properties: o.opt("properties")?,
-            additional: o.rest(&["properties"])?,
-        })
+        let properties = o.opt("properties")?;
+        let additional = o.rest(&["properties"])?;
+        Ok(Self { properties, additional })
     }
 }
 
@@ -734,11 +800,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -784,38 +849,52 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let default_value = o.opt("defaultValue")?;
+        let description = o.opt("description")?;
+        let is_filtered = o.opt("isFiltered")?;
+        let multiple = o.opt("multiple")?;
+        let name = o.req("name")?;
+        let required = o.opt("required")?;
+        let settings = o.opt("settings")?;
+        let sort = o.opt("sort")?;
+        let user_props = o.opt("userProps")?;
+        let util = o.opt("util")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "code",
+                    "defaultValue",
+                    "description",
+                    "isFiltered",
+                    "multiple",
+                    "name",
+                    "required",
+                    "settings",
+                    "sort",
+                    "userProps",
+                    "util",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            code: o.opt("code")?,
-            default_value: o.opt("defaultValue")?,
-            description: o.opt("description")?,
-            is_filtered: o.opt("isFiltered")?,
-            multiple: o.opt("multiple")?,
-            name: o.req("name")?,
-            required: o.opt("required")?,
-            settings: o.opt("settings")?,
-            sort: o.opt("sort")?,
-            user_props: o.opt("userProps")?,
-            util: o.opt("util")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "code",
-                        "defaultValue",
-                        "description",
-                        "isFiltered",
-                        "multiple",
-                        "name",
-                        "required",
-                        "settings",
-                        "sort",
-                        "userProps",
-                        "util",
-                        "xmlId",
-                    ],
-                )?,
+            active,
+            code,
+            default_value,
+            description,
+            is_filtered,
+            multiple,
+            name,
+            required,
+            settings,
+            sort,
+            user_props,
+            util,
+            xml_id,
+            additional,
         })
     }
 }
@@ -849,10 +928,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            property: o.opt("property")?,
-            additional: o.rest(&["property"])?,
-        })
+        let property = o.opt("property")?;
+        let additional = o.rest(&["property"])?;
+        Ok(Self { property, additional })
     }
 }
 
@@ -927,68 +1005,97 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseProperty {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let default_value = o.opt("defaultValue")?;
+        let description = o.opt("description")?;
+        let id = o.opt("id")?;
+        let input_field_location = o.opt("inputFieldLocation")?;
+        let is_address = o.opt("isAddress")?;
+        let is_address_from = o.opt("isAddressFrom")?;
+        let is_address_to = o.opt("isAddressTo")?;
+        let is_email = o.opt("isEmail")?;
+        let is_filtered = o.opt("isFiltered")?;
+        let is_location = o.opt("isLocation")?;
+        let is_location4tax = o.opt("isLocation4tax")?;
+        let is_payer = o.opt("isPayer")?;
+        let is_phone = o.opt("isPhone")?;
+        let is_profile_name = o.opt("isProfileName")?;
+        let is_zip = o.opt("isZip")?;
+        let multiple = o.opt("multiple")?;
+        let name = o.opt("name")?;
+        let person_type_id = o.opt("personTypeId")?;
+        let props_group_id = o.opt("propsGroupId")?;
+        let required = o.opt("required")?;
+        let settings = o.opt("settings")?;
+        let sort = o.opt("sort")?;
+        let type_ = o.opt("type")?;
+        let user_props = o.opt("userProps")?;
+        let util = o.opt("util")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "code",
+                    "defaultValue",
+                    "description",
+                    "id",
+                    "inputFieldLocation",
+                    "isAddress",
+                    "isAddressFrom",
+                    "isAddressTo",
+                    "isEmail",
+                    "isFiltered",
+                    "isLocation",
+                    "isLocation4tax",
+                    "isPayer",
+                    "isPhone",
+                    "isProfileName",
+                    "isZip",
+                    "multiple",
+                    "name",
+                    "personTypeId",
+                    "propsGroupId",
+                    "required",
+                    "settings",
+                    "sort",
+                    "type",
+                    "userProps",
+                    "util",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            code: o.opt("code")?,
-            default_value: o.opt("defaultValue")?,
-            description: o.opt("description")?,
-            id: o.opt("id")?,
-            input_field_location: o.opt("inputFieldLocation")?,
-            is_address: o.opt("isAddress")?,
-            is_address_from: o.opt("isAddressFrom")?,
-            is_address_to: o.opt("isAddressTo")?,
-            is_email: o.opt("isEmail")?,
-            is_filtered: o.opt("isFiltered")?,
-            is_location: o.opt("isLocation")?,
-            is_location4tax: o.opt("isLocation4tax")?,
-            is_payer: o.opt("isPayer")?,
-            is_phone: o.opt("isPhone")?,
-            is_profile_name: o.opt("isProfileName")?,
-            is_zip: o.opt("isZip")?,
-            multiple: o.opt("multiple")?,
-            name: o.opt("name")?,
-            person_type_id: o.opt("personTypeId")?,
-            props_group_id: o.opt("propsGroupId")?,
-            required: o.opt("required")?,
-            settings: o.opt("settings")?,
-            sort: o.opt("sort")?,
-            type_: o.opt("type")?,
-            user_props: o.opt("userProps")?,
-            util: o.opt("util")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "code",
-                        "defaultValue",
-                        "description",
-                        "id",
-                        "inputFieldLocation",
-                        "isAddress",
-                        "isAddressFrom",
-                        "isAddressTo",
-                        "isEmail",
-                        "isFiltered",
-                        "isLocation",
-                        "isLocation4tax",
-                        "isPayer",
-                        "isPhone",
-                        "isProfileName",
-                        "isZip",
-                        "multiple",
-                        "name",
-                        "personTypeId",
-                        "propsGroupId",
-                        "required",
-                        "settings",
-                        "sort",
-                        "type",
-                        "userProps",
-                        "util",
-                        "xmlId",
-                    ],
-                )?,
+            active,
+            code,
+            default_value,
+            description,
+            id,
+            input_field_location,
+            is_address,
+            is_address_from,
+            is_address_to,
+            is_email,
+            is_filtered,
+            is_location,
+            is_location4tax,
+            is_payer,
+            is_phone,
+            is_profile_name,
+            is_zip,
+            multiple,
+            name,
+            person_type_id,
+            props_group_id,
+            required,
+            settings,
+            sort,
+            type_,
+            user_props,
+            util,
+            xml_id,
+            additional,
         })
     }
 }

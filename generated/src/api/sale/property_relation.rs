@@ -35,10 +35,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -62,11 +61,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.req("entityId")?;
+        let entity_type = o.req("entityType")?;
+        let property_id = o.req("propertyId")?;
+        let additional = o.rest(&["entityId", "entityType", "propertyId"])?;
         Ok(Self {
-            entity_id: o.req("entityId")?,
-            entity_type: o.req("entityType")?,
-            property_id: o.req("propertyId")?,
-            additional: o.rest(&["entityId", "entityType", "propertyId"])?,
+            entity_id,
+            entity_type,
+            property_id,
+            additional,
         })
     }
 }
@@ -90,9 +93,11 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let property_relation = o.opt("propertyRelation")?;
+        let additional = o.rest(&["propertyRelation"])?;
         Ok(Self {
-            property_relation: o.opt("propertyRelation")?,
-            additional: o.rest(&["propertyRelation"])?,
+            property_relation,
+            additional,
         })
     }
 }
@@ -117,11 +122,15 @@ impl ::bitrix24_runtime::loose::Loose for AddResponsePropertyRelation {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.opt("entityId")?;
+        let entity_type = o.opt("entityType")?;
+        let property_id = o.opt("propertyId")?;
+        let additional = o.rest(&["entityId", "entityType", "propertyId"])?;
         Ok(Self {
-            entity_id: o.opt("entityId")?,
-            entity_type: o.opt("entityType")?,
-            property_id: o.opt("propertyId")?,
-            additional: o.rest(&["entityId", "entityType", "propertyId"])?,
+            entity_id,
+            entity_type,
+            property_id,
+            additional,
         })
     }
 }
@@ -170,10 +179,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteByFilterRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -197,11 +205,15 @@ impl ::bitrix24_runtime::loose::Loose for DeleteByFilterRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.req("entityId")?;
+        let entity_type = o.req("entityType")?;
+        let property_id = o.req("propertyId")?;
+        let additional = o.rest(&["entityId", "entityType", "propertyId"])?;
         Ok(Self {
-            entity_id: o.req("entityId")?,
-            entity_type: o.req("entityType")?,
-            property_id: o.req("propertyId")?,
-            additional: o.rest(&["entityId", "entityType", "propertyId"])?,
+            entity_id,
+            entity_type,
+            property_id,
+            additional,
         })
     }
 }
@@ -253,7 +265,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -274,9 +287,11 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let property_relation = o.opt("propertyRelation")?;
+        let additional = o.rest(&["propertyRelation"])?;
         Ok(Self {
-            property_relation: o.opt("propertyRelation")?,
-            additional: o.rest(&["propertyRelation"])?,
+            property_relation,
+            additional,
         })
     }
 }
@@ -301,11 +316,15 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponsePropertyRelation {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.opt("entityId")?;
+        let entity_type = o.opt("entityType")?;
+        let property_id = o.opt("propertyId")?;
+        let additional = o.rest(&["entityId", "entityType", "propertyId"])?;
         Ok(Self {
-            entity_id: o.opt("entityId")?,
-            entity_type: o.opt("entityType")?,
-            property_id: o.opt("propertyId")?,
-            additional: o.rest(&["entityId", "entityType", "propertyId"])?,
+            entity_id,
+            entity_type,
+            property_id,
+            additional,
         })
     }
 }
@@ -357,12 +376,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -384,9 +408,11 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let property_relations = o.opt("propertyRelations")?;
+        let additional = o.rest(&["propertyRelations"])?;
         Ok(Self {
-            property_relations: o.opt("propertyRelations")?,
-            additional: o.rest(&["propertyRelations"])?,
+            property_relations,
+            additional,
         })
     }
 }

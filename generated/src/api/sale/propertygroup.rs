@@ -37,10 +37,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -63,11 +62,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.req("name")?;
+        let person_type_id = o.req("personTypeId")?;
+        let sort = o.opt("sort")?;
+        let additional = o.rest(&["name", "personTypeId", "sort"])?;
         Ok(Self {
-            name: o.req("name")?,
-            person_type_id: o.req("personTypeId")?,
-            sort: o.opt("sort")?,
-            additional: o.rest(&["name", "personTypeId", "sort"])?,
+            name,
+            person_type_id,
+            sort,
+            additional,
         })
     }
 }
@@ -89,10 +92,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            property_group: o.opt("propertyGroup")?,
-            additional: o.rest(&["propertyGroup"])?,
-        })
+        let property_group = o.opt("propertyGroup")?;
+        let additional = o.rest(&["propertyGroup"])?;
+        Ok(Self { property_group, additional })
     }
 }
 
@@ -118,12 +120,17 @@ impl ::bitrix24_runtime::loose::Loose for AddResponsePropertyGroup {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let person_type_id = o.opt("personTypeId")?;
+        let sort = o.opt("sort")?;
+        let additional = o.rest(&["id", "name", "personTypeId", "sort"])?;
         Ok(Self {
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            person_type_id: o.opt("personTypeId")?,
-            sort: o.opt("sort")?,
-            additional: o.rest(&["id", "name", "personTypeId", "sort"])?,
+            id,
+            name,
+            person_type_id,
+            sort,
+            additional,
         })
     }
 }
@@ -171,10 +178,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -224,10 +230,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -248,10 +253,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            property_group: o.opt("propertyGroup")?,
-            additional: o.rest(&["propertyGroup"])?,
-        })
+        let property_group = o.opt("propertyGroup")?;
+        let additional = o.rest(&["propertyGroup"])?;
+        Ok(Self { property_group, additional })
     }
 }
 
@@ -277,12 +281,17 @@ impl ::bitrix24_runtime::loose::Loose for GetResponsePropertyGroup {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let person_type_id = o.opt("personTypeId")?;
+        let sort = o.opt("sort")?;
+        let additional = o.rest(&["id", "name", "personTypeId", "sort"])?;
         Ok(Self {
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            person_type_id: o.opt("personTypeId")?,
-            sort: o.opt("sort")?,
-            additional: o.rest(&["id", "name", "personTypeId", "sort"])?,
+            id,
+            name,
+            person_type_id,
+            sort,
+            additional,
         })
     }
 }
@@ -329,7 +338,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -350,10 +360,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            property_group: o.opt("propertyGroup")?,
-            additional: o.rest(&["propertyGroup"])?,
-        })
+        let property_group = o.opt("propertyGroup")?;
+        let additional = o.rest(&["propertyGroup"])?;
+        Ok(Self { property_group, additional })
     }
 }
 
@@ -379,12 +388,17 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponsePropertyGroup {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let person_type_id = o.opt("personTypeId")?;
+        let sort = o.opt("sort")?;
+        let additional = o.rest(&["id", "name", "personTypeId", "sort"])?;
         Ok(Self {
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            person_type_id: o.opt("personTypeId")?,
-            sort: o.opt("sort")?,
-            additional: o.rest(&["id", "name", "personTypeId", "sort"])?,
+            id,
+            name,
+            person_type_id,
+            sort,
+            additional,
         })
     }
 }
@@ -437,12 +451,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -464,9 +483,11 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let property_groups = o.opt("propertyGroups")?;
+        let additional = o.rest(&["propertyGroups"])?;
         Ok(Self {
-            property_groups: o.opt("propertyGroups")?,
-            additional: o.rest(&["propertyGroups"])?,
+            property_groups,
+            additional,
         })
     }
 }
@@ -510,11 +531,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -535,10 +555,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            property_group: o.opt("propertyGroup")?,
-            additional: o.rest(&["propertyGroup"])?,
-        })
+        let property_group = o.opt("propertyGroup")?;
+        let additional = o.rest(&["propertyGroup"])?;
+        Ok(Self { property_group, additional })
     }
 }
 
@@ -564,12 +583,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponsePropertyGroup {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let person_type_id = o.opt("personTypeId")?;
+        let sort = o.opt("sort")?;
+        let additional = o.rest(&["id", "name", "personTypeId", "sort"])?;
         Ok(Self {
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            person_type_id: o.opt("personTypeId")?,
-            sort: o.opt("sort")?,
-            additional: o.rest(&["id", "name", "personTypeId", "sort"])?,
+            id,
+            name,
+            person_type_id,
+            sort,
+            additional,
         })
     }
 }

@@ -36,10 +36,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -89,10 +88,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -113,10 +111,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            property_value: o.opt("propertyValue")?,
-            additional: o.rest(&["propertyValue"])?,
-        })
+        let property_value = o.opt("propertyValue")?;
+        let additional = o.rest(&["propertyValue"])?;
+        Ok(Self { property_value, additional })
     }
 }
 
@@ -144,13 +141,19 @@ impl ::bitrix24_runtime::loose::Loose for GetResponsePropertyValue {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let order_props_id = o.opt("orderPropsId")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["code", "id", "name", "orderPropsId", "value"])?;
         Ok(Self {
-            code: o.opt("code")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            order_props_id: o.opt("orderPropsId")?,
-            value: o.opt("value")?,
-            additional: o.rest(&["code", "id", "name", "orderPropsId", "value"])?,
+            code,
+            id,
+            name,
+            order_props_id,
+            value,
+            additional,
         })
     }
 }
@@ -197,7 +200,8 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -218,10 +222,9 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            property_value: o.opt("propertyValue")?,
-            additional: o.rest(&["propertyValue"])?,
-        })
+        let property_value = o.opt("propertyValue")?;
+        let additional = o.rest(&["propertyValue"])?;
+        Ok(Self { property_value, additional })
     }
 }
 
@@ -253,26 +256,34 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponsePropertyValue {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let order_id = o.opt("orderId")?;
+        let order_props_id = o.opt("orderPropsId")?;
+        let order_props_xml_id = o.opt("orderPropsXmlId")?;
+        let value = o.opt("value")?;
+        let additional = o
+            .rest(
+                &[
+                    "code",
+                    "id",
+                    "name",
+                    "orderId",
+                    "orderPropsId",
+                    "orderPropsXmlId",
+                    "value",
+                ],
+            )?;
         Ok(Self {
-            code: o.opt("code")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            order_id: o.opt("orderId")?,
-            order_props_id: o.opt("orderPropsId")?,
-            order_props_xml_id: o.opt("orderPropsXmlId")?,
-            value: o.opt("value")?,
-            additional: o
-                .rest(
-                    &[
-                        "code",
-                        "id",
-                        "name",
-                        "orderId",
-                        "orderPropsId",
-                        "orderPropsXmlId",
-                        "value",
-                    ],
-                )?,
+            code,
+            id,
+            name,
+            order_id,
+            order_props_id,
+            order_props_xml_id,
+            value,
+            additional,
         })
     }
 }
@@ -324,12 +335,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -351,9 +367,11 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let property_values = o.opt("propertyValues")?;
+        let additional = o.rest(&["propertyValues"])?;
         Ok(Self {
-            property_values: o.opt("propertyValues")?,
-            additional: o.rest(&["propertyValues"])?,
+            property_values,
+            additional,
         })
     }
 }
@@ -396,10 +414,9 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -418,10 +435,9 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            order: o.req("order")?,
-            additional: o.rest(&["order"])?,
-        })
+        let order = o.req("order")?;
+        let additional = o.rest(&["order"])?;
+        Ok(Self { order, additional })
     }
 }
 
@@ -442,10 +458,13 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequestFieldsOrder {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let property_values = o.req("propertyValues")?;
+        let additional = o.rest(&["id", "propertyValues"])?;
         Ok(Self {
-            id: o.req("id")?,
-            property_values: o.req("propertyValues")?,
-            additional: o.rest(&["id", "propertyValues"])?,
+            id,
+            property_values,
+            additional,
         })
     }
 }
@@ -467,9 +486,11 @@ impl ::bitrix24_runtime::loose::Loose for ModifyResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let property_values = o.opt("propertyValues")?;
+        let additional = o.rest(&["propertyValues"])?;
         Ok(Self {
-            property_values: o.opt("propertyValues")?,
-            additional: o.rest(&["propertyValues"])?,
+            property_values,
+            additional,
         })
     }
 }

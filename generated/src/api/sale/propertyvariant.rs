@@ -37,10 +37,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -66,14 +65,20 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let name = o.req("name")?;
+        let order_props_id = o.req("orderPropsId")?;
+        let sort = o.opt("sort")?;
+        let value = o.req("value")?;
+        let additional = o
+            .rest(&["description", "name", "orderPropsId", "sort", "value"])?;
         Ok(Self {
-            description: o.opt("description")?,
-            name: o.req("name")?,
-            order_props_id: o.req("orderPropsId")?,
-            sort: o.opt("sort")?,
-            value: o.req("value")?,
-            additional: o
-                .rest(&["description", "name", "orderPropsId", "sort", "value"])?,
+            description,
+            name,
+            order_props_id,
+            sort,
+            value,
+            additional,
         })
     }
 }
@@ -95,9 +100,11 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let property_variant = o.opt("propertyVariant")?;
+        let additional = o.rest(&["propertyVariant"])?;
         Ok(Self {
-            property_variant: o.opt("propertyVariant")?,
-            additional: o.rest(&["propertyVariant"])?,
+            property_variant,
+            additional,
         })
     }
 }
@@ -128,15 +135,22 @@ impl ::bitrix24_runtime::loose::Loose for AddResponsePropertyVariant {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let order_props_id = o.opt("orderPropsId")?;
+        let sort = o.opt("sort")?;
+        let value = o.opt("value")?;
+        let additional = o
+            .rest(&["description", "id", "name", "orderPropsId", "sort", "value"])?;
         Ok(Self {
-            description: o.opt("description")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            order_props_id: o.opt("orderPropsId")?,
-            sort: o.opt("sort")?,
-            value: o.opt("value")?,
-            additional: o
-                .rest(&["description", "id", "name", "orderPropsId", "sort", "value"])?,
+            description,
+            id,
+            name,
+            order_props_id,
+            sort,
+            value,
+            additional,
         })
     }
 }
@@ -186,10 +200,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -239,10 +252,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -263,9 +275,11 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let property_variant = o.opt("propertyVariant")?;
+        let additional = o.rest(&["propertyVariant"])?;
         Ok(Self {
-            property_variant: o.opt("propertyVariant")?,
-            additional: o.rest(&["propertyVariant"])?,
+            property_variant,
+            additional,
         })
     }
 }
@@ -296,15 +310,22 @@ impl ::bitrix24_runtime::loose::Loose for GetResponsePropertyVariant {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let order_props_id = o.opt("orderPropsId")?;
+        let sort = o.opt("sort")?;
+        let value = o.opt("value")?;
+        let additional = o
+            .rest(&["description", "id", "name", "orderPropsId", "sort", "value"])?;
         Ok(Self {
-            description: o.opt("description")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            order_props_id: o.opt("orderPropsId")?,
-            sort: o.opt("sort")?,
-            value: o.opt("value")?,
-            additional: o
-                .rest(&["description", "id", "name", "orderPropsId", "sort", "value"])?,
+            description,
+            id,
+            name,
+            order_props_id,
+            sort,
+            value,
+            additional,
         })
     }
 }
@@ -351,7 +372,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -372,9 +394,11 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let property_variant = o.opt("propertyVariant")?;
+        let additional = o.rest(&["propertyVariant"])?;
         Ok(Self {
-            property_variant: o.opt("propertyVariant")?,
-            additional: o.rest(&["propertyVariant"])?,
+            property_variant,
+            additional,
         })
     }
 }
@@ -407,26 +431,26 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponsePropertyVariant {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let order_props_id = o.opt("orderPropsId")?;
+        let sort = o.opt("sort")?;
+        let value = o.opt("value")?;
+        let xnl_id = o.opt("xnlId")?;
+        let additional = o
+            .rest(
+                &["description", "id", "name", "orderPropsId", "sort", "value", "xnlId"],
+            )?;
         Ok(Self {
-            description: o.opt("description")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            order_props_id: o.opt("orderPropsId")?,
-            sort: o.opt("sort")?,
-            value: o.opt("value")?,
-            xnl_id: o.opt("xnlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "description",
-                        "id",
-                        "name",
-                        "orderPropsId",
-                        "sort",
-                        "value",
-                        "xnlId",
-                    ],
-                )?,
+            description,
+            id,
+            name,
+            order_props_id,
+            sort,
+            value,
+            xnl_id,
+            additional,
         })
     }
 }
@@ -479,12 +503,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -506,9 +535,11 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let property_variants = o.opt("propertyVariants")?;
+        let additional = o.rest(&["propertyVariants"])?;
         Ok(Self {
-            property_variants: o.opt("propertyVariants")?,
-            additional: o.rest(&["propertyVariants"])?,
+            property_variants,
+            additional,
         })
     }
 }
@@ -552,11 +583,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -580,12 +610,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let name = o.req("name")?;
+        let sort = o.opt("sort")?;
+        let value = o.req("value")?;
+        let additional = o.rest(&["description", "name", "sort", "value"])?;
         Ok(Self {
-            description: o.opt("description")?,
-            name: o.req("name")?,
-            sort: o.opt("sort")?,
-            value: o.req("value")?,
-            additional: o.rest(&["description", "name", "sort", "value"])?,
+            description,
+            name,
+            sort,
+            value,
+            additional,
         })
     }
 }
@@ -607,9 +642,11 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let property_variant = o.opt("propertyVariant")?;
+        let additional = o.rest(&["propertyVariant"])?;
         Ok(Self {
-            property_variant: o.opt("propertyVariant")?,
-            additional: o.rest(&["propertyVariant"])?,
+            property_variant,
+            additional,
         })
     }
 }
@@ -640,15 +677,22 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponsePropertyVariant {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let order_props_id = o.opt("orderPropsId")?;
+        let sort = o.opt("sort")?;
+        let value = o.opt("value")?;
+        let additional = o
+            .rest(&["description", "id", "name", "orderPropsId", "sort", "value"])?;
         Ok(Self {
-            description: o.opt("description")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            order_props_id: o.opt("orderPropsId")?,
-            sort: o.opt("sort")?,
-            value: o.opt("value")?,
-            additional: o
-                .rest(&["description", "id", "name", "orderPropsId", "sort", "value"])?,
+            description,
+            id,
+            name,
+            order_props_id,
+            sort,
+            value,
+            additional,
         })
     }
 }

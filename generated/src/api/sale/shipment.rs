@@ -37,10 +37,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -87,38 +86,52 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let allow_delivery = o.req("allowDelivery")?;
+        let base_price_delivery = o.opt("basePriceDelivery")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let deducted = o.req("deducted")?;
+        let delivery_doc_date = o.opt("deliveryDocDate")?;
+        let delivery_doc_num = o.opt("deliveryDocNum")?;
+        let delivery_id = o.req("deliveryId")?;
+        let order_id = o.req("orderId")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let status_id = o.opt("statusId")?;
+        let tracking_number = o.opt("trackingNumber")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "allowDelivery",
+                    "basePriceDelivery",
+                    "comments",
+                    "companyId",
+                    "deducted",
+                    "deliveryDocDate",
+                    "deliveryDocNum",
+                    "deliveryId",
+                    "orderId",
+                    "responsibleId",
+                    "statusId",
+                    "trackingNumber",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            allow_delivery: o.req("allowDelivery")?,
-            base_price_delivery: o.opt("basePriceDelivery")?,
-            comments: o.opt("comments")?,
-            company_id: o.opt("companyId")?,
-            deducted: o.req("deducted")?,
-            delivery_doc_date: o.opt("deliveryDocDate")?,
-            delivery_doc_num: o.opt("deliveryDocNum")?,
-            delivery_id: o.req("deliveryId")?,
-            order_id: o.req("orderId")?,
-            responsible_id: o.opt("responsibleId")?,
-            status_id: o.opt("statusId")?,
-            tracking_number: o.opt("trackingNumber")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "allowDelivery",
-                        "basePriceDelivery",
-                        "comments",
-                        "companyId",
-                        "deducted",
-                        "deliveryDocDate",
-                        "deliveryDocNum",
-                        "deliveryId",
-                        "orderId",
-                        "responsibleId",
-                        "statusId",
-                        "trackingNumber",
-                        "xmlId",
-                    ],
-                )?,
+            allow_delivery,
+            base_price_delivery,
+            comments,
+            company_id,
+            deducted,
+            delivery_doc_date,
+            delivery_doc_num,
+            delivery_id,
+            order_id,
+            responsible_id,
+            status_id,
+            tracking_number,
+            xml_id,
+            additional,
         })
     }
 }
@@ -144,10 +157,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            shipment: o.opt("shipment")?,
-            additional: o.rest(&["shipment"])?,
-        })
+        let shipment = o.opt("shipment")?;
+        let additional = o.rest(&["shipment"])?;
+        Ok(Self { shipment, additional })
     }
 }
 
@@ -227,74 +239,106 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseShipment {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let account_number = o.opt("accountNumber")?;
+        let allow_delivery = o.opt("allowDelivery")?;
+        let base_price_delivery = o.opt("basePriceDelivery")?;
+        let canceled = o.opt("canceled")?;
+        let comments = o.opt("comments")?;
+        let currency = o.opt("currency")?;
+        let custom_price_delivery = o.opt("customPriceDelivery")?;
+        let date_allow_delivery = o.opt("dateAllowDelivery")?;
+        let date_deducted = o.opt("dateDeducted")?;
+        let date_insert = o.opt("dateInsert")?;
+        let date_responsible_id = o.opt("dateResponsibleId")?;
+        let deducted = o.opt("deducted")?;
+        let delivery_doc_date = o.opt("deliveryDocDate")?;
+        let delivery_doc_num = o.opt("deliveryDocNum")?;
+        let delivery_id = o.opt("deliveryId")?;
+        let delivery_name = o.opt("deliveryName")?;
+        let delivery_xml_id = o.opt("deliveryXmlId")?;
+        let emp_allow_delivery_id = o.opt("empAllowDeliveryId")?;
+        let emp_deducted_id = o.opt("empDeductedId")?;
+        let emp_responsible_id = o.opt("empResponsibleId")?;
+        let id = o.opt("id")?;
+        let marked = o.opt("marked")?;
+        let order_id = o.opt("orderId")?;
+        let price_delivery = o.opt("priceDelivery")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let shipment_items = o.opt("shipmentItems")?;
+        let status_id = o.opt("statusId")?;
+        let status_xml_id = o.opt("statusXmlId")?;
+        let system = o.opt("system")?;
+        let tracking_number = o.opt("trackingNumber")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accountNumber",
+                    "allowDelivery",
+                    "basePriceDelivery",
+                    "canceled",
+                    "comments",
+                    "currency",
+                    "customPriceDelivery",
+                    "dateAllowDelivery",
+                    "dateDeducted",
+                    "dateInsert",
+                    "dateResponsibleId",
+                    "deducted",
+                    "deliveryDocDate",
+                    "deliveryDocNum",
+                    "deliveryId",
+                    "deliveryName",
+                    "deliveryXmlId",
+                    "empAllowDeliveryId",
+                    "empDeductedId",
+                    "empResponsibleId",
+                    "id",
+                    "marked",
+                    "orderId",
+                    "priceDelivery",
+                    "responsibleId",
+                    "shipmentItems",
+                    "statusId",
+                    "statusXmlId",
+                    "system",
+                    "trackingNumber",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            account_number: o.opt("accountNumber")?,
-            allow_delivery: o.opt("allowDelivery")?,
-            base_price_delivery: o.opt("basePriceDelivery")?,
-            canceled: o.opt("canceled")?,
-            comments: o.opt("comments")?,
-            currency: o.opt("currency")?,
-            custom_price_delivery: o.opt("customPriceDelivery")?,
-            date_allow_delivery: o.opt("dateAllowDelivery")?,
-            date_deducted: o.opt("dateDeducted")?,
-            date_insert: o.opt("dateInsert")?,
-            date_responsible_id: o.opt("dateResponsibleId")?,
-            deducted: o.opt("deducted")?,
-            delivery_doc_date: o.opt("deliveryDocDate")?,
-            delivery_doc_num: o.opt("deliveryDocNum")?,
-            delivery_id: o.opt("deliveryId")?,
-            delivery_name: o.opt("deliveryName")?,
-            delivery_xml_id: o.opt("deliveryXmlId")?,
-            emp_allow_delivery_id: o.opt("empAllowDeliveryId")?,
-            emp_deducted_id: o.opt("empDeductedId")?,
-            emp_responsible_id: o.opt("empResponsibleId")?,
-            id: o.opt("id")?,
-            marked: o.opt("marked")?,
-            order_id: o.opt("orderId")?,
-            price_delivery: o.opt("priceDelivery")?,
-            responsible_id: o.opt("responsibleId")?,
-            shipment_items: o.opt("shipmentItems")?,
-            status_id: o.opt("statusId")?,
-            status_xml_id: o.opt("statusXmlId")?,
-            system: o.opt("system")?,
-            tracking_number: o.opt("trackingNumber")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "accountNumber",
-                        "allowDelivery",
-                        "basePriceDelivery",
-                        "canceled",
-                        "comments",
-                        "currency",
-                        "customPriceDelivery",
-                        "dateAllowDelivery",
-                        "dateDeducted",
-                        "dateInsert",
-                        "dateResponsibleId",
-                        "deducted",
-                        "deliveryDocDate",
-                        "deliveryDocNum",
-                        "deliveryId",
-                        "deliveryName",
-                        "deliveryXmlId",
-                        "empAllowDeliveryId",
-                        "empDeductedId",
-                        "empResponsibleId",
-                        "id",
-                        "marked",
-                        "orderId",
-                        "priceDelivery",
-                        "responsibleId",
-                        "shipmentItems",
-                        "statusId",
-                        "statusXmlId",
-                        "system",
-                        "trackingNumber",
-                        "xmlId",
-                    ],
-                )?,
+            account_number,
+            allow_delivery,
+            base_price_delivery,
+            canceled,
+            comments,
+            currency,
+            custom_price_delivery,
+            date_allow_delivery,
+            date_deducted,
+            date_insert,
+            date_responsible_id,
+            deducted,
+            delivery_doc_date,
+            delivery_doc_num,
+            delivery_id,
+            delivery_name,
+            delivery_xml_id,
+            emp_allow_delivery_id,
+            emp_deducted_id,
+            emp_responsible_id,
+            id,
+            marked,
+            order_id,
+            price_delivery,
+            responsible_id,
+            shipment_items,
+            status_id,
+            status_xml_id,
+            system,
+            tracking_number,
+            xml_id,
+            additional,
         })
     }
 }
@@ -343,10 +387,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -397,10 +440,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -421,10 +463,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            shipment: o.opt("shipment")?,
-            additional: o.rest(&["shipment"])?,
-        })
+        let shipment = o.opt("shipment")?;
+        let additional = o.rest(&["shipment"])?;
+        Ok(Self { shipment, additional })
     }
 }
 
@@ -561,104 +602,151 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseShipment {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let account_number = o.opt("accountNumber")?;
+        let allow_delivery = o.opt("allowDelivery")?;
+        let base_price_delivery = o.opt("basePriceDelivery")?;
+        let canceled = o.opt("canceled")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let currency = o.opt("currency")?;
+        let custom_price_delivery = o.opt("customPriceDelivery")?;
+        let date_allow_delivery = o.opt("dateAllowDelivery")?;
+        let date_canceled = o.opt("dateCanceled")?;
+        let date_deducted = o.opt("dateDeducted")?;
+        let date_insert = o.opt("dateInsert")?;
+        let date_marked = o.opt("dateMarked")?;
+        let date_responsible_id = o.opt("dateResponsibleId")?;
+        let deducted = o.opt("deducted")?;
+        let delivery_doc_date = o.opt("deliveryDocDate")?;
+        let delivery_doc_num = o.opt("deliveryDocNum")?;
+        let delivery_id = o.opt("deliveryId")?;
+        let delivery_name = o.opt("deliveryName")?;
+        let delivery_xml_id = o.opt("deliveryXmlId")?;
+        let discount_price = o.opt("discountPrice")?;
+        let emp_allow_delivery_id = o.opt("empAllowDeliveryId")?;
+        let emp_canceled_id = o.opt("empCanceledId")?;
+        let emp_deducted_id = o.opt("empDeductedId")?;
+        let emp_marked_id = o.opt("empMarkedId")?;
+        let emp_responsible_id = o.opt("empResponsibleId")?;
+        let external_delivery = o.opt("externalDelivery")?;
+        let id = o.opt("id")?;
+        let id1c = o.opt("id1c")?;
+        let marked = o.opt("marked")?;
+        let order_id = o.opt("orderId")?;
+        let price_delivery = o.opt("priceDelivery")?;
+        let reason_marked = o.opt("reasonMarked")?;
+        let reason_undo_deducted = o.opt("reasonUndoDeducted")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let shipment_items = o.opt("shipmentItems")?;
+        let status_id = o.opt("statusId")?;
+        let status_xml_id = o.opt("statusXmlId")?;
+        let system = o.opt("system")?;
+        let tracking_description = o.opt("trackingDescription")?;
+        let tracking_last_check = o.opt("trackingLastCheck")?;
+        let tracking_number = o.opt("trackingNumber")?;
+        let tracking_status = o.opt("trackingStatus")?;
+        let updated1c = o.opt("updated1c")?;
+        let version1c = o.opt("version1c")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accountNumber",
+                    "allowDelivery",
+                    "basePriceDelivery",
+                    "canceled",
+                    "comments",
+                    "companyId",
+                    "currency",
+                    "customPriceDelivery",
+                    "dateAllowDelivery",
+                    "dateCanceled",
+                    "dateDeducted",
+                    "dateInsert",
+                    "dateMarked",
+                    "dateResponsibleId",
+                    "deducted",
+                    "deliveryDocDate",
+                    "deliveryDocNum",
+                    "deliveryId",
+                    "deliveryName",
+                    "deliveryXmlId",
+                    "discountPrice",
+                    "empAllowDeliveryId",
+                    "empCanceledId",
+                    "empDeductedId",
+                    "empMarkedId",
+                    "empResponsibleId",
+                    "externalDelivery",
+                    "id",
+                    "id1c",
+                    "marked",
+                    "orderId",
+                    "priceDelivery",
+                    "reasonMarked",
+                    "reasonUndoDeducted",
+                    "responsibleId",
+                    "shipmentItems",
+                    "statusId",
+                    "statusXmlId",
+                    "system",
+                    "trackingDescription",
+                    "trackingLastCheck",
+                    "trackingNumber",
+                    "trackingStatus",
+                    "updated1c",
+                    "version1c",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            account_number: o.opt("accountNumber")?,
-            allow_delivery: o.opt("allowDelivery")?,
-            base_price_delivery: o.opt("basePriceDelivery")?,
-            canceled: o.opt("canceled")?,
-            comments: o.opt("comments")?,
-            company_id: o.opt("companyId")?,
-            currency: o.opt("currency")?,
-            custom_price_delivery: o.opt("customPriceDelivery")?,
-            date_allow_delivery: o.opt("dateAllowDelivery")?,
-            date_canceled: o.opt("dateCanceled")?,
-            date_deducted: o.opt("dateDeducted")?,
-            date_insert: o.opt("dateInsert")?,
-            date_marked: o.opt("dateMarked")?,
-            date_responsible_id: o.opt("dateResponsibleId")?,
-            deducted: o.opt("deducted")?,
-            delivery_doc_date: o.opt("deliveryDocDate")?,
-            delivery_doc_num: o.opt("deliveryDocNum")?,
-            delivery_id: o.opt("deliveryId")?,
-            delivery_name: o.opt("deliveryName")?,
-            delivery_xml_id: o.opt("deliveryXmlId")?,
-            discount_price: o.opt("discountPrice")?,
-            emp_allow_delivery_id: o.opt("empAllowDeliveryId")?,
-            emp_canceled_id: o.opt("empCanceledId")?,
-            emp_deducted_id: o.opt("empDeductedId")?,
-            emp_marked_id: o.opt("empMarkedId")?,
-            emp_responsible_id: o.opt("empResponsibleId")?,
-            external_delivery: o.opt("externalDelivery")?,
-            id: o.opt("id")?,
-            id1c: o.opt("id1c")?,
-            marked: o.opt("marked")?,
-            order_id: o.opt("orderId")?,
-            price_delivery: o.opt("priceDelivery")?,
-            reason_marked: o.opt("reasonMarked")?,
-            reason_undo_deducted: o.opt("reasonUndoDeducted")?,
-            responsible_id: o.opt("responsibleId")?,
-            shipment_items: o.opt("shipmentItems")?,
-            status_id: o.opt("statusId")?,
-            status_xml_id: o.opt("statusXmlId")?,
-            system: o.opt("system")?,
-            tracking_description: o.opt("trackingDescription")?,
-            tracking_last_check: o.opt("trackingLastCheck")?,
-            tracking_number: o.opt("trackingNumber")?,
-            tracking_status: o.opt("trackingStatus")?,
-            updated1c: o.opt("updated1c")?,
-            version1c: o.opt("version1c")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "accountNumber",
-                        "allowDelivery",
-                        "basePriceDelivery",
-                        "canceled",
-                        "comments",
-                        "companyId",
-                        "currency",
-                        "customPriceDelivery",
-                        "dateAllowDelivery",
-                        "dateCanceled",
-                        "dateDeducted",
-                        "dateInsert",
-                        "dateMarked",
-                        "dateResponsibleId",
-                        "deducted",
-                        "deliveryDocDate",
-                        "deliveryDocNum",
-                        "deliveryId",
-                        "deliveryName",
-                        "deliveryXmlId",
-                        "discountPrice",
-                        "empAllowDeliveryId",
-                        "empCanceledId",
-                        "empDeductedId",
-                        "empMarkedId",
-                        "empResponsibleId",
-                        "externalDelivery",
-                        "id",
-                        "id1c",
-                        "marked",
-                        "orderId",
-                        "priceDelivery",
-                        "reasonMarked",
-                        "reasonUndoDeducted",
-                        "responsibleId",
-                        "shipmentItems",
-                        "statusId",
-                        "statusXmlId",
-                        "system",
-                        "trackingDescription",
-                        "trackingLastCheck",
-                        "trackingNumber",
-                        "trackingStatus",
-                        "updated1c",
-                        "version1c",
-                        "xmlId",
-                    ],
-                )?,
+            account_number,
+            allow_delivery,
+            base_price_delivery,
+            canceled,
+            comments,
+            company_id,
+            currency,
+            custom_price_delivery,
+            date_allow_delivery,
+            date_canceled,
+            date_deducted,
+            date_insert,
+            date_marked,
+            date_responsible_id,
+            deducted,
+            delivery_doc_date,
+            delivery_doc_num,
+            delivery_id,
+            delivery_name,
+            delivery_xml_id,
+            discount_price,
+            emp_allow_delivery_id,
+            emp_canceled_id,
+            emp_deducted_id,
+            emp_marked_id,
+            emp_responsible_id,
+            external_delivery,
+            id,
+            id1c,
+            marked,
+            order_id,
+            price_delivery,
+            reason_marked,
+            reason_undo_deducted,
+            responsible_id,
+            shipment_items,
+            status_id,
+            status_xml_id,
+            system,
+            tracking_description,
+            tracking_last_check,
+            tracking_number,
+            tracking_status,
+            updated1c,
+            version1c,
+            xml_id,
+            additional,
         })
     }
 }
@@ -705,7 +793,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -726,10 +815,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            shipment: o.opt("shipment")?,
-            additional: o.rest(&["shipment"])?,
-        })
+        let shipment = o.opt("shipment")?;
+        let additional = o.rest(&["shipment"])?;
+        Ok(Self { shipment, additional })
     }
 }
 
@@ -837,102 +925,148 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseShipment {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let account_number = o.opt("accountNumber")?;
+        let allow_delivery = o.opt("allowDelivery")?;
+        let base_price_delivery = o.opt("basePriceDelivery")?;
+        let canceled = o.opt("canceled")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let currency = o.opt("currency")?;
+        let custom_price_delivery = o.opt("customPriceDelivery")?;
+        let date_allow_delivery = o.opt("dateAllowDelivery")?;
+        let date_canceled = o.opt("dateCanceled")?;
+        let date_deducted = o.opt("dateDeducted")?;
+        let date_insert = o.opt("dateInsert")?;
+        let date_marked = o.opt("dateMarked")?;
+        let date_responsible_id = o.opt("dateResponsibleId")?;
+        let deducted = o.opt("deducted")?;
+        let delivery_doc_date = o.opt("deliveryDocDate")?;
+        let delivery_doc_num = o.opt("deliveryDocNum")?;
+        let delivery_id = o.opt("deliveryId")?;
+        let delivery_name = o.opt("deliveryName")?;
+        let delivery_xml_id = o.opt("deliveryXmlId")?;
+        let discount_price = o.opt("discountPrice")?;
+        let emp_allow_delivery_id = o.opt("empAllowDeliveryId")?;
+        let emp_canceled_id = o.opt("empCanceledId")?;
+        let emp_deducted_id = o.opt("empDeductedId")?;
+        let emp_marked_id = o.opt("empMarkedId")?;
+        let emp_responsible_id = o.opt("empResponsibleId")?;
+        let external_delivery = o.opt("externalDelivery")?;
+        let id = o.opt("id")?;
+        let id1c = o.opt("id1c")?;
+        let marked = o.opt("marked")?;
+        let order_id = o.opt("orderId")?;
+        let price_delivery = o.opt("priceDelivery")?;
+        let reason_marked = o.opt("reasonMarked")?;
+        let reason_undo_deducted = o.opt("reasonUndoDeducted")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let status_id = o.opt("statusId")?;
+        let status_xml_id = o.opt("statusXmlId")?;
+        let system = o.opt("system")?;
+        let tracking_description = o.opt("trackingDescription")?;
+        let tracking_last_check = o.opt("trackingLastCheck")?;
+        let tracking_number = o.opt("trackingNumber")?;
+        let tracking_status = o.opt("trackingStatus")?;
+        let updated1c = o.opt("updated1c")?;
+        let version1c = o.opt("version1c")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accountNumber",
+                    "allowDelivery",
+                    "basePriceDelivery",
+                    "canceled",
+                    "comments",
+                    "companyId",
+                    "currency",
+                    "customPriceDelivery",
+                    "dateAllowDelivery",
+                    "dateCanceled",
+                    "dateDeducted",
+                    "dateInsert",
+                    "dateMarked",
+                    "dateResponsibleId",
+                    "deducted",
+                    "deliveryDocDate",
+                    "deliveryDocNum",
+                    "deliveryId",
+                    "deliveryName",
+                    "deliveryXmlId",
+                    "discountPrice",
+                    "empAllowDeliveryId",
+                    "empCanceledId",
+                    "empDeductedId",
+                    "empMarkedId",
+                    "empResponsibleId",
+                    "externalDelivery",
+                    "id",
+                    "id1c",
+                    "marked",
+                    "orderId",
+                    "priceDelivery",
+                    "reasonMarked",
+                    "reasonUndoDeducted",
+                    "responsibleId",
+                    "statusId",
+                    "statusXmlId",
+                    "system",
+                    "trackingDescription",
+                    "trackingLastCheck",
+                    "trackingNumber",
+                    "trackingStatus",
+                    "updated1c",
+                    "version1c",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            account_number: o.opt("accountNumber")?,
-            allow_delivery: o.opt("allowDelivery")?,
-            base_price_delivery: o.opt("basePriceDelivery")?,
-            canceled: o.opt("canceled")?,
-            comments: o.opt("comments")?,
-            company_id: o.opt("companyId")?,
-            currency: o.opt("currency")?,
-            custom_price_delivery: o.opt("customPriceDelivery")?,
-            date_allow_delivery: o.opt("dateAllowDelivery")?,
-            date_canceled: o.opt("dateCanceled")?,
-            date_deducted: o.opt("dateDeducted")?,
-            date_insert: o.opt("dateInsert")?,
-            date_marked: o.opt("dateMarked")?,
-            date_responsible_id: o.opt("dateResponsibleId")?,
-            deducted: o.opt("deducted")?,
-            delivery_doc_date: o.opt("deliveryDocDate")?,
-            delivery_doc_num: o.opt("deliveryDocNum")?,
-            delivery_id: o.opt("deliveryId")?,
-            delivery_name: o.opt("deliveryName")?,
-            delivery_xml_id: o.opt("deliveryXmlId")?,
-            discount_price: o.opt("discountPrice")?,
-            emp_allow_delivery_id: o.opt("empAllowDeliveryId")?,
-            emp_canceled_id: o.opt("empCanceledId")?,
-            emp_deducted_id: o.opt("empDeductedId")?,
-            emp_marked_id: o.opt("empMarkedId")?,
-            emp_responsible_id: o.opt("empResponsibleId")?,
-            external_delivery: o.opt("externalDelivery")?,
-            id: o.opt("id")?,
-            id1c: o.opt("id1c")?,
-            marked: o.opt("marked")?,
-            order_id: o.opt("orderId")?,
-            price_delivery: o.opt("priceDelivery")?,
-            reason_marked: o.opt("reasonMarked")?,
-            reason_undo_deducted: o.opt("reasonUndoDeducted")?,
-            responsible_id: o.opt("responsibleId")?,
-            status_id: o.opt("statusId")?,
-            status_xml_id: o.opt("statusXmlId")?,
-            system: o.opt("system")?,
-            tracking_description: o.opt("trackingDescription")?,
-            tracking_last_check: o.opt("trackingLastCheck")?,
-            tracking_number: o.opt("trackingNumber")?,
-            tracking_status: o.opt("trackingStatus")?,
-            updated1c: o.opt("updated1c")?,
-            version1c: o.opt("version1c")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "accountNumber",
-                        "allowDelivery",
-                        "basePriceDelivery",
-                        "canceled",
-                        "comments",
-                        "companyId",
-                        "currency",
-                        "customPriceDelivery",
-                        "dateAllowDelivery",
-                        "dateCanceled",
-                        "dateDeducted",
-                        "dateInsert",
-                        "dateMarked",
-                        "dateResponsibleId",
-                        "deducted",
-                        "deliveryDocDate",
-                        "deliveryDocNum",
-                        "deliveryId",
-                        "deliveryName",
-                        "deliveryXmlId",
-                        "discountPrice",
-                        "empAllowDeliveryId",
-                        "empCanceledId",
-                        "empDeductedId",
-                        "empMarkedId",
-                        "empResponsibleId",
-                        "externalDelivery",
-                        "id",
-                        "id1c",
-                        "marked",
-                        "orderId",
-                        "priceDelivery",
-                        "reasonMarked",
-                        "reasonUndoDeducted",
-                        "responsibleId",
-                        "statusId",
-                        "statusXmlId",
-                        "system",
-                        "trackingDescription",
-                        "trackingLastCheck",
-                        "trackingNumber",
-                        "trackingStatus",
-                        "updated1c",
-                        "version1c",
-                        "xmlId",
-                    ],
-                )?,
+            account_number,
+            allow_delivery,
+            base_price_delivery,
+            canceled,
+            comments,
+            company_id,
+            currency,
+            custom_price_delivery,
+            date_allow_delivery,
+            date_canceled,
+            date_deducted,
+            date_insert,
+            date_marked,
+            date_responsible_id,
+            deducted,
+            delivery_doc_date,
+            delivery_doc_num,
+            delivery_id,
+            delivery_name,
+            delivery_xml_id,
+            discount_price,
+            emp_allow_delivery_id,
+            emp_canceled_id,
+            emp_deducted_id,
+            emp_marked_id,
+            emp_responsible_id,
+            external_delivery,
+            id,
+            id1c,
+            marked,
+            order_id,
+            price_delivery,
+            reason_marked,
+            reason_undo_deducted,
+            responsible_id,
+            status_id,
+            status_xml_id,
+            system,
+            tracking_description,
+            tracking_last_check,
+            tracking_number,
+            tracking_status,
+            updated1c,
+            version1c,
+            xml_id,
+            additional,
         })
     }
 }
@@ -984,12 +1118,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -1011,10 +1150,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            shipments: o.opt("shipments")?,
-            additional: o.rest(&["shipments"])?,
-        })
+        let shipments = o.opt("shipments")?;
+        let additional = o.rest(&["shipments"])?;
+        Ok(Self { shipments, additional })
     }
 }
 
@@ -1057,11 +1195,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -1108,38 +1245,52 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let allow_delivery = o.req("allowDelivery")?;
+        let base_price_delivery = o.opt("basePriceDelivery")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let deducted = o.req("deducted")?;
+        let delivery_doc_date = o.opt("deliveryDocDate")?;
+        let delivery_doc_num = o.opt("deliveryDocNum")?;
+        let delivery_id = o.req("deliveryId")?;
+        let price_delivery = o.opt("priceDelivery")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let status_id = o.opt("statusId")?;
+        let tracking_number = o.opt("trackingNumber")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "allowDelivery",
+                    "basePriceDelivery",
+                    "comments",
+                    "companyId",
+                    "deducted",
+                    "deliveryDocDate",
+                    "deliveryDocNum",
+                    "deliveryId",
+                    "priceDelivery",
+                    "responsibleId",
+                    "statusId",
+                    "trackingNumber",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            allow_delivery: o.req("allowDelivery")?,
-            base_price_delivery: o.opt("basePriceDelivery")?,
-            comments: o.opt("comments")?,
-            company_id: o.opt("companyId")?,
-            deducted: o.req("deducted")?,
-            delivery_doc_date: o.opt("deliveryDocDate")?,
-            delivery_doc_num: o.opt("deliveryDocNum")?,
-            delivery_id: o.req("deliveryId")?,
-            price_delivery: o.opt("priceDelivery")?,
-            responsible_id: o.opt("responsibleId")?,
-            status_id: o.opt("statusId")?,
-            tracking_number: o.opt("trackingNumber")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "allowDelivery",
-                        "basePriceDelivery",
-                        "comments",
-                        "companyId",
-                        "deducted",
-                        "deliveryDocDate",
-                        "deliveryDocNum",
-                        "deliveryId",
-                        "priceDelivery",
-                        "responsibleId",
-                        "statusId",
-                        "trackingNumber",
-                        "xmlId",
-                    ],
-                )?,
+            allow_delivery,
+            base_price_delivery,
+            comments,
+            company_id,
+            deducted,
+            delivery_doc_date,
+            delivery_doc_num,
+            delivery_id,
+            price_delivery,
+            responsible_id,
+            status_id,
+            tracking_number,
+            xml_id,
+            additional,
         })
     }
 }
@@ -1165,10 +1316,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            shipment: o.opt("shipment")?,
-            additional: o.rest(&["shipment"])?,
-        })
+        let shipment = o.opt("shipment")?;
+        let additional = o.rest(&["shipment"])?;
+        Ok(Self { shipment, additional })
     }
 }
 
@@ -1287,104 +1437,151 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseShipment {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let account_number = o.opt("accountNumber")?;
+        let allow_delivery = o.opt("allowDelivery")?;
+        let base_price_delivery = o.opt("basePriceDelivery")?;
+        let canceled = o.opt("canceled")?;
+        let comments = o.opt("comments")?;
+        let company_id = o.opt("companyId")?;
+        let currency = o.opt("currency")?;
+        let custom_price_delivery = o.opt("customPriceDelivery")?;
+        let date_allow_delivery = o.opt("dateAllowDelivery")?;
+        let date_canceled = o.opt("dateCanceled")?;
+        let date_deducted = o.opt("dateDeducted")?;
+        let date_insert = o.opt("dateInsert")?;
+        let date_marked = o.opt("dateMarked")?;
+        let date_responsible_id = o.opt("dateResponsibleId")?;
+        let deducted = o.opt("deducted")?;
+        let delivery_doc_date = o.opt("deliveryDocDate")?;
+        let delivery_doc_num = o.opt("deliveryDocNum")?;
+        let delivery_id = o.opt("deliveryId")?;
+        let delivery_name = o.opt("deliveryName")?;
+        let delivery_xml_id = o.opt("deliveryXmlId")?;
+        let discount_price = o.opt("discountPrice")?;
+        let emp_allow_delivery_id = o.opt("empAllowDeliveryId")?;
+        let emp_canceled_id = o.opt("empCanceledId")?;
+        let emp_deducted_id = o.opt("empDeductedId")?;
+        let emp_marked_id = o.opt("empMarkedId")?;
+        let emp_responsible_id = o.opt("empResponsibleId")?;
+        let external_delivery = o.opt("externalDelivery")?;
+        let id = o.opt("id")?;
+        let id1c = o.opt("id1c")?;
+        let marked = o.opt("marked")?;
+        let order_id = o.opt("orderId")?;
+        let price_delivery = o.opt("priceDelivery")?;
+        let reason_marked = o.opt("reasonMarked")?;
+        let reason_undo_deducted = o.opt("reasonUndoDeducted")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let shipment_items = o.opt("shipmentItems")?;
+        let status_id = o.opt("statusId")?;
+        let status_xml_id = o.opt("statusXmlId")?;
+        let system = o.opt("system")?;
+        let tracking_description = o.opt("trackingDescription")?;
+        let tracking_last_check = o.opt("trackingLastCheck")?;
+        let tracking_number = o.opt("trackingNumber")?;
+        let tracking_status = o.opt("trackingStatus")?;
+        let updated1c = o.opt("updated1c")?;
+        let version1c = o.opt("version1c")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accountNumber",
+                    "allowDelivery",
+                    "basePriceDelivery",
+                    "canceled",
+                    "comments",
+                    "companyId",
+                    "currency",
+                    "customPriceDelivery",
+                    "dateAllowDelivery",
+                    "dateCanceled",
+                    "dateDeducted",
+                    "dateInsert",
+                    "dateMarked",
+                    "dateResponsibleId",
+                    "deducted",
+                    "deliveryDocDate",
+                    "deliveryDocNum",
+                    "deliveryId",
+                    "deliveryName",
+                    "deliveryXmlId",
+                    "discountPrice",
+                    "empAllowDeliveryId",
+                    "empCanceledId",
+                    "empDeductedId",
+                    "empMarkedId",
+                    "empResponsibleId",
+                    "externalDelivery",
+                    "id",
+                    "id1c",
+                    "marked",
+                    "orderId",
+                    "priceDelivery",
+                    "reasonMarked",
+                    "reasonUndoDeducted",
+                    "responsibleId",
+                    "shipmentItems",
+                    "statusId",
+                    "statusXmlId",
+                    "system",
+                    "trackingDescription",
+                    "trackingLastCheck",
+                    "trackingNumber",
+                    "trackingStatus",
+                    "updated1c",
+                    "version1c",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            account_number: o.opt("accountNumber")?,
-            allow_delivery: o.opt("allowDelivery")?,
-            base_price_delivery: o.opt("basePriceDelivery")?,
-            canceled: o.opt("canceled")?,
-            comments: o.opt("comments")?,
-            company_id: o.opt("companyId")?,
-            currency: o.opt("currency")?,
-            custom_price_delivery: o.opt("customPriceDelivery")?,
-            date_allow_delivery: o.opt("dateAllowDelivery")?,
-            date_canceled: o.opt("dateCanceled")?,
-            date_deducted: o.opt("dateDeducted")?,
-            date_insert: o.opt("dateInsert")?,
-            date_marked: o.opt("dateMarked")?,
-            date_responsible_id: o.opt("dateResponsibleId")?,
-            deducted: o.opt("deducted")?,
-            delivery_doc_date: o.opt("deliveryDocDate")?,
-            delivery_doc_num: o.opt("deliveryDocNum")?,
-            delivery_id: o.opt("deliveryId")?,
-            delivery_name: o.opt("deliveryName")?,
-            delivery_xml_id: o.opt("deliveryXmlId")?,
-            discount_price: o.opt("discountPrice")?,
-            emp_allow_delivery_id: o.opt("empAllowDeliveryId")?,
-            emp_canceled_id: o.opt("empCanceledId")?,
-            emp_deducted_id: o.opt("empDeductedId")?,
-            emp_marked_id: o.opt("empMarkedId")?,
-            emp_responsible_id: o.opt("empResponsibleId")?,
-            external_delivery: o.opt("externalDelivery")?,
-            id: o.opt("id")?,
-            id1c: o.opt("id1c")?,
-            marked: o.opt("marked")?,
-            order_id: o.opt("orderId")?,
-            price_delivery: o.opt("priceDelivery")?,
-            reason_marked: o.opt("reasonMarked")?,
-            reason_undo_deducted: o.opt("reasonUndoDeducted")?,
-            responsible_id: o.opt("responsibleId")?,
-            shipment_items: o.opt("shipmentItems")?,
-            status_id: o.opt("statusId")?,
-            status_xml_id: o.opt("statusXmlId")?,
-            system: o.opt("system")?,
-            tracking_description: o.opt("trackingDescription")?,
-            tracking_last_check: o.opt("trackingLastCheck")?,
-            tracking_number: o.opt("trackingNumber")?,
-            tracking_status: o.opt("trackingStatus")?,
-            updated1c: o.opt("updated1c")?,
-            version1c: o.opt("version1c")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "accountNumber",
-                        "allowDelivery",
-                        "basePriceDelivery",
-                        "canceled",
-                        "comments",
-                        "companyId",
-                        "currency",
-                        "customPriceDelivery",
-                        "dateAllowDelivery",
-                        "dateCanceled",
-                        "dateDeducted",
-                        "dateInsert",
-                        "dateMarked",
-                        "dateResponsibleId",
-                        "deducted",
-                        "deliveryDocDate",
-                        "deliveryDocNum",
-                        "deliveryId",
-                        "deliveryName",
-                        "deliveryXmlId",
-                        "discountPrice",
-                        "empAllowDeliveryId",
-                        "empCanceledId",
-                        "empDeductedId",
-                        "empMarkedId",
-                        "empResponsibleId",
-                        "externalDelivery",
-                        "id",
-                        "id1c",
-                        "marked",
-                        "orderId",
-                        "priceDelivery",
-                        "reasonMarked",
-                        "reasonUndoDeducted",
-                        "responsibleId",
-                        "shipmentItems",
-                        "statusId",
-                        "statusXmlId",
-                        "system",
-                        "trackingDescription",
-                        "trackingLastCheck",
-                        "trackingNumber",
-                        "trackingStatus",
-                        "updated1c",
-                        "version1c",
-                        "xmlId",
-                    ],
-                )?,
+            account_number,
+            allow_delivery,
+            base_price_delivery,
+            canceled,
+            comments,
+            company_id,
+            currency,
+            custom_price_delivery,
+            date_allow_delivery,
+            date_canceled,
+            date_deducted,
+            date_insert,
+            date_marked,
+            date_responsible_id,
+            deducted,
+            delivery_doc_date,
+            delivery_doc_num,
+            delivery_id,
+            delivery_name,
+            delivery_xml_id,
+            discount_price,
+            emp_allow_delivery_id,
+            emp_canceled_id,
+            emp_deducted_id,
+            emp_marked_id,
+            emp_responsible_id,
+            external_delivery,
+            id,
+            id1c,
+            marked,
+            order_id,
+            price_delivery,
+            reason_marked,
+            reason_undo_deducted,
+            responsible_id,
+            shipment_items,
+            status_id,
+            status_xml_id,
+            system,
+            tracking_description,
+            tracking_last_check,
+            tracking_number,
+            tracking_status,
+            updated1c,
+            version1c,
+            xml_id,
+            additional,
         })
     }
 }

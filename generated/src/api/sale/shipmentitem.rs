@@ -37,10 +37,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -65,12 +64,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let basket_id = o.req("basketId")?;
+        let order_delivery_id = o.req("orderDeliveryId")?;
+        let quantity = o.req("quantity")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o.rest(&["basketId", "orderDeliveryId", "quantity", "xmlId"])?;
         Ok(Self {
-            basket_id: o.req("basketId")?,
-            order_delivery_id: o.req("orderDeliveryId")?,
-            quantity: o.req("quantity")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o.rest(&["basketId", "orderDeliveryId", "quantity", "xmlId"])?,
+            basket_id,
+            order_delivery_id,
+            quantity,
+            xml_id,
+            additional,
         })
     }
 }
@@ -92,10 +96,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            shipment_item: o.opt("shipmentItem")?,
-            additional: o.rest(&["shipmentItem"])?,
-        })
+        let shipment_item = o.opt("shipmentItem")?;
+        let additional = o.rest(&["shipmentItem"])?;
+        Ok(Self { shipment_item, additional })
     }
 }
 
@@ -127,26 +130,34 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseShipmentItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let basket_id = o.opt("basketId")?;
+        let date_insert = o.opt("dateInsert")?;
+        let id = o.opt("id")?;
+        let order_delivery_id = o.opt("orderDeliveryId")?;
+        let quantity = o.opt("quantity")?;
+        let reserved_quantity = o.opt("reservedQuantity")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "basketId",
+                    "dateInsert",
+                    "id",
+                    "orderDeliveryId",
+                    "quantity",
+                    "reservedQuantity",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            basket_id: o.opt("basketId")?,
-            date_insert: o.opt("dateInsert")?,
-            id: o.opt("id")?,
-            order_delivery_id: o.opt("orderDeliveryId")?,
-            quantity: o.opt("quantity")?,
-            reserved_quantity: o.opt("reservedQuantity")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "basketId",
-                        "dateInsert",
-                        "id",
-                        "orderDeliveryId",
-                        "quantity",
-                        "reservedQuantity",
-                        "xmlId",
-                    ],
-                )?,
+            basket_id,
+            date_insert,
+            id,
+            order_delivery_id,
+            quantity,
+            reserved_quantity,
+            xml_id,
+            additional,
         })
     }
 }
@@ -196,10 +207,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -249,10 +259,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -273,10 +282,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            shipment_item: o.opt("shipmentItem")?,
-            additional: o.rest(&["shipmentItem"])?,
-        })
+        let shipment_item = o.opt("shipmentItem")?;
+        let additional = o.rest(&["shipmentItem"])?;
+        Ok(Self { shipment_item, additional })
     }
 }
 
@@ -308,26 +316,34 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseShipmentItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let basket_id = o.opt("basketId")?;
+        let date_insert = o.opt("dateInsert")?;
+        let id = o.opt("id")?;
+        let order_delivery_id = o.opt("orderDeliveryId")?;
+        let quantity = o.opt("quantity")?;
+        let reserved_quantity = o.opt("reservedQuantity")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "basketId",
+                    "dateInsert",
+                    "id",
+                    "orderDeliveryId",
+                    "quantity",
+                    "reservedQuantity",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            basket_id: o.opt("basketId")?,
-            date_insert: o.opt("dateInsert")?,
-            id: o.opt("id")?,
-            order_delivery_id: o.opt("orderDeliveryId")?,
-            quantity: o.opt("quantity")?,
-            reserved_quantity: o.opt("reservedQuantity")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "basketId",
-                        "dateInsert",
-                        "id",
-                        "orderDeliveryId",
-                        "quantity",
-                        "reservedQuantity",
-                        "xmlId",
-                    ],
-                )?,
+            basket_id,
+            date_insert,
+            id,
+            order_delivery_id,
+            quantity,
+            reserved_quantity,
+            xml_id,
+            additional,
         })
     }
 }
@@ -374,7 +390,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -395,10 +412,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            shipment_item: o.opt("shipmentItem")?,
-            additional: o.rest(&["shipmentItem"])?,
-        })
+        let shipment_item = o.opt("shipmentItem")?;
+        let additional = o.rest(&["shipmentItem"])?;
+        Ok(Self { shipment_item, additional })
     }
 }
 
@@ -430,26 +446,34 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseShipmentItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let basket_id = o.opt("basketId")?;
+        let date_insert = o.opt("dateInsert")?;
+        let id = o.opt("id")?;
+        let order_delivery_id = o.opt("orderDeliveryId")?;
+        let quantity = o.opt("quantity")?;
+        let reserved_quantity = o.opt("reservedQuantity")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "basketId",
+                    "dateInsert",
+                    "id",
+                    "orderDeliveryId",
+                    "quantity",
+                    "reservedQuantity",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            basket_id: o.opt("basketId")?,
-            date_insert: o.opt("dateInsert")?,
-            id: o.opt("id")?,
-            order_delivery_id: o.opt("orderDeliveryId")?,
-            quantity: o.opt("quantity")?,
-            reserved_quantity: o.opt("reservedQuantity")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "basketId",
-                        "dateInsert",
-                        "id",
-                        "orderDeliveryId",
-                        "quantity",
-                        "reservedQuantity",
-                        "xmlId",
-                    ],
-                )?,
+            basket_id,
+            date_insert,
+            id,
+            order_delivery_id,
+            quantity,
+            reserved_quantity,
+            xml_id,
+            additional,
         })
     }
 }
@@ -501,12 +525,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -528,10 +557,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            shipment_items: o.opt("shipmentItems")?,
-            additional: o.rest(&["shipmentItems"])?,
-        })
+        let shipment_items = o.opt("shipmentItems")?;
+        let additional = o.rest(&["shipmentItems"])?;
+        Ok(Self { shipment_items, additional })
     }
 }
 
@@ -574,11 +602,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -599,10 +626,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let quantity = o.req("quantity")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o.rest(&["quantity", "xmlId"])?;
         Ok(Self {
-            quantity: o.req("quantity")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o.rest(&["quantity", "xmlId"])?,
+            quantity,
+            xml_id,
+            additional,
         })
     }
 }
@@ -624,10 +654,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            shipment_item: o.opt("shipmentItem")?,
-            additional: o.rest(&["shipmentItem"])?,
-        })
+        let shipment_item = o.opt("shipmentItem")?;
+        let additional = o.rest(&["shipmentItem"])?;
+        Ok(Self { shipment_item, additional })
     }
 }
 
@@ -659,26 +688,34 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseShipmentItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let basket_id = o.opt("basketId")?;
+        let date_insert = o.opt("dateInsert")?;
+        let id = o.opt("id")?;
+        let order_delivery_id = o.opt("orderDeliveryId")?;
+        let quantity = o.opt("quantity")?;
+        let reserved_quantity = o.opt("reservedQuantity")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "basketId",
+                    "dateInsert",
+                    "id",
+                    "orderDeliveryId",
+                    "quantity",
+                    "reservedQuantity",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            basket_id: o.opt("basketId")?,
-            date_insert: o.opt("dateInsert")?,
-            id: o.opt("id")?,
-            order_delivery_id: o.opt("orderDeliveryId")?,
-            quantity: o.opt("quantity")?,
-            reserved_quantity: o.opt("reservedQuantity")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "basketId",
-                        "dateInsert",
-                        "id",
-                        "orderDeliveryId",
-                        "quantity",
-                        "reservedQuantity",
-                        "xmlId",
-                    ],
-                )?,
+            basket_id,
+            date_insert,
+            id,
+            order_delivery_id,
+            quantity,
+            reserved_quantity,
+            xml_id,
+            additional,
         })
     }
 }

@@ -37,10 +37,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -70,14 +69,21 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color = o.opt("color")?;
+        let id = o.req("id")?;
+        let notify = o.opt("notify")?;
+        let sort = o.opt("sort")?;
+        let type_ = o.req("type")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o.rest(&["color", "id", "notify", "sort", "type", "xmlId"])?;
         Ok(Self {
-            color: o.opt("color")?,
-            id: o.req("id")?,
-            notify: o.opt("notify")?,
-            sort: o.opt("sort")?,
-            type_: o.req("type")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o.rest(&["color", "id", "notify", "sort", "type", "xmlId"])?,
+            color,
+            id,
+            notify,
+            sort,
+            type_,
+            xml_id,
+            additional,
         })
     }
 }
@@ -103,10 +109,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            status: o.opt("status")?,
-            additional: o.rest(&["status"])?,
-        })
+        let status = o.opt("status")?;
+        let additional = o.rest(&["status"])?;
+        Ok(Self { status, additional })
     }
 }
 
@@ -137,14 +142,21 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseStatus {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color = o.opt("color")?;
+        let id = o.opt("id")?;
+        let notify = o.opt("notify")?;
+        let sort = o.opt("sort")?;
+        let type_ = o.opt("type")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o.rest(&["color", "id", "notify", "sort", "type", "xmlId"])?;
         Ok(Self {
-            color: o.opt("color")?,
-            id: o.opt("id")?,
-            notify: o.opt("notify")?,
-            sort: o.opt("sort")?,
-            type_: o.opt("type")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o.rest(&["color", "id", "notify", "sort", "type", "xmlId"])?,
+            color,
+            id,
+            notify,
+            sort,
+            type_,
+            xml_id,
+            additional,
         })
     }
 }
@@ -195,10 +207,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -249,10 +260,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -273,10 +283,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            status: o.opt("status")?,
-            additional: o.rest(&["status"])?,
-        })
+        let status = o.opt("status")?;
+        let additional = o.rest(&["status"])?;
+        Ok(Self { status, additional })
     }
 }
 
@@ -307,14 +316,21 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseStatus {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color = o.opt("color")?;
+        let id = o.opt("id")?;
+        let notify = o.opt("notify")?;
+        let sort = o.opt("sort")?;
+        let type_ = o.opt("type")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o.rest(&["color", "id", "notify", "sort", "type", "xmlId"])?;
         Ok(Self {
-            color: o.opt("color")?,
-            id: o.opt("id")?,
-            notify: o.opt("notify")?,
-            sort: o.opt("sort")?,
-            type_: o.opt("type")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o.rest(&["color", "id", "notify", "sort", "type", "xmlId"])?,
+            color,
+            id,
+            notify,
+            sort,
+            type_,
+            xml_id,
+            additional,
         })
     }
 }
@@ -361,7 +377,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -382,10 +399,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            status: o.opt("status")?,
-            additional: o.rest(&["status"])?,
-        })
+        let status = o.opt("status")?;
+        let additional = o.rest(&["status"])?;
+        Ok(Self { status, additional })
     }
 }
 
@@ -416,14 +432,21 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseStatus {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color = o.opt("color")?;
+        let id = o.opt("id")?;
+        let notify = o.opt("notify")?;
+        let sort = o.opt("sort")?;
+        let type_ = o.opt("type")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o.rest(&["color", "id", "notify", "sort", "type", "xmlId"])?;
         Ok(Self {
-            color: o.opt("color")?,
-            id: o.opt("id")?,
-            notify: o.opt("notify")?,
-            sort: o.opt("sort")?,
-            type_: o.opt("type")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o.rest(&["color", "id", "notify", "sort", "type", "xmlId"])?,
+            color,
+            id,
+            notify,
+            sort,
+            type_,
+            xml_id,
+            additional,
         })
     }
 }
@@ -475,12 +498,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -502,10 +530,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            statuses: o.opt("statuses")?,
-            additional: o.rest(&["statuses"])?,
-        })
+        let statuses = o.opt("statuses")?;
+        let additional = o.rest(&["statuses"])?;
+        Ok(Self { statuses, additional })
     }
 }
 
@@ -548,11 +575,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -581,13 +607,19 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color = o.opt("color")?;
+        let notify = o.opt("notify")?;
+        let sort = o.opt("sort")?;
+        let type_ = o.req("type")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o.rest(&["color", "notify", "sort", "type", "xmlId"])?;
         Ok(Self {
-            color: o.opt("color")?,
-            notify: o.opt("notify")?,
-            sort: o.opt("sort")?,
-            type_: o.req("type")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o.rest(&["color", "notify", "sort", "type", "xmlId"])?,
+            color,
+            notify,
+            sort,
+            type_,
+            xml_id,
+            additional,
         })
     }
 }
@@ -613,10 +645,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            status: o.opt("status")?,
-            additional: o.rest(&["status"])?,
-        })
+        let status = o.opt("status")?;
+        let additional = o.rest(&["status"])?;
+        Ok(Self { status, additional })
     }
 }
 
@@ -647,14 +678,21 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseStatus {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color = o.opt("color")?;
+        let id = o.opt("id")?;
+        let notify = o.opt("notify")?;
+        let sort = o.opt("sort")?;
+        let type_ = o.opt("type")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o.rest(&["color", "id", "notify", "sort", "type", "xmlId"])?;
         Ok(Self {
-            color: o.opt("color")?,
-            id: o.opt("id")?,
-            notify: o.opt("notify")?,
-            sort: o.opt("sort")?,
-            type_: o.opt("type")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o.rest(&["color", "id", "notify", "sort", "type", "xmlId"])?,
+            color,
+            id,
+            notify,
+            sort,
+            type_,
+            xml_id,
+            additional,
         })
     }
 }

@@ -36,10 +36,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -63,12 +62,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let lid = o.req("lid")?;
+        let name = o.req("name")?;
+        let status_id = o.req("statusId")?;
+        let additional = o.rest(&["description", "lid", "name", "statusId"])?;
         Ok(Self {
-            description: o.opt("description")?,
-            lid: o.req("lid")?,
-            name: o.req("name")?,
-            status_id: o.req("statusId")?,
-            additional: o.rest(&["description", "lid", "name", "statusId"])?,
+            description,
+            lid,
+            name,
+            status_id,
+            additional,
         })
     }
 }
@@ -90,10 +94,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            status_lang: o.opt("statusLang")?,
-            additional: o.rest(&["statusLang"])?,
-        })
+        let status_lang = o.opt("statusLang")?;
+        let additional = o.rest(&["statusLang"])?;
+        Ok(Self { status_lang, additional })
     }
 }
 
@@ -119,12 +122,17 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseStatusLang {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let lid = o.opt("lid")?;
+        let name = o.opt("name")?;
+        let status_id = o.opt("statusId")?;
+        let additional = o.rest(&["description", "lid", "name", "statusId"])?;
         Ok(Self {
-            description: o.opt("description")?,
-            lid: o.opt("lid")?,
-            name: o.opt("name")?,
-            status_id: o.opt("statusId")?,
-            additional: o.rest(&["description", "lid", "name", "statusId"])?,
+            description,
+            lid,
+            name,
+            status_id,
+            additional,
         })
     }
 }
@@ -173,10 +181,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteByFilterRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -198,11 +205,15 @@ impl ::bitrix24_runtime::loose::Loose for DeleteByFilterRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let lid = o.req("lid")?;
+        let name = o.req("name")?;
+        let status_id = o.req("statusId")?;
+        let additional = o.rest(&["lid", "name", "statusId"])?;
         Ok(Self {
-            lid: o.req("lid")?,
-            name: o.req("name")?,
-            status_id: o.req("statusId")?,
-            additional: o.rest(&["lid", "name", "statusId"])?,
+            lid,
+            name,
+            status_id,
+            additional,
         })
     }
 }
@@ -253,7 +264,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -274,10 +286,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            status_lang: o.opt("statusLang")?,
-            additional: o.rest(&["statusLang"])?,
-        })
+        let status_lang = o.opt("statusLang")?;
+        let additional = o.rest(&["statusLang"])?;
+        Ok(Self { status_lang, additional })
     }
 }
 
@@ -303,12 +314,17 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseStatusLang {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let lid = o.opt("lid")?;
+        let name = o.opt("name")?;
+        let status_id = o.opt("statusId")?;
+        let additional = o.rest(&["description", "lid", "name", "statusId"])?;
         Ok(Self {
-            description: o.opt("description")?,
-            lid: o.opt("lid")?,
-            name: o.opt("name")?,
-            status_id: o.opt("statusId")?,
-            additional: o.rest(&["description", "lid", "name", "statusId"])?,
+            description,
+            lid,
+            name,
+            status_id,
+            additional,
         })
     }
 }
@@ -358,10 +374,9 @@ impl ::bitrix24_runtime::loose::Loose for GetListLangsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            start: o.opt("start")?,
-            additional: o.rest(&["start"])?,
-        })
+        let start = o.opt("start")?;
+        let additional = o.rest(&["start"])?;
+        Ok(Self { start, additional })
     }
 }
 
@@ -382,10 +397,9 @@ impl ::bitrix24_runtime::loose::Loose for GetListLangsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            langs: o.opt("langs")?,
-            additional: o.rest(&["langs"])?,
-        })
+        let langs = o.opt("langs")?;
+        let additional = o.rest(&["langs"])?;
+        Ok(Self { langs, additional })
     }
 }
 
@@ -436,12 +450,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -463,10 +482,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            status_langs: o.opt("statusLangs")?,
-            additional: o.rest(&["statusLangs"])?,
-        })
+        let status_langs = o.opt("statusLangs")?;
+        let additional = o.rest(&["statusLangs"])?;
+        Ok(Self { status_langs, additional })
     }
 }
 

@@ -32,7 +32,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -53,10 +54,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            trade_binding: o.opt("tradeBinding")?,
-            additional: o.rest(&["tradeBinding"])?,
-        })
+        let trade_binding = o.opt("tradeBinding")?;
+        let additional = o.rest(&["tradeBinding"])?;
+        Ok(Self { trade_binding, additional })
     }
 }
 
@@ -78,10 +78,13 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseTradeBinding {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let external_order_id = o.opt("externalOrderId")?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["externalOrderId", "id"])?;
         Ok(Self {
-            external_order_id: o.opt("externalOrderId")?,
-            id: o.opt("id")?,
-            additional: o.rest(&["externalOrderId", "id"])?,
+            external_order_id,
+            id,
+            additional,
         })
     }
 }
@@ -133,12 +136,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -160,10 +168,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            trade_bindings: o.opt("tradeBindings")?,
-            additional: o.rest(&["tradeBindings"])?,
-        })
+        let trade_bindings = o.opt("tradeBindings")?;
+        let additional = o.rest(&["tradeBindings"])?;
+        Ok(Self { trade_bindings, additional })
     }
 }
 

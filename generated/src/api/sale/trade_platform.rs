@@ -32,7 +32,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -53,10 +54,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            trade_platform: o.opt("tradePlatform")?,
-            additional: o.rest(&["tradePlatform"])?,
-        })
+        let trade_platform = o.opt("tradePlatform")?;
+        let additional = o.rest(&["tradePlatform"])?;
+        Ok(Self { trade_platform, additional })
     }
 }
 
@@ -83,10 +83,13 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseTradePlatform {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let catalog_section_tab_class_name = o.opt("catalogSectionTabClassName")?;
+        let class = o.opt("class")?;
+        let additional = o.rest(&["catalogSectionTabClassName", "class"])?;
         Ok(Self {
-            catalog_section_tab_class_name: o.opt("catalogSectionTabClassName")?,
-            class: o.opt("class")?,
-            additional: o.rest(&["catalogSectionTabClassName", "class"])?,
+            catalog_section_tab_class_name,
+            class,
+            additional,
         })
     }
 }
@@ -138,12 +141,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -165,9 +173,11 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let trade_platforms = o.opt("tradePlatforms")?;
+        let additional = o.rest(&["tradePlatforms"])?;
         Ok(Self {
-            trade_platforms: o.opt("tradePlatforms")?,
-            additional: o.rest(&["tradePlatforms"])?,
+            trade_platforms,
+            additional,
         })
     }
 }

@@ -32,10 +32,9 @@ impl ::bitrix24_runtime::loose::Loose for GetPublicUrlRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -56,10 +55,9 @@ impl ::bitrix24_runtime::loose::Loose for GetPublicUrlResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            payment: o.opt("payment")?,
-            additional: o.rest(&["payment"])?,
-        })
+        let payment = o.opt("payment")?;
+        let additional = o.rest(&["payment"])?;
+        Ok(Self { payment, additional })
     }
 }
 
@@ -83,11 +81,15 @@ impl ::bitrix24_runtime::loose::Loose for GetPublicUrlResponsePayment {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let qr = o.opt("qr")?;
+        let short_url = o.opt("shortUrl")?;
+        let url = o.opt("url")?;
+        let additional = o.rest(&["qr", "shortUrl", "url"])?;
         Ok(Self {
-            qr: o.opt("qr")?,
-            short_url: o.opt("shortUrl")?,
-            url: o.opt("url")?,
-            additional: o.rest(&["qr", "shortUrl", "url"])?,
+            qr,
+            short_url,
+            url,
+            additional,
         })
     }
 }

@@ -37,11 +37,15 @@ impl ::bitrix24_runtime::loose::Loose for AccessRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let feature = o.req("FEATURE")?;
+        let group_id = o.req("GROUP_ID")?;
+        let operation = o.req("OPERATION")?;
+        let additional = o.rest(&["FEATURE", "GROUP_ID", "OPERATION"])?;
         Ok(Self {
-            feature: o.req("FEATURE")?,
-            group_id: o.req("GROUP_ID")?,
-            operation: o.req("OPERATION")?,
-            additional: o.rest(&["FEATURE", "GROUP_ID", "OPERATION"])?,
+            feature,
+            group_id,
+            operation,
+            additional,
         })
     }
 }

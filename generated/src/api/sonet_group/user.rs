@@ -41,10 +41,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let group_id = o.req("GROUP_ID")?;
+        let user_id = o.req("USER_ID")?;
+        let additional = o.rest(&["GROUP_ID", "USER_ID"])?;
         Ok(Self {
-            group_id: o.req("GROUP_ID")?,
-            user_id: o.req("USER_ID")?,
-            additional: o.rest(&["GROUP_ID", "USER_ID"])?,
+            group_id,
+            user_id,
+            additional,
         })
     }
 }
@@ -92,10 +95,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let group_id = o.req("GROUP_ID")?;
+        let user_id = o.req("USER_ID")?;
+        let additional = o.rest(&["GROUP_ID", "USER_ID"])?;
         Ok(Self {
-            group_id: o.req("GROUP_ID")?,
-            user_id: o.req("USER_ID")?,
-            additional: o.rest(&["GROUP_ID", "USER_ID"])?,
+            group_id,
+            user_id,
+            additional,
         })
     }
 }
@@ -141,10 +147,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("ID")?,
-            additional: o.rest(&["ID"])?,
-        })
+        let id = o.req("ID")?;
+        let additional = o.rest(&["ID"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -187,7 +192,8 @@ impl ::bitrix24_runtime::loose::Loose for GroupsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -236,11 +242,15 @@ impl ::bitrix24_runtime::loose::Loose for InviteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let group_id = o.req("GROUP_ID")?;
+        let message = o.opt("MESSAGE")?;
+        let user_id = o.req("USER_ID")?;
+        let additional = o.rest(&["GROUP_ID", "MESSAGE", "USER_ID"])?;
         Ok(Self {
-            group_id: o.req("GROUP_ID")?,
-            message: o.opt("MESSAGE")?,
-            user_id: o.req("USER_ID")?,
-            additional: o.rest(&["GROUP_ID", "MESSAGE", "USER_ID"])?,
+            group_id,
+            message,
+            user_id,
+            additional,
         })
     }
 }
@@ -288,10 +298,13 @@ impl ::bitrix24_runtime::loose::Loose for RequestRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let group_id = o.req("GROUP_ID")?;
+        let message = o.opt("MESSAGE")?;
+        let additional = o.rest(&["GROUP_ID", "MESSAGE"])?;
         Ok(Self {
-            group_id: o.req("GROUP_ID")?,
-            message: o.opt("MESSAGE")?,
-            additional: o.rest(&["GROUP_ID", "MESSAGE"])?,
+            group_id,
+            message,
+            additional,
         })
     }
 }
@@ -341,11 +354,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let group_id = o.req("GROUP_ID")?;
+        let role = o.req("ROLE")?;
+        let user_id = o.req("USER_ID")?;
+        let additional = o.rest(&["GROUP_ID", "ROLE", "USER_ID"])?;
         Ok(Self {
-            group_id: o.req("GROUP_ID")?,
-            role: o.req("ROLE")?,
-            user_id: o.req("USER_ID")?,
-            additional: o.rest(&["GROUP_ID", "ROLE", "USER_ID"])?,
+            group_id,
+            role,
+            user_id,
+            additional,
         })
     }
 }

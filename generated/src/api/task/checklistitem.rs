@@ -44,11 +44,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("FIELDS")?,
-            taskid: o.req("TASKID")?,
-            additional: o.rest(&["FIELDS", "TASKID"])?,
-        })
+        let fields = o.req("FIELDS")?;
+        let taskid = o.req("TASKID")?;
+        let additional = o.rest(&["FIELDS", "TASKID"])?;
+        Ok(Self { fields, taskid, additional })
     }
 }
 
@@ -78,24 +77,31 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_complete = o.opt("IS_COMPLETE")?;
+        let is_important = o.opt("IS_IMPORTANT")?;
+        let members = o.opt("MEMBERS")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let sort_index = o.opt("SORT_INDEX")?;
+        let title = o.req("TITLE")?;
+        let additional = o
+            .rest(
+                &[
+                    "IS_COMPLETE",
+                    "IS_IMPORTANT",
+                    "MEMBERS",
+                    "PARENT_ID",
+                    "SORT_INDEX",
+                    "TITLE",
+                ],
+            )?;
         Ok(Self {
-            is_complete: o.opt("IS_COMPLETE")?,
-            is_important: o.opt("IS_IMPORTANT")?,
-            members: o.opt("MEMBERS")?,
-            parent_id: o.opt("PARENT_ID")?,
-            sort_index: o.opt("SORT_INDEX")?,
-            title: o.req("TITLE")?,
-            additional: o
-                .rest(
-                    &[
-                        "IS_COMPLETE",
-                        "IS_IMPORTANT",
-                        "MEMBERS",
-                        "PARENT_ID",
-                        "SORT_INDEX",
-                        "TITLE",
-                    ],
-                )?,
+            is_complete,
+            is_important,
+            members,
+            parent_id,
+            sort_index,
+            title,
+            additional,
         })
     }
 }
@@ -144,11 +150,10 @@ impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            itemid: o.req("ITEMID")?,
-            taskid: o.req("TASKID")?,
-            additional: o.rest(&["ITEMID", "TASKID"])?,
-        })
+        let itemid = o.req("ITEMID")?;
+        let taskid = o.req("TASKID")?;
+        let additional = o.rest(&["ITEMID", "TASKID"])?;
+        Ok(Self { itemid, taskid, additional })
     }
 }
 
@@ -196,11 +201,10 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            itemid: o.req("ITEMID")?,
-            taskid: o.req("TASKID")?,
-            additional: o.rest(&["ITEMID", "TASKID"])?,
-        })
+        let itemid = o.req("ITEMID")?;
+        let taskid = o.req("TASKID")?;
+        let additional = o.rest(&["ITEMID", "TASKID"])?;
+        Ok(Self { itemid, taskid, additional })
     }
 }
 
@@ -248,11 +252,10 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            itemid: o.req("ITEMID")?,
-            taskid: o.req("TASKID")?,
-            additional: o.rest(&["ITEMID", "TASKID"])?,
-        })
+        let itemid = o.req("ITEMID")?;
+        let taskid = o.req("TASKID")?;
+        let additional = o.rest(&["ITEMID", "TASKID"])?;
+        Ok(Self { itemid, taskid, additional })
     }
 }
 
@@ -295,36 +298,49 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attachments = o.opt("ATTACHMENTS")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let id = o.opt("ID")?;
+        let is_complete = o.opt("IS_COMPLETE")?;
+        let is_important = o.opt("IS_IMPORTANT")?;
+        let members = o.opt("MEMBERS")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let sort_index = o.opt("SORT_INDEX")?;
+        let task_id = o.opt("TASK_ID")?;
+        let title = o.opt("TITLE")?;
+        let toggled_by = o.opt("TOGGLED_BY")?;
+        let toggled_date = o.opt("TOGGLED_DATE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ATTACHMENTS",
+                    "CREATED_BY",
+                    "ID",
+                    "IS_COMPLETE",
+                    "IS_IMPORTANT",
+                    "MEMBERS",
+                    "PARENT_ID",
+                    "SORT_INDEX",
+                    "TASK_ID",
+                    "TITLE",
+                    "TOGGLED_BY",
+                    "TOGGLED_DATE",
+                ],
+            )?;
         Ok(Self {
-            attachments: o.opt("ATTACHMENTS")?,
-            created_by: o.opt("CREATED_BY")?,
-            id: o.opt("ID")?,
-            is_complete: o.opt("IS_COMPLETE")?,
-            is_important: o.opt("IS_IMPORTANT")?,
-            members: o.opt("MEMBERS")?,
-            parent_id: o.opt("PARENT_ID")?,
-            sort_index: o.opt("SORT_INDEX")?,
-            task_id: o.opt("TASK_ID")?,
-            title: o.opt("TITLE")?,
-            toggled_by: o.opt("TOGGLED_BY")?,
-            toggled_date: o.opt("TOGGLED_DATE")?,
-            additional: o
-                .rest(
-                    &[
-                        "ATTACHMENTS",
-                        "CREATED_BY",
-                        "ID",
-                        "IS_COMPLETE",
-                        "IS_IMPORTANT",
-                        "MEMBERS",
-                        "PARENT_ID",
-                        "SORT_INDEX",
-                        "TASK_ID",
-                        "TITLE",
-                        "TOGGLED_BY",
-                        "TOGGLED_DATE",
-                    ],
-                )?,
+            attachments,
+            created_by,
+            id,
+            is_complete,
+            is_important,
+            members,
+            parent_id,
+            sort_index,
+            task_id,
+            title,
+            toggled_by,
+            toggled_date,
+            additional,
         })
     }
 }
@@ -355,24 +371,24 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseAttachments {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attachment_id = o.opt("ATTACHMENT_ID")?;
+        let download_url = o.opt("DOWNLOAD_URL")?;
+        let file_id = o.opt("FILE_ID")?;
+        let name = o.opt("NAME")?;
+        let size = o.opt("SIZE")?;
+        let view_url = o.opt("VIEW_URL")?;
+        let additional = o
+            .rest(
+                &["ATTACHMENT_ID", "DOWNLOAD_URL", "FILE_ID", "NAME", "SIZE", "VIEW_URL"],
+            )?;
         Ok(Self {
-            attachment_id: o.opt("ATTACHMENT_ID")?,
-            download_url: o.opt("DOWNLOAD_URL")?,
-            file_id: o.opt("FILE_ID")?,
-            name: o.opt("NAME")?,
-            size: o.opt("SIZE")?,
-            view_url: o.opt("VIEW_URL")?,
-            additional: o
-                .rest(
-                    &[
-                        "ATTACHMENT_ID",
-                        "DOWNLOAD_URL",
-                        "FILE_ID",
-                        "NAME",
-                        "SIZE",
-                        "VIEW_URL",
-                    ],
-                )?,
+            attachment_id,
+            download_url,
+            file_id,
+            name,
+            size,
+            view_url,
+            additional,
         })
     }
 }
@@ -406,26 +422,34 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMembersItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let image = o.opt("IMAGE")?;
+        let is_collaber = o.opt("IS_COLLABER")?;
+        let name = o.opt("NAME")?;
+        let personal_gender = o.opt("PERSONAL_GENDER")?;
+        let personal_photo = o.opt("PERSONAL_PHOTO")?;
+        let type_ = o.opt("TYPE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ID",
+                    "IMAGE",
+                    "IS_COLLABER",
+                    "NAME",
+                    "PERSONAL_GENDER",
+                    "PERSONAL_PHOTO",
+                    "TYPE",
+                ],
+            )?;
         Ok(Self {
-            id: o.opt("ID")?,
-            image: o.opt("IMAGE")?,
-            is_collaber: o.opt("IS_COLLABER")?,
-            name: o.opt("NAME")?,
-            personal_gender: o.opt("PERSONAL_GENDER")?,
-            personal_photo: o.opt("PERSONAL_PHOTO")?,
-            type_: o.opt("TYPE")?,
-            additional: o
-                .rest(
-                    &[
-                        "ID",
-                        "IMAGE",
-                        "IS_COLLABER",
-                        "NAME",
-                        "PERSONAL_GENDER",
-                        "PERSONAL_PHOTO",
-                        "TYPE",
-                    ],
-                )?,
+            id,
+            image,
+            is_collaber,
+            name,
+            personal_gender,
+            personal_photo,
+            type_,
+            additional,
         })
     }
 }
@@ -475,11 +499,10 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            order: o.opt("ORDER")?,
-            taskid: o.req("TASKID")?,
-            additional: o.rest(&["ORDER", "TASKID"])?,
-        })
+        let order = o.opt("ORDER")?;
+        let taskid = o.req("TASKID")?;
+        let additional = o.rest(&["ORDER", "TASKID"])?;
+        Ok(Self { order, taskid, additional })
     }
 }
 
@@ -524,36 +547,49 @@ impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attachments = o.opt("ATTACHMENTS")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let id = o.opt("ID")?;
+        let is_complete = o.opt("IS_COMPLETE")?;
+        let is_important = o.opt("IS_IMPORTANT")?;
+        let members = o.opt("MEMBERS")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let sort_index = o.opt("SORT_INDEX")?;
+        let task_id = o.opt("TASK_ID")?;
+        let title = o.opt("TITLE")?;
+        let toggled_by = o.opt("TOGGLED_BY")?;
+        let toggled_date = o.opt("TOGGLED_DATE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ATTACHMENTS",
+                    "CREATED_BY",
+                    "ID",
+                    "IS_COMPLETE",
+                    "IS_IMPORTANT",
+                    "MEMBERS",
+                    "PARENT_ID",
+                    "SORT_INDEX",
+                    "TASK_ID",
+                    "TITLE",
+                    "TOGGLED_BY",
+                    "TOGGLED_DATE",
+                ],
+            )?;
         Ok(Self {
-            attachments: o.opt("ATTACHMENTS")?,
-            created_by: o.opt("CREATED_BY")?,
-            id: o.opt("ID")?,
-            is_complete: o.opt("IS_COMPLETE")?,
-            is_important: o.opt("IS_IMPORTANT")?,
-            members: o.opt("MEMBERS")?,
-            parent_id: o.opt("PARENT_ID")?,
-            sort_index: o.opt("SORT_INDEX")?,
-            task_id: o.opt("TASK_ID")?,
-            title: o.opt("TITLE")?,
-            toggled_by: o.opt("TOGGLED_BY")?,
-            toggled_date: o.opt("TOGGLED_DATE")?,
-            additional: o
-                .rest(
-                    &[
-                        "ATTACHMENTS",
-                        "CREATED_BY",
-                        "ID",
-                        "IS_COMPLETE",
-                        "IS_IMPORTANT",
-                        "MEMBERS",
-                        "PARENT_ID",
-                        "SORT_INDEX",
-                        "TASK_ID",
-                        "TITLE",
-                        "TOGGLED_BY",
-                        "TOGGLED_DATE",
-                    ],
-                )?,
+            attachments,
+            created_by,
+            id,
+            is_complete,
+            is_important,
+            members,
+            parent_id,
+            sort_index,
+            task_id,
+            title,
+            toggled_by,
+            toggled_date,
+            additional,
         })
     }
 }
@@ -584,24 +620,24 @@ impl ::bitrix24_runtime::loose::Loose for GetlistResponseItemAttachments {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attachment_id = o.opt("ATTACHMENT_ID")?;
+        let download_url = o.opt("DOWNLOAD_URL")?;
+        let file_id = o.opt("FILE_ID")?;
+        let name = o.opt("NAME")?;
+        let size = o.opt("SIZE")?;
+        let view_url = o.opt("VIEW_URL")?;
+        let additional = o
+            .rest(
+                &["ATTACHMENT_ID", "DOWNLOAD_URL", "FILE_ID", "NAME", "SIZE", "VIEW_URL"],
+            )?;
         Ok(Self {
-            attachment_id: o.opt("ATTACHMENT_ID")?,
-            download_url: o.opt("DOWNLOAD_URL")?,
-            file_id: o.opt("FILE_ID")?,
-            name: o.opt("NAME")?,
-            size: o.opt("SIZE")?,
-            view_url: o.opt("VIEW_URL")?,
-            additional: o
-                .rest(
-                    &[
-                        "ATTACHMENT_ID",
-                        "DOWNLOAD_URL",
-                        "FILE_ID",
-                        "NAME",
-                        "SIZE",
-                        "VIEW_URL",
-                    ],
-                )?,
+            attachment_id,
+            download_url,
+            file_id,
+            name,
+            size,
+            view_url,
+            additional,
         })
     }
 }
@@ -635,26 +671,34 @@ impl ::bitrix24_runtime::loose::Loose for GetlistResponseItemMembersItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let image = o.opt("IMAGE")?;
+        let is_collaber = o.opt("IS_COLLABER")?;
+        let name = o.opt("NAME")?;
+        let personal_gender = o.opt("PERSONAL_GENDER")?;
+        let personal_photo = o.opt("PERSONAL_PHOTO")?;
+        let type_ = o.opt("TYPE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ID",
+                    "IMAGE",
+                    "IS_COLLABER",
+                    "NAME",
+                    "PERSONAL_GENDER",
+                    "PERSONAL_PHOTO",
+                    "TYPE",
+                ],
+            )?;
         Ok(Self {
-            id: o.opt("ID")?,
-            image: o.opt("IMAGE")?,
-            is_collaber: o.opt("IS_COLLABER")?,
-            name: o.opt("NAME")?,
-            personal_gender: o.opt("PERSONAL_GENDER")?,
-            personal_photo: o.opt("PERSONAL_PHOTO")?,
-            type_: o.opt("TYPE")?,
-            additional: o
-                .rest(
-                    &[
-                        "ID",
-                        "IMAGE",
-                        "IS_COLLABER",
-                        "NAME",
-                        "PERSONAL_GENDER",
-                        "PERSONAL_PHOTO",
-                        "TYPE",
-                    ],
-                )?,
+            id,
+            image,
+            is_collaber,
+            name,
+            personal_gender,
+            personal_photo,
+            type_,
+            additional,
         })
     }
 }
@@ -700,7 +744,8 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -747,31 +792,40 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let manifest_version = o.opt("Manifest version")?;
+        let rest_available_methods = o.opt("REST: available methods")?;
+        let rest_date_fields = o.opt("REST: date fields")?;
+        let rest_readable_checklistitem_data_fields = o
+            .opt("REST: readable checklistitem data fields")?;
+        let rest_shortname_alias_to_class = o.opt("REST: shortname alias to class")?;
+        let rest_sortable_checklistitem_data_fields = o
+            .opt("REST: sortable checklistitem data fields")?;
+        let rest_writable_checklistitem_data_fields = o
+            .opt("REST: writable checklistitem data fields")?;
+        let warning = o.opt("Warning")?;
+        let additional = o
+            .rest(
+                &[
+                    "Manifest version",
+                    "REST: available methods",
+                    "REST: date fields",
+                    "REST: readable checklistitem data fields",
+                    "REST: shortname alias to class",
+                    "REST: sortable checklistitem data fields",
+                    "REST: writable checklistitem data fields",
+                    "Warning",
+                ],
+            )?;
         Ok(Self {
-            manifest_version: o.opt("Manifest version")?,
-            rest_available_methods: o.opt("REST: available methods")?,
-            rest_date_fields: o.opt("REST: date fields")?,
-            rest_readable_checklistitem_data_fields: o
-                .opt("REST: readable checklistitem data fields")?,
-            rest_shortname_alias_to_class: o.opt("REST: shortname alias to class")?,
-            rest_sortable_checklistitem_data_fields: o
-                .opt("REST: sortable checklistitem data fields")?,
-            rest_writable_checklistitem_data_fields: o
-                .opt("REST: writable checklistitem data fields")?,
-            warning: o.opt("Warning")?,
-            additional: o
-                .rest(
-                    &[
-                        "Manifest version",
-                        "REST: available methods",
-                        "REST: date fields",
-                        "REST: readable checklistitem data fields",
-                        "REST: shortname alias to class",
-                        "REST: sortable checklistitem data fields",
-                        "REST: writable checklistitem data fields",
-                        "Warning",
-                    ],
-                )?,
+            manifest_version,
+            rest_available_methods,
+            rest_date_fields,
+            rest_readable_checklistitem_data_fields,
+            rest_shortname_alias_to_class,
+            rest_sortable_checklistitem_data_fields,
+            rest_writable_checklistitem_data_fields,
+            warning,
+            additional,
         })
     }
 }
@@ -810,32 +864,43 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseRestAvailableMethod
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let add = o.opt("add")?;
+        let complete = o.opt("complete")?;
+        let delete = o.opt("delete")?;
+        let get = o.opt("get")?;
+        let getlist = o.opt("getlist")?;
+        let getmanifest = o.opt("getmanifest")?;
+        let isactionallowed = o.opt("isactionallowed")?;
+        let moveafteritem = o.opt("moveafteritem")?;
+        let renew = o.opt("renew")?;
+        let update = o.opt("update")?;
+        let additional = o
+            .rest(
+                &[
+                    "add",
+                    "complete",
+                    "delete",
+                    "get",
+                    "getlist",
+                    "getmanifest",
+                    "isactionallowed",
+                    "moveafteritem",
+                    "renew",
+                    "update",
+                ],
+            )?;
         Ok(Self {
-            add: o.opt("add")?,
-            complete: o.opt("complete")?,
-            delete: o.opt("delete")?,
-            get: o.opt("get")?,
-            getlist: o.opt("getlist")?,
-            getmanifest: o.opt("getmanifest")?,
-            isactionallowed: o.opt("isactionallowed")?,
-            moveafteritem: o.opt("moveafteritem")?,
-            renew: o.opt("renew")?,
-            update: o.opt("update")?,
-            additional: o
-                .rest(
-                    &[
-                        "add",
-                        "complete",
-                        "delete",
-                        "get",
-                        "getlist",
-                        "getmanifest",
-                        "isactionallowed",
-                        "moveafteritem",
-                        "renew",
-                        "update",
-                    ],
-                )?,
+            add,
+            complete,
+            delete,
+            get,
+            getlist,
+            getmanifest,
+            isactionallowed,
+            moveafteritem,
+            renew,
+            update,
+            additional,
         })
     }
 }
@@ -882,11 +947,15 @@ impl ::bitrix24_runtime::loose::Loose for IsactionallowedRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let actionid = o.req("ACTIONID")?;
+        let itemid = o.req("ITEMID")?;
+        let taskid = o.req("TASKID")?;
+        let additional = o.rest(&["ACTIONID", "ITEMID", "TASKID"])?;
         Ok(Self {
-            actionid: o.req("ACTIONID")?,
-            itemid: o.req("ITEMID")?,
-            taskid: o.req("TASKID")?,
-            additional: o.rest(&["ACTIONID", "ITEMID", "TASKID"])?,
+            actionid,
+            itemid,
+            taskid,
+            additional,
         })
     }
 }
@@ -939,11 +1008,15 @@ impl ::bitrix24_runtime::loose::Loose for MoveafteritemRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let afteritemid = o.req("AFTERITEMID")?;
+        let itemid = o.req("ITEMID")?;
+        let taskid = o.req("TASKID")?;
+        let additional = o.rest(&["AFTERITEMID", "ITEMID", "TASKID"])?;
         Ok(Self {
-            afteritemid: o.req("AFTERITEMID")?,
-            itemid: o.req("ITEMID")?,
-            taskid: o.req("TASKID")?,
-            additional: o.rest(&["AFTERITEMID", "ITEMID", "TASKID"])?,
+            afteritemid,
+            itemid,
+            taskid,
+            additional,
         })
     }
 }
@@ -992,11 +1065,10 @@ impl ::bitrix24_runtime::loose::Loose for RenewRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            itemid: o.req("ITEMID")?,
-            taskid: o.req("TASKID")?,
-            additional: o.rest(&["ITEMID", "TASKID"])?,
-        })
+        let itemid = o.req("ITEMID")?;
+        let taskid = o.req("TASKID")?;
+        let additional = o.rest(&["ITEMID", "TASKID"])?;
+        Ok(Self { itemid, taskid, additional })
     }
 }
 
@@ -1046,11 +1118,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("FIELDS")?;
+        let itemid = o.req("ITEMID")?;
+        let taskid = o.req("TASKID")?;
+        let additional = o.rest(&["FIELDS", "ITEMID", "TASKID"])?;
         Ok(Self {
-            fields: o.req("FIELDS")?,
-            itemid: o.req("ITEMID")?,
-            taskid: o.req("TASKID")?,
-            additional: o.rest(&["FIELDS", "ITEMID", "TASKID"])?,
+            fields,
+            itemid,
+            taskid,
+            additional,
         })
     }
 }
@@ -1081,24 +1157,31 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_complete = o.opt("IS_COMPLETE")?;
+        let is_important = o.opt("IS_IMPORTANT")?;
+        let members = o.opt("MEMBERS")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let sort_index = o.opt("SORT_INDEX")?;
+        let title = o.opt("TITLE")?;
+        let additional = o
+            .rest(
+                &[
+                    "IS_COMPLETE",
+                    "IS_IMPORTANT",
+                    "MEMBERS",
+                    "PARENT_ID",
+                    "SORT_INDEX",
+                    "TITLE",
+                ],
+            )?;
         Ok(Self {
-            is_complete: o.opt("IS_COMPLETE")?,
-            is_important: o.opt("IS_IMPORTANT")?,
-            members: o.opt("MEMBERS")?,
-            parent_id: o.opt("PARENT_ID")?,
-            sort_index: o.opt("SORT_INDEX")?,
-            title: o.opt("TITLE")?,
-            additional: o
-                .rest(
-                    &[
-                        "IS_COMPLETE",
-                        "IS_IMPORTANT",
-                        "MEMBERS",
-                        "PARENT_ID",
-                        "SORT_INDEX",
-                        "TITLE",
-                    ],
-                )?,
+            is_complete,
+            is_important,
+            members,
+            parent_id,
+            sort_index,
+            title,
+            additional,
         })
     }
 }

@@ -39,10 +39,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let commenttext = o.opt("COMMENTTEXT")?;
+        let taskid = o.opt("TASKID")?;
+        let additional = o.rest(&["COMMENTTEXT", "TASKID"])?;
         Ok(Self {
-            commenttext: o.opt("COMMENTTEXT")?,
-            taskid: o.opt("TASKID")?,
-            additional: o.rest(&["COMMENTTEXT", "TASKID"])?,
+            commenttext,
+            taskid,
+            additional,
         })
     }
 }

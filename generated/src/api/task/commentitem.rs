@@ -42,11 +42,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("FIELDS")?,
-            taskid: o.req("TASKID")?,
-            additional: o.rest(&["FIELDS", "TASKID"])?,
-        })
+        let fields = o.req("FIELDS")?;
+        let taskid = o.req("TASKID")?;
+        let additional = o.rest(&["FIELDS", "TASKID"])?;
+        Ok(Self { fields, taskid, additional })
     }
 }
 
@@ -75,15 +74,18 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let author_id = o.opt("AUTHOR_ID")?;
+        let post_date = o.opt("POST_DATE")?;
+        let post_message = o.req("POST_MESSAGE")?;
+        let uf_forum_message_doc = o.opt("UF_FORUM_MESSAGE_DOC")?;
+        let additional = o
+            .rest(&["AUTHOR_ID", "POST_DATE", "POST_MESSAGE", "UF_FORUM_MESSAGE_DOC"])?;
         Ok(Self {
-            author_id: o.opt("AUTHOR_ID")?,
-            post_date: o.opt("POST_DATE")?,
-            post_message: o.req("POST_MESSAGE")?,
-            uf_forum_message_doc: o.opt("UF_FORUM_MESSAGE_DOC")?,
-            additional: o
-                .rest(
-                    &["AUTHOR_ID", "POST_DATE", "POST_MESSAGE", "UF_FORUM_MESSAGE_DOC"],
-                )?,
+            author_id,
+            post_date,
+            post_message,
+            uf_forum_message_doc,
+            additional,
         })
     }
 }
@@ -133,11 +135,10 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            itemid: o.req("ITEMID")?,
-            taskid: o.req("TASKID")?,
-            additional: o.rest(&["ITEMID", "TASKID"])?,
-        })
+        let itemid = o.req("ITEMID")?;
+        let taskid = o.req("TASKID")?;
+        let additional = o.rest(&["ITEMID", "TASKID"])?;
+        Ok(Self { itemid, taskid, additional })
     }
 }
 
@@ -186,11 +187,10 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            itemid: o.req("ITEMID")?,
-            taskid: o.req("TASKID")?,
-            additional: o.rest(&["ITEMID", "TASKID"])?,
-        })
+        let itemid = o.req("ITEMID")?;
+        let taskid = o.req("TASKID")?;
+        let additional = o.rest(&["ITEMID", "TASKID"])?;
+        Ok(Self { itemid, taskid, additional })
     }
 }
 
@@ -228,28 +228,37 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attached_objects = o.opt("ATTACHED_OBJECTS")?;
+        let author_email = o.opt("AUTHOR_EMAIL")?;
+        let author_id = o.opt("AUTHOR_ID")?;
+        let author_name = o.opt("AUTHOR_NAME")?;
+        let id = o.opt("ID")?;
+        let post_date = o.opt("POST_DATE")?;
+        let post_message = o.opt("POST_MESSAGE")?;
+        let post_message_html = o.opt("POST_MESSAGE_HTML")?;
+        let additional = o
+            .rest(
+                &[
+                    "ATTACHED_OBJECTS",
+                    "AUTHOR_EMAIL",
+                    "AUTHOR_ID",
+                    "AUTHOR_NAME",
+                    "ID",
+                    "POST_DATE",
+                    "POST_MESSAGE",
+                    "POST_MESSAGE_HTML",
+                ],
+            )?;
         Ok(Self {
-            attached_objects: o.opt("ATTACHED_OBJECTS")?,
-            author_email: o.opt("AUTHOR_EMAIL")?,
-            author_id: o.opt("AUTHOR_ID")?,
-            author_name: o.opt("AUTHOR_NAME")?,
-            id: o.opt("ID")?,
-            post_date: o.opt("POST_DATE")?,
-            post_message: o.opt("POST_MESSAGE")?,
-            post_message_html: o.opt("POST_MESSAGE_HTML")?,
-            additional: o
-                .rest(
-                    &[
-                        "ATTACHED_OBJECTS",
-                        "AUTHOR_EMAIL",
-                        "AUTHOR_ID",
-                        "AUTHOR_NAME",
-                        "ID",
-                        "POST_DATE",
-                        "POST_MESSAGE",
-                        "POST_MESSAGE_HTML",
-                    ],
-                )?,
+            attached_objects,
+            author_email,
+            author_id,
+            author_name,
+            id,
+            post_date,
+            post_message,
+            post_message_html,
+            additional,
         })
     }
 }
@@ -298,11 +307,15 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("FILTER")?;
+        let order = o.opt("ORDER")?;
+        let taskid = o.req("TASKID")?;
+        let additional = o.rest(&["FILTER", "ORDER", "TASKID"])?;
         Ok(Self {
-            filter: o.opt("FILTER")?,
-            order: o.opt("ORDER")?,
-            taskid: o.req("TASKID")?,
-            additional: o.rest(&["FILTER", "ORDER", "TASKID"])?,
+            filter,
+            order,
+            taskid,
+            additional,
         })
     }
 }
@@ -347,7 +360,8 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -399,34 +413,44 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let manifest_version = o.opt("Manifest version")?;
+        let rest_available_methods = o.opt("REST: available methods")?;
+        let rest_date_fields = o.opt("REST: date fields")?;
+        let rest_filterable_commentitem_data_fields = o
+            .opt("REST: filterable commentitem data fields")?;
+        let rest_readable_commentitem_data_fields = o
+            .opt("REST: readable commentitem data fields")?;
+        let rest_shortname_alias_to_class = o.opt("REST: shortname alias to class")?;
+        let rest_sortable_commentitem_data_fields = o
+            .opt("REST: sortable commentitem data fields")?;
+        let rest_writable_commentitem_data_fields = o
+            .opt("REST: writable commentitem data fields")?;
+        let warning = o.opt("Warning")?;
+        let additional = o
+            .rest(
+                &[
+                    "Manifest version",
+                    "REST: available methods",
+                    "REST: date fields",
+                    "REST: filterable commentitem data fields",
+                    "REST: readable commentitem data fields",
+                    "REST: shortname alias to class",
+                    "REST: sortable commentitem data fields",
+                    "REST: writable commentitem data fields",
+                    "Warning",
+                ],
+            )?;
         Ok(Self {
-            manifest_version: o.opt("Manifest version")?,
-            rest_available_methods: o.opt("REST: available methods")?,
-            rest_date_fields: o.opt("REST: date fields")?,
-            rest_filterable_commentitem_data_fields: o
-                .opt("REST: filterable commentitem data fields")?,
-            rest_readable_commentitem_data_fields: o
-                .opt("REST: readable commentitem data fields")?,
-            rest_shortname_alias_to_class: o.opt("REST: shortname alias to class")?,
-            rest_sortable_commentitem_data_fields: o
-                .opt("REST: sortable commentitem data fields")?,
-            rest_writable_commentitem_data_fields: o
-                .opt("REST: writable commentitem data fields")?,
-            warning: o.opt("Warning")?,
-            additional: o
-                .rest(
-                    &[
-                        "Manifest version",
-                        "REST: available methods",
-                        "REST: date fields",
-                        "REST: filterable commentitem data fields",
-                        "REST: readable commentitem data fields",
-                        "REST: shortname alias to class",
-                        "REST: sortable commentitem data fields",
-                        "REST: writable commentitem data fields",
-                        "Warning",
-                    ],
-                )?,
+            manifest_version,
+            rest_available_methods,
+            rest_date_fields,
+            rest_filterable_commentitem_data_fields,
+            rest_readable_commentitem_data_fields,
+            rest_shortname_alias_to_class,
+            rest_sortable_commentitem_data_fields,
+            rest_writable_commentitem_data_fields,
+            warning,
+            additional,
         })
     }
 }
@@ -459,26 +483,34 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseRestAvailableMethod
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let add = o.opt("add")?;
+        let delete = o.opt("delete")?;
+        let get = o.opt("get")?;
+        let getlist = o.opt("getlist")?;
+        let getmanifest = o.opt("getmanifest")?;
+        let isactionallowed = o.opt("isactionallowed")?;
+        let update = o.opt("update")?;
+        let additional = o
+            .rest(
+                &[
+                    "add",
+                    "delete",
+                    "get",
+                    "getlist",
+                    "getmanifest",
+                    "isactionallowed",
+                    "update",
+                ],
+            )?;
         Ok(Self {
-            add: o.opt("add")?,
-            delete: o.opt("delete")?,
-            get: o.opt("get")?,
-            getlist: o.opt("getlist")?,
-            getmanifest: o.opt("getmanifest")?,
-            isactionallowed: o.opt("isactionallowed")?,
-            update: o.opt("update")?,
-            additional: o
-                .rest(
-                    &[
-                        "add",
-                        "delete",
-                        "get",
-                        "getlist",
-                        "getmanifest",
-                        "isactionallowed",
-                        "update",
-                    ],
-                )?,
+            add,
+            delete,
+            get,
+            getlist,
+            getmanifest,
+            isactionallowed,
+            update,
+            additional,
         })
     }
 }
@@ -525,11 +557,15 @@ impl ::bitrix24_runtime::loose::Loose for IsactionallowedRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let actionid = o.req("ACTIONID")?;
+        let itemid = o.req("ITEMID")?;
+        let taskid = o.req("TASKID")?;
+        let additional = o.rest(&["ACTIONID", "ITEMID", "TASKID"])?;
         Ok(Self {
-            actionid: o.req("ACTIONID")?,
-            itemid: o.req("ITEMID")?,
-            taskid: o.req("TASKID")?,
-            additional: o.rest(&["ACTIONID", "ITEMID", "TASKID"])?,
+            actionid,
+            itemid,
+            taskid,
+            additional,
         })
     }
 }
@@ -583,11 +619,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("FIELDS")?;
+        let itemid = o.req("ITEMID")?;
+        let taskid = o.req("TASKID")?;
+        let additional = o.rest(&["FIELDS", "ITEMID", "TASKID"])?;
         Ok(Self {
-            fields: o.req("FIELDS")?,
-            itemid: o.req("ITEMID")?,
-            taskid: o.req("TASKID")?,
-            additional: o.rest(&["FIELDS", "ITEMID", "TASKID"])?,
+            fields,
+            itemid,
+            taskid,
+            additional,
         })
     }
 }
@@ -613,10 +653,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let post_message = o.req("POST_MESSAGE")?;
+        let uf_forum_message_doc = o.opt("UF_FORUM_MESSAGE_DOC")?;
+        let additional = o.rest(&["POST_MESSAGE", "UF_FORUM_MESSAGE_DOC"])?;
         Ok(Self {
-            post_message: o.req("POST_MESSAGE")?,
-            uf_forum_message_doc: o.opt("UF_FORUM_MESSAGE_DOC")?,
-            additional: o.rest(&["POST_MESSAGE", "UF_FORUM_MESSAGE_DOC"])?,
+            post_message,
+            uf_forum_message_doc,
+            additional,
         })
     }
 }

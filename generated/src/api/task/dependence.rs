@@ -38,11 +38,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let link_type = o.req("linkType")?;
+        let task_id_from = o.req("taskIdFrom")?;
+        let task_id_to = o.req("taskIdTo")?;
+        let additional = o.rest(&["linkType", "taskIdFrom", "taskIdTo"])?;
         Ok(Self {
-            link_type: o.req("linkType")?,
-            task_id_from: o.req("taskIdFrom")?,
-            task_id_to: o.req("taskIdTo")?,
-            additional: o.rest(&["linkType", "taskIdFrom", "taskIdTo"])?,
+            link_type,
+            task_id_from,
+            task_id_to,
+            additional,
         })
     }
 }
@@ -93,10 +97,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let task_id_from = o.req("taskIdFrom")?;
+        let task_id_to = o.req("taskIdTo")?;
+        let additional = o.rest(&["taskIdFrom", "taskIdTo"])?;
         Ok(Self {
-            task_id_from: o.req("taskIdFrom")?,
-            task_id_to: o.req("taskIdTo")?,
-            additional: o.rest(&["taskIdFrom", "taskIdTo"])?,
+            task_id_from,
+            task_id_to,
+            additional,
         })
     }
 }

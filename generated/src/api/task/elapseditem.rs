@@ -41,10 +41,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let arfields = o.req("ARFIELDS")?;
+        let taskid = o.req("TASKID")?;
+        let additional = o.rest(&["ARFIELDS", "TASKID"])?;
         Ok(Self {
-            arfields: o.req("ARFIELDS")?,
-            taskid: o.req("TASKID")?,
-            additional: o.rest(&["ARFIELDS", "TASKID"])?,
+            arfields,
+            taskid,
+            additional,
         })
     }
 }
@@ -69,11 +72,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestArfields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let comment_text = o.req("COMMENT_TEXT")?;
+        let seconds = o.req("SECONDS")?;
+        let user_id = o.opt("USER_ID")?;
+        let additional = o.rest(&["COMMENT_TEXT", "SECONDS", "USER_ID"])?;
         Ok(Self {
-            comment_text: o.req("COMMENT_TEXT")?,
-            seconds: o.req("SECONDS")?,
-            user_id: o.opt("USER_ID")?,
-            additional: o.rest(&["COMMENT_TEXT", "SECONDS", "USER_ID"])?,
+            comment_text,
+            seconds,
+            user_id,
+            additional,
         })
     }
 }
@@ -127,11 +134,10 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            itemid: o.req("ITEMID")?,
-            taskid: o.req("TASKID")?,
-            additional: o.rest(&["ITEMID", "TASKID"])?,
-        })
+        let itemid = o.req("ITEMID")?;
+        let taskid = o.req("TASKID")?;
+        let additional = o.rest(&["ITEMID", "TASKID"])?;
+        Ok(Self { itemid, taskid, additional })
     }
 }
 
@@ -184,11 +190,10 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            itemid: o.req("ITEMID")?,
-            taskid: o.req("TASKID")?,
-            additional: o.rest(&["ITEMID", "TASKID"])?,
-        })
+        let itemid = o.req("ITEMID")?;
+        let taskid = o.req("TASKID")?;
+        let additional = o.rest(&["ITEMID", "TASKID"])?;
+        Ok(Self { itemid, taskid, additional })
     }
 }
 
@@ -252,15 +257,22 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("FILTER")?;
+        let order = o.opt("ORDER")?;
+        let params = o.opt("PARAMS")?;
+        let select = o.opt("SELECT")?;
+        let taskid = o.opt("TASKID")?;
+        let start = o.opt("start")?;
+        let additional = o
+            .rest(&["FILTER", "ORDER", "PARAMS", "SELECT", "TASKID", "start"])?;
         Ok(Self {
-            filter: o.opt("FILTER")?,
-            order: o.opt("ORDER")?,
-            params: o.opt("PARAMS")?,
-            select: o.opt("SELECT")?,
-            taskid: o.opt("TASKID")?,
-            start: o.opt("start")?,
-            additional: o
-                .rest(&["FILTER", "ORDER", "PARAMS", "SELECT", "TASKID", "start"])?,
+            filter,
+            order,
+            params,
+            select,
+            taskid,
+            start,
+            additional,
         })
     }
 }
@@ -286,11 +298,15 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequestFilter {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_date = o.opt("CREATED_DATE")?;
+        let id = o.opt("ID")?;
+        let user_id = o.opt("USER_ID")?;
+        let additional = o.rest(&["CREATED_DATE", "ID", "USER_ID"])?;
         Ok(Self {
-            created_date: o.opt("CREATED_DATE")?,
-            id: o.opt("ID")?,
-            user_id: o.opt("USER_ID")?,
-            additional: o.rest(&["CREATED_DATE", "ID", "USER_ID"])?,
+            created_date,
+            id,
+            user_id,
+            additional,
         })
     }
 }
@@ -323,26 +339,34 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequestOrder {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_date = o.opt("CREATED_DATE")?;
+        let date_start = o.opt("DATE_START")?;
+        let date_stop = o.opt("DATE_STOP")?;
+        let id = o.opt("ID")?;
+        let minutes = o.opt("MINUTES")?;
+        let seconds = o.opt("SECONDS")?;
+        let user_id = o.opt("USER_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "CREATED_DATE",
+                    "DATE_START",
+                    "DATE_STOP",
+                    "ID",
+                    "MINUTES",
+                    "SECONDS",
+                    "USER_ID",
+                ],
+            )?;
         Ok(Self {
-            created_date: o.opt("CREATED_DATE")?,
-            date_start: o.opt("DATE_START")?,
-            date_stop: o.opt("DATE_STOP")?,
-            id: o.opt("ID")?,
-            minutes: o.opt("MINUTES")?,
-            seconds: o.opt("SECONDS")?,
-            user_id: o.opt("USER_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "CREATED_DATE",
-                        "DATE_START",
-                        "DATE_STOP",
-                        "ID",
-                        "MINUTES",
-                        "SECONDS",
-                        "USER_ID",
-                    ],
-                )?,
+            created_date,
+            date_start,
+            date_stop,
+            id,
+            minutes,
+            seconds,
+            user_id,
+            additional,
         })
     }
 }
@@ -406,7 +430,8 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -460,36 +485,47 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let manifest_change_date = o.opt("Manifest change date")?;
+        let manifest_version = o.opt("Manifest version")?;
+        let rest_available_methods = o.opt("REST: available methods")?;
+        let rest_date_fields = o.opt("REST: date fields")?;
+        let rest_filterable_elapseditem_data_fields = o
+            .opt("REST: filterable elapseditem data fields")?;
+        let rest_readable_elapseditem_data_fields = o
+            .opt("REST: readable elapseditem data fields")?;
+        let rest_shortname_alias_to_class = o.opt("REST: shortname alias to class")?;
+        let rest_sortable_elapseditem_data_fields = o
+            .opt("REST: sortable elapseditem data fields")?;
+        let rest_writable_elapseditem_data_fields = o
+            .opt("REST: writable elapseditem data fields")?;
+        let warning = o.opt("Warning")?;
+        let additional = o
+            .rest(
+                &[
+                    "Manifest change date",
+                    "Manifest version",
+                    "REST: available methods",
+                    "REST: date fields",
+                    "REST: filterable elapseditem data fields",
+                    "REST: readable elapseditem data fields",
+                    "REST: shortname alias to class",
+                    "REST: sortable elapseditem data fields",
+                    "REST: writable elapseditem data fields",
+                    "Warning",
+                ],
+            )?;
         Ok(Self {
-            manifest_change_date: o.opt("Manifest change date")?,
-            manifest_version: o.opt("Manifest version")?,
-            rest_available_methods: o.opt("REST: available methods")?,
-            rest_date_fields: o.opt("REST: date fields")?,
-            rest_filterable_elapseditem_data_fields: o
-                .opt("REST: filterable elapseditem data fields")?,
-            rest_readable_elapseditem_data_fields: o
-                .opt("REST: readable elapseditem data fields")?,
-            rest_shortname_alias_to_class: o.opt("REST: shortname alias to class")?,
-            rest_sortable_elapseditem_data_fields: o
-                .opt("REST: sortable elapseditem data fields")?,
-            rest_writable_elapseditem_data_fields: o
-                .opt("REST: writable elapseditem data fields")?,
-            warning: o.opt("Warning")?,
-            additional: o
-                .rest(
-                    &[
-                        "Manifest change date",
-                        "Manifest version",
-                        "REST: available methods",
-                        "REST: date fields",
-                        "REST: filterable elapseditem data fields",
-                        "REST: readable elapseditem data fields",
-                        "REST: shortname alias to class",
-                        "REST: sortable elapseditem data fields",
-                        "REST: writable elapseditem data fields",
-                        "Warning",
-                    ],
-                )?,
+            manifest_change_date,
+            manifest_version,
+            rest_available_methods,
+            rest_date_fields,
+            rest_filterable_elapseditem_data_fields,
+            rest_readable_elapseditem_data_fields,
+            rest_shortname_alias_to_class,
+            rest_sortable_elapseditem_data_fields,
+            rest_writable_elapseditem_data_fields,
+            warning,
+            additional,
         })
     }
 }
@@ -522,26 +558,34 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestResponseRestAvailableMethod
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let add = o.opt("add")?;
+        let delete = o.opt("delete")?;
+        let get = o.opt("get")?;
+        let getlist = o.opt("getlist")?;
+        let getmanifest = o.opt("getmanifest")?;
+        let isactionallowed = o.opt("isactionallowed")?;
+        let update = o.opt("update")?;
+        let additional = o
+            .rest(
+                &[
+                    "add",
+                    "delete",
+                    "get",
+                    "getlist",
+                    "getmanifest",
+                    "isactionallowed",
+                    "update",
+                ],
+            )?;
         Ok(Self {
-            add: o.opt("add")?,
-            delete: o.opt("delete")?,
-            get: o.opt("get")?,
-            getlist: o.opt("getlist")?,
-            getmanifest: o.opt("getmanifest")?,
-            isactionallowed: o.opt("isactionallowed")?,
-            update: o.opt("update")?,
-            additional: o
-                .rest(
-                    &[
-                        "add",
-                        "delete",
-                        "get",
-                        "getlist",
-                        "getmanifest",
-                        "isactionallowed",
-                        "update",
-                    ],
-                )?,
+            add,
+            delete,
+            get,
+            getlist,
+            getmanifest,
+            isactionallowed,
+            update,
+            additional,
         })
     }
 }
@@ -582,7 +626,8 @@ impl ::bitrix24_runtime::loose::Loose for IsactionallowedRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -631,11 +676,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let arfields = o.req("ARFIELDS")?;
+        let itemid = o.req("ITEMID")?;
+        let taskid = o.req("TASKID")?;
+        let additional = o.rest(&["ARFIELDS", "ITEMID", "TASKID"])?;
         Ok(Self {
-            arfields: o.req("ARFIELDS")?,
-            itemid: o.req("ITEMID")?,
-            taskid: o.req("TASKID")?,
-            additional: o.rest(&["ARFIELDS", "ITEMID", "TASKID"])?,
+            arfields,
+            itemid,
+            taskid,
+            additional,
         })
     }
 }
@@ -660,11 +709,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestArfields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let comment_text = o.req("COMMENT_TEXT")?;
+        let seconds = o.req("SECONDS")?;
+        let user_id = o.opt("USER_ID")?;
+        let additional = o.rest(&["COMMENT_TEXT", "SECONDS", "USER_ID"])?;
         Ok(Self {
-            comment_text: o.req("COMMENT_TEXT")?,
-            seconds: o.req("SECONDS")?,
-            user_id: o.opt("USER_ID")?,
-            additional: o.rest(&["COMMENT_TEXT", "SECONDS", "USER_ID"])?,
+            comment_text,
+            seconds,
+            user_id,
+            additional,
         })
     }
 }

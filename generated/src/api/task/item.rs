@@ -59,10 +59,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            taskdata: o.opt("TASKDATA")?,
-            additional: o.rest(&["TASKDATA"])?,
-        })
+        let taskdata = o.opt("TASKDATA")?;
+        let additional = o.rest(&["TASKDATA"])?;
+        Ok(Self { taskdata, additional })
     }
 }
 
@@ -112,11 +111,15 @@ impl ::bitrix24_runtime::loose::Loose for AddfileRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let content = o.opt("CONTENT")?;
+        let name = o.opt("NAME")?;
+        let task_id = o.opt("TASK_ID")?;
+        let additional = o.rest(&["CONTENT", "NAME", "TASK_ID"])?;
         Ok(Self {
-            content: o.opt("CONTENT")?,
-            name: o.opt("NAME")?,
-            task_id: o.opt("TASK_ID")?,
-            additional: o.rest(&["CONTENT", "NAME", "TASK_ID"])?,
+            content,
+            name,
+            task_id,
+            additional,
         })
     }
 }
@@ -167,11 +170,15 @@ impl ::bitrix24_runtime::loose::Loose for AddtofavoriteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let params = o.opt("PARAMS")?;
+        let task_id = o.opt("TASK_ID")?;
+        let auth = o.opt("auth")?;
+        let additional = o.rest(&["PARAMS", "TASK_ID", "auth"])?;
         Ok(Self {
-            params: o.opt("PARAMS")?,
-            task_id: o.opt("TASK_ID")?,
-            auth: o.opt("auth")?,
-            additional: o.rest(&["PARAMS", "TASK_ID", "auth"])?,
+            params,
+            task_id,
+            auth,
+            additional,
         })
     }
 }
@@ -218,10 +225,9 @@ impl ::bitrix24_runtime::loose::Loose for ApproveRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            taskid: o.opt("TASKID")?,
-            additional: o.rest(&["TASKID"])?,
-        })
+        let taskid = o.opt("TASKID")?;
+        let additional = o.rest(&["TASKID"])?;
+        Ok(Self { taskid, additional })
     }
 }
 
@@ -267,10 +273,9 @@ impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            taskid: o.opt("TASKID")?,
-            additional: o.rest(&["TASKID"])?,
-        })
+        let taskid = o.opt("TASKID")?;
+        let additional = o.rest(&["TASKID"])?;
+        Ok(Self { taskid, additional })
     }
 }
 
@@ -316,10 +321,9 @@ impl ::bitrix24_runtime::loose::Loose for DeferRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            taskid: o.opt("TASKID")?,
-            additional: o.rest(&["TASKID"])?,
-        })
+        let taskid = o.opt("TASKID")?;
+        let additional = o.rest(&["TASKID"])?;
+        Ok(Self { taskid, additional })
     }
 }
 
@@ -367,11 +371,10 @@ impl ::bitrix24_runtime::loose::Loose for DelegateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            taskid: o.opt("TASKID")?,
-            userid: o.opt("USERID")?,
-            additional: o.rest(&["TASKID", "USERID"])?,
-        })
+        let taskid = o.opt("TASKID")?;
+        let userid = o.opt("USERID")?;
+        let additional = o.rest(&["TASKID", "USERID"])?;
+        Ok(Self { taskid, userid, additional })
     }
 }
 
@@ -417,10 +420,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            taskid: o.opt("TASKID")?,
-            additional: o.rest(&["TASKID"])?,
-        })
+        let taskid = o.opt("TASKID")?;
+        let additional = o.rest(&["TASKID"])?;
+        Ok(Self { taskid, additional })
     }
 }
 
@@ -473,11 +475,15 @@ impl ::bitrix24_runtime::loose::Loose for DeletefileRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attachment_id = o.opt("ATTACHMENT_ID")?;
+        let task_id = o.opt("TASK_ID")?;
+        let auth = o.opt("auth")?;
+        let additional = o.rest(&["ATTACHMENT_ID", "TASK_ID", "auth"])?;
         Ok(Self {
-            attachment_id: o.opt("ATTACHMENT_ID")?,
-            task_id: o.opt("TASK_ID")?,
-            auth: o.opt("auth")?,
-            additional: o.rest(&["ATTACHMENT_ID", "TASK_ID", "auth"])?,
+            attachment_id,
+            task_id,
+            auth,
+            additional,
         })
     }
 }
@@ -528,11 +534,15 @@ impl ::bitrix24_runtime::loose::Loose for DeletefromfavoriteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let params = o.opt("PARAMS")?;
+        let task_id = o.opt("TASK_ID")?;
+        let auth = o.opt("auth")?;
+        let additional = o.rest(&["PARAMS", "TASK_ID", "auth"])?;
         Ok(Self {
-            params: o.opt("PARAMS")?,
-            task_id: o.opt("TASK_ID")?,
-            auth: o.opt("auth")?,
-            additional: o.rest(&["PARAMS", "TASK_ID", "auth"])?,
+            params,
+            task_id,
+            auth,
+            additional,
         })
     }
 }
@@ -579,10 +589,9 @@ impl ::bitrix24_runtime::loose::Loose for DisapproveRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            taskid: o.opt("TASKID")?,
-            additional: o.rest(&["TASKID"])?,
-        })
+        let taskid = o.opt("TASKID")?;
+        let additional = o.rest(&["TASKID"])?;
+        Ok(Self { taskid, additional })
     }
 }
 
@@ -628,10 +637,9 @@ impl ::bitrix24_runtime::loose::Loose for GetallowedactionsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            taskid: o.opt("TASKID")?,
-            additional: o.rest(&["TASKID"])?,
-        })
+        let taskid = o.opt("TASKID")?;
+        let additional = o.rest(&["TASKID"])?;
+        Ok(Self { taskid, additional })
     }
 }
 
@@ -677,10 +685,9 @@ impl ::bitrix24_runtime::loose::Loose for GetallowedtaskactionsasstringsRequest 
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            taskid: o.opt("TASKID")?,
-            additional: o.rest(&["TASKID"])?,
-        })
+        let taskid = o.opt("TASKID")?;
+        let additional = o.rest(&["TASKID"])?;
+        Ok(Self { taskid, additional })
     }
 }
 
@@ -726,10 +733,9 @@ impl ::bitrix24_runtime::loose::Loose for GetdataRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            taskid: o.opt("TASKID")?,
-            additional: o.rest(&["TASKID"])?,
-        })
+        let taskid = o.opt("TASKID")?;
+        let additional = o.rest(&["TASKID"])?;
+        Ok(Self { taskid, additional })
     }
 }
 
@@ -775,10 +781,9 @@ impl ::bitrix24_runtime::loose::Loose for GetdependsonRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            taskid: o.opt("TASKID")?,
-            additional: o.rest(&["TASKID"])?,
-        })
+        let taskid = o.opt("TASKID")?;
+        let additional = o.rest(&["TASKID"])?;
+        Ok(Self { taskid, additional })
     }
 }
 
@@ -826,11 +831,10 @@ impl ::bitrix24_runtime::loose::Loose for GetdescriptionRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            format: o.opt("FORMAT")?,
-            taskid: o.opt("TASKID")?,
-            additional: o.rest(&["FORMAT", "TASKID"])?,
-        })
+        let format = o.opt("FORMAT")?;
+        let taskid = o.opt("TASKID")?;
+        let additional = o.rest(&["FORMAT", "TASKID"])?;
+        Ok(Self { format, taskid, additional })
     }
 }
 
@@ -876,10 +880,9 @@ impl ::bitrix24_runtime::loose::Loose for GetfilesRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            taskid: o.opt("TASKID")?,
-            additional: o.rest(&["TASKID"])?,
-        })
+        let taskid = o.opt("TASKID")?;
+        let additional = o.rest(&["TASKID"])?;
+        Ok(Self { taskid, additional })
     }
 }
 
@@ -923,7 +926,8 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -971,10 +975,13 @@ impl ::bitrix24_runtime::loose::Loose for IsactionallowedRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let actionid = o.opt("ACTIONID")?;
+        let taskid = o.opt("TASKID")?;
+        let additional = o.rest(&["ACTIONID", "TASKID"])?;
         Ok(Self {
-            actionid: o.opt("ACTIONID")?,
-            taskid: o.opt("TASKID")?,
-            additional: o.rest(&["ACTIONID", "TASKID"])?,
+            actionid,
+            taskid,
+            additional,
         })
     }
 }
@@ -1027,12 +1034,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("FILTER")?;
+        let order = o.opt("ORDER")?;
+        let params = o.opt("PARAMS")?;
+        let select = o.opt("SELECT")?;
+        let additional = o.rest(&["FILTER", "ORDER", "PARAMS", "SELECT"])?;
         Ok(Self {
-            filter: o.opt("FILTER")?,
-            order: o.opt("ORDER")?,
-            params: o.opt("PARAMS")?,
-            select: o.opt("SELECT")?,
-            additional: o.rest(&["FILTER", "ORDER", "PARAMS", "SELECT"])?,
+            filter,
+            order,
+            params,
+            select,
+            additional,
         })
     }
 }
@@ -1079,10 +1091,9 @@ impl ::bitrix24_runtime::loose::Loose for RenewRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            taskid: o.opt("TASKID")?,
-            additional: o.rest(&["TASKID"])?,
-        })
+        let taskid = o.opt("TASKID")?;
+        let additional = o.rest(&["TASKID"])?;
+        Ok(Self { taskid, additional })
     }
 }
 
@@ -1128,10 +1139,9 @@ impl ::bitrix24_runtime::loose::Loose for StartexecutionRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            taskid: o.opt("TASKID")?,
-            additional: o.rest(&["TASKID"])?,
-        })
+        let taskid = o.opt("TASKID")?;
+        let additional = o.rest(&["TASKID"])?;
+        Ok(Self { taskid, additional })
     }
 }
 
@@ -1179,10 +1189,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let taskdata = o.opt("TASKDATA")?;
+        let taskid = o.opt("TASKID")?;
+        let additional = o.rest(&["TASKDATA", "TASKID"])?;
         Ok(Self {
-            taskdata: o.opt("TASKDATA")?,
-            taskid: o.opt("TASKID")?,
-            additional: o.rest(&["TASKDATA", "TASKID"])?,
+            taskdata,
+            taskid,
+            additional,
         })
     }
 }

@@ -40,12 +40,17 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("FILTER")?;
+        let nav_params = o.opt("NAV_PARAMS")?;
+        let order = o.opt("ORDER")?;
+        let taskdata = o.opt("TASKDATA")?;
+        let additional = o.rest(&["FILTER", "NAV_PARAMS", "ORDER", "TASKDATA"])?;
         Ok(Self {
-            filter: o.opt("FILTER")?,
-            nav_params: o.opt("NAV_PARAMS")?,
-            order: o.opt("ORDER")?,
-            taskdata: o.opt("TASKDATA")?,
-            additional: o.rest(&["FILTER", "NAV_PARAMS", "ORDER", "TASKDATA"])?,
+            filter,
+            nav_params,
+            order,
+            taskdata,
+            additional,
         })
     }
 }

@@ -39,10 +39,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let is_admin = o.opt("isAdmin")?;
+        let additional = o.rest(&["fields", "isAdmin"])?;
         Ok(Self {
-            fields: o.req("fields")?,
-            is_admin: o.opt("isAdmin")?,
-            additional: o.rest(&["fields", "isAdmin"])?,
+            fields,
+            is_admin,
+            additional,
         })
     }
 }
@@ -69,12 +72,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let after_id = o.opt("AFTER_ID")?;
+        let color = o.opt("COLOR")?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let title = o.req("TITLE")?;
+        let additional = o.rest(&["AFTER_ID", "COLOR", "ENTITY_ID", "TITLE"])?;
         Ok(Self {
-            after_id: o.opt("AFTER_ID")?,
-            color: o.opt("COLOR")?,
-            entity_id: o.opt("ENTITY_ID")?,
-            title: o.req("TITLE")?,
-            additional: o.rest(&["AFTER_ID", "COLOR", "ENTITY_ID", "TITLE"])?,
+            after_id,
+            color,
+            entity_id,
+            title,
+            additional,
         })
     }
 }
@@ -123,10 +131,13 @@ impl ::bitrix24_runtime::loose::Loose for CanmovetaskRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.req("entityId")?;
+        let entity_type = o.req("entityType")?;
+        let additional = o.rest(&["entityId", "entityType"])?;
         Ok(Self {
-            entity_id: o.req("entityId")?,
-            entity_type: o.req("entityType")?,
-            additional: o.rest(&["entityId", "entityType"])?,
+            entity_id,
+            entity_type,
+            additional,
         })
     }
 }
@@ -175,11 +186,10 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            is_admin: o.opt("isAdmin")?,
-            additional: o.rest(&["id", "isAdmin"])?,
-        })
+        let id = o.req("id")?;
+        let is_admin = o.opt("isAdmin")?;
+        let additional = o.rest(&["id", "isAdmin"])?;
+        Ok(Self { id, is_admin, additional })
     }
 }
 
@@ -232,10 +242,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.req("entityId")?;
+        let is_admin = o.opt("isAdmin")?;
+        let additional = o.rest(&["entityId", "isAdmin"])?;
         Ok(Self {
-            entity_id: o.req("entityId")?,
-            is_admin: o.opt("isAdmin")?,
-            additional: o.rest(&["entityId", "isAdmin"])?,
+            entity_id,
+            is_admin,
+            additional,
         })
     }
 }
@@ -287,12 +300,17 @@ impl ::bitrix24_runtime::loose::Loose for MovetaskRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let after = o.opt("after")?;
+        let before = o.opt("before")?;
+        let id = o.req("id")?;
+        let stage_id = o.req("stageId")?;
+        let additional = o.rest(&["after", "before", "id", "stageId"])?;
         Ok(Self {
-            after: o.opt("after")?,
-            before: o.opt("before")?,
-            id: o.req("id")?,
-            stage_id: o.req("stageId")?,
-            additional: o.rest(&["after", "before", "id", "stageId"])?,
+            after,
+            before,
+            id,
+            stage_id,
+            additional,
         })
     }
 }
@@ -345,11 +363,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let is_admin = o.opt("isAdmin")?;
+        let additional = o.rest(&["fields", "id", "isAdmin"])?;
         Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            is_admin: o.opt("isAdmin")?,
-            additional: o.rest(&["fields", "id", "isAdmin"])?,
+            fields,
+            id,
+            is_admin,
+            additional,
         })
     }
 }
@@ -374,11 +396,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let after_id = o.opt("AFTER_ID")?;
+        let color = o.opt("COLOR")?;
+        let title = o.opt("TITLE")?;
+        let additional = o.rest(&["AFTER_ID", "COLOR", "TITLE"])?;
         Ok(Self {
-            after_id: o.opt("AFTER_ID")?,
-            color: o.opt("COLOR")?,
-            title: o.opt("TITLE")?,
-            additional: o.rest(&["AFTER_ID", "COLOR", "TITLE"])?,
+            after_id,
+            color,
+            title,
+            additional,
         })
     }
 }

@@ -82,10 +82,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -109,10 +108,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            task: o.opt("task")?,
-            additional: o.rest(&["task"])?,
-        })
+        let task = o.opt("task")?;
+        let additional = o.rest(&["task"])?;
+        Ok(Self { task, additional })
     }
 }
 
@@ -302,148 +300,217 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseTask {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accomplices = o.opt("accomplices")?;
+        let accomplices_data = o.opt("accomplicesData")?;
+        let action = o.opt("action")?;
+        let activity_date = o.opt("activityDate")?;
+        let add_in_report = o.opt("addInReport")?;
+        let allow_change_deadline = o.opt("allowChangeDeadline")?;
+        let allow_time_tracking = o.opt("allowTimeTracking")?;
+        let auditors = o.opt("auditors")?;
+        let auditors_data = o.opt("auditorsData")?;
+        let changed_by = o.opt("changedBy")?;
+        let changed_date = o.opt("changedDate")?;
+        let check_list_can_add = o.opt("checkListCanAdd")?;
+        let check_list_tree = o.opt("checkListTree")?;
+        let checklist = o.opt("checklist")?;
+        let closed_by = o.opt("closedBy")?;
+        let closed_date = o.opt("closedDate")?;
+        let comments_count = o.opt("commentsCount")?;
+        let created_by = o.opt("createdBy")?;
+        let created_date = o.opt("createdDate")?;
+        let creator = o.opt("creator")?;
+        let date_start = o.opt("dateStart")?;
+        let deadline = o.opt("deadline")?;
+        let description = o.opt("description")?;
+        let description_in_bbcode = o.opt("descriptionInBbcode")?;
+        let duration_fact = o.opt("durationFact")?;
+        let duration_plan = o.opt("durationPlan")?;
+        let duration_type = o.opt("durationType")?;
+        let end_date_plan = o.opt("endDatePlan")?;
+        let exchange_id = o.opt("exchangeId")?;
+        let exchange_modified = o.opt("exchangeModified")?;
+        let favorite = o.opt("favorite")?;
+        let flow_id = o.opt("flowId")?;
+        let forked_by_template_id = o.opt("forkedByTemplateId")?;
+        let forum_id = o.opt("forumId")?;
+        let forum_topic_id = o.opt("forumTopicId")?;
+        let group = o.opt("group")?;
+        let group_id = o.opt("groupId")?;
+        let guid = o.opt("guid")?;
+        let id = o.opt("id")?;
+        let is_muted = o.opt("isMuted")?;
+        let is_pinned = o.opt("isPinned")?;
+        let is_pinned_in_group = o.opt("isPinnedInGroup")?;
+        let mark = o.opt("mark")?;
+        let match_work_time = o.opt("matchWorkTime")?;
+        let multitask = o.opt("multitask")?;
+        let new_comments_count = o.opt("newCommentsCount")?;
+        let not_viewed = o.opt("notViewed")?;
+        let outlook_version = o.opt("outlookVersion")?;
+        let parent_id = o.opt("parentId")?;
+        let priority = o.opt("priority")?;
+        let replicate = o.opt("replicate")?;
+        let responsible = o.opt("responsible")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let service_comments_count = o.opt("serviceCommentsCount")?;
+        let site_id = o.opt("siteId")?;
+        let sorting = o.opt("sorting")?;
+        let stage_id = o.opt("stageId")?;
+        let start_date_plan = o.opt("startDatePlan")?;
+        let status = o.opt("status")?;
+        let status_changed_by = o.opt("statusChangedBy")?;
+        let status_changed_date = o.opt("statusChangedDate")?;
+        let subordinate = o.opt("subordinate")?;
+        let task_control = o.opt("taskControl")?;
+        let time_estimate = o.opt("timeEstimate")?;
+        let time_spent_in_logs = o.opt("timeSpentInLogs")?;
+        let title = o.opt("title")?;
+        let viewed_date = o.opt("viewedDate")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accomplices",
+                    "accomplicesData",
+                    "action",
+                    "activityDate",
+                    "addInReport",
+                    "allowChangeDeadline",
+                    "allowTimeTracking",
+                    "auditors",
+                    "auditorsData",
+                    "changedBy",
+                    "changedDate",
+                    "checkListCanAdd",
+                    "checkListTree",
+                    "checklist",
+                    "closedBy",
+                    "closedDate",
+                    "commentsCount",
+                    "createdBy",
+                    "createdDate",
+                    "creator",
+                    "dateStart",
+                    "deadline",
+                    "description",
+                    "descriptionInBbcode",
+                    "durationFact",
+                    "durationPlan",
+                    "durationType",
+                    "endDatePlan",
+                    "exchangeId",
+                    "exchangeModified",
+                    "favorite",
+                    "flowId",
+                    "forkedByTemplateId",
+                    "forumId",
+                    "forumTopicId",
+                    "group",
+                    "groupId",
+                    "guid",
+                    "id",
+                    "isMuted",
+                    "isPinned",
+                    "isPinnedInGroup",
+                    "mark",
+                    "matchWorkTime",
+                    "multitask",
+                    "newCommentsCount",
+                    "notViewed",
+                    "outlookVersion",
+                    "parentId",
+                    "priority",
+                    "replicate",
+                    "responsible",
+                    "responsibleId",
+                    "serviceCommentsCount",
+                    "siteId",
+                    "sorting",
+                    "stageId",
+                    "startDatePlan",
+                    "status",
+                    "statusChangedBy",
+                    "statusChangedDate",
+                    "subordinate",
+                    "taskControl",
+                    "timeEstimate",
+                    "timeSpentInLogs",
+                    "title",
+                    "viewedDate",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            accomplices: o.opt("accomplices")?,
-            accomplices_data: o.opt("accomplicesData")?,
-            action: o.opt("action")?,
-            activity_date: o.opt("activityDate")?,
-            add_in_report: o.opt("addInReport")?,
-            allow_change_deadline: o.opt("allowChangeDeadline")?,
-            allow_time_tracking: o.opt("allowTimeTracking")?,
-            auditors: o.opt("auditors")?,
-            auditors_data: o.opt("auditorsData")?,
-            changed_by: o.opt("changedBy")?,
-            changed_date: o.opt("changedDate")?,
-            check_list_can_add: o.opt("checkListCanAdd")?,
-            check_list_tree: o.opt("checkListTree")?,
-            checklist: o.opt("checklist")?,
-            closed_by: o.opt("closedBy")?,
-            closed_date: o.opt("closedDate")?,
-            comments_count: o.opt("commentsCount")?,
-            created_by: o.opt("createdBy")?,
-            created_date: o.opt("createdDate")?,
-            creator: o.opt("creator")?,
-            date_start: o.opt("dateStart")?,
-            deadline: o.opt("deadline")?,
-            description: o.opt("description")?,
-            description_in_bbcode: o.opt("descriptionInBbcode")?,
-            duration_fact: o.opt("durationFact")?,
-            duration_plan: o.opt("durationPlan")?,
-            duration_type: o.opt("durationType")?,
-            end_date_plan: o.opt("endDatePlan")?,
-            exchange_id: o.opt("exchangeId")?,
-            exchange_modified: o.opt("exchangeModified")?,
-            favorite: o.opt("favorite")?,
-            flow_id: o.opt("flowId")?,
-            forked_by_template_id: o.opt("forkedByTemplateId")?,
-            forum_id: o.opt("forumId")?,
-            forum_topic_id: o.opt("forumTopicId")?,
-            group: o.opt("group")?,
-            group_id: o.opt("groupId")?,
-            guid: o.opt("guid")?,
-            id: o.opt("id")?,
-            is_muted: o.opt("isMuted")?,
-            is_pinned: o.opt("isPinned")?,
-            is_pinned_in_group: o.opt("isPinnedInGroup")?,
-            mark: o.opt("mark")?,
-            match_work_time: o.opt("matchWorkTime")?,
-            multitask: o.opt("multitask")?,
-            new_comments_count: o.opt("newCommentsCount")?,
-            not_viewed: o.opt("notViewed")?,
-            outlook_version: o.opt("outlookVersion")?,
-            parent_id: o.opt("parentId")?,
-            priority: o.opt("priority")?,
-            replicate: o.opt("replicate")?,
-            responsible: o.opt("responsible")?,
-            responsible_id: o.opt("responsibleId")?,
-            service_comments_count: o.opt("serviceCommentsCount")?,
-            site_id: o.opt("siteId")?,
-            sorting: o.opt("sorting")?,
-            stage_id: o.opt("stageId")?,
-            start_date_plan: o.opt("startDatePlan")?,
-            status: o.opt("status")?,
-            status_changed_by: o.opt("statusChangedBy")?,
-            status_changed_date: o.opt("statusChangedDate")?,
-            subordinate: o.opt("subordinate")?,
-            task_control: o.opt("taskControl")?,
-            time_estimate: o.opt("timeEstimate")?,
-            time_spent_in_logs: o.opt("timeSpentInLogs")?,
-            title: o.opt("title")?,
-            viewed_date: o.opt("viewedDate")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "accomplices",
-                        "accomplicesData",
-                        "action",
-                        "activityDate",
-                        "addInReport",
-                        "allowChangeDeadline",
-                        "allowTimeTracking",
-                        "auditors",
-                        "auditorsData",
-                        "changedBy",
-                        "changedDate",
-                        "checkListCanAdd",
-                        "checkListTree",
-                        "checklist",
-                        "closedBy",
-                        "closedDate",
-                        "commentsCount",
-                        "createdBy",
-                        "createdDate",
-                        "creator",
-                        "dateStart",
-                        "deadline",
-                        "description",
-                        "descriptionInBbcode",
-                        "durationFact",
-                        "durationPlan",
-                        "durationType",
-                        "endDatePlan",
-                        "exchangeId",
-                        "exchangeModified",
-                        "favorite",
-                        "flowId",
-                        "forkedByTemplateId",
-                        "forumId",
-                        "forumTopicId",
-                        "group",
-                        "groupId",
-                        "guid",
-                        "id",
-                        "isMuted",
-                        "isPinned",
-                        "isPinnedInGroup",
-                        "mark",
-                        "matchWorkTime",
-                        "multitask",
-                        "newCommentsCount",
-                        "notViewed",
-                        "outlookVersion",
-                        "parentId",
-                        "priority",
-                        "replicate",
-                        "responsible",
-                        "responsibleId",
-                        "serviceCommentsCount",
-                        "siteId",
-                        "sorting",
-                        "stageId",
-                        "startDatePlan",
-                        "status",
-                        "statusChangedBy",
-                        "statusChangedDate",
-                        "subordinate",
-                        "taskControl",
-                        "timeEstimate",
-                        "timeSpentInLogs",
-                        "title",
-                        "viewedDate",
-                        "xmlId",
-                    ],
-                )?,
+            accomplices,
+            accomplices_data,
+            action,
+            activity_date,
+            add_in_report,
+            allow_change_deadline,
+            allow_time_tracking,
+            auditors,
+            auditors_data,
+            changed_by,
+            changed_date,
+            check_list_can_add,
+            check_list_tree,
+            checklist,
+            closed_by,
+            closed_date,
+            comments_count,
+            created_by,
+            created_date,
+            creator,
+            date_start,
+            deadline,
+            description,
+            description_in_bbcode,
+            duration_fact,
+            duration_plan,
+            duration_type,
+            end_date_plan,
+            exchange_id,
+            exchange_modified,
+            favorite,
+            flow_id,
+            forked_by_template_id,
+            forum_id,
+            forum_topic_id,
+            group,
+            group_id,
+            guid,
+            id,
+            is_muted,
+            is_pinned,
+            is_pinned_in_group,
+            mark,
+            match_work_time,
+            multitask,
+            new_comments_count,
+            not_viewed,
+            outlook_version,
+            parent_id,
+            priority,
+            replicate,
+            responsible,
+            responsible_id,
+            service_comments_count,
+            site_id,
+            sorting,
+            stage_id,
+            start_date_plan,
+            status,
+            status_changed_by,
+            status_changed_date,
+            subordinate,
+            task_control,
+            time_estimate,
+            time_spent_in_logs,
+            title,
+            viewed_date,
+            xml_id,
+            additional,
         })
     }
 }
@@ -492,10 +559,9 @@ impl ::bitrix24_runtime::loose::Loose for ApproveRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            task_id: o.req("taskId")?,
-            additional: o.rest(&["taskId"])?,
-        })
+        let task_id = o.req("taskId")?;
+        let additional = o.rest(&["taskId"])?;
+        Ok(Self { task_id, additional })
     }
 }
 
@@ -521,11 +587,10 @@ impl ::bitrix24_runtime::loose::Loose for ApproveResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            task: o.opt("task")?,
-            time: o.opt("time")?,
-            additional: o.rest(&["task", "time"])?,
-        })
+        let task = o.opt("task")?;
+        let time = o.opt("time")?;
+        let additional = o.rest(&["task", "time"])?;
+        Ok(Self { task, time, additional })
     }
 }
 
@@ -698,152 +763,223 @@ impl ::bitrix24_runtime::loose::Loose for ApproveResponseTask {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accomplices = o.opt("accomplices")?;
+        let accomplices_data = o.opt("accomplicesData")?;
+        let action = o.opt("action")?;
+        let activity_date = o.opt("activityDate")?;
+        let add_in_report = o.opt("addInReport")?;
+        let allow_change_deadline = o.opt("allowChangeDeadline")?;
+        let allow_time_tracking = o.opt("allowTimeTracking")?;
+        let auditors = o.opt("auditors")?;
+        let auditors_data = o.opt("auditorsData")?;
+        let backlog_id = o.opt("backlogId")?;
+        let changed_by = o.opt("changedBy")?;
+        let changed_date = o.opt("changedDate")?;
+        let check_list_can_add = o.opt("checkListCanAdd")?;
+        let check_list_tree = o.opt("checkListTree")?;
+        let checklist = o.opt("checklist")?;
+        let closed_by = o.opt("closedBy")?;
+        let closed_date = o.opt("closedDate")?;
+        let comments_count = o.opt("commentsCount")?;
+        let created_by = o.opt("createdBy")?;
+        let created_date = o.opt("createdDate")?;
+        let creator = o.opt("creator")?;
+        let date_start = o.opt("dateStart")?;
+        let deadline = o.opt("deadline")?;
+        let description = o.opt("description")?;
+        let description_in_bbcode = o.opt("descriptionInBbcode")?;
+        let duration_fact = o.opt("durationFact")?;
+        let duration_plan = o.opt("durationPlan")?;
+        let duration_type = o.opt("durationType")?;
+        let end_date_plan = o.opt("endDatePlan")?;
+        let exchange_id = o.opt("exchangeId")?;
+        let exchange_modified = o.opt("exchangeModified")?;
+        let favorite = o.opt("favorite")?;
+        let flow_id = o.opt("flowId")?;
+        let forked_by_template_id = o.opt("forkedByTemplateId")?;
+        let forum_id = o.opt("forumId")?;
+        let forum_topic_id = o.opt("forumTopicId")?;
+        let group = o.opt("group")?;
+        let group_id = o.opt("groupId")?;
+        let guid = o.opt("guid")?;
+        let id = o.opt("id")?;
+        let is_muted = o.opt("isMuted")?;
+        let is_pinned = o.opt("isPinned")?;
+        let is_pinned_in_group = o.opt("isPinnedInGroup")?;
+        let mark = o.opt("mark")?;
+        let match_work_time = o.opt("matchWorkTime")?;
+        let multitask = o.opt("multitask")?;
+        let new_comments_count = o.opt("newCommentsCount")?;
+        let not_viewed = o.opt("notViewed")?;
+        let outlook_version = o.opt("outlookVersion")?;
+        let parent_id = o.opt("parentId")?;
+        let priority = o.opt("priority")?;
+        let replicate = o.opt("replicate")?;
+        let responsible = o.opt("responsible")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let service_comments_count = o.opt("serviceCommentsCount")?;
+        let site_id = o.opt("siteId")?;
+        let sorting = o.opt("sorting")?;
+        let sprint_id = o.opt("sprintId")?;
+        let stage_id = o.opt("stageId")?;
+        let start_date_plan = o.opt("startDatePlan")?;
+        let status = o.opt("status")?;
+        let status_changed_by = o.opt("statusChangedBy")?;
+        let status_changed_date = o.opt("statusChangedDate")?;
+        let subordinate = o.opt("subordinate")?;
+        let task_control = o.opt("taskControl")?;
+        let time_estimate = o.opt("timeEstimate")?;
+        let time_spent_in_logs = o.opt("timeSpentInLogs")?;
+        let title = o.opt("title")?;
+        let viewed_date = o.opt("viewedDate")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accomplices",
+                    "accomplicesData",
+                    "action",
+                    "activityDate",
+                    "addInReport",
+                    "allowChangeDeadline",
+                    "allowTimeTracking",
+                    "auditors",
+                    "auditorsData",
+                    "backlogId",
+                    "changedBy",
+                    "changedDate",
+                    "checkListCanAdd",
+                    "checkListTree",
+                    "checklist",
+                    "closedBy",
+                    "closedDate",
+                    "commentsCount",
+                    "createdBy",
+                    "createdDate",
+                    "creator",
+                    "dateStart",
+                    "deadline",
+                    "description",
+                    "descriptionInBbcode",
+                    "durationFact",
+                    "durationPlan",
+                    "durationType",
+                    "endDatePlan",
+                    "exchangeId",
+                    "exchangeModified",
+                    "favorite",
+                    "flowId",
+                    "forkedByTemplateId",
+                    "forumId",
+                    "forumTopicId",
+                    "group",
+                    "groupId",
+                    "guid",
+                    "id",
+                    "isMuted",
+                    "isPinned",
+                    "isPinnedInGroup",
+                    "mark",
+                    "matchWorkTime",
+                    "multitask",
+                    "newCommentsCount",
+                    "notViewed",
+                    "outlookVersion",
+                    "parentId",
+                    "priority",
+                    "replicate",
+                    "responsible",
+                    "responsibleId",
+                    "serviceCommentsCount",
+                    "siteId",
+                    "sorting",
+                    "sprintId",
+                    "stageId",
+                    "startDatePlan",
+                    "status",
+                    "statusChangedBy",
+                    "statusChangedDate",
+                    "subordinate",
+                    "taskControl",
+                    "timeEstimate",
+                    "timeSpentInLogs",
+                    "title",
+                    "viewedDate",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            accomplices: o.opt("accomplices")?,
-            accomplices_data: o.opt("accomplicesData")?,
-            action: o.opt("action")?,
-            activity_date: o.opt("activityDate")?,
-            add_in_report: o.opt("addInReport")?,
-            allow_change_deadline: o.opt("allowChangeDeadline")?,
-            allow_time_tracking: o.opt("allowTimeTracking")?,
-            auditors: o.opt("auditors")?,
-            auditors_data: o.opt("auditorsData")?,
-            backlog_id: o.opt("backlogId")?,
-            changed_by: o.opt("changedBy")?,
-            changed_date: o.opt("changedDate")?,
-            check_list_can_add: o.opt("checkListCanAdd")?,
-            check_list_tree: o.opt("checkListTree")?,
-            checklist: o.opt("checklist")?,
-            closed_by: o.opt("closedBy")?,
-            closed_date: o.opt("closedDate")?,
-            comments_count: o.opt("commentsCount")?,
-            created_by: o.opt("createdBy")?,
-            created_date: o.opt("createdDate")?,
-            creator: o.opt("creator")?,
-            date_start: o.opt("dateStart")?,
-            deadline: o.opt("deadline")?,
-            description: o.opt("description")?,
-            description_in_bbcode: o.opt("descriptionInBbcode")?,
-            duration_fact: o.opt("durationFact")?,
-            duration_plan: o.opt("durationPlan")?,
-            duration_type: o.opt("durationType")?,
-            end_date_plan: o.opt("endDatePlan")?,
-            exchange_id: o.opt("exchangeId")?,
-            exchange_modified: o.opt("exchangeModified")?,
-            favorite: o.opt("favorite")?,
-            flow_id: o.opt("flowId")?,
-            forked_by_template_id: o.opt("forkedByTemplateId")?,
-            forum_id: o.opt("forumId")?,
-            forum_topic_id: o.opt("forumTopicId")?,
-            group: o.opt("group")?,
-            group_id: o.opt("groupId")?,
-            guid: o.opt("guid")?,
-            id: o.opt("id")?,
-            is_muted: o.opt("isMuted")?,
-            is_pinned: o.opt("isPinned")?,
-            is_pinned_in_group: o.opt("isPinnedInGroup")?,
-            mark: o.opt("mark")?,
-            match_work_time: o.opt("matchWorkTime")?,
-            multitask: o.opt("multitask")?,
-            new_comments_count: o.opt("newCommentsCount")?,
-            not_viewed: o.opt("notViewed")?,
-            outlook_version: o.opt("outlookVersion")?,
-            parent_id: o.opt("parentId")?,
-            priority: o.opt("priority")?,
-            replicate: o.opt("replicate")?,
-            responsible: o.opt("responsible")?,
-            responsible_id: o.opt("responsibleId")?,
-            service_comments_count: o.opt("serviceCommentsCount")?,
-            site_id: o.opt("siteId")?,
-            sorting: o.opt("sorting")?,
-            sprint_id: o.opt("sprintId")?,
-            stage_id: o.opt("stageId")?,
-            start_date_plan: o.opt("startDatePlan")?,
-            status: o.opt("status")?,
-            status_changed_by: o.opt("statusChangedBy")?,
-            status_changed_date: o.opt("statusChangedDate")?,
-            subordinate: o.opt("subordinate")?,
-            task_control: o.opt("taskControl")?,
-            time_estimate: o.opt("timeEstimate")?,
-            time_spent_in_logs: o.opt("timeSpentInLogs")?,
-            title: o.opt("title")?,
-            viewed_date: o.opt("viewedDate")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "accomplices",
-                        "accomplicesData",
-                        "action",
-                        "activityDate",
-                        "addInReport",
-                        "allowChangeDeadline",
-                        "allowTimeTracking",
-                        "auditors",
-                        "auditorsData",
-                        "backlogId",
-                        "changedBy",
-                        "changedDate",
-                        "checkListCanAdd",
-                        "checkListTree",
-                        "checklist",
-                        "closedBy",
-                        "closedDate",
-                        "commentsCount",
-                        "createdBy",
-                        "createdDate",
-                        "creator",
-                        "dateStart",
-                        "deadline",
-                        "description",
-                        "descriptionInBbcode",
-                        "durationFact",
-                        "durationPlan",
-                        "durationType",
-                        "endDatePlan",
-                        "exchangeId",
-                        "exchangeModified",
-                        "favorite",
-                        "flowId",
-                        "forkedByTemplateId",
-                        "forumId",
-                        "forumTopicId",
-                        "group",
-                        "groupId",
-                        "guid",
-                        "id",
-                        "isMuted",
-                        "isPinned",
-                        "isPinnedInGroup",
-                        "mark",
-                        "matchWorkTime",
-                        "multitask",
-                        "newCommentsCount",
-                        "notViewed",
-                        "outlookVersion",
-                        "parentId",
-                        "priority",
-                        "replicate",
-                        "responsible",
-                        "responsibleId",
-                        "serviceCommentsCount",
-                        "siteId",
-                        "sorting",
-                        "sprintId",
-                        "stageId",
-                        "startDatePlan",
-                        "status",
-                        "statusChangedBy",
-                        "statusChangedDate",
-                        "subordinate",
-                        "taskControl",
-                        "timeEstimate",
-                        "timeSpentInLogs",
-                        "title",
-                        "viewedDate",
-                        "xmlId",
-                    ],
-                )?,
+            accomplices,
+            accomplices_data,
+            action,
+            activity_date,
+            add_in_report,
+            allow_change_deadline,
+            allow_time_tracking,
+            auditors,
+            auditors_data,
+            backlog_id,
+            changed_by,
+            changed_date,
+            check_list_can_add,
+            check_list_tree,
+            checklist,
+            closed_by,
+            closed_date,
+            comments_count,
+            created_by,
+            created_date,
+            creator,
+            date_start,
+            deadline,
+            description,
+            description_in_bbcode,
+            duration_fact,
+            duration_plan,
+            duration_type,
+            end_date_plan,
+            exchange_id,
+            exchange_modified,
+            favorite,
+            flow_id,
+            forked_by_template_id,
+            forum_id,
+            forum_topic_id,
+            group,
+            group_id,
+            guid,
+            id,
+            is_muted,
+            is_pinned,
+            is_pinned_in_group,
+            mark,
+            match_work_time,
+            multitask,
+            new_comments_count,
+            not_viewed,
+            outlook_version,
+            parent_id,
+            priority,
+            replicate,
+            responsible,
+            responsible_id,
+            service_comments_count,
+            site_id,
+            sorting,
+            sprint_id,
+            stage_id,
+            start_date_plan,
+            status,
+            status_changed_by,
+            status_changed_date,
+            subordinate,
+            task_control,
+            time_estimate,
+            time_spent_in_logs,
+            title,
+            viewed_date,
+            xml_id,
+            additional,
         })
     }
 }
@@ -881,28 +1017,37 @@ impl ::bitrix24_runtime::loose::Loose for ApproveResponseTime {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_finish = o.opt("date_finish")?;
+        let date_start = o.opt("date_start")?;
+        let duration = o.opt("duration")?;
+        let finish = o.opt("finish")?;
+        let operating = o.opt("operating")?;
+        let operating_reset_at = o.opt("operating_reset_at")?;
+        let processing = o.opt("processing")?;
+        let start = o.opt("start")?;
+        let additional = o
+            .rest(
+                &[
+                    "date_finish",
+                    "date_start",
+                    "duration",
+                    "finish",
+                    "operating",
+                    "operating_reset_at",
+                    "processing",
+                    "start",
+                ],
+            )?;
         Ok(Self {
-            date_finish: o.opt("date_finish")?,
-            date_start: o.opt("date_start")?,
-            duration: o.opt("duration")?,
-            finish: o.opt("finish")?,
-            operating: o.opt("operating")?,
-            operating_reset_at: o.opt("operating_reset_at")?,
-            processing: o.opt("processing")?,
-            start: o.opt("start")?,
-            additional: o
-                .rest(
-                    &[
-                        "date_finish",
-                        "date_start",
-                        "duration",
-                        "finish",
-                        "operating",
-                        "operating_reset_at",
-                        "processing",
-                        "start",
-                    ],
-                )?,
+            date_finish,
+            date_start,
+            duration,
+            finish,
+            operating,
+            operating_reset_at,
+            processing,
+            start,
+            additional,
         })
     }
 }
@@ -951,10 +1096,9 @@ impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            task_id: o.req("taskId")?,
-            additional: o.rest(&["taskId"])?,
-        })
+        let task_id = o.req("taskId")?;
+        let additional = o.rest(&["taskId"])?;
+        Ok(Self { task_id, additional })
     }
 }
 
@@ -978,10 +1122,9 @@ impl ::bitrix24_runtime::loose::Loose for CompleteResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            task: o.opt("task")?,
-            additional: o.rest(&["task"])?,
-        })
+        let task = o.opt("task")?;
+        let additional = o.rest(&["task"])?;
+        Ok(Self { task, additional })
     }
 }
 
@@ -1154,152 +1297,223 @@ impl ::bitrix24_runtime::loose::Loose for CompleteResponseTask {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accomplices = o.opt("accomplices")?;
+        let accomplices_data = o.opt("accomplicesData")?;
+        let action = o.opt("action")?;
+        let activity_date = o.opt("activityDate")?;
+        let add_in_report = o.opt("addInReport")?;
+        let allow_change_deadline = o.opt("allowChangeDeadline")?;
+        let allow_time_tracking = o.opt("allowTimeTracking")?;
+        let auditors = o.opt("auditors")?;
+        let auditors_data = o.opt("auditorsData")?;
+        let backlog_id = o.opt("backlogId")?;
+        let changed_by = o.opt("changedBy")?;
+        let changed_date = o.opt("changedDate")?;
+        let check_list_can_add = o.opt("checkListCanAdd")?;
+        let check_list_tree = o.opt("checkListTree")?;
+        let checklist = o.opt("checklist")?;
+        let closed_by = o.opt("closedBy")?;
+        let closed_date = o.opt("closedDate")?;
+        let comments_count = o.opt("commentsCount")?;
+        let created_by = o.opt("createdBy")?;
+        let created_date = o.opt("createdDate")?;
+        let creator = o.opt("creator")?;
+        let date_start = o.opt("dateStart")?;
+        let deadline = o.opt("deadline")?;
+        let description = o.opt("description")?;
+        let description_in_bbcode = o.opt("descriptionInBbcode")?;
+        let duration_fact = o.opt("durationFact")?;
+        let duration_plan = o.opt("durationPlan")?;
+        let duration_type = o.opt("durationType")?;
+        let end_date_plan = o.opt("endDatePlan")?;
+        let exchange_id = o.opt("exchangeId")?;
+        let exchange_modified = o.opt("exchangeModified")?;
+        let favorite = o.opt("favorite")?;
+        let flow_id = o.opt("flowId")?;
+        let forked_by_template_id = o.opt("forkedByTemplateId")?;
+        let forum_id = o.opt("forumId")?;
+        let forum_topic_id = o.opt("forumTopicId")?;
+        let group = o.opt("group")?;
+        let group_id = o.opt("groupId")?;
+        let guid = o.opt("guid")?;
+        let id = o.opt("id")?;
+        let is_muted = o.opt("isMuted")?;
+        let is_pinned = o.opt("isPinned")?;
+        let is_pinned_in_group = o.opt("isPinnedInGroup")?;
+        let mark = o.opt("mark")?;
+        let match_work_time = o.opt("matchWorkTime")?;
+        let multitask = o.opt("multitask")?;
+        let new_comments_count = o.opt("newCommentsCount")?;
+        let not_viewed = o.opt("notViewed")?;
+        let outlook_version = o.opt("outlookVersion")?;
+        let parent_id = o.opt("parentId")?;
+        let priority = o.opt("priority")?;
+        let replicate = o.opt("replicate")?;
+        let responsible = o.opt("responsible")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let service_comments_count = o.opt("serviceCommentsCount")?;
+        let site_id = o.opt("siteId")?;
+        let sorting = o.opt("sorting")?;
+        let sprint_id = o.opt("sprintId")?;
+        let stage_id = o.opt("stageId")?;
+        let start_date_plan = o.opt("startDatePlan")?;
+        let status = o.opt("status")?;
+        let status_changed_by = o.opt("statusChangedBy")?;
+        let status_changed_date = o.opt("statusChangedDate")?;
+        let subordinate = o.opt("subordinate")?;
+        let task_control = o.opt("taskControl")?;
+        let time_estimate = o.opt("timeEstimate")?;
+        let time_spent_in_logs = o.opt("timeSpentInLogs")?;
+        let title = o.opt("title")?;
+        let viewed_date = o.opt("viewedDate")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accomplices",
+                    "accomplicesData",
+                    "action",
+                    "activityDate",
+                    "addInReport",
+                    "allowChangeDeadline",
+                    "allowTimeTracking",
+                    "auditors",
+                    "auditorsData",
+                    "backlogId",
+                    "changedBy",
+                    "changedDate",
+                    "checkListCanAdd",
+                    "checkListTree",
+                    "checklist",
+                    "closedBy",
+                    "closedDate",
+                    "commentsCount",
+                    "createdBy",
+                    "createdDate",
+                    "creator",
+                    "dateStart",
+                    "deadline",
+                    "description",
+                    "descriptionInBbcode",
+                    "durationFact",
+                    "durationPlan",
+                    "durationType",
+                    "endDatePlan",
+                    "exchangeId",
+                    "exchangeModified",
+                    "favorite",
+                    "flowId",
+                    "forkedByTemplateId",
+                    "forumId",
+                    "forumTopicId",
+                    "group",
+                    "groupId",
+                    "guid",
+                    "id",
+                    "isMuted",
+                    "isPinned",
+                    "isPinnedInGroup",
+                    "mark",
+                    "matchWorkTime",
+                    "multitask",
+                    "newCommentsCount",
+                    "notViewed",
+                    "outlookVersion",
+                    "parentId",
+                    "priority",
+                    "replicate",
+                    "responsible",
+                    "responsibleId",
+                    "serviceCommentsCount",
+                    "siteId",
+                    "sorting",
+                    "sprintId",
+                    "stageId",
+                    "startDatePlan",
+                    "status",
+                    "statusChangedBy",
+                    "statusChangedDate",
+                    "subordinate",
+                    "taskControl",
+                    "timeEstimate",
+                    "timeSpentInLogs",
+                    "title",
+                    "viewedDate",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            accomplices: o.opt("accomplices")?,
-            accomplices_data: o.opt("accomplicesData")?,
-            action: o.opt("action")?,
-            activity_date: o.opt("activityDate")?,
-            add_in_report: o.opt("addInReport")?,
-            allow_change_deadline: o.opt("allowChangeDeadline")?,
-            allow_time_tracking: o.opt("allowTimeTracking")?,
-            auditors: o.opt("auditors")?,
-            auditors_data: o.opt("auditorsData")?,
-            backlog_id: o.opt("backlogId")?,
-            changed_by: o.opt("changedBy")?,
-            changed_date: o.opt("changedDate")?,
-            check_list_can_add: o.opt("checkListCanAdd")?,
-            check_list_tree: o.opt("checkListTree")?,
-            checklist: o.opt("checklist")?,
-            closed_by: o.opt("closedBy")?,
-            closed_date: o.opt("closedDate")?,
-            comments_count: o.opt("commentsCount")?,
-            created_by: o.opt("createdBy")?,
-            created_date: o.opt("createdDate")?,
-            creator: o.opt("creator")?,
-            date_start: o.opt("dateStart")?,
-            deadline: o.opt("deadline")?,
-            description: o.opt("description")?,
-            description_in_bbcode: o.opt("descriptionInBbcode")?,
-            duration_fact: o.opt("durationFact")?,
-            duration_plan: o.opt("durationPlan")?,
-            duration_type: o.opt("durationType")?,
-            end_date_plan: o.opt("endDatePlan")?,
-            exchange_id: o.opt("exchangeId")?,
-            exchange_modified: o.opt("exchangeModified")?,
-            favorite: o.opt("favorite")?,
-            flow_id: o.opt("flowId")?,
-            forked_by_template_id: o.opt("forkedByTemplateId")?,
-            forum_id: o.opt("forumId")?,
-            forum_topic_id: o.opt("forumTopicId")?,
-            group: o.opt("group")?,
-            group_id: o.opt("groupId")?,
-            guid: o.opt("guid")?,
-            id: o.opt("id")?,
-            is_muted: o.opt("isMuted")?,
-            is_pinned: o.opt("isPinned")?,
-            is_pinned_in_group: o.opt("isPinnedInGroup")?,
-            mark: o.opt("mark")?,
-            match_work_time: o.opt("matchWorkTime")?,
-            multitask: o.opt("multitask")?,
-            new_comments_count: o.opt("newCommentsCount")?,
-            not_viewed: o.opt("notViewed")?,
-            outlook_version: o.opt("outlookVersion")?,
-            parent_id: o.opt("parentId")?,
-            priority: o.opt("priority")?,
-            replicate: o.opt("replicate")?,
-            responsible: o.opt("responsible")?,
-            responsible_id: o.opt("responsibleId")?,
-            service_comments_count: o.opt("serviceCommentsCount")?,
-            site_id: o.opt("siteId")?,
-            sorting: o.opt("sorting")?,
-            sprint_id: o.opt("sprintId")?,
-            stage_id: o.opt("stageId")?,
-            start_date_plan: o.opt("startDatePlan")?,
-            status: o.opt("status")?,
-            status_changed_by: o.opt("statusChangedBy")?,
-            status_changed_date: o.opt("statusChangedDate")?,
-            subordinate: o.opt("subordinate")?,
-            task_control: o.opt("taskControl")?,
-            time_estimate: o.opt("timeEstimate")?,
-            time_spent_in_logs: o.opt("timeSpentInLogs")?,
-            title: o.opt("title")?,
-            viewed_date: o.opt("viewedDate")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "accomplices",
-                        "accomplicesData",
-                        "action",
-                        "activityDate",
-                        "addInReport",
-                        "allowChangeDeadline",
-                        "allowTimeTracking",
-                        "auditors",
-                        "auditorsData",
-                        "backlogId",
-                        "changedBy",
-                        "changedDate",
-                        "checkListCanAdd",
-                        "checkListTree",
-                        "checklist",
-                        "closedBy",
-                        "closedDate",
-                        "commentsCount",
-                        "createdBy",
-                        "createdDate",
-                        "creator",
-                        "dateStart",
-                        "deadline",
-                        "description",
-                        "descriptionInBbcode",
-                        "durationFact",
-                        "durationPlan",
-                        "durationType",
-                        "endDatePlan",
-                        "exchangeId",
-                        "exchangeModified",
-                        "favorite",
-                        "flowId",
-                        "forkedByTemplateId",
-                        "forumId",
-                        "forumTopicId",
-                        "group",
-                        "groupId",
-                        "guid",
-                        "id",
-                        "isMuted",
-                        "isPinned",
-                        "isPinnedInGroup",
-                        "mark",
-                        "matchWorkTime",
-                        "multitask",
-                        "newCommentsCount",
-                        "notViewed",
-                        "outlookVersion",
-                        "parentId",
-                        "priority",
-                        "replicate",
-                        "responsible",
-                        "responsibleId",
-                        "serviceCommentsCount",
-                        "siteId",
-                        "sorting",
-                        "sprintId",
-                        "stageId",
-                        "startDatePlan",
-                        "status",
-                        "statusChangedBy",
-                        "statusChangedDate",
-                        "subordinate",
-                        "taskControl",
-                        "timeEstimate",
-                        "timeSpentInLogs",
-                        "title",
-                        "viewedDate",
-                        "xmlId",
-                    ],
-                )?,
+            accomplices,
+            accomplices_data,
+            action,
+            activity_date,
+            add_in_report,
+            allow_change_deadline,
+            allow_time_tracking,
+            auditors,
+            auditors_data,
+            backlog_id,
+            changed_by,
+            changed_date,
+            check_list_can_add,
+            check_list_tree,
+            checklist,
+            closed_by,
+            closed_date,
+            comments_count,
+            created_by,
+            created_date,
+            creator,
+            date_start,
+            deadline,
+            description,
+            description_in_bbcode,
+            duration_fact,
+            duration_plan,
+            duration_type,
+            end_date_plan,
+            exchange_id,
+            exchange_modified,
+            favorite,
+            flow_id,
+            forked_by_template_id,
+            forum_id,
+            forum_topic_id,
+            group,
+            group_id,
+            guid,
+            id,
+            is_muted,
+            is_pinned,
+            is_pinned_in_group,
+            mark,
+            match_work_time,
+            multitask,
+            new_comments_count,
+            not_viewed,
+            outlook_version,
+            parent_id,
+            priority,
+            replicate,
+            responsible,
+            responsible_id,
+            service_comments_count,
+            site_id,
+            sorting,
+            sprint_id,
+            stage_id,
+            start_date_plan,
+            status,
+            status_changed_by,
+            status_changed_date,
+            subordinate,
+            task_control,
+            time_estimate,
+            time_spent_in_logs,
+            title,
+            viewed_date,
+            xml_id,
+            additional,
         })
     }
 }
@@ -1348,10 +1562,9 @@ impl ::bitrix24_runtime::loose::Loose for DeferRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            task_id: o.req("taskId")?,
-            additional: o.rest(&["taskId"])?,
-        })
+        let task_id = o.req("taskId")?;
+        let additional = o.rest(&["taskId"])?;
+        Ok(Self { task_id, additional })
     }
 }
 
@@ -1377,11 +1590,10 @@ impl ::bitrix24_runtime::loose::Loose for DeferResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            task: o.opt("task")?,
-            time: o.opt("time")?,
-            additional: o.rest(&["task", "time"])?,
-        })
+        let task = o.opt("task")?;
+        let time = o.opt("time")?;
+        let additional = o.rest(&["task", "time"])?;
+        Ok(Self { task, time, additional })
     }
 }
 
@@ -1554,152 +1766,223 @@ impl ::bitrix24_runtime::loose::Loose for DeferResponseTask {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accomplices = o.opt("accomplices")?;
+        let accomplices_data = o.opt("accomplicesData")?;
+        let action = o.opt("action")?;
+        let activity_date = o.opt("activityDate")?;
+        let add_in_report = o.opt("addInReport")?;
+        let allow_change_deadline = o.opt("allowChangeDeadline")?;
+        let allow_time_tracking = o.opt("allowTimeTracking")?;
+        let auditors = o.opt("auditors")?;
+        let auditors_data = o.opt("auditorsData")?;
+        let backlog_id = o.opt("backlogId")?;
+        let changed_by = o.opt("changedBy")?;
+        let changed_date = o.opt("changedDate")?;
+        let check_list_can_add = o.opt("checkListCanAdd")?;
+        let check_list_tree = o.opt("checkListTree")?;
+        let checklist = o.opt("checklist")?;
+        let closed_by = o.opt("closedBy")?;
+        let closed_date = o.opt("closedDate")?;
+        let comments_count = o.opt("commentsCount")?;
+        let created_by = o.opt("createdBy")?;
+        let created_date = o.opt("createdDate")?;
+        let creator = o.opt("creator")?;
+        let date_start = o.opt("dateStart")?;
+        let deadline = o.opt("deadline")?;
+        let description = o.opt("description")?;
+        let description_in_bbcode = o.opt("descriptionInBbcode")?;
+        let duration_fact = o.opt("durationFact")?;
+        let duration_plan = o.opt("durationPlan")?;
+        let duration_type = o.opt("durationType")?;
+        let end_date_plan = o.opt("endDatePlan")?;
+        let exchange_id = o.opt("exchangeId")?;
+        let exchange_modified = o.opt("exchangeModified")?;
+        let favorite = o.opt("favorite")?;
+        let flow_id = o.opt("flowId")?;
+        let forked_by_template_id = o.opt("forkedByTemplateId")?;
+        let forum_id = o.opt("forumId")?;
+        let forum_topic_id = o.opt("forumTopicId")?;
+        let group = o.opt("group")?;
+        let group_id = o.opt("groupId")?;
+        let guid = o.opt("guid")?;
+        let id = o.opt("id")?;
+        let is_muted = o.opt("isMuted")?;
+        let is_pinned = o.opt("isPinned")?;
+        let is_pinned_in_group = o.opt("isPinnedInGroup")?;
+        let mark = o.opt("mark")?;
+        let match_work_time = o.opt("matchWorkTime")?;
+        let multitask = o.opt("multitask")?;
+        let new_comments_count = o.opt("newCommentsCount")?;
+        let not_viewed = o.opt("notViewed")?;
+        let outlook_version = o.opt("outlookVersion")?;
+        let parent_id = o.opt("parentId")?;
+        let priority = o.opt("priority")?;
+        let replicate = o.opt("replicate")?;
+        let responsible = o.opt("responsible")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let service_comments_count = o.opt("serviceCommentsCount")?;
+        let site_id = o.opt("siteId")?;
+        let sorting = o.opt("sorting")?;
+        let sprint_id = o.opt("sprintId")?;
+        let stage_id = o.opt("stageId")?;
+        let start_date_plan = o.opt("startDatePlan")?;
+        let status = o.opt("status")?;
+        let status_changed_by = o.opt("statusChangedBy")?;
+        let status_changed_date = o.opt("statusChangedDate")?;
+        let subordinate = o.opt("subordinate")?;
+        let task_control = o.opt("taskControl")?;
+        let time_estimate = o.opt("timeEstimate")?;
+        let time_spent_in_logs = o.opt("timeSpentInLogs")?;
+        let title = o.opt("title")?;
+        let viewed_date = o.opt("viewedDate")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accomplices",
+                    "accomplicesData",
+                    "action",
+                    "activityDate",
+                    "addInReport",
+                    "allowChangeDeadline",
+                    "allowTimeTracking",
+                    "auditors",
+                    "auditorsData",
+                    "backlogId",
+                    "changedBy",
+                    "changedDate",
+                    "checkListCanAdd",
+                    "checkListTree",
+                    "checklist",
+                    "closedBy",
+                    "closedDate",
+                    "commentsCount",
+                    "createdBy",
+                    "createdDate",
+                    "creator",
+                    "dateStart",
+                    "deadline",
+                    "description",
+                    "descriptionInBbcode",
+                    "durationFact",
+                    "durationPlan",
+                    "durationType",
+                    "endDatePlan",
+                    "exchangeId",
+                    "exchangeModified",
+                    "favorite",
+                    "flowId",
+                    "forkedByTemplateId",
+                    "forumId",
+                    "forumTopicId",
+                    "group",
+                    "groupId",
+                    "guid",
+                    "id",
+                    "isMuted",
+                    "isPinned",
+                    "isPinnedInGroup",
+                    "mark",
+                    "matchWorkTime",
+                    "multitask",
+                    "newCommentsCount",
+                    "notViewed",
+                    "outlookVersion",
+                    "parentId",
+                    "priority",
+                    "replicate",
+                    "responsible",
+                    "responsibleId",
+                    "serviceCommentsCount",
+                    "siteId",
+                    "sorting",
+                    "sprintId",
+                    "stageId",
+                    "startDatePlan",
+                    "status",
+                    "statusChangedBy",
+                    "statusChangedDate",
+                    "subordinate",
+                    "taskControl",
+                    "timeEstimate",
+                    "timeSpentInLogs",
+                    "title",
+                    "viewedDate",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            accomplices: o.opt("accomplices")?,
-            accomplices_data: o.opt("accomplicesData")?,
-            action: o.opt("action")?,
-            activity_date: o.opt("activityDate")?,
-            add_in_report: o.opt("addInReport")?,
-            allow_change_deadline: o.opt("allowChangeDeadline")?,
-            allow_time_tracking: o.opt("allowTimeTracking")?,
-            auditors: o.opt("auditors")?,
-            auditors_data: o.opt("auditorsData")?,
-            backlog_id: o.opt("backlogId")?,
-            changed_by: o.opt("changedBy")?,
-            changed_date: o.opt("changedDate")?,
-            check_list_can_add: o.opt("checkListCanAdd")?,
-            check_list_tree: o.opt("checkListTree")?,
-            checklist: o.opt("checklist")?,
-            closed_by: o.opt("closedBy")?,
-            closed_date: o.opt("closedDate")?,
-            comments_count: o.opt("commentsCount")?,
-            created_by: o.opt("createdBy")?,
-            created_date: o.opt("createdDate")?,
-            creator: o.opt("creator")?,
-            date_start: o.opt("dateStart")?,
-            deadline: o.opt("deadline")?,
-            description: o.opt("description")?,
-            description_in_bbcode: o.opt("descriptionInBbcode")?,
-            duration_fact: o.opt("durationFact")?,
-            duration_plan: o.opt("durationPlan")?,
-            duration_type: o.opt("durationType")?,
-            end_date_plan: o.opt("endDatePlan")?,
-            exchange_id: o.opt("exchangeId")?,
-            exchange_modified: o.opt("exchangeModified")?,
-            favorite: o.opt("favorite")?,
-            flow_id: o.opt("flowId")?,
-            forked_by_template_id: o.opt("forkedByTemplateId")?,
-            forum_id: o.opt("forumId")?,
-            forum_topic_id: o.opt("forumTopicId")?,
-            group: o.opt("group")?,
-            group_id: o.opt("groupId")?,
-            guid: o.opt("guid")?,
-            id: o.opt("id")?,
-            is_muted: o.opt("isMuted")?,
-            is_pinned: o.opt("isPinned")?,
-            is_pinned_in_group: o.opt("isPinnedInGroup")?,
-            mark: o.opt("mark")?,
-            match_work_time: o.opt("matchWorkTime")?,
-            multitask: o.opt("multitask")?,
-            new_comments_count: o.opt("newCommentsCount")?,
-            not_viewed: o.opt("notViewed")?,
-            outlook_version: o.opt("outlookVersion")?,
-            parent_id: o.opt("parentId")?,
-            priority: o.opt("priority")?,
-            replicate: o.opt("replicate")?,
-            responsible: o.opt("responsible")?,
-            responsible_id: o.opt("responsibleId")?,
-            service_comments_count: o.opt("serviceCommentsCount")?,
-            site_id: o.opt("siteId")?,
-            sorting: o.opt("sorting")?,
-            sprint_id: o.opt("sprintId")?,
-            stage_id: o.opt("stageId")?,
-            start_date_plan: o.opt("startDatePlan")?,
-            status: o.opt("status")?,
-            status_changed_by: o.opt("statusChangedBy")?,
-            status_changed_date: o.opt("statusChangedDate")?,
-            subordinate: o.opt("subordinate")?,
-            task_control: o.opt("taskControl")?,
-            time_estimate: o.opt("timeEstimate")?,
-            time_spent_in_logs: o.opt("timeSpentInLogs")?,
-            title: o.opt("title")?,
-            viewed_date: o.opt("viewedDate")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "accomplices",
-                        "accomplicesData",
-                        "action",
-                        "activityDate",
-                        "addInReport",
-                        "allowChangeDeadline",
-                        "allowTimeTracking",
-                        "auditors",
-                        "auditorsData",
-                        "backlogId",
-                        "changedBy",
-                        "changedDate",
-                        "checkListCanAdd",
-                        "checkListTree",
-                        "checklist",
-                        "closedBy",
-                        "closedDate",
-                        "commentsCount",
-                        "createdBy",
-                        "createdDate",
-                        "creator",
-                        "dateStart",
-                        "deadline",
-                        "description",
-                        "descriptionInBbcode",
-                        "durationFact",
-                        "durationPlan",
-                        "durationType",
-                        "endDatePlan",
-                        "exchangeId",
-                        "exchangeModified",
-                        "favorite",
-                        "flowId",
-                        "forkedByTemplateId",
-                        "forumId",
-                        "forumTopicId",
-                        "group",
-                        "groupId",
-                        "guid",
-                        "id",
-                        "isMuted",
-                        "isPinned",
-                        "isPinnedInGroup",
-                        "mark",
-                        "matchWorkTime",
-                        "multitask",
-                        "newCommentsCount",
-                        "notViewed",
-                        "outlookVersion",
-                        "parentId",
-                        "priority",
-                        "replicate",
-                        "responsible",
-                        "responsibleId",
-                        "serviceCommentsCount",
-                        "siteId",
-                        "sorting",
-                        "sprintId",
-                        "stageId",
-                        "startDatePlan",
-                        "status",
-                        "statusChangedBy",
-                        "statusChangedDate",
-                        "subordinate",
-                        "taskControl",
-                        "timeEstimate",
-                        "timeSpentInLogs",
-                        "title",
-                        "viewedDate",
-                        "xmlId",
-                    ],
-                )?,
+            accomplices,
+            accomplices_data,
+            action,
+            activity_date,
+            add_in_report,
+            allow_change_deadline,
+            allow_time_tracking,
+            auditors,
+            auditors_data,
+            backlog_id,
+            changed_by,
+            changed_date,
+            check_list_can_add,
+            check_list_tree,
+            checklist,
+            closed_by,
+            closed_date,
+            comments_count,
+            created_by,
+            created_date,
+            creator,
+            date_start,
+            deadline,
+            description,
+            description_in_bbcode,
+            duration_fact,
+            duration_plan,
+            duration_type,
+            end_date_plan,
+            exchange_id,
+            exchange_modified,
+            favorite,
+            flow_id,
+            forked_by_template_id,
+            forum_id,
+            forum_topic_id,
+            group,
+            group_id,
+            guid,
+            id,
+            is_muted,
+            is_pinned,
+            is_pinned_in_group,
+            mark,
+            match_work_time,
+            multitask,
+            new_comments_count,
+            not_viewed,
+            outlook_version,
+            parent_id,
+            priority,
+            replicate,
+            responsible,
+            responsible_id,
+            service_comments_count,
+            site_id,
+            sorting,
+            sprint_id,
+            stage_id,
+            start_date_plan,
+            status,
+            status_changed_by,
+            status_changed_date,
+            subordinate,
+            task_control,
+            time_estimate,
+            time_spent_in_logs,
+            title,
+            viewed_date,
+            xml_id,
+            additional,
         })
     }
 }
@@ -1737,28 +2020,37 @@ impl ::bitrix24_runtime::loose::Loose for DeferResponseTime {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_finish = o.opt("date_finish")?;
+        let date_start = o.opt("date_start")?;
+        let duration = o.opt("duration")?;
+        let finish = o.opt("finish")?;
+        let operating = o.opt("operating")?;
+        let operating_reset_at = o.opt("operating_reset_at")?;
+        let processing = o.opt("processing")?;
+        let start = o.opt("start")?;
+        let additional = o
+            .rest(
+                &[
+                    "date_finish",
+                    "date_start",
+                    "duration",
+                    "finish",
+                    "operating",
+                    "operating_reset_at",
+                    "processing",
+                    "start",
+                ],
+            )?;
         Ok(Self {
-            date_finish: o.opt("date_finish")?,
-            date_start: o.opt("date_start")?,
-            duration: o.opt("duration")?,
-            finish: o.opt("finish")?,
-            operating: o.opt("operating")?,
-            operating_reset_at: o.opt("operating_reset_at")?,
-            processing: o.opt("processing")?,
-            start: o.opt("start")?,
-            additional: o
-                .rest(
-                    &[
-                        "date_finish",
-                        "date_start",
-                        "duration",
-                        "finish",
-                        "operating",
-                        "operating_reset_at",
-                        "processing",
-                        "start",
-                    ],
-                )?,
+            date_finish,
+            date_start,
+            duration,
+            finish,
+            operating,
+            operating_reset_at,
+            processing,
+            start,
+            additional,
         })
     }
 }
@@ -1809,10 +2101,13 @@ impl ::bitrix24_runtime::loose::Loose for DelegateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let task_id = o.req("taskId")?;
+        let user_id = o.req("userId")?;
+        let additional = o.rest(&["taskId", "userId"])?;
         Ok(Self {
-            task_id: o.req("taskId")?,
-            user_id: o.req("userId")?,
-            additional: o.rest(&["taskId", "userId"])?,
+            task_id,
+            user_id,
+            additional,
         })
     }
 }
@@ -1839,11 +2134,10 @@ impl ::bitrix24_runtime::loose::Loose for DelegateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            task: o.opt("task")?,
-            time: o.opt("time")?,
-            additional: o.rest(&["task", "time"])?,
-        })
+        let task = o.opt("task")?;
+        let time = o.opt("time")?;
+        let additional = o.rest(&["task", "time"])?;
+        Ok(Self { task, time, additional })
     }
 }
 
@@ -2016,152 +2310,223 @@ impl ::bitrix24_runtime::loose::Loose for DelegateResponseTask {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accomplices = o.opt("accomplices")?;
+        let accomplices_data = o.opt("accomplicesData")?;
+        let action = o.opt("action")?;
+        let activity_date = o.opt("activityDate")?;
+        let add_in_report = o.opt("addInReport")?;
+        let allow_change_deadline = o.opt("allowChangeDeadline")?;
+        let allow_time_tracking = o.opt("allowTimeTracking")?;
+        let auditors = o.opt("auditors")?;
+        let auditors_data = o.opt("auditorsData")?;
+        let backlog_id = o.opt("backlogId")?;
+        let changed_by = o.opt("changedBy")?;
+        let changed_date = o.opt("changedDate")?;
+        let check_list_can_add = o.opt("checkListCanAdd")?;
+        let check_list_tree = o.opt("checkListTree")?;
+        let checklist = o.opt("checklist")?;
+        let closed_by = o.opt("closedBy")?;
+        let closed_date = o.opt("closedDate")?;
+        let comments_count = o.opt("commentsCount")?;
+        let created_by = o.opt("createdBy")?;
+        let created_date = o.opt("createdDate")?;
+        let creator = o.opt("creator")?;
+        let date_start = o.opt("dateStart")?;
+        let deadline = o.opt("deadline")?;
+        let description = o.opt("description")?;
+        let description_in_bbcode = o.opt("descriptionInBbcode")?;
+        let duration_fact = o.opt("durationFact")?;
+        let duration_plan = o.opt("durationPlan")?;
+        let duration_type = o.opt("durationType")?;
+        let end_date_plan = o.opt("endDatePlan")?;
+        let exchange_id = o.opt("exchangeId")?;
+        let exchange_modified = o.opt("exchangeModified")?;
+        let favorite = o.opt("favorite")?;
+        let flow_id = o.opt("flowId")?;
+        let forked_by_template_id = o.opt("forkedByTemplateId")?;
+        let forum_id = o.opt("forumId")?;
+        let forum_topic_id = o.opt("forumTopicId")?;
+        let group = o.opt("group")?;
+        let group_id = o.opt("groupId")?;
+        let guid = o.opt("guid")?;
+        let id = o.opt("id")?;
+        let is_muted = o.opt("isMuted")?;
+        let is_pinned = o.opt("isPinned")?;
+        let is_pinned_in_group = o.opt("isPinnedInGroup")?;
+        let mark = o.opt("mark")?;
+        let match_work_time = o.opt("matchWorkTime")?;
+        let multitask = o.opt("multitask")?;
+        let new_comments_count = o.opt("newCommentsCount")?;
+        let not_viewed = o.opt("notViewed")?;
+        let outlook_version = o.opt("outlookVersion")?;
+        let parent_id = o.opt("parentId")?;
+        let priority = o.opt("priority")?;
+        let replicate = o.opt("replicate")?;
+        let responsible = o.opt("responsible")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let service_comments_count = o.opt("serviceCommentsCount")?;
+        let site_id = o.opt("siteId")?;
+        let sorting = o.opt("sorting")?;
+        let sprint_id = o.opt("sprintId")?;
+        let stage_id = o.opt("stageId")?;
+        let start_date_plan = o.opt("startDatePlan")?;
+        let status = o.opt("status")?;
+        let status_changed_by = o.opt("statusChangedBy")?;
+        let status_changed_date = o.opt("statusChangedDate")?;
+        let subordinate = o.opt("subordinate")?;
+        let task_control = o.opt("taskControl")?;
+        let time_estimate = o.opt("timeEstimate")?;
+        let time_spent_in_logs = o.opt("timeSpentInLogs")?;
+        let title = o.opt("title")?;
+        let viewed_date = o.opt("viewedDate")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accomplices",
+                    "accomplicesData",
+                    "action",
+                    "activityDate",
+                    "addInReport",
+                    "allowChangeDeadline",
+                    "allowTimeTracking",
+                    "auditors",
+                    "auditorsData",
+                    "backlogId",
+                    "changedBy",
+                    "changedDate",
+                    "checkListCanAdd",
+                    "checkListTree",
+                    "checklist",
+                    "closedBy",
+                    "closedDate",
+                    "commentsCount",
+                    "createdBy",
+                    "createdDate",
+                    "creator",
+                    "dateStart",
+                    "deadline",
+                    "description",
+                    "descriptionInBbcode",
+                    "durationFact",
+                    "durationPlan",
+                    "durationType",
+                    "endDatePlan",
+                    "exchangeId",
+                    "exchangeModified",
+                    "favorite",
+                    "flowId",
+                    "forkedByTemplateId",
+                    "forumId",
+                    "forumTopicId",
+                    "group",
+                    "groupId",
+                    "guid",
+                    "id",
+                    "isMuted",
+                    "isPinned",
+                    "isPinnedInGroup",
+                    "mark",
+                    "matchWorkTime",
+                    "multitask",
+                    "newCommentsCount",
+                    "notViewed",
+                    "outlookVersion",
+                    "parentId",
+                    "priority",
+                    "replicate",
+                    "responsible",
+                    "responsibleId",
+                    "serviceCommentsCount",
+                    "siteId",
+                    "sorting",
+                    "sprintId",
+                    "stageId",
+                    "startDatePlan",
+                    "status",
+                    "statusChangedBy",
+                    "statusChangedDate",
+                    "subordinate",
+                    "taskControl",
+                    "timeEstimate",
+                    "timeSpentInLogs",
+                    "title",
+                    "viewedDate",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            accomplices: o.opt("accomplices")?,
-            accomplices_data: o.opt("accomplicesData")?,
-            action: o.opt("action")?,
-            activity_date: o.opt("activityDate")?,
-            add_in_report: o.opt("addInReport")?,
-            allow_change_deadline: o.opt("allowChangeDeadline")?,
-            allow_time_tracking: o.opt("allowTimeTracking")?,
-            auditors: o.opt("auditors")?,
-            auditors_data: o.opt("auditorsData")?,
-            backlog_id: o.opt("backlogId")?,
-            changed_by: o.opt("changedBy")?,
-            changed_date: o.opt("changedDate")?,
-            check_list_can_add: o.opt("checkListCanAdd")?,
-            check_list_tree: o.opt("checkListTree")?,
-            checklist: o.opt("checklist")?,
-            closed_by: o.opt("closedBy")?,
-            closed_date: o.opt("closedDate")?,
-            comments_count: o.opt("commentsCount")?,
-            created_by: o.opt("createdBy")?,
-            created_date: o.opt("createdDate")?,
-            creator: o.opt("creator")?,
-            date_start: o.opt("dateStart")?,
-            deadline: o.opt("deadline")?,
-            description: o.opt("description")?,
-            description_in_bbcode: o.opt("descriptionInBbcode")?,
-            duration_fact: o.opt("durationFact")?,
-            duration_plan: o.opt("durationPlan")?,
-            duration_type: o.opt("durationType")?,
-            end_date_plan: o.opt("endDatePlan")?,
-            exchange_id: o.opt("exchangeId")?,
-            exchange_modified: o.opt("exchangeModified")?,
-            favorite: o.opt("favorite")?,
-            flow_id: o.opt("flowId")?,
-            forked_by_template_id: o.opt("forkedByTemplateId")?,
-            forum_id: o.opt("forumId")?,
-            forum_topic_id: o.opt("forumTopicId")?,
-            group: o.opt("group")?,
-            group_id: o.opt("groupId")?,
-            guid: o.opt("guid")?,
-            id: o.opt("id")?,
-            is_muted: o.opt("isMuted")?,
-            is_pinned: o.opt("isPinned")?,
-            is_pinned_in_group: o.opt("isPinnedInGroup")?,
-            mark: o.opt("mark")?,
-            match_work_time: o.opt("matchWorkTime")?,
-            multitask: o.opt("multitask")?,
-            new_comments_count: o.opt("newCommentsCount")?,
-            not_viewed: o.opt("notViewed")?,
-            outlook_version: o.opt("outlookVersion")?,
-            parent_id: o.opt("parentId")?,
-            priority: o.opt("priority")?,
-            replicate: o.opt("replicate")?,
-            responsible: o.opt("responsible")?,
-            responsible_id: o.opt("responsibleId")?,
-            service_comments_count: o.opt("serviceCommentsCount")?,
-            site_id: o.opt("siteId")?,
-            sorting: o.opt("sorting")?,
-            sprint_id: o.opt("sprintId")?,
-            stage_id: o.opt("stageId")?,
-            start_date_plan: o.opt("startDatePlan")?,
-            status: o.opt("status")?,
-            status_changed_by: o.opt("statusChangedBy")?,
-            status_changed_date: o.opt("statusChangedDate")?,
-            subordinate: o.opt("subordinate")?,
-            task_control: o.opt("taskControl")?,
-            time_estimate: o.opt("timeEstimate")?,
-            time_spent_in_logs: o.opt("timeSpentInLogs")?,
-            title: o.opt("title")?,
-            viewed_date: o.opt("viewedDate")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "accomplices",
-                        "accomplicesData",
-                        "action",
-                        "activityDate",
-                        "addInReport",
-                        "allowChangeDeadline",
-                        "allowTimeTracking",
-                        "auditors",
-                        "auditorsData",
-                        "backlogId",
-                        "changedBy",
-                        "changedDate",
-                        "checkListCanAdd",
-                        "checkListTree",
-                        "checklist",
-                        "closedBy",
-                        "closedDate",
-                        "commentsCount",
-                        "createdBy",
-                        "createdDate",
-                        "creator",
-                        "dateStart",
-                        "deadline",
-                        "description",
-                        "descriptionInBbcode",
-                        "durationFact",
-                        "durationPlan",
-                        "durationType",
-                        "endDatePlan",
-                        "exchangeId",
-                        "exchangeModified",
-                        "favorite",
-                        "flowId",
-                        "forkedByTemplateId",
-                        "forumId",
-                        "forumTopicId",
-                        "group",
-                        "groupId",
-                        "guid",
-                        "id",
-                        "isMuted",
-                        "isPinned",
-                        "isPinnedInGroup",
-                        "mark",
-                        "matchWorkTime",
-                        "multitask",
-                        "newCommentsCount",
-                        "notViewed",
-                        "outlookVersion",
-                        "parentId",
-                        "priority",
-                        "replicate",
-                        "responsible",
-                        "responsibleId",
-                        "serviceCommentsCount",
-                        "siteId",
-                        "sorting",
-                        "sprintId",
-                        "stageId",
-                        "startDatePlan",
-                        "status",
-                        "statusChangedBy",
-                        "statusChangedDate",
-                        "subordinate",
-                        "taskControl",
-                        "timeEstimate",
-                        "timeSpentInLogs",
-                        "title",
-                        "viewedDate",
-                        "xmlId",
-                    ],
-                )?,
+            accomplices,
+            accomplices_data,
+            action,
+            activity_date,
+            add_in_report,
+            allow_change_deadline,
+            allow_time_tracking,
+            auditors,
+            auditors_data,
+            backlog_id,
+            changed_by,
+            changed_date,
+            check_list_can_add,
+            check_list_tree,
+            checklist,
+            closed_by,
+            closed_date,
+            comments_count,
+            created_by,
+            created_date,
+            creator,
+            date_start,
+            deadline,
+            description,
+            description_in_bbcode,
+            duration_fact,
+            duration_plan,
+            duration_type,
+            end_date_plan,
+            exchange_id,
+            exchange_modified,
+            favorite,
+            flow_id,
+            forked_by_template_id,
+            forum_id,
+            forum_topic_id,
+            group,
+            group_id,
+            guid,
+            id,
+            is_muted,
+            is_pinned,
+            is_pinned_in_group,
+            mark,
+            match_work_time,
+            multitask,
+            new_comments_count,
+            not_viewed,
+            outlook_version,
+            parent_id,
+            priority,
+            replicate,
+            responsible,
+            responsible_id,
+            service_comments_count,
+            site_id,
+            sorting,
+            sprint_id,
+            stage_id,
+            start_date_plan,
+            status,
+            status_changed_by,
+            status_changed_date,
+            subordinate,
+            task_control,
+            time_estimate,
+            time_spent_in_logs,
+            title,
+            viewed_date,
+            xml_id,
+            additional,
         })
     }
 }
@@ -2199,28 +2564,37 @@ impl ::bitrix24_runtime::loose::Loose for DelegateResponseTime {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_finish = o.opt("date_finish")?;
+        let date_start = o.opt("date_start")?;
+        let duration = o.opt("duration")?;
+        let finish = o.opt("finish")?;
+        let operating = o.opt("operating")?;
+        let operating_reset_at = o.opt("operating_reset_at")?;
+        let processing = o.opt("processing")?;
+        let start = o.opt("start")?;
+        let additional = o
+            .rest(
+                &[
+                    "date_finish",
+                    "date_start",
+                    "duration",
+                    "finish",
+                    "operating",
+                    "operating_reset_at",
+                    "processing",
+                    "start",
+                ],
+            )?;
         Ok(Self {
-            date_finish: o.opt("date_finish")?,
-            date_start: o.opt("date_start")?,
-            duration: o.opt("duration")?,
-            finish: o.opt("finish")?,
-            operating: o.opt("operating")?,
-            operating_reset_at: o.opt("operating_reset_at")?,
-            processing: o.opt("processing")?,
-            start: o.opt("start")?,
-            additional: o
-                .rest(
-                    &[
-                        "date_finish",
-                        "date_start",
-                        "duration",
-                        "finish",
-                        "operating",
-                        "operating_reset_at",
-                        "processing",
-                        "start",
-                    ],
-                )?,
+            date_finish,
+            date_start,
+            duration,
+            finish,
+            operating,
+            operating_reset_at,
+            processing,
+            start,
+            additional,
         })
     }
 }
@@ -2269,10 +2643,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            task_id: o.req("taskId")?,
-            additional: o.rest(&["taskId"])?,
-        })
+        let task_id = o.req("taskId")?;
+        let additional = o.rest(&["taskId"])?;
+        Ok(Self { task_id, additional })
     }
 }
 
@@ -2324,10 +2697,9 @@ impl ::bitrix24_runtime::loose::Loose for DisapproveRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            task_id: o.req("taskId")?,
-            additional: o.rest(&["taskId"])?,
-        })
+        let task_id = o.req("taskId")?;
+        let additional = o.rest(&["taskId"])?;
+        Ok(Self { task_id, additional })
     }
 }
 
@@ -2353,11 +2725,10 @@ impl ::bitrix24_runtime::loose::Loose for DisapproveResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            task: o.opt("task")?,
-            time: o.opt("time")?,
-            additional: o.rest(&["task", "time"])?,
-        })
+        let task = o.opt("task")?;
+        let time = o.opt("time")?;
+        let additional = o.rest(&["task", "time"])?;
+        Ok(Self { task, time, additional })
     }
 }
 
@@ -2530,152 +2901,223 @@ impl ::bitrix24_runtime::loose::Loose for DisapproveResponseTask {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accomplices = o.opt("accomplices")?;
+        let accomplices_data = o.opt("accomplicesData")?;
+        let action = o.opt("action")?;
+        let activity_date = o.opt("activityDate")?;
+        let add_in_report = o.opt("addInReport")?;
+        let allow_change_deadline = o.opt("allowChangeDeadline")?;
+        let allow_time_tracking = o.opt("allowTimeTracking")?;
+        let auditors = o.opt("auditors")?;
+        let auditors_data = o.opt("auditorsData")?;
+        let backlog_id = o.opt("backlogId")?;
+        let changed_by = o.opt("changedBy")?;
+        let changed_date = o.opt("changedDate")?;
+        let check_list_can_add = o.opt("checkListCanAdd")?;
+        let check_list_tree = o.opt("checkListTree")?;
+        let checklist = o.opt("checklist")?;
+        let closed_by = o.opt("closedBy")?;
+        let closed_date = o.opt("closedDate")?;
+        let comments_count = o.opt("commentsCount")?;
+        let created_by = o.opt("createdBy")?;
+        let created_date = o.opt("createdDate")?;
+        let creator = o.opt("creator")?;
+        let date_start = o.opt("dateStart")?;
+        let deadline = o.opt("deadline")?;
+        let description = o.opt("description")?;
+        let description_in_bbcode = o.opt("descriptionInBbcode")?;
+        let duration_fact = o.opt("durationFact")?;
+        let duration_plan = o.opt("durationPlan")?;
+        let duration_type = o.opt("durationType")?;
+        let end_date_plan = o.opt("endDatePlan")?;
+        let exchange_id = o.opt("exchangeId")?;
+        let exchange_modified = o.opt("exchangeModified")?;
+        let favorite = o.opt("favorite")?;
+        let flow_id = o.opt("flowId")?;
+        let forked_by_template_id = o.opt("forkedByTemplateId")?;
+        let forum_id = o.opt("forumId")?;
+        let forum_topic_id = o.opt("forumTopicId")?;
+        let group = o.opt("group")?;
+        let group_id = o.opt("groupId")?;
+        let guid = o.opt("guid")?;
+        let id = o.opt("id")?;
+        let is_muted = o.opt("isMuted")?;
+        let is_pinned = o.opt("isPinned")?;
+        let is_pinned_in_group = o.opt("isPinnedInGroup")?;
+        let mark = o.opt("mark")?;
+        let match_work_time = o.opt("matchWorkTime")?;
+        let multitask = o.opt("multitask")?;
+        let new_comments_count = o.opt("newCommentsCount")?;
+        let not_viewed = o.opt("notViewed")?;
+        let outlook_version = o.opt("outlookVersion")?;
+        let parent_id = o.opt("parentId")?;
+        let priority = o.opt("priority")?;
+        let replicate = o.opt("replicate")?;
+        let responsible = o.opt("responsible")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let service_comments_count = o.opt("serviceCommentsCount")?;
+        let site_id = o.opt("siteId")?;
+        let sorting = o.opt("sorting")?;
+        let sprint_id = o.opt("sprintId")?;
+        let stage_id = o.opt("stageId")?;
+        let start_date_plan = o.opt("startDatePlan")?;
+        let status = o.opt("status")?;
+        let status_changed_by = o.opt("statusChangedBy")?;
+        let status_changed_date = o.opt("statusChangedDate")?;
+        let subordinate = o.opt("subordinate")?;
+        let task_control = o.opt("taskControl")?;
+        let time_estimate = o.opt("timeEstimate")?;
+        let time_spent_in_logs = o.opt("timeSpentInLogs")?;
+        let title = o.opt("title")?;
+        let viewed_date = o.opt("viewedDate")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accomplices",
+                    "accomplicesData",
+                    "action",
+                    "activityDate",
+                    "addInReport",
+                    "allowChangeDeadline",
+                    "allowTimeTracking",
+                    "auditors",
+                    "auditorsData",
+                    "backlogId",
+                    "changedBy",
+                    "changedDate",
+                    "checkListCanAdd",
+                    "checkListTree",
+                    "checklist",
+                    "closedBy",
+                    "closedDate",
+                    "commentsCount",
+                    "createdBy",
+                    "createdDate",
+                    "creator",
+                    "dateStart",
+                    "deadline",
+                    "description",
+                    "descriptionInBbcode",
+                    "durationFact",
+                    "durationPlan",
+                    "durationType",
+                    "endDatePlan",
+                    "exchangeId",
+                    "exchangeModified",
+                    "favorite",
+                    "flowId",
+                    "forkedByTemplateId",
+                    "forumId",
+                    "forumTopicId",
+                    "group",
+                    "groupId",
+                    "guid",
+                    "id",
+                    "isMuted",
+                    "isPinned",
+                    "isPinnedInGroup",
+                    "mark",
+                    "matchWorkTime",
+                    "multitask",
+                    "newCommentsCount",
+                    "notViewed",
+                    "outlookVersion",
+                    "parentId",
+                    "priority",
+                    "replicate",
+                    "responsible",
+                    "responsibleId",
+                    "serviceCommentsCount",
+                    "siteId",
+                    "sorting",
+                    "sprintId",
+                    "stageId",
+                    "startDatePlan",
+                    "status",
+                    "statusChangedBy",
+                    "statusChangedDate",
+                    "subordinate",
+                    "taskControl",
+                    "timeEstimate",
+                    "timeSpentInLogs",
+                    "title",
+                    "viewedDate",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            accomplices: o.opt("accomplices")?,
-            accomplices_data: o.opt("accomplicesData")?,
-            action: o.opt("action")?,
-            activity_date: o.opt("activityDate")?,
-            add_in_report: o.opt("addInReport")?,
-            allow_change_deadline: o.opt("allowChangeDeadline")?,
-            allow_time_tracking: o.opt("allowTimeTracking")?,
-            auditors: o.opt("auditors")?,
-            auditors_data: o.opt("auditorsData")?,
-            backlog_id: o.opt("backlogId")?,
-            changed_by: o.opt("changedBy")?,
-            changed_date: o.opt("changedDate")?,
-            check_list_can_add: o.opt("checkListCanAdd")?,
-            check_list_tree: o.opt("checkListTree")?,
-            checklist: o.opt("checklist")?,
-            closed_by: o.opt("closedBy")?,
-            closed_date: o.opt("closedDate")?,
-            comments_count: o.opt("commentsCount")?,
-            created_by: o.opt("createdBy")?,
-            created_date: o.opt("createdDate")?,
-            creator: o.opt("creator")?,
-            date_start: o.opt("dateStart")?,
-            deadline: o.opt("deadline")?,
-            description: o.opt("description")?,
-            description_in_bbcode: o.opt("descriptionInBbcode")?,
-            duration_fact: o.opt("durationFact")?,
-            duration_plan: o.opt("durationPlan")?,
-            duration_type: o.opt("durationType")?,
-            end_date_plan: o.opt("endDatePlan")?,
-            exchange_id: o.opt("exchangeId")?,
-            exchange_modified: o.opt("exchangeModified")?,
-            favorite: o.opt("favorite")?,
-            flow_id: o.opt("flowId")?,
-            forked_by_template_id: o.opt("forkedByTemplateId")?,
-            forum_id: o.opt("forumId")?,
-            forum_topic_id: o.opt("forumTopicId")?,
-            group: o.opt("group")?,
-            group_id: o.opt("groupId")?,
-            guid: o.opt("guid")?,
-            id: o.opt("id")?,
-            is_muted: o.opt("isMuted")?,
-            is_pinned: o.opt("isPinned")?,
-            is_pinned_in_group: o.opt("isPinnedInGroup")?,
-            mark: o.opt("mark")?,
-            match_work_time: o.opt("matchWorkTime")?,
-            multitask: o.opt("multitask")?,
-            new_comments_count: o.opt("newCommentsCount")?,
-            not_viewed: o.opt("notViewed")?,
-            outlook_version: o.opt("outlookVersion")?,
-            parent_id: o.opt("parentId")?,
-            priority: o.opt("priority")?,
-            replicate: o.opt("replicate")?,
-            responsible: o.opt("responsible")?,
-            responsible_id: o.opt("responsibleId")?,
-            service_comments_count: o.opt("serviceCommentsCount")?,
-            site_id: o.opt("siteId")?,
-            sorting: o.opt("sorting")?,
-            sprint_id: o.opt("sprintId")?,
-            stage_id: o.opt("stageId")?,
-            start_date_plan: o.opt("startDatePlan")?,
-            status: o.opt("status")?,
-            status_changed_by: o.opt("statusChangedBy")?,
-            status_changed_date: o.opt("statusChangedDate")?,
-            subordinate: o.opt("subordinate")?,
-            task_control: o.opt("taskControl")?,
-            time_estimate: o.opt("timeEstimate")?,
-            time_spent_in_logs: o.opt("timeSpentInLogs")?,
-            title: o.opt("title")?,
-            viewed_date: o.opt("viewedDate")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "accomplices",
-                        "accomplicesData",
-                        "action",
-                        "activityDate",
-                        "addInReport",
-                        "allowChangeDeadline",
-                        "allowTimeTracking",
-                        "auditors",
-                        "auditorsData",
-                        "backlogId",
-                        "changedBy",
-                        "changedDate",
-                        "checkListCanAdd",
-                        "checkListTree",
-                        "checklist",
-                        "closedBy",
-                        "closedDate",
-                        "commentsCount",
-                        "createdBy",
-                        "createdDate",
-                        "creator",
-                        "dateStart",
-                        "deadline",
-                        "description",
-                        "descriptionInBbcode",
-                        "durationFact",
-                        "durationPlan",
-                        "durationType",
-                        "endDatePlan",
-                        "exchangeId",
-                        "exchangeModified",
-                        "favorite",
-                        "flowId",
-                        "forkedByTemplateId",
-                        "forumId",
-                        "forumTopicId",
-                        "group",
-                        "groupId",
-                        "guid",
-                        "id",
-                        "isMuted",
-                        "isPinned",
-                        "isPinnedInGroup",
-                        "mark",
-                        "matchWorkTime",
-                        "multitask",
-                        "newCommentsCount",
-                        "notViewed",
-                        "outlookVersion",
-                        "parentId",
-                        "priority",
-                        "replicate",
-                        "responsible",
-                        "responsibleId",
-                        "serviceCommentsCount",
-                        "siteId",
-                        "sorting",
-                        "sprintId",
-                        "stageId",
-                        "startDatePlan",
-                        "status",
-                        "statusChangedBy",
-                        "statusChangedDate",
-                        "subordinate",
-                        "taskControl",
-                        "timeEstimate",
-                        "timeSpentInLogs",
-                        "title",
-                        "viewedDate",
-                        "xmlId",
-                    ],
-                )?,
+            accomplices,
+            accomplices_data,
+            action,
+            activity_date,
+            add_in_report,
+            allow_change_deadline,
+            allow_time_tracking,
+            auditors,
+            auditors_data,
+            backlog_id,
+            changed_by,
+            changed_date,
+            check_list_can_add,
+            check_list_tree,
+            checklist,
+            closed_by,
+            closed_date,
+            comments_count,
+            created_by,
+            created_date,
+            creator,
+            date_start,
+            deadline,
+            description,
+            description_in_bbcode,
+            duration_fact,
+            duration_plan,
+            duration_type,
+            end_date_plan,
+            exchange_id,
+            exchange_modified,
+            favorite,
+            flow_id,
+            forked_by_template_id,
+            forum_id,
+            forum_topic_id,
+            group,
+            group_id,
+            guid,
+            id,
+            is_muted,
+            is_pinned,
+            is_pinned_in_group,
+            mark,
+            match_work_time,
+            multitask,
+            new_comments_count,
+            not_viewed,
+            outlook_version,
+            parent_id,
+            priority,
+            replicate,
+            responsible,
+            responsible_id,
+            service_comments_count,
+            site_id,
+            sorting,
+            sprint_id,
+            stage_id,
+            start_date_plan,
+            status,
+            status_changed_by,
+            status_changed_date,
+            subordinate,
+            task_control,
+            time_estimate,
+            time_spent_in_logs,
+            title,
+            viewed_date,
+            xml_id,
+            additional,
         })
     }
 }
@@ -2713,28 +3155,37 @@ impl ::bitrix24_runtime::loose::Loose for DisapproveResponseTime {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_finish = o.opt("date_finish")?;
+        let date_start = o.opt("date_start")?;
+        let duration = o.opt("duration")?;
+        let finish = o.opt("finish")?;
+        let operating = o.opt("operating")?;
+        let operating_reset_at = o.opt("operating_reset_at")?;
+        let processing = o.opt("processing")?;
+        let start = o.opt("start")?;
+        let additional = o
+            .rest(
+                &[
+                    "date_finish",
+                    "date_start",
+                    "duration",
+                    "finish",
+                    "operating",
+                    "operating_reset_at",
+                    "processing",
+                    "start",
+                ],
+            )?;
         Ok(Self {
-            date_finish: o.opt("date_finish")?,
-            date_start: o.opt("date_start")?,
-            duration: o.opt("duration")?,
-            finish: o.opt("finish")?,
-            operating: o.opt("operating")?,
-            operating_reset_at: o.opt("operating_reset_at")?,
-            processing: o.opt("processing")?,
-            start: o.opt("start")?,
-            additional: o
-                .rest(
-                    &[
-                        "date_finish",
-                        "date_start",
-                        "duration",
-                        "finish",
-                        "operating",
-                        "operating_reset_at",
-                        "processing",
-                        "start",
-                    ],
-                )?,
+            date_finish,
+            date_start,
+            duration,
+            finish,
+            operating,
+            operating_reset_at,
+            processing,
+            start,
+            additional,
         })
     }
 }
@@ -2785,10 +3236,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let select = o.opt("select")?;
+        let task_id = o.opt("taskId")?;
+        let additional = o.rest(&["select", "taskId"])?;
         Ok(Self {
-            select: o.opt("select")?,
-            task_id: o.opt("taskId")?,
-            additional: o.rest(&["select", "taskId"])?,
+            select,
+            task_id,
+            additional,
         })
     }
 }
@@ -2813,10 +3267,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            task: o.opt("task")?,
-            additional: o.rest(&["task"])?,
-        })
+        let task = o.opt("task")?;
+        let additional = o.rest(&["task"])?;
+        Ok(Self { task, additional })
     }
 }
 
@@ -2870,42 +3323,58 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseTask {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let action = o.opt("action")?;
+        let created_by = o.opt("createdBy")?;
+        let creator = o.opt("creator")?;
+        let deadline = o.opt("deadline")?;
+        let description = o.opt("description")?;
+        let description_in_bbcode = o.opt("descriptionInBbcode")?;
+        let favorite = o.opt("favorite")?;
+        let group = o.opt("group")?;
+        let id = o.opt("id")?;
+        let responsible = o.opt("responsible")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let title = o.opt("title")?;
+        let uf_crm_task = o.opt("ufCrmTask")?;
+        let uf_mail_message = o.opt("ufMailMessage")?;
+        let uf_task_webdav_files = o.opt("ufTaskWebdavFiles")?;
+        let additional = o
+            .rest(
+                &[
+                    "action",
+                    "createdBy",
+                    "creator",
+                    "deadline",
+                    "description",
+                    "descriptionInBbcode",
+                    "favorite",
+                    "group",
+                    "id",
+                    "responsible",
+                    "responsibleId",
+                    "title",
+                    "ufCrmTask",
+                    "ufMailMessage",
+                    "ufTaskWebdavFiles",
+                ],
+            )?;
         Ok(Self {
-            action: o.opt("action")?,
-            created_by: o.opt("createdBy")?,
-            creator: o.opt("creator")?,
-            deadline: o.opt("deadline")?,
-            description: o.opt("description")?,
-            description_in_bbcode: o.opt("descriptionInBbcode")?,
-            favorite: o.opt("favorite")?,
-            group: o.opt("group")?,
-            id: o.opt("id")?,
-            responsible: o.opt("responsible")?,
-            responsible_id: o.opt("responsibleId")?,
-            title: o.opt("title")?,
-            uf_crm_task: o.opt("ufCrmTask")?,
-            uf_mail_message: o.opt("ufMailMessage")?,
-            uf_task_webdav_files: o.opt("ufTaskWebdavFiles")?,
-            additional: o
-                .rest(
-                    &[
-                        "action",
-                        "createdBy",
-                        "creator",
-                        "deadline",
-                        "description",
-                        "descriptionInBbcode",
-                        "favorite",
-                        "group",
-                        "id",
-                        "responsible",
-                        "responsibleId",
-                        "title",
-                        "ufCrmTask",
-                        "ufMailMessage",
-                        "ufTaskWebdavFiles",
-                    ],
-                )?,
+            action,
+            created_by,
+            creator,
+            deadline,
+            description,
+            description_in_bbcode,
+            favorite,
+            group,
+            id,
+            responsible,
+            responsible_id,
+            title,
+            uf_crm_task,
+            uf_mail_message,
+            uf_task_webdav_files,
+            additional,
         })
     }
 }
@@ -2952,7 +3421,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -2976,10 +3446,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.opt("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.opt("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -3130,142 +3599,208 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accomplices = o.opt("ACCOMPLICES")?;
+        let activity_date = o.opt("ACTIVITY_DATE")?;
+        let add_in_report = o.opt("ADD_IN_REPORT")?;
+        let allow_change_deadline = o.opt("ALLOW_CHANGE_DEADLINE")?;
+        let allow_time_tracking = o.opt("ALLOW_TIME_TRACKING")?;
+        let auditors = o.opt("AUDITORS")?;
+        let backlog_id = o.opt("BACKLOG_ID")?;
+        let changed_by = o.opt("CHANGED_BY")?;
+        let changed_date = o.opt("CHANGED_DATE")?;
+        let checklist = o.opt("CHECKLIST")?;
+        let closed_by = o.opt("CLOSED_BY")?;
+        let closed_date = o.opt("CLOSED_DATE")?;
+        let comments_count = o.opt("COMMENTS_COUNT")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let created_date = o.opt("CREATED_DATE")?;
+        let date_start = o.opt("DATE_START")?;
+        let deadline = o.opt("DEADLINE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let duration_fact = o.opt("DURATION_FACT")?;
+        let duration_plan = o.opt("DURATION_PLAN")?;
+        let duration_type = o.opt("DURATION_TYPE")?;
+        let end_date_plan = o.opt("END_DATE_PLAN")?;
+        let exchange_id = o.opt("EXCHANGE_ID")?;
+        let exchange_modified = o.opt("EXCHANGE_MODIFIED")?;
+        let favorite = o.opt("FAVORITE")?;
+        let flow_id = o.opt("FLOW_ID")?;
+        let forked_by_template_id = o.opt("FORKED_BY_TEMPLATE_ID")?;
+        let forum_id = o.opt("FORUM_ID")?;
+        let forum_topic_id = o.opt("FORUM_TOPIC_ID")?;
+        let group_id = o.opt("GROUP_ID")?;
+        let guid = o.opt("GUID")?;
+        let id = o.opt("ID")?;
+        let is_muted = o.opt("IS_MUTED")?;
+        let is_pinned = o.opt("IS_PINNED")?;
+        let is_pinned_in_group = o.opt("IS_PINNED_IN_GROUP")?;
+        let mark = o.opt("MARK")?;
+        let match_work_time = o.opt("MATCH_WORK_TIME")?;
+        let multitask = o.opt("MULTITASK")?;
+        let new_comments_count = o.opt("NEW_COMMENTS_COUNT")?;
+        let not_viewed = o.opt("NOT_VIEWED")?;
+        let outlook_version = o.opt("OUTLOOK_VERSION")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let priority = o.opt("PRIORITY")?;
+        let replicate = o.opt("REPLICATE")?;
+        let responsible_id = o.opt("RESPONSIBLE_ID")?;
+        let service_comments_count = o.opt("SERVICE_COMMENTS_COUNT")?;
+        let site_id = o.opt("SITE_ID")?;
+        let sorting = o.opt("SORTING")?;
+        let sprint_id = o.opt("SPRINT_ID")?;
+        let stage_id = o.opt("STAGE_ID")?;
+        let start_date_plan = o.opt("START_DATE_PLAN")?;
+        let status = o.opt("STATUS")?;
+        let status_changed_by = o.opt("STATUS_CHANGED_BY")?;
+        let status_changed_date = o.opt("STATUS_CHANGED_DATE")?;
+        let subordinate = o.opt("SUBORDINATE")?;
+        let task_control = o.opt("TASK_CONTROL")?;
+        let time_estimate = o.opt("TIME_ESTIMATE")?;
+        let time_spent_in_logs = o.opt("TIME_SPENT_IN_LOGS")?;
+        let title = o.opt("TITLE")?;
+        let uf_crm_task = o.opt("UF_CRM_TASK")?;
+        let uf_mail_message = o.opt("UF_MAIL_MESSAGE")?;
+        let uf_new_tasks_field = o.opt("UF_NEW_TASKS_FIELD")?;
+        let uf_task_webdav_files = o.opt("UF_TASK_WEBDAV_FILES")?;
+        let viewed_date = o.opt("VIEWED_DATE")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACCOMPLICES",
+                    "ACTIVITY_DATE",
+                    "ADD_IN_REPORT",
+                    "ALLOW_CHANGE_DEADLINE",
+                    "ALLOW_TIME_TRACKING",
+                    "AUDITORS",
+                    "BACKLOG_ID",
+                    "CHANGED_BY",
+                    "CHANGED_DATE",
+                    "CHECKLIST",
+                    "CLOSED_BY",
+                    "CLOSED_DATE",
+                    "COMMENTS_COUNT",
+                    "CREATED_BY",
+                    "CREATED_DATE",
+                    "DATE_START",
+                    "DEADLINE",
+                    "DESCRIPTION",
+                    "DURATION_FACT",
+                    "DURATION_PLAN",
+                    "DURATION_TYPE",
+                    "END_DATE_PLAN",
+                    "EXCHANGE_ID",
+                    "EXCHANGE_MODIFIED",
+                    "FAVORITE",
+                    "FLOW_ID",
+                    "FORKED_BY_TEMPLATE_ID",
+                    "FORUM_ID",
+                    "FORUM_TOPIC_ID",
+                    "GROUP_ID",
+                    "GUID",
+                    "ID",
+                    "IS_MUTED",
+                    "IS_PINNED",
+                    "IS_PINNED_IN_GROUP",
+                    "MARK",
+                    "MATCH_WORK_TIME",
+                    "MULTITASK",
+                    "NEW_COMMENTS_COUNT",
+                    "NOT_VIEWED",
+                    "OUTLOOK_VERSION",
+                    "PARENT_ID",
+                    "PRIORITY",
+                    "REPLICATE",
+                    "RESPONSIBLE_ID",
+                    "SERVICE_COMMENTS_COUNT",
+                    "SITE_ID",
+                    "SORTING",
+                    "SPRINT_ID",
+                    "STAGE_ID",
+                    "START_DATE_PLAN",
+                    "STATUS",
+                    "STATUS_CHANGED_BY",
+                    "STATUS_CHANGED_DATE",
+                    "SUBORDINATE",
+                    "TASK_CONTROL",
+                    "TIME_ESTIMATE",
+                    "TIME_SPENT_IN_LOGS",
+                    "TITLE",
+                    "UF_CRM_TASK",
+                    "UF_MAIL_MESSAGE",
+                    "UF_NEW_TASKS_FIELD",
+                    "UF_TASK_WEBDAV_FILES",
+                    "VIEWED_DATE",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            accomplices: o.opt("ACCOMPLICES")?,
-            activity_date: o.opt("ACTIVITY_DATE")?,
-            add_in_report: o.opt("ADD_IN_REPORT")?,
-            allow_change_deadline: o.opt("ALLOW_CHANGE_DEADLINE")?,
-            allow_time_tracking: o.opt("ALLOW_TIME_TRACKING")?,
-            auditors: o.opt("AUDITORS")?,
-            backlog_id: o.opt("BACKLOG_ID")?,
-            changed_by: o.opt("CHANGED_BY")?,
-            changed_date: o.opt("CHANGED_DATE")?,
-            checklist: o.opt("CHECKLIST")?,
-            closed_by: o.opt("CLOSED_BY")?,
-            closed_date: o.opt("CLOSED_DATE")?,
-            comments_count: o.opt("COMMENTS_COUNT")?,
-            created_by: o.opt("CREATED_BY")?,
-            created_date: o.opt("CREATED_DATE")?,
-            date_start: o.opt("DATE_START")?,
-            deadline: o.opt("DEADLINE")?,
-            description: o.opt("DESCRIPTION")?,
-            duration_fact: o.opt("DURATION_FACT")?,
-            duration_plan: o.opt("DURATION_PLAN")?,
-            duration_type: o.opt("DURATION_TYPE")?,
-            end_date_plan: o.opt("END_DATE_PLAN")?,
-            exchange_id: o.opt("EXCHANGE_ID")?,
-            exchange_modified: o.opt("EXCHANGE_MODIFIED")?,
-            favorite: o.opt("FAVORITE")?,
-            flow_id: o.opt("FLOW_ID")?,
-            forked_by_template_id: o.opt("FORKED_BY_TEMPLATE_ID")?,
-            forum_id: o.opt("FORUM_ID")?,
-            forum_topic_id: o.opt("FORUM_TOPIC_ID")?,
-            group_id: o.opt("GROUP_ID")?,
-            guid: o.opt("GUID")?,
-            id: o.opt("ID")?,
-            is_muted: o.opt("IS_MUTED")?,
-            is_pinned: o.opt("IS_PINNED")?,
-            is_pinned_in_group: o.opt("IS_PINNED_IN_GROUP")?,
-            mark: o.opt("MARK")?,
-            match_work_time: o.opt("MATCH_WORK_TIME")?,
-            multitask: o.opt("MULTITASK")?,
-            new_comments_count: o.opt("NEW_COMMENTS_COUNT")?,
-            not_viewed: o.opt("NOT_VIEWED")?,
-            outlook_version: o.opt("OUTLOOK_VERSION")?,
-            parent_id: o.opt("PARENT_ID")?,
-            priority: o.opt("PRIORITY")?,
-            replicate: o.opt("REPLICATE")?,
-            responsible_id: o.opt("RESPONSIBLE_ID")?,
-            service_comments_count: o.opt("SERVICE_COMMENTS_COUNT")?,
-            site_id: o.opt("SITE_ID")?,
-            sorting: o.opt("SORTING")?,
-            sprint_id: o.opt("SPRINT_ID")?,
-            stage_id: o.opt("STAGE_ID")?,
-            start_date_plan: o.opt("START_DATE_PLAN")?,
-            status: o.opt("STATUS")?,
-            status_changed_by: o.opt("STATUS_CHANGED_BY")?,
-            status_changed_date: o.opt("STATUS_CHANGED_DATE")?,
-            subordinate: o.opt("SUBORDINATE")?,
-            task_control: o.opt("TASK_CONTROL")?,
-            time_estimate: o.opt("TIME_ESTIMATE")?,
-            time_spent_in_logs: o.opt("TIME_SPENT_IN_LOGS")?,
-            title: o.opt("TITLE")?,
-            uf_crm_task: o.opt("UF_CRM_TASK")?,
-            uf_mail_message: o.opt("UF_MAIL_MESSAGE")?,
-            uf_new_tasks_field: o.opt("UF_NEW_TASKS_FIELD")?,
-            uf_task_webdav_files: o.opt("UF_TASK_WEBDAV_FILES")?,
-            viewed_date: o.opt("VIEWED_DATE")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACCOMPLICES",
-                        "ACTIVITY_DATE",
-                        "ADD_IN_REPORT",
-                        "ALLOW_CHANGE_DEADLINE",
-                        "ALLOW_TIME_TRACKING",
-                        "AUDITORS",
-                        "BACKLOG_ID",
-                        "CHANGED_BY",
-                        "CHANGED_DATE",
-                        "CHECKLIST",
-                        "CLOSED_BY",
-                        "CLOSED_DATE",
-                        "COMMENTS_COUNT",
-                        "CREATED_BY",
-                        "CREATED_DATE",
-                        "DATE_START",
-                        "DEADLINE",
-                        "DESCRIPTION",
-                        "DURATION_FACT",
-                        "DURATION_PLAN",
-                        "DURATION_TYPE",
-                        "END_DATE_PLAN",
-                        "EXCHANGE_ID",
-                        "EXCHANGE_MODIFIED",
-                        "FAVORITE",
-                        "FLOW_ID",
-                        "FORKED_BY_TEMPLATE_ID",
-                        "FORUM_ID",
-                        "FORUM_TOPIC_ID",
-                        "GROUP_ID",
-                        "GUID",
-                        "ID",
-                        "IS_MUTED",
-                        "IS_PINNED",
-                        "IS_PINNED_IN_GROUP",
-                        "MARK",
-                        "MATCH_WORK_TIME",
-                        "MULTITASK",
-                        "NEW_COMMENTS_COUNT",
-                        "NOT_VIEWED",
-                        "OUTLOOK_VERSION",
-                        "PARENT_ID",
-                        "PRIORITY",
-                        "REPLICATE",
-                        "RESPONSIBLE_ID",
-                        "SERVICE_COMMENTS_COUNT",
-                        "SITE_ID",
-                        "SORTING",
-                        "SPRINT_ID",
-                        "STAGE_ID",
-                        "START_DATE_PLAN",
-                        "STATUS",
-                        "STATUS_CHANGED_BY",
-                        "STATUS_CHANGED_DATE",
-                        "SUBORDINATE",
-                        "TASK_CONTROL",
-                        "TIME_ESTIMATE",
-                        "TIME_SPENT_IN_LOGS",
-                        "TITLE",
-                        "UF_CRM_TASK",
-                        "UF_MAIL_MESSAGE",
-                        "UF_NEW_TASKS_FIELD",
-                        "UF_TASK_WEBDAV_FILES",
-                        "VIEWED_DATE",
-                        "XML_ID",
-                    ],
-                )?,
+            accomplices,
+            activity_date,
+            add_in_report,
+            allow_change_deadline,
+            allow_time_tracking,
+            auditors,
+            backlog_id,
+            changed_by,
+            changed_date,
+            checklist,
+            closed_by,
+            closed_date,
+            comments_count,
+            created_by,
+            created_date,
+            date_start,
+            deadline,
+            description,
+            duration_fact,
+            duration_plan,
+            duration_type,
+            end_date_plan,
+            exchange_id,
+            exchange_modified,
+            favorite,
+            flow_id,
+            forked_by_template_id,
+            forum_id,
+            forum_topic_id,
+            group_id,
+            guid,
+            id,
+            is_muted,
+            is_pinned,
+            is_pinned_in_group,
+            mark,
+            match_work_time,
+            multitask,
+            new_comments_count,
+            not_viewed,
+            outlook_version,
+            parent_id,
+            priority,
+            replicate,
+            responsible_id,
+            service_comments_count,
+            site_id,
+            sorting,
+            sprint_id,
+            stage_id,
+            start_date_plan,
+            status,
+            status_changed_by,
+            status_changed_date,
+            subordinate,
+            task_control,
+            time_estimate,
+            time_spent_in_logs,
+            title,
+            uf_crm_task,
+            uf_mail_message,
+            uf_new_tasks_field,
+            uf_task_webdav_files,
+            viewed_date,
+            xml_id,
+            additional,
         })
     }
 }
@@ -3315,11 +3850,10 @@ impl ::bitrix24_runtime::loose::Loose for GetaccessRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            task_id: o.req("taskId")?,
-            users: o.opt("users")?,
-            additional: o.rest(&["taskId", "users"])?,
-        })
+        let task_id = o.req("taskId")?;
+        let users = o.opt("users")?;
+        let additional = o.rest(&["taskId", "users"])?;
+        Ok(Self { task_id, users, additional })
     }
 }
 
@@ -3343,9 +3877,11 @@ impl ::bitrix24_runtime::loose::Loose for GetaccessResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let allowed_actions = o.opt("allowedActions")?;
+        let additional = o.rest(&["allowedActions"])?;
         Ok(Self {
-            allowed_actions: o.opt("allowedActions")?,
-            additional: o.rest(&["allowedActions"])?,
+            allowed_actions,
+            additional,
         })
     }
 }
@@ -3404,13 +3940,19 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let params = o.opt("params")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "params", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            params: o.opt("params")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "params", "select", "start"])?,
+            filter,
+            order,
+            params,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -3435,10 +3977,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            tasks: o.opt("tasks")?,
-            additional: o.rest(&["tasks"])?,
-        })
+        let tasks = o.opt("tasks")?;
+        let additional = o.rest(&["tasks"])?;
+        Ok(Self { tasks, additional })
     }
 }
 
@@ -3485,10 +4026,9 @@ impl ::bitrix24_runtime::loose::Loose for MuteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -3514,11 +4054,10 @@ impl ::bitrix24_runtime::loose::Loose for MuteResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            task: o.opt("task")?,
-            time: o.opt("time")?,
-            additional: o.rest(&["task", "time"])?,
-        })
+        let task = o.opt("task")?;
+        let time = o.opt("time")?;
+        let additional = o.rest(&["task", "time"])?;
+        Ok(Self { task, time, additional })
     }
 }
 
@@ -3691,152 +4230,223 @@ impl ::bitrix24_runtime::loose::Loose for MuteResponseTask {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accomplices = o.opt("accomplices")?;
+        let accomplices_data = o.opt("accomplicesData")?;
+        let action = o.opt("action")?;
+        let activity_date = o.opt("activityDate")?;
+        let add_in_report = o.opt("addInReport")?;
+        let allow_change_deadline = o.opt("allowChangeDeadline")?;
+        let allow_time_tracking = o.opt("allowTimeTracking")?;
+        let auditors = o.opt("auditors")?;
+        let auditors_data = o.opt("auditorsData")?;
+        let backlog_id = o.opt("backlogId")?;
+        let changed_by = o.opt("changedBy")?;
+        let changed_date = o.opt("changedDate")?;
+        let check_list_can_add = o.opt("checkListCanAdd")?;
+        let check_list_tree = o.opt("checkListTree")?;
+        let checklist = o.opt("checklist")?;
+        let closed_by = o.opt("closedBy")?;
+        let closed_date = o.opt("closedDate")?;
+        let comments_count = o.opt("commentsCount")?;
+        let created_by = o.opt("createdBy")?;
+        let created_date = o.opt("createdDate")?;
+        let creator = o.opt("creator")?;
+        let date_start = o.opt("dateStart")?;
+        let deadline = o.opt("deadline")?;
+        let description = o.opt("description")?;
+        let description_in_bbcode = o.opt("descriptionInBbcode")?;
+        let duration_fact = o.opt("durationFact")?;
+        let duration_plan = o.opt("durationPlan")?;
+        let duration_type = o.opt("durationType")?;
+        let end_date_plan = o.opt("endDatePlan")?;
+        let exchange_id = o.opt("exchangeId")?;
+        let exchange_modified = o.opt("exchangeModified")?;
+        let favorite = o.opt("favorite")?;
+        let flow_id = o.opt("flowId")?;
+        let forked_by_template_id = o.opt("forkedByTemplateId")?;
+        let forum_id = o.opt("forumId")?;
+        let forum_topic_id = o.opt("forumTopicId")?;
+        let group = o.opt("group")?;
+        let group_id = o.opt("groupId")?;
+        let guid = o.opt("guid")?;
+        let id = o.opt("id")?;
+        let is_muted = o.opt("isMuted")?;
+        let is_pinned = o.opt("isPinned")?;
+        let is_pinned_in_group = o.opt("isPinnedInGroup")?;
+        let mark = o.opt("mark")?;
+        let match_work_time = o.opt("matchWorkTime")?;
+        let multitask = o.opt("multitask")?;
+        let new_comments_count = o.opt("newCommentsCount")?;
+        let not_viewed = o.opt("notViewed")?;
+        let outlook_version = o.opt("outlookVersion")?;
+        let parent_id = o.opt("parentId")?;
+        let priority = o.opt("priority")?;
+        let replicate = o.opt("replicate")?;
+        let responsible = o.opt("responsible")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let service_comments_count = o.opt("serviceCommentsCount")?;
+        let site_id = o.opt("siteId")?;
+        let sorting = o.opt("sorting")?;
+        let sprint_id = o.opt("sprintId")?;
+        let stage_id = o.opt("stageId")?;
+        let start_date_plan = o.opt("startDatePlan")?;
+        let status = o.opt("status")?;
+        let status_changed_by = o.opt("statusChangedBy")?;
+        let status_changed_date = o.opt("statusChangedDate")?;
+        let subordinate = o.opt("subordinate")?;
+        let task_control = o.opt("taskControl")?;
+        let time_estimate = o.opt("timeEstimate")?;
+        let time_spent_in_logs = o.opt("timeSpentInLogs")?;
+        let title = o.opt("title")?;
+        let viewed_date = o.opt("viewedDate")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accomplices",
+                    "accomplicesData",
+                    "action",
+                    "activityDate",
+                    "addInReport",
+                    "allowChangeDeadline",
+                    "allowTimeTracking",
+                    "auditors",
+                    "auditorsData",
+                    "backlogId",
+                    "changedBy",
+                    "changedDate",
+                    "checkListCanAdd",
+                    "checkListTree",
+                    "checklist",
+                    "closedBy",
+                    "closedDate",
+                    "commentsCount",
+                    "createdBy",
+                    "createdDate",
+                    "creator",
+                    "dateStart",
+                    "deadline",
+                    "description",
+                    "descriptionInBbcode",
+                    "durationFact",
+                    "durationPlan",
+                    "durationType",
+                    "endDatePlan",
+                    "exchangeId",
+                    "exchangeModified",
+                    "favorite",
+                    "flowId",
+                    "forkedByTemplateId",
+                    "forumId",
+                    "forumTopicId",
+                    "group",
+                    "groupId",
+                    "guid",
+                    "id",
+                    "isMuted",
+                    "isPinned",
+                    "isPinnedInGroup",
+                    "mark",
+                    "matchWorkTime",
+                    "multitask",
+                    "newCommentsCount",
+                    "notViewed",
+                    "outlookVersion",
+                    "parentId",
+                    "priority",
+                    "replicate",
+                    "responsible",
+                    "responsibleId",
+                    "serviceCommentsCount",
+                    "siteId",
+                    "sorting",
+                    "sprintId",
+                    "stageId",
+                    "startDatePlan",
+                    "status",
+                    "statusChangedBy",
+                    "statusChangedDate",
+                    "subordinate",
+                    "taskControl",
+                    "timeEstimate",
+                    "timeSpentInLogs",
+                    "title",
+                    "viewedDate",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            accomplices: o.opt("accomplices")?,
-            accomplices_data: o.opt("accomplicesData")?,
-            action: o.opt("action")?,
-            activity_date: o.opt("activityDate")?,
-            add_in_report: o.opt("addInReport")?,
-            allow_change_deadline: o.opt("allowChangeDeadline")?,
-            allow_time_tracking: o.opt("allowTimeTracking")?,
-            auditors: o.opt("auditors")?,
-            auditors_data: o.opt("auditorsData")?,
-            backlog_id: o.opt("backlogId")?,
-            changed_by: o.opt("changedBy")?,
-            changed_date: o.opt("changedDate")?,
-            check_list_can_add: o.opt("checkListCanAdd")?,
-            check_list_tree: o.opt("checkListTree")?,
-            checklist: o.opt("checklist")?,
-            closed_by: o.opt("closedBy")?,
-            closed_date: o.opt("closedDate")?,
-            comments_count: o.opt("commentsCount")?,
-            created_by: o.opt("createdBy")?,
-            created_date: o.opt("createdDate")?,
-            creator: o.opt("creator")?,
-            date_start: o.opt("dateStart")?,
-            deadline: o.opt("deadline")?,
-            description: o.opt("description")?,
-            description_in_bbcode: o.opt("descriptionInBbcode")?,
-            duration_fact: o.opt("durationFact")?,
-            duration_plan: o.opt("durationPlan")?,
-            duration_type: o.opt("durationType")?,
-            end_date_plan: o.opt("endDatePlan")?,
-            exchange_id: o.opt("exchangeId")?,
-            exchange_modified: o.opt("exchangeModified")?,
-            favorite: o.opt("favorite")?,
-            flow_id: o.opt("flowId")?,
-            forked_by_template_id: o.opt("forkedByTemplateId")?,
-            forum_id: o.opt("forumId")?,
-            forum_topic_id: o.opt("forumTopicId")?,
-            group: o.opt("group")?,
-            group_id: o.opt("groupId")?,
-            guid: o.opt("guid")?,
-            id: o.opt("id")?,
-            is_muted: o.opt("isMuted")?,
-            is_pinned: o.opt("isPinned")?,
-            is_pinned_in_group: o.opt("isPinnedInGroup")?,
-            mark: o.opt("mark")?,
-            match_work_time: o.opt("matchWorkTime")?,
-            multitask: o.opt("multitask")?,
-            new_comments_count: o.opt("newCommentsCount")?,
-            not_viewed: o.opt("notViewed")?,
-            outlook_version: o.opt("outlookVersion")?,
-            parent_id: o.opt("parentId")?,
-            priority: o.opt("priority")?,
-            replicate: o.opt("replicate")?,
-            responsible: o.opt("responsible")?,
-            responsible_id: o.opt("responsibleId")?,
-            service_comments_count: o.opt("serviceCommentsCount")?,
-            site_id: o.opt("siteId")?,
-            sorting: o.opt("sorting")?,
-            sprint_id: o.opt("sprintId")?,
-            stage_id: o.opt("stageId")?,
-            start_date_plan: o.opt("startDatePlan")?,
-            status: o.opt("status")?,
-            status_changed_by: o.opt("statusChangedBy")?,
-            status_changed_date: o.opt("statusChangedDate")?,
-            subordinate: o.opt("subordinate")?,
-            task_control: o.opt("taskControl")?,
-            time_estimate: o.opt("timeEstimate")?,
-            time_spent_in_logs: o.opt("timeSpentInLogs")?,
-            title: o.opt("title")?,
-            viewed_date: o.opt("viewedDate")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "accomplices",
-                        "accomplicesData",
-                        "action",
-                        "activityDate",
-                        "addInReport",
-                        "allowChangeDeadline",
-                        "allowTimeTracking",
-                        "auditors",
-                        "auditorsData",
-                        "backlogId",
-                        "changedBy",
-                        "changedDate",
-                        "checkListCanAdd",
-                        "checkListTree",
-                        "checklist",
-                        "closedBy",
-                        "closedDate",
-                        "commentsCount",
-                        "createdBy",
-                        "createdDate",
-                        "creator",
-                        "dateStart",
-                        "deadline",
-                        "description",
-                        "descriptionInBbcode",
-                        "durationFact",
-                        "durationPlan",
-                        "durationType",
-                        "endDatePlan",
-                        "exchangeId",
-                        "exchangeModified",
-                        "favorite",
-                        "flowId",
-                        "forkedByTemplateId",
-                        "forumId",
-                        "forumTopicId",
-                        "group",
-                        "groupId",
-                        "guid",
-                        "id",
-                        "isMuted",
-                        "isPinned",
-                        "isPinnedInGroup",
-                        "mark",
-                        "matchWorkTime",
-                        "multitask",
-                        "newCommentsCount",
-                        "notViewed",
-                        "outlookVersion",
-                        "parentId",
-                        "priority",
-                        "replicate",
-                        "responsible",
-                        "responsibleId",
-                        "serviceCommentsCount",
-                        "siteId",
-                        "sorting",
-                        "sprintId",
-                        "stageId",
-                        "startDatePlan",
-                        "status",
-                        "statusChangedBy",
-                        "statusChangedDate",
-                        "subordinate",
-                        "taskControl",
-                        "timeEstimate",
-                        "timeSpentInLogs",
-                        "title",
-                        "viewedDate",
-                        "xmlId",
-                    ],
-                )?,
+            accomplices,
+            accomplices_data,
+            action,
+            activity_date,
+            add_in_report,
+            allow_change_deadline,
+            allow_time_tracking,
+            auditors,
+            auditors_data,
+            backlog_id,
+            changed_by,
+            changed_date,
+            check_list_can_add,
+            check_list_tree,
+            checklist,
+            closed_by,
+            closed_date,
+            comments_count,
+            created_by,
+            created_date,
+            creator,
+            date_start,
+            deadline,
+            description,
+            description_in_bbcode,
+            duration_fact,
+            duration_plan,
+            duration_type,
+            end_date_plan,
+            exchange_id,
+            exchange_modified,
+            favorite,
+            flow_id,
+            forked_by_template_id,
+            forum_id,
+            forum_topic_id,
+            group,
+            group_id,
+            guid,
+            id,
+            is_muted,
+            is_pinned,
+            is_pinned_in_group,
+            mark,
+            match_work_time,
+            multitask,
+            new_comments_count,
+            not_viewed,
+            outlook_version,
+            parent_id,
+            priority,
+            replicate,
+            responsible,
+            responsible_id,
+            service_comments_count,
+            site_id,
+            sorting,
+            sprint_id,
+            stage_id,
+            start_date_plan,
+            status,
+            status_changed_by,
+            status_changed_date,
+            subordinate,
+            task_control,
+            time_estimate,
+            time_spent_in_logs,
+            title,
+            viewed_date,
+            xml_id,
+            additional,
         })
     }
 }
@@ -3874,28 +4484,37 @@ impl ::bitrix24_runtime::loose::Loose for MuteResponseTime {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_finish = o.opt("date_finish")?;
+        let date_start = o.opt("date_start")?;
+        let duration = o.opt("duration")?;
+        let finish = o.opt("finish")?;
+        let operating = o.opt("operating")?;
+        let operating_reset_at = o.opt("operating_reset_at")?;
+        let processing = o.opt("processing")?;
+        let start = o.opt("start")?;
+        let additional = o
+            .rest(
+                &[
+                    "date_finish",
+                    "date_start",
+                    "duration",
+                    "finish",
+                    "operating",
+                    "operating_reset_at",
+                    "processing",
+                    "start",
+                ],
+            )?;
         Ok(Self {
-            date_finish: o.opt("date_finish")?,
-            date_start: o.opt("date_start")?,
-            duration: o.opt("duration")?,
-            finish: o.opt("finish")?,
-            operating: o.opt("operating")?,
-            operating_reset_at: o.opt("operating_reset_at")?,
-            processing: o.opt("processing")?,
-            start: o.opt("start")?,
-            additional: o
-                .rest(
-                    &[
-                        "date_finish",
-                        "date_start",
-                        "duration",
-                        "finish",
-                        "operating",
-                        "operating_reset_at",
-                        "processing",
-                        "start",
-                    ],
-                )?,
+            date_finish,
+            date_start,
+            duration,
+            finish,
+            operating,
+            operating_reset_at,
+            processing,
+            start,
+            additional,
         })
     }
 }
@@ -3944,10 +4563,9 @@ impl ::bitrix24_runtime::loose::Loose for PauseRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            task_id: o.req("taskId")?,
-            additional: o.rest(&["taskId"])?,
-        })
+        let task_id = o.req("taskId")?;
+        let additional = o.rest(&["taskId"])?;
+        Ok(Self { task_id, additional })
     }
 }
 
@@ -3973,11 +4591,10 @@ impl ::bitrix24_runtime::loose::Loose for PauseResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            task: o.opt("task")?,
-            time: o.opt("time")?,
-            additional: o.rest(&["task", "time"])?,
-        })
+        let task = o.opt("task")?;
+        let time = o.opt("time")?;
+        let additional = o.rest(&["task", "time"])?;
+        Ok(Self { task, time, additional })
     }
 }
 
@@ -4150,152 +4767,223 @@ impl ::bitrix24_runtime::loose::Loose for PauseResponseTask {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accomplices = o.opt("accomplices")?;
+        let accomplices_data = o.opt("accomplicesData")?;
+        let action = o.opt("action")?;
+        let activity_date = o.opt("activityDate")?;
+        let add_in_report = o.opt("addInReport")?;
+        let allow_change_deadline = o.opt("allowChangeDeadline")?;
+        let allow_time_tracking = o.opt("allowTimeTracking")?;
+        let auditors = o.opt("auditors")?;
+        let auditors_data = o.opt("auditorsData")?;
+        let backlog_id = o.opt("backlogId")?;
+        let changed_by = o.opt("changedBy")?;
+        let changed_date = o.opt("changedDate")?;
+        let check_list_can_add = o.opt("checkListCanAdd")?;
+        let check_list_tree = o.opt("checkListTree")?;
+        let checklist = o.opt("checklist")?;
+        let closed_by = o.opt("closedBy")?;
+        let closed_date = o.opt("closedDate")?;
+        let comments_count = o.opt("commentsCount")?;
+        let created_by = o.opt("createdBy")?;
+        let created_date = o.opt("createdDate")?;
+        let creator = o.opt("creator")?;
+        let date_start = o.opt("dateStart")?;
+        let deadline = o.opt("deadline")?;
+        let description = o.opt("description")?;
+        let description_in_bbcode = o.opt("descriptionInBbcode")?;
+        let duration_fact = o.opt("durationFact")?;
+        let duration_plan = o.opt("durationPlan")?;
+        let duration_type = o.opt("durationType")?;
+        let end_date_plan = o.opt("endDatePlan")?;
+        let exchange_id = o.opt("exchangeId")?;
+        let exchange_modified = o.opt("exchangeModified")?;
+        let favorite = o.opt("favorite")?;
+        let flow_id = o.opt("flowId")?;
+        let forked_by_template_id = o.opt("forkedByTemplateId")?;
+        let forum_id = o.opt("forumId")?;
+        let forum_topic_id = o.opt("forumTopicId")?;
+        let group = o.opt("group")?;
+        let group_id = o.opt("groupId")?;
+        let guid = o.opt("guid")?;
+        let id = o.opt("id")?;
+        let is_muted = o.opt("isMuted")?;
+        let is_pinned = o.opt("isPinned")?;
+        let is_pinned_in_group = o.opt("isPinnedInGroup")?;
+        let mark = o.opt("mark")?;
+        let match_work_time = o.opt("matchWorkTime")?;
+        let multitask = o.opt("multitask")?;
+        let new_comments_count = o.opt("newCommentsCount")?;
+        let not_viewed = o.opt("notViewed")?;
+        let outlook_version = o.opt("outlookVersion")?;
+        let parent_id = o.opt("parentId")?;
+        let priority = o.opt("priority")?;
+        let replicate = o.opt("replicate")?;
+        let responsible = o.opt("responsible")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let service_comments_count = o.opt("serviceCommentsCount")?;
+        let site_id = o.opt("siteId")?;
+        let sorting = o.opt("sorting")?;
+        let sprint_id = o.opt("sprintId")?;
+        let stage_id = o.opt("stageId")?;
+        let start_date_plan = o.opt("startDatePlan")?;
+        let status = o.opt("status")?;
+        let status_changed_by = o.opt("statusChangedBy")?;
+        let status_changed_date = o.opt("statusChangedDate")?;
+        let subordinate = o.opt("subordinate")?;
+        let task_control = o.opt("taskControl")?;
+        let time_estimate = o.opt("timeEstimate")?;
+        let time_spent_in_logs = o.opt("timeSpentInLogs")?;
+        let title = o.opt("title")?;
+        let viewed_date = o.opt("viewedDate")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accomplices",
+                    "accomplicesData",
+                    "action",
+                    "activityDate",
+                    "addInReport",
+                    "allowChangeDeadline",
+                    "allowTimeTracking",
+                    "auditors",
+                    "auditorsData",
+                    "backlogId",
+                    "changedBy",
+                    "changedDate",
+                    "checkListCanAdd",
+                    "checkListTree",
+                    "checklist",
+                    "closedBy",
+                    "closedDate",
+                    "commentsCount",
+                    "createdBy",
+                    "createdDate",
+                    "creator",
+                    "dateStart",
+                    "deadline",
+                    "description",
+                    "descriptionInBbcode",
+                    "durationFact",
+                    "durationPlan",
+                    "durationType",
+                    "endDatePlan",
+                    "exchangeId",
+                    "exchangeModified",
+                    "favorite",
+                    "flowId",
+                    "forkedByTemplateId",
+                    "forumId",
+                    "forumTopicId",
+                    "group",
+                    "groupId",
+                    "guid",
+                    "id",
+                    "isMuted",
+                    "isPinned",
+                    "isPinnedInGroup",
+                    "mark",
+                    "matchWorkTime",
+                    "multitask",
+                    "newCommentsCount",
+                    "notViewed",
+                    "outlookVersion",
+                    "parentId",
+                    "priority",
+                    "replicate",
+                    "responsible",
+                    "responsibleId",
+                    "serviceCommentsCount",
+                    "siteId",
+                    "sorting",
+                    "sprintId",
+                    "stageId",
+                    "startDatePlan",
+                    "status",
+                    "statusChangedBy",
+                    "statusChangedDate",
+                    "subordinate",
+                    "taskControl",
+                    "timeEstimate",
+                    "timeSpentInLogs",
+                    "title",
+                    "viewedDate",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            accomplices: o.opt("accomplices")?,
-            accomplices_data: o.opt("accomplicesData")?,
-            action: o.opt("action")?,
-            activity_date: o.opt("activityDate")?,
-            add_in_report: o.opt("addInReport")?,
-            allow_change_deadline: o.opt("allowChangeDeadline")?,
-            allow_time_tracking: o.opt("allowTimeTracking")?,
-            auditors: o.opt("auditors")?,
-            auditors_data: o.opt("auditorsData")?,
-            backlog_id: o.opt("backlogId")?,
-            changed_by: o.opt("changedBy")?,
-            changed_date: o.opt("changedDate")?,
-            check_list_can_add: o.opt("checkListCanAdd")?,
-            check_list_tree: o.opt("checkListTree")?,
-            checklist: o.opt("checklist")?,
-            closed_by: o.opt("closedBy")?,
-            closed_date: o.opt("closedDate")?,
-            comments_count: o.opt("commentsCount")?,
-            created_by: o.opt("createdBy")?,
-            created_date: o.opt("createdDate")?,
-            creator: o.opt("creator")?,
-            date_start: o.opt("dateStart")?,
-            deadline: o.opt("deadline")?,
-            description: o.opt("description")?,
-            description_in_bbcode: o.opt("descriptionInBbcode")?,
-            duration_fact: o.opt("durationFact")?,
-            duration_plan: o.opt("durationPlan")?,
-            duration_type: o.opt("durationType")?,
-            end_date_plan: o.opt("endDatePlan")?,
-            exchange_id: o.opt("exchangeId")?,
-            exchange_modified: o.opt("exchangeModified")?,
-            favorite: o.opt("favorite")?,
-            flow_id: o.opt("flowId")?,
-            forked_by_template_id: o.opt("forkedByTemplateId")?,
-            forum_id: o.opt("forumId")?,
-            forum_topic_id: o.opt("forumTopicId")?,
-            group: o.opt("group")?,
-            group_id: o.opt("groupId")?,
-            guid: o.opt("guid")?,
-            id: o.opt("id")?,
-            is_muted: o.opt("isMuted")?,
-            is_pinned: o.opt("isPinned")?,
-            is_pinned_in_group: o.opt("isPinnedInGroup")?,
-            mark: o.opt("mark")?,
-            match_work_time: o.opt("matchWorkTime")?,
-            multitask: o.opt("multitask")?,
-            new_comments_count: o.opt("newCommentsCount")?,
-            not_viewed: o.opt("notViewed")?,
-            outlook_version: o.opt("outlookVersion")?,
-            parent_id: o.opt("parentId")?,
-            priority: o.opt("priority")?,
-            replicate: o.opt("replicate")?,
-            responsible: o.opt("responsible")?,
-            responsible_id: o.opt("responsibleId")?,
-            service_comments_count: o.opt("serviceCommentsCount")?,
-            site_id: o.opt("siteId")?,
-            sorting: o.opt("sorting")?,
-            sprint_id: o.opt("sprintId")?,
-            stage_id: o.opt("stageId")?,
-            start_date_plan: o.opt("startDatePlan")?,
-            status: o.opt("status")?,
-            status_changed_by: o.opt("statusChangedBy")?,
-            status_changed_date: o.opt("statusChangedDate")?,
-            subordinate: o.opt("subordinate")?,
-            task_control: o.opt("taskControl")?,
-            time_estimate: o.opt("timeEstimate")?,
-            time_spent_in_logs: o.opt("timeSpentInLogs")?,
-            title: o.opt("title")?,
-            viewed_date: o.opt("viewedDate")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "accomplices",
-                        "accomplicesData",
-                        "action",
-                        "activityDate",
-                        "addInReport",
-                        "allowChangeDeadline",
-                        "allowTimeTracking",
-                        "auditors",
-                        "auditorsData",
-                        "backlogId",
-                        "changedBy",
-                        "changedDate",
-                        "checkListCanAdd",
-                        "checkListTree",
-                        "checklist",
-                        "closedBy",
-                        "closedDate",
-                        "commentsCount",
-                        "createdBy",
-                        "createdDate",
-                        "creator",
-                        "dateStart",
-                        "deadline",
-                        "description",
-                        "descriptionInBbcode",
-                        "durationFact",
-                        "durationPlan",
-                        "durationType",
-                        "endDatePlan",
-                        "exchangeId",
-                        "exchangeModified",
-                        "favorite",
-                        "flowId",
-                        "forkedByTemplateId",
-                        "forumId",
-                        "forumTopicId",
-                        "group",
-                        "groupId",
-                        "guid",
-                        "id",
-                        "isMuted",
-                        "isPinned",
-                        "isPinnedInGroup",
-                        "mark",
-                        "matchWorkTime",
-                        "multitask",
-                        "newCommentsCount",
-                        "notViewed",
-                        "outlookVersion",
-                        "parentId",
-                        "priority",
-                        "replicate",
-                        "responsible",
-                        "responsibleId",
-                        "serviceCommentsCount",
-                        "siteId",
-                        "sorting",
-                        "sprintId",
-                        "stageId",
-                        "startDatePlan",
-                        "status",
-                        "statusChangedBy",
-                        "statusChangedDate",
-                        "subordinate",
-                        "taskControl",
-                        "timeEstimate",
-                        "timeSpentInLogs",
-                        "title",
-                        "viewedDate",
-                        "xmlId",
-                    ],
-                )?,
+            accomplices,
+            accomplices_data,
+            action,
+            activity_date,
+            add_in_report,
+            allow_change_deadline,
+            allow_time_tracking,
+            auditors,
+            auditors_data,
+            backlog_id,
+            changed_by,
+            changed_date,
+            check_list_can_add,
+            check_list_tree,
+            checklist,
+            closed_by,
+            closed_date,
+            comments_count,
+            created_by,
+            created_date,
+            creator,
+            date_start,
+            deadline,
+            description,
+            description_in_bbcode,
+            duration_fact,
+            duration_plan,
+            duration_type,
+            end_date_plan,
+            exchange_id,
+            exchange_modified,
+            favorite,
+            flow_id,
+            forked_by_template_id,
+            forum_id,
+            forum_topic_id,
+            group,
+            group_id,
+            guid,
+            id,
+            is_muted,
+            is_pinned,
+            is_pinned_in_group,
+            mark,
+            match_work_time,
+            multitask,
+            new_comments_count,
+            not_viewed,
+            outlook_version,
+            parent_id,
+            priority,
+            replicate,
+            responsible,
+            responsible_id,
+            service_comments_count,
+            site_id,
+            sorting,
+            sprint_id,
+            stage_id,
+            start_date_plan,
+            status,
+            status_changed_by,
+            status_changed_date,
+            subordinate,
+            task_control,
+            time_estimate,
+            time_spent_in_logs,
+            title,
+            viewed_date,
+            xml_id,
+            additional,
         })
     }
 }
@@ -4333,28 +5021,37 @@ impl ::bitrix24_runtime::loose::Loose for PauseResponseTime {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_finish = o.opt("date_finish")?;
+        let date_start = o.opt("date_start")?;
+        let duration = o.opt("duration")?;
+        let finish = o.opt("finish")?;
+        let operating = o.opt("operating")?;
+        let operating_reset_at = o.opt("operating_reset_at")?;
+        let processing = o.opt("processing")?;
+        let start = o.opt("start")?;
+        let additional = o
+            .rest(
+                &[
+                    "date_finish",
+                    "date_start",
+                    "duration",
+                    "finish",
+                    "operating",
+                    "operating_reset_at",
+                    "processing",
+                    "start",
+                ],
+            )?;
         Ok(Self {
-            date_finish: o.opt("date_finish")?,
-            date_start: o.opt("date_start")?,
-            duration: o.opt("duration")?,
-            finish: o.opt("finish")?,
-            operating: o.opt("operating")?,
-            operating_reset_at: o.opt("operating_reset_at")?,
-            processing: o.opt("processing")?,
-            start: o.opt("start")?,
-            additional: o
-                .rest(
-                    &[
-                        "date_finish",
-                        "date_start",
-                        "duration",
-                        "finish",
-                        "operating",
-                        "operating_reset_at",
-                        "processing",
-                        "start",
-                    ],
-                )?,
+            date_finish,
+            date_start,
+            duration,
+            finish,
+            operating,
+            operating_reset_at,
+            processing,
+            start,
+            additional,
         })
     }
 }
@@ -4402,10 +5099,9 @@ impl ::bitrix24_runtime::loose::Loose for PinRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -4429,10 +5125,9 @@ impl ::bitrix24_runtime::loose::Loose for PinResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            task: o.opt("task")?,
-            additional: o.rest(&["task"])?,
-        })
+        let task = o.opt("task")?;
+        let additional = o.rest(&["task"])?;
+        Ok(Self { task, additional })
     }
 }
 
@@ -4628,154 +5323,226 @@ impl ::bitrix24_runtime::loose::Loose for PinResponseTask {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accomplices = o.opt("accomplices")?;
+        let accomplices_data = o.opt("accomplicesData")?;
+        let action = o.opt("action")?;
+        let activity_date = o.opt("activityDate")?;
+        let add_in_report = o.opt("addInReport")?;
+        let allow_change_deadline = o.opt("allowChangeDeadline")?;
+        let allow_time_tracking = o.opt("allowTimeTracking")?;
+        let auditors = o.opt("auditors")?;
+        let auditors_data = o.opt("auditorsData")?;
+        let backlog_id = o.opt("backlogId")?;
+        let changed_by = o.opt("changedBy")?;
+        let changed_date = o.opt("changedDate")?;
+        let chat_id = o.opt("chatId")?;
+        let check_list_can_add = o.opt("checkListCanAdd")?;
+        let check_list_tree = o.opt("checkListTree")?;
+        let checklist = o.opt("checklist")?;
+        let closed_by = o.opt("closedBy")?;
+        let closed_date = o.opt("closedDate")?;
+        let comments_count = o.opt("commentsCount")?;
+        let created_by = o.opt("createdBy")?;
+        let created_date = o.opt("createdDate")?;
+        let creator = o.opt("creator")?;
+        let date_start = o.opt("dateStart")?;
+        let deadline = o.opt("deadline")?;
+        let description = o.opt("description")?;
+        let description_in_bbcode = o.opt("descriptionInBbcode")?;
+        let duration_fact = o.opt("durationFact")?;
+        let duration_plan = o.opt("durationPlan")?;
+        let duration_type = o.opt("durationType")?;
+        let end_date_plan = o.opt("endDatePlan")?;
+        let exchange_id = o.opt("exchangeId")?;
+        let exchange_modified = o.opt("exchangeModified")?;
+        let favorite = o.opt("favorite")?;
+        let flow_id = o.opt("flowId")?;
+        let forked_by_template_id = o.opt("forkedByTemplateId")?;
+        let forum_id = o.opt("forumId")?;
+        let forum_topic_id = o.opt("forumTopicId")?;
+        let group = o.opt("group")?;
+        let group_id = o.opt("groupId")?;
+        let guid = o.opt("guid")?;
+        let id = o.opt("id")?;
+        let is_muted = o.opt("isMuted")?;
+        let is_pinned = o.opt("isPinned")?;
+        let is_pinned_in_group = o.opt("isPinnedInGroup")?;
+        let mark = o.opt("mark")?;
+        let match_work_time = o.opt("matchWorkTime")?;
+        let multitask = o.opt("multitask")?;
+        let new_comments_count = o.opt("newCommentsCount")?;
+        let not_viewed = o.opt("notViewed")?;
+        let outlook_version = o.opt("outlookVersion")?;
+        let parent_id = o.opt("parentId")?;
+        let priority = o.opt("priority")?;
+        let replicate = o.opt("replicate")?;
+        let responsible = o.opt("responsible")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let service_comments_count = o.opt("serviceCommentsCount")?;
+        let site_id = o.opt("siteId")?;
+        let sorting = o.opt("sorting")?;
+        let sprint_id = o.opt("sprintId")?;
+        let stage_id = o.opt("stageId")?;
+        let start_date_plan = o.opt("startDatePlan")?;
+        let status = o.opt("status")?;
+        let status_changed_by = o.opt("statusChangedBy")?;
+        let status_changed_date = o.opt("statusChangedDate")?;
+        let subordinate = o.opt("subordinate")?;
+        let task_control = o.opt("taskControl")?;
+        let time_estimate = o.opt("timeEstimate")?;
+        let time_spent_in_logs = o.opt("timeSpentInLogs")?;
+        let title = o.opt("title")?;
+        let viewed_date = o.opt("viewedDate")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accomplices",
+                    "accomplicesData",
+                    "action",
+                    "activityDate",
+                    "addInReport",
+                    "allowChangeDeadline",
+                    "allowTimeTracking",
+                    "auditors",
+                    "auditorsData",
+                    "backlogId",
+                    "changedBy",
+                    "changedDate",
+                    "chatId",
+                    "checkListCanAdd",
+                    "checkListTree",
+                    "checklist",
+                    "closedBy",
+                    "closedDate",
+                    "commentsCount",
+                    "createdBy",
+                    "createdDate",
+                    "creator",
+                    "dateStart",
+                    "deadline",
+                    "description",
+                    "descriptionInBbcode",
+                    "durationFact",
+                    "durationPlan",
+                    "durationType",
+                    "endDatePlan",
+                    "exchangeId",
+                    "exchangeModified",
+                    "favorite",
+                    "flowId",
+                    "forkedByTemplateId",
+                    "forumId",
+                    "forumTopicId",
+                    "group",
+                    "groupId",
+                    "guid",
+                    "id",
+                    "isMuted",
+                    "isPinned",
+                    "isPinnedInGroup",
+                    "mark",
+                    "matchWorkTime",
+                    "multitask",
+                    "newCommentsCount",
+                    "notViewed",
+                    "outlookVersion",
+                    "parentId",
+                    "priority",
+                    "replicate",
+                    "responsible",
+                    "responsibleId",
+                    "serviceCommentsCount",
+                    "siteId",
+                    "sorting",
+                    "sprintId",
+                    "stageId",
+                    "startDatePlan",
+                    "status",
+                    "statusChangedBy",
+                    "statusChangedDate",
+                    "subordinate",
+                    "taskControl",
+                    "timeEstimate",
+                    "timeSpentInLogs",
+                    "title",
+                    "viewedDate",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            accomplices: o.opt("accomplices")?,
-            accomplices_data: o.opt("accomplicesData")?,
-            action: o.opt("action")?,
-            activity_date: o.opt("activityDate")?,
-            add_in_report: o.opt("addInReport")?,
-            allow_change_deadline: o.opt("allowChangeDeadline")?,
-            allow_time_tracking: o.opt("allowTimeTracking")?,
-            auditors: o.opt("auditors")?,
-            auditors_data: o.opt("auditorsData")?,
-            backlog_id: o.opt("backlogId")?,
-            changed_by: o.opt("changedBy")?,
-            changed_date: o.opt("changedDate")?,
-            chat_id: o.opt("chatId")?,
-            check_list_can_add: o.opt("checkListCanAdd")?,
-            check_list_tree: o.opt("checkListTree")?,
-            checklist: o.opt("checklist")?,
-            closed_by: o.opt("closedBy")?,
-            closed_date: o.opt("closedDate")?,
-            comments_count: o.opt("commentsCount")?,
-            created_by: o.opt("createdBy")?,
-            created_date: o.opt("createdDate")?,
-            creator: o.opt("creator")?,
-            date_start: o.opt("dateStart")?,
-            deadline: o.opt("deadline")?,
-            description: o.opt("description")?,
-            description_in_bbcode: o.opt("descriptionInBbcode")?,
-            duration_fact: o.opt("durationFact")?,
-            duration_plan: o.opt("durationPlan")?,
-            duration_type: o.opt("durationType")?,
-            end_date_plan: o.opt("endDatePlan")?,
-            exchange_id: o.opt("exchangeId")?,
-            exchange_modified: o.opt("exchangeModified")?,
-            favorite: o.opt("favorite")?,
-            flow_id: o.opt("flowId")?,
-            forked_by_template_id: o.opt("forkedByTemplateId")?,
-            forum_id: o.opt("forumId")?,
-            forum_topic_id: o.opt("forumTopicId")?,
-            group: o.opt("group")?,
-            group_id: o.opt("groupId")?,
-            guid: o.opt("guid")?,
-            id: o.opt("id")?,
-            is_muted: o.opt("isMuted")?,
-            is_pinned: o.opt("isPinned")?,
-            is_pinned_in_group: o.opt("isPinnedInGroup")?,
-            mark: o.opt("mark")?,
-            match_work_time: o.opt("matchWorkTime")?,
-            multitask: o.opt("multitask")?,
-            new_comments_count: o.opt("newCommentsCount")?,
-            not_viewed: o.opt("notViewed")?,
-            outlook_version: o.opt("outlookVersion")?,
-            parent_id: o.opt("parentId")?,
-            priority: o.opt("priority")?,
-            replicate: o.opt("replicate")?,
-            responsible: o.opt("responsible")?,
-            responsible_id: o.opt("responsibleId")?,
-            service_comments_count: o.opt("serviceCommentsCount")?,
-            site_id: o.opt("siteId")?,
-            sorting: o.opt("sorting")?,
-            sprint_id: o.opt("sprintId")?,
-            stage_id: o.opt("stageId")?,
-            start_date_plan: o.opt("startDatePlan")?,
-            status: o.opt("status")?,
-            status_changed_by: o.opt("statusChangedBy")?,
-            status_changed_date: o.opt("statusChangedDate")?,
-            subordinate: o.opt("subordinate")?,
-            task_control: o.opt("taskControl")?,
-            time_estimate: o.opt("timeEstimate")?,
-            time_spent_in_logs: o.opt("timeSpentInLogs")?,
-            title: o.opt("title")?,
-            viewed_date: o.opt("viewedDate")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "accomplices",
-                        "accomplicesData",
-                        "action",
-                        "activityDate",
-                        "addInReport",
-                        "allowChangeDeadline",
-                        "allowTimeTracking",
-                        "auditors",
-                        "auditorsData",
-                        "backlogId",
-                        "changedBy",
-                        "changedDate",
-                        "chatId",
-                        "checkListCanAdd",
-                        "checkListTree",
-                        "checklist",
-                        "closedBy",
-                        "closedDate",
-                        "commentsCount",
-                        "createdBy",
-                        "createdDate",
-                        "creator",
-                        "dateStart",
-                        "deadline",
-                        "description",
-                        "descriptionInBbcode",
-                        "durationFact",
-                        "durationPlan",
-                        "durationType",
-                        "endDatePlan",
-                        "exchangeId",
-                        "exchangeModified",
-                        "favorite",
-                        "flowId",
-                        "forkedByTemplateId",
-                        "forumId",
-                        "forumTopicId",
-                        "group",
-                        "groupId",
-                        "guid",
-                        "id",
-                        "isMuted",
-                        "isPinned",
-                        "isPinnedInGroup",
-                        "mark",
-                        "matchWorkTime",
-                        "multitask",
-                        "newCommentsCount",
-                        "notViewed",
-                        "outlookVersion",
-                        "parentId",
-                        "priority",
-                        "replicate",
-                        "responsible",
-                        "responsibleId",
-                        "serviceCommentsCount",
-                        "siteId",
-                        "sorting",
-                        "sprintId",
-                        "stageId",
-                        "startDatePlan",
-                        "status",
-                        "statusChangedBy",
-                        "statusChangedDate",
-                        "subordinate",
-                        "taskControl",
-                        "timeEstimate",
-                        "timeSpentInLogs",
-                        "title",
-                        "viewedDate",
-                        "xmlId",
-                    ],
-                )?,
+            accomplices,
+            accomplices_data,
+            action,
+            activity_date,
+            add_in_report,
+            allow_change_deadline,
+            allow_time_tracking,
+            auditors,
+            auditors_data,
+            backlog_id,
+            changed_by,
+            changed_date,
+            chat_id,
+            check_list_can_add,
+            check_list_tree,
+            checklist,
+            closed_by,
+            closed_date,
+            comments_count,
+            created_by,
+            created_date,
+            creator,
+            date_start,
+            deadline,
+            description,
+            description_in_bbcode,
+            duration_fact,
+            duration_plan,
+            duration_type,
+            end_date_plan,
+            exchange_id,
+            exchange_modified,
+            favorite,
+            flow_id,
+            forked_by_template_id,
+            forum_id,
+            forum_topic_id,
+            group,
+            group_id,
+            guid,
+            id,
+            is_muted,
+            is_pinned,
+            is_pinned_in_group,
+            mark,
+            match_work_time,
+            multitask,
+            new_comments_count,
+            not_viewed,
+            outlook_version,
+            parent_id,
+            priority,
+            replicate,
+            responsible,
+            responsible_id,
+            service_comments_count,
+            site_id,
+            sorting,
+            sprint_id,
+            stage_id,
+            start_date_plan,
+            status,
+            status_changed_by,
+            status_changed_date,
+            subordinate,
+            task_control,
+            time_estimate,
+            time_spent_in_logs,
+            title,
+            viewed_date,
+            xml_id,
+            additional,
         })
     }
 }
@@ -4824,10 +5591,9 @@ impl ::bitrix24_runtime::loose::Loose for RenewRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            task_id: o.req("taskId")?,
-            additional: o.rest(&["taskId"])?,
-        })
+        let task_id = o.req("taskId")?;
+        let additional = o.rest(&["taskId"])?;
+        Ok(Self { task_id, additional })
     }
 }
 
@@ -4853,11 +5619,10 @@ impl ::bitrix24_runtime::loose::Loose for RenewResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            task: o.opt("task")?,
-            time: o.opt("time")?,
-            additional: o.rest(&["task", "time"])?,
-        })
+        let task = o.opt("task")?;
+        let time = o.opt("time")?;
+        let additional = o.rest(&["task", "time"])?;
+        Ok(Self { task, time, additional })
     }
 }
 
@@ -5030,152 +5795,223 @@ impl ::bitrix24_runtime::loose::Loose for RenewResponseTask {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accomplices = o.opt("accomplices")?;
+        let accomplices_data = o.opt("accomplicesData")?;
+        let action = o.opt("action")?;
+        let activity_date = o.opt("activityDate")?;
+        let add_in_report = o.opt("addInReport")?;
+        let allow_change_deadline = o.opt("allowChangeDeadline")?;
+        let allow_time_tracking = o.opt("allowTimeTracking")?;
+        let auditors = o.opt("auditors")?;
+        let auditors_data = o.opt("auditorsData")?;
+        let backlog_id = o.opt("backlogId")?;
+        let changed_by = o.opt("changedBy")?;
+        let changed_date = o.opt("changedDate")?;
+        let check_list_can_add = o.opt("checkListCanAdd")?;
+        let check_list_tree = o.opt("checkListTree")?;
+        let checklist = o.opt("checklist")?;
+        let closed_by = o.opt("closedBy")?;
+        let closed_date = o.opt("closedDate")?;
+        let comments_count = o.opt("commentsCount")?;
+        let created_by = o.opt("createdBy")?;
+        let created_date = o.opt("createdDate")?;
+        let creator = o.opt("creator")?;
+        let date_start = o.opt("dateStart")?;
+        let deadline = o.opt("deadline")?;
+        let description = o.opt("description")?;
+        let description_in_bbcode = o.opt("descriptionInBbcode")?;
+        let duration_fact = o.opt("durationFact")?;
+        let duration_plan = o.opt("durationPlan")?;
+        let duration_type = o.opt("durationType")?;
+        let end_date_plan = o.opt("endDatePlan")?;
+        let exchange_id = o.opt("exchangeId")?;
+        let exchange_modified = o.opt("exchangeModified")?;
+        let favorite = o.opt("favorite")?;
+        let flow_id = o.opt("flowId")?;
+        let forked_by_template_id = o.opt("forkedByTemplateId")?;
+        let forum_id = o.opt("forumId")?;
+        let forum_topic_id = o.opt("forumTopicId")?;
+        let group = o.opt("group")?;
+        let group_id = o.opt("groupId")?;
+        let guid = o.opt("guid")?;
+        let id = o.opt("id")?;
+        let is_muted = o.opt("isMuted")?;
+        let is_pinned = o.opt("isPinned")?;
+        let is_pinned_in_group = o.opt("isPinnedInGroup")?;
+        let mark = o.opt("mark")?;
+        let match_work_time = o.opt("matchWorkTime")?;
+        let multitask = o.opt("multitask")?;
+        let new_comments_count = o.opt("newCommentsCount")?;
+        let not_viewed = o.opt("notViewed")?;
+        let outlook_version = o.opt("outlookVersion")?;
+        let parent_id = o.opt("parentId")?;
+        let priority = o.opt("priority")?;
+        let replicate = o.opt("replicate")?;
+        let responsible = o.opt("responsible")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let service_comments_count = o.opt("serviceCommentsCount")?;
+        let site_id = o.opt("siteId")?;
+        let sorting = o.opt("sorting")?;
+        let sprint_id = o.opt("sprintId")?;
+        let stage_id = o.opt("stageId")?;
+        let start_date_plan = o.opt("startDatePlan")?;
+        let status = o.opt("status")?;
+        let status_changed_by = o.opt("statusChangedBy")?;
+        let status_changed_date = o.opt("statusChangedDate")?;
+        let subordinate = o.opt("subordinate")?;
+        let task_control = o.opt("taskControl")?;
+        let time_estimate = o.opt("timeEstimate")?;
+        let time_spent_in_logs = o.opt("timeSpentInLogs")?;
+        let title = o.opt("title")?;
+        let viewed_date = o.opt("viewedDate")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accomplices",
+                    "accomplicesData",
+                    "action",
+                    "activityDate",
+                    "addInReport",
+                    "allowChangeDeadline",
+                    "allowTimeTracking",
+                    "auditors",
+                    "auditorsData",
+                    "backlogId",
+                    "changedBy",
+                    "changedDate",
+                    "checkListCanAdd",
+                    "checkListTree",
+                    "checklist",
+                    "closedBy",
+                    "closedDate",
+                    "commentsCount",
+                    "createdBy",
+                    "createdDate",
+                    "creator",
+                    "dateStart",
+                    "deadline",
+                    "description",
+                    "descriptionInBbcode",
+                    "durationFact",
+                    "durationPlan",
+                    "durationType",
+                    "endDatePlan",
+                    "exchangeId",
+                    "exchangeModified",
+                    "favorite",
+                    "flowId",
+                    "forkedByTemplateId",
+                    "forumId",
+                    "forumTopicId",
+                    "group",
+                    "groupId",
+                    "guid",
+                    "id",
+                    "isMuted",
+                    "isPinned",
+                    "isPinnedInGroup",
+                    "mark",
+                    "matchWorkTime",
+                    "multitask",
+                    "newCommentsCount",
+                    "notViewed",
+                    "outlookVersion",
+                    "parentId",
+                    "priority",
+                    "replicate",
+                    "responsible",
+                    "responsibleId",
+                    "serviceCommentsCount",
+                    "siteId",
+                    "sorting",
+                    "sprintId",
+                    "stageId",
+                    "startDatePlan",
+                    "status",
+                    "statusChangedBy",
+                    "statusChangedDate",
+                    "subordinate",
+                    "taskControl",
+                    "timeEstimate",
+                    "timeSpentInLogs",
+                    "title",
+                    "viewedDate",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            accomplices: o.opt("accomplices")?,
-            accomplices_data: o.opt("accomplicesData")?,
-            action: o.opt("action")?,
-            activity_date: o.opt("activityDate")?,
-            add_in_report: o.opt("addInReport")?,
-            allow_change_deadline: o.opt("allowChangeDeadline")?,
-            allow_time_tracking: o.opt("allowTimeTracking")?,
-            auditors: o.opt("auditors")?,
-            auditors_data: o.opt("auditorsData")?,
-            backlog_id: o.opt("backlogId")?,
-            changed_by: o.opt("changedBy")?,
-            changed_date: o.opt("changedDate")?,
-            check_list_can_add: o.opt("checkListCanAdd")?,
-            check_list_tree: o.opt("checkListTree")?,
-            checklist: o.opt("checklist")?,
-            closed_by: o.opt("closedBy")?,
-            closed_date: o.opt("closedDate")?,
-            comments_count: o.opt("commentsCount")?,
-            created_by: o.opt("createdBy")?,
-            created_date: o.opt("createdDate")?,
-            creator: o.opt("creator")?,
-            date_start: o.opt("dateStart")?,
-            deadline: o.opt("deadline")?,
-            description: o.opt("description")?,
-            description_in_bbcode: o.opt("descriptionInBbcode")?,
-            duration_fact: o.opt("durationFact")?,
-            duration_plan: o.opt("durationPlan")?,
-            duration_type: o.opt("durationType")?,
-            end_date_plan: o.opt("endDatePlan")?,
-            exchange_id: o.opt("exchangeId")?,
-            exchange_modified: o.opt("exchangeModified")?,
-            favorite: o.opt("favorite")?,
-            flow_id: o.opt("flowId")?,
-            forked_by_template_id: o.opt("forkedByTemplateId")?,
-            forum_id: o.opt("forumId")?,
-            forum_topic_id: o.opt("forumTopicId")?,
-            group: o.opt("group")?,
-            group_id: o.opt("groupId")?,
-            guid: o.opt("guid")?,
-            id: o.opt("id")?,
-            is_muted: o.opt("isMuted")?,
-            is_pinned: o.opt("isPinned")?,
-            is_pinned_in_group: o.opt("isPinnedInGroup")?,
-            mark: o.opt("mark")?,
-            match_work_time: o.opt("matchWorkTime")?,
-            multitask: o.opt("multitask")?,
-            new_comments_count: o.opt("newCommentsCount")?,
-            not_viewed: o.opt("notViewed")?,
-            outlook_version: o.opt("outlookVersion")?,
-            parent_id: o.opt("parentId")?,
-            priority: o.opt("priority")?,
-            replicate: o.opt("replicate")?,
-            responsible: o.opt("responsible")?,
-            responsible_id: o.opt("responsibleId")?,
-            service_comments_count: o.opt("serviceCommentsCount")?,
-            site_id: o.opt("siteId")?,
-            sorting: o.opt("sorting")?,
-            sprint_id: o.opt("sprintId")?,
-            stage_id: o.opt("stageId")?,
-            start_date_plan: o.opt("startDatePlan")?,
-            status: o.opt("status")?,
-            status_changed_by: o.opt("statusChangedBy")?,
-            status_changed_date: o.opt("statusChangedDate")?,
-            subordinate: o.opt("subordinate")?,
-            task_control: o.opt("taskControl")?,
-            time_estimate: o.opt("timeEstimate")?,
-            time_spent_in_logs: o.opt("timeSpentInLogs")?,
-            title: o.opt("title")?,
-            viewed_date: o.opt("viewedDate")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "accomplices",
-                        "accomplicesData",
-                        "action",
-                        "activityDate",
-                        "addInReport",
-                        "allowChangeDeadline",
-                        "allowTimeTracking",
-                        "auditors",
-                        "auditorsData",
-                        "backlogId",
-                        "changedBy",
-                        "changedDate",
-                        "checkListCanAdd",
-                        "checkListTree",
-                        "checklist",
-                        "closedBy",
-                        "closedDate",
-                        "commentsCount",
-                        "createdBy",
-                        "createdDate",
-                        "creator",
-                        "dateStart",
-                        "deadline",
-                        "description",
-                        "descriptionInBbcode",
-                        "durationFact",
-                        "durationPlan",
-                        "durationType",
-                        "endDatePlan",
-                        "exchangeId",
-                        "exchangeModified",
-                        "favorite",
-                        "flowId",
-                        "forkedByTemplateId",
-                        "forumId",
-                        "forumTopicId",
-                        "group",
-                        "groupId",
-                        "guid",
-                        "id",
-                        "isMuted",
-                        "isPinned",
-                        "isPinnedInGroup",
-                        "mark",
-                        "matchWorkTime",
-                        "multitask",
-                        "newCommentsCount",
-                        "notViewed",
-                        "outlookVersion",
-                        "parentId",
-                        "priority",
-                        "replicate",
-                        "responsible",
-                        "responsibleId",
-                        "serviceCommentsCount",
-                        "siteId",
-                        "sorting",
-                        "sprintId",
-                        "stageId",
-                        "startDatePlan",
-                        "status",
-                        "statusChangedBy",
-                        "statusChangedDate",
-                        "subordinate",
-                        "taskControl",
-                        "timeEstimate",
-                        "timeSpentInLogs",
-                        "title",
-                        "viewedDate",
-                        "xmlId",
-                    ],
-                )?,
+            accomplices,
+            accomplices_data,
+            action,
+            activity_date,
+            add_in_report,
+            allow_change_deadline,
+            allow_time_tracking,
+            auditors,
+            auditors_data,
+            backlog_id,
+            changed_by,
+            changed_date,
+            check_list_can_add,
+            check_list_tree,
+            checklist,
+            closed_by,
+            closed_date,
+            comments_count,
+            created_by,
+            created_date,
+            creator,
+            date_start,
+            deadline,
+            description,
+            description_in_bbcode,
+            duration_fact,
+            duration_plan,
+            duration_type,
+            end_date_plan,
+            exchange_id,
+            exchange_modified,
+            favorite,
+            flow_id,
+            forked_by_template_id,
+            forum_id,
+            forum_topic_id,
+            group,
+            group_id,
+            guid,
+            id,
+            is_muted,
+            is_pinned,
+            is_pinned_in_group,
+            mark,
+            match_work_time,
+            multitask,
+            new_comments_count,
+            not_viewed,
+            outlook_version,
+            parent_id,
+            priority,
+            replicate,
+            responsible,
+            responsible_id,
+            service_comments_count,
+            site_id,
+            sorting,
+            sprint_id,
+            stage_id,
+            start_date_plan,
+            status,
+            status_changed_by,
+            status_changed_date,
+            subordinate,
+            task_control,
+            time_estimate,
+            time_spent_in_logs,
+            title,
+            viewed_date,
+            xml_id,
+            additional,
         })
     }
 }
@@ -5213,28 +6049,37 @@ impl ::bitrix24_runtime::loose::Loose for RenewResponseTime {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_finish = o.opt("date_finish")?;
+        let date_start = o.opt("date_start")?;
+        let duration = o.opt("duration")?;
+        let finish = o.opt("finish")?;
+        let operating = o.opt("operating")?;
+        let operating_reset_at = o.opt("operating_reset_at")?;
+        let processing = o.opt("processing")?;
+        let start = o.opt("start")?;
+        let additional = o
+            .rest(
+                &[
+                    "date_finish",
+                    "date_start",
+                    "duration",
+                    "finish",
+                    "operating",
+                    "operating_reset_at",
+                    "processing",
+                    "start",
+                ],
+            )?;
         Ok(Self {
-            date_finish: o.opt("date_finish")?,
-            date_start: o.opt("date_start")?,
-            duration: o.opt("duration")?,
-            finish: o.opt("finish")?,
-            operating: o.opt("operating")?,
-            operating_reset_at: o.opt("operating_reset_at")?,
-            processing: o.opt("processing")?,
-            start: o.opt("start")?,
-            additional: o
-                .rest(
-                    &[
-                        "date_finish",
-                        "date_start",
-                        "duration",
-                        "finish",
-                        "operating",
-                        "operating_reset_at",
-                        "processing",
-                        "start",
-                    ],
-                )?,
+            date_finish,
+            date_start,
+            duration,
+            finish,
+            operating,
+            operating_reset_at,
+            processing,
+            start,
+            additional,
         })
     }
 }
@@ -5283,10 +6128,9 @@ impl ::bitrix24_runtime::loose::Loose for StartRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            task_id: o.req("taskId")?,
-            additional: o.rest(&["taskId"])?,
-        })
+        let task_id = o.req("taskId")?;
+        let additional = o.rest(&["taskId"])?;
+        Ok(Self { task_id, additional })
     }
 }
 
@@ -5312,11 +6156,10 @@ impl ::bitrix24_runtime::loose::Loose for StartResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            task: o.opt("task")?,
-            time: o.opt("time")?,
-            additional: o.rest(&["task", "time"])?,
-        })
+        let task = o.opt("task")?;
+        let time = o.opt("time")?;
+        let additional = o.rest(&["task", "time"])?;
+        Ok(Self { task, time, additional })
     }
 }
 
@@ -5489,152 +6332,223 @@ impl ::bitrix24_runtime::loose::Loose for StartResponseTask {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accomplices = o.opt("accomplices")?;
+        let accomplices_data = o.opt("accomplicesData")?;
+        let action = o.opt("action")?;
+        let activity_date = o.opt("activityDate")?;
+        let add_in_report = o.opt("addInReport")?;
+        let allow_change_deadline = o.opt("allowChangeDeadline")?;
+        let allow_time_tracking = o.opt("allowTimeTracking")?;
+        let auditors = o.opt("auditors")?;
+        let auditors_data = o.opt("auditorsData")?;
+        let backlog_id = o.opt("backlogId")?;
+        let changed_by = o.opt("changedBy")?;
+        let changed_date = o.opt("changedDate")?;
+        let check_list_can_add = o.opt("checkListCanAdd")?;
+        let check_list_tree = o.opt("checkListTree")?;
+        let checklist = o.opt("checklist")?;
+        let closed_by = o.opt("closedBy")?;
+        let closed_date = o.opt("closedDate")?;
+        let comments_count = o.opt("commentsCount")?;
+        let created_by = o.opt("createdBy")?;
+        let created_date = o.opt("createdDate")?;
+        let creator = o.opt("creator")?;
+        let date_start = o.opt("dateStart")?;
+        let deadline = o.opt("deadline")?;
+        let description = o.opt("description")?;
+        let description_in_bbcode = o.opt("descriptionInBbcode")?;
+        let duration_fact = o.opt("durationFact")?;
+        let duration_plan = o.opt("durationPlan")?;
+        let duration_type = o.opt("durationType")?;
+        let end_date_plan = o.opt("endDatePlan")?;
+        let exchange_id = o.opt("exchangeId")?;
+        let exchange_modified = o.opt("exchangeModified")?;
+        let favorite = o.opt("favorite")?;
+        let flow_id = o.opt("flowId")?;
+        let forked_by_template_id = o.opt("forkedByTemplateId")?;
+        let forum_id = o.opt("forumId")?;
+        let forum_topic_id = o.opt("forumTopicId")?;
+        let group = o.opt("group")?;
+        let group_id = o.opt("groupId")?;
+        let guid = o.opt("guid")?;
+        let id = o.opt("id")?;
+        let is_muted = o.opt("isMuted")?;
+        let is_pinned = o.opt("isPinned")?;
+        let is_pinned_in_group = o.opt("isPinnedInGroup")?;
+        let mark = o.opt("mark")?;
+        let match_work_time = o.opt("matchWorkTime")?;
+        let multitask = o.opt("multitask")?;
+        let new_comments_count = o.opt("newCommentsCount")?;
+        let not_viewed = o.opt("notViewed")?;
+        let outlook_version = o.opt("outlookVersion")?;
+        let parent_id = o.opt("parentId")?;
+        let priority = o.opt("priority")?;
+        let replicate = o.opt("replicate")?;
+        let responsible = o.opt("responsible")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let service_comments_count = o.opt("serviceCommentsCount")?;
+        let site_id = o.opt("siteId")?;
+        let sorting = o.opt("sorting")?;
+        let sprint_id = o.opt("sprintId")?;
+        let stage_id = o.opt("stageId")?;
+        let start_date_plan = o.opt("startDatePlan")?;
+        let status = o.opt("status")?;
+        let status_changed_by = o.opt("statusChangedBy")?;
+        let status_changed_date = o.opt("statusChangedDate")?;
+        let subordinate = o.opt("subordinate")?;
+        let task_control = o.opt("taskControl")?;
+        let time_estimate = o.opt("timeEstimate")?;
+        let time_spent_in_logs = o.opt("timeSpentInLogs")?;
+        let title = o.opt("title")?;
+        let viewed_date = o.opt("viewedDate")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accomplices",
+                    "accomplicesData",
+                    "action",
+                    "activityDate",
+                    "addInReport",
+                    "allowChangeDeadline",
+                    "allowTimeTracking",
+                    "auditors",
+                    "auditorsData",
+                    "backlogId",
+                    "changedBy",
+                    "changedDate",
+                    "checkListCanAdd",
+                    "checkListTree",
+                    "checklist",
+                    "closedBy",
+                    "closedDate",
+                    "commentsCount",
+                    "createdBy",
+                    "createdDate",
+                    "creator",
+                    "dateStart",
+                    "deadline",
+                    "description",
+                    "descriptionInBbcode",
+                    "durationFact",
+                    "durationPlan",
+                    "durationType",
+                    "endDatePlan",
+                    "exchangeId",
+                    "exchangeModified",
+                    "favorite",
+                    "flowId",
+                    "forkedByTemplateId",
+                    "forumId",
+                    "forumTopicId",
+                    "group",
+                    "groupId",
+                    "guid",
+                    "id",
+                    "isMuted",
+                    "isPinned",
+                    "isPinnedInGroup",
+                    "mark",
+                    "matchWorkTime",
+                    "multitask",
+                    "newCommentsCount",
+                    "notViewed",
+                    "outlookVersion",
+                    "parentId",
+                    "priority",
+                    "replicate",
+                    "responsible",
+                    "responsibleId",
+                    "serviceCommentsCount",
+                    "siteId",
+                    "sorting",
+                    "sprintId",
+                    "stageId",
+                    "startDatePlan",
+                    "status",
+                    "statusChangedBy",
+                    "statusChangedDate",
+                    "subordinate",
+                    "taskControl",
+                    "timeEstimate",
+                    "timeSpentInLogs",
+                    "title",
+                    "viewedDate",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            accomplices: o.opt("accomplices")?,
-            accomplices_data: o.opt("accomplicesData")?,
-            action: o.opt("action")?,
-            activity_date: o.opt("activityDate")?,
-            add_in_report: o.opt("addInReport")?,
-            allow_change_deadline: o.opt("allowChangeDeadline")?,
-            allow_time_tracking: o.opt("allowTimeTracking")?,
-            auditors: o.opt("auditors")?,
-            auditors_data: o.opt("auditorsData")?,
-            backlog_id: o.opt("backlogId")?,
-            changed_by: o.opt("changedBy")?,
-            changed_date: o.opt("changedDate")?,
-            check_list_can_add: o.opt("checkListCanAdd")?,
-            check_list_tree: o.opt("checkListTree")?,
-            checklist: o.opt("checklist")?,
-            closed_by: o.opt("closedBy")?,
-            closed_date: o.opt("closedDate")?,
-            comments_count: o.opt("commentsCount")?,
-            created_by: o.opt("createdBy")?,
-            created_date: o.opt("createdDate")?,
-            creator: o.opt("creator")?,
-            date_start: o.opt("dateStart")?,
-            deadline: o.opt("deadline")?,
-            description: o.opt("description")?,
-            description_in_bbcode: o.opt("descriptionInBbcode")?,
-            duration_fact: o.opt("durationFact")?,
-            duration_plan: o.opt("durationPlan")?,
-            duration_type: o.opt("durationType")?,
-            end_date_plan: o.opt("endDatePlan")?,
-            exchange_id: o.opt("exchangeId")?,
-            exchange_modified: o.opt("exchangeModified")?,
-            favorite: o.opt("favorite")?,
-            flow_id: o.opt("flowId")?,
-            forked_by_template_id: o.opt("forkedByTemplateId")?,
-            forum_id: o.opt("forumId")?,
-            forum_topic_id: o.opt("forumTopicId")?,
-            group: o.opt("group")?,
-            group_id: o.opt("groupId")?,
-            guid: o.opt("guid")?,
-            id: o.opt("id")?,
-            is_muted: o.opt("isMuted")?,
-            is_pinned: o.opt("isPinned")?,
-            is_pinned_in_group: o.opt("isPinnedInGroup")?,
-            mark: o.opt("mark")?,
-            match_work_time: o.opt("matchWorkTime")?,
-            multitask: o.opt("multitask")?,
-            new_comments_count: o.opt("newCommentsCount")?,
-            not_viewed: o.opt("notViewed")?,
-            outlook_version: o.opt("outlookVersion")?,
-            parent_id: o.opt("parentId")?,
-            priority: o.opt("priority")?,
-            replicate: o.opt("replicate")?,
-            responsible: o.opt("responsible")?,
-            responsible_id: o.opt("responsibleId")?,
-            service_comments_count: o.opt("serviceCommentsCount")?,
-            site_id: o.opt("siteId")?,
-            sorting: o.opt("sorting")?,
-            sprint_id: o.opt("sprintId")?,
-            stage_id: o.opt("stageId")?,
-            start_date_plan: o.opt("startDatePlan")?,
-            status: o.opt("status")?,
-            status_changed_by: o.opt("statusChangedBy")?,
-            status_changed_date: o.opt("statusChangedDate")?,
-            subordinate: o.opt("subordinate")?,
-            task_control: o.opt("taskControl")?,
-            time_estimate: o.opt("timeEstimate")?,
-            time_spent_in_logs: o.opt("timeSpentInLogs")?,
-            title: o.opt("title")?,
-            viewed_date: o.opt("viewedDate")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "accomplices",
-                        "accomplicesData",
-                        "action",
-                        "activityDate",
-                        "addInReport",
-                        "allowChangeDeadline",
-                        "allowTimeTracking",
-                        "auditors",
-                        "auditorsData",
-                        "backlogId",
-                        "changedBy",
-                        "changedDate",
-                        "checkListCanAdd",
-                        "checkListTree",
-                        "checklist",
-                        "closedBy",
-                        "closedDate",
-                        "commentsCount",
-                        "createdBy",
-                        "createdDate",
-                        "creator",
-                        "dateStart",
-                        "deadline",
-                        "description",
-                        "descriptionInBbcode",
-                        "durationFact",
-                        "durationPlan",
-                        "durationType",
-                        "endDatePlan",
-                        "exchangeId",
-                        "exchangeModified",
-                        "favorite",
-                        "flowId",
-                        "forkedByTemplateId",
-                        "forumId",
-                        "forumTopicId",
-                        "group",
-                        "groupId",
-                        "guid",
-                        "id",
-                        "isMuted",
-                        "isPinned",
-                        "isPinnedInGroup",
-                        "mark",
-                        "matchWorkTime",
-                        "multitask",
-                        "newCommentsCount",
-                        "notViewed",
-                        "outlookVersion",
-                        "parentId",
-                        "priority",
-                        "replicate",
-                        "responsible",
-                        "responsibleId",
-                        "serviceCommentsCount",
-                        "siteId",
-                        "sorting",
-                        "sprintId",
-                        "stageId",
-                        "startDatePlan",
-                        "status",
-                        "statusChangedBy",
-                        "statusChangedDate",
-                        "subordinate",
-                        "taskControl",
-                        "timeEstimate",
-                        "timeSpentInLogs",
-                        "title",
-                        "viewedDate",
-                        "xmlId",
-                    ],
-                )?,
+            accomplices,
+            accomplices_data,
+            action,
+            activity_date,
+            add_in_report,
+            allow_change_deadline,
+            allow_time_tracking,
+            auditors,
+            auditors_data,
+            backlog_id,
+            changed_by,
+            changed_date,
+            check_list_can_add,
+            check_list_tree,
+            checklist,
+            closed_by,
+            closed_date,
+            comments_count,
+            created_by,
+            created_date,
+            creator,
+            date_start,
+            deadline,
+            description,
+            description_in_bbcode,
+            duration_fact,
+            duration_plan,
+            duration_type,
+            end_date_plan,
+            exchange_id,
+            exchange_modified,
+            favorite,
+            flow_id,
+            forked_by_template_id,
+            forum_id,
+            forum_topic_id,
+            group,
+            group_id,
+            guid,
+            id,
+            is_muted,
+            is_pinned,
+            is_pinned_in_group,
+            mark,
+            match_work_time,
+            multitask,
+            new_comments_count,
+            not_viewed,
+            outlook_version,
+            parent_id,
+            priority,
+            replicate,
+            responsible,
+            responsible_id,
+            service_comments_count,
+            site_id,
+            sorting,
+            sprint_id,
+            stage_id,
+            start_date_plan,
+            status,
+            status_changed_by,
+            status_changed_date,
+            subordinate,
+            task_control,
+            time_estimate,
+            time_spent_in_logs,
+            title,
+            viewed_date,
+            xml_id,
+            additional,
         })
     }
 }
@@ -5672,28 +6586,37 @@ impl ::bitrix24_runtime::loose::Loose for StartResponseTime {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_finish = o.opt("date_finish")?;
+        let date_start = o.opt("date_start")?;
+        let duration = o.opt("duration")?;
+        let finish = o.opt("finish")?;
+        let operating = o.opt("operating")?;
+        let operating_reset_at = o.opt("operating_reset_at")?;
+        let processing = o.opt("processing")?;
+        let start = o.opt("start")?;
+        let additional = o
+            .rest(
+                &[
+                    "date_finish",
+                    "date_start",
+                    "duration",
+                    "finish",
+                    "operating",
+                    "operating_reset_at",
+                    "processing",
+                    "start",
+                ],
+            )?;
         Ok(Self {
-            date_finish: o.opt("date_finish")?,
-            date_start: o.opt("date_start")?,
-            duration: o.opt("duration")?,
-            finish: o.opt("finish")?,
-            operating: o.opt("operating")?,
-            operating_reset_at: o.opt("operating_reset_at")?,
-            processing: o.opt("processing")?,
-            start: o.opt("start")?,
-            additional: o
-                .rest(
-                    &[
-                        "date_finish",
-                        "date_start",
-                        "duration",
-                        "finish",
-                        "operating",
-                        "operating_reset_at",
-                        "processing",
-                        "start",
-                    ],
-                )?,
+            date_finish,
+            date_start,
+            duration,
+            finish,
+            operating,
+            operating_reset_at,
+            processing,
+            start,
+            additional,
         })
     }
 }
@@ -5742,10 +6665,9 @@ impl ::bitrix24_runtime::loose::Loose for StartwatchRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            task_id: o.req("taskId")?,
-            additional: o.rest(&["taskId"])?,
-        })
+        let task_id = o.req("taskId")?;
+        let additional = o.rest(&["taskId"])?;
+        Ok(Self { task_id, additional })
     }
 }
 
@@ -5771,11 +6693,10 @@ impl ::bitrix24_runtime::loose::Loose for StartwatchResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            task: o.opt("task")?,
-            time: o.opt("time")?,
-            additional: o.rest(&["task", "time"])?,
-        })
+        let task = o.opt("task")?;
+        let time = o.opt("time")?;
+        let additional = o.rest(&["task", "time"])?;
+        Ok(Self { task, time, additional })
     }
 }
 
@@ -5948,152 +6869,223 @@ impl ::bitrix24_runtime::loose::Loose for StartwatchResponseTask {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accomplices = o.opt("accomplices")?;
+        let accomplices_data = o.opt("accomplicesData")?;
+        let action = o.opt("action")?;
+        let activity_date = o.opt("activityDate")?;
+        let add_in_report = o.opt("addInReport")?;
+        let allow_change_deadline = o.opt("allowChangeDeadline")?;
+        let allow_time_tracking = o.opt("allowTimeTracking")?;
+        let auditors = o.opt("auditors")?;
+        let auditors_data = o.opt("auditorsData")?;
+        let backlog_id = o.opt("backlogId")?;
+        let changed_by = o.opt("changedBy")?;
+        let changed_date = o.opt("changedDate")?;
+        let check_list_can_add = o.opt("checkListCanAdd")?;
+        let check_list_tree = o.opt("checkListTree")?;
+        let checklist = o.opt("checklist")?;
+        let closed_by = o.opt("closedBy")?;
+        let closed_date = o.opt("closedDate")?;
+        let comments_count = o.opt("commentsCount")?;
+        let created_by = o.opt("createdBy")?;
+        let created_date = o.opt("createdDate")?;
+        let creator = o.opt("creator")?;
+        let date_start = o.opt("dateStart")?;
+        let deadline = o.opt("deadline")?;
+        let description = o.opt("description")?;
+        let description_in_bbcode = o.opt("descriptionInBbcode")?;
+        let duration_fact = o.opt("durationFact")?;
+        let duration_plan = o.opt("durationPlan")?;
+        let duration_type = o.opt("durationType")?;
+        let end_date_plan = o.opt("endDatePlan")?;
+        let exchange_id = o.opt("exchangeId")?;
+        let exchange_modified = o.opt("exchangeModified")?;
+        let favorite = o.opt("favorite")?;
+        let flow_id = o.opt("flowId")?;
+        let forked_by_template_id = o.opt("forkedByTemplateId")?;
+        let forum_id = o.opt("forumId")?;
+        let forum_topic_id = o.opt("forumTopicId")?;
+        let group = o.opt("group")?;
+        let group_id = o.opt("groupId")?;
+        let guid = o.opt("guid")?;
+        let id = o.opt("id")?;
+        let is_muted = o.opt("isMuted")?;
+        let is_pinned = o.opt("isPinned")?;
+        let is_pinned_in_group = o.opt("isPinnedInGroup")?;
+        let mark = o.opt("mark")?;
+        let match_work_time = o.opt("matchWorkTime")?;
+        let multitask = o.opt("multitask")?;
+        let new_comments_count = o.opt("newCommentsCount")?;
+        let not_viewed = o.opt("notViewed")?;
+        let outlook_version = o.opt("outlookVersion")?;
+        let parent_id = o.opt("parentId")?;
+        let priority = o.opt("priority")?;
+        let replicate = o.opt("replicate")?;
+        let responsible = o.opt("responsible")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let service_comments_count = o.opt("serviceCommentsCount")?;
+        let site_id = o.opt("siteId")?;
+        let sorting = o.opt("sorting")?;
+        let sprint_id = o.opt("sprintId")?;
+        let stage_id = o.opt("stageId")?;
+        let start_date_plan = o.opt("startDatePlan")?;
+        let status = o.opt("status")?;
+        let status_changed_by = o.opt("statusChangedBy")?;
+        let status_changed_date = o.opt("statusChangedDate")?;
+        let subordinate = o.opt("subordinate")?;
+        let task_control = o.opt("taskControl")?;
+        let time_estimate = o.opt("timeEstimate")?;
+        let time_spent_in_logs = o.opt("timeSpentInLogs")?;
+        let title = o.opt("title")?;
+        let viewed_date = o.opt("viewedDate")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accomplices",
+                    "accomplicesData",
+                    "action",
+                    "activityDate",
+                    "addInReport",
+                    "allowChangeDeadline",
+                    "allowTimeTracking",
+                    "auditors",
+                    "auditorsData",
+                    "backlogId",
+                    "changedBy",
+                    "changedDate",
+                    "checkListCanAdd",
+                    "checkListTree",
+                    "checklist",
+                    "closedBy",
+                    "closedDate",
+                    "commentsCount",
+                    "createdBy",
+                    "createdDate",
+                    "creator",
+                    "dateStart",
+                    "deadline",
+                    "description",
+                    "descriptionInBbcode",
+                    "durationFact",
+                    "durationPlan",
+                    "durationType",
+                    "endDatePlan",
+                    "exchangeId",
+                    "exchangeModified",
+                    "favorite",
+                    "flowId",
+                    "forkedByTemplateId",
+                    "forumId",
+                    "forumTopicId",
+                    "group",
+                    "groupId",
+                    "guid",
+                    "id",
+                    "isMuted",
+                    "isPinned",
+                    "isPinnedInGroup",
+                    "mark",
+                    "matchWorkTime",
+                    "multitask",
+                    "newCommentsCount",
+                    "notViewed",
+                    "outlookVersion",
+                    "parentId",
+                    "priority",
+                    "replicate",
+                    "responsible",
+                    "responsibleId",
+                    "serviceCommentsCount",
+                    "siteId",
+                    "sorting",
+                    "sprintId",
+                    "stageId",
+                    "startDatePlan",
+                    "status",
+                    "statusChangedBy",
+                    "statusChangedDate",
+                    "subordinate",
+                    "taskControl",
+                    "timeEstimate",
+                    "timeSpentInLogs",
+                    "title",
+                    "viewedDate",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            accomplices: o.opt("accomplices")?,
-            accomplices_data: o.opt("accomplicesData")?,
-            action: o.opt("action")?,
-            activity_date: o.opt("activityDate")?,
-            add_in_report: o.opt("addInReport")?,
-            allow_change_deadline: o.opt("allowChangeDeadline")?,
-            allow_time_tracking: o.opt("allowTimeTracking")?,
-            auditors: o.opt("auditors")?,
-            auditors_data: o.opt("auditorsData")?,
-            backlog_id: o.opt("backlogId")?,
-            changed_by: o.opt("changedBy")?,
-            changed_date: o.opt("changedDate")?,
-            check_list_can_add: o.opt("checkListCanAdd")?,
-            check_list_tree: o.opt("checkListTree")?,
-            checklist: o.opt("checklist")?,
-            closed_by: o.opt("closedBy")?,
-            closed_date: o.opt("closedDate")?,
-            comments_count: o.opt("commentsCount")?,
-            created_by: o.opt("createdBy")?,
-            created_date: o.opt("createdDate")?,
-            creator: o.opt("creator")?,
-            date_start: o.opt("dateStart")?,
-            deadline: o.opt("deadline")?,
-            description: o.opt("description")?,
-            description_in_bbcode: o.opt("descriptionInBbcode")?,
-            duration_fact: o.opt("durationFact")?,
-            duration_plan: o.opt("durationPlan")?,
-            duration_type: o.opt("durationType")?,
-            end_date_plan: o.opt("endDatePlan")?,
-            exchange_id: o.opt("exchangeId")?,
-            exchange_modified: o.opt("exchangeModified")?,
-            favorite: o.opt("favorite")?,
-            flow_id: o.opt("flowId")?,
-            forked_by_template_id: o.opt("forkedByTemplateId")?,
-            forum_id: o.opt("forumId")?,
-            forum_topic_id: o.opt("forumTopicId")?,
-            group: o.opt("group")?,
-            group_id: o.opt("groupId")?,
-            guid: o.opt("guid")?,
-            id: o.opt("id")?,
-            is_muted: o.opt("isMuted")?,
-            is_pinned: o.opt("isPinned")?,
-            is_pinned_in_group: o.opt("isPinnedInGroup")?,
-            mark: o.opt("mark")?,
-            match_work_time: o.opt("matchWorkTime")?,
-            multitask: o.opt("multitask")?,
-            new_comments_count: o.opt("newCommentsCount")?,
-            not_viewed: o.opt("notViewed")?,
-            outlook_version: o.opt("outlookVersion")?,
-            parent_id: o.opt("parentId")?,
-            priority: o.opt("priority")?,
-            replicate: o.opt("replicate")?,
-            responsible: o.opt("responsible")?,
-            responsible_id: o.opt("responsibleId")?,
-            service_comments_count: o.opt("serviceCommentsCount")?,
-            site_id: o.opt("siteId")?,
-            sorting: o.opt("sorting")?,
-            sprint_id: o.opt("sprintId")?,
-            stage_id: o.opt("stageId")?,
-            start_date_plan: o.opt("startDatePlan")?,
-            status: o.opt("status")?,
-            status_changed_by: o.opt("statusChangedBy")?,
-            status_changed_date: o.opt("statusChangedDate")?,
-            subordinate: o.opt("subordinate")?,
-            task_control: o.opt("taskControl")?,
-            time_estimate: o.opt("timeEstimate")?,
-            time_spent_in_logs: o.opt("timeSpentInLogs")?,
-            title: o.opt("title")?,
-            viewed_date: o.opt("viewedDate")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "accomplices",
-                        "accomplicesData",
-                        "action",
-                        "activityDate",
-                        "addInReport",
-                        "allowChangeDeadline",
-                        "allowTimeTracking",
-                        "auditors",
-                        "auditorsData",
-                        "backlogId",
-                        "changedBy",
-                        "changedDate",
-                        "checkListCanAdd",
-                        "checkListTree",
-                        "checklist",
-                        "closedBy",
-                        "closedDate",
-                        "commentsCount",
-                        "createdBy",
-                        "createdDate",
-                        "creator",
-                        "dateStart",
-                        "deadline",
-                        "description",
-                        "descriptionInBbcode",
-                        "durationFact",
-                        "durationPlan",
-                        "durationType",
-                        "endDatePlan",
-                        "exchangeId",
-                        "exchangeModified",
-                        "favorite",
-                        "flowId",
-                        "forkedByTemplateId",
-                        "forumId",
-                        "forumTopicId",
-                        "group",
-                        "groupId",
-                        "guid",
-                        "id",
-                        "isMuted",
-                        "isPinned",
-                        "isPinnedInGroup",
-                        "mark",
-                        "matchWorkTime",
-                        "multitask",
-                        "newCommentsCount",
-                        "notViewed",
-                        "outlookVersion",
-                        "parentId",
-                        "priority",
-                        "replicate",
-                        "responsible",
-                        "responsibleId",
-                        "serviceCommentsCount",
-                        "siteId",
-                        "sorting",
-                        "sprintId",
-                        "stageId",
-                        "startDatePlan",
-                        "status",
-                        "statusChangedBy",
-                        "statusChangedDate",
-                        "subordinate",
-                        "taskControl",
-                        "timeEstimate",
-                        "timeSpentInLogs",
-                        "title",
-                        "viewedDate",
-                        "xmlId",
-                    ],
-                )?,
+            accomplices,
+            accomplices_data,
+            action,
+            activity_date,
+            add_in_report,
+            allow_change_deadline,
+            allow_time_tracking,
+            auditors,
+            auditors_data,
+            backlog_id,
+            changed_by,
+            changed_date,
+            check_list_can_add,
+            check_list_tree,
+            checklist,
+            closed_by,
+            closed_date,
+            comments_count,
+            created_by,
+            created_date,
+            creator,
+            date_start,
+            deadline,
+            description,
+            description_in_bbcode,
+            duration_fact,
+            duration_plan,
+            duration_type,
+            end_date_plan,
+            exchange_id,
+            exchange_modified,
+            favorite,
+            flow_id,
+            forked_by_template_id,
+            forum_id,
+            forum_topic_id,
+            group,
+            group_id,
+            guid,
+            id,
+            is_muted,
+            is_pinned,
+            is_pinned_in_group,
+            mark,
+            match_work_time,
+            multitask,
+            new_comments_count,
+            not_viewed,
+            outlook_version,
+            parent_id,
+            priority,
+            replicate,
+            responsible,
+            responsible_id,
+            service_comments_count,
+            site_id,
+            sorting,
+            sprint_id,
+            stage_id,
+            start_date_plan,
+            status,
+            status_changed_by,
+            status_changed_date,
+            subordinate,
+            task_control,
+            time_estimate,
+            time_spent_in_logs,
+            title,
+            viewed_date,
+            xml_id,
+            additional,
         })
     }
 }
@@ -6131,28 +7123,37 @@ impl ::bitrix24_runtime::loose::Loose for StartwatchResponseTime {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_finish = o.opt("date_finish")?;
+        let date_start = o.opt("date_start")?;
+        let duration = o.opt("duration")?;
+        let finish = o.opt("finish")?;
+        let operating = o.opt("operating")?;
+        let operating_reset_at = o.opt("operating_reset_at")?;
+        let processing = o.opt("processing")?;
+        let start = o.opt("start")?;
+        let additional = o
+            .rest(
+                &[
+                    "date_finish",
+                    "date_start",
+                    "duration",
+                    "finish",
+                    "operating",
+                    "operating_reset_at",
+                    "processing",
+                    "start",
+                ],
+            )?;
         Ok(Self {
-            date_finish: o.opt("date_finish")?,
-            date_start: o.opt("date_start")?,
-            duration: o.opt("duration")?,
-            finish: o.opt("finish")?,
-            operating: o.opt("operating")?,
-            operating_reset_at: o.opt("operating_reset_at")?,
-            processing: o.opt("processing")?,
-            start: o.opt("start")?,
-            additional: o
-                .rest(
-                    &[
-                        "date_finish",
-                        "date_start",
-                        "duration",
-                        "finish",
-                        "operating",
-                        "operating_reset_at",
-                        "processing",
-                        "start",
-                    ],
-                )?,
+            date_finish,
+            date_start,
+            duration,
+            finish,
+            operating,
+            operating_reset_at,
+            processing,
+            start,
+            additional,
         })
     }
 }
@@ -6201,10 +7202,9 @@ impl ::bitrix24_runtime::loose::Loose for StopwatchRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            task_id: o.req("taskId")?,
-            additional: o.rest(&["taskId"])?,
-        })
+        let task_id = o.req("taskId")?;
+        let additional = o.rest(&["taskId"])?;
+        Ok(Self { task_id, additional })
     }
 }
 
@@ -6230,11 +7230,10 @@ impl ::bitrix24_runtime::loose::Loose for StopwatchResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            task: o.opt("task")?,
-            time: o.opt("time")?,
-            additional: o.rest(&["task", "time"])?,
-        })
+        let task = o.opt("task")?;
+        let time = o.opt("time")?;
+        let additional = o.rest(&["task", "time"])?;
+        Ok(Self { task, time, additional })
     }
 }
 
@@ -6407,152 +7406,223 @@ impl ::bitrix24_runtime::loose::Loose for StopwatchResponseTask {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accomplices = o.opt("accomplices")?;
+        let accomplices_data = o.opt("accomplicesData")?;
+        let action = o.opt("action")?;
+        let activity_date = o.opt("activityDate")?;
+        let add_in_report = o.opt("addInReport")?;
+        let allow_change_deadline = o.opt("allowChangeDeadline")?;
+        let allow_time_tracking = o.opt("allowTimeTracking")?;
+        let auditors = o.opt("auditors")?;
+        let auditors_data = o.opt("auditorsData")?;
+        let backlog_id = o.opt("backlogId")?;
+        let changed_by = o.opt("changedBy")?;
+        let changed_date = o.opt("changedDate")?;
+        let check_list_can_add = o.opt("checkListCanAdd")?;
+        let check_list_tree = o.opt("checkListTree")?;
+        let checklist = o.opt("checklist")?;
+        let closed_by = o.opt("closedBy")?;
+        let closed_date = o.opt("closedDate")?;
+        let comments_count = o.opt("commentsCount")?;
+        let created_by = o.opt("createdBy")?;
+        let created_date = o.opt("createdDate")?;
+        let creator = o.opt("creator")?;
+        let date_start = o.opt("dateStart")?;
+        let deadline = o.opt("deadline")?;
+        let description = o.opt("description")?;
+        let description_in_bbcode = o.opt("descriptionInBbcode")?;
+        let duration_fact = o.opt("durationFact")?;
+        let duration_plan = o.opt("durationPlan")?;
+        let duration_type = o.opt("durationType")?;
+        let end_date_plan = o.opt("endDatePlan")?;
+        let exchange_id = o.opt("exchangeId")?;
+        let exchange_modified = o.opt("exchangeModified")?;
+        let favorite = o.opt("favorite")?;
+        let flow_id = o.opt("flowId")?;
+        let forked_by_template_id = o.opt("forkedByTemplateId")?;
+        let forum_id = o.opt("forumId")?;
+        let forum_topic_id = o.opt("forumTopicId")?;
+        let group = o.opt("group")?;
+        let group_id = o.opt("groupId")?;
+        let guid = o.opt("guid")?;
+        let id = o.opt("id")?;
+        let is_muted = o.opt("isMuted")?;
+        let is_pinned = o.opt("isPinned")?;
+        let is_pinned_in_group = o.opt("isPinnedInGroup")?;
+        let mark = o.opt("mark")?;
+        let match_work_time = o.opt("matchWorkTime")?;
+        let multitask = o.opt("multitask")?;
+        let new_comments_count = o.opt("newCommentsCount")?;
+        let not_viewed = o.opt("notViewed")?;
+        let outlook_version = o.opt("outlookVersion")?;
+        let parent_id = o.opt("parentId")?;
+        let priority = o.opt("priority")?;
+        let replicate = o.opt("replicate")?;
+        let responsible = o.opt("responsible")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let service_comments_count = o.opt("serviceCommentsCount")?;
+        let site_id = o.opt("siteId")?;
+        let sorting = o.opt("sorting")?;
+        let sprint_id = o.opt("sprintId")?;
+        let stage_id = o.opt("stageId")?;
+        let start_date_plan = o.opt("startDatePlan")?;
+        let status = o.opt("status")?;
+        let status_changed_by = o.opt("statusChangedBy")?;
+        let status_changed_date = o.opt("statusChangedDate")?;
+        let subordinate = o.opt("subordinate")?;
+        let task_control = o.opt("taskControl")?;
+        let time_estimate = o.opt("timeEstimate")?;
+        let time_spent_in_logs = o.opt("timeSpentInLogs")?;
+        let title = o.opt("title")?;
+        let viewed_date = o.opt("viewedDate")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accomplices",
+                    "accomplicesData",
+                    "action",
+                    "activityDate",
+                    "addInReport",
+                    "allowChangeDeadline",
+                    "allowTimeTracking",
+                    "auditors",
+                    "auditorsData",
+                    "backlogId",
+                    "changedBy",
+                    "changedDate",
+                    "checkListCanAdd",
+                    "checkListTree",
+                    "checklist",
+                    "closedBy",
+                    "closedDate",
+                    "commentsCount",
+                    "createdBy",
+                    "createdDate",
+                    "creator",
+                    "dateStart",
+                    "deadline",
+                    "description",
+                    "descriptionInBbcode",
+                    "durationFact",
+                    "durationPlan",
+                    "durationType",
+                    "endDatePlan",
+                    "exchangeId",
+                    "exchangeModified",
+                    "favorite",
+                    "flowId",
+                    "forkedByTemplateId",
+                    "forumId",
+                    "forumTopicId",
+                    "group",
+                    "groupId",
+                    "guid",
+                    "id",
+                    "isMuted",
+                    "isPinned",
+                    "isPinnedInGroup",
+                    "mark",
+                    "matchWorkTime",
+                    "multitask",
+                    "newCommentsCount",
+                    "notViewed",
+                    "outlookVersion",
+                    "parentId",
+                    "priority",
+                    "replicate",
+                    "responsible",
+                    "responsibleId",
+                    "serviceCommentsCount",
+                    "siteId",
+                    "sorting",
+                    "sprintId",
+                    "stageId",
+                    "startDatePlan",
+                    "status",
+                    "statusChangedBy",
+                    "statusChangedDate",
+                    "subordinate",
+                    "taskControl",
+                    "timeEstimate",
+                    "timeSpentInLogs",
+                    "title",
+                    "viewedDate",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            accomplices: o.opt("accomplices")?,
-            accomplices_data: o.opt("accomplicesData")?,
-            action: o.opt("action")?,
-            activity_date: o.opt("activityDate")?,
-            add_in_report: o.opt("addInReport")?,
-            allow_change_deadline: o.opt("allowChangeDeadline")?,
-            allow_time_tracking: o.opt("allowTimeTracking")?,
-            auditors: o.opt("auditors")?,
-            auditors_data: o.opt("auditorsData")?,
-            backlog_id: o.opt("backlogId")?,
-            changed_by: o.opt("changedBy")?,
-            changed_date: o.opt("changedDate")?,
-            check_list_can_add: o.opt("checkListCanAdd")?,
-            check_list_tree: o.opt("checkListTree")?,
-            checklist: o.opt("checklist")?,
-            closed_by: o.opt("closedBy")?,
-            closed_date: o.opt("closedDate")?,
-            comments_count: o.opt("commentsCount")?,
-            created_by: o.opt("createdBy")?,
-            created_date: o.opt("createdDate")?,
-            creator: o.opt("creator")?,
-            date_start: o.opt("dateStart")?,
-            deadline: o.opt("deadline")?,
-            description: o.opt("description")?,
-            description_in_bbcode: o.opt("descriptionInBbcode")?,
-            duration_fact: o.opt("durationFact")?,
-            duration_plan: o.opt("durationPlan")?,
-            duration_type: o.opt("durationType")?,
-            end_date_plan: o.opt("endDatePlan")?,
-            exchange_id: o.opt("exchangeId")?,
-            exchange_modified: o.opt("exchangeModified")?,
-            favorite: o.opt("favorite")?,
-            flow_id: o.opt("flowId")?,
-            forked_by_template_id: o.opt("forkedByTemplateId")?,
-            forum_id: o.opt("forumId")?,
-            forum_topic_id: o.opt("forumTopicId")?,
-            group: o.opt("group")?,
-            group_id: o.opt("groupId")?,
-            guid: o.opt("guid")?,
-            id: o.opt("id")?,
-            is_muted: o.opt("isMuted")?,
-            is_pinned: o.opt("isPinned")?,
-            is_pinned_in_group: o.opt("isPinnedInGroup")?,
-            mark: o.opt("mark")?,
-            match_work_time: o.opt("matchWorkTime")?,
-            multitask: o.opt("multitask")?,
-            new_comments_count: o.opt("newCommentsCount")?,
-            not_viewed: o.opt("notViewed")?,
-            outlook_version: o.opt("outlookVersion")?,
-            parent_id: o.opt("parentId")?,
-            priority: o.opt("priority")?,
-            replicate: o.opt("replicate")?,
-            responsible: o.opt("responsible")?,
-            responsible_id: o.opt("responsibleId")?,
-            service_comments_count: o.opt("serviceCommentsCount")?,
-            site_id: o.opt("siteId")?,
-            sorting: o.opt("sorting")?,
-            sprint_id: o.opt("sprintId")?,
-            stage_id: o.opt("stageId")?,
-            start_date_plan: o.opt("startDatePlan")?,
-            status: o.opt("status")?,
-            status_changed_by: o.opt("statusChangedBy")?,
-            status_changed_date: o.opt("statusChangedDate")?,
-            subordinate: o.opt("subordinate")?,
-            task_control: o.opt("taskControl")?,
-            time_estimate: o.opt("timeEstimate")?,
-            time_spent_in_logs: o.opt("timeSpentInLogs")?,
-            title: o.opt("title")?,
-            viewed_date: o.opt("viewedDate")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "accomplices",
-                        "accomplicesData",
-                        "action",
-                        "activityDate",
-                        "addInReport",
-                        "allowChangeDeadline",
-                        "allowTimeTracking",
-                        "auditors",
-                        "auditorsData",
-                        "backlogId",
-                        "changedBy",
-                        "changedDate",
-                        "checkListCanAdd",
-                        "checkListTree",
-                        "checklist",
-                        "closedBy",
-                        "closedDate",
-                        "commentsCount",
-                        "createdBy",
-                        "createdDate",
-                        "creator",
-                        "dateStart",
-                        "deadline",
-                        "description",
-                        "descriptionInBbcode",
-                        "durationFact",
-                        "durationPlan",
-                        "durationType",
-                        "endDatePlan",
-                        "exchangeId",
-                        "exchangeModified",
-                        "favorite",
-                        "flowId",
-                        "forkedByTemplateId",
-                        "forumId",
-                        "forumTopicId",
-                        "group",
-                        "groupId",
-                        "guid",
-                        "id",
-                        "isMuted",
-                        "isPinned",
-                        "isPinnedInGroup",
-                        "mark",
-                        "matchWorkTime",
-                        "multitask",
-                        "newCommentsCount",
-                        "notViewed",
-                        "outlookVersion",
-                        "parentId",
-                        "priority",
-                        "replicate",
-                        "responsible",
-                        "responsibleId",
-                        "serviceCommentsCount",
-                        "siteId",
-                        "sorting",
-                        "sprintId",
-                        "stageId",
-                        "startDatePlan",
-                        "status",
-                        "statusChangedBy",
-                        "statusChangedDate",
-                        "subordinate",
-                        "taskControl",
-                        "timeEstimate",
-                        "timeSpentInLogs",
-                        "title",
-                        "viewedDate",
-                        "xmlId",
-                    ],
-                )?,
+            accomplices,
+            accomplices_data,
+            action,
+            activity_date,
+            add_in_report,
+            allow_change_deadline,
+            allow_time_tracking,
+            auditors,
+            auditors_data,
+            backlog_id,
+            changed_by,
+            changed_date,
+            check_list_can_add,
+            check_list_tree,
+            checklist,
+            closed_by,
+            closed_date,
+            comments_count,
+            created_by,
+            created_date,
+            creator,
+            date_start,
+            deadline,
+            description,
+            description_in_bbcode,
+            duration_fact,
+            duration_plan,
+            duration_type,
+            end_date_plan,
+            exchange_id,
+            exchange_modified,
+            favorite,
+            flow_id,
+            forked_by_template_id,
+            forum_id,
+            forum_topic_id,
+            group,
+            group_id,
+            guid,
+            id,
+            is_muted,
+            is_pinned,
+            is_pinned_in_group,
+            mark,
+            match_work_time,
+            multitask,
+            new_comments_count,
+            not_viewed,
+            outlook_version,
+            parent_id,
+            priority,
+            replicate,
+            responsible,
+            responsible_id,
+            service_comments_count,
+            site_id,
+            sorting,
+            sprint_id,
+            stage_id,
+            start_date_plan,
+            status,
+            status_changed_by,
+            status_changed_date,
+            subordinate,
+            task_control,
+            time_estimate,
+            time_spent_in_logs,
+            title,
+            viewed_date,
+            xml_id,
+            additional,
         })
     }
 }
@@ -6590,28 +7660,37 @@ impl ::bitrix24_runtime::loose::Loose for StopwatchResponseTime {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_finish = o.opt("date_finish")?;
+        let date_start = o.opt("date_start")?;
+        let duration = o.opt("duration")?;
+        let finish = o.opt("finish")?;
+        let operating = o.opt("operating")?;
+        let operating_reset_at = o.opt("operating_reset_at")?;
+        let processing = o.opt("processing")?;
+        let start = o.opt("start")?;
+        let additional = o
+            .rest(
+                &[
+                    "date_finish",
+                    "date_start",
+                    "duration",
+                    "finish",
+                    "operating",
+                    "operating_reset_at",
+                    "processing",
+                    "start",
+                ],
+            )?;
         Ok(Self {
-            date_finish: o.opt("date_finish")?,
-            date_start: o.opt("date_start")?,
-            duration: o.opt("duration")?,
-            finish: o.opt("finish")?,
-            operating: o.opt("operating")?,
-            operating_reset_at: o.opt("operating_reset_at")?,
-            processing: o.opt("processing")?,
-            start: o.opt("start")?,
-            additional: o
-                .rest(
-                    &[
-                        "date_finish",
-                        "date_start",
-                        "duration",
-                        "finish",
-                        "operating",
-                        "operating_reset_at",
-                        "processing",
-                        "start",
-                    ],
-                )?,
+            date_finish,
+            date_start,
+            duration,
+            finish,
+            operating,
+            operating_reset_at,
+            processing,
+            start,
+            additional,
         })
     }
 }
@@ -6659,10 +7738,9 @@ impl ::bitrix24_runtime::loose::Loose for UnmuteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -6688,11 +7766,10 @@ impl ::bitrix24_runtime::loose::Loose for UnmuteResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            task: o.opt("task")?,
-            time: o.opt("time")?,
-            additional: o.rest(&["task", "time"])?,
-        })
+        let task = o.opt("task")?;
+        let time = o.opt("time")?;
+        let additional = o.rest(&["task", "time"])?;
+        Ok(Self { task, time, additional })
     }
 }
 
@@ -6865,152 +7942,223 @@ impl ::bitrix24_runtime::loose::Loose for UnmuteResponseTask {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accomplices = o.opt("accomplices")?;
+        let accomplices_data = o.opt("accomplicesData")?;
+        let action = o.opt("action")?;
+        let activity_date = o.opt("activityDate")?;
+        let add_in_report = o.opt("addInReport")?;
+        let allow_change_deadline = o.opt("allowChangeDeadline")?;
+        let allow_time_tracking = o.opt("allowTimeTracking")?;
+        let auditors = o.opt("auditors")?;
+        let auditors_data = o.opt("auditorsData")?;
+        let backlog_id = o.opt("backlogId")?;
+        let changed_by = o.opt("changedBy")?;
+        let changed_date = o.opt("changedDate")?;
+        let check_list_can_add = o.opt("checkListCanAdd")?;
+        let check_list_tree = o.opt("checkListTree")?;
+        let checklist = o.opt("checklist")?;
+        let closed_by = o.opt("closedBy")?;
+        let closed_date = o.opt("closedDate")?;
+        let comments_count = o.opt("commentsCount")?;
+        let created_by = o.opt("createdBy")?;
+        let created_date = o.opt("createdDate")?;
+        let creator = o.opt("creator")?;
+        let date_start = o.opt("dateStart")?;
+        let deadline = o.opt("deadline")?;
+        let description = o.opt("description")?;
+        let description_in_bbcode = o.opt("descriptionInBbcode")?;
+        let duration_fact = o.opt("durationFact")?;
+        let duration_plan = o.opt("durationPlan")?;
+        let duration_type = o.opt("durationType")?;
+        let end_date_plan = o.opt("endDatePlan")?;
+        let exchange_id = o.opt("exchangeId")?;
+        let exchange_modified = o.opt("exchangeModified")?;
+        let favorite = o.opt("favorite")?;
+        let flow_id = o.opt("flowId")?;
+        let forked_by_template_id = o.opt("forkedByTemplateId")?;
+        let forum_id = o.opt("forumId")?;
+        let forum_topic_id = o.opt("forumTopicId")?;
+        let group = o.opt("group")?;
+        let group_id = o.opt("groupId")?;
+        let guid = o.opt("guid")?;
+        let id = o.opt("id")?;
+        let is_muted = o.opt("isMuted")?;
+        let is_pinned = o.opt("isPinned")?;
+        let is_pinned_in_group = o.opt("isPinnedInGroup")?;
+        let mark = o.opt("mark")?;
+        let match_work_time = o.opt("matchWorkTime")?;
+        let multitask = o.opt("multitask")?;
+        let new_comments_count = o.opt("newCommentsCount")?;
+        let not_viewed = o.opt("notViewed")?;
+        let outlook_version = o.opt("outlookVersion")?;
+        let parent_id = o.opt("parentId")?;
+        let priority = o.opt("priority")?;
+        let replicate = o.opt("replicate")?;
+        let responsible = o.opt("responsible")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let service_comments_count = o.opt("serviceCommentsCount")?;
+        let site_id = o.opt("siteId")?;
+        let sorting = o.opt("sorting")?;
+        let sprint_id = o.opt("sprintId")?;
+        let stage_id = o.opt("stageId")?;
+        let start_date_plan = o.opt("startDatePlan")?;
+        let status = o.opt("status")?;
+        let status_changed_by = o.opt("statusChangedBy")?;
+        let status_changed_date = o.opt("statusChangedDate")?;
+        let subordinate = o.opt("subordinate")?;
+        let task_control = o.opt("taskControl")?;
+        let time_estimate = o.opt("timeEstimate")?;
+        let time_spent_in_logs = o.opt("timeSpentInLogs")?;
+        let title = o.opt("title")?;
+        let viewed_date = o.opt("viewedDate")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accomplices",
+                    "accomplicesData",
+                    "action",
+                    "activityDate",
+                    "addInReport",
+                    "allowChangeDeadline",
+                    "allowTimeTracking",
+                    "auditors",
+                    "auditorsData",
+                    "backlogId",
+                    "changedBy",
+                    "changedDate",
+                    "checkListCanAdd",
+                    "checkListTree",
+                    "checklist",
+                    "closedBy",
+                    "closedDate",
+                    "commentsCount",
+                    "createdBy",
+                    "createdDate",
+                    "creator",
+                    "dateStart",
+                    "deadline",
+                    "description",
+                    "descriptionInBbcode",
+                    "durationFact",
+                    "durationPlan",
+                    "durationType",
+                    "endDatePlan",
+                    "exchangeId",
+                    "exchangeModified",
+                    "favorite",
+                    "flowId",
+                    "forkedByTemplateId",
+                    "forumId",
+                    "forumTopicId",
+                    "group",
+                    "groupId",
+                    "guid",
+                    "id",
+                    "isMuted",
+                    "isPinned",
+                    "isPinnedInGroup",
+                    "mark",
+                    "matchWorkTime",
+                    "multitask",
+                    "newCommentsCount",
+                    "notViewed",
+                    "outlookVersion",
+                    "parentId",
+                    "priority",
+                    "replicate",
+                    "responsible",
+                    "responsibleId",
+                    "serviceCommentsCount",
+                    "siteId",
+                    "sorting",
+                    "sprintId",
+                    "stageId",
+                    "startDatePlan",
+                    "status",
+                    "statusChangedBy",
+                    "statusChangedDate",
+                    "subordinate",
+                    "taskControl",
+                    "timeEstimate",
+                    "timeSpentInLogs",
+                    "title",
+                    "viewedDate",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            accomplices: o.opt("accomplices")?,
-            accomplices_data: o.opt("accomplicesData")?,
-            action: o.opt("action")?,
-            activity_date: o.opt("activityDate")?,
-            add_in_report: o.opt("addInReport")?,
-            allow_change_deadline: o.opt("allowChangeDeadline")?,
-            allow_time_tracking: o.opt("allowTimeTracking")?,
-            auditors: o.opt("auditors")?,
-            auditors_data: o.opt("auditorsData")?,
-            backlog_id: o.opt("backlogId")?,
-            changed_by: o.opt("changedBy")?,
-            changed_date: o.opt("changedDate")?,
-            check_list_can_add: o.opt("checkListCanAdd")?,
-            check_list_tree: o.opt("checkListTree")?,
-            checklist: o.opt("checklist")?,
-            closed_by: o.opt("closedBy")?,
-            closed_date: o.opt("closedDate")?,
-            comments_count: o.opt("commentsCount")?,
-            created_by: o.opt("createdBy")?,
-            created_date: o.opt("createdDate")?,
-            creator: o.opt("creator")?,
-            date_start: o.opt("dateStart")?,
-            deadline: o.opt("deadline")?,
-            description: o.opt("description")?,
-            description_in_bbcode: o.opt("descriptionInBbcode")?,
-            duration_fact: o.opt("durationFact")?,
-            duration_plan: o.opt("durationPlan")?,
-            duration_type: o.opt("durationType")?,
-            end_date_plan: o.opt("endDatePlan")?,
-            exchange_id: o.opt("exchangeId")?,
-            exchange_modified: o.opt("exchangeModified")?,
-            favorite: o.opt("favorite")?,
-            flow_id: o.opt("flowId")?,
-            forked_by_template_id: o.opt("forkedByTemplateId")?,
-            forum_id: o.opt("forumId")?,
-            forum_topic_id: o.opt("forumTopicId")?,
-            group: o.opt("group")?,
-            group_id: o.opt("groupId")?,
-            guid: o.opt("guid")?,
-            id: o.opt("id")?,
-            is_muted: o.opt("isMuted")?,
-            is_pinned: o.opt("isPinned")?,
-            is_pinned_in_group: o.opt("isPinnedInGroup")?,
-            mark: o.opt("mark")?,
-            match_work_time: o.opt("matchWorkTime")?,
-            multitask: o.opt("multitask")?,
-            new_comments_count: o.opt("newCommentsCount")?,
-            not_viewed: o.opt("notViewed")?,
-            outlook_version: o.opt("outlookVersion")?,
-            parent_id: o.opt("parentId")?,
-            priority: o.opt("priority")?,
-            replicate: o.opt("replicate")?,
-            responsible: o.opt("responsible")?,
-            responsible_id: o.opt("responsibleId")?,
-            service_comments_count: o.opt("serviceCommentsCount")?,
-            site_id: o.opt("siteId")?,
-            sorting: o.opt("sorting")?,
-            sprint_id: o.opt("sprintId")?,
-            stage_id: o.opt("stageId")?,
-            start_date_plan: o.opt("startDatePlan")?,
-            status: o.opt("status")?,
-            status_changed_by: o.opt("statusChangedBy")?,
-            status_changed_date: o.opt("statusChangedDate")?,
-            subordinate: o.opt("subordinate")?,
-            task_control: o.opt("taskControl")?,
-            time_estimate: o.opt("timeEstimate")?,
-            time_spent_in_logs: o.opt("timeSpentInLogs")?,
-            title: o.opt("title")?,
-            viewed_date: o.opt("viewedDate")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "accomplices",
-                        "accomplicesData",
-                        "action",
-                        "activityDate",
-                        "addInReport",
-                        "allowChangeDeadline",
-                        "allowTimeTracking",
-                        "auditors",
-                        "auditorsData",
-                        "backlogId",
-                        "changedBy",
-                        "changedDate",
-                        "checkListCanAdd",
-                        "checkListTree",
-                        "checklist",
-                        "closedBy",
-                        "closedDate",
-                        "commentsCount",
-                        "createdBy",
-                        "createdDate",
-                        "creator",
-                        "dateStart",
-                        "deadline",
-                        "description",
-                        "descriptionInBbcode",
-                        "durationFact",
-                        "durationPlan",
-                        "durationType",
-                        "endDatePlan",
-                        "exchangeId",
-                        "exchangeModified",
-                        "favorite",
-                        "flowId",
-                        "forkedByTemplateId",
-                        "forumId",
-                        "forumTopicId",
-                        "group",
-                        "groupId",
-                        "guid",
-                        "id",
-                        "isMuted",
-                        "isPinned",
-                        "isPinnedInGroup",
-                        "mark",
-                        "matchWorkTime",
-                        "multitask",
-                        "newCommentsCount",
-                        "notViewed",
-                        "outlookVersion",
-                        "parentId",
-                        "priority",
-                        "replicate",
-                        "responsible",
-                        "responsibleId",
-                        "serviceCommentsCount",
-                        "siteId",
-                        "sorting",
-                        "sprintId",
-                        "stageId",
-                        "startDatePlan",
-                        "status",
-                        "statusChangedBy",
-                        "statusChangedDate",
-                        "subordinate",
-                        "taskControl",
-                        "timeEstimate",
-                        "timeSpentInLogs",
-                        "title",
-                        "viewedDate",
-                        "xmlId",
-                    ],
-                )?,
+            accomplices,
+            accomplices_data,
+            action,
+            activity_date,
+            add_in_report,
+            allow_change_deadline,
+            allow_time_tracking,
+            auditors,
+            auditors_data,
+            backlog_id,
+            changed_by,
+            changed_date,
+            check_list_can_add,
+            check_list_tree,
+            checklist,
+            closed_by,
+            closed_date,
+            comments_count,
+            created_by,
+            created_date,
+            creator,
+            date_start,
+            deadline,
+            description,
+            description_in_bbcode,
+            duration_fact,
+            duration_plan,
+            duration_type,
+            end_date_plan,
+            exchange_id,
+            exchange_modified,
+            favorite,
+            flow_id,
+            forked_by_template_id,
+            forum_id,
+            forum_topic_id,
+            group,
+            group_id,
+            guid,
+            id,
+            is_muted,
+            is_pinned,
+            is_pinned_in_group,
+            mark,
+            match_work_time,
+            multitask,
+            new_comments_count,
+            not_viewed,
+            outlook_version,
+            parent_id,
+            priority,
+            replicate,
+            responsible,
+            responsible_id,
+            service_comments_count,
+            site_id,
+            sorting,
+            sprint_id,
+            stage_id,
+            start_date_plan,
+            status,
+            status_changed_by,
+            status_changed_date,
+            subordinate,
+            task_control,
+            time_estimate,
+            time_spent_in_logs,
+            title,
+            viewed_date,
+            xml_id,
+            additional,
         })
     }
 }
@@ -7048,28 +8196,37 @@ impl ::bitrix24_runtime::loose::Loose for UnmuteResponseTime {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_finish = o.opt("date_finish")?;
+        let date_start = o.opt("date_start")?;
+        let duration = o.opt("duration")?;
+        let finish = o.opt("finish")?;
+        let operating = o.opt("operating")?;
+        let operating_reset_at = o.opt("operating_reset_at")?;
+        let processing = o.opt("processing")?;
+        let start = o.opt("start")?;
+        let additional = o
+            .rest(
+                &[
+                    "date_finish",
+                    "date_start",
+                    "duration",
+                    "finish",
+                    "operating",
+                    "operating_reset_at",
+                    "processing",
+                    "start",
+                ],
+            )?;
         Ok(Self {
-            date_finish: o.opt("date_finish")?,
-            date_start: o.opt("date_start")?,
-            duration: o.opt("duration")?,
-            finish: o.opt("finish")?,
-            operating: o.opt("operating")?,
-            operating_reset_at: o.opt("operating_reset_at")?,
-            processing: o.opt("processing")?,
-            start: o.opt("start")?,
-            additional: o
-                .rest(
-                    &[
-                        "date_finish",
-                        "date_start",
-                        "duration",
-                        "finish",
-                        "operating",
-                        "operating_reset_at",
-                        "processing",
-                        "start",
-                    ],
-                )?,
+            date_finish,
+            date_start,
+            duration,
+            finish,
+            operating,
+            operating_reset_at,
+            processing,
+            start,
+            additional,
         })
     }
 }
@@ -7117,10 +8274,9 @@ impl ::bitrix24_runtime::loose::Loose for UnpinRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -7144,10 +8300,9 @@ impl ::bitrix24_runtime::loose::Loose for UnpinResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            task: o.opt("task")?,
-            additional: o.rest(&["task"])?,
-        })
+        let task = o.opt("task")?;
+        let additional = o.rest(&["task"])?;
+        Ok(Self { task, additional })
     }
 }
 
@@ -7343,154 +8498,226 @@ impl ::bitrix24_runtime::loose::Loose for UnpinResponseTask {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accomplices = o.opt("accomplices")?;
+        let accomplices_data = o.opt("accomplicesData")?;
+        let action = o.opt("action")?;
+        let activity_date = o.opt("activityDate")?;
+        let add_in_report = o.opt("addInReport")?;
+        let allow_change_deadline = o.opt("allowChangeDeadline")?;
+        let allow_time_tracking = o.opt("allowTimeTracking")?;
+        let auditors = o.opt("auditors")?;
+        let auditors_data = o.opt("auditorsData")?;
+        let backlog_id = o.opt("backlogId")?;
+        let changed_by = o.opt("changedBy")?;
+        let changed_date = o.opt("changedDate")?;
+        let chat_id = o.opt("chatId")?;
+        let check_list_can_add = o.opt("checkListCanAdd")?;
+        let check_list_tree = o.opt("checkListTree")?;
+        let checklist = o.opt("checklist")?;
+        let closed_by = o.opt("closedBy")?;
+        let closed_date = o.opt("closedDate")?;
+        let comments_count = o.opt("commentsCount")?;
+        let created_by = o.opt("createdBy")?;
+        let created_date = o.opt("createdDate")?;
+        let creator = o.opt("creator")?;
+        let date_start = o.opt("dateStart")?;
+        let deadline = o.opt("deadline")?;
+        let description = o.opt("description")?;
+        let description_in_bbcode = o.opt("descriptionInBbcode")?;
+        let duration_fact = o.opt("durationFact")?;
+        let duration_plan = o.opt("durationPlan")?;
+        let duration_type = o.opt("durationType")?;
+        let end_date_plan = o.opt("endDatePlan")?;
+        let exchange_id = o.opt("exchangeId")?;
+        let exchange_modified = o.opt("exchangeModified")?;
+        let favorite = o.opt("favorite")?;
+        let flow_id = o.opt("flowId")?;
+        let forked_by_template_id = o.opt("forkedByTemplateId")?;
+        let forum_id = o.opt("forumId")?;
+        let forum_topic_id = o.opt("forumTopicId")?;
+        let group = o.opt("group")?;
+        let group_id = o.opt("groupId")?;
+        let guid = o.opt("guid")?;
+        let id = o.opt("id")?;
+        let is_muted = o.opt("isMuted")?;
+        let is_pinned = o.opt("isPinned")?;
+        let is_pinned_in_group = o.opt("isPinnedInGroup")?;
+        let mark = o.opt("mark")?;
+        let match_work_time = o.opt("matchWorkTime")?;
+        let multitask = o.opt("multitask")?;
+        let new_comments_count = o.opt("newCommentsCount")?;
+        let not_viewed = o.opt("notViewed")?;
+        let outlook_version = o.opt("outlookVersion")?;
+        let parent_id = o.opt("parentId")?;
+        let priority = o.opt("priority")?;
+        let replicate = o.opt("replicate")?;
+        let responsible = o.opt("responsible")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let service_comments_count = o.opt("serviceCommentsCount")?;
+        let site_id = o.opt("siteId")?;
+        let sorting = o.opt("sorting")?;
+        let sprint_id = o.opt("sprintId")?;
+        let stage_id = o.opt("stageId")?;
+        let start_date_plan = o.opt("startDatePlan")?;
+        let status = o.opt("status")?;
+        let status_changed_by = o.opt("statusChangedBy")?;
+        let status_changed_date = o.opt("statusChangedDate")?;
+        let subordinate = o.opt("subordinate")?;
+        let task_control = o.opt("taskControl")?;
+        let time_estimate = o.opt("timeEstimate")?;
+        let time_spent_in_logs = o.opt("timeSpentInLogs")?;
+        let title = o.opt("title")?;
+        let viewed_date = o.opt("viewedDate")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accomplices",
+                    "accomplicesData",
+                    "action",
+                    "activityDate",
+                    "addInReport",
+                    "allowChangeDeadline",
+                    "allowTimeTracking",
+                    "auditors",
+                    "auditorsData",
+                    "backlogId",
+                    "changedBy",
+                    "changedDate",
+                    "chatId",
+                    "checkListCanAdd",
+                    "checkListTree",
+                    "checklist",
+                    "closedBy",
+                    "closedDate",
+                    "commentsCount",
+                    "createdBy",
+                    "createdDate",
+                    "creator",
+                    "dateStart",
+                    "deadline",
+                    "description",
+                    "descriptionInBbcode",
+                    "durationFact",
+                    "durationPlan",
+                    "durationType",
+                    "endDatePlan",
+                    "exchangeId",
+                    "exchangeModified",
+                    "favorite",
+                    "flowId",
+                    "forkedByTemplateId",
+                    "forumId",
+                    "forumTopicId",
+                    "group",
+                    "groupId",
+                    "guid",
+                    "id",
+                    "isMuted",
+                    "isPinned",
+                    "isPinnedInGroup",
+                    "mark",
+                    "matchWorkTime",
+                    "multitask",
+                    "newCommentsCount",
+                    "notViewed",
+                    "outlookVersion",
+                    "parentId",
+                    "priority",
+                    "replicate",
+                    "responsible",
+                    "responsibleId",
+                    "serviceCommentsCount",
+                    "siteId",
+                    "sorting",
+                    "sprintId",
+                    "stageId",
+                    "startDatePlan",
+                    "status",
+                    "statusChangedBy",
+                    "statusChangedDate",
+                    "subordinate",
+                    "taskControl",
+                    "timeEstimate",
+                    "timeSpentInLogs",
+                    "title",
+                    "viewedDate",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            accomplices: o.opt("accomplices")?,
-            accomplices_data: o.opt("accomplicesData")?,
-            action: o.opt("action")?,
-            activity_date: o.opt("activityDate")?,
-            add_in_report: o.opt("addInReport")?,
-            allow_change_deadline: o.opt("allowChangeDeadline")?,
-            allow_time_tracking: o.opt("allowTimeTracking")?,
-            auditors: o.opt("auditors")?,
-            auditors_data: o.opt("auditorsData")?,
-            backlog_id: o.opt("backlogId")?,
-            changed_by: o.opt("changedBy")?,
-            changed_date: o.opt("changedDate")?,
-            chat_id: o.opt("chatId")?,
-            check_list_can_add: o.opt("checkListCanAdd")?,
-            check_list_tree: o.opt("checkListTree")?,
-            checklist: o.opt("checklist")?,
-            closed_by: o.opt("closedBy")?,
-            closed_date: o.opt("closedDate")?,
-            comments_count: o.opt("commentsCount")?,
-            created_by: o.opt("createdBy")?,
-            created_date: o.opt("createdDate")?,
-            creator: o.opt("creator")?,
-            date_start: o.opt("dateStart")?,
-            deadline: o.opt("deadline")?,
-            description: o.opt("description")?,
-            description_in_bbcode: o.opt("descriptionInBbcode")?,
-            duration_fact: o.opt("durationFact")?,
-            duration_plan: o.opt("durationPlan")?,
-            duration_type: o.opt("durationType")?,
-            end_date_plan: o.opt("endDatePlan")?,
-            exchange_id: o.opt("exchangeId")?,
-            exchange_modified: o.opt("exchangeModified")?,
-            favorite: o.opt("favorite")?,
-            flow_id: o.opt("flowId")?,
-            forked_by_template_id: o.opt("forkedByTemplateId")?,
-            forum_id: o.opt("forumId")?,
-            forum_topic_id: o.opt("forumTopicId")?,
-            group: o.opt("group")?,
-            group_id: o.opt("groupId")?,
-            guid: o.opt("guid")?,
-            id: o.opt("id")?,
-            is_muted: o.opt("isMuted")?,
-            is_pinned: o.opt("isPinned")?,
-            is_pinned_in_group: o.opt("isPinnedInGroup")?,
-            mark: o.opt("mark")?,
-            match_work_time: o.opt("matchWorkTime")?,
-            multitask: o.opt("multitask")?,
-            new_comments_count: o.opt("newCommentsCount")?,
-            not_viewed: o.opt("notViewed")?,
-            outlook_version: o.opt("outlookVersion")?,
-            parent_id: o.opt("parentId")?,
-            priority: o.opt("priority")?,
-            replicate: o.opt("replicate")?,
-            responsible: o.opt("responsible")?,
-            responsible_id: o.opt("responsibleId")?,
-            service_comments_count: o.opt("serviceCommentsCount")?,
-            site_id: o.opt("siteId")?,
-            sorting: o.opt("sorting")?,
-            sprint_id: o.opt("sprintId")?,
-            stage_id: o.opt("stageId")?,
-            start_date_plan: o.opt("startDatePlan")?,
-            status: o.opt("status")?,
-            status_changed_by: o.opt("statusChangedBy")?,
-            status_changed_date: o.opt("statusChangedDate")?,
-            subordinate: o.opt("subordinate")?,
-            task_control: o.opt("taskControl")?,
-            time_estimate: o.opt("timeEstimate")?,
-            time_spent_in_logs: o.opt("timeSpentInLogs")?,
-            title: o.opt("title")?,
-            viewed_date: o.opt("viewedDate")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "accomplices",
-                        "accomplicesData",
-                        "action",
-                        "activityDate",
-                        "addInReport",
-                        "allowChangeDeadline",
-                        "allowTimeTracking",
-                        "auditors",
-                        "auditorsData",
-                        "backlogId",
-                        "changedBy",
-                        "changedDate",
-                        "chatId",
-                        "checkListCanAdd",
-                        "checkListTree",
-                        "checklist",
-                        "closedBy",
-                        "closedDate",
-                        "commentsCount",
-                        "createdBy",
-                        "createdDate",
-                        "creator",
-                        "dateStart",
-                        "deadline",
-                        "description",
-                        "descriptionInBbcode",
-                        "durationFact",
-                        "durationPlan",
-                        "durationType",
-                        "endDatePlan",
-                        "exchangeId",
-                        "exchangeModified",
-                        "favorite",
-                        "flowId",
-                        "forkedByTemplateId",
-                        "forumId",
-                        "forumTopicId",
-                        "group",
-                        "groupId",
-                        "guid",
-                        "id",
-                        "isMuted",
-                        "isPinned",
-                        "isPinnedInGroup",
-                        "mark",
-                        "matchWorkTime",
-                        "multitask",
-                        "newCommentsCount",
-                        "notViewed",
-                        "outlookVersion",
-                        "parentId",
-                        "priority",
-                        "replicate",
-                        "responsible",
-                        "responsibleId",
-                        "serviceCommentsCount",
-                        "siteId",
-                        "sorting",
-                        "sprintId",
-                        "stageId",
-                        "startDatePlan",
-                        "status",
-                        "statusChangedBy",
-                        "statusChangedDate",
-                        "subordinate",
-                        "taskControl",
-                        "timeEstimate",
-                        "timeSpentInLogs",
-                        "title",
-                        "viewedDate",
-                        "xmlId",
-                    ],
-                )?,
+            accomplices,
+            accomplices_data,
+            action,
+            activity_date,
+            add_in_report,
+            allow_change_deadline,
+            allow_time_tracking,
+            auditors,
+            auditors_data,
+            backlog_id,
+            changed_by,
+            changed_date,
+            chat_id,
+            check_list_can_add,
+            check_list_tree,
+            checklist,
+            closed_by,
+            closed_date,
+            comments_count,
+            created_by,
+            created_date,
+            creator,
+            date_start,
+            deadline,
+            description,
+            description_in_bbcode,
+            duration_fact,
+            duration_plan,
+            duration_type,
+            end_date_plan,
+            exchange_id,
+            exchange_modified,
+            favorite,
+            flow_id,
+            forked_by_template_id,
+            forum_id,
+            forum_topic_id,
+            group,
+            group_id,
+            guid,
+            id,
+            is_muted,
+            is_pinned,
+            is_pinned_in_group,
+            mark,
+            match_work_time,
+            multitask,
+            new_comments_count,
+            not_viewed,
+            outlook_version,
+            parent_id,
+            priority,
+            replicate,
+            responsible,
+            responsible_id,
+            service_comments_count,
+            site_id,
+            sorting,
+            sprint_id,
+            stage_id,
+            start_date_plan,
+            status,
+            status_changed_by,
+            status_changed_date,
+            subordinate,
+            task_control,
+            time_estimate,
+            time_spent_in_logs,
+            title,
+            viewed_date,
+            xml_id,
+            additional,
         })
     }
 }
@@ -7540,10 +8767,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let task_id = o.req("taskId")?;
+        let additional = o.rest(&["fields", "taskId"])?;
         Ok(Self {
-            fields: o.req("fields")?,
-            task_id: o.req("taskId")?,
-            additional: o.rest(&["fields", "taskId"])?,
+            fields,
+            task_id,
+            additional,
         })
     }
 }
@@ -7568,10 +8798,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            task: o.opt("task")?,
-            additional: o.rest(&["task"])?,
-        })
+        let task = o.opt("task")?;
+        let additional = o.rest(&["task"])?;
+        Ok(Self { task, additional })
     }
 }
 
@@ -7742,150 +8971,220 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseTask {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accomplices = o.opt("accomplices")?;
+        let accomplices_data = o.opt("accomplicesData")?;
+        let action = o.opt("action")?;
+        let activity_date = o.opt("activityDate")?;
+        let add_in_report = o.opt("addInReport")?;
+        let allow_change_deadline = o.opt("allowChangeDeadline")?;
+        let allow_time_tracking = o.opt("allowTimeTracking")?;
+        let auditors = o.opt("auditors")?;
+        let auditors_data = o.opt("auditorsData")?;
+        let backlog_id = o.opt("backlogId")?;
+        let changed_by = o.opt("changedBy")?;
+        let changed_date = o.opt("changedDate")?;
+        let check_list_can_add = o.opt("checkListCanAdd")?;
+        let check_list_tree = o.opt("checkListTree")?;
+        let checklist = o.opt("checklist")?;
+        let closed_by = o.opt("closedBy")?;
+        let closed_date = o.opt("closedDate")?;
+        let comments_count = o.opt("commentsCount")?;
+        let created_by = o.opt("createdBy")?;
+        let created_date = o.opt("createdDate")?;
+        let creator = o.opt("creator")?;
+        let date_start = o.opt("dateStart")?;
+        let deadline = o.opt("deadline")?;
+        let description = o.opt("description")?;
+        let description_in_bbcode = o.opt("descriptionInBbcode")?;
+        let duration_fact = o.opt("durationFact")?;
+        let duration_plan = o.opt("durationPlan")?;
+        let duration_type = o.opt("durationType")?;
+        let end_date_plan = o.opt("endDatePlan")?;
+        let exchange_id = o.opt("exchangeId")?;
+        let exchange_modified = o.opt("exchangeModified")?;
+        let favorite = o.opt("favorite")?;
+        let flow_id = o.opt("flowId")?;
+        let forked_by_template_id = o.opt("forkedByTemplateId")?;
+        let forum_id = o.opt("forumId")?;
+        let forum_topic_id = o.opt("forumTopicId")?;
+        let group = o.opt("group")?;
+        let group_id = o.opt("groupId")?;
+        let guid = o.opt("guid")?;
+        let id = o.opt("id")?;
+        let is_muted = o.opt("isMuted")?;
+        let is_pinned = o.opt("isPinned")?;
+        let is_pinned_in_group = o.opt("isPinnedInGroup")?;
+        let mark = o.opt("mark")?;
+        let match_work_time = o.opt("matchWorkTime")?;
+        let multitask = o.opt("multitask")?;
+        let new_comments_count = o.opt("newCommentsCount")?;
+        let not_viewed = o.opt("notViewed")?;
+        let outlook_version = o.opt("outlookVersion")?;
+        let priority = o.opt("priority")?;
+        let replicate = o.opt("replicate")?;
+        let responsible = o.opt("responsible")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let service_comments_count = o.opt("serviceCommentsCount")?;
+        let site_id = o.opt("siteId")?;
+        let sorting = o.opt("sorting")?;
+        let sprint_id = o.opt("sprintId")?;
+        let stage_id = o.opt("stageId")?;
+        let start_date_plan = o.opt("startDatePlan")?;
+        let status = o.opt("status")?;
+        let status_changed_by = o.opt("statusChangedBy")?;
+        let status_changed_date = o.opt("statusChangedDate")?;
+        let subordinate = o.opt("subordinate")?;
+        let task_control = o.opt("taskControl")?;
+        let time_estimate = o.opt("timeEstimate")?;
+        let time_spent_in_logs = o.opt("timeSpentInLogs")?;
+        let title = o.opt("title")?;
+        let viewed_date = o.opt("viewedDate")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "accomplices",
+                    "accomplicesData",
+                    "action",
+                    "activityDate",
+                    "addInReport",
+                    "allowChangeDeadline",
+                    "allowTimeTracking",
+                    "auditors",
+                    "auditorsData",
+                    "backlogId",
+                    "changedBy",
+                    "changedDate",
+                    "checkListCanAdd",
+                    "checkListTree",
+                    "checklist",
+                    "closedBy",
+                    "closedDate",
+                    "commentsCount",
+                    "createdBy",
+                    "createdDate",
+                    "creator",
+                    "dateStart",
+                    "deadline",
+                    "description",
+                    "descriptionInBbcode",
+                    "durationFact",
+                    "durationPlan",
+                    "durationType",
+                    "endDatePlan",
+                    "exchangeId",
+                    "exchangeModified",
+                    "favorite",
+                    "flowId",
+                    "forkedByTemplateId",
+                    "forumId",
+                    "forumTopicId",
+                    "group",
+                    "groupId",
+                    "guid",
+                    "id",
+                    "isMuted",
+                    "isPinned",
+                    "isPinnedInGroup",
+                    "mark",
+                    "matchWorkTime",
+                    "multitask",
+                    "newCommentsCount",
+                    "notViewed",
+                    "outlookVersion",
+                    "priority",
+                    "replicate",
+                    "responsible",
+                    "responsibleId",
+                    "serviceCommentsCount",
+                    "siteId",
+                    "sorting",
+                    "sprintId",
+                    "stageId",
+                    "startDatePlan",
+                    "status",
+                    "statusChangedBy",
+                    "statusChangedDate",
+                    "subordinate",
+                    "taskControl",
+                    "timeEstimate",
+                    "timeSpentInLogs",
+                    "title",
+                    "viewedDate",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            accomplices: o.opt("accomplices")?,
-            accomplices_data: o.opt("accomplicesData")?,
-            action: o.opt("action")?,
-            activity_date: o.opt("activityDate")?,
-            add_in_report: o.opt("addInReport")?,
-            allow_change_deadline: o.opt("allowChangeDeadline")?,
-            allow_time_tracking: o.opt("allowTimeTracking")?,
-            auditors: o.opt("auditors")?,
-            auditors_data: o.opt("auditorsData")?,
-            backlog_id: o.opt("backlogId")?,
-            changed_by: o.opt("changedBy")?,
-            changed_date: o.opt("changedDate")?,
-            check_list_can_add: o.opt("checkListCanAdd")?,
-            check_list_tree: o.opt("checkListTree")?,
-            checklist: o.opt("checklist")?,
-            closed_by: o.opt("closedBy")?,
-            closed_date: o.opt("closedDate")?,
-            comments_count: o.opt("commentsCount")?,
-            created_by: o.opt("createdBy")?,
-            created_date: o.opt("createdDate")?,
-            creator: o.opt("creator")?,
-            date_start: o.opt("dateStart")?,
-            deadline: o.opt("deadline")?,
-            description: o.opt("description")?,
-            description_in_bbcode: o.opt("descriptionInBbcode")?,
-            duration_fact: o.opt("durationFact")?,
-            duration_plan: o.opt("durationPlan")?,
-            duration_type: o.opt("durationType")?,
-            end_date_plan: o.opt("endDatePlan")?,
-            exchange_id: o.opt("exchangeId")?,
-            exchange_modified: o.opt("exchangeModified")?,
-            favorite: o.opt("favorite")?,
-            flow_id: o.opt("flowId")?,
-            forked_by_template_id: o.opt("forkedByTemplateId")?,
-            forum_id: o.opt("forumId")?,
-            forum_topic_id: o.opt("forumTopicId")?,
-            group: o.opt("group")?,
-            group_id: o.opt("groupId")?,
-            guid: o.opt("guid")?,
-            id: o.opt("id")?,
-            is_muted: o.opt("isMuted")?,
-            is_pinned: o.opt("isPinned")?,
-            is_pinned_in_group: o.opt("isPinnedInGroup")?,
-            mark: o.opt("mark")?,
-            match_work_time: o.opt("matchWorkTime")?,
-            multitask: o.opt("multitask")?,
-            new_comments_count: o.opt("newCommentsCount")?,
-            not_viewed: o.opt("notViewed")?,
-            outlook_version: o.opt("outlookVersion")?,
-            priority: o.opt("priority")?,
-            replicate: o.opt("replicate")?,
-            responsible: o.opt("responsible")?,
-            responsible_id: o.opt("responsibleId")?,
-            service_comments_count: o.opt("serviceCommentsCount")?,
-            site_id: o.opt("siteId")?,
-            sorting: o.opt("sorting")?,
-            sprint_id: o.opt("sprintId")?,
-            stage_id: o.opt("stageId")?,
-            start_date_plan: o.opt("startDatePlan")?,
-            status: o.opt("status")?,
-            status_changed_by: o.opt("statusChangedBy")?,
-            status_changed_date: o.opt("statusChangedDate")?,
-            subordinate: o.opt("subordinate")?,
-            task_control: o.opt("taskControl")?,
-            time_estimate: o.opt("timeEstimate")?,
-            time_spent_in_logs: o.opt("timeSpentInLogs")?,
-            title: o.opt("title")?,
-            viewed_date: o.opt("viewedDate")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "accomplices",
-                        "accomplicesData",
-                        "action",
-                        "activityDate",
-                        "addInReport",
-                        "allowChangeDeadline",
-                        "allowTimeTracking",
-                        "auditors",
-                        "auditorsData",
-                        "backlogId",
-                        "changedBy",
-                        "changedDate",
-                        "checkListCanAdd",
-                        "checkListTree",
-                        "checklist",
-                        "closedBy",
-                        "closedDate",
-                        "commentsCount",
-                        "createdBy",
-                        "createdDate",
-                        "creator",
-                        "dateStart",
-                        "deadline",
-                        "description",
-                        "descriptionInBbcode",
-                        "durationFact",
-                        "durationPlan",
-                        "durationType",
-                        "endDatePlan",
-                        "exchangeId",
-                        "exchangeModified",
-                        "favorite",
-                        "flowId",
-                        "forkedByTemplateId",
-                        "forumId",
-                        "forumTopicId",
-                        "group",
-                        "groupId",
-                        "guid",
-                        "id",
-                        "isMuted",
-                        "isPinned",
-                        "isPinnedInGroup",
-                        "mark",
-                        "matchWorkTime",
-                        "multitask",
-                        "newCommentsCount",
-                        "notViewed",
-                        "outlookVersion",
-                        "priority",
-                        "replicate",
-                        "responsible",
-                        "responsibleId",
-                        "serviceCommentsCount",
-                        "siteId",
-                        "sorting",
-                        "sprintId",
-                        "stageId",
-                        "startDatePlan",
-                        "status",
-                        "statusChangedBy",
-                        "statusChangedDate",
-                        "subordinate",
-                        "taskControl",
-                        "timeEstimate",
-                        "timeSpentInLogs",
-                        "title",
-                        "viewedDate",
-                        "xmlId",
-                    ],
-                )?,
+            accomplices,
+            accomplices_data,
+            action,
+            activity_date,
+            add_in_report,
+            allow_change_deadline,
+            allow_time_tracking,
+            auditors,
+            auditors_data,
+            backlog_id,
+            changed_by,
+            changed_date,
+            check_list_can_add,
+            check_list_tree,
+            checklist,
+            closed_by,
+            closed_date,
+            comments_count,
+            created_by,
+            created_date,
+            creator,
+            date_start,
+            deadline,
+            description,
+            description_in_bbcode,
+            duration_fact,
+            duration_plan,
+            duration_type,
+            end_date_plan,
+            exchange_id,
+            exchange_modified,
+            favorite,
+            flow_id,
+            forked_by_template_id,
+            forum_id,
+            forum_topic_id,
+            group,
+            group_id,
+            guid,
+            id,
+            is_muted,
+            is_pinned,
+            is_pinned_in_group,
+            mark,
+            match_work_time,
+            multitask,
+            new_comments_count,
+            not_viewed,
+            outlook_version,
+            priority,
+            replicate,
+            responsible,
+            responsible_id,
+            service_comments_count,
+            site_id,
+            sorting,
+            sprint_id,
+            stage_id,
+            start_date_plan,
+            status,
+            status_changed_by,
+            status_changed_date,
+            subordinate,
+            task_control,
+            time_estimate,
+            time_spent_in_logs,
+            title,
+            viewed_date,
+            xml_id,
+            additional,
         })
     }
 }

@@ -39,10 +39,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -88,10 +87,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            template_id: o.req("templateId")?,
-            additional: o.rest(&["templateId"])?,
-        })
+        let template_id = o.req("templateId")?;
+        let additional = o.rest(&["templateId"])?;
+        Ok(Self { template_id, additional })
     }
 }
 
@@ -135,7 +133,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -167,15 +166,22 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default = o.opt("default")?;
+        let primary = o.opt("primary")?;
+        let required = o.opt("required")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let values = o.opt("values")?;
+        let additional = o
+            .rest(&["default", "primary", "required", "title", "type", "values"])?;
         Ok(Self {
-            default: o.opt("default")?,
-            primary: o.opt("primary")?,
-            required: o.opt("required")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            values: o.opt("values")?,
-            additional: o
-                .rest(&["default", "primary", "required", "title", "type", "values"])?,
+            default,
+            primary,
+            required,
+            title,
+            type_,
+            values,
+            additional,
         })
     }
 }
@@ -220,10 +226,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let params = o.opt("params")?;
+        let template_id = o.req("templateId")?;
+        let additional = o.rest(&["params", "templateId"])?;
         Ok(Self {
-            params: o.opt("params")?,
-            template_id: o.req("templateId")?,
-            additional: o.rest(&["params", "templateId"])?,
+            params,
+            template_id,
+            additional,
         })
     }
 }
@@ -244,10 +253,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestParams {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            select: o.opt("select")?,
-            additional: o.rest(&["select"])?,
-        })
+        let select = o.opt("select")?;
+        let additional = o.rest(&["select"])?;
+        Ok(Self { select, additional })
     }
 }
 
@@ -382,112 +390,163 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accomplices = o.opt("ACCOMPLICES")?;
+        let add_in_report = o.opt("ADD_IN_REPORT")?;
+        let allow_change_deadline = o.opt("ALLOW_CHANGE_DEADLINE")?;
+        let allow_time_tracking = o.opt("ALLOW_TIME_TRACKING")?;
+        let auditors = o.opt("AUDITORS")?;
+        let base_template_id = o.opt("BASE_TEMPLATE_ID")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let created_by_last_name = o.opt("CREATED_BY_LAST_NAME")?;
+        let created_by_login = o.opt("CREATED_BY_LOGIN")?;
+        let created_by_name = o.opt("CREATED_BY_NAME")?;
+        let created_by_photo = o.opt("CREATED_BY_PHOTO")?;
+        let created_by_second_name = o.opt("CREATED_BY_SECOND_NAME")?;
+        let created_by_work_position = o.opt("CREATED_BY_WORK_POSITION")?;
+        let deadline_after = o.opt("DEADLINE_AFTER")?;
+        let depends_on = o.opt("DEPENDS_ON")?;
+        let description = o.opt("DESCRIPTION")?;
+        let description_in_bbcode = o.opt("DESCRIPTION_IN_BBCODE")?;
+        let end_date_plan_after = o.opt("END_DATE_PLAN_AFTER")?;
+        let files = o.opt("FILES")?;
+        let group_id = o.opt("GROUP_ID")?;
+        let id = o.opt("ID")?;
+        let match_work_time = o.opt("MATCH_WORK_TIME")?;
+        let multitask = o.opt("MULTITASK")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let priority = o.opt("PRIORITY")?;
+        let replicate = o.opt("REPLICATE")?;
+        let replicate_params = o.opt("REPLICATE_PARAMS")?;
+        let responsibles = o.opt("RESPONSIBLES")?;
+        let responsible_id = o.opt("RESPONSIBLE_ID")?;
+        let responsible_last_name = o.opt("RESPONSIBLE_LAST_NAME")?;
+        let responsible_login = o.opt("RESPONSIBLE_LOGIN")?;
+        let responsible_name = o.opt("RESPONSIBLE_NAME")?;
+        let responsible_photo = o.opt("RESPONSIBLE_PHOTO")?;
+        let responsible_second_name = o.opt("RESPONSIBLE_SECOND_NAME")?;
+        let responsible_work_position = o.opt("RESPONSIBLE_WORK_POSITION")?;
+        let scenario = o.opt("SCENARIO")?;
+        let site_id = o.opt("SITE_ID")?;
+        let stage_id = o.opt("STAGE_ID")?;
+        let start_date_plan_after = o.opt("START_DATE_PLAN_AFTER")?;
+        let status = o.opt("STATUS")?;
+        let tags = o.opt("TAGS")?;
+        let task_control = o.opt("TASK_CONTROL")?;
+        let task_id = o.opt("TASK_ID")?;
+        let template_children_count = o.opt("TEMPLATE_CHILDREN_COUNT")?;
+        let title = o.opt("TITLE")?;
+        let tparam_replication_count = o.opt("TPARAM_REPLICATION_COUNT")?;
+        let tparam_type = o.opt("TPARAM_TYPE")?;
+        let uf_crm_task = o.opt("UF_CRM_TASK")?;
+        let uf_task_webdav_files = o.opt("UF_TASK_WEBDAV_FILES")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACCOMPLICES",
+                    "ADD_IN_REPORT",
+                    "ALLOW_CHANGE_DEADLINE",
+                    "ALLOW_TIME_TRACKING",
+                    "AUDITORS",
+                    "BASE_TEMPLATE_ID",
+                    "CREATED_BY",
+                    "CREATED_BY_LAST_NAME",
+                    "CREATED_BY_LOGIN",
+                    "CREATED_BY_NAME",
+                    "CREATED_BY_PHOTO",
+                    "CREATED_BY_SECOND_NAME",
+                    "CREATED_BY_WORK_POSITION",
+                    "DEADLINE_AFTER",
+                    "DEPENDS_ON",
+                    "DESCRIPTION",
+                    "DESCRIPTION_IN_BBCODE",
+                    "END_DATE_PLAN_AFTER",
+                    "FILES",
+                    "GROUP_ID",
+                    "ID",
+                    "MATCH_WORK_TIME",
+                    "MULTITASK",
+                    "PARENT_ID",
+                    "PRIORITY",
+                    "REPLICATE",
+                    "REPLICATE_PARAMS",
+                    "RESPONSIBLES",
+                    "RESPONSIBLE_ID",
+                    "RESPONSIBLE_LAST_NAME",
+                    "RESPONSIBLE_LOGIN",
+                    "RESPONSIBLE_NAME",
+                    "RESPONSIBLE_PHOTO",
+                    "RESPONSIBLE_SECOND_NAME",
+                    "RESPONSIBLE_WORK_POSITION",
+                    "SCENARIO",
+                    "SITE_ID",
+                    "STAGE_ID",
+                    "START_DATE_PLAN_AFTER",
+                    "STATUS",
+                    "TAGS",
+                    "TASK_CONTROL",
+                    "TASK_ID",
+                    "TEMPLATE_CHILDREN_COUNT",
+                    "TITLE",
+                    "TPARAM_REPLICATION_COUNT",
+                    "TPARAM_TYPE",
+                    "UF_CRM_TASK",
+                    "UF_TASK_WEBDAV_FILES",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            accomplices: o.opt("ACCOMPLICES")?,
-            add_in_report: o.opt("ADD_IN_REPORT")?,
-            allow_change_deadline: o.opt("ALLOW_CHANGE_DEADLINE")?,
-            allow_time_tracking: o.opt("ALLOW_TIME_TRACKING")?,
-            auditors: o.opt("AUDITORS")?,
-            base_template_id: o.opt("BASE_TEMPLATE_ID")?,
-            created_by: o.opt("CREATED_BY")?,
-            created_by_last_name: o.opt("CREATED_BY_LAST_NAME")?,
-            created_by_login: o.opt("CREATED_BY_LOGIN")?,
-            created_by_name: o.opt("CREATED_BY_NAME")?,
-            created_by_photo: o.opt("CREATED_BY_PHOTO")?,
-            created_by_second_name: o.opt("CREATED_BY_SECOND_NAME")?,
-            created_by_work_position: o.opt("CREATED_BY_WORK_POSITION")?,
-            deadline_after: o.opt("DEADLINE_AFTER")?,
-            depends_on: o.opt("DEPENDS_ON")?,
-            description: o.opt("DESCRIPTION")?,
-            description_in_bbcode: o.opt("DESCRIPTION_IN_BBCODE")?,
-            end_date_plan_after: o.opt("END_DATE_PLAN_AFTER")?,
-            files: o.opt("FILES")?,
-            group_id: o.opt("GROUP_ID")?,
-            id: o.opt("ID")?,
-            match_work_time: o.opt("MATCH_WORK_TIME")?,
-            multitask: o.opt("MULTITASK")?,
-            parent_id: o.opt("PARENT_ID")?,
-            priority: o.opt("PRIORITY")?,
-            replicate: o.opt("REPLICATE")?,
-            replicate_params: o.opt("REPLICATE_PARAMS")?,
-            responsibles: o.opt("RESPONSIBLES")?,
-            responsible_id: o.opt("RESPONSIBLE_ID")?,
-            responsible_last_name: o.opt("RESPONSIBLE_LAST_NAME")?,
-            responsible_login: o.opt("RESPONSIBLE_LOGIN")?,
-            responsible_name: o.opt("RESPONSIBLE_NAME")?,
-            responsible_photo: o.opt("RESPONSIBLE_PHOTO")?,
-            responsible_second_name: o.opt("RESPONSIBLE_SECOND_NAME")?,
-            responsible_work_position: o.opt("RESPONSIBLE_WORK_POSITION")?,
-            scenario: o.opt("SCENARIO")?,
-            site_id: o.opt("SITE_ID")?,
-            stage_id: o.opt("STAGE_ID")?,
-            start_date_plan_after: o.opt("START_DATE_PLAN_AFTER")?,
-            status: o.opt("STATUS")?,
-            tags: o.opt("TAGS")?,
-            task_control: o.opt("TASK_CONTROL")?,
-            task_id: o.opt("TASK_ID")?,
-            template_children_count: o.opt("TEMPLATE_CHILDREN_COUNT")?,
-            title: o.opt("TITLE")?,
-            tparam_replication_count: o.opt("TPARAM_REPLICATION_COUNT")?,
-            tparam_type: o.opt("TPARAM_TYPE")?,
-            uf_crm_task: o.opt("UF_CRM_TASK")?,
-            uf_task_webdav_files: o.opt("UF_TASK_WEBDAV_FILES")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACCOMPLICES",
-                        "ADD_IN_REPORT",
-                        "ALLOW_CHANGE_DEADLINE",
-                        "ALLOW_TIME_TRACKING",
-                        "AUDITORS",
-                        "BASE_TEMPLATE_ID",
-                        "CREATED_BY",
-                        "CREATED_BY_LAST_NAME",
-                        "CREATED_BY_LOGIN",
-                        "CREATED_BY_NAME",
-                        "CREATED_BY_PHOTO",
-                        "CREATED_BY_SECOND_NAME",
-                        "CREATED_BY_WORK_POSITION",
-                        "DEADLINE_AFTER",
-                        "DEPENDS_ON",
-                        "DESCRIPTION",
-                        "DESCRIPTION_IN_BBCODE",
-                        "END_DATE_PLAN_AFTER",
-                        "FILES",
-                        "GROUP_ID",
-                        "ID",
-                        "MATCH_WORK_TIME",
-                        "MULTITASK",
-                        "PARENT_ID",
-                        "PRIORITY",
-                        "REPLICATE",
-                        "REPLICATE_PARAMS",
-                        "RESPONSIBLES",
-                        "RESPONSIBLE_ID",
-                        "RESPONSIBLE_LAST_NAME",
-                        "RESPONSIBLE_LOGIN",
-                        "RESPONSIBLE_NAME",
-                        "RESPONSIBLE_PHOTO",
-                        "RESPONSIBLE_SECOND_NAME",
-                        "RESPONSIBLE_WORK_POSITION",
-                        "SCENARIO",
-                        "SITE_ID",
-                        "STAGE_ID",
-                        "START_DATE_PLAN_AFTER",
-                        "STATUS",
-                        "TAGS",
-                        "TASK_CONTROL",
-                        "TASK_ID",
-                        "TEMPLATE_CHILDREN_COUNT",
-                        "TITLE",
-                        "TPARAM_REPLICATION_COUNT",
-                        "TPARAM_TYPE",
-                        "UF_CRM_TASK",
-                        "UF_TASK_WEBDAV_FILES",
-                        "XML_ID",
-                    ],
-                )?,
+            accomplices,
+            add_in_report,
+            allow_change_deadline,
+            allow_time_tracking,
+            auditors,
+            base_template_id,
+            created_by,
+            created_by_last_name,
+            created_by_login,
+            created_by_name,
+            created_by_photo,
+            created_by_second_name,
+            created_by_work_position,
+            deadline_after,
+            depends_on,
+            description,
+            description_in_bbcode,
+            end_date_plan_after,
+            files,
+            group_id,
+            id,
+            match_work_time,
+            multitask,
+            parent_id,
+            priority,
+            replicate,
+            replicate_params,
+            responsibles,
+            responsible_id,
+            responsible_last_name,
+            responsible_login,
+            responsible_name,
+            responsible_photo,
+            responsible_second_name,
+            responsible_work_position,
+            scenario,
+            site_id,
+            stage_id,
+            start_date_plan_after,
+            status,
+            tags,
+            task_control,
+            task_id,
+            template_children_count,
+            title,
+            tparam_replication_count,
+            tparam_type,
+            uf_crm_task,
+            uf_task_webdav_files,
+            xml_id,
+            additional,
         })
     }
 }
@@ -532,10 +591,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let template_id = o.req("templateId")?;
+        let additional = o.rest(&["fields", "templateId"])?;
         Ok(Self {
-            fields: o.req("fields")?,
-            template_id: o.req("templateId")?,
-            additional: o.rest(&["fields", "templateId"])?,
+            fields,
+            template_id,
+            additional,
         })
     }
 }

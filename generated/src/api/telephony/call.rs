@@ -39,12 +39,17 @@ impl ::bitrix24_runtime::loose::Loose for AttachTranscriptionRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let call_id = o.req("CALL_ID")?;
+        let cost = o.opt("COST")?;
+        let cost_currency = o.opt("COST_CURRENCY")?;
+        let messages = o.req("MESSAGES")?;
+        let additional = o.rest(&["CALL_ID", "COST", "COST_CURRENCY", "MESSAGES"])?;
         Ok(Self {
-            call_id: o.req("CALL_ID")?,
-            cost: o.opt("COST")?,
-            cost_currency: o.opt("COST_CURRENCY")?,
-            messages: o.req("MESSAGES")?,
-            additional: o.rest(&["CALL_ID", "COST", "COST_CURRENCY", "MESSAGES"])?,
+            call_id,
+            cost,
+            cost_currency,
+            messages,
+            additional,
         })
     }
 }
@@ -71,12 +76,17 @@ impl ::bitrix24_runtime::loose::Loose for AttachTranscriptionRequestMessagesItem
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let message = o.req("MESSAGE")?;
+        let side = o.req("SIDE")?;
+        let start_time = o.req("START_TIME")?;
+        let stop_time = o.req("STOP_TIME")?;
+        let additional = o.rest(&["MESSAGE", "SIDE", "START_TIME", "STOP_TIME"])?;
         Ok(Self {
-            message: o.req("MESSAGE")?,
-            side: o.req("SIDE")?,
-            start_time: o.req("START_TIME")?,
-            stop_time: o.req("STOP_TIME")?,
-            additional: o.rest(&["MESSAGE", "SIDE", "START_TIME", "STOP_TIME"])?,
+            message,
+            side,
+            start_time,
+            stop_time,
+            additional,
         })
     }
 }
@@ -100,10 +110,9 @@ impl ::bitrix24_runtime::loose::Loose for AttachTranscriptionResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            transcript_id: o.opt("TRANSCRIPT_ID")?,
-            additional: o.rest(&["TRANSCRIPT_ID"])?,
-        })
+        let transcript_id = o.opt("TRANSCRIPT_ID")?;
+        let additional = o.rest(&["TRANSCRIPT_ID"])?;
+        Ok(Self { transcript_id, additional })
     }
 }
 

@@ -44,12 +44,17 @@ impl ::bitrix24_runtime::loose::Loose for AttachRecordRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let call_id = o.req("CALL_ID")?;
+        let filename = o.opt("FILENAME")?;
+        let file_content = o.opt("FILE_CONTENT")?;
+        let record_url = o.opt("RECORD_URL")?;
+        let additional = o.rest(&["CALL_ID", "FILENAME", "FILE_CONTENT", "RECORD_URL"])?;
         Ok(Self {
-            call_id: o.req("CALL_ID")?,
-            filename: o.opt("FILENAME")?,
-            file_content: o.opt("FILE_CONTENT")?,
-            record_url: o.opt("RECORD_URL")?,
-            additional: o.rest(&["CALL_ID", "FILENAME", "FILE_CONTENT", "RECORD_URL"])?,
+            call_id,
+            filename,
+            file_content,
+            record_url,
+            additional,
         })
     }
 }
@@ -73,10 +78,9 @@ impl ::bitrix24_runtime::loose::Loose for AttachRecordResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            file_id: o.opt("FILE_ID")?,
-            additional: o.rest(&["FILE_ID"])?,
-        })
+        let file_id = o.opt("FILE_ID")?;
+        let additional = o.rest(&["FILE_ID"])?;
+        Ok(Self { file_id, additional })
     }
 }
 
@@ -139,34 +143,46 @@ impl ::bitrix24_runtime::loose::Loose for FinishRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let add_to_chat = o.opt("ADD_TO_CHAT")?;
+        let call_id = o.req("CALL_ID")?;
+        let cost = o.opt("COST")?;
+        let cost_currency = o.opt("COST_CURRENCY")?;
+        let duration = o.opt("DURATION")?;
+        let failed_reason = o.opt("FAILED_REASON")?;
+        let record_url = o.opt("RECORD_URL")?;
+        let status_code = o.opt("STATUS_CODE")?;
+        let user_id = o.req("USER_ID")?;
+        let user_phone_inner = o.req("USER_PHONE_INNER")?;
+        let vote = o.opt("VOTE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADD_TO_CHAT",
+                    "CALL_ID",
+                    "COST",
+                    "COST_CURRENCY",
+                    "DURATION",
+                    "FAILED_REASON",
+                    "RECORD_URL",
+                    "STATUS_CODE",
+                    "USER_ID",
+                    "USER_PHONE_INNER",
+                    "VOTE",
+                ],
+            )?;
         Ok(Self {
-            add_to_chat: o.opt("ADD_TO_CHAT")?,
-            call_id: o.req("CALL_ID")?,
-            cost: o.opt("COST")?,
-            cost_currency: o.opt("COST_CURRENCY")?,
-            duration: o.opt("DURATION")?,
-            failed_reason: o.opt("FAILED_REASON")?,
-            record_url: o.opt("RECORD_URL")?,
-            status_code: o.opt("STATUS_CODE")?,
-            user_id: o.req("USER_ID")?,
-            user_phone_inner: o.req("USER_PHONE_INNER")?,
-            vote: o.opt("VOTE")?,
-            additional: o
-                .rest(
-                    &[
-                        "ADD_TO_CHAT",
-                        "CALL_ID",
-                        "COST",
-                        "COST_CURRENCY",
-                        "DURATION",
-                        "FAILED_REASON",
-                        "RECORD_URL",
-                        "STATUS_CODE",
-                        "USER_ID",
-                        "USER_PHONE_INNER",
-                        "VOTE",
-                    ],
-                )?,
+            add_to_chat,
+            call_id,
+            cost,
+            cost_currency,
+            duration,
+            failed_reason,
+            record_url,
+            status_code,
+            user_id,
+            user_phone_inner,
+            vote,
+            additional,
         })
     }
 }
@@ -235,54 +251,76 @@ impl ::bitrix24_runtime::loose::Loose for FinishResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let call_duration = o.opt("CALL_DURATION")?;
+        let call_failed_code = o.opt("CALL_FAILED_CODE")?;
+        let call_failed_reason = o.opt("CALL_FAILED_REASON")?;
+        let call_id = o.opt("CALL_ID")?;
+        let call_start_date = o.opt("CALL_START_DATE")?;
+        let call_status = o.opt("CALL_STATUS")?;
+        let call_vote = o.opt("CALL_VOTE")?;
+        let comment = o.opt("COMMENT")?;
+        let cost = o.opt("COST")?;
+        let cost_currency = o.opt("COST_CURRENCY")?;
+        let crm_activity_id = o.opt("CRM_ACTIVITY_ID")?;
+        let crm_entity_id = o.opt("CRM_ENTITY_ID")?;
+        let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
+        let external_call_id = o.opt("EXTERNAL_CALL_ID")?;
+        let id = o.opt("ID")?;
+        let incoming = o.opt("INCOMING")?;
+        let phone_number = o.opt("PHONE_NUMBER")?;
+        let portal_number = o.opt("PORTAL_NUMBER")?;
+        let portal_user_id = o.opt("PORTAL_USER_ID")?;
+        let rest_app_id = o.opt("REST_APP_ID")?;
+        let rest_app_name = o.opt("REST_APP_NAME")?;
+        let additional = o
+            .rest(
+                &[
+                    "CALL_DURATION",
+                    "CALL_FAILED_CODE",
+                    "CALL_FAILED_REASON",
+                    "CALL_ID",
+                    "CALL_START_DATE",
+                    "CALL_STATUS",
+                    "CALL_VOTE",
+                    "COMMENT",
+                    "COST",
+                    "COST_CURRENCY",
+                    "CRM_ACTIVITY_ID",
+                    "CRM_ENTITY_ID",
+                    "CRM_ENTITY_TYPE",
+                    "EXTERNAL_CALL_ID",
+                    "ID",
+                    "INCOMING",
+                    "PHONE_NUMBER",
+                    "PORTAL_NUMBER",
+                    "PORTAL_USER_ID",
+                    "REST_APP_ID",
+                    "REST_APP_NAME",
+                ],
+            )?;
         Ok(Self {
-            call_duration: o.opt("CALL_DURATION")?,
-            call_failed_code: o.opt("CALL_FAILED_CODE")?,
-            call_failed_reason: o.opt("CALL_FAILED_REASON")?,
-            call_id: o.opt("CALL_ID")?,
-            call_start_date: o.opt("CALL_START_DATE")?,
-            call_status: o.opt("CALL_STATUS")?,
-            call_vote: o.opt("CALL_VOTE")?,
-            comment: o.opt("COMMENT")?,
-            cost: o.opt("COST")?,
-            cost_currency: o.opt("COST_CURRENCY")?,
-            crm_activity_id: o.opt("CRM_ACTIVITY_ID")?,
-            crm_entity_id: o.opt("CRM_ENTITY_ID")?,
-            crm_entity_type: o.opt("CRM_ENTITY_TYPE")?,
-            external_call_id: o.opt("EXTERNAL_CALL_ID")?,
-            id: o.opt("ID")?,
-            incoming: o.opt("INCOMING")?,
-            phone_number: o.opt("PHONE_NUMBER")?,
-            portal_number: o.opt("PORTAL_NUMBER")?,
-            portal_user_id: o.opt("PORTAL_USER_ID")?,
-            rest_app_id: o.opt("REST_APP_ID")?,
-            rest_app_name: o.opt("REST_APP_NAME")?,
-            additional: o
-                .rest(
-                    &[
-                        "CALL_DURATION",
-                        "CALL_FAILED_CODE",
-                        "CALL_FAILED_REASON",
-                        "CALL_ID",
-                        "CALL_START_DATE",
-                        "CALL_STATUS",
-                        "CALL_VOTE",
-                        "COMMENT",
-                        "COST",
-                        "COST_CURRENCY",
-                        "CRM_ACTIVITY_ID",
-                        "CRM_ENTITY_ID",
-                        "CRM_ENTITY_TYPE",
-                        "EXTERNAL_CALL_ID",
-                        "ID",
-                        "INCOMING",
-                        "PHONE_NUMBER",
-                        "PORTAL_NUMBER",
-                        "PORTAL_USER_ID",
-                        "REST_APP_ID",
-                        "REST_APP_NAME",
-                    ],
-                )?,
+            call_duration,
+            call_failed_code,
+            call_failed_reason,
+            call_id,
+            call_start_date,
+            call_status,
+            call_vote,
+            comment,
+            cost,
+            cost_currency,
+            crm_activity_id,
+            crm_entity_id,
+            crm_entity_type,
+            external_call_id,
+            id,
+            incoming,
+            phone_number,
+            portal_number,
+            portal_user_id,
+            rest_app_id,
+            rest_app_name,
+            additional,
         })
     }
 }
@@ -332,10 +370,13 @@ impl ::bitrix24_runtime::loose::Loose for HideRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let call_id = o.req("CALL_ID")?;
+        let user_id = o.opt("USER_ID")?;
+        let additional = o.rest(&["CALL_ID", "USER_ID"])?;
         Ok(Self {
-            call_id: o.req("CALL_ID")?,
-            user_id: o.opt("USER_ID")?,
-            additional: o.rest(&["CALL_ID", "USER_ID"])?,
+            call_id,
+            user_id,
+            additional,
         })
     }
 }
@@ -408,40 +449,55 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let add_to_chat = o.opt("ADD_TO_CHAT")?;
+        let call_list_id = o.opt("CALL_LIST_ID")?;
+        let call_start_date = o.opt("CALL_START_DATE")?;
+        let crm_create = o.opt("CRM_CREATE")?;
+        let crm_entity_id = o.opt("CRM_ENTITY_ID")?;
+        let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
+        let crm_source = o.opt("CRM_SOURCE")?;
+        let external_call_id = o.opt("EXTERNAL_CALL_ID")?;
+        let line_number = o.opt("LINE_NUMBER")?;
+        let phone_number = o.req("PHONE_NUMBER")?;
+        let show = o.opt("SHOW")?;
+        let type_ = o.req("TYPE")?;
+        let user_id = o.req("USER_ID")?;
+        let user_phone_inner = o.req("USER_PHONE_INNER")?;
+        let additional = o
+            .rest(
+                &[
+                    "ADD_TO_CHAT",
+                    "CALL_LIST_ID",
+                    "CALL_START_DATE",
+                    "CRM_CREATE",
+                    "CRM_ENTITY_ID",
+                    "CRM_ENTITY_TYPE",
+                    "CRM_SOURCE",
+                    "EXTERNAL_CALL_ID",
+                    "LINE_NUMBER",
+                    "PHONE_NUMBER",
+                    "SHOW",
+                    "TYPE",
+                    "USER_ID",
+                    "USER_PHONE_INNER",
+                ],
+            )?;
         Ok(Self {
-            add_to_chat: o.opt("ADD_TO_CHAT")?,
-            call_list_id: o.opt("CALL_LIST_ID")?,
-            call_start_date: o.opt("CALL_START_DATE")?,
-            crm_create: o.opt("CRM_CREATE")?,
-            crm_entity_id: o.opt("CRM_ENTITY_ID")?,
-            crm_entity_type: o.opt("CRM_ENTITY_TYPE")?,
-            crm_source: o.opt("CRM_SOURCE")?,
-            external_call_id: o.opt("EXTERNAL_CALL_ID")?,
-            line_number: o.opt("LINE_NUMBER")?,
-            phone_number: o.req("PHONE_NUMBER")?,
-            show: o.opt("SHOW")?,
-            type_: o.req("TYPE")?,
-            user_id: o.req("USER_ID")?,
-            user_phone_inner: o.req("USER_PHONE_INNER")?,
-            additional: o
-                .rest(
-                    &[
-                        "ADD_TO_CHAT",
-                        "CALL_LIST_ID",
-                        "CALL_START_DATE",
-                        "CRM_CREATE",
-                        "CRM_ENTITY_ID",
-                        "CRM_ENTITY_TYPE",
-                        "CRM_SOURCE",
-                        "EXTERNAL_CALL_ID",
-                        "LINE_NUMBER",
-                        "PHONE_NUMBER",
-                        "SHOW",
-                        "TYPE",
-                        "USER_ID",
-                        "USER_PHONE_INNER",
-                    ],
-                )?,
+            add_to_chat,
+            call_list_id,
+            call_start_date,
+            crm_create,
+            crm_entity_id,
+            crm_entity_type,
+            crm_source,
+            external_call_id,
+            line_number,
+            phone_number,
+            show,
+            type_,
+            user_id,
+            user_phone_inner,
+            additional,
         })
     }
 }
@@ -484,22 +540,28 @@ impl ::bitrix24_runtime::loose::Loose for RegisterResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let call_id = o.opt("CALL_ID")?;
+        let crm_created_entities = o.opt("CRM_CREATED_ENTITIES")?;
+        let crm_created_lead = o.opt("CRM_CREATED_LEAD")?;
+        let crm_entity_id = o.opt("CRM_ENTITY_ID")?;
+        let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
+        let additional = o
+            .rest(
+                &[
+                    "CALL_ID",
+                    "CRM_CREATED_ENTITIES",
+                    "CRM_CREATED_LEAD",
+                    "CRM_ENTITY_ID",
+                    "CRM_ENTITY_TYPE",
+                ],
+            )?;
         Ok(Self {
-            call_id: o.opt("CALL_ID")?,
-            crm_created_entities: o.opt("CRM_CREATED_ENTITIES")?,
-            crm_created_lead: o.opt("CRM_CREATED_LEAD")?,
-            crm_entity_id: o.opt("CRM_ENTITY_ID")?,
-            crm_entity_type: o.opt("CRM_ENTITY_TYPE")?,
-            additional: o
-                .rest(
-                    &[
-                        "CALL_ID",
-                        "CRM_CREATED_ENTITIES",
-                        "CRM_CREATED_LEAD",
-                        "CRM_ENTITY_ID",
-                        "CRM_ENTITY_TYPE",
-                    ],
-                )?,
+            call_id,
+            crm_created_entities,
+            crm_created_lead,
+            crm_entity_id,
+            crm_entity_type,
+            additional,
         })
     }
 }
@@ -543,10 +605,9 @@ impl ::bitrix24_runtime::loose::Loose for SearchCrmEntitiesRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            phone_number: o.req("PHONE_NUMBER")?,
-            additional: o.rest(&["PHONE_NUMBER"])?,
-        })
+        let phone_number = o.req("PHONE_NUMBER")?;
+        let additional = o.rest(&["PHONE_NUMBER"])?;
+        Ok(Self { phone_number, additional })
     }
 }
 
@@ -594,10 +655,13 @@ impl ::bitrix24_runtime::loose::Loose for ShowRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let call_id = o.req("CALL_ID")?;
+        let user_id = o.opt("USER_ID")?;
+        let additional = o.rest(&["CALL_ID", "USER_ID"])?;
         Ok(Self {
-            call_id: o.req("CALL_ID")?,
-            user_id: o.opt("USER_ID")?,
-            additional: o.rest(&["CALL_ID", "USER_ID"])?,
+            call_id,
+            user_id,
+            additional,
         })
     }
 }

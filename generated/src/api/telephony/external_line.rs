@@ -40,11 +40,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let crm_auto_create = o.opt("CRM_AUTO_CREATE")?;
+        let name = o.opt("NAME")?;
+        let number = o.req("NUMBER")?;
+        let additional = o.rest(&["CRM_AUTO_CREATE", "NAME", "NUMBER"])?;
         Ok(Self {
-            crm_auto_create: o.opt("CRM_AUTO_CREATE")?,
-            name: o.opt("NAME")?,
-            number: o.req("NUMBER")?,
-            additional: o.rest(&["CRM_AUTO_CREATE", "NAME", "NUMBER"])?,
+            crm_auto_create,
+            name,
+            number,
+            additional,
         })
     }
 }
@@ -66,10 +70,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("ID")?,
-            additional: o.rest(&["ID"])?,
-        })
+        let id = o.opt("ID")?;
+        let additional = o.rest(&["ID"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -112,10 +115,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            number: o.req("NUMBER")?,
-            additional: o.rest(&["NUMBER"])?,
-        })
+        let number = o.req("NUMBER")?;
+        let additional = o.rest(&["NUMBER"])?;
+        Ok(Self { number, additional })
     }
 }
 
@@ -159,7 +161,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -209,11 +212,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let crm_auto_create = o.opt("CRM_AUTO_CREATE")?;
+        let name = o.opt("NAME")?;
+        let number = o.req("NUMBER")?;
+        let additional = o.rest(&["CRM_AUTO_CREATE", "NAME", "NUMBER"])?;
         Ok(Self {
-            crm_auto_create: o.opt("CRM_AUTO_CREATE")?,
-            name: o.opt("NAME")?,
-            number: o.req("NUMBER")?,
-            additional: o.rest(&["CRM_AUTO_CREATE", "NAME", "NUMBER"])?,
+            crm_auto_create,
+            name,
+            number,
+            additional,
         })
     }
 }
@@ -235,10 +242,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("ID")?,
-            additional: o.rest(&["ID"])?,
-        })
+        let id = o.opt("ID")?;
+        let additional = o.rest(&["ID"])?;
+        Ok(Self { id, additional })
     }
 }
 

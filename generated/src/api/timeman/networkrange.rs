@@ -35,10 +35,9 @@ impl ::bitrix24_runtime::loose::Loose for CheckRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            ip: o.opt("IP")?,
-            additional: o.rest(&["IP"])?,
-        })
+        let ip = o.opt("IP")?;
+        let additional = o.rest(&["IP"])?;
+        Ok(Self { ip, additional })
     }
 }
 
@@ -63,11 +62,15 @@ impl ::bitrix24_runtime::loose::Loose for CheckResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let ip = o.opt("ip")?;
+        let name = o.opt("name")?;
+        let range = o.opt("range")?;
+        let additional = o.rest(&["ip", "name", "range"])?;
         Ok(Self {
-            ip: o.opt("ip")?,
-            name: o.opt("name")?,
-            range: o.opt("range")?,
-            additional: o.rest(&["ip", "name", "range"])?,
+            ip,
+            name,
+            range,
+            additional,
         })
     }
 }
@@ -109,7 +112,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -134,11 +138,10 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            ip_range: o.opt("ip_range")?,
-            name: o.opt("name")?,
-            additional: o.rest(&["ip_range", "name"])?,
-        })
+        let ip_range = o.opt("ip_range")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["ip_range", "name"])?;
+        Ok(Self { ip_range, name, additional })
     }
 }
 
@@ -181,10 +184,9 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            ranges: o.req("RANGES")?,
-            additional: o.rest(&["RANGES"])?,
-        })
+        let ranges = o.req("RANGES")?;
+        let additional = o.rest(&["RANGES"])?;
+        Ok(Self { ranges, additional })
     }
 }
 

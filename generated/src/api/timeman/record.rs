@@ -41,12 +41,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.req("filter")?;
+        let order = o.opt("order")?;
+        let pagination = o.opt("pagination")?;
+        let select = o.opt("select")?;
+        let additional = o.rest(&["filter", "order", "pagination", "select"])?;
         Ok(Self {
-            filter: o.req("filter")?,
-            order: o.opt("order")?,
-            pagination: o.opt("pagination")?,
-            select: o.opt("select")?,
-            additional: o.rest(&["filter", "order", "pagination", "select"])?,
+            filter,
+            order,
+            pagination,
+            select,
+            additional,
         })
     }
 }
@@ -68,10 +73,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            items: o.opt("items")?,
-            additional: o.rest(&["items"])?,
-        })
+        let items = o.opt("items")?;
+        let additional = o.rest(&["items"])?;
+        Ok(Self { items, additional })
     }
 }
 

@@ -33,10 +33,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -96,50 +95,70 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let allowed_devices = o.opt("ALLOWED_DEVICES")?;
+        let calendar = o.opt("CALENDAR")?;
+        let calendar_id = o.opt("CALENDAR_ID")?;
+        let controlled_actions = o.opt("CONTROLLED_ACTIONS")?;
+        let created_at = o.opt("CREATED_AT")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let deleted = o.opt("DELETED")?;
+        let deleted_at = o.opt("DELETED_AT")?;
+        let deleted_by = o.opt("DELETED_BY")?;
+        let id = o.opt("ID")?;
+        let is_for_all_users = o.opt("IS_FOR_ALL_USERS")?;
+        let name = o.opt("NAME")?;
+        let report_period = o.opt("REPORT_PERIOD")?;
+        let report_period_options = o.opt("REPORT_PERIOD_OPTIONS")?;
+        let schedule_type = o.opt("SCHEDULE_TYPE")?;
+        let schedule_violation_rules = o.opt("SCHEDULE_VIOLATION_RULES")?;
+        let shifts = o.opt("SHIFTS")?;
+        let updated_by = o.opt("UPDATED_BY")?;
+        let worktime_restrictions = o.opt("WORKTIME_RESTRICTIONS")?;
+        let additional = o
+            .rest(
+                &[
+                    "ALLOWED_DEVICES",
+                    "CALENDAR",
+                    "CALENDAR_ID",
+                    "CONTROLLED_ACTIONS",
+                    "CREATED_AT",
+                    "CREATED_BY",
+                    "DELETED",
+                    "DELETED_AT",
+                    "DELETED_BY",
+                    "ID",
+                    "IS_FOR_ALL_USERS",
+                    "NAME",
+                    "REPORT_PERIOD",
+                    "REPORT_PERIOD_OPTIONS",
+                    "SCHEDULE_TYPE",
+                    "SCHEDULE_VIOLATION_RULES",
+                    "SHIFTS",
+                    "UPDATED_BY",
+                    "WORKTIME_RESTRICTIONS",
+                ],
+            )?;
         Ok(Self {
-            allowed_devices: o.opt("ALLOWED_DEVICES")?,
-            calendar: o.opt("CALENDAR")?,
-            calendar_id: o.opt("CALENDAR_ID")?,
-            controlled_actions: o.opt("CONTROLLED_ACTIONS")?,
-            created_at: o.opt("CREATED_AT")?,
-            created_by: o.opt("CREATED_BY")?,
-            deleted: o.opt("DELETED")?,
-            deleted_at: o.opt("DELETED_AT")?,
-            deleted_by: o.opt("DELETED_BY")?,
-            id: o.opt("ID")?,
-            is_for_all_users: o.opt("IS_FOR_ALL_USERS")?,
-            name: o.opt("NAME")?,
-            report_period: o.opt("REPORT_PERIOD")?,
-            report_period_options: o.opt("REPORT_PERIOD_OPTIONS")?,
-            schedule_type: o.opt("SCHEDULE_TYPE")?,
-            schedule_violation_rules: o.opt("SCHEDULE_VIOLATION_RULES")?,
-            shifts: o.opt("SHIFTS")?,
-            updated_by: o.opt("UPDATED_BY")?,
-            worktime_restrictions: o.opt("WORKTIME_RESTRICTIONS")?,
-            additional: o
-                .rest(
-                    &[
-                        "ALLOWED_DEVICES",
-                        "CALENDAR",
-                        "CALENDAR_ID",
-                        "CONTROLLED_ACTIONS",
-                        "CREATED_AT",
-                        "CREATED_BY",
-                        "DELETED",
-                        "DELETED_AT",
-                        "DELETED_BY",
-                        "ID",
-                        "IS_FOR_ALL_USERS",
-                        "NAME",
-                        "REPORT_PERIOD",
-                        "REPORT_PERIOD_OPTIONS",
-                        "SCHEDULE_TYPE",
-                        "SCHEDULE_VIOLATION_RULES",
-                        "SHIFTS",
-                        "UPDATED_BY",
-                        "WORKTIME_RESTRICTIONS",
-                    ],
-                )?,
+            allowed_devices,
+            calendar,
+            calendar_id,
+            controlled_actions,
+            created_at,
+            created_by,
+            deleted,
+            deleted_at,
+            deleted_by,
+            id,
+            is_for_all_users,
+            name,
+            report_period,
+            report_period_options,
+            schedule_type,
+            schedule_violation_rules,
+            shifts,
+            updated_by,
+            worktime_restrictions,
+            additional,
         })
     }
 }
@@ -160,10 +179,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseAllowedDevices {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            browser: o.opt("browser")?,
-            additional: o.rest(&["browser"])?,
-        })
+        let browser = o.opt("browser")?;
+        let additional = o.rest(&["browser"])?;
+        Ok(Self { browser, additional })
     }
 }
 
@@ -191,16 +209,20 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseCalendar {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let exclusions = o.opt("EXCLUSIONS")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let parent_calendar_id = o.opt("PARENT_CALENDAR_ID")?;
+        let system_code = o.opt("SYSTEM_CODE")?;
+        let additional = o
+            .rest(&["EXCLUSIONS", "ID", "NAME", "PARENT_CALENDAR_ID", "SYSTEM_CODE"])?;
         Ok(Self {
-            exclusions: o.opt("EXCLUSIONS")?,
-            id: o.opt("ID")?,
-            name: o.opt("NAME")?,
-            parent_calendar_id: o.opt("PARENT_CALENDAR_ID")?,
-            system_code: o.opt("SYSTEM_CODE")?,
-            additional: o
-                .rest(
-                    &["EXCLUSIONS", "ID", "NAME", "PARENT_CALENDAR_ID", "SYSTEM_CODE"],
-                )?,
+            exclusions,
+            id,
+            name,
+            parent_calendar_id,
+            system_code,
+            additional,
         })
     }
 }
@@ -221,10 +243,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseReportPeriodOptions {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            start_week_day: o.opt("START_WEEK_DAY")?,
-            additional: o.rest(&["START_WEEK_DAY"])?,
-        })
+        let start_week_day = o.opt("START_WEEK_DAY")?;
+        let additional = o.rest(&["START_WEEK_DAY"])?;
+        Ok(Self { start_week_day, additional })
     }
 }
 
@@ -287,48 +308,67 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseScheduleViolationRules {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_code = o.opt("ENTITY_CODE")?;
+        let id = o.opt("ID")?;
+        let max_allowed_to_edit_work_time = o.opt("MAX_ALLOWED_TO_EDIT_WORK_TIME")?;
+        let max_exact_start = o.opt("MAX_EXACT_START")?;
+        let max_offset_start = o.opt("MAX_OFFSET_START")?;
+        let max_shift_start_delay = o.opt("MAX_SHIFT_START_DELAY")?;
+        let max_work_time_lack_for_period = o.opt("MAX_WORK_TIME_LACK_FOR_PERIOD")?;
+        let min_day_duration = o.opt("MIN_DAY_DURATION")?;
+        let min_exact_end = o.opt("MIN_EXACT_END")?;
+        let min_offset_end = o.opt("MIN_OFFSET_END")?;
+        let missed_shift_start = o.opt("MISSED_SHIFT_START")?;
+        let period_time_lack_agent_id = o.opt("PERIOD_TIME_LACK_AGENT_ID")?;
+        let relative_end_from = o.opt("RELATIVE_END_FROM")?;
+        let relative_end_to = o.opt("RELATIVE_END_TO")?;
+        let relative_start_from = o.opt("RELATIVE_START_FROM")?;
+        let relative_start_to = o.opt("RELATIVE_START_TO")?;
+        let schedule_id = o.opt("SCHEDULE_ID")?;
+        let users_to_notify = o.opt("USERS_TO_NOTIFY")?;
+        let additional = o
+            .rest(
+                &[
+                    "ENTITY_CODE",
+                    "ID",
+                    "MAX_ALLOWED_TO_EDIT_WORK_TIME",
+                    "MAX_EXACT_START",
+                    "MAX_OFFSET_START",
+                    "MAX_SHIFT_START_DELAY",
+                    "MAX_WORK_TIME_LACK_FOR_PERIOD",
+                    "MIN_DAY_DURATION",
+                    "MIN_EXACT_END",
+                    "MIN_OFFSET_END",
+                    "MISSED_SHIFT_START",
+                    "PERIOD_TIME_LACK_AGENT_ID",
+                    "RELATIVE_END_FROM",
+                    "RELATIVE_END_TO",
+                    "RELATIVE_START_FROM",
+                    "RELATIVE_START_TO",
+                    "SCHEDULE_ID",
+                    "USERS_TO_NOTIFY",
+                ],
+            )?;
         Ok(Self {
-            entity_code: o.opt("ENTITY_CODE")?,
-            id: o.opt("ID")?,
-            max_allowed_to_edit_work_time: o.opt("MAX_ALLOWED_TO_EDIT_WORK_TIME")?,
-            max_exact_start: o.opt("MAX_EXACT_START")?,
-            max_offset_start: o.opt("MAX_OFFSET_START")?,
-            max_shift_start_delay: o.opt("MAX_SHIFT_START_DELAY")?,
-            max_work_time_lack_for_period: o.opt("MAX_WORK_TIME_LACK_FOR_PERIOD")?,
-            min_day_duration: o.opt("MIN_DAY_DURATION")?,
-            min_exact_end: o.opt("MIN_EXACT_END")?,
-            min_offset_end: o.opt("MIN_OFFSET_END")?,
-            missed_shift_start: o.opt("MISSED_SHIFT_START")?,
-            period_time_lack_agent_id: o.opt("PERIOD_TIME_LACK_AGENT_ID")?,
-            relative_end_from: o.opt("RELATIVE_END_FROM")?,
-            relative_end_to: o.opt("RELATIVE_END_TO")?,
-            relative_start_from: o.opt("RELATIVE_START_FROM")?,
-            relative_start_to: o.opt("RELATIVE_START_TO")?,
-            schedule_id: o.opt("SCHEDULE_ID")?,
-            users_to_notify: o.opt("USERS_TO_NOTIFY")?,
-            additional: o
-                .rest(
-                    &[
-                        "ENTITY_CODE",
-                        "ID",
-                        "MAX_ALLOWED_TO_EDIT_WORK_TIME",
-                        "MAX_EXACT_START",
-                        "MAX_OFFSET_START",
-                        "MAX_SHIFT_START_DELAY",
-                        "MAX_WORK_TIME_LACK_FOR_PERIOD",
-                        "MIN_DAY_DURATION",
-                        "MIN_EXACT_END",
-                        "MIN_OFFSET_END",
-                        "MISSED_SHIFT_START",
-                        "PERIOD_TIME_LACK_AGENT_ID",
-                        "RELATIVE_END_FROM",
-                        "RELATIVE_END_TO",
-                        "RELATIVE_START_FROM",
-                        "RELATIVE_START_TO",
-                        "SCHEDULE_ID",
-                        "USERS_TO_NOTIFY",
-                    ],
-                )?,
+            entity_code,
+            id,
+            max_allowed_to_edit_work_time,
+            max_exact_start,
+            max_offset_start,
+            max_shift_start_delay,
+            max_work_time_lack_for_period,
+            min_day_duration,
+            min_exact_end,
+            min_offset_end,
+            missed_shift_start,
+            period_time_lack_agent_id,
+            relative_end_from,
+            relative_end_to,
+            relative_start_from,
+            relative_start_to,
+            schedule_id,
+            users_to_notify,
+            additional,
         })
     }
 }

@@ -34,10 +34,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            option: o.opt("option")?,
-            additional: o.rest(&["option"])?,
-        })
+        let option = o.opt("option")?;
+        let additional = o.rest(&["option"])?;
+        Ok(Self { option, additional })
     }
 }
 
@@ -60,11 +59,10 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            data: o.opt("data")?,
-            data2: o.opt("data2")?,
-            additional: o.rest(&["data", "data2"])?,
-        })
+        let data = o.opt("data")?;
+        let data2 = o.opt("data2")?;
+        let additional = o.rest(&["data", "data2"])?;
+        Ok(Self { data, data2, additional })
     }
 }
 
@@ -106,10 +104,9 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            options: o.req("options")?,
-            additional: o.rest(&["options"])?,
-        })
+        let options = o.req("options")?;
+        let additional = o.rest(&["options"])?;
+        Ok(Self { options, additional })
     }
 }
 

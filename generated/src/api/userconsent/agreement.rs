@@ -32,7 +32,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -78,11 +79,10 @@ impl ::bitrix24_runtime::loose::Loose for TextRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            replace: o.opt("replace")?,
-            additional: o.rest(&["id", "replace"])?,
-        })
+        let id = o.req("id")?;
+        let replace = o.opt("replace")?;
+        let additional = o.rest(&["id", "replace"])?;
+        Ok(Self { id, replace, additional })
     }
 }
 
@@ -110,22 +110,28 @@ impl ::bitrix24_runtime::loose::Loose for TextRequestReplace {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let company_address = o.opt("COMPANY_ADDRESS")?;
+        let company_name = o.opt("COMPANY_NAME")?;
+        let email = o.opt("EMAIL")?;
+        let purposes = o.opt("PURPOSES")?;
+        let third_parties = o.opt("THIRD_PARTIES")?;
+        let additional = o
+            .rest(
+                &[
+                    "COMPANY_ADDRESS",
+                    "COMPANY_NAME",
+                    "EMAIL",
+                    "PURPOSES",
+                    "THIRD_PARTIES",
+                ],
+            )?;
         Ok(Self {
-            company_address: o.opt("COMPANY_ADDRESS")?,
-            company_name: o.opt("COMPANY_NAME")?,
-            email: o.opt("EMAIL")?,
-            purposes: o.opt("PURPOSES")?,
-            third_parties: o.opt("THIRD_PARTIES")?,
-            additional: o
-                .rest(
-                    &[
-                        "COMPANY_ADDRESS",
-                        "COMPANY_NAME",
-                        "EMAIL",
-                        "PURPOSES",
-                        "THIRD_PARTIES",
-                    ],
-                )?,
+            company_address,
+            company_name,
+            email,
+            purposes,
+            third_parties,
+            additional,
         })
     }
 }

@@ -43,24 +43,24 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let agreement_id = o.req("AGREEMENT_ID")?;
+        let ip = o.req("IP")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let origin_id = o.opt("ORIGIN_ID")?;
+        let url = o.opt("URL")?;
+        let user_id = o.opt("USER_ID")?;
+        let additional = o
+            .rest(
+                &["AGREEMENT_ID", "IP", "ORIGINATOR_ID", "ORIGIN_ID", "URL", "USER_ID"],
+            )?;
         Ok(Self {
-            agreement_id: o.req("AGREEMENT_ID")?,
-            ip: o.req("IP")?,
-            originator_id: o.opt("ORIGINATOR_ID")?,
-            origin_id: o.opt("ORIGIN_ID")?,
-            url: o.opt("URL")?,
-            user_id: o.opt("USER_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "AGREEMENT_ID",
-                        "IP",
-                        "ORIGINATOR_ID",
-                        "ORIGIN_ID",
-                        "URL",
-                        "USER_ID",
-                    ],
-                )?,
+            agreement_id,
+            ip,
+            originator_id,
+            origin_id,
+            url,
+            user_id,
+            additional,
         })
     }
 }

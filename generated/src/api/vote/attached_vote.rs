@@ -41,10 +41,9 @@ impl ::bitrix24_runtime::loose::Loose for DownloadRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            attach_id: o.req("attachId")?,
-            additional: o.rest(&["attachId"])?,
-        })
+        let attach_id = o.req("attachId")?;
+        let additional = o.rest(&["attachId"])?;
+        Ok(Self { attach_id, additional })
     }
 }
 
@@ -94,10 +93,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            attach_id: o.req("attachId")?,
-            additional: o.rest(&["attachId"])?,
-        })
+        let attach_id = o.req("attachId")?;
+        let additional = o.rest(&["attachId"])?;
+        Ok(Self { attach_id, additional })
     }
 }
 
@@ -151,44 +149,61 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let anonymity = o.opt("ANONYMITY")?;
+        let counter = o.opt("COUNTER")?;
+        let id = o.opt("ID")?;
+        let options = o.opt("OPTIONS")?;
+        let questions = o.opt("QUESTIONS")?;
+        let vote_id = o.opt("VOTE_ID")?;
+        let can_edit = o.opt("canEdit")?;
+        let can_revote = o.opt("canRevote")?;
+        let can_vote = o.opt("canVote")?;
+        let download_url = o.opt("downloadUrl")?;
+        let entity_id = o.opt("entityId")?;
+        let is_finished = o.opt("isFinished")?;
+        let is_voted = o.opt("isVoted")?;
+        let result_url = o.opt("resultUrl")?;
+        let signed_attach_id = o.opt("signedAttachId")?;
+        let user_answer_map = o.opt("userAnswerMap")?;
+        let additional = o
+            .rest(
+                &[
+                    "ANONYMITY",
+                    "COUNTER",
+                    "ID",
+                    "OPTIONS",
+                    "QUESTIONS",
+                    "VOTE_ID",
+                    "canEdit",
+                    "canRevote",
+                    "canVote",
+                    "downloadUrl",
+                    "entityId",
+                    "isFinished",
+                    "isVoted",
+                    "resultUrl",
+                    "signedAttachId",
+                    "userAnswerMap",
+                ],
+            )?;
         Ok(Self {
-            anonymity: o.opt("ANONYMITY")?,
-            counter: o.opt("COUNTER")?,
-            id: o.opt("ID")?,
-            options: o.opt("OPTIONS")?,
-            questions: o.opt("QUESTIONS")?,
-            vote_id: o.opt("VOTE_ID")?,
-            can_edit: o.opt("canEdit")?,
-            can_revote: o.opt("canRevote")?,
-            can_vote: o.opt("canVote")?,
-            download_url: o.opt("downloadUrl")?,
-            entity_id: o.opt("entityId")?,
-            is_finished: o.opt("isFinished")?,
-            is_voted: o.opt("isVoted")?,
-            result_url: o.opt("resultUrl")?,
-            signed_attach_id: o.opt("signedAttachId")?,
-            user_answer_map: o.opt("userAnswerMap")?,
-            additional: o
-                .rest(
-                    &[
-                        "ANONYMITY",
-                        "COUNTER",
-                        "ID",
-                        "OPTIONS",
-                        "QUESTIONS",
-                        "VOTE_ID",
-                        "canEdit",
-                        "canRevote",
-                        "canVote",
-                        "downloadUrl",
-                        "entityId",
-                        "isFinished",
-                        "isVoted",
-                        "resultUrl",
-                        "signedAttachId",
-                        "userAnswerMap",
-                    ],
-                )?,
+            anonymity,
+            counter,
+            id,
+            options,
+            questions,
+            vote_id,
+            can_edit,
+            can_revote,
+            can_vote,
+            download_url,
+            entity_id,
+            is_finished,
+            is_voted,
+            result_url,
+            signed_attach_id,
+            user_answer_map,
+            additional,
         })
     }
 }
@@ -253,22 +268,28 @@ impl ::bitrix24_runtime::loose::Loose for GetAnswerVotedRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let answer_id = o.req("answerId")?;
+        let attach_id = o.req("attachId")?;
+        let page_navigation = o.opt("pageNavigation")?;
+        let user_for_mobile_format = o.opt("userForMobileFormat")?;
+        let start = o.opt("start")?;
+        let additional = o
+            .rest(
+                &[
+                    "answerId",
+                    "attachId",
+                    "pageNavigation",
+                    "userForMobileFormat",
+                    "start",
+                ],
+            )?;
         Ok(Self {
-            answer_id: o.req("answerId")?,
-            attach_id: o.req("attachId")?,
-            page_navigation: o.opt("pageNavigation")?,
-            user_for_mobile_format: o.opt("userForMobileFormat")?,
-            start: o.opt("start")?,
-            additional: o
-                .rest(
-                    &[
-                        "answerId",
-                        "attachId",
-                        "pageNavigation",
-                        "userForMobileFormat",
-                        "start",
-                    ],
-                )?,
+            answer_id,
+            attach_id,
+            page_navigation,
+            user_for_mobile_format,
+            start,
+            additional,
         })
     }
 }
@@ -296,12 +317,17 @@ impl ::bitrix24_runtime::loose::Loose for GetAnswerVotedResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let image = o.opt("IMAGE")?;
+        let name = o.opt("NAME")?;
+        let work_position = o.opt("WORK_POSITION")?;
+        let additional = o.rest(&["ID", "IMAGE", "NAME", "WORK_POSITION"])?;
         Ok(Self {
-            id: o.opt("ID")?,
-            image: o.opt("IMAGE")?,
-            name: o.opt("NAME")?,
-            work_position: o.opt("WORK_POSITION")?,
-            additional: o.rest(&["ID", "IMAGE", "NAME", "WORK_POSITION"])?,
+            id,
+            image,
+            name,
+            work_position,
+            additional,
         })
     }
 }
@@ -353,11 +379,15 @@ impl ::bitrix24_runtime::loose::Loose for GetManyRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.req("entityId")?;
+        let entity_type = o.req("entityType")?;
+        let module_id = o.req("moduleId")?;
+        let additional = o.rest(&["entityId", "entityType", "moduleId"])?;
         Ok(Self {
-            entity_id: o.req("entityId")?,
-            entity_type: o.req("entityType")?,
-            module_id: o.req("moduleId")?,
-            additional: o.rest(&["entityId", "entityType", "moduleId"])?,
+            entity_id,
+            entity_type,
+            module_id,
+            additional,
         })
     }
 }
@@ -414,44 +444,61 @@ impl ::bitrix24_runtime::loose::Loose for GetManyResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let anonymity = o.opt("ANONYMITY")?;
+        let counter = o.opt("COUNTER")?;
+        let id = o.opt("ID")?;
+        let options = o.opt("OPTIONS")?;
+        let questions = o.opt("QUESTIONS")?;
+        let vote_id = o.opt("VOTE_ID")?;
+        let can_edit = o.opt("canEdit")?;
+        let can_revote = o.opt("canRevote")?;
+        let can_vote = o.opt("canVote")?;
+        let download_url = o.opt("downloadUrl")?;
+        let entity_id = o.opt("entityId")?;
+        let is_finished = o.opt("isFinished")?;
+        let is_voted = o.opt("isVoted")?;
+        let result_url = o.opt("resultUrl")?;
+        let signed_attach_id = o.opt("signedAttachId")?;
+        let user_answer_map = o.opt("userAnswerMap")?;
+        let additional = o
+            .rest(
+                &[
+                    "ANONYMITY",
+                    "COUNTER",
+                    "ID",
+                    "OPTIONS",
+                    "QUESTIONS",
+                    "VOTE_ID",
+                    "canEdit",
+                    "canRevote",
+                    "canVote",
+                    "downloadUrl",
+                    "entityId",
+                    "isFinished",
+                    "isVoted",
+                    "resultUrl",
+                    "signedAttachId",
+                    "userAnswerMap",
+                ],
+            )?;
         Ok(Self {
-            anonymity: o.opt("ANONYMITY")?,
-            counter: o.opt("COUNTER")?,
-            id: o.opt("ID")?,
-            options: o.opt("OPTIONS")?,
-            questions: o.opt("QUESTIONS")?,
-            vote_id: o.opt("VOTE_ID")?,
-            can_edit: o.opt("canEdit")?,
-            can_revote: o.opt("canRevote")?,
-            can_vote: o.opt("canVote")?,
-            download_url: o.opt("downloadUrl")?,
-            entity_id: o.opt("entityId")?,
-            is_finished: o.opt("isFinished")?,
-            is_voted: o.opt("isVoted")?,
-            result_url: o.opt("resultUrl")?,
-            signed_attach_id: o.opt("signedAttachId")?,
-            user_answer_map: o.opt("userAnswerMap")?,
-            additional: o
-                .rest(
-                    &[
-                        "ANONYMITY",
-                        "COUNTER",
-                        "ID",
-                        "OPTIONS",
-                        "QUESTIONS",
-                        "VOTE_ID",
-                        "canEdit",
-                        "canRevote",
-                        "canVote",
-                        "downloadUrl",
-                        "entityId",
-                        "isFinished",
-                        "isVoted",
-                        "resultUrl",
-                        "signedAttachId",
-                        "userAnswerMap",
-                    ],
-                )?,
+            anonymity,
+            counter,
+            id,
+            options,
+            questions,
+            vote_id,
+            can_edit,
+            can_revote,
+            can_vote,
+            download_url,
+            entity_id,
+            is_finished,
+            is_voted,
+            result_url,
+            signed_attach_id,
+            user_answer_map,
+            additional,
         })
     }
 }
@@ -498,11 +545,15 @@ impl ::bitrix24_runtime::loose::Loose for GetWithVotedRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attach_id = o.req("attachId")?;
+        let page_size = o.opt("pageSize")?;
+        let user_for_mobile_format = o.opt("userForMobileFormat")?;
+        let additional = o.rest(&["attachId", "pageSize", "userForMobileFormat"])?;
         Ok(Self {
-            attach_id: o.req("attachId")?,
-            page_size: o.opt("pageSize")?,
-            user_for_mobile_format: o.opt("userForMobileFormat")?,
-            additional: o.rest(&["attachId", "pageSize", "userForMobileFormat"])?,
+            attach_id,
+            page_size,
+            user_for_mobile_format,
+            additional,
         })
     }
 }
@@ -526,11 +577,10 @@ impl ::bitrix24_runtime::loose::Loose for GetWithVotedResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            attach: o.opt("attach")?,
-            voted: o.opt("voted")?,
-            additional: o.rest(&["attach", "voted"])?,
-        })
+        let attach = o.opt("attach")?;
+        let voted = o.opt("voted")?;
+        let additional = o.rest(&["attach", "voted"])?;
+        Ok(Self { attach, voted, additional })
     }
 }
 
@@ -583,44 +633,61 @@ impl ::bitrix24_runtime::loose::Loose for GetWithVotedResponseAttach {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let anonymity = o.opt("ANONYMITY")?;
+        let counter = o.opt("COUNTER")?;
+        let id = o.opt("ID")?;
+        let options = o.opt("OPTIONS")?;
+        let questions = o.opt("QUESTIONS")?;
+        let vote_id = o.opt("VOTE_ID")?;
+        let can_edit = o.opt("canEdit")?;
+        let can_revote = o.opt("canRevote")?;
+        let can_vote = o.opt("canVote")?;
+        let download_url = o.opt("downloadUrl")?;
+        let entity_id = o.opt("entityId")?;
+        let is_finished = o.opt("isFinished")?;
+        let is_voted = o.opt("isVoted")?;
+        let result_url = o.opt("resultUrl")?;
+        let signed_attach_id = o.opt("signedAttachId")?;
+        let user_answer_map = o.opt("userAnswerMap")?;
+        let additional = o
+            .rest(
+                &[
+                    "ANONYMITY",
+                    "COUNTER",
+                    "ID",
+                    "OPTIONS",
+                    "QUESTIONS",
+                    "VOTE_ID",
+                    "canEdit",
+                    "canRevote",
+                    "canVote",
+                    "downloadUrl",
+                    "entityId",
+                    "isFinished",
+                    "isVoted",
+                    "resultUrl",
+                    "signedAttachId",
+                    "userAnswerMap",
+                ],
+            )?;
         Ok(Self {
-            anonymity: o.opt("ANONYMITY")?,
-            counter: o.opt("COUNTER")?,
-            id: o.opt("ID")?,
-            options: o.opt("OPTIONS")?,
-            questions: o.opt("QUESTIONS")?,
-            vote_id: o.opt("VOTE_ID")?,
-            can_edit: o.opt("canEdit")?,
-            can_revote: o.opt("canRevote")?,
-            can_vote: o.opt("canVote")?,
-            download_url: o.opt("downloadUrl")?,
-            entity_id: o.opt("entityId")?,
-            is_finished: o.opt("isFinished")?,
-            is_voted: o.opt("isVoted")?,
-            result_url: o.opt("resultUrl")?,
-            signed_attach_id: o.opt("signedAttachId")?,
-            user_answer_map: o.opt("userAnswerMap")?,
-            additional: o
-                .rest(
-                    &[
-                        "ANONYMITY",
-                        "COUNTER",
-                        "ID",
-                        "OPTIONS",
-                        "QUESTIONS",
-                        "VOTE_ID",
-                        "canEdit",
-                        "canRevote",
-                        "canVote",
-                        "downloadUrl",
-                        "entityId",
-                        "isFinished",
-                        "isVoted",
-                        "resultUrl",
-                        "signedAttachId",
-                        "userAnswerMap",
-                    ],
-                )?,
+            anonymity,
+            counter,
+            id,
+            options,
+            questions,
+            vote_id,
+            can_edit,
+            can_revote,
+            can_vote,
+            download_url,
+            entity_id,
+            is_finished,
+            is_voted,
+            result_url,
+            signed_attach_id,
+            user_answer_map,
+            additional,
         })
     }
 }
@@ -647,12 +714,17 @@ impl ::bitrix24_runtime::loose::Loose for GetWithVotedResponseVoted {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let image = o.opt("IMAGE")?;
+        let name = o.opt("NAME")?;
+        let work_position = o.opt("WORK_POSITION")?;
+        let additional = o.rest(&["ID", "IMAGE", "NAME", "WORK_POSITION"])?;
         Ok(Self {
-            id: o.opt("ID")?,
-            image: o.opt("IMAGE")?,
-            name: o.opt("NAME")?,
-            work_position: o.opt("WORK_POSITION")?,
-            additional: o.rest(&["ID", "IMAGE", "NAME", "WORK_POSITION"])?,
+            id,
+            image,
+            name,
+            work_position,
+            additional,
         })
     }
 }
@@ -700,10 +772,9 @@ impl ::bitrix24_runtime::loose::Loose for RecallRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            attach_id: o.req("attachId")?,
-            additional: o.rest(&["attachId"])?,
-        })
+        let attach_id = o.req("attachId")?;
+        let additional = o.rest(&["attachId"])?;
+        Ok(Self { attach_id, additional })
     }
 }
 
@@ -757,44 +828,61 @@ impl ::bitrix24_runtime::loose::Loose for RecallResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let anonymity = o.opt("ANONYMITY")?;
+        let counter = o.opt("COUNTER")?;
+        let id = o.opt("ID")?;
+        let options = o.opt("OPTIONS")?;
+        let questions = o.opt("QUESTIONS")?;
+        let vote_id = o.opt("VOTE_ID")?;
+        let can_edit = o.opt("canEdit")?;
+        let can_revote = o.opt("canRevote")?;
+        let can_vote = o.opt("canVote")?;
+        let download_url = o.opt("downloadUrl")?;
+        let entity_id = o.opt("entityId")?;
+        let is_finished = o.opt("isFinished")?;
+        let is_voted = o.opt("isVoted")?;
+        let result_url = o.opt("resultUrl")?;
+        let signed_attach_id = o.opt("signedAttachId")?;
+        let user_answer_map = o.opt("userAnswerMap")?;
+        let additional = o
+            .rest(
+                &[
+                    "ANONYMITY",
+                    "COUNTER",
+                    "ID",
+                    "OPTIONS",
+                    "QUESTIONS",
+                    "VOTE_ID",
+                    "canEdit",
+                    "canRevote",
+                    "canVote",
+                    "downloadUrl",
+                    "entityId",
+                    "isFinished",
+                    "isVoted",
+                    "resultUrl",
+                    "signedAttachId",
+                    "userAnswerMap",
+                ],
+            )?;
         Ok(Self {
-            anonymity: o.opt("ANONYMITY")?,
-            counter: o.opt("COUNTER")?,
-            id: o.opt("ID")?,
-            options: o.opt("OPTIONS")?,
-            questions: o.opt("QUESTIONS")?,
-            vote_id: o.opt("VOTE_ID")?,
-            can_edit: o.opt("canEdit")?,
-            can_revote: o.opt("canRevote")?,
-            can_vote: o.opt("canVote")?,
-            download_url: o.opt("downloadUrl")?,
-            entity_id: o.opt("entityId")?,
-            is_finished: o.opt("isFinished")?,
-            is_voted: o.opt("isVoted")?,
-            result_url: o.opt("resultUrl")?,
-            signed_attach_id: o.opt("signedAttachId")?,
-            user_answer_map: o.opt("userAnswerMap")?,
-            additional: o
-                .rest(
-                    &[
-                        "ANONYMITY",
-                        "COUNTER",
-                        "ID",
-                        "OPTIONS",
-                        "QUESTIONS",
-                        "VOTE_ID",
-                        "canEdit",
-                        "canRevote",
-                        "canVote",
-                        "downloadUrl",
-                        "entityId",
-                        "isFinished",
-                        "isVoted",
-                        "resultUrl",
-                        "signedAttachId",
-                        "userAnswerMap",
-                    ],
-                )?,
+            anonymity,
+            counter,
+            id,
+            options,
+            questions,
+            vote_id,
+            can_edit,
+            can_revote,
+            can_vote,
+            download_url,
+            entity_id,
+            is_finished,
+            is_voted,
+            result_url,
+            signed_attach_id,
+            user_answer_map,
+            additional,
         })
     }
 }
@@ -842,10 +930,9 @@ impl ::bitrix24_runtime::loose::Loose for ResumeRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            attach_id: o.req("attachId")?,
-            additional: o.rest(&["attachId"])?,
-        })
+        let attach_id = o.req("attachId")?;
+        let additional = o.rest(&["attachId"])?;
+        Ok(Self { attach_id, additional })
     }
 }
 
@@ -895,10 +982,9 @@ impl ::bitrix24_runtime::loose::Loose for StopRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            attach_id: o.req("attachId")?,
-            additional: o.rest(&["attachId"])?,
-        })
+        let attach_id = o.req("attachId")?;
+        let additional = o.rest(&["attachId"])?;
+        Ok(Self { attach_id, additional })
     }
 }
 
@@ -949,10 +1035,13 @@ impl ::bitrix24_runtime::loose::Loose for VoteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attach_id = o.req("attachId")?;
+        let ballot = o.req("ballot")?;
+        let additional = o.rest(&["attachId", "ballot"])?;
         Ok(Self {
-            attach_id: o.req("attachId")?,
-            ballot: o.req("ballot")?,
-            additional: o.rest(&["attachId", "ballot"])?,
+            attach_id,
+            ballot,
+            additional,
         })
     }
 }
@@ -1007,44 +1096,61 @@ impl ::bitrix24_runtime::loose::Loose for VoteResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let anonymity = o.opt("ANONYMITY")?;
+        let counter = o.opt("COUNTER")?;
+        let id = o.opt("ID")?;
+        let options = o.opt("OPTIONS")?;
+        let questions = o.opt("QUESTIONS")?;
+        let vote_id = o.opt("VOTE_ID")?;
+        let can_edit = o.opt("canEdit")?;
+        let can_revote = o.opt("canRevote")?;
+        let can_vote = o.opt("canVote")?;
+        let download_url = o.opt("downloadUrl")?;
+        let entity_id = o.opt("entityId")?;
+        let is_finished = o.opt("isFinished")?;
+        let is_voted = o.opt("isVoted")?;
+        let result_url = o.opt("resultUrl")?;
+        let signed_attach_id = o.opt("signedAttachId")?;
+        let user_answer_map = o.opt("userAnswerMap")?;
+        let additional = o
+            .rest(
+                &[
+                    "ANONYMITY",
+                    "COUNTER",
+                    "ID",
+                    "OPTIONS",
+                    "QUESTIONS",
+                    "VOTE_ID",
+                    "canEdit",
+                    "canRevote",
+                    "canVote",
+                    "downloadUrl",
+                    "entityId",
+                    "isFinished",
+                    "isVoted",
+                    "resultUrl",
+                    "signedAttachId",
+                    "userAnswerMap",
+                ],
+            )?;
         Ok(Self {
-            anonymity: o.opt("ANONYMITY")?,
-            counter: o.opt("COUNTER")?,
-            id: o.opt("ID")?,
-            options: o.opt("OPTIONS")?,
-            questions: o.opt("QUESTIONS")?,
-            vote_id: o.opt("VOTE_ID")?,
-            can_edit: o.opt("canEdit")?,
-            can_revote: o.opt("canRevote")?,
-            can_vote: o.opt("canVote")?,
-            download_url: o.opt("downloadUrl")?,
-            entity_id: o.opt("entityId")?,
-            is_finished: o.opt("isFinished")?,
-            is_voted: o.opt("isVoted")?,
-            result_url: o.opt("resultUrl")?,
-            signed_attach_id: o.opt("signedAttachId")?,
-            user_answer_map: o.opt("userAnswerMap")?,
-            additional: o
-                .rest(
-                    &[
-                        "ANONYMITY",
-                        "COUNTER",
-                        "ID",
-                        "OPTIONS",
-                        "QUESTIONS",
-                        "VOTE_ID",
-                        "canEdit",
-                        "canRevote",
-                        "canVote",
-                        "downloadUrl",
-                        "entityId",
-                        "isFinished",
-                        "isVoted",
-                        "resultUrl",
-                        "signedAttachId",
-                        "userAnswerMap",
-                    ],
-                )?,
+            anonymity,
+            counter,
+            id,
+            options,
+            questions,
+            vote_id,
+            can_edit,
+            can_revote,
+            can_vote,
+            download_url,
+            entity_id,
+            is_finished,
+            is_voted,
+            result_url,
+            signed_attach_id,
+            user_answer_map,
+            additional,
         })
     }
 }

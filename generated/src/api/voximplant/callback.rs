@@ -39,13 +39,18 @@ impl ::bitrix24_runtime::loose::Loose for StartRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let from_line = o.req("FROM_LINE")?;
+        let text_to_pronounce = o.req("TEXT_TO_PRONOUNCE")?;
+        let to_number = o.req("TO_NUMBER")?;
+        let voice = o.opt("VOICE")?;
+        let additional = o
+            .rest(&["FROM_LINE", "TEXT_TO_PRONOUNCE", "TO_NUMBER", "VOICE"])?;
         Ok(Self {
-            from_line: o.req("FROM_LINE")?,
-            text_to_pronounce: o.req("TEXT_TO_PRONOUNCE")?,
-            to_number: o.req("TO_NUMBER")?,
-            voice: o.opt("VOICE")?,
-            additional: o
-                .rest(&["FROM_LINE", "TEXT_TO_PRONOUNCE", "TO_NUMBER", "VOICE"])?,
+            from_line,
+            text_to_pronounce,
+            to_number,
+            voice,
+            additional,
         })
     }
 }
@@ -69,10 +74,13 @@ impl ::bitrix24_runtime::loose::Loose for StartResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let call_id = o.opt("CALL_ID")?;
+        let result = o.opt("RESULT")?;
+        let additional = o.rest(&["CALL_ID", "RESULT"])?;
         Ok(Self {
-            call_id: o.opt("CALL_ID")?,
-            result: o.opt("RESULT")?,
-            additional: o.rest(&["CALL_ID", "RESULT"])?,
+            call_id,
+            result,
+            additional,
         })
     }
 }

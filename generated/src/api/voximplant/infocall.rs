@@ -38,11 +38,15 @@ impl ::bitrix24_runtime::loose::Loose for StartwithsoundRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let from_line = o.req("FROM_LINE")?;
+        let to_number = o.req("TO_NUMBER")?;
+        let url = o.req("URL")?;
+        let additional = o.rest(&["FROM_LINE", "TO_NUMBER", "URL"])?;
         Ok(Self {
-            from_line: o.req("FROM_LINE")?,
-            to_number: o.req("TO_NUMBER")?,
-            url: o.req("URL")?,
-            additional: o.rest(&["FROM_LINE", "TO_NUMBER", "URL"])?,
+            from_line,
+            to_number,
+            url,
+            additional,
         })
     }
 }
@@ -66,10 +70,13 @@ impl ::bitrix24_runtime::loose::Loose for StartwithsoundResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let call_id = o.opt("CALL_ID")?;
+        let result = o.opt("RESULT")?;
+        let additional = o.rest(&["CALL_ID", "RESULT"])?;
         Ok(Self {
-            call_id: o.opt("CALL_ID")?,
-            result: o.opt("RESULT")?,
-            additional: o.rest(&["CALL_ID", "RESULT"])?,
+            call_id,
+            result,
+            additional,
         })
     }
 }
@@ -119,13 +126,18 @@ impl ::bitrix24_runtime::loose::Loose for StartwithtextRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let from_line = o.req("FROM_LINE")?;
+        let text_to_pronounce = o.req("TEXT_TO_PRONOUNCE")?;
+        let to_number = o.req("TO_NUMBER")?;
+        let voice = o.opt("VOICE")?;
+        let additional = o
+            .rest(&["FROM_LINE", "TEXT_TO_PRONOUNCE", "TO_NUMBER", "VOICE"])?;
         Ok(Self {
-            from_line: o.req("FROM_LINE")?,
-            text_to_pronounce: o.req("TEXT_TO_PRONOUNCE")?,
-            to_number: o.req("TO_NUMBER")?,
-            voice: o.opt("VOICE")?,
-            additional: o
-                .rest(&["FROM_LINE", "TEXT_TO_PRONOUNCE", "TO_NUMBER", "VOICE"])?,
+            from_line,
+            text_to_pronounce,
+            to_number,
+            voice,
+            additional,
         })
     }
 }
@@ -149,10 +161,13 @@ impl ::bitrix24_runtime::loose::Loose for StartwithtextResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let call_id = o.opt("CALL_ID")?;
+        let result = o.opt("RESULT")?;
+        let additional = o.rest(&["CALL_ID", "RESULT"])?;
         Ok(Self {
-            call_id: o.opt("CALL_ID")?,
-            result: o.opt("RESULT")?,
-            additional: o.rest(&["CALL_ID", "RESULT"])?,
+            call_id,
+            result,
+            additional,
         })
     }
 }

@@ -34,7 +34,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -63,14 +64,20 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let reg150907 = o.opt("reg150907")?;
+        let reg151083 = o.opt("reg151083")?;
+        let reg151085 = o.opt("reg151085")?;
+        let sip11 = o.opt("sip11")?;
+        let sip7 = o.opt("sip7")?;
+        let additional = o
+            .rest(&["reg150907", "reg151083", "reg151085", "sip11", "sip7"])?;
         Ok(Self {
-            reg150907: o.opt("reg150907")?,
-            reg151083: o.opt("reg151083")?,
-            reg151085: o.opt("reg151085")?,
-            sip11: o.opt("sip11")?,
-            sip7: o.opt("sip7")?,
-            additional: o
-                .rest(&["reg150907", "reg151083", "reg151085", "sip11", "sip7"])?,
+            reg150907,
+            reg151083,
+            reg151085,
+            sip11,
+            sip7,
+            additional,
         })
     }
 }

@@ -49,13 +49,19 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let login = o.req("LOGIN")?;
+        let password = o.opt("PASSWORD")?;
+        let server = o.req("SERVER")?;
+        let title = o.opt("TITLE")?;
+        let type_ = o.opt("TYPE")?;
+        let additional = o.rest(&["LOGIN", "PASSWORD", "SERVER", "TITLE", "TYPE"])?;
         Ok(Self {
-            login: o.req("LOGIN")?,
-            password: o.opt("PASSWORD")?,
-            server: o.req("SERVER")?,
-            title: o.opt("TITLE")?,
-            type_: o.opt("TYPE")?,
-            additional: o.rest(&["LOGIN", "PASSWORD", "SERVER", "TITLE", "TYPE"])?,
+            login,
+            password,
+            server,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -118,40 +124,55 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let auth_user = o.opt("AUTH_USER")?;
+        let config_id = o.opt("CONFIG_ID")?;
+        let detect_line_number = o.opt("DETECT_LINE_NUMBER")?;
+        let id = o.opt("ID")?;
+        let line_detect_header_order = o.opt("LINE_DETECT_HEADER_ORDER")?;
+        let login = o.opt("LOGIN")?;
+        let outbound_proxy = o.opt("OUTBOUND_PROXY")?;
+        let password = o.opt("PASSWORD")?;
+        let registration_error_message = o.opt("REGISTRATION_ERROR_MESSAGE")?;
+        let registration_status_code = o.opt("REGISTRATION_STATUS_CODE")?;
+        let reg_id = o.opt("REG_ID")?;
+        let server = o.opt("SERVER")?;
+        let title = o.opt("TITLE")?;
+        let type_ = o.opt("TYPE")?;
+        let additional = o
+            .rest(
+                &[
+                    "AUTH_USER",
+                    "CONFIG_ID",
+                    "DETECT_LINE_NUMBER",
+                    "ID",
+                    "LINE_DETECT_HEADER_ORDER",
+                    "LOGIN",
+                    "OUTBOUND_PROXY",
+                    "PASSWORD",
+                    "REGISTRATION_ERROR_MESSAGE",
+                    "REGISTRATION_STATUS_CODE",
+                    "REG_ID",
+                    "SERVER",
+                    "TITLE",
+                    "TYPE",
+                ],
+            )?;
         Ok(Self {
-            auth_user: o.opt("AUTH_USER")?,
-            config_id: o.opt("CONFIG_ID")?,
-            detect_line_number: o.opt("DETECT_LINE_NUMBER")?,
-            id: o.opt("ID")?,
-            line_detect_header_order: o.opt("LINE_DETECT_HEADER_ORDER")?,
-            login: o.opt("LOGIN")?,
-            outbound_proxy: o.opt("OUTBOUND_PROXY")?,
-            password: o.opt("PASSWORD")?,
-            registration_error_message: o.opt("REGISTRATION_ERROR_MESSAGE")?,
-            registration_status_code: o.opt("REGISTRATION_STATUS_CODE")?,
-            reg_id: o.opt("REG_ID")?,
-            server: o.opt("SERVER")?,
-            title: o.opt("TITLE")?,
-            type_: o.opt("TYPE")?,
-            additional: o
-                .rest(
-                    &[
-                        "AUTH_USER",
-                        "CONFIG_ID",
-                        "DETECT_LINE_NUMBER",
-                        "ID",
-                        "LINE_DETECT_HEADER_ORDER",
-                        "LOGIN",
-                        "OUTBOUND_PROXY",
-                        "PASSWORD",
-                        "REGISTRATION_ERROR_MESSAGE",
-                        "REGISTRATION_STATUS_CODE",
-                        "REG_ID",
-                        "SERVER",
-                        "TITLE",
-                        "TYPE",
-                    ],
-                )?,
+            auth_user,
+            config_id,
+            detect_line_number,
+            id,
+            line_detect_header_order,
+            login,
+            outbound_proxy,
+            password,
+            registration_error_message,
+            registration_status_code,
+            reg_id,
+            server,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -200,10 +221,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            config_id: o.req("CONFIG_ID")?,
-            additional: o.rest(&["CONFIG_ID"])?,
-        })
+        let config_id = o.req("CONFIG_ID")?;
+        let additional = o.rest(&["CONFIG_ID"])?;
+        Ok(Self { config_id, additional })
     }
 }
 
@@ -261,12 +281,17 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("FILTER")?;
+        let order = o.opt("ORDER")?;
+        let sort = o.opt("SORT")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["FILTER", "ORDER", "SORT", "start"])?;
         Ok(Self {
-            filter: o.opt("FILTER")?,
-            order: o.opt("ORDER")?,
-            sort: o.opt("SORT")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["FILTER", "ORDER", "SORT", "start"])?,
+            filter,
+            order,
+            sort,
+            start,
+            additional,
         })
     }
 }
@@ -331,48 +356,67 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestFilter {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let app_id = o.opt("APP_ID")?;
+        let auth_user = o.opt("AUTH_USER")?;
+        let config_id = o.opt("CONFIG_ID")?;
+        let detect_line_number = o.opt("DETECT_LINE_NUMBER")?;
+        let id = o.opt("ID")?;
+        let incoming_login = o.opt("INCOMING_LOGIN")?;
+        let incoming_password = o.opt("INCOMING_PASSWORD")?;
+        let incoming_server = o.opt("INCOMING_SERVER")?;
+        let line_detect_header_order = o.opt("LINE_DETECT_HEADER_ORDER")?;
+        let login = o.opt("LOGIN")?;
+        let outbound_proxy = o.opt("OUTBOUND_PROXY")?;
+        let password = o.opt("PASSWORD")?;
+        let registration_error_message = o.opt("REGISTRATION_ERROR_MESSAGE")?;
+        let registration_status_code = o.opt("REGISTRATION_STATUS_CODE")?;
+        let reg_id = o.opt("REG_ID")?;
+        let server = o.opt("SERVER")?;
+        let title = o.opt("TITLE")?;
+        let type_ = o.opt("TYPE")?;
+        let additional = o
+            .rest(
+                &[
+                    "APP_ID",
+                    "AUTH_USER",
+                    "CONFIG_ID",
+                    "DETECT_LINE_NUMBER",
+                    "ID",
+                    "INCOMING_LOGIN",
+                    "INCOMING_PASSWORD",
+                    "INCOMING_SERVER",
+                    "LINE_DETECT_HEADER_ORDER",
+                    "LOGIN",
+                    "OUTBOUND_PROXY",
+                    "PASSWORD",
+                    "REGISTRATION_ERROR_MESSAGE",
+                    "REGISTRATION_STATUS_CODE",
+                    "REG_ID",
+                    "SERVER",
+                    "TITLE",
+                    "TYPE",
+                ],
+            )?;
         Ok(Self {
-            app_id: o.opt("APP_ID")?,
-            auth_user: o.opt("AUTH_USER")?,
-            config_id: o.opt("CONFIG_ID")?,
-            detect_line_number: o.opt("DETECT_LINE_NUMBER")?,
-            id: o.opt("ID")?,
-            incoming_login: o.opt("INCOMING_LOGIN")?,
-            incoming_password: o.opt("INCOMING_PASSWORD")?,
-            incoming_server: o.opt("INCOMING_SERVER")?,
-            line_detect_header_order: o.opt("LINE_DETECT_HEADER_ORDER")?,
-            login: o.opt("LOGIN")?,
-            outbound_proxy: o.opt("OUTBOUND_PROXY")?,
-            password: o.opt("PASSWORD")?,
-            registration_error_message: o.opt("REGISTRATION_ERROR_MESSAGE")?,
-            registration_status_code: o.opt("REGISTRATION_STATUS_CODE")?,
-            reg_id: o.opt("REG_ID")?,
-            server: o.opt("SERVER")?,
-            title: o.opt("TITLE")?,
-            type_: o.opt("TYPE")?,
-            additional: o
-                .rest(
-                    &[
-                        "APP_ID",
-                        "AUTH_USER",
-                        "CONFIG_ID",
-                        "DETECT_LINE_NUMBER",
-                        "ID",
-                        "INCOMING_LOGIN",
-                        "INCOMING_PASSWORD",
-                        "INCOMING_SERVER",
-                        "LINE_DETECT_HEADER_ORDER",
-                        "LOGIN",
-                        "OUTBOUND_PROXY",
-                        "PASSWORD",
-                        "REGISTRATION_ERROR_MESSAGE",
-                        "REGISTRATION_STATUS_CODE",
-                        "REG_ID",
-                        "SERVER",
-                        "TITLE",
-                        "TYPE",
-                    ],
-                )?,
+            app_id,
+            auth_user,
+            config_id,
+            detect_line_number,
+            id,
+            incoming_login,
+            incoming_password,
+            incoming_server,
+            line_detect_header_order,
+            login,
+            outbound_proxy,
+            password,
+            registration_error_message,
+            registration_status_code,
+            reg_id,
+            server,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -425,10 +469,9 @@ impl ::bitrix24_runtime::loose::Loose for StatusRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            reg_id: o.req("REG_ID")?,
-            additional: o.rest(&["REG_ID"])?,
-        })
+        let reg_id = o.req("REG_ID")?;
+        let additional = o.rest(&["REG_ID"])?;
+        Ok(Self { reg_id, additional })
     }
 }
 
@@ -457,22 +500,28 @@ impl ::bitrix24_runtime::loose::Loose for StatusResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let error_message = o.opt("ERROR_MESSAGE")?;
+        let last_updated = o.opt("LAST_UPDATED")?;
+        let reg_id = o.opt("REG_ID")?;
+        let status_code = o.opt("STATUS_CODE")?;
+        let status_result = o.opt("STATUS_RESULT")?;
+        let additional = o
+            .rest(
+                &[
+                    "ERROR_MESSAGE",
+                    "LAST_UPDATED",
+                    "REG_ID",
+                    "STATUS_CODE",
+                    "STATUS_RESULT",
+                ],
+            )?;
         Ok(Self {
-            error_message: o.opt("ERROR_MESSAGE")?,
-            last_updated: o.opt("LAST_UPDATED")?,
-            reg_id: o.opt("REG_ID")?,
-            status_code: o.opt("STATUS_CODE")?,
-            status_result: o.opt("STATUS_RESULT")?,
-            additional: o
-                .rest(
-                    &[
-                        "ERROR_MESSAGE",
-                        "LAST_UPDATED",
-                        "REG_ID",
-                        "STATUS_CODE",
-                        "STATUS_RESULT",
-                    ],
-                )?,
+            error_message,
+            last_updated,
+            reg_id,
+            status_code,
+            status_result,
+            additional,
         })
     }
 }
@@ -524,13 +573,19 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let config_id = o.req("CONFIG_ID")?;
+        let login = o.opt("LOGIN")?;
+        let password = o.opt("PASSWORD")?;
+        let server = o.opt("SERVER")?;
+        let title = o.opt("TITLE")?;
+        let additional = o.rest(&["CONFIG_ID", "LOGIN", "PASSWORD", "SERVER", "TITLE"])?;
         Ok(Self {
-            config_id: o.req("CONFIG_ID")?,
-            login: o.opt("LOGIN")?,
-            password: o.opt("PASSWORD")?,
-            server: o.opt("SERVER")?,
-            title: o.opt("TITLE")?,
-            additional: o.rest(&["CONFIG_ID", "LOGIN", "PASSWORD", "SERVER", "TITLE"])?,
+            config_id,
+            login,
+            password,
+            server,
+            title,
+            additional,
         })
     }
 }

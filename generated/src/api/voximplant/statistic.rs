@@ -41,12 +41,17 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("FILTER")?;
+        let order = o.opt("ORDER")?;
+        let sort = o.opt("SORT")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["FILTER", "ORDER", "SORT", "start"])?;
         Ok(Self {
-            filter: o.opt("FILTER")?,
-            order: o.opt("ORDER")?,
-            sort: o.opt("SORT")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["FILTER", "ORDER", "SORT", "start"])?,
+            filter,
+            order,
+            sort,
+            start,
+            additional,
         })
     }
 }
@@ -122,68 +127,97 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestFilter {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let call_category = o.opt("CALL_CATEGORY")?;
+        let call_duration = o.opt("CALL_DURATION")?;
+        let call_failed_code = o.opt("CALL_FAILED_CODE")?;
+        let call_failed_reason = o.opt("CALL_FAILED_REASON")?;
+        let call_id = o.opt("CALL_ID")?;
+        let call_log = o.opt("CALL_LOG")?;
+        let call_record_url = o.opt("CALL_RECORD_URL")?;
+        let call_start_date = o.opt("CALL_START_DATE")?;
+        let call_type = o.opt("CALL_TYPE")?;
+        let call_vote = o.opt("CALL_VOTE")?;
+        let comment = o.opt("COMMENT")?;
+        let cost = o.opt("COST")?;
+        let cost_currency = o.opt("COST_CURRENCY")?;
+        let crm_activity_id = o.opt("CRM_ACTIVITY_ID")?;
+        let crm_entity_id = o.opt("CRM_ENTITY_ID")?;
+        let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
+        let external_call_id = o.opt("EXTERNAL_CALL_ID")?;
+        let id = o.opt("ID")?;
+        let phone_number = o.opt("PHONE_NUMBER")?;
+        let portal_number = o.opt("PORTAL_NUMBER")?;
+        let portal_user_id = o.opt("PORTAL_USER_ID")?;
+        let record_duration = o.opt("RECORD_DURATION")?;
+        let redial_attempt = o.opt("REDIAL_ATTEMPT")?;
+        let rest_app_id = o.opt("REST_APP_ID")?;
+        let rest_app_name = o.opt("REST_APP_NAME")?;
+        let session_id = o.opt("SESSION_ID")?;
+        let transcript_id = o.opt("TRANSCRIPT_ID")?;
+        let transcript_pending = o.opt("TRANSCRIPT_PENDING")?;
+        let additional = o
+            .rest(
+                &[
+                    "CALL_CATEGORY",
+                    "CALL_DURATION",
+                    "CALL_FAILED_CODE",
+                    "CALL_FAILED_REASON",
+                    "CALL_ID",
+                    "CALL_LOG",
+                    "CALL_RECORD_URL",
+                    "CALL_START_DATE",
+                    "CALL_TYPE",
+                    "CALL_VOTE",
+                    "COMMENT",
+                    "COST",
+                    "COST_CURRENCY",
+                    "CRM_ACTIVITY_ID",
+                    "CRM_ENTITY_ID",
+                    "CRM_ENTITY_TYPE",
+                    "EXTERNAL_CALL_ID",
+                    "ID",
+                    "PHONE_NUMBER",
+                    "PORTAL_NUMBER",
+                    "PORTAL_USER_ID",
+                    "RECORD_DURATION",
+                    "REDIAL_ATTEMPT",
+                    "REST_APP_ID",
+                    "REST_APP_NAME",
+                    "SESSION_ID",
+                    "TRANSCRIPT_ID",
+                    "TRANSCRIPT_PENDING",
+                ],
+            )?;
         Ok(Self {
-            call_category: o.opt("CALL_CATEGORY")?,
-            call_duration: o.opt("CALL_DURATION")?,
-            call_failed_code: o.opt("CALL_FAILED_CODE")?,
-            call_failed_reason: o.opt("CALL_FAILED_REASON")?,
-            call_id: o.opt("CALL_ID")?,
-            call_log: o.opt("CALL_LOG")?,
-            call_record_url: o.opt("CALL_RECORD_URL")?,
-            call_start_date: o.opt("CALL_START_DATE")?,
-            call_type: o.opt("CALL_TYPE")?,
-            call_vote: o.opt("CALL_VOTE")?,
-            comment: o.opt("COMMENT")?,
-            cost: o.opt("COST")?,
-            cost_currency: o.opt("COST_CURRENCY")?,
-            crm_activity_id: o.opt("CRM_ACTIVITY_ID")?,
-            crm_entity_id: o.opt("CRM_ENTITY_ID")?,
-            crm_entity_type: o.opt("CRM_ENTITY_TYPE")?,
-            external_call_id: o.opt("EXTERNAL_CALL_ID")?,
-            id: o.opt("ID")?,
-            phone_number: o.opt("PHONE_NUMBER")?,
-            portal_number: o.opt("PORTAL_NUMBER")?,
-            portal_user_id: o.opt("PORTAL_USER_ID")?,
-            record_duration: o.opt("RECORD_DURATION")?,
-            redial_attempt: o.opt("REDIAL_ATTEMPT")?,
-            rest_app_id: o.opt("REST_APP_ID")?,
-            rest_app_name: o.opt("REST_APP_NAME")?,
-            session_id: o.opt("SESSION_ID")?,
-            transcript_id: o.opt("TRANSCRIPT_ID")?,
-            transcript_pending: o.opt("TRANSCRIPT_PENDING")?,
-            additional: o
-                .rest(
-                    &[
-                        "CALL_CATEGORY",
-                        "CALL_DURATION",
-                        "CALL_FAILED_CODE",
-                        "CALL_FAILED_REASON",
-                        "CALL_ID",
-                        "CALL_LOG",
-                        "CALL_RECORD_URL",
-                        "CALL_START_DATE",
-                        "CALL_TYPE",
-                        "CALL_VOTE",
-                        "COMMENT",
-                        "COST",
-                        "COST_CURRENCY",
-                        "CRM_ACTIVITY_ID",
-                        "CRM_ENTITY_ID",
-                        "CRM_ENTITY_TYPE",
-                        "EXTERNAL_CALL_ID",
-                        "ID",
-                        "PHONE_NUMBER",
-                        "PORTAL_NUMBER",
-                        "PORTAL_USER_ID",
-                        "RECORD_DURATION",
-                        "REDIAL_ATTEMPT",
-                        "REST_APP_ID",
-                        "REST_APP_NAME",
-                        "SESSION_ID",
-                        "TRANSCRIPT_ID",
-                        "TRANSCRIPT_PENDING",
-                    ],
-                )?,
+            call_category,
+            call_duration,
+            call_failed_code,
+            call_failed_reason,
+            call_id,
+            call_log,
+            call_record_url,
+            call_start_date,
+            call_type,
+            call_vote,
+            comment,
+            cost,
+            cost_currency,
+            crm_activity_id,
+            crm_entity_id,
+            crm_entity_type,
+            external_call_id,
+            id,
+            phone_number,
+            portal_number,
+            portal_user_id,
+            record_duration,
+            redial_attempt,
+            rest_app_id,
+            rest_app_name,
+            session_id,
+            transcript_id,
+            transcript_pending,
+            additional,
         })
     }
 }

@@ -31,7 +31,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -58,13 +59,18 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let buy_connector = o.opt("buy_connector")?;
+        let detail_statistics = o.opt("detail_statistics")?;
+        let edit_config = o.opt("edit_config")?;
+        let lines = o.opt("lines")?;
+        let additional = o
+            .rest(&["buy_connector", "detail_statistics", "edit_config", "lines"])?;
         Ok(Self {
-            buy_connector: o.opt("buy_connector")?,
-            detail_statistics: o.opt("detail_statistics")?,
-            edit_config: o.opt("edit_config")?,
-            lines: o.opt("lines")?,
-            additional: o
-                .rest(&["buy_connector", "detail_statistics", "edit_config", "lines"])?,
+            buy_connector,
+            detail_statistics,
+            edit_config,
+            lines,
+            additional,
         })
     }
 }

@@ -35,10 +35,9 @@ impl ::bitrix24_runtime::loose::Loose for ActivatePhoneRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            user_id: o.req("USER_ID")?,
-            additional: o.rest(&["USER_ID"])?,
-        })
+        let user_id = o.req("USER_ID")?;
+        let additional = o.rest(&["USER_ID"])?;
+        Ok(Self { user_id, additional })
     }
 }
 
@@ -83,10 +82,9 @@ impl ::bitrix24_runtime::loose::Loose for DeactivatePhoneRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            user_id: o.req("USER_ID")?,
-            additional: o.rest(&["USER_ID"])?,
-        })
+        let user_id = o.req("USER_ID")?;
+        let additional = o.rest(&["USER_ID"])?;
+        Ok(Self { user_id, additional })
     }
 }
 
@@ -131,10 +129,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            user_id: o.req("USER_ID")?,
-            additional: o.rest(&["USER_ID"])?,
-        })
+        let user_id = o.req("USER_ID")?;
+        let additional = o.rest(&["USER_ID"])?;
+        Ok(Self { user_id, additional })
     }
 }
 

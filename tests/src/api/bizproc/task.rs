@@ -33,11 +33,15 @@ impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let task_id = o.req("TASK_ID")?;
+        let status = o.req("STATUS")?;
+        let comment = o.opt("COMMENT")?;
+        let fields = o.opt("FIELDS")?;
         Ok(Self {
-            task_id: o.req("TASK_ID")?,
-            status: o.req("STATUS")?,
-            comment: o.opt("COMMENT")?,
-            fields: o.opt("FIELDS")?,
+            task_id,
+            status,
+            comment,
+            fields,
         })
     }
 }

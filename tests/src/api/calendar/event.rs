@@ -37,12 +37,17 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.req("type")?;
+        let owner_id = o.req("ownerId")?;
+        let from = o.opt("from")?;
+        let to = o.opt("to")?;
+        let section = o.opt("section")?;
         Ok(Self {
-            type_: o.req("type")?,
-            owner_id: o.req("ownerId")?,
-            from: o.opt("from")?,
-            to: o.opt("to")?,
-            section: o.opt("section")?,
+            type_,
+            owner_id,
+            from,
+            to,
+            section,
         })
     }
 }
@@ -82,16 +87,25 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let date_from = o.opt("DATE_FROM")?;
+        let date_to = o.opt("DATE_TO")?;
+        let tz_from = o.opt("TZ_FROM")?;
+        let skip_time = o.opt("SKIP_TIME")?;
+        let remind = o.opt("REMIND")?;
+        let start_time = o.opt("startTime")?;
+        let attendee_list = o.opt("ATTENDEE_LIST")?;
         Ok(Self {
-            id: o.opt("ID")?,
-            name: o.opt("NAME")?,
-            date_from: o.opt("DATE_FROM")?,
-            date_to: o.opt("DATE_TO")?,
-            tz_from: o.opt("TZ_FROM")?,
-            skip_time: o.opt("SKIP_TIME")?,
-            remind: o.opt("REMIND")?,
-            start_time: o.opt("startTime")?,
-            attendee_list: o.opt("ATTENDEE_LIST")?,
+            id,
+            name,
+            date_from,
+            date_to,
+            tz_from,
+            skip_time,
+            remind,
+            start_time,
+            attendee_list,
         })
     }
 }
@@ -114,10 +128,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemRemindItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            type_: o.opt("type")?,
-            count: o.opt("count")?,
-        })
+        let type_ = o.opt("type")?;
+        let count = o.opt("count")?;
+        Ok(Self { type_, count })
     }
 }
 
@@ -140,11 +153,10 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemAttendeeListItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            entry_id: o.opt("entryId")?,
-            status: o.opt("status")?,
-        })
+        let id = o.opt("id")?;
+        let entry_id = o.opt("entryId")?;
+        let status = o.opt("status")?;
+        Ok(Self { id, entry_id, status })
     }
 }
 

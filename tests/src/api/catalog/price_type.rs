@@ -34,11 +34,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let select = o.opt("select")?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let start = o.opt("start")?;
         Ok(Self {
-            select: o.opt("select")?,
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            start: o.opt("start")?,
+            select,
+            filter,
+            order,
+            start,
         })
     }
 }
@@ -59,9 +63,8 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            price_types: o.opt("priceTypes")?,
-        })
+        let price_types = o.opt("priceTypes")?;
+        Ok(Self { price_types })
     }
 }
 
@@ -89,13 +92,19 @@ impl ::bitrix24_runtime::loose::Loose for ListResponsePriceTypesItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let base = o.opt("base")?;
+        let sort = o.opt("sort")?;
+        let xml_id = o.opt("xmlId")?;
+        let date_create = o.opt("dateCreate")?;
         Ok(Self {
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            base: o.opt("base")?,
-            sort: o.opt("sort")?,
-            xml_id: o.opt("xmlId")?,
-            date_create: o.opt("dateCreate")?,
+            id,
+            name,
+            base,
+            sort,
+            xml_id,
+            date_create,
         })
     }
 }

@@ -25,7 +25,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { fields: o.req("fields")? })
+        let fields = o.req("fields")?;
+        Ok(Self { fields })
     }
 }
 
@@ -75,20 +76,33 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let iblock_id = o.req("iblockId")?;
+        let name = o.req("name")?;
+        let _1c_id = o.opt("1C_ID")?;
+        let xml_id = o.opt("xmlId")?;
+        let active = o.opt("active")?;
+        let vat_included = o.opt("vatIncluded")?;
+        let purchasing_price = o.opt("purchasingPrice")?;
+        let measure = o.opt("measure")?;
+        let weight = o.opt("weight")?;
+        let sync_source = o.opt("syncSource")?;
+        let type_ = o.opt("type")?;
+        let date_create = o.opt("dateCreate")?;
+        let _123 = o.opt("123")?;
         Ok(Self {
-            iblock_id: o.req("iblockId")?,
-            name: o.req("name")?,
-            _1c_id: o.opt("1C_ID")?,
-            xml_id: o.opt("xmlId")?,
-            active: o.opt("active")?,
-            vat_included: o.opt("vatIncluded")?,
-            purchasing_price: o.opt("purchasingPrice")?,
-            measure: o.opt("measure")?,
-            weight: o.opt("weight")?,
-            sync_source: o.opt("syncSource")?,
-            type_: o.opt("type")?,
-            date_create: o.opt("dateCreate")?,
-            _123: o.opt("123")?,
+            iblock_id,
+            name,
+            _1c_id,
+            xml_id,
+            active,
+            vat_included,
+            purchasing_price,
+            measure,
+            weight,
+            sync_source,
+            type_,
+            date_create,
+            _123,
         })
     }
 }
@@ -148,7 +162,8 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { element: o.opt("element")? })
+        let element = o.opt("element")?;
+        Ok(Self { element })
     }
 }
 
@@ -170,11 +185,10 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseElement {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            _1c_id: o.opt("1C_ID")?,
-            iblock_id: o.opt("iblockId")?,
-        })
+        let id = o.opt("id")?;
+        let _1c_id = o.opt("1C_ID")?;
+        let iblock_id = o.opt("iblockId")?;
+        Ok(Self { id, _1c_id, iblock_id })
     }
 }
 

@@ -25,7 +25,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { fields: o.req("fields")? })
+        let fields = o.req("fields")?;
+        Ok(Self { fields })
     }
 }
 
@@ -57,15 +58,23 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let subject = o.opt("SUBJECT")?;
+        let description_type = o.opt("DESCRIPTION_TYPE")?;
+        let direction = o.opt("DIRECTION")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let priority = o.opt("PRIORITY")?;
+        let communications = o.opt("COMMUNICATIONS")?;
+        let start_time = o.opt("START_TIME")?;
+        let bindings = o.opt("BINDINGS")?;
         Ok(Self {
-            subject: o.opt("SUBJECT")?,
-            description_type: o.opt("DESCRIPTION_TYPE")?,
-            direction: o.opt("DIRECTION")?,
-            type_id: o.opt("TYPE_ID")?,
-            priority: o.opt("PRIORITY")?,
-            communications: o.opt("COMMUNICATIONS")?,
-            start_time: o.opt("START_TIME")?,
-            bindings: o.opt("BINDINGS")?,
+            subject,
+            description_type,
+            direction,
+            type_id,
+            priority,
+            communications,
+            start_time,
+            bindings,
         })
     }
 }
@@ -95,10 +104,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsCommunicationsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let value = o.opt("VALUE")?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let entity_type_id = o.opt("ENTITY_TYPE_ID")?;
         Ok(Self {
-            value: o.opt("VALUE")?,
-            entity_id: o.opt("ENTITY_ID")?,
-            entity_type_id: o.opt("ENTITY_TYPE_ID")?,
+            value,
+            entity_id,
+            entity_type_id,
         })
     }
 }
@@ -118,10 +130,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsBindingsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            owner_id: o.opt("OWNER_ID")?,
-            owner_type_id: o.opt("OWNER_TYPE_ID")?,
-        })
+        let owner_id = o.opt("OWNER_ID")?;
+        let owner_type_id = o.opt("OWNER_TYPE_ID")?;
+        Ok(Self { owner_id, owner_type_id })
     }
 }
 

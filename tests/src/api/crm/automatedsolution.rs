@@ -42,7 +42,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { fields: o.opt("fields")? })
+        let fields = o.opt("fields")?;
+        Ok(Self { fields })
     }
 }
 
@@ -70,13 +71,19 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseField {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("type")?;
+        let is_required = o.opt("isRequired")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let title = o.opt("title")?;
+        let upper_name = o.opt("upperName")?;
         Ok(Self {
-            type_: o.opt("type")?,
-            is_required: o.opt("isRequired")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_multiple: o.opt("isMultiple")?,
-            title: o.opt("title")?,
-            upper_name: o.opt("upperName")?,
+            type_,
+            is_required,
+            is_read_only,
+            is_multiple,
+            title,
+            upper_name,
         })
     }
 }
@@ -98,11 +105,10 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            title: o.opt("title")?,
-            type_ids: o.opt("typeIds")?,
-        })
+        let id = o.opt("id")?;
+        let title = o.opt("title")?;
+        let type_ids = o.opt("typeIds")?;
+        Ok(Self { id, title, type_ids })
     }
 }
 

@@ -34,11 +34,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let select = o.opt("select")?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let start = o.opt("start")?;
         Ok(Self {
-            select: o.opt("select")?,
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            start: o.opt("start")?,
+            select,
+            filter,
+            order,
+            start,
         })
     }
 }
@@ -61,11 +65,10 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            phone: o.opt("=PHONE")?,
-            type_id: o.opt("TYPE_ID")?,
-            additional: o.rest(&["=PHONE", "TYPE_ID"])?,
-        })
+        let phone = o.opt("=PHONE")?;
+        let type_id = o.opt("TYPE_ID")?;
+        let additional = o.rest(&["=PHONE", "TYPE_ID"])?;
+        Ok(Self { phone, type_id, additional })
     }
 }
 
@@ -93,11 +96,15 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseMultiField {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let value = o.req("VALUE")?;
+        let type_id = o.opt("TYPE_ID")?;
         Ok(Self {
-            id: o.opt("ID")?,
-            value_type: o.opt("VALUE_TYPE")?,
-            value: o.req("VALUE")?,
-            type_id: o.opt("TYPE_ID")?,
+            id,
+            value_type,
+            value,
+            type_id,
         })
     }
 }
@@ -157,12 +164,17 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let birthdate = o.opt("BIRTHDATE")?;
+        let phone = o.opt("PHONE")?;
+        let email = o.opt("EMAIL")?;
         Ok(Self {
-            id: o.opt("ID")?,
-            name: o.opt("NAME")?,
-            birthdate: o.opt("BIRTHDATE")?,
-            phone: o.opt("PHONE")?,
-            email: o.opt("EMAIL")?,
+            id,
+            name,
+            birthdate,
+            phone,
+            email,
         })
     }
 }

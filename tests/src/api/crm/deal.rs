@@ -47,12 +47,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         o.deny(&["select", "filter", "order", "start", "filter>ID"])?;
+        let select = o.opt("select")?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let start = o.opt("start")?;
+        let filter_id = o.opt("filter>ID")?;
         Ok(Self {
-            select: o.opt("select")?,
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            start: o.opt("start")?,
-            filter_id: o.opt("filter>ID")?,
+            select,
+            filter,
+            order,
+            start,
+            filter_id,
         })
     }
 }
@@ -83,16 +88,22 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_create = o.opt(">=DATE_CREATE")?;
+        let status_id = o.opt("!STATUS_ID")?;
+        let title = o.opt("%TITLE")?;
+        let category_id = o.opt("CATEGORY_ID")?;
+        let stage_id = o.opt("STAGE_ID")?;
+        let additional = o
+            .rest(
+                &[">=DATE_CREATE", "!STATUS_ID", "%TITLE", "CATEGORY_ID", "STAGE_ID"],
+            )?;
         Ok(Self {
-            date_create: o.opt(">=DATE_CREATE")?,
-            status_id: o.opt("!STATUS_ID")?,
-            title: o.opt("%TITLE")?,
-            category_id: o.opt("CATEGORY_ID")?,
-            stage_id: o.opt("STAGE_ID")?,
-            additional: o
-                .rest(
-                    &[">=DATE_CREATE", "!STATUS_ID", "%TITLE", "CATEGORY_ID", "STAGE_ID"],
-                )?,
+            date_create,
+            status_id,
+            title,
+            category_id,
+            stage_id,
+            additional,
         })
     }
 }
@@ -189,26 +200,34 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseDeal {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let title = o.opt("TITLE")?;
+        let opportunity = o.opt("OPPORTUNITY")?;
+        let stage_id = o.opt("STAGE_ID")?;
+        let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
+        let closed = o.opt("CLOSED")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ID",
+                    "TITLE",
+                    "OPPORTUNITY",
+                    "STAGE_ID",
+                    "ASSIGNED_BY_ID",
+                    "CLOSED",
+                    "DATE_CREATE",
+                ],
+            )?;
         Ok(Self {
-            id: o.opt("ID")?,
-            title: o.opt("TITLE")?,
-            opportunity: o.opt("OPPORTUNITY")?,
-            stage_id: o.opt("STAGE_ID")?,
-            assigned_by_id: o.opt("ASSIGNED_BY_ID")?,
-            closed: o.opt("CLOSED")?,
-            date_create: o.opt("DATE_CREATE")?,
-            additional: o
-                .rest(
-                    &[
-                        "ID",
-                        "TITLE",
-                        "OPPORTUNITY",
-                        "STAGE_ID",
-                        "ASSIGNED_BY_ID",
-                        "CLOSED",
-                        "DATE_CREATE",
-                    ],
-                )?,
+            id,
+            title,
+            opportunity,
+            stage_id,
+            assigned_by_id,
+            closed,
+            date_create,
+            additional,
         })
     }
 }
@@ -356,14 +375,21 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let fields = o.req("fields")?;
+        let params = o.opt("params")?;
+        let user_id = o.opt("userId")?;
+        let user_id_2 = o.opt("user_id")?;
+        let user_id_3 = o.opt("USER_ID")?;
+        let user_id_4 = o.opt("UserId")?;
         Ok(Self {
-            id: o.req("id")?,
-            fields: o.req("fields")?,
-            params: o.opt("params")?,
-            user_id: o.opt("userId")?,
-            user_id_2: o.opt("user_id")?,
-            user_id_3: o.opt("USER_ID")?,
-            user_id_4: o.opt("UserId")?,
+            id,
+            fields,
+            params,
+            user_id,
+            user_id_2,
+            user_id_3,
+            user_id_4,
         })
     }
 }
@@ -406,30 +432,40 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let title = o.opt("TITLE")?;
+        let title_2 = o.opt("title")?;
+        let user_id = o.opt("userId")?;
+        let user_id_2 = o.opt("user_id")?;
+        let user_id_3 = o.opt("USER_ID")?;
+        let user_id_4 = o.opt("UserId")?;
+        let opportunity = o.opt("OPPORTUNITY")?;
+        let uf_crm_1712345678 = o.opt("UF_CRM_1712345678")?;
+        let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
+        let additional = o
+            .rest(
+                &[
+                    "TITLE",
+                    "title",
+                    "userId",
+                    "user_id",
+                    "USER_ID",
+                    "UserId",
+                    "OPPORTUNITY",
+                    "UF_CRM_1712345678",
+                    "CRM_ENTITY_TYPE",
+                ],
+            )?;
         Ok(Self {
-            title: o.opt("TITLE")?,
-            title_2: o.opt("title")?,
-            user_id: o.opt("userId")?,
-            user_id_2: o.opt("user_id")?,
-            user_id_3: o.opt("USER_ID")?,
-            user_id_4: o.opt("UserId")?,
-            opportunity: o.opt("OPPORTUNITY")?,
-            uf_crm_1712345678: o.opt("UF_CRM_1712345678")?,
-            crm_entity_type: o.opt("CRM_ENTITY_TYPE")?,
-            additional: o
-                .rest(
-                    &[
-                        "TITLE",
-                        "title",
-                        "userId",
-                        "user_id",
-                        "USER_ID",
-                        "UserId",
-                        "OPPORTUNITY",
-                        "UF_CRM_1712345678",
-                        "CRM_ENTITY_TYPE",
-                    ],
-                )?,
+            title,
+            title_2,
+            user_id,
+            user_id_2,
+            user_id_3,
+            user_id_4,
+            opportunity,
+            uf_crm_1712345678,
+            crm_entity_type,
+            additional,
         })
     }
 }
@@ -480,9 +516,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestParams {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            register_sonet_event: o.opt("REGISTER_SONET_EVENT")?,
-        })
+        let register_sonet_event = o.opt("REGISTER_SONET_EVENT")?;
+        Ok(Self { register_sonet_event })
     }
 }
 

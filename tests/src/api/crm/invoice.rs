@@ -26,7 +26,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { fields: o.req("fields")? })
+        let fields = o.req("fields")?;
+        Ok(Self { fields })
     }
 }
 
@@ -57,14 +58,21 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let order_topic = o.opt("ORDER_TOPIC")?;
+        let status_id = o.opt("STATUS_ID")?;
+        let date_insert = o.opt("DATE_INSERT")?;
+        let pay_voucher_date = o.opt("PAY_VOUCHER_DATE")?;
+        let person_type_id = o.opt("PERSON_TYPE_ID")?;
+        let product_rows = o.opt("PRODUCT_ROWS")?;
+        let invoice_properties = o.opt("INVOICE_PROPERTIES")?;
         Ok(Self {
-            order_topic: o.opt("ORDER_TOPIC")?,
-            status_id: o.opt("STATUS_ID")?,
-            date_insert: o.opt("DATE_INSERT")?,
-            pay_voucher_date: o.opt("PAY_VOUCHER_DATE")?,
-            person_type_id: o.opt("PERSON_TYPE_ID")?,
-            product_rows: o.opt("PRODUCT_ROWS")?,
-            invoice_properties: o.opt("INVOICE_PROPERTIES")?,
+            order_topic,
+            status_id,
+            date_insert,
+            pay_voucher_date,
+            person_type_id,
+            product_rows,
+            invoice_properties,
         })
     }
 }
@@ -90,12 +98,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsProductRowsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let product_id = o.req("PRODUCT_ID")?;
+        let product_name = o.opt("PRODUCT_NAME")?;
+        let quantity = o.req("QUANTITY")?;
+        let price = o.req("PRICE")?;
         Ok(Self {
-            id: o.opt("ID")?,
-            product_id: o.req("PRODUCT_ID")?,
-            product_name: o.opt("PRODUCT_NAME")?,
-            quantity: o.req("QUANTITY")?,
-            price: o.req("PRICE")?,
+            id,
+            product_id,
+            product_name,
+            quantity,
+            price,
         })
     }
 }

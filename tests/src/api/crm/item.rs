@@ -142,50 +142,93 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let uf_crm_1712345678 = o.opt("UF_CRM_1712345678")?;
+        let type_ = o.opt("type")?;
+        let fields = o.req("fields")?;
+        let id = o.opt("ID")?;
+        let id_2 = o.opt("id")?;
+        let id_3 = o.opt("Id")?;
+        let _1c_id = o.opt("1C_ID")?;
+        let title = o.opt("title")?;
+        let title_2 = o.opt("TITLE")?;
+        let self_ = o.opt("self")?;
+        let self_2 = o.opt("Self")?;
+        let crate_ = o.opt("crate")?;
+        let super_ = o.opt("super")?;
+        let gen_ = o.opt("gen")?;
+        let async_ = o.opt("async")?;
+        let match_ = o.opt("match")?;
+        let fn_ = o.opt("fn")?;
+        let r_type = o.opt("r#type")?;
+        let phone_0_value = o.opt("PHONE[0][VALUE]")?;
+        let filter_id = o.opt("filter>ID")?;
+        let date_create = o.opt(">=DATE_CREATE")?;
+        let status_id = o.opt("!STATUS_ID")?;
+        let title_3 = o.opt("%TITLE")?;
+        let data_id = o.opt("data-id")?;
+        let a_b = o.opt("a.b")?;
+        let with_space = o.opt("with space")?;
+        let user_id = o.opt("userId")?;
+        let user_id_2 = o.opt("user_id")?;
+        let user_id_3 = o.opt("USER_ID")?;
+        let user_id_4 = o.opt("UserId")?;
+        let nazvanie = o.opt("Название")?;
+        let summa = o.opt("Сумма")?;
+        let field = o.opt("🚀")?;
+        let field_2 = o.opt("_")?;
+        let field_3 = o.opt("__")?;
+        let _123 = o.opt("123")?;
+        let status = o.opt("status")?;
+        let kind = o.opt("kind")?;
+        let nested = o.opt("nested")?;
+        let rows = o.opt("rows")?;
+        let contact = o.opt("contact")?;
         Ok(Self {
-            crm_entity_type: o.opt("CRM_ENTITY_TYPE")?,
-            entity_type_id: o.req("entityTypeId")?,
-            uf_crm_1712345678: o.opt("UF_CRM_1712345678")?,
-            type_: o.opt("type")?,
-            fields: o.req("fields")?,
-            id: o.opt("ID")?,
-            id_2: o.opt("id")?,
-            id_3: o.opt("Id")?,
-            _1c_id: o.opt("1C_ID")?,
-            title: o.opt("title")?,
-            title_2: o.opt("TITLE")?,
-            self_: o.opt("self")?,
-            self_2: o.opt("Self")?,
-            crate_: o.opt("crate")?,
-            super_: o.opt("super")?,
-            gen_: o.opt("gen")?,
-            async_: o.opt("async")?,
-            match_: o.opt("match")?,
-            fn_: o.opt("fn")?,
-            r_type: o.opt("r#type")?,
-            phone_0_value: o.opt("PHONE[0][VALUE]")?,
-            filter_id: o.opt("filter>ID")?,
-            date_create: o.opt(">=DATE_CREATE")?,
-            status_id: o.opt("!STATUS_ID")?,
-            title_3: o.opt("%TITLE")?,
-            data_id: o.opt("data-id")?,
-            a_b: o.opt("a.b")?,
-            with_space: o.opt("with space")?,
-            user_id: o.opt("userId")?,
-            user_id_2: o.opt("user_id")?,
-            user_id_3: o.opt("USER_ID")?,
-            user_id_4: o.opt("UserId")?,
-            nazvanie: o.opt("Название")?,
-            summa: o.opt("Сумма")?,
-            field: o.opt("🚀")?,
-            field_2: o.opt("_")?,
-            field_3: o.opt("__")?,
-            _123: o.opt("123")?,
-            status: o.opt("status")?,
-            kind: o.opt("kind")?,
-            nested: o.opt("nested")?,
-            rows: o.opt("rows")?,
-            contact: o.opt("contact")?,
+            crm_entity_type,
+            entity_type_id,
+            uf_crm_1712345678,
+            type_,
+            fields,
+            id,
+            id_2,
+            id_3,
+            _1c_id,
+            title,
+            title_2,
+            self_,
+            self_2,
+            crate_,
+            super_,
+            gen_,
+            async_,
+            match_,
+            fn_,
+            r_type,
+            phone_0_value,
+            filter_id,
+            date_create,
+            status_id,
+            title_3,
+            data_id,
+            a_b,
+            with_space,
+            user_id,
+            user_id_2,
+            user_id_3,
+            user_id_4,
+            nazvanie,
+            summa,
+            field,
+            field_2,
+            field_3,
+            _123,
+            status,
+            kind,
+            nested,
+            rows,
+            contact,
         })
     }
 }
@@ -208,11 +251,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestBase {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("ID")?,
-            id_2: o.opt("id")?,
-            created_by: o.opt("CREATED_BY")?,
-        })
+        let id = o.opt("ID")?;
+        let id_2 = o.opt("id")?;
+        let created_by = o.opt("CREATED_BY")?;
+        Ok(Self { id, id_2, created_by })
     }
 }
 
@@ -411,47 +453,87 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestNested {
                 "kind",
             ],
         )?;
+        let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let uf_crm_1712345678 = o.opt("UF_CRM_1712345678")?;
+        let type_ = o.opt("type")?;
+        let fields = o.opt("fields")?;
+        let id = o.opt("ID")?;
+        let id_2 = o.opt("id")?;
+        let id_3 = o.opt("Id")?;
+        let _1c_id = o.opt("1C_ID")?;
+        let title = o.opt("title")?;
+        let title_2 = o.opt("TITLE")?;
+        let self_ = o.opt("self")?;
+        let self_2 = o.opt("Self")?;
+        let crate_ = o.opt("crate")?;
+        let super_ = o.opt("super")?;
+        let gen_ = o.opt("gen")?;
+        let async_ = o.opt("async")?;
+        let match_ = o.opt("match")?;
+        let fn_ = o.opt("fn")?;
+        let r_type = o.opt("r#type")?;
+        let phone_0_value = o.opt("PHONE[0][VALUE]")?;
+        let filter_id = o.opt("filter>ID")?;
+        let date_create = o.opt(">=DATE_CREATE")?;
+        let status_id = o.opt("!STATUS_ID")?;
+        let title_3 = o.opt("%TITLE")?;
+        let data_id = o.opt("data-id")?;
+        let a_b = o.opt("a.b")?;
+        let with_space = o.opt("with space")?;
+        let user_id = o.opt("userId")?;
+        let user_id_2 = o.opt("user_id")?;
+        let user_id_3 = o.opt("USER_ID")?;
+        let user_id_4 = o.opt("UserId")?;
+        let nazvanie = o.opt("Название")?;
+        let summa = o.opt("Сумма")?;
+        let field = o.opt("🚀")?;
+        let field_2 = o.opt("_")?;
+        let field_3 = o.opt("__")?;
+        let _123 = o.opt("123")?;
+        let status = o.opt("status")?;
+        let kind = o.opt("kind")?;
         Ok(Self {
-            crm_entity_type: o.opt("CRM_ENTITY_TYPE")?,
-            entity_type_id: o.opt("entityTypeId")?,
-            uf_crm_1712345678: o.opt("UF_CRM_1712345678")?,
-            type_: o.opt("type")?,
-            fields: o.opt("fields")?,
-            id: o.opt("ID")?,
-            id_2: o.opt("id")?,
-            id_3: o.opt("Id")?,
-            _1c_id: o.opt("1C_ID")?,
-            title: o.opt("title")?,
-            title_2: o.opt("TITLE")?,
-            self_: o.opt("self")?,
-            self_2: o.opt("Self")?,
-            crate_: o.opt("crate")?,
-            super_: o.opt("super")?,
-            gen_: o.opt("gen")?,
-            async_: o.opt("async")?,
-            match_: o.opt("match")?,
-            fn_: o.opt("fn")?,
-            r_type: o.opt("r#type")?,
-            phone_0_value: o.opt("PHONE[0][VALUE]")?,
-            filter_id: o.opt("filter>ID")?,
-            date_create: o.opt(">=DATE_CREATE")?,
-            status_id: o.opt("!STATUS_ID")?,
-            title_3: o.opt("%TITLE")?,
-            data_id: o.opt("data-id")?,
-            a_b: o.opt("a.b")?,
-            with_space: o.opt("with space")?,
-            user_id: o.opt("userId")?,
-            user_id_2: o.opt("user_id")?,
-            user_id_3: o.opt("USER_ID")?,
-            user_id_4: o.opt("UserId")?,
-            nazvanie: o.opt("Название")?,
-            summa: o.opt("Сумма")?,
-            field: o.opt("🚀")?,
-            field_2: o.opt("_")?,
-            field_3: o.opt("__")?,
-            _123: o.opt("123")?,
-            status: o.opt("status")?,
-            kind: o.opt("kind")?,
+            crm_entity_type,
+            entity_type_id,
+            uf_crm_1712345678,
+            type_,
+            fields,
+            id,
+            id_2,
+            id_3,
+            _1c_id,
+            title,
+            title_2,
+            self_,
+            self_2,
+            crate_,
+            super_,
+            gen_,
+            async_,
+            match_,
+            fn_,
+            r_type,
+            phone_0_value,
+            filter_id,
+            date_create,
+            status_id,
+            title_3,
+            data_id,
+            a_b,
+            with_space,
+            user_id,
+            user_id_2,
+            user_id_3,
+            user_id_4,
+            nazvanie,
+            summa,
+            field,
+            field_2,
+            field_3,
+            _123,
+            status,
+            kind,
         })
     }
 }
@@ -607,47 +689,87 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestRowsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let uf_crm_1712345678 = o.opt("UF_CRM_1712345678")?;
+        let type_ = o.opt("type")?;
+        let fields = o.opt("fields")?;
+        let id = o.opt("ID")?;
+        let id_2 = o.opt("id")?;
+        let id_3 = o.opt("Id")?;
+        let _1c_id = o.opt("1C_ID")?;
+        let title = o.opt("title")?;
+        let title_2 = o.opt("TITLE")?;
+        let self_ = o.opt("self")?;
+        let self_2 = o.opt("Self")?;
+        let crate_ = o.opt("crate")?;
+        let super_ = o.opt("super")?;
+        let gen_ = o.opt("gen")?;
+        let async_ = o.opt("async")?;
+        let match_ = o.opt("match")?;
+        let fn_ = o.opt("fn")?;
+        let r_type = o.opt("r#type")?;
+        let phone_0_value = o.opt("PHONE[0][VALUE]")?;
+        let filter_id = o.opt("filter>ID")?;
+        let date_create = o.opt(">=DATE_CREATE")?;
+        let status_id = o.opt("!STATUS_ID")?;
+        let title_3 = o.opt("%TITLE")?;
+        let data_id = o.opt("data-id")?;
+        let a_b = o.opt("a.b")?;
+        let with_space = o.opt("with space")?;
+        let user_id = o.opt("userId")?;
+        let user_id_2 = o.opt("user_id")?;
+        let user_id_3 = o.opt("USER_ID")?;
+        let user_id_4 = o.opt("UserId")?;
+        let nazvanie = o.opt("Название")?;
+        let summa = o.opt("Сумма")?;
+        let field = o.opt("🚀")?;
+        let field_2 = o.opt("_")?;
+        let field_3 = o.opt("__")?;
+        let _123 = o.opt("123")?;
+        let status = o.opt("status")?;
+        let kind = o.opt("kind")?;
         Ok(Self {
-            crm_entity_type: o.opt("CRM_ENTITY_TYPE")?,
-            entity_type_id: o.opt("entityTypeId")?,
-            uf_crm_1712345678: o.opt("UF_CRM_1712345678")?,
-            type_: o.opt("type")?,
-            fields: o.opt("fields")?,
-            id: o.opt("ID")?,
-            id_2: o.opt("id")?,
-            id_3: o.opt("Id")?,
-            _1c_id: o.opt("1C_ID")?,
-            title: o.opt("title")?,
-            title_2: o.opt("TITLE")?,
-            self_: o.opt("self")?,
-            self_2: o.opt("Self")?,
-            crate_: o.opt("crate")?,
-            super_: o.opt("super")?,
-            gen_: o.opt("gen")?,
-            async_: o.opt("async")?,
-            match_: o.opt("match")?,
-            fn_: o.opt("fn")?,
-            r_type: o.opt("r#type")?,
-            phone_0_value: o.opt("PHONE[0][VALUE]")?,
-            filter_id: o.opt("filter>ID")?,
-            date_create: o.opt(">=DATE_CREATE")?,
-            status_id: o.opt("!STATUS_ID")?,
-            title_3: o.opt("%TITLE")?,
-            data_id: o.opt("data-id")?,
-            a_b: o.opt("a.b")?,
-            with_space: o.opt("with space")?,
-            user_id: o.opt("userId")?,
-            user_id_2: o.opt("user_id")?,
-            user_id_3: o.opt("USER_ID")?,
-            user_id_4: o.opt("UserId")?,
-            nazvanie: o.opt("Название")?,
-            summa: o.opt("Сумма")?,
-            field: o.opt("🚀")?,
-            field_2: o.opt("_")?,
-            field_3: o.opt("__")?,
-            _123: o.opt("123")?,
-            status: o.opt("status")?,
-            kind: o.opt("kind")?,
+            crm_entity_type,
+            entity_type_id,
+            uf_crm_1712345678,
+            type_,
+            fields,
+            id,
+            id_2,
+            id_3,
+            _1c_id,
+            title,
+            title_2,
+            self_,
+            self_2,
+            crate_,
+            super_,
+            gen_,
+            async_,
+            match_,
+            fn_,
+            r_type,
+            phone_0_value,
+            filter_id,
+            date_create,
+            status_id,
+            title_3,
+            data_id,
+            a_b,
+            with_space,
+            user_id,
+            user_id_2,
+            user_id_3,
+            user_id_4,
+            nazvanie,
+            summa,
+            field,
+            field_2,
+            field_3,
+            _123,
+            status,
+            kind,
         })
     }
 }
@@ -708,12 +830,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestContact {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let id_2 = o.opt("id")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let name = o.opt("NAME")?;
+        let honorific = o.opt("HONORIFIC")?;
         Ok(Self {
-            id: o.opt("ID")?,
-            id_2: o.opt("id")?,
-            created_by: o.opt("CREATED_BY")?,
-            name: o.opt("NAME")?,
-            honorific: o.opt("HONORIFIC")?,
+            id,
+            id_2,
+            created_by,
+            name,
+            honorific,
         })
     }
 }
@@ -732,7 +859,8 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { item: o.opt("item")? })
+        let item = o.opt("item")?;
+        Ok(Self { item })
     }
 }
 
@@ -856,92 +984,133 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let uf_crm_1712345678 = o.opt("UF_CRM_1712345678")?;
+        let type_ = o.opt("type")?;
+        let fields = o.opt("fields")?;
+        let id = o.opt("ID")?;
+        let id_2 = o.opt("id")?;
+        let id_3 = o.opt("Id")?;
+        let _1c_id = o.opt("1C_ID")?;
+        let title = o.opt("title")?;
+        let title_2 = o.opt("TITLE")?;
+        let self_ = o.opt("self")?;
+        let self_2 = o.opt("Self")?;
+        let crate_ = o.opt("crate")?;
+        let super_ = o.opt("super")?;
+        let gen_ = o.opt("gen")?;
+        let async_ = o.opt("async")?;
+        let match_ = o.opt("match")?;
+        let fn_ = o.opt("fn")?;
+        let r_type = o.opt("r#type")?;
+        let phone_0_value = o.opt("PHONE[0][VALUE]")?;
+        let filter_id = o.opt("filter>ID")?;
+        let date_create = o.opt(">=DATE_CREATE")?;
+        let status_id = o.opt("!STATUS_ID")?;
+        let title_3 = o.opt("%TITLE")?;
+        let data_id = o.opt("data-id")?;
+        let a_b = o.opt("a.b")?;
+        let with_space = o.opt("with space")?;
+        let user_id = o.opt("userId")?;
+        let user_id_2 = o.opt("user_id")?;
+        let user_id_3 = o.opt("USER_ID")?;
+        let user_id_4 = o.opt("UserId")?;
+        let nazvanie = o.opt("Название")?;
+        let summa = o.opt("Сумма")?;
+        let field = o.opt("🚀")?;
+        let field_2 = o.opt("_")?;
+        let field_3 = o.opt("__")?;
+        let _123 = o.opt("123")?;
+        let status = o.opt("status")?;
+        let kind = o.opt("kind")?;
+        let additional = o
+            .rest(
+                &[
+                    "CRM_ENTITY_TYPE",
+                    "entityTypeId",
+                    "UF_CRM_1712345678",
+                    "type",
+                    "fields",
+                    "ID",
+                    "id",
+                    "Id",
+                    "1C_ID",
+                    "title",
+                    "TITLE",
+                    "self",
+                    "Self",
+                    "crate",
+                    "super",
+                    "gen",
+                    "async",
+                    "match",
+                    "fn",
+                    "r#type",
+                    "PHONE[0][VALUE]",
+                    "filter>ID",
+                    ">=DATE_CREATE",
+                    "!STATUS_ID",
+                    "%TITLE",
+                    "data-id",
+                    "a.b",
+                    "with space",
+                    "userId",
+                    "user_id",
+                    "USER_ID",
+                    "UserId",
+                    "Название",
+                    "Сумма",
+                    "🚀",
+                    "_",
+                    "__",
+                    "123",
+                    "status",
+                    "kind",
+                ],
+            )?;
         Ok(Self {
-            crm_entity_type: o.opt("CRM_ENTITY_TYPE")?,
-            entity_type_id: o.opt("entityTypeId")?,
-            uf_crm_1712345678: o.opt("UF_CRM_1712345678")?,
-            type_: o.opt("type")?,
-            fields: o.opt("fields")?,
-            id: o.opt("ID")?,
-            id_2: o.opt("id")?,
-            id_3: o.opt("Id")?,
-            _1c_id: o.opt("1C_ID")?,
-            title: o.opt("title")?,
-            title_2: o.opt("TITLE")?,
-            self_: o.opt("self")?,
-            self_2: o.opt("Self")?,
-            crate_: o.opt("crate")?,
-            super_: o.opt("super")?,
-            gen_: o.opt("gen")?,
-            async_: o.opt("async")?,
-            match_: o.opt("match")?,
-            fn_: o.opt("fn")?,
-            r_type: o.opt("r#type")?,
-            phone_0_value: o.opt("PHONE[0][VALUE]")?,
-            filter_id: o.opt("filter>ID")?,
-            date_create: o.opt(">=DATE_CREATE")?,
-            status_id: o.opt("!STATUS_ID")?,
-            title_3: o.opt("%TITLE")?,
-            data_id: o.opt("data-id")?,
-            a_b: o.opt("a.b")?,
-            with_space: o.opt("with space")?,
-            user_id: o.opt("userId")?,
-            user_id_2: o.opt("user_id")?,
-            user_id_3: o.opt("USER_ID")?,
-            user_id_4: o.opt("UserId")?,
-            nazvanie: o.opt("Название")?,
-            summa: o.opt("Сумма")?,
-            field: o.opt("🚀")?,
-            field_2: o.opt("_")?,
-            field_3: o.opt("__")?,
-            _123: o.opt("123")?,
-            status: o.opt("status")?,
-            kind: o.opt("kind")?,
-            additional: o
-                .rest(
-                    &[
-                        "CRM_ENTITY_TYPE",
-                        "entityTypeId",
-                        "UF_CRM_1712345678",
-                        "type",
-                        "fields",
-                        "ID",
-                        "id",
-                        "Id",
-                        "1C_ID",
-                        "title",
-                        "TITLE",
-                        "self",
-                        "Self",
-                        "crate",
-                        "super",
-                        "gen",
-                        "async",
-                        "match",
-                        "fn",
-                        "r#type",
-                        "PHONE[0][VALUE]",
-                        "filter>ID",
-                        ">=DATE_CREATE",
-                        "!STATUS_ID",
-                        "%TITLE",
-                        "data-id",
-                        "a.b",
-                        "with space",
-                        "userId",
-                        "user_id",
-                        "USER_ID",
-                        "UserId",
-                        "Название",
-                        "Сумма",
-                        "🚀",
-                        "_",
-                        "__",
-                        "123",
-                        "status",
-                        "kind",
-                    ],
-                )?,
+            crm_entity_type,
+            entity_type_id,
+            uf_crm_1712345678,
+            type_,
+            fields,
+            id,
+            id_2,
+            id_3,
+            _1c_id,
+            title,
+            title_2,
+            self_,
+            self_2,
+            crate_,
+            super_,
+            gen_,
+            async_,
+            match_,
+            fn_,
+            r_type,
+            phone_0_value,
+            filter_id,
+            date_create,
+            status_id,
+            title_3,
+            data_id,
+            a_b,
+            with_space,
+            user_id,
+            user_id_2,
+            user_id_3,
+            user_id_4,
+            nazvanie,
+            summa,
+            field,
+            field_2,
+            field_3,
+            _123,
+            status,
+            kind,
+            additional,
         })
     }
 }
@@ -1057,13 +1226,19 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let select = o.opt("select")?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let use_original_uf_names = o.opt("useOriginalUfNames")?;
+        let start = o.opt("start")?;
         Ok(Self {
-            entity_type_id: o.req("entityTypeId")?,
-            select: o.opt("select")?,
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            use_original_uf_names: o.opt("useOriginalUfNames")?,
-            start: o.opt("start")?,
+            entity_type_id,
+            select,
+            filter,
+            order,
+            use_original_uf_names,
+            start,
         })
     }
 }
@@ -1118,7 +1293,8 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { items: o.opt("items")? })
+        let items = o.opt("items")?;
+        Ok(Self { items })
     }
 }
 
@@ -1146,14 +1322,20 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let title = o.opt("title")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let stage_id = o.opt("stageId")?;
+        let opportunity = o.opt("opportunity")?;
+        let additional = o
+            .rest(&["id", "title", "entityTypeId", "stageId", "opportunity"])?;
         Ok(Self {
-            id: o.opt("id")?,
-            title: o.opt("title")?,
-            entity_type_id: o.opt("entityTypeId")?,
-            stage_id: o.opt("stageId")?,
-            opportunity: o.opt("opportunity")?,
-            additional: o
-                .rest(&["id", "title", "entityTypeId", "stageId", "opportunity"])?,
+            id,
+            title,
+            entity_type_id,
+            stage_id,
+            opportunity,
+            additional,
         })
     }
 }

@@ -34,11 +34,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let select = o.opt("select")?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let start = o.opt("start")?;
         Ok(Self {
-            select: o.opt("select")?,
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            start: o.opt("start")?,
+            select,
+            filter,
+            order,
+            start,
         })
     }
 }
@@ -61,10 +65,13 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let status_id = o.opt("STATUS_ID")?;
+        let source_id = o.opt("SOURCE_ID")?;
+        let additional = o.rest(&["STATUS_ID", "SOURCE_ID"])?;
         Ok(Self {
-            status_id: o.opt("STATUS_ID")?,
-            source_id: o.opt("SOURCE_ID")?,
-            additional: o.rest(&["STATUS_ID", "SOURCE_ID"])?,
+            status_id,
+            source_id,
+            additional,
         })
     }
 }
@@ -132,12 +139,17 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("ID")?;
+        let title = o.opt("TITLE")?;
+        let status_id = o.opt("STATUS_ID")?;
+        let has_email = o.opt("HAS_EMAIL")?;
+        let company_id = o.opt("COMPANY_ID")?;
         Ok(Self {
-            id: o.req("ID")?,
-            title: o.opt("TITLE")?,
-            status_id: o.opt("STATUS_ID")?,
-            has_email: o.opt("HAS_EMAIL")?,
-            company_id: o.opt("COMPANY_ID")?,
+            id,
+            title,
+            status_id,
+            has_email,
+            company_id,
         })
     }
 }

@@ -26,7 +26,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { fields: o.req("fields")? })
+        let fields = o.req("fields")?;
+        Ok(Self { fields })
     }
 }
 
@@ -53,13 +54,19 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let post_title = o.req("POST_TITLE")?;
+        let message = o.req("MESSAGE")?;
+        let sperm = o.opt("SPERM")?;
+        let entitytypeid = o.req("ENTITYTYPEID")?;
+        let entityid = o.req("ENTITYID")?;
+        let files = o.opt("FILES")?;
         Ok(Self {
-            post_title: o.req("POST_TITLE")?,
-            message: o.req("MESSAGE")?,
-            sperm: o.opt("SPERM")?,
-            entitytypeid: o.req("ENTITYTYPEID")?,
-            entityid: o.req("ENTITYID")?,
-            files: o.opt("FILES")?,
+            post_title,
+            message,
+            sperm,
+            entitytypeid,
+            entityid,
+            files,
         })
     }
 }

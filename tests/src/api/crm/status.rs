@@ -52,12 +52,17 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseField {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("type")?;
+        let is_required = o.opt("isRequired")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let title = o.opt("title")?;
+        let status_type = o.opt("statusType")?;
         Ok(Self {
-            type_: o.opt("type")?,
-            is_required: o.opt("isRequired")?,
-            is_read_only: o.opt("isReadOnly")?,
-            title: o.opt("title")?,
-            status_type: o.opt("statusType")?,
+            type_,
+            is_required,
+            is_read_only,
+            title,
+            status_type,
         })
     }
 }

@@ -26,7 +26,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { fields: o.req("fields")? })
+        let fields = o.req("fields")?;
+        Ok(Self { fields })
     }
 }
 
@@ -45,9 +46,11 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestRelation {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let is_children_list_enabled = o.opt("isChildrenListEnabled")?;
         Ok(Self {
-            entity_type_id: o.opt("entityTypeId")?,
-            is_children_list_enabled: o.opt("isChildrenListEnabled")?,
+            entity_type_id,
+            is_children_list_enabled,
         })
     }
 }
@@ -74,12 +77,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let title = o.req("title")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let is_categories_enabled = o.opt("isCategoriesEnabled")?;
+        let relations = o.opt("relations")?;
+        let linked_user_fields = o.opt("linkedUserFields")?;
         Ok(Self {
-            title: o.req("title")?,
-            entity_type_id: o.opt("entityTypeId")?,
-            is_categories_enabled: o.opt("isCategoriesEnabled")?,
-            relations: o.opt("relations")?,
-            linked_user_fields: o.opt("linkedUserFields")?,
+            title,
+            entity_type_id,
+            is_categories_enabled,
+            relations,
+            linked_user_fields,
         })
     }
 }
@@ -131,10 +139,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsRelations {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            parent: o.opt("parent")?,
-            child: o.opt("child")?,
-        })
+        let parent = o.opt("parent")?;
+        let child = o.opt("child")?;
+        Ok(Self { parent, child })
     }
 }
 
@@ -153,7 +160,8 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { type_: o.opt("type")? })
+        let type_ = o.opt("type")?;
+        Ok(Self { type_ })
     }
 }
 
@@ -172,9 +180,11 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseRelation {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let is_children_list_enabled = o.opt("isChildrenListEnabled")?;
         Ok(Self {
-            entity_type_id: o.opt("entityTypeId")?,
-            is_children_list_enabled: o.opt("isChildrenListEnabled")?,
+            entity_type_id,
+            is_children_list_enabled,
         })
     }
 }
@@ -198,11 +208,15 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseType {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let title = o.opt("title")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let relations = o.opt("relations")?;
         Ok(Self {
-            id: o.opt("id")?,
-            title: o.opt("title")?,
-            entity_type_id: o.opt("entityTypeId")?,
-            relations: o.opt("relations")?,
+            id,
+            title,
+            entity_type_id,
+            relations,
         })
     }
 }
@@ -220,7 +234,8 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseTypeRelations {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { parent: o.opt("parent")? })
+        let parent = o.opt("parent")?;
+        Ok(Self { parent })
     }
 }
 
@@ -263,11 +278,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let order = o.opt("order")?;
+        let filter = o.opt("filter")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
         Ok(Self {
-            order: o.opt("order")?,
-            filter: o.opt("filter")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
+            order,
+            filter,
+            select,
+            start,
         })
     }
 }
@@ -286,7 +305,8 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { types: o.opt("types")? })
+        let types = o.opt("types")?;
+        Ok(Self { types })
     }
 }
 
@@ -314,13 +334,19 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseTypesItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let title = o.opt("title")?;
+        let code = o.opt("code")?;
+        let created_by = o.opt("createdBy")?;
+        let created_time = o.opt("createdTime")?;
+        let custom_section_id = o.opt("customSectionId")?;
         Ok(Self {
-            id: o.opt("id")?,
-            title: o.opt("title")?,
-            code: o.opt("code")?,
-            created_by: o.opt("createdBy")?,
-            created_time: o.opt("createdTime")?,
-            custom_section_id: o.opt("customSectionId")?,
+            id,
+            title,
+            code,
+            created_by,
+            created_time,
+            custom_section_id,
         })
     }
 }

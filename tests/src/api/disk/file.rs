@@ -26,7 +26,8 @@ impl ::bitrix24_runtime::loose::Loose for GetExternalLinkRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { id: o.req("id")? })
+        let id = o.req("id")?;
+        Ok(Self { id })
     }
 }
 
@@ -71,11 +72,10 @@ impl ::bitrix24_runtime::loose::Loose for UploadversionRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            file_content: o.req("fileContent")?,
-            content: o.opt("content")?,
-        })
+        let id = o.req("id")?;
+        let file_content = o.req("fileContent")?;
+        let content = o.opt("content")?;
+        Ok(Self { id, file_content, content })
     }
 }
 
@@ -103,12 +103,17 @@ impl ::bitrix24_runtime::loose::Loose for UploadversionResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let size = o.opt("SIZE")?;
+        let update_time = o.opt("UPDATE_TIME")?;
+        let download_url = o.opt("DOWNLOAD_URL")?;
         Ok(Self {
-            id: o.opt("ID")?,
-            name: o.opt("NAME")?,
-            size: o.opt("SIZE")?,
-            update_time: o.opt("UPDATE_TIME")?,
-            download_url: o.opt("DOWNLOAD_URL")?,
+            id,
+            name,
+            size,
+            update_time,
+            download_url,
         })
     }
 }

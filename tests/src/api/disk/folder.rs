@@ -34,11 +34,10 @@ impl ::bitrix24_runtime::loose::Loose for GetchildrenRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            filter: o.opt("filter")?,
-            start: o.opt("start")?,
-        })
+        let id = o.req("id")?;
+        let filter = o.opt("filter")?;
+        let start = o.opt("start")?;
+        Ok(Self { id, filter, start })
     }
 }
 
@@ -87,10 +86,9 @@ impl ::bitrix24_runtime::loose::Loose for GetchildrenRequestFilter {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            type_: o.opt("TYPE")?,
-            create_time: o.opt(">CREATE_TIME")?,
-        })
+        let type_ = o.opt("TYPE")?;
+        let create_time = o.opt(">CREATE_TIME")?;
+        Ok(Self { type_, create_time })
     }
 }
 
@@ -131,15 +129,23 @@ impl ::bitrix24_runtime::loose::Loose for GetchildrenResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let type_ = o.opt("TYPE")?;
+        let size = o.opt("SIZE")?;
+        let create_time = o.opt("CREATE_TIME")?;
+        let download_url = o.opt("DOWNLOAD_URL")?;
+        let detail_url = o.opt("DETAIL_URL")?;
+        let deleted_type = o.opt("DELETED_TYPE")?;
         Ok(Self {
-            id: o.opt("ID")?,
-            name: o.opt("NAME")?,
-            type_: o.opt("TYPE")?,
-            size: o.opt("SIZE")?,
-            create_time: o.opt("CREATE_TIME")?,
-            download_url: o.opt("DOWNLOAD_URL")?,
-            detail_url: o.opt("DETAIL_URL")?,
-            deleted_type: o.opt("DELETED_TYPE")?,
+            id,
+            name,
+            type_,
+            size,
+            create_time,
+            download_url,
+            detail_url,
+            deleted_type,
         })
     }
 }

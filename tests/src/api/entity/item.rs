@@ -30,11 +30,10 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            entity: o.req("ENTITY")?,
-            sort: o.opt("SORT")?,
-            filter: o.opt("FILTER")?,
-        })
+        let entity = o.req("ENTITY")?;
+        let sort = o.opt("SORT")?;
+        let filter = o.opt("FILTER")?;
+        Ok(Self { entity, sort, filter })
     }
 }
 
@@ -54,10 +53,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestFilter {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            section: o.opt("SECTION")?,
-            additional: o.rest(&["SECTION"])?,
-        })
+        let section = o.opt("SECTION")?;
+        let additional = o.rest(&["SECTION"])?;
+        Ok(Self { section, additional })
     }
 }
 
@@ -114,12 +112,17 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let active = o.opt("ACTIVE")?;
+        let date_active_from = o.opt("DATE_ACTIVE_FROM")?;
+        let property_values = o.opt("PROPERTY_VALUES")?;
         Ok(Self {
-            id: o.opt("ID")?,
-            name: o.opt("NAME")?,
-            active: o.opt("ACTIVE")?,
-            date_active_from: o.opt("DATE_ACTIVE_FROM")?,
-            property_values: o.opt("PROPERTY_VALUES")?,
+            id,
+            name,
+            active,
+            date_active_from,
+            property_values,
         })
     }
 }
@@ -142,10 +145,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemPropertyValues {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            value: o.opt("VALUE")?,
-            additional: o.rest(&["VALUE"])?,
-        })
+        let value = o.opt("VALUE")?;
+        let additional = o.rest(&["VALUE"])?;
+        Ok(Self { value, additional })
     }
 }
 

@@ -44,13 +44,19 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let dialog_id = o.req("DIALOG_ID")?;
+        let message = o.req("MESSAGE")?;
+        let system = o.opt("SYSTEM")?;
+        let attach = o.opt("ATTACH")?;
+        let keyboard = o.opt("KEYBOARD")?;
+        let url_preview = o.opt("URL_PREVIEW")?;
         Ok(Self {
-            dialog_id: o.req("DIALOG_ID")?,
-            message: o.req("MESSAGE")?,
-            system: o.opt("SYSTEM")?,
-            attach: o.opt("ATTACH")?,
-            keyboard: o.opt("KEYBOARD")?,
-            url_preview: o.opt("URL_PREVIEW")?,
+            dialog_id,
+            message,
+            system,
+            attach,
+            keyboard,
+            url_preview,
         })
     }
 }
@@ -111,11 +117,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestKeyboardItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            text: o.opt("TEXT")?,
-            link: o.opt("LINK")?,
-            bg_color: o.opt("BG_COLOR")?,
-        })
+        let text = o.opt("TEXT")?;
+        let link = o.opt("LINK")?;
+        let bg_color = o.opt("BG_COLOR")?;
+        Ok(Self { text, link, bg_color })
     }
 }
 

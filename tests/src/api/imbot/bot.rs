@@ -55,12 +55,17 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseValue {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let code = o.opt("CODE")?;
+        let openline = o.opt("OPENLINE")?;
+        let type_ = o.opt("TYPE")?;
         Ok(Self {
-            id: o.opt("ID")?,
-            name: o.opt("NAME")?,
-            code: o.opt("CODE")?,
-            openline: o.opt("OPENLINE")?,
-            type_: o.opt("TYPE")?,
+            id,
+            name,
+            code,
+            openline,
+            type_,
         })
     }
 }

@@ -39,14 +39,21 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
+        let iblock_id = o.req("IBLOCK_ID")?;
+        let iblock_code = o.opt("IBLOCK_CODE")?;
+        let element_code = o.req("ELEMENT_CODE")?;
+        let socnet_group_id = o.opt("SOCNET_GROUP_ID")?;
+        let fields = o.req("FIELDS")?;
+        let list_element_url = o.opt("LIST_ELEMENT_URL")?;
         Ok(Self {
-            iblock_type_id: o.req("IBLOCK_TYPE_ID")?,
-            iblock_id: o.req("IBLOCK_ID")?,
-            iblock_code: o.opt("IBLOCK_CODE")?,
-            element_code: o.req("ELEMENT_CODE")?,
-            socnet_group_id: o.opt("SOCNET_GROUP_ID")?,
-            fields: o.req("FIELDS")?,
-            list_element_url: o.opt("LIST_ELEMENT_URL")?,
+            iblock_type_id,
+            iblock_id,
+            iblock_code,
+            element_code,
+            socnet_group_id,
+            fields,
+            list_element_url,
         })
     }
 }
@@ -97,10 +104,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            name: o.req("NAME")?,
-            additional: o.rest(&["NAME"])?,
-        })
+        let name = o.req("NAME")?;
+        let additional = o.rest(&["NAME"])?;
+        Ok(Self { name, additional })
     }
 }
 

@@ -43,9 +43,8 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            basket_item: o.opt("basketItem")?,
-        })
+        let basket_item = o.opt("basketItem")?;
+        Ok(Self { basket_item })
     }
 }
 
@@ -71,12 +70,17 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseBasketItemValue {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("TYPE")?;
+        let is_required = o.opt("IS_REQUIRED")?;
+        let is_read_only = o.opt("IS_READ_ONLY")?;
+        let is_immutable = o.opt("IS_IMMUTABLE")?;
+        let is_multiple = o.opt("IS_MULTIPLE")?;
         Ok(Self {
-            type_: o.opt("TYPE")?,
-            is_required: o.opt("IS_REQUIRED")?,
-            is_read_only: o.opt("IS_READ_ONLY")?,
-            is_immutable: o.opt("IS_IMMUTABLE")?,
-            is_multiple: o.opt("IS_MULTIPLE")?,
+            type_,
+            is_required,
+            is_read_only,
+            is_immutable,
+            is_multiple,
         })
     }
 }

@@ -25,7 +25,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { fields: o.req("fields")? })
+        let fields = o.req("fields")?;
+        Ok(Self { fields })
     }
 }
 
@@ -57,15 +58,23 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let order_id = o.req("orderId")?;
+        let delivery_id = o.req("deliveryId")?;
+        let allow_delivery = o.opt("allowDelivery")?;
+        let deducted = o.opt("deducted")?;
+        let currency = o.req("currency")?;
+        let price_delivery = o.opt("priceDelivery")?;
+        let status_id = o.opt("statusId")?;
+        let delivery_doc_date = o.opt("deliveryDocDate")?;
         Ok(Self {
-            order_id: o.req("orderId")?,
-            delivery_id: o.req("deliveryId")?,
-            allow_delivery: o.opt("allowDelivery")?,
-            deducted: o.opt("deducted")?,
-            currency: o.req("currency")?,
-            price_delivery: o.opt("priceDelivery")?,
-            status_id: o.opt("statusId")?,
-            delivery_doc_date: o.opt("deliveryDocDate")?,
+            order_id,
+            delivery_id,
+            allow_delivery,
+            deducted,
+            currency,
+            price_delivery,
+            status_id,
+            delivery_doc_date,
         })
     }
 }
@@ -88,9 +97,8 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            shipment: o.opt("shipment")?,
-        })
+        let shipment = o.opt("shipment")?;
+        Ok(Self { shipment })
     }
 }
 
@@ -112,11 +120,10 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseShipment {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            order_id: o.opt("orderId")?,
-            additional: o.rest(&["id", "orderId"])?,
-        })
+        let id = o.opt("id")?;
+        let order_id = o.opt("orderId")?;
+        let additional = o.rest(&["id", "orderId"])?;
+        Ok(Self { id, order_id, additional })
     }
 }
 

@@ -28,10 +28,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            taskid: o.req("TASKID")?,
-            fields: o.req("FIELDS")?,
-        })
+        let taskid = o.req("TASKID")?;
+        let fields = o.req("FIELDS")?;
+        Ok(Self { taskid, fields })
     }
 }
 
@@ -95,25 +94,43 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let post_message = o.opt("POST_MESSAGE")?;
+        let author_id = o.opt("AUTHOR_ID")?;
+        let uf_forum_message_doc = o.opt("UF_FORUM_MESSAGE_DOC")?;
+        let field = o.opt("*/")?;
+        let field_2 = o.opt("/*")?;
+        let field_3 = o.opt("\"#")?;
+        let field_4 = o.opt("\"###")?;
+        let field_5 = o.opt("```")?;
+        let cfg_any = o.opt("#[cfg(any())]")?;
+        let allow_warnings = o.opt("#![allow(warnings)]")?;
+        let panic_x_fn_f = o.opt("}); panic!(\"x\"); fn f() {")?;
+        let evil = o.opt("\u{202e}evil")?;
+        let iso = o.opt("\u{2066}iso")?;
+        let nul_key = o.opt("nul\0key")?;
+        let bell = o.opt("bell\u{7}")?;
+        let script = o.opt("<script>")?;
+        let field_6 = o.opt("-->")?;
+        let link_http_x = o.opt("[link](http://x)")?;
         Ok(Self {
-            post_message: o.opt("POST_MESSAGE")?,
-            author_id: o.opt("AUTHOR_ID")?,
-            uf_forum_message_doc: o.opt("UF_FORUM_MESSAGE_DOC")?,
-            field: o.opt("*/")?,
-            field_2: o.opt("/*")?,
-            field_3: o.opt("\"#")?,
-            field_4: o.opt("\"###")?,
-            field_5: o.opt("```")?,
-            cfg_any: o.opt("#[cfg(any())]")?,
-            allow_warnings: o.opt("#![allow(warnings)]")?,
-            panic_x_fn_f: o.opt("}); panic!(\"x\"); fn f() {")?,
-            evil: o.opt("\u{202e}evil")?,
-            iso: o.opt("\u{2066}iso")?,
-            nul_key: o.opt("nul\0key")?,
-            bell: o.opt("bell\u{7}")?,
-            script: o.opt("<script>")?,
-            field_6: o.opt("-->")?,
-            link_http_x: o.opt("[link](http://x)")?,
+            post_message,
+            author_id,
+            uf_forum_message_doc,
+            field,
+            field_2,
+            field_3,
+            field_4,
+            field_5,
+            cfg_any,
+            allow_warnings,
+            panic_x_fn_f,
+            evil,
+            iso,
+            nul_key,
+            bell,
+            script,
+            field_6,
+            link_http_x,
         })
     }
 }

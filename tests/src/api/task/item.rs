@@ -33,11 +33,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let order = o.opt("ORDER")?;
+        let filter = o.opt("FILTER")?;
+        let params = o.opt("PARAMS")?;
+        let select = o.opt("SELECT")?;
         Ok(Self {
-            order: o.opt("ORDER")?,
-            filter: o.opt("FILTER")?,
-            params: o.opt("PARAMS")?,
-            select: o.opt("SELECT")?,
+            order,
+            filter,
+            params,
+            select,
         })
     }
 }
@@ -57,9 +61,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestParams {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            nav_params: o.opt("NAV_PARAMS")?,
-        })
+        let nav_params = o.opt("NAV_PARAMS")?;
+        Ok(Self { nav_params })
     }
 }
 
@@ -78,10 +81,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestParamsNavParams {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            n_page_size: o.opt("nPageSize")?,
-            i_num_page: o.opt("iNumPage")?,
-        })
+        let n_page_size = o.opt("nPageSize")?;
+        let i_num_page = o.opt("iNumPage")?;
+        Ok(Self { n_page_size, i_num_page })
     }
 }
 
@@ -108,11 +110,15 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let title = o.opt("TITLE")?;
+        let status = o.opt("STATUS")?;
+        let additional = o.rest(&["ID", "TITLE", "STATUS"])?;
         Ok(Self {
-            id: o.opt("ID")?,
-            title: o.opt("TITLE")?,
-            status: o.opt("STATUS")?,
-            additional: o.rest(&["ID", "TITLE", "STATUS"])?,
+            id,
+            title,
+            status,
+            additional,
         })
     }
 }

@@ -54,12 +54,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let order = o.opt("order")?;
+        let filter = o.opt("filter")?;
+        let select = o.opt("select")?;
+        let params = o.opt("params")?;
+        let start = o.opt("start")?;
         Ok(Self {
-            order: o.opt("order")?,
-            filter: o.opt("filter")?,
-            select: o.opt("select")?,
-            params: o.opt("params")?,
-            start: o.opt("start")?,
+            order,
+            filter,
+            select,
+            params,
+            start,
         })
     }
 }
@@ -84,10 +89,13 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let responsible_id = o.opt("RESPONSIBLE_ID")?;
+        let real_status = o.opt("REAL_STATUS")?;
+        let additional = o.rest(&["RESPONSIBLE_ID", "REAL_STATUS"])?;
         Ok(Self {
-            responsible_id: o.opt("RESPONSIBLE_ID")?,
-            real_status: o.opt("REAL_STATUS")?,
-            additional: o.rest(&["RESPONSIBLE_ID", "REAL_STATUS"])?,
+            responsible_id,
+            real_status,
+            additional,
         })
     }
 }
@@ -137,9 +145,11 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestParams {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let with_timer_info = o.opt("WITH_TIMER_INFO")?;
+        let with_result_info = o.opt("WITH_RESULT_INFO")?;
         Ok(Self {
-            with_timer_info: o.opt("WITH_TIMER_INFO")?,
-            with_result_info: o.opt("WITH_RESULT_INFO")?,
+            with_timer_info,
+            with_result_info,
         })
     }
 }
@@ -158,7 +168,8 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { tasks: o.opt("tasks")? })
+        let tasks = o.opt("tasks")?;
+        Ok(Self { tasks })
     }
 }
 
@@ -189,14 +200,21 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseTasksItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let title = o.opt("title")?;
+        let status = o.opt("status")?;
+        let group_id = o.opt("groupId")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let deadline = o.opt("deadline")?;
+        let time_estimate = o.opt("timeEstimate")?;
         Ok(Self {
-            id: o.opt("id")?,
-            title: o.opt("title")?,
-            status: o.opt("status")?,
-            group_id: o.opt("groupId")?,
-            responsible_id: o.opt("responsibleId")?,
-            deadline: o.opt("deadline")?,
-            time_estimate: o.opt("timeEstimate")?,
+            id,
+            title,
+            status,
+            group_id,
+            responsible_id,
+            deadline,
+            time_estimate,
         })
     }
 }

@@ -48,18 +48,29 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let user_phone_inner = o.opt("USER_PHONE_INNER")?;
+        let user_id = o.req("USER_ID")?;
+        let phone_number = o.req("PHONE_NUMBER")?;
+        let call_start_date = o.opt("CALL_START_DATE")?;
+        let crm_create = o.opt("CRM_CREATE")?;
+        let crm_source = o.opt("CRM_SOURCE")?;
+        let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
+        let crm_entity_id = o.opt("CRM_ENTITY_ID")?;
+        let show = o.opt("SHOW")?;
+        let type_ = o.req("TYPE")?;
+        let line_number = o.opt("LINE_NUMBER")?;
         Ok(Self {
-            user_phone_inner: o.opt("USER_PHONE_INNER")?,
-            user_id: o.req("USER_ID")?,
-            phone_number: o.req("PHONE_NUMBER")?,
-            call_start_date: o.opt("CALL_START_DATE")?,
-            crm_create: o.opt("CRM_CREATE")?,
-            crm_source: o.opt("CRM_SOURCE")?,
-            crm_entity_type: o.opt("CRM_ENTITY_TYPE")?,
-            crm_entity_id: o.opt("CRM_ENTITY_ID")?,
-            show: o.opt("SHOW")?,
-            type_: o.req("TYPE")?,
-            line_number: o.opt("LINE_NUMBER")?,
+            user_phone_inner,
+            user_id,
+            phone_number,
+            call_start_date,
+            crm_create,
+            crm_source,
+            crm_entity_type,
+            crm_entity_id,
+            show,
+            type_,
+            line_number,
         })
     }
 }
@@ -94,12 +105,17 @@ impl ::bitrix24_runtime::loose::Loose for RegisterResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let call_id = o.opt("CALL_ID")?;
+        let crm_created_lead = o.opt("CRM_CREATED_LEAD")?;
+        let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
+        let crm_entity_id = o.opt("CRM_ENTITY_ID")?;
+        let crm_created_entities = o.opt("CRM_CREATED_ENTITIES")?;
         Ok(Self {
-            call_id: o.opt("CALL_ID")?,
-            crm_created_lead: o.opt("CRM_CREATED_LEAD")?,
-            crm_entity_type: o.opt("CRM_ENTITY_TYPE")?,
-            crm_entity_id: o.opt("CRM_ENTITY_ID")?,
-            crm_created_entities: o.opt("CRM_CREATED_ENTITIES")?,
+            call_id,
+            crm_created_lead,
+            crm_entity_type,
+            crm_entity_id,
+            crm_created_entities,
         })
     }
 }
@@ -119,10 +135,9 @@ impl ::bitrix24_runtime::loose::Loose for RegisterResponseCrmCreatedEntitiesItem
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            entity_type: o.opt("ENTITY_TYPE")?,
-            entity_id: o.opt("ENTITY_ID")?,
-        })
+        let entity_type = o.opt("ENTITY_TYPE")?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        Ok(Self { entity_type, entity_id })
     }
 }
 

@@ -25,7 +25,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { fields: o.req("fields")? })
+        let fields = o.req("fields")?;
+        Ok(Self { fields })
     }
 }
 
@@ -55,14 +56,21 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let field_name = o.req("FIELD_NAME")?;
+        let user_type_id = o.req("USER_TYPE_ID")?;
+        let xml_id = o.opt("XML_ID")?;
+        let multiple = o.opt("MULTIPLE")?;
+        let edit_form_label = o.opt("EDIT_FORM_LABEL")?;
+        let list = o.opt("LIST")?;
+        let settings = o.opt("SETTINGS")?;
         Ok(Self {
-            field_name: o.req("FIELD_NAME")?,
-            user_type_id: o.req("USER_TYPE_ID")?,
-            xml_id: o.opt("XML_ID")?,
-            multiple: o.opt("MULTIPLE")?,
-            edit_form_label: o.opt("EDIT_FORM_LABEL")?,
-            list: o.opt("LIST")?,
-            settings: o.opt("SETTINGS")?,
+            field_name,
+            user_type_id,
+            xml_id,
+            multiple,
+            edit_form_label,
+            list,
+            settings,
         })
     }
 }
@@ -88,11 +96,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsListItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            value: o.opt("VALUE")?,
-            def: o.opt("DEF")?,
-            sort: o.opt("SORT")?,
-        })
+        let value = o.opt("VALUE")?;
+        let def = o.opt("DEF")?;
+        let sort = o.opt("SORT")?;
+        Ok(Self { value, def, sort })
     }
 }
 

@@ -38,12 +38,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let add = o.opt("add")?;
+        let delete = o.opt("delete")?;
+        let id = o.req("id")?;
+        let update = o.opt("update")?;
+        let additional = o.rest(&["add", "delete", "id", "update"])?;
         Ok(Self {
-            add: o.opt("add")?,
-            delete: o.opt("delete")?,
-            id: o.req("id")?,
-            update: o.opt("update")?,
-            additional: o.rest(&["add", "delete", "id", "update"])?,
+            add,
+            delete,
+            id,
+            update,
+            additional,
         })
     }
 }

@@ -44,22 +44,28 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let auto_execute = o.opt("AUTO_EXECUTE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let document_type = o.req("DOCUMENT_TYPE")?;
+        let name = o.req("NAME")?;
+        let template_data = o.req("TEMPLATE_DATA")?;
+        let additional = o
+            .rest(
+                &[
+                    "AUTO_EXECUTE",
+                    "DESCRIPTION",
+                    "DOCUMENT_TYPE",
+                    "NAME",
+                    "TEMPLATE_DATA",
+                ],
+            )?;
         Ok(Self {
-            auto_execute: o.opt("AUTO_EXECUTE")?,
-            description: o.opt("DESCRIPTION")?,
-            document_type: o.req("DOCUMENT_TYPE")?,
-            name: o.req("NAME")?,
-            template_data: o.req("TEMPLATE_DATA")?,
-            additional: o
-                .rest(
-                    &[
-                        "AUTO_EXECUTE",
-                        "DESCRIPTION",
-                        "DOCUMENT_TYPE",
-                        "NAME",
-                        "TEMPLATE_DATA",
-                    ],
-                )?,
+            auto_execute,
+            description,
+            document_type,
+            name,
+            template_data,
+            additional,
         })
     }
 }
@@ -111,10 +117,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("ID")?,
-            additional: o.rest(&["ID"])?,
-        })
+        let id = o.req("ID")?;
+        let additional = o.rest(&["ID"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -171,12 +176,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("FILTER")?;
+        let order = o.opt("ORDER")?;
+        let select = o.opt("SELECT")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["FILTER", "ORDER", "SELECT", "start"])?;
         Ok(Self {
-            filter: o.opt("FILTER")?,
-            order: o.opt("ORDER")?,
-            select: o.opt("SELECT")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["FILTER", "ORDER", "SELECT", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -224,40 +234,55 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let auto_execute = o.opt("AUTO_EXECUTE")?;
+        let constants = o.opt("CONSTANTS")?;
+        let document_type = o.opt("DOCUMENT_TYPE")?;
+        let entity = o.opt("ENTITY")?;
+        let id = o.opt("ID")?;
+        let is_modified = o.opt("IS_MODIFIED")?;
+        let modified = o.opt("MODIFIED")?;
+        let module_id = o.opt("MODULE_ID")?;
+        let name = o.opt("NAME")?;
+        let parameters = o.opt("PARAMETERS")?;
+        let system_code = o.opt("SYSTEM_CODE")?;
+        let template = o.opt("TEMPLATE")?;
+        let user_id = o.opt("USER_ID")?;
+        let variables = o.opt("VARIABLES")?;
+        let additional = o
+            .rest(
+                &[
+                    "AUTO_EXECUTE",
+                    "CONSTANTS",
+                    "DOCUMENT_TYPE",
+                    "ENTITY",
+                    "ID",
+                    "IS_MODIFIED",
+                    "MODIFIED",
+                    "MODULE_ID",
+                    "NAME",
+                    "PARAMETERS",
+                    "SYSTEM_CODE",
+                    "TEMPLATE",
+                    "USER_ID",
+                    "VARIABLES",
+                ],
+            )?;
         Ok(Self {
-            auto_execute: o.opt("AUTO_EXECUTE")?,
-            constants: o.opt("CONSTANTS")?,
-            document_type: o.opt("DOCUMENT_TYPE")?,
-            entity: o.opt("ENTITY")?,
-            id: o.opt("ID")?,
-            is_modified: o.opt("IS_MODIFIED")?,
-            modified: o.opt("MODIFIED")?,
-            module_id: o.opt("MODULE_ID")?,
-            name: o.opt("NAME")?,
-            parameters: o.opt("PARAMETERS")?,
-            system_code: o.opt("SYSTEM_CODE")?,
-            template: o.opt("TEMPLATE")?,
-            user_id: o.opt("USER_ID")?,
-            variables: o.opt("VARIABLES")?,
-            additional: o
-                .rest(
-                    &[
-                        "AUTO_EXECUTE",
-                        "CONSTANTS",
-                        "DOCUMENT_TYPE",
-                        "ENTITY",
-                        "ID",
-                        "IS_MODIFIED",
-                        "MODIFIED",
-                        "MODULE_ID",
-                        "NAME",
-                        "PARAMETERS",
-                        "SYSTEM_CODE",
-                        "TEMPLATE",
-                        "USER_ID",
-                        "VARIABLES",
-                    ],
-                )?,
+            auto_execute,
+            constants,
+            document_type,
+            entity,
+            id,
+            is_modified,
+            modified,
+            module_id,
+            name,
+            parameters,
+            system_code,
+            template,
+            user_id,
+            variables,
+            additional,
         })
     }
 }
@@ -314,40 +339,55 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let auto_execute = o.opt("AUTO_EXECUTE")?;
+        let constants = o.opt("CONSTANTS")?;
+        let document_type = o.opt("DOCUMENT_TYPE")?;
+        let entity = o.opt("ENTITY")?;
+        let id = o.opt("ID")?;
+        let is_modified = o.opt("IS_MODIFIED")?;
+        let modified = o.opt("MODIFIED")?;
+        let module_id = o.opt("MODULE_ID")?;
+        let name = o.opt("NAME")?;
+        let parameters = o.opt("PARAMETERS")?;
+        let system_code = o.opt("SYSTEM_CODE")?;
+        let template = o.opt("TEMPLATE")?;
+        let user_id = o.opt("USER_ID")?;
+        let variables = o.opt("VARIABLES")?;
+        let additional = o
+            .rest(
+                &[
+                    "AUTO_EXECUTE",
+                    "CONSTANTS",
+                    "DOCUMENT_TYPE",
+                    "ENTITY",
+                    "ID",
+                    "IS_MODIFIED",
+                    "MODIFIED",
+                    "MODULE_ID",
+                    "NAME",
+                    "PARAMETERS",
+                    "SYSTEM_CODE",
+                    "TEMPLATE",
+                    "USER_ID",
+                    "VARIABLES",
+                ],
+            )?;
         Ok(Self {
-            auto_execute: o.opt("AUTO_EXECUTE")?,
-            constants: o.opt("CONSTANTS")?,
-            document_type: o.opt("DOCUMENT_TYPE")?,
-            entity: o.opt("ENTITY")?,
-            id: o.opt("ID")?,
-            is_modified: o.opt("IS_MODIFIED")?,
-            modified: o.opt("MODIFIED")?,
-            module_id: o.opt("MODULE_ID")?,
-            name: o.opt("NAME")?,
-            parameters: o.opt("PARAMETERS")?,
-            system_code: o.opt("SYSTEM_CODE")?,
-            template: o.opt("TEMPLATE")?,
-            user_id: o.opt("USER_ID")?,
-            variables: o.opt("VARIABLES")?,
-            additional: o
-                .rest(
-                    &[
-                        "AUTO_EXECUTE",
-                        "CONSTANTS",
-                        "DOCUMENT_TYPE",
-                        "ENTITY",
-                        "ID",
-                        "IS_MODIFIED",
-                        "MODIFIED",
-                        "MODULE_ID",
-                        "NAME",
-                        "PARAMETERS",
-                        "SYSTEM_CODE",
-                        "TEMPLATE",
-                        "USER_ID",
-                        "VARIABLES",
-                    ],
-                )?,
+            auto_execute,
+            constants,
+            document_type,
+            entity,
+            id,
+            is_modified,
+            modified,
+            module_id,
+            name,
+            parameters,
+            system_code,
+            template,
+            user_id,
+            variables,
+            additional,
         })
     }
 }
@@ -399,11 +439,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("FIELDS")?,
-            id: o.req("ID")?,
-            additional: o.rest(&["FIELDS", "ID"])?,
-        })
+        let fields = o.req("FIELDS")?;
+        let id = o.req("ID")?;
+        let additional = o.rest(&["FIELDS", "ID"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -432,13 +471,18 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let auto_execute = o.opt("AUTO_EXECUTE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let name = o.opt("NAME")?;
+        let template_data = o.opt("TEMPLATE_DATA")?;
+        let additional = o
+            .rest(&["AUTO_EXECUTE", "DESCRIPTION", "NAME", "TEMPLATE_DATA"])?;
         Ok(Self {
-            auto_execute: o.opt("AUTO_EXECUTE")?,
-            description: o.opt("DESCRIPTION")?,
-            name: o.opt("NAME")?,
-            template_data: o.opt("TEMPLATE_DATA")?,
-            additional: o
-                .rest(&["AUTO_EXECUTE", "DESCRIPTION", "NAME", "TEMPLATE_DATA"])?,
+            auto_execute,
+            description,
+            name,
+            template_data,
+            additional,
         })
     }
 }

@@ -43,10 +43,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -72,12 +71,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_period = o.req("datePeriod")?;
+        let description = o.opt("description")?;
+        let name = o.opt("name")?;
+        let resource_ids = o.req("resourceIds")?;
+        let additional = o.rest(&["datePeriod", "description", "name", "resourceIds"])?;
         Ok(Self {
-            date_period: o.req("datePeriod")?,
-            description: o.opt("description")?,
-            name: o.opt("name")?,
-            resource_ids: o.req("resourceIds")?,
-            additional: o.rest(&["datePeriod", "description", "name", "resourceIds"])?,
+            date_period,
+            description,
+            name,
+            resource_ids,
+            additional,
         })
     }
 }
@@ -98,11 +102,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsDatePeriod {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            from: o.req("from")?,
-            to: o.req("to")?,
-            additional: o.rest(&["from", "to"])?,
-        })
+        let from = o.req("from")?;
+        let to = o.req("to")?;
+        let additional = o.rest(&["from", "to"])?;
+        Ok(Self { from, to, additional })
     }
 }
 
@@ -150,10 +153,13 @@ impl ::bitrix24_runtime::loose::Loose for CreatefromwaitlistRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.opt("fields")?;
+        let wait_list_id = o.req("waitListId")?;
+        let additional = o.rest(&["fields", "waitListId"])?;
         Ok(Self {
-            fields: o.opt("fields")?,
-            wait_list_id: o.req("waitListId")?,
-            additional: o.rest(&["fields", "waitListId"])?,
+            fields,
+            wait_list_id,
+            additional,
         })
     }
 }
@@ -180,12 +186,17 @@ impl ::bitrix24_runtime::loose::Loose for CreatefromwaitlistRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_period = o.req("datePeriod")?;
+        let description = o.opt("description")?;
+        let name = o.opt("name")?;
+        let resource_ids = o.req("resourceIds")?;
+        let additional = o.rest(&["datePeriod", "description", "name", "resourceIds"])?;
         Ok(Self {
-            date_period: o.req("datePeriod")?,
-            description: o.opt("description")?,
-            name: o.opt("name")?,
-            resource_ids: o.req("resourceIds")?,
-            additional: o.rest(&["datePeriod", "description", "name", "resourceIds"])?,
+            date_period,
+            description,
+            name,
+            resource_ids,
+            additional,
         })
     }
 }
@@ -206,11 +217,10 @@ impl ::bitrix24_runtime::loose::Loose for CreatefromwaitlistRequestFieldsDatePer
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            from: o.req("from")?,
-            to: o.req("to")?,
-            additional: o.rest(&["from", "to"])?,
-        })
+        let from = o.req("from")?;
+        let to = o.req("to")?;
+        let additional = o.rest(&["from", "to"])?;
+        Ok(Self { from, to, additional })
     }
 }
 
@@ -255,10 +265,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -303,10 +312,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -327,10 +335,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            booking: o.opt("booking")?,
-            additional: o.rest(&["booking"])?,
-        })
+        let booking = o.opt("booking")?;
+        let additional = o.rest(&["booking"])?;
+        Ok(Self { booking, additional })
     }
 }
 
@@ -358,14 +365,20 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseBooking {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_period = o.opt("datePeriod")?;
+        let description = o.opt("description")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let resource_ids = o.opt("resourceIds")?;
+        let additional = o
+            .rest(&["datePeriod", "description", "id", "name", "resourceIds"])?;
         Ok(Self {
-            date_period: o.opt("datePeriod")?,
-            description: o.opt("description")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            resource_ids: o.opt("resourceIds")?,
-            additional: o
-                .rest(&["datePeriod", "description", "id", "name", "resourceIds"])?,
+            date_period,
+            description,
+            id,
+            name,
+            resource_ids,
+            additional,
         })
     }
 }
@@ -411,11 +424,10 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            client: o.opt("client")?,
-            within: o.opt("within")?,
-            additional: o.rest(&["client", "within"])?,
-        })
+        let client = o.opt("client")?;
+        let within = o.opt("within")?;
+        let additional = o.rest(&["client", "within"])?;
+        Ok(Self { client, within, additional })
     }
 }
 
@@ -436,10 +448,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            booking: o.opt("booking")?,
-            additional: o.rest(&["booking"])?,
-        })
+        let booking = o.opt("booking")?;
+        let additional = o.rest(&["booking"])?;
+        Ok(Self { booking, additional })
     }
 }
 
@@ -482,11 +493,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -515,12 +525,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_period = o.opt("datePeriod")?;
+        let description = o.opt("description")?;
+        let name = o.opt("name")?;
+        let resource_ids = o.opt("resourceIds")?;
+        let additional = o.rest(&["datePeriod", "description", "name", "resourceIds"])?;
         Ok(Self {
-            date_period: o.opt("datePeriod")?,
-            description: o.opt("description")?,
-            name: o.opt("name")?,
-            resource_ids: o.opt("resourceIds")?,
-            additional: o.rest(&["datePeriod", "description", "name", "resourceIds"])?,
+            date_period,
+            description,
+            name,
+            resource_ids,
+            additional,
         })
     }
 }
@@ -541,11 +556,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsDatePeriod {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            from: o.req("from")?,
-            to: o.req("to")?,
-            additional: o.rest(&["from", "to"])?,
-        })
+        let from = o.req("from")?;
+        let to = o.req("to")?;
+        let additional = o.rest(&["from", "to"])?;
+        Ok(Self { from, to, additional })
     }
 }
 

@@ -39,10 +39,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -123,56 +122,80 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let confirmation_counter_delay = o.opt("confirmationCounterDelay")?;
+        let confirmation_delay = o.opt("confirmationDelay")?;
+        let confirmation_repetitions = o.opt("confirmationRepetitions")?;
+        let confirmation_repetitions_interval = o
+            .opt("confirmationRepetitionsInterval")?;
+        let delayed_counter_delay = o.opt("delayedCounterDelay")?;
+        let delayed_delay = o.opt("delayedDelay")?;
+        let description = o.opt("description")?;
+        let info_delay = o.opt("infoDelay")?;
+        let is_confirmation_notification_on = o.opt("isConfirmationNotificationOn")?;
+        let is_delayed_notification_on = o.opt("isDelayedNotificationOn")?;
+        let is_feedback_notification_on = o.opt("isFeedbackNotificationOn")?;
+        let is_info_notification_on = o.opt("isInfoNotificationOn")?;
+        let is_main = o.opt("isMain")?;
+        let is_reminder_notification_on = o.opt("isReminderNotificationOn")?;
+        let name = o.req("name")?;
+        let reminder_delay = o.opt("reminderDelay")?;
+        let template_type_confirmation = o.opt("templateTypeConfirmation")?;
+        let template_type_delayed = o.opt("templateTypeDelayed")?;
+        let template_type_feedback = o.opt("templateTypeFeedback")?;
+        let template_type_info = o.opt("templateTypeInfo")?;
+        let template_type_reminder = o.opt("templateTypeReminder")?;
+        let type_id = o.req("typeId")?;
+        let additional = o
+            .rest(
+                &[
+                    "confirmationCounterDelay",
+                    "confirmationDelay",
+                    "confirmationRepetitions",
+                    "confirmationRepetitionsInterval",
+                    "delayedCounterDelay",
+                    "delayedDelay",
+                    "description",
+                    "infoDelay",
+                    "isConfirmationNotificationOn",
+                    "isDelayedNotificationOn",
+                    "isFeedbackNotificationOn",
+                    "isInfoNotificationOn",
+                    "isMain",
+                    "isReminderNotificationOn",
+                    "name",
+                    "reminderDelay",
+                    "templateTypeConfirmation",
+                    "templateTypeDelayed",
+                    "templateTypeFeedback",
+                    "templateTypeInfo",
+                    "templateTypeReminder",
+                    "typeId",
+                ],
+            )?;
         Ok(Self {
-            confirmation_counter_delay: o.opt("confirmationCounterDelay")?,
-            confirmation_delay: o.opt("confirmationDelay")?,
-            confirmation_repetitions: o.opt("confirmationRepetitions")?,
-            confirmation_repetitions_interval: o.opt("confirmationRepetitionsInterval")?,
-            delayed_counter_delay: o.opt("delayedCounterDelay")?,
-            delayed_delay: o.opt("delayedDelay")?,
-            description: o.opt("description")?,
-            info_delay: o.opt("infoDelay")?,
-            is_confirmation_notification_on: o.opt("isConfirmationNotificationOn")?,
-            is_delayed_notification_on: o.opt("isDelayedNotificationOn")?,
-            is_feedback_notification_on: o.opt("isFeedbackNotificationOn")?,
-            is_info_notification_on: o.opt("isInfoNotificationOn")?,
-            is_main: o.opt("isMain")?,
-            is_reminder_notification_on: o.opt("isReminderNotificationOn")?,
-            name: o.req("name")?,
-            reminder_delay: o.opt("reminderDelay")?,
-            template_type_confirmation: o.opt("templateTypeConfirmation")?,
-            template_type_delayed: o.opt("templateTypeDelayed")?,
-            template_type_feedback: o.opt("templateTypeFeedback")?,
-            template_type_info: o.opt("templateTypeInfo")?,
-            template_type_reminder: o.opt("templateTypeReminder")?,
-            type_id: o.req("typeId")?,
-            additional: o
-                .rest(
-                    &[
-                        "confirmationCounterDelay",
-                        "confirmationDelay",
-                        "confirmationRepetitions",
-                        "confirmationRepetitionsInterval",
-                        "delayedCounterDelay",
-                        "delayedDelay",
-                        "description",
-                        "infoDelay",
-                        "isConfirmationNotificationOn",
-                        "isDelayedNotificationOn",
-                        "isFeedbackNotificationOn",
-                        "isInfoNotificationOn",
-                        "isMain",
-                        "isReminderNotificationOn",
-                        "name",
-                        "reminderDelay",
-                        "templateTypeConfirmation",
-                        "templateTypeDelayed",
-                        "templateTypeFeedback",
-                        "templateTypeInfo",
-                        "templateTypeReminder",
-                        "typeId",
-                    ],
-                )?,
+            confirmation_counter_delay,
+            confirmation_delay,
+            confirmation_repetitions,
+            confirmation_repetitions_interval,
+            delayed_counter_delay,
+            delayed_delay,
+            description,
+            info_delay,
+            is_confirmation_notification_on,
+            is_delayed_notification_on,
+            is_feedback_notification_on,
+            is_info_notification_on,
+            is_main,
+            is_reminder_notification_on,
+            name,
+            reminder_delay,
+            template_type_confirmation,
+            template_type_delayed,
+            template_type_feedback,
+            template_type_info,
+            template_type_reminder,
+            type_id,
+            additional,
         })
     }
 }
@@ -214,10 +237,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -259,10 +281,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -307,10 +328,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -331,10 +351,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            resource: o.opt("resource")?,
-            additional: o.rest(&["resource"])?,
-        })
+        let resource = o.opt("resource")?;
+        let additional = o.rest(&["resource"])?;
+        Ok(Self { resource, additional })
     }
 }
 
@@ -431,60 +450,84 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseResource {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let confirmation_counter_delay = o.opt("confirmationCounterDelay")?;
+        let confirmation_notification_delay = o.opt("confirmationNotificationDelay")?;
+        let confirmation_notification_repetitions = o
+            .opt("confirmationNotificationRepetitions")?;
+        let confirmation_notification_repetitions_interval = o
+            .opt("confirmationNotificationRepetitionsInterval")?;
+        let delayed_counter_delay = o.opt("delayedCounterDelay")?;
+        let delayed_notification_delay = o.opt("delayedNotificationDelay")?;
+        let description = o.opt("description")?;
+        let id = o.opt("id")?;
+        let info_notification_delay = o.opt("infoNotificationDelay")?;
+        let is_confirmation_notification_on = o.opt("isConfirmationNotificationOn")?;
+        let is_delayed_notification_on = o.opt("isDelayedNotificationOn")?;
+        let is_feedback_notification_on = o.opt("isFeedbackNotificationOn")?;
+        let is_info_notification_on = o.opt("isInfoNotificationOn")?;
+        let is_main = o.opt("isMain")?;
+        let is_reminder_notification_on = o.opt("isReminderNotificationOn")?;
+        let name = o.opt("name")?;
+        let reminder_notification_delay = o.opt("reminderNotificationDelay")?;
+        let template_type_confirmation = o.opt("templateTypeConfirmation")?;
+        let template_type_delayed = o.opt("templateTypeDelayed")?;
+        let template_type_feedback = o.opt("templateTypeFeedback")?;
+        let template_type_info = o.opt("templateTypeInfo")?;
+        let template_type_reminder = o.opt("templateTypeReminder")?;
+        let type_id = o.opt("typeId")?;
+        let additional = o
+            .rest(
+                &[
+                    "confirmationCounterDelay",
+                    "confirmationNotificationDelay",
+                    "confirmationNotificationRepetitions",
+                    "confirmationNotificationRepetitionsInterval",
+                    "delayedCounterDelay",
+                    "delayedNotificationDelay",
+                    "description",
+                    "id",
+                    "infoNotificationDelay",
+                    "isConfirmationNotificationOn",
+                    "isDelayedNotificationOn",
+                    "isFeedbackNotificationOn",
+                    "isInfoNotificationOn",
+                    "isMain",
+                    "isReminderNotificationOn",
+                    "name",
+                    "reminderNotificationDelay",
+                    "templateTypeConfirmation",
+                    "templateTypeDelayed",
+                    "templateTypeFeedback",
+                    "templateTypeInfo",
+                    "templateTypeReminder",
+                    "typeId",
+                ],
+            )?;
         Ok(Self {
-            confirmation_counter_delay: o.opt("confirmationCounterDelay")?,
-            confirmation_notification_delay: o.opt("confirmationNotificationDelay")?,
-            confirmation_notification_repetitions: o
-                .opt("confirmationNotificationRepetitions")?,
-            confirmation_notification_repetitions_interval: o
-                .opt("confirmationNotificationRepetitionsInterval")?,
-            delayed_counter_delay: o.opt("delayedCounterDelay")?,
-            delayed_notification_delay: o.opt("delayedNotificationDelay")?,
-            description: o.opt("description")?,
-            id: o.opt("id")?,
-            info_notification_delay: o.opt("infoNotificationDelay")?,
-            is_confirmation_notification_on: o.opt("isConfirmationNotificationOn")?,
-            is_delayed_notification_on: o.opt("isDelayedNotificationOn")?,
-            is_feedback_notification_on: o.opt("isFeedbackNotificationOn")?,
-            is_info_notification_on: o.opt("isInfoNotificationOn")?,
-            is_main: o.opt("isMain")?,
-            is_reminder_notification_on: o.opt("isReminderNotificationOn")?,
-            name: o.opt("name")?,
-            reminder_notification_delay: o.opt("reminderNotificationDelay")?,
-            template_type_confirmation: o.opt("templateTypeConfirmation")?,
-            template_type_delayed: o.opt("templateTypeDelayed")?,
-            template_type_feedback: o.opt("templateTypeFeedback")?,
-            template_type_info: o.opt("templateTypeInfo")?,
-            template_type_reminder: o.opt("templateTypeReminder")?,
-            type_id: o.opt("typeId")?,
-            additional: o
-                .rest(
-                    &[
-                        "confirmationCounterDelay",
-                        "confirmationNotificationDelay",
-                        "confirmationNotificationRepetitions",
-                        "confirmationNotificationRepetitionsInterval",
-                        "delayedCounterDelay",
-                        "delayedNotificationDelay",
-                        "description",
-                        "id",
-                        "infoNotificationDelay",
-                        "isConfirmationNotificationOn",
-                        "isDelayedNotificationOn",
-                        "isFeedbackNotificationOn",
-                        "isInfoNotificationOn",
-                        "isMain",
-                        "isReminderNotificationOn",
-                        "name",
-                        "reminderNotificationDelay",
-                        "templateTypeConfirmation",
-                        "templateTypeDelayed",
-                        "templateTypeFeedback",
-                        "templateTypeInfo",
-                        "templateTypeReminder",
-                        "typeId",
-                    ],
-                )?,
+            confirmation_counter_delay,
+            confirmation_notification_delay,
+            confirmation_notification_repetitions,
+            confirmation_notification_repetitions_interval,
+            delayed_counter_delay,
+            delayed_notification_delay,
+            description,
+            id,
+            info_notification_delay,
+            is_confirmation_notification_on,
+            is_delayed_notification_on,
+            is_feedback_notification_on,
+            is_info_notification_on,
+            is_main,
+            is_reminder_notification_on,
+            name,
+            reminder_notification_delay,
+            template_type_confirmation,
+            template_type_delayed,
+            template_type_feedback,
+            template_type_info,
+            template_type_reminder,
+            type_id,
+            additional,
         })
     }
 }
@@ -536,14 +579,20 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let is_main = o.opt("isMain")?;
+        let name = o.opt("name")?;
+        let search_query = o.opt("searchQuery")?;
+        let type_id = o.opt("typeId")?;
+        let additional = o
+            .rest(&["description", "isMain", "name", "searchQuery", "typeId"])?;
         Ok(Self {
-            description: o.opt("description")?,
-            is_main: o.opt("isMain")?,
-            name: o.opt("name")?,
-            search_query: o.opt("searchQuery")?,
-            type_id: o.opt("typeId")?,
-            additional: o
-                .rest(&["description", "isMain", "name", "searchQuery", "typeId"])?,
+            description,
+            is_main,
+            name,
+            search_query,
+            type_id,
+            additional,
         })
     }
 }
@@ -567,10 +616,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            resource: o.opt("resource")?,
-            additional: o.rest(&["resource"])?,
-        })
+        let resource = o.opt("resource")?;
+        let additional = o.rest(&["resource"])?;
+        Ok(Self { resource, additional })
     }
 }
 
@@ -613,11 +661,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -699,56 +746,80 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let confirmation_counter_delay = o.opt("confirmationCounterDelay")?;
+        let confirmation_delay = o.opt("confirmationDelay")?;
+        let confirmation_repetitions = o.opt("confirmationRepetitions")?;
+        let confirmation_repetitions_interval = o
+            .opt("confirmationRepetitionsInterval")?;
+        let delayed_counter_delay = o.opt("delayedCounterDelay")?;
+        let delayed_delay = o.opt("delayedDelay")?;
+        let description = o.opt("description")?;
+        let info_delay = o.opt("infoDelay")?;
+        let is_confirmation_notification_on = o.opt("isConfirmationNotificationOn")?;
+        let is_delayed_notification_on = o.opt("isDelayedNotificationOn")?;
+        let is_feedback_notification_on = o.opt("isFeedbackNotificationOn")?;
+        let is_info_notification_on = o.opt("isInfoNotificationOn")?;
+        let is_main = o.opt("isMain")?;
+        let is_reminder_notification_on = o.opt("isReminderNotificationOn")?;
+        let name = o.opt("name")?;
+        let reminder_delay = o.opt("reminderDelay")?;
+        let template_type_confirmation = o.opt("templateTypeConfirmation")?;
+        let template_type_delayed = o.opt("templateTypeDelayed")?;
+        let template_type_feedback = o.opt("templateTypeFeedback")?;
+        let template_type_info = o.opt("templateTypeInfo")?;
+        let template_type_reminder = o.opt("templateTypeReminder")?;
+        let type_id = o.opt("typeId")?;
+        let additional = o
+            .rest(
+                &[
+                    "confirmationCounterDelay",
+                    "confirmationDelay",
+                    "confirmationRepetitions",
+                    "confirmationRepetitionsInterval",
+                    "delayedCounterDelay",
+                    "delayedDelay",
+                    "description",
+                    "infoDelay",
+                    "isConfirmationNotificationOn",
+                    "isDelayedNotificationOn",
+                    "isFeedbackNotificationOn",
+                    "isInfoNotificationOn",
+                    "isMain",
+                    "isReminderNotificationOn",
+                    "name",
+                    "reminderDelay",
+                    "templateTypeConfirmation",
+                    "templateTypeDelayed",
+                    "templateTypeFeedback",
+                    "templateTypeInfo",
+                    "templateTypeReminder",
+                    "typeId",
+                ],
+            )?;
         Ok(Self {
-            confirmation_counter_delay: o.opt("confirmationCounterDelay")?,
-            confirmation_delay: o.opt("confirmationDelay")?,
-            confirmation_repetitions: o.opt("confirmationRepetitions")?,
-            confirmation_repetitions_interval: o.opt("confirmationRepetitionsInterval")?,
-            delayed_counter_delay: o.opt("delayedCounterDelay")?,
-            delayed_delay: o.opt("delayedDelay")?,
-            description: o.opt("description")?,
-            info_delay: o.opt("infoDelay")?,
-            is_confirmation_notification_on: o.opt("isConfirmationNotificationOn")?,
-            is_delayed_notification_on: o.opt("isDelayedNotificationOn")?,
-            is_feedback_notification_on: o.opt("isFeedbackNotificationOn")?,
-            is_info_notification_on: o.opt("isInfoNotificationOn")?,
-            is_main: o.opt("isMain")?,
-            is_reminder_notification_on: o.opt("isReminderNotificationOn")?,
-            name: o.opt("name")?,
-            reminder_delay: o.opt("reminderDelay")?,
-            template_type_confirmation: o.opt("templateTypeConfirmation")?,
-            template_type_delayed: o.opt("templateTypeDelayed")?,
-            template_type_feedback: o.opt("templateTypeFeedback")?,
-            template_type_info: o.opt("templateTypeInfo")?,
-            template_type_reminder: o.opt("templateTypeReminder")?,
-            type_id: o.opt("typeId")?,
-            additional: o
-                .rest(
-                    &[
-                        "confirmationCounterDelay",
-                        "confirmationDelay",
-                        "confirmationRepetitions",
-                        "confirmationRepetitionsInterval",
-                        "delayedCounterDelay",
-                        "delayedDelay",
-                        "description",
-                        "infoDelay",
-                        "isConfirmationNotificationOn",
-                        "isDelayedNotificationOn",
-                        "isFeedbackNotificationOn",
-                        "isInfoNotificationOn",
-                        "isMain",
-                        "isReminderNotificationOn",
-                        "name",
-                        "reminderDelay",
-                        "templateTypeConfirmation",
-                        "templateTypeDelayed",
-                        "templateTypeFeedback",
-                        "templateTypeInfo",
-                        "templateTypeReminder",
-                        "typeId",
-                    ],
-                )?,
+            confirmation_counter_delay,
+            confirmation_delay,
+            confirmation_repetitions,
+            confirmation_repetitions_interval,
+            delayed_counter_delay,
+            delayed_delay,
+            description,
+            info_delay,
+            is_confirmation_notification_on,
+            is_delayed_notification_on,
+            is_feedback_notification_on,
+            is_info_notification_on,
+            is_main,
+            is_reminder_notification_on,
+            name,
+            reminder_delay,
+            template_type_confirmation,
+            template_type_delayed,
+            template_type_feedback,
+            template_type_info,
+            template_type_reminder,
+            type_id,
+            additional,
         })
     }
 }

@@ -36,10 +36,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -115,52 +114,74 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.req("code")?;
+        let confirmation_counter_delay = o.opt("confirmationCounterDelay")?;
+        let confirmation_delay = o.opt("confirmationDelay")?;
+        let confirmation_repetitions = o.opt("confirmationRepetitions")?;
+        let confirmation_repetitions_interval = o
+            .opt("confirmationRepetitionsInterval")?;
+        let delayed_counter_delay = o.opt("delayedCounterDelay")?;
+        let delayed_delay = o.opt("delayedDelay")?;
+        let info_delay = o.opt("infoDelay")?;
+        let is_confirmation_notification_on = o.opt("isConfirmationNotificationOn")?;
+        let is_delayed_notification_on = o.opt("isDelayedNotificationOn")?;
+        let is_feedback_notification_on = o.opt("isFeedbackNotificationOn")?;
+        let is_info_notification_on = o.opt("isInfoNotificationOn")?;
+        let is_reminder_notification_on = o.opt("isReminderNotificationOn")?;
+        let name = o.req("name")?;
+        let reminder_delay = o.opt("reminderDelay")?;
+        let template_type_confirmation = o.opt("templateTypeConfirmation")?;
+        let template_type_delayed = o.opt("templateTypeDelayed")?;
+        let template_type_feedback = o.opt("templateTypeFeedback")?;
+        let template_type_info = o.opt("templateTypeInfo")?;
+        let template_type_reminder = o.opt("templateTypeReminder")?;
+        let additional = o
+            .rest(
+                &[
+                    "code",
+                    "confirmationCounterDelay",
+                    "confirmationDelay",
+                    "confirmationRepetitions",
+                    "confirmationRepetitionsInterval",
+                    "delayedCounterDelay",
+                    "delayedDelay",
+                    "infoDelay",
+                    "isConfirmationNotificationOn",
+                    "isDelayedNotificationOn",
+                    "isFeedbackNotificationOn",
+                    "isInfoNotificationOn",
+                    "isReminderNotificationOn",
+                    "name",
+                    "reminderDelay",
+                    "templateTypeConfirmation",
+                    "templateTypeDelayed",
+                    "templateTypeFeedback",
+                    "templateTypeInfo",
+                    "templateTypeReminder",
+                ],
+            )?;
         Ok(Self {
-            code: o.req("code")?,
-            confirmation_counter_delay: o.opt("confirmationCounterDelay")?,
-            confirmation_delay: o.opt("confirmationDelay")?,
-            confirmation_repetitions: o.opt("confirmationRepetitions")?,
-            confirmation_repetitions_interval: o.opt("confirmationRepetitionsInterval")?,
-            delayed_counter_delay: o.opt("delayedCounterDelay")?,
-            delayed_delay: o.opt("delayedDelay")?,
-            info_delay: o.opt("infoDelay")?,
-            is_confirmation_notification_on: o.opt("isConfirmationNotificationOn")?,
-            is_delayed_notification_on: o.opt("isDelayedNotificationOn")?,
-            is_feedback_notification_on: o.opt("isFeedbackNotificationOn")?,
-            is_info_notification_on: o.opt("isInfoNotificationOn")?,
-            is_reminder_notification_on: o.opt("isReminderNotificationOn")?,
-            name: o.req("name")?,
-            reminder_delay: o.opt("reminderDelay")?,
-            template_type_confirmation: o.opt("templateTypeConfirmation")?,
-            template_type_delayed: o.opt("templateTypeDelayed")?,
-            template_type_feedback: o.opt("templateTypeFeedback")?,
-            template_type_info: o.opt("templateTypeInfo")?,
-            template_type_reminder: o.opt("templateTypeReminder")?,
-            additional: o
-                .rest(
-                    &[
-                        "code",
-                        "confirmationCounterDelay",
-                        "confirmationDelay",
-                        "confirmationRepetitions",
-                        "confirmationRepetitionsInterval",
-                        "delayedCounterDelay",
-                        "delayedDelay",
-                        "infoDelay",
-                        "isConfirmationNotificationOn",
-                        "isDelayedNotificationOn",
-                        "isFeedbackNotificationOn",
-                        "isInfoNotificationOn",
-                        "isReminderNotificationOn",
-                        "name",
-                        "reminderDelay",
-                        "templateTypeConfirmation",
-                        "templateTypeDelayed",
-                        "templateTypeFeedback",
-                        "templateTypeInfo",
-                        "templateTypeReminder",
-                    ],
-                )?,
+            code,
+            confirmation_counter_delay,
+            confirmation_delay,
+            confirmation_repetitions,
+            confirmation_repetitions_interval,
+            delayed_counter_delay,
+            delayed_delay,
+            info_delay,
+            is_confirmation_notification_on,
+            is_delayed_notification_on,
+            is_feedback_notification_on,
+            is_info_notification_on,
+            is_reminder_notification_on,
+            name,
+            reminder_delay,
+            template_type_confirmation,
+            template_type_delayed,
+            template_type_feedback,
+            template_type_info,
+            template_type_reminder,
+            additional,
         })
     }
 }
@@ -200,10 +221,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -245,10 +265,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -293,10 +312,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -317,10 +335,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            resource_type: o.opt("resourceType")?,
-            additional: o.rest(&["resourceType"])?,
-        })
+        let resource_type = o.opt("resourceType")?;
+        let additional = o.rest(&["resourceType"])?;
+        Ok(Self { resource_type, additional })
     }
 }
 
@@ -409,52 +426,72 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseResourceType {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let confirmation_counter_delay = o.opt("confirmationCounterDelay")?;
+        let confirmation_notification_delay = o.opt("confirmationNotificationDelay")?;
+        let confirmation_notification_repetitions = o
+            .opt("confirmationNotificationRepetitions")?;
+        let confirmation_notification_repetitions_interval = o
+            .opt("confirmationNotificationRepetitionsInterval")?;
+        let delayed_counter_delay = o.opt("delayedCounterDelay")?;
+        let delayed_notification_delay = o.opt("delayedNotificationDelay")?;
+        let id = o.opt("id")?;
+        let info_notification_delay = o.opt("infoNotificationDelay")?;
+        let is_confirmation_notification_on = o.opt("isConfirmationNotificationOn")?;
+        let is_delayed_notification_on = o.opt("isDelayedNotificationOn")?;
+        let is_feedback_notification_on = o.opt("isFeedbackNotificationOn")?;
+        let is_reminder_notification_on = o.opt("isReminderNotificationOn")?;
+        let name = o.opt("name")?;
+        let reminder_notification_delay = o.opt("reminderNotificationDelay")?;
+        let template_type_confirmation = o.opt("templateTypeConfirmation")?;
+        let template_type_delayed = o.opt("templateTypeDelayed")?;
+        let template_type_feedback = o.opt("templateTypeFeedback")?;
+        let template_type_reminder = o.opt("templateTypeReminder")?;
+        let additional = o
+            .rest(
+                &[
+                    "code",
+                    "confirmationCounterDelay",
+                    "confirmationNotificationDelay",
+                    "confirmationNotificationRepetitions",
+                    "confirmationNotificationRepetitionsInterval",
+                    "delayedCounterDelay",
+                    "delayedNotificationDelay",
+                    "id",
+                    "infoNotificationDelay",
+                    "isConfirmationNotificationOn",
+                    "isDelayedNotificationOn",
+                    "isFeedbackNotificationOn",
+                    "isReminderNotificationOn",
+                    "name",
+                    "reminderNotificationDelay",
+                    "templateTypeConfirmation",
+                    "templateTypeDelayed",
+                    "templateTypeFeedback",
+                    "templateTypeReminder",
+                ],
+            )?;
         Ok(Self {
-            code: o.opt("code")?,
-            confirmation_counter_delay: o.opt("confirmationCounterDelay")?,
-            confirmation_notification_delay: o.opt("confirmationNotificationDelay")?,
-            confirmation_notification_repetitions: o
-                .opt("confirmationNotificationRepetitions")?,
-            confirmation_notification_repetitions_interval: o
-                .opt("confirmationNotificationRepetitionsInterval")?,
-            delayed_counter_delay: o.opt("delayedCounterDelay")?,
-            delayed_notification_delay: o.opt("delayedNotificationDelay")?,
-            id: o.opt("id")?,
-            info_notification_delay: o.opt("infoNotificationDelay")?,
-            is_confirmation_notification_on: o.opt("isConfirmationNotificationOn")?,
-            is_delayed_notification_on: o.opt("isDelayedNotificationOn")?,
-            is_feedback_notification_on: o.opt("isFeedbackNotificationOn")?,
-            is_reminder_notification_on: o.opt("isReminderNotificationOn")?,
-            name: o.opt("name")?,
-            reminder_notification_delay: o.opt("reminderNotificationDelay")?,
-            template_type_confirmation: o.opt("templateTypeConfirmation")?,
-            template_type_delayed: o.opt("templateTypeDelayed")?,
-            template_type_feedback: o.opt("templateTypeFeedback")?,
-            template_type_reminder: o.opt("templateTypeReminder")?,
-            additional: o
-                .rest(
-                    &[
-                        "code",
-                        "confirmationCounterDelay",
-                        "confirmationNotificationDelay",
-                        "confirmationNotificationRepetitions",
-                        "confirmationNotificationRepetitionsInterval",
-                        "delayedCounterDelay",
-                        "delayedNotificationDelay",
-                        "id",
-                        "infoNotificationDelay",
-                        "isConfirmationNotificationOn",
-                        "isDelayedNotificationOn",
-                        "isFeedbackNotificationOn",
-                        "isReminderNotificationOn",
-                        "name",
-                        "reminderNotificationDelay",
-                        "templateTypeConfirmation",
-                        "templateTypeDelayed",
-                        "templateTypeFeedback",
-                        "templateTypeReminder",
-                    ],
-                )?,
+            code,
+            confirmation_counter_delay,
+            confirmation_notification_delay,
+            confirmation_notification_repetitions,
+            confirmation_notification_repetitions_interval,
+            delayed_counter_delay,
+            delayed_notification_delay,
+            id,
+            info_notification_delay,
+            is_confirmation_notification_on,
+            is_delayed_notification_on,
+            is_feedback_notification_on,
+            is_reminder_notification_on,
+            name,
+            reminder_notification_delay,
+            template_type_confirmation,
+            template_type_delayed,
+            template_type_feedback,
+            template_type_reminder,
+            additional,
         })
     }
 }
@@ -504,12 +541,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let module_id = o.opt("moduleId")?;
+        let name = o.opt("name")?;
+        let search_query = o.opt("searchQuery")?;
+        let additional = o.rest(&["code", "moduleId", "name", "searchQuery"])?;
         Ok(Self {
-            code: o.opt("code")?,
-            module_id: o.opt("moduleId")?,
-            name: o.opt("name")?,
-            search_query: o.opt("searchQuery")?,
-            additional: o.rest(&["code", "moduleId", "name", "searchQuery"])?,
+            code,
+            module_id,
+            name,
+            search_query,
+            additional,
         })
     }
 }
@@ -531,10 +573,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            resource: o.opt("resource")?,
-            additional: o.rest(&["resource"])?,
-        })
+        let resource = o.opt("resource")?;
+        let additional = o.rest(&["resource"])?;
+        Ok(Self { resource, additional })
     }
 }
 
@@ -577,11 +618,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -659,52 +699,74 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let confirmation_counter_delay = o.opt("confirmationCounterDelay")?;
+        let confirmation_delay = o.opt("confirmationDelay")?;
+        let confirmation_repetitions = o.opt("confirmationRepetitions")?;
+        let confirmation_repetitions_interval = o
+            .opt("confirmationRepetitionsInterval")?;
+        let delayed_counter_delay = o.opt("delayedCounterDelay")?;
+        let delayed_delay = o.opt("delayedDelay")?;
+        let info_delay = o.opt("infoDelay")?;
+        let is_confirmation_notification_on = o.opt("isConfirmationNotificationOn")?;
+        let is_delayed_notification_on = o.opt("isDelayedNotificationOn")?;
+        let is_feedback_notification_on = o.opt("isFeedbackNotificationOn")?;
+        let is_info_notification_on = o.opt("isInfoNotificationOn")?;
+        let is_reminder_notification_on = o.opt("isReminderNotificationOn")?;
+        let name = o.opt("name")?;
+        let reminder_delay = o.opt("reminderDelay")?;
+        let template_type_confirmation = o.opt("templateTypeConfirmation")?;
+        let template_type_delayed = o.opt("templateTypeDelayed")?;
+        let template_type_feedback = o.opt("templateTypeFeedback")?;
+        let template_type_info = o.opt("templateTypeInfo")?;
+        let template_type_reminder = o.opt("templateTypeReminder")?;
+        let additional = o
+            .rest(
+                &[
+                    "code",
+                    "confirmationCounterDelay",
+                    "confirmationDelay",
+                    "confirmationRepetitions",
+                    "confirmationRepetitionsInterval",
+                    "delayedCounterDelay",
+                    "delayedDelay",
+                    "infoDelay",
+                    "isConfirmationNotificationOn",
+                    "isDelayedNotificationOn",
+                    "isFeedbackNotificationOn",
+                    "isInfoNotificationOn",
+                    "isReminderNotificationOn",
+                    "name",
+                    "reminderDelay",
+                    "templateTypeConfirmation",
+                    "templateTypeDelayed",
+                    "templateTypeFeedback",
+                    "templateTypeInfo",
+                    "templateTypeReminder",
+                ],
+            )?;
         Ok(Self {
-            code: o.opt("code")?,
-            confirmation_counter_delay: o.opt("confirmationCounterDelay")?,
-            confirmation_delay: o.opt("confirmationDelay")?,
-            confirmation_repetitions: o.opt("confirmationRepetitions")?,
-            confirmation_repetitions_interval: o.opt("confirmationRepetitionsInterval")?,
-            delayed_counter_delay: o.opt("delayedCounterDelay")?,
-            delayed_delay: o.opt("delayedDelay")?,
-            info_delay: o.opt("infoDelay")?,
-            is_confirmation_notification_on: o.opt("isConfirmationNotificationOn")?,
-            is_delayed_notification_on: o.opt("isDelayedNotificationOn")?,
-            is_feedback_notification_on: o.opt("isFeedbackNotificationOn")?,
-            is_info_notification_on: o.opt("isInfoNotificationOn")?,
-            is_reminder_notification_on: o.opt("isReminderNotificationOn")?,
-            name: o.opt("name")?,
-            reminder_delay: o.opt("reminderDelay")?,
-            template_type_confirmation: o.opt("templateTypeConfirmation")?,
-            template_type_delayed: o.opt("templateTypeDelayed")?,
-            template_type_feedback: o.opt("templateTypeFeedback")?,
-            template_type_info: o.opt("templateTypeInfo")?,
-            template_type_reminder: o.opt("templateTypeReminder")?,
-            additional: o
-                .rest(
-                    &[
-                        "code",
-                        "confirmationCounterDelay",
-                        "confirmationDelay",
-                        "confirmationRepetitions",
-                        "confirmationRepetitionsInterval",
-                        "delayedCounterDelay",
-                        "delayedDelay",
-                        "infoDelay",
-                        "isConfirmationNotificationOn",
-                        "isDelayedNotificationOn",
-                        "isFeedbackNotificationOn",
-                        "isInfoNotificationOn",
-                        "isReminderNotificationOn",
-                        "name",
-                        "reminderDelay",
-                        "templateTypeConfirmation",
-                        "templateTypeDelayed",
-                        "templateTypeFeedback",
-                        "templateTypeInfo",
-                        "templateTypeReminder",
-                    ],
-                )?,
+            code,
+            confirmation_counter_delay,
+            confirmation_delay,
+            confirmation_repetitions,
+            confirmation_repetitions_interval,
+            delayed_counter_delay,
+            delayed_delay,
+            info_delay,
+            is_confirmation_notification_on,
+            is_delayed_notification_on,
+            is_feedback_notification_on,
+            is_info_notification_on,
+            is_reminder_notification_on,
+            name,
+            reminder_delay,
+            template_type_confirmation,
+            template_type_delayed,
+            template_type_feedback,
+            template_type_info,
+            template_type_reminder,
+            additional,
         })
     }
 }

@@ -43,10 +43,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -65,10 +64,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            note: o.req("note")?,
-            additional: o.rest(&["note"])?,
-        })
+        let note = o.req("note")?;
+        let additional = o.rest(&["note"])?;
+        Ok(Self { note, additional })
     }
 }
 
@@ -114,10 +112,9 @@ impl ::bitrix24_runtime::loose::Loose for CreatefrombookingRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            booking_id: o.req("bookingId")?,
-            additional: o.rest(&["bookingId"])?,
-        })
+        let booking_id = o.req("bookingId")?;
+        let additional = o.rest(&["bookingId"])?;
+        Ok(Self { booking_id, additional })
     }
 }
 
@@ -162,10 +159,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -210,10 +206,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -234,10 +229,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            wait_list: o.opt("waitList")?,
-            additional: o.rest(&["waitList"])?,
-        })
+        let wait_list = o.opt("waitList")?;
+        let additional = o.rest(&["waitList"])?;
+        Ok(Self { wait_list, additional })
     }
 }
 
@@ -259,11 +253,10 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseWaitList {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            note: o.opt("note")?,
-            additional: o.rest(&["id", "note"])?,
-        })
+        let id = o.opt("id")?;
+        let note = o.opt("note")?;
+        let additional = o.rest(&["id", "note"])?;
+        Ok(Self { id, note, additional })
     }
 }
 
@@ -306,10 +299,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            filter: o.opt("filter")?,
-            additional: o.rest(&["filter"])?,
-        })
+        let filter = o.opt("filter")?;
+        let additional = o.rest(&["filter"])?;
+        Ok(Self { filter, additional })
     }
 }
 
@@ -330,10 +322,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            wait_list: o.opt("waitList")?,
-            additional: o.rest(&["waitList"])?,
-        })
+        let wait_list = o.opt("waitList")?;
+        let additional = o.rest(&["waitList"])?;
+        Ok(Self { wait_list, additional })
     }
 }
 
@@ -376,11 +367,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -399,10 +389,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            note: o.req("note")?,
-            additional: o.rest(&["note"])?,
-        })
+        let note = o.req("note")?;
+        let additional = o.rest(&["note"])?;
+        Ok(Self { note, additional })
     }
 }
 

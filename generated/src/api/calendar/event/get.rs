@@ -44,24 +44,31 @@ impl ::bitrix24_runtime::loose::Loose for NearestRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let days = o.opt("days")?;
+        let detail_url = o.opt("detailUrl")?;
+        let for_current_user = o.opt("forCurrentUser")?;
+        let max_events_count = o.opt("maxEventsCount")?;
+        let owner_id = o.opt("ownerId")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "days",
+                    "detailUrl",
+                    "forCurrentUser",
+                    "maxEventsCount",
+                    "ownerId",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            days: o.opt("days")?,
-            detail_url: o.opt("detailUrl")?,
-            for_current_user: o.opt("forCurrentUser")?,
-            max_events_count: o.opt("maxEventsCount")?,
-            owner_id: o.opt("ownerId")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "days",
-                        "detailUrl",
-                        "forCurrentUser",
-                        "maxEventsCount",
-                        "ownerId",
-                        "type",
-                    ],
-                )?,
+            days,
+            detail_url,
+            for_current_user,
+            max_events_count,
+            owner_id,
+            type_,
+            additional,
         })
     }
 }
@@ -209,126 +216,184 @@ impl ::bitrix24_runtime::loose::Loose for NearestResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let accessibility = o.opt("ACCESSIBILITY")?;
+        let attendees_codes = o.opt("ATTENDEES_CODES")?;
+        let attendee_list = o.opt("ATTENDEE_LIST")?;
+        let cal_dav_label = o.opt("CAL_DAV_LABEL")?;
+        let cal_type = o.opt("CAL_TYPE")?;
+        let collab_id = o.opt("COLLAB_ID")?;
+        let color = o.opt("COLOR")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_from = o.opt("DATE_FROM")?;
+        let date_from_formatted = o.opt("DATE_FROM_FORMATTED")?;
+        let date_from_ts_utc = o.opt("DATE_FROM_TS_UTC")?;
+        let date_to = o.opt("DATE_TO")?;
+        let date_to_formatted = o.opt("DATE_TO_FORMATTED")?;
+        let date_to_ts_utc = o.opt("DATE_TO_TS_UTC")?;
+        let dav_exch_label = o.opt("DAV_EXCH_LABEL")?;
+        let dav_xml_id = o.opt("DAV_XML_ID")?;
+        let deleted = o.opt("DELETED")?;
+        let description = o.opt("DESCRIPTION")?;
+        let dt_length = o.opt("DT_LENGTH")?;
+        let dt_skip_time = o.opt("DT_SKIP_TIME")?;
+        let event_type = o.opt("EVENT_TYPE")?;
+        let exdate = o.opt("EXDATE")?;
+        let g_event_id = o.opt("G_EVENT_ID")?;
+        let id = o.opt("ID")?;
+        let importance = o.opt("IMPORTANCE")?;
+        let is_meeting = o.opt("IS_MEETING")?;
+        let location = o.opt("LOCATION")?;
+        let meeting = o.opt("MEETING")?;
+        let meeting_host = o.opt("MEETING_HOST")?;
+        let meeting_status = o.opt("MEETING_STATUS")?;
+        let name = o.opt("NAME")?;
+        let original_date_from = o.opt("ORIGINAL_DATE_FROM")?;
+        let owner_id = o.opt("OWNER_ID")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let private_event = o.opt("PRIVATE_EVENT")?;
+        let recurrence_id = o.opt("RECURRENCE_ID")?;
+        let relations = o.opt("RELATIONS")?;
+        let remind = o.opt("REMIND")?;
+        let rrule = o.opt("RRULE")?;
+        let section_dav_xml_id = o.opt("SECTION_DAV_XML_ID")?;
+        let section_id = o.opt("SECTION_ID")?;
+        let sect_id = o.opt("SECT_ID")?;
+        let sync_status = o.opt("SYNC_STATUS")?;
+        let timestamp_x = o.opt("TIMESTAMP_X")?;
+        let tz_from = o.opt("TZ_FROM")?;
+        let tz_offset_from = o.opt("TZ_OFFSET_FROM")?;
+        let tz_offset_to = o.opt("TZ_OFFSET_TO")?;
+        let tz_to = o.opt("TZ_TO")?;
+        let uf_crm_cal_event = o.opt("UF_CRM_CAL_EVENT")?;
+        let uf_webdav_cal_event = o.opt("UF_WEBDAV_CAL_EVENT")?;
+        let version = o.opt("VERSION")?;
+        let attendees_entity_list = o.opt("attendeesEntityList")?;
+        let description_2 = o.opt("~DESCRIPTION")?;
+        let rrule_description = o.opt("~RRULE_DESCRIPTION")?;
+        let user_offset_from = o.opt("~USER_OFFSET_FROM")?;
+        let user_offset_to = o.opt("~USER_OFFSET_TO")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACCESSIBILITY",
+                    "ATTENDEES_CODES",
+                    "ATTENDEE_LIST",
+                    "CAL_DAV_LABEL",
+                    "CAL_TYPE",
+                    "COLLAB_ID",
+                    "COLOR",
+                    "CREATED_BY",
+                    "DATE_CREATE",
+                    "DATE_FROM",
+                    "DATE_FROM_FORMATTED",
+                    "DATE_FROM_TS_UTC",
+                    "DATE_TO",
+                    "DATE_TO_FORMATTED",
+                    "DATE_TO_TS_UTC",
+                    "DAV_EXCH_LABEL",
+                    "DAV_XML_ID",
+                    "DELETED",
+                    "DESCRIPTION",
+                    "DT_LENGTH",
+                    "DT_SKIP_TIME",
+                    "EVENT_TYPE",
+                    "EXDATE",
+                    "G_EVENT_ID",
+                    "ID",
+                    "IMPORTANCE",
+                    "IS_MEETING",
+                    "LOCATION",
+                    "MEETING",
+                    "MEETING_HOST",
+                    "MEETING_STATUS",
+                    "NAME",
+                    "ORIGINAL_DATE_FROM",
+                    "OWNER_ID",
+                    "PARENT_ID",
+                    "PRIVATE_EVENT",
+                    "RECURRENCE_ID",
+                    "RELATIONS",
+                    "REMIND",
+                    "RRULE",
+                    "SECTION_DAV_XML_ID",
+                    "SECTION_ID",
+                    "SECT_ID",
+                    "SYNC_STATUS",
+                    "TIMESTAMP_X",
+                    "TZ_FROM",
+                    "TZ_OFFSET_FROM",
+                    "TZ_OFFSET_TO",
+                    "TZ_TO",
+                    "UF_CRM_CAL_EVENT",
+                    "UF_WEBDAV_CAL_EVENT",
+                    "VERSION",
+                    "attendeesEntityList",
+                    "~DESCRIPTION",
+                    "~RRULE_DESCRIPTION",
+                    "~USER_OFFSET_FROM",
+                    "~USER_OFFSET_TO",
+                ],
+            )?;
         Ok(Self {
-            accessibility: o.opt("ACCESSIBILITY")?,
-            attendees_codes: o.opt("ATTENDEES_CODES")?,
-            attendee_list: o.opt("ATTENDEE_LIST")?,
-            cal_dav_label: o.opt("CAL_DAV_LABEL")?,
-            cal_type: o.opt("CAL_TYPE")?,
-            collab_id: o.opt("COLLAB_ID")?,
-            color: o.opt("COLOR")?,
-            created_by: o.opt("CREATED_BY")?,
-            date_create: o.opt("DATE_CREATE")?,
-            date_from: o.opt("DATE_FROM")?,
-            date_from_formatted: o.opt("DATE_FROM_FORMATTED")?,
-            date_from_ts_utc: o.opt("DATE_FROM_TS_UTC")?,
-            date_to: o.opt("DATE_TO")?,
-            date_to_formatted: o.opt("DATE_TO_FORMATTED")?,
-            date_to_ts_utc: o.opt("DATE_TO_TS_UTC")?,
-            dav_exch_label: o.opt("DAV_EXCH_LABEL")?,
-            dav_xml_id: o.opt("DAV_XML_ID")?,
-            deleted: o.opt("DELETED")?,
-            description: o.opt("DESCRIPTION")?,
-            dt_length: o.opt("DT_LENGTH")?,
-            dt_skip_time: o.opt("DT_SKIP_TIME")?,
-            event_type: o.opt("EVENT_TYPE")?,
-            exdate: o.opt("EXDATE")?,
-            g_event_id: o.opt("G_EVENT_ID")?,
-            id: o.opt("ID")?,
-            importance: o.opt("IMPORTANCE")?,
-            is_meeting: o.opt("IS_MEETING")?,
-            location: o.opt("LOCATION")?,
-            meeting: o.opt("MEETING")?,
-            meeting_host: o.opt("MEETING_HOST")?,
-            meeting_status: o.opt("MEETING_STATUS")?,
-            name: o.opt("NAME")?,
-            original_date_from: o.opt("ORIGINAL_DATE_FROM")?,
-            owner_id: o.opt("OWNER_ID")?,
-            parent_id: o.opt("PARENT_ID")?,
-            private_event: o.opt("PRIVATE_EVENT")?,
-            recurrence_id: o.opt("RECURRENCE_ID")?,
-            relations: o.opt("RELATIONS")?,
-            remind: o.opt("REMIND")?,
-            rrule: o.opt("RRULE")?,
-            section_dav_xml_id: o.opt("SECTION_DAV_XML_ID")?,
-            section_id: o.opt("SECTION_ID")?,
-            sect_id: o.opt("SECT_ID")?,
-            sync_status: o.opt("SYNC_STATUS")?,
-            timestamp_x: o.opt("TIMESTAMP_X")?,
-            tz_from: o.opt("TZ_FROM")?,
-            tz_offset_from: o.opt("TZ_OFFSET_FROM")?,
-            tz_offset_to: o.opt("TZ_OFFSET_TO")?,
-            tz_to: o.opt("TZ_TO")?,
-            uf_crm_cal_event: o.opt("UF_CRM_CAL_EVENT")?,
-            uf_webdav_cal_event: o.opt("UF_WEBDAV_CAL_EVENT")?,
-            version: o.opt("VERSION")?,
-            attendees_entity_list: o.opt("attendeesEntityList")?,
-            description_2: o.opt("~DESCRIPTION")?,
-            rrule_description: o.opt("~RRULE_DESCRIPTION")?,
-            user_offset_from: o.opt("~USER_OFFSET_FROM")?,
-            user_offset_to: o.opt("~USER_OFFSET_TO")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACCESSIBILITY",
-                        "ATTENDEES_CODES",
-                        "ATTENDEE_LIST",
-                        "CAL_DAV_LABEL",
-                        "CAL_TYPE",
-                        "COLLAB_ID",
-                        "COLOR",
-                        "CREATED_BY",
-                        "DATE_CREATE",
-                        "DATE_FROM",
-                        "DATE_FROM_FORMATTED",
-                        "DATE_FROM_TS_UTC",
-                        "DATE_TO",
-                        "DATE_TO_FORMATTED",
-                        "DATE_TO_TS_UTC",
-                        "DAV_EXCH_LABEL",
-                        "DAV_XML_ID",
-                        "DELETED",
-                        "DESCRIPTION",
-                        "DT_LENGTH",
-                        "DT_SKIP_TIME",
-                        "EVENT_TYPE",
-                        "EXDATE",
-                        "G_EVENT_ID",
-                        "ID",
-                        "IMPORTANCE",
-                        "IS_MEETING",
-                        "LOCATION",
-                        "MEETING",
-                        "MEETING_HOST",
-                        "MEETING_STATUS",
-                        "NAME",
-                        "ORIGINAL_DATE_FROM",
-                        "OWNER_ID",
-                        "PARENT_ID",
-                        "PRIVATE_EVENT",
-                        "RECURRENCE_ID",
-                        "RELATIONS",
-                        "REMIND",
-                        "RRULE",
-                        "SECTION_DAV_XML_ID",
-                        "SECTION_ID",
-                        "SECT_ID",
-                        "SYNC_STATUS",
-                        "TIMESTAMP_X",
-                        "TZ_FROM",
-                        "TZ_OFFSET_FROM",
-                        "TZ_OFFSET_TO",
-                        "TZ_TO",
-                        "UF_CRM_CAL_EVENT",
-                        "UF_WEBDAV_CAL_EVENT",
-                        "VERSION",
-                        "attendeesEntityList",
-                        "~DESCRIPTION",
-                        "~RRULE_DESCRIPTION",
-                        "~USER_OFFSET_FROM",
-                        "~USER_OFFSET_TO",
-                    ],
-                )?,
+            accessibility,
+            attendees_codes,
+            attendee_list,
+            cal_dav_label,
+            cal_type,
+            collab_id,
+            color,
+            created_by,
+            date_create,
+            date_from,
+            date_from_formatted,
+            date_from_ts_utc,
+            date_to,
+            date_to_formatted,
+            date_to_ts_utc,
+            dav_exch_label,
+            dav_xml_id,
+            deleted,
+            description,
+            dt_length,
+            dt_skip_time,
+            event_type,
+            exdate,
+            g_event_id,
+            id,
+            importance,
+            is_meeting,
+            location,
+            meeting,
+            meeting_host,
+            meeting_status,
+            name,
+            original_date_from,
+            owner_id,
+            parent_id,
+            private_event,
+            recurrence_id,
+            relations,
+            remind,
+            rrule,
+            section_dav_xml_id,
+            section_id,
+            sect_id,
+            sync_status,
+            timestamp_x,
+            tz_from,
+            tz_offset_from,
+            tz_offset_to,
+            tz_to,
+            uf_crm_cal_event,
+            uf_webdav_cal_event,
+            version,
+            attendees_entity_list,
+            description_2,
+            rrule_description,
+            user_offset_from,
+            user_offset_to,
+            additional,
         })
     }
 }

@@ -34,10 +34,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            event_id: o.req("eventId")?,
-            additional: o.rest(&["eventId"])?,
-        })
+        let event_id = o.req("eventId")?;
+        let additional = o.rest(&["eventId"])?;
+        Ok(Self { event_id, additional })
     }
 }
 
@@ -83,10 +82,13 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let event_id = o.req("eventId")?;
+        let status = o.req("status")?;
+        let additional = o.rest(&["eventId", "status"])?;
         Ok(Self {
-            event_id: o.req("eventId")?,
-            status: o.req("status")?,
-            additional: o.rest(&["eventId", "status"])?,
+            event_id,
+            status,
+            additional,
         })
     }
 }

@@ -32,10 +32,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            filter: o.req("filter")?,
-            additional: o.rest(&["filter"])?,
-        })
+        let filter = o.req("filter")?;
+        let additional = o.rest(&["filter"])?;
+        Ok(Self { filter, additional })
     }
 }
 
@@ -63,12 +62,18 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let from = o.opt("from")?;
+        let resource_id_list = o.req("resourceIdList")?;
+        let resource_type_id_list = o.req("resourceTypeIdList")?;
+        let to = o.opt("to")?;
+        let additional = o
+            .rest(&["from", "resourceIdList", "resourceTypeIdList", "to"])?;
         Ok(Self {
-            from: o.opt("from")?,
-            resource_id_list: o.req("resourceIdList")?,
-            resource_type_id_list: o.req("resourceTypeIdList")?,
-            to: o.opt("to")?,
-            additional: o.rest(&["from", "resourceIdList", "resourceTypeIdList", "to"])?,
+            from,
+            resource_id_list,
+            resource_type_id_list,
+            to,
+            additional,
         })
     }
 }
@@ -154,72 +159,103 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let cal_type = o.opt("CAL_TYPE")?;
+        let created_by = o.opt("CREATED_BY")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_from = o.opt("DATE_FROM")?;
+        let date_from_formatted = o.opt("DATE_FROM_FORMATTED")?;
+        let date_from_ts_utc = o.opt("DATE_FROM_TS_UTC")?;
+        let date_to = o.opt("DATE_TO")?;
+        let date_to_formatted = o.opt("DATE_TO_FORMATTED")?;
+        let date_to_ts_utc = o.opt("DATE_TO_TS_UTC")?;
+        let deleted = o.opt("DELETED")?;
+        let description = o.opt("DESCRIPTION")?;
+        let dt_length = o.opt("DT_LENGTH")?;
+        let dt_skip_time = o.opt("DT_SKIP_TIME")?;
+        let event_type = o.opt("EVENT_TYPE")?;
+        let id = o.opt("ID")?;
+        let is_meeting = o.opt("IS_MEETING")?;
+        let meeting_host = o.opt("MEETING_HOST")?;
+        let meeting_status = o.opt("MEETING_STATUS")?;
+        let name = o.opt("NAME")?;
+        let owner_id = o.opt("OWNER_ID")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let resource_booking_id = o.opt("RESOURCE_BOOKING_ID")?;
+        let section_id = o.opt("SECTION_ID")?;
+        let sect_id = o.opt("SECT_ID")?;
+        let timestamp_x = o.opt("TIMESTAMP_X")?;
+        let tz_from = o.opt("TZ_FROM")?;
+        let tz_offset_from = o.opt("TZ_OFFSET_FROM")?;
+        let tz_offset_to = o.opt("TZ_OFFSET_TO")?;
+        let tz_to = o.opt("TZ_TO")?;
+        let version = o.opt("VERSION")?;
+        let additional = o
+            .rest(
+                &[
+                    "CAL_TYPE",
+                    "CREATED_BY",
+                    "DATE_CREATE",
+                    "DATE_FROM",
+                    "DATE_FROM_FORMATTED",
+                    "DATE_FROM_TS_UTC",
+                    "DATE_TO",
+                    "DATE_TO_FORMATTED",
+                    "DATE_TO_TS_UTC",
+                    "DELETED",
+                    "DESCRIPTION",
+                    "DT_LENGTH",
+                    "DT_SKIP_TIME",
+                    "EVENT_TYPE",
+                    "ID",
+                    "IS_MEETING",
+                    "MEETING_HOST",
+                    "MEETING_STATUS",
+                    "NAME",
+                    "OWNER_ID",
+                    "PARENT_ID",
+                    "RESOURCE_BOOKING_ID",
+                    "SECTION_ID",
+                    "SECT_ID",
+                    "TIMESTAMP_X",
+                    "TZ_FROM",
+                    "TZ_OFFSET_FROM",
+                    "TZ_OFFSET_TO",
+                    "TZ_TO",
+                    "VERSION",
+                ],
+            )?;
         Ok(Self {
-            cal_type: o.opt("CAL_TYPE")?,
-            created_by: o.opt("CREATED_BY")?,
-            date_create: o.opt("DATE_CREATE")?,
-            date_from: o.opt("DATE_FROM")?,
-            date_from_formatted: o.opt("DATE_FROM_FORMATTED")?,
-            date_from_ts_utc: o.opt("DATE_FROM_TS_UTC")?,
-            date_to: o.opt("DATE_TO")?,
-            date_to_formatted: o.opt("DATE_TO_FORMATTED")?,
-            date_to_ts_utc: o.opt("DATE_TO_TS_UTC")?,
-            deleted: o.opt("DELETED")?,
-            description: o.opt("DESCRIPTION")?,
-            dt_length: o.opt("DT_LENGTH")?,
-            dt_skip_time: o.opt("DT_SKIP_TIME")?,
-            event_type: o.opt("EVENT_TYPE")?,
-            id: o.opt("ID")?,
-            is_meeting: o.opt("IS_MEETING")?,
-            meeting_host: o.opt("MEETING_HOST")?,
-            meeting_status: o.opt("MEETING_STATUS")?,
-            name: o.opt("NAME")?,
-            owner_id: o.opt("OWNER_ID")?,
-            parent_id: o.opt("PARENT_ID")?,
-            resource_booking_id: o.opt("RESOURCE_BOOKING_ID")?,
-            section_id: o.opt("SECTION_ID")?,
-            sect_id: o.opt("SECT_ID")?,
-            timestamp_x: o.opt("TIMESTAMP_X")?,
-            tz_from: o.opt("TZ_FROM")?,
-            tz_offset_from: o.opt("TZ_OFFSET_FROM")?,
-            tz_offset_to: o.opt("TZ_OFFSET_TO")?,
-            tz_to: o.opt("TZ_TO")?,
-            version: o.opt("VERSION")?,
-            additional: o
-                .rest(
-                    &[
-                        "CAL_TYPE",
-                        "CREATED_BY",
-                        "DATE_CREATE",
-                        "DATE_FROM",
-                        "DATE_FROM_FORMATTED",
-                        "DATE_FROM_TS_UTC",
-                        "DATE_TO",
-                        "DATE_TO_FORMATTED",
-                        "DATE_TO_TS_UTC",
-                        "DELETED",
-                        "DESCRIPTION",
-                        "DT_LENGTH",
-                        "DT_SKIP_TIME",
-                        "EVENT_TYPE",
-                        "ID",
-                        "IS_MEETING",
-                        "MEETING_HOST",
-                        "MEETING_STATUS",
-                        "NAME",
-                        "OWNER_ID",
-                        "PARENT_ID",
-                        "RESOURCE_BOOKING_ID",
-                        "SECTION_ID",
-                        "SECT_ID",
-                        "TIMESTAMP_X",
-                        "TZ_FROM",
-                        "TZ_OFFSET_FROM",
-                        "TZ_OFFSET_TO",
-                        "TZ_TO",
-                        "VERSION",
-                    ],
-                )?,
+            cal_type,
+            created_by,
+            date_create,
+            date_from,
+            date_from_formatted,
+            date_from_ts_utc,
+            date_to,
+            date_to_formatted,
+            date_to_ts_utc,
+            deleted,
+            description,
+            dt_length,
+            dt_skip_time,
+            event_type,
+            id,
+            is_meeting,
+            meeting_host,
+            meeting_status,
+            name,
+            owner_id,
+            parent_id,
+            resource_booking_id,
+            section_id,
+            sect_id,
+            timestamp_x,
+            tz_from,
+            tz_offset_from,
+            tz_offset_to,
+            tz_to,
+            version,
+            additional,
         })
     }
 }

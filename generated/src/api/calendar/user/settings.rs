@@ -32,7 +32,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -93,54 +94,76 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let collapse_off_hours = o.opt("collapseOffHours")?;
+        let crm_section = o.opt("crmSection")?;
+        let default_reminders = o.opt("defaultReminders")?;
+        let default_sections = o.opt("defaultSections")?;
+        let deny_busy_invitation = o.opt("denyBusyInvitation")?;
+        let last_used_section = o.opt("lastUsedSection")?;
+        let meet_section = o.opt("meetSection")?;
+        let send_from_email = o.opt("sendFromEmail")?;
+        let show_completed_tasks = o.opt("showCompletedTasks")?;
+        let show_declined = o.opt("showDeclined")?;
+        let show_tasks = o.opt("showTasks")?;
+        let show_week_numbers = o.opt("showWeekNumbers")?;
+        let sync_period_future = o.opt("syncPeriodFuture")?;
+        let sync_period_past = o.opt("syncPeriodPast")?;
+        let sync_tasks = o.opt("syncTasks")?;
+        let timezone_default_name = o.opt("timezoneDefaultName")?;
+        let timezone_name = o.opt("timezoneName")?;
+        let timezone_offset_utc = o.opt("timezoneOffsetUTC")?;
+        let view = o.opt("view")?;
+        let work_time_end = o.opt("work_time_end")?;
+        let work_time_start = o.opt("work_time_start")?;
+        let additional = o
+            .rest(
+                &[
+                    "collapseOffHours",
+                    "crmSection",
+                    "defaultReminders",
+                    "defaultSections",
+                    "denyBusyInvitation",
+                    "lastUsedSection",
+                    "meetSection",
+                    "sendFromEmail",
+                    "showCompletedTasks",
+                    "showDeclined",
+                    "showTasks",
+                    "showWeekNumbers",
+                    "syncPeriodFuture",
+                    "syncPeriodPast",
+                    "syncTasks",
+                    "timezoneDefaultName",
+                    "timezoneName",
+                    "timezoneOffsetUTC",
+                    "view",
+                    "work_time_end",
+                    "work_time_start",
+                ],
+            )?;
         Ok(Self {
-            collapse_off_hours: o.opt("collapseOffHours")?,
-            crm_section: o.opt("crmSection")?,
-            default_reminders: o.opt("defaultReminders")?,
-            default_sections: o.opt("defaultSections")?,
-            deny_busy_invitation: o.opt("denyBusyInvitation")?,
-            last_used_section: o.opt("lastUsedSection")?,
-            meet_section: o.opt("meetSection")?,
-            send_from_email: o.opt("sendFromEmail")?,
-            show_completed_tasks: o.opt("showCompletedTasks")?,
-            show_declined: o.opt("showDeclined")?,
-            show_tasks: o.opt("showTasks")?,
-            show_week_numbers: o.opt("showWeekNumbers")?,
-            sync_period_future: o.opt("syncPeriodFuture")?,
-            sync_period_past: o.opt("syncPeriodPast")?,
-            sync_tasks: o.opt("syncTasks")?,
-            timezone_default_name: o.opt("timezoneDefaultName")?,
-            timezone_name: o.opt("timezoneName")?,
-            timezone_offset_utc: o.opt("timezoneOffsetUTC")?,
-            view: o.opt("view")?,
-            work_time_end: o.opt("work_time_end")?,
-            work_time_start: o.opt("work_time_start")?,
-            additional: o
-                .rest(
-                    &[
-                        "collapseOffHours",
-                        "crmSection",
-                        "defaultReminders",
-                        "defaultSections",
-                        "denyBusyInvitation",
-                        "lastUsedSection",
-                        "meetSection",
-                        "sendFromEmail",
-                        "showCompletedTasks",
-                        "showDeclined",
-                        "showTasks",
-                        "showWeekNumbers",
-                        "syncPeriodFuture",
-                        "syncPeriodPast",
-                        "syncTasks",
-                        "timezoneDefaultName",
-                        "timezoneName",
-                        "timezoneOffsetUTC",
-                        "view",
-                        "work_time_end",
-                        "work_time_start",
-                    ],
-                )?,
+            collapse_off_hours,
+            crm_section,
+            default_reminders,
+            default_sections,
+            deny_busy_invitation,
+            last_used_section,
+            meet_section,
+            send_from_email,
+            show_completed_tasks,
+            show_declined,
+            show_tasks,
+            show_week_numbers,
+            sync_period_future,
+            sync_period_past,
+            sync_tasks,
+            timezone_default_name,
+            timezone_name,
+            timezone_offset_utc,
+            view,
+            work_time_end,
+            work_time_start,
+            additional,
         })
     }
 }
@@ -163,10 +186,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseDefaultReminders {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let full_day = o.opt("fullDay")?;
+        let with_time = o.opt("withTime")?;
+        let additional = o.rest(&["fullDay", "withTime"])?;
         Ok(Self {
-            full_day: o.opt("fullDay")?,
-            with_time: o.opt("withTime")?,
-            additional: o.rest(&["fullDay", "withTime"])?,
+            full_day,
+            with_time,
+            additional,
         })
     }
 }
@@ -189,11 +215,10 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseDefaultSections {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            group6: o.opt("group6")?,
-            user1: o.opt("user1")?,
-            additional: o.rest(&["group6", "user1"])?,
-        })
+        let group6 = o.opt("group6")?;
+        let user1 = o.opt("user1")?;
+        let additional = o.rest(&["group6", "user1"])?;
+        Ok(Self { group6, user1, additional })
     }
 }
 
@@ -234,10 +259,9 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            settings: o.req("settings")?,
-            additional: o.rest(&["settings"])?,
-        })
+        let settings = o.req("settings")?;
+        let additional = o.rest(&["settings"])?;
+        Ok(Self { settings, additional })
     }
 }
 

@@ -35,11 +35,10 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            name: o.req("name")?,
-            select: o.opt("select")?,
-            additional: o.rest(&["name", "select"])?,
-        })
+        let name = o.req("name")?;
+        let select = o.opt("select")?;
+        let additional = o.rest(&["name", "select"])?;
+        Ok(Self { name, select, additional })
     }
 }
 
@@ -60,10 +59,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            item: o.opt("item")?,
-            additional: o.rest(&["item"])?,
-        })
+        let item = o.opt("item")?;
+        let additional = o.rest(&["item"])?;
+        Ok(Self { item, additional })
     }
 }
 
@@ -96,26 +94,34 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let filterable = o.opt("filterable")?;
+        let multiple = o.opt("multiple")?;
+        let name = o.opt("name")?;
+        let sortable = o.opt("sortable")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "description",
+                    "filterable",
+                    "multiple",
+                    "name",
+                    "sortable",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            description: o.opt("description")?,
-            filterable: o.opt("filterable")?,
-            multiple: o.opt("multiple")?,
-            name: o.opt("name")?,
-            sortable: o.opt("sortable")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "description",
-                        "filterable",
-                        "multiple",
-                        "name",
-                        "sortable",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            description,
+            filterable,
+            multiple,
+            name,
+            sortable,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -158,10 +164,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            select: o.opt("select")?,
-            additional: o.rest(&["select"])?,
-        })
+        let select = o.opt("select")?;
+        let additional = o.rest(&["select"])?;
+        Ok(Self { select, additional })
     }
 }
 
@@ -182,10 +187,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            items: o.opt("items")?,
-            additional: o.rest(&["items"])?,
-        })
+        let items = o.opt("items")?;
+        let additional = o.rest(&["items"])?;
+        Ok(Self { items, additional })
     }
 }
 

@@ -37,10 +37,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -70,24 +69,31 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let amount = o.opt("amount")?;
+        let doc_id = o.req("docId")?;
+        let element_id = o.req("elementId")?;
+        let purchasing_price = o.opt("purchasingPrice")?;
+        let store_from = o.opt("storeFrom")?;
+        let store_to = o.opt("storeTo")?;
+        let additional = o
+            .rest(
+                &[
+                    "amount",
+                    "docId",
+                    "elementId",
+                    "purchasingPrice",
+                    "storeFrom",
+                    "storeTo",
+                ],
+            )?;
         Ok(Self {
-            amount: o.opt("amount")?,
-            doc_id: o.req("docId")?,
-            element_id: o.req("elementId")?,
-            purchasing_price: o.opt("purchasingPrice")?,
-            store_from: o.opt("storeFrom")?,
-            store_to: o.opt("storeTo")?,
-            additional: o
-                .rest(
-                    &[
-                        "amount",
-                        "docId",
-                        "elementId",
-                        "purchasingPrice",
-                        "storeFrom",
-                        "storeTo",
-                    ],
-                )?,
+            amount,
+            doc_id,
+            element_id,
+            purchasing_price,
+            store_from,
+            store_to,
+            additional,
         })
     }
 }
@@ -109,9 +115,11 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let document_element = o.opt("documentElement")?;
+        let additional = o.rest(&["documentElement"])?;
         Ok(Self {
-            document_element: o.opt("documentElement")?,
-            additional: o.rest(&["documentElement"])?,
+            document_element,
+            additional,
         })
     }
 }
@@ -144,26 +152,34 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseDocumentElement {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let amount = o.opt("amount")?;
+        let doc_id = o.opt("docId")?;
+        let element_id = o.opt("elementId")?;
+        let id = o.opt("id")?;
+        let purchasing_price = o.opt("purchasingPrice")?;
+        let store_from = o.opt("storeFrom")?;
+        let store_to = o.opt("storeTo")?;
+        let additional = o
+            .rest(
+                &[
+                    "amount",
+                    "docId",
+                    "elementId",
+                    "id",
+                    "purchasingPrice",
+                    "storeFrom",
+                    "storeTo",
+                ],
+            )?;
         Ok(Self {
-            amount: o.opt("amount")?,
-            doc_id: o.opt("docId")?,
-            element_id: o.opt("elementId")?,
-            id: o.opt("id")?,
-            purchasing_price: o.opt("purchasingPrice")?,
-            store_from: o.opt("storeFrom")?,
-            store_to: o.opt("storeTo")?,
-            additional: o
-                .rest(
-                    &[
-                        "amount",
-                        "docId",
-                        "elementId",
-                        "id",
-                        "purchasingPrice",
-                        "storeFrom",
-                        "storeTo",
-                    ],
-                )?,
+            amount,
+            doc_id,
+            element_id,
+            id,
+            purchasing_price,
+            store_from,
+            store_to,
+            additional,
         })
     }
 }
@@ -210,10 +226,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -262,7 +277,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -306,7 +322,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -327,9 +344,11 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let document_element = o.opt("documentElement")?;
+        let additional = o.rest(&["documentElement"])?;
         Ok(Self {
-            document_element: o.opt("documentElement")?,
-            additional: o.rest(&["documentElement"])?,
+            document_element,
+            additional,
         })
     }
 }
@@ -362,26 +381,34 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseDocumentElement {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let amount = o.opt("amount")?;
+        let doc_id = o.opt("docId")?;
+        let element_id = o.opt("elementId")?;
+        let id = o.opt("id")?;
+        let purchasing_price = o.opt("purchasingPrice")?;
+        let store_from = o.opt("storeFrom")?;
+        let store_to = o.opt("storeTo")?;
+        let additional = o
+            .rest(
+                &[
+                    "amount",
+                    "docId",
+                    "elementId",
+                    "id",
+                    "purchasingPrice",
+                    "storeFrom",
+                    "storeTo",
+                ],
+            )?;
         Ok(Self {
-            amount: o.opt("amount")?,
-            doc_id: o.opt("docId")?,
-            element_id: o.opt("elementId")?,
-            id: o.opt("id")?,
-            purchasing_price: o.opt("purchasingPrice")?,
-            store_from: o.opt("storeFrom")?,
-            store_to: o.opt("storeTo")?,
-            additional: o
-                .rest(
-                    &[
-                        "amount",
-                        "docId",
-                        "elementId",
-                        "id",
-                        "purchasingPrice",
-                        "storeFrom",
-                        "storeTo",
-                    ],
-                )?,
+            amount,
+            doc_id,
+            element_id,
+            id,
+            purchasing_price,
+            store_from,
+            store_to,
+            additional,
         })
     }
 }
@@ -433,12 +460,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -460,9 +492,11 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let document_elements = o.opt("documentElements")?;
+        let additional = o.rest(&["documentElements"])?;
         Ok(Self {
-            document_elements: o.opt("documentElements")?,
-            additional: o.rest(&["documentElements"])?,
+            document_elements,
+            additional,
         })
     }
 }
@@ -506,11 +540,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -536,12 +569,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let amount = o.opt("amount")?;
+        let purchasing_price = o.opt("purchasingPrice")?;
+        let store_from = o.opt("storeFrom")?;
+        let store_to = o.opt("storeTo")?;
+        let additional = o.rest(&["amount", "purchasingPrice", "storeFrom", "storeTo"])?;
         Ok(Self {
-            amount: o.opt("amount")?,
-            purchasing_price: o.opt("purchasingPrice")?,
-            store_from: o.opt("storeFrom")?,
-            store_to: o.opt("storeTo")?,
-            additional: o.rest(&["amount", "purchasingPrice", "storeFrom", "storeTo"])?,
+            amount,
+            purchasing_price,
+            store_from,
+            store_to,
+            additional,
         })
     }
 }
@@ -563,9 +601,11 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let document_element = o.opt("documentElement")?;
+        let additional = o.rest(&["documentElement"])?;
         Ok(Self {
-            document_element: o.opt("documentElement")?,
-            additional: o.rest(&["documentElement"])?,
+            document_element,
+            additional,
         })
     }
 }
@@ -598,26 +638,34 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseDocumentElement {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let amount = o.opt("amount")?;
+        let doc_id = o.opt("docId")?;
+        let element_id = o.opt("elementId")?;
+        let id = o.opt("id")?;
+        let purchasing_price = o.opt("purchasingPrice")?;
+        let store_from = o.opt("storeFrom")?;
+        let store_to = o.opt("storeTo")?;
+        let additional = o
+            .rest(
+                &[
+                    "amount",
+                    "docId",
+                    "elementId",
+                    "id",
+                    "purchasingPrice",
+                    "storeFrom",
+                    "storeTo",
+                ],
+            )?;
         Ok(Self {
-            amount: o.opt("amount")?,
-            doc_id: o.opt("docId")?,
-            element_id: o.opt("elementId")?,
-            id: o.opt("id")?,
-            purchasing_price: o.opt("purchasingPrice")?,
-            store_from: o.opt("storeFrom")?,
-            store_to: o.opt("storeTo")?,
-            additional: o
-                .rest(
-                    &[
-                        "amount",
-                        "docId",
-                        "elementId",
-                        "id",
-                        "purchasingPrice",
-                        "storeFrom",
-                        "storeTo",
-                    ],
-                )?,
+            amount,
+            doc_id,
+            element_id,
+            id,
+            purchasing_price,
+            store_from,
+            store_to,
+            additional,
         })
     }
 }

@@ -38,10 +38,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -153,92 +152,133 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let iblock_section = o.opt("IblockSection")?;
+        let active = o.opt("active")?;
+        let barcode_multi = o.opt("barcodeMulti")?;
+        let can_buy_zero = o.opt("canBuyZero")?;
+        let code = o.opt("code")?;
+        let created_by = o.opt("createdBy")?;
+        let date_active_from = o.opt("dateActiveFrom")?;
+        let date_active_to = o.opt("dateActiveTo")?;
+        let date_create = o.opt("dateCreate")?;
+        let detail_picture = o.opt("detailPicture")?;
+        let detail_text = o.opt("detailText")?;
+        let detail_text_type = o.opt("detailTextType")?;
+        let height = o.opt("height")?;
+        let iblock_id = o.req("iblockId")?;
+        let iblock_section_id = o.opt("iblockSectionId")?;
+        let length = o.opt("length")?;
+        let measure = o.opt("measure")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.req("name")?;
+        let parent_id = o.opt("parentId")?;
+        let preview_picture = o.opt("previewPicture")?;
+        let preview_text = o.opt("previewText")?;
+        let preview_text_type = o.opt("previewTextType")?;
+        let property_n = o.opt("propertyN")?;
+        let purchasing_currency = o.opt("purchasingCurrency")?;
+        let purchasing_price = o.opt("purchasingPrice")?;
+        let quantity = o.opt("quantity")?;
+        let quantity_reserved = o.opt("quantityReserved")?;
+        let quantity_trace = o.opt("quantityTrace")?;
+        let recur_scheme_length = o.opt("recurSchemeLength")?;
+        let recur_scheme_type = o.opt("recurSchemeType")?;
+        let sort = o.opt("sort")?;
+        let subscribe = o.opt("subscribe")?;
+        let trial_price_id = o.opt("trialPriceId")?;
+        let vat_id = o.opt("vatId")?;
+        let vat_included = o.opt("vatIncluded")?;
+        let weight = o.opt("weight")?;
+        let width = o.opt("width")?;
+        let without_order = o.opt("withoutOrder")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "IblockSection",
+                    "active",
+                    "barcodeMulti",
+                    "canBuyZero",
+                    "code",
+                    "createdBy",
+                    "dateActiveFrom",
+                    "dateActiveTo",
+                    "dateCreate",
+                    "detailPicture",
+                    "detailText",
+                    "detailTextType",
+                    "height",
+                    "iblockId",
+                    "iblockSectionId",
+                    "length",
+                    "measure",
+                    "modifiedBy",
+                    "name",
+                    "parentId",
+                    "previewPicture",
+                    "previewText",
+                    "previewTextType",
+                    "propertyN",
+                    "purchasingCurrency",
+                    "purchasingPrice",
+                    "quantity",
+                    "quantityReserved",
+                    "quantityTrace",
+                    "recurSchemeLength",
+                    "recurSchemeType",
+                    "sort",
+                    "subscribe",
+                    "trialPriceId",
+                    "vatId",
+                    "vatIncluded",
+                    "weight",
+                    "width",
+                    "withoutOrder",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            iblock_section: o.opt("IblockSection")?,
-            active: o.opt("active")?,
-            barcode_multi: o.opt("barcodeMulti")?,
-            can_buy_zero: o.opt("canBuyZero")?,
-            code: o.opt("code")?,
-            created_by: o.opt("createdBy")?,
-            date_active_from: o.opt("dateActiveFrom")?,
-            date_active_to: o.opt("dateActiveTo")?,
-            date_create: o.opt("dateCreate")?,
-            detail_picture: o.opt("detailPicture")?,
-            detail_text: o.opt("detailText")?,
-            detail_text_type: o.opt("detailTextType")?,
-            height: o.opt("height")?,
-            iblock_id: o.req("iblockId")?,
-            iblock_section_id: o.opt("iblockSectionId")?,
-            length: o.opt("length")?,
-            measure: o.opt("measure")?,
-            modified_by: o.opt("modifiedBy")?,
-            name: o.req("name")?,
-            parent_id: o.opt("parentId")?,
-            preview_picture: o.opt("previewPicture")?,
-            preview_text: o.opt("previewText")?,
-            preview_text_type: o.opt("previewTextType")?,
-            property_n: o.opt("propertyN")?,
-            purchasing_currency: o.opt("purchasingCurrency")?,
-            purchasing_price: o.opt("purchasingPrice")?,
-            quantity: o.opt("quantity")?,
-            quantity_reserved: o.opt("quantityReserved")?,
-            quantity_trace: o.opt("quantityTrace")?,
-            recur_scheme_length: o.opt("recurSchemeLength")?,
-            recur_scheme_type: o.opt("recurSchemeType")?,
-            sort: o.opt("sort")?,
-            subscribe: o.opt("subscribe")?,
-            trial_price_id: o.opt("trialPriceId")?,
-            vat_id: o.opt("vatId")?,
-            vat_included: o.opt("vatIncluded")?,
-            weight: o.opt("weight")?,
-            width: o.opt("width")?,
-            without_order: o.opt("withoutOrder")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "IblockSection",
-                        "active",
-                        "barcodeMulti",
-                        "canBuyZero",
-                        "code",
-                        "createdBy",
-                        "dateActiveFrom",
-                        "dateActiveTo",
-                        "dateCreate",
-                        "detailPicture",
-                        "detailText",
-                        "detailTextType",
-                        "height",
-                        "iblockId",
-                        "iblockSectionId",
-                        "length",
-                        "measure",
-                        "modifiedBy",
-                        "name",
-                        "parentId",
-                        "previewPicture",
-                        "previewText",
-                        "previewTextType",
-                        "propertyN",
-                        "purchasingCurrency",
-                        "purchasingPrice",
-                        "quantity",
-                        "quantityReserved",
-                        "quantityTrace",
-                        "recurSchemeLength",
-                        "recurSchemeType",
-                        "sort",
-                        "subscribe",
-                        "trialPriceId",
-                        "vatId",
-                        "vatIncluded",
-                        "weight",
-                        "width",
-                        "withoutOrder",
-                        "xmlId",
-                    ],
-                )?,
+            iblock_section,
+            active,
+            barcode_multi,
+            can_buy_zero,
+            code,
+            created_by,
+            date_active_from,
+            date_active_to,
+            date_create,
+            detail_picture,
+            detail_text,
+            detail_text_type,
+            height,
+            iblock_id,
+            iblock_section_id,
+            length,
+            measure,
+            modified_by,
+            name,
+            parent_id,
+            preview_picture,
+            preview_text,
+            preview_text_type,
+            property_n,
+            purchasing_currency,
+            purchasing_price,
+            quantity,
+            quantity_reserved,
+            quantity_trace,
+            recur_scheme_length,
+            recur_scheme_type,
+            sort,
+            subscribe,
+            trial_price_id,
+            vat_id,
+            vat_included,
+            weight,
+            width,
+            without_order,
+            xml_id,
+            additional,
         })
     }
 }
@@ -280,10 +320,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            offer: o.opt("offer")?,
-            additional: o.rest(&["offer"])?,
-        })
+        let offer = o.opt("offer")?;
+        let additional = o.rest(&["offer"])?;
+        Ok(Self { offer, additional })
     }
 }
 
@@ -388,92 +427,133 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseOffer {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let available = o.opt("available")?;
+        let bundle = o.opt("bundle")?;
+        let can_buy_zero = o.opt("canBuyZero")?;
+        let code = o.opt("code")?;
+        let created_by = o.opt("createdBy")?;
+        let date_active_from = o.opt("dateActiveFrom")?;
+        let date_active_to = o.opt("dateActiveTo")?;
+        let date_create = o.opt("dateCreate")?;
+        let detail_picture = o.opt("detailPicture")?;
+        let detail_text = o.opt("detailText")?;
+        let detail_text_type = o.opt("detailTextType")?;
+        let height = o.opt("height")?;
+        let iblock_id = o.opt("iblockId")?;
+        let iblock_section_id = o.opt("iblockSectionId")?;
+        let id = o.opt("id")?;
+        let length = o.opt("length")?;
+        let measure = o.opt("measure")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let parent_id = o.opt("parentId")?;
+        let preview_picture = o.opt("previewPicture")?;
+        let preview_text = o.opt("previewText")?;
+        let preview_text_type = o.opt("previewTextType")?;
+        let property261 = o.opt("property261")?;
+        let property262 = o.opt("property262")?;
+        let purchasing_currency = o.opt("purchasingCurrency")?;
+        let purchasing_price = o.opt("purchasingPrice")?;
+        let quantity = o.opt("quantity")?;
+        let quantity_reserved = o.opt("quantityReserved")?;
+        let quantity_trace = o.opt("quantityTrace")?;
+        let sort = o.opt("sort")?;
+        let subscribe = o.opt("subscribe")?;
+        let timestamp_x = o.opt("timestampX")?;
+        let type_ = o.opt("type")?;
+        let vat_id = o.opt("vatId")?;
+        let vat_included = o.opt("vatIncluded")?;
+        let weight = o.opt("weight")?;
+        let width = o.opt("width")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "available",
+                    "bundle",
+                    "canBuyZero",
+                    "code",
+                    "createdBy",
+                    "dateActiveFrom",
+                    "dateActiveTo",
+                    "dateCreate",
+                    "detailPicture",
+                    "detailText",
+                    "detailTextType",
+                    "height",
+                    "iblockId",
+                    "iblockSectionId",
+                    "id",
+                    "length",
+                    "measure",
+                    "modifiedBy",
+                    "name",
+                    "parentId",
+                    "previewPicture",
+                    "previewText",
+                    "previewTextType",
+                    "property261",
+                    "property262",
+                    "purchasingCurrency",
+                    "purchasingPrice",
+                    "quantity",
+                    "quantityReserved",
+                    "quantityTrace",
+                    "sort",
+                    "subscribe",
+                    "timestampX",
+                    "type",
+                    "vatId",
+                    "vatIncluded",
+                    "weight",
+                    "width",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            available: o.opt("available")?,
-            bundle: o.opt("bundle")?,
-            can_buy_zero: o.opt("canBuyZero")?,
-            code: o.opt("code")?,
-            created_by: o.opt("createdBy")?,
-            date_active_from: o.opt("dateActiveFrom")?,
-            date_active_to: o.opt("dateActiveTo")?,
-            date_create: o.opt("dateCreate")?,
-            detail_picture: o.opt("detailPicture")?,
-            detail_text: o.opt("detailText")?,
-            detail_text_type: o.opt("detailTextType")?,
-            height: o.opt("height")?,
-            iblock_id: o.opt("iblockId")?,
-            iblock_section_id: o.opt("iblockSectionId")?,
-            id: o.opt("id")?,
-            length: o.opt("length")?,
-            measure: o.opt("measure")?,
-            modified_by: o.opt("modifiedBy")?,
-            name: o.opt("name")?,
-            parent_id: o.opt("parentId")?,
-            preview_picture: o.opt("previewPicture")?,
-            preview_text: o.opt("previewText")?,
-            preview_text_type: o.opt("previewTextType")?,
-            property261: o.opt("property261")?,
-            property262: o.opt("property262")?,
-            purchasing_currency: o.opt("purchasingCurrency")?,
-            purchasing_price: o.opt("purchasingPrice")?,
-            quantity: o.opt("quantity")?,
-            quantity_reserved: o.opt("quantityReserved")?,
-            quantity_trace: o.opt("quantityTrace")?,
-            sort: o.opt("sort")?,
-            subscribe: o.opt("subscribe")?,
-            timestamp_x: o.opt("timestampX")?,
-            type_: o.opt("type")?,
-            vat_id: o.opt("vatId")?,
-            vat_included: o.opt("vatIncluded")?,
-            weight: o.opt("weight")?,
-            width: o.opt("width")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "available",
-                        "bundle",
-                        "canBuyZero",
-                        "code",
-                        "createdBy",
-                        "dateActiveFrom",
-                        "dateActiveTo",
-                        "dateCreate",
-                        "detailPicture",
-                        "detailText",
-                        "detailTextType",
-                        "height",
-                        "iblockId",
-                        "iblockSectionId",
-                        "id",
-                        "length",
-                        "measure",
-                        "modifiedBy",
-                        "name",
-                        "parentId",
-                        "previewPicture",
-                        "previewText",
-                        "previewTextType",
-                        "property261",
-                        "property262",
-                        "purchasingCurrency",
-                        "purchasingPrice",
-                        "quantity",
-                        "quantityReserved",
-                        "quantityTrace",
-                        "sort",
-                        "subscribe",
-                        "timestampX",
-                        "type",
-                        "vatId",
-                        "vatIncluded",
-                        "weight",
-                        "width",
-                        "xmlId",
-                    ],
-                )?,
+            active,
+            available,
+            bundle,
+            can_buy_zero,
+            code,
+            created_by,
+            date_active_from,
+            date_active_to,
+            date_create,
+            detail_picture,
+            detail_text,
+            detail_text_type,
+            height,
+            iblock_id,
+            iblock_section_id,
+            id,
+            length,
+            measure,
+            modified_by,
+            name,
+            parent_id,
+            preview_picture,
+            preview_text,
+            preview_text_type,
+            property261,
+            property262,
+            purchasing_currency,
+            purchasing_price,
+            quantity,
+            quantity_reserved,
+            quantity_trace,
+            sort,
+            subscribe,
+            timestamp_x,
+            type_,
+            vat_id,
+            vat_included,
+            weight,
+            width,
+            xml_id,
+            additional,
         })
     }
 }
@@ -524,10 +604,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -577,10 +656,9 @@ impl ::bitrix24_runtime::loose::Loose for DownloadRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -604,11 +682,15 @@ impl ::bitrix24_runtime::loose::Loose for DownloadRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let field_name = o.req("fieldName")?;
+        let file_id = o.req("fileId")?;
+        let product_id = o.req("productId")?;
+        let additional = o.rest(&["fieldName", "fileId", "productId"])?;
         Ok(Self {
-            field_name: o.req("fieldName")?,
-            file_id: o.req("fileId")?,
-            product_id: o.req("productId")?,
-            additional: o.rest(&["fieldName", "fileId", "productId"])?,
+            field_name,
+            file_id,
+            product_id,
+            additional,
         })
     }
 }
@@ -656,10 +738,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -680,10 +761,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            offer: o.opt("offer")?,
-            additional: o.rest(&["offer"])?,
-        })
+        let offer = o.opt("offer")?;
+        let additional = o.rest(&["offer"])?;
+        Ok(Self { offer, additional })
     }
 }
 
@@ -788,92 +868,133 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseOffer {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let available = o.opt("available")?;
+        let bundle = o.opt("bundle")?;
+        let can_buy_zero = o.opt("canBuyZero")?;
+        let code = o.opt("code")?;
+        let created_by = o.opt("createdBy")?;
+        let date_active_from = o.opt("dateActiveFrom")?;
+        let date_active_to = o.opt("dateActiveTo")?;
+        let date_create = o.opt("dateCreate")?;
+        let detail_picture = o.opt("detailPicture")?;
+        let detail_text = o.opt("detailText")?;
+        let detail_text_type = o.opt("detailTextType")?;
+        let height = o.opt("height")?;
+        let iblock_id = o.opt("iblockId")?;
+        let iblock_section_id = o.opt("iblockSectionId")?;
+        let id = o.opt("id")?;
+        let length = o.opt("length")?;
+        let measure = o.opt("measure")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let parent_id = o.opt("parentId")?;
+        let preview_picture = o.opt("previewPicture")?;
+        let preview_text = o.opt("previewText")?;
+        let preview_text_type = o.opt("previewTextType")?;
+        let property261 = o.opt("property261")?;
+        let property262 = o.opt("property262")?;
+        let purchasing_currency = o.opt("purchasingCurrency")?;
+        let purchasing_price = o.opt("purchasingPrice")?;
+        let quantity = o.opt("quantity")?;
+        let quantity_reserved = o.opt("quantityReserved")?;
+        let quantity_trace = o.opt("quantityTrace")?;
+        let sort = o.opt("sort")?;
+        let subscribe = o.opt("subscribe")?;
+        let timestamp_x = o.opt("timestampX")?;
+        let type_ = o.opt("type")?;
+        let vat_id = o.opt("vatId")?;
+        let vat_included = o.opt("vatIncluded")?;
+        let weight = o.opt("weight")?;
+        let width = o.opt("width")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "available",
+                    "bundle",
+                    "canBuyZero",
+                    "code",
+                    "createdBy",
+                    "dateActiveFrom",
+                    "dateActiveTo",
+                    "dateCreate",
+                    "detailPicture",
+                    "detailText",
+                    "detailTextType",
+                    "height",
+                    "iblockId",
+                    "iblockSectionId",
+                    "id",
+                    "length",
+                    "measure",
+                    "modifiedBy",
+                    "name",
+                    "parentId",
+                    "previewPicture",
+                    "previewText",
+                    "previewTextType",
+                    "property261",
+                    "property262",
+                    "purchasingCurrency",
+                    "purchasingPrice",
+                    "quantity",
+                    "quantityReserved",
+                    "quantityTrace",
+                    "sort",
+                    "subscribe",
+                    "timestampX",
+                    "type",
+                    "vatId",
+                    "vatIncluded",
+                    "weight",
+                    "width",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            available: o.opt("available")?,
-            bundle: o.opt("bundle")?,
-            can_buy_zero: o.opt("canBuyZero")?,
-            code: o.opt("code")?,
-            created_by: o.opt("createdBy")?,
-            date_active_from: o.opt("dateActiveFrom")?,
-            date_active_to: o.opt("dateActiveTo")?,
-            date_create: o.opt("dateCreate")?,
-            detail_picture: o.opt("detailPicture")?,
-            detail_text: o.opt("detailText")?,
-            detail_text_type: o.opt("detailTextType")?,
-            height: o.opt("height")?,
-            iblock_id: o.opt("iblockId")?,
-            iblock_section_id: o.opt("iblockSectionId")?,
-            id: o.opt("id")?,
-            length: o.opt("length")?,
-            measure: o.opt("measure")?,
-            modified_by: o.opt("modifiedBy")?,
-            name: o.opt("name")?,
-            parent_id: o.opt("parentId")?,
-            preview_picture: o.opt("previewPicture")?,
-            preview_text: o.opt("previewText")?,
-            preview_text_type: o.opt("previewTextType")?,
-            property261: o.opt("property261")?,
-            property262: o.opt("property262")?,
-            purchasing_currency: o.opt("purchasingCurrency")?,
-            purchasing_price: o.opt("purchasingPrice")?,
-            quantity: o.opt("quantity")?,
-            quantity_reserved: o.opt("quantityReserved")?,
-            quantity_trace: o.opt("quantityTrace")?,
-            sort: o.opt("sort")?,
-            subscribe: o.opt("subscribe")?,
-            timestamp_x: o.opt("timestampX")?,
-            type_: o.opt("type")?,
-            vat_id: o.opt("vatId")?,
-            vat_included: o.opt("vatIncluded")?,
-            weight: o.opt("weight")?,
-            width: o.opt("width")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "available",
-                        "bundle",
-                        "canBuyZero",
-                        "code",
-                        "createdBy",
-                        "dateActiveFrom",
-                        "dateActiveTo",
-                        "dateCreate",
-                        "detailPicture",
-                        "detailText",
-                        "detailTextType",
-                        "height",
-                        "iblockId",
-                        "iblockSectionId",
-                        "id",
-                        "length",
-                        "measure",
-                        "modifiedBy",
-                        "name",
-                        "parentId",
-                        "previewPicture",
-                        "previewText",
-                        "previewTextType",
-                        "property261",
-                        "property262",
-                        "purchasingCurrency",
-                        "purchasingPrice",
-                        "quantity",
-                        "quantityReserved",
-                        "quantityTrace",
-                        "sort",
-                        "subscribe",
-                        "timestampX",
-                        "type",
-                        "vatId",
-                        "vatIncluded",
-                        "weight",
-                        "width",
-                        "xmlId",
-                    ],
-                )?,
+            active,
+            available,
+            bundle,
+            can_buy_zero,
+            code,
+            created_by,
+            date_active_from,
+            date_active_to,
+            date_create,
+            detail_picture,
+            detail_text,
+            detail_text_type,
+            height,
+            iblock_id,
+            iblock_section_id,
+            id,
+            length,
+            measure,
+            modified_by,
+            name,
+            parent_id,
+            preview_picture,
+            preview_text,
+            preview_text_type,
+            property261,
+            property262,
+            purchasing_currency,
+            purchasing_price,
+            quantity,
+            quantity_reserved,
+            quantity_trace,
+            sort,
+            subscribe,
+            timestamp_x,
+            type_,
+            vat_id,
+            vat_included,
+            weight,
+            width,
+            xml_id,
+            additional,
         })
     }
 }
@@ -922,10 +1043,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            filter: o.req("filter")?,
-            additional: o.rest(&["filter"])?,
-        })
+        let filter = o.req("filter")?;
+        let additional = o.rest(&["filter"])?;
+        Ok(Self { filter, additional })
     }
 }
 
@@ -945,10 +1065,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterRequestFilter {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            iblock_id: o.req("iblockId")?,
-            additional: o.rest(&["iblockId"])?,
-        })
+        let iblock_id = o.req("iblockId")?;
+        let additional = o.rest(&["iblockId"])?;
+        Ok(Self { iblock_id, additional })
     }
 }
 
@@ -969,10 +1088,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            offer: o.opt("offer")?,
-            additional: o.rest(&["offer"])?,
-        })
+        let offer = o.opt("offer")?;
+        let additional = o.rest(&["offer"])?;
+        Ok(Self { offer, additional })
     }
 }
 
@@ -1075,96 +1193,139 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponseOffer {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let available = o.opt("available")?;
+        let bundle = o.opt("bundle")?;
+        let can_buy_zero = o.opt("canBuyZero")?;
+        let code = o.opt("code")?;
+        let created_by = o.opt("createdBy")?;
+        let date_active_from = o.opt("dateActiveFrom")?;
+        let date_active_to = o.opt("dateActiveTo")?;
+        let date_create = o.opt("dateCreate")?;
+        let detail_picture = o.opt("detailPicture")?;
+        let detail_text = o.opt("detailText")?;
+        let detail_text_type = o.opt("detailTextType")?;
+        let height = o.opt("height")?;
+        let iblock_id = o.opt("iblockId")?;
+        let iblock_section_id = o.opt("iblockSectionId")?;
+        let id = o.opt("id")?;
+        let length = o.opt("length")?;
+        let measure = o.opt("measure")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let negative_amount_trace = o.opt("negativeAmountTrace")?;
+        let parent_id = o.opt("parentId")?;
+        let preview_picture = o.opt("previewPicture")?;
+        let preview_text = o.opt("previewText")?;
+        let preview_text_type = o.opt("previewTextType")?;
+        let price_type = o.opt("priceType")?;
+        let property261 = o.opt("property261")?;
+        let property262 = o.opt("property262")?;
+        let purchasing_currency = o.opt("purchasingCurrency")?;
+        let purchasing_price = o.opt("purchasingPrice")?;
+        let quantity = o.opt("quantity")?;
+        let quantity_reserved = o.opt("quantityReserved")?;
+        let quantity_trace = o.opt("quantityTrace")?;
+        let sort = o.opt("sort")?;
+        let subscribe = o.opt("subscribe")?;
+        let timestamp_x = o.opt("timestampX")?;
+        let type_ = o.opt("type")?;
+        let vat_id = o.opt("vatId")?;
+        let vat_included = o.opt("vatIncluded")?;
+        let weight = o.opt("weight")?;
+        let width = o.opt("width")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "available",
+                    "bundle",
+                    "canBuyZero",
+                    "code",
+                    "createdBy",
+                    "dateActiveFrom",
+                    "dateActiveTo",
+                    "dateCreate",
+                    "detailPicture",
+                    "detailText",
+                    "detailTextType",
+                    "height",
+                    "iblockId",
+                    "iblockSectionId",
+                    "id",
+                    "length",
+                    "measure",
+                    "modifiedBy",
+                    "name",
+                    "negativeAmountTrace",
+                    "parentId",
+                    "previewPicture",
+                    "previewText",
+                    "previewTextType",
+                    "priceType",
+                    "property261",
+                    "property262",
+                    "purchasingCurrency",
+                    "purchasingPrice",
+                    "quantity",
+                    "quantityReserved",
+                    "quantityTrace",
+                    "sort",
+                    "subscribe",
+                    "timestampX",
+                    "type",
+                    "vatId",
+                    "vatIncluded",
+                    "weight",
+                    "width",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            available: o.opt("available")?,
-            bundle: o.opt("bundle")?,
-            can_buy_zero: o.opt("canBuyZero")?,
-            code: o.opt("code")?,
-            created_by: o.opt("createdBy")?,
-            date_active_from: o.opt("dateActiveFrom")?,
-            date_active_to: o.opt("dateActiveTo")?,
-            date_create: o.opt("dateCreate")?,
-            detail_picture: o.opt("detailPicture")?,
-            detail_text: o.opt("detailText")?,
-            detail_text_type: o.opt("detailTextType")?,
-            height: o.opt("height")?,
-            iblock_id: o.opt("iblockId")?,
-            iblock_section_id: o.opt("iblockSectionId")?,
-            id: o.opt("id")?,
-            length: o.opt("length")?,
-            measure: o.opt("measure")?,
-            modified_by: o.opt("modifiedBy")?,
-            name: o.opt("name")?,
-            negative_amount_trace: o.opt("negativeAmountTrace")?,
-            parent_id: o.opt("parentId")?,
-            preview_picture: o.opt("previewPicture")?,
-            preview_text: o.opt("previewText")?,
-            preview_text_type: o.opt("previewTextType")?,
-            price_type: o.opt("priceType")?,
-            property261: o.opt("property261")?,
-            property262: o.opt("property262")?,
-            purchasing_currency: o.opt("purchasingCurrency")?,
-            purchasing_price: o.opt("purchasingPrice")?,
-            quantity: o.opt("quantity")?,
-            quantity_reserved: o.opt("quantityReserved")?,
-            quantity_trace: o.opt("quantityTrace")?,
-            sort: o.opt("sort")?,
-            subscribe: o.opt("subscribe")?,
-            timestamp_x: o.opt("timestampX")?,
-            type_: o.opt("type")?,
-            vat_id: o.opt("vatId")?,
-            vat_included: o.opt("vatIncluded")?,
-            weight: o.opt("weight")?,
-            width: o.opt("width")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "available",
-                        "bundle",
-                        "canBuyZero",
-                        "code",
-                        "createdBy",
-                        "dateActiveFrom",
-                        "dateActiveTo",
-                        "dateCreate",
-                        "detailPicture",
-                        "detailText",
-                        "detailTextType",
-                        "height",
-                        "iblockId",
-                        "iblockSectionId",
-                        "id",
-                        "length",
-                        "measure",
-                        "modifiedBy",
-                        "name",
-                        "negativeAmountTrace",
-                        "parentId",
-                        "previewPicture",
-                        "previewText",
-                        "previewTextType",
-                        "priceType",
-                        "property261",
-                        "property262",
-                        "purchasingCurrency",
-                        "purchasingPrice",
-                        "quantity",
-                        "quantityReserved",
-                        "quantityTrace",
-                        "sort",
-                        "subscribe",
-                        "timestampX",
-                        "type",
-                        "vatId",
-                        "vatIncluded",
-                        "weight",
-                        "width",
-                        "xmlId",
-                    ],
-                )?,
+            active,
+            available,
+            bundle,
+            can_buy_zero,
+            code,
+            created_by,
+            date_active_from,
+            date_active_to,
+            date_create,
+            detail_picture,
+            detail_text,
+            detail_text_type,
+            height,
+            iblock_id,
+            iblock_section_id,
+            id,
+            length,
+            measure,
+            modified_by,
+            name,
+            negative_amount_trace,
+            parent_id,
+            preview_picture,
+            preview_text,
+            preview_text_type,
+            price_type,
+            property261,
+            property262,
+            purchasing_currency,
+            purchasing_price,
+            quantity,
+            quantity_reserved,
+            quantity_trace,
+            sort,
+            subscribe,
+            timestamp_x,
+            type_,
+            vat_id,
+            vat_included,
+            weight,
+            width,
+            xml_id,
+            additional,
         })
     }
 }
@@ -1216,12 +1377,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -1243,10 +1409,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            offers: o.opt("offers")?,
-            additional: o.rest(&["offers"])?,
-        })
+        let offers = o.opt("offers")?;
+        let additional = o.rest(&["offers"])?;
+        Ok(Self { offers, additional })
     }
 }
 
@@ -1289,11 +1454,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -1404,90 +1568,130 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let iblock_section = o.opt("IblockSection")?;
+        let active = o.opt("active")?;
+        let barcode_multi = o.opt("barcodeMulti")?;
+        let can_buy_zero = o.opt("canBuyZero")?;
+        let code = o.opt("code")?;
+        let created_by = o.opt("createdBy")?;
+        let date_active_from = o.opt("dateActiveFrom")?;
+        let date_active_to = o.opt("dateActiveTo")?;
+        let date_create = o.opt("dateCreate")?;
+        let detail_picture = o.opt("detailPicture")?;
+        let detail_text = o.opt("detailText")?;
+        let detail_text_type = o.opt("detailTextType")?;
+        let height = o.opt("height")?;
+        let iblock_section_id = o.opt("iblockSectionId")?;
+        let length = o.opt("length")?;
+        let measure = o.opt("measure")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let parent_id = o.opt("parentId")?;
+        let preview_picture = o.opt("previewPicture")?;
+        let preview_text = o.opt("previewText")?;
+        let preview_text_type = o.opt("previewTextType")?;
+        let property_n = o.opt("propertyN")?;
+        let purchasing_currency = o.opt("purchasingCurrency")?;
+        let purchasing_price = o.opt("purchasingPrice")?;
+        let quantity = o.opt("quantity")?;
+        let quantity_reserved = o.opt("quantityReserved")?;
+        let quantity_trace = o.opt("quantityTrace")?;
+        let recur_scheme_length = o.opt("recurSchemeLength")?;
+        let recur_scheme_type = o.opt("recurSchemeType")?;
+        let sort = o.opt("sort")?;
+        let subscribe = o.opt("subscribe")?;
+        let trial_price_id = o.opt("trialPriceId")?;
+        let vat_id = o.opt("vatId")?;
+        let vat_included = o.opt("vatIncluded")?;
+        let weight = o.opt("weight")?;
+        let width = o.opt("width")?;
+        let without_order = o.opt("withoutOrder")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "IblockSection",
+                    "active",
+                    "barcodeMulti",
+                    "canBuyZero",
+                    "code",
+                    "createdBy",
+                    "dateActiveFrom",
+                    "dateActiveTo",
+                    "dateCreate",
+                    "detailPicture",
+                    "detailText",
+                    "detailTextType",
+                    "height",
+                    "iblockSectionId",
+                    "length",
+                    "measure",
+                    "modifiedBy",
+                    "name",
+                    "parentId",
+                    "previewPicture",
+                    "previewText",
+                    "previewTextType",
+                    "propertyN",
+                    "purchasingCurrency",
+                    "purchasingPrice",
+                    "quantity",
+                    "quantityReserved",
+                    "quantityTrace",
+                    "recurSchemeLength",
+                    "recurSchemeType",
+                    "sort",
+                    "subscribe",
+                    "trialPriceId",
+                    "vatId",
+                    "vatIncluded",
+                    "weight",
+                    "width",
+                    "withoutOrder",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            iblock_section: o.opt("IblockSection")?,
-            active: o.opt("active")?,
-            barcode_multi: o.opt("barcodeMulti")?,
-            can_buy_zero: o.opt("canBuyZero")?,
-            code: o.opt("code")?,
-            created_by: o.opt("createdBy")?,
-            date_active_from: o.opt("dateActiveFrom")?,
-            date_active_to: o.opt("dateActiveTo")?,
-            date_create: o.opt("dateCreate")?,
-            detail_picture: o.opt("detailPicture")?,
-            detail_text: o.opt("detailText")?,
-            detail_text_type: o.opt("detailTextType")?,
-            height: o.opt("height")?,
-            iblock_section_id: o.opt("iblockSectionId")?,
-            length: o.opt("length")?,
-            measure: o.opt("measure")?,
-            modified_by: o.opt("modifiedBy")?,
-            name: o.opt("name")?,
-            parent_id: o.opt("parentId")?,
-            preview_picture: o.opt("previewPicture")?,
-            preview_text: o.opt("previewText")?,
-            preview_text_type: o.opt("previewTextType")?,
-            property_n: o.opt("propertyN")?,
-            purchasing_currency: o.opt("purchasingCurrency")?,
-            purchasing_price: o.opt("purchasingPrice")?,
-            quantity: o.opt("quantity")?,
-            quantity_reserved: o.opt("quantityReserved")?,
-            quantity_trace: o.opt("quantityTrace")?,
-            recur_scheme_length: o.opt("recurSchemeLength")?,
-            recur_scheme_type: o.opt("recurSchemeType")?,
-            sort: o.opt("sort")?,
-            subscribe: o.opt("subscribe")?,
-            trial_price_id: o.opt("trialPriceId")?,
-            vat_id: o.opt("vatId")?,
-            vat_included: o.opt("vatIncluded")?,
-            weight: o.opt("weight")?,
-            width: o.opt("width")?,
-            without_order: o.opt("withoutOrder")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "IblockSection",
-                        "active",
-                        "barcodeMulti",
-                        "canBuyZero",
-                        "code",
-                        "createdBy",
-                        "dateActiveFrom",
-                        "dateActiveTo",
-                        "dateCreate",
-                        "detailPicture",
-                        "detailText",
-                        "detailTextType",
-                        "height",
-                        "iblockSectionId",
-                        "length",
-                        "measure",
-                        "modifiedBy",
-                        "name",
-                        "parentId",
-                        "previewPicture",
-                        "previewText",
-                        "previewTextType",
-                        "propertyN",
-                        "purchasingCurrency",
-                        "purchasingPrice",
-                        "quantity",
-                        "quantityReserved",
-                        "quantityTrace",
-                        "recurSchemeLength",
-                        "recurSchemeType",
-                        "sort",
-                        "subscribe",
-                        "trialPriceId",
-                        "vatId",
-                        "vatIncluded",
-                        "weight",
-                        "width",
-                        "withoutOrder",
-                        "xmlId",
-                    ],
-                )?,
+            iblock_section,
+            active,
+            barcode_multi,
+            can_buy_zero,
+            code,
+            created_by,
+            date_active_from,
+            date_active_to,
+            date_create,
+            detail_picture,
+            detail_text,
+            detail_text_type,
+            height,
+            iblock_section_id,
+            length,
+            measure,
+            modified_by,
+            name,
+            parent_id,
+            preview_picture,
+            preview_text,
+            preview_text_type,
+            property_n,
+            purchasing_currency,
+            purchasing_price,
+            quantity,
+            quantity_reserved,
+            quantity_trace,
+            recur_scheme_length,
+            recur_scheme_type,
+            sort,
+            subscribe,
+            trial_price_id,
+            vat_id,
+            vat_included,
+            weight,
+            width,
+            without_order,
+            xml_id,
+            additional,
         })
     }
 }
@@ -1529,10 +1733,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            offer: o.opt("offer")?,
-            additional: o.rest(&["offer"])?,
-        })
+        let offer = o.opt("offer")?;
+        let additional = o.rest(&["offer"])?;
+        Ok(Self { offer, additional })
     }
 }
 
@@ -1637,92 +1840,133 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseOffer {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let available = o.opt("available")?;
+        let bundle = o.opt("bundle")?;
+        let can_buy_zero = o.opt("canBuyZero")?;
+        let code = o.opt("code")?;
+        let created_by = o.opt("createdBy")?;
+        let date_active_from = o.opt("dateActiveFrom")?;
+        let date_active_to = o.opt("dateActiveTo")?;
+        let date_create = o.opt("dateCreate")?;
+        let detail_picture = o.opt("detailPicture")?;
+        let detail_text = o.opt("detailText")?;
+        let detail_text_type = o.opt("detailTextType")?;
+        let height = o.opt("height")?;
+        let iblock_id = o.opt("iblockId")?;
+        let iblock_section_id = o.opt("iblockSectionId")?;
+        let id = o.opt("id")?;
+        let length = o.opt("length")?;
+        let measure = o.opt("measure")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let parent_id = o.opt("parentId")?;
+        let preview_picture = o.opt("previewPicture")?;
+        let preview_text = o.opt("previewText")?;
+        let preview_text_type = o.opt("previewTextType")?;
+        let property261 = o.opt("property261")?;
+        let property262 = o.opt("property262")?;
+        let purchasing_currency = o.opt("purchasingCurrency")?;
+        let purchasing_price = o.opt("purchasingPrice")?;
+        let quantity = o.opt("quantity")?;
+        let quantity_reserved = o.opt("quantityReserved")?;
+        let quantity_trace = o.opt("quantityTrace")?;
+        let sort = o.opt("sort")?;
+        let subscribe = o.opt("subscribe")?;
+        let timestamp_x = o.opt("timestampX")?;
+        let type_ = o.opt("type")?;
+        let vat_id = o.opt("vatId")?;
+        let vat_included = o.opt("vatIncluded")?;
+        let weight = o.opt("weight")?;
+        let width = o.opt("width")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "available",
+                    "bundle",
+                    "canBuyZero",
+                    "code",
+                    "createdBy",
+                    "dateActiveFrom",
+                    "dateActiveTo",
+                    "dateCreate",
+                    "detailPicture",
+                    "detailText",
+                    "detailTextType",
+                    "height",
+                    "iblockId",
+                    "iblockSectionId",
+                    "id",
+                    "length",
+                    "measure",
+                    "modifiedBy",
+                    "name",
+                    "parentId",
+                    "previewPicture",
+                    "previewText",
+                    "previewTextType",
+                    "property261",
+                    "property262",
+                    "purchasingCurrency",
+                    "purchasingPrice",
+                    "quantity",
+                    "quantityReserved",
+                    "quantityTrace",
+                    "sort",
+                    "subscribe",
+                    "timestampX",
+                    "type",
+                    "vatId",
+                    "vatIncluded",
+                    "weight",
+                    "width",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            available: o.opt("available")?,
-            bundle: o.opt("bundle")?,
-            can_buy_zero: o.opt("canBuyZero")?,
-            code: o.opt("code")?,
-            created_by: o.opt("createdBy")?,
-            date_active_from: o.opt("dateActiveFrom")?,
-            date_active_to: o.opt("dateActiveTo")?,
-            date_create: o.opt("dateCreate")?,
-            detail_picture: o.opt("detailPicture")?,
-            detail_text: o.opt("detailText")?,
-            detail_text_type: o.opt("detailTextType")?,
-            height: o.opt("height")?,
-            iblock_id: o.opt("iblockId")?,
-            iblock_section_id: o.opt("iblockSectionId")?,
-            id: o.opt("id")?,
-            length: o.opt("length")?,
-            measure: o.opt("measure")?,
-            modified_by: o.opt("modifiedBy")?,
-            name: o.opt("name")?,
-            parent_id: o.opt("parentId")?,
-            preview_picture: o.opt("previewPicture")?,
-            preview_text: o.opt("previewText")?,
-            preview_text_type: o.opt("previewTextType")?,
-            property261: o.opt("property261")?,
-            property262: o.opt("property262")?,
-            purchasing_currency: o.opt("purchasingCurrency")?,
-            purchasing_price: o.opt("purchasingPrice")?,
-            quantity: o.opt("quantity")?,
-            quantity_reserved: o.opt("quantityReserved")?,
-            quantity_trace: o.opt("quantityTrace")?,
-            sort: o.opt("sort")?,
-            subscribe: o.opt("subscribe")?,
-            timestamp_x: o.opt("timestampX")?,
-            type_: o.opt("type")?,
-            vat_id: o.opt("vatId")?,
-            vat_included: o.opt("vatIncluded")?,
-            weight: o.opt("weight")?,
-            width: o.opt("width")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "available",
-                        "bundle",
-                        "canBuyZero",
-                        "code",
-                        "createdBy",
-                        "dateActiveFrom",
-                        "dateActiveTo",
-                        "dateCreate",
-                        "detailPicture",
-                        "detailText",
-                        "detailTextType",
-                        "height",
-                        "iblockId",
-                        "iblockSectionId",
-                        "id",
-                        "length",
-                        "measure",
-                        "modifiedBy",
-                        "name",
-                        "parentId",
-                        "previewPicture",
-                        "previewText",
-                        "previewTextType",
-                        "property261",
-                        "property262",
-                        "purchasingCurrency",
-                        "purchasingPrice",
-                        "quantity",
-                        "quantityReserved",
-                        "quantityTrace",
-                        "sort",
-                        "subscribe",
-                        "timestampX",
-                        "type",
-                        "vatId",
-                        "vatIncluded",
-                        "weight",
-                        "width",
-                        "xmlId",
-                    ],
-                )?,
+            active,
+            available,
+            bundle,
+            can_buy_zero,
+            code,
+            created_by,
+            date_active_from,
+            date_active_to,
+            date_create,
+            detail_picture,
+            detail_text,
+            detail_text_type,
+            height,
+            iblock_id,
+            iblock_section_id,
+            id,
+            length,
+            measure,
+            modified_by,
+            name,
+            parent_id,
+            preview_picture,
+            preview_text,
+            preview_text_type,
+            property261,
+            property262,
+            purchasing_currency,
+            purchasing_price,
+            quantity,
+            quantity_reserved,
+            quantity_trace,
+            sort,
+            subscribe,
+            timestamp_x,
+            type_,
+            vat_id,
+            vat_included,
+            weight,
+            width,
+            xml_id,
+            additional,
         })
     }
 }

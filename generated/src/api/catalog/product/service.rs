@@ -38,10 +38,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -119,58 +118,82 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let iblock_section = o.opt("IblockSection")?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let created_by = o.opt("createdBy")?;
+        let date_active_from = o.opt("dateActiveFrom")?;
+        let date_active_to = o.opt("dateActiveTo")?;
+        let date_create = o.opt("dateCreate")?;
+        let detail_picture = o.opt("detailPicture")?;
+        let detail_text = o.opt("detailText")?;
+        let detail_text_type = o.opt("detailTextType")?;
+        let iblock_id = o.req("iblockId")?;
+        let iblock_section_id = o.opt("iblockSectionId")?;
+        let measure = o.opt("measure")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.req("name")?;
+        let preview_picture = o.opt("previewPicture")?;
+        let preview_text = o.opt("previewText")?;
+        let preview_text_type = o.opt("previewTextType")?;
+        let property_n = o.opt("propertyN")?;
+        let sort = o.opt("sort")?;
+        let vat_id = o.opt("vatId")?;
+        let vat_included = o.opt("vatIncluded")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "IblockSection",
+                    "active",
+                    "code",
+                    "createdBy",
+                    "dateActiveFrom",
+                    "dateActiveTo",
+                    "dateCreate",
+                    "detailPicture",
+                    "detailText",
+                    "detailTextType",
+                    "iblockId",
+                    "iblockSectionId",
+                    "measure",
+                    "modifiedBy",
+                    "name",
+                    "previewPicture",
+                    "previewText",
+                    "previewTextType",
+                    "propertyN",
+                    "sort",
+                    "vatId",
+                    "vatIncluded",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            iblock_section: o.opt("IblockSection")?,
-            active: o.opt("active")?,
-            code: o.opt("code")?,
-            created_by: o.opt("createdBy")?,
-            date_active_from: o.opt("dateActiveFrom")?,
-            date_active_to: o.opt("dateActiveTo")?,
-            date_create: o.opt("dateCreate")?,
-            detail_picture: o.opt("detailPicture")?,
-            detail_text: o.opt("detailText")?,
-            detail_text_type: o.opt("detailTextType")?,
-            iblock_id: o.req("iblockId")?,
-            iblock_section_id: o.opt("iblockSectionId")?,
-            measure: o.opt("measure")?,
-            modified_by: o.opt("modifiedBy")?,
-            name: o.req("name")?,
-            preview_picture: o.opt("previewPicture")?,
-            preview_text: o.opt("previewText")?,
-            preview_text_type: o.opt("previewTextType")?,
-            property_n: o.opt("propertyN")?,
-            sort: o.opt("sort")?,
-            vat_id: o.opt("vatId")?,
-            vat_included: o.opt("vatIncluded")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "IblockSection",
-                        "active",
-                        "code",
-                        "createdBy",
-                        "dateActiveFrom",
-                        "dateActiveTo",
-                        "dateCreate",
-                        "detailPicture",
-                        "detailText",
-                        "detailTextType",
-                        "iblockId",
-                        "iblockSectionId",
-                        "measure",
-                        "modifiedBy",
-                        "name",
-                        "previewPicture",
-                        "previewText",
-                        "previewTextType",
-                        "propertyN",
-                        "sort",
-                        "vatId",
-                        "vatIncluded",
-                        "xmlId",
-                    ],
-                )?,
+            iblock_section,
+            active,
+            code,
+            created_by,
+            date_active_from,
+            date_active_to,
+            date_create,
+            detail_picture,
+            detail_text,
+            detail_text_type,
+            iblock_id,
+            iblock_section_id,
+            measure,
+            modified_by,
+            name,
+            preview_picture,
+            preview_text,
+            preview_text_type,
+            property_n,
+            sort,
+            vat_id,
+            vat_included,
+            xml_id,
+            additional,
         })
     }
 }
@@ -200,10 +223,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            service: o.opt("service")?,
-            additional: o.rest(&["service"])?,
-        })
+        let service = o.opt("service")?;
+        let additional = o.rest(&["service"])?;
+        Ok(Self { service, additional })
     }
 }
 
@@ -279,66 +301,94 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseService {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let available = o.opt("available")?;
+        let bundle = o.opt("bundle")?;
+        let code = o.opt("code")?;
+        let created_by = o.opt("createdBy")?;
+        let date_active_from = o.opt("dateActiveFrom")?;
+        let date_active_to = o.opt("dateActiveTo")?;
+        let date_create = o.opt("dateCreate")?;
+        let detail_picture = o.opt("detailPicture")?;
+        let detail_text = o.opt("detailText")?;
+        let detail_text_type = o.opt("detailTextType")?;
+        let iblock_id = o.opt("iblockId")?;
+        let iblock_section_id = o.opt("iblockSectionId")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let preview_picture = o.opt("previewPicture")?;
+        let preview_text = o.opt("previewText")?;
+        let preview_text_type = o.opt("previewTextType")?;
+        let property258 = o.opt("property258")?;
+        let property259 = o.opt("property259")?;
+        let sort = o.opt("sort")?;
+        let timestamp_x = o.opt("timestampX")?;
+        let type_ = o.opt("type")?;
+        let vat_id = o.opt("vatId")?;
+        let vat_included = o.opt("vatIncluded")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "available",
+                    "bundle",
+                    "code",
+                    "createdBy",
+                    "dateActiveFrom",
+                    "dateActiveTo",
+                    "dateCreate",
+                    "detailPicture",
+                    "detailText",
+                    "detailTextType",
+                    "iblockId",
+                    "iblockSectionId",
+                    "id",
+                    "modifiedBy",
+                    "name",
+                    "previewPicture",
+                    "previewText",
+                    "previewTextType",
+                    "property258",
+                    "property259",
+                    "sort",
+                    "timestampX",
+                    "type",
+                    "vatId",
+                    "vatIncluded",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            available: o.opt("available")?,
-            bundle: o.opt("bundle")?,
-            code: o.opt("code")?,
-            created_by: o.opt("createdBy")?,
-            date_active_from: o.opt("dateActiveFrom")?,
-            date_active_to: o.opt("dateActiveTo")?,
-            date_create: o.opt("dateCreate")?,
-            detail_picture: o.opt("detailPicture")?,
-            detail_text: o.opt("detailText")?,
-            detail_text_type: o.opt("detailTextType")?,
-            iblock_id: o.opt("iblockId")?,
-            iblock_section_id: o.opt("iblockSectionId")?,
-            id: o.opt("id")?,
-            modified_by: o.opt("modifiedBy")?,
-            name: o.opt("name")?,
-            preview_picture: o.opt("previewPicture")?,
-            preview_text: o.opt("previewText")?,
-            preview_text_type: o.opt("previewTextType")?,
-            property258: o.opt("property258")?,
-            property259: o.opt("property259")?,
-            sort: o.opt("sort")?,
-            timestamp_x: o.opt("timestampX")?,
-            type_: o.opt("type")?,
-            vat_id: o.opt("vatId")?,
-            vat_included: o.opt("vatIncluded")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "available",
-                        "bundle",
-                        "code",
-                        "createdBy",
-                        "dateActiveFrom",
-                        "dateActiveTo",
-                        "dateCreate",
-                        "detailPicture",
-                        "detailText",
-                        "detailTextType",
-                        "iblockId",
-                        "iblockSectionId",
-                        "id",
-                        "modifiedBy",
-                        "name",
-                        "previewPicture",
-                        "previewText",
-                        "previewTextType",
-                        "property258",
-                        "property259",
-                        "sort",
-                        "timestampX",
-                        "type",
-                        "vatId",
-                        "vatIncluded",
-                        "xmlId",
-                    ],
-                )?,
+            active,
+            available,
+            bundle,
+            code,
+            created_by,
+            date_active_from,
+            date_active_to,
+            date_create,
+            detail_picture,
+            detail_text,
+            detail_text_type,
+            iblock_id,
+            iblock_section_id,
+            id,
+            modified_by,
+            name,
+            preview_picture,
+            preview_text,
+            preview_text_type,
+            property258,
+            property259,
+            sort,
+            timestamp_x,
+            type_,
+            vat_id,
+            vat_included,
+            xml_id,
+            additional,
         })
     }
 }
@@ -389,10 +439,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -442,10 +491,9 @@ impl ::bitrix24_runtime::loose::Loose for DownloadRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -469,11 +517,15 @@ impl ::bitrix24_runtime::loose::Loose for DownloadRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let field_name = o.req("fieldName")?;
+        let file_id = o.req("fileId")?;
+        let product_id = o.req("productId")?;
+        let additional = o.rest(&["fieldName", "fileId", "productId"])?;
         Ok(Self {
-            field_name: o.req("fieldName")?,
-            file_id: o.req("fileId")?,
-            product_id: o.req("productId")?,
-            additional: o.rest(&["fieldName", "fileId", "productId"])?,
+            field_name,
+            file_id,
+            product_id,
+            additional,
         })
     }
 }
@@ -521,10 +573,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -545,10 +596,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            service: o.opt("service")?,
-            additional: o.rest(&["service"])?,
-        })
+        let service = o.opt("service")?;
+        let additional = o.rest(&["service"])?;
+        Ok(Self { service, additional })
     }
 }
 
@@ -624,66 +674,94 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseService {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let available = o.opt("available")?;
+        let bundle = o.opt("bundle")?;
+        let code = o.opt("code")?;
+        let created_by = o.opt("createdBy")?;
+        let date_active_from = o.opt("dateActiveFrom")?;
+        let date_active_to = o.opt("dateActiveTo")?;
+        let date_create = o.opt("dateCreate")?;
+        let detail_picture = o.opt("detailPicture")?;
+        let detail_text = o.opt("detailText")?;
+        let detail_text_type = o.opt("detailTextType")?;
+        let iblock_id = o.opt("iblockId")?;
+        let iblock_section_id = o.opt("iblockSectionId")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let preview_picture = o.opt("previewPicture")?;
+        let preview_text = o.opt("previewText")?;
+        let preview_text_type = o.opt("previewTextType")?;
+        let property258 = o.opt("property258")?;
+        let property259 = o.opt("property259")?;
+        let sort = o.opt("sort")?;
+        let timestamp_x = o.opt("timestampX")?;
+        let type_ = o.opt("type")?;
+        let vat_id = o.opt("vatId")?;
+        let vat_included = o.opt("vatIncluded")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "available",
+                    "bundle",
+                    "code",
+                    "createdBy",
+                    "dateActiveFrom",
+                    "dateActiveTo",
+                    "dateCreate",
+                    "detailPicture",
+                    "detailText",
+                    "detailTextType",
+                    "iblockId",
+                    "iblockSectionId",
+                    "id",
+                    "modifiedBy",
+                    "name",
+                    "previewPicture",
+                    "previewText",
+                    "previewTextType",
+                    "property258",
+                    "property259",
+                    "sort",
+                    "timestampX",
+                    "type",
+                    "vatId",
+                    "vatIncluded",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            available: o.opt("available")?,
-            bundle: o.opt("bundle")?,
-            code: o.opt("code")?,
-            created_by: o.opt("createdBy")?,
-            date_active_from: o.opt("dateActiveFrom")?,
-            date_active_to: o.opt("dateActiveTo")?,
-            date_create: o.opt("dateCreate")?,
-            detail_picture: o.opt("detailPicture")?,
-            detail_text: o.opt("detailText")?,
-            detail_text_type: o.opt("detailTextType")?,
-            iblock_id: o.opt("iblockId")?,
-            iblock_section_id: o.opt("iblockSectionId")?,
-            id: o.opt("id")?,
-            modified_by: o.opt("modifiedBy")?,
-            name: o.opt("name")?,
-            preview_picture: o.opt("previewPicture")?,
-            preview_text: o.opt("previewText")?,
-            preview_text_type: o.opt("previewTextType")?,
-            property258: o.opt("property258")?,
-            property259: o.opt("property259")?,
-            sort: o.opt("sort")?,
-            timestamp_x: o.opt("timestampX")?,
-            type_: o.opt("type")?,
-            vat_id: o.opt("vatId")?,
-            vat_included: o.opt("vatIncluded")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "available",
-                        "bundle",
-                        "code",
-                        "createdBy",
-                        "dateActiveFrom",
-                        "dateActiveTo",
-                        "dateCreate",
-                        "detailPicture",
-                        "detailText",
-                        "detailTextType",
-                        "iblockId",
-                        "iblockSectionId",
-                        "id",
-                        "modifiedBy",
-                        "name",
-                        "previewPicture",
-                        "previewText",
-                        "previewTextType",
-                        "property258",
-                        "property259",
-                        "sort",
-                        "timestampX",
-                        "type",
-                        "vatId",
-                        "vatIncluded",
-                        "xmlId",
-                    ],
-                )?,
+            active,
+            available,
+            bundle,
+            code,
+            created_by,
+            date_active_from,
+            date_active_to,
+            date_create,
+            detail_picture,
+            detail_text,
+            detail_text_type,
+            iblock_id,
+            iblock_section_id,
+            id,
+            modified_by,
+            name,
+            preview_picture,
+            preview_text,
+            preview_text_type,
+            property258,
+            property259,
+            sort,
+            timestamp_x,
+            type_,
+            vat_id,
+            vat_included,
+            xml_id,
+            additional,
         })
     }
 }
@@ -732,10 +810,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            filter: o.req("filter")?,
-            additional: o.rest(&["filter"])?,
-        })
+        let filter = o.req("filter")?;
+        let additional = o.rest(&["filter"])?;
+        Ok(Self { filter, additional })
     }
 }
 
@@ -755,10 +832,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterRequestFilter {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            iblock_id: o.req("iblockId")?,
-            additional: o.rest(&["iblockId"])?,
-        })
+        let iblock_id = o.req("iblockId")?;
+        let additional = o.rest(&["iblockId"])?;
+        Ok(Self { iblock_id, additional })
     }
 }
 
@@ -779,10 +855,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            service: o.opt("service")?,
-            additional: o.rest(&["service"])?,
-        })
+        let service = o.opt("service")?;
+        let additional = o.rest(&["service"])?;
+        Ok(Self { service, additional })
     }
 }
 
@@ -857,68 +932,97 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponseService {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let available = o.opt("available")?;
+        let bundle = o.opt("bundle")?;
+        let code = o.opt("code")?;
+        let created_by = o.opt("createdBy")?;
+        let date_active_from = o.opt("dateActiveFrom")?;
+        let date_active_to = o.opt("dateActiveTo")?;
+        let date_create = o.opt("dateCreate")?;
+        let detail_picture = o.opt("detailPicture")?;
+        let detail_text = o.opt("detailText")?;
+        let detail_text_type = o.opt("detailTextType")?;
+        let iblock_id = o.opt("iblockId")?;
+        let iblock_section_id = o.opt("iblockSectionId")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let preview_picture = o.opt("previewPicture")?;
+        let preview_text = o.opt("previewText")?;
+        let preview_text_type = o.opt("previewTextType")?;
+        let price_type = o.opt("priceType")?;
+        let property258 = o.opt("property258")?;
+        let property259 = o.opt("property259")?;
+        let sort = o.opt("sort")?;
+        let timestamp_x = o.opt("timestampX")?;
+        let type_ = o.opt("type")?;
+        let vat_id = o.opt("vatId")?;
+        let vat_included = o.opt("vatIncluded")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "available",
+                    "bundle",
+                    "code",
+                    "createdBy",
+                    "dateActiveFrom",
+                    "dateActiveTo",
+                    "dateCreate",
+                    "detailPicture",
+                    "detailText",
+                    "detailTextType",
+                    "iblockId",
+                    "iblockSectionId",
+                    "id",
+                    "modifiedBy",
+                    "name",
+                    "previewPicture",
+                    "previewText",
+                    "previewTextType",
+                    "priceType",
+                    "property258",
+                    "property259",
+                    "sort",
+                    "timestampX",
+                    "type",
+                    "vatId",
+                    "vatIncluded",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            available: o.opt("available")?,
-            bundle: o.opt("bundle")?,
-            code: o.opt("code")?,
-            created_by: o.opt("createdBy")?,
-            date_active_from: o.opt("dateActiveFrom")?,
-            date_active_to: o.opt("dateActiveTo")?,
-            date_create: o.opt("dateCreate")?,
-            detail_picture: o.opt("detailPicture")?,
-            detail_text: o.opt("detailText")?,
-            detail_text_type: o.opt("detailTextType")?,
-            iblock_id: o.opt("iblockId")?,
-            iblock_section_id: o.opt("iblockSectionId")?,
-            id: o.opt("id")?,
-            modified_by: o.opt("modifiedBy")?,
-            name: o.opt("name")?,
-            preview_picture: o.opt("previewPicture")?,
-            preview_text: o.opt("previewText")?,
-            preview_text_type: o.opt("previewTextType")?,
-            price_type: o.opt("priceType")?,
-            property258: o.opt("property258")?,
-            property259: o.opt("property259")?,
-            sort: o.opt("sort")?,
-            timestamp_x: o.opt("timestampX")?,
-            type_: o.opt("type")?,
-            vat_id: o.opt("vatId")?,
-            vat_included: o.opt("vatIncluded")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "available",
-                        "bundle",
-                        "code",
-                        "createdBy",
-                        "dateActiveFrom",
-                        "dateActiveTo",
-                        "dateCreate",
-                        "detailPicture",
-                        "detailText",
-                        "detailTextType",
-                        "iblockId",
-                        "iblockSectionId",
-                        "id",
-                        "modifiedBy",
-                        "name",
-                        "previewPicture",
-                        "previewText",
-                        "previewTextType",
-                        "priceType",
-                        "property258",
-                        "property259",
-                        "sort",
-                        "timestampX",
-                        "type",
-                        "vatId",
-                        "vatIncluded",
-                        "xmlId",
-                    ],
-                )?,
+            active,
+            available,
+            bundle,
+            code,
+            created_by,
+            date_active_from,
+            date_active_to,
+            date_create,
+            detail_picture,
+            detail_text,
+            detail_text_type,
+            iblock_id,
+            iblock_section_id,
+            id,
+            modified_by,
+            name,
+            preview_picture,
+            preview_text,
+            preview_text_type,
+            price_type,
+            property258,
+            property259,
+            sort,
+            timestamp_x,
+            type_,
+            vat_id,
+            vat_included,
+            xml_id,
+            additional,
         })
     }
 }
@@ -970,12 +1074,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -997,10 +1106,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            services: o.opt("services")?,
-            additional: o.rest(&["services"])?,
-        })
+        let services = o.opt("services")?;
+        let additional = o.rest(&["services"])?;
+        Ok(Self { services, additional })
     }
 }
 
@@ -1043,11 +1151,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -1124,56 +1231,79 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let iblock_section = o.opt("IblockSection")?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let created_by = o.opt("createdBy")?;
+        let date_active_from = o.opt("dateActiveFrom")?;
+        let date_active_to = o.opt("dateActiveTo")?;
+        let date_create = o.opt("dateCreate")?;
+        let detail_picture = o.opt("detailPicture")?;
+        let detail_text = o.opt("detailText")?;
+        let detail_text_type = o.opt("detailTextType")?;
+        let iblock_section_id = o.opt("iblockSectionId")?;
+        let measure = o.opt("measure")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let preview_picture = o.opt("previewPicture")?;
+        let preview_text = o.opt("previewText")?;
+        let preview_text_type = o.opt("previewTextType")?;
+        let property_n = o.opt("propertyN")?;
+        let sort = o.opt("sort")?;
+        let vat_id = o.opt("vatId")?;
+        let vat_included = o.opt("vatIncluded")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "IblockSection",
+                    "active",
+                    "code",
+                    "createdBy",
+                    "dateActiveFrom",
+                    "dateActiveTo",
+                    "dateCreate",
+                    "detailPicture",
+                    "detailText",
+                    "detailTextType",
+                    "iblockSectionId",
+                    "measure",
+                    "modifiedBy",
+                    "name",
+                    "previewPicture",
+                    "previewText",
+                    "previewTextType",
+                    "propertyN",
+                    "sort",
+                    "vatId",
+                    "vatIncluded",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            iblock_section: o.opt("IblockSection")?,
-            active: o.opt("active")?,
-            code: o.opt("code")?,
-            created_by: o.opt("createdBy")?,
-            date_active_from: o.opt("dateActiveFrom")?,
-            date_active_to: o.opt("dateActiveTo")?,
-            date_create: o.opt("dateCreate")?,
-            detail_picture: o.opt("detailPicture")?,
-            detail_text: o.opt("detailText")?,
-            detail_text_type: o.opt("detailTextType")?,
-            iblock_section_id: o.opt("iblockSectionId")?,
-            measure: o.opt("measure")?,
-            modified_by: o.opt("modifiedBy")?,
-            name: o.opt("name")?,
-            preview_picture: o.opt("previewPicture")?,
-            preview_text: o.opt("previewText")?,
-            preview_text_type: o.opt("previewTextType")?,
-            property_n: o.opt("propertyN")?,
-            sort: o.opt("sort")?,
-            vat_id: o.opt("vatId")?,
-            vat_included: o.opt("vatIncluded")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "IblockSection",
-                        "active",
-                        "code",
-                        "createdBy",
-                        "dateActiveFrom",
-                        "dateActiveTo",
-                        "dateCreate",
-                        "detailPicture",
-                        "detailText",
-                        "detailTextType",
-                        "iblockSectionId",
-                        "measure",
-                        "modifiedBy",
-                        "name",
-                        "previewPicture",
-                        "previewText",
-                        "previewTextType",
-                        "propertyN",
-                        "sort",
-                        "vatId",
-                        "vatIncluded",
-                        "xmlId",
-                    ],
-                )?,
+            iblock_section,
+            active,
+            code,
+            created_by,
+            date_active_from,
+            date_active_to,
+            date_create,
+            detail_picture,
+            detail_text,
+            detail_text_type,
+            iblock_section_id,
+            measure,
+            modified_by,
+            name,
+            preview_picture,
+            preview_text,
+            preview_text_type,
+            property_n,
+            sort,
+            vat_id,
+            vat_included,
+            xml_id,
+            additional,
         })
     }
 }
@@ -1203,10 +1333,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            service: o.opt("service")?,
-            additional: o.rest(&["service"])?,
-        })
+        let service = o.opt("service")?;
+        let additional = o.rest(&["service"])?;
+        Ok(Self { service, additional })
     }
 }
 
@@ -1282,66 +1411,94 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseService {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let available = o.opt("available")?;
+        let bundle = o.opt("bundle")?;
+        let code = o.opt("code")?;
+        let created_by = o.opt("createdBy")?;
+        let date_active_from = o.opt("dateActiveFrom")?;
+        let date_active_to = o.opt("dateActiveTo")?;
+        let date_create = o.opt("dateCreate")?;
+        let detail_picture = o.opt("detailPicture")?;
+        let detail_text = o.opt("detailText")?;
+        let detail_text_type = o.opt("detailTextType")?;
+        let iblock_id = o.opt("iblockId")?;
+        let iblock_section_id = o.opt("iblockSectionId")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let preview_picture = o.opt("previewPicture")?;
+        let preview_text = o.opt("previewText")?;
+        let preview_text_type = o.opt("previewTextType")?;
+        let property258 = o.opt("property258")?;
+        let property259 = o.opt("property259")?;
+        let sort = o.opt("sort")?;
+        let timestamp_x = o.opt("timestampX")?;
+        let type_ = o.opt("type")?;
+        let vat_id = o.opt("vatId")?;
+        let vat_included = o.opt("vatIncluded")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "available",
+                    "bundle",
+                    "code",
+                    "createdBy",
+                    "dateActiveFrom",
+                    "dateActiveTo",
+                    "dateCreate",
+                    "detailPicture",
+                    "detailText",
+                    "detailTextType",
+                    "iblockId",
+                    "iblockSectionId",
+                    "id",
+                    "modifiedBy",
+                    "name",
+                    "previewPicture",
+                    "previewText",
+                    "previewTextType",
+                    "property258",
+                    "property259",
+                    "sort",
+                    "timestampX",
+                    "type",
+                    "vatId",
+                    "vatIncluded",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            available: o.opt("available")?,
-            bundle: o.opt("bundle")?,
-            code: o.opt("code")?,
-            created_by: o.opt("createdBy")?,
-            date_active_from: o.opt("dateActiveFrom")?,
-            date_active_to: o.opt("dateActiveTo")?,
-            date_create: o.opt("dateCreate")?,
-            detail_picture: o.opt("detailPicture")?,
-            detail_text: o.opt("detailText")?,
-            detail_text_type: o.opt("detailTextType")?,
-            iblock_id: o.opt("iblockId")?,
-            iblock_section_id: o.opt("iblockSectionId")?,
-            id: o.opt("id")?,
-            modified_by: o.opt("modifiedBy")?,
-            name: o.opt("name")?,
-            preview_picture: o.opt("previewPicture")?,
-            preview_text: o.opt("previewText")?,
-            preview_text_type: o.opt("previewTextType")?,
-            property258: o.opt("property258")?,
-            property259: o.opt("property259")?,
-            sort: o.opt("sort")?,
-            timestamp_x: o.opt("timestampX")?,
-            type_: o.opt("type")?,
-            vat_id: o.opt("vatId")?,
-            vat_included: o.opt("vatIncluded")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "available",
-                        "bundle",
-                        "code",
-                        "createdBy",
-                        "dateActiveFrom",
-                        "dateActiveTo",
-                        "dateCreate",
-                        "detailPicture",
-                        "detailText",
-                        "detailTextType",
-                        "iblockId",
-                        "iblockSectionId",
-                        "id",
-                        "modifiedBy",
-                        "name",
-                        "previewPicture",
-                        "previewText",
-                        "previewTextType",
-                        "property258",
-                        "property259",
-                        "sort",
-                        "timestampX",
-                        "type",
-                        "vatId",
-                        "vatIncluded",
-                        "xmlId",
-                    ],
-                )?,
+            active,
+            available,
+            bundle,
+            code,
+            created_by,
+            date_active_from,
+            date_active_to,
+            date_create,
+            detail_picture,
+            detail_text,
+            detail_text_type,
+            iblock_id,
+            iblock_section_id,
+            id,
+            modified_by,
+            name,
+            preview_picture,
+            preview_text,
+            preview_text_type,
+            property258,
+            property259,
+            sort,
+            timestamp_x,
+            type_,
+            vat_id,
+            vat_included,
+            xml_id,
+            additional,
         })
     }
 }

@@ -38,10 +38,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -137,76 +136,109 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let iblock_section = o.opt("IblockSection")?;
+        let active = o.opt("active")?;
+        let can_buy_zero = o.opt("canBuyZero")?;
+        let code = o.opt("code")?;
+        let created_by = o.opt("createdBy")?;
+        let date_active_from = o.opt("dateActiveFrom")?;
+        let date_active_to = o.opt("dateActiveTo")?;
+        let date_create = o.opt("dateCreate")?;
+        let detail_picture = o.opt("detailPicture")?;
+        let detail_text = o.opt("detailText")?;
+        let detail_text_type = o.opt("detailTextType")?;
+        let height = o.opt("height")?;
+        let iblock_id = o.req("iblockId")?;
+        let iblock_section_id = o.opt("iblockSectionId")?;
+        let length = o.opt("length")?;
+        let measure = o.opt("measure")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.req("name")?;
+        let preview_picture = o.opt("previewPicture")?;
+        let preview_text = o.opt("previewText")?;
+        let preview_text_type = o.opt("previewTextType")?;
+        let property_n = o.opt("propertyN")?;
+        let purchasing_currency = o.opt("purchasingCurrency")?;
+        let purchasing_price = o.opt("purchasingPrice")?;
+        let quantity = o.opt("quantity")?;
+        let sort = o.opt("sort")?;
+        let subscribe = o.opt("subscribe")?;
+        let vat_id = o.opt("vatId")?;
+        let vat_included = o.opt("vatIncluded")?;
+        let weight = o.opt("weight")?;
+        let width = o.opt("width")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "IblockSection",
+                    "active",
+                    "canBuyZero",
+                    "code",
+                    "createdBy",
+                    "dateActiveFrom",
+                    "dateActiveTo",
+                    "dateCreate",
+                    "detailPicture",
+                    "detailText",
+                    "detailTextType",
+                    "height",
+                    "iblockId",
+                    "iblockSectionId",
+                    "length",
+                    "measure",
+                    "modifiedBy",
+                    "name",
+                    "previewPicture",
+                    "previewText",
+                    "previewTextType",
+                    "propertyN",
+                    "purchasingCurrency",
+                    "purchasingPrice",
+                    "quantity",
+                    "sort",
+                    "subscribe",
+                    "vatId",
+                    "vatIncluded",
+                    "weight",
+                    "width",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            iblock_section: o.opt("IblockSection")?,
-            active: o.opt("active")?,
-            can_buy_zero: o.opt("canBuyZero")?,
-            code: o.opt("code")?,
-            created_by: o.opt("createdBy")?,
-            date_active_from: o.opt("dateActiveFrom")?,
-            date_active_to: o.opt("dateActiveTo")?,
-            date_create: o.opt("dateCreate")?,
-            detail_picture: o.opt("detailPicture")?,
-            detail_text: o.opt("detailText")?,
-            detail_text_type: o.opt("detailTextType")?,
-            height: o.opt("height")?,
-            iblock_id: o.req("iblockId")?,
-            iblock_section_id: o.opt("iblockSectionId")?,
-            length: o.opt("length")?,
-            measure: o.opt("measure")?,
-            modified_by: o.opt("modifiedBy")?,
-            name: o.req("name")?,
-            preview_picture: o.opt("previewPicture")?,
-            preview_text: o.opt("previewText")?,
-            preview_text_type: o.opt("previewTextType")?,
-            property_n: o.opt("propertyN")?,
-            purchasing_currency: o.opt("purchasingCurrency")?,
-            purchasing_price: o.opt("purchasingPrice")?,
-            quantity: o.opt("quantity")?,
-            sort: o.opt("sort")?,
-            subscribe: o.opt("subscribe")?,
-            vat_id: o.opt("vatId")?,
-            vat_included: o.opt("vatIncluded")?,
-            weight: o.opt("weight")?,
-            width: o.opt("width")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "IblockSection",
-                        "active",
-                        "canBuyZero",
-                        "code",
-                        "createdBy",
-                        "dateActiveFrom",
-                        "dateActiveTo",
-                        "dateCreate",
-                        "detailPicture",
-                        "detailText",
-                        "detailTextType",
-                        "height",
-                        "iblockId",
-                        "iblockSectionId",
-                        "length",
-                        "measure",
-                        "modifiedBy",
-                        "name",
-                        "previewPicture",
-                        "previewText",
-                        "previewTextType",
-                        "propertyN",
-                        "purchasingCurrency",
-                        "purchasingPrice",
-                        "quantity",
-                        "sort",
-                        "subscribe",
-                        "vatId",
-                        "vatIncluded",
-                        "weight",
-                        "width",
-                        "xmlId",
-                    ],
-                )?,
+            iblock_section,
+            active,
+            can_buy_zero,
+            code,
+            created_by,
+            date_active_from,
+            date_active_to,
+            date_create,
+            detail_picture,
+            detail_text,
+            detail_text_type,
+            height,
+            iblock_id,
+            iblock_section_id,
+            length,
+            measure,
+            modified_by,
+            name,
+            preview_picture,
+            preview_text,
+            preview_text_type,
+            property_n,
+            purchasing_currency,
+            purchasing_price,
+            quantity,
+            sort,
+            subscribe,
+            vat_id,
+            vat_included,
+            weight,
+            width,
+            xml_id,
+            additional,
         })
     }
 }
@@ -240,10 +272,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            sku: o.opt("sku")?,
-            additional: o.rest(&["sku"])?,
-        })
+        let sku = o.opt("sku")?;
+        let additional = o.rest(&["sku"])?;
+        Ok(Self { sku, additional })
     }
 }
 
@@ -339,86 +370,124 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseSku {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let available = o.opt("available")?;
+        let bundle = o.opt("bundle")?;
+        let can_buy_zero = o.opt("canBuyZero")?;
+        let code = o.opt("code")?;
+        let created_by = o.opt("createdBy")?;
+        let date_active_from = o.opt("dateActiveFrom")?;
+        let date_active_to = o.opt("dateActiveTo")?;
+        let date_create = o.opt("dateCreate")?;
+        let detail_picture = o.opt("detailPicture")?;
+        let detail_text = o.opt("detailText")?;
+        let detail_text_type = o.opt("detailTextType")?;
+        let height = o.opt("height")?;
+        let iblock_id = o.opt("iblockId")?;
+        let iblock_section_id = o.opt("iblockSectionId")?;
+        let id = o.opt("id")?;
+        let length = o.opt("length")?;
+        let measure = o.opt("measure")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let preview_picture = o.opt("previewPicture")?;
+        let preview_text = o.opt("previewText")?;
+        let preview_text_type = o.opt("previewTextType")?;
+        let property258 = o.opt("property258")?;
+        let property259 = o.opt("property259")?;
+        let purchasing_currency = o.opt("purchasingCurrency")?;
+        let purchasing_price = o.opt("purchasingPrice")?;
+        let quantity = o.opt("quantity")?;
+        let sort = o.opt("sort")?;
+        let subscribe = o.opt("subscribe")?;
+        let timestamp_x = o.opt("timestampX")?;
+        let type_ = o.opt("type")?;
+        let vat_id = o.opt("vatId")?;
+        let vat_included = o.opt("vatIncluded")?;
+        let weight = o.opt("weight")?;
+        let width = o.opt("width")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "available",
+                    "bundle",
+                    "canBuyZero",
+                    "code",
+                    "createdBy",
+                    "dateActiveFrom",
+                    "dateActiveTo",
+                    "dateCreate",
+                    "detailPicture",
+                    "detailText",
+                    "detailTextType",
+                    "height",
+                    "iblockId",
+                    "iblockSectionId",
+                    "id",
+                    "length",
+                    "measure",
+                    "modifiedBy",
+                    "name",
+                    "previewPicture",
+                    "previewText",
+                    "previewTextType",
+                    "property258",
+                    "property259",
+                    "purchasingCurrency",
+                    "purchasingPrice",
+                    "quantity",
+                    "sort",
+                    "subscribe",
+                    "timestampX",
+                    "type",
+                    "vatId",
+                    "vatIncluded",
+                    "weight",
+                    "width",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            available: o.opt("available")?,
-            bundle: o.opt("bundle")?,
-            can_buy_zero: o.opt("canBuyZero")?,
-            code: o.opt("code")?,
-            created_by: o.opt("createdBy")?,
-            date_active_from: o.opt("dateActiveFrom")?,
-            date_active_to: o.opt("dateActiveTo")?,
-            date_create: o.opt("dateCreate")?,
-            detail_picture: o.opt("detailPicture")?,
-            detail_text: o.opt("detailText")?,
-            detail_text_type: o.opt("detailTextType")?,
-            height: o.opt("height")?,
-            iblock_id: o.opt("iblockId")?,
-            iblock_section_id: o.opt("iblockSectionId")?,
-            id: o.opt("id")?,
-            length: o.opt("length")?,
-            measure: o.opt("measure")?,
-            modified_by: o.opt("modifiedBy")?,
-            name: o.opt("name")?,
-            preview_picture: o.opt("previewPicture")?,
-            preview_text: o.opt("previewText")?,
-            preview_text_type: o.opt("previewTextType")?,
-            property258: o.opt("property258")?,
-            property259: o.opt("property259")?,
-            purchasing_currency: o.opt("purchasingCurrency")?,
-            purchasing_price: o.opt("purchasingPrice")?,
-            quantity: o.opt("quantity")?,
-            sort: o.opt("sort")?,
-            subscribe: o.opt("subscribe")?,
-            timestamp_x: o.opt("timestampX")?,
-            type_: o.opt("type")?,
-            vat_id: o.opt("vatId")?,
-            vat_included: o.opt("vatIncluded")?,
-            weight: o.opt("weight")?,
-            width: o.opt("width")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "available",
-                        "bundle",
-                        "canBuyZero",
-                        "code",
-                        "createdBy",
-                        "dateActiveFrom",
-                        "dateActiveTo",
-                        "dateCreate",
-                        "detailPicture",
-                        "detailText",
-                        "detailTextType",
-                        "height",
-                        "iblockId",
-                        "iblockSectionId",
-                        "id",
-                        "length",
-                        "measure",
-                        "modifiedBy",
-                        "name",
-                        "previewPicture",
-                        "previewText",
-                        "previewTextType",
-                        "property258",
-                        "property259",
-                        "purchasingCurrency",
-                        "purchasingPrice",
-                        "quantity",
-                        "sort",
-                        "subscribe",
-                        "timestampX",
-                        "type",
-                        "vatId",
-                        "vatIncluded",
-                        "weight",
-                        "width",
-                        "xmlId",
-                    ],
-                )?,
+            active,
+            available,
+            bundle,
+            can_buy_zero,
+            code,
+            created_by,
+            date_active_from,
+            date_active_to,
+            date_create,
+            detail_picture,
+            detail_text,
+            detail_text_type,
+            height,
+            iblock_id,
+            iblock_section_id,
+            id,
+            length,
+            measure,
+            modified_by,
+            name,
+            preview_picture,
+            preview_text,
+            preview_text_type,
+            property258,
+            property259,
+            purchasing_currency,
+            purchasing_price,
+            quantity,
+            sort,
+            subscribe,
+            timestamp_x,
+            type_,
+            vat_id,
+            vat_included,
+            weight,
+            width,
+            xml_id,
+            additional,
         })
     }
 }
@@ -469,10 +538,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -522,10 +590,9 @@ impl ::bitrix24_runtime::loose::Loose for DownloadRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -549,11 +616,15 @@ impl ::bitrix24_runtime::loose::Loose for DownloadRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let field_name = o.req("fieldName")?;
+        let file_id = o.req("fileId")?;
+        let product_id = o.req("productId")?;
+        let additional = o.rest(&["fieldName", "fileId", "productId"])?;
         Ok(Self {
-            field_name: o.req("fieldName")?,
-            file_id: o.req("fileId")?,
-            product_id: o.req("productId")?,
-            additional: o.rest(&["fieldName", "fileId", "productId"])?,
+            field_name,
+            file_id,
+            product_id,
+            additional,
         })
     }
 }
@@ -601,10 +672,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -625,10 +695,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            sku: o.opt("sku")?,
-            additional: o.rest(&["sku"])?,
-        })
+        let sku = o.opt("sku")?;
+        let additional = o.rest(&["sku"])?;
+        Ok(Self { sku, additional })
     }
 }
 
@@ -724,86 +793,124 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseSku {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let available = o.opt("available")?;
+        let bundle = o.opt("bundle")?;
+        let can_buy_zero = o.opt("canBuyZero")?;
+        let code = o.opt("code")?;
+        let created_by = o.opt("createdBy")?;
+        let date_active_from = o.opt("dateActiveFrom")?;
+        let date_active_to = o.opt("dateActiveTo")?;
+        let date_create = o.opt("dateCreate")?;
+        let detail_picture = o.opt("detailPicture")?;
+        let detail_text = o.opt("detailText")?;
+        let detail_text_type = o.opt("detailTextType")?;
+        let height = o.opt("height")?;
+        let iblock_id = o.opt("iblockId")?;
+        let iblock_section_id = o.opt("iblockSectionId")?;
+        let id = o.opt("id")?;
+        let length = o.opt("length")?;
+        let measure = o.opt("measure")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let preview_picture = o.opt("previewPicture")?;
+        let preview_text = o.opt("previewText")?;
+        let preview_text_type = o.opt("previewTextType")?;
+        let property258 = o.opt("property258")?;
+        let property259 = o.opt("property259")?;
+        let purchasing_currency = o.opt("purchasingCurrency")?;
+        let purchasing_price = o.opt("purchasingPrice")?;
+        let quantity = o.opt("quantity")?;
+        let sort = o.opt("sort")?;
+        let subscribe = o.opt("subscribe")?;
+        let timestamp_x = o.opt("timestampX")?;
+        let type_ = o.opt("type")?;
+        let vat_id = o.opt("vatId")?;
+        let vat_included = o.opt("vatIncluded")?;
+        let weight = o.opt("weight")?;
+        let width = o.opt("width")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "available",
+                    "bundle",
+                    "canBuyZero",
+                    "code",
+                    "createdBy",
+                    "dateActiveFrom",
+                    "dateActiveTo",
+                    "dateCreate",
+                    "detailPicture",
+                    "detailText",
+                    "detailTextType",
+                    "height",
+                    "iblockId",
+                    "iblockSectionId",
+                    "id",
+                    "length",
+                    "measure",
+                    "modifiedBy",
+                    "name",
+                    "previewPicture",
+                    "previewText",
+                    "previewTextType",
+                    "property258",
+                    "property259",
+                    "purchasingCurrency",
+                    "purchasingPrice",
+                    "quantity",
+                    "sort",
+                    "subscribe",
+                    "timestampX",
+                    "type",
+                    "vatId",
+                    "vatIncluded",
+                    "weight",
+                    "width",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            available: o.opt("available")?,
-            bundle: o.opt("bundle")?,
-            can_buy_zero: o.opt("canBuyZero")?,
-            code: o.opt("code")?,
-            created_by: o.opt("createdBy")?,
-            date_active_from: o.opt("dateActiveFrom")?,
-            date_active_to: o.opt("dateActiveTo")?,
-            date_create: o.opt("dateCreate")?,
-            detail_picture: o.opt("detailPicture")?,
-            detail_text: o.opt("detailText")?,
-            detail_text_type: o.opt("detailTextType")?,
-            height: o.opt("height")?,
-            iblock_id: o.opt("iblockId")?,
-            iblock_section_id: o.opt("iblockSectionId")?,
-            id: o.opt("id")?,
-            length: o.opt("length")?,
-            measure: o.opt("measure")?,
-            modified_by: o.opt("modifiedBy")?,
-            name: o.opt("name")?,
-            preview_picture: o.opt("previewPicture")?,
-            preview_text: o.opt("previewText")?,
-            preview_text_type: o.opt("previewTextType")?,
-            property258: o.opt("property258")?,
-            property259: o.opt("property259")?,
-            purchasing_currency: o.opt("purchasingCurrency")?,
-            purchasing_price: o.opt("purchasingPrice")?,
-            quantity: o.opt("quantity")?,
-            sort: o.opt("sort")?,
-            subscribe: o.opt("subscribe")?,
-            timestamp_x: o.opt("timestampX")?,
-            type_: o.opt("type")?,
-            vat_id: o.opt("vatId")?,
-            vat_included: o.opt("vatIncluded")?,
-            weight: o.opt("weight")?,
-            width: o.opt("width")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "available",
-                        "bundle",
-                        "canBuyZero",
-                        "code",
-                        "createdBy",
-                        "dateActiveFrom",
-                        "dateActiveTo",
-                        "dateCreate",
-                        "detailPicture",
-                        "detailText",
-                        "detailTextType",
-                        "height",
-                        "iblockId",
-                        "iblockSectionId",
-                        "id",
-                        "length",
-                        "measure",
-                        "modifiedBy",
-                        "name",
-                        "previewPicture",
-                        "previewText",
-                        "previewTextType",
-                        "property258",
-                        "property259",
-                        "purchasingCurrency",
-                        "purchasingPrice",
-                        "quantity",
-                        "sort",
-                        "subscribe",
-                        "timestampX",
-                        "type",
-                        "vatId",
-                        "vatIncluded",
-                        "weight",
-                        "width",
-                        "xmlId",
-                    ],
-                )?,
+            active,
+            available,
+            bundle,
+            can_buy_zero,
+            code,
+            created_by,
+            date_active_from,
+            date_active_to,
+            date_create,
+            detail_picture,
+            detail_text,
+            detail_text_type,
+            height,
+            iblock_id,
+            iblock_section_id,
+            id,
+            length,
+            measure,
+            modified_by,
+            name,
+            preview_picture,
+            preview_text,
+            preview_text_type,
+            property258,
+            property259,
+            purchasing_currency,
+            purchasing_price,
+            quantity,
+            sort,
+            subscribe,
+            timestamp_x,
+            type_,
+            vat_id,
+            vat_included,
+            weight,
+            width,
+            xml_id,
+            additional,
         })
     }
 }
@@ -852,10 +959,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            filter: o.req("filter")?,
-            additional: o.rest(&["filter"])?,
-        })
+        let filter = o.req("filter")?;
+        let additional = o.rest(&["filter"])?;
+        Ok(Self { filter, additional })
     }
 }
 
@@ -875,10 +981,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterRequestFilter {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            iblock_id: o.req("iblockId")?,
-            additional: o.rest(&["iblockId"])?,
-        })
+        let iblock_id = o.req("iblockId")?;
+        let additional = o.rest(&["iblockId"])?;
+        Ok(Self { iblock_id, additional })
     }
 }
 
@@ -899,10 +1004,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            sku: o.opt("sku")?,
-            additional: o.rest(&["sku"])?,
-        })
+        let sku = o.opt("sku")?;
+        let additional = o.rest(&["sku"])?;
+        Ok(Self { sku, additional })
     }
 }
 
@@ -997,88 +1101,127 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterResponseSku {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let available = o.opt("available")?;
+        let bundle = o.opt("bundle")?;
+        let can_buy_zero = o.opt("canBuyZero")?;
+        let code = o.opt("code")?;
+        let created_by = o.opt("createdBy")?;
+        let date_active_from = o.opt("dateActiveFrom")?;
+        let date_active_to = o.opt("dateActiveTo")?;
+        let date_create = o.opt("dateCreate")?;
+        let detail_picture = o.opt("detailPicture")?;
+        let detail_text = o.opt("detailText")?;
+        let detail_text_type = o.opt("detailTextType")?;
+        let height = o.opt("height")?;
+        let iblock_id = o.opt("iblockId")?;
+        let iblock_section_id = o.opt("iblockSectionId")?;
+        let id = o.opt("id")?;
+        let length = o.opt("length")?;
+        let measure = o.opt("measure")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let preview_picture = o.opt("previewPicture")?;
+        let preview_text = o.opt("previewText")?;
+        let preview_text_type = o.opt("previewTextType")?;
+        let price_type = o.opt("priceType")?;
+        let property258 = o.opt("property258")?;
+        let property259 = o.opt("property259")?;
+        let purchasing_currency = o.opt("purchasingCurrency")?;
+        let purchasing_price = o.opt("purchasingPrice")?;
+        let quantity = o.opt("quantity")?;
+        let sort = o.opt("sort")?;
+        let subscribe = o.opt("subscribe")?;
+        let timestamp_x = o.opt("timestampX")?;
+        let type_ = o.opt("type")?;
+        let vat_id = o.opt("vatId")?;
+        let vat_included = o.opt("vatIncluded")?;
+        let weight = o.opt("weight")?;
+        let width = o.opt("width")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "available",
+                    "bundle",
+                    "canBuyZero",
+                    "code",
+                    "createdBy",
+                    "dateActiveFrom",
+                    "dateActiveTo",
+                    "dateCreate",
+                    "detailPicture",
+                    "detailText",
+                    "detailTextType",
+                    "height",
+                    "iblockId",
+                    "iblockSectionId",
+                    "id",
+                    "length",
+                    "measure",
+                    "modifiedBy",
+                    "name",
+                    "previewPicture",
+                    "previewText",
+                    "previewTextType",
+                    "priceType",
+                    "property258",
+                    "property259",
+                    "purchasingCurrency",
+                    "purchasingPrice",
+                    "quantity",
+                    "sort",
+                    "subscribe",
+                    "timestampX",
+                    "type",
+                    "vatId",
+                    "vatIncluded",
+                    "weight",
+                    "width",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            available: o.opt("available")?,
-            bundle: o.opt("bundle")?,
-            can_buy_zero: o.opt("canBuyZero")?,
-            code: o.opt("code")?,
-            created_by: o.opt("createdBy")?,
-            date_active_from: o.opt("dateActiveFrom")?,
-            date_active_to: o.opt("dateActiveTo")?,
-            date_create: o.opt("dateCreate")?,
-            detail_picture: o.opt("detailPicture")?,
-            detail_text: o.opt("detailText")?,
-            detail_text_type: o.opt("detailTextType")?,
-            height: o.opt("height")?,
-            iblock_id: o.opt("iblockId")?,
-            iblock_section_id: o.opt("iblockSectionId")?,
-            id: o.opt("id")?,
-            length: o.opt("length")?,
-            measure: o.opt("measure")?,
-            modified_by: o.opt("modifiedBy")?,
-            name: o.opt("name")?,
-            preview_picture: o.opt("previewPicture")?,
-            preview_text: o.opt("previewText")?,
-            preview_text_type: o.opt("previewTextType")?,
-            price_type: o.opt("priceType")?,
-            property258: o.opt("property258")?,
-            property259: o.opt("property259")?,
-            purchasing_currency: o.opt("purchasingCurrency")?,
-            purchasing_price: o.opt("purchasingPrice")?,
-            quantity: o.opt("quantity")?,
-            sort: o.opt("sort")?,
-            subscribe: o.opt("subscribe")?,
-            timestamp_x: o.opt("timestampX")?,
-            type_: o.opt("type")?,
-            vat_id: o.opt("vatId")?,
-            vat_included: o.opt("vatIncluded")?,
-            weight: o.opt("weight")?,
-            width: o.opt("width")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "available",
-                        "bundle",
-                        "canBuyZero",
-                        "code",
-                        "createdBy",
-                        "dateActiveFrom",
-                        "dateActiveTo",
-                        "dateCreate",
-                        "detailPicture",
-                        "detailText",
-                        "detailTextType",
-                        "height",
-                        "iblockId",
-                        "iblockSectionId",
-                        "id",
-                        "length",
-                        "measure",
-                        "modifiedBy",
-                        "name",
-                        "previewPicture",
-                        "previewText",
-                        "previewTextType",
-                        "priceType",
-                        "property258",
-                        "property259",
-                        "purchasingCurrency",
-                        "purchasingPrice",
-                        "quantity",
-                        "sort",
-                        "subscribe",
-                        "timestampX",
-                        "type",
-                        "vatId",
-                        "vatIncluded",
-                        "weight",
-                        "width",
-                        "xmlId",
-                    ],
-                )?,
+            active,
+            available,
+            bundle,
+            can_buy_zero,
+            code,
+            created_by,
+            date_active_from,
+            date_active_to,
+            date_create,
+            detail_picture,
+            detail_text,
+            detail_text_type,
+            height,
+            iblock_id,
+            iblock_section_id,
+            id,
+            length,
+            measure,
+            modified_by,
+            name,
+            preview_picture,
+            preview_text,
+            preview_text_type,
+            price_type,
+            property258,
+            property259,
+            purchasing_currency,
+            purchasing_price,
+            quantity,
+            sort,
+            subscribe,
+            timestamp_x,
+            type_,
+            vat_id,
+            vat_included,
+            weight,
+            width,
+            xml_id,
+            additional,
         })
     }
 }
@@ -1130,12 +1273,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -1157,10 +1305,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            units: o.opt("units")?,
-            additional: o.rest(&["units"])?,
-        })
+        let units = o.opt("units")?;
+        let additional = o.rest(&["units"])?;
+        Ok(Self { units, additional })
     }
 }
 
@@ -1203,11 +1350,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -1302,74 +1448,106 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let iblock_section = o.opt("IblockSection")?;
+        let active = o.opt("active")?;
+        let can_buy_zero = o.opt("canBuyZero")?;
+        let code = o.opt("code")?;
+        let created_by = o.opt("createdBy")?;
+        let date_active_from = o.opt("dateActiveFrom")?;
+        let date_active_to = o.opt("dateActiveTo")?;
+        let date_create = o.opt("dateCreate")?;
+        let detail_picture = o.opt("detailPicture")?;
+        let detail_text = o.opt("detailText")?;
+        let detail_text_type = o.opt("detailTextType")?;
+        let height = o.opt("height")?;
+        let iblock_section_id = o.opt("iblockSectionId")?;
+        let length = o.opt("length")?;
+        let measure = o.opt("measure")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let preview_picture = o.opt("previewPicture")?;
+        let preview_text = o.opt("previewText")?;
+        let preview_text_type = o.opt("previewTextType")?;
+        let property_n = o.opt("propertyN")?;
+        let purchasing_currency = o.opt("purchasingCurrency")?;
+        let purchasing_price = o.opt("purchasingPrice")?;
+        let quantity = o.opt("quantity")?;
+        let sort = o.opt("sort")?;
+        let subscribe = o.opt("subscribe")?;
+        let vat_id = o.opt("vatId")?;
+        let vat_included = o.opt("vatIncluded")?;
+        let weight = o.opt("weight")?;
+        let width = o.opt("width")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "IblockSection",
+                    "active",
+                    "canBuyZero",
+                    "code",
+                    "createdBy",
+                    "dateActiveFrom",
+                    "dateActiveTo",
+                    "dateCreate",
+                    "detailPicture",
+                    "detailText",
+                    "detailTextType",
+                    "height",
+                    "iblockSectionId",
+                    "length",
+                    "measure",
+                    "modifiedBy",
+                    "name",
+                    "previewPicture",
+                    "previewText",
+                    "previewTextType",
+                    "propertyN",
+                    "purchasingCurrency",
+                    "purchasingPrice",
+                    "quantity",
+                    "sort",
+                    "subscribe",
+                    "vatId",
+                    "vatIncluded",
+                    "weight",
+                    "width",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            iblock_section: o.opt("IblockSection")?,
-            active: o.opt("active")?,
-            can_buy_zero: o.opt("canBuyZero")?,
-            code: o.opt("code")?,
-            created_by: o.opt("createdBy")?,
-            date_active_from: o.opt("dateActiveFrom")?,
-            date_active_to: o.opt("dateActiveTo")?,
-            date_create: o.opt("dateCreate")?,
-            detail_picture: o.opt("detailPicture")?,
-            detail_text: o.opt("detailText")?,
-            detail_text_type: o.opt("detailTextType")?,
-            height: o.opt("height")?,
-            iblock_section_id: o.opt("iblockSectionId")?,
-            length: o.opt("length")?,
-            measure: o.opt("measure")?,
-            modified_by: o.opt("modifiedBy")?,
-            name: o.opt("name")?,
-            preview_picture: o.opt("previewPicture")?,
-            preview_text: o.opt("previewText")?,
-            preview_text_type: o.opt("previewTextType")?,
-            property_n: o.opt("propertyN")?,
-            purchasing_currency: o.opt("purchasingCurrency")?,
-            purchasing_price: o.opt("purchasingPrice")?,
-            quantity: o.opt("quantity")?,
-            sort: o.opt("sort")?,
-            subscribe: o.opt("subscribe")?,
-            vat_id: o.opt("vatId")?,
-            vat_included: o.opt("vatIncluded")?,
-            weight: o.opt("weight")?,
-            width: o.opt("width")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "IblockSection",
-                        "active",
-                        "canBuyZero",
-                        "code",
-                        "createdBy",
-                        "dateActiveFrom",
-                        "dateActiveTo",
-                        "dateCreate",
-                        "detailPicture",
-                        "detailText",
-                        "detailTextType",
-                        "height",
-                        "iblockSectionId",
-                        "length",
-                        "measure",
-                        "modifiedBy",
-                        "name",
-                        "previewPicture",
-                        "previewText",
-                        "previewTextType",
-                        "propertyN",
-                        "purchasingCurrency",
-                        "purchasingPrice",
-                        "quantity",
-                        "sort",
-                        "subscribe",
-                        "vatId",
-                        "vatIncluded",
-                        "weight",
-                        "width",
-                        "xmlId",
-                    ],
-                )?,
+            iblock_section,
+            active,
+            can_buy_zero,
+            code,
+            created_by,
+            date_active_from,
+            date_active_to,
+            date_create,
+            detail_picture,
+            detail_text,
+            detail_text_type,
+            height,
+            iblock_section_id,
+            length,
+            measure,
+            modified_by,
+            name,
+            preview_picture,
+            preview_text,
+            preview_text_type,
+            property_n,
+            purchasing_currency,
+            purchasing_price,
+            quantity,
+            sort,
+            subscribe,
+            vat_id,
+            vat_included,
+            weight,
+            width,
+            xml_id,
+            additional,
         })
     }
 }
@@ -1403,10 +1581,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            sku: o.opt("sku")?,
-            additional: o.rest(&["sku"])?,
-        })
+        let sku = o.opt("sku")?;
+        let additional = o.rest(&["sku"])?;
+        Ok(Self { sku, additional })
     }
 }
 
@@ -1502,86 +1679,124 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseSku {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let available = o.opt("available")?;
+        let bundle = o.opt("bundle")?;
+        let can_buy_zero = o.opt("canBuyZero")?;
+        let code = o.opt("code")?;
+        let created_by = o.opt("createdBy")?;
+        let date_active_from = o.opt("dateActiveFrom")?;
+        let date_active_to = o.opt("dateActiveTo")?;
+        let date_create = o.opt("dateCreate")?;
+        let detail_picture = o.opt("detailPicture")?;
+        let detail_text = o.opt("detailText")?;
+        let detail_text_type = o.opt("detailTextType")?;
+        let height = o.opt("height")?;
+        let iblock_id = o.opt("iblockId")?;
+        let iblock_section_id = o.opt("iblockSectionId")?;
+        let id = o.opt("id")?;
+        let length = o.opt("length")?;
+        let measure = o.opt("measure")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let preview_picture = o.opt("previewPicture")?;
+        let preview_text = o.opt("previewText")?;
+        let preview_text_type = o.opt("previewTextType")?;
+        let property258 = o.opt("property258")?;
+        let property259 = o.opt("property259")?;
+        let purchasing_currency = o.opt("purchasingCurrency")?;
+        let purchasing_price = o.opt("purchasingPrice")?;
+        let quantity = o.opt("quantity")?;
+        let sort = o.opt("sort")?;
+        let subscribe = o.opt("subscribe")?;
+        let timestamp_x = o.opt("timestampX")?;
+        let type_ = o.opt("type")?;
+        let vat_id = o.opt("vatId")?;
+        let vat_included = o.opt("vatIncluded")?;
+        let weight = o.opt("weight")?;
+        let width = o.opt("width")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "available",
+                    "bundle",
+                    "canBuyZero",
+                    "code",
+                    "createdBy",
+                    "dateActiveFrom",
+                    "dateActiveTo",
+                    "dateCreate",
+                    "detailPicture",
+                    "detailText",
+                    "detailTextType",
+                    "height",
+                    "iblockId",
+                    "iblockSectionId",
+                    "id",
+                    "length",
+                    "measure",
+                    "modifiedBy",
+                    "name",
+                    "previewPicture",
+                    "previewText",
+                    "previewTextType",
+                    "property258",
+                    "property259",
+                    "purchasingCurrency",
+                    "purchasingPrice",
+                    "quantity",
+                    "sort",
+                    "subscribe",
+                    "timestampX",
+                    "type",
+                    "vatId",
+                    "vatIncluded",
+                    "weight",
+                    "width",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            available: o.opt("available")?,
-            bundle: o.opt("bundle")?,
-            can_buy_zero: o.opt("canBuyZero")?,
-            code: o.opt("code")?,
-            created_by: o.opt("createdBy")?,
-            date_active_from: o.opt("dateActiveFrom")?,
-            date_active_to: o.opt("dateActiveTo")?,
-            date_create: o.opt("dateCreate")?,
-            detail_picture: o.opt("detailPicture")?,
-            detail_text: o.opt("detailText")?,
-            detail_text_type: o.opt("detailTextType")?,
-            height: o.opt("height")?,
-            iblock_id: o.opt("iblockId")?,
-            iblock_section_id: o.opt("iblockSectionId")?,
-            id: o.opt("id")?,
-            length: o.opt("length")?,
-            measure: o.opt("measure")?,
-            modified_by: o.opt("modifiedBy")?,
-            name: o.opt("name")?,
-            preview_picture: o.opt("previewPicture")?,
-            preview_text: o.opt("previewText")?,
-            preview_text_type: o.opt("previewTextType")?,
-            property258: o.opt("property258")?,
-            property259: o.opt("property259")?,
-            purchasing_currency: o.opt("purchasingCurrency")?,
-            purchasing_price: o.opt("purchasingPrice")?,
-            quantity: o.opt("quantity")?,
-            sort: o.opt("sort")?,
-            subscribe: o.opt("subscribe")?,
-            timestamp_x: o.opt("timestampX")?,
-            type_: o.opt("type")?,
-            vat_id: o.opt("vatId")?,
-            vat_included: o.opt("vatIncluded")?,
-            weight: o.opt("weight")?,
-            width: o.opt("width")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "available",
-                        "bundle",
-                        "canBuyZero",
-                        "code",
-                        "createdBy",
-                        "dateActiveFrom",
-                        "dateActiveTo",
-                        "dateCreate",
-                        "detailPicture",
-                        "detailText",
-                        "detailTextType",
-                        "height",
-                        "iblockId",
-                        "iblockSectionId",
-                        "id",
-                        "length",
-                        "measure",
-                        "modifiedBy",
-                        "name",
-                        "previewPicture",
-                        "previewText",
-                        "previewTextType",
-                        "property258",
-                        "property259",
-                        "purchasingCurrency",
-                        "purchasingPrice",
-                        "quantity",
-                        "sort",
-                        "subscribe",
-                        "timestampX",
-                        "type",
-                        "vatId",
-                        "vatIncluded",
-                        "weight",
-                        "width",
-                        "xmlId",
-                    ],
-                )?,
+            active,
+            available,
+            bundle,
+            can_buy_zero,
+            code,
+            created_by,
+            date_active_from,
+            date_active_to,
+            date_create,
+            detail_picture,
+            detail_text,
+            detail_text_type,
+            height,
+            iblock_id,
+            iblock_section_id,
+            id,
+            length,
+            measure,
+            modified_by,
+            name,
+            preview_picture,
+            preview_text,
+            preview_text_type,
+            property258,
+            property259,
+            purchasing_currency,
+            purchasing_price,
+            quantity,
+            sort,
+            subscribe,
+            timestamp_x,
+            type_,
+            vat_id,
+            vat_included,
+            weight,
+            width,
+            xml_id,
+            additional,
         })
     }
 }

@@ -40,12 +40,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.req("filter")?;
+        let order = o.opt("order")?;
+        let select = o.req("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.req("filter")?,
-            order: o.opt("order")?,
-            select: o.req("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -67,10 +72,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            documents: o.opt("documents")?,
-            additional: o.rest(&["documents"])?,
-        })
+        let documents = o.opt("documents")?;
+        let additional = o.rest(&["documents"])?;
+        Ok(Self { documents, additional })
     }
 }
 
@@ -114,10 +118,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let document_id = o.req("documentId")?;
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["documentId", "fields"])?;
         Ok(Self {
-            document_id: o.req("documentId")?,
-            fields: o.req("fields")?,
-            additional: o.rest(&["documentId", "fields"])?,
+            document_id,
+            fields,
+            additional,
         })
     }
 }
@@ -140,10 +147,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let document_type = o.req("documentType")?;
+        let field_n = o.opt("fieldN")?;
+        let additional = o.rest(&["documentType", "fieldN"])?;
         Ok(Self {
-            document_type: o.req("documentType")?,
-            field_n: o.opt("fieldN")?,
-            additional: o.rest(&["documentType", "fieldN"])?,
+            document_type,
+            field_n,
+            additional,
         })
     }
 }
@@ -165,10 +175,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            document: o.opt("document")?,
-            additional: o.rest(&["document"])?,
-        })
+        let document = o.opt("document")?;
+        let additional = o.rest(&["document"])?;
+        Ok(Self { document, additional })
     }
 }
 
@@ -192,11 +201,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseDocument {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let document_id = o.opt("documentId")?;
+        let document_type = o.opt("documentType")?;
+        let field7097 = o.opt("field7097")?;
+        let additional = o.rest(&["documentId", "documentType", "field7097"])?;
         Ok(Self {
-            document_id: o.opt("documentId")?,
-            document_type: o.opt("documentType")?,
-            field7097: o.opt("field7097")?,
-            additional: o.rest(&["documentId", "documentType", "field7097"])?,
+            document_id,
+            document_type,
+            field7097,
+            additional,
         })
     }
 }

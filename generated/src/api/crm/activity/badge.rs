@@ -40,12 +40,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.req("code")?;
+        let title = o.req("title")?;
+        let type_ = o.req("type")?;
+        let value = o.req("value")?;
+        let additional = o.rest(&["code", "title", "type", "value"])?;
         Ok(Self {
-            code: o.req("code")?,
-            title: o.req("title")?,
-            type_: o.req("type")?,
-            value: o.req("value")?,
-            additional: o.rest(&["code", "title", "type", "value"])?,
+            code,
+            title,
+            type_,
+            value,
+            additional,
         })
     }
 }
@@ -67,10 +72,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            badge: o.opt("badge")?,
-            additional: o.rest(&["badge"])?,
-        })
+        let badge = o.opt("badge")?;
+        let additional = o.rest(&["badge"])?;
+        Ok(Self { badge, additional })
     }
 }
 
@@ -97,12 +101,17 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseBadge {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["code", "title", "type", "value"])?;
         Ok(Self {
-            code: o.opt("code")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            value: o.opt("value")?,
-            additional: o.rest(&["code", "title", "type", "value"])?,
+            code,
+            title,
+            type_,
+            value,
+            additional,
         })
     }
 }
@@ -145,10 +154,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            code: o.req("code")?,
-            additional: o.rest(&["code"])?,
-        })
+        let code = o.req("code")?;
+        let additional = o.rest(&["code"])?;
+        Ok(Self { code, additional })
     }
 }
 
@@ -193,10 +201,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            code: o.req("code")?,
-            additional: o.rest(&["code"])?,
-        })
+        let code = o.req("code")?;
+        let additional = o.rest(&["code"])?;
+        Ok(Self { code, additional })
     }
 }
 
@@ -217,10 +224,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            badge: o.opt("badge")?,
-            additional: o.rest(&["badge"])?,
-        })
+        let badge = o.opt("badge")?;
+        let additional = o.rest(&["badge"])?;
+        Ok(Self { badge, additional })
     }
 }
 
@@ -247,12 +253,17 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseBadge {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["code", "title", "type", "value"])?;
         Ok(Self {
-            code: o.opt("code")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            value: o.opt("value")?,
-            additional: o.rest(&["code", "title", "type", "value"])?,
+            code,
+            title,
+            type_,
+            value,
+            additional,
         })
     }
 }
@@ -294,7 +305,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 

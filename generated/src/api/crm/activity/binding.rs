@@ -40,11 +40,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let activity_id = o.req("activityId")?;
+        let entity_id = o.req("entityId")?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let additional = o.rest(&["activityId", "entityId", "entityTypeId"])?;
         Ok(Self {
-            activity_id: o.req("activityId")?,
-            entity_id: o.req("entityId")?,
-            entity_type_id: o.req("entityTypeId")?,
-            additional: o.rest(&["activityId", "entityId", "entityTypeId"])?,
+            activity_id,
+            entity_id,
+            entity_type_id,
+            additional,
         })
     }
 }
@@ -101,11 +105,15 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let activity_id = o.req("activityId")?;
+        let entity_id = o.req("entityId")?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let additional = o.rest(&["activityId", "entityId", "entityTypeId"])?;
         Ok(Self {
-            activity_id: o.req("activityId")?,
-            entity_id: o.req("entityId")?,
-            entity_type_id: o.req("entityTypeId")?,
-            additional: o.rest(&["activityId", "entityId", "entityTypeId"])?,
+            activity_id,
+            entity_id,
+            entity_type_id,
+            additional,
         })
     }
 }
@@ -159,10 +167,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            activity_id: o.req("activityId")?,
-            additional: o.rest(&["activityId"])?,
-        })
+        let activity_id = o.req("activityId")?;
+        let additional = o.rest(&["activityId"])?;
+        Ok(Self { activity_id, additional })
     }
 }
 
@@ -187,10 +194,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.opt("entityId")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let additional = o.rest(&["entityId", "entityTypeId"])?;
         Ok(Self {
-            entity_id: o.opt("entityId")?,
-            entity_type_id: o.opt("entityTypeId")?,
-            additional: o.rest(&["entityId", "entityTypeId"])?,
+            entity_id,
+            entity_type_id,
+            additional,
         })
     }
 }
@@ -242,22 +252,28 @@ impl ::bitrix24_runtime::loose::Loose for MoveRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let activity_id = o.req("activityId")?;
+        let source_entity_id = o.req("sourceEntityId")?;
+        let source_entity_type_id = o.req("sourceEntityTypeId")?;
+        let target_entity_id = o.req("targetEntityId")?;
+        let target_entity_type_id = o.req("targetEntityTypeId")?;
+        let additional = o
+            .rest(
+                &[
+                    "activityId",
+                    "sourceEntityId",
+                    "sourceEntityTypeId",
+                    "targetEntityId",
+                    "targetEntityTypeId",
+                ],
+            )?;
         Ok(Self {
-            activity_id: o.req("activityId")?,
-            source_entity_id: o.req("sourceEntityId")?,
-            source_entity_type_id: o.req("sourceEntityTypeId")?,
-            target_entity_id: o.req("targetEntityId")?,
-            target_entity_type_id: o.req("targetEntityTypeId")?,
-            additional: o
-                .rest(
-                    &[
-                        "activityId",
-                        "sourceEntityId",
-                        "sourceEntityTypeId",
-                        "targetEntityId",
-                        "targetEntityTypeId",
-                    ],
-                )?,
+            activity_id,
+            source_entity_id,
+            source_entity_type_id,
+            target_entity_id,
+            target_entity_type_id,
+            additional,
         })
     }
 }

@@ -33,10 +33,9 @@ impl ::bitrix24_runtime::loose::Loose for GetTranscriptRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            activity_id: o.req("activityId")?,
-            additional: o.rest(&["activityId"])?,
-        })
+        let activity_id = o.req("activityId")?;
+        let additional = o.rest(&["activityId"])?;
+        Ok(Self { activity_id, additional })
     }
 }
 
@@ -57,10 +56,9 @@ impl ::bitrix24_runtime::loose::Loose for GetTranscriptResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            transcription: o.opt("transcription")?,
-            additional: o.rest(&["transcription"])?,
-        })
+        let transcription = o.opt("transcription")?;
+        let additional = o.rest(&["transcription"])?;
+        Ok(Self { transcription, additional })
     }
 }
 

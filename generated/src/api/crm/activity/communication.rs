@@ -31,7 +31,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -63,24 +64,24 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let activity_id = o.opt("ACTIVITY_ID")?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let entity_type_id = o.opt("ENTITY_TYPE_ID")?;
+        let id = o.opt("ID")?;
+        let type_ = o.opt("TYPE")?;
+        let value = o.opt("VALUE")?;
+        let additional = o
+            .rest(
+                &["ACTIVITY_ID", "ENTITY_ID", "ENTITY_TYPE_ID", "ID", "TYPE", "VALUE"],
+            )?;
         Ok(Self {
-            activity_id: o.opt("ACTIVITY_ID")?,
-            entity_id: o.opt("ENTITY_ID")?,
-            entity_type_id: o.opt("ENTITY_TYPE_ID")?,
-            id: o.opt("ID")?,
-            type_: o.opt("TYPE")?,
-            value: o.opt("VALUE")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVITY_ID",
-                        "ENTITY_ID",
-                        "ENTITY_TYPE_ID",
-                        "ID",
-                        "TYPE",
-                        "VALUE",
-                    ],
-                )?,
+            activity_id,
+            entity_id,
+            entity_type_id,
+            id,
+            type_,
+            value,
+            additional,
         })
     }
 }

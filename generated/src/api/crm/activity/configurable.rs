@@ -39,12 +39,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let layout = o.req("layout")?;
+        let owner_id = o.req("ownerId")?;
+        let owner_type_id = o.req("ownerTypeId")?;
+        let additional = o.rest(&["fields", "layout", "ownerId", "ownerTypeId"])?;
         Ok(Self {
-            fields: o.req("fields")?,
-            layout: o.req("layout")?,
-            owner_id: o.req("ownerId")?,
-            owner_type_id: o.req("ownerTypeId")?,
-            additional: o.rest(&["fields", "layout", "ownerId", "ownerTypeId"])?,
+            fields,
+            layout,
+            owner_id,
+            owner_type_id,
+            additional,
         })
     }
 }
@@ -85,30 +90,40 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let badge_code = o.opt("badgeCode")?;
+        let completed = o.opt("completed")?;
+        let deadline = o.opt("deadline")?;
+        let is_incoming_channel = o.opt("isIncomingChannel")?;
+        let origin_id = o.opt("originId")?;
+        let originator_id = o.opt("originatorId")?;
+        let ping_offsets = o.opt("pingOffsets")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let type_id = o.opt("typeId")?;
+        let additional = o
+            .rest(
+                &[
+                    "badgeCode",
+                    "completed",
+                    "deadline",
+                    "isIncomingChannel",
+                    "originId",
+                    "originatorId",
+                    "pingOffsets",
+                    "responsibleId",
+                    "typeId",
+                ],
+            )?;
         Ok(Self {
-            badge_code: o.opt("badgeCode")?,
-            completed: o.opt("completed")?,
-            deadline: o.opt("deadline")?,
-            is_incoming_channel: o.opt("isIncomingChannel")?,
-            origin_id: o.opt("originId")?,
-            originator_id: o.opt("originatorId")?,
-            ping_offsets: o.opt("pingOffsets")?,
-            responsible_id: o.opt("responsibleId")?,
-            type_id: o.opt("typeId")?,
-            additional: o
-                .rest(
-                    &[
-                        "badgeCode",
-                        "completed",
-                        "deadline",
-                        "isIncomingChannel",
-                        "originId",
-                        "originatorId",
-                        "pingOffsets",
-                        "responsibleId",
-                        "typeId",
-                    ],
-                )?,
+            badge_code,
+            completed,
+            deadline,
+            is_incoming_channel,
+            origin_id,
+            originator_id,
+            ping_offsets,
+            responsible_id,
+            type_id,
+            additional,
         })
     }
 }
@@ -132,11 +147,10 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            activity: o.opt("activity")?,
-            time: o.opt("time")?,
-            additional: o.rest(&["activity", "time"])?,
-        })
+        let activity = o.opt("activity")?;
+        let time = o.opt("time")?;
+        let additional = o.rest(&["activity", "time"])?;
+        Ok(Self { activity, time, additional })
     }
 }
 
@@ -156,10 +170,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseActivity {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -191,26 +204,34 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseTime {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_finish = o.opt("date_finish")?;
+        let date_start = o.opt("date_start")?;
+        let duration = o.opt("duration")?;
+        let finish = o.opt("finish")?;
+        let operating = o.opt("operating")?;
+        let processing = o.opt("processing")?;
+        let start = o.opt("start")?;
+        let additional = o
+            .rest(
+                &[
+                    "date_finish",
+                    "date_start",
+                    "duration",
+                    "finish",
+                    "operating",
+                    "processing",
+                    "start",
+                ],
+            )?;
         Ok(Self {
-            date_finish: o.opt("date_finish")?,
-            date_start: o.opt("date_start")?,
-            duration: o.opt("duration")?,
-            finish: o.opt("finish")?,
-            operating: o.opt("operating")?,
-            processing: o.opt("processing")?,
-            start: o.opt("start")?,
-            additional: o
-                .rest(
-                    &[
-                        "date_finish",
-                        "date_start",
-                        "duration",
-                        "finish",
-                        "operating",
-                        "processing",
-                        "start",
-                    ],
-                )?,
+            date_finish,
+            date_start,
+            duration,
+            finish,
+            operating,
+            processing,
+            start,
+            additional,
         })
     }
 }
@@ -267,10 +288,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -321,11 +341,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let layout = o.req("layout")?;
+        let additional = o.rest(&["fields", "id", "layout"])?;
         Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            layout: o.req("layout")?,
-            additional: o.rest(&["fields", "id", "layout"])?,
+            fields,
+            id,
+            layout,
+            additional,
         })
     }
 }
@@ -349,11 +373,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            activity: o.opt("activity")?,
-            time: o.opt("time")?,
-            additional: o.rest(&["activity", "time"])?,
-        })
+        let activity = o.opt("activity")?;
+        let time = o.opt("time")?;
+        let additional = o.rest(&["activity", "time"])?;
+        Ok(Self { activity, time, additional })
     }
 }
 
@@ -373,10 +396,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseActivity {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -408,26 +430,34 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseTime {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_finish = o.opt("date_finish")?;
+        let date_start = o.opt("date_start")?;
+        let duration = o.opt("duration")?;
+        let finish = o.opt("finish")?;
+        let operating = o.opt("operating")?;
+        let processing = o.opt("processing")?;
+        let start = o.opt("start")?;
+        let additional = o
+            .rest(
+                &[
+                    "date_finish",
+                    "date_start",
+                    "duration",
+                    "finish",
+                    "operating",
+                    "processing",
+                    "start",
+                ],
+            )?;
         Ok(Self {
-            date_finish: o.opt("date_finish")?,
-            date_start: o.opt("date_start")?,
-            duration: o.opt("duration")?,
-            finish: o.opt("finish")?,
-            operating: o.opt("operating")?,
-            processing: o.opt("processing")?,
-            start: o.opt("start")?,
-            additional: o
-                .rest(
-                    &[
-                        "date_finish",
-                        "date_start",
-                        "duration",
-                        "finish",
-                        "operating",
-                        "processing",
-                        "start",
-                    ],
-                )?,
+            date_finish,
+            date_start,
+            duration,
+            finish,
+            operating,
+            processing,
+            start,
+            additional,
         })
     }
 }

@@ -57,30 +57,40 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color_id = o.opt("colorId")?;
+        let deadline = o.req("deadline")?;
+        let description = o.opt("description")?;
+        let owner_id = o.req("ownerId")?;
+        let owner_type_id = o.req("ownerTypeId")?;
+        let parent_activity_id = o.opt("parentActivityId")?;
+        let ping_offsets = o.opt("pingOffsets")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let title = o.opt("title")?;
+        let additional = o
+            .rest(
+                &[
+                    "colorId",
+                    "deadline",
+                    "description",
+                    "ownerId",
+                    "ownerTypeId",
+                    "parentActivityId",
+                    "pingOffsets",
+                    "responsibleId",
+                    "title",
+                ],
+            )?;
         Ok(Self {
-            color_id: o.opt("colorId")?,
-            deadline: o.req("deadline")?,
-            description: o.opt("description")?,
-            owner_id: o.req("ownerId")?,
-            owner_type_id: o.req("ownerTypeId")?,
-            parent_activity_id: o.opt("parentActivityId")?,
-            ping_offsets: o.opt("pingOffsets")?,
-            responsible_id: o.opt("responsibleId")?,
-            title: o.opt("title")?,
-            additional: o
-                .rest(
-                    &[
-                        "colorId",
-                        "deadline",
-                        "description",
-                        "ownerId",
-                        "ownerTypeId",
-                        "parentActivityId",
-                        "pingOffsets",
-                        "responsibleId",
-                        "title",
-                    ],
-                )?,
+            color_id,
+            deadline,
+            description,
+            owner_id,
+            owner_type_id,
+            parent_activity_id,
+            ping_offsets,
+            responsible_id,
+            title,
+            additional,
         })
     }
 }
@@ -102,10 +112,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -174,32 +183,43 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color_id = o.opt("colorId")?;
+        let deadline = o.req("deadline")?;
+        let description = o.opt("description")?;
+        let id = o.req("id")?;
+        let owner_id = o.req("ownerId")?;
+        let owner_type_id = o.req("ownerTypeId")?;
+        let parent_activity_id = o.opt("parentActivityId")?;
+        let ping_offsets = o.opt("pingOffsets")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let title = o.opt("title")?;
+        let additional = o
+            .rest(
+                &[
+                    "colorId",
+                    "deadline",
+                    "description",
+                    "id",
+                    "ownerId",
+                    "ownerTypeId",
+                    "parentActivityId",
+                    "pingOffsets",
+                    "responsibleId",
+                    "title",
+                ],
+            )?;
         Ok(Self {
-            color_id: o.opt("colorId")?,
-            deadline: o.req("deadline")?,
-            description: o.opt("description")?,
-            id: o.req("id")?,
-            owner_id: o.req("ownerId")?,
-            owner_type_id: o.req("ownerTypeId")?,
-            parent_activity_id: o.opt("parentActivityId")?,
-            ping_offsets: o.opt("pingOffsets")?,
-            responsible_id: o.opt("responsibleId")?,
-            title: o.opt("title")?,
-            additional: o
-                .rest(
-                    &[
-                        "colorId",
-                        "deadline",
-                        "description",
-                        "id",
-                        "ownerId",
-                        "ownerTypeId",
-                        "parentActivityId",
-                        "pingOffsets",
-                        "responsibleId",
-                        "title",
-                    ],
-                )?,
+            color_id,
+            deadline,
+            description,
+            id,
+            owner_id,
+            owner_type_id,
+            parent_activity_id,
+            ping_offsets,
+            responsible_id,
+            title,
+            additional,
         })
     }
 }
@@ -221,10 +241,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -280,12 +299,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateColorRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color_id = o.req("colorId")?;
+        let id = o.req("id")?;
+        let owner_id = o.req("ownerId")?;
+        let owner_type_id = o.req("ownerTypeId")?;
+        let additional = o.rest(&["colorId", "id", "ownerId", "ownerTypeId"])?;
         Ok(Self {
-            color_id: o.req("colorId")?,
-            id: o.req("id")?,
-            owner_id: o.req("ownerId")?,
-            owner_type_id: o.req("ownerTypeId")?,
-            additional: o.rest(&["colorId", "id", "ownerId", "ownerTypeId"])?,
+            color_id,
+            id,
+            owner_id,
+            owner_type_id,
+            additional,
         })
     }
 }
@@ -307,10 +331,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateColorResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -365,12 +388,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateDeadlineRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let owner_id = o.req("ownerId")?;
+        let owner_type_id = o.req("ownerTypeId")?;
+        let value = o.req("value")?;
+        let additional = o.rest(&["id", "ownerId", "ownerTypeId", "value"])?;
         Ok(Self {
-            id: o.req("id")?,
-            owner_id: o.req("ownerId")?,
-            owner_type_id: o.req("ownerTypeId")?,
-            value: o.req("value")?,
-            additional: o.rest(&["id", "ownerId", "ownerTypeId", "value"])?,
+            id,
+            owner_id,
+            owner_type_id,
+            value,
+            additional,
         })
     }
 }
@@ -392,10 +420,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateDeadlineResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -449,12 +476,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateDescriptionRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let owner_id = o.req("ownerId")?;
+        let owner_type_id = o.req("ownerTypeId")?;
+        let value = o.req("value")?;
+        let additional = o.rest(&["id", "ownerId", "ownerTypeId", "value"])?;
         Ok(Self {
-            id: o.req("id")?,
-            owner_id: o.req("ownerId")?,
-            owner_type_id: o.req("ownerTypeId")?,
-            value: o.req("value")?,
-            additional: o.rest(&["id", "ownerId", "ownerTypeId", "value"])?,
+            id,
+            owner_id,
+            owner_type_id,
+            value,
+            additional,
         })
     }
 }
@@ -476,10 +508,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateDescriptionResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -533,12 +564,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponsibleUserRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let owner_id = o.req("ownerId")?;
+        let owner_type_id = o.req("ownerTypeId")?;
+        let responsible_id = o.req("responsibleId")?;
+        let additional = o.rest(&["id", "ownerId", "ownerTypeId", "responsibleId"])?;
         Ok(Self {
-            id: o.req("id")?,
-            owner_id: o.req("ownerId")?,
-            owner_type_id: o.req("ownerTypeId")?,
-            responsible_id: o.req("responsibleId")?,
-            additional: o.rest(&["id", "ownerId", "ownerTypeId", "responsibleId"])?,
+            id,
+            owner_id,
+            owner_type_id,
+            responsible_id,
+            additional,
         })
     }
 }
@@ -560,10 +596,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponsibleUserResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 

@@ -34,10 +34,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -63,13 +62,18 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let icon_file = o.opt("ICON_FILE")?;
+        let is_configurable_type = o.opt("IS_CONFIGURABLE_TYPE")?;
+        let name = o.opt("NAME")?;
+        let type_id = o.req("TYPE_ID")?;
+        let additional = o
+            .rest(&["ICON_FILE", "IS_CONFIGURABLE_TYPE", "NAME", "TYPE_ID"])?;
         Ok(Self {
-            icon_file: o.opt("ICON_FILE")?,
-            is_configurable_type: o.opt("IS_CONFIGURABLE_TYPE")?,
-            name: o.opt("NAME")?,
-            type_id: o.req("TYPE_ID")?,
-            additional: o
-                .rest(&["ICON_FILE", "IS_CONFIGURABLE_TYPE", "NAME", "TYPE_ID"])?,
+            icon_file,
+            is_configurable_type,
+            name,
+            type_id,
+            additional,
         })
     }
 }
@@ -116,10 +120,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            type_id: o.req("TYPE_ID")?,
-            additional: o.rest(&["TYPE_ID"])?,
-        })
+        let type_id = o.req("TYPE_ID")?;
+        let additional = o.rest(&["TYPE_ID"])?;
+        Ok(Self { type_id, additional })
     }
 }
 
@@ -163,7 +166,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 

@@ -38,11 +38,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            code: o.req("CODE")?,
-            name: o.req("NAME")?,
-            additional: o.rest(&["CODE", "NAME"])?,
-        })
+        let code = o.req("CODE")?;
+        let name = o.req("NAME")?;
+        let additional = o.rest(&["CODE", "NAME"])?;
+        Ok(Self { code, name, additional })
     }
 }
 
@@ -88,10 +87,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            code: o.req("CODE")?,
-            additional: o.rest(&["CODE"])?,
-        })
+        let code = o.req("CODE")?;
+        let additional = o.rest(&["CODE"])?;
+        Ok(Self { code, additional })
     }
 }
 
@@ -141,11 +139,15 @@ impl ::bitrix24_runtime::loose::Loose for ExecuteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.req("CODE")?;
+        let owner_id = o.req("OWNER_ID")?;
+        let owner_type_id = o.req("OWNER_TYPE_ID")?;
+        let additional = o.rest(&["CODE", "OWNER_ID", "OWNER_TYPE_ID"])?;
         Ok(Self {
-            code: o.req("CODE")?,
-            owner_id: o.req("OWNER_ID")?,
-            owner_type_id: o.req("OWNER_TYPE_ID")?,
-            additional: o.rest(&["CODE", "OWNER_ID", "OWNER_TYPE_ID"])?,
+            code,
+            owner_id,
+            owner_type_id,
+            additional,
         })
     }
 }
@@ -190,7 +192,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 

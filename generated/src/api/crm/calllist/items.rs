@@ -35,10 +35,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("FILTER")?;
+        let list_id = o.req("LIST_ID")?;
+        let additional = o.rest(&["FILTER", "LIST_ID"])?;
         Ok(Self {
-            filter: o.opt("FILTER")?,
-            list_id: o.req("LIST_ID")?,
-            additional: o.rest(&["FILTER", "LIST_ID"])?,
+            filter,
+            list_id,
+            additional,
         })
     }
 }

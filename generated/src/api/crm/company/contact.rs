@@ -38,11 +38,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -66,11 +65,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let contact_id = o.req("CONTACT_ID")?;
+        let is_primary = o.opt("IS_PRIMARY")?;
+        let sort = o.opt("SORT")?;
+        let additional = o.rest(&["CONTACT_ID", "IS_PRIMARY", "SORT"])?;
         Ok(Self {
-            contact_id: o.req("CONTACT_ID")?,
-            is_primary: o.opt("IS_PRIMARY")?,
-            sort: o.opt("SORT")?,
-            additional: o.rest(&["CONTACT_ID", "IS_PRIMARY", "SORT"])?,
+            contact_id,
+            is_primary,
+            sort,
+            additional,
         })
     }
 }
@@ -121,11 +124,15 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let fields_contact_id = o.req("fields.CONTACT_ID")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "fields.CONTACT_ID", "id"])?;
         Ok(Self {
-            fields: o.req("fields")?,
-            fields_contact_id: o.req("fields.CONTACT_ID")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "fields.CONTACT_ID", "id"])?,
+            fields,
+            fields_contact_id,
+            id,
+            additional,
         })
     }
 }
@@ -170,7 +177,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -195,11 +203,15 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let contact_id = o.opt("CONTACT_ID")?;
+        let is_primary = o.opt("IS_PRIMARY")?;
+        let sort = o.opt("SORT")?;
+        let additional = o.rest(&["CONTACT_ID", "IS_PRIMARY", "SORT"])?;
         Ok(Self {
-            contact_id: o.opt("CONTACT_ID")?,
-            is_primary: o.opt("IS_PRIMARY")?,
-            sort: o.opt("SORT")?,
-            additional: o.rest(&["CONTACT_ID", "IS_PRIMARY", "SORT"])?,
+            contact_id,
+            is_primary,
+            sort,
+            additional,
         })
     }
 }
@@ -233,26 +245,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseContactId {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -286,26 +306,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseIsPrimary {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -339,26 +367,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseSort {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }

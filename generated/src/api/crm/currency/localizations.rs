@@ -36,11 +36,10 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            lids: o.req("lids")?,
-            additional: o.rest(&["id", "lids"])?,
-        })
+        let id = o.req("id")?;
+        let lids = o.req("lids")?;
+        let additional = o.rest(&["id", "lids"])?;
+        Ok(Self { id, lids, additional })
     }
 }
 
@@ -83,7 +82,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -116,26 +116,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let decimals = o.opt("DECIMALS")?;
+        let dec_point = o.opt("DEC_POINT")?;
+        let format_string = o.opt("FORMAT_STRING")?;
+        let full_name = o.opt("FULL_NAME")?;
+        let hide_zero = o.opt("HIDE_ZERO")?;
+        let thousands_sep = o.opt("THOUSANDS_SEP")?;
+        let thousands_variant = o.opt("THOUSANDS_VARIANT")?;
+        let additional = o
+            .rest(
+                &[
+                    "DECIMALS",
+                    "DEC_POINT",
+                    "FORMAT_STRING",
+                    "FULL_NAME",
+                    "HIDE_ZERO",
+                    "THOUSANDS_SEP",
+                    "THOUSANDS_VARIANT",
+                ],
+            )?;
         Ok(Self {
-            decimals: o.opt("DECIMALS")?,
-            dec_point: o.opt("DEC_POINT")?,
-            format_string: o.opt("FORMAT_STRING")?,
-            full_name: o.opt("FULL_NAME")?,
-            hide_zero: o.opt("HIDE_ZERO")?,
-            thousands_sep: o.opt("THOUSANDS_SEP")?,
-            thousands_variant: o.opt("THOUSANDS_VARIANT")?,
-            additional: o
-                .rest(
-                    &[
-                        "DECIMALS",
-                        "DEC_POINT",
-                        "FORMAT_STRING",
-                        "FULL_NAME",
-                        "HIDE_ZERO",
-                        "THOUSANDS_SEP",
-                        "THOUSANDS_VARIANT",
-                    ],
-                )?,
+            decimals,
+            dec_point,
+            format_string,
+            full_name,
+            hide_zero,
+            thousands_sep,
+            thousands_variant,
+            additional,
         })
     }
 }
@@ -169,26 +177,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseDecimals {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -222,26 +238,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseDecPoint {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -275,26 +299,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseFormatString {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -328,26 +360,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseFullName {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -381,26 +421,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseHideZero {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -434,26 +482,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseThousandsSep {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -487,26 +543,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseThousandsVariant {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -549,10 +613,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -575,11 +638,10 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            en: o.opt("en")?,
-            ru: o.opt("ru")?,
-            additional: o.rest(&["en", "ru"])?,
-        })
+        let en = o.opt("en")?;
+        let ru = o.opt("ru")?;
+        let additional = o.rest(&["en", "ru"])?;
+        Ok(Self { en, ru, additional })
     }
 }
 
@@ -614,26 +676,34 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseEn {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let decimals = o.opt("DECIMALS")?;
+        let dec_point = o.opt("DEC_POINT")?;
+        let format_string = o.opt("FORMAT_STRING")?;
+        let full_name = o.opt("FULL_NAME")?;
+        let hide_zero = o.opt("HIDE_ZERO")?;
+        let thousands_sep = o.opt("THOUSANDS_SEP")?;
+        let thousands_variant = o.opt("THOUSANDS_VARIANT")?;
+        let additional = o
+            .rest(
+                &[
+                    "DECIMALS",
+                    "DEC_POINT",
+                    "FORMAT_STRING",
+                    "FULL_NAME",
+                    "HIDE_ZERO",
+                    "THOUSANDS_SEP",
+                    "THOUSANDS_VARIANT",
+                ],
+            )?;
         Ok(Self {
-            decimals: o.opt("DECIMALS")?,
-            dec_point: o.opt("DEC_POINT")?,
-            format_string: o.opt("FORMAT_STRING")?,
-            full_name: o.opt("FULL_NAME")?,
-            hide_zero: o.opt("HIDE_ZERO")?,
-            thousands_sep: o.opt("THOUSANDS_SEP")?,
-            thousands_variant: o.opt("THOUSANDS_VARIANT")?,
-            additional: o
-                .rest(
-                    &[
-                        "DECIMALS",
-                        "DEC_POINT",
-                        "FORMAT_STRING",
-                        "FULL_NAME",
-                        "HIDE_ZERO",
-                        "THOUSANDS_SEP",
-                        "THOUSANDS_VARIANT",
-                    ],
-                )?,
+            decimals,
+            dec_point,
+            format_string,
+            full_name,
+            hide_zero,
+            thousands_sep,
+            thousands_variant,
+            additional,
         })
     }
 }
@@ -666,26 +736,34 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseRu {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let decimals = o.opt("DECIMALS")?;
+        let dec_point = o.opt("DEC_POINT")?;
+        let format_string = o.opt("FORMAT_STRING")?;
+        let full_name = o.opt("FULL_NAME")?;
+        let hide_zero = o.opt("HIDE_ZERO")?;
+        let thousands_sep = o.opt("THOUSANDS_SEP")?;
+        let thousands_variant = o.opt("THOUSANDS_VARIANT")?;
+        let additional = o
+            .rest(
+                &[
+                    "DECIMALS",
+                    "DEC_POINT",
+                    "FORMAT_STRING",
+                    "FULL_NAME",
+                    "HIDE_ZERO",
+                    "THOUSANDS_SEP",
+                    "THOUSANDS_VARIANT",
+                ],
+            )?;
         Ok(Self {
-            decimals: o.opt("DECIMALS")?,
-            dec_point: o.opt("DEC_POINT")?,
-            format_string: o.opt("FORMAT_STRING")?,
-            full_name: o.opt("FULL_NAME")?,
-            hide_zero: o.opt("HIDE_ZERO")?,
-            thousands_sep: o.opt("THOUSANDS_SEP")?,
-            thousands_variant: o.opt("THOUSANDS_VARIANT")?,
-            additional: o
-                .rest(
-                    &[
-                        "DECIMALS",
-                        "DEC_POINT",
-                        "FORMAT_STRING",
-                        "FULL_NAME",
-                        "HIDE_ZERO",
-                        "THOUSANDS_SEP",
-                        "THOUSANDS_VARIANT",
-                    ],
-                )?,
+            decimals,
+            dec_point,
+            format_string,
+            full_name,
+            hide_zero,
+            thousands_sep,
+            thousands_variant,
+            additional,
         })
     }
 }
@@ -728,10 +806,13 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let localizations = o.req("localizations")?;
+        let additional = o.rest(&["id", "localizations"])?;
         Ok(Self {
-            id: o.req("id")?,
-            localizations: o.req("localizations")?,
-            additional: o.rest(&["id", "localizations"])?,
+            id,
+            localizations,
+            additional,
         })
     }
 }

@@ -37,7 +37,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -80,7 +81,8 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -123,7 +125,8 @@ impl ::bitrix24_runtime::loose::Loose for ExposeRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -144,10 +147,9 @@ impl ::bitrix24_runtime::loose::Loose for ExposeResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            deal_id: o.opt("DEAL_ID")?,
-            additional: o.rest(&["DEAL_ID"])?,
-        })
+        let deal_id = o.opt("DEAL_ID")?;
+        let additional = o.rest(&["DEAL_ID"])?;
+        Ok(Self { deal_id, additional })
     }
 }
 
@@ -187,7 +189,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -236,38 +239,52 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let based_id = o.opt("BASED_ID")?;
+        let category_id = o.opt("CATEGORY_ID")?;
+        let counter_repeat = o.opt("COUNTER_REPEAT")?;
+        let deal_id = o.opt("DEAL_ID")?;
+        let id = o.opt("ID")?;
+        let is_limit = o.opt("IS_LIMIT")?;
+        let last_execution = o.opt("LAST_EXECUTION")?;
+        let limit_date = o.opt("LIMIT_DATE")?;
+        let limit_repeat = o.opt("LIMIT_REPEAT")?;
+        let next_execution = o.opt("NEXT_EXECUTION")?;
+        let params = o.opt("PARAMS")?;
+        let start_date = o.opt("START_DATE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "BASED_ID",
+                    "CATEGORY_ID",
+                    "COUNTER_REPEAT",
+                    "DEAL_ID",
+                    "ID",
+                    "IS_LIMIT",
+                    "LAST_EXECUTION",
+                    "LIMIT_DATE",
+                    "LIMIT_REPEAT",
+                    "NEXT_EXECUTION",
+                    "PARAMS",
+                    "START_DATE",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            based_id: o.opt("BASED_ID")?,
-            category_id: o.opt("CATEGORY_ID")?,
-            counter_repeat: o.opt("COUNTER_REPEAT")?,
-            deal_id: o.opt("DEAL_ID")?,
-            id: o.opt("ID")?,
-            is_limit: o.opt("IS_LIMIT")?,
-            last_execution: o.opt("LAST_EXECUTION")?,
-            limit_date: o.opt("LIMIT_DATE")?,
-            limit_repeat: o.opt("LIMIT_REPEAT")?,
-            next_execution: o.opt("NEXT_EXECUTION")?,
-            params: o.opt("PARAMS")?,
-            start_date: o.opt("START_DATE")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "BASED_ID",
-                        "CATEGORY_ID",
-                        "COUNTER_REPEAT",
-                        "DEAL_ID",
-                        "ID",
-                        "IS_LIMIT",
-                        "LAST_EXECUTION",
-                        "LIMIT_DATE",
-                        "LIMIT_REPEAT",
-                        "NEXT_EXECUTION",
-                        "PARAMS",
-                        "START_DATE",
-                    ],
-                )?,
+            active,
+            based_id,
+            category_id,
+            counter_repeat,
+            deal_id,
+            id,
+            is_limit,
+            last_execution,
+            limit_date,
+            limit_repeat,
+            next_execution,
+            params,
+            start_date,
+            additional,
         })
     }
 }
@@ -308,7 +325,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -359,11 +377,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "start"])?,
+            filter,
+            order,
+            start,
+            additional,
         })
     }
 }
@@ -409,10 +431,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.opt("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.opt("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -446,26 +467,34 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let category_id = o.opt("CATEGORY_ID")?;
+        let is_limit = o.opt("IS_LIMIT")?;
+        let limit_date = o.opt("LIMIT_DATE")?;
+        let limit_repeat = o.opt("LIMIT_REPEAT")?;
+        let params = o.opt("PARAMS")?;
+        let start_date = o.opt("START_DATE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "CATEGORY_ID",
+                    "IS_LIMIT",
+                    "LIMIT_DATE",
+                    "LIMIT_REPEAT",
+                    "PARAMS",
+                    "START_DATE",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            category_id: o.opt("CATEGORY_ID")?,
-            is_limit: o.opt("IS_LIMIT")?,
-            limit_date: o.opt("LIMIT_DATE")?,
-            limit_repeat: o.opt("LIMIT_REPEAT")?,
-            params: o.opt("PARAMS")?,
-            start_date: o.opt("START_DATE")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "CATEGORY_ID",
-                        "IS_LIMIT",
-                        "LIMIT_DATE",
-                        "LIMIT_REPEAT",
-                        "PARAMS",
-                        "START_DATE",
-                    ],
-                )?,
+            active,
+            category_id,
+            is_limit,
+            limit_date,
+            limit_repeat,
+            params,
+            start_date,
+            additional,
         })
     }
 }
@@ -514,30 +543,40 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsParams {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let mode = o.opt("MODE")?;
+        let multiple_interval = o.opt("MULTIPLE_INTERVAL")?;
+        let multiple_type = o.opt("MULTIPLE_TYPE")?;
+        let offset_begindate_type = o.opt("OFFSET_BEGINDATE_TYPE")?;
+        let offset_begindate_value = o.opt("OFFSET_BEGINDATE_VALUE")?;
+        let offset_closedate_type = o.opt("OFFSET_CLOSEDATE_TYPE")?;
+        let offset_closedate_value = o.opt("OFFSET_CLOSEDATE_VALUE")?;
+        let single_before_start_date_type = o.opt("SINGLE_BEFORE_START_DATE_TYPE")?;
+        let single_before_start_date_value = o.opt("SINGLE_BEFORE_START_DATE_VALUE")?;
+        let additional = o
+            .rest(
+                &[
+                    "MODE",
+                    "MULTIPLE_INTERVAL",
+                    "MULTIPLE_TYPE",
+                    "OFFSET_BEGINDATE_TYPE",
+                    "OFFSET_BEGINDATE_VALUE",
+                    "OFFSET_CLOSEDATE_TYPE",
+                    "OFFSET_CLOSEDATE_VALUE",
+                    "SINGLE_BEFORE_START_DATE_TYPE",
+                    "SINGLE_BEFORE_START_DATE_VALUE",
+                ],
+            )?;
         Ok(Self {
-            mode: o.opt("MODE")?,
-            multiple_interval: o.opt("MULTIPLE_INTERVAL")?,
-            multiple_type: o.opt("MULTIPLE_TYPE")?,
-            offset_begindate_type: o.opt("OFFSET_BEGINDATE_TYPE")?,
-            offset_begindate_value: o.opt("OFFSET_BEGINDATE_VALUE")?,
-            offset_closedate_type: o.opt("OFFSET_CLOSEDATE_TYPE")?,
-            offset_closedate_value: o.opt("OFFSET_CLOSEDATE_VALUE")?,
-            single_before_start_date_type: o.opt("SINGLE_BEFORE_START_DATE_TYPE")?,
-            single_before_start_date_value: o.opt("SINGLE_BEFORE_START_DATE_VALUE")?,
-            additional: o
-                .rest(
-                    &[
-                        "MODE",
-                        "MULTIPLE_INTERVAL",
-                        "MULTIPLE_TYPE",
-                        "OFFSET_BEGINDATE_TYPE",
-                        "OFFSET_BEGINDATE_VALUE",
-                        "OFFSET_CLOSEDATE_TYPE",
-                        "OFFSET_CLOSEDATE_VALUE",
-                        "SINGLE_BEFORE_START_DATE_TYPE",
-                        "SINGLE_BEFORE_START_DATE_VALUE",
-                    ],
-                )?,
+            mode,
+            multiple_interval,
+            multiple_type,
+            offset_begindate_type,
+            offset_begindate_value,
+            offset_closedate_type,
+            offset_closedate_value,
+            single_before_start_date_type,
+            single_before_start_date_value,
+            additional,
         })
     }
 }

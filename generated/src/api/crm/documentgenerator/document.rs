@@ -50,24 +50,31 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.req("entityId")?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let fields = o.opt("fields")?;
+        let stamps_enabled = o.opt("stampsEnabled")?;
+        let template_id = o.req("templateId")?;
+        let values = o.opt("values")?;
+        let additional = o
+            .rest(
+                &[
+                    "entityId",
+                    "entityTypeId",
+                    "fields",
+                    "stampsEnabled",
+                    "templateId",
+                    "values",
+                ],
+            )?;
         Ok(Self {
-            entity_id: o.req("entityId")?,
-            entity_type_id: o.req("entityTypeId")?,
-            fields: o.opt("fields")?,
-            stamps_enabled: o.opt("stampsEnabled")?,
-            template_id: o.req("templateId")?,
-            values: o.opt("values")?,
-            additional: o
-                .rest(
-                    &[
-                        "entityId",
-                        "entityTypeId",
-                        "fields",
-                        "stampsEnabled",
-                        "templateId",
-                        "values",
-                    ],
-                )?,
+            entity_id,
+            entity_type_id,
+            fields,
+            stamps_enabled,
+            template_id,
+            values,
+            additional,
         })
     }
 }
@@ -93,10 +100,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            document: o.opt("document")?,
-            additional: o.rest(&["document"])?,
-        })
+        let document = o.opt("document")?;
+        let additional = o.rest(&["document"])?;
+        Ok(Self { document, additional })
     }
 }
 
@@ -181,68 +187,97 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseDocument {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let change_qr_code_disabled_reason = o.opt("changeQrCodeDisabledReason")?;
+        let change_qr_code_enabled = o.opt("changeQrCodeEnabled")?;
+        let change_stamps_disabled_reason = o.opt("changeStampsDisabledReason")?;
+        let change_stamps_enabled = o.opt("changeStampsEnabled")?;
+        let create_time = o.opt("createTime")?;
+        let created_by = o.opt("createdBy")?;
+        let download_url = o.opt("downloadUrl")?;
+        let download_url_machine = o.opt("downloadUrlMachine")?;
+        let email_disk_file = o.opt("emailDiskFile")?;
+        let entity_id = o.opt("entityId")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let id = o.opt("id")?;
+        let image_url = o.opt("imageUrl")?;
+        let is_transformation_error = o.opt("isTransformationError")?;
+        let number = o.opt("number")?;
+        let pdf_url = o.opt("pdfUrl")?;
+        let products = o.opt("products")?;
+        let public_url = o.opt("publicUrl")?;
+        let pull_tag = o.opt("pullTag")?;
+        let qr_code_enabled = o.opt("qrCodeEnabled")?;
+        let stamps_enabled = o.opt("stampsEnabled")?;
+        let template_id = o.opt("templateId")?;
+        let title = o.opt("title")?;
+        let transformation_error_code = o.opt("transformationErrorCode")?;
+        let transformation_error_message = o.opt("transformationErrorMessage")?;
+        let update_time = o.opt("updateTime")?;
+        let updated_by = o.opt("updatedBy")?;
+        let values = o.opt("values")?;
+        let additional = o
+            .rest(
+                &[
+                    "changeQrCodeDisabledReason",
+                    "changeQrCodeEnabled",
+                    "changeStampsDisabledReason",
+                    "changeStampsEnabled",
+                    "createTime",
+                    "createdBy",
+                    "downloadUrl",
+                    "downloadUrlMachine",
+                    "emailDiskFile",
+                    "entityId",
+                    "entityTypeId",
+                    "id",
+                    "imageUrl",
+                    "isTransformationError",
+                    "number",
+                    "pdfUrl",
+                    "products",
+                    "publicUrl",
+                    "pullTag",
+                    "qrCodeEnabled",
+                    "stampsEnabled",
+                    "templateId",
+                    "title",
+                    "transformationErrorCode",
+                    "transformationErrorMessage",
+                    "updateTime",
+                    "updatedBy",
+                    "values",
+                ],
+            )?;
         Ok(Self {
-            change_qr_code_disabled_reason: o.opt("changeQrCodeDisabledReason")?,
-            change_qr_code_enabled: o.opt("changeQrCodeEnabled")?,
-            change_stamps_disabled_reason: o.opt("changeStampsDisabledReason")?,
-            change_stamps_enabled: o.opt("changeStampsEnabled")?,
-            create_time: o.opt("createTime")?,
-            created_by: o.opt("createdBy")?,
-            download_url: o.opt("downloadUrl")?,
-            download_url_machine: o.opt("downloadUrlMachine")?,
-            email_disk_file: o.opt("emailDiskFile")?,
-            entity_id: o.opt("entityId")?,
-            entity_type_id: o.opt("entityTypeId")?,
-            id: o.opt("id")?,
-            image_url: o.opt("imageUrl")?,
-            is_transformation_error: o.opt("isTransformationError")?,
-            number: o.opt("number")?,
-            pdf_url: o.opt("pdfUrl")?,
-            products: o.opt("products")?,
-            public_url: o.opt("publicUrl")?,
-            pull_tag: o.opt("pullTag")?,
-            qr_code_enabled: o.opt("qrCodeEnabled")?,
-            stamps_enabled: o.opt("stampsEnabled")?,
-            template_id: o.opt("templateId")?,
-            title: o.opt("title")?,
-            transformation_error_code: o.opt("transformationErrorCode")?,
-            transformation_error_message: o.opt("transformationErrorMessage")?,
-            update_time: o.opt("updateTime")?,
-            updated_by: o.opt("updatedBy")?,
-            values: o.opt("values")?,
-            additional: o
-                .rest(
-                    &[
-                        "changeQrCodeDisabledReason",
-                        "changeQrCodeEnabled",
-                        "changeStampsDisabledReason",
-                        "changeStampsEnabled",
-                        "createTime",
-                        "createdBy",
-                        "downloadUrl",
-                        "downloadUrlMachine",
-                        "emailDiskFile",
-                        "entityId",
-                        "entityTypeId",
-                        "id",
-                        "imageUrl",
-                        "isTransformationError",
-                        "number",
-                        "pdfUrl",
-                        "products",
-                        "publicUrl",
-                        "pullTag",
-                        "qrCodeEnabled",
-                        "stampsEnabled",
-                        "templateId",
-                        "title",
-                        "transformationErrorCode",
-                        "transformationErrorMessage",
-                        "updateTime",
-                        "updatedBy",
-                        "values",
-                    ],
-                )?,
+            change_qr_code_disabled_reason,
+            change_qr_code_enabled,
+            change_stamps_disabled_reason,
+            change_stamps_enabled,
+            create_time,
+            created_by,
+            download_url,
+            download_url_machine,
+            email_disk_file,
+            entity_id,
+            entity_type_id,
+            id,
+            image_url,
+            is_transformation_error,
+            number,
+            pdf_url,
+            products,
+            public_url,
+            pull_tag,
+            qr_code_enabled,
+            stamps_enabled,
+            template_id,
+            title,
+            transformation_error_code,
+            transformation_error_message,
+            update_time,
+            updated_by,
+            values,
+            additional,
         })
     }
 }
@@ -290,10 +325,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -340,11 +374,10 @@ impl ::bitrix24_runtime::loose::Loose for EnablepublicurlRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            status: o.opt("status")?,
-            additional: o.rest(&["id", "status"])?,
-        })
+        let id = o.req("id")?;
+        let status = o.opt("status")?;
+        let additional = o.rest(&["id", "status"])?;
+        Ok(Self { id, status, additional })
     }
 }
 
@@ -367,10 +400,9 @@ impl ::bitrix24_runtime::loose::Loose for EnablepublicurlResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            public_url: o.opt("publicUrl")?,
-            additional: o.rest(&["publicUrl"])?,
-        })
+        let public_url = o.opt("publicUrl")?;
+        let additional = o.rest(&["publicUrl"])?;
+        Ok(Self { public_url, additional })
     }
 }
 
@@ -412,10 +444,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -436,10 +467,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            document: o.opt("document")?,
-            additional: o.rest(&["document"])?,
-        })
+        let document = o.opt("document")?;
+        let additional = o.rest(&["document"])?;
+        Ok(Self { document, additional })
     }
 }
 
@@ -528,72 +558,103 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseDocument {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let change_qr_code_disabled_reason = o.opt("changeQrCodeDisabledReason")?;
+        let change_qr_code_enabled = o.opt("changeQrCodeEnabled")?;
+        let change_stamps_disabled_reason = o.opt("changeStampsDisabledReason")?;
+        let change_stamps_enabled = o.opt("changeStampsEnabled")?;
+        let create_time = o.opt("createTime")?;
+        let created_by = o.opt("createdBy")?;
+        let download_url = o.opt("downloadUrl")?;
+        let download_url_machine = o.opt("downloadUrlMachine")?;
+        let email_disk_file = o.opt("emailDiskFile")?;
+        let entity_id = o.opt("entityId")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let id = o.opt("id")?;
+        let image_url = o.opt("imageUrl")?;
+        let image_url_machine = o.opt("imageUrlMachine")?;
+        let is_transformation_error = o.opt("isTransformationError")?;
+        let number = o.opt("number")?;
+        let pdf_url = o.opt("pdfUrl")?;
+        let pdf_url_machine = o.opt("pdfUrlMachine")?;
+        let products = o.opt("products")?;
+        let public_url = o.opt("publicUrl")?;
+        let pull_tag = o.opt("pullTag")?;
+        let qr_code_enabled = o.opt("qrCodeEnabled")?;
+        let stamps_enabled = o.opt("stampsEnabled")?;
+        let template_id = o.opt("templateId")?;
+        let title = o.opt("title")?;
+        let transformation_error_code = o.opt("transformationErrorCode")?;
+        let transformation_error_message = o.opt("transformationErrorMessage")?;
+        let update_time = o.opt("updateTime")?;
+        let updated_by = o.opt("updatedBy")?;
+        let values = o.opt("values")?;
+        let additional = o
+            .rest(
+                &[
+                    "changeQrCodeDisabledReason",
+                    "changeQrCodeEnabled",
+                    "changeStampsDisabledReason",
+                    "changeStampsEnabled",
+                    "createTime",
+                    "createdBy",
+                    "downloadUrl",
+                    "downloadUrlMachine",
+                    "emailDiskFile",
+                    "entityId",
+                    "entityTypeId",
+                    "id",
+                    "imageUrl",
+                    "imageUrlMachine",
+                    "isTransformationError",
+                    "number",
+                    "pdfUrl",
+                    "pdfUrlMachine",
+                    "products",
+                    "publicUrl",
+                    "pullTag",
+                    "qrCodeEnabled",
+                    "stampsEnabled",
+                    "templateId",
+                    "title",
+                    "transformationErrorCode",
+                    "transformationErrorMessage",
+                    "updateTime",
+                    "updatedBy",
+                    "values",
+                ],
+            )?;
         Ok(Self {
-            change_qr_code_disabled_reason: o.opt("changeQrCodeDisabledReason")?,
-            change_qr_code_enabled: o.opt("changeQrCodeEnabled")?,
-            change_stamps_disabled_reason: o.opt("changeStampsDisabledReason")?,
-            change_stamps_enabled: o.opt("changeStampsEnabled")?,
-            create_time: o.opt("createTime")?,
-            created_by: o.opt("createdBy")?,
-            download_url: o.opt("downloadUrl")?,
-            download_url_machine: o.opt("downloadUrlMachine")?,
-            email_disk_file: o.opt("emailDiskFile")?,
-            entity_id: o.opt("entityId")?,
-            entity_type_id: o.opt("entityTypeId")?,
-            id: o.opt("id")?,
-            image_url: o.opt("imageUrl")?,
-            image_url_machine: o.opt("imageUrlMachine")?,
-            is_transformation_error: o.opt("isTransformationError")?,
-            number: o.opt("number")?,
-            pdf_url: o.opt("pdfUrl")?,
-            pdf_url_machine: o.opt("pdfUrlMachine")?,
-            products: o.opt("products")?,
-            public_url: o.opt("publicUrl")?,
-            pull_tag: o.opt("pullTag")?,
-            qr_code_enabled: o.opt("qrCodeEnabled")?,
-            stamps_enabled: o.opt("stampsEnabled")?,
-            template_id: o.opt("templateId")?,
-            title: o.opt("title")?,
-            transformation_error_code: o.opt("transformationErrorCode")?,
-            transformation_error_message: o.opt("transformationErrorMessage")?,
-            update_time: o.opt("updateTime")?,
-            updated_by: o.opt("updatedBy")?,
-            values: o.opt("values")?,
-            additional: o
-                .rest(
-                    &[
-                        "changeQrCodeDisabledReason",
-                        "changeQrCodeEnabled",
-                        "changeStampsDisabledReason",
-                        "changeStampsEnabled",
-                        "createTime",
-                        "createdBy",
-                        "downloadUrl",
-                        "downloadUrlMachine",
-                        "emailDiskFile",
-                        "entityId",
-                        "entityTypeId",
-                        "id",
-                        "imageUrl",
-                        "imageUrlMachine",
-                        "isTransformationError",
-                        "number",
-                        "pdfUrl",
-                        "pdfUrlMachine",
-                        "products",
-                        "publicUrl",
-                        "pullTag",
-                        "qrCodeEnabled",
-                        "stampsEnabled",
-                        "templateId",
-                        "title",
-                        "transformationErrorCode",
-                        "transformationErrorMessage",
-                        "updateTime",
-                        "updatedBy",
-                        "values",
-                    ],
-                )?,
+            change_qr_code_disabled_reason,
+            change_qr_code_enabled,
+            change_stamps_disabled_reason,
+            change_stamps_enabled,
+            create_time,
+            created_by,
+            download_url,
+            download_url_machine,
+            email_disk_file,
+            entity_id,
+            entity_type_id,
+            id,
+            image_url,
+            image_url_machine,
+            is_transformation_error,
+            number,
+            pdf_url,
+            pdf_url_machine,
+            products,
+            public_url,
+            pull_tag,
+            qr_code_enabled,
+            stamps_enabled,
+            template_id,
+            title,
+            transformation_error_code,
+            transformation_error_message,
+            update_time,
+            updated_by,
+            values,
+            additional,
         })
     }
 }
@@ -638,11 +699,10 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            values: o.opt("values")?,
-            additional: o.rest(&["id", "values"])?,
-        })
+        let id = o.req("id")?;
+        let values = o.opt("values")?;
+        let additional = o.rest(&["id", "values"])?;
+        Ok(Self { id, values, additional })
     }
 }
 
@@ -682,28 +742,37 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequestValues {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let client_email = o.opt("ClientEmail")?;
+        let client_phone = o.opt("ClientPhone")?;
+        let document_create_time = o.opt("DocumentCreateTime")?;
+        let document_number = o.opt("DocumentNumber")?;
+        let document_title = o.opt("DocumentTitle")?;
+        let products_product_name = o.opt("ProductsProductName")?;
+        let products_product_quantity = o.opt("ProductsProductQuantity")?;
+        let total_sum = o.opt("TotalSum")?;
+        let additional = o
+            .rest(
+                &[
+                    "ClientEmail",
+                    "ClientPhone",
+                    "DocumentCreateTime",
+                    "DocumentNumber",
+                    "DocumentTitle",
+                    "ProductsProductName",
+                    "ProductsProductQuantity",
+                    "TotalSum",
+                ],
+            )?;
         Ok(Self {
-            client_email: o.opt("ClientEmail")?,
-            client_phone: o.opt("ClientPhone")?,
-            document_create_time: o.opt("DocumentCreateTime")?,
-            document_number: o.opt("DocumentNumber")?,
-            document_title: o.opt("DocumentTitle")?,
-            products_product_name: o.opt("ProductsProductName")?,
-            products_product_quantity: o.opt("ProductsProductQuantity")?,
-            total_sum: o.opt("TotalSum")?,
-            additional: o
-                .rest(
-                    &[
-                        "ClientEmail",
-                        "ClientPhone",
-                        "DocumentCreateTime",
-                        "DocumentNumber",
-                        "DocumentTitle",
-                        "ProductsProductName",
-                        "ProductsProductQuantity",
-                        "TotalSum",
-                    ],
-                )?,
+            client_email,
+            client_phone,
+            document_create_time,
+            document_number,
+            document_title,
+            products_product_name,
+            products_product_quantity,
+            total_sum,
+            additional,
         })
     }
 }
@@ -725,9 +794,11 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let document_fields = o.opt("documentFields")?;
+        let additional = o.rest(&["documentFields"])?;
         Ok(Self {
-            document_fields: o.opt("documentFields")?,
-            additional: o.rest(&["documentFields"])?,
+            document_fields,
+            additional,
         })
     }
 }
@@ -767,32 +838,43 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseDocumentFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chain = o.opt("chain")?;
+        let default = o.opt("default")?;
+        let format = o.opt("format")?;
+        let group = o.opt("group")?;
+        let hide_row = o.opt("hideRow")?;
+        let options = o.opt("options")?;
+        let required = o.opt("required")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let value = o.opt("value")?;
+        let additional = o
+            .rest(
+                &[
+                    "chain",
+                    "default",
+                    "format",
+                    "group",
+                    "hideRow",
+                    "options",
+                    "required",
+                    "title",
+                    "type",
+                    "value",
+                ],
+            )?;
         Ok(Self {
-            chain: o.opt("chain")?,
-            default: o.opt("default")?,
-            format: o.opt("format")?,
-            group: o.opt("group")?,
-            hide_row: o.opt("hideRow")?,
-            options: o.opt("options")?,
-            required: o.opt("required")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            value: o.opt("value")?,
-            additional: o
-                .rest(
-                    &[
-                        "chain",
-                        "default",
-                        "format",
-                        "group",
-                        "hideRow",
-                        "options",
-                        "required",
-                        "title",
-                        "type",
-                        "value",
-                    ],
-                )?,
+            chain,
+            default,
+            format,
+            group,
+            hide_row,
+            options,
+            required,
+            title,
+            type_,
+            value,
+            additional,
         })
     }
 }
@@ -844,12 +926,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -912,54 +999,76 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let create_time = o.opt("createTime")?;
+        let created_by = o.opt("createdBy")?;
+        let download_url = o.opt("downloadUrl")?;
+        let download_url_machine = o.opt("downloadUrlMachine")?;
+        let entity_id = o.opt("entityId")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let file_id = o.opt("fileId")?;
+        let id = o.opt("id")?;
+        let image_id = o.opt("imageId")?;
+        let image_url = o.opt("imageUrl")?;
+        let image_url_machine = o.opt("imageUrlMachine")?;
+        let number = o.opt("number")?;
+        let pdf_id = o.opt("pdfId")?;
+        let pdf_url = o.opt("pdfUrl")?;
+        let pdf_url_machine = o.opt("pdfUrlMachine")?;
+        let stamps_enabled = o.opt("stampsEnabled")?;
+        let template_id = o.opt("templateId")?;
+        let title = o.opt("title")?;
+        let update_time = o.opt("updateTime")?;
+        let updated_by = o.opt("updatedBy")?;
+        let values = o.opt("values")?;
+        let additional = o
+            .rest(
+                &[
+                    "createTime",
+                    "createdBy",
+                    "downloadUrl",
+                    "downloadUrlMachine",
+                    "entityId",
+                    "entityTypeId",
+                    "fileId",
+                    "id",
+                    "imageId",
+                    "imageUrl",
+                    "imageUrlMachine",
+                    "number",
+                    "pdfId",
+                    "pdfUrl",
+                    "pdfUrlMachine",
+                    "stampsEnabled",
+                    "templateId",
+                    "title",
+                    "updateTime",
+                    "updatedBy",
+                    "values",
+                ],
+            )?;
         Ok(Self {
-            create_time: o.opt("createTime")?,
-            created_by: o.opt("createdBy")?,
-            download_url: o.opt("downloadUrl")?,
-            download_url_machine: o.opt("downloadUrlMachine")?,
-            entity_id: o.opt("entityId")?,
-            entity_type_id: o.opt("entityTypeId")?,
-            file_id: o.opt("fileId")?,
-            id: o.opt("id")?,
-            image_id: o.opt("imageId")?,
-            image_url: o.opt("imageUrl")?,
-            image_url_machine: o.opt("imageUrlMachine")?,
-            number: o.opt("number")?,
-            pdf_id: o.opt("pdfId")?,
-            pdf_url: o.opt("pdfUrl")?,
-            pdf_url_machine: o.opt("pdfUrlMachine")?,
-            stamps_enabled: o.opt("stampsEnabled")?,
-            template_id: o.opt("templateId")?,
-            title: o.opt("title")?,
-            update_time: o.opt("updateTime")?,
-            updated_by: o.opt("updatedBy")?,
-            values: o.opt("values")?,
-            additional: o
-                .rest(
-                    &[
-                        "createTime",
-                        "createdBy",
-                        "downloadUrl",
-                        "downloadUrlMachine",
-                        "entityId",
-                        "entityTypeId",
-                        "fileId",
-                        "id",
-                        "imageId",
-                        "imageUrl",
-                        "imageUrlMachine",
-                        "number",
-                        "pdfId",
-                        "pdfUrl",
-                        "pdfUrlMachine",
-                        "stampsEnabled",
-                        "templateId",
-                        "title",
-                        "updateTime",
-                        "updatedBy",
-                        "values",
-                    ],
-                )?,
+            create_time,
+            created_by,
+            download_url,
+            download_url_machine,
+            entity_id,
+            entity_type_id,
+            file_id,
+            id,
+            image_id,
+            image_url,
+            image_url_machine,
+            number,
+            pdf_id,
+            pdf_url,
+            pdf_url_machine,
+            stamps_enabled,
+            template_id,
+            title,
+            update_time,
+            updated_by,
+            values,
+            additional,
         })
     }
 }
@@ -981,10 +1090,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            documents: o.opt("documents")?,
-            additional: o.rest(&["documents"])?,
-        })
+        let documents = o.opt("documents")?;
+        let additional = o.rest(&["documents"])?;
+        Ok(Self { documents, additional })
     }
 }
 
@@ -1046,54 +1154,76 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseDocumentsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let create_time = o.opt("createTime")?;
+        let created_by = o.opt("createdBy")?;
+        let download_url = o.opt("downloadUrl")?;
+        let download_url_machine = o.opt("downloadUrlMachine")?;
+        let entity_id = o.opt("entityId")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let file_id = o.opt("fileId")?;
+        let id = o.opt("id")?;
+        let image_id = o.opt("imageId")?;
+        let image_url = o.opt("imageUrl")?;
+        let image_url_machine = o.opt("imageUrlMachine")?;
+        let number = o.opt("number")?;
+        let pdf_id = o.opt("pdfId")?;
+        let pdf_url = o.opt("pdfUrl")?;
+        let pdf_url_machine = o.opt("pdfUrlMachine")?;
+        let stamps_enabled = o.opt("stampsEnabled")?;
+        let template_id = o.opt("templateId")?;
+        let title = o.opt("title")?;
+        let update_time = o.opt("updateTime")?;
+        let updated_by = o.opt("updatedBy")?;
+        let values = o.opt("values")?;
+        let additional = o
+            .rest(
+                &[
+                    "createTime",
+                    "createdBy",
+                    "downloadUrl",
+                    "downloadUrlMachine",
+                    "entityId",
+                    "entityTypeId",
+                    "fileId",
+                    "id",
+                    "imageId",
+                    "imageUrl",
+                    "imageUrlMachine",
+                    "number",
+                    "pdfId",
+                    "pdfUrl",
+                    "pdfUrlMachine",
+                    "stampsEnabled",
+                    "templateId",
+                    "title",
+                    "updateTime",
+                    "updatedBy",
+                    "values",
+                ],
+            )?;
         Ok(Self {
-            create_time: o.opt("createTime")?,
-            created_by: o.opt("createdBy")?,
-            download_url: o.opt("downloadUrl")?,
-            download_url_machine: o.opt("downloadUrlMachine")?,
-            entity_id: o.opt("entityId")?,
-            entity_type_id: o.opt("entityTypeId")?,
-            file_id: o.opt("fileId")?,
-            id: o.opt("id")?,
-            image_id: o.opt("imageId")?,
-            image_url: o.opt("imageUrl")?,
-            image_url_machine: o.opt("imageUrlMachine")?,
-            number: o.opt("number")?,
-            pdf_id: o.opt("pdfId")?,
-            pdf_url: o.opt("pdfUrl")?,
-            pdf_url_machine: o.opt("pdfUrlMachine")?,
-            stamps_enabled: o.opt("stampsEnabled")?,
-            template_id: o.opt("templateId")?,
-            title: o.opt("title")?,
-            update_time: o.opt("updateTime")?,
-            updated_by: o.opt("updatedBy")?,
-            values: o.opt("values")?,
-            additional: o
-                .rest(
-                    &[
-                        "createTime",
-                        "createdBy",
-                        "downloadUrl",
-                        "downloadUrlMachine",
-                        "entityId",
-                        "entityTypeId",
-                        "fileId",
-                        "id",
-                        "imageId",
-                        "imageUrl",
-                        "imageUrlMachine",
-                        "number",
-                        "pdfId",
-                        "pdfUrl",
-                        "pdfUrlMachine",
-                        "stampsEnabled",
-                        "templateId",
-                        "title",
-                        "updateTime",
-                        "updatedBy",
-                        "values",
-                    ],
-                )?,
+            create_time,
+            created_by,
+            download_url,
+            download_url_machine,
+            entity_id,
+            entity_type_id,
+            file_id,
+            id,
+            image_id,
+            image_url,
+            image_url_machine,
+            number,
+            pdf_id,
+            pdf_url,
+            pdf_url_machine,
+            stamps_enabled,
+            template_id,
+            title,
+            update_time,
+            updated_by,
+            values,
+            additional,
         })
     }
 }
@@ -1140,11 +1270,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let stamps_enabled = o.opt("stampsEnabled")?;
+        let values = o.opt("values")?;
+        let additional = o.rest(&["id", "stampsEnabled", "values"])?;
         Ok(Self {
-            id: o.req("id")?,
-            stamps_enabled: o.opt("stampsEnabled")?,
-            values: o.opt("values")?,
-            additional: o.rest(&["id", "stampsEnabled", "values"])?,
+            id,
+            stamps_enabled,
+            values,
+            additional,
         })
     }
 }
@@ -1168,10 +1302,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            document: o.opt("document")?,
-            additional: o.rest(&["document"])?,
-        })
+        let document = o.opt("document")?;
+        let additional = o.rest(&["document"])?;
+        Ok(Self { document, additional })
     }
 }
 
@@ -1256,68 +1389,97 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseDocument {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let change_qr_code_disabled_reason = o.opt("changeQrCodeDisabledReason")?;
+        let change_qr_code_enabled = o.opt("changeQrCodeEnabled")?;
+        let change_stamps_disabled_reason = o.opt("changeStampsDisabledReason")?;
+        let change_stamps_enabled = o.opt("changeStampsEnabled")?;
+        let create_time = o.opt("createTime")?;
+        let created_by = o.opt("createdBy")?;
+        let download_url = o.opt("downloadUrl")?;
+        let download_url_machine = o.opt("downloadUrlMachine")?;
+        let email_disk_file = o.opt("emailDiskFile")?;
+        let entity_id = o.opt("entityId")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let id = o.opt("id")?;
+        let image_url = o.opt("imageUrl")?;
+        let is_transformation_error = o.opt("isTransformationError")?;
+        let number = o.opt("number")?;
+        let pdf_url = o.opt("pdfUrl")?;
+        let products = o.opt("products")?;
+        let public_url = o.opt("publicUrl")?;
+        let pull_tag = o.opt("pullTag")?;
+        let qr_code_enabled = o.opt("qrCodeEnabled")?;
+        let stamps_enabled = o.opt("stampsEnabled")?;
+        let template_id = o.opt("templateId")?;
+        let title = o.opt("title")?;
+        let transformation_error_code = o.opt("transformationErrorCode")?;
+        let transformation_error_message = o.opt("transformationErrorMessage")?;
+        let update_time = o.opt("updateTime")?;
+        let updated_by = o.opt("updatedBy")?;
+        let values = o.opt("values")?;
+        let additional = o
+            .rest(
+                &[
+                    "changeQrCodeDisabledReason",
+                    "changeQrCodeEnabled",
+                    "changeStampsDisabledReason",
+                    "changeStampsEnabled",
+                    "createTime",
+                    "createdBy",
+                    "downloadUrl",
+                    "downloadUrlMachine",
+                    "emailDiskFile",
+                    "entityId",
+                    "entityTypeId",
+                    "id",
+                    "imageUrl",
+                    "isTransformationError",
+                    "number",
+                    "pdfUrl",
+                    "products",
+                    "publicUrl",
+                    "pullTag",
+                    "qrCodeEnabled",
+                    "stampsEnabled",
+                    "templateId",
+                    "title",
+                    "transformationErrorCode",
+                    "transformationErrorMessage",
+                    "updateTime",
+                    "updatedBy",
+                    "values",
+                ],
+            )?;
         Ok(Self {
-            change_qr_code_disabled_reason: o.opt("changeQrCodeDisabledReason")?,
-            change_qr_code_enabled: o.opt("changeQrCodeEnabled")?,
-            change_stamps_disabled_reason: o.opt("changeStampsDisabledReason")?,
-            change_stamps_enabled: o.opt("changeStampsEnabled")?,
-            create_time: o.opt("createTime")?,
-            created_by: o.opt("createdBy")?,
-            download_url: o.opt("downloadUrl")?,
-            download_url_machine: o.opt("downloadUrlMachine")?,
-            email_disk_file: o.opt("emailDiskFile")?,
-            entity_id: o.opt("entityId")?,
-            entity_type_id: o.opt("entityTypeId")?,
-            id: o.opt("id")?,
-            image_url: o.opt("imageUrl")?,
-            is_transformation_error: o.opt("isTransformationError")?,
-            number: o.opt("number")?,
-            pdf_url: o.opt("pdfUrl")?,
-            products: o.opt("products")?,
-            public_url: o.opt("publicUrl")?,
-            pull_tag: o.opt("pullTag")?,
-            qr_code_enabled: o.opt("qrCodeEnabled")?,
-            stamps_enabled: o.opt("stampsEnabled")?,
-            template_id: o.opt("templateId")?,
-            title: o.opt("title")?,
-            transformation_error_code: o.opt("transformationErrorCode")?,
-            transformation_error_message: o.opt("transformationErrorMessage")?,
-            update_time: o.opt("updateTime")?,
-            updated_by: o.opt("updatedBy")?,
-            values: o.opt("values")?,
-            additional: o
-                .rest(
-                    &[
-                        "changeQrCodeDisabledReason",
-                        "changeQrCodeEnabled",
-                        "changeStampsDisabledReason",
-                        "changeStampsEnabled",
-                        "createTime",
-                        "createdBy",
-                        "downloadUrl",
-                        "downloadUrlMachine",
-                        "emailDiskFile",
-                        "entityId",
-                        "entityTypeId",
-                        "id",
-                        "imageUrl",
-                        "isTransformationError",
-                        "number",
-                        "pdfUrl",
-                        "products",
-                        "publicUrl",
-                        "pullTag",
-                        "qrCodeEnabled",
-                        "stampsEnabled",
-                        "templateId",
-                        "title",
-                        "transformationErrorCode",
-                        "transformationErrorMessage",
-                        "updateTime",
-                        "updatedBy",
-                        "values",
-                    ],
-                )?,
+            change_qr_code_disabled_reason,
+            change_qr_code_enabled,
+            change_stamps_disabled_reason,
+            change_stamps_enabled,
+            create_time,
+            created_by,
+            download_url,
+            download_url_machine,
+            email_disk_file,
+            entity_id,
+            entity_type_id,
+            id,
+            image_url,
+            is_transformation_error,
+            number,
+            pdf_url,
+            products,
+            public_url,
+            pull_tag,
+            qr_code_enabled,
+            stamps_enabled,
+            template_id,
+            title,
+            transformation_error_code,
+            transformation_error_message,
+            update_time,
+            updated_by,
+            values,
+            additional,
         })
     }
 }
@@ -1360,10 +1522,9 @@ impl ::bitrix24_runtime::loose::Loose for UploadRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -1394,28 +1555,37 @@ impl ::bitrix24_runtime::loose::Loose for UploadRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.req("entityId")?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let file_content = o.req("fileContent")?;
+        let image_content = o.opt("imageContent")?;
+        let number = o.req("number")?;
+        let pdf_content = o.opt("pdfContent")?;
+        let region = o.req("region")?;
+        let title = o.req("title")?;
+        let additional = o
+            .rest(
+                &[
+                    "entityId",
+                    "entityTypeId",
+                    "fileContent",
+                    "imageContent",
+                    "number",
+                    "pdfContent",
+                    "region",
+                    "title",
+                ],
+            )?;
         Ok(Self {
-            entity_id: o.req("entityId")?,
-            entity_type_id: o.req("entityTypeId")?,
-            file_content: o.req("fileContent")?,
-            image_content: o.opt("imageContent")?,
-            number: o.req("number")?,
-            pdf_content: o.opt("pdfContent")?,
-            region: o.req("region")?,
-            title: o.req("title")?,
-            additional: o
-                .rest(
-                    &[
-                        "entityId",
-                        "entityTypeId",
-                        "fileContent",
-                        "imageContent",
-                        "number",
-                        "pdfContent",
-                        "region",
-                        "title",
-                    ],
-                )?,
+            entity_id,
+            entity_type_id,
+            file_content,
+            image_content,
+            number,
+            pdf_content,
+            region,
+            title,
+            additional,
         })
     }
 }
@@ -1439,10 +1609,9 @@ impl ::bitrix24_runtime::loose::Loose for UploadResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            document: o.opt("document")?,
-            additional: o.rest(&["document"])?,
-        })
+        let document = o.opt("document")?;
+        let additional = o.rest(&["document"])?;
+        Ok(Self { document, additional })
     }
 }
 
@@ -1531,72 +1700,103 @@ impl ::bitrix24_runtime::loose::Loose for UploadResponseDocument {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let change_qr_code_disabled_reason = o.opt("changeQrCodeDisabledReason")?;
+        let change_qr_code_enabled = o.opt("changeQrCodeEnabled")?;
+        let change_stamps_disabled_reason = o.opt("changeStampsDisabledReason")?;
+        let change_stamps_enabled = o.opt("changeStampsEnabled")?;
+        let create_time = o.opt("createTime")?;
+        let created_by = o.opt("createdBy")?;
+        let download_url = o.opt("downloadUrl")?;
+        let download_url_machine = o.opt("downloadUrlMachine")?;
+        let email_disk_file = o.opt("emailDiskFile")?;
+        let entity_id = o.opt("entityId")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let id = o.opt("id")?;
+        let image_url = o.opt("imageUrl")?;
+        let image_url_machine = o.opt("imageUrlMachine")?;
+        let is_transformation_error = o.opt("isTransformationError")?;
+        let number = o.opt("number")?;
+        let pdf_url = o.opt("pdfUrl")?;
+        let pdf_url_machine = o.opt("pdfUrlMachine")?;
+        let products = o.opt("products")?;
+        let public_url = o.opt("publicUrl")?;
+        let pull_tag = o.opt("pullTag")?;
+        let qr_code_enabled = o.opt("qrCodeEnabled")?;
+        let stamps_enabled = o.opt("stampsEnabled")?;
+        let template_id = o.opt("templateId")?;
+        let title = o.opt("title")?;
+        let transformation_error_code = o.opt("transformationErrorCode")?;
+        let transformation_error_message = o.opt("transformationErrorMessage")?;
+        let update_time = o.opt("updateTime")?;
+        let updated_by = o.opt("updatedBy")?;
+        let values = o.opt("values")?;
+        let additional = o
+            .rest(
+                &[
+                    "changeQrCodeDisabledReason",
+                    "changeQrCodeEnabled",
+                    "changeStampsDisabledReason",
+                    "changeStampsEnabled",
+                    "createTime",
+                    "createdBy",
+                    "downloadUrl",
+                    "downloadUrlMachine",
+                    "emailDiskFile",
+                    "entityId",
+                    "entityTypeId",
+                    "id",
+                    "imageUrl",
+                    "imageUrlMachine",
+                    "isTransformationError",
+                    "number",
+                    "pdfUrl",
+                    "pdfUrlMachine",
+                    "products",
+                    "publicUrl",
+                    "pullTag",
+                    "qrCodeEnabled",
+                    "stampsEnabled",
+                    "templateId",
+                    "title",
+                    "transformationErrorCode",
+                    "transformationErrorMessage",
+                    "updateTime",
+                    "updatedBy",
+                    "values",
+                ],
+            )?;
         Ok(Self {
-            change_qr_code_disabled_reason: o.opt("changeQrCodeDisabledReason")?,
-            change_qr_code_enabled: o.opt("changeQrCodeEnabled")?,
-            change_stamps_disabled_reason: o.opt("changeStampsDisabledReason")?,
-            change_stamps_enabled: o.opt("changeStampsEnabled")?,
-            create_time: o.opt("createTime")?,
-            created_by: o.opt("createdBy")?,
-            download_url: o.opt("downloadUrl")?,
-            download_url_machine: o.opt("downloadUrlMachine")?,
-            email_disk_file: o.opt("emailDiskFile")?,
-            entity_id: o.opt("entityId")?,
-            entity_type_id: o.opt("entityTypeId")?,
-            id: o.opt("id")?,
-            image_url: o.opt("imageUrl")?,
-            image_url_machine: o.opt("imageUrlMachine")?,
-            is_transformation_error: o.opt("isTransformationError")?,
-            number: o.opt("number")?,
-            pdf_url: o.opt("pdfUrl")?,
-            pdf_url_machine: o.opt("pdfUrlMachine")?,
-            products: o.opt("products")?,
-            public_url: o.opt("publicUrl")?,
-            pull_tag: o.opt("pullTag")?,
-            qr_code_enabled: o.opt("qrCodeEnabled")?,
-            stamps_enabled: o.opt("stampsEnabled")?,
-            template_id: o.opt("templateId")?,
-            title: o.opt("title")?,
-            transformation_error_code: o.opt("transformationErrorCode")?,
-            transformation_error_message: o.opt("transformationErrorMessage")?,
-            update_time: o.opt("updateTime")?,
-            updated_by: o.opt("updatedBy")?,
-            values: o.opt("values")?,
-            additional: o
-                .rest(
-                    &[
-                        "changeQrCodeDisabledReason",
-                        "changeQrCodeEnabled",
-                        "changeStampsDisabledReason",
-                        "changeStampsEnabled",
-                        "createTime",
-                        "createdBy",
-                        "downloadUrl",
-                        "downloadUrlMachine",
-                        "emailDiskFile",
-                        "entityId",
-                        "entityTypeId",
-                        "id",
-                        "imageUrl",
-                        "imageUrlMachine",
-                        "isTransformationError",
-                        "number",
-                        "pdfUrl",
-                        "pdfUrlMachine",
-                        "products",
-                        "publicUrl",
-                        "pullTag",
-                        "qrCodeEnabled",
-                        "stampsEnabled",
-                        "templateId",
-                        "title",
-                        "transformationErrorCode",
-                        "transformationErrorMessage",
-                        "updateTime",
-                        "updatedBy",
-                        "values",
-                    ],
-                )?,
+            change_qr_code_disabled_reason,
+            change_qr_code_enabled,
+            change_stamps_disabled_reason,
+            change_stamps_enabled,
+            create_time,
+            created_by,
+            download_url,
+            download_url_machine,
+            email_disk_file,
+            entity_id,
+            entity_type_id,
+            id,
+            image_url,
+            image_url_machine,
+            is_transformation_error,
+            number,
+            pdf_url,
+            pdf_url_machine,
+            products,
+            public_url,
+            pull_tag,
+            qr_code_enabled,
+            stamps_enabled,
+            template_id,
+            title,
+            transformation_error_code,
+            transformation_error_message,
+            update_time,
+            updated_by,
+            values,
+            additional,
         })
     }
 }

@@ -36,10 +36,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -61,11 +60,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.req("name")?;
+        let settings = o.opt("settings")?;
+        let template = o.req("template")?;
+        let additional = o.rest(&["name", "settings", "template"])?;
         Ok(Self {
-            name: o.req("name")?,
-            settings: o.opt("settings")?,
-            template: o.req("template")?,
-            additional: o.rest(&["name", "settings", "template"])?,
+            name,
+            settings,
+            template,
+            additional,
         })
     }
 }
@@ -91,11 +94,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bitrix_main_numerator_generator_sequent_number_generator = o
+            .opt("Bitrix_Main_Numerator_Generator_SequentNumberGenerator")?;
+        let additional = o
+            .rest(&["Bitrix_Main_Numerator_Generator_SequentNumberGenerator"])?;
         Ok(Self {
-            bitrix_main_numerator_generator_sequent_number_generator: o
-                .opt("Bitrix_Main_Numerator_Generator_SequentNumberGenerator")?,
-            additional: o
-                .rest(&["Bitrix_Main_Numerator_Generator_SequentNumberGenerator"])?,
+            bitrix_main_numerator_generator_sequent_number_generator,
+            additional,
         })
     }
 }
@@ -129,26 +134,34 @@ for AddRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerator {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_direct_numeration = o.opt("isDirectNumeration")?;
+        let length = o.opt("length")?;
+        let pad_string = o.opt("padString")?;
+        let periodic_by = o.opt("periodicBy")?;
+        let start = o.opt("start")?;
+        let step = o.opt("step")?;
+        let timezone = o.opt("timezone")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDirectNumeration",
+                    "length",
+                    "padString",
+                    "periodicBy",
+                    "start",
+                    "step",
+                    "timezone",
+                ],
+            )?;
         Ok(Self {
-            is_direct_numeration: o.opt("isDirectNumeration")?,
-            length: o.opt("length")?,
-            pad_string: o.opt("padString")?,
-            periodic_by: o.opt("periodicBy")?,
-            start: o.opt("start")?,
-            step: o.opt("step")?,
-            timezone: o.opt("timezone")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDirectNumeration",
-                        "length",
-                        "padString",
-                        "periodicBy",
-                        "start",
-                        "step",
-                        "timezone",
-                    ],
-                )?,
+            is_direct_numeration,
+            length,
+            pad_string,
+            periodic_by,
+            start,
+            step,
+            timezone,
+            additional,
         })
     }
 }
@@ -180,13 +193,19 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let settings = o.opt("settings")?;
+        let template = o.opt("template")?;
+        let additional = o.rest(&["code", "id", "name", "settings", "template"])?;
         Ok(Self {
-            code: o.opt("code")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            settings: o.opt("settings")?,
-            template: o.opt("template")?,
-            additional: o.rest(&["code", "id", "name", "settings", "template"])?,
+            code,
+            id,
+            name,
+            settings,
+            template,
+            additional,
         })
     }
 }
@@ -219,26 +238,34 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_direct_numeration = o.opt("isDirectNumeration")?;
+        let length = o.opt("length")?;
+        let pad_string = o.opt("padString")?;
+        let periodic_by = o.opt("periodicBy")?;
+        let start = o.opt("start")?;
+        let step = o.opt("step")?;
+        let timezone = o.opt("timezone")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDirectNumeration",
+                    "length",
+                    "padString",
+                    "periodicBy",
+                    "start",
+                    "step",
+                    "timezone",
+                ],
+            )?;
         Ok(Self {
-            is_direct_numeration: o.opt("isDirectNumeration")?,
-            length: o.opt("length")?,
-            pad_string: o.opt("padString")?,
-            periodic_by: o.opt("periodicBy")?,
-            start: o.opt("start")?,
-            step: o.opt("step")?,
-            timezone: o.opt("timezone")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDirectNumeration",
-                        "length",
-                        "padString",
-                        "periodicBy",
-                        "start",
-                        "step",
-                        "timezone",
-                    ],
-                )?,
+            is_direct_numeration,
+            length,
+            pad_string,
+            periodic_by,
+            start,
+            step,
+            timezone,
+            additional,
         })
     }
 }
@@ -281,10 +308,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -329,10 +355,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -361,13 +386,19 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let settings = o.opt("settings")?;
+        let template = o.opt("template")?;
+        let additional = o.rest(&["code", "id", "name", "settings", "template"])?;
         Ok(Self {
-            code: o.opt("code")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            settings: o.opt("settings")?,
-            template: o.opt("template")?,
-            additional: o.rest(&["code", "id", "name", "settings", "template"])?,
+            code,
+            id,
+            name,
+            settings,
+            template,
+            additional,
         })
     }
 }
@@ -400,26 +431,34 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_direct_numeration = o.opt("isDirectNumeration")?;
+        let length = o.opt("length")?;
+        let pad_string = o.opt("padString")?;
+        let periodic_by = o.opt("periodicBy")?;
+        let start = o.opt("start")?;
+        let step = o.opt("step")?;
+        let timezone = o.opt("timezone")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDirectNumeration",
+                    "length",
+                    "padString",
+                    "periodicBy",
+                    "start",
+                    "step",
+                    "timezone",
+                ],
+            )?;
         Ok(Self {
-            is_direct_numeration: o.opt("isDirectNumeration")?,
-            length: o.opt("length")?,
-            pad_string: o.opt("padString")?,
-            periodic_by: o.opt("periodicBy")?,
-            start: o.opt("start")?,
-            step: o.opt("step")?,
-            timezone: o.opt("timezone")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDirectNumeration",
-                        "length",
-                        "padString",
-                        "periodicBy",
-                        "start",
-                        "step",
-                        "timezone",
-                    ],
-                )?,
+            is_direct_numeration,
+            length,
+            pad_string,
+            periodic_by,
+            start,
+            step,
+            timezone,
+            additional,
         })
     }
 }
@@ -465,10 +504,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            start: o.opt("start")?,
-            additional: o.rest(&["start"])?,
-        })
+        let start = o.opt("start")?;
+        let additional = o.rest(&["start"])?;
+        Ok(Self { start, additional })
     }
 }
 
@@ -495,12 +533,17 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let settings = o.opt("settings")?;
+        let template = o.opt("template")?;
+        let additional = o.rest(&["id", "name", "settings", "template"])?;
         Ok(Self {
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            settings: o.opt("settings")?,
-            template: o.opt("template")?,
-            additional: o.rest(&["id", "name", "settings", "template"])?,
+            id,
+            name,
+            settings,
+            template,
+            additional,
         })
     }
 }
@@ -533,26 +576,34 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_direct_numeration = o.opt("isDirectNumeration")?;
+        let length = o.opt("length")?;
+        let pad_string = o.opt("padString")?;
+        let periodic_by = o.opt("periodicBy")?;
+        let start = o.opt("start")?;
+        let step = o.opt("step")?;
+        let timezone = o.opt("timezone")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDirectNumeration",
+                    "length",
+                    "padString",
+                    "periodicBy",
+                    "start",
+                    "step",
+                    "timezone",
+                ],
+            )?;
         Ok(Self {
-            is_direct_numeration: o.opt("isDirectNumeration")?,
-            length: o.opt("length")?,
-            pad_string: o.opt("padString")?,
-            periodic_by: o.opt("periodicBy")?,
-            start: o.opt("start")?,
-            step: o.opt("step")?,
-            timezone: o.opt("timezone")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDirectNumeration",
-                        "length",
-                        "padString",
-                        "periodicBy",
-                        "start",
-                        "step",
-                        "timezone",
-                    ],
-                )?,
+            is_direct_numeration,
+            length,
+            pad_string,
+            periodic_by,
+            start,
+            step,
+            timezone,
+            additional,
         })
     }
 }
@@ -595,11 +646,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -623,11 +673,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.opt("name")?;
+        let settings = o.opt("settings")?;
+        let template = o.opt("template")?;
+        let additional = o.rest(&["name", "settings", "template"])?;
         Ok(Self {
-            name: o.opt("name")?,
-            settings: o.opt("settings")?,
-            template: o.opt("template")?,
-            additional: o.rest(&["name", "settings", "template"])?,
+            name,
+            settings,
+            template,
+            additional,
         })
     }
 }
@@ -653,11 +707,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bitrix_main_numerator_generator_sequent_number_generator = o
+            .opt("Bitrix_Main_Numerator_Generator_SequentNumberGenerator")?;
+        let additional = o
+            .rest(&["Bitrix_Main_Numerator_Generator_SequentNumberGenerator"])?;
         Ok(Self {
-            bitrix_main_numerator_generator_sequent_number_generator: o
-                .opt("Bitrix_Main_Numerator_Generator_SequentNumberGenerator")?,
-            additional: o
-                .rest(&["Bitrix_Main_Numerator_Generator_SequentNumberGenerator"])?,
+            bitrix_main_numerator_generator_sequent_number_generator,
+            additional,
         })
     }
 }
@@ -691,26 +747,34 @@ for UpdateRequestFieldsSettingsBitrixMainNumeratorGeneratorSequentNumberGenerato
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_direct_numeration = o.opt("isDirectNumeration")?;
+        let length = o.opt("length")?;
+        let pad_string = o.opt("padString")?;
+        let periodic_by = o.opt("periodicBy")?;
+        let start = o.opt("start")?;
+        let step = o.opt("step")?;
+        let timezone = o.opt("timezone")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDirectNumeration",
+                    "length",
+                    "padString",
+                    "periodicBy",
+                    "start",
+                    "step",
+                    "timezone",
+                ],
+            )?;
         Ok(Self {
-            is_direct_numeration: o.opt("isDirectNumeration")?,
-            length: o.opt("length")?,
-            pad_string: o.opt("padString")?,
-            periodic_by: o.opt("periodicBy")?,
-            start: o.opt("start")?,
-            step: o.opt("step")?,
-            timezone: o.opt("timezone")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDirectNumeration",
-                        "length",
-                        "padString",
-                        "periodicBy",
-                        "start",
-                        "step",
-                        "timezone",
-                    ],
-                )?,
+            is_direct_numeration,
+            length,
+            pad_string,
+            periodic_by,
+            start,
+            step,
+            timezone,
+            additional,
         })
     }
 }
@@ -742,13 +806,19 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let settings = o.opt("settings")?;
+        let template = o.opt("template")?;
+        let additional = o.rest(&["code", "id", "name", "settings", "template"])?;
         Ok(Self {
-            code: o.opt("code")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            settings: o.opt("settings")?,
-            template: o.opt("template")?,
-            additional: o.rest(&["code", "id", "name", "settings", "template"])?,
+            code,
+            id,
+            name,
+            settings,
+            template,
+            additional,
         })
     }
 }
@@ -781,26 +851,34 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_direct_numeration = o.opt("isDirectNumeration")?;
+        let length = o.opt("length")?;
+        let pad_string = o.opt("padString")?;
+        let periodic_by = o.opt("periodicBy")?;
+        let start = o.opt("start")?;
+        let step = o.opt("step")?;
+        let timezone = o.opt("timezone")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDirectNumeration",
+                    "length",
+                    "padString",
+                    "periodicBy",
+                    "start",
+                    "step",
+                    "timezone",
+                ],
+            )?;
         Ok(Self {
-            is_direct_numeration: o.opt("isDirectNumeration")?,
-            length: o.opt("length")?,
-            pad_string: o.opt("padString")?,
-            periodic_by: o.opt("periodicBy")?,
-            start: o.opt("start")?,
-            step: o.opt("step")?,
-            timezone: o.opt("timezone")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDirectNumeration",
-                        "length",
-                        "padString",
-                        "periodicBy",
-                        "start",
-                        "step",
-                        "timezone",
-                    ],
-                )?,
+            is_direct_numeration,
+            length,
+            pad_string,
+            periodic_by,
+            start,
+            step,
+            timezone,
+            additional,
         })
     }
 }

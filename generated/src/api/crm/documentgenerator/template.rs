@@ -37,10 +37,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -73,30 +72,40 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let file = o.req("file")?;
+        let name = o.req("name")?;
+        let numerator_id = o.req("numeratorId")?;
+        let region = o.req("region")?;
+        let sort = o.opt("sort")?;
+        let users = o.opt("users")?;
+        let with_stamps = o.opt("withStamps")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "entityTypeId",
+                    "file",
+                    "name",
+                    "numeratorId",
+                    "region",
+                    "sort",
+                    "users",
+                    "withStamps",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            entity_type_id: o.req("entityTypeId")?,
-            file: o.req("file")?,
-            name: o.req("name")?,
-            numerator_id: o.req("numeratorId")?,
-            region: o.req("region")?,
-            sort: o.opt("sort")?,
-            users: o.opt("users")?,
-            with_stamps: o.opt("withStamps")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "entityTypeId",
-                        "file",
-                        "name",
-                        "numeratorId",
-                        "region",
-                        "sort",
-                        "users",
-                        "withStamps",
-                    ],
-                )?,
+            active,
+            entity_type_id,
+            file,
+            name,
+            numerator_id,
+            region,
+            sort,
+            users,
+            with_stamps,
+            additional,
         })
     }
 }
@@ -153,44 +162,61 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let create_time = o.opt("createTime")?;
+        let download = o.opt("download")?;
+        let download_machine = o.opt("downloadMachine")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let id = o.opt("id")?;
+        let is_deleted = o.opt("isDeleted")?;
+        let module_id = o.opt("moduleId")?;
+        let name = o.opt("name")?;
+        let numerator_id = o.opt("numeratorId")?;
+        let region = o.opt("region")?;
+        let sort = o.opt("sort")?;
+        let update_time = o.opt("updateTime")?;
+        let users = o.opt("users")?;
+        let with_stamps = o.opt("withStamps")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "code",
+                    "createTime",
+                    "download",
+                    "downloadMachine",
+                    "entityTypeId",
+                    "id",
+                    "isDeleted",
+                    "moduleId",
+                    "name",
+                    "numeratorId",
+                    "region",
+                    "sort",
+                    "updateTime",
+                    "users",
+                    "withStamps",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            code: o.opt("code")?,
-            create_time: o.opt("createTime")?,
-            download: o.opt("download")?,
-            download_machine: o.opt("downloadMachine")?,
-            entity_type_id: o.opt("entityTypeId")?,
-            id: o.opt("id")?,
-            is_deleted: o.opt("isDeleted")?,
-            module_id: o.opt("moduleId")?,
-            name: o.opt("name")?,
-            numerator_id: o.opt("numeratorId")?,
-            region: o.opt("region")?,
-            sort: o.opt("sort")?,
-            update_time: o.opt("updateTime")?,
-            users: o.opt("users")?,
-            with_stamps: o.opt("withStamps")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "code",
-                        "createTime",
-                        "download",
-                        "downloadMachine",
-                        "entityTypeId",
-                        "id",
-                        "isDeleted",
-                        "moduleId",
-                        "name",
-                        "numeratorId",
-                        "region",
-                        "sort",
-                        "updateTime",
-                        "users",
-                        "withStamps",
-                    ],
-                )?,
+            active,
+            code,
+            create_time,
+            download,
+            download_machine,
+            entity_type_id,
+            id,
+            is_deleted,
+            module_id,
+            name,
+            numerator_id,
+            region,
+            sort,
+            update_time,
+            users,
+            with_stamps,
+            additional,
         })
     }
 }
@@ -233,10 +259,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -281,10 +306,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -340,44 +364,61 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let create_time = o.opt("createTime")?;
+        let download = o.opt("download")?;
+        let download_machine = o.opt("downloadMachine")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let id = o.opt("id")?;
+        let is_deleted = o.opt("isDeleted")?;
+        let module_id = o.opt("moduleId")?;
+        let name = o.opt("name")?;
+        let numerator_id = o.opt("numeratorId")?;
+        let region = o.opt("region")?;
+        let sort = o.opt("sort")?;
+        let update_time = o.opt("updateTime")?;
+        let users = o.opt("users")?;
+        let with_stamps = o.opt("withStamps")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "code",
+                    "createTime",
+                    "download",
+                    "downloadMachine",
+                    "entityTypeId",
+                    "id",
+                    "isDeleted",
+                    "moduleId",
+                    "name",
+                    "numeratorId",
+                    "region",
+                    "sort",
+                    "updateTime",
+                    "users",
+                    "withStamps",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            code: o.opt("code")?,
-            create_time: o.opt("createTime")?,
-            download: o.opt("download")?,
-            download_machine: o.opt("downloadMachine")?,
-            entity_type_id: o.opt("entityTypeId")?,
-            id: o.opt("id")?,
-            is_deleted: o.opt("isDeleted")?,
-            module_id: o.opt("moduleId")?,
-            name: o.opt("name")?,
-            numerator_id: o.opt("numeratorId")?,
-            region: o.opt("region")?,
-            sort: o.opt("sort")?,
-            update_time: o.opt("updateTime")?,
-            users: o.opt("users")?,
-            with_stamps: o.opt("withStamps")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "code",
-                        "createTime",
-                        "download",
-                        "downloadMachine",
-                        "entityTypeId",
-                        "id",
-                        "isDeleted",
-                        "moduleId",
-                        "name",
-                        "numeratorId",
-                        "region",
-                        "sort",
-                        "updateTime",
-                        "users",
-                        "withStamps",
-                    ],
-                )?,
+            active,
+            code,
+            create_time,
+            download,
+            download_machine,
+            entity_type_id,
+            id,
+            is_deleted,
+            module_id,
+            name,
+            numerator_id,
+            region,
+            sort,
+            update_time,
+            users,
+            with_stamps,
+            additional,
         })
     }
 }
@@ -426,12 +467,17 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.opt("entityId")?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let id = o.req("id")?;
+        let values = o.opt("values")?;
+        let additional = o.rest(&["entityId", "entityTypeId", "id", "values"])?;
         Ok(Self {
-            entity_id: o.opt("entityId")?,
-            entity_type_id: o.req("entityTypeId")?,
-            id: o.req("id")?,
-            values: o.opt("values")?,
-            additional: o.rest(&["entityId", "entityTypeId", "id", "values"])?,
+            entity_id,
+            entity_type_id,
+            id,
+            values,
+            additional,
         })
     }
 }
@@ -549,74 +595,106 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequestValues {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let client_email = o.opt("ClientEmail")?;
+        let client_phone = o.opt("ClientPhone")?;
+        let client_web = o.opt("ClientWeb")?;
+        let document_create_time = o.opt("DocumentCreateTime")?;
+        let document_number = o.opt("DocumentNumber")?;
+        let document_title = o.opt("DocumentTitle")?;
+        let my_company = o.opt("MY_COMPANY")?;
+        let my_company_assigned_email = o.opt("MyCompanyAssignedEmail")?;
+        let my_company_assigned_last_name = o.opt("MyCompanyAssignedLastName")?;
+        let my_company_assigned_name = o.opt("MyCompanyAssignedName")?;
+        let my_company_assigned_personal_phone = o
+            .opt("MyCompanyAssignedPersonalPhone")?;
+        let my_company_email = o.opt("MyCompanyEmail")?;
+        let my_company_phone = o.opt("MyCompanyPhone")?;
+        let my_company_requisite_registered_address_text = o
+            .opt("MyCompanyRequisiteRegisteredAddressText")?;
+        let my_company_requisite_rq_company_name = o
+            .opt("MyCompanyRequisiteRqCompanyName")?;
+        let my_company_uf_logo = o.opt("MyCompanyUfLogo")?;
+        let my_company_web = o.opt("MyCompanyWeb")?;
+        let products_index = o.opt("ProductsIndex")?;
+        let products_product_measure_name = o.opt("ProductsProductMeasureName")?;
+        let products_product_name = o.opt("ProductsProductName")?;
+        let products_product_price_raw = o.opt("ProductsProductPriceRaw")?;
+        let products_product_price_raw_sum = o.opt("ProductsProductPriceRawSum")?;
+        let products_product_quantity = o.opt("ProductsProductQuantity")?;
+        let requisite_registered_address_text = o.opt("RequisiteRegisteredAddressText")?;
+        let requisite_rq_company_name = o.opt("RequisiteRqCompanyName")?;
+        let taxes_tax_rate = o.opt("TaxesTaxRate")?;
+        let taxes_tax_title = o.opt("TaxesTaxTitle")?;
+        let taxes_tax_value = o.opt("TaxesTaxValue")?;
+        let total_raw = o.opt("TotalRaw")?;
+        let total_sum = o.opt("TotalSum")?;
+        let additional = o
+            .rest(
+                &[
+                    "ClientEmail",
+                    "ClientPhone",
+                    "ClientWeb",
+                    "DocumentCreateTime",
+                    "DocumentNumber",
+                    "DocumentTitle",
+                    "MY_COMPANY",
+                    "MyCompanyAssignedEmail",
+                    "MyCompanyAssignedLastName",
+                    "MyCompanyAssignedName",
+                    "MyCompanyAssignedPersonalPhone",
+                    "MyCompanyEmail",
+                    "MyCompanyPhone",
+                    "MyCompanyRequisiteRegisteredAddressText",
+                    "MyCompanyRequisiteRqCompanyName",
+                    "MyCompanyUfLogo",
+                    "MyCompanyWeb",
+                    "ProductsIndex",
+                    "ProductsProductMeasureName",
+                    "ProductsProductName",
+                    "ProductsProductPriceRaw",
+                    "ProductsProductPriceRawSum",
+                    "ProductsProductQuantity",
+                    "RequisiteRegisteredAddressText",
+                    "RequisiteRqCompanyName",
+                    "TaxesTaxRate",
+                    "TaxesTaxTitle",
+                    "TaxesTaxValue",
+                    "TotalRaw",
+                    "TotalSum",
+                ],
+            )?;
         Ok(Self {
-            client_email: o.opt("ClientEmail")?,
-            client_phone: o.opt("ClientPhone")?,
-            client_web: o.opt("ClientWeb")?,
-            document_create_time: o.opt("DocumentCreateTime")?,
-            document_number: o.opt("DocumentNumber")?,
-            document_title: o.opt("DocumentTitle")?,
-            my_company: o.opt("MY_COMPANY")?,
-            my_company_assigned_email: o.opt("MyCompanyAssignedEmail")?,
-            my_company_assigned_last_name: o.opt("MyCompanyAssignedLastName")?,
-            my_company_assigned_name: o.opt("MyCompanyAssignedName")?,
-            my_company_assigned_personal_phone: o.opt("MyCompanyAssignedPersonalPhone")?,
-            my_company_email: o.opt("MyCompanyEmail")?,
-            my_company_phone: o.opt("MyCompanyPhone")?,
-            my_company_requisite_registered_address_text: o
-                .opt("MyCompanyRequisiteRegisteredAddressText")?,
-            my_company_requisite_rq_company_name: o
-                .opt("MyCompanyRequisiteRqCompanyName")?,
-            my_company_uf_logo: o.opt("MyCompanyUfLogo")?,
-            my_company_web: o.opt("MyCompanyWeb")?,
-            products_index: o.opt("ProductsIndex")?,
-            products_product_measure_name: o.opt("ProductsProductMeasureName")?,
-            products_product_name: o.opt("ProductsProductName")?,
-            products_product_price_raw: o.opt("ProductsProductPriceRaw")?,
-            products_product_price_raw_sum: o.opt("ProductsProductPriceRawSum")?,
-            products_product_quantity: o.opt("ProductsProductQuantity")?,
-            requisite_registered_address_text: o.opt("RequisiteRegisteredAddressText")?,
-            requisite_rq_company_name: o.opt("RequisiteRqCompanyName")?,
-            taxes_tax_rate: o.opt("TaxesTaxRate")?,
-            taxes_tax_title: o.opt("TaxesTaxTitle")?,
-            taxes_tax_value: o.opt("TaxesTaxValue")?,
-            total_raw: o.opt("TotalRaw")?,
-            total_sum: o.opt("TotalSum")?,
-            additional: o
-                .rest(
-                    &[
-                        "ClientEmail",
-                        "ClientPhone",
-                        "ClientWeb",
-                        "DocumentCreateTime",
-                        "DocumentNumber",
-                        "DocumentTitle",
-                        "MY_COMPANY",
-                        "MyCompanyAssignedEmail",
-                        "MyCompanyAssignedLastName",
-                        "MyCompanyAssignedName",
-                        "MyCompanyAssignedPersonalPhone",
-                        "MyCompanyEmail",
-                        "MyCompanyPhone",
-                        "MyCompanyRequisiteRegisteredAddressText",
-                        "MyCompanyRequisiteRqCompanyName",
-                        "MyCompanyUfLogo",
-                        "MyCompanyWeb",
-                        "ProductsIndex",
-                        "ProductsProductMeasureName",
-                        "ProductsProductName",
-                        "ProductsProductPriceRaw",
-                        "ProductsProductPriceRawSum",
-                        "ProductsProductQuantity",
-                        "RequisiteRegisteredAddressText",
-                        "RequisiteRqCompanyName",
-                        "TaxesTaxRate",
-                        "TaxesTaxTitle",
-                        "TaxesTaxValue",
-                        "TotalRaw",
-                        "TotalSum",
-                    ],
-                )?,
+            client_email,
+            client_phone,
+            client_web,
+            document_create_time,
+            document_number,
+            document_title,
+            my_company,
+            my_company_assigned_email,
+            my_company_assigned_last_name,
+            my_company_assigned_name,
+            my_company_assigned_personal_phone,
+            my_company_email,
+            my_company_phone,
+            my_company_requisite_registered_address_text,
+            my_company_requisite_rq_company_name,
+            my_company_uf_logo,
+            my_company_web,
+            products_index,
+            products_product_measure_name,
+            products_product_name,
+            products_product_price_raw,
+            products_product_price_raw_sum,
+            products_product_quantity,
+            requisite_registered_address_text,
+            requisite_rq_company_name,
+            taxes_tax_rate,
+            taxes_tax_title,
+            taxes_tax_value,
+            total_raw,
+            total_sum,
+            additional,
         })
     }
 }
@@ -638,9 +716,11 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let template_fields = o.opt("templateFields")?;
+        let additional = o.rest(&["templateFields"])?;
         Ok(Self {
-            template_fields: o.opt("templateFields")?,
-            additional: o.rest(&["templateFields"])?,
+            template_fields,
+            additional,
         })
     }
 }
@@ -674,18 +754,24 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseTemplateFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chain = o.opt("chain")?;
+        let default = o.opt("default")?;
+        let group = o.opt("group")?;
+        let required = o.opt("required")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let value = o.opt("value")?;
+        let additional = o
+            .rest(&["chain", "default", "group", "required", "title", "type", "value"])?;
         Ok(Self {
-            chain: o.opt("chain")?,
-            default: o.opt("default")?,
-            group: o.opt("group")?,
-            required: o.opt("required")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            value: o.opt("value")?,
-            additional: o
-                .rest(
-                    &["chain", "default", "group", "required", "title", "type", "value"],
-                )?,
+            chain,
+            default,
+            group,
+            required,
+            title,
+            type_,
+            value,
+            additional,
         })
     }
 }
@@ -737,12 +823,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -798,44 +889,61 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let create_time = o.opt("createTime")?;
+        let download = o.opt("download")?;
+        let download_machine = o.opt("downloadMachine")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let id = o.opt("id")?;
+        let is_deleted = o.opt("isDeleted")?;
+        let module_id = o.opt("moduleId")?;
+        let name = o.opt("name")?;
+        let numerator_id = o.opt("numeratorId")?;
+        let region = o.opt("region")?;
+        let sort = o.opt("sort")?;
+        let update_time = o.opt("updateTime")?;
+        let users = o.opt("users")?;
+        let with_stamps = o.opt("withStamps")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "code",
+                    "createTime",
+                    "download",
+                    "downloadMachine",
+                    "entityTypeId",
+                    "id",
+                    "isDeleted",
+                    "moduleId",
+                    "name",
+                    "numeratorId",
+                    "region",
+                    "sort",
+                    "updateTime",
+                    "users",
+                    "withStamps",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            code: o.opt("code")?,
-            create_time: o.opt("createTime")?,
-            download: o.opt("download")?,
-            download_machine: o.opt("downloadMachine")?,
-            entity_type_id: o.opt("entityTypeId")?,
-            id: o.opt("id")?,
-            is_deleted: o.opt("isDeleted")?,
-            module_id: o.opt("moduleId")?,
-            name: o.opt("name")?,
-            numerator_id: o.opt("numeratorId")?,
-            region: o.opt("region")?,
-            sort: o.opt("sort")?,
-            update_time: o.opt("updateTime")?,
-            users: o.opt("users")?,
-            with_stamps: o.opt("withStamps")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "code",
-                        "createTime",
-                        "download",
-                        "downloadMachine",
-                        "entityTypeId",
-                        "id",
-                        "isDeleted",
-                        "moduleId",
-                        "name",
-                        "numeratorId",
-                        "region",
-                        "sort",
-                        "updateTime",
-                        "users",
-                        "withStamps",
-                    ],
-                )?,
+            active,
+            code,
+            create_time,
+            download,
+            download_machine,
+            entity_type_id,
+            id,
+            is_deleted,
+            module_id,
+            name,
+            numerator_id,
+            region,
+            sort,
+            update_time,
+            users,
+            with_stamps,
+            additional,
         })
     }
 }
@@ -857,10 +965,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            templates: o.opt("templates")?,
-            additional: o.rest(&["templates"])?,
-        })
+        let templates = o.opt("templates")?;
+        let additional = o.rest(&["templates"])?;
+        Ok(Self { templates, additional })
     }
 }
 
@@ -903,11 +1010,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -946,30 +1052,40 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let file = o.opt("file")?;
+        let name = o.opt("name")?;
+        let numerator_id = o.opt("numeratorId")?;
+        let region = o.opt("region")?;
+        let sort = o.opt("sort")?;
+        let users = o.opt("users")?;
+        let with_stamps = o.opt("withStamps")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "entityTypeId",
+                    "file",
+                    "name",
+                    "numeratorId",
+                    "region",
+                    "sort",
+                    "users",
+                    "withStamps",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            entity_type_id: o.opt("entityTypeId")?,
-            file: o.opt("file")?,
-            name: o.opt("name")?,
-            numerator_id: o.opt("numeratorId")?,
-            region: o.opt("region")?,
-            sort: o.opt("sort")?,
-            users: o.opt("users")?,
-            with_stamps: o.opt("withStamps")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "entityTypeId",
-                        "file",
-                        "name",
-                        "numeratorId",
-                        "region",
-                        "sort",
-                        "users",
-                        "withStamps",
-                    ],
-                )?,
+            active,
+            entity_type_id,
+            file,
+            name,
+            numerator_id,
+            region,
+            sort,
+            users,
+            with_stamps,
+            additional,
         })
     }
 }
@@ -1026,44 +1142,61 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let code = o.opt("code")?;
+        let create_time = o.opt("createTime")?;
+        let download = o.opt("download")?;
+        let download_machine = o.opt("downloadMachine")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let id = o.opt("id")?;
+        let is_deleted = o.opt("isDeleted")?;
+        let module_id = o.opt("moduleId")?;
+        let name = o.opt("name")?;
+        let numerator_id = o.opt("numeratorId")?;
+        let region = o.opt("region")?;
+        let sort = o.opt("sort")?;
+        let update_time = o.opt("updateTime")?;
+        let users = o.opt("users")?;
+        let with_stamps = o.opt("withStamps")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "code",
+                    "createTime",
+                    "download",
+                    "downloadMachine",
+                    "entityTypeId",
+                    "id",
+                    "isDeleted",
+                    "moduleId",
+                    "name",
+                    "numeratorId",
+                    "region",
+                    "sort",
+                    "updateTime",
+                    "users",
+                    "withStamps",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            code: o.opt("code")?,
-            create_time: o.opt("createTime")?,
-            download: o.opt("download")?,
-            download_machine: o.opt("downloadMachine")?,
-            entity_type_id: o.opt("entityTypeId")?,
-            id: o.opt("id")?,
-            is_deleted: o.opt("isDeleted")?,
-            module_id: o.opt("moduleId")?,
-            name: o.opt("name")?,
-            numerator_id: o.opt("numeratorId")?,
-            region: o.opt("region")?,
-            sort: o.opt("sort")?,
-            update_time: o.opt("updateTime")?,
-            users: o.opt("users")?,
-            with_stamps: o.opt("withStamps")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "code",
-                        "createTime",
-                        "download",
-                        "downloadMachine",
-                        "entityTypeId",
-                        "id",
-                        "isDeleted",
-                        "moduleId",
-                        "name",
-                        "numeratorId",
-                        "region",
-                        "sort",
-                        "updateTime",
-                        "users",
-                        "withStamps",
-                    ],
-                )?,
+            active,
+            code,
+            create_time,
+            download,
+            download_machine,
+            entity_type_id,
+            id,
+            is_deleted,
+            module_id,
+            name,
+            numerator_id,
+            region,
+            sort,
+            update_time,
+            users,
+            with_stamps,
+            additional,
         })
     }
 }

@@ -36,10 +36,9 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            entity_type_id: o.opt("entityTypeId")?,
-            additional: o.rest(&["entityTypeId"])?,
-        })
+        let entity_type_id = o.opt("entityTypeId")?;
+        let additional = o.rest(&["entityTypeId"])?;
+        Ok(Self { entity_type_id, additional })
     }
 }
 
@@ -68,11 +67,15 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let field_code = o.opt("fieldCode")?;
+        let field_title = o.opt("fieldTitle")?;
+        let additional = o.rest(&["entityTypeId", "fieldCode", "fieldTitle"])?;
         Ok(Self {
-            entity_type_id: o.opt("entityTypeId")?,
-            field_code: o.opt("fieldCode")?,
-            field_title: o.opt("fieldTitle")?,
-            additional: o.rest(&["entityTypeId", "fieldCode", "fieldTitle"])?,
+            entity_type_id,
+            field_code,
+            field_title,
+            additional,
         })
     }
 }
@@ -114,7 +117,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -141,11 +145,15 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let field_code = o.opt("fieldCode")?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["entityTypeId", "fieldCode", "id"])?;
         Ok(Self {
-            entity_type_id: o.opt("entityTypeId")?,
-            field_code: o.opt("fieldCode")?,
-            id: o.opt("id")?,
-            additional: o.rest(&["entityTypeId", "fieldCode", "id"])?,
+            entity_type_id,
+            field_code,
+            id,
+            additional,
         })
     }
 }
@@ -191,10 +199,13 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let field_code = o.req("fieldCode")?;
+        let additional = o.rest(&["entityTypeId", "fieldCode"])?;
         Ok(Self {
-            entity_type_id: o.req("entityTypeId")?,
-            field_code: o.req("fieldCode")?,
-            additional: o.rest(&["entityTypeId", "fieldCode"])?,
+            entity_type_id,
+            field_code,
+            additional,
         })
     }
 }
@@ -218,10 +229,9 @@ impl ::bitrix24_runtime::loose::Loose for RegisterResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -267,10 +277,9 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 

@@ -31,7 +31,8 @@ impl ::bitrix24_runtime::loose::Loose for ModeRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -60,12 +61,17 @@ impl ::bitrix24_runtime::loose::Loose for ModeResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let symbol_code = o.opt("SYMBOL_CODE")?;
+        let symbol_code_short = o.opt("SYMBOL_CODE_SHORT")?;
+        let additional = o.rest(&["ID", "NAME", "SYMBOL_CODE", "SYMBOL_CODE_SHORT"])?;
         Ok(Self {
-            id: o.opt("ID")?,
-            name: o.opt("NAME")?,
-            symbol_code: o.opt("SYMBOL_CODE")?,
-            symbol_code_short: o.opt("SYMBOL_CODE_SHORT")?,
-            additional: o.rest(&["ID", "NAME", "SYMBOL_CODE", "SYMBOL_CODE_SHORT"])?,
+            id,
+            name,
+            symbol_code,
+            symbol_code_short,
+            additional,
         })
     }
 }

@@ -40,10 +40,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.opt("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.opt("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -89,10 +88,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -138,10 +136,9 @@ impl ::bitrix24_runtime::loose::Loose for ExposeRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -185,7 +182,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -234,38 +232,52 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let counter_repeat = o.opt("COUNTER_REPEAT")?;
+        let email_id = o.opt("EMAIL_ID")?;
+        let id = o.opt("ID")?;
+        let invoice_id = o.opt("INVOICE_ID")?;
+        let is_limit = o.opt("IS_LIMIT")?;
+        let last_execution = o.opt("LAST_EXECUTION")?;
+        let limit_date = o.opt("LIMIT_DATE")?;
+        let limit_repeat = o.opt("LIMIT_REPEAT")?;
+        let next_execution = o.opt("NEXT_EXECUTION")?;
+        let params = o.opt("PARAMS")?;
+        let send_bill = o.opt("SEND_BILL")?;
+        let start_date = o.opt("START_DATE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "COUNTER_REPEAT",
+                    "EMAIL_ID",
+                    "ID",
+                    "INVOICE_ID",
+                    "IS_LIMIT",
+                    "LAST_EXECUTION",
+                    "LIMIT_DATE",
+                    "LIMIT_REPEAT",
+                    "NEXT_EXECUTION",
+                    "PARAMS",
+                    "SEND_BILL",
+                    "START_DATE",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            counter_repeat: o.opt("COUNTER_REPEAT")?,
-            email_id: o.opt("EMAIL_ID")?,
-            id: o.opt("ID")?,
-            invoice_id: o.opt("INVOICE_ID")?,
-            is_limit: o.opt("IS_LIMIT")?,
-            last_execution: o.opt("LAST_EXECUTION")?,
-            limit_date: o.opt("LIMIT_DATE")?,
-            limit_repeat: o.opt("LIMIT_REPEAT")?,
-            next_execution: o.opt("NEXT_EXECUTION")?,
-            params: o.opt("PARAMS")?,
-            send_bill: o.opt("SEND_BILL")?,
-            start_date: o.opt("START_DATE")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "COUNTER_REPEAT",
-                        "EMAIL_ID",
-                        "ID",
-                        "INVOICE_ID",
-                        "IS_LIMIT",
-                        "LAST_EXECUTION",
-                        "LIMIT_DATE",
-                        "LIMIT_REPEAT",
-                        "NEXT_EXECUTION",
-                        "PARAMS",
-                        "SEND_BILL",
-                        "START_DATE",
-                    ],
-                )?,
+            active,
+            counter_repeat,
+            email_id,
+            id,
+            invoice_id,
+            is_limit,
+            last_execution,
+            limit_date,
+            limit_repeat,
+            next_execution,
+            params,
+            send_bill,
+            start_date,
+            additional,
         })
     }
 }
@@ -309,10 +321,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -356,7 +367,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -404,11 +416,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.opt("fields")?,
-            id: o.opt("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.opt("fields")?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 

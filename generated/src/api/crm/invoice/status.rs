@@ -38,10 +38,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -86,10 +85,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -147,26 +145,26 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let id = o.opt("ID")?;
+        let name = o.req("NAME")?;
+        let name_init = o.opt("NAME_INIT")?;
+        let sort = o.req("SORT")?;
+        let status_id = o.opt("STATUS_ID")?;
+        let system = o.opt("SYSTEM")?;
+        let additional = o
+            .rest(
+                &["ENTITY_ID", "ID", "NAME", "NAME_INIT", "SORT", "STATUS_ID", "SYSTEM"],
+            )?;
         Ok(Self {
-            entity_id: o.opt("ENTITY_ID")?,
-            id: o.opt("ID")?,
-            name: o.req("NAME")?,
-            name_init: o.opt("NAME_INIT")?,
-            sort: o.req("SORT")?,
-            status_id: o.opt("STATUS_ID")?,
-            system: o.opt("SYSTEM")?,
-            additional: o
-                .rest(
-                    &[
-                        "ENTITY_ID",
-                        "ID",
-                        "NAME",
-                        "NAME_INIT",
-                        "SORT",
-                        "STATUS_ID",
-                        "SYSTEM",
-                    ],
-                )?,
+            entity_id,
+            id,
+            name,
+            name_init,
+            sort,
+            status_id,
+            system,
+            additional,
         })
     }
 }
@@ -200,26 +198,26 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let name_init = o.opt("NAME_INIT")?;
+        let sort = o.opt("SORT")?;
+        let status_id = o.opt("STATUS_ID")?;
+        let system = o.opt("SYSTEM")?;
+        let additional = o
+            .rest(
+                &["ENTITY_ID", "ID", "NAME", "NAME_INIT", "SORT", "STATUS_ID", "SYSTEM"],
+            )?;
         Ok(Self {
-            entity_id: o.opt("ENTITY_ID")?,
-            id: o.opt("ID")?,
-            name: o.opt("NAME")?,
-            name_init: o.opt("NAME_INIT")?,
-            sort: o.opt("SORT")?,
-            status_id: o.opt("STATUS_ID")?,
-            system: o.opt("SYSTEM")?,
-            additional: o
-                .rest(
-                    &[
-                        "ENTITY_ID",
-                        "ID",
-                        "NAME",
-                        "NAME_INIT",
-                        "SORT",
-                        "STATUS_ID",
-                        "SYSTEM",
-                    ],
-                )?,
+            entity_id,
+            id,
+            name,
+            name_init,
+            sort,
+            status_id,
+            system,
+            additional,
         })
     }
 }
@@ -262,10 +260,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -309,7 +306,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -355,11 +353,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 

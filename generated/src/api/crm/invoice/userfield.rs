@@ -40,11 +40,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            list: o.opt("LIST")?,
-            fields: o.opt("fields")?,
-            additional: o.rest(&["LIST", "fields"])?,
-        })
+        let list = o.opt("LIST")?;
+        let fields = o.opt("fields")?;
+        let additional = o.rest(&["LIST", "fields"])?;
+        Ok(Self { list, fields, additional })
     }
 }
 
@@ -90,10 +89,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -139,10 +137,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -190,11 +187,10 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            additional: o.rest(&["filter", "order"])?,
-        })
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let additional = o.rest(&["filter", "order"])?;
+        Ok(Self { filter, order, additional })
     }
 }
 
@@ -244,11 +240,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let list = o.opt("LIST")?;
+        let fields = o.opt("fields")?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["LIST", "fields", "id"])?;
         Ok(Self {
-            list: o.opt("LIST")?,
-            fields: o.opt("fields")?,
-            id: o.opt("id")?,
-            additional: o.rest(&["LIST", "fields", "id"])?,
+            list,
+            fields,
+            id,
+            additional,
         })
     }
 }

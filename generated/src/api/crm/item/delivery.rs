@@ -33,10 +33,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -88,12 +87,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.req("entityId")?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let additional = o.rest(&["entityId", "entityTypeId", "filter", "order"])?;
         Ok(Self {
-            entity_id: o.req("entityId")?,
-            entity_type_id: o.req("entityTypeId")?,
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            additional: o.rest(&["entityId", "entityTypeId", "filter", "order"])?,
+            entity_id,
+            entity_type_id,
+            filter,
+            order,
+            additional,
         })
     }
 }

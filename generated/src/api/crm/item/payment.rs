@@ -47,10 +47,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.req("entityId")?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let additional = o.rest(&["entityId", "entityTypeId"])?;
         Ok(Self {
-            entity_id: o.req("entityId")?,
-            entity_type_id: o.req("entityTypeId")?,
-            additional: o.rest(&["entityId", "entityTypeId"])?,
+            entity_id,
+            entity_type_id,
+            additional,
         })
     }
 }
@@ -96,10 +99,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -144,10 +146,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -199,12 +200,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.req("entityId")?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let additional = o.rest(&["entityId", "entityTypeId", "filter", "order"])?;
         Ok(Self {
-            entity_id: o.req("entityId")?,
-            entity_type_id: o.req("entityTypeId")?,
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            additional: o.rest(&["entityId", "entityTypeId", "filter", "order"])?,
+            entity_id,
+            entity_type_id,
+            filter,
+            order,
+            additional,
         })
     }
 }
@@ -250,10 +256,9 @@ impl ::bitrix24_runtime::loose::Loose for PayRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -298,10 +303,9 @@ impl ::bitrix24_runtime::loose::Loose for UnpayRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -347,11 +351,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -376,10 +379,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let paid = o.opt("paid")?;
+        let pay_system_id = o.opt("paySystemId")?;
+        let additional = o.rest(&["paid", "paySystemId"])?;
         Ok(Self {
-            paid: o.opt("paid")?,
-            pay_system_id: o.opt("paySystemId")?,
-            additional: o.rest(&["paid", "paySystemId"])?,
+            paid,
+            pay_system_id,
+            additional,
         })
     }
 }

@@ -39,10 +39,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -89,38 +88,52 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let discount_rate = o.opt("discountRate")?;
+        let discount_sum = o.opt("discountSum")?;
+        let discount_type_id = o.opt("discountTypeId")?;
+        let measure_code = o.opt("measureCode")?;
+        let owner_id = o.req("ownerId")?;
+        let owner_type = o.req("ownerType")?;
+        let price = o.opt("price")?;
+        let product_id = o.opt("productId")?;
+        let product_name = o.opt("productName")?;
+        let quantity = o.opt("quantity")?;
+        let sort = o.opt("sort")?;
+        let tax_included = o.opt("taxIncluded")?;
+        let tax_rate = o.opt("taxRate")?;
+        let additional = o
+            .rest(
+                &[
+                    "discountRate",
+                    "discountSum",
+                    "discountTypeId",
+                    "measureCode",
+                    "ownerId",
+                    "ownerType",
+                    "price",
+                    "productId",
+                    "productName",
+                    "quantity",
+                    "sort",
+                    "taxIncluded",
+                    "taxRate",
+                ],
+            )?;
         Ok(Self {
-            discount_rate: o.opt("discountRate")?,
-            discount_sum: o.opt("discountSum")?,
-            discount_type_id: o.opt("discountTypeId")?,
-            measure_code: o.opt("measureCode")?,
-            owner_id: o.req("ownerId")?,
-            owner_type: o.req("ownerType")?,
-            price: o.opt("price")?,
-            product_id: o.opt("productId")?,
-            product_name: o.opt("productName")?,
-            quantity: o.opt("quantity")?,
-            sort: o.opt("sort")?,
-            tax_included: o.opt("taxIncluded")?,
-            tax_rate: o.opt("taxRate")?,
-            additional: o
-                .rest(
-                    &[
-                        "discountRate",
-                        "discountSum",
-                        "discountTypeId",
-                        "measureCode",
-                        "ownerId",
-                        "ownerType",
-                        "price",
-                        "productId",
-                        "productName",
-                        "quantity",
-                        "sort",
-                        "taxIncluded",
-                        "taxRate",
-                    ],
-                )?,
+            discount_rate,
+            discount_sum,
+            discount_type_id,
+            measure_code,
+            owner_id,
+            owner_type,
+            price,
+            product_id,
+            product_name,
+            quantity,
+            sort,
+            tax_included,
+            tax_rate,
+            additional,
         })
     }
 }
@@ -146,10 +159,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            product_row: o.opt("productRow")?,
-            additional: o.rest(&["productRow"])?,
-        })
+        let product_row = o.opt("productRow")?;
+        let additional = o.rest(&["productRow"])?;
+        Ok(Self { product_row, additional })
     }
 }
 
@@ -212,56 +224,79 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseProductRow {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let customized = o.opt("customized")?;
+        let discount_rate = o.opt("discountRate")?;
+        let discount_sum = o.opt("discountSum")?;
+        let discount_type_id = o.opt("discountTypeId")?;
+        let id = o.opt("id")?;
+        let measure_code = o.opt("measureCode")?;
+        let measure_name = o.opt("measureName")?;
+        let owner_id = o.opt("ownerId")?;
+        let owner_type = o.opt("ownerType")?;
+        let price = o.opt("price")?;
+        let price_account = o.opt("priceAccount")?;
+        let price_brutto = o.opt("priceBrutto")?;
+        let price_exclusive = o.opt("priceExclusive")?;
+        let price_netto = o.opt("priceNetto")?;
+        let product_id = o.opt("productId")?;
+        let product_name = o.opt("productName")?;
+        let quantity = o.opt("quantity")?;
+        let sort = o.opt("sort")?;
+        let tax_included = o.opt("taxIncluded")?;
+        let tax_rate = o.opt("taxRate")?;
+        let type_ = o.opt("type")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "customized",
+                    "discountRate",
+                    "discountSum",
+                    "discountTypeId",
+                    "id",
+                    "measureCode",
+                    "measureName",
+                    "ownerId",
+                    "ownerType",
+                    "price",
+                    "priceAccount",
+                    "priceBrutto",
+                    "priceExclusive",
+                    "priceNetto",
+                    "productId",
+                    "productName",
+                    "quantity",
+                    "sort",
+                    "taxIncluded",
+                    "taxRate",
+                    "type",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            customized: o.opt("customized")?,
-            discount_rate: o.opt("discountRate")?,
-            discount_sum: o.opt("discountSum")?,
-            discount_type_id: o.opt("discountTypeId")?,
-            id: o.opt("id")?,
-            measure_code: o.opt("measureCode")?,
-            measure_name: o.opt("measureName")?,
-            owner_id: o.opt("ownerId")?,
-            owner_type: o.opt("ownerType")?,
-            price: o.opt("price")?,
-            price_account: o.opt("priceAccount")?,
-            price_brutto: o.opt("priceBrutto")?,
-            price_exclusive: o.opt("priceExclusive")?,
-            price_netto: o.opt("priceNetto")?,
-            product_id: o.opt("productId")?,
-            product_name: o.opt("productName")?,
-            quantity: o.opt("quantity")?,
-            sort: o.opt("sort")?,
-            tax_included: o.opt("taxIncluded")?,
-            tax_rate: o.opt("taxRate")?,
-            type_: o.opt("type")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "customized",
-                        "discountRate",
-                        "discountSum",
-                        "discountTypeId",
-                        "id",
-                        "measureCode",
-                        "measureName",
-                        "ownerId",
-                        "ownerType",
-                        "price",
-                        "priceAccount",
-                        "priceBrutto",
-                        "priceExclusive",
-                        "priceNetto",
-                        "productId",
-                        "productName",
-                        "quantity",
-                        "sort",
-                        "taxIncluded",
-                        "taxRate",
-                        "type",
-                        "xmlId",
-                    ],
-                )?,
+            customized,
+            discount_rate,
+            discount_sum,
+            discount_type_id,
+            id,
+            measure_code,
+            measure_name,
+            owner_id,
+            owner_type,
+            price,
+            price_account,
+            price_brutto,
+            price_exclusive,
+            price_netto,
+            product_id,
+            product_name,
+            quantity,
+            sort,
+            tax_included,
+            tax_rate,
+            type_,
+            xml_id,
+            additional,
         })
     }
 }
@@ -310,10 +345,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -363,7 +397,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -384,10 +419,9 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.opt("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.opt("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -448,54 +482,76 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let customized = o.opt("customized")?;
+        let discount_rate = o.opt("discountRate")?;
+        let discount_sum = o.opt("discountSum")?;
+        let discount_type_id = o.opt("discountTypeId")?;
+        let id = o.opt("id")?;
+        let measure_code = o.opt("measureCode")?;
+        let measure_name = o.opt("measureName")?;
+        let owner_id = o.opt("ownerId")?;
+        let owner_type = o.opt("ownerType")?;
+        let price = o.opt("price")?;
+        let price_brutto = o.opt("priceBrutto")?;
+        let price_exclusive = o.opt("priceExclusive")?;
+        let price_netto = o.opt("priceNetto")?;
+        let product_id = o.opt("productId")?;
+        let product_name = o.opt("productName")?;
+        let quantity = o.opt("quantity")?;
+        let sort = o.opt("sort")?;
+        let store_id = o.opt("storeId")?;
+        let tax_included = o.opt("taxIncluded")?;
+        let tax_rate = o.opt("taxRate")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "customized",
+                    "discountRate",
+                    "discountSum",
+                    "discountTypeId",
+                    "id",
+                    "measureCode",
+                    "measureName",
+                    "ownerId",
+                    "ownerType",
+                    "price",
+                    "priceBrutto",
+                    "priceExclusive",
+                    "priceNetto",
+                    "productId",
+                    "productName",
+                    "quantity",
+                    "sort",
+                    "storeId",
+                    "taxIncluded",
+                    "taxRate",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            customized: o.opt("customized")?,
-            discount_rate: o.opt("discountRate")?,
-            discount_sum: o.opt("discountSum")?,
-            discount_type_id: o.opt("discountTypeId")?,
-            id: o.opt("id")?,
-            measure_code: o.opt("measureCode")?,
-            measure_name: o.opt("measureName")?,
-            owner_id: o.opt("ownerId")?,
-            owner_type: o.opt("ownerType")?,
-            price: o.opt("price")?,
-            price_brutto: o.opt("priceBrutto")?,
-            price_exclusive: o.opt("priceExclusive")?,
-            price_netto: o.opt("priceNetto")?,
-            product_id: o.opt("productId")?,
-            product_name: o.opt("productName")?,
-            quantity: o.opt("quantity")?,
-            sort: o.opt("sort")?,
-            store_id: o.opt("storeId")?,
-            tax_included: o.opt("taxIncluded")?,
-            tax_rate: o.opt("taxRate")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "customized",
-                        "discountRate",
-                        "discountSum",
-                        "discountTypeId",
-                        "id",
-                        "measureCode",
-                        "measureName",
-                        "ownerId",
-                        "ownerType",
-                        "price",
-                        "priceBrutto",
-                        "priceExclusive",
-                        "priceNetto",
-                        "productId",
-                        "productName",
-                        "quantity",
-                        "sort",
-                        "storeId",
-                        "taxIncluded",
-                        "taxRate",
-                        "type",
-                    ],
-                )?,
+            customized,
+            discount_rate,
+            discount_sum,
+            discount_type_id,
+            id,
+            measure_code,
+            measure_name,
+            owner_id,
+            owner_type,
+            price,
+            price_brutto,
+            price_exclusive,
+            price_netto,
+            product_id,
+            product_name,
+            quantity,
+            sort,
+            store_id,
+            tax_included,
+            tax_rate,
+            type_,
+            additional,
         })
     }
 }
@@ -538,10 +594,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -562,10 +617,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            product_row: o.opt("productRow")?,
-            additional: o.rest(&["productRow"])?,
-        })
+        let product_row = o.opt("productRow")?;
+        let additional = o.rest(&["productRow"])?;
+        Ok(Self { product_row, additional })
     }
 }
 
@@ -630,58 +684,82 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseProductRow {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let customized = o.opt("customized")?;
+        let discount_rate = o.opt("discountRate")?;
+        let discount_sum = o.opt("discountSum")?;
+        let discount_type_id = o.opt("discountTypeId")?;
+        let id = o.opt("id")?;
+        let measure_code = o.opt("measureCode")?;
+        let measure_name = o.opt("measureName")?;
+        let owner_id = o.opt("ownerId")?;
+        let owner_type = o.opt("ownerType")?;
+        let price = o.opt("price")?;
+        let price_account = o.opt("priceAccount")?;
+        let price_brutto = o.opt("priceBrutto")?;
+        let price_exclusive = o.opt("priceExclusive")?;
+        let price_netto = o.opt("priceNetto")?;
+        let product_id = o.opt("productId")?;
+        let product_name = o.opt("productName")?;
+        let quantity = o.opt("quantity")?;
+        let sort = o.opt("sort")?;
+        let store_id = o.opt("storeId")?;
+        let tax_included = o.opt("taxIncluded")?;
+        let tax_rate = o.opt("taxRate")?;
+        let type_ = o.opt("type")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "customized",
+                    "discountRate",
+                    "discountSum",
+                    "discountTypeId",
+                    "id",
+                    "measureCode",
+                    "measureName",
+                    "ownerId",
+                    "ownerType",
+                    "price",
+                    "priceAccount",
+                    "priceBrutto",
+                    "priceExclusive",
+                    "priceNetto",
+                    "productId",
+                    "productName",
+                    "quantity",
+                    "sort",
+                    "storeId",
+                    "taxIncluded",
+                    "taxRate",
+                    "type",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            customized: o.opt("customized")?,
-            discount_rate: o.opt("discountRate")?,
-            discount_sum: o.opt("discountSum")?,
-            discount_type_id: o.opt("discountTypeId")?,
-            id: o.opt("id")?,
-            measure_code: o.opt("measureCode")?,
-            measure_name: o.opt("measureName")?,
-            owner_id: o.opt("ownerId")?,
-            owner_type: o.opt("ownerType")?,
-            price: o.opt("price")?,
-            price_account: o.opt("priceAccount")?,
-            price_brutto: o.opt("priceBrutto")?,
-            price_exclusive: o.opt("priceExclusive")?,
-            price_netto: o.opt("priceNetto")?,
-            product_id: o.opt("productId")?,
-            product_name: o.opt("productName")?,
-            quantity: o.opt("quantity")?,
-            sort: o.opt("sort")?,
-            store_id: o.opt("storeId")?,
-            tax_included: o.opt("taxIncluded")?,
-            tax_rate: o.opt("taxRate")?,
-            type_: o.opt("type")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "customized",
-                        "discountRate",
-                        "discountSum",
-                        "discountTypeId",
-                        "id",
-                        "measureCode",
-                        "measureName",
-                        "ownerId",
-                        "ownerType",
-                        "price",
-                        "priceAccount",
-                        "priceBrutto",
-                        "priceExclusive",
-                        "priceNetto",
-                        "productId",
-                        "productName",
-                        "quantity",
-                        "sort",
-                        "storeId",
-                        "taxIncluded",
-                        "taxRate",
-                        "type",
-                        "xmlId",
-                    ],
-                )?,
+            customized,
+            discount_rate,
+            discount_sum,
+            discount_type_id,
+            id,
+            measure_code,
+            measure_name,
+            owner_id,
+            owner_type,
+            price,
+            price_account,
+            price_brutto,
+            price_exclusive,
+            price_netto,
+            product_id,
+            product_name,
+            quantity,
+            sort,
+            store_id,
+            tax_included,
+            tax_rate,
+            type_,
+            xml_id,
+            additional,
         })
     }
 }
@@ -733,10 +811,13 @@ impl ::bitrix24_runtime::loose::Loose for GetAvailableForPaymentRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let owner_id = o.req("ownerId")?;
+        let owner_type = o.req("ownerType")?;
+        let additional = o.rest(&["ownerId", "ownerType"])?;
         Ok(Self {
-            owner_id: o.req("ownerId")?,
-            owner_type: o.req("ownerType")?,
-            additional: o.rest(&["ownerId", "ownerType"])?,
+            owner_id,
+            owner_type,
+            additional,
         })
     }
 }
@@ -758,10 +839,9 @@ impl ::bitrix24_runtime::loose::Loose for GetAvailableForPaymentResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            product_rows: o.opt("productRows")?,
-            additional: o.rest(&["productRows"])?,
-        })
+        let product_rows = o.opt("productRows")?;
+        let additional = o.rest(&["productRows"])?;
+        Ok(Self { product_rows, additional })
     }
 }
 
@@ -809,11 +889,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.req("filter")?;
+        let order = o.opt("order")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "start"])?;
         Ok(Self {
-            filter: o.req("filter")?,
-            order: o.opt("order")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "start"])?,
+            filter,
+            order,
+            start,
+            additional,
         })
     }
 }
@@ -835,10 +919,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            product_rows: o.opt("productRows")?,
-            additional: o.rest(&["productRows"])?,
-        })
+        let product_rows = o.opt("productRows")?;
+        let additional = o.rest(&["productRows"])?;
+        Ok(Self { product_rows, additional })
     }
 }
 
@@ -890,11 +973,15 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let owner_id = o.req("ownerId")?;
+        let owner_type = o.req("ownerType")?;
+        let product_rows = o.req("productRows")?;
+        let additional = o.rest(&["ownerId", "ownerType", "productRows"])?;
         Ok(Self {
-            owner_id: o.req("ownerId")?,
-            owner_type: o.req("ownerType")?,
-            product_rows: o.req("productRows")?,
-            additional: o.rest(&["ownerId", "ownerType", "productRows"])?,
+            owner_id,
+            owner_type,
+            product_rows,
+            additional,
         })
     }
 }
@@ -938,34 +1025,46 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestProductRowsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let discount_rate = o.opt("discountRate")?;
+        let discount_sum = o.opt("discountSum")?;
+        let discount_type_id = o.opt("discountTypeId")?;
+        let measure_code = o.opt("measureCode")?;
+        let price = o.opt("price")?;
+        let product_id = o.opt("productId")?;
+        let product_name = o.opt("productName")?;
+        let quantity = o.opt("quantity")?;
+        let sort = o.opt("sort")?;
+        let tax_included = o.opt("taxIncluded")?;
+        let tax_rate = o.opt("taxRate")?;
+        let additional = o
+            .rest(
+                &[
+                    "discountRate",
+                    "discountSum",
+                    "discountTypeId",
+                    "measureCode",
+                    "price",
+                    "productId",
+                    "productName",
+                    "quantity",
+                    "sort",
+                    "taxIncluded",
+                    "taxRate",
+                ],
+            )?;
         Ok(Self {
-            discount_rate: o.opt("discountRate")?,
-            discount_sum: o.opt("discountSum")?,
-            discount_type_id: o.opt("discountTypeId")?,
-            measure_code: o.opt("measureCode")?,
-            price: o.opt("price")?,
-            product_id: o.opt("productId")?,
-            product_name: o.opt("productName")?,
-            quantity: o.opt("quantity")?,
-            sort: o.opt("sort")?,
-            tax_included: o.opt("taxIncluded")?,
-            tax_rate: o.opt("taxRate")?,
-            additional: o
-                .rest(
-                    &[
-                        "discountRate",
-                        "discountSum",
-                        "discountTypeId",
-                        "measureCode",
-                        "price",
-                        "productId",
-                        "productName",
-                        "quantity",
-                        "sort",
-                        "taxIncluded",
-                        "taxRate",
-                    ],
-                )?,
+            discount_rate,
+            discount_sum,
+            discount_type_id,
+            measure_code,
+            price,
+            product_id,
+            product_name,
+            quantity,
+            sort,
+            tax_included,
+            tax_rate,
+            additional,
         })
     }
 }
@@ -991,10 +1090,9 @@ impl ::bitrix24_runtime::loose::Loose for SetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            product_rows: o.opt("productRows")?,
-            additional: o.rest(&["productRows"])?,
-        })
+        let product_rows = o.opt("productRows")?;
+        let additional = o.rest(&["productRows"])?;
+        Ok(Self { product_rows, additional })
     }
 }
 
@@ -1043,11 +1141,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -1090,34 +1187,46 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let discount_rate = o.opt("discountRate")?;
+        let discount_sum = o.opt("discountSum")?;
+        let discount_type_id = o.opt("discountTypeId")?;
+        let measure_code = o.opt("measureCode")?;
+        let price = o.opt("price")?;
+        let product_id = o.opt("productId")?;
+        let product_name = o.opt("productName")?;
+        let quantity = o.opt("quantity")?;
+        let sort = o.opt("sort")?;
+        let tax_included = o.opt("taxIncluded")?;
+        let tax_rate = o.opt("taxRate")?;
+        let additional = o
+            .rest(
+                &[
+                    "discountRate",
+                    "discountSum",
+                    "discountTypeId",
+                    "measureCode",
+                    "price",
+                    "productId",
+                    "productName",
+                    "quantity",
+                    "sort",
+                    "taxIncluded",
+                    "taxRate",
+                ],
+            )?;
         Ok(Self {
-            discount_rate: o.opt("discountRate")?,
-            discount_sum: o.opt("discountSum")?,
-            discount_type_id: o.opt("discountTypeId")?,
-            measure_code: o.opt("measureCode")?,
-            price: o.opt("price")?,
-            product_id: o.opt("productId")?,
-            product_name: o.opt("productName")?,
-            quantity: o.opt("quantity")?,
-            sort: o.opt("sort")?,
-            tax_included: o.opt("taxIncluded")?,
-            tax_rate: o.opt("taxRate")?,
-            additional: o
-                .rest(
-                    &[
-                        "discountRate",
-                        "discountSum",
-                        "discountTypeId",
-                        "measureCode",
-                        "price",
-                        "productId",
-                        "productName",
-                        "quantity",
-                        "sort",
-                        "taxIncluded",
-                        "taxRate",
-                    ],
-                )?,
+            discount_rate,
+            discount_sum,
+            discount_type_id,
+            measure_code,
+            price,
+            product_id,
+            product_name,
+            quantity,
+            sort,
+            tax_included,
+            tax_rate,
+            additional,
         })
     }
 }
@@ -1143,10 +1252,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            product_row: o.opt("productRow")?,
-            additional: o.rest(&["productRow"])?,
-        })
+        let product_row = o.opt("productRow")?;
+        let additional = o.rest(&["productRow"])?;
+        Ok(Self { product_row, additional })
     }
 }
 
@@ -1209,56 +1317,79 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseProductRow {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let customized = o.opt("customized")?;
+        let discount_rate = o.opt("discountRate")?;
+        let discount_sum = o.opt("discountSum")?;
+        let discount_type_id = o.opt("discountTypeId")?;
+        let id = o.opt("id")?;
+        let measure_code = o.opt("measureCode")?;
+        let measure_name = o.opt("measureName")?;
+        let owner_id = o.opt("ownerId")?;
+        let owner_type = o.opt("ownerType")?;
+        let price = o.opt("price")?;
+        let price_account = o.opt("priceAccount")?;
+        let price_brutto = o.opt("priceBrutto")?;
+        let price_exclusive = o.opt("priceExclusive")?;
+        let price_netto = o.opt("priceNetto")?;
+        let product_id = o.opt("productId")?;
+        let product_name = o.opt("productName")?;
+        let quantity = o.opt("quantity")?;
+        let sort = o.opt("sort")?;
+        let tax_included = o.opt("taxIncluded")?;
+        let tax_rate = o.opt("taxRate")?;
+        let type_ = o.opt("type")?;
+        let xml_id = o.opt("xmlId")?;
+        let additional = o
+            .rest(
+                &[
+                    "customized",
+                    "discountRate",
+                    "discountSum",
+                    "discountTypeId",
+                    "id",
+                    "measureCode",
+                    "measureName",
+                    "ownerId",
+                    "ownerType",
+                    "price",
+                    "priceAccount",
+                    "priceBrutto",
+                    "priceExclusive",
+                    "priceNetto",
+                    "productId",
+                    "productName",
+                    "quantity",
+                    "sort",
+                    "taxIncluded",
+                    "taxRate",
+                    "type",
+                    "xmlId",
+                ],
+            )?;
         Ok(Self {
-            customized: o.opt("customized")?,
-            discount_rate: o.opt("discountRate")?,
-            discount_sum: o.opt("discountSum")?,
-            discount_type_id: o.opt("discountTypeId")?,
-            id: o.opt("id")?,
-            measure_code: o.opt("measureCode")?,
-            measure_name: o.opt("measureName")?,
-            owner_id: o.opt("ownerId")?,
-            owner_type: o.opt("ownerType")?,
-            price: o.opt("price")?,
-            price_account: o.opt("priceAccount")?,
-            price_brutto: o.opt("priceBrutto")?,
-            price_exclusive: o.opt("priceExclusive")?,
-            price_netto: o.opt("priceNetto")?,
-            product_id: o.opt("productId")?,
-            product_name: o.opt("productName")?,
-            quantity: o.opt("quantity")?,
-            sort: o.opt("sort")?,
-            tax_included: o.opt("taxIncluded")?,
-            tax_rate: o.opt("taxRate")?,
-            type_: o.opt("type")?,
-            xml_id: o.opt("xmlId")?,
-            additional: o
-                .rest(
-                    &[
-                        "customized",
-                        "discountRate",
-                        "discountSum",
-                        "discountTypeId",
-                        "id",
-                        "measureCode",
-                        "measureName",
-                        "ownerId",
-                        "ownerType",
-                        "price",
-                        "priceAccount",
-                        "priceBrutto",
-                        "priceExclusive",
-                        "priceNetto",
-                        "productId",
-                        "productName",
-                        "quantity",
-                        "sort",
-                        "taxIncluded",
-                        "taxRate",
-                        "type",
-                        "xmlId",
-                    ],
-                )?,
+            customized,
+            discount_rate,
+            discount_sum,
+            discount_type_id,
+            id,
+            measure_code,
+            measure_name,
+            owner_id,
+            owner_type,
+            price,
+            price_account,
+            price_brutto,
+            price_exclusive,
+            price_netto,
+            product_id,
+            product_name,
+            quantity,
+            sort,
+            tax_included,
+            tax_rate,
+            type_,
+            xml_id,
+            additional,
         })
     }
 }

@@ -33,7 +33,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -79,10 +80,9 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            rows: o.opt("rows")?,
-            additional: o.rest(&["rows"])?,
-        })
+        let rows = o.opt("rows")?;
+        let additional = o.rest(&["rows"])?;
+        Ok(Self { rows, additional })
     }
 }
 
@@ -133,42 +133,58 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestRowsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let discount_rate = o.opt("DISCOUNT_RATE")?;
+        let discount_sum = o.opt("DISCOUNT_SUM")?;
+        let discount_type_id = o.opt("DISCOUNT_TYPE_ID")?;
+        let measure_code = o.opt("MEASURE_CODE")?;
+        let measure_name = o.opt("MEASURE_NAME")?;
+        let price = o.opt("PRICE")?;
+        let price_brutto = o.opt("PRICE_BRUTTO")?;
+        let price_exclusive = o.opt("PRICE_EXCLUSIVE")?;
+        let price_netto = o.opt("PRICE_NETTO")?;
+        let product_id = o.opt("PRODUCT_ID")?;
+        let product_name = o.opt("PRODUCT_NAME")?;
+        let quantity = o.opt("QUANTITY")?;
+        let sort = o.opt("SORT")?;
+        let tax_included = o.opt("TAX_INCLUDED")?;
+        let tax_rate = o.opt("TAX_RATE")?;
+        let additional = o
+            .rest(
+                &[
+                    "DISCOUNT_RATE",
+                    "DISCOUNT_SUM",
+                    "DISCOUNT_TYPE_ID",
+                    "MEASURE_CODE",
+                    "MEASURE_NAME",
+                    "PRICE",
+                    "PRICE_BRUTTO",
+                    "PRICE_EXCLUSIVE",
+                    "PRICE_NETTO",
+                    "PRODUCT_ID",
+                    "PRODUCT_NAME",
+                    "QUANTITY",
+                    "SORT",
+                    "TAX_INCLUDED",
+                    "TAX_RATE",
+                ],
+            )?;
         Ok(Self {
-            discount_rate: o.opt("DISCOUNT_RATE")?,
-            discount_sum: o.opt("DISCOUNT_SUM")?,
-            discount_type_id: o.opt("DISCOUNT_TYPE_ID")?,
-            measure_code: o.opt("MEASURE_CODE")?,
-            measure_name: o.opt("MEASURE_NAME")?,
-            price: o.opt("PRICE")?,
-            price_brutto: o.opt("PRICE_BRUTTO")?,
-            price_exclusive: o.opt("PRICE_EXCLUSIVE")?,
-            price_netto: o.opt("PRICE_NETTO")?,
-            product_id: o.opt("PRODUCT_ID")?,
-            product_name: o.opt("PRODUCT_NAME")?,
-            quantity: o.opt("QUANTITY")?,
-            sort: o.opt("SORT")?,
-            tax_included: o.opt("TAX_INCLUDED")?,
-            tax_rate: o.opt("TAX_RATE")?,
-            additional: o
-                .rest(
-                    &[
-                        "DISCOUNT_RATE",
-                        "DISCOUNT_SUM",
-                        "DISCOUNT_TYPE_ID",
-                        "MEASURE_CODE",
-                        "MEASURE_NAME",
-                        "PRICE",
-                        "PRICE_BRUTTO",
-                        "PRICE_EXCLUSIVE",
-                        "PRICE_NETTO",
-                        "PRODUCT_ID",
-                        "PRODUCT_NAME",
-                        "QUANTITY",
-                        "SORT",
-                        "TAX_INCLUDED",
-                        "TAX_RATE",
-                    ],
-                )?,
+            discount_rate,
+            discount_sum,
+            discount_type_id,
+            measure_code,
+            measure_name,
+            price,
+            price_brutto,
+            price_exclusive,
+            price_netto,
+            product_id,
+            product_name,
+            quantity,
+            sort,
+            tax_included,
+            tax_rate,
+            additional,
         })
     }
 }

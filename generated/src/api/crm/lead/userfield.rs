@@ -36,10 +36,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -93,48 +92,67 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let edit_form_label = o.opt("EDIT_FORM_LABEL")?;
+        let edit_in_list = o.opt("EDIT_IN_LIST")?;
+        let error_message = o.opt("ERROR_MESSAGE")?;
+        let field_name = o.req("FIELD_NAME")?;
+        let help_message = o.opt("HELP_MESSAGE")?;
+        let is_searchable = o.opt("IS_SEARCHABLE")?;
+        let label = o.opt("LABEL")?;
+        let list = o.opt("LIST")?;
+        let list_column_label = o.opt("LIST_COLUMN_LABEL")?;
+        let list_filter_label = o.opt("LIST_FILTER_LABEL")?;
+        let mandatory = o.opt("MANDATORY")?;
+        let multiple = o.opt("MULTIPLE")?;
+        let settings = o.opt("SETTINGS")?;
+        let show_filter = o.opt("SHOW_FILTER")?;
+        let show_in_list = o.opt("SHOW_IN_LIST")?;
+        let sort = o.opt("SORT")?;
+        let user_type_id = o.req("USER_TYPE_ID")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "EDIT_FORM_LABEL",
+                    "EDIT_IN_LIST",
+                    "ERROR_MESSAGE",
+                    "FIELD_NAME",
+                    "HELP_MESSAGE",
+                    "IS_SEARCHABLE",
+                    "LABEL",
+                    "LIST",
+                    "LIST_COLUMN_LABEL",
+                    "LIST_FILTER_LABEL",
+                    "MANDATORY",
+                    "MULTIPLE",
+                    "SETTINGS",
+                    "SHOW_FILTER",
+                    "SHOW_IN_LIST",
+                    "SORT",
+                    "USER_TYPE_ID",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            edit_form_label: o.opt("EDIT_FORM_LABEL")?,
-            edit_in_list: o.opt("EDIT_IN_LIST")?,
-            error_message: o.opt("ERROR_MESSAGE")?,
-            field_name: o.req("FIELD_NAME")?,
-            help_message: o.opt("HELP_MESSAGE")?,
-            is_searchable: o.opt("IS_SEARCHABLE")?,
-            label: o.opt("LABEL")?,
-            list: o.opt("LIST")?,
-            list_column_label: o.opt("LIST_COLUMN_LABEL")?,
-            list_filter_label: o.opt("LIST_FILTER_LABEL")?,
-            mandatory: o.opt("MANDATORY")?,
-            multiple: o.opt("MULTIPLE")?,
-            settings: o.opt("SETTINGS")?,
-            show_filter: o.opt("SHOW_FILTER")?,
-            show_in_list: o.opt("SHOW_IN_LIST")?,
-            sort: o.opt("SORT")?,
-            user_type_id: o.req("USER_TYPE_ID")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "EDIT_FORM_LABEL",
-                        "EDIT_IN_LIST",
-                        "ERROR_MESSAGE",
-                        "FIELD_NAME",
-                        "HELP_MESSAGE",
-                        "IS_SEARCHABLE",
-                        "LABEL",
-                        "LIST",
-                        "LIST_COLUMN_LABEL",
-                        "LIST_FILTER_LABEL",
-                        "MANDATORY",
-                        "MULTIPLE",
-                        "SETTINGS",
-                        "SHOW_FILTER",
-                        "SHOW_IN_LIST",
-                        "SORT",
-                        "USER_TYPE_ID",
-                        "XML_ID",
-                    ],
-                )?,
+            edit_form_label,
+            edit_in_list,
+            error_message,
+            field_name,
+            help_message,
+            is_searchable,
+            label,
+            list,
+            list_column_label,
+            list_filter_label,
+            mandatory,
+            multiple,
+            settings,
+            show_filter,
+            show_in_list,
+            sort,
+            user_type_id,
+            xml_id,
+            additional,
         })
     }
 }
@@ -159,10 +177,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default_value = o.opt("DEFAULT_VALUE")?;
+        let rows = o.opt("ROWS")?;
+        let additional = o.rest(&["DEFAULT_VALUE", "ROWS"])?;
         Ok(Self {
-            default_value: o.opt("DEFAULT_VALUE")?,
-            rows: o.opt("ROWS")?,
-            additional: o.rest(&["DEFAULT_VALUE", "ROWS"])?,
+            default_value,
+            rows,
+            additional,
         })
     }
 }
@@ -207,10 +228,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -255,10 +275,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -313,48 +332,67 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let edit_form_label = o.opt("EDIT_FORM_LABEL")?;
+        let edit_in_list = o.opt("EDIT_IN_LIST")?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let error_message = o.opt("ERROR_MESSAGE")?;
+        let field_name = o.opt("FIELD_NAME")?;
+        let help_message = o.opt("HELP_MESSAGE")?;
+        let id = o.opt("ID")?;
+        let is_searchable = o.opt("IS_SEARCHABLE")?;
+        let list_column_label = o.opt("LIST_COLUMN_LABEL")?;
+        let list_filter_label = o.opt("LIST_FILTER_LABEL")?;
+        let mandatory = o.opt("MANDATORY")?;
+        let multiple = o.opt("MULTIPLE")?;
+        let settings = o.opt("SETTINGS")?;
+        let show_filter = o.opt("SHOW_FILTER")?;
+        let show_in_list = o.opt("SHOW_IN_LIST")?;
+        let sort = o.opt("SORT")?;
+        let user_type_id = o.opt("USER_TYPE_ID")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "EDIT_FORM_LABEL",
+                    "EDIT_IN_LIST",
+                    "ENTITY_ID",
+                    "ERROR_MESSAGE",
+                    "FIELD_NAME",
+                    "HELP_MESSAGE",
+                    "ID",
+                    "IS_SEARCHABLE",
+                    "LIST_COLUMN_LABEL",
+                    "LIST_FILTER_LABEL",
+                    "MANDATORY",
+                    "MULTIPLE",
+                    "SETTINGS",
+                    "SHOW_FILTER",
+                    "SHOW_IN_LIST",
+                    "SORT",
+                    "USER_TYPE_ID",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            edit_form_label: o.opt("EDIT_FORM_LABEL")?,
-            edit_in_list: o.opt("EDIT_IN_LIST")?,
-            entity_id: o.opt("ENTITY_ID")?,
-            error_message: o.opt("ERROR_MESSAGE")?,
-            field_name: o.opt("FIELD_NAME")?,
-            help_message: o.opt("HELP_MESSAGE")?,
-            id: o.opt("ID")?,
-            is_searchable: o.opt("IS_SEARCHABLE")?,
-            list_column_label: o.opt("LIST_COLUMN_LABEL")?,
-            list_filter_label: o.opt("LIST_FILTER_LABEL")?,
-            mandatory: o.opt("MANDATORY")?,
-            multiple: o.opt("MULTIPLE")?,
-            settings: o.opt("SETTINGS")?,
-            show_filter: o.opt("SHOW_FILTER")?,
-            show_in_list: o.opt("SHOW_IN_LIST")?,
-            sort: o.opt("SORT")?,
-            user_type_id: o.opt("USER_TYPE_ID")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "EDIT_FORM_LABEL",
-                        "EDIT_IN_LIST",
-                        "ENTITY_ID",
-                        "ERROR_MESSAGE",
-                        "FIELD_NAME",
-                        "HELP_MESSAGE",
-                        "ID",
-                        "IS_SEARCHABLE",
-                        "LIST_COLUMN_LABEL",
-                        "LIST_FILTER_LABEL",
-                        "MANDATORY",
-                        "MULTIPLE",
-                        "SETTINGS",
-                        "SHOW_FILTER",
-                        "SHOW_IN_LIST",
-                        "SORT",
-                        "USER_TYPE_ID",
-                        "XML_ID",
-                    ],
-                )?,
+            edit_form_label,
+            edit_in_list,
+            entity_id,
+            error_message,
+            field_name,
+            help_message,
+            id,
+            is_searchable,
+            list_column_label,
+            list_filter_label,
+            mandatory,
+            multiple,
+            settings,
+            show_filter,
+            show_in_list,
+            sort,
+            user_type_id,
+            xml_id,
+            additional,
         })
     }
 }
@@ -416,54 +454,76 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseEditFormLabel {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let ar = o.opt("ar")?;
+        let br = o.opt("br")?;
+        let de = o.opt("de")?;
+        let en = o.opt("en")?;
+        let fr = o.opt("fr")?;
+        let hi = o.opt("hi")?;
+        let id = o.opt("id")?;
+        let in_ = o.opt("in")?;
+        let it = o.opt("it")?;
+        let ja = o.opt("ja")?;
+        let kz = o.opt("kz")?;
+        let la = o.opt("la")?;
+        let ms = o.opt("ms")?;
+        let pl = o.opt("pl")?;
+        let ru = o.opt("ru")?;
+        let sc = o.opt("sc")?;
+        let tc = o.opt("tc")?;
+        let th = o.opt("th")?;
+        let tr = o.opt("tr")?;
+        let ua = o.opt("ua")?;
+        let vn = o.opt("vn")?;
+        let additional = o
+            .rest(
+                &[
+                    "ar",
+                    "br",
+                    "de",
+                    "en",
+                    "fr",
+                    "hi",
+                    "id",
+                    "in",
+                    "it",
+                    "ja",
+                    "kz",
+                    "la",
+                    "ms",
+                    "pl",
+                    "ru",
+                    "sc",
+                    "tc",
+                    "th",
+                    "tr",
+                    "ua",
+                    "vn",
+                ],
+            )?;
         Ok(Self {
-            ar: o.opt("ar")?,
-            br: o.opt("br")?,
-            de: o.opt("de")?,
-            en: o.opt("en")?,
-            fr: o.opt("fr")?,
-            hi: o.opt("hi")?,
-            id: o.opt("id")?,
-            in_: o.opt("in")?,
-            it: o.opt("it")?,
-            ja: o.opt("ja")?,
-            kz: o.opt("kz")?,
-            la: o.opt("la")?,
-            ms: o.opt("ms")?,
-            pl: o.opt("pl")?,
-            ru: o.opt("ru")?,
-            sc: o.opt("sc")?,
-            tc: o.opt("tc")?,
-            th: o.opt("th")?,
-            tr: o.opt("tr")?,
-            ua: o.opt("ua")?,
-            vn: o.opt("vn")?,
-            additional: o
-                .rest(
-                    &[
-                        "ar",
-                        "br",
-                        "de",
-                        "en",
-                        "fr",
-                        "hi",
-                        "id",
-                        "in",
-                        "it",
-                        "ja",
-                        "kz",
-                        "la",
-                        "ms",
-                        "pl",
-                        "ru",
-                        "sc",
-                        "tc",
-                        "th",
-                        "tr",
-                        "ua",
-                        "vn",
-                    ],
-                )?,
+            ar,
+            br,
+            de,
+            en,
+            fr,
+            hi,
+            id,
+            in_,
+            it,
+            ja,
+            kz,
+            la,
+            ms,
+            pl,
+            ru,
+            sc,
+            tc,
+            th,
+            tr,
+            ua,
+            vn,
+            additional,
         })
     }
 }
@@ -525,54 +585,76 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseErrorMessage {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let ar = o.opt("ar")?;
+        let br = o.opt("br")?;
+        let de = o.opt("de")?;
+        let en = o.opt("en")?;
+        let fr = o.opt("fr")?;
+        let hi = o.opt("hi")?;
+        let id = o.opt("id")?;
+        let in_ = o.opt("in")?;
+        let it = o.opt("it")?;
+        let ja = o.opt("ja")?;
+        let kz = o.opt("kz")?;
+        let la = o.opt("la")?;
+        let ms = o.opt("ms")?;
+        let pl = o.opt("pl")?;
+        let ru = o.opt("ru")?;
+        let sc = o.opt("sc")?;
+        let tc = o.opt("tc")?;
+        let th = o.opt("th")?;
+        let tr = o.opt("tr")?;
+        let ua = o.opt("ua")?;
+        let vn = o.opt("vn")?;
+        let additional = o
+            .rest(
+                &[
+                    "ar",
+                    "br",
+                    "de",
+                    "en",
+                    "fr",
+                    "hi",
+                    "id",
+                    "in",
+                    "it",
+                    "ja",
+                    "kz",
+                    "la",
+                    "ms",
+                    "pl",
+                    "ru",
+                    "sc",
+                    "tc",
+                    "th",
+                    "tr",
+                    "ua",
+                    "vn",
+                ],
+            )?;
         Ok(Self {
-            ar: o.opt("ar")?,
-            br: o.opt("br")?,
-            de: o.opt("de")?,
-            en: o.opt("en")?,
-            fr: o.opt("fr")?,
-            hi: o.opt("hi")?,
-            id: o.opt("id")?,
-            in_: o.opt("in")?,
-            it: o.opt("it")?,
-            ja: o.opt("ja")?,
-            kz: o.opt("kz")?,
-            la: o.opt("la")?,
-            ms: o.opt("ms")?,
-            pl: o.opt("pl")?,
-            ru: o.opt("ru")?,
-            sc: o.opt("sc")?,
-            tc: o.opt("tc")?,
-            th: o.opt("th")?,
-            tr: o.opt("tr")?,
-            ua: o.opt("ua")?,
-            vn: o.opt("vn")?,
-            additional: o
-                .rest(
-                    &[
-                        "ar",
-                        "br",
-                        "de",
-                        "en",
-                        "fr",
-                        "hi",
-                        "id",
-                        "in",
-                        "it",
-                        "ja",
-                        "kz",
-                        "la",
-                        "ms",
-                        "pl",
-                        "ru",
-                        "sc",
-                        "tc",
-                        "th",
-                        "tr",
-                        "ua",
-                        "vn",
-                    ],
-                )?,
+            ar,
+            br,
+            de,
+            en,
+            fr,
+            hi,
+            id,
+            in_,
+            it,
+            ja,
+            kz,
+            la,
+            ms,
+            pl,
+            ru,
+            sc,
+            tc,
+            th,
+            tr,
+            ua,
+            vn,
+            additional,
         })
     }
 }
@@ -634,54 +716,76 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseHelpMessage {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let ar = o.opt("ar")?;
+        let br = o.opt("br")?;
+        let de = o.opt("de")?;
+        let en = o.opt("en")?;
+        let fr = o.opt("fr")?;
+        let hi = o.opt("hi")?;
+        let id = o.opt("id")?;
+        let in_ = o.opt("in")?;
+        let it = o.opt("it")?;
+        let ja = o.opt("ja")?;
+        let kz = o.opt("kz")?;
+        let la = o.opt("la")?;
+        let ms = o.opt("ms")?;
+        let pl = o.opt("pl")?;
+        let ru = o.opt("ru")?;
+        let sc = o.opt("sc")?;
+        let tc = o.opt("tc")?;
+        let th = o.opt("th")?;
+        let tr = o.opt("tr")?;
+        let ua = o.opt("ua")?;
+        let vn = o.opt("vn")?;
+        let additional = o
+            .rest(
+                &[
+                    "ar",
+                    "br",
+                    "de",
+                    "en",
+                    "fr",
+                    "hi",
+                    "id",
+                    "in",
+                    "it",
+                    "ja",
+                    "kz",
+                    "la",
+                    "ms",
+                    "pl",
+                    "ru",
+                    "sc",
+                    "tc",
+                    "th",
+                    "tr",
+                    "ua",
+                    "vn",
+                ],
+            )?;
         Ok(Self {
-            ar: o.opt("ar")?,
-            br: o.opt("br")?,
-            de: o.opt("de")?,
-            en: o.opt("en")?,
-            fr: o.opt("fr")?,
-            hi: o.opt("hi")?,
-            id: o.opt("id")?,
-            in_: o.opt("in")?,
-            it: o.opt("it")?,
-            ja: o.opt("ja")?,
-            kz: o.opt("kz")?,
-            la: o.opt("la")?,
-            ms: o.opt("ms")?,
-            pl: o.opt("pl")?,
-            ru: o.opt("ru")?,
-            sc: o.opt("sc")?,
-            tc: o.opt("tc")?,
-            th: o.opt("th")?,
-            tr: o.opt("tr")?,
-            ua: o.opt("ua")?,
-            vn: o.opt("vn")?,
-            additional: o
-                .rest(
-                    &[
-                        "ar",
-                        "br",
-                        "de",
-                        "en",
-                        "fr",
-                        "hi",
-                        "id",
-                        "in",
-                        "it",
-                        "ja",
-                        "kz",
-                        "la",
-                        "ms",
-                        "pl",
-                        "ru",
-                        "sc",
-                        "tc",
-                        "th",
-                        "tr",
-                        "ua",
-                        "vn",
-                    ],
-                )?,
+            ar,
+            br,
+            de,
+            en,
+            fr,
+            hi,
+            id,
+            in_,
+            it,
+            ja,
+            kz,
+            la,
+            ms,
+            pl,
+            ru,
+            sc,
+            tc,
+            th,
+            tr,
+            ua,
+            vn,
+            additional,
         })
     }
 }
@@ -743,54 +847,76 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseListColumnLabel {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let ar = o.opt("ar")?;
+        let br = o.opt("br")?;
+        let de = o.opt("de")?;
+        let en = o.opt("en")?;
+        let fr = o.opt("fr")?;
+        let hi = o.opt("hi")?;
+        let id = o.opt("id")?;
+        let in_ = o.opt("in")?;
+        let it = o.opt("it")?;
+        let ja = o.opt("ja")?;
+        let kz = o.opt("kz")?;
+        let la = o.opt("la")?;
+        let ms = o.opt("ms")?;
+        let pl = o.opt("pl")?;
+        let ru = o.opt("ru")?;
+        let sc = o.opt("sc")?;
+        let tc = o.opt("tc")?;
+        let th = o.opt("th")?;
+        let tr = o.opt("tr")?;
+        let ua = o.opt("ua")?;
+        let vn = o.opt("vn")?;
+        let additional = o
+            .rest(
+                &[
+                    "ar",
+                    "br",
+                    "de",
+                    "en",
+                    "fr",
+                    "hi",
+                    "id",
+                    "in",
+                    "it",
+                    "ja",
+                    "kz",
+                    "la",
+                    "ms",
+                    "pl",
+                    "ru",
+                    "sc",
+                    "tc",
+                    "th",
+                    "tr",
+                    "ua",
+                    "vn",
+                ],
+            )?;
         Ok(Self {
-            ar: o.opt("ar")?,
-            br: o.opt("br")?,
-            de: o.opt("de")?,
-            en: o.opt("en")?,
-            fr: o.opt("fr")?,
-            hi: o.opt("hi")?,
-            id: o.opt("id")?,
-            in_: o.opt("in")?,
-            it: o.opt("it")?,
-            ja: o.opt("ja")?,
-            kz: o.opt("kz")?,
-            la: o.opt("la")?,
-            ms: o.opt("ms")?,
-            pl: o.opt("pl")?,
-            ru: o.opt("ru")?,
-            sc: o.opt("sc")?,
-            tc: o.opt("tc")?,
-            th: o.opt("th")?,
-            tr: o.opt("tr")?,
-            ua: o.opt("ua")?,
-            vn: o.opt("vn")?,
-            additional: o
-                .rest(
-                    &[
-                        "ar",
-                        "br",
-                        "de",
-                        "en",
-                        "fr",
-                        "hi",
-                        "id",
-                        "in",
-                        "it",
-                        "ja",
-                        "kz",
-                        "la",
-                        "ms",
-                        "pl",
-                        "ru",
-                        "sc",
-                        "tc",
-                        "th",
-                        "tr",
-                        "ua",
-                        "vn",
-                    ],
-                )?,
+            ar,
+            br,
+            de,
+            en,
+            fr,
+            hi,
+            id,
+            in_,
+            it,
+            ja,
+            kz,
+            la,
+            ms,
+            pl,
+            ru,
+            sc,
+            tc,
+            th,
+            tr,
+            ua,
+            vn,
+            additional,
         })
     }
 }
@@ -852,54 +978,76 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseListFilterLabel {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let ar = o.opt("ar")?;
+        let br = o.opt("br")?;
+        let de = o.opt("de")?;
+        let en = o.opt("en")?;
+        let fr = o.opt("fr")?;
+        let hi = o.opt("hi")?;
+        let id = o.opt("id")?;
+        let in_ = o.opt("in")?;
+        let it = o.opt("it")?;
+        let ja = o.opt("ja")?;
+        let kz = o.opt("kz")?;
+        let la = o.opt("la")?;
+        let ms = o.opt("ms")?;
+        let pl = o.opt("pl")?;
+        let ru = o.opt("ru")?;
+        let sc = o.opt("sc")?;
+        let tc = o.opt("tc")?;
+        let th = o.opt("th")?;
+        let tr = o.opt("tr")?;
+        let ua = o.opt("ua")?;
+        let vn = o.opt("vn")?;
+        let additional = o
+            .rest(
+                &[
+                    "ar",
+                    "br",
+                    "de",
+                    "en",
+                    "fr",
+                    "hi",
+                    "id",
+                    "in",
+                    "it",
+                    "ja",
+                    "kz",
+                    "la",
+                    "ms",
+                    "pl",
+                    "ru",
+                    "sc",
+                    "tc",
+                    "th",
+                    "tr",
+                    "ua",
+                    "vn",
+                ],
+            )?;
         Ok(Self {
-            ar: o.opt("ar")?,
-            br: o.opt("br")?,
-            de: o.opt("de")?,
-            en: o.opt("en")?,
-            fr: o.opt("fr")?,
-            hi: o.opt("hi")?,
-            id: o.opt("id")?,
-            in_: o.opt("in")?,
-            it: o.opt("it")?,
-            ja: o.opt("ja")?,
-            kz: o.opt("kz")?,
-            la: o.opt("la")?,
-            ms: o.opt("ms")?,
-            pl: o.opt("pl")?,
-            ru: o.opt("ru")?,
-            sc: o.opt("sc")?,
-            tc: o.opt("tc")?,
-            th: o.opt("th")?,
-            tr: o.opt("tr")?,
-            ua: o.opt("ua")?,
-            vn: o.opt("vn")?,
-            additional: o
-                .rest(
-                    &[
-                        "ar",
-                        "br",
-                        "de",
-                        "en",
-                        "fr",
-                        "hi",
-                        "id",
-                        "in",
-                        "it",
-                        "ja",
-                        "kz",
-                        "la",
-                        "ms",
-                        "pl",
-                        "ru",
-                        "sc",
-                        "tc",
-                        "th",
-                        "tr",
-                        "ua",
-                        "vn",
-                    ],
-                )?,
+            ar,
+            br,
+            de,
+            en,
+            fr,
+            hi,
+            id,
+            in_,
+            it,
+            ja,
+            kz,
+            la,
+            ms,
+            pl,
+            ru,
+            sc,
+            tc,
+            th,
+            tr,
+            ua,
+            vn,
+            additional,
         })
     }
 }
@@ -930,24 +1078,24 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default_value = o.opt("DEFAULT_VALUE")?;
+        let max_length = o.opt("MAX_LENGTH")?;
+        let min_length = o.opt("MIN_LENGTH")?;
+        let regexp = o.opt("REGEXP")?;
+        let rows = o.opt("ROWS")?;
+        let size = o.opt("SIZE")?;
+        let additional = o
+            .rest(
+                &["DEFAULT_VALUE", "MAX_LENGTH", "MIN_LENGTH", "REGEXP", "ROWS", "SIZE"],
+            )?;
         Ok(Self {
-            default_value: o.opt("DEFAULT_VALUE")?,
-            max_length: o.opt("MAX_LENGTH")?,
-            min_length: o.opt("MIN_LENGTH")?,
-            regexp: o.opt("REGEXP")?,
-            rows: o.opt("ROWS")?,
-            size: o.opt("SIZE")?,
-            additional: o
-                .rest(
-                    &[
-                        "DEFAULT_VALUE",
-                        "MAX_LENGTH",
-                        "MIN_LENGTH",
-                        "REGEXP",
-                        "ROWS",
-                        "SIZE",
-                    ],
-                )?,
+            default_value,
+            max_length,
+            min_length,
+            regexp,
+            rows,
+            size,
+            additional,
         })
     }
 }
@@ -998,11 +1146,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "start"])?,
+            filter,
+            order,
+            start,
+            additional,
         })
     }
 }
@@ -1045,36 +1197,49 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let edit_in_list = o.opt("EDIT_IN_LIST")?;
+        let field_name = o.opt("FIELD_NAME")?;
+        let id = o.opt("ID")?;
+        let is_searchable = o.opt("IS_SEARCHABLE")?;
+        let lang = o.opt("LANG")?;
+        let mandatory = o.opt("MANDATORY")?;
+        let multiple = o.opt("MULTIPLE")?;
+        let show_filter = o.opt("SHOW_FILTER")?;
+        let show_in_list = o.opt("SHOW_IN_LIST")?;
+        let sort = o.opt("SORT")?;
+        let user_type_id = o.opt("USER_TYPE_ID")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "EDIT_IN_LIST",
+                    "FIELD_NAME",
+                    "ID",
+                    "IS_SEARCHABLE",
+                    "LANG",
+                    "MANDATORY",
+                    "MULTIPLE",
+                    "SHOW_FILTER",
+                    "SHOW_IN_LIST",
+                    "SORT",
+                    "USER_TYPE_ID",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            edit_in_list: o.opt("EDIT_IN_LIST")?,
-            field_name: o.opt("FIELD_NAME")?,
-            id: o.opt("ID")?,
-            is_searchable: o.opt("IS_SEARCHABLE")?,
-            lang: o.opt("LANG")?,
-            mandatory: o.opt("MANDATORY")?,
-            multiple: o.opt("MULTIPLE")?,
-            show_filter: o.opt("SHOW_FILTER")?,
-            show_in_list: o.opt("SHOW_IN_LIST")?,
-            sort: o.opt("SORT")?,
-            user_type_id: o.opt("USER_TYPE_ID")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "EDIT_IN_LIST",
-                        "FIELD_NAME",
-                        "ID",
-                        "IS_SEARCHABLE",
-                        "LANG",
-                        "MANDATORY",
-                        "MULTIPLE",
-                        "SHOW_FILTER",
-                        "SHOW_IN_LIST",
-                        "SORT",
-                        "USER_TYPE_ID",
-                        "XML_ID",
-                    ],
-                )?,
+            edit_in_list,
+            field_name,
+            id,
+            is_searchable,
+            lang,
+            mandatory,
+            multiple,
+            show_filter,
+            show_in_list,
+            sort,
+            user_type_id,
+            xml_id,
+            additional,
         })
     }
 }
@@ -1125,11 +1290,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -1175,40 +1339,55 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let edit_form_label = o.opt("EDIT_FORM_LABEL")?;
+        let edit_in_list = o.opt("EDIT_IN_LIST")?;
+        let error_message = o.opt("ERROR_MESSAGE")?;
+        let help_message = o.opt("HELP_MESSAGE")?;
+        let is_searchable = o.opt("IS_SEARCHABLE")?;
+        let list = o.opt("LIST")?;
+        let list_column_label = o.opt("LIST_COLUMN_LABEL")?;
+        let list_filter_label = o.opt("LIST_FILTER_LABEL")?;
+        let mandatory = o.opt("MANDATORY")?;
+        let settings = o.opt("SETTINGS")?;
+        let show_filter = o.opt("SHOW_FILTER")?;
+        let show_in_list = o.opt("SHOW_IN_LIST")?;
+        let sort = o.opt("SORT")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "EDIT_FORM_LABEL",
+                    "EDIT_IN_LIST",
+                    "ERROR_MESSAGE",
+                    "HELP_MESSAGE",
+                    "IS_SEARCHABLE",
+                    "LIST",
+                    "LIST_COLUMN_LABEL",
+                    "LIST_FILTER_LABEL",
+                    "MANDATORY",
+                    "SETTINGS",
+                    "SHOW_FILTER",
+                    "SHOW_IN_LIST",
+                    "SORT",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            edit_form_label: o.opt("EDIT_FORM_LABEL")?,
-            edit_in_list: o.opt("EDIT_IN_LIST")?,
-            error_message: o.opt("ERROR_MESSAGE")?,
-            help_message: o.opt("HELP_MESSAGE")?,
-            is_searchable: o.opt("IS_SEARCHABLE")?,
-            list: o.opt("LIST")?,
-            list_column_label: o.opt("LIST_COLUMN_LABEL")?,
-            list_filter_label: o.opt("LIST_FILTER_LABEL")?,
-            mandatory: o.opt("MANDATORY")?,
-            settings: o.opt("SETTINGS")?,
-            show_filter: o.opt("SHOW_FILTER")?,
-            show_in_list: o.opt("SHOW_IN_LIST")?,
-            sort: o.opt("SORT")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "EDIT_FORM_LABEL",
-                        "EDIT_IN_LIST",
-                        "ERROR_MESSAGE",
-                        "HELP_MESSAGE",
-                        "IS_SEARCHABLE",
-                        "LIST",
-                        "LIST_COLUMN_LABEL",
-                        "LIST_FILTER_LABEL",
-                        "MANDATORY",
-                        "SETTINGS",
-                        "SHOW_FILTER",
-                        "SHOW_IN_LIST",
-                        "SORT",
-                        "XML_ID",
-                    ],
-                )?,
+            edit_form_label,
+            edit_in_list,
+            error_message,
+            help_message,
+            is_searchable,
+            list,
+            list_column_label,
+            list_filter_label,
+            mandatory,
+            settings,
+            show_filter,
+            show_in_list,
+            sort,
+            xml_id,
+            additional,
         })
     }
 }
@@ -1231,10 +1410,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default_value = o.opt("DEFAULT_VALUE")?;
+        let rows = o.opt("ROWS")?;
+        let additional = o.rest(&["DEFAULT_VALUE", "ROWS"])?;
         Ok(Self {
-            default_value: o.opt("DEFAULT_VALUE")?,
-            rows: o.opt("ROWS")?,
-            additional: o.rest(&["DEFAULT_VALUE", "ROWS"])?,
+            default_value,
+            rows,
+            additional,
         })
     }
 }

@@ -34,10 +34,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -84,11 +83,10 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            rows: o.opt("rows")?,
-            additional: o.rest(&["id", "rows"])?,
-        })
+        let id = o.req("id")?;
+        let rows = o.opt("rows")?;
+        let additional = o.rest(&["id", "rows"])?;
+        Ok(Self { id, rows, additional })
     }
 }
 
@@ -135,38 +133,52 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestRowsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let discount_rate = o.opt("DISCOUNT_RATE")?;
+        let discount_sum = o.opt("DISCOUNT_SUM")?;
+        let discount_type_id = o.opt("DISCOUNT_TYPE_ID")?;
+        let measure_code = o.opt("MEASURE_CODE")?;
+        let measure_name = o.opt("MEASURE_NAME")?;
+        let price = o.opt("PRICE")?;
+        let product_description = o.opt("PRODUCT_DESCRIPTION")?;
+        let product_id = o.opt("PRODUCT_ID")?;
+        let product_name = o.opt("PRODUCT_NAME")?;
+        let quantity = o.opt("QUANTITY")?;
+        let sort = o.opt("SORT")?;
+        let tax_included = o.opt("TAX_INCLUDED")?;
+        let tax_rate = o.opt("TAX_RATE")?;
+        let additional = o
+            .rest(
+                &[
+                    "DISCOUNT_RATE",
+                    "DISCOUNT_SUM",
+                    "DISCOUNT_TYPE_ID",
+                    "MEASURE_CODE",
+                    "MEASURE_NAME",
+                    "PRICE",
+                    "PRODUCT_DESCRIPTION",
+                    "PRODUCT_ID",
+                    "PRODUCT_NAME",
+                    "QUANTITY",
+                    "SORT",
+                    "TAX_INCLUDED",
+                    "TAX_RATE",
+                ],
+            )?;
         Ok(Self {
-            discount_rate: o.opt("DISCOUNT_RATE")?,
-            discount_sum: o.opt("DISCOUNT_SUM")?,
-            discount_type_id: o.opt("DISCOUNT_TYPE_ID")?,
-            measure_code: o.opt("MEASURE_CODE")?,
-            measure_name: o.opt("MEASURE_NAME")?,
-            price: o.opt("PRICE")?,
-            product_description: o.opt("PRODUCT_DESCRIPTION")?,
-            product_id: o.opt("PRODUCT_ID")?,
-            product_name: o.opt("PRODUCT_NAME")?,
-            quantity: o.opt("QUANTITY")?,
-            sort: o.opt("SORT")?,
-            tax_included: o.opt("TAX_INCLUDED")?,
-            tax_rate: o.opt("TAX_RATE")?,
-            additional: o
-                .rest(
-                    &[
-                        "DISCOUNT_RATE",
-                        "DISCOUNT_SUM",
-                        "DISCOUNT_TYPE_ID",
-                        "MEASURE_CODE",
-                        "MEASURE_NAME",
-                        "PRICE",
-                        "PRODUCT_DESCRIPTION",
-                        "PRODUCT_ID",
-                        "PRODUCT_NAME",
-                        "QUANTITY",
-                        "SORT",
-                        "TAX_INCLUDED",
-                        "TAX_RATE",
-                    ],
-                )?,
+            discount_rate,
+            discount_sum,
+            discount_type_id,
+            measure_code,
+            measure_name,
+            price,
+            product_description,
+            product_id,
+            product_name,
+            quantity,
+            sort,
+            tax_included,
+            tax_rate,
+            additional,
         })
     }
 }

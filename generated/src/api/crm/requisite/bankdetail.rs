@@ -37,10 +37,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -114,68 +113,97 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let code = o.opt("CODE")?;
+        let comments = o.opt("COMMENTS")?;
+        let country_id = o.opt("COUNTRY_ID")?;
+        let entity_id = o.req("ENTITY_ID")?;
+        let name = o.req("NAME")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let rq_acc_currency = o.opt("RQ_ACC_CURRENCY")?;
+        let rq_acc_name = o.opt("RQ_ACC_NAME")?;
+        let rq_acc_num = o.opt("RQ_ACC_NUM")?;
+        let rq_acc_type = o.opt("RQ_ACC_TYPE")?;
+        let rq_agency_name = o.opt("RQ_AGENCY_NAME")?;
+        let rq_bank_addr = o.opt("RQ_BANK_ADDR")?;
+        let rq_bank_code = o.opt("RQ_BANK_CODE")?;
+        let rq_bank_name = o.opt("RQ_BANK_NAME")?;
+        let rq_bank_route_num = o.opt("RQ_BANK_ROUTE_NUM")?;
+        let rq_bic = o.opt("RQ_BIC")?;
+        let rq_bik = o.opt("RQ_BIK")?;
+        let rq_codeb = o.opt("RQ_CODEB")?;
+        let rq_codeg = o.opt("RQ_CODEG")?;
+        let rq_cor_acc_num = o.opt("RQ_COR_ACC_NUM")?;
+        let rq_iban = o.opt("RQ_IBAN")?;
+        let rq_iik = o.opt("RQ_IIK")?;
+        let rq_mfo = o.opt("RQ_MFO")?;
+        let rq_rib = o.opt("RQ_RIB")?;
+        let rq_swift = o.opt("RQ_SWIFT")?;
+        let sort = o.opt("SORT")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "CODE",
+                    "COMMENTS",
+                    "COUNTRY_ID",
+                    "ENTITY_ID",
+                    "NAME",
+                    "ORIGINATOR_ID",
+                    "RQ_ACC_CURRENCY",
+                    "RQ_ACC_NAME",
+                    "RQ_ACC_NUM",
+                    "RQ_ACC_TYPE",
+                    "RQ_AGENCY_NAME",
+                    "RQ_BANK_ADDR",
+                    "RQ_BANK_CODE",
+                    "RQ_BANK_NAME",
+                    "RQ_BANK_ROUTE_NUM",
+                    "RQ_BIC",
+                    "RQ_BIK",
+                    "RQ_CODEB",
+                    "RQ_CODEG",
+                    "RQ_COR_ACC_NUM",
+                    "RQ_IBAN",
+                    "RQ_IIK",
+                    "RQ_MFO",
+                    "RQ_RIB",
+                    "RQ_SWIFT",
+                    "SORT",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            code: o.opt("CODE")?,
-            comments: o.opt("COMMENTS")?,
-            country_id: o.opt("COUNTRY_ID")?,
-            entity_id: o.req("ENTITY_ID")?,
-            name: o.req("NAME")?,
-            originator_id: o.opt("ORIGINATOR_ID")?,
-            rq_acc_currency: o.opt("RQ_ACC_CURRENCY")?,
-            rq_acc_name: o.opt("RQ_ACC_NAME")?,
-            rq_acc_num: o.opt("RQ_ACC_NUM")?,
-            rq_acc_type: o.opt("RQ_ACC_TYPE")?,
-            rq_agency_name: o.opt("RQ_AGENCY_NAME")?,
-            rq_bank_addr: o.opt("RQ_BANK_ADDR")?,
-            rq_bank_code: o.opt("RQ_BANK_CODE")?,
-            rq_bank_name: o.opt("RQ_BANK_NAME")?,
-            rq_bank_route_num: o.opt("RQ_BANK_ROUTE_NUM")?,
-            rq_bic: o.opt("RQ_BIC")?,
-            rq_bik: o.opt("RQ_BIK")?,
-            rq_codeb: o.opt("RQ_CODEB")?,
-            rq_codeg: o.opt("RQ_CODEG")?,
-            rq_cor_acc_num: o.opt("RQ_COR_ACC_NUM")?,
-            rq_iban: o.opt("RQ_IBAN")?,
-            rq_iik: o.opt("RQ_IIK")?,
-            rq_mfo: o.opt("RQ_MFO")?,
-            rq_rib: o.opt("RQ_RIB")?,
-            rq_swift: o.opt("RQ_SWIFT")?,
-            sort: o.opt("SORT")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "CODE",
-                        "COMMENTS",
-                        "COUNTRY_ID",
-                        "ENTITY_ID",
-                        "NAME",
-                        "ORIGINATOR_ID",
-                        "RQ_ACC_CURRENCY",
-                        "RQ_ACC_NAME",
-                        "RQ_ACC_NUM",
-                        "RQ_ACC_TYPE",
-                        "RQ_AGENCY_NAME",
-                        "RQ_BANK_ADDR",
-                        "RQ_BANK_CODE",
-                        "RQ_BANK_NAME",
-                        "RQ_BANK_ROUTE_NUM",
-                        "RQ_BIC",
-                        "RQ_BIK",
-                        "RQ_CODEB",
-                        "RQ_CODEG",
-                        "RQ_COR_ACC_NUM",
-                        "RQ_IBAN",
-                        "RQ_IIK",
-                        "RQ_MFO",
-                        "RQ_RIB",
-                        "RQ_SWIFT",
-                        "SORT",
-                        "XML_ID",
-                    ],
-                )?,
+            active,
+            code,
+            comments,
+            country_id,
+            entity_id,
+            name,
+            originator_id,
+            rq_acc_currency,
+            rq_acc_name,
+            rq_acc_num,
+            rq_acc_type,
+            rq_agency_name,
+            rq_bank_addr,
+            rq_bank_code,
+            rq_bank_name,
+            rq_bank_route_num,
+            rq_bic,
+            rq_bik,
+            rq_codeb,
+            rq_codeg,
+            rq_cor_acc_num,
+            rq_iban,
+            rq_iik,
+            rq_mfo,
+            rq_rib,
+            rq_swift,
+            sort,
+            xml_id,
+            additional,
         })
     }
 }
@@ -220,10 +248,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -266,7 +293,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -300,26 +328,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -361,10 +397,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -470,78 +505,112 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let code = o.opt("CODE")?;
+        let comments = o.opt("COMMENTS")?;
+        let country_id = o.opt("COUNTRY_ID")?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let id = o.opt("ID")?;
+        let modify_by_id = o.opt("MODIFY_BY_ID")?;
+        let name = o.opt("NAME")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let rq_acc_currency = o.opt("RQ_ACC_CURRENCY")?;
+        let rq_acc_name = o.opt("RQ_ACC_NAME")?;
+        let rq_acc_num = o.opt("RQ_ACC_NUM")?;
+        let rq_acc_type = o.opt("RQ_ACC_TYPE")?;
+        let rq_agency_name = o.opt("RQ_AGENCY_NAME")?;
+        let rq_bank_addr = o.opt("RQ_BANK_ADDR")?;
+        let rq_bank_code = o.opt("RQ_BANK_CODE")?;
+        let rq_bank_name = o.opt("RQ_BANK_NAME")?;
+        let rq_bank_route_num = o.opt("RQ_BANK_ROUTE_NUM")?;
+        let rq_bic = o.opt("RQ_BIC")?;
+        let rq_bik = o.opt("RQ_BIK")?;
+        let rq_codeb = o.opt("RQ_CODEB")?;
+        let rq_codeg = o.opt("RQ_CODEG")?;
+        let rq_cor_acc_num = o.opt("RQ_COR_ACC_NUM")?;
+        let rq_iban = o.opt("RQ_IBAN")?;
+        let rq_iik = o.opt("RQ_IIK")?;
+        let rq_mfo = o.opt("RQ_MFO")?;
+        let rq_rib = o.opt("RQ_RIB")?;
+        let rq_swift = o.opt("RQ_SWIFT")?;
+        let sort = o.opt("SORT")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "CODE",
+                    "COMMENTS",
+                    "COUNTRY_ID",
+                    "CREATED_BY_ID",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "ENTITY_ID",
+                    "ID",
+                    "MODIFY_BY_ID",
+                    "NAME",
+                    "ORIGINATOR_ID",
+                    "RQ_ACC_CURRENCY",
+                    "RQ_ACC_NAME",
+                    "RQ_ACC_NUM",
+                    "RQ_ACC_TYPE",
+                    "RQ_AGENCY_NAME",
+                    "RQ_BANK_ADDR",
+                    "RQ_BANK_CODE",
+                    "RQ_BANK_NAME",
+                    "RQ_BANK_ROUTE_NUM",
+                    "RQ_BIC",
+                    "RQ_BIK",
+                    "RQ_CODEB",
+                    "RQ_CODEG",
+                    "RQ_COR_ACC_NUM",
+                    "RQ_IBAN",
+                    "RQ_IIK",
+                    "RQ_MFO",
+                    "RQ_RIB",
+                    "RQ_SWIFT",
+                    "SORT",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            code: o.opt("CODE")?,
-            comments: o.opt("COMMENTS")?,
-            country_id: o.opt("COUNTRY_ID")?,
-            created_by_id: o.opt("CREATED_BY_ID")?,
-            date_create: o.opt("DATE_CREATE")?,
-            date_modify: o.opt("DATE_MODIFY")?,
-            entity_id: o.opt("ENTITY_ID")?,
-            id: o.opt("ID")?,
-            modify_by_id: o.opt("MODIFY_BY_ID")?,
-            name: o.opt("NAME")?,
-            originator_id: o.opt("ORIGINATOR_ID")?,
-            rq_acc_currency: o.opt("RQ_ACC_CURRENCY")?,
-            rq_acc_name: o.opt("RQ_ACC_NAME")?,
-            rq_acc_num: o.opt("RQ_ACC_NUM")?,
-            rq_acc_type: o.opt("RQ_ACC_TYPE")?,
-            rq_agency_name: o.opt("RQ_AGENCY_NAME")?,
-            rq_bank_addr: o.opt("RQ_BANK_ADDR")?,
-            rq_bank_code: o.opt("RQ_BANK_CODE")?,
-            rq_bank_name: o.opt("RQ_BANK_NAME")?,
-            rq_bank_route_num: o.opt("RQ_BANK_ROUTE_NUM")?,
-            rq_bic: o.opt("RQ_BIC")?,
-            rq_bik: o.opt("RQ_BIK")?,
-            rq_codeb: o.opt("RQ_CODEB")?,
-            rq_codeg: o.opt("RQ_CODEG")?,
-            rq_cor_acc_num: o.opt("RQ_COR_ACC_NUM")?,
-            rq_iban: o.opt("RQ_IBAN")?,
-            rq_iik: o.opt("RQ_IIK")?,
-            rq_mfo: o.opt("RQ_MFO")?,
-            rq_rib: o.opt("RQ_RIB")?,
-            rq_swift: o.opt("RQ_SWIFT")?,
-            sort: o.opt("SORT")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "CODE",
-                        "COMMENTS",
-                        "COUNTRY_ID",
-                        "CREATED_BY_ID",
-                        "DATE_CREATE",
-                        "DATE_MODIFY",
-                        "ENTITY_ID",
-                        "ID",
-                        "MODIFY_BY_ID",
-                        "NAME",
-                        "ORIGINATOR_ID",
-                        "RQ_ACC_CURRENCY",
-                        "RQ_ACC_NAME",
-                        "RQ_ACC_NUM",
-                        "RQ_ACC_TYPE",
-                        "RQ_AGENCY_NAME",
-                        "RQ_BANK_ADDR",
-                        "RQ_BANK_CODE",
-                        "RQ_BANK_NAME",
-                        "RQ_BANK_ROUTE_NUM",
-                        "RQ_BIC",
-                        "RQ_BIK",
-                        "RQ_CODEB",
-                        "RQ_CODEG",
-                        "RQ_COR_ACC_NUM",
-                        "RQ_IBAN",
-                        "RQ_IIK",
-                        "RQ_MFO",
-                        "RQ_RIB",
-                        "RQ_SWIFT",
-                        "SORT",
-                        "XML_ID",
-                    ],
-                )?,
+            active,
+            code,
+            comments,
+            country_id,
+            created_by_id,
+            date_create,
+            date_modify,
+            entity_id,
+            id,
+            modify_by_id,
+            name,
+            originator_id,
+            rq_acc_currency,
+            rq_acc_name,
+            rq_acc_num,
+            rq_acc_type,
+            rq_agency_name,
+            rq_bank_addr,
+            rq_bank_code,
+            rq_bank_name,
+            rq_bank_route_num,
+            rq_bic,
+            rq_bik,
+            rq_codeb,
+            rq_codeg,
+            rq_cor_acc_num,
+            rq_iban,
+            rq_iik,
+            rq_mfo,
+            rq_rib,
+            rq_swift,
+            sort,
+            xml_id,
+            additional,
         })
     }
 }
@@ -592,12 +661,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -690,78 +764,112 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let code = o.opt("CODE")?;
+        let comments = o.opt("COMMENTS")?;
+        let country_id = o.opt("COUNTRY_ID")?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let id = o.opt("ID")?;
+        let modify_by_id = o.opt("MODIFY_BY_ID")?;
+        let name = o.opt("NAME")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let rq_acc_currency = o.opt("RQ_ACC_CURRENCY")?;
+        let rq_acc_name = o.opt("RQ_ACC_NAME")?;
+        let rq_acc_num = o.opt("RQ_ACC_NUM")?;
+        let rq_acc_type = o.opt("RQ_ACC_TYPE")?;
+        let rq_agency_name = o.opt("RQ_AGENCY_NAME")?;
+        let rq_bank_addr = o.opt("RQ_BANK_ADDR")?;
+        let rq_bank_code = o.opt("RQ_BANK_CODE")?;
+        let rq_bank_name = o.opt("RQ_BANK_NAME")?;
+        let rq_bank_route_num = o.opt("RQ_BANK_ROUTE_NUM")?;
+        let rq_bic = o.opt("RQ_BIC")?;
+        let rq_bik = o.opt("RQ_BIK")?;
+        let rq_codeb = o.opt("RQ_CODEB")?;
+        let rq_codeg = o.opt("RQ_CODEG")?;
+        let rq_cor_acc_num = o.opt("RQ_COR_ACC_NUM")?;
+        let rq_iban = o.opt("RQ_IBAN")?;
+        let rq_iik = o.opt("RQ_IIK")?;
+        let rq_mfo = o.opt("RQ_MFO")?;
+        let rq_rib = o.opt("RQ_RIB")?;
+        let rq_swift = o.opt("RQ_SWIFT")?;
+        let sort = o.opt("SORT")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "CODE",
+                    "COMMENTS",
+                    "COUNTRY_ID",
+                    "CREATED_BY_ID",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "ENTITY_ID",
+                    "ID",
+                    "MODIFY_BY_ID",
+                    "NAME",
+                    "ORIGINATOR_ID",
+                    "RQ_ACC_CURRENCY",
+                    "RQ_ACC_NAME",
+                    "RQ_ACC_NUM",
+                    "RQ_ACC_TYPE",
+                    "RQ_AGENCY_NAME",
+                    "RQ_BANK_ADDR",
+                    "RQ_BANK_CODE",
+                    "RQ_BANK_NAME",
+                    "RQ_BANK_ROUTE_NUM",
+                    "RQ_BIC",
+                    "RQ_BIK",
+                    "RQ_CODEB",
+                    "RQ_CODEG",
+                    "RQ_COR_ACC_NUM",
+                    "RQ_IBAN",
+                    "RQ_IIK",
+                    "RQ_MFO",
+                    "RQ_RIB",
+                    "RQ_SWIFT",
+                    "SORT",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            code: o.opt("CODE")?,
-            comments: o.opt("COMMENTS")?,
-            country_id: o.opt("COUNTRY_ID")?,
-            created_by_id: o.opt("CREATED_BY_ID")?,
-            date_create: o.opt("DATE_CREATE")?,
-            date_modify: o.opt("DATE_MODIFY")?,
-            entity_id: o.opt("ENTITY_ID")?,
-            id: o.opt("ID")?,
-            modify_by_id: o.opt("MODIFY_BY_ID")?,
-            name: o.opt("NAME")?,
-            originator_id: o.opt("ORIGINATOR_ID")?,
-            rq_acc_currency: o.opt("RQ_ACC_CURRENCY")?,
-            rq_acc_name: o.opt("RQ_ACC_NAME")?,
-            rq_acc_num: o.opt("RQ_ACC_NUM")?,
-            rq_acc_type: o.opt("RQ_ACC_TYPE")?,
-            rq_agency_name: o.opt("RQ_AGENCY_NAME")?,
-            rq_bank_addr: o.opt("RQ_BANK_ADDR")?,
-            rq_bank_code: o.opt("RQ_BANK_CODE")?,
-            rq_bank_name: o.opt("RQ_BANK_NAME")?,
-            rq_bank_route_num: o.opt("RQ_BANK_ROUTE_NUM")?,
-            rq_bic: o.opt("RQ_BIC")?,
-            rq_bik: o.opt("RQ_BIK")?,
-            rq_codeb: o.opt("RQ_CODEB")?,
-            rq_codeg: o.opt("RQ_CODEG")?,
-            rq_cor_acc_num: o.opt("RQ_COR_ACC_NUM")?,
-            rq_iban: o.opt("RQ_IBAN")?,
-            rq_iik: o.opt("RQ_IIK")?,
-            rq_mfo: o.opt("RQ_MFO")?,
-            rq_rib: o.opt("RQ_RIB")?,
-            rq_swift: o.opt("RQ_SWIFT")?,
-            sort: o.opt("SORT")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "CODE",
-                        "COMMENTS",
-                        "COUNTRY_ID",
-                        "CREATED_BY_ID",
-                        "DATE_CREATE",
-                        "DATE_MODIFY",
-                        "ENTITY_ID",
-                        "ID",
-                        "MODIFY_BY_ID",
-                        "NAME",
-                        "ORIGINATOR_ID",
-                        "RQ_ACC_CURRENCY",
-                        "RQ_ACC_NAME",
-                        "RQ_ACC_NUM",
-                        "RQ_ACC_TYPE",
-                        "RQ_AGENCY_NAME",
-                        "RQ_BANK_ADDR",
-                        "RQ_BANK_CODE",
-                        "RQ_BANK_NAME",
-                        "RQ_BANK_ROUTE_NUM",
-                        "RQ_BIC",
-                        "RQ_BIK",
-                        "RQ_CODEB",
-                        "RQ_CODEG",
-                        "RQ_COR_ACC_NUM",
-                        "RQ_IBAN",
-                        "RQ_IIK",
-                        "RQ_MFO",
-                        "RQ_RIB",
-                        "RQ_SWIFT",
-                        "SORT",
-                        "XML_ID",
-                    ],
-                )?,
+            active,
+            code,
+            comments,
+            country_id,
+            created_by_id,
+            date_create,
+            date_modify,
+            entity_id,
+            id,
+            modify_by_id,
+            name,
+            originator_id,
+            rq_acc_currency,
+            rq_acc_name,
+            rq_acc_num,
+            rq_acc_type,
+            rq_agency_name,
+            rq_bank_addr,
+            rq_bank_code,
+            rq_bank_name,
+            rq_bank_route_num,
+            rq_bic,
+            rq_bik,
+            rq_codeb,
+            rq_codeg,
+            rq_cor_acc_num,
+            rq_iban,
+            rq_iik,
+            rq_mfo,
+            rq_rib,
+            rq_swift,
+            sort,
+            xml_id,
+            additional,
         })
     }
 }
@@ -857,78 +965,112 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let code = o.opt("CODE")?;
+        let comments = o.opt("COMMENTS")?;
+        let country_id = o.opt("COUNTRY_ID")?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let id = o.opt("ID")?;
+        let modify_by_id = o.opt("MODIFY_BY_ID")?;
+        let name = o.opt("NAME")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let rq_acc_currency = o.opt("RQ_ACC_CURRENCY")?;
+        let rq_acc_name = o.opt("RQ_ACC_NAME")?;
+        let rq_acc_num = o.opt("RQ_ACC_NUM")?;
+        let rq_acc_type = o.opt("RQ_ACC_TYPE")?;
+        let rq_agency_name = o.opt("RQ_AGENCY_NAME")?;
+        let rq_bank_addr = o.opt("RQ_BANK_ADDR")?;
+        let rq_bank_code = o.opt("RQ_BANK_CODE")?;
+        let rq_bank_name = o.opt("RQ_BANK_NAME")?;
+        let rq_bank_route_num = o.opt("RQ_BANK_ROUTE_NUM")?;
+        let rq_bic = o.opt("RQ_BIC")?;
+        let rq_bik = o.opt("RQ_BIK")?;
+        let rq_codeb = o.opt("RQ_CODEB")?;
+        let rq_codeg = o.opt("RQ_CODEG")?;
+        let rq_cor_acc_num = o.opt("RQ_COR_ACC_NUM")?;
+        let rq_iban = o.opt("RQ_IBAN")?;
+        let rq_iik = o.opt("RQ_IIK")?;
+        let rq_mfo = o.opt("RQ_MFO")?;
+        let rq_rib = o.opt("RQ_RIB")?;
+        let rq_swift = o.opt("RQ_SWIFT")?;
+        let sort = o.opt("SORT")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "CODE",
+                    "COMMENTS",
+                    "COUNTRY_ID",
+                    "CREATED_BY_ID",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "ENTITY_ID",
+                    "ID",
+                    "MODIFY_BY_ID",
+                    "NAME",
+                    "ORIGINATOR_ID",
+                    "RQ_ACC_CURRENCY",
+                    "RQ_ACC_NAME",
+                    "RQ_ACC_NUM",
+                    "RQ_ACC_TYPE",
+                    "RQ_AGENCY_NAME",
+                    "RQ_BANK_ADDR",
+                    "RQ_BANK_CODE",
+                    "RQ_BANK_NAME",
+                    "RQ_BANK_ROUTE_NUM",
+                    "RQ_BIC",
+                    "RQ_BIK",
+                    "RQ_CODEB",
+                    "RQ_CODEG",
+                    "RQ_COR_ACC_NUM",
+                    "RQ_IBAN",
+                    "RQ_IIK",
+                    "RQ_MFO",
+                    "RQ_RIB",
+                    "RQ_SWIFT",
+                    "SORT",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            code: o.opt("CODE")?,
-            comments: o.opt("COMMENTS")?,
-            country_id: o.opt("COUNTRY_ID")?,
-            created_by_id: o.opt("CREATED_BY_ID")?,
-            date_create: o.opt("DATE_CREATE")?,
-            date_modify: o.opt("DATE_MODIFY")?,
-            entity_id: o.opt("ENTITY_ID")?,
-            id: o.opt("ID")?,
-            modify_by_id: o.opt("MODIFY_BY_ID")?,
-            name: o.opt("NAME")?,
-            originator_id: o.opt("ORIGINATOR_ID")?,
-            rq_acc_currency: o.opt("RQ_ACC_CURRENCY")?,
-            rq_acc_name: o.opt("RQ_ACC_NAME")?,
-            rq_acc_num: o.opt("RQ_ACC_NUM")?,
-            rq_acc_type: o.opt("RQ_ACC_TYPE")?,
-            rq_agency_name: o.opt("RQ_AGENCY_NAME")?,
-            rq_bank_addr: o.opt("RQ_BANK_ADDR")?,
-            rq_bank_code: o.opt("RQ_BANK_CODE")?,
-            rq_bank_name: o.opt("RQ_BANK_NAME")?,
-            rq_bank_route_num: o.opt("RQ_BANK_ROUTE_NUM")?,
-            rq_bic: o.opt("RQ_BIC")?,
-            rq_bik: o.opt("RQ_BIK")?,
-            rq_codeb: o.opt("RQ_CODEB")?,
-            rq_codeg: o.opt("RQ_CODEG")?,
-            rq_cor_acc_num: o.opt("RQ_COR_ACC_NUM")?,
-            rq_iban: o.opt("RQ_IBAN")?,
-            rq_iik: o.opt("RQ_IIK")?,
-            rq_mfo: o.opt("RQ_MFO")?,
-            rq_rib: o.opt("RQ_RIB")?,
-            rq_swift: o.opt("RQ_SWIFT")?,
-            sort: o.opt("SORT")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "CODE",
-                        "COMMENTS",
-                        "COUNTRY_ID",
-                        "CREATED_BY_ID",
-                        "DATE_CREATE",
-                        "DATE_MODIFY",
-                        "ENTITY_ID",
-                        "ID",
-                        "MODIFY_BY_ID",
-                        "NAME",
-                        "ORIGINATOR_ID",
-                        "RQ_ACC_CURRENCY",
-                        "RQ_ACC_NAME",
-                        "RQ_ACC_NUM",
-                        "RQ_ACC_TYPE",
-                        "RQ_AGENCY_NAME",
-                        "RQ_BANK_ADDR",
-                        "RQ_BANK_CODE",
-                        "RQ_BANK_NAME",
-                        "RQ_BANK_ROUTE_NUM",
-                        "RQ_BIC",
-                        "RQ_BIK",
-                        "RQ_CODEB",
-                        "RQ_CODEG",
-                        "RQ_COR_ACC_NUM",
-                        "RQ_IBAN",
-                        "RQ_IIK",
-                        "RQ_MFO",
-                        "RQ_RIB",
-                        "RQ_SWIFT",
-                        "SORT",
-                        "XML_ID",
-                    ],
-                )?,
+            active,
+            code,
+            comments,
+            country_id,
+            created_by_id,
+            date_create,
+            date_modify,
+            entity_id,
+            id,
+            modify_by_id,
+            name,
+            originator_id,
+            rq_acc_currency,
+            rq_acc_name,
+            rq_acc_num,
+            rq_acc_type,
+            rq_agency_name,
+            rq_bank_addr,
+            rq_bank_code,
+            rq_bank_name,
+            rq_bank_route_num,
+            rq_bic,
+            rq_bik,
+            rq_codeb,
+            rq_codeg,
+            rq_cor_acc_num,
+            rq_iban,
+            rq_iik,
+            rq_mfo,
+            rq_rib,
+            rq_swift,
+            sort,
+            xml_id,
+            additional,
         })
     }
 }
@@ -971,11 +1113,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -1045,64 +1186,91 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let code = o.opt("CODE")?;
+        let comments = o.opt("COMMENTS")?;
+        let name = o.opt("NAME")?;
+        let originator_id = o.opt("ORIGINATOR_ID")?;
+        let rq_acc_currency = o.opt("RQ_ACC_CURRENCY")?;
+        let rq_acc_name = o.opt("RQ_ACC_NAME")?;
+        let rq_acc_num = o.opt("RQ_ACC_NUM")?;
+        let rq_acc_type = o.opt("RQ_ACC_TYPE")?;
+        let rq_agency_name = o.opt("RQ_AGENCY_NAME")?;
+        let rq_bank_addr = o.opt("RQ_BANK_ADDR")?;
+        let rq_bank_code = o.opt("RQ_BANK_CODE")?;
+        let rq_bank_name = o.opt("RQ_BANK_NAME")?;
+        let rq_bank_route_num = o.opt("RQ_BANK_ROUTE_NUM")?;
+        let rq_bic = o.opt("RQ_BIC")?;
+        let rq_bik = o.opt("RQ_BIK")?;
+        let rq_codeb = o.opt("RQ_CODEB")?;
+        let rq_codeg = o.opt("RQ_CODEG")?;
+        let rq_cor_acc_num = o.opt("RQ_COR_ACC_NUM")?;
+        let rq_iban = o.opt("RQ_IBAN")?;
+        let rq_iik = o.opt("RQ_IIK")?;
+        let rq_mfo = o.opt("RQ_MFO")?;
+        let rq_rib = o.opt("RQ_RIB")?;
+        let rq_swift = o.opt("RQ_SWIFT")?;
+        let sort = o.opt("SORT")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "CODE",
+                    "COMMENTS",
+                    "NAME",
+                    "ORIGINATOR_ID",
+                    "RQ_ACC_CURRENCY",
+                    "RQ_ACC_NAME",
+                    "RQ_ACC_NUM",
+                    "RQ_ACC_TYPE",
+                    "RQ_AGENCY_NAME",
+                    "RQ_BANK_ADDR",
+                    "RQ_BANK_CODE",
+                    "RQ_BANK_NAME",
+                    "RQ_BANK_ROUTE_NUM",
+                    "RQ_BIC",
+                    "RQ_BIK",
+                    "RQ_CODEB",
+                    "RQ_CODEG",
+                    "RQ_COR_ACC_NUM",
+                    "RQ_IBAN",
+                    "RQ_IIK",
+                    "RQ_MFO",
+                    "RQ_RIB",
+                    "RQ_SWIFT",
+                    "SORT",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            code: o.opt("CODE")?,
-            comments: o.opt("COMMENTS")?,
-            name: o.opt("NAME")?,
-            originator_id: o.opt("ORIGINATOR_ID")?,
-            rq_acc_currency: o.opt("RQ_ACC_CURRENCY")?,
-            rq_acc_name: o.opt("RQ_ACC_NAME")?,
-            rq_acc_num: o.opt("RQ_ACC_NUM")?,
-            rq_acc_type: o.opt("RQ_ACC_TYPE")?,
-            rq_agency_name: o.opt("RQ_AGENCY_NAME")?,
-            rq_bank_addr: o.opt("RQ_BANK_ADDR")?,
-            rq_bank_code: o.opt("RQ_BANK_CODE")?,
-            rq_bank_name: o.opt("RQ_BANK_NAME")?,
-            rq_bank_route_num: o.opt("RQ_BANK_ROUTE_NUM")?,
-            rq_bic: o.opt("RQ_BIC")?,
-            rq_bik: o.opt("RQ_BIK")?,
-            rq_codeb: o.opt("RQ_CODEB")?,
-            rq_codeg: o.opt("RQ_CODEG")?,
-            rq_cor_acc_num: o.opt("RQ_COR_ACC_NUM")?,
-            rq_iban: o.opt("RQ_IBAN")?,
-            rq_iik: o.opt("RQ_IIK")?,
-            rq_mfo: o.opt("RQ_MFO")?,
-            rq_rib: o.opt("RQ_RIB")?,
-            rq_swift: o.opt("RQ_SWIFT")?,
-            sort: o.opt("SORT")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "CODE",
-                        "COMMENTS",
-                        "NAME",
-                        "ORIGINATOR_ID",
-                        "RQ_ACC_CURRENCY",
-                        "RQ_ACC_NAME",
-                        "RQ_ACC_NUM",
-                        "RQ_ACC_TYPE",
-                        "RQ_AGENCY_NAME",
-                        "RQ_BANK_ADDR",
-                        "RQ_BANK_CODE",
-                        "RQ_BANK_NAME",
-                        "RQ_BANK_ROUTE_NUM",
-                        "RQ_BIC",
-                        "RQ_BIK",
-                        "RQ_CODEB",
-                        "RQ_CODEG",
-                        "RQ_COR_ACC_NUM",
-                        "RQ_IBAN",
-                        "RQ_IIK",
-                        "RQ_MFO",
-                        "RQ_RIB",
-                        "RQ_SWIFT",
-                        "SORT",
-                        "XML_ID",
-                    ],
-                )?,
+            active,
+            code,
+            comments,
+            name,
+            originator_id,
+            rq_acc_currency,
+            rq_acc_name,
+            rq_acc_num,
+            rq_acc_type,
+            rq_agency_name,
+            rq_bank_addr,
+            rq_bank_code,
+            rq_bank_name,
+            rq_bank_route_num,
+            rq_bic,
+            rq_bik,
+            rq_codeb,
+            rq_codeg,
+            rq_cor_acc_num,
+            rq_iban,
+            rq_iik,
+            rq_mfo,
+            rq_rib,
+            rq_swift,
+            sort,
+            xml_id,
+            additional,
         })
     }
 }

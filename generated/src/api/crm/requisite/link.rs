@@ -35,7 +35,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -69,26 +70,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -133,10 +142,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.req("entityId")?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let additional = o.rest(&["entityId", "entityTypeId"])?;
         Ok(Self {
-            entity_id: o.req("entityId")?,
-            entity_type_id: o.req("entityTypeId")?,
-            additional: o.rest(&["entityId", "entityTypeId"])?,
+            entity_id,
+            entity_type_id,
+            additional,
         })
     }
 }
@@ -168,24 +180,31 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bank_detail_id = o.opt("BANK_DETAIL_ID")?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let entity_type_id = o.opt("ENTITY_TYPE_ID")?;
+        let mc_bank_detail_id = o.opt("MC_BANK_DETAIL_ID")?;
+        let mc_requisite_id = o.opt("MC_REQUISITE_ID")?;
+        let requisite_id = o.opt("REQUISITE_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "BANK_DETAIL_ID",
+                    "ENTITY_ID",
+                    "ENTITY_TYPE_ID",
+                    "MC_BANK_DETAIL_ID",
+                    "MC_REQUISITE_ID",
+                    "REQUISITE_ID",
+                ],
+            )?;
         Ok(Self {
-            bank_detail_id: o.opt("BANK_DETAIL_ID")?,
-            entity_id: o.opt("ENTITY_ID")?,
-            entity_type_id: o.opt("ENTITY_TYPE_ID")?,
-            mc_bank_detail_id: o.opt("MC_BANK_DETAIL_ID")?,
-            mc_requisite_id: o.opt("MC_REQUISITE_ID")?,
-            requisite_id: o.opt("REQUISITE_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "BANK_DETAIL_ID",
-                        "ENTITY_ID",
-                        "ENTITY_TYPE_ID",
-                        "MC_BANK_DETAIL_ID",
-                        "MC_REQUISITE_ID",
-                        "REQUISITE_ID",
-                    ],
-                )?,
+            bank_detail_id,
+            entity_id,
+            entity_type_id,
+            mc_bank_detail_id,
+            mc_requisite_id,
+            requisite_id,
+            additional,
         })
     }
 }
@@ -236,12 +255,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -272,24 +296,31 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bank_detail_id = o.opt("BANK_DETAIL_ID")?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let entity_type_id = o.opt("ENTITY_TYPE_ID")?;
+        let mc_bank_detail_id = o.opt("MC_BANK_DETAIL_ID")?;
+        let mc_requisite_id = o.opt("MC_REQUISITE_ID")?;
+        let requisite_id = o.opt("REQUISITE_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "BANK_DETAIL_ID",
+                    "ENTITY_ID",
+                    "ENTITY_TYPE_ID",
+                    "MC_BANK_DETAIL_ID",
+                    "MC_REQUISITE_ID",
+                    "REQUISITE_ID",
+                ],
+            )?;
         Ok(Self {
-            bank_detail_id: o.opt("BANK_DETAIL_ID")?,
-            entity_id: o.opt("ENTITY_ID")?,
-            entity_type_id: o.opt("ENTITY_TYPE_ID")?,
-            mc_bank_detail_id: o.opt("MC_BANK_DETAIL_ID")?,
-            mc_requisite_id: o.opt("MC_REQUISITE_ID")?,
-            requisite_id: o.opt("REQUISITE_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "BANK_DETAIL_ID",
-                        "ENTITY_ID",
-                        "ENTITY_TYPE_ID",
-                        "MC_BANK_DETAIL_ID",
-                        "MC_REQUISITE_ID",
-                        "REQUISITE_ID",
-                    ],
-                )?,
+            bank_detail_id,
+            entity_id,
+            entity_type_id,
+            mc_bank_detail_id,
+            mc_requisite_id,
+            requisite_id,
+            additional,
         })
     }
 }
@@ -323,24 +354,31 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bank_detail_id = o.opt("BANK_DETAIL_ID")?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let entity_type_id = o.opt("ENTITY_TYPE_ID")?;
+        let mc_bank_detail_id = o.opt("MC_BANK_DETAIL_ID")?;
+        let mc_requisite_id = o.opt("MC_REQUISITE_ID")?;
+        let requisite_id = o.opt("REQUISITE_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "BANK_DETAIL_ID",
+                    "ENTITY_ID",
+                    "ENTITY_TYPE_ID",
+                    "MC_BANK_DETAIL_ID",
+                    "MC_REQUISITE_ID",
+                    "REQUISITE_ID",
+                ],
+            )?;
         Ok(Self {
-            bank_detail_id: o.opt("BANK_DETAIL_ID")?,
-            entity_id: o.opt("ENTITY_ID")?,
-            entity_type_id: o.opt("ENTITY_TYPE_ID")?,
-            mc_bank_detail_id: o.opt("MC_BANK_DETAIL_ID")?,
-            mc_requisite_id: o.opt("MC_REQUISITE_ID")?,
-            requisite_id: o.opt("REQUISITE_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "BANK_DETAIL_ID",
-                        "ENTITY_ID",
-                        "ENTITY_TYPE_ID",
-                        "MC_BANK_DETAIL_ID",
-                        "MC_REQUISITE_ID",
-                        "REQUISITE_ID",
-                    ],
-                )?,
+            bank_detail_id,
+            entity_id,
+            entity_type_id,
+            mc_bank_detail_id,
+            mc_requisite_id,
+            requisite_id,
+            additional,
         })
     }
 }
@@ -382,10 +420,9 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -415,24 +452,31 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bank_detail_id = o.req("BANK_DETAIL_ID")?;
+        let entity_id = o.req("ENTITY_ID")?;
+        let entity_type_id = o.req("ENTITY_TYPE_ID")?;
+        let mc_bank_detail_id = o.req("MC_BANK_DETAIL_ID")?;
+        let mc_requisite_id = o.req("MC_REQUISITE_ID")?;
+        let requisite_id = o.req("REQUISITE_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "BANK_DETAIL_ID",
+                    "ENTITY_ID",
+                    "ENTITY_TYPE_ID",
+                    "MC_BANK_DETAIL_ID",
+                    "MC_REQUISITE_ID",
+                    "REQUISITE_ID",
+                ],
+            )?;
         Ok(Self {
-            bank_detail_id: o.req("BANK_DETAIL_ID")?,
-            entity_id: o.req("ENTITY_ID")?,
-            entity_type_id: o.req("ENTITY_TYPE_ID")?,
-            mc_bank_detail_id: o.req("MC_BANK_DETAIL_ID")?,
-            mc_requisite_id: o.req("MC_REQUISITE_ID")?,
-            requisite_id: o.req("REQUISITE_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "BANK_DETAIL_ID",
-                        "ENTITY_ID",
-                        "ENTITY_TYPE_ID",
-                        "MC_BANK_DETAIL_ID",
-                        "MC_REQUISITE_ID",
-                        "REQUISITE_ID",
-                    ],
-                )?,
+            bank_detail_id,
+            entity_id,
+            entity_type_id,
+            mc_bank_detail_id,
+            mc_requisite_id,
+            requisite_id,
+            additional,
         })
     }
 }
@@ -480,10 +524,13 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.req("entityId")?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let additional = o.rest(&["entityId", "entityTypeId"])?;
         Ok(Self {
-            entity_id: o.req("entityId")?,
-            entity_type_id: o.req("entityTypeId")?,
-            additional: o.rest(&["entityId", "entityTypeId"])?,
+            entity_id,
+            entity_type_id,
+            additional,
         })
     }
 }

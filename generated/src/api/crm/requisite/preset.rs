@@ -41,10 +41,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -74,17 +73,24 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let country_id = o.req("COUNTRY_ID")?;
+        let entity_type_id = o.req("ENTITY_TYPE_ID")?;
+        let name = o.req("NAME")?;
+        let sort = o.opt("SORT")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &["ACTIVE", "COUNTRY_ID", "ENTITY_TYPE_ID", "NAME", "SORT", "XML_ID"],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            country_id: o.req("COUNTRY_ID")?,
-            entity_type_id: o.req("ENTITY_TYPE_ID")?,
-            name: o.req("NAME")?,
-            sort: o.opt("SORT")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &["ACTIVE", "COUNTRY_ID", "ENTITY_TYPE_ID", "NAME", "SORT", "XML_ID"],
-                )?,
+            active,
+            country_id,
+            entity_type_id,
+            name,
+            sort,
+            xml_id,
+            additional,
         })
     }
 }
@@ -128,7 +134,8 @@ impl ::bitrix24_runtime::loose::Loose for CountriesRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -172,10 +179,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -218,7 +224,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -252,26 +259,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -313,10 +328,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -360,34 +374,46 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let country_id = o.opt("COUNTRY_ID")?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let entity_type_id = o.opt("ENTITY_TYPE_ID")?;
+        let id = o.opt("ID")?;
+        let modify_by_id = o.opt("MODIFY_BY_ID")?;
+        let name = o.opt("NAME")?;
+        let sort = o.opt("SORT")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "COUNTRY_ID",
+                    "CREATED_BY_ID",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "ENTITY_TYPE_ID",
+                    "ID",
+                    "MODIFY_BY_ID",
+                    "NAME",
+                    "SORT",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            country_id: o.opt("COUNTRY_ID")?,
-            created_by_id: o.opt("CREATED_BY_ID")?,
-            date_create: o.opt("DATE_CREATE")?,
-            date_modify: o.opt("DATE_MODIFY")?,
-            entity_type_id: o.opt("ENTITY_TYPE_ID")?,
-            id: o.opt("ID")?,
-            modify_by_id: o.opt("MODIFY_BY_ID")?,
-            name: o.opt("NAME")?,
-            sort: o.opt("SORT")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "COUNTRY_ID",
-                        "CREATED_BY_ID",
-                        "DATE_CREATE",
-                        "DATE_MODIFY",
-                        "ENTITY_TYPE_ID",
-                        "ID",
-                        "MODIFY_BY_ID",
-                        "NAME",
-                        "SORT",
-                        "XML_ID",
-                    ],
-                )?,
+            active,
+            country_id,
+            created_by_id,
+            date_create,
+            date_modify,
+            entity_type_id,
+            id,
+            modify_by_id,
+            name,
+            sort,
+            xml_id,
+            additional,
         })
     }
 }
@@ -438,12 +464,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -492,34 +523,46 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let country_id = o.opt("COUNTRY_ID")?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let entity_type_id = o.opt("ENTITY_TYPE_ID")?;
+        let id = o.opt("ID")?;
+        let modify_by_id = o.opt("MODIFY_BY_ID")?;
+        let name = o.opt("NAME")?;
+        let sort = o.opt("SORT")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "COUNTRY_ID",
+                    "CREATED_BY_ID",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "ENTITY_TYPE_ID",
+                    "ID",
+                    "MODIFY_BY_ID",
+                    "NAME",
+                    "SORT",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            country_id: o.opt("COUNTRY_ID")?,
-            created_by_id: o.opt("CREATED_BY_ID")?,
-            date_create: o.opt("DATE_CREATE")?,
-            date_modify: o.opt("DATE_MODIFY")?,
-            entity_type_id: o.opt("ENTITY_TYPE_ID")?,
-            id: o.opt("ID")?,
-            modify_by_id: o.opt("MODIFY_BY_ID")?,
-            name: o.opt("NAME")?,
-            sort: o.opt("SORT")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "COUNTRY_ID",
-                        "CREATED_BY_ID",
-                        "DATE_CREATE",
-                        "DATE_MODIFY",
-                        "ENTITY_TYPE_ID",
-                        "ID",
-                        "MODIFY_BY_ID",
-                        "NAME",
-                        "SORT",
-                        "XML_ID",
-                    ],
-                )?,
+            active,
+            country_id,
+            created_by_id,
+            date_create,
+            date_modify,
+            entity_type_id,
+            id,
+            modify_by_id,
+            name,
+            sort,
+            xml_id,
+            additional,
         })
     }
 }
@@ -571,34 +614,46 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let country_id = o.opt("COUNTRY_ID")?;
+        let created_by_id = o.opt("CREATED_BY_ID")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let entity_type_id = o.opt("ENTITY_TYPE_ID")?;
+        let id = o.opt("ID")?;
+        let modify_by_id = o.opt("MODIFY_BY_ID")?;
+        let name = o.opt("NAME")?;
+        let sort = o.opt("SORT")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "COUNTRY_ID",
+                    "CREATED_BY_ID",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "ENTITY_TYPE_ID",
+                    "ID",
+                    "MODIFY_BY_ID",
+                    "NAME",
+                    "SORT",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            country_id: o.opt("COUNTRY_ID")?,
-            created_by_id: o.opt("CREATED_BY_ID")?,
-            date_create: o.opt("DATE_CREATE")?,
-            date_modify: o.opt("DATE_MODIFY")?,
-            entity_type_id: o.opt("ENTITY_TYPE_ID")?,
-            id: o.opt("ID")?,
-            modify_by_id: o.opt("MODIFY_BY_ID")?,
-            name: o.opt("NAME")?,
-            sort: o.opt("SORT")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "COUNTRY_ID",
-                        "CREATED_BY_ID",
-                        "DATE_CREATE",
-                        "DATE_MODIFY",
-                        "ENTITY_TYPE_ID",
-                        "ID",
-                        "MODIFY_BY_ID",
-                        "NAME",
-                        "SORT",
-                        "XML_ID",
-                    ],
-                )?,
+            active,
+            country_id,
+            created_by_id,
+            date_create,
+            date_modify,
+            entity_type_id,
+            id,
+            modify_by_id,
+            name,
+            sort,
+            xml_id,
+            additional,
         })
     }
 }
@@ -641,11 +696,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -671,12 +725,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let name = o.req("NAME")?;
+        let sort = o.opt("SORT")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o.rest(&["ACTIVE", "NAME", "SORT", "XML_ID"])?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            name: o.req("NAME")?,
-            sort: o.opt("SORT")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o.rest(&["ACTIVE", "NAME", "SORT", "XML_ID"])?,
+            active,
+            name,
+            sort,
+            xml_id,
+            additional,
         })
     }
 }

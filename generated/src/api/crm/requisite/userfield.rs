@@ -36,10 +36,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -93,48 +92,67 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let edit_form_label = o.opt("EDIT_FORM_LABEL")?;
+        let edit_in_list = o.opt("EDIT_IN_LIST")?;
+        let entity_id = o.req("ENTITY_ID")?;
+        let error_message = o.opt("ERROR_MESSAGE")?;
+        let field_name = o.req("FIELD_NAME")?;
+        let help_message = o.opt("HELP_MESSAGE")?;
+        let is_searchable = o.opt("IS_SEARCHABLE")?;
+        let list = o.opt("LIST")?;
+        let list_column_label = o.opt("LIST_COLUMN_LABEL")?;
+        let list_filter_label = o.opt("LIST_FILTER_LABEL")?;
+        let mandatory = o.opt("MANDATORY")?;
+        let multiple = o.opt("MULTIPLE")?;
+        let settings = o.opt("SETTINGS")?;
+        let show_filter = o.opt("SHOW_FILTER")?;
+        let show_in_list = o.opt("SHOW_IN_LIST")?;
+        let sort = o.opt("SORT")?;
+        let user_type_id = o.req("USER_TYPE_ID")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "EDIT_FORM_LABEL",
+                    "EDIT_IN_LIST",
+                    "ENTITY_ID",
+                    "ERROR_MESSAGE",
+                    "FIELD_NAME",
+                    "HELP_MESSAGE",
+                    "IS_SEARCHABLE",
+                    "LIST",
+                    "LIST_COLUMN_LABEL",
+                    "LIST_FILTER_LABEL",
+                    "MANDATORY",
+                    "MULTIPLE",
+                    "SETTINGS",
+                    "SHOW_FILTER",
+                    "SHOW_IN_LIST",
+                    "SORT",
+                    "USER_TYPE_ID",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            edit_form_label: o.opt("EDIT_FORM_LABEL")?,
-            edit_in_list: o.opt("EDIT_IN_LIST")?,
-            entity_id: o.req("ENTITY_ID")?,
-            error_message: o.opt("ERROR_MESSAGE")?,
-            field_name: o.req("FIELD_NAME")?,
-            help_message: o.opt("HELP_MESSAGE")?,
-            is_searchable: o.opt("IS_SEARCHABLE")?,
-            list: o.opt("LIST")?,
-            list_column_label: o.opt("LIST_COLUMN_LABEL")?,
-            list_filter_label: o.opt("LIST_FILTER_LABEL")?,
-            mandatory: o.opt("MANDATORY")?,
-            multiple: o.opt("MULTIPLE")?,
-            settings: o.opt("SETTINGS")?,
-            show_filter: o.opt("SHOW_FILTER")?,
-            show_in_list: o.opt("SHOW_IN_LIST")?,
-            sort: o.opt("SORT")?,
-            user_type_id: o.req("USER_TYPE_ID")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "EDIT_FORM_LABEL",
-                        "EDIT_IN_LIST",
-                        "ENTITY_ID",
-                        "ERROR_MESSAGE",
-                        "FIELD_NAME",
-                        "HELP_MESSAGE",
-                        "IS_SEARCHABLE",
-                        "LIST",
-                        "LIST_COLUMN_LABEL",
-                        "LIST_FILTER_LABEL",
-                        "MANDATORY",
-                        "MULTIPLE",
-                        "SETTINGS",
-                        "SHOW_FILTER",
-                        "SHOW_IN_LIST",
-                        "SORT",
-                        "USER_TYPE_ID",
-                        "XML_ID",
-                    ],
-                )?,
+            edit_form_label,
+            edit_in_list,
+            entity_id,
+            error_message,
+            field_name,
+            help_message,
+            is_searchable,
+            list,
+            list_column_label,
+            list_filter_label,
+            mandatory,
+            multiple,
+            settings,
+            show_filter,
+            show_in_list,
+            sort,
+            user_type_id,
+            xml_id,
+            additional,
         })
     }
 }
@@ -192,10 +210,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -240,10 +257,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -298,48 +314,67 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let edit_form_label = o.opt("EDIT_FORM_LABEL")?;
+        let edit_in_list = o.opt("EDIT_IN_LIST")?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let error_message = o.opt("ERROR_MESSAGE")?;
+        let field_name = o.opt("FIELD_NAME")?;
+        let help_message = o.opt("HELP_MESSAGE")?;
+        let id = o.opt("ID")?;
+        let is_searchable = o.opt("IS_SEARCHABLE")?;
+        let list_column_label = o.opt("LIST_COLUMN_LABEL")?;
+        let list_filter_label = o.opt("LIST_FILTER_LABEL")?;
+        let mandatory = o.opt("MANDATORY")?;
+        let multiple = o.opt("MULTIPLE")?;
+        let settings = o.opt("SETTINGS")?;
+        let show_filter = o.opt("SHOW_FILTER")?;
+        let show_in_list = o.opt("SHOW_IN_LIST")?;
+        let sort = o.opt("SORT")?;
+        let user_type_id = o.opt("USER_TYPE_ID")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "EDIT_FORM_LABEL",
+                    "EDIT_IN_LIST",
+                    "ENTITY_ID",
+                    "ERROR_MESSAGE",
+                    "FIELD_NAME",
+                    "HELP_MESSAGE",
+                    "ID",
+                    "IS_SEARCHABLE",
+                    "LIST_COLUMN_LABEL",
+                    "LIST_FILTER_LABEL",
+                    "MANDATORY",
+                    "MULTIPLE",
+                    "SETTINGS",
+                    "SHOW_FILTER",
+                    "SHOW_IN_LIST",
+                    "SORT",
+                    "USER_TYPE_ID",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            edit_form_label: o.opt("EDIT_FORM_LABEL")?,
-            edit_in_list: o.opt("EDIT_IN_LIST")?,
-            entity_id: o.opt("ENTITY_ID")?,
-            error_message: o.opt("ERROR_MESSAGE")?,
-            field_name: o.opt("FIELD_NAME")?,
-            help_message: o.opt("HELP_MESSAGE")?,
-            id: o.opt("ID")?,
-            is_searchable: o.opt("IS_SEARCHABLE")?,
-            list_column_label: o.opt("LIST_COLUMN_LABEL")?,
-            list_filter_label: o.opt("LIST_FILTER_LABEL")?,
-            mandatory: o.opt("MANDATORY")?,
-            multiple: o.opt("MULTIPLE")?,
-            settings: o.opt("SETTINGS")?,
-            show_filter: o.opt("SHOW_FILTER")?,
-            show_in_list: o.opt("SHOW_IN_LIST")?,
-            sort: o.opt("SORT")?,
-            user_type_id: o.opt("USER_TYPE_ID")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "EDIT_FORM_LABEL",
-                        "EDIT_IN_LIST",
-                        "ENTITY_ID",
-                        "ERROR_MESSAGE",
-                        "FIELD_NAME",
-                        "HELP_MESSAGE",
-                        "ID",
-                        "IS_SEARCHABLE",
-                        "LIST_COLUMN_LABEL",
-                        "LIST_FILTER_LABEL",
-                        "MANDATORY",
-                        "MULTIPLE",
-                        "SETTINGS",
-                        "SHOW_FILTER",
-                        "SHOW_IN_LIST",
-                        "SORT",
-                        "USER_TYPE_ID",
-                        "XML_ID",
-                    ],
-                )?,
+            edit_form_label,
+            edit_in_list,
+            entity_id,
+            error_message,
+            field_name,
+            help_message,
+            id,
+            is_searchable,
+            list_column_label,
+            list_filter_label,
+            mandatory,
+            multiple,
+            settings,
+            show_filter,
+            show_in_list,
+            sort,
+            user_type_id,
+            xml_id,
+            additional,
         })
     }
 }
@@ -362,11 +397,10 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseEditFormLabel {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            en: o.opt("en")?,
-            ru: o.opt("ru")?,
-            additional: o.rest(&["en", "ru"])?,
-        })
+        let en = o.opt("en")?;
+        let ru = o.opt("ru")?;
+        let additional = o.rest(&["en", "ru"])?;
+        Ok(Self { en, ru, additional })
     }
 }
 
@@ -388,11 +422,10 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseErrorMessage {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            en: o.opt("en")?,
-            ru: o.opt("ru")?,
-            additional: o.rest(&["en", "ru"])?,
-        })
+        let en = o.opt("en")?;
+        let ru = o.opt("ru")?;
+        let additional = o.rest(&["en", "ru"])?;
+        Ok(Self { en, ru, additional })
     }
 }
 
@@ -414,11 +447,10 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseHelpMessage {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            en: o.opt("en")?,
-            ru: o.opt("ru")?,
-            additional: o.rest(&["en", "ru"])?,
-        })
+        let en = o.opt("en")?;
+        let ru = o.opt("ru")?;
+        let additional = o.rest(&["en", "ru"])?;
+        Ok(Self { en, ru, additional })
     }
 }
 
@@ -440,11 +472,10 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseListColumnLabel {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            en: o.opt("en")?,
-            ru: o.opt("ru")?,
-            additional: o.rest(&["en", "ru"])?,
-        })
+        let en = o.opt("en")?;
+        let ru = o.opt("ru")?;
+        let additional = o.rest(&["en", "ru"])?;
+        Ok(Self { en, ru, additional })
     }
 }
 
@@ -466,11 +497,10 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseListFilterLabel {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            en: o.opt("en")?,
-            ru: o.opt("ru")?,
-            additional: o.rest(&["en", "ru"])?,
-        })
+        let en = o.opt("en")?;
+        let ru = o.opt("ru")?;
+        let additional = o.rest(&["en", "ru"])?;
+        Ok(Self { en, ru, additional })
     }
 }
 
@@ -500,24 +530,24 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default_value = o.opt("DEFAULT_VALUE")?;
+        let max_length = o.opt("MAX_LENGTH")?;
+        let min_length = o.opt("MIN_LENGTH")?;
+        let regexp = o.opt("REGEXP")?;
+        let rows = o.opt("ROWS")?;
+        let size = o.opt("SIZE")?;
+        let additional = o
+            .rest(
+                &["DEFAULT_VALUE", "MAX_LENGTH", "MIN_LENGTH", "REGEXP", "ROWS", "SIZE"],
+            )?;
         Ok(Self {
-            default_value: o.opt("DEFAULT_VALUE")?,
-            max_length: o.opt("MAX_LENGTH")?,
-            min_length: o.opt("MIN_LENGTH")?,
-            regexp: o.opt("REGEXP")?,
-            rows: o.opt("ROWS")?,
-            size: o.opt("SIZE")?,
-            additional: o
-                .rest(
-                    &[
-                        "DEFAULT_VALUE",
-                        "MAX_LENGTH",
-                        "MIN_LENGTH",
-                        "REGEXP",
-                        "ROWS",
-                        "SIZE",
-                    ],
-                )?,
+            default_value,
+            max_length,
+            min_length,
+            regexp,
+            rows,
+            size,
+            additional,
         })
     }
 }
@@ -568,11 +598,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "start"])?,
+            filter,
+            order,
+            start,
+            additional,
         })
     }
 }
@@ -625,46 +659,64 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let edit_form_label = o.opt("EDIT_FORM_LABEL")?;
+        let edit_in_list = o.opt("EDIT_IN_LIST")?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let error_message = o.opt("ERROR_MESSAGE")?;
+        let help_message = o.opt("HELP_MESSAGE")?;
+        let id = o.opt("ID")?;
+        let is_searchable = o.opt("IS_SEARCHABLE")?;
+        let list = o.opt("LIST")?;
+        let list_column_label = o.opt("LIST_COLUMN_LABEL")?;
+        let list_filter_label = o.opt("LIST_FILTER_LABEL")?;
+        let mandatory = o.opt("MANDATORY")?;
+        let multiple = o.opt("MULTIPLE")?;
+        let settings = o.opt("SETTINGS")?;
+        let show_filter = o.opt("SHOW_FILTER")?;
+        let show_in_list = o.opt("SHOW_IN_LIST")?;
+        let sort = o.opt("SORT")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "EDIT_FORM_LABEL",
+                    "EDIT_IN_LIST",
+                    "ENTITY_ID",
+                    "ERROR_MESSAGE",
+                    "HELP_MESSAGE",
+                    "ID",
+                    "IS_SEARCHABLE",
+                    "LIST",
+                    "LIST_COLUMN_LABEL",
+                    "LIST_FILTER_LABEL",
+                    "MANDATORY",
+                    "MULTIPLE",
+                    "SETTINGS",
+                    "SHOW_FILTER",
+                    "SHOW_IN_LIST",
+                    "SORT",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            edit_form_label: o.opt("EDIT_FORM_LABEL")?,
-            edit_in_list: o.opt("EDIT_IN_LIST")?,
-            entity_id: o.opt("ENTITY_ID")?,
-            error_message: o.opt("ERROR_MESSAGE")?,
-            help_message: o.opt("HELP_MESSAGE")?,
-            id: o.opt("ID")?,
-            is_searchable: o.opt("IS_SEARCHABLE")?,
-            list: o.opt("LIST")?,
-            list_column_label: o.opt("LIST_COLUMN_LABEL")?,
-            list_filter_label: o.opt("LIST_FILTER_LABEL")?,
-            mandatory: o.opt("MANDATORY")?,
-            multiple: o.opt("MULTIPLE")?,
-            settings: o.opt("SETTINGS")?,
-            show_filter: o.opt("SHOW_FILTER")?,
-            show_in_list: o.opt("SHOW_IN_LIST")?,
-            sort: o.opt("SORT")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "EDIT_FORM_LABEL",
-                        "EDIT_IN_LIST",
-                        "ENTITY_ID",
-                        "ERROR_MESSAGE",
-                        "HELP_MESSAGE",
-                        "ID",
-                        "IS_SEARCHABLE",
-                        "LIST",
-                        "LIST_COLUMN_LABEL",
-                        "LIST_FILTER_LABEL",
-                        "MANDATORY",
-                        "MULTIPLE",
-                        "SETTINGS",
-                        "SHOW_FILTER",
-                        "SHOW_IN_LIST",
-                        "SORT",
-                        "XML_ID",
-                    ],
-                )?,
+            edit_form_label,
+            edit_in_list,
+            entity_id,
+            error_message,
+            help_message,
+            id,
+            is_searchable,
+            list,
+            list_column_label,
+            list_filter_label,
+            mandatory,
+            multiple,
+            settings,
+            show_filter,
+            show_in_list,
+            sort,
+            xml_id,
+            additional,
         })
     }
 }
@@ -732,46 +784,64 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let edit_form_label = o.opt("EDIT_FORM_LABEL")?;
+        let edit_in_list = o.opt("EDIT_IN_LIST")?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let error_message = o.opt("ERROR_MESSAGE")?;
+        let help_message = o.opt("HELP_MESSAGE")?;
+        let id = o.opt("ID")?;
+        let is_searchable = o.opt("IS_SEARCHABLE")?;
+        let list = o.opt("LIST")?;
+        let list_column_label = o.opt("LIST_COLUMN_LABEL")?;
+        let list_filter_label = o.opt("LIST_FILTER_LABEL")?;
+        let mandatory = o.opt("MANDATORY")?;
+        let multiple = o.opt("MULTIPLE")?;
+        let settings = o.opt("SETTINGS")?;
+        let show_filter = o.opt("SHOW_FILTER")?;
+        let show_in_list = o.opt("SHOW_IN_LIST")?;
+        let sort = o.opt("SORT")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "EDIT_FORM_LABEL",
+                    "EDIT_IN_LIST",
+                    "ENTITY_ID",
+                    "ERROR_MESSAGE",
+                    "HELP_MESSAGE",
+                    "ID",
+                    "IS_SEARCHABLE",
+                    "LIST",
+                    "LIST_COLUMN_LABEL",
+                    "LIST_FILTER_LABEL",
+                    "MANDATORY",
+                    "MULTIPLE",
+                    "SETTINGS",
+                    "SHOW_FILTER",
+                    "SHOW_IN_LIST",
+                    "SORT",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            edit_form_label: o.opt("EDIT_FORM_LABEL")?,
-            edit_in_list: o.opt("EDIT_IN_LIST")?,
-            entity_id: o.opt("ENTITY_ID")?,
-            error_message: o.opt("ERROR_MESSAGE")?,
-            help_message: o.opt("HELP_MESSAGE")?,
-            id: o.opt("ID")?,
-            is_searchable: o.opt("IS_SEARCHABLE")?,
-            list: o.opt("LIST")?,
-            list_column_label: o.opt("LIST_COLUMN_LABEL")?,
-            list_filter_label: o.opt("LIST_FILTER_LABEL")?,
-            mandatory: o.opt("MANDATORY")?,
-            multiple: o.opt("MULTIPLE")?,
-            settings: o.opt("SETTINGS")?,
-            show_filter: o.opt("SHOW_FILTER")?,
-            show_in_list: o.opt("SHOW_IN_LIST")?,
-            sort: o.opt("SORT")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "EDIT_FORM_LABEL",
-                        "EDIT_IN_LIST",
-                        "ENTITY_ID",
-                        "ERROR_MESSAGE",
-                        "HELP_MESSAGE",
-                        "ID",
-                        "IS_SEARCHABLE",
-                        "LIST",
-                        "LIST_COLUMN_LABEL",
-                        "LIST_FILTER_LABEL",
-                        "MANDATORY",
-                        "MULTIPLE",
-                        "SETTINGS",
-                        "SHOW_FILTER",
-                        "SHOW_IN_LIST",
-                        "SORT",
-                        "XML_ID",
-                    ],
-                )?,
+            edit_form_label,
+            edit_in_list,
+            entity_id,
+            error_message,
+            help_message,
+            id,
+            is_searchable,
+            list,
+            list_column_label,
+            list_filter_label,
+            mandatory,
+            multiple,
+            settings,
+            show_filter,
+            show_in_list,
+            sort,
+            xml_id,
+            additional,
         })
     }
 }
@@ -826,11 +896,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -878,42 +947,58 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let edit_form_label = o.opt("EDIT_FORM_LABEL")?;
+        let edit_in_list = o.opt("EDIT_IN_LIST")?;
+        let error_message = o.opt("ERROR_MESSAGE")?;
+        let help_message = o.opt("HELP_MESSAGE")?;
+        let is_searchable = o.opt("IS_SEARCHABLE")?;
+        let list = o.opt("LIST")?;
+        let list_column_label = o.opt("LIST_COLUMN_LABEL")?;
+        let list_filter_label = o.opt("LIST_FILTER_LABEL")?;
+        let mandatory = o.opt("MANDATORY")?;
+        let multiple = o.opt("MULTIPLE")?;
+        let settings = o.opt("SETTINGS")?;
+        let show_filter = o.opt("SHOW_FILTER")?;
+        let show_in_list = o.opt("SHOW_IN_LIST")?;
+        let sort = o.opt("SORT")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "EDIT_FORM_LABEL",
+                    "EDIT_IN_LIST",
+                    "ERROR_MESSAGE",
+                    "HELP_MESSAGE",
+                    "IS_SEARCHABLE",
+                    "LIST",
+                    "LIST_COLUMN_LABEL",
+                    "LIST_FILTER_LABEL",
+                    "MANDATORY",
+                    "MULTIPLE",
+                    "SETTINGS",
+                    "SHOW_FILTER",
+                    "SHOW_IN_LIST",
+                    "SORT",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            edit_form_label: o.opt("EDIT_FORM_LABEL")?,
-            edit_in_list: o.opt("EDIT_IN_LIST")?,
-            error_message: o.opt("ERROR_MESSAGE")?,
-            help_message: o.opt("HELP_MESSAGE")?,
-            is_searchable: o.opt("IS_SEARCHABLE")?,
-            list: o.opt("LIST")?,
-            list_column_label: o.opt("LIST_COLUMN_LABEL")?,
-            list_filter_label: o.opt("LIST_FILTER_LABEL")?,
-            mandatory: o.opt("MANDATORY")?,
-            multiple: o.opt("MULTIPLE")?,
-            settings: o.opt("SETTINGS")?,
-            show_filter: o.opt("SHOW_FILTER")?,
-            show_in_list: o.opt("SHOW_IN_LIST")?,
-            sort: o.opt("SORT")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "EDIT_FORM_LABEL",
-                        "EDIT_IN_LIST",
-                        "ERROR_MESSAGE",
-                        "HELP_MESSAGE",
-                        "IS_SEARCHABLE",
-                        "LIST",
-                        "LIST_COLUMN_LABEL",
-                        "LIST_FILTER_LABEL",
-                        "MANDATORY",
-                        "MULTIPLE",
-                        "SETTINGS",
-                        "SHOW_FILTER",
-                        "SHOW_IN_LIST",
-                        "SORT",
-                        "XML_ID",
-                    ],
-                )?,
+            edit_form_label,
+            edit_in_list,
+            error_message,
+            help_message,
+            is_searchable,
+            list,
+            list_column_label,
+            list_filter_label,
+            mandatory,
+            multiple,
+            settings,
+            show_filter,
+            show_in_list,
+            sort,
+            xml_id,
+            additional,
         })
     }
 }

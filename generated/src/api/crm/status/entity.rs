@@ -34,10 +34,9 @@ impl ::bitrix24_runtime::loose::Loose for ItemsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            entity_id: o.req("entityId")?,
-            additional: o.rest(&["entityId"])?,
-        })
+        let entity_id = o.req("entityId")?;
+        let additional = o.rest(&["entityId"])?;
+        Ok(Self { entity_id, additional })
     }
 }
 
@@ -81,7 +80,8 @@ impl ::bitrix24_runtime::loose::Loose for TypesRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -129,36 +129,49 @@ impl ::bitrix24_runtime::loose::Loose for TypesResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let category_id = o.opt("CATEGORY_ID")?;
+        let category_name = o.opt("CATEGORY_NAME")?;
+        let category_sort = o.opt("CATEGORY_SORT")?;
+        let entity_type_id = o.opt("ENTITY_TYPE_ID")?;
+        let field_attribute_scope = o.opt("FIELD_ATTRIBUTE_SCOPE")?;
+        let id = o.opt("ID")?;
+        let is_default_category = o.opt("IS_DEFAULT_CATEGORY")?;
+        let is_enabled = o.opt("IS_ENABLED")?;
+        let name = o.opt("NAME")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let prefix = o.opt("PREFIX")?;
+        let semantic_info = o.opt("SEMANTIC_INFO")?;
+        let additional = o
+            .rest(
+                &[
+                    "CATEGORY_ID",
+                    "CATEGORY_NAME",
+                    "CATEGORY_SORT",
+                    "ENTITY_TYPE_ID",
+                    "FIELD_ATTRIBUTE_SCOPE",
+                    "ID",
+                    "IS_DEFAULT_CATEGORY",
+                    "IS_ENABLED",
+                    "NAME",
+                    "PARENT_ID",
+                    "PREFIX",
+                    "SEMANTIC_INFO",
+                ],
+            )?;
         Ok(Self {
-            category_id: o.opt("CATEGORY_ID")?,
-            category_name: o.opt("CATEGORY_NAME")?,
-            category_sort: o.opt("CATEGORY_SORT")?,
-            entity_type_id: o.opt("ENTITY_TYPE_ID")?,
-            field_attribute_scope: o.opt("FIELD_ATTRIBUTE_SCOPE")?,
-            id: o.opt("ID")?,
-            is_default_category: o.opt("IS_DEFAULT_CATEGORY")?,
-            is_enabled: o.opt("IS_ENABLED")?,
-            name: o.opt("NAME")?,
-            parent_id: o.opt("PARENT_ID")?,
-            prefix: o.opt("PREFIX")?,
-            semantic_info: o.opt("SEMANTIC_INFO")?,
-            additional: o
-                .rest(
-                    &[
-                        "CATEGORY_ID",
-                        "CATEGORY_NAME",
-                        "CATEGORY_SORT",
-                        "ENTITY_TYPE_ID",
-                        "FIELD_ATTRIBUTE_SCOPE",
-                        "ID",
-                        "IS_DEFAULT_CATEGORY",
-                        "IS_ENABLED",
-                        "NAME",
-                        "PARENT_ID",
-                        "PREFIX",
-                        "SEMANTIC_INFO",
-                    ],
-                )?,
+            category_id,
+            category_name,
+            category_sort,
+            entity_type_id,
+            field_attribute_scope,
+            id,
+            is_default_category,
+            is_enabled,
+            name,
+            parent_id,
+            prefix,
+            semantic_info,
+            additional,
         })
     }
 }

@@ -35,10 +35,9 @@ impl ::bitrix24_runtime::loose::Loose for BindRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -62,11 +61,15 @@ impl ::bitrix24_runtime::loose::Loose for BindRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.req("ENTITY_ID")?;
+        let entity_type = o.req("ENTITY_TYPE")?;
+        let owner_id = o.req("OWNER_ID")?;
+        let additional = o.rest(&["ENTITY_ID", "ENTITY_TYPE", "OWNER_ID"])?;
         Ok(Self {
-            entity_id: o.req("ENTITY_ID")?,
-            entity_type: o.req("ENTITY_TYPE")?,
-            owner_id: o.req("OWNER_ID")?,
-            additional: o.rest(&["ENTITY_ID", "ENTITY_TYPE", "OWNER_ID"])?,
+            entity_id,
+            entity_type,
+            owner_id,
+            additional,
         })
     }
 }
@@ -112,7 +115,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -137,11 +141,15 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.req("ENTITY_ID")?;
+        let entity_type = o.req("ENTITY_TYPE")?;
+        let owner_id = o.req("OWNER_ID")?;
+        let additional = o.rest(&["ENTITY_ID", "ENTITY_TYPE", "OWNER_ID"])?;
         Ok(Self {
-            entity_id: o.req("ENTITY_ID")?,
-            entity_type: o.req("ENTITY_TYPE")?,
-            owner_id: o.req("OWNER_ID")?,
-            additional: o.rest(&["ENTITY_ID", "ENTITY_TYPE", "OWNER_ID"])?,
+            entity_id,
+            entity_type,
+            owner_id,
+            additional,
         })
     }
 }
@@ -191,11 +199,10 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            filter: o.req("filter")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "start"])?,
-        })
+        let filter = o.req("filter")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "start"])?;
+        Ok(Self { filter, start, additional })
     }
 }
 
@@ -222,11 +229,15 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let entity_type = o.opt("ENTITY_TYPE")?;
+        let owner_id = o.opt("OWNER_ID")?;
+        let additional = o.rest(&["ENTITY_ID", "ENTITY_TYPE", "OWNER_ID"])?;
         Ok(Self {
-            entity_id: o.opt("ENTITY_ID")?,
-            entity_type: o.opt("ENTITY_TYPE")?,
-            owner_id: o.opt("OWNER_ID")?,
-            additional: o.rest(&["ENTITY_ID", "ENTITY_TYPE", "OWNER_ID"])?,
+            entity_id,
+            entity_type,
+            owner_id,
+            additional,
         })
     }
 }
@@ -268,10 +279,9 @@ impl ::bitrix24_runtime::loose::Loose for UnbindRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -295,11 +305,15 @@ impl ::bitrix24_runtime::loose::Loose for UnbindRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.req("ENTITY_ID")?;
+        let entity_type = o.req("ENTITY_TYPE")?;
+        let owner_id = o.req("OWNER_ID")?;
+        let additional = o.rest(&["ENTITY_ID", "ENTITY_TYPE", "OWNER_ID"])?;
         Ok(Self {
-            entity_id: o.req("ENTITY_ID")?,
-            entity_type: o.req("ENTITY_TYPE")?,
-            owner_id: o.req("OWNER_ID")?,
-            additional: o.rest(&["ENTITY_ID", "ENTITY_TYPE", "OWNER_ID"])?,
+            entity_id,
+            entity_type,
+            owner_id,
+            additional,
         })
     }
 }

@@ -37,10 +37,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -66,12 +65,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let comment = o.req("COMMENT")?;
+        let entity_id = o.req("ENTITY_ID")?;
+        let entity_type = o.req("ENTITY_TYPE")?;
+        let files = o.opt("FILES")?;
+        let additional = o.rest(&["COMMENT", "ENTITY_ID", "ENTITY_TYPE", "FILES"])?;
         Ok(Self {
-            comment: o.req("COMMENT")?,
-            entity_id: o.req("ENTITY_ID")?,
-            entity_type: o.req("ENTITY_TYPE")?,
-            files: o.opt("FILES")?,
-            additional: o.rest(&["COMMENT", "ENTITY_ID", "ENTITY_TYPE", "FILES"])?,
+            comment,
+            entity_id,
+            entity_type,
+            files,
+            additional,
         })
     }
 }
@@ -127,11 +131,15 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let owner_id = o.opt("ownerId")?;
+        let owner_type_id = o.opt("ownerTypeId")?;
+        let additional = o.rest(&["id", "ownerId", "ownerTypeId"])?;
         Ok(Self {
-            id: o.req("id")?,
-            owner_id: o.opt("ownerId")?,
-            owner_type_id: o.opt("ownerTypeId")?,
-            additional: o.rest(&["id", "ownerId", "ownerTypeId"])?,
+            id,
+            owner_id,
+            owner_type_id,
+            additional,
         })
     }
 }
@@ -182,7 +190,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -216,26 +225,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let author_id = o.opt("AUTHOR_ID")?;
+        let comment = o.opt("COMMENT")?;
+        let created = o.opt("CREATED")?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let entity_type = o.opt("ENTITY_TYPE")?;
+        let files = o.opt("FILES")?;
+        let id = o.opt("ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "AUTHOR_ID",
+                    "COMMENT",
+                    "CREATED",
+                    "ENTITY_ID",
+                    "ENTITY_TYPE",
+                    "FILES",
+                    "ID",
+                ],
+            )?;
         Ok(Self {
-            author_id: o.opt("AUTHOR_ID")?,
-            comment: o.opt("COMMENT")?,
-            created: o.opt("CREATED")?,
-            entity_id: o.opt("ENTITY_ID")?,
-            entity_type: o.opt("ENTITY_TYPE")?,
-            files: o.opt("FILES")?,
-            id: o.opt("ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "AUTHOR_ID",
-                        "COMMENT",
-                        "CREATED",
-                        "ENTITY_ID",
-                        "ENTITY_TYPE",
-                        "FILES",
-                        "ID",
-                    ],
-                )?,
+            author_id,
+            comment,
+            created,
+            entity_id,
+            entity_type,
+            files,
+            id,
+            additional,
         })
     }
 }
@@ -280,10 +297,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -316,26 +332,34 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let author_id = o.opt("AUTHOR_ID")?;
+        let comment = o.opt("COMMENT")?;
+        let created = o.opt("CREATED")?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let entity_type = o.opt("ENTITY_TYPE")?;
+        let files = o.opt("FILES")?;
+        let id = o.opt("ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "AUTHOR_ID",
+                    "COMMENT",
+                    "CREATED",
+                    "ENTITY_ID",
+                    "ENTITY_TYPE",
+                    "FILES",
+                    "ID",
+                ],
+            )?;
         Ok(Self {
-            author_id: o.opt("AUTHOR_ID")?,
-            comment: o.opt("COMMENT")?,
-            created: o.opt("CREATED")?,
-            entity_id: o.opt("ENTITY_ID")?,
-            entity_type: o.opt("ENTITY_TYPE")?,
-            files: o.opt("FILES")?,
-            id: o.opt("ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "AUTHOR_ID",
-                        "COMMENT",
-                        "CREATED",
-                        "ENTITY_ID",
-                        "ENTITY_TYPE",
-                        "FILES",
-                        "ID",
-                    ],
-                )?,
+            author_id,
+            comment,
+            created,
+            entity_id,
+            entity_type,
+            files,
+            id,
+            additional,
         })
     }
 }
@@ -385,12 +409,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.req("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.req("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -440,12 +469,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let owner_id = o.opt("ownerId")?;
+        let owner_type_id = o.opt("ownerTypeId")?;
+        let additional = o.rest(&["fields", "id", "ownerId", "ownerTypeId"])?;
         Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            owner_id: o.opt("ownerId")?,
-            owner_type_id: o.opt("ownerTypeId")?,
-            additional: o.rest(&["fields", "id", "ownerId", "ownerTypeId"])?,
+            fields,
+            id,
+            owner_id,
+            owner_type_id,
+            additional,
         })
     }
 }
@@ -468,11 +502,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            comment: o.opt("COMMENT")?,
-            files: o.opt("FILES")?,
-            additional: o.rest(&["COMMENT", "FILES"])?,
-        })
+        let comment = o.opt("COMMENT")?;
+        let files = o.opt("FILES")?;
+        let additional = o.rest(&["COMMENT", "FILES"])?;
+        Ok(Self { comment, files, additional })
     }
 }
 

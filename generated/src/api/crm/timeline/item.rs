@@ -37,11 +37,15 @@ impl ::bitrix24_runtime::loose::Loose for PinRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let owner_id = o.req("ownerId")?;
+        let owner_type_id = o.req("ownerTypeId")?;
+        let additional = o.rest(&["id", "ownerId", "ownerTypeId"])?;
         Ok(Self {
-            id: o.req("id")?,
-            owner_id: o.req("ownerId")?,
-            owner_type_id: o.req("ownerTypeId")?,
-            additional: o.rest(&["id", "ownerId", "ownerTypeId"])?,
+            id,
+            owner_id,
+            owner_type_id,
+            additional,
         })
     }
 }
@@ -98,11 +102,15 @@ impl ::bitrix24_runtime::loose::Loose for UnpinRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("id")?;
+        let owner_id = o.req("ownerId")?;
+        let owner_type_id = o.req("ownerTypeId")?;
+        let additional = o.rest(&["id", "ownerId", "ownerTypeId"])?;
         Ok(Self {
-            id: o.req("id")?,
-            owner_id: o.req("ownerId")?,
-            owner_type_id: o.req("ownerTypeId")?,
-            additional: o.rest(&["id", "ownerId", "ownerTypeId"])?,
+            id,
+            owner_id,
+            owner_type_id,
+            additional,
         })
     }
 }

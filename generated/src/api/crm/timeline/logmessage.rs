@@ -35,10 +35,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -64,14 +63,20 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.req("entityId")?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let icon_code = o.req("iconCode")?;
+        let text = o.req("text")?;
+        let title = o.req("title")?;
+        let additional = o
+            .rest(&["entityId", "entityTypeId", "iconCode", "text", "title"])?;
         Ok(Self {
-            entity_id: o.req("entityId")?,
-            entity_type_id: o.req("entityTypeId")?,
-            icon_code: o.req("iconCode")?,
-            text: o.req("text")?,
-            title: o.req("title")?,
-            additional: o
-                .rest(&["entityId", "entityTypeId", "iconCode", "text", "title"])?,
+            entity_id,
+            entity_type_id,
+            icon_code,
+            text,
+            title,
+            additional,
         })
     }
 }
@@ -104,15 +109,22 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let author_id = o.opt("authorId")?;
+        let created = o.opt("created")?;
+        let icon_code = o.opt("iconCode")?;
+        let id = o.opt("id")?;
+        let text = o.opt("text")?;
+        let title = o.opt("title")?;
+        let additional = o
+            .rest(&["authorId", "created", "iconCode", "id", "text", "title"])?;
         Ok(Self {
-            author_id: o.opt("authorId")?,
-            created: o.opt("created")?,
-            icon_code: o.opt("iconCode")?,
-            id: o.opt("id")?,
-            text: o.opt("text")?,
-            title: o.opt("title")?,
-            additional: o
-                .rest(&["authorId", "created", "iconCode", "id", "text", "title"])?,
+            author_id,
+            created,
+            icon_code,
+            id,
+            text,
+            title,
+            additional,
         })
     }
 }
@@ -160,10 +172,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -214,10 +225,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -238,10 +248,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            log_message: o.opt("logMessage")?,
-            additional: o.rest(&["logMessage"])?,
-        })
+        let log_message = o.opt("logMessage")?;
+        let additional = o.rest(&["logMessage"])?;
+        Ok(Self { log_message, additional })
     }
 }
 
@@ -271,15 +280,22 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseLogMessage {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let author_id = o.opt("authorId")?;
+        let created = o.opt("created")?;
+        let icon_code = o.opt("iconCode")?;
+        let id = o.opt("id")?;
+        let text = o.opt("text")?;
+        let title = o.opt("title")?;
+        let additional = o
+            .rest(&["authorId", "created", "iconCode", "id", "text", "title"])?;
         Ok(Self {
-            author_id: o.opt("authorId")?,
-            created: o.opt("created")?,
-            icon_code: o.opt("iconCode")?,
-            id: o.opt("id")?,
-            text: o.opt("text")?,
-            title: o.opt("title")?,
-            additional: o
-                .rest(&["authorId", "created", "iconCode", "id", "text", "title"])?,
+            author_id,
+            created,
+            icon_code,
+            id,
+            text,
+            title,
+            additional,
         })
     }
 }
@@ -331,12 +347,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.req("entityId")?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let order = o.opt("order")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["entityId", "entityTypeId", "order", "start"])?;
         Ok(Self {
-            entity_id: o.req("entityId")?,
-            entity_type_id: o.req("entityTypeId")?,
-            order: o.opt("order")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["entityId", "entityTypeId", "order", "start"])?,
+            entity_id,
+            entity_type_id,
+            order,
+            start,
+            additional,
         })
     }
 }

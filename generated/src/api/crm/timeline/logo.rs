@@ -37,10 +37,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.req("code")?;
+        let file_content = o.req("fileContent")?;
+        let additional = o.rest(&["code", "fileContent"])?;
         Ok(Self {
-            code: o.req("code")?,
-            file_content: o.req("fileContent")?,
-            additional: o.rest(&["code", "fileContent"])?,
+            code,
+            file_content,
+            additional,
         })
     }
 }
@@ -66,11 +69,15 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let file_uri = o.opt("fileUri")?;
+        let is_system = o.opt("isSystem")?;
+        let additional = o.rest(&["code", "fileUri", "isSystem"])?;
         Ok(Self {
-            code: o.opt("code")?,
-            file_uri: o.opt("fileUri")?,
-            is_system: o.opt("isSystem")?,
-            additional: o.rest(&["code", "fileUri", "isSystem"])?,
+            code,
+            file_uri,
+            is_system,
+            additional,
         })
     }
 }
@@ -119,10 +126,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            code: o.req("code")?,
-            additional: o.rest(&["code"])?,
-        })
+        let code = o.req("code")?;
+        let additional = o.rest(&["code"])?;
+        Ok(Self { code, additional })
     }
 }
 
@@ -167,10 +173,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            code: o.req("code")?,
-            additional: o.rest(&["code"])?,
-        })
+        let code = o.req("code")?;
+        let additional = o.rest(&["code"])?;
+        Ok(Self { code, additional })
     }
 }
 
@@ -191,10 +196,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            logo: o.opt("logo")?,
-            additional: o.rest(&["logo"])?,
-        })
+        let logo = o.opt("logo")?;
+        let additional = o.rest(&["logo"])?;
+        Ok(Self { logo, additional })
     }
 }
 
@@ -218,11 +222,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseLogo {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let file_uri = o.opt("fileUri")?;
+        let is_system = o.opt("isSystem")?;
+        let additional = o.rest(&["code", "fileUri", "isSystem"])?;
         Ok(Self {
-            code: o.opt("code")?,
-            file_uri: o.opt("fileUri")?,
-            is_system: o.opt("isSystem")?,
-            additional: o.rest(&["code", "fileUri", "isSystem"])?,
+            code,
+            file_uri,
+            is_system,
+            additional,
         })
     }
 }
@@ -269,10 +277,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            start: o.opt("start")?,
-            additional: o.rest(&["start"])?,
-        })
+        let start = o.opt("start")?;
+        let additional = o.rest(&["start"])?;
+        Ok(Self { start, additional })
     }
 }
 
@@ -293,10 +300,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            logos: o.opt("logos")?,
-            additional: o.rest(&["logos"])?,
-        })
+        let logos = o.opt("logos")?;
+        let additional = o.rest(&["logos"])?;
+        Ok(Self { logos, additional })
     }
 }
 

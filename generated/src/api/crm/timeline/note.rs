@@ -41,12 +41,17 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let item_id = o.req("itemId")?;
+        let item_type = o.req("itemType")?;
+        let owner_id = o.req("ownerId")?;
+        let owner_type_id = o.req("ownerTypeId")?;
+        let additional = o.rest(&["itemId", "itemType", "ownerId", "ownerTypeId"])?;
         Ok(Self {
-            item_id: o.req("itemId")?,
-            item_type: o.req("itemType")?,
-            owner_id: o.req("ownerId")?,
-            owner_type_id: o.req("ownerTypeId")?,
-            additional: o.rest(&["itemId", "itemType", "ownerId", "ownerTypeId"])?,
+            item_id,
+            item_type,
+            owner_id,
+            owner_type_id,
+            additional,
         })
     }
 }
@@ -101,12 +106,17 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let item_id = o.req("itemId")?;
+        let item_type = o.req("itemType")?;
+        let owner_id = o.req("ownerId")?;
+        let owner_type_id = o.req("ownerTypeId")?;
+        let additional = o.rest(&["itemId", "itemType", "ownerId", "ownerTypeId"])?;
         Ok(Self {
-            item_id: o.req("itemId")?,
-            item_type: o.req("itemType")?,
-            owner_id: o.req("ownerId")?,
-            owner_type_id: o.req("ownerTypeId")?,
-            additional: o.rest(&["itemId", "itemType", "ownerId", "ownerTypeId"])?,
+            item_id,
+            item_type,
+            owner_id,
+            owner_type_id,
+            additional,
         })
     }
 }
@@ -140,16 +150,22 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_by_id = o.opt("createdById")?;
+        let created_time = o.opt("createdTime")?;
+        let text = o.opt("text")?;
+        let updated_by_id = o.opt("updatedById")?;
+        let updated_time = o.opt("updatedTime")?;
+        let additional = o
+            .rest(
+                &["createdById", "createdTime", "text", "updatedById", "updatedTime"],
+            )?;
         Ok(Self {
-            created_by_id: o.opt("createdById")?,
-            created_time: o.opt("createdTime")?,
-            text: o.opt("text")?,
-            updated_by_id: o.opt("updatedById")?,
-            updated_time: o.opt("updatedTime")?,
-            additional: o
-                .rest(
-                    &["createdById", "createdTime", "text", "updatedById", "updatedTime"],
-                )?,
+            created_by_id,
+            created_time,
+            text,
+            updated_by_id,
+            updated_time,
+            additional,
         })
     }
 }
@@ -200,14 +216,20 @@ impl ::bitrix24_runtime::loose::Loose for SaveRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let item_id = o.req("itemId")?;
+        let item_type = o.req("itemType")?;
+        let owner_id = o.req("ownerId")?;
+        let owner_type_id = o.req("ownerTypeId")?;
+        let text = o.req("text")?;
+        let additional = o
+            .rest(&["itemId", "itemType", "ownerId", "ownerTypeId", "text"])?;
         Ok(Self {
-            item_id: o.req("itemId")?,
-            item_type: o.req("itemType")?,
-            owner_id: o.req("ownerId")?,
-            owner_type_id: o.req("ownerTypeId")?,
-            text: o.req("text")?,
-            additional: o
-                .rest(&["itemId", "itemType", "ownerId", "ownerTypeId", "text"])?,
+            item_id,
+            item_type,
+            owner_id,
+            owner_type_id,
+            text,
+            additional,
         })
     }
 }

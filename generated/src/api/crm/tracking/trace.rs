@@ -36,10 +36,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entities = o.opt("ENTITIES")?;
+        let trace = o.req("TRACE")?;
+        let additional = o.rest(&["ENTITIES", "TRACE"])?;
         Ok(Self {
-            entities: o.opt("ENTITIES")?,
-            trace: o.req("TRACE")?,
-            additional: o.rest(&["ENTITIES", "TRACE"])?,
+            entities,
+            trace,
+            additional,
         })
     }
 }
@@ -63,11 +66,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestEntitiesItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("ID")?,
-            type_: o.req("TYPE")?,
-            additional: o.rest(&["ID", "TYPE"])?,
-        })
+        let id = o.req("ID")?;
+        let type_ = o.req("TYPE")?;
+        let additional = o.rest(&["ID", "TYPE"])?;
+        Ok(Self { id, type_, additional })
     }
 }
 
@@ -114,10 +116,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 

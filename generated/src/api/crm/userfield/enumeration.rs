@@ -31,7 +31,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -60,13 +61,19 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let def = o.opt("DEF")?;
+        let del = o.opt("DEL")?;
+        let id = o.opt("ID")?;
+        let sort = o.opt("SORT")?;
+        let value = o.opt("VALUE")?;
+        let additional = o.rest(&["DEF", "DEL", "ID", "SORT", "VALUE"])?;
         Ok(Self {
-            def: o.opt("DEF")?,
-            del: o.opt("DEL")?,
-            id: o.opt("ID")?,
-            sort: o.opt("SORT")?,
-            value: o.opt("VALUE")?,
-            additional: o.rest(&["DEF", "DEL", "ID", "SORT", "VALUE"])?,
+            def,
+            del,
+            id,
+            sort,
+            value,
+            additional,
         })
     }
 }

@@ -34,10 +34,9 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            type_: o.req("type")?,
-            additional: o.rest(&["type"])?,
-        })
+        let type_ = o.req("type")?;
+        let additional = o.rest(&["type"])?;
+        Ok(Self { type_, additional })
     }
 }
 
@@ -60,10 +59,13 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default_value = o.opt("DEFAULT_VALUE")?;
+        let precision = o.opt("PRECISION")?;
+        let additional = o.rest(&["DEFAULT_VALUE", "PRECISION"])?;
         Ok(Self {
-            default_value: o.opt("DEFAULT_VALUE")?,
-            precision: o.opt("PRECISION")?,
-            additional: o.rest(&["DEFAULT_VALUE", "PRECISION"])?,
+            default_value,
+            precision,
+            additional,
         })
     }
 }
@@ -87,11 +89,10 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseDefaultValue {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o.rest(&["title", "type"])?,
-        })
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["title", "type"])?;
+        Ok(Self { title, type_, additional })
     }
 }
 
@@ -114,11 +115,10 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponsePrecision {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o.rest(&["title", "type"])?,
-        })
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["title", "type"])?;
+        Ok(Self { title, type_, additional })
     }
 }
 

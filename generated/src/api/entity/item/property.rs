@@ -45,13 +45,19 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity = o.req("ENTITY")?;
+        let name = o.opt("NAME")?;
+        let property = o.req("PROPERTY")?;
+        let sort = o.opt("SORT")?;
+        let type_ = o.opt("TYPE")?;
+        let additional = o.rest(&["ENTITY", "NAME", "PROPERTY", "SORT", "TYPE"])?;
         Ok(Self {
-            entity: o.req("ENTITY")?,
-            name: o.opt("NAME")?,
-            property: o.req("PROPERTY")?,
-            sort: o.opt("SORT")?,
-            type_: o.opt("TYPE")?,
-            additional: o.rest(&["ENTITY", "NAME", "PROPERTY", "SORT", "TYPE"])?,
+            entity,
+            name,
+            property,
+            sort,
+            type_,
+            additional,
         })
     }
 }
@@ -109,10 +115,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity = o.req("ENTITY")?;
+        let property = o.req("PROPERTY")?;
+        let additional = o.rest(&["ENTITY", "PROPERTY"])?;
         Ok(Self {
-            entity: o.req("ENTITY")?,
-            property: o.req("PROPERTY")?,
-            additional: o.rest(&["ENTITY", "PROPERTY"])?,
+            entity,
+            property,
+            additional,
         })
     }
 }
@@ -167,10 +176,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity = o.req("ENTITY")?;
+        let property = o.opt("PROPERTY")?;
+        let additional = o.rest(&["ENTITY", "PROPERTY"])?;
         Ok(Self {
-            entity: o.req("ENTITY")?,
-            property: o.opt("PROPERTY")?,
-            additional: o.rest(&["ENTITY", "PROPERTY"])?,
+            entity,
+            property,
+            additional,
         })
     }
 }
@@ -233,15 +245,22 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity = o.req("ENTITY")?;
+        let name = o.opt("NAME")?;
+        let property = o.req("PROPERTY")?;
+        let property_new = o.opt("PROPERTY_NEW")?;
+        let sort = o.opt("SORT")?;
+        let type_ = o.opt("TYPE")?;
+        let additional = o
+            .rest(&["ENTITY", "NAME", "PROPERTY", "PROPERTY_NEW", "SORT", "TYPE"])?;
         Ok(Self {
-            entity: o.req("ENTITY")?,
-            name: o.opt("NAME")?,
-            property: o.req("PROPERTY")?,
-            property_new: o.opt("PROPERTY_NEW")?,
-            sort: o.opt("SORT")?,
-            type_: o.opt("TYPE")?,
-            additional: o
-                .rest(&["ENTITY", "NAME", "PROPERTY", "PROPERTY_NEW", "SORT", "TYPE"])?,
+            entity,
+            name,
+            property,
+            property_new,
+            sort,
+            type_,
+            additional,
         })
     }
 }

@@ -35,11 +35,10 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            name: o.req("name")?,
-            select: o.opt("select")?,
-            additional: o.rest(&["name", "select"])?,
-        })
+        let name = o.req("name")?;
+        let select = o.opt("select")?;
+        let additional = o.rest(&["name", "select"])?;
+        Ok(Self { name, select, additional })
     }
 }
 
@@ -62,10 +61,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            item: o.opt("item")?,
-            additional: o.rest(&["item"])?,
-        })
+        let item = o.opt("item")?;
+        let additional = o.rest(&["item"])?;
+        Ok(Self { item, additional })
     }
 }
 
@@ -112,34 +110,46 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let editable = o.opt("editable")?;
+        let element_type = o.opt("elementType")?;
+        let filterable = o.opt("filterable")?;
+        let multiple = o.opt("multiple")?;
+        let name = o.opt("name")?;
+        let required_groups = o.opt("requiredGroups")?;
+        let sortable = o.opt("sortable")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let validation_rules = o.opt("validationRules")?;
+        let additional = o
+            .rest(
+                &[
+                    "description",
+                    "editable",
+                    "elementType",
+                    "filterable",
+                    "multiple",
+                    "name",
+                    "requiredGroups",
+                    "sortable",
+                    "title",
+                    "type",
+                    "validationRules",
+                ],
+            )?;
         Ok(Self {
-            description: o.opt("description")?,
-            editable: o.opt("editable")?,
-            element_type: o.opt("elementType")?,
-            filterable: o.opt("filterable")?,
-            multiple: o.opt("multiple")?,
-            name: o.opt("name")?,
-            required_groups: o.opt("requiredGroups")?,
-            sortable: o.opt("sortable")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            validation_rules: o.opt("validationRules")?,
-            additional: o
-                .rest(
-                    &[
-                        "description",
-                        "editable",
-                        "elementType",
-                        "filterable",
-                        "multiple",
-                        "name",
-                        "requiredGroups",
-                        "sortable",
-                        "title",
-                        "type",
-                        "validationRules",
-                    ],
-                )?,
+            description,
+            editable,
+            element_type,
+            filterable,
+            multiple,
+            name,
+            required_groups,
+            sortable,
+            title,
+            type_,
+            validation_rules,
+            additional,
         })
     }
 }
@@ -182,10 +192,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            select: o.opt("select")?,
-            additional: o.rest(&["select"])?,
-        })
+        let select = o.opt("select")?;
+        let additional = o.rest(&["select"])?;
+        Ok(Self { select, additional })
     }
 }
 
@@ -206,10 +215,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            items: o.opt("items")?,
-            additional: o.rest(&["items"])?,
-        })
+        let items = o.opt("items")?;
+        let additional = o.rest(&["items"])?;
+        Ok(Self { items, additional })
     }
 }
 

@@ -38,10 +38,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -66,13 +65,20 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let company = o.req("company")?;
+        let crm_company_id = o.req("crmCompanyId")?;
+        let data = o.opt("data")?;
+        let fields = o.req("fields")?;
+        let title = o.req("title")?;
+        let additional = o
+            .rest(&["company", "crmCompanyId", "data", "fields", "title"])?;
         Ok(Self {
-            company: o.req("company")?,
-            crm_company_id: o.req("crmCompanyId")?,
-            data: o.opt("data")?,
-            fields: o.req("fields")?,
-            title: o.req("title")?,
-            additional: o.rest(&["company", "crmCompanyId", "data", "fields", "title"])?,
+            company,
+            crm_company_id,
+            data,
+            fields,
+            title,
+            additional,
         })
     }
 }
@@ -123,10 +129,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -176,11 +181,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let limit = o.opt("limit")?;
+        let offset = o.opt("offset")?;
+        let user_id = o.opt("userId")?;
+        let additional = o.rest(&["limit", "offset", "userId"])?;
         Ok(Self {
-            limit: o.opt("limit")?,
-            offset: o.opt("offset")?,
-            user_id: o.opt("userId")?,
-            additional: o.rest(&["limit", "offset", "userId"])?,
+            limit,
+            offset,
+            user_id,
+            additional,
         })
     }
 }
@@ -218,28 +227,37 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let company = o.opt("company")?;
+        let created_at = o.opt("createdAt")?;
+        let crm_company_id = o.opt("crmCompanyId")?;
+        let data = o.opt("data")?;
+        let fields = o.opt("fields")?;
+        let id = o.opt("id")?;
+        let person = o.opt("person")?;
+        let title = o.opt("title")?;
+        let additional = o
+            .rest(
+                &[
+                    "company",
+                    "createdAt",
+                    "crmCompanyId",
+                    "data",
+                    "fields",
+                    "id",
+                    "person",
+                    "title",
+                ],
+            )?;
         Ok(Self {
-            company: o.opt("company")?,
-            created_at: o.opt("createdAt")?,
-            crm_company_id: o.opt("crmCompanyId")?,
-            data: o.opt("data")?,
-            fields: o.opt("fields")?,
-            id: o.opt("id")?,
-            person: o.opt("person")?,
-            title: o.opt("title")?,
-            additional: o
-                .rest(
-                    &[
-                        "company",
-                        "createdAt",
-                        "crmCompanyId",
-                        "data",
-                        "fields",
-                        "id",
-                        "person",
-                        "title",
-                    ],
-                )?,
+            company,
+            created_at,
+            crm_company_id,
+            data,
+            fields,
+            id,
+            person,
+            title,
+            additional,
         })
     }
 }
@@ -267,12 +285,17 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemFieldsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let field = o.opt("field")?;
+        let title = o.opt("title")?;
+        let ttl = o.opt("ttl")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["field", "title", "ttl", "type"])?;
         Ok(Self {
-            field: o.opt("field")?,
-            title: o.opt("title")?,
-            ttl: o.opt("ttl")?,
-            type_: o.opt("type")?,
-            additional: o.rest(&["field", "title", "ttl", "type"])?,
+            field,
+            title,
+            ttl,
+            type_,
+            additional,
         })
     }
 }
@@ -318,11 +341,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -347,13 +369,20 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let company = o.req("company")?;
+        let crm_company_id = o.req("crmCompanyId")?;
+        let data = o.opt("data")?;
+        let fields = o.req("fields")?;
+        let title = o.req("title")?;
+        let additional = o
+            .rest(&["company", "crmCompanyId", "data", "fields", "title"])?;
         Ok(Self {
-            company: o.req("company")?,
-            crm_company_id: o.req("crmCompanyId")?,
-            data: o.opt("data")?,
-            fields: o.req("fields")?,
-            title: o.req("title")?,
-            additional: o.rest(&["company", "crmCompanyId", "data", "fields", "title"])?,
+            company,
+            crm_company_id,
+            data,
+            fields,
+            title,
+            additional,
         })
     }
 }

@@ -39,12 +39,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let company = o.req("company")?;
+        let limit = o.opt("limit")?;
+        let offset = o.opt("offset")?;
+        let updated_at = o.opt("updatedAt")?;
+        let additional = o.rest(&["company", "limit", "offset", "updatedAt"])?;
         Ok(Self {
-            company: o.req("company")?,
-            limit: o.opt("limit")?,
-            offset: o.opt("offset")?,
-            updated_at: o.opt("updatedAt")?,
-            additional: o.rest(&["company", "limit", "offset", "updatedAt"])?,
+            company,
+            limit,
+            offset,
+            updated_at,
+            additional,
         })
     }
 }
@@ -82,28 +87,37 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let company = o.opt("company")?;
+        let created_at = o.opt("createdAt")?;
+        let employees = o.opt("employees")?;
+        let id = o.opt("id")?;
+        let person = o.opt("person")?;
+        let title = o.opt("title")?;
+        let updated_at = o.opt("updatedAt")?;
+        let user_id = o.opt("userId")?;
+        let additional = o
+            .rest(
+                &[
+                    "company",
+                    "createdAt",
+                    "employees",
+                    "id",
+                    "person",
+                    "title",
+                    "updatedAt",
+                    "userId",
+                ],
+            )?;
         Ok(Self {
-            company: o.opt("company")?,
-            created_at: o.opt("createdAt")?,
-            employees: o.opt("employees")?,
-            id: o.opt("id")?,
-            person: o.opt("person")?,
-            title: o.opt("title")?,
-            updated_at: o.opt("updatedAt")?,
-            user_id: o.opt("userId")?,
-            additional: o
-                .rest(
-                    &[
-                        "company",
-                        "createdAt",
-                        "employees",
-                        "id",
-                        "person",
-                        "title",
-                        "updatedAt",
-                        "userId",
-                    ],
-                )?,
+            company,
+            created_at,
+            employees,
+            id,
+            person,
+            title,
+            updated_at,
+            user_id,
+            additional,
         })
     }
 }
@@ -130,12 +144,17 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemEmployeesItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_at = o.opt("createdAt")?;
+        let data = o.opt("data")?;
+        let employee = o.opt("employee")?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["createdAt", "data", "employee", "id"])?;
         Ok(Self {
-            created_at: o.opt("createdAt")?,
-            data: o.opt("data")?,
-            employee: o.opt("employee")?,
-            id: o.opt("id")?,
-            additional: o.rest(&["createdAt", "data", "employee", "id"])?,
+            created_at,
+            data,
+            employee,
+            id,
+            additional,
         })
     }
 }
@@ -181,11 +200,15 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let company = o.req("company")?;
+        let data = o.req("data")?;
+        let job = o.opt("job")?;
+        let additional = o.rest(&["company", "data", "job"])?;
         Ok(Self {
-            company: o.req("company")?,
-            data: o.req("data")?,
-            job: o.opt("job")?,
-            additional: o.rest(&["company", "data", "job"])?,
+            company,
+            data,
+            job,
+            additional,
         })
     }
 }
@@ -209,12 +232,17 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestDataItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let data = o.req("data")?;
+        let employee = o.req("employee")?;
+        let person = o.req("person")?;
+        let user_id = o.opt("userId")?;
+        let additional = o.rest(&["data", "employee", "person", "userId"])?;
         Ok(Self {
-            data: o.req("data")?,
-            employee: o.req("employee")?,
-            person: o.req("person")?,
-            user_id: o.opt("userId")?,
-            additional: o.rest(&["data", "employee", "person", "userId"])?,
+            data,
+            employee,
+            person,
+            user_id,
+            additional,
         })
     }
 }
@@ -235,11 +263,10 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestJob {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -264,12 +291,17 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestJobFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let data = o.opt("data")?;
+        let sent = o.opt("sent")?;
+        let status = o.req("status")?;
+        let total = o.opt("total")?;
+        let additional = o.rest(&["data", "sent", "status", "total"])?;
         Ok(Self {
-            data: o.opt("data")?,
-            sent: o.opt("sent")?,
-            status: o.req("status")?,
-            total: o.opt("total")?,
-            additional: o.rest(&["data", "sent", "status", "total"])?,
+            data,
+            sent,
+            status,
+            total,
+            additional,
         })
     }
 }
@@ -295,11 +327,10 @@ impl ::bitrix24_runtime::loose::Loose for SetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            errors: o.opt("errors")?,
-            status: o.opt("status")?,
-            additional: o.rest(&["errors", "status"])?,
-        })
+        let errors = o.opt("errors")?;
+        let status = o.opt("status")?;
+        let additional = o.rest(&["errors", "status"])?;
+        Ok(Self { errors, status, additional })
     }
 }
 

@@ -36,11 +36,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -65,12 +64,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let data = o.opt("data")?;
+        let sent = o.opt("sent")?;
+        let status = o.req("status")?;
+        let total = o.opt("total")?;
+        let additional = o.rest(&["data", "sent", "status", "total"])?;
         Ok(Self {
-            data: o.opt("data")?,
-            sent: o.opt("sent")?,
-            status: o.req("status")?,
-            total: o.opt("total")?,
-            additional: o.rest(&["data", "sent", "status", "total"])?,
+            data,
+            sent,
+            status,
+            total,
+            additional,
         })
     }
 }

@@ -44,24 +44,31 @@ impl ::bitrix24_runtime::loose::Loose for EditRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let communication_type = o.req("communicationType")?;
+        let create_default = o.opt("createDefault")?;
+        let ids = o.opt("ids")?;
+        let node_id = o.req("nodeId")?;
+        let remove_ids = o.opt("removeIds")?;
+        let with_children = o.opt("withChildren")?;
+        let additional = o
+            .rest(
+                &[
+                    "communicationType",
+                    "createDefault",
+                    "ids",
+                    "nodeId",
+                    "removeIds",
+                    "withChildren",
+                ],
+            )?;
         Ok(Self {
-            communication_type: o.req("communicationType")?,
-            create_default: o.opt("createDefault")?,
-            ids: o.opt("ids")?,
-            node_id: o.req("nodeId")?,
-            remove_ids: o.opt("removeIds")?,
-            with_children: o.opt("withChildren")?,
-            additional: o
-                .rest(
-                    &[
-                        "communicationType",
-                        "createDefault",
-                        "ids",
-                        "nodeId",
-                        "removeIds",
-                        "withChildren",
-                    ],
-                )?,
+            communication_type,
+            create_default,
+            ids,
+            node_id,
+            remove_ids,
+            with_children,
+            additional,
         })
     }
 }
@@ -85,10 +92,9 @@ impl ::bitrix24_runtime::loose::Loose for EditResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            success: o.opt("success")?,
-            additional: o.rest(&["success"])?,
-        })
+        let success = o.opt("success")?;
+        let additional = o.rest(&["success"])?;
+        Ok(Self { success, additional })
     }
 }
 
@@ -129,10 +135,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -163,24 +168,31 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let channels = o.opt("channels")?;
+        let channels_no_access = o.opt("channelsNoAccess")?;
+        let chats = o.opt("chats")?;
+        let chats_no_access = o.opt("chatsNoAccess")?;
+        let collabs = o.opt("collabs")?;
+        let collabs_no_access = o.opt("collabsNoAccess")?;
+        let additional = o
+            .rest(
+                &[
+                    "channels",
+                    "channelsNoAccess",
+                    "chats",
+                    "chatsNoAccess",
+                    "collabs",
+                    "collabsNoAccess",
+                ],
+            )?;
         Ok(Self {
-            channels: o.opt("channels")?,
-            channels_no_access: o.opt("channelsNoAccess")?,
-            chats: o.opt("chats")?,
-            chats_no_access: o.opt("chatsNoAccess")?,
-            collabs: o.opt("collabs")?,
-            collabs_no_access: o.opt("collabsNoAccess")?,
-            additional: o
-                .rest(
-                    &[
-                        "channels",
-                        "channelsNoAccess",
-                        "chats",
-                        "chatsNoAccess",
-                        "collabs",
-                        "collabsNoAccess",
-                    ],
-                )?,
+            channels,
+            channels_no_access,
+            chats,
+            chats_no_access,
+            collabs,
+            collabs_no_access,
+            additional,
         })
     }
 }

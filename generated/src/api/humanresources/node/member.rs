@@ -42,11 +42,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let node_id = o.req("nodeId")?;
+        let role = o.req("role")?;
+        let user_ids = o.req("userIds")?;
+        let additional = o.rest(&["nodeId", "role", "userIds"])?;
         Ok(Self {
-            node_id: o.req("nodeId")?,
-            role: o.req("role")?,
-            user_ids: o.req("userIds")?,
-            additional: o.rest(&["nodeId", "role", "userIds"])?,
+            node_id,
+            role,
+            user_ids,
+            additional,
         })
     }
 }
@@ -70,10 +74,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            success: o.opt("success")?,
-            additional: o.rest(&["success"])?,
-        })
+        let success = o.opt("success")?;
+        let additional = o.rest(&["success"])?;
+        Ok(Self { success, additional })
     }
 }
 
@@ -119,11 +122,15 @@ impl ::bitrix24_runtime::loose::Loose for MoveRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let node_id = o.req("nodeId")?;
+        let role = o.opt("role")?;
+        let user_ids = o.req("userIds")?;
+        let additional = o.rest(&["nodeId", "role", "userIds"])?;
         Ok(Self {
-            node_id: o.req("nodeId")?,
-            role: o.opt("role")?,
-            user_ids: o.req("userIds")?,
-            additional: o.rest(&["nodeId", "role", "userIds"])?,
+            node_id,
+            role,
+            user_ids,
+            additional,
         })
     }
 }
@@ -147,10 +154,9 @@ impl ::bitrix24_runtime::loose::Loose for MoveResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            success: o.opt("success")?,
-            additional: o.rest(&["success"])?,
-        })
+        let success = o.opt("success")?;
+        let additional = o.rest(&["success"])?;
+        Ok(Self { success, additional })
     }
 }
 
@@ -194,10 +200,13 @@ impl ::bitrix24_runtime::loose::Loose for RemoveRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let node_id = o.req("nodeId")?;
+        let user_ids = o.req("userIds")?;
+        let additional = o.rest(&["nodeId", "userIds"])?;
         Ok(Self {
-            node_id: o.req("nodeId")?,
-            user_ids: o.req("userIds")?,
-            additional: o.rest(&["nodeId", "userIds"])?,
+            node_id,
+            user_ids,
+            additional,
         })
     }
 }
@@ -221,10 +230,13 @@ impl ::bitrix24_runtime::loose::Loose for RemoveResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let failed = o.opt("failed")?;
+        let removed = o.opt("removed")?;
+        let additional = o.rest(&["failed", "removed"])?;
         Ok(Self {
-            failed: o.opt("failed")?,
-            removed: o.opt("removed")?,
-            additional: o.rest(&["failed", "removed"])?,
+            failed,
+            removed,
+            additional,
         })
     }
 }
@@ -269,10 +281,13 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let node_id = o.req("nodeId")?;
+        let user_ids = o.req("userIds")?;
+        let additional = o.rest(&["nodeId", "userIds"])?;
         Ok(Self {
-            node_id: o.req("nodeId")?,
-            user_ids: o.req("userIds")?,
-            additional: o.rest(&["nodeId", "userIds"])?,
+            node_id,
+            user_ids,
+            additional,
         })
     }
 }
@@ -321,24 +336,31 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestUserIds {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let member_deputy_head = o.opt("MEMBER_DEPUTY_HEAD")?;
+        let member_employee = o.opt("MEMBER_EMPLOYEE")?;
+        let member_head = o.opt("MEMBER_HEAD")?;
+        let member_team_deputy_head = o.opt("MEMBER_TEAM_DEPUTY_HEAD")?;
+        let member_team_employee = o.opt("MEMBER_TEAM_EMPLOYEE")?;
+        let member_team_head = o.opt("MEMBER_TEAM_HEAD")?;
+        let additional = o
+            .rest(
+                &[
+                    "MEMBER_DEPUTY_HEAD",
+                    "MEMBER_EMPLOYEE",
+                    "MEMBER_HEAD",
+                    "MEMBER_TEAM_DEPUTY_HEAD",
+                    "MEMBER_TEAM_EMPLOYEE",
+                    "MEMBER_TEAM_HEAD",
+                ],
+            )?;
         Ok(Self {
-            member_deputy_head: o.opt("MEMBER_DEPUTY_HEAD")?,
-            member_employee: o.opt("MEMBER_EMPLOYEE")?,
-            member_head: o.opt("MEMBER_HEAD")?,
-            member_team_deputy_head: o.opt("MEMBER_TEAM_DEPUTY_HEAD")?,
-            member_team_employee: o.opt("MEMBER_TEAM_EMPLOYEE")?,
-            member_team_head: o.opt("MEMBER_TEAM_HEAD")?,
-            additional: o
-                .rest(
-                    &[
-                        "MEMBER_DEPUTY_HEAD",
-                        "MEMBER_EMPLOYEE",
-                        "MEMBER_HEAD",
-                        "MEMBER_TEAM_DEPUTY_HEAD",
-                        "MEMBER_TEAM_EMPLOYEE",
-                        "MEMBER_TEAM_HEAD",
-                    ],
-                )?,
+            member_deputy_head,
+            member_employee,
+            member_head,
+            member_team_deputy_head,
+            member_team_employee,
+            member_team_head,
+            additional,
         })
     }
 }
@@ -360,10 +382,9 @@ impl ::bitrix24_runtime::loose::Loose for SetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            success: o.opt("success")?,
-            additional: o.rest(&["success"])?,
-        })
+        let success = o.opt("success")?;
+        let additional = o.rest(&["success"])?;
+        Ok(Self { success, additional })
     }
 }
 

@@ -39,11 +39,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.req("CHAT_ID")?;
+        let hide_history = o.opt("HIDE_HISTORY")?;
+        let users = o.req("USERS")?;
+        let additional = o.rest(&["CHAT_ID", "HIDE_HISTORY", "USERS"])?;
         Ok(Self {
-            chat_id: o.req("CHAT_ID")?,
-            hide_history: o.opt("HIDE_HISTORY")?,
-            users: o.req("USERS")?,
-            additional: o.rest(&["CHAT_ID", "HIDE_HISTORY", "USERS"])?,
+            chat_id,
+            hide_history,
+            users,
+            additional,
         })
     }
 }
@@ -98,10 +102,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.req("CHAT_ID")?;
+        let user_id = o.req("USER_ID")?;
+        let additional = o.rest(&["CHAT_ID", "USER_ID"])?;
         Ok(Self {
-            chat_id: o.req("CHAT_ID")?,
-            user_id: o.req("USER_ID")?,
-            additional: o.rest(&["CHAT_ID", "USER_ID"])?,
+            chat_id,
+            user_id,
+            additional,
         })
     }
 }
@@ -154,10 +161,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            chat_id: o.req("CHAT_ID")?,
-            additional: o.rest(&["CHAT_ID"])?,
-        })
+        let chat_id = o.req("CHAT_ID")?;
+        let additional = o.rest(&["CHAT_ID"])?;
+        Ok(Self { chat_id, additional })
     }
 }
 

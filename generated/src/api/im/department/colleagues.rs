@@ -42,12 +42,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let limit = o.opt("LIMIT")?;
+        let offset = o.opt("OFFSET")?;
+        let user_data = o.opt("USER_DATA")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["LIMIT", "OFFSET", "USER_DATA", "start"])?;
         Ok(Self {
-            limit: o.opt("LIMIT")?,
-            offset: o.opt("OFFSET")?,
-            user_data: o.opt("USER_DATA")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["LIMIT", "OFFSET", "USER_DATA", "start"])?,
+            limit,
+            offset,
+            user_data,
+            start,
+            additional,
         })
     }
 }
@@ -133,68 +138,97 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let absent = o.opt("absent")?;
+        let active = o.opt("active")?;
+        let avatar = o.opt("avatar")?;
+        let avatar_hr = o.opt("avatar_hr")?;
+        let birthday = o.opt("birthday")?;
+        let bot = o.opt("bot")?;
+        let bot_data = o.opt("bot_data")?;
+        let color = o.opt("color")?;
+        let connector = o.opt("connector")?;
+        let departments = o.opt("departments")?;
+        let desktop_last_date = o.opt("desktop_last_date")?;
+        let email = o.opt("email")?;
+        let external_auth_id = o.opt("external_auth_id")?;
+        let extranet = o.opt("extranet")?;
+        let first_name = o.opt("first_name")?;
+        let gender = o.opt("gender")?;
+        let id = o.opt("id")?;
+        let idle = o.opt("idle")?;
+        let last_activity_date = o.opt("last_activity_date")?;
+        let last_name = o.opt("last_name")?;
+        let mobile_last_date = o.opt("mobile_last_date")?;
+        let name = o.opt("name")?;
+        let network = o.opt("network")?;
+        let phones = o.opt("phones")?;
+        let status = o.opt("status")?;
+        let type_ = o.opt("type")?;
+        let website = o.opt("website")?;
+        let work_position = o.opt("work_position")?;
+        let additional = o
+            .rest(
+                &[
+                    "absent",
+                    "active",
+                    "avatar",
+                    "avatar_hr",
+                    "birthday",
+                    "bot",
+                    "bot_data",
+                    "color",
+                    "connector",
+                    "departments",
+                    "desktop_last_date",
+                    "email",
+                    "external_auth_id",
+                    "extranet",
+                    "first_name",
+                    "gender",
+                    "id",
+                    "idle",
+                    "last_activity_date",
+                    "last_name",
+                    "mobile_last_date",
+                    "name",
+                    "network",
+                    "phones",
+                    "status",
+                    "type",
+                    "website",
+                    "work_position",
+                ],
+            )?;
         Ok(Self {
-            absent: o.opt("absent")?,
-            active: o.opt("active")?,
-            avatar: o.opt("avatar")?,
-            avatar_hr: o.opt("avatar_hr")?,
-            birthday: o.opt("birthday")?,
-            bot: o.opt("bot")?,
-            bot_data: o.opt("bot_data")?,
-            color: o.opt("color")?,
-            connector: o.opt("connector")?,
-            departments: o.opt("departments")?,
-            desktop_last_date: o.opt("desktop_last_date")?,
-            email: o.opt("email")?,
-            external_auth_id: o.opt("external_auth_id")?,
-            extranet: o.opt("extranet")?,
-            first_name: o.opt("first_name")?,
-            gender: o.opt("gender")?,
-            id: o.opt("id")?,
-            idle: o.opt("idle")?,
-            last_activity_date: o.opt("last_activity_date")?,
-            last_name: o.opt("last_name")?,
-            mobile_last_date: o.opt("mobile_last_date")?,
-            name: o.opt("name")?,
-            network: o.opt("network")?,
-            phones: o.opt("phones")?,
-            status: o.opt("status")?,
-            type_: o.opt("type")?,
-            website: o.opt("website")?,
-            work_position: o.opt("work_position")?,
-            additional: o
-                .rest(
-                    &[
-                        "absent",
-                        "active",
-                        "avatar",
-                        "avatar_hr",
-                        "birthday",
-                        "bot",
-                        "bot_data",
-                        "color",
-                        "connector",
-                        "departments",
-                        "desktop_last_date",
-                        "email",
-                        "external_auth_id",
-                        "extranet",
-                        "first_name",
-                        "gender",
-                        "id",
-                        "idle",
-                        "last_activity_date",
-                        "last_name",
-                        "mobile_last_date",
-                        "name",
-                        "network",
-                        "phones",
-                        "status",
-                        "type",
-                        "website",
-                        "work_position",
-                    ],
-                )?,
+            absent,
+            active,
+            avatar,
+            avatar_hr,
+            birthday,
+            bot,
+            bot_data,
+            color,
+            connector,
+            departments,
+            desktop_last_date,
+            email,
+            external_auth_id,
+            extranet,
+            first_name,
+            gender,
+            id,
+            idle,
+            last_activity_date,
+            last_name,
+            mobile_last_date,
+            name,
+            network,
+            phones,
+            status,
+            type_,
+            website,
+            work_position,
+            additional,
         })
     }
 }
@@ -217,10 +251,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemPhones {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let inner_phone = o.opt("inner_phone")?;
+        let personal_mobile = o.opt("personal_mobile")?;
+        let additional = o.rest(&["inner_phone", "personal_mobile"])?;
         Ok(Self {
-            inner_phone: o.opt("inner_phone")?,
-            personal_mobile: o.opt("personal_mobile")?,
-            additional: o.rest(&["inner_phone", "personal_mobile"])?,
+            inner_phone,
+            personal_mobile,
+            additional,
         })
     }
 }

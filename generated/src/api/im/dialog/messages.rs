@@ -40,12 +40,17 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let dialog_id = o.req("DIALOG_ID")?;
+        let first_id = o.opt("FIRST_ID")?;
+        let last_id = o.opt("LAST_ID")?;
+        let limit = o.opt("LIMIT")?;
+        let additional = o.rest(&["DIALOG_ID", "FIRST_ID", "LAST_ID", "LIMIT"])?;
         Ok(Self {
-            dialog_id: o.req("DIALOG_ID")?,
-            first_id: o.opt("FIRST_ID")?,
-            last_id: o.opt("LAST_ID")?,
-            limit: o.opt("LIMIT")?,
-            additional: o.rest(&["DIALOG_ID", "FIRST_ID", "LAST_ID", "LIMIT"])?,
+            dialog_id,
+            first_id,
+            last_id,
+            limit,
+            additional,
         })
     }
 }
@@ -75,12 +80,17 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.opt("chat_id")?;
+        let files = o.opt("files")?;
+        let messages = o.opt("messages")?;
+        let users = o.opt("users")?;
+        let additional = o.rest(&["chat_id", "files", "messages", "users"])?;
         Ok(Self {
-            chat_id: o.opt("chat_id")?,
-            files: o.opt("files")?,
-            messages: o.opt("messages")?,
-            users: o.opt("users")?,
-            additional: o.rest(&["chat_id", "files", "messages", "users"])?,
+            chat_id,
+            files,
+            messages,
+            users,
+            additional,
         })
     }
 }
@@ -141,52 +151,73 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFilesItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let author_id = o.opt("authorId")?;
+        let author_name = o.opt("authorName")?;
+        let chat_id = o.opt("chatId")?;
+        let date = o.opt("date")?;
+        let extension = o.opt("extension")?;
+        let id = o.opt("id")?;
+        let image = o.opt("image")?;
+        let is_transcribable = o.opt("isTranscribable")?;
+        let is_video_note = o.opt("isVideoNote")?;
+        let is_voice_note = o.opt("isVoiceNote")?;
+        let media_url = o.opt("mediaUrl")?;
+        let name = o.opt("name")?;
+        let progress = o.opt("progress")?;
+        let size = o.opt("size")?;
+        let status = o.opt("status")?;
+        let type_ = o.opt("type")?;
+        let url_download = o.opt("urlDownload")?;
+        let url_preview = o.opt("urlPreview")?;
+        let url_show = o.opt("urlShow")?;
+        let viewer_attrs = o.opt("viewerAttrs")?;
+        let additional = o
+            .rest(
+                &[
+                    "authorId",
+                    "authorName",
+                    "chatId",
+                    "date",
+                    "extension",
+                    "id",
+                    "image",
+                    "isTranscribable",
+                    "isVideoNote",
+                    "isVoiceNote",
+                    "mediaUrl",
+                    "name",
+                    "progress",
+                    "size",
+                    "status",
+                    "type",
+                    "urlDownload",
+                    "urlPreview",
+                    "urlShow",
+                    "viewerAttrs",
+                ],
+            )?;
         Ok(Self {
-            author_id: o.opt("authorId")?,
-            author_name: o.opt("authorName")?,
-            chat_id: o.opt("chatId")?,
-            date: o.opt("date")?,
-            extension: o.opt("extension")?,
-            id: o.opt("id")?,
-            image: o.opt("image")?,
-            is_transcribable: o.opt("isTranscribable")?,
-            is_video_note: o.opt("isVideoNote")?,
-            is_voice_note: o.opt("isVoiceNote")?,
-            media_url: o.opt("mediaUrl")?,
-            name: o.opt("name")?,
-            progress: o.opt("progress")?,
-            size: o.opt("size")?,
-            status: o.opt("status")?,
-            type_: o.opt("type")?,
-            url_download: o.opt("urlDownload")?,
-            url_preview: o.opt("urlPreview")?,
-            url_show: o.opt("urlShow")?,
-            viewer_attrs: o.opt("viewerAttrs")?,
-            additional: o
-                .rest(
-                    &[
-                        "authorId",
-                        "authorName",
-                        "chatId",
-                        "date",
-                        "extension",
-                        "id",
-                        "image",
-                        "isTranscribable",
-                        "isVideoNote",
-                        "isVoiceNote",
-                        "mediaUrl",
-                        "name",
-                        "progress",
-                        "size",
-                        "status",
-                        "type",
-                        "urlDownload",
-                        "urlPreview",
-                        "urlShow",
-                        "viewerAttrs",
-                    ],
-                )?,
+            author_id,
+            author_name,
+            chat_id,
+            date,
+            extension,
+            id,
+            image,
+            is_transcribable,
+            is_video_note,
+            is_voice_note,
+            media_url,
+            name,
+            progress,
+            size,
+            status,
+            type_,
+            url_download,
+            url_preview,
+            url_show,
+            viewer_attrs,
+            additional,
         })
     }
 }
@@ -209,11 +240,10 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFilesItemImage {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            height: o.opt("height")?,
-            width: o.opt("width")?,
-            additional: o.rest(&["height", "width"])?,
-        })
+        let height = o.opt("height")?;
+        let width = o.opt("width")?;
+        let additional = o.rest(&["height", "width"])?;
+        Ok(Self { height, width, additional })
     }
 }
 
@@ -233,10 +263,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFilesItemMediaUrl {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            preview: o.opt("preview")?,
-            additional: o.rest(&["preview"])?,
-        })
+        let preview = o.opt("preview")?;
+        let additional = o.rest(&["preview"])?;
+        Ok(Self { preview, additional })
     }
 }
 
@@ -272,30 +301,40 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFilesItemViewerAttrs {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let actions = o.opt("actions")?;
+        let im_chat_id = o.opt("imChatId")?;
+        let object_id = o.opt("objectId")?;
+        let src = o.opt("src")?;
+        let title = o.opt("title")?;
+        let viewer = o.opt("viewer")?;
+        let viewer_group_by = o.opt("viewerGroupBy")?;
+        let viewer_resized = o.opt("viewerResized")?;
+        let viewer_type = o.opt("viewerType")?;
+        let additional = o
+            .rest(
+                &[
+                    "actions",
+                    "imChatId",
+                    "objectId",
+                    "src",
+                    "title",
+                    "viewer",
+                    "viewerGroupBy",
+                    "viewerResized",
+                    "viewerType",
+                ],
+            )?;
         Ok(Self {
-            actions: o.opt("actions")?,
-            im_chat_id: o.opt("imChatId")?,
-            object_id: o.opt("objectId")?,
-            src: o.opt("src")?,
-            title: o.opt("title")?,
-            viewer: o.opt("viewer")?,
-            viewer_group_by: o.opt("viewerGroupBy")?,
-            viewer_resized: o.opt("viewerResized")?,
-            viewer_type: o.opt("viewerType")?,
-            additional: o
-                .rest(
-                    &[
-                        "actions",
-                        "imChatId",
-                        "objectId",
-                        "src",
-                        "title",
-                        "viewer",
-                        "viewerGroupBy",
-                        "viewerResized",
-                        "viewerType",
-                    ],
-                )?,
+            actions,
+            im_chat_id,
+            object_id,
+            src,
+            title,
+            viewer,
+            viewer_group_by,
+            viewer_resized,
+            viewer_type,
+            additional,
         })
     }
 }
@@ -336,32 +375,43 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMessagesItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let author_id = o.opt("author_id")?;
+        let chat_id = o.opt("chat_id")?;
+        let date = o.opt("date")?;
+        let disappearing_date = o.opt("disappearing_date")?;
+        let id = o.opt("id")?;
+        let params = o.opt("params")?;
+        let replaces = o.opt("replaces")?;
+        let text = o.opt("text")?;
+        let unread = o.opt("unread")?;
+        let uuid = o.opt("uuid")?;
+        let additional = o
+            .rest(
+                &[
+                    "author_id",
+                    "chat_id",
+                    "date",
+                    "disappearing_date",
+                    "id",
+                    "params",
+                    "replaces",
+                    "text",
+                    "unread",
+                    "uuid",
+                ],
+            )?;
         Ok(Self {
-            author_id: o.opt("author_id")?,
-            chat_id: o.opt("chat_id")?,
-            date: o.opt("date")?,
-            disappearing_date: o.opt("disappearing_date")?,
-            id: o.opt("id")?,
-            params: o.opt("params")?,
-            replaces: o.opt("replaces")?,
-            text: o.opt("text")?,
-            unread: o.opt("unread")?,
-            uuid: o.opt("uuid")?,
-            additional: o
-                .rest(
-                    &[
-                        "author_id",
-                        "chat_id",
-                        "date",
-                        "disappearing_date",
-                        "id",
-                        "params",
-                        "replaces",
-                        "text",
-                        "unread",
-                        "uuid",
-                    ],
-                )?,
+            author_id,
+            chat_id,
+            date,
+            disappearing_date,
+            id,
+            params,
+            replaces,
+            text,
+            unread,
+            uuid,
+            additional,
         })
     }
 }
@@ -386,11 +436,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMessagesItemParams {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let like = o.opt("LIKE")?;
+        let notify = o.opt("NOTIFY")?;
+        let additional = o.rest(&["CODE", "LIKE", "NOTIFY"])?;
         Ok(Self {
-            code: o.opt("CODE")?,
-            like: o.opt("LIKE")?,
-            notify: o.opt("NOTIFY")?,
-            additional: o.rest(&["CODE", "LIKE", "NOTIFY"])?,
+            code,
+            like,
+            notify,
+            additional,
         })
     }
 }
@@ -469,68 +523,97 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseUsersItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let absent = o.opt("absent")?;
+        let active = o.opt("active")?;
+        let avatar = o.opt("avatar")?;
+        let avatar_hr = o.opt("avatar_hr")?;
+        let birthday = o.opt("birthday")?;
+        let bot = o.opt("bot")?;
+        let bot_data = o.opt("bot_data")?;
+        let color = o.opt("color")?;
+        let connector = o.opt("connector")?;
+        let departments = o.opt("departments")?;
+        let desktop_last_date = o.opt("desktop_last_date")?;
+        let email = o.opt("email")?;
+        let external_auth_id = o.opt("external_auth_id")?;
+        let extranet = o.opt("extranet")?;
+        let first_name = o.opt("first_name")?;
+        let gender = o.opt("gender")?;
+        let id = o.opt("id")?;
+        let idle = o.opt("idle")?;
+        let last_activity_date = o.opt("last_activity_date")?;
+        let last_name = o.opt("last_name")?;
+        let mobile_last_date = o.opt("mobile_last_date")?;
+        let name = o.opt("name")?;
+        let network = o.opt("network")?;
+        let phones = o.opt("phones")?;
+        let status = o.opt("status")?;
+        let type_ = o.opt("type")?;
+        let website = o.opt("website")?;
+        let work_position = o.opt("work_position")?;
+        let additional = o
+            .rest(
+                &[
+                    "absent",
+                    "active",
+                    "avatar",
+                    "avatar_hr",
+                    "birthday",
+                    "bot",
+                    "bot_data",
+                    "color",
+                    "connector",
+                    "departments",
+                    "desktop_last_date",
+                    "email",
+                    "external_auth_id",
+                    "extranet",
+                    "first_name",
+                    "gender",
+                    "id",
+                    "idle",
+                    "last_activity_date",
+                    "last_name",
+                    "mobile_last_date",
+                    "name",
+                    "network",
+                    "phones",
+                    "status",
+                    "type",
+                    "website",
+                    "work_position",
+                ],
+            )?;
         Ok(Self {
-            absent: o.opt("absent")?,
-            active: o.opt("active")?,
-            avatar: o.opt("avatar")?,
-            avatar_hr: o.opt("avatar_hr")?,
-            birthday: o.opt("birthday")?,
-            bot: o.opt("bot")?,
-            bot_data: o.opt("bot_data")?,
-            color: o.opt("color")?,
-            connector: o.opt("connector")?,
-            departments: o.opt("departments")?,
-            desktop_last_date: o.opt("desktop_last_date")?,
-            email: o.opt("email")?,
-            external_auth_id: o.opt("external_auth_id")?,
-            extranet: o.opt("extranet")?,
-            first_name: o.opt("first_name")?,
-            gender: o.opt("gender")?,
-            id: o.opt("id")?,
-            idle: o.opt("idle")?,
-            last_activity_date: o.opt("last_activity_date")?,
-            last_name: o.opt("last_name")?,
-            mobile_last_date: o.opt("mobile_last_date")?,
-            name: o.opt("name")?,
-            network: o.opt("network")?,
-            phones: o.opt("phones")?,
-            status: o.opt("status")?,
-            type_: o.opt("type")?,
-            website: o.opt("website")?,
-            work_position: o.opt("work_position")?,
-            additional: o
-                .rest(
-                    &[
-                        "absent",
-                        "active",
-                        "avatar",
-                        "avatar_hr",
-                        "birthday",
-                        "bot",
-                        "bot_data",
-                        "color",
-                        "connector",
-                        "departments",
-                        "desktop_last_date",
-                        "email",
-                        "external_auth_id",
-                        "extranet",
-                        "first_name",
-                        "gender",
-                        "id",
-                        "idle",
-                        "last_activity_date",
-                        "last_name",
-                        "mobile_last_date",
-                        "name",
-                        "network",
-                        "phones",
-                        "status",
-                        "type",
-                        "website",
-                        "work_position",
-                    ],
-                )?,
+            absent,
+            active,
+            avatar,
+            avatar_hr,
+            birthday,
+            bot,
+            bot_data,
+            color,
+            connector,
+            departments,
+            desktop_last_date,
+            email,
+            external_auth_id,
+            extranet,
+            first_name,
+            gender,
+            id,
+            idle,
+            last_activity_date,
+            last_name,
+            mobile_last_date,
+            name,
+            network,
+            phones,
+            status,
+            type_,
+            website,
+            work_position,
+            additional,
         })
     }
 }
@@ -596,26 +679,34 @@ impl ::bitrix24_runtime::loose::Loose for SearchRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date = o.opt("DATE")?;
+        let date_from = o.opt("DATE_FROM")?;
+        let date_to = o.opt("DATE_TO")?;
+        let last_id = o.opt("LAST_ID")?;
+        let limit = o.opt("LIMIT")?;
+        let order = o.opt("ORDER")?;
+        let search_message = o.opt("SEARCH_MESSAGE")?;
+        let additional = o
+            .rest(
+                &[
+                    "DATE",
+                    "DATE_FROM",
+                    "DATE_TO",
+                    "LAST_ID",
+                    "LIMIT",
+                    "ORDER",
+                    "SEARCH_MESSAGE",
+                ],
+            )?;
         Ok(Self {
-            date: o.opt("DATE")?,
-            date_from: o.opt("DATE_FROM")?,
-            date_to: o.opt("DATE_TO")?,
-            last_id: o.opt("LAST_ID")?,
-            limit: o.opt("LIMIT")?,
-            order: o.opt("ORDER")?,
-            search_message: o.opt("SEARCH_MESSAGE")?,
-            additional: o
-                .rest(
-                    &[
-                        "DATE",
-                        "DATE_FROM",
-                        "DATE_TO",
-                        "LAST_ID",
-                        "LIMIT",
-                        "ORDER",
-                        "SEARCH_MESSAGE",
-                    ],
-                )?,
+            date,
+            date_from,
+            date_to,
+            last_id,
+            limit,
+            order,
+            search_message,
+            additional,
         })
     }
 }
@@ -653,30 +744,40 @@ impl ::bitrix24_runtime::loose::Loose for SearchResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let additional_messages = o.opt("additionalMessages")?;
+        let copilot = o.opt("copilot")?;
+        let files = o.opt("files")?;
+        let messages = o.opt("messages")?;
+        let reactions = o.opt("reactions")?;
+        let stickers = o.opt("stickers")?;
+        let tariff_restrictions = o.opt("tariffRestrictions")?;
+        let users = o.opt("users")?;
+        let users_short = o.opt("usersShort")?;
+        let additional = o
+            .rest(
+                &[
+                    "additionalMessages",
+                    "copilot",
+                    "files",
+                    "messages",
+                    "reactions",
+                    "stickers",
+                    "tariffRestrictions",
+                    "users",
+                    "usersShort",
+                ],
+            )?;
         Ok(Self {
-            additional_messages: o.opt("additionalMessages")?,
-            copilot: o.opt("copilot")?,
-            files: o.opt("files")?,
-            messages: o.opt("messages")?,
-            reactions: o.opt("reactions")?,
-            stickers: o.opt("stickers")?,
-            tariff_restrictions: o.opt("tariffRestrictions")?,
-            users: o.opt("users")?,
-            users_short: o.opt("usersShort")?,
-            additional: o
-                .rest(
-                    &[
-                        "additionalMessages",
-                        "copilot",
-                        "files",
-                        "messages",
-                        "reactions",
-                        "stickers",
-                        "tariffRestrictions",
-                        "users",
-                        "usersShort",
-                    ],
-                )?,
+            additional_messages,
+            copilot,
+            files,
+            messages,
+            reactions,
+            stickers,
+            tariff_restrictions,
+            users,
+            users_short,
+            additional,
         })
     }
 }
@@ -697,9 +798,11 @@ impl ::bitrix24_runtime::loose::Loose for SearchResponseTariffRestrictions {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_history_limit_exceeded = o.opt("isHistoryLimitExceeded")?;
+        let additional = o.rest(&["isHistoryLimitExceeded"])?;
         Ok(Self {
-            is_history_limit_exceeded: o.opt("isHistoryLimitExceeded")?,
-            additional: o.rest(&["isHistoryLimitExceeded"])?,
+            is_history_limit_exceeded,
+            additional,
         })
     }
 }

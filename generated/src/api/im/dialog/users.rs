@@ -51,26 +51,34 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let dialog_id = o.req("DIALOG_ID")?;
+        let last_id = o.opt("LAST_ID")?;
+        let limit = o.opt("LIMIT")?;
+        let offset = o.opt("OFFSET")?;
+        let skip_external = o.opt("SKIP_EXTERNAL")?;
+        let skip_external_except_types = o.opt("SKIP_EXTERNAL_EXCEPT_TYPES")?;
+        let start = o.opt("start")?;
+        let additional = o
+            .rest(
+                &[
+                    "DIALOG_ID",
+                    "LAST_ID",
+                    "LIMIT",
+                    "OFFSET",
+                    "SKIP_EXTERNAL",
+                    "SKIP_EXTERNAL_EXCEPT_TYPES",
+                    "start",
+                ],
+            )?;
         Ok(Self {
-            dialog_id: o.req("DIALOG_ID")?,
-            last_id: o.opt("LAST_ID")?,
-            limit: o.opt("LIMIT")?,
-            offset: o.opt("OFFSET")?,
-            skip_external: o.opt("SKIP_EXTERNAL")?,
-            skip_external_except_types: o.opt("SKIP_EXTERNAL_EXCEPT_TYPES")?,
-            start: o.opt("start")?,
-            additional: o
-                .rest(
-                    &[
-                        "DIALOG_ID",
-                        "LAST_ID",
-                        "LIMIT",
-                        "OFFSET",
-                        "SKIP_EXTERNAL",
-                        "SKIP_EXTERNAL_EXCEPT_TYPES",
-                        "start",
-                    ],
-                )?,
+            dialog_id,
+            last_id,
+            limit,
+            offset,
+            skip_external,
+            skip_external_except_types,
+            start,
+            additional,
         })
     }
 }
@@ -158,68 +166,97 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let absent = o.opt("absent")?;
+        let active = o.opt("active")?;
+        let avatar = o.opt("avatar")?;
+        let avatar_hr = o.opt("avatar_hr")?;
+        let birthday = o.opt("birthday")?;
+        let bot = o.opt("bot")?;
+        let bot_data = o.opt("bot_data")?;
+        let color = o.opt("color")?;
+        let connector = o.opt("connector")?;
+        let departments = o.opt("departments")?;
+        let desktop_last_date = o.opt("desktop_last_date")?;
+        let email = o.opt("email")?;
+        let external_auth_id = o.opt("external_auth_id")?;
+        let extranet = o.opt("extranet")?;
+        let first_name = o.opt("first_name")?;
+        let gender = o.opt("gender")?;
+        let id = o.opt("id")?;
+        let idle = o.opt("idle")?;
+        let last_activity_date = o.opt("last_activity_date")?;
+        let last_name = o.opt("last_name")?;
+        let mobile_last_date = o.opt("mobile_last_date")?;
+        let name = o.opt("name")?;
+        let network = o.opt("network")?;
+        let phones = o.opt("phones")?;
+        let status = o.opt("status")?;
+        let type_ = o.opt("type")?;
+        let website = o.opt("website")?;
+        let work_position = o.opt("work_position")?;
+        let additional = o
+            .rest(
+                &[
+                    "absent",
+                    "active",
+                    "avatar",
+                    "avatar_hr",
+                    "birthday",
+                    "bot",
+                    "bot_data",
+                    "color",
+                    "connector",
+                    "departments",
+                    "desktop_last_date",
+                    "email",
+                    "external_auth_id",
+                    "extranet",
+                    "first_name",
+                    "gender",
+                    "id",
+                    "idle",
+                    "last_activity_date",
+                    "last_name",
+                    "mobile_last_date",
+                    "name",
+                    "network",
+                    "phones",
+                    "status",
+                    "type",
+                    "website",
+                    "work_position",
+                ],
+            )?;
         Ok(Self {
-            absent: o.opt("absent")?,
-            active: o.opt("active")?,
-            avatar: o.opt("avatar")?,
-            avatar_hr: o.opt("avatar_hr")?,
-            birthday: o.opt("birthday")?,
-            bot: o.opt("bot")?,
-            bot_data: o.opt("bot_data")?,
-            color: o.opt("color")?,
-            connector: o.opt("connector")?,
-            departments: o.opt("departments")?,
-            desktop_last_date: o.opt("desktop_last_date")?,
-            email: o.opt("email")?,
-            external_auth_id: o.opt("external_auth_id")?,
-            extranet: o.opt("extranet")?,
-            first_name: o.opt("first_name")?,
-            gender: o.opt("gender")?,
-            id: o.opt("id")?,
-            idle: o.opt("idle")?,
-            last_activity_date: o.opt("last_activity_date")?,
-            last_name: o.opt("last_name")?,
-            mobile_last_date: o.opt("mobile_last_date")?,
-            name: o.opt("name")?,
-            network: o.opt("network")?,
-            phones: o.opt("phones")?,
-            status: o.opt("status")?,
-            type_: o.opt("type")?,
-            website: o.opt("website")?,
-            work_position: o.opt("work_position")?,
-            additional: o
-                .rest(
-                    &[
-                        "absent",
-                        "active",
-                        "avatar",
-                        "avatar_hr",
-                        "birthday",
-                        "bot",
-                        "bot_data",
-                        "color",
-                        "connector",
-                        "departments",
-                        "desktop_last_date",
-                        "email",
-                        "external_auth_id",
-                        "extranet",
-                        "first_name",
-                        "gender",
-                        "id",
-                        "idle",
-                        "last_activity_date",
-                        "last_name",
-                        "mobile_last_date",
-                        "name",
-                        "network",
-                        "phones",
-                        "status",
-                        "type",
-                        "website",
-                        "work_position",
-                    ],
-                )?,
+            absent,
+            active,
+            avatar,
+            avatar_hr,
+            birthday,
+            bot,
+            bot_data,
+            color,
+            connector,
+            departments,
+            desktop_last_date,
+            email,
+            external_auth_id,
+            extranet,
+            first_name,
+            gender,
+            id,
+            idle,
+            last_activity_date,
+            last_name,
+            mobile_last_date,
+            name,
+            network,
+            phones,
+            status,
+            type_,
+            website,
+            work_position,
+            additional,
         })
     }
 }
@@ -244,11 +281,15 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemPhones {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let personal_mobile = o.opt("personal_mobile")?;
+        let personal_phone = o.opt("personal_phone")?;
+        let work_phone = o.opt("work_phone")?;
+        let additional = o.rest(&["personal_mobile", "personal_phone", "work_phone"])?;
         Ok(Self {
-            personal_mobile: o.opt("personal_mobile")?,
-            personal_phone: o.opt("personal_phone")?,
-            work_phone: o.opt("work_phone")?,
-            additional: o.rest(&["personal_mobile", "personal_phone", "work_phone"])?,
+            personal_mobile,
+            personal_phone,
+            work_phone,
+            additional,
         })
     }
 }

@@ -47,26 +47,34 @@ impl ::bitrix24_runtime::loose::Loose for CommitRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let as_file = o.opt("AS_FILE")?;
+        let chat_id = o.req("CHAT_ID")?;
+        let dialog_id = o.req("DIALOG_ID")?;
+        let file_id = o.req("FILE_ID")?;
+        let message = o.opt("MESSAGE")?;
+        let silent_mode = o.opt("SILENT_MODE")?;
+        let upload_id = o.req("UPLOAD_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "AS_FILE",
+                    "CHAT_ID",
+                    "DIALOG_ID",
+                    "FILE_ID",
+                    "MESSAGE",
+                    "SILENT_MODE",
+                    "UPLOAD_ID",
+                ],
+            )?;
         Ok(Self {
-            as_file: o.opt("AS_FILE")?,
-            chat_id: o.req("CHAT_ID")?,
-            dialog_id: o.req("DIALOG_ID")?,
-            file_id: o.req("FILE_ID")?,
-            message: o.opt("MESSAGE")?,
-            silent_mode: o.opt("SILENT_MODE")?,
-            upload_id: o.req("UPLOAD_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "AS_FILE",
-                        "CHAT_ID",
-                        "DIALOG_ID",
-                        "FILE_ID",
-                        "MESSAGE",
-                        "SILENT_MODE",
-                        "UPLOAD_ID",
-                    ],
-                )?,
+            as_file,
+            chat_id,
+            dialog_id,
+            file_id,
+            message,
+            silent_mode,
+            upload_id,
+            additional,
         })
     }
 }
@@ -103,12 +111,17 @@ impl ::bitrix24_runtime::loose::Loose for CommitResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let disk_id = o.opt("DISK_ID")?;
+        let files = o.opt("FILES")?;
+        let file_models = o.opt("FILE_MODELS")?;
+        let message_id = o.opt("MESSAGE_ID")?;
+        let additional = o.rest(&["DISK_ID", "FILES", "FILE_MODELS", "MESSAGE_ID"])?;
         Ok(Self {
-            disk_id: o.opt("DISK_ID")?,
-            files: o.opt("FILES")?,
-            file_models: o.opt("FILE_MODELS")?,
-            message_id: o.opt("MESSAGE_ID")?,
-            additional: o.rest(&["DISK_ID", "FILES", "FILE_MODELS", "MESSAGE_ID"])?,
+            disk_id,
+            files,
+            file_models,
+            message_id,
+            additional,
         })
     }
 }
@@ -160,10 +173,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.req("CHAT_ID")?;
+        let file_id = o.req("FILE_ID")?;
+        let additional = o.rest(&["CHAT_ID", "FILE_ID"])?;
         Ok(Self {
-            chat_id: o.req("CHAT_ID")?,
-            file_id: o.req("FILE_ID")?,
-            additional: o.rest(&["CHAT_ID", "FILE_ID"])?,
+            chat_id,
+            file_id,
+            additional,
         })
     }
 }
@@ -210,10 +226,9 @@ impl ::bitrix24_runtime::loose::Loose for SaveRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            file_id: o.req("FILE_ID")?,
-            additional: o.rest(&["FILE_ID"])?,
-        })
+        let file_id = o.req("FILE_ID")?;
+        let additional = o.rest(&["FILE_ID"])?;
+        Ok(Self { file_id, additional })
     }
 }
 
@@ -236,11 +251,10 @@ impl ::bitrix24_runtime::loose::Loose for SaveResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            file: o.opt("file")?,
-            folder: o.opt("folder")?,
-            additional: o.rest(&["file", "folder"])?,
-        })
+        let file = o.opt("file")?;
+        let folder = o.opt("folder")?;
+        let additional = o.rest(&["file", "folder"])?;
+        Ok(Self { file, folder, additional })
     }
 }
 
@@ -262,11 +276,10 @@ impl ::bitrix24_runtime::loose::Loose for SaveResponseFile {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            additional: o.rest(&["id", "name"])?,
-        })
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["id", "name"])?;
+        Ok(Self { id, name, additional })
     }
 }
 
@@ -288,11 +301,10 @@ impl ::bitrix24_runtime::loose::Loose for SaveResponseFolder {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            additional: o.rest(&["id", "name"])?,
-        })
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["id", "name"])?;
+        Ok(Self { id, name, additional })
     }
 }
 

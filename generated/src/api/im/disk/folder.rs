@@ -35,10 +35,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.req("CHAT_ID")?;
+        let dialog_id = o.req("DIALOG_ID")?;
+        let additional = o.rest(&["CHAT_ID", "DIALOG_ID"])?;
         Ok(Self {
-            chat_id: o.req("CHAT_ID")?,
-            dialog_id: o.req("DIALOG_ID")?,
-            additional: o.rest(&["CHAT_ID", "DIALOG_ID"])?,
+            chat_id,
+            dialog_id,
+            additional,
         })
     }
 }
@@ -60,10 +63,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("ID")?,
-            additional: o.rest(&["ID"])?,
-        })
+        let id = o.opt("ID")?;
+        let additional = o.rest(&["ID"])?;
+        Ok(Self { id, additional })
     }
 }
 

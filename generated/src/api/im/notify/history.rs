@@ -59,34 +59,46 @@ impl ::bitrix24_runtime::loose::Loose for SearchRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let convert_text = o.opt("CONVERT_TEXT")?;
+        let group_tag = o.opt("GROUP_TAG")?;
+        let last_id = o.opt("LAST_ID")?;
+        let limit = o.opt("LIMIT")?;
+        let search_authors = o.opt("SEARCH_AUTHORS")?;
+        let search_date = o.opt("SEARCH_DATE")?;
+        let search_date_from = o.opt("SEARCH_DATE_FROM")?;
+        let search_date_to = o.opt("SEARCH_DATE_TO")?;
+        let search_text = o.opt("SEARCH_TEXT")?;
+        let search_type = o.opt("SEARCH_TYPE")?;
+        let search_types = o.opt("SEARCH_TYPES")?;
+        let additional = o
+            .rest(
+                &[
+                    "CONVERT_TEXT",
+                    "GROUP_TAG",
+                    "LAST_ID",
+                    "LIMIT",
+                    "SEARCH_AUTHORS",
+                    "SEARCH_DATE",
+                    "SEARCH_DATE_FROM",
+                    "SEARCH_DATE_TO",
+                    "SEARCH_TEXT",
+                    "SEARCH_TYPE",
+                    "SEARCH_TYPES",
+                ],
+            )?;
         Ok(Self {
-            convert_text: o.opt("CONVERT_TEXT")?,
-            group_tag: o.opt("GROUP_TAG")?,
-            last_id: o.opt("LAST_ID")?,
-            limit: o.opt("LIMIT")?,
-            search_authors: o.opt("SEARCH_AUTHORS")?,
-            search_date: o.opt("SEARCH_DATE")?,
-            search_date_from: o.opt("SEARCH_DATE_FROM")?,
-            search_date_to: o.opt("SEARCH_DATE_TO")?,
-            search_text: o.opt("SEARCH_TEXT")?,
-            search_type: o.opt("SEARCH_TYPE")?,
-            search_types: o.opt("SEARCH_TYPES")?,
-            additional: o
-                .rest(
-                    &[
-                        "CONVERT_TEXT",
-                        "GROUP_TAG",
-                        "LAST_ID",
-                        "LIMIT",
-                        "SEARCH_AUTHORS",
-                        "SEARCH_DATE",
-                        "SEARCH_DATE_FROM",
-                        "SEARCH_DATE_TO",
-                        "SEARCH_TEXT",
-                        "SEARCH_TYPE",
-                        "SEARCH_TYPES",
-                    ],
-                )?,
+            convert_text,
+            group_tag,
+            last_id,
+            limit,
+            search_authors,
+            search_date,
+            search_date_from,
+            search_date_to,
+            search_text,
+            search_type,
+            search_types,
+            additional,
         })
     }
 }
@@ -114,12 +126,18 @@ impl ::bitrix24_runtime::loose::Loose for SearchResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.opt("chat_id")?;
+        let notifications = o.opt("notifications")?;
+        let total_results = o.opt("total_results")?;
+        let users = o.opt("users")?;
+        let additional = o
+            .rest(&["chat_id", "notifications", "total_results", "users"])?;
         Ok(Self {
-            chat_id: o.opt("chat_id")?,
-            notifications: o.opt("notifications")?,
-            total_results: o.opt("total_results")?,
-            users: o.opt("users")?,
-            additional: o.rest(&["chat_id", "notifications", "total_results", "users"])?,
+            chat_id,
+            notifications,
+            total_results,
+            users,
+            additional,
         })
     }
 }
@@ -168,42 +186,58 @@ impl ::bitrix24_runtime::loose::Loose for SearchResponseNotificationsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let author_id = o.opt("author_id")?;
+        let chat_id = o.opt("chat_id")?;
+        let date = o.opt("date")?;
+        let id = o.opt("id")?;
+        let notify_buttons = o.opt("notify_buttons")?;
+        let notify_event = o.opt("notify_event")?;
+        let notify_module = o.opt("notify_module")?;
+        let notify_read = o.opt("notify_read")?;
+        let notify_sub_tag = o.opt("notify_sub_tag")?;
+        let notify_tag = o.opt("notify_tag")?;
+        let notify_title = o.opt("notify_title")?;
+        let notify_type = o.opt("notify_type")?;
+        let params = o.opt("params")?;
+        let setting_name = o.opt("setting_name")?;
+        let text = o.opt("text")?;
+        let additional = o
+            .rest(
+                &[
+                    "author_id",
+                    "chat_id",
+                    "date",
+                    "id",
+                    "notify_buttons",
+                    "notify_event",
+                    "notify_module",
+                    "notify_read",
+                    "notify_sub_tag",
+                    "notify_tag",
+                    "notify_title",
+                    "notify_type",
+                    "params",
+                    "setting_name",
+                    "text",
+                ],
+            )?;
         Ok(Self {
-            author_id: o.opt("author_id")?,
-            chat_id: o.opt("chat_id")?,
-            date: o.opt("date")?,
-            id: o.opt("id")?,
-            notify_buttons: o.opt("notify_buttons")?,
-            notify_event: o.opt("notify_event")?,
-            notify_module: o.opt("notify_module")?,
-            notify_read: o.opt("notify_read")?,
-            notify_sub_tag: o.opt("notify_sub_tag")?,
-            notify_tag: o.opt("notify_tag")?,
-            notify_title: o.opt("notify_title")?,
-            notify_type: o.opt("notify_type")?,
-            params: o.opt("params")?,
-            setting_name: o.opt("setting_name")?,
-            text: o.opt("text")?,
-            additional: o
-                .rest(
-                    &[
-                        "author_id",
-                        "chat_id",
-                        "date",
-                        "id",
-                        "notify_buttons",
-                        "notify_event",
-                        "notify_module",
-                        "notify_read",
-                        "notify_sub_tag",
-                        "notify_tag",
-                        "notify_title",
-                        "notify_type",
-                        "params",
-                        "setting_name",
-                        "text",
-                    ],
-                )?,
+            author_id,
+            chat_id,
+            date,
+            id,
+            notify_buttons,
+            notify_event,
+            notify_module,
+            notify_read,
+            notify_sub_tag,
+            notify_tag,
+            notify_title,
+            notify_type,
+            params,
+            setting_name,
+            text,
+            additional,
         })
     }
 }
@@ -284,68 +318,97 @@ impl ::bitrix24_runtime::loose::Loose for SearchResponseUsersItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let absent = o.opt("absent")?;
+        let active = o.opt("active")?;
+        let avatar = o.opt("avatar")?;
+        let avatar_hr = o.opt("avatar_hr")?;
+        let birthday = o.opt("birthday")?;
+        let bot = o.opt("bot")?;
+        let bot_data = o.opt("bot_data")?;
+        let color = o.opt("color")?;
+        let connector = o.opt("connector")?;
+        let departments = o.opt("departments")?;
+        let desktop_last_date = o.opt("desktop_last_date")?;
+        let email = o.opt("email")?;
+        let external_auth_id = o.opt("external_auth_id")?;
+        let extranet = o.opt("extranet")?;
+        let first_name = o.opt("first_name")?;
+        let gender = o.opt("gender")?;
+        let id = o.opt("id")?;
+        let idle = o.opt("idle")?;
+        let last_activity_date = o.opt("last_activity_date")?;
+        let last_name = o.opt("last_name")?;
+        let mobile_last_date = o.opt("mobile_last_date")?;
+        let name = o.opt("name")?;
+        let network = o.opt("network")?;
+        let phones = o.opt("phones")?;
+        let status = o.opt("status")?;
+        let type_ = o.opt("type")?;
+        let website = o.opt("website")?;
+        let work_position = o.opt("work_position")?;
+        let additional = o
+            .rest(
+                &[
+                    "absent",
+                    "active",
+                    "avatar",
+                    "avatar_hr",
+                    "birthday",
+                    "bot",
+                    "bot_data",
+                    "color",
+                    "connector",
+                    "departments",
+                    "desktop_last_date",
+                    "email",
+                    "external_auth_id",
+                    "extranet",
+                    "first_name",
+                    "gender",
+                    "id",
+                    "idle",
+                    "last_activity_date",
+                    "last_name",
+                    "mobile_last_date",
+                    "name",
+                    "network",
+                    "phones",
+                    "status",
+                    "type",
+                    "website",
+                    "work_position",
+                ],
+            )?;
         Ok(Self {
-            absent: o.opt("absent")?,
-            active: o.opt("active")?,
-            avatar: o.opt("avatar")?,
-            avatar_hr: o.opt("avatar_hr")?,
-            birthday: o.opt("birthday")?,
-            bot: o.opt("bot")?,
-            bot_data: o.opt("bot_data")?,
-            color: o.opt("color")?,
-            connector: o.opt("connector")?,
-            departments: o.opt("departments")?,
-            desktop_last_date: o.opt("desktop_last_date")?,
-            email: o.opt("email")?,
-            external_auth_id: o.opt("external_auth_id")?,
-            extranet: o.opt("extranet")?,
-            first_name: o.opt("first_name")?,
-            gender: o.opt("gender")?,
-            id: o.opt("id")?,
-            idle: o.opt("idle")?,
-            last_activity_date: o.opt("last_activity_date")?,
-            last_name: o.opt("last_name")?,
-            mobile_last_date: o.opt("mobile_last_date")?,
-            name: o.opt("name")?,
-            network: o.opt("network")?,
-            phones: o.opt("phones")?,
-            status: o.opt("status")?,
-            type_: o.opt("type")?,
-            website: o.opt("website")?,
-            work_position: o.opt("work_position")?,
-            additional: o
-                .rest(
-                    &[
-                        "absent",
-                        "active",
-                        "avatar",
-                        "avatar_hr",
-                        "birthday",
-                        "bot",
-                        "bot_data",
-                        "color",
-                        "connector",
-                        "departments",
-                        "desktop_last_date",
-                        "email",
-                        "external_auth_id",
-                        "extranet",
-                        "first_name",
-                        "gender",
-                        "id",
-                        "idle",
-                        "last_activity_date",
-                        "last_name",
-                        "mobile_last_date",
-                        "name",
-                        "network",
-                        "phones",
-                        "status",
-                        "type",
-                        "website",
-                        "work_position",
-                    ],
-                )?,
+            absent,
+            active,
+            avatar,
+            avatar_hr,
+            birthday,
+            bot,
+            bot_data,
+            color,
+            connector,
+            departments,
+            desktop_last_date,
+            email,
+            external_auth_id,
+            extranet,
+            first_name,
+            gender,
+            id,
+            idle,
+            last_activity_date,
+            last_name,
+            mobile_last_date,
+            name,
+            network,
+            phones,
+            status,
+            type_,
+            website,
+            work_position,
+            additional,
         })
     }
 }
@@ -370,11 +433,15 @@ impl ::bitrix24_runtime::loose::Loose for SearchResponseUsersItemPhones {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let inner_phone = o.opt("inner_phone")?;
+        let personal_mobile = o.opt("personal_mobile")?;
+        let work_phone = o.opt("work_phone")?;
+        let additional = o.rest(&["inner_phone", "personal_mobile", "work_phone"])?;
         Ok(Self {
-            inner_phone: o.opt("inner_phone")?,
-            personal_mobile: o.opt("personal_mobile")?,
-            work_phone: o.opt("work_phone")?,
-            additional: o.rest(&["inner_phone", "personal_mobile", "work_phone"])?,
+            inner_phone,
+            personal_mobile,
+            work_phone,
+            additional,
         })
     }
 }

@@ -45,26 +45,34 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attach = o.opt("ATTACH")?;
+        let client_id = o.opt("CLIENT_ID")?;
+        let message = o.req("MESSAGE")?;
+        let message_out = o.opt("MESSAGE_OUT")?;
+        let sub_tag = o.opt("SUB_TAG")?;
+        let tag = o.opt("TAG")?;
+        let user_id = o.req("USER_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ATTACH",
+                    "CLIENT_ID",
+                    "MESSAGE",
+                    "MESSAGE_OUT",
+                    "SUB_TAG",
+                    "TAG",
+                    "USER_ID",
+                ],
+            )?;
         Ok(Self {
-            attach: o.opt("ATTACH")?,
-            client_id: o.opt("CLIENT_ID")?,
-            message: o.req("MESSAGE")?,
-            message_out: o.opt("MESSAGE_OUT")?,
-            sub_tag: o.opt("SUB_TAG")?,
-            tag: o.opt("TAG")?,
-            user_id: o.req("USER_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ATTACH",
-                        "CLIENT_ID",
-                        "MESSAGE",
-                        "MESSAGE_OUT",
-                        "SUB_TAG",
-                        "TAG",
-                        "USER_ID",
-                    ],
-                )?,
+            attach,
+            client_id,
+            message,
+            message_out,
+            sub_tag,
+            tag,
+            user_id,
+            additional,
         })
     }
 }

@@ -32,7 +32,8 @@ impl ::bitrix24_runtime::loose::Loose for AllRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -55,10 +56,13 @@ impl ::bitrix24_runtime::loose::Loose for AllResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let new_counter = o.opt("newCounter")?;
+        let result = o.opt("result")?;
+        let additional = o.rest(&["newCounter", "result"])?;
         Ok(Self {
-            new_counter: o.opt("newCounter")?,
-            result: o.opt("result")?,
-            additional: o.rest(&["newCounter", "result"])?,
+            new_counter,
+            result,
+            additional,
         })
     }
 }
@@ -103,11 +107,10 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            action: o.opt("ACTION")?,
-            ids: o.req("IDS")?,
-            additional: o.rest(&["ACTION", "IDS"])?,
-        })
+        let action = o.opt("ACTION")?;
+        let ids = o.req("IDS")?;
+        let additional = o.rest(&["ACTION", "IDS"])?;
+        Ok(Self { action, ids, additional })
     }
 }
 

@@ -31,7 +31,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -56,11 +57,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let list = o.opt("LIST")?;
+        let module_id = o.opt("MODULE_ID")?;
+        let name = o.opt("NAME")?;
+        let additional = o.rest(&["LIST", "MODULE_ID", "NAME"])?;
         Ok(Self {
-            list: o.opt("LIST")?,
-            module_id: o.opt("MODULE_ID")?,
-            name: o.opt("NAME")?,
-            additional: o.rest(&["LIST", "MODULE_ID", "NAME"])?,
+            list,
+            module_id,
+            name,
+            additional,
         })
     }
 }
@@ -83,11 +88,10 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseListItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("ID")?,
-            name: o.opt("NAME")?,
-            additional: o.rest(&["ID", "NAME"])?,
-        })
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let additional = o.rest(&["ID", "NAME"])?;
+        Ok(Self { id, name, additional })
     }
 }
 

@@ -35,10 +35,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            dialog_id: o.req("DIALOG_ID")?,
-            additional: o.rest(&["DIALOG_ID"])?,
-        })
+        let dialog_id = o.req("DIALOG_ID")?;
+        let additional = o.rest(&["DIALOG_ID"])?;
+        Ok(Self { dialog_id, additional })
     }
 }
 
@@ -86,10 +85,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            dialog_id: o.req("DIALOG_ID")?,
-            additional: o.rest(&["DIALOG_ID"])?,
-        })
+        let dialog_id = o.req("DIALOG_ID")?;
+        let additional = o.rest(&["DIALOG_ID"])?;
+        Ok(Self { dialog_id, additional })
     }
 }
 
@@ -141,11 +139,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let skip_chat = o.opt("SKIP_CHAT")?;
+        let skip_dialog = o.opt("SKIP_DIALOG")?;
+        let skip_openlines = o.opt("SKIP_OPENLINES")?;
+        let additional = o.rest(&["SKIP_CHAT", "SKIP_DIALOG", "SKIP_OPENLINES"])?;
         Ok(Self {
-            skip_chat: o.opt("SKIP_CHAT")?,
-            skip_dialog: o.opt("SKIP_DIALOG")?,
-            skip_openlines: o.opt("SKIP_OPENLINES")?,
-            additional: o.rest(&["SKIP_CHAT", "SKIP_DIALOG", "SKIP_OPENLINES"])?,
+            skip_chat,
+            skip_dialog,
+            skip_openlines,
+            additional,
         })
     }
 }
@@ -186,14 +188,21 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let avatar = o.opt("avatar")?;
+        let chat = o.opt("chat")?;
+        let id = o.opt("id")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let user = o.opt("user")?;
+        let additional = o.rest(&["avatar", "chat", "id", "title", "type", "user"])?;
         Ok(Self {
-            avatar: o.opt("avatar")?,
-            chat: o.opt("chat")?,
-            id: o.opt("id")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            user: o.opt("user")?,
-            additional: o.rest(&["avatar", "chat", "id", "title", "type", "user"])?,
+            avatar,
+            chat,
+            id,
+            title,
+            type_,
+            user,
+            additional,
         })
     }
 }
@@ -216,11 +225,10 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemAvatar {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            color: o.opt("color")?,
-            url: o.opt("url")?,
-            additional: o.rest(&["color", "url"])?,
-        })
+        let color = o.opt("color")?;
+        let url = o.opt("url")?;
+        let additional = o.rest(&["color", "url"])?;
+        Ok(Self { color, url, additional })
     }
 }
 
@@ -269,42 +277,58 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemChat {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let avatar = o.opt("avatar")?;
+        let color = o.opt("color")?;
+        let date_create = o.opt("date_create")?;
+        let entity_data_1 = o.opt("entity_data_1")?;
+        let entity_data_2 = o.opt("entity_data_2")?;
+        let entity_data_3 = o.opt("entity_data_3")?;
+        let entity_id = o.opt("entity_id")?;
+        let entity_type = o.opt("entity_type")?;
+        let extranet = o.opt("extranet")?;
+        let id = o.opt("id")?;
+        let message_type = o.opt("message_type")?;
+        let mute_list = o.opt("mute_list")?;
+        let name = o.opt("name")?;
+        let owner = o.opt("owner")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "avatar",
+                    "color",
+                    "date_create",
+                    "entity_data_1",
+                    "entity_data_2",
+                    "entity_data_3",
+                    "entity_id",
+                    "entity_type",
+                    "extranet",
+                    "id",
+                    "message_type",
+                    "mute_list",
+                    "name",
+                    "owner",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            avatar: o.opt("avatar")?,
-            color: o.opt("color")?,
-            date_create: o.opt("date_create")?,
-            entity_data_1: o.opt("entity_data_1")?,
-            entity_data_2: o.opt("entity_data_2")?,
-            entity_data_3: o.opt("entity_data_3")?,
-            entity_id: o.opt("entity_id")?,
-            entity_type: o.opt("entity_type")?,
-            extranet: o.opt("extranet")?,
-            id: o.opt("id")?,
-            message_type: o.opt("message_type")?,
-            mute_list: o.opt("mute_list")?,
-            name: o.opt("name")?,
-            owner: o.opt("owner")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "avatar",
-                        "color",
-                        "date_create",
-                        "entity_data_1",
-                        "entity_data_2",
-                        "entity_data_3",
-                        "entity_id",
-                        "entity_type",
-                        "extranet",
-                        "id",
-                        "message_type",
-                        "mute_list",
-                        "name",
-                        "owner",
-                        "type",
-                    ],
-                )?,
+            avatar,
+            color,
+            date_create,
+            entity_data_1,
+            entity_data_2,
+            entity_data_3,
+            entity_id,
+            entity_type,
+            extranet,
+            id,
+            message_type,
+            mute_list,
+            name,
+            owner,
+            type_,
+            additional,
         })
     }
 }
@@ -385,68 +409,97 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemUser {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let absent = o.opt("absent")?;
+        let active = o.opt("active")?;
+        let avatar = o.opt("avatar")?;
+        let avatar_hr = o.opt("avatar_hr")?;
+        let birthday = o.opt("birthday")?;
+        let bot = o.opt("bot")?;
+        let bot_data = o.opt("bot_data")?;
+        let color = o.opt("color")?;
+        let connector = o.opt("connector")?;
+        let departments = o.opt("departments")?;
+        let desktop_last_date = o.opt("desktop_last_date")?;
+        let email = o.opt("email")?;
+        let external_auth_id = o.opt("external_auth_id")?;
+        let extranet = o.opt("extranet")?;
+        let first_name = o.opt("first_name")?;
+        let gender = o.opt("gender")?;
+        let id = o.opt("id")?;
+        let idle = o.opt("idle")?;
+        let last_activity_date = o.opt("last_activity_date")?;
+        let last_name = o.opt("last_name")?;
+        let mobile_last_date = o.opt("mobile_last_date")?;
+        let name = o.opt("name")?;
+        let network = o.opt("network")?;
+        let phones = o.opt("phones")?;
+        let status = o.opt("status")?;
+        let type_ = o.opt("type")?;
+        let website = o.opt("website")?;
+        let work_position = o.opt("work_position")?;
+        let additional = o
+            .rest(
+                &[
+                    "absent",
+                    "active",
+                    "avatar",
+                    "avatar_hr",
+                    "birthday",
+                    "bot",
+                    "bot_data",
+                    "color",
+                    "connector",
+                    "departments",
+                    "desktop_last_date",
+                    "email",
+                    "external_auth_id",
+                    "extranet",
+                    "first_name",
+                    "gender",
+                    "id",
+                    "idle",
+                    "last_activity_date",
+                    "last_name",
+                    "mobile_last_date",
+                    "name",
+                    "network",
+                    "phones",
+                    "status",
+                    "type",
+                    "website",
+                    "work_position",
+                ],
+            )?;
         Ok(Self {
-            absent: o.opt("absent")?,
-            active: o.opt("active")?,
-            avatar: o.opt("avatar")?,
-            avatar_hr: o.opt("avatar_hr")?,
-            birthday: o.opt("birthday")?,
-            bot: o.opt("bot")?,
-            bot_data: o.opt("bot_data")?,
-            color: o.opt("color")?,
-            connector: o.opt("connector")?,
-            departments: o.opt("departments")?,
-            desktop_last_date: o.opt("desktop_last_date")?,
-            email: o.opt("email")?,
-            external_auth_id: o.opt("external_auth_id")?,
-            extranet: o.opt("extranet")?,
-            first_name: o.opt("first_name")?,
-            gender: o.opt("gender")?,
-            id: o.opt("id")?,
-            idle: o.opt("idle")?,
-            last_activity_date: o.opt("last_activity_date")?,
-            last_name: o.opt("last_name")?,
-            mobile_last_date: o.opt("mobile_last_date")?,
-            name: o.opt("name")?,
-            network: o.opt("network")?,
-            phones: o.opt("phones")?,
-            status: o.opt("status")?,
-            type_: o.opt("type")?,
-            website: o.opt("website")?,
-            work_position: o.opt("work_position")?,
-            additional: o
-                .rest(
-                    &[
-                        "absent",
-                        "active",
-                        "avatar",
-                        "avatar_hr",
-                        "birthday",
-                        "bot",
-                        "bot_data",
-                        "color",
-                        "connector",
-                        "departments",
-                        "desktop_last_date",
-                        "email",
-                        "external_auth_id",
-                        "extranet",
-                        "first_name",
-                        "gender",
-                        "id",
-                        "idle",
-                        "last_activity_date",
-                        "last_name",
-                        "mobile_last_date",
-                        "name",
-                        "network",
-                        "phones",
-                        "status",
-                        "type",
-                        "website",
-                        "work_position",
-                    ],
-                )?,
+            absent,
+            active,
+            avatar,
+            avatar_hr,
+            birthday,
+            bot,
+            bot_data,
+            color,
+            connector,
+            departments,
+            desktop_last_date,
+            email,
+            external_auth_id,
+            extranet,
+            first_name,
+            gender,
+            id,
+            idle,
+            last_activity_date,
+            last_name,
+            mobile_last_date,
+            name,
+            network,
+            phones,
+            status,
+            type_,
+            website,
+            work_position,
+            additional,
         })
     }
 }
@@ -471,11 +524,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemUserPhones {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let inner_phone = o.opt("inner_phone")?;
+        let personal_mobile = o.opt("personal_mobile")?;
+        let work_phone = o.opt("work_phone")?;
+        let additional = o.rest(&["inner_phone", "personal_mobile", "work_phone"])?;
         Ok(Self {
-            inner_phone: o.opt("inner_phone")?,
-            personal_mobile: o.opt("personal_mobile")?,
-            work_phone: o.opt("work_phone")?,
-            additional: o.rest(&["inner_phone", "personal_mobile", "work_phone"])?,
+            inner_phone,
+            personal_mobile,
+            work_phone,
+            additional,
         })
     }
 }

@@ -44,13 +44,19 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let business = o.opt("BUSINESS")?;
+        let find = o.req("FIND")?;
+        let limit = o.opt("LIMIT")?;
+        let offset = o.opt("OFFSET")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["BUSINESS", "FIND", "LIMIT", "OFFSET", "start"])?;
         Ok(Self {
-            business: o.opt("BUSINESS")?,
-            find: o.req("FIND")?,
-            limit: o.opt("LIMIT")?,
-            offset: o.opt("OFFSET")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["BUSINESS", "FIND", "LIMIT", "OFFSET", "start"])?,
+            business,
+            find,
+            limit,
+            offset,
+            start,
+            additional,
         })
     }
 }
@@ -114,54 +120,76 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let absent = o.opt("absent")?;
+        let avatar = o.opt("avatar")?;
+        let birthday = o.opt("birthday")?;
+        let bot = o.opt("bot")?;
+        let color = o.opt("color")?;
+        let connector = o.opt("connector")?;
+        let departments = o.opt("departments")?;
+        let external_auth_id = o.opt("external_auth_id")?;
+        let extranet = o.opt("extranet")?;
+        let first_name = o.opt("first_name")?;
+        let gender = o.opt("gender")?;
+        let id = o.opt("id")?;
+        let idle = o.opt("idle")?;
+        let last_activity_date = o.opt("last_activity_date")?;
+        let last_name = o.opt("last_name")?;
+        let mobile_last_date = o.opt("mobile_last_date")?;
+        let name = o.opt("name")?;
+        let network = o.opt("network")?;
+        let phones = o.opt("phones")?;
+        let status = o.opt("status")?;
+        let work_position = o.opt("work_position")?;
+        let additional = o
+            .rest(
+                &[
+                    "absent",
+                    "avatar",
+                    "birthday",
+                    "bot",
+                    "color",
+                    "connector",
+                    "departments",
+                    "external_auth_id",
+                    "extranet",
+                    "first_name",
+                    "gender",
+                    "id",
+                    "idle",
+                    "last_activity_date",
+                    "last_name",
+                    "mobile_last_date",
+                    "name",
+                    "network",
+                    "phones",
+                    "status",
+                    "work_position",
+                ],
+            )?;
         Ok(Self {
-            absent: o.opt("absent")?,
-            avatar: o.opt("avatar")?,
-            birthday: o.opt("birthday")?,
-            bot: o.opt("bot")?,
-            color: o.opt("color")?,
-            connector: o.opt("connector")?,
-            departments: o.opt("departments")?,
-            external_auth_id: o.opt("external_auth_id")?,
-            extranet: o.opt("extranet")?,
-            first_name: o.opt("first_name")?,
-            gender: o.opt("gender")?,
-            id: o.opt("id")?,
-            idle: o.opt("idle")?,
-            last_activity_date: o.opt("last_activity_date")?,
-            last_name: o.opt("last_name")?,
-            mobile_last_date: o.opt("mobile_last_date")?,
-            name: o.opt("name")?,
-            network: o.opt("network")?,
-            phones: o.opt("phones")?,
-            status: o.opt("status")?,
-            work_position: o.opt("work_position")?,
-            additional: o
-                .rest(
-                    &[
-                        "absent",
-                        "avatar",
-                        "birthday",
-                        "bot",
-                        "color",
-                        "connector",
-                        "departments",
-                        "external_auth_id",
-                        "extranet",
-                        "first_name",
-                        "gender",
-                        "id",
-                        "idle",
-                        "last_activity_date",
-                        "last_name",
-                        "mobile_last_date",
-                        "name",
-                        "network",
-                        "phones",
-                        "status",
-                        "work_position",
-                    ],
-                )?,
+            absent,
+            avatar,
+            birthday,
+            bot,
+            color,
+            connector,
+            departments,
+            external_auth_id,
+            extranet,
+            first_name,
+            gender,
+            id,
+            idle,
+            last_activity_date,
+            last_name,
+            mobile_last_date,
+            name,
+            network,
+            phones,
+            status,
+            work_position,
+            additional,
         })
     }
 }
@@ -186,11 +214,15 @@ impl ::bitrix24_runtime::loose::Loose for ListResponsePhones {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let inner_phone = o.opt("inner_phone")?;
+        let personal_mobile = o.opt("personal_mobile")?;
+        let work_phone = o.opt("work_phone")?;
+        let additional = o.rest(&["inner_phone", "personal_mobile", "work_phone"])?;
         Ok(Self {
-            inner_phone: o.opt("inner_phone")?,
-            personal_mobile: o.opt("personal_mobile")?,
-            work_phone: o.opt("work_phone")?,
-            additional: o.rest(&["inner_phone", "personal_mobile", "work_phone"])?,
+            inner_phone,
+            personal_mobile,
+            work_phone,
+            additional,
         })
     }
 }

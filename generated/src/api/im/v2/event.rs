@@ -37,11 +37,10 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            limit: o.opt("limit")?,
-            offset: o.opt("offset")?,
-            additional: o.rest(&["limit", "offset"])?,
-        })
+        let limit = o.opt("limit")?;
+        let offset = o.opt("offset")?;
+        let additional = o.rest(&["limit", "offset"])?;
+        Ok(Self { limit, offset, additional })
     }
 }
 
@@ -66,11 +65,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let events = o.opt("events")?;
+        let has_more = o.opt("hasMore")?;
+        let next_offset = o.opt("nextOffset")?;
+        let additional = o.rest(&["events", "hasMore", "nextOffset"])?;
         Ok(Self {
-            events: o.opt("events")?,
-            has_more: o.opt("hasMore")?,
-            next_offset: o.opt("nextOffset")?,
-            additional: o.rest(&["events", "hasMore", "nextOffset"])?,
+            events,
+            has_more,
+            next_offset,
+            additional,
         })
     }
 }
@@ -111,7 +114,8 @@ impl ::bitrix24_runtime::loose::Loose for SubscribeRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -154,7 +158,8 @@ impl ::bitrix24_runtime::loose::Loose for UnsubscribeRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 

@@ -36,10 +36,13 @@ impl ::bitrix24_runtime::loose::Loose for DownloadRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let dialog_id = o.req("dialogId")?;
+        let file_id = o.req("fileId")?;
+        let additional = o.rest(&["dialogId", "fileId"])?;
         Ok(Self {
-            dialog_id: o.req("dialogId")?,
-            file_id: o.req("fileId")?,
-            additional: o.rest(&["dialogId", "fileId"])?,
+            dialog_id,
+            file_id,
+            additional,
         })
     }
 }
@@ -61,10 +64,9 @@ impl ::bitrix24_runtime::loose::Loose for DownloadResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            download_url: o.opt("downloadUrl")?,
-            additional: o.rest(&["downloadUrl"])?,
-        })
+        let download_url = o.opt("downloadUrl")?;
+        let additional = o.rest(&["downloadUrl"])?;
+        Ok(Self { download_url, additional })
     }
 }
 
@@ -108,10 +110,13 @@ impl ::bitrix24_runtime::loose::Loose for UploadRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let dialog_id = o.req("dialogId")?;
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["dialogId", "fields"])?;
         Ok(Self {
-            dialog_id: o.req("dialogId")?,
-            fields: o.req("fields")?,
-            additional: o.rest(&["dialogId", "fields"])?,
+            dialog_id,
+            fields,
+            additional,
         })
     }
 }
@@ -134,11 +139,15 @@ impl ::bitrix24_runtime::loose::Loose for UploadRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let content = o.req("content")?;
+        let message = o.opt("message")?;
+        let name = o.req("name")?;
+        let additional = o.rest(&["content", "message", "name"])?;
         Ok(Self {
-            content: o.req("content")?,
-            message: o.opt("message")?,
-            name: o.req("name")?,
-            additional: o.rest(&["content", "message", "name"])?,
+            content,
+            message,
+            name,
+            additional,
         })
     }
 }
@@ -166,12 +175,17 @@ impl ::bitrix24_runtime::loose::Loose for UploadResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.opt("chatId")?;
+        let dialog_id = o.opt("dialogId")?;
+        let file = o.opt("file")?;
+        let message_id = o.opt("messageId")?;
+        let additional = o.rest(&["chatId", "dialogId", "file", "messageId"])?;
         Ok(Self {
-            chat_id: o.opt("chatId")?,
-            dialog_id: o.opt("dialogId")?,
-            file: o.opt("file")?,
-            message_id: o.opt("messageId")?,
-            additional: o.rest(&["chatId", "dialogId", "file", "messageId"])?,
+            chat_id,
+            dialog_id,
+            file,
+            message_id,
+            additional,
         })
     }
 }
@@ -231,52 +245,73 @@ impl ::bitrix24_runtime::loose::Loose for UploadResponseFile {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let author_id = o.opt("authorId")?;
+        let author_name = o.opt("authorName")?;
+        let chat_id = o.opt("chatId")?;
+        let date = o.opt("date")?;
+        let extension = o.opt("extension")?;
+        let id = o.opt("id")?;
+        let image = o.opt("image")?;
+        let is_transcribable = o.opt("isTranscribable")?;
+        let is_video_note = o.opt("isVideoNote")?;
+        let is_voice_note = o.opt("isVoiceNote")?;
+        let media_url = o.opt("mediaUrl")?;
+        let name = o.opt("name")?;
+        let progress = o.opt("progress")?;
+        let size = o.opt("size")?;
+        let status = o.opt("status")?;
+        let type_ = o.opt("type")?;
+        let url_download = o.opt("urlDownload")?;
+        let url_preview = o.opt("urlPreview")?;
+        let url_show = o.opt("urlShow")?;
+        let viewer_attrs = o.opt("viewerAttrs")?;
+        let additional = o
+            .rest(
+                &[
+                    "authorId",
+                    "authorName",
+                    "chatId",
+                    "date",
+                    "extension",
+                    "id",
+                    "image",
+                    "isTranscribable",
+                    "isVideoNote",
+                    "isVoiceNote",
+                    "mediaUrl",
+                    "name",
+                    "progress",
+                    "size",
+                    "status",
+                    "type",
+                    "urlDownload",
+                    "urlPreview",
+                    "urlShow",
+                    "viewerAttrs",
+                ],
+            )?;
         Ok(Self {
-            author_id: o.opt("authorId")?,
-            author_name: o.opt("authorName")?,
-            chat_id: o.opt("chatId")?,
-            date: o.opt("date")?,
-            extension: o.opt("extension")?,
-            id: o.opt("id")?,
-            image: o.opt("image")?,
-            is_transcribable: o.opt("isTranscribable")?,
-            is_video_note: o.opt("isVideoNote")?,
-            is_voice_note: o.opt("isVoiceNote")?,
-            media_url: o.opt("mediaUrl")?,
-            name: o.opt("name")?,
-            progress: o.opt("progress")?,
-            size: o.opt("size")?,
-            status: o.opt("status")?,
-            type_: o.opt("type")?,
-            url_download: o.opt("urlDownload")?,
-            url_preview: o.opt("urlPreview")?,
-            url_show: o.opt("urlShow")?,
-            viewer_attrs: o.opt("viewerAttrs")?,
-            additional: o
-                .rest(
-                    &[
-                        "authorId",
-                        "authorName",
-                        "chatId",
-                        "date",
-                        "extension",
-                        "id",
-                        "image",
-                        "isTranscribable",
-                        "isVideoNote",
-                        "isVoiceNote",
-                        "mediaUrl",
-                        "name",
-                        "progress",
-                        "size",
-                        "status",
-                        "type",
-                        "urlDownload",
-                        "urlPreview",
-                        "urlShow",
-                        "viewerAttrs",
-                    ],
-                )?,
+            author_id,
+            author_name,
+            chat_id,
+            date,
+            extension,
+            id,
+            image,
+            is_transcribable,
+            is_video_note,
+            is_voice_note,
+            media_url,
+            name,
+            progress,
+            size,
+            status,
+            type_,
+            url_download,
+            url_preview,
+            url_show,
+            viewer_attrs,
+            additional,
         })
     }
 }

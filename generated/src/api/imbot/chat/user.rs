@@ -44,14 +44,20 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.opt("BOT_ID")?;
+        let chat_id = o.req("CHAT_ID")?;
+        let client_id = o.opt("CLIENT_ID")?;
+        let hide_history = o.opt("HIDE_HISTORY")?;
+        let users = o.req("USERS")?;
+        let additional = o
+            .rest(&["BOT_ID", "CHAT_ID", "CLIENT_ID", "HIDE_HISTORY", "USERS"])?;
         Ok(Self {
-            bot_id: o.opt("BOT_ID")?,
-            chat_id: o.req("CHAT_ID")?,
-            client_id: o.opt("CLIENT_ID")?,
-            hide_history: o.opt("HIDE_HISTORY")?,
-            users: o.req("USERS")?,
-            additional: o
-                .rest(&["BOT_ID", "CHAT_ID", "CLIENT_ID", "HIDE_HISTORY", "USERS"])?,
+            bot_id,
+            chat_id,
+            client_id,
+            hide_history,
+            users,
+            additional,
         })
     }
 }
@@ -113,12 +119,17 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.opt("BOT_ID")?;
+        let chat_id = o.req("CHAT_ID")?;
+        let client_id = o.opt("CLIENT_ID")?;
+        let user_id = o.req("USER_ID")?;
+        let additional = o.rest(&["BOT_ID", "CHAT_ID", "CLIENT_ID", "USER_ID"])?;
         Ok(Self {
-            bot_id: o.opt("BOT_ID")?,
-            chat_id: o.req("CHAT_ID")?,
-            client_id: o.opt("CLIENT_ID")?,
-            user_id: o.req("USER_ID")?,
-            additional: o.rest(&["BOT_ID", "CHAT_ID", "CLIENT_ID", "USER_ID"])?,
+            bot_id,
+            chat_id,
+            client_id,
+            user_id,
+            additional,
         })
     }
 }
@@ -177,11 +188,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.opt("BOT_ID")?;
+        let chat_id = o.req("CHAT_ID")?;
+        let client_id = o.opt("CLIENT_ID")?;
+        let additional = o.rest(&["BOT_ID", "CHAT_ID", "CLIENT_ID"])?;
         Ok(Self {
-            bot_id: o.opt("BOT_ID")?,
-            chat_id: o.req("CHAT_ID")?,
-            client_id: o.opt("CLIENT_ID")?,
-            additional: o.rest(&["BOT_ID", "CHAT_ID", "CLIENT_ID"])?,
+            bot_id,
+            chat_id,
+            client_id,
+            additional,
         })
     }
 }

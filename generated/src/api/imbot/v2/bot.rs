@@ -41,11 +41,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.opt("botId")?;
+        let bot_token = o.opt("botToken")?;
+        let code = o.opt("code")?;
+        let additional = o.rest(&["botId", "botToken", "code"])?;
         Ok(Self {
-            bot_id: o.opt("botId")?,
-            bot_token: o.opt("botToken")?,
-            code: o.opt("code")?,
-            additional: o.rest(&["botId", "botToken", "code"])?,
+            bot_id,
+            bot_token,
+            code,
+            additional,
         })
     }
 }
@@ -69,11 +73,10 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            bot: o.opt("bot")?,
-            users: o.opt("users")?,
-            additional: o.rest(&["bot", "users"])?,
-        })
+        let bot = o.opt("bot")?;
+        let users = o.opt("users")?;
+        let additional = o.rest(&["bot", "users"])?;
+        Ok(Self { bot, users, additional })
     }
 }
 
@@ -123,40 +126,55 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseBot {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let background_id = o.opt("backgroundId")?;
+        let code = o.opt("code")?;
+        let count_chat = o.opt("countChat")?;
+        let count_command = o.opt("countCommand")?;
+        let count_message = o.opt("countMessage")?;
+        let count_user = o.opt("countUser")?;
+        let event_mode = o.opt("eventMode")?;
+        let id = o.opt("id")?;
+        let is_hidden = o.opt("isHidden")?;
+        let is_reactions_enabled = o.opt("isReactionsEnabled")?;
+        let is_support_openline = o.opt("isSupportOpenline")?;
+        let language = o.opt("language")?;
+        let module_id = o.opt("moduleId")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "backgroundId",
+                    "code",
+                    "countChat",
+                    "countCommand",
+                    "countMessage",
+                    "countUser",
+                    "eventMode",
+                    "id",
+                    "isHidden",
+                    "isReactionsEnabled",
+                    "isSupportOpenline",
+                    "language",
+                    "moduleId",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            background_id: o.opt("backgroundId")?,
-            code: o.opt("code")?,
-            count_chat: o.opt("countChat")?,
-            count_command: o.opt("countCommand")?,
-            count_message: o.opt("countMessage")?,
-            count_user: o.opt("countUser")?,
-            event_mode: o.opt("eventMode")?,
-            id: o.opt("id")?,
-            is_hidden: o.opt("isHidden")?,
-            is_reactions_enabled: o.opt("isReactionsEnabled")?,
-            is_support_openline: o.opt("isSupportOpenline")?,
-            language: o.opt("language")?,
-            module_id: o.opt("moduleId")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "backgroundId",
-                        "code",
-                        "countChat",
-                        "countCommand",
-                        "countMessage",
-                        "countUser",
-                        "eventMode",
-                        "id",
-                        "isHidden",
-                        "isReactionsEnabled",
-                        "isSupportOpenline",
-                        "language",
-                        "moduleId",
-                        "type",
-                    ],
-                )?,
+            background_id,
+            code,
+            count_chat,
+            count_command,
+            count_message,
+            count_user,
+            event_mode,
+            id,
+            is_hidden,
+            is_reactions_enabled,
+            is_support_openline,
+            language,
+            module_id,
+            type_,
+            additional,
         })
     }
 }
@@ -210,12 +228,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_token = o.opt("botToken")?;
+        let filter = o.opt("filter")?;
+        let limit = o.opt("limit")?;
+        let offset = o.opt("offset")?;
+        let additional = o.rest(&["botToken", "filter", "limit", "offset"])?;
         Ok(Self {
-            bot_token: o.opt("botToken")?,
-            filter: o.opt("filter")?,
-            limit: o.opt("limit")?,
-            offset: o.opt("offset")?,
-            additional: o.rest(&["botToken", "filter", "limit", "offset"])?,
+            bot_token,
+            filter,
+            limit,
+            offset,
+            additional,
         })
     }
 }
@@ -241,11 +264,15 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bots = o.opt("bots")?;
+        let has_next_page = o.opt("hasNextPage")?;
+        let users = o.opt("users")?;
+        let additional = o.rest(&["bots", "hasNextPage", "users"])?;
         Ok(Self {
-            bots: o.opt("bots")?,
-            has_next_page: o.opt("hasNextPage")?,
-            users: o.opt("users")?,
-            additional: o.rest(&["bots", "hasNextPage", "users"])?,
+            bots,
+            has_next_page,
+            users,
+            additional,
         })
     }
 }
@@ -288,10 +315,9 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -328,32 +354,43 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let background_id = o.opt("backgroundId")?;
+        let bot_token = o.opt("botToken")?;
+        let code = o.req("code")?;
+        let event_mode = o.opt("eventMode")?;
+        let is_hidden = o.opt("isHidden")?;
+        let is_reactions_enabled = o.opt("isReactionsEnabled")?;
+        let is_support_openline = o.opt("isSupportOpenline")?;
+        let properties = o.req("properties")?;
+        let type_ = o.opt("type")?;
+        let webhook_url = o.opt("webhookUrl")?;
+        let additional = o
+            .rest(
+                &[
+                    "backgroundId",
+                    "botToken",
+                    "code",
+                    "eventMode",
+                    "isHidden",
+                    "isReactionsEnabled",
+                    "isSupportOpenline",
+                    "properties",
+                    "type",
+                    "webhookUrl",
+                ],
+            )?;
         Ok(Self {
-            background_id: o.opt("backgroundId")?,
-            bot_token: o.opt("botToken")?,
-            code: o.req("code")?,
-            event_mode: o.opt("eventMode")?,
-            is_hidden: o.opt("isHidden")?,
-            is_reactions_enabled: o.opt("isReactionsEnabled")?,
-            is_support_openline: o.opt("isSupportOpenline")?,
-            properties: o.req("properties")?,
-            type_: o.opt("type")?,
-            webhook_url: o.opt("webhookUrl")?,
-            additional: o
-                .rest(
-                    &[
-                        "backgroundId",
-                        "botToken",
-                        "code",
-                        "eventMode",
-                        "isHidden",
-                        "isReactionsEnabled",
-                        "isSupportOpenline",
-                        "properties",
-                        "type",
-                        "webhookUrl",
-                    ],
-                )?,
+            background_id,
+            bot_token,
+            code,
+            event_mode,
+            is_hidden,
+            is_reactions_enabled,
+            is_support_openline,
+            properties,
+            type_,
+            webhook_url,
+            additional,
         })
     }
 }
@@ -385,17 +422,22 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestFieldsProperties {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let avatar = o.opt("avatar")?;
+        let color = o.opt("color")?;
+        let gender = o.opt("gender")?;
+        let last_name = o.opt("lastName")?;
+        let name = o.req("name")?;
+        let work_position = o.opt("workPosition")?;
+        let additional = o
+            .rest(&["avatar", "color", "gender", "lastName", "name", "workPosition"])?;
         Ok(Self {
-            avatar: o.opt("avatar")?,
-            color: o.opt("color")?,
-            gender: o.opt("gender")?,
-            last_name: o.opt("lastName")?,
-            name: o.req("name")?,
-            work_position: o.opt("workPosition")?,
-            additional: o
-                .rest(
-                    &["avatar", "color", "gender", "lastName", "name", "workPosition"],
-                )?,
+            avatar,
+            color,
+            gender,
+            last_name,
+            name,
+            work_position,
+            additional,
         })
     }
 }
@@ -419,11 +461,10 @@ impl ::bitrix24_runtime::loose::Loose for RegisterResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            bot: o.opt("bot")?,
-            users: o.opt("users")?,
-            additional: o.rest(&["bot", "users"])?,
-        })
+        let bot = o.opt("bot")?;
+        let users = o.opt("users")?;
+        let additional = o.rest(&["bot", "users"])?;
+        Ok(Self { bot, users, additional })
     }
 }
 
@@ -473,40 +514,55 @@ impl ::bitrix24_runtime::loose::Loose for RegisterResponseBot {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let background_id = o.opt("backgroundId")?;
+        let code = o.opt("code")?;
+        let count_chat = o.opt("countChat")?;
+        let count_command = o.opt("countCommand")?;
+        let count_message = o.opt("countMessage")?;
+        let count_user = o.opt("countUser")?;
+        let event_mode = o.opt("eventMode")?;
+        let id = o.opt("id")?;
+        let is_hidden = o.opt("isHidden")?;
+        let is_reactions_enabled = o.opt("isReactionsEnabled")?;
+        let is_support_openline = o.opt("isSupportOpenline")?;
+        let language = o.opt("language")?;
+        let module_id = o.opt("moduleId")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "backgroundId",
+                    "code",
+                    "countChat",
+                    "countCommand",
+                    "countMessage",
+                    "countUser",
+                    "eventMode",
+                    "id",
+                    "isHidden",
+                    "isReactionsEnabled",
+                    "isSupportOpenline",
+                    "language",
+                    "moduleId",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            background_id: o.opt("backgroundId")?,
-            code: o.opt("code")?,
-            count_chat: o.opt("countChat")?,
-            count_command: o.opt("countCommand")?,
-            count_message: o.opt("countMessage")?,
-            count_user: o.opt("countUser")?,
-            event_mode: o.opt("eventMode")?,
-            id: o.opt("id")?,
-            is_hidden: o.opt("isHidden")?,
-            is_reactions_enabled: o.opt("isReactionsEnabled")?,
-            is_support_openline: o.opt("isSupportOpenline")?,
-            language: o.opt("language")?,
-            module_id: o.opt("moduleId")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "backgroundId",
-                        "code",
-                        "countChat",
-                        "countCommand",
-                        "countMessage",
-                        "countUser",
-                        "eventMode",
-                        "id",
-                        "isHidden",
-                        "isReactionsEnabled",
-                        "isSupportOpenline",
-                        "language",
-                        "moduleId",
-                        "type",
-                    ],
-                )?,
+            background_id,
+            code,
+            count_chat,
+            count_command,
+            count_message,
+            count_user,
+            event_mode,
+            id,
+            is_hidden,
+            is_reactions_enabled,
+            is_support_openline,
+            language,
+            module_id,
+            type_,
+            additional,
         })
     }
 }
@@ -565,10 +621,13 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.req("botId")?;
+        let bot_token = o.opt("botToken")?;
+        let additional = o.rest(&["botId", "botToken"])?;
         Ok(Self {
-            bot_id: o.req("botId")?,
-            bot_token: o.opt("botToken")?,
-            additional: o.rest(&["botId", "botToken"])?,
+            bot_id,
+            bot_token,
+            additional,
         })
     }
 }
@@ -590,10 +649,9 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            result: o.opt("result")?,
-            additional: o.rest(&["result"])?,
-        })
+        let result = o.opt("result")?;
+        let additional = o.rest(&["result"])?;
+        Ok(Self { result, additional })
     }
 }
 
@@ -645,11 +703,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.req("botId")?;
+        let bot_token = o.opt("botToken")?;
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["botId", "botToken", "fields"])?;
         Ok(Self {
-            bot_id: o.req("botId")?,
-            bot_token: o.opt("botToken")?,
-            fields: o.req("fields")?,
-            additional: o.rest(&["botId", "botToken", "fields"])?,
+            bot_id,
+            bot_token,
+            fields,
+            additional,
         })
     }
 }
@@ -684,28 +746,37 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let background_id = o.opt("backgroundId")?;
+        let bot_token = o.opt("botToken")?;
+        let event_mode = o.opt("eventMode")?;
+        let is_hidden = o.opt("isHidden")?;
+        let is_reactions_enabled = o.opt("isReactionsEnabled")?;
+        let is_support_openline = o.opt("isSupportOpenline")?;
+        let properties = o.opt("properties")?;
+        let webhook_url = o.opt("webhookUrl")?;
+        let additional = o
+            .rest(
+                &[
+                    "backgroundId",
+                    "botToken",
+                    "eventMode",
+                    "isHidden",
+                    "isReactionsEnabled",
+                    "isSupportOpenline",
+                    "properties",
+                    "webhookUrl",
+                ],
+            )?;
         Ok(Self {
-            background_id: o.opt("backgroundId")?,
-            bot_token: o.opt("botToken")?,
-            event_mode: o.opt("eventMode")?,
-            is_hidden: o.opt("isHidden")?,
-            is_reactions_enabled: o.opt("isReactionsEnabled")?,
-            is_support_openline: o.opt("isSupportOpenline")?,
-            properties: o.opt("properties")?,
-            webhook_url: o.opt("webhookUrl")?,
-            additional: o
-                .rest(
-                    &[
-                        "backgroundId",
-                        "botToken",
-                        "eventMode",
-                        "isHidden",
-                        "isReactionsEnabled",
-                        "isSupportOpenline",
-                        "properties",
-                        "webhookUrl",
-                    ],
-                )?,
+            background_id,
+            bot_token,
+            event_mode,
+            is_hidden,
+            is_reactions_enabled,
+            is_support_openline,
+            properties,
+            webhook_url,
+            additional,
         })
     }
 }
@@ -736,17 +807,22 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsProperties {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let avatar = o.opt("avatar")?;
+        let color = o.opt("color")?;
+        let gender = o.opt("gender")?;
+        let last_name = o.opt("lastName")?;
+        let name = o.opt("name")?;
+        let work_position = o.opt("workPosition")?;
+        let additional = o
+            .rest(&["avatar", "color", "gender", "lastName", "name", "workPosition"])?;
         Ok(Self {
-            avatar: o.opt("avatar")?,
-            color: o.opt("color")?,
-            gender: o.opt("gender")?,
-            last_name: o.opt("lastName")?,
-            name: o.opt("name")?,
-            work_position: o.opt("workPosition")?,
-            additional: o
-                .rest(
-                    &["avatar", "color", "gender", "lastName", "name", "workPosition"],
-                )?,
+            avatar,
+            color,
+            gender,
+            last_name,
+            name,
+            work_position,
+            additional,
         })
     }
 }
@@ -770,11 +846,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            bot: o.opt("bot")?,
-            users: o.opt("users")?,
-            additional: o.rest(&["bot", "users"])?,
-        })
+        let bot = o.opt("bot")?;
+        let users = o.opt("users")?;
+        let additional = o.rest(&["bot", "users"])?;
+        Ok(Self { bot, users, additional })
     }
 }
 
@@ -824,40 +899,55 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseBot {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let background_id = o.opt("backgroundId")?;
+        let code = o.opt("code")?;
+        let count_chat = o.opt("countChat")?;
+        let count_command = o.opt("countCommand")?;
+        let count_message = o.opt("countMessage")?;
+        let count_user = o.opt("countUser")?;
+        let event_mode = o.opt("eventMode")?;
+        let id = o.opt("id")?;
+        let is_hidden = o.opt("isHidden")?;
+        let is_reactions_enabled = o.opt("isReactionsEnabled")?;
+        let is_support_openline = o.opt("isSupportOpenline")?;
+        let language = o.opt("language")?;
+        let module_id = o.opt("moduleId")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "backgroundId",
+                    "code",
+                    "countChat",
+                    "countCommand",
+                    "countMessage",
+                    "countUser",
+                    "eventMode",
+                    "id",
+                    "isHidden",
+                    "isReactionsEnabled",
+                    "isSupportOpenline",
+                    "language",
+                    "moduleId",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            background_id: o.opt("backgroundId")?,
-            code: o.opt("code")?,
-            count_chat: o.opt("countChat")?,
-            count_command: o.opt("countCommand")?,
-            count_message: o.opt("countMessage")?,
-            count_user: o.opt("countUser")?,
-            event_mode: o.opt("eventMode")?,
-            id: o.opt("id")?,
-            is_hidden: o.opt("isHidden")?,
-            is_reactions_enabled: o.opt("isReactionsEnabled")?,
-            is_support_openline: o.opt("isSupportOpenline")?,
-            language: o.opt("language")?,
-            module_id: o.opt("moduleId")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "backgroundId",
-                        "code",
-                        "countChat",
-                        "countCommand",
-                        "countMessage",
-                        "countUser",
-                        "eventMode",
-                        "id",
-                        "isHidden",
-                        "isReactionsEnabled",
-                        "isSupportOpenline",
-                        "language",
-                        "moduleId",
-                        "type",
-                    ],
-                )?,
+            background_id,
+            code,
+            count_chat,
+            count_command,
+            count_message,
+            count_user,
+            event_mode,
+            id,
+            is_hidden,
+            is_reactions_enabled,
+            is_support_openline,
+            language,
+            module_id,
+            type_,
+            additional,
         })
     }
 }

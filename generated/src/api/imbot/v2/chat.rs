@@ -56,11 +56,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.req("botId")?;
+        let bot_token = o.opt("botToken")?;
+        let fields = o.opt("fields")?;
+        let additional = o.rest(&["botId", "botToken", "fields"])?;
         Ok(Self {
-            bot_id: o.req("botId")?,
-            bot_token: o.opt("botToken")?,
-            fields: o.opt("fields")?,
-            additional: o.rest(&["botId", "botToken", "fields"])?,
+            bot_id,
+            bot_token,
+            fields,
+            additional,
         })
     }
 }
@@ -93,26 +97,34 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let avatar = o.opt("avatar")?;
+        let color = o.opt("color")?;
+        let description = o.opt("description")?;
+        let message = o.opt("message")?;
+        let owner_id = o.opt("ownerId")?;
+        let title = o.opt("title")?;
+        let user_ids = o.opt("userIds")?;
+        let additional = o
+            .rest(
+                &[
+                    "avatar",
+                    "color",
+                    "description",
+                    "message",
+                    "ownerId",
+                    "title",
+                    "userIds",
+                ],
+            )?;
         Ok(Self {
-            avatar: o.opt("avatar")?,
-            color: o.opt("color")?,
-            description: o.opt("description")?,
-            message: o.opt("message")?,
-            owner_id: o.opt("ownerId")?,
-            title: o.opt("title")?,
-            user_ids: o.opt("userIds")?,
-            additional: o
-                .rest(
-                    &[
-                        "avatar",
-                        "color",
-                        "description",
-                        "message",
-                        "ownerId",
-                        "title",
-                        "userIds",
-                    ],
-                )?,
+            avatar,
+            color,
+            description,
+            message,
+            owner_id,
+            title,
+            user_ids,
+            additional,
         })
     }
 }
@@ -136,11 +148,10 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            chat: o.opt("chat")?,
-            users: o.opt("users")?,
-            additional: o.rest(&["chat", "users"])?,
-        })
+        let chat = o.opt("chat")?;
+        let users = o.opt("users")?;
+        let additional = o.rest(&["chat", "users"])?;
+        Ok(Self { chat, users, additional })
     }
 }
 
@@ -240,84 +251,121 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseChat {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let avatar = o.opt("avatar")?;
+        let background_id = o.opt("backgroundId")?;
+        let color = o.opt("color")?;
+        let contains_collaber = o.opt("containsCollaber")?;
+        let date_create = o.opt("dateCreate")?;
+        let description = o.opt("description")?;
+        let dialog_id = o.opt("dialogId")?;
+        let disk_folder_id = o.opt("diskFolderId")?;
+        let entity_data1 = o.opt("entityData1")?;
+        let entity_data2 = o.opt("entityData2")?;
+        let entity_data3 = o.opt("entityData3")?;
+        let entity_id = o.opt("entityId")?;
+        let entity_link = o.opt("entityLink")?;
+        let entity_type = o.opt("entityType")?;
+        let extranet = o.opt("extranet")?;
+        let id = o.opt("id")?;
+        let is_new = o.opt("isNew")?;
+        let last_id = o.opt("lastId")?;
+        let last_message_id = o.opt("lastMessageId")?;
+        let last_message_views = o.opt("lastMessageViews")?;
+        let manager_list = o.opt("managerList")?;
+        let marked_id = o.opt("markedId")?;
+        let message_count = o.opt("messageCount")?;
+        let message_type = o.opt("messageType")?;
+        let mute_list = o.opt("muteList")?;
+        let name = o.opt("name")?;
+        let owner = o.opt("owner")?;
+        let parent_chat_id = o.opt("parentChatId")?;
+        let parent_message_id = o.opt("parentMessageId")?;
+        let permissions = o.opt("permissions")?;
+        let public = o.opt("public")?;
+        let role = o.opt("role")?;
+        let text_field_enabled = o.opt("textFieldEnabled")?;
+        let type_ = o.opt("type")?;
+        let unread_id = o.opt("unreadId")?;
+        let user_counter = o.opt("userCounter")?;
+        let additional = o
+            .rest(
+                &[
+                    "avatar",
+                    "backgroundId",
+                    "color",
+                    "containsCollaber",
+                    "dateCreate",
+                    "description",
+                    "dialogId",
+                    "diskFolderId",
+                    "entityData1",
+                    "entityData2",
+                    "entityData3",
+                    "entityId",
+                    "entityLink",
+                    "entityType",
+                    "extranet",
+                    "id",
+                    "isNew",
+                    "lastId",
+                    "lastMessageId",
+                    "lastMessageViews",
+                    "managerList",
+                    "markedId",
+                    "messageCount",
+                    "messageType",
+                    "muteList",
+                    "name",
+                    "owner",
+                    "parentChatId",
+                    "parentMessageId",
+                    "permissions",
+                    "public",
+                    "role",
+                    "textFieldEnabled",
+                    "type",
+                    "unreadId",
+                    "userCounter",
+                ],
+            )?;
         Ok(Self {
-            avatar: o.opt("avatar")?,
-            background_id: o.opt("backgroundId")?,
-            color: o.opt("color")?,
-            contains_collaber: o.opt("containsCollaber")?,
-            date_create: o.opt("dateCreate")?,
-            description: o.opt("description")?,
-            dialog_id: o.opt("dialogId")?,
-            disk_folder_id: o.opt("diskFolderId")?,
-            entity_data1: o.opt("entityData1")?,
-            entity_data2: o.opt("entityData2")?,
-            entity_data3: o.opt("entityData3")?,
-            entity_id: o.opt("entityId")?,
-            entity_link: o.opt("entityLink")?,
-            entity_type: o.opt("entityType")?,
-            extranet: o.opt("extranet")?,
-            id: o.opt("id")?,
-            is_new: o.opt("isNew")?,
-            last_id: o.opt("lastId")?,
-            last_message_id: o.opt("lastMessageId")?,
-            last_message_views: o.opt("lastMessageViews")?,
-            manager_list: o.opt("managerList")?,
-            marked_id: o.opt("markedId")?,
-            message_count: o.opt("messageCount")?,
-            message_type: o.opt("messageType")?,
-            mute_list: o.opt("muteList")?,
-            name: o.opt("name")?,
-            owner: o.opt("owner")?,
-            parent_chat_id: o.opt("parentChatId")?,
-            parent_message_id: o.opt("parentMessageId")?,
-            permissions: o.opt("permissions")?,
-            public: o.opt("public")?,
-            role: o.opt("role")?,
-            text_field_enabled: o.opt("textFieldEnabled")?,
-            type_: o.opt("type")?,
-            unread_id: o.opt("unreadId")?,
-            user_counter: o.opt("userCounter")?,
-            additional: o
-                .rest(
-                    &[
-                        "avatar",
-                        "backgroundId",
-                        "color",
-                        "containsCollaber",
-                        "dateCreate",
-                        "description",
-                        "dialogId",
-                        "diskFolderId",
-                        "entityData1",
-                        "entityData2",
-                        "entityData3",
-                        "entityId",
-                        "entityLink",
-                        "entityType",
-                        "extranet",
-                        "id",
-                        "isNew",
-                        "lastId",
-                        "lastMessageId",
-                        "lastMessageViews",
-                        "managerList",
-                        "markedId",
-                        "messageCount",
-                        "messageType",
-                        "muteList",
-                        "name",
-                        "owner",
-                        "parentChatId",
-                        "parentMessageId",
-                        "permissions",
-                        "public",
-                        "role",
-                        "textFieldEnabled",
-                        "type",
-                        "unreadId",
-                        "userCounter",
-                    ],
-                )?,
+            avatar,
+            background_id,
+            color,
+            contains_collaber,
+            date_create,
+            description,
+            dialog_id,
+            disk_folder_id,
+            entity_data1,
+            entity_data2,
+            entity_data3,
+            entity_id,
+            entity_link,
+            entity_type,
+            extranet,
+            id,
+            is_new,
+            last_id,
+            last_message_id,
+            last_message_views,
+            manager_list,
+            marked_id,
+            message_count,
+            message_type,
+            mute_list,
+            name,
+            owner,
+            parent_chat_id,
+            parent_message_id,
+            permissions,
+            public,
+            role,
+            text_field_enabled,
+            type_,
+            unread_id,
+            user_counter,
+            additional,
         })
     }
 }
@@ -370,11 +418,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.req("botId")?;
+        let bot_token = o.opt("botToken")?;
+        let dialog_id = o.req("dialogId")?;
+        let additional = o.rest(&["botId", "botToken", "dialogId"])?;
         Ok(Self {
-            bot_id: o.req("botId")?,
-            bot_token: o.opt("botToken")?,
-            dialog_id: o.req("dialogId")?,
-            additional: o.rest(&["botId", "botToken", "dialogId"])?,
+            bot_id,
+            bot_token,
+            dialog_id,
+            additional,
         })
     }
 }
@@ -396,10 +448,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            chat: o.opt("chat")?,
-            additional: o.rest(&["chat"])?,
-        })
+        let chat = o.opt("chat")?;
+        let additional = o.rest(&["chat"])?;
+        Ok(Self { chat, additional })
     }
 }
 
@@ -499,84 +550,121 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseChat {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let avatar = o.opt("avatar")?;
+        let background_id = o.opt("backgroundId")?;
+        let color = o.opt("color")?;
+        let contains_collaber = o.opt("containsCollaber")?;
+        let date_create = o.opt("dateCreate")?;
+        let description = o.opt("description")?;
+        let dialog_id = o.opt("dialogId")?;
+        let disk_folder_id = o.opt("diskFolderId")?;
+        let entity_data1 = o.opt("entityData1")?;
+        let entity_data2 = o.opt("entityData2")?;
+        let entity_data3 = o.opt("entityData3")?;
+        let entity_id = o.opt("entityId")?;
+        let entity_link = o.opt("entityLink")?;
+        let entity_type = o.opt("entityType")?;
+        let extranet = o.opt("extranet")?;
+        let id = o.opt("id")?;
+        let is_new = o.opt("isNew")?;
+        let last_id = o.opt("lastId")?;
+        let last_message_id = o.opt("lastMessageId")?;
+        let last_message_views = o.opt("lastMessageViews")?;
+        let manager_list = o.opt("managerList")?;
+        let marked_id = o.opt("markedId")?;
+        let message_count = o.opt("messageCount")?;
+        let message_type = o.opt("messageType")?;
+        let mute_list = o.opt("muteList")?;
+        let name = o.opt("name")?;
+        let owner = o.opt("owner")?;
+        let parent_chat_id = o.opt("parentChatId")?;
+        let parent_message_id = o.opt("parentMessageId")?;
+        let permissions = o.opt("permissions")?;
+        let public = o.opt("public")?;
+        let role = o.opt("role")?;
+        let text_field_enabled = o.opt("textFieldEnabled")?;
+        let type_ = o.opt("type")?;
+        let unread_id = o.opt("unreadId")?;
+        let user_counter = o.opt("userCounter")?;
+        let additional = o
+            .rest(
+                &[
+                    "avatar",
+                    "backgroundId",
+                    "color",
+                    "containsCollaber",
+                    "dateCreate",
+                    "description",
+                    "dialogId",
+                    "diskFolderId",
+                    "entityData1",
+                    "entityData2",
+                    "entityData3",
+                    "entityId",
+                    "entityLink",
+                    "entityType",
+                    "extranet",
+                    "id",
+                    "isNew",
+                    "lastId",
+                    "lastMessageId",
+                    "lastMessageViews",
+                    "managerList",
+                    "markedId",
+                    "messageCount",
+                    "messageType",
+                    "muteList",
+                    "name",
+                    "owner",
+                    "parentChatId",
+                    "parentMessageId",
+                    "permissions",
+                    "public",
+                    "role",
+                    "textFieldEnabled",
+                    "type",
+                    "unreadId",
+                    "userCounter",
+                ],
+            )?;
         Ok(Self {
-            avatar: o.opt("avatar")?,
-            background_id: o.opt("backgroundId")?,
-            color: o.opt("color")?,
-            contains_collaber: o.opt("containsCollaber")?,
-            date_create: o.opt("dateCreate")?,
-            description: o.opt("description")?,
-            dialog_id: o.opt("dialogId")?,
-            disk_folder_id: o.opt("diskFolderId")?,
-            entity_data1: o.opt("entityData1")?,
-            entity_data2: o.opt("entityData2")?,
-            entity_data3: o.opt("entityData3")?,
-            entity_id: o.opt("entityId")?,
-            entity_link: o.opt("entityLink")?,
-            entity_type: o.opt("entityType")?,
-            extranet: o.opt("extranet")?,
-            id: o.opt("id")?,
-            is_new: o.opt("isNew")?,
-            last_id: o.opt("lastId")?,
-            last_message_id: o.opt("lastMessageId")?,
-            last_message_views: o.opt("lastMessageViews")?,
-            manager_list: o.opt("managerList")?,
-            marked_id: o.opt("markedId")?,
-            message_count: o.opt("messageCount")?,
-            message_type: o.opt("messageType")?,
-            mute_list: o.opt("muteList")?,
-            name: o.opt("name")?,
-            owner: o.opt("owner")?,
-            parent_chat_id: o.opt("parentChatId")?,
-            parent_message_id: o.opt("parentMessageId")?,
-            permissions: o.opt("permissions")?,
-            public: o.opt("public")?,
-            role: o.opt("role")?,
-            text_field_enabled: o.opt("textFieldEnabled")?,
-            type_: o.opt("type")?,
-            unread_id: o.opt("unreadId")?,
-            user_counter: o.opt("userCounter")?,
-            additional: o
-                .rest(
-                    &[
-                        "avatar",
-                        "backgroundId",
-                        "color",
-                        "containsCollaber",
-                        "dateCreate",
-                        "description",
-                        "dialogId",
-                        "diskFolderId",
-                        "entityData1",
-                        "entityData2",
-                        "entityData3",
-                        "entityId",
-                        "entityLink",
-                        "entityType",
-                        "extranet",
-                        "id",
-                        "isNew",
-                        "lastId",
-                        "lastMessageId",
-                        "lastMessageViews",
-                        "managerList",
-                        "markedId",
-                        "messageCount",
-                        "messageType",
-                        "muteList",
-                        "name",
-                        "owner",
-                        "parentChatId",
-                        "parentMessageId",
-                        "permissions",
-                        "public",
-                        "role",
-                        "textFieldEnabled",
-                        "type",
-                        "unreadId",
-                        "userCounter",
-                    ],
-                )?,
+            avatar,
+            background_id,
+            color,
+            contains_collaber,
+            date_create,
+            description,
+            dialog_id,
+            disk_folder_id,
+            entity_data1,
+            entity_data2,
+            entity_data3,
+            entity_id,
+            entity_link,
+            entity_type,
+            extranet,
+            id,
+            is_new,
+            last_id,
+            last_message_id,
+            last_message_views,
+            manager_list,
+            marked_id,
+            message_count,
+            message_type,
+            mute_list,
+            name,
+            owner,
+            parent_chat_id,
+            parent_message_id,
+            permissions,
+            public,
+            role,
+            text_field_enabled,
+            type_,
+            unread_id,
+            user_counter,
+            additional,
         })
     }
 }
@@ -630,11 +718,15 @@ impl ::bitrix24_runtime::loose::Loose for LeaveRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.req("botId")?;
+        let bot_token = o.opt("botToken")?;
+        let dialog_id = o.req("dialogId")?;
+        let additional = o.rest(&["botId", "botToken", "dialogId"])?;
         Ok(Self {
-            bot_id: o.req("botId")?,
-            bot_token: o.opt("botToken")?,
-            dialog_id: o.req("dialogId")?,
-            additional: o.rest(&["botId", "botToken", "dialogId"])?,
+            bot_id,
+            bot_token,
+            dialog_id,
+            additional,
         })
     }
 }
@@ -656,10 +748,9 @@ impl ::bitrix24_runtime::loose::Loose for LeaveResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            result: o.opt("result")?,
-            additional: o.rest(&["result"])?,
-        })
+        let result = o.opt("result")?;
+        let additional = o.rest(&["result"])?;
+        Ok(Self { result, additional })
     }
 }
 
@@ -714,12 +805,17 @@ impl ::bitrix24_runtime::loose::Loose for SetOwnerRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.req("botId")?;
+        let bot_token = o.opt("botToken")?;
+        let dialog_id = o.req("dialogId")?;
+        let user_id = o.req("userId")?;
+        let additional = o.rest(&["botId", "botToken", "dialogId", "userId"])?;
         Ok(Self {
-            bot_id: o.req("botId")?,
-            bot_token: o.opt("botToken")?,
-            dialog_id: o.req("dialogId")?,
-            user_id: o.req("userId")?,
-            additional: o.rest(&["botId", "botToken", "dialogId", "userId"])?,
+            bot_id,
+            bot_token,
+            dialog_id,
+            user_id,
+            additional,
         })
     }
 }
@@ -741,10 +837,9 @@ impl ::bitrix24_runtime::loose::Loose for SetOwnerResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            result: o.opt("result")?,
-            additional: o.rest(&["result"])?,
-        })
+        let result = o.opt("result")?;
+        let additional = o.rest(&["result"])?;
+        Ok(Self { result, additional })
     }
 }
 
@@ -798,12 +893,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.req("botId")?;
+        let bot_token = o.opt("botToken")?;
+        let dialog_id = o.req("dialogId")?;
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["botId", "botToken", "dialogId", "fields"])?;
         Ok(Self {
-            bot_id: o.req("botId")?,
-            bot_token: o.opt("botToken")?,
-            dialog_id: o.req("dialogId")?,
-            fields: o.req("fields")?,
-            additional: o.rest(&["botId", "botToken", "dialogId", "fields"])?,
+            bot_id,
+            bot_token,
+            dialog_id,
+            fields,
+            additional,
         })
     }
 }
@@ -830,12 +930,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let avatar = o.opt("avatar")?;
+        let color = o.opt("color")?;
+        let description = o.opt("description")?;
+        let title = o.opt("title")?;
+        let additional = o.rest(&["avatar", "color", "description", "title"])?;
         Ok(Self {
-            avatar: o.opt("avatar")?,
-            color: o.opt("color")?,
-            description: o.opt("description")?,
-            title: o.opt("title")?,
-            additional: o.rest(&["avatar", "color", "description", "title"])?,
+            avatar,
+            color,
+            description,
+            title,
+            additional,
         })
     }
 }
@@ -857,10 +962,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            result: o.opt("result")?,
-            additional: o.rest(&["result"])?,
-        })
+        let result = o.opt("result")?;
+        let additional = o.rest(&["result"])?;
+        Ok(Self { result, additional })
     }
 }
 

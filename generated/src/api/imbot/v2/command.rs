@@ -47,24 +47,24 @@ impl ::bitrix24_runtime::loose::Loose for AnswerRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.req("botId")?;
+        let bot_token = o.opt("botToken")?;
+        let command_id = o.req("commandId")?;
+        let dialog_id = o.req("dialogId")?;
+        let fields = o.opt("fields")?;
+        let message_id = o.req("messageId")?;
+        let additional = o
+            .rest(
+                &["botId", "botToken", "commandId", "dialogId", "fields", "messageId"],
+            )?;
         Ok(Self {
-            bot_id: o.req("botId")?,
-            bot_token: o.opt("botToken")?,
-            command_id: o.req("commandId")?,
-            dialog_id: o.req("dialogId")?,
-            fields: o.opt("fields")?,
-            message_id: o.req("messageId")?,
-            additional: o
-                .rest(
-                    &[
-                        "botId",
-                        "botToken",
-                        "commandId",
-                        "dialogId",
-                        "fields",
-                        "messageId",
-                    ],
-                )?,
+            bot_id,
+            bot_token,
+            command_id,
+            dialog_id,
+            fields,
+            message_id,
+            additional,
         })
     }
 }
@@ -93,14 +93,20 @@ impl ::bitrix24_runtime::loose::Loose for AnswerRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attach = o.opt("attach")?;
+        let keyboard = o.opt("keyboard")?;
+        let message = o.opt("message")?;
+        let system = o.opt("system")?;
+        let url_preview = o.opt("urlPreview")?;
+        let additional = o
+            .rest(&["attach", "keyboard", "message", "system", "urlPreview"])?;
         Ok(Self {
-            attach: o.opt("attach")?,
-            keyboard: o.opt("keyboard")?,
-            message: o.opt("message")?,
-            system: o.opt("system")?,
-            url_preview: o.opt("urlPreview")?,
-            additional: o
-                .rest(&["attach", "keyboard", "message", "system", "urlPreview"])?,
+            attach,
+            keyboard,
+            message,
+            system,
+            url_preview,
+            additional,
         })
     }
 }
@@ -122,10 +128,9 @@ impl ::bitrix24_runtime::loose::Loose for AnswerResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            result: o.opt("result")?,
-            additional: o.rest(&["result"])?,
-        })
+        let result = o.opt("result")?;
+        let additional = o.rest(&["result"])?;
+        Ok(Self { result, additional })
     }
 }
 
@@ -176,10 +181,13 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.req("botId")?;
+        let bot_token = o.opt("botToken")?;
+        let additional = o.rest(&["botId", "botToken"])?;
         Ok(Self {
-            bot_id: o.req("botId")?,
-            bot_token: o.opt("botToken")?,
-            additional: o.rest(&["botId", "botToken"])?,
+            bot_id,
+            bot_token,
+            additional,
         })
     }
 }
@@ -201,10 +209,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            commands: o.opt("commands")?,
-            additional: o.rest(&["commands"])?,
-        })
+        let commands = o.opt("commands")?;
+        let additional = o.rest(&["commands"])?;
+        Ok(Self { commands, additional })
     }
 }
 
@@ -255,11 +262,15 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.req("botId")?;
+        let bot_token = o.opt("botToken")?;
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["botId", "botToken", "fields"])?;
         Ok(Self {
-            bot_id: o.req("botId")?,
-            bot_token: o.opt("botToken")?,
-            fields: o.req("fields")?,
-            additional: o.rest(&["botId", "botToken", "fields"])?,
+            bot_id,
+            bot_token,
+            fields,
+            additional,
         })
     }
 }
@@ -289,24 +300,24 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let command = o.req("command")?;
+        let common = o.opt("common")?;
+        let extranet_support = o.opt("extranetSupport")?;
+        let hidden = o.opt("hidden")?;
+        let params = o.opt("params")?;
+        let title = o.opt("title")?;
+        let additional = o
+            .rest(
+                &["command", "common", "extranetSupport", "hidden", "params", "title"],
+            )?;
         Ok(Self {
-            command: o.req("command")?,
-            common: o.opt("common")?,
-            extranet_support: o.opt("extranetSupport")?,
-            hidden: o.opt("hidden")?,
-            params: o.opt("params")?,
-            title: o.opt("title")?,
-            additional: o
-                .rest(
-                    &[
-                        "command",
-                        "common",
-                        "extranetSupport",
-                        "hidden",
-                        "params",
-                        "title",
-                    ],
-                )?,
+            command,
+            common,
+            extranet_support,
+            hidden,
+            params,
+            title,
+            additional,
         })
     }
 }
@@ -328,10 +339,9 @@ impl ::bitrix24_runtime::loose::Loose for RegisterResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            command: o.opt("command")?,
-            additional: o.rest(&["command"])?,
-        })
+        let command = o.opt("command")?;
+        let additional = o.rest(&["command"])?;
+        Ok(Self { command, additional })
     }
 }
 
@@ -361,17 +371,22 @@ impl ::bitrix24_runtime::loose::Loose for RegisterResponseCommand {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.opt("botId")?;
+        let command = o.opt("command")?;
+        let common = o.opt("common")?;
+        let extranet_support = o.opt("extranetSupport")?;
+        let hidden = o.opt("hidden")?;
+        let id = o.opt("id")?;
+        let additional = o
+            .rest(&["botId", "command", "common", "extranetSupport", "hidden", "id"])?;
         Ok(Self {
-            bot_id: o.opt("botId")?,
-            command: o.opt("command")?,
-            common: o.opt("common")?,
-            extranet_support: o.opt("extranetSupport")?,
-            hidden: o.opt("hidden")?,
-            id: o.opt("id")?,
-            additional: o
-                .rest(
-                    &["botId", "command", "common", "extranetSupport", "hidden", "id"],
-                )?,
+            bot_id,
+            command,
+            common,
+            extranet_support,
+            hidden,
+            id,
+            additional,
         })
     }
 }
@@ -428,11 +443,15 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.req("botId")?;
+        let bot_token = o.opt("botToken")?;
+        let command_id = o.req("commandId")?;
+        let additional = o.rest(&["botId", "botToken", "commandId"])?;
         Ok(Self {
-            bot_id: o.req("botId")?,
-            bot_token: o.opt("botToken")?,
-            command_id: o.req("commandId")?,
-            additional: o.rest(&["botId", "botToken", "commandId"])?,
+            bot_id,
+            bot_token,
+            command_id,
+            additional,
         })
     }
 }
@@ -454,10 +473,9 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            result: o.opt("result")?,
-            additional: o.rest(&["result"])?,
-        })
+        let result = o.opt("result")?;
+        let additional = o.rest(&["result"])?;
+        Ok(Self { result, additional })
     }
 }
 
@@ -511,12 +529,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.req("botId")?;
+        let bot_token = o.opt("botToken")?;
+        let command_id = o.req("commandId")?;
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["botId", "botToken", "commandId", "fields"])?;
         Ok(Self {
-            bot_id: o.req("botId")?,
-            bot_token: o.opt("botToken")?,
-            command_id: o.req("commandId")?,
-            fields: o.req("fields")?,
-            additional: o.rest(&["botId", "botToken", "commandId", "fields"])?,
+            bot_id,
+            bot_token,
+            command_id,
+            fields,
+            additional,
         })
     }
 }
@@ -547,24 +570,24 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let command = o.opt("command")?;
+        let common = o.opt("common")?;
+        let extranet_support = o.opt("extranetSupport")?;
+        let hidden = o.opt("hidden")?;
+        let params = o.opt("params")?;
+        let title = o.opt("title")?;
+        let additional = o
+            .rest(
+                &["command", "common", "extranetSupport", "hidden", "params", "title"],
+            )?;
         Ok(Self {
-            command: o.opt("command")?,
-            common: o.opt("common")?,
-            extranet_support: o.opt("extranetSupport")?,
-            hidden: o.opt("hidden")?,
-            params: o.opt("params")?,
-            title: o.opt("title")?,
-            additional: o
-                .rest(
-                    &[
-                        "command",
-                        "common",
-                        "extranetSupport",
-                        "hidden",
-                        "params",
-                        "title",
-                    ],
-                )?,
+            command,
+            common,
+            extranet_support,
+            hidden,
+            params,
+            title,
+            additional,
         })
     }
 }
@@ -586,10 +609,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            command: o.opt("command")?,
-            additional: o.rest(&["command"])?,
-        })
+        let command = o.opt("command")?;
+        let additional = o.rest(&["command"])?;
+        Ok(Self { command, additional })
     }
 }
 
@@ -619,17 +641,22 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseCommand {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.opt("botId")?;
+        let command = o.opt("command")?;
+        let common = o.opt("common")?;
+        let extranet_support = o.opt("extranetSupport")?;
+        let hidden = o.opt("hidden")?;
+        let id = o.opt("id")?;
+        let additional = o
+            .rest(&["botId", "command", "common", "extranetSupport", "hidden", "id"])?;
         Ok(Self {
-            bot_id: o.opt("botId")?,
-            command: o.opt("command")?,
-            common: o.opt("common")?,
-            extranet_support: o.opt("extranetSupport")?,
-            hidden: o.opt("hidden")?,
-            id: o.opt("id")?,
-            additional: o
-                .rest(
-                    &["botId", "command", "common", "extranetSupport", "hidden", "id"],
-                )?,
+            bot_id,
+            command,
+            common,
+            extranet_support,
+            hidden,
+            id,
+            additional,
         })
     }
 }

@@ -41,14 +41,20 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.req("botId")?;
+        let bot_token = o.opt("botToken")?;
+        let limit = o.opt("limit")?;
+        let offset = o.opt("offset")?;
+        let with_user_events = o.opt("withUserEvents")?;
+        let additional = o
+            .rest(&["botId", "botToken", "limit", "offset", "withUserEvents"])?;
         Ok(Self {
-            bot_id: o.req("botId")?,
-            bot_token: o.opt("botToken")?,
-            limit: o.opt("limit")?,
-            offset: o.opt("offset")?,
-            with_user_events: o.opt("withUserEvents")?,
-            additional: o
-                .rest(&["botId", "botToken", "limit", "offset", "withUserEvents"])?,
+            bot_id,
+            bot_token,
+            limit,
+            offset,
+            with_user_events,
+            additional,
         })
     }
 }
@@ -74,11 +80,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let events = o.opt("events")?;
+        let has_more = o.opt("hasMore")?;
+        let next_offset = o.opt("nextOffset")?;
+        let additional = o.rest(&["events", "hasMore", "nextOffset"])?;
         Ok(Self {
-            events: o.opt("events")?,
-            has_more: o.opt("hasMore")?,
-            next_offset: o.opt("nextOffset")?,
-            additional: o.rest(&["events", "hasMore", "nextOffset"])?,
+            events,
+            has_more,
+            next_offset,
+            additional,
         })
     }
 }

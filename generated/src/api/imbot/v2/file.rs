@@ -38,11 +38,15 @@ impl ::bitrix24_runtime::loose::Loose for DownloadRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.req("botId")?;
+        let bot_token = o.opt("botToken")?;
+        let file_id = o.req("fileId")?;
+        let additional = o.rest(&["botId", "botToken", "fileId"])?;
         Ok(Self {
-            bot_id: o.req("botId")?,
-            bot_token: o.opt("botToken")?,
-            file_id: o.req("fileId")?,
-            additional: o.rest(&["botId", "botToken", "fileId"])?,
+            bot_id,
+            bot_token,
+            file_id,
+            additional,
         })
     }
 }
@@ -64,10 +68,9 @@ impl ::bitrix24_runtime::loose::Loose for DownloadResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            download_url: o.opt("downloadUrl")?,
-            additional: o.rest(&["downloadUrl"])?,
-        })
+        let download_url = o.opt("downloadUrl")?;
+        let additional = o.rest(&["downloadUrl"])?;
+        Ok(Self { download_url, additional })
     }
 }
 
@@ -122,12 +125,17 @@ impl ::bitrix24_runtime::loose::Loose for UploadRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.req("botId")?;
+        let bot_token = o.opt("botToken")?;
+        let dialog_id = o.req("dialogId")?;
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["botId", "botToken", "dialogId", "fields"])?;
         Ok(Self {
-            bot_id: o.req("botId")?,
-            bot_token: o.opt("botToken")?,
-            dialog_id: o.req("dialogId")?,
-            fields: o.req("fields")?,
-            additional: o.rest(&["botId", "botToken", "dialogId", "fields"])?,
+            bot_id,
+            bot_token,
+            dialog_id,
+            fields,
+            additional,
         })
     }
 }
@@ -150,11 +158,15 @@ impl ::bitrix24_runtime::loose::Loose for UploadRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let content = o.req("content")?;
+        let message = o.opt("message")?;
+        let name = o.req("name")?;
+        let additional = o.rest(&["content", "message", "name"])?;
         Ok(Self {
-            content: o.req("content")?,
-            message: o.opt("message")?,
-            name: o.req("name")?,
-            additional: o.rest(&["content", "message", "name"])?,
+            content,
+            message,
+            name,
+            additional,
         })
     }
 }
@@ -182,12 +194,17 @@ impl ::bitrix24_runtime::loose::Loose for UploadResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.opt("chatId")?;
+        let dialog_id = o.opt("dialogId")?;
+        let file = o.opt("file")?;
+        let message_id = o.opt("messageId")?;
+        let additional = o.rest(&["chatId", "dialogId", "file", "messageId"])?;
         Ok(Self {
-            chat_id: o.opt("chatId")?,
-            dialog_id: o.opt("dialogId")?,
-            file: o.opt("file")?,
-            message_id: o.opt("messageId")?,
-            additional: o.rest(&["chatId", "dialogId", "file", "messageId"])?,
+            chat_id,
+            dialog_id,
+            file,
+            message_id,
+            additional,
         })
     }
 }
@@ -216,13 +233,19 @@ impl ::bitrix24_runtime::loose::Loose for UploadResponseFile {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.opt("chatId")?;
+        let extension = o.opt("extension")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let size = o.opt("size")?;
+        let additional = o.rest(&["chatId", "extension", "id", "name", "size"])?;
         Ok(Self {
-            chat_id: o.opt("chatId")?,
-            extension: o.opt("extension")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            size: o.opt("size")?,
-            additional: o.rest(&["chatId", "extension", "id", "name", "size"])?,
+            chat_id,
+            extension,
+            id,
+            name,
+            size,
+            additional,
         })
     }
 }

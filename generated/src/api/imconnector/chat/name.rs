@@ -41,13 +41,19 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.req("CHAT_ID")?;
+        let connector = o.req("CONNECTOR")?;
+        let line = o.req("LINE")?;
+        let name = o.req("NAME")?;
+        let user_id = o.opt("USER_ID")?;
+        let additional = o.rest(&["CHAT_ID", "CONNECTOR", "LINE", "NAME", "USER_ID"])?;
         Ok(Self {
-            chat_id: o.req("CHAT_ID")?,
-            connector: o.req("CONNECTOR")?,
-            line: o.req("LINE")?,
-            name: o.req("NAME")?,
-            user_id: o.opt("USER_ID")?,
-            additional: o.rest(&["CHAT_ID", "CONNECTOR", "LINE", "NAME", "USER_ID"])?,
+            chat_id,
+            connector,
+            line,
+            name,
+            user_id,
+            additional,
         })
     }
 }
@@ -71,11 +77,10 @@ impl ::bitrix24_runtime::loose::Loose for SetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            data: o.opt("DATA")?,
-            success: o.opt("SUCCESS")?,
-            additional: o.rest(&["DATA", "SUCCESS"])?,
-        })
+        let data = o.opt("DATA")?;
+        let success = o.opt("SUCCESS")?;
+        let additional = o.rest(&["DATA", "SUCCESS"])?;
+        Ok(Self { data, success, additional })
     }
 }
 

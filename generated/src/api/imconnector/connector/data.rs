@@ -37,11 +37,15 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let connector = o.req("CONNECTOR")?;
+        let data = o.req("DATA")?;
+        let line = o.req("LINE")?;
+        let additional = o.rest(&["CONNECTOR", "DATA", "LINE"])?;
         Ok(Self {
-            connector: o.req("CONNECTOR")?,
-            data: o.req("DATA")?,
-            line: o.req("LINE")?,
-            additional: o.rest(&["CONNECTOR", "DATA", "LINE"])?,
+            connector,
+            data,
+            line,
+            additional,
         })
     }
 }
@@ -68,12 +72,17 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestData {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let url = o.opt("URL")?;
+        let url_im = o.opt("URL_IM")?;
+        let additional = o.rest(&["ID", "NAME", "URL", "URL_IM"])?;
         Ok(Self {
-            id: o.opt("ID")?,
-            name: o.opt("NAME")?,
-            url: o.opt("URL")?,
-            url_im: o.opt("URL_IM")?,
-            additional: o.rest(&["ID", "NAME", "URL", "URL_IM"])?,
+            id,
+            name,
+            url,
+            url_im,
+            additional,
         })
     }
 }

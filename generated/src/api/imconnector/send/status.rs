@@ -38,11 +38,15 @@ impl ::bitrix24_runtime::loose::Loose for DeliveryRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let connector = o.req("CONNECTOR")?;
+        let line = o.req("LINE")?;
+        let messages = o.req("MESSAGES")?;
+        let additional = o.rest(&["CONNECTOR", "LINE", "MESSAGES"])?;
         Ok(Self {
-            connector: o.req("CONNECTOR")?,
-            line: o.req("LINE")?,
-            messages: o.req("MESSAGES")?,
-            additional: o.rest(&["CONNECTOR", "LINE", "MESSAGES"])?,
+            connector,
+            line,
+            messages,
+            additional,
         })
     }
 }
@@ -67,11 +71,15 @@ impl ::bitrix24_runtime::loose::Loose for DeliveryRequestMessagesItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat = o.opt("chat")?;
+        let im = o.opt("im")?;
+        let message = o.opt("message")?;
+        let additional = o.rest(&["chat", "im", "message"])?;
         Ok(Self {
-            chat: o.opt("chat")?,
-            im: o.opt("im")?,
-            message: o.opt("message")?,
-            additional: o.rest(&["chat", "im", "message"])?,
+            chat,
+            im,
+            message,
+            additional,
         })
     }
 }
@@ -92,10 +100,9 @@ impl ::bitrix24_runtime::loose::Loose for DeliveryRequestMessagesItemChat {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -117,10 +124,13 @@ impl ::bitrix24_runtime::loose::Loose for DeliveryRequestMessagesItemIm {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.opt("chat_id")?;
+        let message_id = o.opt("message_id")?;
+        let additional = o.rest(&["chat_id", "message_id"])?;
         Ok(Self {
-            chat_id: o.opt("chat_id")?,
-            message_id: o.opt("message_id")?,
-            additional: o.rest(&["chat_id", "message_id"])?,
+            chat_id,
+            message_id,
+            additional,
         })
     }
 }
@@ -143,11 +153,10 @@ impl ::bitrix24_runtime::loose::Loose for DeliveryRequestMessagesItemMessage {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            date: o.opt("date")?,
-            id: o.opt("id")?,
-            additional: o.rest(&["date", "id"])?,
-        })
+        let date = o.opt("date")?;
+        let id = o.opt("id")?;
+        let additional = o.rest(&["date", "id"])?;
+        Ok(Self { date, id, additional })
     }
 }
 
@@ -170,11 +179,10 @@ impl ::bitrix24_runtime::loose::Loose for DeliveryResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            data: o.opt("DATA")?,
-            success: o.opt("SUCCESS")?,
-            additional: o.rest(&["DATA", "SUCCESS"])?,
-        })
+        let data = o.opt("DATA")?;
+        let success = o.opt("SUCCESS")?;
+        let additional = o.rest(&["DATA", "SUCCESS"])?;
+        Ok(Self { data, success, additional })
     }
 }
 
@@ -225,11 +233,15 @@ impl ::bitrix24_runtime::loose::Loose for ReadingRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let connector = o.req("CONNECTOR")?;
+        let line = o.req("LINE")?;
+        let messages = o.req("MESSAGES")?;
+        let additional = o.rest(&["CONNECTOR", "LINE", "MESSAGES"])?;
         Ok(Self {
-            connector: o.req("CONNECTOR")?,
-            line: o.req("LINE")?,
-            messages: o.req("MESSAGES")?,
-            additional: o.rest(&["CONNECTOR", "LINE", "MESSAGES"])?,
+            connector,
+            line,
+            messages,
+            additional,
         })
     }
 }
@@ -254,11 +266,15 @@ impl ::bitrix24_runtime::loose::Loose for ReadingRequestMessagesItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat = o.opt("chat")?;
+        let im = o.opt("im")?;
+        let message = o.opt("message")?;
+        let additional = o.rest(&["chat", "im", "message"])?;
         Ok(Self {
-            chat: o.opt("chat")?,
-            im: o.opt("im")?,
-            message: o.opt("message")?,
-            additional: o.rest(&["chat", "im", "message"])?,
+            chat,
+            im,
+            message,
+            additional,
         })
     }
 }
@@ -279,10 +295,9 @@ impl ::bitrix24_runtime::loose::Loose for ReadingRequestMessagesItemChat {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -304,10 +319,13 @@ impl ::bitrix24_runtime::loose::Loose for ReadingRequestMessagesItemIm {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.opt("chat_id")?;
+        let message_id = o.opt("message_id")?;
+        let additional = o.rest(&["chat_id", "message_id"])?;
         Ok(Self {
-            chat_id: o.opt("chat_id")?,
-            message_id: o.opt("message_id")?,
-            additional: o.rest(&["chat_id", "message_id"])?,
+            chat_id,
+            message_id,
+            additional,
         })
     }
 }
@@ -328,10 +346,9 @@ impl ::bitrix24_runtime::loose::Loose for ReadingRequestMessagesItemMessage {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.opt("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -354,11 +371,10 @@ impl ::bitrix24_runtime::loose::Loose for ReadingResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            data: o.opt("DATA")?,
-            success: o.opt("SUCCESS")?,
-            additional: o.rest(&["DATA", "SUCCESS"])?,
-        })
+        let data = o.opt("DATA")?;
+        let success = o.opt("SUCCESS")?;
+        let additional = o.rest(&["DATA", "SUCCESS"])?;
+        Ok(Self { data, success, additional })
     }
 }
 

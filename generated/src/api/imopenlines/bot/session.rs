@@ -40,10 +40,13 @@ impl ::bitrix24_runtime::loose::Loose for FinishRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.req("CHAT_ID")?;
+        let client_id = o.opt("CLIENT_ID")?;
+        let additional = o.rest(&["CHAT_ID", "CLIENT_ID"])?;
         Ok(Self {
-            chat_id: o.req("CHAT_ID")?,
-            client_id: o.opt("CLIENT_ID")?,
-            additional: o.rest(&["CHAT_ID", "CLIENT_ID"])?,
+            chat_id,
+            client_id,
+            additional,
         })
     }
 }
@@ -94,10 +97,9 @@ impl ::bitrix24_runtime::loose::Loose for OperatorRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            chat_id: o.req("CHAT_ID")?,
-            additional: o.rest(&["CHAT_ID"])?,
-        })
+        let chat_id = o.req("CHAT_ID")?;
+        let additional = o.rest(&["CHAT_ID"])?;
+        Ok(Self { chat_id, additional })
     }
 }
 
@@ -157,24 +159,24 @@ impl ::bitrix24_runtime::loose::Loose for TransferRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.req("CHAT_ID")?;
+        let client_id = o.opt("CLIENT_ID")?;
+        let leave = o.opt("LEAVE")?;
+        let queue_id = o.opt("QUEUE_ID")?;
+        let transfer_id = o.opt("TRANSFER_ID")?;
+        let user_id = o.opt("USER_ID")?;
+        let additional = o
+            .rest(
+                &["CHAT_ID", "CLIENT_ID", "LEAVE", "QUEUE_ID", "TRANSFER_ID", "USER_ID"],
+            )?;
         Ok(Self {
-            chat_id: o.req("CHAT_ID")?,
-            client_id: o.opt("CLIENT_ID")?,
-            leave: o.opt("LEAVE")?,
-            queue_id: o.opt("QUEUE_ID")?,
-            transfer_id: o.opt("TRANSFER_ID")?,
-            user_id: o.opt("USER_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "CHAT_ID",
-                        "CLIENT_ID",
-                        "LEAVE",
-                        "QUEUE_ID",
-                        "TRANSFER_ID",
-                        "USER_ID",
-                    ],
-                )?,
+            chat_id,
+            client_id,
+            leave,
+            queue_id,
+            transfer_id,
+            user_id,
+            additional,
         })
     }
 }

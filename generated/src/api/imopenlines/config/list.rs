@@ -35,10 +35,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let options = o.opt("OPTIONS")?;
+        let params = o.opt("PARAMS")?;
+        let additional = o.rest(&["OPTIONS", "PARAMS"])?;
         Ok(Self {
-            options: o.opt("OPTIONS")?,
-            params: o.opt("PARAMS")?,
-            additional: o.rest(&["OPTIONS", "PARAMS"])?,
+            options,
+            params,
+            additional,
         })
     }
 }
@@ -63,11 +66,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestOptions {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let check_permission = o.opt("CHECK_PERMISSION")?;
+        let config_queue = o.opt("CONFIG_QUEUE")?;
+        let queue = o.opt("QUEUE")?;
+        let additional = o.rest(&["CHECK_PERMISSION", "CONFIG_QUEUE", "QUEUE"])?;
         Ok(Self {
-            check_permission: o.opt("CHECK_PERMISSION")?,
-            config_queue: o.opt("CONFIG_QUEUE")?,
-            queue: o.opt("QUEUE")?,
-            additional: o.rest(&["CHECK_PERMISSION", "CONFIG_QUEUE", "QUEUE"])?,
+            check_permission,
+            config_queue,
+            queue,
+            additional,
         })
     }
 }
@@ -100,13 +107,19 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestParams {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let limit = o.opt("limit")?;
+        let offset = o.opt("offset")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let additional = o.rest(&["filter", "limit", "offset", "order", "select"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            limit: o.opt("limit")?,
-            offset: o.opt("offset")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            additional: o.rest(&["filter", "limit", "offset", "order", "select"])?,
+            filter,
+            limit,
+            offset,
+            order,
+            select,
+            additional,
         })
     }
 }
@@ -357,198 +370,292 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let agreement_id = o.opt("AGREEMENT_ID")?;
+        let agreement_message = o.opt("AGREEMENT_MESSAGE")?;
+        let auto_close_bot_id = o.opt("AUTO_CLOSE_BOT_ID")?;
+        let auto_close_form_id = o.opt("AUTO_CLOSE_FORM_ID")?;
+        let auto_close_rule = o.opt("AUTO_CLOSE_RULE")?;
+        let auto_close_text = o.opt("AUTO_CLOSE_TEXT")?;
+        let auto_close_time = o.opt("AUTO_CLOSE_TIME")?;
+        let auto_expire_time = o.opt("AUTO_EXPIRE_TIME")?;
+        let category_enable = o.opt("CATEGORY_ENABLE")?;
+        let category_id = o.opt("CATEGORY_ID")?;
+        let check_available = o.opt("CHECK_AVAILABLE")?;
+        let close_bot_id = o.opt("CLOSE_BOT_ID")?;
+        let close_form_id = o.opt("CLOSE_FORM_ID")?;
+        let close_rule = o.opt("CLOSE_RULE")?;
+        let close_text = o.opt("CLOSE_TEXT")?;
+        let config_queue = o.opt("CONFIG_QUEUE")?;
+        let confirm_close = o.opt("CONFIRM_CLOSE")?;
+        let crm = o.opt("CRM")?;
+        let crm_chat_tracker = o.opt("CRM_CHAT_TRACKER")?;
+        let crm_create = o.opt("CRM_CREATE")?;
+        let crm_create_second = o.opt("CRM_CREATE_SECOND")?;
+        let crm_create_third = o.opt("CRM_CREATE_THIRD")?;
+        let crm_forward = o.opt("CRM_FORWARD")?;
+        let crm_source = o.opt("CRM_SOURCE")?;
+        let crm_transfer_change = o.opt("CRM_TRANSFER_CHANGE")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let default_operator_data = o.opt("DEFAULT_OPERATOR_DATA")?;
+        let full_close_time = o.opt("FULL_CLOSE_TIME")?;
+        let id = o.opt("ID")?;
+        let ignore_welcome_form_responsible = o.opt("IGNORE_WELCOME_FORM_RESPONSIBLE")?;
+        let kpi_check_operator_activity = o.opt("KPI_CHECK_OPERATOR_ACTIVITY")?;
+        let kpi_first_answer_alert = o.opt("KPI_FIRST_ANSWER_ALERT")?;
+        let kpi_first_answer_list = o.opt("KPI_FIRST_ANSWER_LIST")?;
+        let kpi_first_answer_text = o.opt("KPI_FIRST_ANSWER_TEXT")?;
+        let kpi_first_answer_time = o.opt("KPI_FIRST_ANSWER_TIME")?;
+        let kpi_further_answer_alert = o.opt("KPI_FURTHER_ANSWER_ALERT")?;
+        let kpi_further_answer_list = o.opt("KPI_FURTHER_ANSWER_LIST")?;
+        let kpi_further_answer_text = o.opt("KPI_FURTHER_ANSWER_TEXT")?;
+        let kpi_further_answer_time = o.opt("KPI_FURTHER_ANSWER_TIME")?;
+        let language_id = o.opt("LANGUAGE_ID")?;
+        let line_name = o.opt("LINE_NAME")?;
+        let max_chat = o.opt("MAX_CHAT")?;
+        let modify_user_id = o.opt("MODIFY_USER_ID")?;
+        let no_answer_bot_id = o.opt("NO_ANSWER_BOT_ID")?;
+        let no_answer_form_id = o.opt("NO_ANSWER_FORM_ID")?;
+        let no_answer_rule = o.opt("NO_ANSWER_RULE")?;
+        let no_answer_text = o.opt("NO_ANSWER_TEXT")?;
+        let no_answer_time = o.opt("NO_ANSWER_TIME")?;
+        let operator_data = o.opt("OPERATOR_DATA")?;
+        let queue = o.opt("QUEUE")?;
+        let queue_time = o.opt("QUEUE_TIME")?;
+        let queue_type = o.opt("QUEUE_TYPE")?;
+        let queue_users_fields = o.opt("QUEUE_USERS_FIELDS")?;
+        let quick_answers_iblock_id = o.opt("QUICK_ANSWERS_IBLOCK_ID")?;
+        let send_notification_empty_queue = o.opt("SEND_NOTIFICATION_EMPTY_QUEUE")?;
+        let send_welcome_each_session = o.opt("SEND_WELCOME_EACH_SESSION")?;
+        let session_priority = o.opt("SESSION_PRIORITY")?;
+        let temporary = o.opt("TEMPORARY")?;
+        let type_max_chat = o.opt("TYPE_MAX_CHAT")?;
+        let use_welcome_form = o.opt("USE_WELCOME_FORM")?;
+        let vote_before_finish = o.opt("VOTE_BEFORE_FINISH")?;
+        let vote_closing_delay = o.opt("VOTE_CLOSING_DELAY")?;
+        let vote_message = o.opt("VOTE_MESSAGE")?;
+        let vote_message_1_dislike = o.opt("VOTE_MESSAGE_1_DISLIKE")?;
+        let vote_message_1_like = o.opt("VOTE_MESSAGE_1_LIKE")?;
+        let vote_message_1_text = o.opt("VOTE_MESSAGE_1_TEXT")?;
+        let vote_message_2_dislike = o.opt("VOTE_MESSAGE_2_DISLIKE")?;
+        let vote_message_2_like = o.opt("VOTE_MESSAGE_2_LIKE")?;
+        let vote_message_2_text = o.opt("VOTE_MESSAGE_2_TEXT")?;
+        let vote_time_limit = o.opt("VOTE_TIME_LIMIT")?;
+        let watch_typing = o.opt("WATCH_TYPING")?;
+        let welcome_bot_enable = o.opt("WELCOME_BOT_ENABLE")?;
+        let welcome_bot_id = o.opt("WELCOME_BOT_ID")?;
+        let welcome_bot_join = o.opt("WELCOME_BOT_JOIN")?;
+        let welcome_bot_left = o.opt("WELCOME_BOT_LEFT")?;
+        let welcome_bot_time = o.opt("WELCOME_BOT_TIME")?;
+        let welcome_form_delay = o.opt("WELCOME_FORM_DELAY")?;
+        let welcome_form_id = o.opt("WELCOME_FORM_ID")?;
+        let welcome_message = o.opt("WELCOME_MESSAGE")?;
+        let welcome_message_text = o.opt("WELCOME_MESSAGE_TEXT")?;
+        let worktime_dayoff = o.opt("WORKTIME_DAYOFF")?;
+        let worktime_dayoff_bot_id = o.opt("WORKTIME_DAYOFF_BOT_ID")?;
+        let worktime_dayoff_form_id = o.opt("WORKTIME_DAYOFF_FORM_ID")?;
+        let worktime_dayoff_rule = o.opt("WORKTIME_DAYOFF_RULE")?;
+        let worktime_dayoff_text = o.opt("WORKTIME_DAYOFF_TEXT")?;
+        let worktime_enable = o.opt("WORKTIME_ENABLE")?;
+        let worktime_from = o.opt("WORKTIME_FROM")?;
+        let worktime_holidays = o.opt("WORKTIME_HOLIDAYS")?;
+        let worktime_timezone = o.opt("WORKTIME_TIMEZONE")?;
+        let worktime_to = o.opt("WORKTIME_TO")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "AGREEMENT_ID",
+                    "AGREEMENT_MESSAGE",
+                    "AUTO_CLOSE_BOT_ID",
+                    "AUTO_CLOSE_FORM_ID",
+                    "AUTO_CLOSE_RULE",
+                    "AUTO_CLOSE_TEXT",
+                    "AUTO_CLOSE_TIME",
+                    "AUTO_EXPIRE_TIME",
+                    "CATEGORY_ENABLE",
+                    "CATEGORY_ID",
+                    "CHECK_AVAILABLE",
+                    "CLOSE_BOT_ID",
+                    "CLOSE_FORM_ID",
+                    "CLOSE_RULE",
+                    "CLOSE_TEXT",
+                    "CONFIG_QUEUE",
+                    "CONFIRM_CLOSE",
+                    "CRM",
+                    "CRM_CHAT_TRACKER",
+                    "CRM_CREATE",
+                    "CRM_CREATE_SECOND",
+                    "CRM_CREATE_THIRD",
+                    "CRM_FORWARD",
+                    "CRM_SOURCE",
+                    "CRM_TRANSFER_CHANGE",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "DEFAULT_OPERATOR_DATA",
+                    "FULL_CLOSE_TIME",
+                    "ID",
+                    "IGNORE_WELCOME_FORM_RESPONSIBLE",
+                    "KPI_CHECK_OPERATOR_ACTIVITY",
+                    "KPI_FIRST_ANSWER_ALERT",
+                    "KPI_FIRST_ANSWER_LIST",
+                    "KPI_FIRST_ANSWER_TEXT",
+                    "KPI_FIRST_ANSWER_TIME",
+                    "KPI_FURTHER_ANSWER_ALERT",
+                    "KPI_FURTHER_ANSWER_LIST",
+                    "KPI_FURTHER_ANSWER_TEXT",
+                    "KPI_FURTHER_ANSWER_TIME",
+                    "LANGUAGE_ID",
+                    "LINE_NAME",
+                    "MAX_CHAT",
+                    "MODIFY_USER_ID",
+                    "NO_ANSWER_BOT_ID",
+                    "NO_ANSWER_FORM_ID",
+                    "NO_ANSWER_RULE",
+                    "NO_ANSWER_TEXT",
+                    "NO_ANSWER_TIME",
+                    "OPERATOR_DATA",
+                    "QUEUE",
+                    "QUEUE_TIME",
+                    "QUEUE_TYPE",
+                    "QUEUE_USERS_FIELDS",
+                    "QUICK_ANSWERS_IBLOCK_ID",
+                    "SEND_NOTIFICATION_EMPTY_QUEUE",
+                    "SEND_WELCOME_EACH_SESSION",
+                    "SESSION_PRIORITY",
+                    "TEMPORARY",
+                    "TYPE_MAX_CHAT",
+                    "USE_WELCOME_FORM",
+                    "VOTE_BEFORE_FINISH",
+                    "VOTE_CLOSING_DELAY",
+                    "VOTE_MESSAGE",
+                    "VOTE_MESSAGE_1_DISLIKE",
+                    "VOTE_MESSAGE_1_LIKE",
+                    "VOTE_MESSAGE_1_TEXT",
+                    "VOTE_MESSAGE_2_DISLIKE",
+                    "VOTE_MESSAGE_2_LIKE",
+                    "VOTE_MESSAGE_2_TEXT",
+                    "VOTE_TIME_LIMIT",
+                    "WATCH_TYPING",
+                    "WELCOME_BOT_ENABLE",
+                    "WELCOME_BOT_ID",
+                    "WELCOME_BOT_JOIN",
+                    "WELCOME_BOT_LEFT",
+                    "WELCOME_BOT_TIME",
+                    "WELCOME_FORM_DELAY",
+                    "WELCOME_FORM_ID",
+                    "WELCOME_MESSAGE",
+                    "WELCOME_MESSAGE_TEXT",
+                    "WORKTIME_DAYOFF",
+                    "WORKTIME_DAYOFF_BOT_ID",
+                    "WORKTIME_DAYOFF_FORM_ID",
+                    "WORKTIME_DAYOFF_RULE",
+                    "WORKTIME_DAYOFF_TEXT",
+                    "WORKTIME_ENABLE",
+                    "WORKTIME_FROM",
+                    "WORKTIME_HOLIDAYS",
+                    "WORKTIME_TIMEZONE",
+                    "WORKTIME_TO",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            agreement_id: o.opt("AGREEMENT_ID")?,
-            agreement_message: o.opt("AGREEMENT_MESSAGE")?,
-            auto_close_bot_id: o.opt("AUTO_CLOSE_BOT_ID")?,
-            auto_close_form_id: o.opt("AUTO_CLOSE_FORM_ID")?,
-            auto_close_rule: o.opt("AUTO_CLOSE_RULE")?,
-            auto_close_text: o.opt("AUTO_CLOSE_TEXT")?,
-            auto_close_time: o.opt("AUTO_CLOSE_TIME")?,
-            auto_expire_time: o.opt("AUTO_EXPIRE_TIME")?,
-            category_enable: o.opt("CATEGORY_ENABLE")?,
-            category_id: o.opt("CATEGORY_ID")?,
-            check_available: o.opt("CHECK_AVAILABLE")?,
-            close_bot_id: o.opt("CLOSE_BOT_ID")?,
-            close_form_id: o.opt("CLOSE_FORM_ID")?,
-            close_rule: o.opt("CLOSE_RULE")?,
-            close_text: o.opt("CLOSE_TEXT")?,
-            config_queue: o.opt("CONFIG_QUEUE")?,
-            confirm_close: o.opt("CONFIRM_CLOSE")?,
-            crm: o.opt("CRM")?,
-            crm_chat_tracker: o.opt("CRM_CHAT_TRACKER")?,
-            crm_create: o.opt("CRM_CREATE")?,
-            crm_create_second: o.opt("CRM_CREATE_SECOND")?,
-            crm_create_third: o.opt("CRM_CREATE_THIRD")?,
-            crm_forward: o.opt("CRM_FORWARD")?,
-            crm_source: o.opt("CRM_SOURCE")?,
-            crm_transfer_change: o.opt("CRM_TRANSFER_CHANGE")?,
-            date_create: o.opt("DATE_CREATE")?,
-            date_modify: o.opt("DATE_MODIFY")?,
-            default_operator_data: o.opt("DEFAULT_OPERATOR_DATA")?,
-            full_close_time: o.opt("FULL_CLOSE_TIME")?,
-            id: o.opt("ID")?,
-            ignore_welcome_form_responsible: o.opt("IGNORE_WELCOME_FORM_RESPONSIBLE")?,
-            kpi_check_operator_activity: o.opt("KPI_CHECK_OPERATOR_ACTIVITY")?,
-            kpi_first_answer_alert: o.opt("KPI_FIRST_ANSWER_ALERT")?,
-            kpi_first_answer_list: o.opt("KPI_FIRST_ANSWER_LIST")?,
-            kpi_first_answer_text: o.opt("KPI_FIRST_ANSWER_TEXT")?,
-            kpi_first_answer_time: o.opt("KPI_FIRST_ANSWER_TIME")?,
-            kpi_further_answer_alert: o.opt("KPI_FURTHER_ANSWER_ALERT")?,
-            kpi_further_answer_list: o.opt("KPI_FURTHER_ANSWER_LIST")?,
-            kpi_further_answer_text: o.opt("KPI_FURTHER_ANSWER_TEXT")?,
-            kpi_further_answer_time: o.opt("KPI_FURTHER_ANSWER_TIME")?,
-            language_id: o.opt("LANGUAGE_ID")?,
-            line_name: o.opt("LINE_NAME")?,
-            max_chat: o.opt("MAX_CHAT")?,
-            modify_user_id: o.opt("MODIFY_USER_ID")?,
-            no_answer_bot_id: o.opt("NO_ANSWER_BOT_ID")?,
-            no_answer_form_id: o.opt("NO_ANSWER_FORM_ID")?,
-            no_answer_rule: o.opt("NO_ANSWER_RULE")?,
-            no_answer_text: o.opt("NO_ANSWER_TEXT")?,
-            no_answer_time: o.opt("NO_ANSWER_TIME")?,
-            operator_data: o.opt("OPERATOR_DATA")?,
-            queue: o.opt("QUEUE")?,
-            queue_time: o.opt("QUEUE_TIME")?,
-            queue_type: o.opt("QUEUE_TYPE")?,
-            queue_users_fields: o.opt("QUEUE_USERS_FIELDS")?,
-            quick_answers_iblock_id: o.opt("QUICK_ANSWERS_IBLOCK_ID")?,
-            send_notification_empty_queue: o.opt("SEND_NOTIFICATION_EMPTY_QUEUE")?,
-            send_welcome_each_session: o.opt("SEND_WELCOME_EACH_SESSION")?,
-            session_priority: o.opt("SESSION_PRIORITY")?,
-            temporary: o.opt("TEMPORARY")?,
-            type_max_chat: o.opt("TYPE_MAX_CHAT")?,
-            use_welcome_form: o.opt("USE_WELCOME_FORM")?,
-            vote_before_finish: o.opt("VOTE_BEFORE_FINISH")?,
-            vote_closing_delay: o.opt("VOTE_CLOSING_DELAY")?,
-            vote_message: o.opt("VOTE_MESSAGE")?,
-            vote_message_1_dislike: o.opt("VOTE_MESSAGE_1_DISLIKE")?,
-            vote_message_1_like: o.opt("VOTE_MESSAGE_1_LIKE")?,
-            vote_message_1_text: o.opt("VOTE_MESSAGE_1_TEXT")?,
-            vote_message_2_dislike: o.opt("VOTE_MESSAGE_2_DISLIKE")?,
-            vote_message_2_like: o.opt("VOTE_MESSAGE_2_LIKE")?,
-            vote_message_2_text: o.opt("VOTE_MESSAGE_2_TEXT")?,
-            vote_time_limit: o.opt("VOTE_TIME_LIMIT")?,
-            watch_typing: o.opt("WATCH_TYPING")?,
-            welcome_bot_enable: o.opt("WELCOME_BOT_ENABLE")?,
-            welcome_bot_id: o.opt("WELCOME_BOT_ID")?,
-            welcome_bot_join: o.opt("WELCOME_BOT_JOIN")?,
-            welcome_bot_left: o.opt("WELCOME_BOT_LEFT")?,
-            welcome_bot_time: o.opt("WELCOME_BOT_TIME")?,
-            welcome_form_delay: o.opt("WELCOME_FORM_DELAY")?,
-            welcome_form_id: o.opt("WELCOME_FORM_ID")?,
-            welcome_message: o.opt("WELCOME_MESSAGE")?,
-            welcome_message_text: o.opt("WELCOME_MESSAGE_TEXT")?,
-            worktime_dayoff: o.opt("WORKTIME_DAYOFF")?,
-            worktime_dayoff_bot_id: o.opt("WORKTIME_DAYOFF_BOT_ID")?,
-            worktime_dayoff_form_id: o.opt("WORKTIME_DAYOFF_FORM_ID")?,
-            worktime_dayoff_rule: o.opt("WORKTIME_DAYOFF_RULE")?,
-            worktime_dayoff_text: o.opt("WORKTIME_DAYOFF_TEXT")?,
-            worktime_enable: o.opt("WORKTIME_ENABLE")?,
-            worktime_from: o.opt("WORKTIME_FROM")?,
-            worktime_holidays: o.opt("WORKTIME_HOLIDAYS")?,
-            worktime_timezone: o.opt("WORKTIME_TIMEZONE")?,
-            worktime_to: o.opt("WORKTIME_TO")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "AGREEMENT_ID",
-                        "AGREEMENT_MESSAGE",
-                        "AUTO_CLOSE_BOT_ID",
-                        "AUTO_CLOSE_FORM_ID",
-                        "AUTO_CLOSE_RULE",
-                        "AUTO_CLOSE_TEXT",
-                        "AUTO_CLOSE_TIME",
-                        "AUTO_EXPIRE_TIME",
-                        "CATEGORY_ENABLE",
-                        "CATEGORY_ID",
-                        "CHECK_AVAILABLE",
-                        "CLOSE_BOT_ID",
-                        "CLOSE_FORM_ID",
-                        "CLOSE_RULE",
-                        "CLOSE_TEXT",
-                        "CONFIG_QUEUE",
-                        "CONFIRM_CLOSE",
-                        "CRM",
-                        "CRM_CHAT_TRACKER",
-                        "CRM_CREATE",
-                        "CRM_CREATE_SECOND",
-                        "CRM_CREATE_THIRD",
-                        "CRM_FORWARD",
-                        "CRM_SOURCE",
-                        "CRM_TRANSFER_CHANGE",
-                        "DATE_CREATE",
-                        "DATE_MODIFY",
-                        "DEFAULT_OPERATOR_DATA",
-                        "FULL_CLOSE_TIME",
-                        "ID",
-                        "IGNORE_WELCOME_FORM_RESPONSIBLE",
-                        "KPI_CHECK_OPERATOR_ACTIVITY",
-                        "KPI_FIRST_ANSWER_ALERT",
-                        "KPI_FIRST_ANSWER_LIST",
-                        "KPI_FIRST_ANSWER_TEXT",
-                        "KPI_FIRST_ANSWER_TIME",
-                        "KPI_FURTHER_ANSWER_ALERT",
-                        "KPI_FURTHER_ANSWER_LIST",
-                        "KPI_FURTHER_ANSWER_TEXT",
-                        "KPI_FURTHER_ANSWER_TIME",
-                        "LANGUAGE_ID",
-                        "LINE_NAME",
-                        "MAX_CHAT",
-                        "MODIFY_USER_ID",
-                        "NO_ANSWER_BOT_ID",
-                        "NO_ANSWER_FORM_ID",
-                        "NO_ANSWER_RULE",
-                        "NO_ANSWER_TEXT",
-                        "NO_ANSWER_TIME",
-                        "OPERATOR_DATA",
-                        "QUEUE",
-                        "QUEUE_TIME",
-                        "QUEUE_TYPE",
-                        "QUEUE_USERS_FIELDS",
-                        "QUICK_ANSWERS_IBLOCK_ID",
-                        "SEND_NOTIFICATION_EMPTY_QUEUE",
-                        "SEND_WELCOME_EACH_SESSION",
-                        "SESSION_PRIORITY",
-                        "TEMPORARY",
-                        "TYPE_MAX_CHAT",
-                        "USE_WELCOME_FORM",
-                        "VOTE_BEFORE_FINISH",
-                        "VOTE_CLOSING_DELAY",
-                        "VOTE_MESSAGE",
-                        "VOTE_MESSAGE_1_DISLIKE",
-                        "VOTE_MESSAGE_1_LIKE",
-                        "VOTE_MESSAGE_1_TEXT",
-                        "VOTE_MESSAGE_2_DISLIKE",
-                        "VOTE_MESSAGE_2_LIKE",
-                        "VOTE_MESSAGE_2_TEXT",
-                        "VOTE_TIME_LIMIT",
-                        "WATCH_TYPING",
-                        "WELCOME_BOT_ENABLE",
-                        "WELCOME_BOT_ID",
-                        "WELCOME_BOT_JOIN",
-                        "WELCOME_BOT_LEFT",
-                        "WELCOME_BOT_TIME",
-                        "WELCOME_FORM_DELAY",
-                        "WELCOME_FORM_ID",
-                        "WELCOME_MESSAGE",
-                        "WELCOME_MESSAGE_TEXT",
-                        "WORKTIME_DAYOFF",
-                        "WORKTIME_DAYOFF_BOT_ID",
-                        "WORKTIME_DAYOFF_FORM_ID",
-                        "WORKTIME_DAYOFF_RULE",
-                        "WORKTIME_DAYOFF_TEXT",
-                        "WORKTIME_ENABLE",
-                        "WORKTIME_FROM",
-                        "WORKTIME_HOLIDAYS",
-                        "WORKTIME_TIMEZONE",
-                        "WORKTIME_TO",
-                        "XML_ID",
-                    ],
-                )?,
+            active,
+            agreement_id,
+            agreement_message,
+            auto_close_bot_id,
+            auto_close_form_id,
+            auto_close_rule,
+            auto_close_text,
+            auto_close_time,
+            auto_expire_time,
+            category_enable,
+            category_id,
+            check_available,
+            close_bot_id,
+            close_form_id,
+            close_rule,
+            close_text,
+            config_queue,
+            confirm_close,
+            crm,
+            crm_chat_tracker,
+            crm_create,
+            crm_create_second,
+            crm_create_third,
+            crm_forward,
+            crm_source,
+            crm_transfer_change,
+            date_create,
+            date_modify,
+            default_operator_data,
+            full_close_time,
+            id,
+            ignore_welcome_form_responsible,
+            kpi_check_operator_activity,
+            kpi_first_answer_alert,
+            kpi_first_answer_list,
+            kpi_first_answer_text,
+            kpi_first_answer_time,
+            kpi_further_answer_alert,
+            kpi_further_answer_list,
+            kpi_further_answer_text,
+            kpi_further_answer_time,
+            language_id,
+            line_name,
+            max_chat,
+            modify_user_id,
+            no_answer_bot_id,
+            no_answer_form_id,
+            no_answer_rule,
+            no_answer_text,
+            no_answer_time,
+            operator_data,
+            queue,
+            queue_time,
+            queue_type,
+            queue_users_fields,
+            quick_answers_iblock_id,
+            send_notification_empty_queue,
+            send_welcome_each_session,
+            session_priority,
+            temporary,
+            type_max_chat,
+            use_welcome_form,
+            vote_before_finish,
+            vote_closing_delay,
+            vote_message,
+            vote_message_1_dislike,
+            vote_message_1_like,
+            vote_message_1_text,
+            vote_message_2_dislike,
+            vote_message_2_like,
+            vote_message_2_text,
+            vote_time_limit,
+            watch_typing,
+            welcome_bot_enable,
+            welcome_bot_id,
+            welcome_bot_join,
+            welcome_bot_left,
+            welcome_bot_time,
+            welcome_form_delay,
+            welcome_form_id,
+            welcome_message,
+            welcome_message_text,
+            worktime_dayoff,
+            worktime_dayoff_bot_id,
+            worktime_dayoff_form_id,
+            worktime_dayoff_rule,
+            worktime_dayoff_text,
+            worktime_enable,
+            worktime_from,
+            worktime_holidays,
+            worktime_timezone,
+            worktime_to,
+            xml_id,
+            additional,
         })
     }
 }
@@ -579,10 +686,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemConfigQueueI
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let entity_type = o.opt("ENTITY_TYPE")?;
+        let additional = o.rest(&["ENTITY_ID", "ENTITY_TYPE"])?;
         Ok(Self {
-            entity_id: o.opt("ENTITY_ID")?,
-            entity_type: o.opt("ENTITY_TYPE")?,
-            additional: o.rest(&["ENTITY_ID", "ENTITY_TYPE"])?,
+            entity_id,
+            entity_type,
+            additional,
         })
     }
 }
@@ -631,15 +741,20 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItemQueueUsersFi
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let user_avatar = o.opt("USER_AVATAR")?;
+        let user_avatar_id = o.opt("USER_AVATAR_ID")?;
+        let user_name = o.opt("USER_NAME")?;
+        let user_work_position = o.opt("USER_WORK_POSITION")?;
+        let additional = o
+            .rest(
+                &["USER_AVATAR", "USER_AVATAR_ID", "USER_NAME", "USER_WORK_POSITION"],
+            )?;
         Ok(Self {
-            user_avatar: o.opt("USER_AVATAR")?,
-            user_avatar_id: o.opt("USER_AVATAR_ID")?,
-            user_name: o.opt("USER_NAME")?,
-            user_work_position: o.opt("USER_WORK_POSITION")?,
-            additional: o
-                .rest(
-                    &["USER_AVATAR", "USER_AVATAR_ID", "USER_NAME", "USER_WORK_POSITION"],
-                )?,
+            user_avatar,
+            user_avatar_id,
+            user_name,
+            user_work_position,
+            additional,
         })
     }
 }
@@ -917,198 +1032,292 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let agreement_id = o.opt("AGREEMENT_ID")?;
+        let agreement_message = o.opt("AGREEMENT_MESSAGE")?;
+        let auto_close_bot_id = o.opt("AUTO_CLOSE_BOT_ID")?;
+        let auto_close_form_id = o.opt("AUTO_CLOSE_FORM_ID")?;
+        let auto_close_rule = o.opt("AUTO_CLOSE_RULE")?;
+        let auto_close_text = o.opt("AUTO_CLOSE_TEXT")?;
+        let auto_close_time = o.opt("AUTO_CLOSE_TIME")?;
+        let auto_expire_time = o.opt("AUTO_EXPIRE_TIME")?;
+        let category_enable = o.opt("CATEGORY_ENABLE")?;
+        let category_id = o.opt("CATEGORY_ID")?;
+        let check_available = o.opt("CHECK_AVAILABLE")?;
+        let close_bot_id = o.opt("CLOSE_BOT_ID")?;
+        let close_form_id = o.opt("CLOSE_FORM_ID")?;
+        let close_rule = o.opt("CLOSE_RULE")?;
+        let close_text = o.opt("CLOSE_TEXT")?;
+        let config_queue = o.opt("CONFIG_QUEUE")?;
+        let confirm_close = o.opt("CONFIRM_CLOSE")?;
+        let crm = o.opt("CRM")?;
+        let crm_chat_tracker = o.opt("CRM_CHAT_TRACKER")?;
+        let crm_create = o.opt("CRM_CREATE")?;
+        let crm_create_second = o.opt("CRM_CREATE_SECOND")?;
+        let crm_create_third = o.opt("CRM_CREATE_THIRD")?;
+        let crm_forward = o.opt("CRM_FORWARD")?;
+        let crm_source = o.opt("CRM_SOURCE")?;
+        let crm_transfer_change = o.opt("CRM_TRANSFER_CHANGE")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_modify = o.opt("DATE_MODIFY")?;
+        let default_operator_data = o.opt("DEFAULT_OPERATOR_DATA")?;
+        let full_close_time = o.opt("FULL_CLOSE_TIME")?;
+        let id = o.opt("ID")?;
+        let ignore_welcome_form_responsible = o.opt("IGNORE_WELCOME_FORM_RESPONSIBLE")?;
+        let kpi_check_operator_activity = o.opt("KPI_CHECK_OPERATOR_ACTIVITY")?;
+        let kpi_first_answer_alert = o.opt("KPI_FIRST_ANSWER_ALERT")?;
+        let kpi_first_answer_list = o.opt("KPI_FIRST_ANSWER_LIST")?;
+        let kpi_first_answer_text = o.opt("KPI_FIRST_ANSWER_TEXT")?;
+        let kpi_first_answer_time = o.opt("KPI_FIRST_ANSWER_TIME")?;
+        let kpi_further_answer_alert = o.opt("KPI_FURTHER_ANSWER_ALERT")?;
+        let kpi_further_answer_list = o.opt("KPI_FURTHER_ANSWER_LIST")?;
+        let kpi_further_answer_text = o.opt("KPI_FURTHER_ANSWER_TEXT")?;
+        let kpi_further_answer_time = o.opt("KPI_FURTHER_ANSWER_TIME")?;
+        let language_id = o.opt("LANGUAGE_ID")?;
+        let line_name = o.opt("LINE_NAME")?;
+        let max_chat = o.opt("MAX_CHAT")?;
+        let modify_user_id = o.opt("MODIFY_USER_ID")?;
+        let no_answer_bot_id = o.opt("NO_ANSWER_BOT_ID")?;
+        let no_answer_form_id = o.opt("NO_ANSWER_FORM_ID")?;
+        let no_answer_rule = o.opt("NO_ANSWER_RULE")?;
+        let no_answer_text = o.opt("NO_ANSWER_TEXT")?;
+        let no_answer_time = o.opt("NO_ANSWER_TIME")?;
+        let operator_data = o.opt("OPERATOR_DATA")?;
+        let queue = o.opt("QUEUE")?;
+        let queue_time = o.opt("QUEUE_TIME")?;
+        let queue_type = o.opt("QUEUE_TYPE")?;
+        let queue_users_fields = o.opt("QUEUE_USERS_FIELDS")?;
+        let quick_answers_iblock_id = o.opt("QUICK_ANSWERS_IBLOCK_ID")?;
+        let send_notification_empty_queue = o.opt("SEND_NOTIFICATION_EMPTY_QUEUE")?;
+        let send_welcome_each_session = o.opt("SEND_WELCOME_EACH_SESSION")?;
+        let session_priority = o.opt("SESSION_PRIORITY")?;
+        let temporary = o.opt("TEMPORARY")?;
+        let type_max_chat = o.opt("TYPE_MAX_CHAT")?;
+        let use_welcome_form = o.opt("USE_WELCOME_FORM")?;
+        let vote_before_finish = o.opt("VOTE_BEFORE_FINISH")?;
+        let vote_closing_delay = o.opt("VOTE_CLOSING_DELAY")?;
+        let vote_message = o.opt("VOTE_MESSAGE")?;
+        let vote_message_1_dislike = o.opt("VOTE_MESSAGE_1_DISLIKE")?;
+        let vote_message_1_like = o.opt("VOTE_MESSAGE_1_LIKE")?;
+        let vote_message_1_text = o.opt("VOTE_MESSAGE_1_TEXT")?;
+        let vote_message_2_dislike = o.opt("VOTE_MESSAGE_2_DISLIKE")?;
+        let vote_message_2_like = o.opt("VOTE_MESSAGE_2_LIKE")?;
+        let vote_message_2_text = o.opt("VOTE_MESSAGE_2_TEXT")?;
+        let vote_time_limit = o.opt("VOTE_TIME_LIMIT")?;
+        let watch_typing = o.opt("WATCH_TYPING")?;
+        let welcome_bot_enable = o.opt("WELCOME_BOT_ENABLE")?;
+        let welcome_bot_id = o.opt("WELCOME_BOT_ID")?;
+        let welcome_bot_join = o.opt("WELCOME_BOT_JOIN")?;
+        let welcome_bot_left = o.opt("WELCOME_BOT_LEFT")?;
+        let welcome_bot_time = o.opt("WELCOME_BOT_TIME")?;
+        let welcome_form_delay = o.opt("WELCOME_FORM_DELAY")?;
+        let welcome_form_id = o.opt("WELCOME_FORM_ID")?;
+        let welcome_message = o.opt("WELCOME_MESSAGE")?;
+        let welcome_message_text = o.opt("WELCOME_MESSAGE_TEXT")?;
+        let worktime_dayoff = o.opt("WORKTIME_DAYOFF")?;
+        let worktime_dayoff_bot_id = o.opt("WORKTIME_DAYOFF_BOT_ID")?;
+        let worktime_dayoff_form_id = o.opt("WORKTIME_DAYOFF_FORM_ID")?;
+        let worktime_dayoff_rule = o.opt("WORKTIME_DAYOFF_RULE")?;
+        let worktime_dayoff_text = o.opt("WORKTIME_DAYOFF_TEXT")?;
+        let worktime_enable = o.opt("WORKTIME_ENABLE")?;
+        let worktime_from = o.opt("WORKTIME_FROM")?;
+        let worktime_holidays = o.opt("WORKTIME_HOLIDAYS")?;
+        let worktime_timezone = o.opt("WORKTIME_TIMEZONE")?;
+        let worktime_to = o.opt("WORKTIME_TO")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "AGREEMENT_ID",
+                    "AGREEMENT_MESSAGE",
+                    "AUTO_CLOSE_BOT_ID",
+                    "AUTO_CLOSE_FORM_ID",
+                    "AUTO_CLOSE_RULE",
+                    "AUTO_CLOSE_TEXT",
+                    "AUTO_CLOSE_TIME",
+                    "AUTO_EXPIRE_TIME",
+                    "CATEGORY_ENABLE",
+                    "CATEGORY_ID",
+                    "CHECK_AVAILABLE",
+                    "CLOSE_BOT_ID",
+                    "CLOSE_FORM_ID",
+                    "CLOSE_RULE",
+                    "CLOSE_TEXT",
+                    "CONFIG_QUEUE",
+                    "CONFIRM_CLOSE",
+                    "CRM",
+                    "CRM_CHAT_TRACKER",
+                    "CRM_CREATE",
+                    "CRM_CREATE_SECOND",
+                    "CRM_CREATE_THIRD",
+                    "CRM_FORWARD",
+                    "CRM_SOURCE",
+                    "CRM_TRANSFER_CHANGE",
+                    "DATE_CREATE",
+                    "DATE_MODIFY",
+                    "DEFAULT_OPERATOR_DATA",
+                    "FULL_CLOSE_TIME",
+                    "ID",
+                    "IGNORE_WELCOME_FORM_RESPONSIBLE",
+                    "KPI_CHECK_OPERATOR_ACTIVITY",
+                    "KPI_FIRST_ANSWER_ALERT",
+                    "KPI_FIRST_ANSWER_LIST",
+                    "KPI_FIRST_ANSWER_TEXT",
+                    "KPI_FIRST_ANSWER_TIME",
+                    "KPI_FURTHER_ANSWER_ALERT",
+                    "KPI_FURTHER_ANSWER_LIST",
+                    "KPI_FURTHER_ANSWER_TEXT",
+                    "KPI_FURTHER_ANSWER_TIME",
+                    "LANGUAGE_ID",
+                    "LINE_NAME",
+                    "MAX_CHAT",
+                    "MODIFY_USER_ID",
+                    "NO_ANSWER_BOT_ID",
+                    "NO_ANSWER_FORM_ID",
+                    "NO_ANSWER_RULE",
+                    "NO_ANSWER_TEXT",
+                    "NO_ANSWER_TIME",
+                    "OPERATOR_DATA",
+                    "QUEUE",
+                    "QUEUE_TIME",
+                    "QUEUE_TYPE",
+                    "QUEUE_USERS_FIELDS",
+                    "QUICK_ANSWERS_IBLOCK_ID",
+                    "SEND_NOTIFICATION_EMPTY_QUEUE",
+                    "SEND_WELCOME_EACH_SESSION",
+                    "SESSION_PRIORITY",
+                    "TEMPORARY",
+                    "TYPE_MAX_CHAT",
+                    "USE_WELCOME_FORM",
+                    "VOTE_BEFORE_FINISH",
+                    "VOTE_CLOSING_DELAY",
+                    "VOTE_MESSAGE",
+                    "VOTE_MESSAGE_1_DISLIKE",
+                    "VOTE_MESSAGE_1_LIKE",
+                    "VOTE_MESSAGE_1_TEXT",
+                    "VOTE_MESSAGE_2_DISLIKE",
+                    "VOTE_MESSAGE_2_LIKE",
+                    "VOTE_MESSAGE_2_TEXT",
+                    "VOTE_TIME_LIMIT",
+                    "WATCH_TYPING",
+                    "WELCOME_BOT_ENABLE",
+                    "WELCOME_BOT_ID",
+                    "WELCOME_BOT_JOIN",
+                    "WELCOME_BOT_LEFT",
+                    "WELCOME_BOT_TIME",
+                    "WELCOME_FORM_DELAY",
+                    "WELCOME_FORM_ID",
+                    "WELCOME_MESSAGE",
+                    "WELCOME_MESSAGE_TEXT",
+                    "WORKTIME_DAYOFF",
+                    "WORKTIME_DAYOFF_BOT_ID",
+                    "WORKTIME_DAYOFF_FORM_ID",
+                    "WORKTIME_DAYOFF_RULE",
+                    "WORKTIME_DAYOFF_TEXT",
+                    "WORKTIME_ENABLE",
+                    "WORKTIME_FROM",
+                    "WORKTIME_HOLIDAYS",
+                    "WORKTIME_TIMEZONE",
+                    "WORKTIME_TO",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            agreement_id: o.opt("AGREEMENT_ID")?,
-            agreement_message: o.opt("AGREEMENT_MESSAGE")?,
-            auto_close_bot_id: o.opt("AUTO_CLOSE_BOT_ID")?,
-            auto_close_form_id: o.opt("AUTO_CLOSE_FORM_ID")?,
-            auto_close_rule: o.opt("AUTO_CLOSE_RULE")?,
-            auto_close_text: o.opt("AUTO_CLOSE_TEXT")?,
-            auto_close_time: o.opt("AUTO_CLOSE_TIME")?,
-            auto_expire_time: o.opt("AUTO_EXPIRE_TIME")?,
-            category_enable: o.opt("CATEGORY_ENABLE")?,
-            category_id: o.opt("CATEGORY_ID")?,
-            check_available: o.opt("CHECK_AVAILABLE")?,
-            close_bot_id: o.opt("CLOSE_BOT_ID")?,
-            close_form_id: o.opt("CLOSE_FORM_ID")?,
-            close_rule: o.opt("CLOSE_RULE")?,
-            close_text: o.opt("CLOSE_TEXT")?,
-            config_queue: o.opt("CONFIG_QUEUE")?,
-            confirm_close: o.opt("CONFIRM_CLOSE")?,
-            crm: o.opt("CRM")?,
-            crm_chat_tracker: o.opt("CRM_CHAT_TRACKER")?,
-            crm_create: o.opt("CRM_CREATE")?,
-            crm_create_second: o.opt("CRM_CREATE_SECOND")?,
-            crm_create_third: o.opt("CRM_CREATE_THIRD")?,
-            crm_forward: o.opt("CRM_FORWARD")?,
-            crm_source: o.opt("CRM_SOURCE")?,
-            crm_transfer_change: o.opt("CRM_TRANSFER_CHANGE")?,
-            date_create: o.opt("DATE_CREATE")?,
-            date_modify: o.opt("DATE_MODIFY")?,
-            default_operator_data: o.opt("DEFAULT_OPERATOR_DATA")?,
-            full_close_time: o.opt("FULL_CLOSE_TIME")?,
-            id: o.opt("ID")?,
-            ignore_welcome_form_responsible: o.opt("IGNORE_WELCOME_FORM_RESPONSIBLE")?,
-            kpi_check_operator_activity: o.opt("KPI_CHECK_OPERATOR_ACTIVITY")?,
-            kpi_first_answer_alert: o.opt("KPI_FIRST_ANSWER_ALERT")?,
-            kpi_first_answer_list: o.opt("KPI_FIRST_ANSWER_LIST")?,
-            kpi_first_answer_text: o.opt("KPI_FIRST_ANSWER_TEXT")?,
-            kpi_first_answer_time: o.opt("KPI_FIRST_ANSWER_TIME")?,
-            kpi_further_answer_alert: o.opt("KPI_FURTHER_ANSWER_ALERT")?,
-            kpi_further_answer_list: o.opt("KPI_FURTHER_ANSWER_LIST")?,
-            kpi_further_answer_text: o.opt("KPI_FURTHER_ANSWER_TEXT")?,
-            kpi_further_answer_time: o.opt("KPI_FURTHER_ANSWER_TIME")?,
-            language_id: o.opt("LANGUAGE_ID")?,
-            line_name: o.opt("LINE_NAME")?,
-            max_chat: o.opt("MAX_CHAT")?,
-            modify_user_id: o.opt("MODIFY_USER_ID")?,
-            no_answer_bot_id: o.opt("NO_ANSWER_BOT_ID")?,
-            no_answer_form_id: o.opt("NO_ANSWER_FORM_ID")?,
-            no_answer_rule: o.opt("NO_ANSWER_RULE")?,
-            no_answer_text: o.opt("NO_ANSWER_TEXT")?,
-            no_answer_time: o.opt("NO_ANSWER_TIME")?,
-            operator_data: o.opt("OPERATOR_DATA")?,
-            queue: o.opt("QUEUE")?,
-            queue_time: o.opt("QUEUE_TIME")?,
-            queue_type: o.opt("QUEUE_TYPE")?,
-            queue_users_fields: o.opt("QUEUE_USERS_FIELDS")?,
-            quick_answers_iblock_id: o.opt("QUICK_ANSWERS_IBLOCK_ID")?,
-            send_notification_empty_queue: o.opt("SEND_NOTIFICATION_EMPTY_QUEUE")?,
-            send_welcome_each_session: o.opt("SEND_WELCOME_EACH_SESSION")?,
-            session_priority: o.opt("SESSION_PRIORITY")?,
-            temporary: o.opt("TEMPORARY")?,
-            type_max_chat: o.opt("TYPE_MAX_CHAT")?,
-            use_welcome_form: o.opt("USE_WELCOME_FORM")?,
-            vote_before_finish: o.opt("VOTE_BEFORE_FINISH")?,
-            vote_closing_delay: o.opt("VOTE_CLOSING_DELAY")?,
-            vote_message: o.opt("VOTE_MESSAGE")?,
-            vote_message_1_dislike: o.opt("VOTE_MESSAGE_1_DISLIKE")?,
-            vote_message_1_like: o.opt("VOTE_MESSAGE_1_LIKE")?,
-            vote_message_1_text: o.opt("VOTE_MESSAGE_1_TEXT")?,
-            vote_message_2_dislike: o.opt("VOTE_MESSAGE_2_DISLIKE")?,
-            vote_message_2_like: o.opt("VOTE_MESSAGE_2_LIKE")?,
-            vote_message_2_text: o.opt("VOTE_MESSAGE_2_TEXT")?,
-            vote_time_limit: o.opt("VOTE_TIME_LIMIT")?,
-            watch_typing: o.opt("WATCH_TYPING")?,
-            welcome_bot_enable: o.opt("WELCOME_BOT_ENABLE")?,
-            welcome_bot_id: o.opt("WELCOME_BOT_ID")?,
-            welcome_bot_join: o.opt("WELCOME_BOT_JOIN")?,
-            welcome_bot_left: o.opt("WELCOME_BOT_LEFT")?,
-            welcome_bot_time: o.opt("WELCOME_BOT_TIME")?,
-            welcome_form_delay: o.opt("WELCOME_FORM_DELAY")?,
-            welcome_form_id: o.opt("WELCOME_FORM_ID")?,
-            welcome_message: o.opt("WELCOME_MESSAGE")?,
-            welcome_message_text: o.opt("WELCOME_MESSAGE_TEXT")?,
-            worktime_dayoff: o.opt("WORKTIME_DAYOFF")?,
-            worktime_dayoff_bot_id: o.opt("WORKTIME_DAYOFF_BOT_ID")?,
-            worktime_dayoff_form_id: o.opt("WORKTIME_DAYOFF_FORM_ID")?,
-            worktime_dayoff_rule: o.opt("WORKTIME_DAYOFF_RULE")?,
-            worktime_dayoff_text: o.opt("WORKTIME_DAYOFF_TEXT")?,
-            worktime_enable: o.opt("WORKTIME_ENABLE")?,
-            worktime_from: o.opt("WORKTIME_FROM")?,
-            worktime_holidays: o.opt("WORKTIME_HOLIDAYS")?,
-            worktime_timezone: o.opt("WORKTIME_TIMEZONE")?,
-            worktime_to: o.opt("WORKTIME_TO")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "AGREEMENT_ID",
-                        "AGREEMENT_MESSAGE",
-                        "AUTO_CLOSE_BOT_ID",
-                        "AUTO_CLOSE_FORM_ID",
-                        "AUTO_CLOSE_RULE",
-                        "AUTO_CLOSE_TEXT",
-                        "AUTO_CLOSE_TIME",
-                        "AUTO_EXPIRE_TIME",
-                        "CATEGORY_ENABLE",
-                        "CATEGORY_ID",
-                        "CHECK_AVAILABLE",
-                        "CLOSE_BOT_ID",
-                        "CLOSE_FORM_ID",
-                        "CLOSE_RULE",
-                        "CLOSE_TEXT",
-                        "CONFIG_QUEUE",
-                        "CONFIRM_CLOSE",
-                        "CRM",
-                        "CRM_CHAT_TRACKER",
-                        "CRM_CREATE",
-                        "CRM_CREATE_SECOND",
-                        "CRM_CREATE_THIRD",
-                        "CRM_FORWARD",
-                        "CRM_SOURCE",
-                        "CRM_TRANSFER_CHANGE",
-                        "DATE_CREATE",
-                        "DATE_MODIFY",
-                        "DEFAULT_OPERATOR_DATA",
-                        "FULL_CLOSE_TIME",
-                        "ID",
-                        "IGNORE_WELCOME_FORM_RESPONSIBLE",
-                        "KPI_CHECK_OPERATOR_ACTIVITY",
-                        "KPI_FIRST_ANSWER_ALERT",
-                        "KPI_FIRST_ANSWER_LIST",
-                        "KPI_FIRST_ANSWER_TEXT",
-                        "KPI_FIRST_ANSWER_TIME",
-                        "KPI_FURTHER_ANSWER_ALERT",
-                        "KPI_FURTHER_ANSWER_LIST",
-                        "KPI_FURTHER_ANSWER_TEXT",
-                        "KPI_FURTHER_ANSWER_TIME",
-                        "LANGUAGE_ID",
-                        "LINE_NAME",
-                        "MAX_CHAT",
-                        "MODIFY_USER_ID",
-                        "NO_ANSWER_BOT_ID",
-                        "NO_ANSWER_FORM_ID",
-                        "NO_ANSWER_RULE",
-                        "NO_ANSWER_TEXT",
-                        "NO_ANSWER_TIME",
-                        "OPERATOR_DATA",
-                        "QUEUE",
-                        "QUEUE_TIME",
-                        "QUEUE_TYPE",
-                        "QUEUE_USERS_FIELDS",
-                        "QUICK_ANSWERS_IBLOCK_ID",
-                        "SEND_NOTIFICATION_EMPTY_QUEUE",
-                        "SEND_WELCOME_EACH_SESSION",
-                        "SESSION_PRIORITY",
-                        "TEMPORARY",
-                        "TYPE_MAX_CHAT",
-                        "USE_WELCOME_FORM",
-                        "VOTE_BEFORE_FINISH",
-                        "VOTE_CLOSING_DELAY",
-                        "VOTE_MESSAGE",
-                        "VOTE_MESSAGE_1_DISLIKE",
-                        "VOTE_MESSAGE_1_LIKE",
-                        "VOTE_MESSAGE_1_TEXT",
-                        "VOTE_MESSAGE_2_DISLIKE",
-                        "VOTE_MESSAGE_2_LIKE",
-                        "VOTE_MESSAGE_2_TEXT",
-                        "VOTE_TIME_LIMIT",
-                        "WATCH_TYPING",
-                        "WELCOME_BOT_ENABLE",
-                        "WELCOME_BOT_ID",
-                        "WELCOME_BOT_JOIN",
-                        "WELCOME_BOT_LEFT",
-                        "WELCOME_BOT_TIME",
-                        "WELCOME_FORM_DELAY",
-                        "WELCOME_FORM_ID",
-                        "WELCOME_MESSAGE",
-                        "WELCOME_MESSAGE_TEXT",
-                        "WORKTIME_DAYOFF",
-                        "WORKTIME_DAYOFF_BOT_ID",
-                        "WORKTIME_DAYOFF_FORM_ID",
-                        "WORKTIME_DAYOFF_RULE",
-                        "WORKTIME_DAYOFF_TEXT",
-                        "WORKTIME_ENABLE",
-                        "WORKTIME_FROM",
-                        "WORKTIME_HOLIDAYS",
-                        "WORKTIME_TIMEZONE",
-                        "WORKTIME_TO",
-                        "XML_ID",
-                    ],
-                )?,
+            active,
+            agreement_id,
+            agreement_message,
+            auto_close_bot_id,
+            auto_close_form_id,
+            auto_close_rule,
+            auto_close_text,
+            auto_close_time,
+            auto_expire_time,
+            category_enable,
+            category_id,
+            check_available,
+            close_bot_id,
+            close_form_id,
+            close_rule,
+            close_text,
+            config_queue,
+            confirm_close,
+            crm,
+            crm_chat_tracker,
+            crm_create,
+            crm_create_second,
+            crm_create_third,
+            crm_forward,
+            crm_source,
+            crm_transfer_change,
+            date_create,
+            date_modify,
+            default_operator_data,
+            full_close_time,
+            id,
+            ignore_welcome_form_responsible,
+            kpi_check_operator_activity,
+            kpi_first_answer_alert,
+            kpi_first_answer_list,
+            kpi_first_answer_text,
+            kpi_first_answer_time,
+            kpi_further_answer_alert,
+            kpi_further_answer_list,
+            kpi_further_answer_text,
+            kpi_further_answer_time,
+            language_id,
+            line_name,
+            max_chat,
+            modify_user_id,
+            no_answer_bot_id,
+            no_answer_form_id,
+            no_answer_rule,
+            no_answer_text,
+            no_answer_time,
+            operator_data,
+            queue,
+            queue_time,
+            queue_type,
+            queue_users_fields,
+            quick_answers_iblock_id,
+            send_notification_empty_queue,
+            send_welcome_each_session,
+            session_priority,
+            temporary,
+            type_max_chat,
+            use_welcome_form,
+            vote_before_finish,
+            vote_closing_delay,
+            vote_message,
+            vote_message_1_dislike,
+            vote_message_1_like,
+            vote_message_1_text,
+            vote_message_2_dislike,
+            vote_message_2_like,
+            vote_message_2_text,
+            vote_time_limit,
+            watch_typing,
+            welcome_bot_enable,
+            welcome_bot_id,
+            welcome_bot_join,
+            welcome_bot_left,
+            welcome_bot_time,
+            welcome_form_delay,
+            welcome_form_id,
+            welcome_message,
+            welcome_message_text,
+            worktime_dayoff,
+            worktime_dayoff_bot_id,
+            worktime_dayoff_form_id,
+            worktime_dayoff_rule,
+            worktime_dayoff_text,
+            worktime_enable,
+            worktime_from,
+            worktime_holidays,
+            worktime_timezone,
+            worktime_to,
+            xml_id,
+            additional,
         })
     }
 }
@@ -1139,10 +1348,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemConfigQueueItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let entity_type = o.opt("ENTITY_TYPE")?;
+        let additional = o.rest(&["ENTITY_ID", "ENTITY_TYPE"])?;
         Ok(Self {
-            entity_id: o.opt("ENTITY_ID")?,
-            entity_type: o.opt("ENTITY_TYPE")?,
-            additional: o.rest(&["ENTITY_ID", "ENTITY_TYPE"])?,
+            entity_id,
+            entity_type,
+            additional,
         })
     }
 }
@@ -1189,15 +1401,20 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemQueueUsersFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let user_avatar = o.opt("USER_AVATAR")?;
+        let user_avatar_id = o.opt("USER_AVATAR_ID")?;
+        let user_name = o.opt("USER_NAME")?;
+        let user_work_position = o.opt("USER_WORK_POSITION")?;
+        let additional = o
+            .rest(
+                &["USER_AVATAR", "USER_AVATAR_ID", "USER_NAME", "USER_WORK_POSITION"],
+            )?;
         Ok(Self {
-            user_avatar: o.opt("USER_AVATAR")?,
-            user_avatar_id: o.opt("USER_AVATAR_ID")?,
-            user_name: o.opt("USER_NAME")?,
-            user_work_position: o.opt("USER_WORK_POSITION")?,
-            additional: o
-                .rest(
-                    &["USER_AVATAR", "USER_AVATAR_ID", "USER_NAME", "USER_WORK_POSITION"],
-                )?,
+            user_avatar,
+            user_avatar_id,
+            user_name,
+            user_work_position,
+            additional,
         })
     }
 }

@@ -31,7 +31,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -54,10 +55,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let public_path = o.opt("PUBLIC_PATH")?;
+        let server_address = o.opt("SERVER_ADDRESS")?;
+        let additional = o.rest(&["PUBLIC_PATH", "SERVER_ADDRESS"])?;
         Ok(Self {
-            public_path: o.opt("PUBLIC_PATH")?,
-            server_address: o.opt("SERVER_ADDRESS")?,
-            additional: o.rest(&["PUBLIC_PATH", "SERVER_ADDRESS"])?,
+            public_path,
+            server_address,
+            additional,
         })
     }
 }

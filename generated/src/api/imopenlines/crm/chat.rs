@@ -41,11 +41,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active_only = o.opt("ACTIVE_ONLY")?;
+        let crm_entity = o.req("CRM_ENTITY")?;
+        let crm_entity_type = o.req("CRM_ENTITY_TYPE")?;
+        let additional = o.rest(&["ACTIVE_ONLY", "CRM_ENTITY", "CRM_ENTITY_TYPE"])?;
         Ok(Self {
-            active_only: o.opt("ACTIVE_ONLY")?,
-            crm_entity: o.req("CRM_ENTITY")?,
-            crm_entity_type: o.req("CRM_ENTITY_TYPE")?,
-            additional: o.rest(&["ACTIVE_ONLY", "CRM_ENTITY", "CRM_ENTITY_TYPE"])?,
+            active_only,
+            crm_entity,
+            crm_entity_type,
+            additional,
         })
     }
 }
@@ -77,11 +81,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.opt("CHAT_ID")?;
+        let connector_id = o.opt("CONNECTOR_ID")?;
+        let connector_title = o.opt("CONNECTOR_TITLE")?;
+        let additional = o.rest(&["CHAT_ID", "CONNECTOR_ID", "CONNECTOR_TITLE"])?;
         Ok(Self {
-            chat_id: o.opt("CHAT_ID")?,
-            connector_id: o.opt("CONNECTOR_ID")?,
-            connector_title: o.opt("CONNECTOR_TITLE")?,
-            additional: o.rest(&["CHAT_ID", "CONNECTOR_ID", "CONNECTOR_TITLE"])?,
+            chat_id,
+            connector_id,
+            connector_title,
+            additional,
         })
     }
 }
@@ -127,10 +135,13 @@ impl ::bitrix24_runtime::loose::Loose for GetLastIdRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let crm_entity = o.req("CRM_ENTITY")?;
+        let crm_entity_type = o.req("CRM_ENTITY_TYPE")?;
+        let additional = o.rest(&["CRM_ENTITY", "CRM_ENTITY_TYPE"])?;
         Ok(Self {
-            crm_entity: o.req("CRM_ENTITY")?,
-            crm_entity_type: o.req("CRM_ENTITY_TYPE")?,
-            additional: o.rest(&["CRM_ENTITY", "CRM_ENTITY_TYPE"])?,
+            crm_entity,
+            crm_entity_type,
+            additional,
         })
     }
 }

@@ -33,10 +33,9 @@ impl ::bitrix24_runtime::loose::Loose for CreateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            chat_id: o.req("CHAT_ID")?,
-            additional: o.rest(&["CHAT_ID"])?,
-        })
+        let chat_id = o.req("CHAT_ID")?;
+        let additional = o.rest(&["CHAT_ID"])?;
+        Ok(Self { chat_id, additional })
     }
 }
 

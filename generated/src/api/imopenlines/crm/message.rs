@@ -34,12 +34,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let crm_entity_type = o.req("CRM_ENTITY_TYPE")?;
+        let crm_entity = o.req("CRM_ENTITY")?;
+        let user_id = o.req("USER_ID")?;
+        let chat_id = o.req("CHAT_ID")?;
+        let message = o.req("MESSAGE")?;
         Ok(Self {
-            crm_entity_type: o.req("CRM_ENTITY_TYPE")?,
-            crm_entity: o.req("CRM_ENTITY")?,
-            user_id: o.req("USER_ID")?,
-            chat_id: o.req("CHAT_ID")?,
-            message: o.req("MESSAGE")?,
+            crm_entity_type,
+            crm_entity,
+            user_id,
+            chat_id,
+            message,
         })
     }
 }

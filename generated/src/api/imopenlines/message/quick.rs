@@ -35,10 +35,13 @@ impl ::bitrix24_runtime::loose::Loose for SaveRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.req("CHAT_ID")?;
+        let message_id = o.req("MESSAGE_ID")?;
+        let additional = o.rest(&["CHAT_ID", "MESSAGE_ID"])?;
         Ok(Self {
-            chat_id: o.req("CHAT_ID")?,
-            message_id: o.req("MESSAGE_ID")?,
-            additional: o.rest(&["CHAT_ID", "MESSAGE_ID"])?,
+            chat_id,
+            message_id,
+            additional,
         })
     }
 }

@@ -43,17 +43,22 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attach = o.opt("ATTACH")?;
+        let code = o.req("CODE")?;
+        let keyboard = o.opt("KEYBOARD")?;
+        let message = o.req("MESSAGE")?;
+        let url_preview = o.opt("URL_PREVIEW")?;
+        let user_id = o.req("USER_ID")?;
+        let additional = o
+            .rest(&["ATTACH", "CODE", "KEYBOARD", "MESSAGE", "URL_PREVIEW", "USER_ID"])?;
         Ok(Self {
-            attach: o.opt("ATTACH")?,
-            code: o.req("CODE")?,
-            keyboard: o.opt("KEYBOARD")?,
-            message: o.req("MESSAGE")?,
-            url_preview: o.opt("URL_PREVIEW")?,
-            user_id: o.req("USER_ID")?,
-            additional: o
-                .rest(
-                    &["ATTACH", "CODE", "KEYBOARD", "MESSAGE", "URL_PREVIEW", "USER_ID"],
-                )?,
+            attach,
+            code,
+            keyboard,
+            message,
+            url_preview,
+            user_id,
+            additional,
         })
     }
 }

@@ -37,11 +37,15 @@ impl ::bitrix24_runtime::loose::Loose for VoteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let comment = o.opt("COMMENT")?;
+        let rating = o.opt("RATING")?;
+        let session_id = o.req("SESSION_ID")?;
+        let additional = o.rest(&["COMMENT", "RATING", "SESSION_ID"])?;
         Ok(Self {
-            comment: o.opt("COMMENT")?,
-            rating: o.opt("RATING")?,
-            session_id: o.req("SESSION_ID")?,
-            additional: o.rest(&["COMMENT", "RATING", "SESSION_ID"])?,
+            comment,
+            rating,
+            session_id,
+            additional,
         })
     }
 }

@@ -35,10 +35,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.opt("CHAT_ID")?;
+        let session_id = o.opt("SESSION_ID")?;
+        let additional = o.rest(&["CHAT_ID", "SESSION_ID"])?;
         Ok(Self {
-            chat_id: o.opt("CHAT_ID")?,
-            session_id: o.opt("SESSION_ID")?,
-            additional: o.rest(&["CHAT_ID", "SESSION_ID"])?,
+            chat_id,
+            session_id,
+            additional,
         })
     }
 }
@@ -104,46 +107,64 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let can_join = o.opt("canJoin")?;
+        let can_vote_head = o.opt("canVoteHead")?;
+        let chat = o.opt("chat")?;
+        let chat_id = o.opt("chatId")?;
+        let files = o.opt("files")?;
+        let message = o.opt("message")?;
+        let openlines = o.opt("openlines")?;
+        let session_comment_head = o.opt("sessionCommentHead")?;
+        let session_id = o.opt("sessionId")?;
+        let session_vote_head = o.opt("sessionVoteHead")?;
+        let user_block_chat = o.opt("userBlockChat")?;
+        let user_id = o.opt("userId")?;
+        let user_in_chat = o.opt("userInChat")?;
+        let user_in_group = o.opt("userInGroup")?;
+        let users = o.opt("users")?;
+        let users_message = o.opt("usersMessage")?;
+        let wo_user_in_group = o.opt("woUserInGroup")?;
+        let additional = o
+            .rest(
+                &[
+                    "canJoin",
+                    "canVoteHead",
+                    "chat",
+                    "chatId",
+                    "files",
+                    "message",
+                    "openlines",
+                    "sessionCommentHead",
+                    "sessionId",
+                    "sessionVoteHead",
+                    "userBlockChat",
+                    "userId",
+                    "userInChat",
+                    "userInGroup",
+                    "users",
+                    "usersMessage",
+                    "woUserInGroup",
+                ],
+            )?;
         Ok(Self {
-            can_join: o.opt("canJoin")?,
-            can_vote_head: o.opt("canVoteHead")?,
-            chat: o.opt("chat")?,
-            chat_id: o.opt("chatId")?,
-            files: o.opt("files")?,
-            message: o.opt("message")?,
-            openlines: o.opt("openlines")?,
-            session_comment_head: o.opt("sessionCommentHead")?,
-            session_id: o.opt("sessionId")?,
-            session_vote_head: o.opt("sessionVoteHead")?,
-            user_block_chat: o.opt("userBlockChat")?,
-            user_id: o.opt("userId")?,
-            user_in_chat: o.opt("userInChat")?,
-            user_in_group: o.opt("userInGroup")?,
-            users: o.opt("users")?,
-            users_message: o.opt("usersMessage")?,
-            wo_user_in_group: o.opt("woUserInGroup")?,
-            additional: o
-                .rest(
-                    &[
-                        "canJoin",
-                        "canVoteHead",
-                        "chat",
-                        "chatId",
-                        "files",
-                        "message",
-                        "openlines",
-                        "sessionCommentHead",
-                        "sessionId",
-                        "sessionVoteHead",
-                        "userBlockChat",
-                        "userId",
-                        "userInChat",
-                        "userInGroup",
-                        "users",
-                        "usersMessage",
-                        "woUserInGroup",
-                    ],
-                )?,
+            can_join,
+            can_vote_head,
+            chat,
+            chat_id,
+            files,
+            message,
+            openlines,
+            session_comment_head,
+            session_id,
+            session_vote_head,
+            user_block_chat,
+            user_id,
+            user_in_chat,
+            user_in_group,
+            users,
+            users_message,
+            wo_user_in_group,
+            additional,
         })
     }
 }
@@ -164,10 +185,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseOpenlines {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            canvoteashead: o.opt("canvoteashead")?,
-            additional: o.rest(&["canvoteashead"])?,
-        })
+        let canvoteashead = o.opt("canvoteashead")?;
+        let additional = o.rest(&["canvoteashead"])?;
+        Ok(Self { canvoteashead, additional })
     }
 }
 

@@ -38,10 +38,13 @@ impl ::bitrix24_runtime::loose::Loose for PinRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let activate = o.opt("ACTIVATE")?;
+        let chat_id = o.req("CHAT_ID")?;
+        let additional = o.rest(&["ACTIVATE", "CHAT_ID"])?;
         Ok(Self {
-            activate: o.opt("ACTIVATE")?,
-            chat_id: o.req("CHAT_ID")?,
-            additional: o.rest(&["ACTIVATE", "CHAT_ID"])?,
+            activate,
+            chat_id,
+            additional,
         })
     }
 }
@@ -94,7 +97,8 @@ impl ::bitrix24_runtime::loose::Loose for PinAllRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -142,10 +146,13 @@ impl ::bitrix24_runtime::loose::Loose for SilentRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let activate = o.opt("ACTIVATE")?;
+        let chat_id = o.req("CHAT_ID")?;
+        let additional = o.rest(&["ACTIVATE", "CHAT_ID"])?;
         Ok(Self {
-            activate: o.opt("ACTIVATE")?,
-            chat_id: o.req("CHAT_ID")?,
-            additional: o.rest(&["ACTIVATE", "CHAT_ID"])?,
+            activate,
+            chat_id,
+            additional,
         })
     }
 }
@@ -195,7 +202,8 @@ impl ::bitrix24_runtime::loose::Loose for UnpinAllRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 

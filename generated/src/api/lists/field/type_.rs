@@ -39,13 +39,18 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let field_id = o.opt("FIELD_ID")?;
+        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_id = o.req("IBLOCK_ID")?;
+        let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
+        let additional = o
+            .rest(&["FIELD_ID", "IBLOCK_CODE", "IBLOCK_ID", "IBLOCK_TYPE_ID"])?;
         Ok(Self {
-            field_id: o.opt("FIELD_ID")?,
-            iblock_code: o.req("IBLOCK_CODE")?,
-            iblock_id: o.req("IBLOCK_ID")?,
-            iblock_type_id: o.req("IBLOCK_TYPE_ID")?,
-            additional: o
-                .rest(&["FIELD_ID", "IBLOCK_CODE", "IBLOCK_ID", "IBLOCK_TYPE_ID"])?,
+            field_id,
+            iblock_code,
+            iblock_id,
+            iblock_type_id,
+            additional,
         })
     }
 }

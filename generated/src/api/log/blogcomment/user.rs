@@ -39,12 +39,17 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let first_id = o.opt("FIRST_ID")?;
+        let last_id = o.opt("LAST_ID")?;
+        let limit = o.opt("LIMIT")?;
+        let user_id = o.opt("USER_ID")?;
+        let additional = o.rest(&["FIRST_ID", "LAST_ID", "LIMIT", "USER_ID"])?;
         Ok(Self {
-            first_id: o.opt("FIRST_ID")?,
-            last_id: o.opt("LAST_ID")?,
-            limit: o.opt("LIMIT")?,
-            user_id: o.opt("USER_ID")?,
-            additional: o.rest(&["FIRST_ID", "LAST_ID", "LIMIT", "USER_ID"])?,
+            first_id,
+            last_id,
+            limit,
+            user_id,
+            additional,
         })
     }
 }
@@ -68,10 +73,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let comments = o.opt("comments")?;
+        let files = o.opt("files")?;
+        let additional = o.rest(&["comments", "files"])?;
         Ok(Self {
-            comments: o.opt("comments")?,
-            files: o.opt("files")?,
-            additional: o.rest(&["comments", "files"])?,
+            comments,
+            files,
+            additional,
         })
     }
 }

@@ -33,10 +33,9 @@ impl ::bitrix24_runtime::loose::Loose for ImportantRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            post_id: o.req("POST_ID")?,
-            additional: o.rest(&["POST_ID"])?,
-        })
+        let post_id = o.req("POST_ID")?;
+        let additional = o.rest(&["POST_ID"])?;
+        Ok(Self { post_id, additional })
     }
 }
 

@@ -37,11 +37,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.req("CODE")?;
+        let message_id = o.req("MESSAGE_ID")?;
+        let status = o.req("STATUS")?;
+        let additional = o.rest(&["CODE", "MESSAGE_ID", "STATUS"])?;
         Ok(Self {
-            code: o.req("CODE")?,
-            message_id: o.req("MESSAGE_ID")?,
-            status: o.req("STATUS")?,
-            additional: o.rest(&["CODE", "MESSAGE_ID", "STATUS"])?,
+            code,
+            message_id,
+            status,
+            additional,
         })
     }
 }

@@ -35,11 +35,10 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            name: o.req("name")?,
-            select: o.opt("select")?,
-            additional: o.rest(&["name", "select"])?,
-        })
+        let name = o.req("name")?;
+        let select = o.opt("select")?;
+        let additional = o.rest(&["name", "select"])?;
+        Ok(Self { name, select, additional })
     }
 }
 
@@ -62,10 +61,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            item: o.opt("item")?,
-            additional: o.rest(&["item"])?,
-        })
+        let item = o.opt("item")?;
+        let additional = o.rest(&["item"])?;
+        Ok(Self { item, additional })
     }
 }
 
@@ -90,11 +88,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.opt("name")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["name", "title", "type"])?;
         Ok(Self {
-            name: o.opt("name")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o.rest(&["name", "title", "type"])?,
+            name,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -137,10 +139,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            select: o.opt("select")?,
-            additional: o.rest(&["select"])?,
-        })
+        let select = o.opt("select")?;
+        let additional = o.rest(&["select"])?;
+        Ok(Self { select, additional })
     }
 }
 
@@ -161,10 +162,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            items: o.opt("items")?,
-            additional: o.rest(&["items"])?,
-        })
+        let items = o.opt("items")?;
+        let additional = o.rest(&["items"])?;
+        Ok(Self { items, additional })
     }
 }
 

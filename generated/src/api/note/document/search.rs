@@ -37,10 +37,13 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let pagination = o.opt("pagination")?;
+        let query = o.req("query")?;
+        let additional = o.rest(&["pagination", "query"])?;
         Ok(Self {
-            pagination: o.opt("pagination")?,
-            query: o.req("query")?,
-            additional: o.rest(&["pagination", "query"])?,
+            pagination,
+            query,
+            additional,
         })
     }
 }
@@ -61,10 +64,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestPagination {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            limit: o.opt("limit")?,
-            additional: o.rest(&["limit"])?,
-        })
+        let limit = o.opt("limit")?;
+        let additional = o.rest(&["limit"])?;
+        Ok(Self { limit, additional })
     }
 }
 
@@ -87,10 +89,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let has_more = o.opt("hasMore")?;
+        let items = o.opt("items")?;
+        let additional = o.rest(&["hasMore", "items"])?;
         Ok(Self {
-            has_more: o.opt("hasMore")?,
-            items: o.opt("items")?,
-            additional: o.rest(&["hasMore", "items"])?,
+            has_more,
+            items,
+            additional,
         })
     }
 }

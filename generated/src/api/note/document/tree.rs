@@ -36,10 +36,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            collection_id: o.req("collectionId")?,
-            additional: o.rest(&["collectionId"])?,
-        })
+        let collection_id = o.req("collectionId")?;
+        let additional = o.rest(&["collectionId"])?;
+        Ok(Self { collection_id, additional })
     }
 }
 
@@ -62,10 +61,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let items = o.opt("items")?;
+        let truncated = o.opt("truncated")?;
+        let additional = o.rest(&["items", "truncated"])?;
         Ok(Self {
-            items: o.opt("items")?,
-            truncated: o.opt("truncated")?,
-            additional: o.rest(&["items", "truncated"])?,
+            items,
+            truncated,
+            additional,
         })
     }
 }

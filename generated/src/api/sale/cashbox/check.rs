@@ -47,28 +47,37 @@ impl ::bitrix24_runtime::loose::Loose for ApplyRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fiscal_doc_attr = o.opt("FISCAL_DOC_ATTR")?;
+        let fiscal_doc_number = o.opt("FISCAL_DOC_NUMBER")?;
+        let fiscal_receipt_number = o.opt("FISCAL_RECEIPT_NUMBER")?;
+        let fn_number = o.opt("FN_NUMBER")?;
+        let print_end_time = o.opt("PRINT_END_TIME")?;
+        let reg_number_kkt = o.opt("REG_NUMBER_KKT")?;
+        let shift_number = o.opt("SHIFT_NUMBER")?;
+        let uuid = o.req("UUID")?;
+        let additional = o
+            .rest(
+                &[
+                    "FISCAL_DOC_ATTR",
+                    "FISCAL_DOC_NUMBER",
+                    "FISCAL_RECEIPT_NUMBER",
+                    "FN_NUMBER",
+                    "PRINT_END_TIME",
+                    "REG_NUMBER_KKT",
+                    "SHIFT_NUMBER",
+                    "UUID",
+                ],
+            )?;
         Ok(Self {
-            fiscal_doc_attr: o.opt("FISCAL_DOC_ATTR")?,
-            fiscal_doc_number: o.opt("FISCAL_DOC_NUMBER")?,
-            fiscal_receipt_number: o.opt("FISCAL_RECEIPT_NUMBER")?,
-            fn_number: o.opt("FN_NUMBER")?,
-            print_end_time: o.opt("PRINT_END_TIME")?,
-            reg_number_kkt: o.opt("REG_NUMBER_KKT")?,
-            shift_number: o.opt("SHIFT_NUMBER")?,
-            uuid: o.req("UUID")?,
-            additional: o
-                .rest(
-                    &[
-                        "FISCAL_DOC_ATTR",
-                        "FISCAL_DOC_NUMBER",
-                        "FISCAL_RECEIPT_NUMBER",
-                        "FN_NUMBER",
-                        "PRINT_END_TIME",
-                        "REG_NUMBER_KKT",
-                        "SHIFT_NUMBER",
-                        "UUID",
-                    ],
-                )?,
+            fiscal_doc_attr,
+            fiscal_doc_number,
+            fiscal_receipt_number,
+            fn_number,
+            print_end_time,
+            reg_number_kkt,
+            shift_number,
+            uuid,
+            additional,
         })
     }
 }

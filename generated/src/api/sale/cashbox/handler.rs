@@ -44,13 +44,20 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.req("CODE")?;
+        let name = o.req("NAME")?;
+        let settings = o.req("SETTINGS")?;
+        let sort = o.opt("SORT")?;
+        let supports_ffd105 = o.opt("SUPPORTS_FFD105")?;
+        let additional = o
+            .rest(&["CODE", "NAME", "SETTINGS", "SORT", "SUPPORTS_FFD105"])?;
         Ok(Self {
-            code: o.req("CODE")?,
-            name: o.req("NAME")?,
-            settings: o.req("SETTINGS")?,
-            sort: o.opt("SORT")?,
-            supports_ffd105: o.opt("SUPPORTS_FFD105")?,
-            additional: o.rest(&["CODE", "NAME", "SETTINGS", "SORT", "SUPPORTS_FFD105"])?,
+            code,
+            name,
+            settings,
+            sort,
+            supports_ffd105,
+            additional,
         })
     }
 }
@@ -77,12 +84,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let check_url = o.req("CHECK_URL")?;
+        let config = o.req("CONFIG")?;
+        let http_version = o.opt("HTTP_VERSION")?;
+        let print_url = o.req("PRINT_URL")?;
+        let additional = o.rest(&["CHECK_URL", "CONFIG", "HTTP_VERSION", "PRINT_URL"])?;
         Ok(Self {
-            check_url: o.req("CHECK_URL")?,
-            config: o.req("CONFIG")?,
-            http_version: o.opt("HTTP_VERSION")?,
-            print_url: o.req("PRINT_URL")?,
-            additional: o.rest(&["CHECK_URL", "CONFIG", "HTTP_VERSION", "PRINT_URL"])?,
+            check_url,
+            config,
+            http_version,
+            print_url,
+            additional,
         })
     }
 }
@@ -105,11 +117,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfig {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            items: o.req("ITEMS")?,
-            label: o.req("LABEL")?,
-            additional: o.rest(&["ITEMS", "LABEL"])?,
-        })
+        let items = o.req("ITEMS")?;
+        let label = o.req("LABEL")?;
+        let additional = o.rest(&["ITEMS", "LABEL"])?;
+        Ok(Self { items, label, additional })
     }
 }
 
@@ -144,28 +155,37 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigItems {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let disabled = o.opt("DISABLED")?;
+        let label = o.req("LABEL")?;
+        let multiline = o.opt("MULTILINE")?;
+        let multiple = o.opt("MULTIPLE")?;
+        let options = o.req("OPTIONS")?;
+        let required = o.req("REQUIRED")?;
+        let time = o.opt("TIME")?;
+        let type_ = o.req("TYPE")?;
+        let additional = o
+            .rest(
+                &[
+                    "DISABLED",
+                    "LABEL",
+                    "MULTILINE",
+                    "MULTIPLE",
+                    "OPTIONS",
+                    "REQUIRED",
+                    "TIME",
+                    "TYPE",
+                ],
+            )?;
         Ok(Self {
-            disabled: o.opt("DISABLED")?,
-            label: o.req("LABEL")?,
-            multiline: o.opt("MULTILINE")?,
-            multiple: o.opt("MULTIPLE")?,
-            options: o.req("OPTIONS")?,
-            required: o.req("REQUIRED")?,
-            time: o.opt("TIME")?,
-            type_: o.req("TYPE")?,
-            additional: o
-                .rest(
-                    &[
-                        "DISABLED",
-                        "LABEL",
-                        "MULTILINE",
-                        "MULTIPLE",
-                        "OPTIONS",
-                        "REQUIRED",
-                        "TIME",
-                        "TYPE",
-                    ],
-                )?,
+            disabled,
+            label,
+            multiline,
+            multiple,
+            options,
+            required,
+            time,
+            type_,
+            additional,
         })
     }
 }
@@ -231,10 +251,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("ID")?,
-            additional: o.rest(&["ID"])?,
-        })
+        let id = o.req("ID")?;
+        let additional = o.rest(&["ID"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -283,7 +302,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -331,11 +351,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("FIELDS")?,
-            id: o.req("ID")?,
-            additional: o.rest(&["FIELDS", "ID"])?,
-        })
+        let fields = o.req("FIELDS")?;
+        let id = o.req("ID")?;
+        let additional = o.rest(&["FIELDS", "ID"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 

@@ -34,10 +34,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("ID")?,
-            additional: o.rest(&["ID"])?,
-        })
+        let id = o.req("ID")?;
+        let additional = o.rest(&["ID"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -62,11 +61,10 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            code: o.opt("CODE")?,
-            value: o.opt("VALUE")?,
-            additional: o.rest(&["CODE", "VALUE"])?,
-        })
+        let code = o.opt("CODE")?;
+        let value = o.opt("VALUE")?;
+        let additional = o.rest(&["CODE", "VALUE"])?;
+        Ok(Self { code, value, additional })
     }
 }
 
@@ -115,11 +113,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            config: o.opt("CONFIG")?,
-            id: o.req("ID")?,
-            additional: o.rest(&["CONFIG", "ID"])?,
-        })
+        let config = o.opt("CONFIG")?;
+        let id = o.req("ID")?;
+        let additional = o.rest(&["CONFIG", "ID"])?;
+        Ok(Self { config, id, additional })
     }
 }
 
@@ -141,11 +138,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestConfigItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            code: o.req("CODE")?,
-            value: o.req("VALUE")?,
-            additional: o.rest(&["CODE", "VALUE"])?,
-        })
+        let code = o.req("CODE")?;
+        let value = o.req("VALUE")?;
+        let additional = o.rest(&["CODE", "VALUE"])?;
+        Ok(Self { code, value, additional })
     }
 }
 

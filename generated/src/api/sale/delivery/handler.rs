@@ -46,15 +46,22 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.req("CODE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let name = o.req("NAME")?;
+        let profiles = o.req("PROFILES")?;
+        let settings = o.req("SETTINGS")?;
+        let sort = o.opt("SORT")?;
+        let additional = o
+            .rest(&["CODE", "DESCRIPTION", "NAME", "PROFILES", "SETTINGS", "SORT"])?;
         Ok(Self {
-            code: o.req("CODE")?,
-            description: o.opt("DESCRIPTION")?,
-            name: o.req("NAME")?,
-            profiles: o.req("PROFILES")?,
-            settings: o.req("SETTINGS")?,
-            sort: o.opt("SORT")?,
-            additional: o
-                .rest(&["CODE", "DESCRIPTION", "NAME", "PROFILES", "SETTINGS", "SORT"])?,
+            code,
+            description,
+            name,
+            profiles,
+            settings,
+            sort,
+            additional,
         })
     }
 }
@@ -79,11 +86,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestProfilesItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.req("CODE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let name = o.req("NAME")?;
+        let additional = o.rest(&["CODE", "DESCRIPTION", "NAME"])?;
         Ok(Self {
-            code: o.req("CODE")?,
-            description: o.opt("DESCRIPTION")?,
-            name: o.req("NAME")?,
-            additional: o.rest(&["CODE", "DESCRIPTION", "NAME"])?,
+            code,
+            description,
+            name,
+            additional,
         })
     }
 }
@@ -123,22 +134,28 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let calculate_url = o.req("CALCULATE_URL")?;
+        let cancel_delivery_request_url = o.opt("CANCEL_DELIVERY_REQUEST_URL")?;
+        let config = o.opt("CONFIG")?;
+        let create_delivery_request_url = o.opt("CREATE_DELIVERY_REQUEST_URL")?;
+        let has_callback_tracking_support = o.opt("HAS_CALLBACK_TRACKING_SUPPORT")?;
+        let additional = o
+            .rest(
+                &[
+                    "CALCULATE_URL",
+                    "CANCEL_DELIVERY_REQUEST_URL",
+                    "CONFIG",
+                    "CREATE_DELIVERY_REQUEST_URL",
+                    "HAS_CALLBACK_TRACKING_SUPPORT",
+                ],
+            )?;
         Ok(Self {
-            calculate_url: o.req("CALCULATE_URL")?,
-            cancel_delivery_request_url: o.opt("CANCEL_DELIVERY_REQUEST_URL")?,
-            config: o.opt("CONFIG")?,
-            create_delivery_request_url: o.opt("CREATE_DELIVERY_REQUEST_URL")?,
-            has_callback_tracking_support: o.opt("HAS_CALLBACK_TRACKING_SUPPORT")?,
-            additional: o
-                .rest(
-                    &[
-                        "CALCULATE_URL",
-                        "CANCEL_DELIVERY_REQUEST_URL",
-                        "CONFIG",
-                        "CREATE_DELIVERY_REQUEST_URL",
-                        "HAS_CALLBACK_TRACKING_SUPPORT",
-                    ],
-                )?,
+            calculate_url,
+            cancel_delivery_request_url,
+            config,
+            create_delivery_request_url,
+            has_callback_tracking_support,
+            additional,
         })
     }
 }
@@ -166,12 +183,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.req("CODE")?;
+        let name = o.req("NAME")?;
+        let options = o.opt("OPTIONS")?;
+        let type_ = o.req("TYPE")?;
+        let additional = o.rest(&["CODE", "NAME", "OPTIONS", "TYPE"])?;
         Ok(Self {
-            code: o.req("CODE")?,
-            name: o.req("NAME")?,
-            options: o.opt("OPTIONS")?,
-            type_: o.req("TYPE")?,
-            additional: o.rest(&["CODE", "NAME", "OPTIONS", "TYPE"])?,
+            code,
+            name,
+            options,
+            type_,
+            additional,
         })
     }
 }
@@ -227,10 +249,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("ID")?,
-            additional: o.rest(&["ID"])?,
-        })
+        let id = o.req("ID")?;
+        let additional = o.rest(&["ID"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -279,7 +300,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -337,26 +359,26 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let id = o.req("ID")?;
+        let name = o.opt("NAME")?;
+        let profiles = o.opt("PROFILES")?;
+        let settings = o.opt("SETTINGS")?;
+        let sort = o.opt("SORT")?;
+        let additional = o
+            .rest(
+                &["CODE", "DESCRIPTION", "ID", "NAME", "PROFILES", "SETTINGS", "SORT"],
+            )?;
         Ok(Self {
-            code: o.opt("CODE")?,
-            description: o.opt("DESCRIPTION")?,
-            id: o.req("ID")?,
-            name: o.opt("NAME")?,
-            profiles: o.opt("PROFILES")?,
-            settings: o.opt("SETTINGS")?,
-            sort: o.opt("SORT")?,
-            additional: o
-                .rest(
-                    &[
-                        "CODE",
-                        "DESCRIPTION",
-                        "ID",
-                        "NAME",
-                        "PROFILES",
-                        "SETTINGS",
-                        "SORT",
-                    ],
-                )?,
+            code,
+            description,
+            id,
+            name,
+            profiles,
+            settings,
+            sort,
+            additional,
         })
     }
 }
@@ -381,11 +403,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestProfilesItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.req("CODE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let name = o.req("NAME")?;
+        let additional = o.rest(&["CODE", "DESCRIPTION", "NAME"])?;
         Ok(Self {
-            code: o.req("CODE")?,
-            description: o.opt("DESCRIPTION")?,
-            name: o.req("NAME")?,
-            additional: o.rest(&["CODE", "DESCRIPTION", "NAME"])?,
+            code,
+            description,
+            name,
+            additional,
         })
     }
 }
@@ -425,22 +451,28 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let calculate_url = o.req("CALCULATE_URL")?;
+        let cancel_delivery_request_url = o.opt("CANCEL_DELIVERY_REQUEST_URL")?;
+        let config = o.opt("CONFIG")?;
+        let create_delivery_request_url = o.opt("CREATE_DELIVERY_REQUEST_URL")?;
+        let has_callback_tracking_support = o.opt("HAS_CALLBACK_TRACKING_SUPPORT")?;
+        let additional = o
+            .rest(
+                &[
+                    "CALCULATE_URL",
+                    "CANCEL_DELIVERY_REQUEST_URL",
+                    "CONFIG",
+                    "CREATE_DELIVERY_REQUEST_URL",
+                    "HAS_CALLBACK_TRACKING_SUPPORT",
+                ],
+            )?;
         Ok(Self {
-            calculate_url: o.req("CALCULATE_URL")?,
-            cancel_delivery_request_url: o.opt("CANCEL_DELIVERY_REQUEST_URL")?,
-            config: o.opt("CONFIG")?,
-            create_delivery_request_url: o.opt("CREATE_DELIVERY_REQUEST_URL")?,
-            has_callback_tracking_support: o.opt("HAS_CALLBACK_TRACKING_SUPPORT")?,
-            additional: o
-                .rest(
-                    &[
-                        "CALCULATE_URL",
-                        "CANCEL_DELIVERY_REQUEST_URL",
-                        "CONFIG",
-                        "CREATE_DELIVERY_REQUEST_URL",
-                        "HAS_CALLBACK_TRACKING_SUPPORT",
-                    ],
-                )?,
+            calculate_url,
+            cancel_delivery_request_url,
+            config,
+            create_delivery_request_url,
+            has_callback_tracking_support,
+            additional,
         })
     }
 }
@@ -468,12 +500,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettingsConfig {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.req("CODE")?;
+        let name = o.req("NAME")?;
+        let options = o.opt("OPTIONS")?;
+        let type_ = o.req("TYPE")?;
+        let additional = o.rest(&["CODE", "NAME", "OPTIONS", "TYPE"])?;
         Ok(Self {
-            code: o.req("CODE")?,
-            name: o.req("NAME")?,
-            options: o.opt("OPTIONS")?,
-            type_: o.req("TYPE")?,
-            additional: o.rest(&["CODE", "NAME", "OPTIONS", "TYPE"])?,
+            code,
+            name,
+            options,
+            type_,
+            additional,
         })
     }
 }

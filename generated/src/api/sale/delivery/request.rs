@@ -37,10 +37,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let delivery_id = o.req("DELIVERY_ID")?;
+        let request_id = o.req("REQUEST_ID")?;
+        let additional = o.rest(&["DELIVERY_ID", "REQUEST_ID"])?;
         Ok(Self {
-            delivery_id: o.req("DELIVERY_ID")?,
-            request_id: o.req("REQUEST_ID")?,
-            additional: o.rest(&["DELIVERY_ID", "REQUEST_ID"])?,
+            delivery_id,
+            request_id,
+            additional,
         })
     }
 }
@@ -100,12 +103,17 @@ impl ::bitrix24_runtime::loose::Loose for SendmessageRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let addressee = o.req("ADDRESSEE")?;
+        let delivery_id = o.req("DELIVERY_ID")?;
+        let message = o.req("MESSAGE")?;
+        let request_id = o.req("REQUEST_ID")?;
+        let additional = o.rest(&["ADDRESSEE", "DELIVERY_ID", "MESSAGE", "REQUEST_ID"])?;
         Ok(Self {
-            addressee: o.req("ADDRESSEE")?,
-            delivery_id: o.req("DELIVERY_ID")?,
-            message: o.req("MESSAGE")?,
-            request_id: o.req("REQUEST_ID")?,
-            additional: o.rest(&["ADDRESSEE", "DELIVERY_ID", "MESSAGE", "REQUEST_ID"])?,
+            addressee,
+            delivery_id,
+            message,
+            request_id,
+            additional,
         })
     }
 }
@@ -137,12 +145,17 @@ impl ::bitrix24_runtime::loose::Loose for SendmessageRequestMessage {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let body = o.req("BODY")?;
+        let money_values = o.opt("MONEY_VALUES")?;
+        let status = o.opt("STATUS")?;
+        let subject = o.req("SUBJECT")?;
+        let additional = o.rest(&["BODY", "MONEY_VALUES", "STATUS", "SUBJECT"])?;
         Ok(Self {
-            body: o.req("BODY")?,
-            money_values: o.opt("MONEY_VALUES")?,
-            status: o.opt("STATUS")?,
-            subject: o.req("SUBJECT")?,
-            additional: o.rest(&["BODY", "MONEY_VALUES", "STATUS", "SUBJECT"])?,
+            body,
+            money_values,
+            status,
+            subject,
+            additional,
         })
     }
 }
@@ -165,10 +178,13 @@ impl ::bitrix24_runtime::loose::Loose for SendmessageRequestMessageStatus {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let message = o.req("MESSAGE")?;
+        let semantic = o.req("SEMANTIC")?;
+        let additional = o.rest(&["MESSAGE", "SEMANTIC"])?;
         Ok(Self {
-            message: o.req("MESSAGE")?,
-            semantic: o.req("SEMANTIC")?,
-            additional: o.rest(&["MESSAGE", "SEMANTIC"])?,
+            message,
+            semantic,
+            additional,
         })
     }
 }
@@ -240,24 +256,31 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let delivery_id = o.req("DELIVERY_ID")?;
+        let finalize = o.opt("FINALIZE")?;
+        let overwrite_properties = o.opt("OVERWRITE_PROPERTIES")?;
+        let properties = o.opt("PROPERTIES")?;
+        let request_id = o.req("REQUEST_ID")?;
+        let status = o.opt("STATUS")?;
+        let additional = o
+            .rest(
+                &[
+                    "DELIVERY_ID",
+                    "FINALIZE",
+                    "OVERWRITE_PROPERTIES",
+                    "PROPERTIES",
+                    "REQUEST_ID",
+                    "STATUS",
+                ],
+            )?;
         Ok(Self {
-            delivery_id: o.req("DELIVERY_ID")?,
-            finalize: o.opt("FINALIZE")?,
-            overwrite_properties: o.opt("OVERWRITE_PROPERTIES")?,
-            properties: o.opt("PROPERTIES")?,
-            request_id: o.req("REQUEST_ID")?,
-            status: o.opt("STATUS")?,
-            additional: o
-                .rest(
-                    &[
-                        "DELIVERY_ID",
-                        "FINALIZE",
-                        "OVERWRITE_PROPERTIES",
-                        "PROPERTIES",
-                        "REQUEST_ID",
-                        "STATUS",
-                    ],
-                )?,
+            delivery_id,
+            finalize,
+            overwrite_properties,
+            properties,
+            request_id,
+            status,
+            additional,
         })
     }
 }
@@ -286,11 +309,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestPropertiesItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.req("NAME")?;
+        let tags = o.opt("TAGS")?;
+        let value = o.req("VALUE")?;
+        let additional = o.rest(&["NAME", "TAGS", "VALUE"])?;
         Ok(Self {
-            name: o.req("NAME")?,
-            tags: o.opt("TAGS")?,
-            value: o.req("VALUE")?,
-            additional: o.rest(&["NAME", "TAGS", "VALUE"])?,
+            name,
+            tags,
+            value,
+            additional,
         })
     }
 }
@@ -313,11 +340,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestStatus {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            semantic: o.req("SEMANTIC")?,
-            text: o.req("TEXT")?,
-            additional: o.rest(&["SEMANTIC", "TEXT"])?,
-        })
+        let semantic = o.req("SEMANTIC")?;
+        let text = o.req("TEXT")?;
+        let additional = o.rest(&["SEMANTIC", "TEXT"])?;
+        Ok(Self { semantic, text, additional })
     }
 }
 

@@ -42,12 +42,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.req("CODE")?;
+        let name = o.req("NAME")?;
+        let settings = o.req("SETTINGS")?;
+        let sort = o.opt("SORT")?;
+        let additional = o.rest(&["CODE", "NAME", "SETTINGS", "SORT"])?;
         Ok(Self {
-            code: o.req("CODE")?,
-            name: o.req("NAME")?,
-            settings: o.req("SETTINGS")?,
-            sort: o.opt("SORT")?,
-            additional: o.rest(&["CODE", "NAME", "SETTINGS", "SORT"])?,
+            code,
+            name,
+            settings,
+            sort,
+            additional,
         })
     }
 }
@@ -78,24 +83,31 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let checkout_data = o.opt("CHECKOUT_DATA")?;
+        let client_type = o.opt("CLIENT_TYPE")?;
+        let codes = o.req("CODES")?;
+        let currency = o.opt("CURRENCY")?;
+        let form_data = o.opt("FORM_DATA")?;
+        let iframe_data = o.opt("IFRAME_DATA")?;
+        let additional = o
+            .rest(
+                &[
+                    "CHECKOUT_DATA",
+                    "CLIENT_TYPE",
+                    "CODES",
+                    "CURRENCY",
+                    "FORM_DATA",
+                    "IFRAME_DATA",
+                ],
+            )?;
         Ok(Self {
-            checkout_data: o.opt("CHECKOUT_DATA")?,
-            client_type: o.opt("CLIENT_TYPE")?,
-            codes: o.req("CODES")?,
-            currency: o.opt("CURRENCY")?,
-            form_data: o.opt("FORM_DATA")?,
-            iframe_data: o.opt("IFRAME_DATA")?,
-            additional: o
-                .rest(
-                    &[
-                        "CHECKOUT_DATA",
-                        "CLIENT_TYPE",
-                        "CODES",
-                        "CURRENCY",
-                        "FORM_DATA",
-                        "IFRAME_DATA",
-                    ],
-                )?,
+            checkout_data,
+            client_type,
+            codes,
+            currency,
+            form_data,
+            iframe_data,
+            additional,
         })
     }
 }
@@ -129,24 +141,31 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsCheckoutData {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let currency = o.opt("CURRENCY")?;
+        let external_payment_id = o.opt("EXTERNAL_PAYMENT_ID")?;
+        let payment_id = o.opt("PAYMENT_ID")?;
+        let paysystem_id = o.opt("PAYSYSTEM_ID")?;
+        let return_url = o.opt("RETURN_URL")?;
+        let sum = o.opt("SUM")?;
+        let additional = o
+            .rest(
+                &[
+                    "CURRENCY",
+                    "EXTERNAL_PAYMENT_ID",
+                    "PAYMENT_ID",
+                    "PAYSYSTEM_ID",
+                    "RETURN_URL",
+                    "SUM",
+                ],
+            )?;
         Ok(Self {
-            currency: o.opt("CURRENCY")?,
-            external_payment_id: o.opt("EXTERNAL_PAYMENT_ID")?,
-            payment_id: o.opt("PAYMENT_ID")?,
-            paysystem_id: o.opt("PAYSYSTEM_ID")?,
-            return_url: o.opt("RETURN_URL")?,
-            sum: o.opt("SUM")?,
-            additional: o
-                .rest(
-                    &[
-                        "CURRENCY",
-                        "EXTERNAL_PAYMENT_ID",
-                        "PAYMENT_ID",
-                        "PAYSYSTEM_ID",
-                        "RETURN_URL",
-                        "SUM",
-                    ],
-                )?,
+            currency,
+            external_payment_id,
+            payment_id,
+            paysystem_id,
+            return_url,
+            sum,
+            additional,
         })
     }
 }
@@ -179,15 +198,22 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsCodes {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default = o.opt("DEFAULT")?;
+        let description = o.opt("DESCRIPTION")?;
+        let group = o.opt("GROUP")?;
+        let input = o.opt("INPUT")?;
+        let name = o.opt("NAME")?;
+        let sort = o.opt("SORT")?;
+        let additional = o
+            .rest(&["DEFAULT", "DESCRIPTION", "GROUP", "INPUT", "NAME", "SORT"])?;
         Ok(Self {
-            default: o.opt("DEFAULT")?,
-            description: o.opt("DESCRIPTION")?,
-            group: o.opt("GROUP")?,
-            input: o.opt("INPUT")?,
-            name: o.opt("NAME")?,
-            sort: o.opt("SORT")?,
-            additional: o
-                .rest(&["DEFAULT", "DESCRIPTION", "GROUP", "INPUT", "NAME", "SORT"])?,
+            default,
+            description,
+            group,
+            input,
+            name,
+            sort,
+            additional,
         })
     }
 }
@@ -210,10 +236,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsCodesDefault {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let provider_key = o.opt("PROVIDER_KEY")?;
+        let provider_value = o.opt("PROVIDER_VALUE")?;
+        let additional = o.rest(&["PROVIDER_KEY", "PROVIDER_VALUE"])?;
         Ok(Self {
-            provider_key: o.opt("PROVIDER_KEY")?,
-            provider_value: o.opt("PROVIDER_VALUE")?,
-            additional: o.rest(&["PROVIDER_KEY", "PROVIDER_VALUE"])?,
+            provider_key,
+            provider_value,
+            additional,
         })
     }
 }
@@ -239,10 +268,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsFormData {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bx_paysystem_id = o.opt("BX_PAYSYSTEM_ID")?;
+        let bx_return_url = o.opt("BX_RETURN_URL")?;
+        let additional = o.rest(&["BX_PAYSYSTEM_ID", "BX_RETURN_URL"])?;
         Ok(Self {
-            bx_paysystem_id: o.opt("BX_PAYSYSTEM_ID")?,
-            bx_return_url: o.opt("BX_RETURN_URL")?,
-            additional: o.rest(&["BX_PAYSYSTEM_ID", "BX_RETURN_URL"])?,
+            bx_paysystem_id,
+            bx_return_url,
+            additional,
         })
     }
 }
@@ -271,10 +303,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsIframeData {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bx_computed_style = o.opt("BX_COMPUTED_STYLE")?;
+        let bx_system_params = o.opt("BX_SYSTEM_PARAMS")?;
+        let additional = o.rest(&["BX_COMPUTED_STYLE", "BX_SYSTEM_PARAMS"])?;
         Ok(Self {
-            bx_computed_style: o.opt("BX_COMPUTED_STYLE")?,
-            bx_system_params: o.opt("BX_SYSTEM_PARAMS")?,
-            additional: o.rest(&["BX_COMPUTED_STYLE", "BX_SYSTEM_PARAMS"])?,
+            bx_computed_style,
+            bx_system_params,
+            additional,
         })
     }
 }
@@ -326,10 +361,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("ID")?,
-            additional: o.rest(&["ID"])?,
-        })
+        let id = o.req("ID")?;
+        let additional = o.rest(&["ID"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -378,7 +412,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -426,11 +461,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("FIELDS")?,
-            id: o.req("ID")?,
-            additional: o.rest(&["FIELDS", "ID"])?,
-        })
+        let fields = o.req("FIELDS")?;
+        let id = o.req("ID")?;
+        let additional = o.rest(&["FIELDS", "ID"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -456,12 +490,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
+        let name = o.opt("NAME")?;
+        let settings = o.opt("SETTINGS")?;
+        let sort = o.opt("SORT")?;
+        let additional = o.rest(&["CODE", "NAME", "SETTINGS", "SORT"])?;
         Ok(Self {
-            code: o.opt("CODE")?,
-            name: o.opt("NAME")?,
-            settings: o.opt("SETTINGS")?,
-            sort: o.opt("SORT")?,
-            additional: o.rest(&["CODE", "NAME", "SETTINGS", "SORT"])?,
+            code,
+            name,
+            settings,
+            sort,
+            additional,
         })
     }
 }

@@ -41,11 +41,15 @@ impl ::bitrix24_runtime::loose::Loose for InvoiceRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bx_rest_handler = o.opt("BX_REST_HANDLER")?;
+        let invoice_id = o.req("INVOICE_ID")?;
+        let pay_system_id = o.opt("PAY_SYSTEM_ID")?;
+        let additional = o.rest(&["BX_REST_HANDLER", "INVOICE_ID", "PAY_SYSTEM_ID"])?;
         Ok(Self {
-            bx_rest_handler: o.opt("BX_REST_HANDLER")?,
-            invoice_id: o.req("INVOICE_ID")?,
-            pay_system_id: o.opt("PAY_SYSTEM_ID")?,
-            additional: o.rest(&["BX_REST_HANDLER", "INVOICE_ID", "PAY_SYSTEM_ID"])?,
+            bx_rest_handler,
+            invoice_id,
+            pay_system_id,
+            additional,
         })
     }
 }
@@ -100,10 +104,13 @@ impl ::bitrix24_runtime::loose::Loose for PaymentRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let payment_id = o.req("PAYMENT_ID")?;
+        let pay_system_id = o.req("PAY_SYSTEM_ID")?;
+        let additional = o.rest(&["PAYMENT_ID", "PAY_SYSTEM_ID"])?;
         Ok(Self {
-            payment_id: o.req("PAYMENT_ID")?,
-            pay_system_id: o.req("PAY_SYSTEM_ID")?,
-            additional: o.rest(&["PAYMENT_ID", "PAY_SYSTEM_ID"])?,
+            payment_id,
+            pay_system_id,
+            additional,
         })
     }
 }

@@ -42,10 +42,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("ID")?;
+        let person_type_id = o.req("PERSON_TYPE_ID")?;
+        let additional = o.rest(&["ID", "PERSON_TYPE_ID"])?;
         Ok(Self {
-            id: o.req("ID")?,
-            person_type_id: o.req("PERSON_TYPE_ID")?,
-            additional: o.rest(&["ID", "PERSON_TYPE_ID"])?,
+            id,
+            person_type_id,
+            additional,
         })
     }
 }
@@ -71,18 +74,22 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let ps_work_mode_iframe = o.opt("PS_WORK_MODE_IFRAME")?;
+        let rest_service_id_iframe = o.opt("REST_SERVICE_ID_IFRAME")?;
+        let rest_service_key_iframe = o.opt("REST_SERVICE_KEY_IFRAME")?;
+        let additional = o
+            .rest(
+                &[
+                    "PS_WORK_MODE_IFRAME",
+                    "REST_SERVICE_ID_IFRAME",
+                    "REST_SERVICE_KEY_IFRAME",
+                ],
+            )?;
         Ok(Self {
-            ps_work_mode_iframe: o.opt("PS_WORK_MODE_IFRAME")?,
-            rest_service_id_iframe: o.opt("REST_SERVICE_ID_IFRAME")?,
-            rest_service_key_iframe: o.opt("REST_SERVICE_KEY_IFRAME")?,
-            additional: o
-                .rest(
-                    &[
-                        "PS_WORK_MODE_IFRAME",
-                        "REST_SERVICE_ID_IFRAME",
-                        "REST_SERVICE_KEY_IFRAME",
-                    ],
-                )?,
+            ps_work_mode_iframe,
+            rest_service_id_iframe,
+            rest_service_key_iframe,
+            additional,
         })
     }
 }
@@ -133,11 +140,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.req("ID")?;
+        let person_type_id = o.opt("PERSON_TYPE_ID")?;
+        let settings = o.req("SETTINGS")?;
+        let additional = o.rest(&["ID", "PERSON_TYPE_ID", "SETTINGS"])?;
         Ok(Self {
-            id: o.req("ID")?,
-            person_type_id: o.opt("PERSON_TYPE_ID")?,
-            settings: o.req("SETTINGS")?,
-            additional: o.rest(&["ID", "PERSON_TYPE_ID", "SETTINGS"])?,
+            id,
+            person_type_id,
+            settings,
+            additional,
         })
     }
 }
@@ -161,11 +172,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            type_: o.opt("TYPE")?,
-            value: o.opt("VALUE")?,
-            additional: o.rest(&["TYPE", "VALUE"])?,
-        })
+        let type_ = o.opt("TYPE")?;
+        let value = o.opt("VALUE")?;
+        let additional = o.rest(&["TYPE", "VALUE"])?;
+        Ok(Self { type_, value, additional })
     }
 }
 

@@ -36,11 +36,10 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            language: o.opt("language")?,
-            uid: o.opt("uid")?,
-            additional: o.rest(&["language", "uid"])?,
-        })
+        let language = o.opt("language")?;
+        let uid = o.opt("uid")?;
+        let additional = o.rest(&["language", "uid"])?;
+        Ok(Self { language, uid, additional })
     }
 }
 
@@ -65,11 +64,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let members = o.opt("members")?;
+        let state = o.opt("state")?;
+        let uid = o.opt("uid")?;
+        let additional = o.rest(&["members", "state", "uid"])?;
         Ok(Self {
-            members: o.opt("members")?,
-            state: o.opt("state")?,
-            uid: o.opt("uid")?,
-            additional: o.rest(&["members", "state", "uid"])?,
+            members,
+            state,
+            uid,
+            additional,
         })
     }
 }
@@ -98,13 +101,19 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMembersItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let party = o.opt("party")?;
+        let role = o.opt("role")?;
+        let state = o.opt("state")?;
+        let uid = o.opt("uid")?;
+        let user = o.opt("user")?;
+        let additional = o.rest(&["party", "role", "state", "uid", "user"])?;
         Ok(Self {
-            party: o.opt("party")?,
-            role: o.opt("role")?,
-            state: o.opt("state")?,
-            uid: o.opt("uid")?,
-            user: o.opt("user")?,
-            additional: o.rest(&["party", "role", "state", "uid", "user"])?,
+            party,
+            role,
+            state,
+            uid,
+            user,
+            additional,
         })
     }
 }
@@ -127,11 +136,10 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMembersItemState {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            code: o.opt("code")?,
-            name: o.opt("name")?,
-            additional: o.rest(&["code", "name"])?,
-        })
+        let code = o.opt("code")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["code", "name"])?;
+        Ok(Self { code, name, additional })
     }
 }
 
@@ -155,11 +163,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMembersItemUser {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let employee_code = o.opt("employeeCode")?;
+        let employee_id = o.opt("employeeId")?;
+        let user_id = o.opt("userId")?;
+        let additional = o.rest(&["employeeCode", "employeeId", "userId"])?;
         Ok(Self {
-            employee_code: o.opt("employeeCode")?,
-            employee_id: o.opt("employeeId")?,
-            user_id: o.opt("userId")?,
-            additional: o.rest(&["employeeCode", "employeeId", "userId"])?,
+            employee_code,
+            employee_id,
+            user_id,
+            additional,
         })
     }
 }
@@ -182,11 +194,10 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseState {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            code: o.opt("code")?,
-            name: o.opt("name")?,
-            additional: o.rest(&["code", "name"])?,
-        })
+        let code = o.opt("code")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["code", "name"])?;
+        Ok(Self { code, name, additional })
     }
 }
 
@@ -235,10 +246,13 @@ impl ::bitrix24_runtime::loose::Loose for SendRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let language = o.opt("language")?;
+        let additional = o.rest(&["fields", "language"])?;
         Ok(Self {
-            fields: o.req("fields")?,
-            language: o.opt("language")?,
-            additional: o.rest(&["fields", "language"])?,
+            fields,
+            language,
+            additional,
         })
     }
 }
@@ -269,28 +283,37 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let company = o.req("company")?;
+        let company_provider_uid = o.req("companyProviderUid")?;
+        let external_settings = o.req("externalSettings")?;
+        let files = o.req("files")?;
+        let language = o.opt("language")?;
+        let members = o.req("members")?;
+        let region_document_type = o.req("regionDocumentType")?;
+        let responsible = o.req("responsible")?;
+        let additional = o
+            .rest(
+                &[
+                    "company",
+                    "companyProviderUid",
+                    "externalSettings",
+                    "files",
+                    "language",
+                    "members",
+                    "regionDocumentType",
+                    "responsible",
+                ],
+            )?;
         Ok(Self {
-            company: o.req("company")?,
-            company_provider_uid: o.req("companyProviderUid")?,
-            external_settings: o.req("externalSettings")?,
-            files: o.req("files")?,
-            language: o.opt("language")?,
-            members: o.req("members")?,
-            region_document_type: o.req("regionDocumentType")?,
-            responsible: o.req("responsible")?,
-            additional: o
-                .rest(
-                    &[
-                        "company",
-                        "companyProviderUid",
-                        "externalSettings",
-                        "files",
-                        "language",
-                        "members",
-                        "regionDocumentType",
-                        "responsible",
-                    ],
-                )?,
+            company,
+            company_provider_uid,
+            external_settings,
+            files,
+            language,
+            members,
+            region_document_type,
+            responsible,
+            additional,
         })
     }
 }
@@ -312,11 +335,10 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsCompany {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            crm_id: o.req("crmId")?,
-            uuid: o.req("uuid")?,
-            additional: o.rest(&["crmId", "uuid"])?,
-        })
+        let crm_id = o.req("crmId")?;
+        let uuid = o.req("uuid")?;
+        let additional = o.rest(&["crmId", "uuid"])?;
+        Ok(Self { crm_id, uuid, additional })
     }
 }
 
@@ -338,10 +360,13 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsExternalSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let external_date_create = o.req("externalDateCreate")?;
+        let external_id = o.req("externalId")?;
+        let additional = o.rest(&["externalDateCreate", "externalId"])?;
         Ok(Self {
-            external_date_create: o.req("externalDateCreate")?,
-            external_id: o.req("externalId")?,
-            additional: o.rest(&["externalDateCreate", "externalId"])?,
+            external_date_create,
+            external_id,
+            additional,
         })
     }
 }
@@ -366,11 +391,15 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsFilesItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let file_content = o.req("fileContent")?;
+        let file_name = o.req("fileName")?;
+        let file_type = o.req("fileType")?;
+        let additional = o.rest(&["fileContent", "fileName", "fileType"])?;
         Ok(Self {
-            file_content: o.req("fileContent")?,
-            file_name: o.req("fileName")?,
-            file_type: o.req("fileType")?,
-            additional: o.rest(&["fileContent", "fileName", "fileType"])?,
+            file_content,
+            file_name,
+            file_type,
+            additional,
         })
     }
 }
@@ -396,12 +425,17 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsMembersItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let employee_code = o.req("employeeCode")?;
+        let employee_id = o.req("employeeId")?;
+        let role = o.req("role")?;
+        let user_id = o.req("userId")?;
+        let additional = o.rest(&["employeeCode", "employeeId", "role", "userId"])?;
         Ok(Self {
-            employee_code: o.req("employeeCode")?,
-            employee_id: o.req("employeeId")?,
-            role: o.req("role")?,
-            user_id: o.req("userId")?,
-            additional: o.rest(&["employeeCode", "employeeId", "role", "userId"])?,
+            employee_code,
+            employee_id,
+            role,
+            user_id,
+            additional,
         })
     }
 }
@@ -430,12 +464,17 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsResponsible {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let employee_code = o.req("employeeCode")?;
+        let employee_id = o.req("employeeId")?;
+        let role = o.opt("role")?;
+        let user_id = o.req("userId")?;
+        let additional = o.rest(&["employeeCode", "employeeId", "role", "userId"])?;
         Ok(Self {
-            employee_code: o.req("employeeCode")?,
-            employee_id: o.req("employeeId")?,
-            role: o.opt("role")?,
-            user_id: o.req("userId")?,
-            additional: o.rest(&["employeeCode", "employeeId", "role", "userId"])?,
+            employee_code,
+            employee_id,
+            role,
+            user_id,
+            additional,
         })
     }
 }
@@ -463,11 +502,15 @@ impl ::bitrix24_runtime::loose::Loose for SendResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let members = o.opt("members")?;
+        let state = o.opt("state")?;
+        let uid = o.opt("uid")?;
+        let additional = o.rest(&["members", "state", "uid"])?;
         Ok(Self {
-            members: o.opt("members")?,
-            state: o.opt("state")?,
-            uid: o.opt("uid")?,
-            additional: o.rest(&["members", "state", "uid"])?,
+            members,
+            state,
+            uid,
+            additional,
         })
     }
 }
@@ -496,13 +539,19 @@ impl ::bitrix24_runtime::loose::Loose for SendResponseMembersItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let party = o.opt("party")?;
+        let role = o.opt("role")?;
+        let state = o.opt("state")?;
+        let uid = o.opt("uid")?;
+        let user = o.opt("user")?;
+        let additional = o.rest(&["party", "role", "state", "uid", "user"])?;
         Ok(Self {
-            party: o.opt("party")?,
-            role: o.opt("role")?,
-            state: o.opt("state")?,
-            uid: o.opt("uid")?,
-            user: o.opt("user")?,
-            additional: o.rest(&["party", "role", "state", "uid", "user"])?,
+            party,
+            role,
+            state,
+            uid,
+            user,
+            additional,
         })
     }
 }
@@ -525,11 +574,10 @@ impl ::bitrix24_runtime::loose::Loose for SendResponseMembersItemState {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            code: o.opt("code")?,
-            name: o.opt("name")?,
-            additional: o.rest(&["code", "name"])?,
-        })
+        let code = o.opt("code")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["code", "name"])?;
+        Ok(Self { code, name, additional })
     }
 }
 
@@ -553,11 +601,15 @@ impl ::bitrix24_runtime::loose::Loose for SendResponseMembersItemUser {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let employee_code = o.opt("employeeCode")?;
+        let employee_id = o.opt("employeeId")?;
+        let user_id = o.opt("userId")?;
+        let additional = o.rest(&["employeeCode", "employeeId", "userId"])?;
         Ok(Self {
-            employee_code: o.opt("employeeCode")?,
-            employee_id: o.opt("employeeId")?,
-            user_id: o.opt("userId")?,
-            additional: o.rest(&["employeeCode", "employeeId", "userId"])?,
+            employee_code,
+            employee_id,
+            user_id,
+            additional,
         })
     }
 }
@@ -580,11 +632,10 @@ impl ::bitrix24_runtime::loose::Loose for SendResponseState {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            code: o.opt("code")?,
-            name: o.opt("name")?,
-            additional: o.rest(&["code", "name"])?,
-        })
+        let code = o.opt("code")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["code", "name"])?;
+        Ok(Self { code, name, additional })
     }
 }
 

@@ -35,11 +35,10 @@ impl ::bitrix24_runtime::loose::Loose for TailRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            limit: o.opt("limit")?,
-            offset: o.opt("offset")?,
-            additional: o.rest(&["limit", "offset"])?,
-        })
+        let limit = o.opt("limit")?;
+        let offset = o.opt("offset")?;
+        let additional = o.rest(&["limit", "offset"])?;
+        Ok(Self { limit, offset, additional })
     }
 }
 
@@ -78,30 +77,40 @@ impl ::bitrix24_runtime::loose::Loose for TailResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let create_date = o.opt("create_date")?;
+        let creator_id = o.opt("creator_id")?;
+        let file_url = o.opt("file_url")?;
+        let folder_name = o.opt("folderName")?;
+        let id = o.opt("id")?;
+        let member_id = o.opt("member_id")?;
+        let role = o.opt("role")?;
+        let signed_date = o.opt("signed_date")?;
+        let title = o.opt("title")?;
+        let additional = o
+            .rest(
+                &[
+                    "create_date",
+                    "creator_id",
+                    "file_url",
+                    "folderName",
+                    "id",
+                    "member_id",
+                    "role",
+                    "signed_date",
+                    "title",
+                ],
+            )?;
         Ok(Self {
-            create_date: o.opt("create_date")?,
-            creator_id: o.opt("creator_id")?,
-            file_url: o.opt("file_url")?,
-            folder_name: o.opt("folderName")?,
-            id: o.opt("id")?,
-            member_id: o.opt("member_id")?,
-            role: o.opt("role")?,
-            signed_date: o.opt("signed_date")?,
-            title: o.opt("title")?,
-            additional: o
-                .rest(
-                    &[
-                        "create_date",
-                        "creator_id",
-                        "file_url",
-                        "folderName",
-                        "id",
-                        "member_id",
-                        "role",
-                        "signed_date",
-                        "title",
-                    ],
-                )?,
+            create_date,
+            creator_id,
+            file_url,
+            folder_name,
+            id,
+            member_id,
+            role,
+            signed_date,
+            title,
+            additional,
         })
     }
 }

@@ -35,11 +35,10 @@ impl ::bitrix24_runtime::loose::Loose for TailRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            limit: o.opt("limit")?,
-            offset: o.opt("offset")?,
-            additional: o.rest(&["limit", "offset"])?,
-        })
+        let limit = o.opt("limit")?;
+        let offset = o.opt("offset")?;
+        let additional = o.rest(&["limit", "offset"])?;
+        Ok(Self { limit, offset, additional })
     }
 }
 
@@ -68,12 +67,17 @@ impl ::bitrix24_runtime::loose::Loose for TailResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let file_url = o.opt("file_url")?;
+        let id = o.opt("id")?;
+        let signed_date = o.opt("signed_date")?;
+        let title = o.opt("title")?;
+        let additional = o.rest(&["file_url", "id", "signed_date", "title"])?;
         Ok(Self {
-            file_url: o.opt("file_url")?,
-            id: o.opt("id")?,
-            signed_date: o.opt("signed_date")?,
-            title: o.opt("title")?,
-            additional: o.rest(&["file_url", "id", "signed_date", "title"])?,
+            file_url,
+            id,
+            signed_date,
+            title,
+            additional,
         })
     }
 }

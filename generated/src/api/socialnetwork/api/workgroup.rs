@@ -33,10 +33,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            params: o.req("params")?,
-            additional: o.rest(&["params"])?,
-        })
+        let params = o.req("params")?;
+        let additional = o.rest(&["params"])?;
+        Ok(Self { params, additional })
     }
 }
 
@@ -60,11 +59,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestParams {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let group_id = o.req("groupId")?;
+        let mode = o.opt("mode")?;
+        let select = o.opt("select")?;
+        let additional = o.rest(&["groupId", "mode", "select"])?;
         Ok(Self {
-            group_id: o.req("groupId")?,
-            mode: o.opt("mode")?,
-            select: o.opt("select")?,
-            additional: o.rest(&["groupId", "mode", "select"])?,
+            group_id,
+            mode,
+            select,
+            additional,
         })
     }
 }
@@ -122,48 +125,67 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestParamsSelectItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let actions = o.opt("ACTIONS")?;
+        let avatar = o.opt("AVATAR")?;
+        let avatar_data = o.opt("AVATAR_DATA")?;
+        let avatar_types = o.opt("AVATAR_TYPES")?;
+        let counters = o.opt("COUNTERS")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let departments = o.opt("DEPARTMENTS")?;
+        let efficiency = o.opt("EFFICIENCY")?;
+        let features = o.opt("FEATURES")?;
+        let group_members_list = o.opt("GROUP_MEMBERS_LIST")?;
+        let list_of_members = o.opt("LIST_OF_MEMBERS")?;
+        let list_of_members_awaiting_invite = o.opt("LIST_OF_MEMBERS_AWAITING_INVITE")?;
+        let owner_data = o.opt("OWNER_DATA")?;
+        let pin = o.opt("PIN")?;
+        let privacy_type = o.opt("PRIVACY_TYPE")?;
+        let subject_data = o.opt("SUBJECT_DATA")?;
+        let tags = o.opt("TAGS")?;
+        let user_data = o.opt("USER_DATA")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIONS",
+                    "AVATAR",
+                    "AVATAR_DATA",
+                    "AVATAR_TYPES",
+                    "COUNTERS",
+                    "DATE_CREATE",
+                    "DEPARTMENTS",
+                    "EFFICIENCY",
+                    "FEATURES",
+                    "GROUP_MEMBERS_LIST",
+                    "LIST_OF_MEMBERS",
+                    "LIST_OF_MEMBERS_AWAITING_INVITE",
+                    "OWNER_DATA",
+                    "PIN",
+                    "PRIVACY_TYPE",
+                    "SUBJECT_DATA",
+                    "TAGS",
+                    "USER_DATA",
+                ],
+            )?;
         Ok(Self {
-            actions: o.opt("ACTIONS")?,
-            avatar: o.opt("AVATAR")?,
-            avatar_data: o.opt("AVATAR_DATA")?,
-            avatar_types: o.opt("AVATAR_TYPES")?,
-            counters: o.opt("COUNTERS")?,
-            date_create: o.opt("DATE_CREATE")?,
-            departments: o.opt("DEPARTMENTS")?,
-            efficiency: o.opt("EFFICIENCY")?,
-            features: o.opt("FEATURES")?,
-            group_members_list: o.opt("GROUP_MEMBERS_LIST")?,
-            list_of_members: o.opt("LIST_OF_MEMBERS")?,
-            list_of_members_awaiting_invite: o.opt("LIST_OF_MEMBERS_AWAITING_INVITE")?,
-            owner_data: o.opt("OWNER_DATA")?,
-            pin: o.opt("PIN")?,
-            privacy_type: o.opt("PRIVACY_TYPE")?,
-            subject_data: o.opt("SUBJECT_DATA")?,
-            tags: o.opt("TAGS")?,
-            user_data: o.opt("USER_DATA")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIONS",
-                        "AVATAR",
-                        "AVATAR_DATA",
-                        "AVATAR_TYPES",
-                        "COUNTERS",
-                        "DATE_CREATE",
-                        "DEPARTMENTS",
-                        "EFFICIENCY",
-                        "FEATURES",
-                        "GROUP_MEMBERS_LIST",
-                        "LIST_OF_MEMBERS",
-                        "LIST_OF_MEMBERS_AWAITING_INVITE",
-                        "OWNER_DATA",
-                        "PIN",
-                        "PRIVACY_TYPE",
-                        "SUBJECT_DATA",
-                        "TAGS",
-                        "USER_DATA",
-                    ],
-                )?,
+            actions,
+            avatar,
+            avatar_data,
+            avatar_types,
+            counters,
+            date_create,
+            departments,
+            efficiency,
+            features,
+            group_members_list,
+            list_of_members,
+            list_of_members_awaiting_invite,
+            owner_data,
+            pin,
+            privacy_type,
+            subject_data,
+            tags,
+            user_data,
+            additional,
         })
     }
 }
@@ -311,118 +333,172 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let actions = o.opt("ACTIONS")?;
+        let active = o.opt("ACTIVE")?;
+        let additional_data = o.opt("ADDITIONAL_DATA")?;
+        let avatar = o.opt("AVATAR")?;
+        let avatar_data = o.opt("AVATAR_DATA")?;
+        let avatar_type = o.opt("AVATAR_TYPE")?;
+        let avatar_types = o.opt("AVATAR_TYPES")?;
+        let chat_id = o.opt("CHAT_ID")?;
+        let closed = o.opt("CLOSED")?;
+        let counters = o.opt("COUNTERS")?;
+        let date_activity = o.opt("DATE_ACTIVITY")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_update = o.opt("DATE_UPDATE")?;
+        let departments = o.opt("DEPARTMENTS")?;
+        let description = o.opt("DESCRIPTION")?;
+        let dialog_id = o.opt("DIALOG_ID")?;
+        let efficiency = o.opt("EFFICIENCY")?;
+        let features = o.opt("FEATURES")?;
+        let group_members_list = o.opt("GROUP_MEMBERS_LIST")?;
+        let id = o.opt("ID")?;
+        let image_id = o.opt("IMAGE_ID")?;
+        let initiate_perms = o.opt("INITIATE_PERMS")?;
+        let invited_members = o.opt("INVITED_MEMBERS")?;
+        let is_pin = o.opt("IS_PIN")?;
+        let keywords = o.opt("KEYWORDS")?;
+        let landing = o.opt("LANDING")?;
+        let list_of_members = o.opt("LIST_OF_MEMBERS")?;
+        let list_of_members_awaiting_invite = o.opt("LIST_OF_MEMBERS_AWAITING_INVITE")?;
+        let members = o.opt("MEMBERS")?;
+        let moderator_members = o.opt("MODERATOR_MEMBERS")?;
+        let name = o.opt("NAME")?;
+        let number_of_members = o.opt("NUMBER_OF_MEMBERS")?;
+        let number_of_moderators = o.opt("NUMBER_OF_MODERATORS")?;
+        let opened = o.opt("OPENED")?;
+        let ordinary_members = o.opt("ORDINARY_MEMBERS")?;
+        let owner_data = o.opt("OWNER_DATA")?;
+        let owner_id = o.opt("OWNER_ID")?;
+        let privacy_code = o.opt("PRIVACY_CODE")?;
+        let project = o.opt("PROJECT")?;
+        let project_date_finish = o.opt("PROJECT_DATE_FINISH")?;
+        let project_date_start = o.opt("PROJECT_DATE_START")?;
+        let scrum_master_id = o.opt("SCRUM_MASTER_ID")?;
+        let scrum_sprint_duration = o.opt("SCRUM_SPRINT_DURATION")?;
+        let scrum_task_responsible = o.opt("SCRUM_TASK_RESPONSIBLE")?;
+        let search_index = o.opt("SEARCH_INDEX")?;
+        let site_id = o.opt("SITE_ID")?;
+        let site_ids = o.opt("SITE_IDS")?;
+        let subject_data = o.opt("SUBJECT_DATA")?;
+        let subject_id = o.opt("SUBJECT_ID")?;
+        let tags = o.opt("TAGS")?;
+        let type_ = o.opt("TYPE")?;
+        let user_data = o.opt("USER_DATA")?;
+        let visible = o.opt("VISIBLE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIONS",
+                    "ACTIVE",
+                    "ADDITIONAL_DATA",
+                    "AVATAR",
+                    "AVATAR_DATA",
+                    "AVATAR_TYPE",
+                    "AVATAR_TYPES",
+                    "CHAT_ID",
+                    "CLOSED",
+                    "COUNTERS",
+                    "DATE_ACTIVITY",
+                    "DATE_CREATE",
+                    "DATE_UPDATE",
+                    "DEPARTMENTS",
+                    "DESCRIPTION",
+                    "DIALOG_ID",
+                    "EFFICIENCY",
+                    "FEATURES",
+                    "GROUP_MEMBERS_LIST",
+                    "ID",
+                    "IMAGE_ID",
+                    "INITIATE_PERMS",
+                    "INVITED_MEMBERS",
+                    "IS_PIN",
+                    "KEYWORDS",
+                    "LANDING",
+                    "LIST_OF_MEMBERS",
+                    "LIST_OF_MEMBERS_AWAITING_INVITE",
+                    "MEMBERS",
+                    "MODERATOR_MEMBERS",
+                    "NAME",
+                    "NUMBER_OF_MEMBERS",
+                    "NUMBER_OF_MODERATORS",
+                    "OPENED",
+                    "ORDINARY_MEMBERS",
+                    "OWNER_DATA",
+                    "OWNER_ID",
+                    "PRIVACY_CODE",
+                    "PROJECT",
+                    "PROJECT_DATE_FINISH",
+                    "PROJECT_DATE_START",
+                    "SCRUM_MASTER_ID",
+                    "SCRUM_SPRINT_DURATION",
+                    "SCRUM_TASK_RESPONSIBLE",
+                    "SEARCH_INDEX",
+                    "SITE_ID",
+                    "SITE_IDS",
+                    "SUBJECT_DATA",
+                    "SUBJECT_ID",
+                    "TAGS",
+                    "TYPE",
+                    "USER_DATA",
+                    "VISIBLE",
+                ],
+            )?;
         Ok(Self {
-            actions: o.opt("ACTIONS")?,
-            active: o.opt("ACTIVE")?,
-            additional_data: o.opt("ADDITIONAL_DATA")?,
-            avatar: o.opt("AVATAR")?,
-            avatar_data: o.opt("AVATAR_DATA")?,
-            avatar_type: o.opt("AVATAR_TYPE")?,
-            avatar_types: o.opt("AVATAR_TYPES")?,
-            chat_id: o.opt("CHAT_ID")?,
-            closed: o.opt("CLOSED")?,
-            counters: o.opt("COUNTERS")?,
-            date_activity: o.opt("DATE_ACTIVITY")?,
-            date_create: o.opt("DATE_CREATE")?,
-            date_update: o.opt("DATE_UPDATE")?,
-            departments: o.opt("DEPARTMENTS")?,
-            description: o.opt("DESCRIPTION")?,
-            dialog_id: o.opt("DIALOG_ID")?,
-            efficiency: o.opt("EFFICIENCY")?,
-            features: o.opt("FEATURES")?,
-            group_members_list: o.opt("GROUP_MEMBERS_LIST")?,
-            id: o.opt("ID")?,
-            image_id: o.opt("IMAGE_ID")?,
-            initiate_perms: o.opt("INITIATE_PERMS")?,
-            invited_members: o.opt("INVITED_MEMBERS")?,
-            is_pin: o.opt("IS_PIN")?,
-            keywords: o.opt("KEYWORDS")?,
-            landing: o.opt("LANDING")?,
-            list_of_members: o.opt("LIST_OF_MEMBERS")?,
-            list_of_members_awaiting_invite: o.opt("LIST_OF_MEMBERS_AWAITING_INVITE")?,
-            members: o.opt("MEMBERS")?,
-            moderator_members: o.opt("MODERATOR_MEMBERS")?,
-            name: o.opt("NAME")?,
-            number_of_members: o.opt("NUMBER_OF_MEMBERS")?,
-            number_of_moderators: o.opt("NUMBER_OF_MODERATORS")?,
-            opened: o.opt("OPENED")?,
-            ordinary_members: o.opt("ORDINARY_MEMBERS")?,
-            owner_data: o.opt("OWNER_DATA")?,
-            owner_id: o.opt("OWNER_ID")?,
-            privacy_code: o.opt("PRIVACY_CODE")?,
-            project: o.opt("PROJECT")?,
-            project_date_finish: o.opt("PROJECT_DATE_FINISH")?,
-            project_date_start: o.opt("PROJECT_DATE_START")?,
-            scrum_master_id: o.opt("SCRUM_MASTER_ID")?,
-            scrum_sprint_duration: o.opt("SCRUM_SPRINT_DURATION")?,
-            scrum_task_responsible: o.opt("SCRUM_TASK_RESPONSIBLE")?,
-            search_index: o.opt("SEARCH_INDEX")?,
-            site_id: o.opt("SITE_ID")?,
-            site_ids: o.opt("SITE_IDS")?,
-            subject_data: o.opt("SUBJECT_DATA")?,
-            subject_id: o.opt("SUBJECT_ID")?,
-            tags: o.opt("TAGS")?,
-            type_: o.opt("TYPE")?,
-            user_data: o.opt("USER_DATA")?,
-            visible: o.opt("VISIBLE")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIONS",
-                        "ACTIVE",
-                        "ADDITIONAL_DATA",
-                        "AVATAR",
-                        "AVATAR_DATA",
-                        "AVATAR_TYPE",
-                        "AVATAR_TYPES",
-                        "CHAT_ID",
-                        "CLOSED",
-                        "COUNTERS",
-                        "DATE_ACTIVITY",
-                        "DATE_CREATE",
-                        "DATE_UPDATE",
-                        "DEPARTMENTS",
-                        "DESCRIPTION",
-                        "DIALOG_ID",
-                        "EFFICIENCY",
-                        "FEATURES",
-                        "GROUP_MEMBERS_LIST",
-                        "ID",
-                        "IMAGE_ID",
-                        "INITIATE_PERMS",
-                        "INVITED_MEMBERS",
-                        "IS_PIN",
-                        "KEYWORDS",
-                        "LANDING",
-                        "LIST_OF_MEMBERS",
-                        "LIST_OF_MEMBERS_AWAITING_INVITE",
-                        "MEMBERS",
-                        "MODERATOR_MEMBERS",
-                        "NAME",
-                        "NUMBER_OF_MEMBERS",
-                        "NUMBER_OF_MODERATORS",
-                        "OPENED",
-                        "ORDINARY_MEMBERS",
-                        "OWNER_DATA",
-                        "OWNER_ID",
-                        "PRIVACY_CODE",
-                        "PROJECT",
-                        "PROJECT_DATE_FINISH",
-                        "PROJECT_DATE_START",
-                        "SCRUM_MASTER_ID",
-                        "SCRUM_SPRINT_DURATION",
-                        "SCRUM_TASK_RESPONSIBLE",
-                        "SEARCH_INDEX",
-                        "SITE_ID",
-                        "SITE_IDS",
-                        "SUBJECT_DATA",
-                        "SUBJECT_ID",
-                        "TAGS",
-                        "TYPE",
-                        "USER_DATA",
-                        "VISIBLE",
-                    ],
-                )?,
+            actions,
+            active,
+            additional_data,
+            avatar,
+            avatar_data,
+            avatar_type,
+            avatar_types,
+            chat_id,
+            closed,
+            counters,
+            date_activity,
+            date_create,
+            date_update,
+            departments,
+            description,
+            dialog_id,
+            efficiency,
+            features,
+            group_members_list,
+            id,
+            image_id,
+            initiate_perms,
+            invited_members,
+            is_pin,
+            keywords,
+            landing,
+            list_of_members,
+            list_of_members_awaiting_invite,
+            members,
+            moderator_members,
+            name,
+            number_of_members,
+            number_of_moderators,
+            opened,
+            ordinary_members,
+            owner_data,
+            owner_id,
+            privacy_code,
+            project,
+            project_date_finish,
+            project_date_start,
+            scrum_master_id,
+            scrum_sprint_duration,
+            scrum_task_responsible,
+            search_index,
+            site_id,
+            site_ids,
+            subject_data,
+            subject_id,
+            tags,
+            type_,
+            user_data,
+            visible,
+            additional,
         })
     }
 }
@@ -457,28 +533,37 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseActions {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let delete = o.opt("DELETE")?;
+        let edit = o.opt("EDIT")?;
+        let edit_features = o.opt("EDIT_FEATURES")?;
+        let follow = o.opt("FOLLOW")?;
+        let invite = o.opt("INVITE")?;
+        let join = o.opt("JOIN")?;
+        let leave = o.opt("LEAVE")?;
+        let pin = o.opt("PIN")?;
+        let additional = o
+            .rest(
+                &[
+                    "DELETE",
+                    "EDIT",
+                    "EDIT_FEATURES",
+                    "FOLLOW",
+                    "INVITE",
+                    "JOIN",
+                    "LEAVE",
+                    "PIN",
+                ],
+            )?;
         Ok(Self {
-            delete: o.opt("DELETE")?,
-            edit: o.opt("EDIT")?,
-            edit_features: o.opt("EDIT_FEATURES")?,
-            follow: o.opt("FOLLOW")?,
-            invite: o.opt("INVITE")?,
-            join: o.opt("JOIN")?,
-            leave: o.opt("LEAVE")?,
-            pin: o.opt("PIN")?,
-            additional: o
-                .rest(
-                    &[
-                        "DELETE",
-                        "EDIT",
-                        "EDIT_FEATURES",
-                        "FOLLOW",
-                        "INVITE",
-                        "JOIN",
-                        "LEAVE",
-                        "PIN",
-                    ],
-                )?,
+            delete,
+            edit,
+            edit_features,
+            follow,
+            invite,
+            join,
+            leave,
+            pin,
+            additional,
         })
     }
 }
@@ -501,10 +586,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseAdditionalData {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let initiated_by_type = o.opt("INITIATED_BY_TYPE")?;
+        let role = o.opt("ROLE")?;
+        let additional = o.rest(&["INITIATED_BY_TYPE", "ROLE"])?;
         Ok(Self {
-            initiated_by_type: o.opt("INITIATED_BY_TYPE")?,
-            role: o.opt("ROLE")?,
-            additional: o.rest(&["INITIATED_BY_TYPE", "ROLE"])?,
+            initiated_by_type,
+            role,
+            additional,
         })
     }
 }
@@ -528,11 +616,10 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseAvatarData {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            type_: o.opt("type")?,
-            additional: o.rest(&["id", "type"])?,
-        })
+        let id = o.opt("id")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["id", "type"])?;
+        Ok(Self { id, type_, additional })
     }
 }
 
@@ -560,13 +647,18 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseAvatarTypes {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_selector_url = o.opt("entitySelectorUrl")?;
+        let mobile_url = o.opt("mobileUrl")?;
+        let sort = o.opt("sort")?;
+        let web_css_class = o.opt("webCssClass")?;
+        let additional = o
+            .rest(&["entitySelectorUrl", "mobileUrl", "sort", "webCssClass"])?;
         Ok(Self {
-            entity_selector_url: o.opt("entitySelectorUrl")?,
-            mobile_url: o.opt("mobileUrl")?,
-            sort: o.opt("sort")?,
-            web_css_class: o.opt("webCssClass")?,
-            additional: o
-                .rest(&["entitySelectorUrl", "mobileUrl", "sort", "webCssClass"])?,
+            entity_selector_url,
+            mobile_url,
+            sort,
+            web_css_class,
+            additional,
         })
     }
 }
@@ -589,10 +681,13 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseCounters {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let workgroup_requests_in = o.opt("workgroup_requests_in")?;
+        let workgroup_requests_out = o.opt("workgroup_requests_out")?;
+        let additional = o.rest(&["workgroup_requests_in", "workgroup_requests_out"])?;
         Ok(Self {
-            workgroup_requests_in: o.opt("workgroup_requests_in")?,
-            workgroup_requests_out: o.opt("workgroup_requests_out")?,
-            additional: o.rest(&["workgroup_requests_in", "workgroup_requests_out"])?,
+            workgroup_requests_in,
+            workgroup_requests_out,
+            additional,
         })
     }
 }
@@ -621,13 +716,19 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFeatures {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let custom_name = o.opt("customName")?;
+        let feature_name = o.opt("featureName")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let additional = o.rest(&["active", "customName", "featureName", "id", "name"])?;
         Ok(Self {
-            active: o.opt("active")?,
-            custom_name: o.opt("customName")?,
-            feature_name: o.opt("featureName")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            additional: o.rest(&["active", "customName", "featureName", "id", "name"])?,
+            active,
+            custom_name,
+            feature_name,
+            id,
+            name,
+            additional,
         })
     }
 }
@@ -654,12 +755,17 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseGroupMembersList {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let invited = o.opt("invited")?;
+        let is_awaiting = o.opt("isAwaiting")?;
+        let is_member = o.opt("isMember")?;
+        let additional = o.rest(&["id", "invited", "isAwaiting", "isMember"])?;
         Ok(Self {
-            id: o.opt("id")?,
-            invited: o.opt("invited")?,
-            is_awaiting: o.opt("isAwaiting")?,
-            is_member: o.opt("isMember")?,
-            additional: o.rest(&["id", "invited", "isAwaiting", "isMember"])?,
+            id,
+            invited,
+            is_awaiting,
+            is_member,
+            additional,
         })
     }
 }
@@ -698,30 +804,40 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseListOfMembers {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let is_auto_member = o.opt("isAutoMember")?;
+        let is_moderator = o.opt("isModerator")?;
+        let is_owner = o.opt("isOwner")?;
+        let is_scrum_master = o.opt("isScrumMaster")?;
+        let last_name = o.opt("lastName")?;
+        let name = o.opt("name")?;
+        let photo = o.opt("photo")?;
+        let position = o.opt("position")?;
+        let additional = o
+            .rest(
+                &[
+                    "id",
+                    "isAutoMember",
+                    "isModerator",
+                    "isOwner",
+                    "isScrumMaster",
+                    "lastName",
+                    "name",
+                    "photo",
+                    "position",
+                ],
+            )?;
         Ok(Self {
-            id: o.opt("id")?,
-            is_auto_member: o.opt("isAutoMember")?,
-            is_moderator: o.opt("isModerator")?,
-            is_owner: o.opt("isOwner")?,
-            is_scrum_master: o.opt("isScrumMaster")?,
-            last_name: o.opt("lastName")?,
-            name: o.opt("name")?,
-            photo: o.opt("photo")?,
-            position: o.opt("position")?,
-            additional: o
-                .rest(
-                    &[
-                        "id",
-                        "isAutoMember",
-                        "isModerator",
-                        "isOwner",
-                        "isScrumMaster",
-                        "lastName",
-                        "name",
-                        "photo",
-                        "position",
-                    ],
-                )?,
+            id,
+            is_auto_member,
+            is_moderator,
+            is_owner,
+            is_scrum_master,
+            last_name,
+            name,
+            photo,
+            position,
+            additional,
         })
     }
 }
@@ -746,11 +862,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseListOfMembersAwaitingInvite
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let photo = o.opt("photo")?;
+        let additional = o.rest(&["id", "name", "photo"])?;
         Ok(Self {
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            photo: o.opt("photo")?,
-            additional: o.rest(&["id", "name", "photo"])?,
+            id,
+            name,
+            photo,
+            additional,
         })
     }
 }
@@ -775,11 +895,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseOwnerData {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let formatted_name = o.opt("FORMATTED_NAME")?;
+        let id = o.opt("ID")?;
+        let photo = o.opt("PHOTO")?;
+        let additional = o.rest(&["FORMATTED_NAME", "ID", "PHOTO"])?;
         Ok(Self {
-            formatted_name: o.opt("FORMATTED_NAME")?,
-            id: o.opt("ID")?,
-            photo: o.opt("PHOTO")?,
-            additional: o.rest(&["FORMATTED_NAME", "ID", "PHOTO"])?,
+            formatted_name,
+            id,
+            photo,
+            additional,
         })
     }
 }
@@ -804,11 +928,10 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseSubjectData {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("ID")?,
-            name: o.opt("NAME")?,
-            additional: o.rest(&["ID", "NAME"])?,
-        })
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let additional = o.rest(&["ID", "NAME"])?;
+        Ok(Self { id, name, additional })
     }
 }
 
@@ -837,11 +960,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseUserData {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let initiated_by_type = o.opt("INITIATED_BY_TYPE")?;
+        let is_subscribed = o.opt("IS_SUBSCRIBED")?;
+        let role = o.opt("ROLE")?;
+        let additional = o.rest(&["INITIATED_BY_TYPE", "IS_SUBSCRIBED", "ROLE"])?;
         Ok(Self {
-            initiated_by_type: o.opt("INITIATED_BY_TYPE")?,
-            is_subscribed: o.opt("IS_SUBSCRIBED")?,
-            role: o.opt("ROLE")?,
-            additional: o.rest(&["INITIATED_BY_TYPE", "IS_SUBSCRIBED", "ROLE"])?,
+            initiated_by_type,
+            is_subscribed,
+            role,
+            additional,
         })
     }
 }
@@ -898,13 +1025,19 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let params = o.opt("params")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "params", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            params: o.opt("params")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "params", "select", "start"])?,
+            filter,
+            order,
+            params,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -952,38 +1085,52 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let closed = o.opt("CLOSED")?;
+        let date_activity = o.opt("DATE_ACTIVITY")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_update = o.opt("DATE_UPDATE")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let opened = o.opt("OPENED")?;
+        let owner_id = o.opt("OWNER_ID")?;
+        let project = o.opt("PROJECT")?;
+        let site_id = o.opt("SITE_ID")?;
+        let subject_id = o.opt("SUBJECT_ID")?;
+        let visible = o.opt("VISIBLE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "CLOSED",
+                    "DATE_ACTIVITY",
+                    "DATE_CREATE",
+                    "DATE_UPDATE",
+                    "ID",
+                    "NAME",
+                    "OPENED",
+                    "OWNER_ID",
+                    "PROJECT",
+                    "SITE_ID",
+                    "SUBJECT_ID",
+                    "VISIBLE",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            closed: o.opt("CLOSED")?,
-            date_activity: o.opt("DATE_ACTIVITY")?,
-            date_create: o.opt("DATE_CREATE")?,
-            date_update: o.opt("DATE_UPDATE")?,
-            id: o.opt("ID")?,
-            name: o.opt("NAME")?,
-            opened: o.opt("OPENED")?,
-            owner_id: o.opt("OWNER_ID")?,
-            project: o.opt("PROJECT")?,
-            site_id: o.opt("SITE_ID")?,
-            subject_id: o.opt("SUBJECT_ID")?,
-            visible: o.opt("VISIBLE")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "CLOSED",
-                        "DATE_ACTIVITY",
-                        "DATE_CREATE",
-                        "DATE_UPDATE",
-                        "ID",
-                        "NAME",
-                        "OPENED",
-                        "OWNER_ID",
-                        "PROJECT",
-                        "SITE_ID",
-                        "SUBJECT_ID",
-                        "VISIBLE",
-                    ],
-                )?,
+            active,
+            closed,
+            date_activity,
+            date_create,
+            date_update,
+            id,
+            name,
+            opened,
+            owner_id,
+            project,
+            site_id,
+            subject_id,
+            visible,
+            additional,
         })
     }
 }
@@ -1017,24 +1164,31 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestParams {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_admin = o.opt("IS_ADMIN")?;
+        let features = o.opt("features")?;
+        let mandatory_features = o.opt("mandatoryFeatures")?;
+        let mode = o.opt("mode")?;
+        let should_select_dialog_id = o.opt("shouldSelectDialogId")?;
+        let site_id = o.opt("siteId")?;
+        let additional = o
+            .rest(
+                &[
+                    "IS_ADMIN",
+                    "features",
+                    "mandatoryFeatures",
+                    "mode",
+                    "shouldSelectDialogId",
+                    "siteId",
+                ],
+            )?;
         Ok(Self {
-            is_admin: o.opt("IS_ADMIN")?,
-            features: o.opt("features")?,
-            mandatory_features: o.opt("mandatoryFeatures")?,
-            mode: o.opt("mode")?,
-            should_select_dialog_id: o.opt("shouldSelectDialogId")?,
-            site_id: o.opt("siteId")?,
-            additional: o
-                .rest(
-                    &[
-                        "IS_ADMIN",
-                        "features",
-                        "mandatoryFeatures",
-                        "mode",
-                        "shouldSelectDialogId",
-                        "siteId",
-                    ],
-                )?,
+            is_admin,
+            features,
+            mandatory_features,
+            mode,
+            should_select_dialog_id,
+            site_id,
+            additional,
         })
     }
 }
@@ -1117,68 +1271,97 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestSelectItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let avatar = o.opt("AVATAR")?;
+        let avatar_type = o.opt("AVATAR_TYPE")?;
+        let closed = o.opt("CLOSED")?;
+        let date_activity = o.opt("DATE_ACTIVITY")?;
+        let date_create = o.opt("DATE_CREATE")?;
+        let date_update = o.opt("DATE_UPDATE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let id = o.opt("ID")?;
+        let image_id = o.opt("IMAGE_ID")?;
+        let initiate_perms = o.opt("INITIATE_PERMS")?;
+        let keywords = o.opt("KEYWORDS")?;
+        let landing = o.opt("LANDING")?;
+        let name = o.opt("NAME")?;
+        let number_of_members = o.opt("NUMBER_OF_MEMBERS")?;
+        let number_of_moderators = o.opt("NUMBER_OF_MODERATORS")?;
+        let opened = o.opt("OPENED")?;
+        let owner_id = o.opt("OWNER_ID")?;
+        let project = o.opt("PROJECT")?;
+        let project_date_finish = o.opt("PROJECT_DATE_FINISH")?;
+        let project_date_start = o.opt("PROJECT_DATE_START")?;
+        let scrum_master_id = o.opt("SCRUM_MASTER_ID")?;
+        let scrum_owner_id = o.opt("SCRUM_OWNER_ID")?;
+        let scrum_sprint_duration = o.opt("SCRUM_SPRINT_DURATION")?;
+        let scrum_task_responsible = o.opt("SCRUM_TASK_RESPONSIBLE")?;
+        let subject_id = o.opt("SUBJECT_ID")?;
+        let type_ = o.opt("TYPE")?;
+        let visible = o.opt("VISIBLE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "AVATAR",
+                    "AVATAR_TYPE",
+                    "CLOSED",
+                    "DATE_ACTIVITY",
+                    "DATE_CREATE",
+                    "DATE_UPDATE",
+                    "DESCRIPTION",
+                    "ID",
+                    "IMAGE_ID",
+                    "INITIATE_PERMS",
+                    "KEYWORDS",
+                    "LANDING",
+                    "NAME",
+                    "NUMBER_OF_MEMBERS",
+                    "NUMBER_OF_MODERATORS",
+                    "OPENED",
+                    "OWNER_ID",
+                    "PROJECT",
+                    "PROJECT_DATE_FINISH",
+                    "PROJECT_DATE_START",
+                    "SCRUM_MASTER_ID",
+                    "SCRUM_OWNER_ID",
+                    "SCRUM_SPRINT_DURATION",
+                    "SCRUM_TASK_RESPONSIBLE",
+                    "SUBJECT_ID",
+                    "TYPE",
+                    "VISIBLE",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            avatar: o.opt("AVATAR")?,
-            avatar_type: o.opt("AVATAR_TYPE")?,
-            closed: o.opt("CLOSED")?,
-            date_activity: o.opt("DATE_ACTIVITY")?,
-            date_create: o.opt("DATE_CREATE")?,
-            date_update: o.opt("DATE_UPDATE")?,
-            description: o.opt("DESCRIPTION")?,
-            id: o.opt("ID")?,
-            image_id: o.opt("IMAGE_ID")?,
-            initiate_perms: o.opt("INITIATE_PERMS")?,
-            keywords: o.opt("KEYWORDS")?,
-            landing: o.opt("LANDING")?,
-            name: o.opt("NAME")?,
-            number_of_members: o.opt("NUMBER_OF_MEMBERS")?,
-            number_of_moderators: o.opt("NUMBER_OF_MODERATORS")?,
-            opened: o.opt("OPENED")?,
-            owner_id: o.opt("OWNER_ID")?,
-            project: o.opt("PROJECT")?,
-            project_date_finish: o.opt("PROJECT_DATE_FINISH")?,
-            project_date_start: o.opt("PROJECT_DATE_START")?,
-            scrum_master_id: o.opt("SCRUM_MASTER_ID")?,
-            scrum_owner_id: o.opt("SCRUM_OWNER_ID")?,
-            scrum_sprint_duration: o.opt("SCRUM_SPRINT_DURATION")?,
-            scrum_task_responsible: o.opt("SCRUM_TASK_RESPONSIBLE")?,
-            subject_id: o.opt("SUBJECT_ID")?,
-            type_: o.opt("TYPE")?,
-            visible: o.opt("VISIBLE")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "AVATAR",
-                        "AVATAR_TYPE",
-                        "CLOSED",
-                        "DATE_ACTIVITY",
-                        "DATE_CREATE",
-                        "DATE_UPDATE",
-                        "DESCRIPTION",
-                        "ID",
-                        "IMAGE_ID",
-                        "INITIATE_PERMS",
-                        "KEYWORDS",
-                        "LANDING",
-                        "NAME",
-                        "NUMBER_OF_MEMBERS",
-                        "NUMBER_OF_MODERATORS",
-                        "OPENED",
-                        "OWNER_ID",
-                        "PROJECT",
-                        "PROJECT_DATE_FINISH",
-                        "PROJECT_DATE_START",
-                        "SCRUM_MASTER_ID",
-                        "SCRUM_OWNER_ID",
-                        "SCRUM_SPRINT_DURATION",
-                        "SCRUM_TASK_RESPONSIBLE",
-                        "SUBJECT_ID",
-                        "TYPE",
-                        "VISIBLE",
-                    ],
-                )?,
+            active,
+            avatar,
+            avatar_type,
+            closed,
+            date_activity,
+            date_create,
+            date_update,
+            description,
+            id,
+            image_id,
+            initiate_perms,
+            keywords,
+            landing,
+            name,
+            number_of_members,
+            number_of_moderators,
+            opened,
+            owner_id,
+            project,
+            project_date_finish,
+            project_date_start,
+            scrum_master_id,
+            scrum_owner_id,
+            scrum_sprint_duration,
+            scrum_task_responsible,
+            subject_id,
+            type_,
+            visible,
+            additional,
         })
     }
 }
@@ -1200,10 +1383,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            workgroups: o.opt("workgroups")?,
-            additional: o.rest(&["workgroups"])?,
-        })
+        let workgroups = o.opt("workgroups")?;
+        let additional = o.rest(&["workgroups"])?;
+        Ok(Self { workgroups, additional })
     }
 }
 

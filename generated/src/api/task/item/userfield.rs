@@ -39,10 +39,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            params: o.req("PARAMS")?,
-            additional: o.rest(&["PARAMS"])?,
-        })
+        let params = o.req("PARAMS")?;
+        let additional = o.rest(&["PARAMS"])?;
+        Ok(Self { params, additional })
     }
 }
 
@@ -78,30 +77,40 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestParams {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let edit_form_label = o.opt("EDIT_FORM_LABEL")?;
+        let field_name = o.req("FIELD_NAME")?;
+        let label = o.opt("LABEL")?;
+        let mandatory = o.opt("MANDATORY")?;
+        let multiple = o.opt("MULTIPLE")?;
+        let settings = o.opt("SETTINGS")?;
+        let sort = o.opt("SORT")?;
+        let user_type_id = o.req("USER_TYPE_ID")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "EDIT_FORM_LABEL",
+                    "FIELD_NAME",
+                    "LABEL",
+                    "MANDATORY",
+                    "MULTIPLE",
+                    "SETTINGS",
+                    "SORT",
+                    "USER_TYPE_ID",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            edit_form_label: o.opt("EDIT_FORM_LABEL")?,
-            field_name: o.req("FIELD_NAME")?,
-            label: o.opt("LABEL")?,
-            mandatory: o.opt("MANDATORY")?,
-            multiple: o.opt("MULTIPLE")?,
-            settings: o.opt("SETTINGS")?,
-            sort: o.opt("SORT")?,
-            user_type_id: o.req("USER_TYPE_ID")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "EDIT_FORM_LABEL",
-                        "FIELD_NAME",
-                        "LABEL",
-                        "MANDATORY",
-                        "MULTIPLE",
-                        "SETTINGS",
-                        "SORT",
-                        "USER_TYPE_ID",
-                        "XML_ID",
-                    ],
-                )?,
+            edit_form_label,
+            field_name,
+            label,
+            mandatory,
+            multiple,
+            settings,
+            sort,
+            user_type_id,
+            xml_id,
+            additional,
         })
     }
 }
@@ -124,11 +133,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestParamsEditFormLabel {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            en: o.opt("en")?,
-            ru: o.opt("ru")?,
-            additional: o.rest(&["en", "ru"])?,
-        })
+        let en = o.opt("en")?;
+        let ru = o.opt("ru")?;
+        let additional = o.rest(&["en", "ru"])?;
+        Ok(Self { en, ru, additional })
     }
 }
 
@@ -154,10 +162,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestParamsSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default_value = o.opt("DEFAULT_VALUE")?;
+        let rows = o.opt("ROWS")?;
+        let additional = o.rest(&["DEFAULT_VALUE", "ROWS"])?;
         Ok(Self {
-            default_value: o.opt("DEFAULT_VALUE")?,
-            rows: o.opt("ROWS")?,
-            additional: o.rest(&["DEFAULT_VALUE", "ROWS"])?,
+            default_value,
+            rows,
+            additional,
         })
     }
 }
@@ -206,10 +217,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("ID")?,
-            additional: o.rest(&["ID"])?,
-        })
+        let id = o.req("ID")?;
+        let additional = o.rest(&["ID"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -260,11 +270,10 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("ID")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["ID", "start"])?,
-        })
+        let id = o.req("ID")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["ID", "start"])?;
+        Ok(Self { id, start, additional })
     }
 }
 
@@ -334,48 +343,67 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let edit_form_label = o.opt("EDIT_FORM_LABEL")?;
+        let edit_in_list = o.opt("EDIT_IN_LIST")?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let error_message = o.opt("ERROR_MESSAGE")?;
+        let field_name = o.opt("FIELD_NAME")?;
+        let help_message = o.opt("HELP_MESSAGE")?;
+        let id = o.opt("ID")?;
+        let is_searchable = o.opt("IS_SEARCHABLE")?;
+        let list_column_label = o.opt("LIST_COLUMN_LABEL")?;
+        let list_filter_label = o.opt("LIST_FILTER_LABEL")?;
+        let mandatory = o.opt("MANDATORY")?;
+        let multiple = o.opt("MULTIPLE")?;
+        let settings = o.opt("SETTINGS")?;
+        let show_filter = o.opt("SHOW_FILTER")?;
+        let show_in_list = o.opt("SHOW_IN_LIST")?;
+        let sort = o.opt("SORT")?;
+        let user_type_id = o.opt("USER_TYPE_ID")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "EDIT_FORM_LABEL",
+                    "EDIT_IN_LIST",
+                    "ENTITY_ID",
+                    "ERROR_MESSAGE",
+                    "FIELD_NAME",
+                    "HELP_MESSAGE",
+                    "ID",
+                    "IS_SEARCHABLE",
+                    "LIST_COLUMN_LABEL",
+                    "LIST_FILTER_LABEL",
+                    "MANDATORY",
+                    "MULTIPLE",
+                    "SETTINGS",
+                    "SHOW_FILTER",
+                    "SHOW_IN_LIST",
+                    "SORT",
+                    "USER_TYPE_ID",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            edit_form_label: o.opt("EDIT_FORM_LABEL")?,
-            edit_in_list: o.opt("EDIT_IN_LIST")?,
-            entity_id: o.opt("ENTITY_ID")?,
-            error_message: o.opt("ERROR_MESSAGE")?,
-            field_name: o.opt("FIELD_NAME")?,
-            help_message: o.opt("HELP_MESSAGE")?,
-            id: o.opt("ID")?,
-            is_searchable: o.opt("IS_SEARCHABLE")?,
-            list_column_label: o.opt("LIST_COLUMN_LABEL")?,
-            list_filter_label: o.opt("LIST_FILTER_LABEL")?,
-            mandatory: o.opt("MANDATORY")?,
-            multiple: o.opt("MULTIPLE")?,
-            settings: o.opt("SETTINGS")?,
-            show_filter: o.opt("SHOW_FILTER")?,
-            show_in_list: o.opt("SHOW_IN_LIST")?,
-            sort: o.opt("SORT")?,
-            user_type_id: o.opt("USER_TYPE_ID")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "EDIT_FORM_LABEL",
-                        "EDIT_IN_LIST",
-                        "ENTITY_ID",
-                        "ERROR_MESSAGE",
-                        "FIELD_NAME",
-                        "HELP_MESSAGE",
-                        "ID",
-                        "IS_SEARCHABLE",
-                        "LIST_COLUMN_LABEL",
-                        "LIST_FILTER_LABEL",
-                        "MANDATORY",
-                        "MULTIPLE",
-                        "SETTINGS",
-                        "SHOW_FILTER",
-                        "SHOW_IN_LIST",
-                        "SORT",
-                        "USER_TYPE_ID",
-                        "XML_ID",
-                    ],
-                )?,
+            edit_form_label,
+            edit_in_list,
+            entity_id,
+            error_message,
+            field_name,
+            help_message,
+            id,
+            is_searchable,
+            list_column_label,
+            list_filter_label,
+            mandatory,
+            multiple,
+            settings,
+            show_filter,
+            show_in_list,
+            sort,
+            user_type_id,
+            xml_id,
+            additional,
         })
     }
 }
@@ -410,24 +438,24 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default_value = o.opt("DEFAULT_VALUE")?;
+        let max_length = o.opt("MAX_LENGTH")?;
+        let min_length = o.opt("MIN_LENGTH")?;
+        let regexp = o.opt("REGEXP")?;
+        let rows = o.opt("ROWS")?;
+        let size = o.opt("SIZE")?;
+        let additional = o
+            .rest(
+                &["DEFAULT_VALUE", "MAX_LENGTH", "MIN_LENGTH", "REGEXP", "ROWS", "SIZE"],
+            )?;
         Ok(Self {
-            default_value: o.opt("DEFAULT_VALUE")?,
-            max_length: o.opt("MAX_LENGTH")?,
-            min_length: o.opt("MIN_LENGTH")?,
-            regexp: o.opt("REGEXP")?,
-            rows: o.opt("ROWS")?,
-            size: o.opt("SIZE")?,
-            additional: o
-                .rest(
-                    &[
-                        "DEFAULT_VALUE",
-                        "MAX_LENGTH",
-                        "MIN_LENGTH",
-                        "REGEXP",
-                        "ROWS",
-                        "SIZE",
-                    ],
-                )?,
+            default_value,
+            max_length,
+            min_length,
+            regexp,
+            rows,
+            size,
+            additional,
         })
     }
 }
@@ -474,10 +502,9 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            start: o.opt("start")?,
-            additional: o.rest(&["start"])?,
-        })
+        let start = o.opt("start")?;
+        let additional = o.rest(&["start"])?;
+        Ok(Self { start, additional })
     }
 }
 
@@ -534,50 +561,70 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let edit_form_label = o.opt("EDIT_FORM_LABEL")?;
+        let edit_in_list = o.opt("EDIT_IN_LIST")?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let error_message = o.opt("ERROR_MESSAGE")?;
+        let field_name = o.opt("FIELD_NAME")?;
+        let help_message = o.opt("HELP_MESSAGE")?;
+        let id = o.opt("ID")?;
+        let is_searchable = o.opt("IS_SEARCHABLE")?;
+        let list = o.opt("LIST")?;
+        let list_column_label = o.opt("LIST_COLUMN_LABEL")?;
+        let list_filter_label = o.opt("LIST_FILTER_LABEL")?;
+        let mandatory = o.opt("MANDATORY")?;
+        let multiple = o.opt("MULTIPLE")?;
+        let settings = o.opt("SETTINGS")?;
+        let show_filter = o.opt("SHOW_FILTER")?;
+        let show_in_list = o.opt("SHOW_IN_LIST")?;
+        let sort = o.opt("SORT")?;
+        let user_type_id = o.opt("USER_TYPE_ID")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "EDIT_FORM_LABEL",
+                    "EDIT_IN_LIST",
+                    "ENTITY_ID",
+                    "ERROR_MESSAGE",
+                    "FIELD_NAME",
+                    "HELP_MESSAGE",
+                    "ID",
+                    "IS_SEARCHABLE",
+                    "LIST",
+                    "LIST_COLUMN_LABEL",
+                    "LIST_FILTER_LABEL",
+                    "MANDATORY",
+                    "MULTIPLE",
+                    "SETTINGS",
+                    "SHOW_FILTER",
+                    "SHOW_IN_LIST",
+                    "SORT",
+                    "USER_TYPE_ID",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            edit_form_label: o.opt("EDIT_FORM_LABEL")?,
-            edit_in_list: o.opt("EDIT_IN_LIST")?,
-            entity_id: o.opt("ENTITY_ID")?,
-            error_message: o.opt("ERROR_MESSAGE")?,
-            field_name: o.opt("FIELD_NAME")?,
-            help_message: o.opt("HELP_MESSAGE")?,
-            id: o.opt("ID")?,
-            is_searchable: o.opt("IS_SEARCHABLE")?,
-            list: o.opt("LIST")?,
-            list_column_label: o.opt("LIST_COLUMN_LABEL")?,
-            list_filter_label: o.opt("LIST_FILTER_LABEL")?,
-            mandatory: o.opt("MANDATORY")?,
-            multiple: o.opt("MULTIPLE")?,
-            settings: o.opt("SETTINGS")?,
-            show_filter: o.opt("SHOW_FILTER")?,
-            show_in_list: o.opt("SHOW_IN_LIST")?,
-            sort: o.opt("SORT")?,
-            user_type_id: o.opt("USER_TYPE_ID")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "EDIT_FORM_LABEL",
-                        "EDIT_IN_LIST",
-                        "ENTITY_ID",
-                        "ERROR_MESSAGE",
-                        "FIELD_NAME",
-                        "HELP_MESSAGE",
-                        "ID",
-                        "IS_SEARCHABLE",
-                        "LIST",
-                        "LIST_COLUMN_LABEL",
-                        "LIST_FILTER_LABEL",
-                        "MANDATORY",
-                        "MULTIPLE",
-                        "SETTINGS",
-                        "SHOW_FILTER",
-                        "SHOW_IN_LIST",
-                        "SORT",
-                        "USER_TYPE_ID",
-                        "XML_ID",
-                    ],
-                )?,
+            edit_form_label,
+            edit_in_list,
+            entity_id,
+            error_message,
+            field_name,
+            help_message,
+            id,
+            is_searchable,
+            list,
+            list_column_label,
+            list_filter_label,
+            mandatory,
+            multiple,
+            settings,
+            show_filter,
+            show_in_list,
+            sort,
+            user_type_id,
+            xml_id,
+            additional,
         })
     }
 }
@@ -627,11 +674,15 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("FILTER")?;
+        let order = o.opt("ORDER")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["FILTER", "ORDER", "start"])?;
         Ok(Self {
-            filter: o.opt("FILTER")?,
-            order: o.opt("ORDER")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["FILTER", "ORDER", "start"])?,
+            filter,
+            order,
+            start,
+            additional,
         })
     }
 }
@@ -679,38 +730,52 @@ impl ::bitrix24_runtime::loose::Loose for GetlistResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let edit_in_list = o.opt("EDIT_IN_LIST")?;
+        let entity_id = o.opt("ENTITY_ID")?;
+        let field_name = o.opt("FIELD_NAME")?;
+        let id = o.opt("ID")?;
+        let is_searchable = o.opt("IS_SEARCHABLE")?;
+        let mandatory = o.opt("MANDATORY")?;
+        let multiple = o.opt("MULTIPLE")?;
+        let settings = o.opt("SETTINGS")?;
+        let show_filter = o.opt("SHOW_FILTER")?;
+        let show_in_list = o.opt("SHOW_IN_LIST")?;
+        let sort = o.opt("SORT")?;
+        let user_type_id = o.opt("USER_TYPE_ID")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "EDIT_IN_LIST",
+                    "ENTITY_ID",
+                    "FIELD_NAME",
+                    "ID",
+                    "IS_SEARCHABLE",
+                    "MANDATORY",
+                    "MULTIPLE",
+                    "SETTINGS",
+                    "SHOW_FILTER",
+                    "SHOW_IN_LIST",
+                    "SORT",
+                    "USER_TYPE_ID",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            edit_in_list: o.opt("EDIT_IN_LIST")?,
-            entity_id: o.opt("ENTITY_ID")?,
-            field_name: o.opt("FIELD_NAME")?,
-            id: o.opt("ID")?,
-            is_searchable: o.opt("IS_SEARCHABLE")?,
-            mandatory: o.opt("MANDATORY")?,
-            multiple: o.opt("MULTIPLE")?,
-            settings: o.opt("SETTINGS")?,
-            show_filter: o.opt("SHOW_FILTER")?,
-            show_in_list: o.opt("SHOW_IN_LIST")?,
-            sort: o.opt("SORT")?,
-            user_type_id: o.opt("USER_TYPE_ID")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "EDIT_IN_LIST",
-                        "ENTITY_ID",
-                        "FIELD_NAME",
-                        "ID",
-                        "IS_SEARCHABLE",
-                        "MANDATORY",
-                        "MULTIPLE",
-                        "SETTINGS",
-                        "SHOW_FILTER",
-                        "SHOW_IN_LIST",
-                        "SORT",
-                        "USER_TYPE_ID",
-                        "XML_ID",
-                    ],
-                )?,
+            edit_in_list,
+            entity_id,
+            field_name,
+            id,
+            is_searchable,
+            mandatory,
+            multiple,
+            settings,
+            show_filter,
+            show_in_list,
+            sort,
+            user_type_id,
+            xml_id,
+            additional,
         })
     }
 }
@@ -760,10 +825,9 @@ impl ::bitrix24_runtime::loose::Loose for GettypesRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            start: o.opt("start")?,
-            additional: o.rest(&["start"])?,
-        })
+        let start = o.opt("start")?;
+        let additional = o.rest(&["start"])?;
+        Ok(Self { start, additional })
     }
 }
 
@@ -788,11 +852,10 @@ impl ::bitrix24_runtime::loose::Loose for GettypesResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("ID")?,
-            title: o.opt("title")?,
-            additional: o.rest(&["ID", "title"])?,
-        })
+        let id = o.opt("ID")?;
+        let title = o.opt("title")?;
+        let additional = o.rest(&["ID", "title"])?;
+        Ok(Self { id, title, additional })
     }
 }
 
@@ -836,11 +899,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            data: o.req("DATA")?,
-            id: o.req("ID")?,
-            additional: o.rest(&["DATA", "ID"])?,
-        })
+        let data = o.req("DATA")?;
+        let id = o.req("ID")?;
+        let additional = o.rest(&["DATA", "ID"])?;
+        Ok(Self { data, id, additional })
     }
 }
 
@@ -872,26 +934,34 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestData {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let edit_form_label = o.opt("EDIT_FORM_LABEL")?;
+        let label = o.opt("LABEL")?;
+        let mandatory = o.opt("MANDATORY")?;
+        let multiple = o.opt("MULTIPLE")?;
+        let settings = o.opt("SETTINGS")?;
+        let sort = o.opt("SORT")?;
+        let xml_id = o.opt("XML_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "EDIT_FORM_LABEL",
+                    "LABEL",
+                    "MANDATORY",
+                    "MULTIPLE",
+                    "SETTINGS",
+                    "SORT",
+                    "XML_ID",
+                ],
+            )?;
         Ok(Self {
-            edit_form_label: o.opt("EDIT_FORM_LABEL")?,
-            label: o.opt("LABEL")?,
-            mandatory: o.opt("MANDATORY")?,
-            multiple: o.opt("MULTIPLE")?,
-            settings: o.opt("SETTINGS")?,
-            sort: o.opt("SORT")?,
-            xml_id: o.opt("XML_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "EDIT_FORM_LABEL",
-                        "LABEL",
-                        "MANDATORY",
-                        "MULTIPLE",
-                        "SETTINGS",
-                        "SORT",
-                        "XML_ID",
-                    ],
-                )?,
+            edit_form_label,
+            label,
+            mandatory,
+            multiple,
+            settings,
+            sort,
+            xml_id,
+            additional,
         })
     }
 }
@@ -914,11 +984,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestDataEditFormLabel {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            en: o.opt("en")?,
-            ru: o.opt("ru")?,
-            additional: o.rest(&["en", "ru"])?,
-        })
+        let en = o.opt("en")?;
+        let ru = o.opt("ru")?;
+        let additional = o.rest(&["en", "ru"])?;
+        Ok(Self { en, ru, additional })
     }
 }
 
@@ -944,10 +1013,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestDataSettings {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let default_value = o.opt("DEFAULT_VALUE")?;
+        let rows = o.opt("ROWS")?;
+        let additional = o.rest(&["DEFAULT_VALUE", "ROWS"])?;
         Ok(Self {
-            default_value: o.opt("DEFAULT_VALUE")?,
-            rows: o.opt("ROWS")?,
-            additional: o.rest(&["DEFAULT_VALUE", "ROWS"])?,
+            default_value,
+            rows,
+            additional,
         })
     }
 }

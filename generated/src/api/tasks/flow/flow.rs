@@ -39,10 +39,9 @@ impl ::bitrix24_runtime::loose::Loose for ActivateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            flow_id: o.req("flowId")?,
-            additional: o.rest(&["flowId"])?,
-        })
+        let flow_id = o.req("flowId")?;
+        let additional = o.rest(&["flowId"])?;
+        Ok(Self { flow_id, additional })
     }
 }
 
@@ -88,10 +87,9 @@ impl ::bitrix24_runtime::loose::Loose for CreateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            flow_data: o.req("flowData")?,
-            additional: o.rest(&["flowData"])?,
-        })
+        let flow_data = o.req("flowData")?;
+        let additional = o.rest(&["flowData"])?;
+        Ok(Self { flow_data, additional })
     }
 }
 
@@ -152,45 +150,62 @@ impl ::bitrix24_runtime::loose::Loose for CreateRequestFlowData {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let distribution_type = o.req("distributionType")?;
+        let group_id = o.opt("groupId")?;
+        let match_work_time = o.opt("matchWorkTime")?;
+        let name = o.req("name")?;
+        let notify_at_half_time = o.opt("notifyAtHalfTime")?;
+        let notify_on_queue_overflow = o.opt("notifyOnQueueOverflow")?;
+        let notify_on_tasks_in_progress_overflow = o
+            .opt("notifyOnTasksInProgressOverflow")?;
+        let notify_when_efficiency_decreases = o.opt("notifyWhenEfficiencyDecreases")?;
+        let owner_id = o.opt("ownerId")?;
+        let planned_completion_time = o.req("plannedCompletionTime")?;
+        let responsible_can_change_deadline = o.opt("responsibleCanChangeDeadline")?;
+        let responsible_list = o.req("responsibleList")?;
+        let task_control = o.opt("taskControl")?;
+        let task_creators = o.opt("taskCreators")?;
+        let template_id = o.opt("templateId")?;
+        let additional = o
+            .rest(
+                &[
+                    "description",
+                    "distributionType",
+                    "groupId",
+                    "matchWorkTime",
+                    "name",
+                    "notifyAtHalfTime",
+                    "notifyOnQueueOverflow",
+                    "notifyOnTasksInProgressOverflow",
+                    "notifyWhenEfficiencyDecreases",
+                    "ownerId",
+                    "plannedCompletionTime",
+                    "responsibleCanChangeDeadline",
+                    "responsibleList",
+                    "taskControl",
+                    "taskCreators",
+                    "templateId",
+                ],
+            )?;
         Ok(Self {
-            description: o.opt("description")?,
-            distribution_type: o.req("distributionType")?,
-            group_id: o.opt("groupId")?,
-            match_work_time: o.opt("matchWorkTime")?,
-            name: o.req("name")?,
-            notify_at_half_time: o.opt("notifyAtHalfTime")?,
-            notify_on_queue_overflow: o.opt("notifyOnQueueOverflow")?,
-            notify_on_tasks_in_progress_overflow: o
-                .opt("notifyOnTasksInProgressOverflow")?,
-            notify_when_efficiency_decreases: o.opt("notifyWhenEfficiencyDecreases")?,
-            owner_id: o.opt("ownerId")?,
-            planned_completion_time: o.req("plannedCompletionTime")?,
-            responsible_can_change_deadline: o.opt("responsibleCanChangeDeadline")?,
-            responsible_list: o.req("responsibleList")?,
-            task_control: o.opt("taskControl")?,
-            task_creators: o.opt("taskCreators")?,
-            template_id: o.opt("templateId")?,
-            additional: o
-                .rest(
-                    &[
-                        "description",
-                        "distributionType",
-                        "groupId",
-                        "matchWorkTime",
-                        "name",
-                        "notifyAtHalfTime",
-                        "notifyOnQueueOverflow",
-                        "notifyOnTasksInProgressOverflow",
-                        "notifyWhenEfficiencyDecreases",
-                        "ownerId",
-                        "plannedCompletionTime",
-                        "responsibleCanChangeDeadline",
-                        "responsibleList",
-                        "taskControl",
-                        "taskCreators",
-                        "templateId",
-                    ],
-                )?,
+            description,
+            distribution_type,
+            group_id,
+            match_work_time,
+            name,
+            notify_at_half_time,
+            notify_on_queue_overflow,
+            notify_on_tasks_in_progress_overflow,
+            notify_when_efficiency_decreases,
+            owner_id,
+            planned_completion_time,
+            responsible_can_change_deadline,
+            responsible_list,
+            task_control,
+            task_creators,
+            template_id,
+            additional,
         })
     }
 }
@@ -269,61 +284,86 @@ impl ::bitrix24_runtime::loose::Loose for CreateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let activity = o.opt("activity")?;
+        let creator_id = o.opt("creatorId")?;
+        let demo = o.opt("demo")?;
+        let description = o.opt("description")?;
+        let distribution_type = o.opt("distributionType")?;
+        let efficiency = o.opt("efficiency")?;
+        let group_id = o.opt("groupId")?;
+        let id = o.opt("id")?;
+        let match_work_time = o.opt("matchWorkTime")?;
+        let name = o.opt("name")?;
+        let notify_at_half_time = o.opt("notifyAtHalfTime")?;
+        let notify_on_queue_overflow = o.opt("notifyOnQueueOverflow")?;
+        let notify_on_tasks_in_progress_overflow = o
+            .opt("notifyOnTasksInProgressOverflow")?;
+        let notify_when_efficiency_decreases = o.opt("notifyWhenEfficiencyDecreases")?;
+        let owner_id = o.opt("ownerId")?;
+        let planned_completion_time = o.opt("plannedCompletionTime")?;
+        let responsible_can_change_deadline = o.opt("responsibleCanChangeDeadline")?;
+        let responsible_list = o.opt("responsibleList")?;
+        let task_control = o.opt("taskControl")?;
+        let task_creators = o.opt("taskCreators")?;
+        let team = o.opt("team")?;
+        let template_id = o.opt("templateId")?;
+        let trial_feature_enabled = o.opt("trialFeatureEnabled")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "activity",
+                    "creatorId",
+                    "demo",
+                    "description",
+                    "distributionType",
+                    "efficiency",
+                    "groupId",
+                    "id",
+                    "matchWorkTime",
+                    "name",
+                    "notifyAtHalfTime",
+                    "notifyOnQueueOverflow",
+                    "notifyOnTasksInProgressOverflow",
+                    "notifyWhenEfficiencyDecreases",
+                    "ownerId",
+                    "plannedCompletionTime",
+                    "responsibleCanChangeDeadline",
+                    "responsibleList",
+                    "taskControl",
+                    "taskCreators",
+                    "team",
+                    "templateId",
+                    "trialFeatureEnabled",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            activity: o.opt("activity")?,
-            creator_id: o.opt("creatorId")?,
-            demo: o.opt("demo")?,
-            description: o.opt("description")?,
-            distribution_type: o.opt("distributionType")?,
-            efficiency: o.opt("efficiency")?,
-            group_id: o.opt("groupId")?,
-            id: o.opt("id")?,
-            match_work_time: o.opt("matchWorkTime")?,
-            name: o.opt("name")?,
-            notify_at_half_time: o.opt("notifyAtHalfTime")?,
-            notify_on_queue_overflow: o.opt("notifyOnQueueOverflow")?,
-            notify_on_tasks_in_progress_overflow: o
-                .opt("notifyOnTasksInProgressOverflow")?,
-            notify_when_efficiency_decreases: o.opt("notifyWhenEfficiencyDecreases")?,
-            owner_id: o.opt("ownerId")?,
-            planned_completion_time: o.opt("plannedCompletionTime")?,
-            responsible_can_change_deadline: o.opt("responsibleCanChangeDeadline")?,
-            responsible_list: o.opt("responsibleList")?,
-            task_control: o.opt("taskControl")?,
-            task_creators: o.opt("taskCreators")?,
-            team: o.opt("team")?,
-            template_id: o.opt("templateId")?,
-            trial_feature_enabled: o.opt("trialFeatureEnabled")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "activity",
-                        "creatorId",
-                        "demo",
-                        "description",
-                        "distributionType",
-                        "efficiency",
-                        "groupId",
-                        "id",
-                        "matchWorkTime",
-                        "name",
-                        "notifyAtHalfTime",
-                        "notifyOnQueueOverflow",
-                        "notifyOnTasksInProgressOverflow",
-                        "notifyWhenEfficiencyDecreases",
-                        "ownerId",
-                        "plannedCompletionTime",
-                        "responsibleCanChangeDeadline",
-                        "responsibleList",
-                        "taskControl",
-                        "taskCreators",
-                        "team",
-                        "templateId",
-                        "trialFeatureEnabled",
-                    ],
-                )?,
+            active,
+            activity,
+            creator_id,
+            demo,
+            description,
+            distribution_type,
+            efficiency,
+            group_id,
+            id,
+            match_work_time,
+            name,
+            notify_at_half_time,
+            notify_on_queue_overflow,
+            notify_on_tasks_in_progress_overflow,
+            notify_when_efficiency_decreases,
+            owner_id,
+            planned_completion_time,
+            responsible_can_change_deadline,
+            responsible_list,
+            task_control,
+            task_creators,
+            team,
+            template_id,
+            trial_feature_enabled,
+            additional,
         })
     }
 }
@@ -369,10 +409,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let flow_data = o.req("flowData")?;
+        let flow_data_id = o.req("flowData.id")?;
+        let additional = o.rest(&["flowData", "flowData.id"])?;
         Ok(Self {
-            flow_data: o.req("flowData")?,
-            flow_data_id: o.req("flowData.id")?,
-            additional: o.rest(&["flowData", "flowData.id"])?,
+            flow_data,
+            flow_data_id,
+            additional,
         })
     }
 }
@@ -394,10 +437,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            deleted: o.opt("deleted")?,
-            additional: o.rest(&["deleted"])?,
-        })
+        let deleted = o.opt("deleted")?;
+        let additional = o.rest(&["deleted"])?;
+        Ok(Self { deleted, additional })
     }
 }
 
@@ -440,10 +482,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            flow_id: o.req("flowId")?,
-            additional: o.rest(&["flowId"])?,
-        })
+        let flow_id = o.req("flowId")?;
+        let additional = o.rest(&["flowId"])?;
+        Ok(Self { flow_id, additional })
     }
 }
 
@@ -519,61 +560,86 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let activity = o.opt("activity")?;
+        let creator_id = o.opt("creatorId")?;
+        let demo = o.opt("demo")?;
+        let description = o.opt("description")?;
+        let distribution_type = o.opt("distributionType")?;
+        let efficiency = o.opt("efficiency")?;
+        let group_id = o.opt("groupId")?;
+        let id = o.opt("id")?;
+        let match_work_time = o.opt("matchWorkTime")?;
+        let name = o.opt("name")?;
+        let notify_at_half_time = o.opt("notifyAtHalfTime")?;
+        let notify_on_queue_overflow = o.opt("notifyOnQueueOverflow")?;
+        let notify_on_tasks_in_progress_overflow = o
+            .opt("notifyOnTasksInProgressOverflow")?;
+        let notify_when_efficiency_decreases = o.opt("notifyWhenEfficiencyDecreases")?;
+        let owner_id = o.opt("ownerId")?;
+        let planned_completion_time = o.opt("plannedCompletionTime")?;
+        let responsible_can_change_deadline = o.opt("responsibleCanChangeDeadline")?;
+        let responsible_list = o.opt("responsibleList")?;
+        let task_control = o.opt("taskControl")?;
+        let task_creators = o.opt("taskCreators")?;
+        let team = o.opt("team")?;
+        let template_id = o.opt("templateId")?;
+        let trial_feature_enabled = o.opt("trialFeatureEnabled")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "activity",
+                    "creatorId",
+                    "demo",
+                    "description",
+                    "distributionType",
+                    "efficiency",
+                    "groupId",
+                    "id",
+                    "matchWorkTime",
+                    "name",
+                    "notifyAtHalfTime",
+                    "notifyOnQueueOverflow",
+                    "notifyOnTasksInProgressOverflow",
+                    "notifyWhenEfficiencyDecreases",
+                    "ownerId",
+                    "plannedCompletionTime",
+                    "responsibleCanChangeDeadline",
+                    "responsibleList",
+                    "taskControl",
+                    "taskCreators",
+                    "team",
+                    "templateId",
+                    "trialFeatureEnabled",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            activity: o.opt("activity")?,
-            creator_id: o.opt("creatorId")?,
-            demo: o.opt("demo")?,
-            description: o.opt("description")?,
-            distribution_type: o.opt("distributionType")?,
-            efficiency: o.opt("efficiency")?,
-            group_id: o.opt("groupId")?,
-            id: o.opt("id")?,
-            match_work_time: o.opt("matchWorkTime")?,
-            name: o.opt("name")?,
-            notify_at_half_time: o.opt("notifyAtHalfTime")?,
-            notify_on_queue_overflow: o.opt("notifyOnQueueOverflow")?,
-            notify_on_tasks_in_progress_overflow: o
-                .opt("notifyOnTasksInProgressOverflow")?,
-            notify_when_efficiency_decreases: o.opt("notifyWhenEfficiencyDecreases")?,
-            owner_id: o.opt("ownerId")?,
-            planned_completion_time: o.opt("plannedCompletionTime")?,
-            responsible_can_change_deadline: o.opt("responsibleCanChangeDeadline")?,
-            responsible_list: o.opt("responsibleList")?,
-            task_control: o.opt("taskControl")?,
-            task_creators: o.opt("taskCreators")?,
-            team: o.opt("team")?,
-            template_id: o.opt("templateId")?,
-            trial_feature_enabled: o.opt("trialFeatureEnabled")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "activity",
-                        "creatorId",
-                        "demo",
-                        "description",
-                        "distributionType",
-                        "efficiency",
-                        "groupId",
-                        "id",
-                        "matchWorkTime",
-                        "name",
-                        "notifyAtHalfTime",
-                        "notifyOnQueueOverflow",
-                        "notifyOnTasksInProgressOverflow",
-                        "notifyWhenEfficiencyDecreases",
-                        "ownerId",
-                        "plannedCompletionTime",
-                        "responsibleCanChangeDeadline",
-                        "responsibleList",
-                        "taskControl",
-                        "taskCreators",
-                        "team",
-                        "templateId",
-                        "trialFeatureEnabled",
-                    ],
-                )?,
+            active,
+            activity,
+            creator_id,
+            demo,
+            description,
+            distribution_type,
+            efficiency,
+            group_id,
+            id,
+            match_work_time,
+            name,
+            notify_at_half_time,
+            notify_on_queue_overflow,
+            notify_on_tasks_in_progress_overflow,
+            notify_when_efficiency_decreases,
+            owner_id,
+            planned_completion_time,
+            responsible_can_change_deadline,
+            responsible_list,
+            task_control,
+            task_creators,
+            team,
+            template_id,
+            trial_feature_enabled,
+            additional,
         })
     }
 }
@@ -620,11 +686,15 @@ impl ::bitrix24_runtime::loose::Loose for IsExistsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let flow_data = o.req("flowData")?;
+        let id = o.opt("id")?;
+        let name = o.req("name")?;
+        let additional = o.rest(&["flowData", "id", "name"])?;
         Ok(Self {
-            flow_data: o.req("flowData")?,
-            id: o.opt("id")?,
-            name: o.req("name")?,
-            additional: o.rest(&["flowData", "id", "name"])?,
+            flow_data,
+            id,
+            name,
+            additional,
         })
     }
 }
@@ -646,10 +716,9 @@ impl ::bitrix24_runtime::loose::Loose for IsExistsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            exists: o.opt("exists")?,
-            additional: o.rest(&["exists"])?,
-        })
+        let exists = o.opt("exists")?;
+        let additional = o.rest(&["exists"])?;
+        Ok(Self { exists, additional })
     }
 }
 
@@ -692,10 +761,9 @@ impl ::bitrix24_runtime::loose::Loose for PinRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            flow_id: o.req("flowId")?,
-            additional: o.rest(&["flowId"])?,
-        })
+        let flow_id = o.req("flowId")?;
+        let additional = o.rest(&["flowId"])?;
+        Ok(Self { flow_id, additional })
     }
 }
 
@@ -741,10 +809,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            flow_data: o.req("flowData")?,
-            additional: o.rest(&["flowData"])?,
-        })
+        let flow_data = o.req("flowData")?;
+        let additional = o.rest(&["flowData"])?;
+        Ok(Self { flow_data, additional })
     }
 }
 
@@ -807,47 +874,65 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFlowData {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let description = o.opt("description")?;
+        let distribution_type = o.req("distributionType")?;
+        let group_id = o.opt("groupId")?;
+        let id = o.req("id")?;
+        let match_work_time = o.opt("matchWorkTime")?;
+        let name = o.opt("name")?;
+        let notify_at_half_time = o.opt("notifyAtHalfTime")?;
+        let notify_on_queue_overflow = o.opt("notifyOnQueueOverflow")?;
+        let notify_on_tasks_in_progress_overflow = o
+            .opt("notifyOnTasksInProgressOverflow")?;
+        let notify_when_efficiency_decreases = o.opt("notifyWhenEfficiencyDecreases")?;
+        let owner_id = o.opt("ownerId")?;
+        let planned_completion_time = o.req("plannedCompletionTime")?;
+        let responsible_can_change_deadline = o.opt("responsibleCanChangeDeadline")?;
+        let responsible_list = o.req("responsibleList")?;
+        let task_control = o.opt("taskControl")?;
+        let task_creators = o.opt("taskCreators")?;
+        let template_id = o.opt("templateId")?;
+        let additional = o
+            .rest(
+                &[
+                    "description",
+                    "distributionType",
+                    "groupId",
+                    "id",
+                    "matchWorkTime",
+                    "name",
+                    "notifyAtHalfTime",
+                    "notifyOnQueueOverflow",
+                    "notifyOnTasksInProgressOverflow",
+                    "notifyWhenEfficiencyDecreases",
+                    "ownerId",
+                    "plannedCompletionTime",
+                    "responsibleCanChangeDeadline",
+                    "responsibleList",
+                    "taskControl",
+                    "taskCreators",
+                    "templateId",
+                ],
+            )?;
         Ok(Self {
-            description: o.opt("description")?,
-            distribution_type: o.req("distributionType")?,
-            group_id: o.opt("groupId")?,
-            id: o.req("id")?,
-            match_work_time: o.opt("matchWorkTime")?,
-            name: o.opt("name")?,
-            notify_at_half_time: o.opt("notifyAtHalfTime")?,
-            notify_on_queue_overflow: o.opt("notifyOnQueueOverflow")?,
-            notify_on_tasks_in_progress_overflow: o
-                .opt("notifyOnTasksInProgressOverflow")?,
-            notify_when_efficiency_decreases: o.opt("notifyWhenEfficiencyDecreases")?,
-            owner_id: o.opt("ownerId")?,
-            planned_completion_time: o.req("plannedCompletionTime")?,
-            responsible_can_change_deadline: o.opt("responsibleCanChangeDeadline")?,
-            responsible_list: o.req("responsibleList")?,
-            task_control: o.opt("taskControl")?,
-            task_creators: o.opt("taskCreators")?,
-            template_id: o.opt("templateId")?,
-            additional: o
-                .rest(
-                    &[
-                        "description",
-                        "distributionType",
-                        "groupId",
-                        "id",
-                        "matchWorkTime",
-                        "name",
-                        "notifyAtHalfTime",
-                        "notifyOnQueueOverflow",
-                        "notifyOnTasksInProgressOverflow",
-                        "notifyWhenEfficiencyDecreases",
-                        "ownerId",
-                        "plannedCompletionTime",
-                        "responsibleCanChangeDeadline",
-                        "responsibleList",
-                        "taskControl",
-                        "taskCreators",
-                        "templateId",
-                    ],
-                )?,
+            description,
+            distribution_type,
+            group_id,
+            id,
+            match_work_time,
+            name,
+            notify_at_half_time,
+            notify_on_queue_overflow,
+            notify_on_tasks_in_progress_overflow,
+            notify_when_efficiency_decreases,
+            owner_id,
+            planned_completion_time,
+            responsible_can_change_deadline,
+            responsible_list,
+            task_control,
+            task_creators,
+            template_id,
+            additional,
         })
     }
 }
@@ -926,61 +1011,86 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let activity = o.opt("activity")?;
+        let creator_id = o.opt("creatorId")?;
+        let demo = o.opt("demo")?;
+        let description = o.opt("description")?;
+        let distribution_type = o.opt("distributionType")?;
+        let efficiency = o.opt("efficiency")?;
+        let group_id = o.opt("groupId")?;
+        let id = o.opt("id")?;
+        let match_work_time = o.opt("matchWorkTime")?;
+        let name = o.opt("name")?;
+        let notify_at_half_time = o.opt("notifyAtHalfTime")?;
+        let notify_on_queue_overflow = o.opt("notifyOnQueueOverflow")?;
+        let notify_on_tasks_in_progress_overflow = o
+            .opt("notifyOnTasksInProgressOverflow")?;
+        let notify_when_efficiency_decreases = o.opt("notifyWhenEfficiencyDecreases")?;
+        let owner_id = o.opt("ownerId")?;
+        let planned_completion_time = o.opt("plannedCompletionTime")?;
+        let responsible_can_change_deadline = o.opt("responsibleCanChangeDeadline")?;
+        let responsible_list = o.opt("responsibleList")?;
+        let task_control = o.opt("taskControl")?;
+        let task_creators = o.opt("taskCreators")?;
+        let team = o.opt("team")?;
+        let template_id = o.opt("templateId")?;
+        let trial_feature_enabled = o.opt("trialFeatureEnabled")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "activity",
+                    "creatorId",
+                    "demo",
+                    "description",
+                    "distributionType",
+                    "efficiency",
+                    "groupId",
+                    "id",
+                    "matchWorkTime",
+                    "name",
+                    "notifyAtHalfTime",
+                    "notifyOnQueueOverflow",
+                    "notifyOnTasksInProgressOverflow",
+                    "notifyWhenEfficiencyDecreases",
+                    "ownerId",
+                    "plannedCompletionTime",
+                    "responsibleCanChangeDeadline",
+                    "responsibleList",
+                    "taskControl",
+                    "taskCreators",
+                    "team",
+                    "templateId",
+                    "trialFeatureEnabled",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            activity: o.opt("activity")?,
-            creator_id: o.opt("creatorId")?,
-            demo: o.opt("demo")?,
-            description: o.opt("description")?,
-            distribution_type: o.opt("distributionType")?,
-            efficiency: o.opt("efficiency")?,
-            group_id: o.opt("groupId")?,
-            id: o.opt("id")?,
-            match_work_time: o.opt("matchWorkTime")?,
-            name: o.opt("name")?,
-            notify_at_half_time: o.opt("notifyAtHalfTime")?,
-            notify_on_queue_overflow: o.opt("notifyOnQueueOverflow")?,
-            notify_on_tasks_in_progress_overflow: o
-                .opt("notifyOnTasksInProgressOverflow")?,
-            notify_when_efficiency_decreases: o.opt("notifyWhenEfficiencyDecreases")?,
-            owner_id: o.opt("ownerId")?,
-            planned_completion_time: o.opt("plannedCompletionTime")?,
-            responsible_can_change_deadline: o.opt("responsibleCanChangeDeadline")?,
-            responsible_list: o.opt("responsibleList")?,
-            task_control: o.opt("taskControl")?,
-            task_creators: o.opt("taskCreators")?,
-            team: o.opt("team")?,
-            template_id: o.opt("templateId")?,
-            trial_feature_enabled: o.opt("trialFeatureEnabled")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "activity",
-                        "creatorId",
-                        "demo",
-                        "description",
-                        "distributionType",
-                        "efficiency",
-                        "groupId",
-                        "id",
-                        "matchWorkTime",
-                        "name",
-                        "notifyAtHalfTime",
-                        "notifyOnQueueOverflow",
-                        "notifyOnTasksInProgressOverflow",
-                        "notifyWhenEfficiencyDecreases",
-                        "ownerId",
-                        "plannedCompletionTime",
-                        "responsibleCanChangeDeadline",
-                        "responsibleList",
-                        "taskControl",
-                        "taskCreators",
-                        "team",
-                        "templateId",
-                        "trialFeatureEnabled",
-                    ],
-                )?,
+            active,
+            activity,
+            creator_id,
+            demo,
+            description,
+            distribution_type,
+            efficiency,
+            group_id,
+            id,
+            match_work_time,
+            name,
+            notify_at_half_time,
+            notify_on_queue_overflow,
+            notify_on_tasks_in_progress_overflow,
+            notify_when_efficiency_decreases,
+            owner_id,
+            planned_completion_time,
+            responsible_can_change_deadline,
+            responsible_list,
+            task_control,
+            task_creators,
+            team,
+            template_id,
+            trial_feature_enabled,
+            additional,
         })
     }
 }

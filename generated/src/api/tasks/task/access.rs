@@ -35,10 +35,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -147,102 +146,148 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let add_auditors = o.opt("addAuditors")?;
+        let admin = o.opt("admin")?;
+        let approve = o.opt("approve")?;
+        let attach_file = o.opt("attachFile")?;
+        let automate = o.opt("automate")?;
+        let change_accomplices = o.opt("changeAccomplices")?;
+        let change_director = o.opt("changeDirector")?;
+        let change_responsible = o.opt("changeResponsible")?;
+        let change_status = o.opt("changeStatus")?;
+        let checklist_add = o.opt("checklistAdd")?;
+        let checklist_edit = o.opt("checklistEdit")?;
+        let checklist_save = o.opt("checklistSave")?;
+        let checklist_toggle = o.opt("checklistToggle")?;
+        let complete = o.opt("complete")?;
+        let complete_result = o.opt("completeResult")?;
+        let copy = o.opt("copy")?;
+        let create_gantt_dependence = o.opt("createGanttDependence")?;
+        let create_result = o.opt("createResult")?;
+        let create_subtask = o.opt("createSubtask")?;
+        let date_plan = o.opt("datePlan")?;
+        let deadline = o.opt("deadline")?;
+        let defer = o.opt("defer")?;
+        let delegate = o.opt("delegate")?;
+        let detach_file = o.opt("detachFile")?;
+        let detach_parent = o.opt("detachParent")?;
+        let disapprove = o.opt("disapprove")?;
+        let edit = o.opt("edit")?;
+        let elapsed_time = o.opt("elapsedTime")?;
+        let favorite = o.opt("favorite")?;
+        let mark = o.opt("mark")?;
+        let mute = o.opt("mute")?;
+        let pause = o.opt("pause")?;
+        let read = o.opt("read")?;
+        let reminder = o.opt("reminder")?;
+        let remove = o.opt("remove")?;
+        let remove_result = o.opt("removeResult")?;
+        let renew = o.opt("renew")?;
+        let result_edit = o.opt("resultEdit")?;
+        let result_read = o.opt("resultRead")?;
+        let save_as_template = o.opt("saveAsTemplate")?;
+        let sort = o.opt("sort")?;
+        let start = o.opt("start")?;
+        let take = o.opt("take")?;
+        let time_tracking = o.opt("timeTracking")?;
+        let watch = o.opt("watch")?;
+        let additional = o
+            .rest(
+                &[
+                    "addAuditors",
+                    "admin",
+                    "approve",
+                    "attachFile",
+                    "automate",
+                    "changeAccomplices",
+                    "changeDirector",
+                    "changeResponsible",
+                    "changeStatus",
+                    "checklistAdd",
+                    "checklistEdit",
+                    "checklistSave",
+                    "checklistToggle",
+                    "complete",
+                    "completeResult",
+                    "copy",
+                    "createGanttDependence",
+                    "createResult",
+                    "createSubtask",
+                    "datePlan",
+                    "deadline",
+                    "defer",
+                    "delegate",
+                    "detachFile",
+                    "detachParent",
+                    "disapprove",
+                    "edit",
+                    "elapsedTime",
+                    "favorite",
+                    "mark",
+                    "mute",
+                    "pause",
+                    "read",
+                    "reminder",
+                    "remove",
+                    "removeResult",
+                    "renew",
+                    "resultEdit",
+                    "resultRead",
+                    "saveAsTemplate",
+                    "sort",
+                    "start",
+                    "take",
+                    "timeTracking",
+                    "watch",
+                ],
+            )?;
         Ok(Self {
-            add_auditors: o.opt("addAuditors")?,
-            admin: o.opt("admin")?,
-            approve: o.opt("approve")?,
-            attach_file: o.opt("attachFile")?,
-            automate: o.opt("automate")?,
-            change_accomplices: o.opt("changeAccomplices")?,
-            change_director: o.opt("changeDirector")?,
-            change_responsible: o.opt("changeResponsible")?,
-            change_status: o.opt("changeStatus")?,
-            checklist_add: o.opt("checklistAdd")?,
-            checklist_edit: o.opt("checklistEdit")?,
-            checklist_save: o.opt("checklistSave")?,
-            checklist_toggle: o.opt("checklistToggle")?,
-            complete: o.opt("complete")?,
-            complete_result: o.opt("completeResult")?,
-            copy: o.opt("copy")?,
-            create_gantt_dependence: o.opt("createGanttDependence")?,
-            create_result: o.opt("createResult")?,
-            create_subtask: o.opt("createSubtask")?,
-            date_plan: o.opt("datePlan")?,
-            deadline: o.opt("deadline")?,
-            defer: o.opt("defer")?,
-            delegate: o.opt("delegate")?,
-            detach_file: o.opt("detachFile")?,
-            detach_parent: o.opt("detachParent")?,
-            disapprove: o.opt("disapprove")?,
-            edit: o.opt("edit")?,
-            elapsed_time: o.opt("elapsedTime")?,
-            favorite: o.opt("favorite")?,
-            mark: o.opt("mark")?,
-            mute: o.opt("mute")?,
-            pause: o.opt("pause")?,
-            read: o.opt("read")?,
-            reminder: o.opt("reminder")?,
-            remove: o.opt("remove")?,
-            remove_result: o.opt("removeResult")?,
-            renew: o.opt("renew")?,
-            result_edit: o.opt("resultEdit")?,
-            result_read: o.opt("resultRead")?,
-            save_as_template: o.opt("saveAsTemplate")?,
-            sort: o.opt("sort")?,
-            start: o.opt("start")?,
-            take: o.opt("take")?,
-            time_tracking: o.opt("timeTracking")?,
-            watch: o.opt("watch")?,
-            additional: o
-                .rest(
-                    &[
-                        "addAuditors",
-                        "admin",
-                        "approve",
-                        "attachFile",
-                        "automate",
-                        "changeAccomplices",
-                        "changeDirector",
-                        "changeResponsible",
-                        "changeStatus",
-                        "checklistAdd",
-                        "checklistEdit",
-                        "checklistSave",
-                        "checklistToggle",
-                        "complete",
-                        "completeResult",
-                        "copy",
-                        "createGanttDependence",
-                        "createResult",
-                        "createSubtask",
-                        "datePlan",
-                        "deadline",
-                        "defer",
-                        "delegate",
-                        "detachFile",
-                        "detachParent",
-                        "disapprove",
-                        "edit",
-                        "elapsedTime",
-                        "favorite",
-                        "mark",
-                        "mute",
-                        "pause",
-                        "read",
-                        "reminder",
-                        "remove",
-                        "removeResult",
-                        "renew",
-                        "resultEdit",
-                        "resultRead",
-                        "saveAsTemplate",
-                        "sort",
-                        "start",
-                        "take",
-                        "timeTracking",
-                        "watch",
-                    ],
-                )?,
+            add_auditors,
+            admin,
+            approve,
+            attach_file,
+            automate,
+            change_accomplices,
+            change_director,
+            change_responsible,
+            change_status,
+            checklist_add,
+            checklist_edit,
+            checklist_save,
+            checklist_toggle,
+            complete,
+            complete_result,
+            copy,
+            create_gantt_dependence,
+            create_result,
+            create_subtask,
+            date_plan,
+            deadline,
+            defer,
+            delegate,
+            detach_file,
+            detach_parent,
+            disapprove,
+            edit,
+            elapsed_time,
+            favorite,
+            mark,
+            mute,
+            pause,
+            read,
+            reminder,
+            remove,
+            remove_result,
+            renew,
+            result_edit,
+            result_read,
+            save_as_template,
+            sort,
+            start,
+            take,
+            time_tracking,
+            watch,
+            additional,
         })
     }
 }

@@ -43,12 +43,17 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let group_id = o.opt("groupId")?;
+        let type_ = o.opt("type")?;
+        let user_id = o.opt("userId")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["groupId", "type", "userId", "start"])?;
         Ok(Self {
-            group_id: o.opt("groupId")?,
-            type_: o.opt("type")?,
-            user_id: o.opt("userId")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["groupId", "type", "userId", "start"])?,
+            group_id,
+            type_,
+            user_id,
+            start,
+            additional,
         })
     }
 }
@@ -74,11 +79,10 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            code: o.opt("code")?,
-            counter: o.opt("counter")?,
-            additional: o.rest(&["code", "counter"])?,
-        })
+        let code = o.opt("code")?;
+        let counter = o.opt("counter")?;
+        let additional = o.rest(&["code", "counter"])?;
+        Ok(Self { code, counter, additional })
     }
 }
 

@@ -34,10 +34,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            task_id: o.req("taskId")?,
-            additional: o.rest(&["taskId"])?,
-        })
+        let task_id = o.req("taskId")?;
+        let additional = o.rest(&["taskId"])?;
+        Ok(Self { task_id, additional })
     }
 }
 
@@ -83,10 +82,9 @@ impl ::bitrix24_runtime::loose::Loose for RemoveRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            task_id: o.req("taskId")?,
-            additional: o.rest(&["taskId"])?,
-        })
+        let task_id = o.req("taskId")?;
+        let additional = o.rest(&["taskId"])?;
+        Ok(Self { task_id, additional })
     }
 }
 

@@ -38,10 +38,13 @@ impl ::bitrix24_runtime::loose::Loose for AttachRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let file_ids = o.req("fileIds")?;
+        let task_id = o.req("taskId")?;
+        let additional = o.rest(&["fileIds", "taskId"])?;
         Ok(Self {
-            file_ids: o.req("fileIds")?,
-            task_id: o.req("taskId")?,
-            additional: o.rest(&["fileIds", "taskId"])?,
+            file_ids,
+            task_id,
+            additional,
         })
     }
 }

@@ -35,10 +35,13 @@ impl ::bitrix24_runtime::loose::Loose for AttachRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let file_id = o.req("fileId")?;
+        let task_id = o.req("taskId")?;
+        let additional = o.rest(&["fileId", "taskId"])?;
         Ok(Self {
-            file_id: o.req("fileId")?,
-            task_id: o.req("taskId")?,
-            additional: o.rest(&["fileId", "taskId"])?,
+            file_id,
+            task_id,
+            additional,
         })
     }
 }
@@ -60,10 +63,9 @@ impl ::bitrix24_runtime::loose::Loose for AttachResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            attachment_id: o.opt("attachmentId")?,
-            additional: o.rest(&["attachmentId"])?,
-        })
+        let attachment_id = o.opt("attachmentId")?;
+        let additional = o.rest(&["attachmentId"])?;
+        Ok(Self { attachment_id, additional })
     }
 }
 

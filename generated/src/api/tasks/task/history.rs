@@ -37,11 +37,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let task_id = o.req("taskId")?;
+        let additional = o.rest(&["filter", "order", "taskId"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            task_id: o.req("taskId")?,
-            additional: o.rest(&["filter", "order", "taskId"])?,
+            filter,
+            order,
+            task_id,
+            additional,
         })
     }
 }
@@ -70,13 +74,19 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_date = o.opt("createdDate")?;
+        let field = o.opt("field")?;
+        let id = o.opt("id")?;
+        let user = o.opt("user")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["createdDate", "field", "id", "user", "value"])?;
         Ok(Self {
-            created_date: o.opt("createdDate")?,
-            field: o.opt("field")?,
-            id: o.opt("id")?,
-            user: o.opt("user")?,
-            value: o.opt("value")?,
-            additional: o.rest(&["createdDate", "field", "id", "user", "value"])?,
+            created_date,
+            field,
+            id,
+            user,
+            value,
+            additional,
         })
     }
 }
@@ -107,13 +117,19 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilterUser {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let last_name = o.opt("lastName")?;
+        let login = o.opt("login")?;
+        let name = o.opt("name")?;
+        let second_name = o.opt("secondName")?;
+        let additional = o.rest(&["id", "lastName", "login", "name", "secondName"])?;
         Ok(Self {
-            id: o.opt("id")?,
-            last_name: o.opt("lastName")?,
-            login: o.opt("login")?,
-            name: o.opt("name")?,
-            second_name: o.opt("secondName")?,
-            additional: o.rest(&["id", "lastName", "login", "name", "secondName"])?,
+            id,
+            last_name,
+            login,
+            name,
+            second_name,
+            additional,
         })
     }
 }
@@ -143,13 +159,19 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_date = o.opt("createdDate")?;
+        let field = o.opt("field")?;
+        let id = o.opt("id")?;
+        let user = o.opt("user")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["createdDate", "field", "id", "user", "value"])?;
         Ok(Self {
-            created_date: o.opt("createdDate")?,
-            field: o.opt("field")?,
-            id: o.opt("id")?,
-            user: o.opt("user")?,
-            value: o.opt("value")?,
-            additional: o.rest(&["createdDate", "field", "id", "user", "value"])?,
+            created_date,
+            field,
+            id,
+            user,
+            value,
+            additional,
         })
     }
 }
@@ -180,13 +202,19 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseUser {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let last_name = o.opt("lastName")?;
+        let login = o.opt("login")?;
+        let name = o.opt("name")?;
+        let second_name = o.opt("secondName")?;
+        let additional = o.rest(&["id", "lastName", "login", "name", "secondName"])?;
         Ok(Self {
-            id: o.opt("id")?,
-            last_name: o.opt("lastName")?,
-            login: o.opt("login")?,
-            name: o.opt("name")?,
-            second_name: o.opt("secondName")?,
-            additional: o.rest(&["id", "lastName", "login", "name", "secondName"])?,
+            id,
+            last_name,
+            login,
+            name,
+            second_name,
+            additional,
         })
     }
 }

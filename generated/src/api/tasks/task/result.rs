@@ -41,10 +41,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -68,11 +67,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            task_id: o.req("taskId")?,
-            text: o.req("text")?,
-            additional: o.rest(&["taskId", "text"])?,
-        })
+        let task_id = o.req("taskId")?;
+        let text = o.req("text")?;
+        let additional = o.rest(&["taskId", "text"])?;
+        Ok(Self { task_id, text, additional })
     }
 }
 
@@ -96,10 +94,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            item: o.opt("item")?,
-            additional: o.rest(&["item"])?,
-        })
+        let item = o.opt("item")?;
+        let additional = o.rest(&["item"])?;
+        Ok(Self { item, additional })
     }
 }
 
@@ -140,32 +137,43 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let author_id = o.opt("authorId")?;
+        let created_at = o.opt("createdAt")?;
+        let file_ids = o.opt("fileIds")?;
+        let id = o.opt("id")?;
+        let message_id = o.opt("messageId")?;
+        let rights = o.opt("rights")?;
+        let status = o.opt("status")?;
+        let task_id = o.opt("taskId")?;
+        let text = o.opt("text")?;
+        let updated_at = o.opt("updatedAt")?;
+        let additional = o
+            .rest(
+                &[
+                    "authorId",
+                    "createdAt",
+                    "fileIds",
+                    "id",
+                    "messageId",
+                    "rights",
+                    "status",
+                    "taskId",
+                    "text",
+                    "updatedAt",
+                ],
+            )?;
         Ok(Self {
-            author_id: o.opt("authorId")?,
-            created_at: o.opt("createdAt")?,
-            file_ids: o.opt("fileIds")?,
-            id: o.opt("id")?,
-            message_id: o.opt("messageId")?,
-            rights: o.opt("rights")?,
-            status: o.opt("status")?,
-            task_id: o.opt("taskId")?,
-            text: o.opt("text")?,
-            updated_at: o.opt("updatedAt")?,
-            additional: o
-                .rest(
-                    &[
-                        "authorId",
-                        "createdAt",
-                        "fileIds",
-                        "id",
-                        "messageId",
-                        "rights",
-                        "status",
-                        "taskId",
-                        "text",
-                        "updatedAt",
-                    ],
-                )?,
+            author_id,
+            created_at,
+            file_ids,
+            id,
+            message_id,
+            rights,
+            status,
+            task_id,
+            text,
+            updated_at,
+            additional,
         })
     }
 }
@@ -213,10 +221,9 @@ impl ::bitrix24_runtime::loose::Loose for AddFromCommentRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            comment_id: o.req("commentId")?,
-            additional: o.rest(&["commentId"])?,
-        })
+        let comment_id = o.req("commentId")?;
+        let additional = o.rest(&["commentId"])?;
+        Ok(Self { comment_id, additional })
     }
 }
 
@@ -258,32 +265,43 @@ impl ::bitrix24_runtime::loose::Loose for AddFromCommentResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let comment_id = o.opt("commentId")?;
+        let created_at = o.opt("createdAt")?;
+        let created_by = o.opt("createdBy")?;
+        let files = o.opt("files")?;
+        let formatted_text = o.opt("formattedText")?;
+        let id = o.opt("id")?;
+        let status = o.opt("status")?;
+        let task_id = o.opt("taskId")?;
+        let text = o.opt("text")?;
+        let updated_at = o.opt("updatedAt")?;
+        let additional = o
+            .rest(
+                &[
+                    "commentId",
+                    "createdAt",
+                    "createdBy",
+                    "files",
+                    "formattedText",
+                    "id",
+                    "status",
+                    "taskId",
+                    "text",
+                    "updatedAt",
+                ],
+            )?;
         Ok(Self {
-            comment_id: o.opt("commentId")?,
-            created_at: o.opt("createdAt")?,
-            created_by: o.opt("createdBy")?,
-            files: o.opt("files")?,
-            formatted_text: o.opt("formattedText")?,
-            id: o.opt("id")?,
-            status: o.opt("status")?,
-            task_id: o.opt("taskId")?,
-            text: o.opt("text")?,
-            updated_at: o.opt("updatedAt")?,
-            additional: o
-                .rest(
-                    &[
-                        "commentId",
-                        "createdAt",
-                        "createdBy",
-                        "files",
-                        "formattedText",
-                        "id",
-                        "status",
-                        "taskId",
-                        "text",
-                        "updatedAt",
-                    ],
-                )?,
+            comment_id,
+            created_at,
+            created_by,
+            files,
+            formatted_text,
+            id,
+            status,
+            task_id,
+            text,
+            updated_at,
+            additional,
         })
     }
 }
@@ -331,10 +349,9 @@ impl ::bitrix24_runtime::loose::Loose for AddfromchatmessageRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -357,10 +374,9 @@ impl ::bitrix24_runtime::loose::Loose for AddfromchatmessageRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            message_id: o.req("messageId")?,
-            additional: o.rest(&["messageId"])?,
-        })
+        let message_id = o.req("messageId")?;
+        let additional = o.rest(&["messageId"])?;
+        Ok(Self { message_id, additional })
     }
 }
 
@@ -384,10 +400,9 @@ impl ::bitrix24_runtime::loose::Loose for AddfromchatmessageResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            item: o.opt("item")?,
-            additional: o.rest(&["item"])?,
-        })
+        let item = o.opt("item")?;
+        let additional = o.rest(&["item"])?;
+        Ok(Self { item, additional })
     }
 }
 
@@ -428,32 +443,43 @@ impl ::bitrix24_runtime::loose::Loose for AddfromchatmessageResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let author_id = o.opt("authorId")?;
+        let created_at = o.opt("createdAt")?;
+        let file_ids = o.opt("fileIds")?;
+        let id = o.opt("id")?;
+        let message_id = o.opt("messageId")?;
+        let rights = o.opt("rights")?;
+        let status = o.opt("status")?;
+        let task_id = o.opt("taskId")?;
+        let text = o.opt("text")?;
+        let updated_at = o.opt("updatedAt")?;
+        let additional = o
+            .rest(
+                &[
+                    "authorId",
+                    "createdAt",
+                    "fileIds",
+                    "id",
+                    "messageId",
+                    "rights",
+                    "status",
+                    "taskId",
+                    "text",
+                    "updatedAt",
+                ],
+            )?;
         Ok(Self {
-            author_id: o.opt("authorId")?,
-            created_at: o.opt("createdAt")?,
-            file_ids: o.opt("fileIds")?,
-            id: o.opt("id")?,
-            message_id: o.opt("messageId")?,
-            rights: o.opt("rights")?,
-            status: o.opt("status")?,
-            task_id: o.opt("taskId")?,
-            text: o.opt("text")?,
-            updated_at: o.opt("updatedAt")?,
-            additional: o
-                .rest(
-                    &[
-                        "authorId",
-                        "createdAt",
-                        "fileIds",
-                        "id",
-                        "messageId",
-                        "rights",
-                        "status",
-                        "taskId",
-                        "text",
-                        "updatedAt",
-                    ],
-                )?,
+            author_id,
+            created_at,
+            file_ids,
+            id,
+            message_id,
+            rights,
+            status,
+            task_id,
+            text,
+            updated_at,
+            additional,
         })
     }
 }
@@ -500,10 +526,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -527,10 +552,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            result: o.opt("result")?,
-            additional: o.rest(&["result"])?,
-        })
+        let result = o.opt("result")?;
+        let additional = o.rest(&["result"])?;
+        Ok(Self { result, additional })
     }
 }
 
@@ -577,10 +601,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteFromCommentRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            comment_id: o.req("commentId")?,
-            additional: o.rest(&["commentId"])?,
-        })
+        let comment_id = o.req("commentId")?;
+        let additional = o.rest(&["commentId"])?;
+        Ok(Self { comment_id, additional })
     }
 }
 
@@ -632,10 +655,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            task_id: o.req("taskId")?,
-            additional: o.rest(&["taskId"])?,
-        })
+        let task_id = o.req("taskId")?;
+        let additional = o.rest(&["taskId"])?;
+        Ok(Self { task_id, additional })
     }
 }
 
@@ -687,11 +709,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -713,10 +734,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            text: o.req("text")?,
-            additional: o.rest(&["text"])?,
-        })
+        let text = o.req("text")?;
+        let additional = o.rest(&["text"])?;
+        Ok(Self { text, additional })
     }
 }
 
@@ -740,10 +760,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            item: o.opt("item")?,
-            additional: o.rest(&["item"])?,
-        })
+        let item = o.opt("item")?;
+        let additional = o.rest(&["item"])?;
+        Ok(Self { item, additional })
     }
 }
 
@@ -784,32 +803,43 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let author_id = o.opt("authorId")?;
+        let created_at = o.opt("createdAt")?;
+        let file_ids = o.opt("fileIds")?;
+        let id = o.opt("id")?;
+        let message_id = o.opt("messageId")?;
+        let rights = o.opt("rights")?;
+        let status = o.opt("status")?;
+        let task_id = o.opt("taskId")?;
+        let text = o.opt("text")?;
+        let updated_at = o.opt("updatedAt")?;
+        let additional = o
+            .rest(
+                &[
+                    "authorId",
+                    "createdAt",
+                    "fileIds",
+                    "id",
+                    "messageId",
+                    "rights",
+                    "status",
+                    "taskId",
+                    "text",
+                    "updatedAt",
+                ],
+            )?;
         Ok(Self {
-            author_id: o.opt("authorId")?,
-            created_at: o.opt("createdAt")?,
-            file_ids: o.opt("fileIds")?,
-            id: o.opt("id")?,
-            message_id: o.opt("messageId")?,
-            rights: o.opt("rights")?,
-            status: o.opt("status")?,
-            task_id: o.opt("taskId")?,
-            text: o.opt("text")?,
-            updated_at: o.opt("updatedAt")?,
-            additional: o
-                .rest(
-                    &[
-                        "authorId",
-                        "createdAt",
-                        "fileIds",
-                        "id",
-                        "messageId",
-                        "rights",
-                        "status",
-                        "taskId",
-                        "text",
-                        "updatedAt",
-                    ],
-                )?,
+            author_id,
+            created_at,
+            file_ids,
+            id,
+            message_id,
+            rights,
+            status,
+            task_id,
+            text,
+            updated_at,
+            additional,
         })
     }
 }

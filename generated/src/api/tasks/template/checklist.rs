@@ -45,10 +45,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let template_id = o.req("templateId")?;
+        let additional = o.rest(&["fields", "templateId"])?;
         Ok(Self {
-            fields: o.req("fields")?,
-            template_id: o.req("templateId")?,
-            additional: o.rest(&["fields", "templateId"])?,
+            fields,
+            template_id,
+            additional,
         })
     }
 }
@@ -79,24 +82,31 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_complete = o.opt("IS_COMPLETE")?;
+        let is_important = o.opt("IS_IMPORTANT")?;
+        let members = o.opt("MEMBERS")?;
+        let parent_id = o.req("PARENT_ID")?;
+        let sort_index = o.opt("SORT_INDEX")?;
+        let title = o.req("TITLE")?;
+        let additional = o
+            .rest(
+                &[
+                    "IS_COMPLETE",
+                    "IS_IMPORTANT",
+                    "MEMBERS",
+                    "PARENT_ID",
+                    "SORT_INDEX",
+                    "TITLE",
+                ],
+            )?;
         Ok(Self {
-            is_complete: o.opt("IS_COMPLETE")?,
-            is_important: o.opt("IS_IMPORTANT")?,
-            members: o.opt("MEMBERS")?,
-            parent_id: o.req("PARENT_ID")?,
-            sort_index: o.opt("SORT_INDEX")?,
-            title: o.req("TITLE")?,
-            additional: o
-                .rest(
-                    &[
-                        "IS_COMPLETE",
-                        "IS_IMPORTANT",
-                        "MEMBERS",
-                        "PARENT_ID",
-                        "SORT_INDEX",
-                        "TITLE",
-                    ],
-                )?,
+            is_complete,
+            is_important,
+            members,
+            parent_id,
+            sort_index,
+            title,
+            additional,
         })
     }
 }
@@ -121,9 +131,11 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let check_list_item = o.opt("checkListItem")?;
+        let additional = o.rest(&["checkListItem"])?;
         Ok(Self {
-            check_list_item: o.opt("checkListItem")?,
-            additional: o.rest(&["checkListItem"])?,
+            check_list_item,
+            additional,
         })
     }
 }
@@ -171,12 +183,16 @@ impl ::bitrix24_runtime::loose::Loose for AddAttachmentByContentRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attachment_parameters = o.req("attachmentParameters")?;
+        let check_list_item_id = o.req("checkListItemId")?;
+        let template_id = o.req("templateId")?;
+        let additional = o
+            .rest(&["attachmentParameters", "checkListItemId", "templateId"])?;
         Ok(Self {
-            attachment_parameters: o.req("attachmentParameters")?,
-            check_list_item_id: o.req("checkListItemId")?,
-            template_id: o.req("templateId")?,
-            additional: o
-                .rest(&["attachmentParameters", "checkListItemId", "templateId"])?,
+            attachment_parameters,
+            check_list_item_id,
+            template_id,
+            additional,
         })
     }
 }
@@ -200,11 +216,10 @@ for AddAttachmentByContentRequestAttachmentParameters {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            content: o.opt("CONTENT")?,
-            name: o.opt("NAME")?,
-            additional: o.rest(&["CONTENT", "NAME"])?,
-        })
+        let content = o.opt("CONTENT")?;
+        let name = o.opt("NAME")?;
+        let additional = o.rest(&["CONTENT", "NAME"])?;
+        Ok(Self { content, name, additional })
     }
 }
 
@@ -230,9 +245,11 @@ impl ::bitrix24_runtime::loose::Loose for AddAttachmentByContentResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let check_list_item = o.opt("checkListItem")?;
+        let additional = o.rest(&["checkListItem"])?;
         Ok(Self {
-            check_list_item: o.opt("checkListItem")?,
-            additional: o.rest(&["checkListItem"])?,
+            check_list_item,
+            additional,
         })
     }
 }
@@ -280,11 +297,15 @@ impl ::bitrix24_runtime::loose::Loose for AddAttachmentsFromDiskRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let check_list_item_id = o.req("checkListItemId")?;
+        let files_ids = o.req("filesIds")?;
+        let template_id = o.req("templateId")?;
+        let additional = o.rest(&["checkListItemId", "filesIds", "templateId"])?;
         Ok(Self {
-            check_list_item_id: o.req("checkListItemId")?,
-            files_ids: o.req("filesIds")?,
-            template_id: o.req("templateId")?,
-            additional: o.rest(&["checkListItemId", "filesIds", "templateId"])?,
+            check_list_item_id,
+            files_ids,
+            template_id,
+            additional,
         })
     }
 }
@@ -309,9 +330,11 @@ impl ::bitrix24_runtime::loose::Loose for AddAttachmentsFromDiskResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let check_list_item = o.opt("checkListItem")?;
+        let additional = o.rest(&["checkListItem"])?;
         Ok(Self {
-            check_list_item: o.opt("checkListItem")?,
-            additional: o.rest(&["checkListItem"])?,
+            check_list_item,
+            additional,
         })
     }
 }
@@ -357,10 +380,13 @@ impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let check_list_item_id = o.req("checkListItemId")?;
+        let template_id = o.req("templateId")?;
+        let additional = o.rest(&["checkListItemId", "templateId"])?;
         Ok(Self {
-            check_list_item_id: o.req("checkListItemId")?,
-            template_id: o.req("templateId")?,
-            additional: o.rest(&["checkListItemId", "templateId"])?,
+            check_list_item_id,
+            template_id,
+            additional,
         })
     }
 }
@@ -385,9 +411,11 @@ impl ::bitrix24_runtime::loose::Loose for CompleteResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let check_list_item = o.opt("checkListItem")?;
+        let additional = o.rest(&["checkListItem"])?;
         Ok(Self {
-            check_list_item: o.opt("checkListItem")?,
-            additional: o.rest(&["checkListItem"])?,
+            check_list_item,
+            additional,
         })
     }
 }
@@ -433,10 +461,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let check_list_item_id = o.req("checkListItemId")?;
+        let template_id = o.req("templateId")?;
+        let additional = o.rest(&["checkListItemId", "templateId"])?;
         Ok(Self {
-            check_list_item_id: o.req("checkListItemId")?,
-            template_id: o.req("templateId")?,
-            additional: o.rest(&["checkListItemId", "templateId"])?,
+            check_list_item_id,
+            template_id,
+            additional,
         })
     }
 }
@@ -485,10 +516,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let check_list_item_id = o.req("checkListItemId")?;
+        let template_id = o.req("templateId")?;
+        let additional = o.rest(&["checkListItemId", "templateId"])?;
         Ok(Self {
-            check_list_item_id: o.req("checkListItemId")?,
-            template_id: o.req("templateId")?,
-            additional: o.rest(&["checkListItemId", "templateId"])?,
+            check_list_item_id,
+            template_id,
+            additional,
         })
     }
 }
@@ -513,9 +547,11 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let check_list_item = o.opt("checkListItem")?;
+        let additional = o.rest(&["checkListItem"])?;
         Ok(Self {
-            check_list_item: o.opt("checkListItem")?,
-            additional: o.rest(&["checkListItem"])?,
+            check_list_item,
+            additional,
         })
     }
 }
@@ -565,12 +601,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let template_id = o.req("templateId")?;
+        let additional = o.rest(&["filter", "order", "select", "templateId"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            template_id: o.req("templateId")?,
-            additional: o.rest(&["filter", "order", "select", "templateId"])?,
+            filter,
+            order,
+            select,
+            template_id,
+            additional,
         })
     }
 }
@@ -595,9 +636,11 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let check_list_items = o.opt("checkListItems")?;
+        let additional = o.rest(&["checkListItems"])?;
         Ok(Self {
-            check_list_items: o.opt("checkListItems")?,
-            additional: o.rest(&["checkListItems"])?,
+            check_list_items,
+            additional,
         })
     }
 }
@@ -645,11 +688,15 @@ impl ::bitrix24_runtime::loose::Loose for MoveAfterRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let after_item_id = o.req("afterItemId")?;
+        let check_list_item_id = o.req("checkListItemId")?;
+        let template_id = o.req("templateId")?;
+        let additional = o.rest(&["afterItemId", "checkListItemId", "templateId"])?;
         Ok(Self {
-            after_item_id: o.req("afterItemId")?,
-            check_list_item_id: o.req("checkListItemId")?,
-            template_id: o.req("templateId")?,
-            additional: o.rest(&["afterItemId", "checkListItemId", "templateId"])?,
+            after_item_id,
+            check_list_item_id,
+            template_id,
+            additional,
         })
     }
 }
@@ -674,9 +721,11 @@ impl ::bitrix24_runtime::loose::Loose for MoveAfterResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let check_list_item = o.opt("checkListItem")?;
+        let additional = o.rest(&["checkListItem"])?;
         Ok(Self {
-            check_list_item: o.opt("checkListItem")?,
-            additional: o.rest(&["checkListItem"])?,
+            check_list_item,
+            additional,
         })
     }
 }
@@ -724,11 +773,15 @@ impl ::bitrix24_runtime::loose::Loose for MoveBeforeRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let before_item_id = o.req("beforeItemId")?;
+        let check_list_item_id = o.req("checkListItemId")?;
+        let template_id = o.req("templateId")?;
+        let additional = o.rest(&["beforeItemId", "checkListItemId", "templateId"])?;
         Ok(Self {
-            before_item_id: o.req("beforeItemId")?,
-            check_list_item_id: o.req("checkListItemId")?,
-            template_id: o.req("templateId")?,
-            additional: o.rest(&["beforeItemId", "checkListItemId", "templateId"])?,
+            before_item_id,
+            check_list_item_id,
+            template_id,
+            additional,
         })
     }
 }
@@ -753,9 +806,11 @@ impl ::bitrix24_runtime::loose::Loose for MoveBeforeResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let check_list_item = o.opt("checkListItem")?;
+        let additional = o.rest(&["checkListItem"])?;
         Ok(Self {
-            check_list_item: o.opt("checkListItem")?,
-            additional: o.rest(&["checkListItem"])?,
+            check_list_item,
+            additional,
         })
     }
 }
@@ -803,11 +858,15 @@ impl ::bitrix24_runtime::loose::Loose for RemoveAttachmentsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attachments_ids = o.req("attachmentsIds")?;
+        let check_list_item_id = o.req("checkListItemId")?;
+        let template_id = o.req("templateId")?;
+        let additional = o.rest(&["attachmentsIds", "checkListItemId", "templateId"])?;
         Ok(Self {
-            attachments_ids: o.req("attachmentsIds")?,
-            check_list_item_id: o.req("checkListItemId")?,
-            template_id: o.req("templateId")?,
-            additional: o.rest(&["attachmentsIds", "checkListItemId", "templateId"])?,
+            attachments_ids,
+            check_list_item_id,
+            template_id,
+            additional,
         })
     }
 }
@@ -832,9 +891,11 @@ impl ::bitrix24_runtime::loose::Loose for RemoveAttachmentsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let check_list_item = o.opt("checkListItem")?;
+        let additional = o.rest(&["checkListItem"])?;
         Ok(Self {
-            check_list_item: o.opt("checkListItem")?,
-            additional: o.rest(&["checkListItem"])?,
+            check_list_item,
+            additional,
         })
     }
 }
@@ -880,10 +941,13 @@ impl ::bitrix24_runtime::loose::Loose for RenewRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let check_list_item_id = o.req("checkListItemId")?;
+        let template_id = o.req("templateId")?;
+        let additional = o.rest(&["checkListItemId", "templateId"])?;
         Ok(Self {
-            check_list_item_id: o.req("checkListItemId")?,
-            template_id: o.req("templateId")?,
-            additional: o.rest(&["checkListItemId", "templateId"])?,
+            check_list_item_id,
+            template_id,
+            additional,
         })
     }
 }
@@ -908,9 +972,11 @@ impl ::bitrix24_runtime::loose::Loose for RenewResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let check_list_item = o.opt("checkListItem")?;
+        let additional = o.rest(&["checkListItem"])?;
         Ok(Self {
-            check_list_item: o.opt("checkListItem")?,
-            additional: o.rest(&["checkListItem"])?,
+            check_list_item,
+            additional,
         })
     }
 }
@@ -957,11 +1023,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let check_list_item_id = o.req("checkListItemId")?;
+        let fields = o.req("fields")?;
+        let template_id = o.req("templateId")?;
+        let additional = o.rest(&["checkListItemId", "fields", "templateId"])?;
         Ok(Self {
-            check_list_item_id: o.req("checkListItemId")?,
-            fields: o.req("fields")?,
-            template_id: o.req("templateId")?,
-            additional: o.rest(&["checkListItemId", "fields", "templateId"])?,
+            check_list_item_id,
+            fields,
+            template_id,
+            additional,
         })
     }
 }
@@ -992,24 +1062,31 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_complete = o.opt("IS_COMPLETE")?;
+        let is_important = o.opt("IS_IMPORTANT")?;
+        let members = o.opt("MEMBERS")?;
+        let parent_id = o.opt("PARENT_ID")?;
+        let sort_index = o.opt("SORT_INDEX")?;
+        let title = o.opt("TITLE")?;
+        let additional = o
+            .rest(
+                &[
+                    "IS_COMPLETE",
+                    "IS_IMPORTANT",
+                    "MEMBERS",
+                    "PARENT_ID",
+                    "SORT_INDEX",
+                    "TITLE",
+                ],
+            )?;
         Ok(Self {
-            is_complete: o.opt("IS_COMPLETE")?,
-            is_important: o.opt("IS_IMPORTANT")?,
-            members: o.opt("MEMBERS")?,
-            parent_id: o.opt("PARENT_ID")?,
-            sort_index: o.opt("SORT_INDEX")?,
-            title: o.opt("TITLE")?,
-            additional: o
-                .rest(
-                    &[
-                        "IS_COMPLETE",
-                        "IS_IMPORTANT",
-                        "MEMBERS",
-                        "PARENT_ID",
-                        "SORT_INDEX",
-                        "TITLE",
-                    ],
-                )?,
+            is_complete,
+            is_important,
+            members,
+            parent_id,
+            sort_index,
+            title,
+            additional,
         })
     }
 }
@@ -1034,9 +1111,11 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let check_list_item = o.opt("checkListItem")?;
+        let additional = o.rest(&["checkListItem"])?;
         Ok(Self {
-            check_list_item: o.opt("checkListItem")?,
-            additional: o.rest(&["checkListItem"])?,
+            check_list_item,
+            additional,
         })
     }
 }

@@ -42,13 +42,19 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let calendar = o.opt("CALENDAR")?;
+        let report_id = o.req("REPORT_ID")?;
+        let text = o.req("TEXT")?;
+        let type_ = o.opt("TYPE")?;
+        let user_id = o.opt("USER_ID")?;
+        let additional = o.rest(&["CALENDAR", "REPORT_ID", "TEXT", "TYPE", "USER_ID"])?;
         Ok(Self {
-            calendar: o.opt("CALENDAR")?,
-            report_id: o.req("REPORT_ID")?,
-            text: o.req("TEXT")?,
-            type_: o.opt("TYPE")?,
-            user_id: o.opt("USER_ID")?,
-            additional: o.rest(&["CALENDAR", "REPORT_ID", "TEXT", "TYPE", "USER_ID"])?,
+            calendar,
+            report_id,
+            text,
+            type_,
+            user_id,
+            additional,
         })
     }
 }

@@ -47,14 +47,20 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let idle_minutes = o.opt("IDLE_MINUTES")?;
+        let month = o.req("MONTH")?;
+        let user_id = o.req("USER_ID")?;
+        let workday_hours = o.opt("WORKDAY_HOURS")?;
+        let year = o.req("YEAR")?;
+        let additional = o
+            .rest(&["IDLE_MINUTES", "MONTH", "USER_ID", "WORKDAY_HOURS", "YEAR"])?;
         Ok(Self {
-            idle_minutes: o.opt("IDLE_MINUTES")?,
-            month: o.req("MONTH")?,
-            user_id: o.req("USER_ID")?,
-            workday_hours: o.opt("WORKDAY_HOURS")?,
-            year: o.req("YEAR")?,
-            additional: o
-                .rest(&["IDLE_MINUTES", "MONTH", "USER_ID", "WORKDAY_HOURS", "YEAR"])?,
+            idle_minutes,
+            month,
+            user_id,
+            workday_hours,
+            year,
+            additional,
         })
     }
 }
@@ -80,11 +86,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let report = o.opt("report")?;
+        let time = o.opt("time")?;
+        let user = o.opt("user")?;
+        let additional = o.rest(&["report", "time", "user"])?;
         Ok(Self {
-            report: o.opt("report")?,
-            time: o.opt("time")?,
-            user: o.opt("user")?,
-            additional: o.rest(&["report", "time", "user"])?,
+            report,
+            time,
+            user,
+            additional,
         })
     }
 }
@@ -111,12 +121,17 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseReport {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_finish = o.opt("date_finish")?;
+        let date_start = o.opt("date_start")?;
+        let days = o.opt("days")?;
+        let month_title = o.opt("month_title")?;
+        let additional = o.rest(&["date_finish", "date_start", "days", "month_title"])?;
         Ok(Self {
-            date_finish: o.opt("date_finish")?,
-            date_start: o.opt("date_start")?,
-            days: o.opt("days")?,
-            month_title: o.opt("month_title")?,
-            additional: o.rest(&["date_finish", "date_start", "days", "month_title"])?,
+            date_finish,
+            date_start,
+            days,
+            month_title,
+            additional,
         })
     }
 }
@@ -151,28 +166,37 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseTime {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_finish = o.opt("date_finish")?;
+        let date_start = o.opt("date_start")?;
+        let duration = o.opt("duration")?;
+        let finish = o.opt("finish")?;
+        let operating = o.opt("operating")?;
+        let operating_reset_at = o.opt("operating_reset_at")?;
+        let processing = o.opt("processing")?;
+        let start = o.opt("start")?;
+        let additional = o
+            .rest(
+                &[
+                    "date_finish",
+                    "date_start",
+                    "duration",
+                    "finish",
+                    "operating",
+                    "operating_reset_at",
+                    "processing",
+                    "start",
+                ],
+            )?;
         Ok(Self {
-            date_finish: o.opt("date_finish")?,
-            date_start: o.opt("date_start")?,
-            duration: o.opt("duration")?,
-            finish: o.opt("finish")?,
-            operating: o.opt("operating")?,
-            operating_reset_at: o.opt("operating_reset_at")?,
-            processing: o.opt("processing")?,
-            start: o.opt("start")?,
-            additional: o
-                .rest(
-                    &[
-                        "date_finish",
-                        "date_start",
-                        "duration",
-                        "finish",
-                        "operating",
-                        "operating_reset_at",
-                        "processing",
-                        "start",
-                    ],
-                )?,
+            date_finish,
+            date_start,
+            duration,
+            finish,
+            operating,
+            operating_reset_at,
+            processing,
+            start,
+            additional,
         })
     }
 }
@@ -209,30 +233,40 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseUser {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let avatar = o.opt("avatar")?;
+        let first_name = o.opt("first_name")?;
+        let id = o.opt("id")?;
+        let last_activity_date = o.opt("last_activity_date")?;
+        let last_name = o.opt("last_name")?;
+        let name = o.opt("name")?;
+        let personal_gender = o.opt("personal_gender")?;
+        let work_position = o.opt("work_position")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "avatar",
+                    "first_name",
+                    "id",
+                    "last_activity_date",
+                    "last_name",
+                    "name",
+                    "personal_gender",
+                    "work_position",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            avatar: o.opt("avatar")?,
-            first_name: o.opt("first_name")?,
-            id: o.opt("id")?,
-            last_activity_date: o.opt("last_activity_date")?,
-            last_name: o.opt("last_name")?,
-            name: o.opt("name")?,
-            personal_gender: o.opt("personal_gender")?,
-            work_position: o.opt("work_position")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "avatar",
-                        "first_name",
-                        "id",
-                        "last_activity_date",
-                        "last_name",
-                        "name",
-                        "personal_gender",
-                        "work_position",
-                    ],
-                )?,
+            active,
+            avatar,
+            first_name,
+            id,
+            last_activity_date,
+            last_name,
+            name,
+            personal_gender,
+            work_position,
+            additional,
         })
     }
 }

@@ -32,7 +32,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -73,34 +74,46 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let minimum_idle_for_report = o.opt("minimum_idle_for_report")?;
+        let register_desktop = o.opt("register_desktop")?;
+        let register_idle = o.opt("register_idle")?;
+        let register_offline = o.opt("register_offline")?;
+        let report_full_type = o.opt("report_full_type")?;
+        let report_full_users = o.opt("report_full_users")?;
+        let report_request_type = o.opt("report_request_type")?;
+        let report_request_users = o.opt("report_request_users")?;
+        let report_simple_type = o.opt("report_simple_type")?;
+        let report_simple_users = o.opt("report_simple_users")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "minimum_idle_for_report",
+                    "register_desktop",
+                    "register_idle",
+                    "register_offline",
+                    "report_full_type",
+                    "report_full_users",
+                    "report_request_type",
+                    "report_request_users",
+                    "report_simple_type",
+                    "report_simple_users",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            minimum_idle_for_report: o.opt("minimum_idle_for_report")?,
-            register_desktop: o.opt("register_desktop")?,
-            register_idle: o.opt("register_idle")?,
-            register_offline: o.opt("register_offline")?,
-            report_full_type: o.opt("report_full_type")?,
-            report_full_users: o.opt("report_full_users")?,
-            report_request_type: o.opt("report_request_type")?,
-            report_request_users: o.opt("report_request_users")?,
-            report_simple_type: o.opt("report_simple_type")?,
-            report_simple_users: o.opt("report_simple_users")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "minimum_idle_for_report",
-                        "register_desktop",
-                        "register_idle",
-                        "register_offline",
-                        "report_full_type",
-                        "report_full_users",
-                        "report_request_type",
-                        "report_request_users",
-                        "report_simple_type",
-                        "report_simple_users",
-                    ],
-                )?,
+            active,
+            minimum_idle_for_report,
+            register_desktop,
+            register_idle,
+            register_offline,
+            report_full_type,
+            report_full_users,
+            report_request_type,
+            report_request_users,
+            report_simple_type,
+            report_simple_users,
+            additional,
         })
     }
 }
@@ -173,34 +186,46 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let minimum_idle_for_report = o.opt("MINIMUM_IDLE_FOR_REPORT")?;
+        let register_desktop = o.opt("REGISTER_DESKTOP")?;
+        let register_idle = o.opt("REGISTER_IDLE")?;
+        let register_offline = o.opt("REGISTER_OFFLINE")?;
+        let report_full_type = o.opt("REPORT_FULL_TYPE")?;
+        let report_full_users = o.opt("REPORT_FULL_USERS")?;
+        let report_request_type = o.opt("REPORT_REQUEST_TYPE")?;
+        let report_request_users = o.opt("REPORT_REQUEST_USERS")?;
+        let report_simple_type = o.opt("REPORT_SIMPLE_TYPE")?;
+        let report_simple_users = o.opt("REPORT_SIMPLE_USERS")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "MINIMUM_IDLE_FOR_REPORT",
+                    "REGISTER_DESKTOP",
+                    "REGISTER_IDLE",
+                    "REGISTER_OFFLINE",
+                    "REPORT_FULL_TYPE",
+                    "REPORT_FULL_USERS",
+                    "REPORT_REQUEST_TYPE",
+                    "REPORT_REQUEST_USERS",
+                    "REPORT_SIMPLE_TYPE",
+                    "REPORT_SIMPLE_USERS",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            minimum_idle_for_report: o.opt("MINIMUM_IDLE_FOR_REPORT")?,
-            register_desktop: o.opt("REGISTER_DESKTOP")?,
-            register_idle: o.opt("REGISTER_IDLE")?,
-            register_offline: o.opt("REGISTER_OFFLINE")?,
-            report_full_type: o.opt("REPORT_FULL_TYPE")?,
-            report_full_users: o.opt("REPORT_FULL_USERS")?,
-            report_request_type: o.opt("REPORT_REQUEST_TYPE")?,
-            report_request_users: o.opt("REPORT_REQUEST_USERS")?,
-            report_simple_type: o.opt("REPORT_SIMPLE_TYPE")?,
-            report_simple_users: o.opt("REPORT_SIMPLE_USERS")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "MINIMUM_IDLE_FOR_REPORT",
-                        "REGISTER_DESKTOP",
-                        "REGISTER_IDLE",
-                        "REGISTER_OFFLINE",
-                        "REPORT_FULL_TYPE",
-                        "REPORT_FULL_USERS",
-                        "REPORT_REQUEST_TYPE",
-                        "REPORT_REQUEST_USERS",
-                        "REPORT_SIMPLE_TYPE",
-                        "REPORT_SIMPLE_USERS",
-                    ],
-                )?,
+            active,
+            minimum_idle_for_report,
+            register_desktop,
+            register_idle,
+            register_offline,
+            report_full_type,
+            report_full_users,
+            report_request_type,
+            report_request_users,
+            report_simple_type,
+            report_simple_users,
+            additional,
         })
     }
 }

@@ -37,11 +37,15 @@ impl ::bitrix24_runtime::loose::Loose for SendRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let im_message_vote_data = o.req("IM_MESSAGE_VOTE_DATA")?;
+        let chat_id = o.req("chatId")?;
+        let template_id = o.opt("templateId")?;
+        let additional = o.rest(&["IM_MESSAGE_VOTE_DATA", "chatId", "templateId"])?;
         Ok(Self {
-            im_message_vote_data: o.req("IM_MESSAGE_VOTE_DATA")?,
-            chat_id: o.req("chatId")?,
-            template_id: o.opt("templateId")?,
-            additional: o.rest(&["IM_MESSAGE_VOTE_DATA", "chatId", "templateId"])?,
+            im_message_vote_data,
+            chat_id,
+            template_id,
+            additional,
         })
     }
 }
@@ -66,11 +70,15 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestImMessageVoteData {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let anonymity = o.opt("ANONYMITY")?;
+        let options = o.opt("OPTIONS")?;
+        let questions = o.req("QUESTIONS")?;
+        let additional = o.rest(&["ANONYMITY", "OPTIONS", "QUESTIONS"])?;
         Ok(Self {
-            anonymity: o.opt("ANONYMITY")?,
-            options: o.opt("OPTIONS")?,
-            questions: o.req("QUESTIONS")?,
-            additional: o.rest(&["ANONYMITY", "OPTIONS", "QUESTIONS"])?,
+            anonymity,
+            options,
+            questions,
+            additional,
         })
     }
 }
@@ -99,11 +107,15 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestImMessageVoteDataQuestionsI
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let answers = o.opt("ANSWERS")?;
+        let field_type = o.opt("FIELD_TYPE")?;
+        let question = o.opt("QUESTION")?;
+        let additional = o.rest(&["ANSWERS", "FIELD_TYPE", "QUESTION"])?;
         Ok(Self {
-            answers: o.opt("ANSWERS")?,
-            field_type: o.opt("FIELD_TYPE")?,
-            question: o.opt("QUESTION")?,
-            additional: o.rest(&["ANSWERS", "FIELD_TYPE", "QUESTION"])?,
+            answers,
+            field_type,
+            question,
+            additional,
         })
     }
 }
@@ -125,10 +137,9 @@ for SendRequestImMessageVoteDataQuestionsItemAnswersItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            message: o.opt("MESSAGE")?,
-            additional: o.rest(&["MESSAGE"])?,
-        })
+        let message = o.opt("MESSAGE")?;
+        let additional = o.rest(&["MESSAGE"])?;
+        Ok(Self { message, additional })
     }
 }
 
@@ -155,10 +166,13 @@ impl ::bitrix24_runtime::loose::Loose for SendResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let message_id = o.opt("messageId")?;
+        let vote_id = o.opt("voteId")?;
+        let additional = o.rest(&["messageId", "voteId"])?;
         Ok(Self {
-            message_id: o.opt("messageId")?,
-            vote_id: o.opt("voteId")?,
-            additional: o.rest(&["messageId", "voteId"])?,
+            message_id,
+            vote_id,
+            additional,
         })
     }
 }

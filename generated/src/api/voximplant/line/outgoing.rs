@@ -35,7 +35,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -81,10 +82,9 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            line_id: o.req("LINE_ID")?,
-            additional: o.rest(&["LINE_ID"])?,
-        })
+        let line_id = o.req("LINE_ID")?;
+        let additional = o.rest(&["LINE_ID"])?;
+        Ok(Self { line_id, additional })
     }
 }
 

@@ -31,7 +31,8 @@ impl ::bitrix24_runtime::loose::Loose for StatusRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -54,10 +55,13 @@ impl ::bitrix24_runtime::loose::Loose for StatusResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let free_minutes = o.opt("FREE_MINUTES")?;
+        let paid = o.opt("PAID")?;
+        let additional = o.rest(&["FREE_MINUTES", "PAID"])?;
         Ok(Self {
-            free_minutes: o.opt("FREE_MINUTES")?,
-            paid: o.opt("PAID")?,
-            additional: o.rest(&["FREE_MINUTES", "PAID"])?,
+            free_minutes,
+            paid,
+            additional,
         })
     }
 }

@@ -31,7 +31,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -134,96 +135,139 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let auenglishfemale = o.opt("auenglishfemale")?;
+        let brportuguesefemale = o.opt("brportuguesefemale")?;
+        let caenglishfemale = o.opt("caenglishfemale")?;
+        let cafrenchfemale = o.opt("cafrenchfemale")?;
+        let cafrenchmale = o.opt("cafrenchmale")?;
+        let chchinesefemale = o.opt("chchinesefemale")?;
+        let chchinesemale = o.opt("chchinesemale")?;
+        let eurcatalanfemale = o.opt("eurcatalanfemale")?;
+        let eurczechfemale = o.opt("eurczechfemale")?;
+        let eurdanishfemale = o.opt("eurdanishfemale")?;
+        let eurdutchfemale = o.opt("eurdutchfemale")?;
+        let eurfinnishfemale = o.opt("eurfinnishfemale")?;
+        let eurfrenchfemale = o.opt("eurfrenchfemale")?;
+        let eurfrenchmale = o.opt("eurfrenchmale")?;
+        let eurgermanfemale = o.opt("eurgermanfemale")?;
+        let eurgermanmale = o.opt("eurgermanmale")?;
+        let euritalianfemale = o.opt("euritalianfemale")?;
+        let euritalianmale = o.opt("euritalianmale")?;
+        let eurnorwegianfemale = o.opt("eurnorwegianfemale")?;
+        let eurpolishfemale = o.opt("eurpolishfemale")?;
+        let eurportuguesefemale = o.opt("eurportuguesefemale")?;
+        let eurportuguesemale = o.opt("eurportuguesemale")?;
+        let eurspanishfemale = o.opt("eurspanishfemale")?;
+        let eurspanishmale = o.opt("eurspanishmale")?;
+        let eurturkishfemale = o.opt("eurturkishfemale")?;
+        let eurturkishmale = o.opt("eurturkishmale")?;
+        let hkchinesefemale = o.opt("hkchinesefemale")?;
+        let huhungarianfemale = o.opt("huhungarianfemale")?;
+        let jpjapanesefemale = o.opt("jpjapanesefemale")?;
+        let jpjapanesemale = o.opt("jpjapanesemale")?;
+        let krkoreanfemale = o.opt("krkoreanfemale")?;
+        let krkoreanmale = o.opt("krkoreanmale")?;
+        let ruinternalfemale = o.opt("ruinternalfemale")?;
+        let ruinternalmale = o.opt("ruinternalmale")?;
+        let swswedishfemale = o.opt("swswedishfemale")?;
+        let twchinesefemale = o.opt("twchinesefemale")?;
+        let ukenglishfemale = o.opt("ukenglishfemale")?;
+        let ukenglishmale = o.opt("ukenglishmale")?;
+        let usenglishfemale = o.opt("usenglishfemale")?;
+        let usenglishmale = o.opt("usenglishmale")?;
+        let usspanishfemale = o.opt("usspanishfemale")?;
+        let usspanishmale = o.opt("usspanishmale")?;
+        let additional = o
+            .rest(
+                &[
+                    "auenglishfemale",
+                    "brportuguesefemale",
+                    "caenglishfemale",
+                    "cafrenchfemale",
+                    "cafrenchmale",
+                    "chchinesefemale",
+                    "chchinesemale",
+                    "eurcatalanfemale",
+                    "eurczechfemale",
+                    "eurdanishfemale",
+                    "eurdutchfemale",
+                    "eurfinnishfemale",
+                    "eurfrenchfemale",
+                    "eurfrenchmale",
+                    "eurgermanfemale",
+                    "eurgermanmale",
+                    "euritalianfemale",
+                    "euritalianmale",
+                    "eurnorwegianfemale",
+                    "eurpolishfemale",
+                    "eurportuguesefemale",
+                    "eurportuguesemale",
+                    "eurspanishfemale",
+                    "eurspanishmale",
+                    "eurturkishfemale",
+                    "eurturkishmale",
+                    "hkchinesefemale",
+                    "huhungarianfemale",
+                    "jpjapanesefemale",
+                    "jpjapanesemale",
+                    "krkoreanfemale",
+                    "krkoreanmale",
+                    "ruinternalfemale",
+                    "ruinternalmale",
+                    "swswedishfemale",
+                    "twchinesefemale",
+                    "ukenglishfemale",
+                    "ukenglishmale",
+                    "usenglishfemale",
+                    "usenglishmale",
+                    "usspanishfemale",
+                    "usspanishmale",
+                ],
+            )?;
         Ok(Self {
-            auenglishfemale: o.opt("auenglishfemale")?,
-            brportuguesefemale: o.opt("brportuguesefemale")?,
-            caenglishfemale: o.opt("caenglishfemale")?,
-            cafrenchfemale: o.opt("cafrenchfemale")?,
-            cafrenchmale: o.opt("cafrenchmale")?,
-            chchinesefemale: o.opt("chchinesefemale")?,
-            chchinesemale: o.opt("chchinesemale")?,
-            eurcatalanfemale: o.opt("eurcatalanfemale")?,
-            eurczechfemale: o.opt("eurczechfemale")?,
-            eurdanishfemale: o.opt("eurdanishfemale")?,
-            eurdutchfemale: o.opt("eurdutchfemale")?,
-            eurfinnishfemale: o.opt("eurfinnishfemale")?,
-            eurfrenchfemale: o.opt("eurfrenchfemale")?,
-            eurfrenchmale: o.opt("eurfrenchmale")?,
-            eurgermanfemale: o.opt("eurgermanfemale")?,
-            eurgermanmale: o.opt("eurgermanmale")?,
-            euritalianfemale: o.opt("euritalianfemale")?,
-            euritalianmale: o.opt("euritalianmale")?,
-            eurnorwegianfemale: o.opt("eurnorwegianfemale")?,
-            eurpolishfemale: o.opt("eurpolishfemale")?,
-            eurportuguesefemale: o.opt("eurportuguesefemale")?,
-            eurportuguesemale: o.opt("eurportuguesemale")?,
-            eurspanishfemale: o.opt("eurspanishfemale")?,
-            eurspanishmale: o.opt("eurspanishmale")?,
-            eurturkishfemale: o.opt("eurturkishfemale")?,
-            eurturkishmale: o.opt("eurturkishmale")?,
-            hkchinesefemale: o.opt("hkchinesefemale")?,
-            huhungarianfemale: o.opt("huhungarianfemale")?,
-            jpjapanesefemale: o.opt("jpjapanesefemale")?,
-            jpjapanesemale: o.opt("jpjapanesemale")?,
-            krkoreanfemale: o.opt("krkoreanfemale")?,
-            krkoreanmale: o.opt("krkoreanmale")?,
-            ruinternalfemale: o.opt("ruinternalfemale")?,
-            ruinternalmale: o.opt("ruinternalmale")?,
-            swswedishfemale: o.opt("swswedishfemale")?,
-            twchinesefemale: o.opt("twchinesefemale")?,
-            ukenglishfemale: o.opt("ukenglishfemale")?,
-            ukenglishmale: o.opt("ukenglishmale")?,
-            usenglishfemale: o.opt("usenglishfemale")?,
-            usenglishmale: o.opt("usenglishmale")?,
-            usspanishfemale: o.opt("usspanishfemale")?,
-            usspanishmale: o.opt("usspanishmale")?,
-            additional: o
-                .rest(
-                    &[
-                        "auenglishfemale",
-                        "brportuguesefemale",
-                        "caenglishfemale",
-                        "cafrenchfemale",
-                        "cafrenchmale",
-                        "chchinesefemale",
-                        "chchinesemale",
-                        "eurcatalanfemale",
-                        "eurczechfemale",
-                        "eurdanishfemale",
-                        "eurdutchfemale",
-                        "eurfinnishfemale",
-                        "eurfrenchfemale",
-                        "eurfrenchmale",
-                        "eurgermanfemale",
-                        "eurgermanmale",
-                        "euritalianfemale",
-                        "euritalianmale",
-                        "eurnorwegianfemale",
-                        "eurpolishfemale",
-                        "eurportuguesefemale",
-                        "eurportuguesemale",
-                        "eurspanishfemale",
-                        "eurspanishmale",
-                        "eurturkishfemale",
-                        "eurturkishmale",
-                        "hkchinesefemale",
-                        "huhungarianfemale",
-                        "jpjapanesefemale",
-                        "jpjapanesemale",
-                        "krkoreanfemale",
-                        "krkoreanmale",
-                        "ruinternalfemale",
-                        "ruinternalmale",
-                        "swswedishfemale",
-                        "twchinesefemale",
-                        "ukenglishfemale",
-                        "ukenglishmale",
-                        "usenglishfemale",
-                        "usenglishmale",
-                        "usspanishfemale",
-                        "usspanishmale",
-                    ],
-                )?,
+            auenglishfemale,
+            brportuguesefemale,
+            caenglishfemale,
+            cafrenchfemale,
+            cafrenchmale,
+            chchinesefemale,
+            chchinesemale,
+            eurcatalanfemale,
+            eurczechfemale,
+            eurdanishfemale,
+            eurdutchfemale,
+            eurfinnishfemale,
+            eurfrenchfemale,
+            eurfrenchmale,
+            eurgermanfemale,
+            eurgermanmale,
+            euritalianfemale,
+            euritalianmale,
+            eurnorwegianfemale,
+            eurpolishfemale,
+            eurportuguesefemale,
+            eurportuguesemale,
+            eurspanishfemale,
+            eurspanishmale,
+            eurturkishfemale,
+            eurturkishmale,
+            hkchinesefemale,
+            huhungarianfemale,
+            jpjapanesefemale,
+            jpjapanesemale,
+            krkoreanfemale,
+            krkoreanmale,
+            ruinternalfemale,
+            ruinternalmale,
+            swswedishfemale,
+            twchinesefemale,
+            ukenglishfemale,
+            ukenglishmale,
+            usenglishfemale,
+            usenglishmale,
+            usspanishfemale,
+            usspanishmale,
+            additional,
         })
     }
 }

@@ -28,10 +28,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            entity_id: o.req("entityId")?,
-            entity_type_id: o.req("entityTypeId")?,
-        })
+        let entity_id = o.req("entityId")?;
+        let entity_type_id = o.req("entityTypeId")?;
+        Ok(Self { entity_id, entity_type_id })
     }
 }
 
@@ -64,13 +63,19 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let account_number = o.opt("accountNumber")?;
+        let deducted = o.opt("deducted")?;
+        let date_deducted = o.opt("dateDeducted")?;
+        let delivery_id = o.opt("deliveryId")?;
+        let price_delivery = o.opt("priceDelivery")?;
         Ok(Self {
-            id: o.opt("id")?,
-            account_number: o.opt("accountNumber")?,
-            deducted: o.opt("deducted")?,
-            date_deducted: o.opt("dateDeducted")?,
-            delivery_id: o.opt("deliveryId")?,
-            price_delivery: o.opt("priceDelivery")?,
+            id,
+            account_number,
+            deducted,
+            date_deducted,
+            delivery_id,
+            price_delivery,
         })
     }
 }

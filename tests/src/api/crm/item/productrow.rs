@@ -43,7 +43,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { fields: o.opt("fields")? })
+        let fields = o.opt("fields")?;
+        Ok(Self { fields })
     }
 }
 
@@ -71,13 +72,19 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseFieldInfo {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let type_ = o.opt("type")?;
+        let is_required = o.opt("isRequired")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let title = o.opt("title")?;
         Ok(Self {
-            type_: o.opt("type")?,
-            is_required: o.opt("isRequired")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            title: o.opt("title")?,
+            type_,
+            is_required,
+            is_read_only,
+            is_immutable,
+            is_multiple,
+            title,
         })
     }
 }
@@ -115,10 +122,9 @@ impl ::bitrix24_runtime::loose::Loose for GetAvailableForPaymentRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            owner_type: o.req("ownerType")?,
-            owner_id: o.req("ownerId")?,
-        })
+        let owner_type = o.req("ownerType")?;
+        let owner_id = o.req("ownerId")?;
+        Ok(Self { owner_type, owner_id })
     }
 }
 
@@ -138,9 +144,8 @@ impl ::bitrix24_runtime::loose::Loose for GetAvailableForPaymentResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            product_rows: o.opt("productRows")?,
-        })
+        let product_rows = o.opt("productRows")?;
+        Ok(Self { product_rows })
     }
 }
 
@@ -161,11 +166,10 @@ impl ::bitrix24_runtime::loose::Loose for GetAvailableForPaymentResponseProductR
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            product_id: o.opt("productId")?,
-            quantity: o.opt("quantity")?,
-        })
+        let id = o.opt("id")?;
+        let product_id = o.opt("productId")?;
+        let quantity = o.opt("quantity")?;
+        Ok(Self { id, product_id, quantity })
     }
 }
 
@@ -205,11 +209,10 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            filter: o.req("filter")?,
-            order: o.opt("order")?,
-            start: o.opt("start")?,
-        })
+        let filter = o.req("filter")?;
+        let order = o.opt("order")?;
+        let start = o.opt("start")?;
+        Ok(Self { filter, order, start })
     }
 }
 
@@ -229,10 +232,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         o.deny(&["=ownerType", "=ownerId"])?;
-        Ok(Self {
-            owner_type: o.req("=ownerType")?,
-            owner_id: o.req("=ownerId")?,
-        })
+        let owner_type = o.req("=ownerType")?;
+        let owner_id = o.req("=ownerId")?;
+        Ok(Self { owner_type, owner_id })
     }
 }
 
@@ -252,9 +254,8 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            product_rows: o.opt("productRows")?,
-        })
+        let product_rows = o.opt("productRows")?;
+        Ok(Self { product_rows })
     }
 }
 
@@ -288,16 +289,25 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseProductRow {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let owner_id = o.opt("ownerId")?;
+        let owner_type = o.opt("ownerType")?;
+        let product_id = o.opt("productId")?;
+        let product_name = o.opt("productName")?;
+        let price = o.opt("price")?;
+        let quantity = o.opt("quantity")?;
+        let tax_included = o.opt("taxIncluded")?;
+        let measure_code = o.opt("measureCode")?;
         Ok(Self {
-            id: o.opt("id")?,
-            owner_id: o.opt("ownerId")?,
-            owner_type: o.opt("ownerType")?,
-            product_id: o.opt("productId")?,
-            product_name: o.opt("productName")?,
-            price: o.opt("price")?,
-            quantity: o.opt("quantity")?,
-            tax_included: o.opt("taxIncluded")?,
-            measure_code: o.opt("measureCode")?,
+            id,
+            owner_id,
+            owner_type,
+            product_id,
+            product_name,
+            price,
+            quantity,
+            tax_included,
+            measure_code,
         })
     }
 }

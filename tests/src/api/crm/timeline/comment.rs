@@ -25,7 +25,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { fields: o.req("fields")? })
+        let fields = o.req("fields")?;
+        Ok(Self { fields })
     }
 }
 
@@ -44,10 +45,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestComment {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            text: o.opt("text")?,
-            replies: o.opt("replies")?,
-        })
+        let text = o.opt("text")?;
+        let replies = o.opt("replies")?;
+        Ok(Self { text, replies })
     }
 }
 
@@ -75,13 +75,19 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.req("ENTITY_ID")?;
+        let entity_type = o.req("ENTITY_TYPE")?;
+        let comment = o.req("COMMENT")?;
+        let author_id = o.opt("AUTHOR_ID")?;
+        let files = o.opt("FILES")?;
+        let thread = o.opt("thread")?;
         Ok(Self {
-            entity_id: o.req("ENTITY_ID")?,
-            entity_type: o.req("ENTITY_TYPE")?,
-            comment: o.req("COMMENT")?,
-            author_id: o.opt("AUTHOR_ID")?,
-            files: o.opt("FILES")?,
-            thread: o.opt("thread")?,
+            entity_id,
+            entity_type,
+            comment,
+            author_id,
+            files,
+            thread,
         })
     }
 }

@@ -27,7 +27,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { chat_id: o.req("CHAT_ID")? })
+        let chat_id = o.req("CHAT_ID")?;
+        Ok(Self { chat_id })
     }
 }
 

@@ -33,11 +33,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let dialog_id = o.req("DIALOG_ID")?;
+        let last_id = o.opt("LAST_ID")?;
+        let first_id = o.opt("FIRST_ID")?;
+        let limit = o.opt("LIMIT")?;
         Ok(Self {
-            dialog_id: o.req("DIALOG_ID")?,
-            last_id: o.opt("LAST_ID")?,
-            first_id: o.opt("FIRST_ID")?,
-            limit: o.opt("LIMIT")?,
+            dialog_id,
+            last_id,
+            first_id,
+            limit,
         })
     }
 }
@@ -91,11 +95,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.opt("chat_id")?;
+        let messages = o.opt("messages")?;
+        let users = o.opt("users")?;
+        let files = o.opt("files")?;
         Ok(Self {
-            chat_id: o.opt("chat_id")?,
-            messages: o.opt("messages")?,
-            users: o.opt("users")?,
-            files: o.opt("files")?,
+            chat_id,
+            messages,
+            users,
+            files,
         })
     }
 }
@@ -125,13 +133,19 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMessagesItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let id = o.opt("id")?;
+        let chat_id = o.opt("chat_id")?;
+        let author_id = o.opt("author_id")?;
+        let date = o.opt("date")?;
+        let text = o.opt("text")?;
+        let params = o.opt("params")?;
         Ok(Self {
-            id: o.opt("id")?,
-            chat_id: o.opt("chat_id")?,
-            author_id: o.opt("author_id")?,
-            date: o.opt("date")?,
-            text: o.opt("text")?,
-            params: o.opt("params")?,
+            id,
+            chat_id,
+            author_id,
+            date,
+            text,
+            params,
         })
     }
 }
@@ -188,11 +202,10 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseUsersItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            avatar: o.opt("avatar")?,
-        })
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let avatar = o.opt("avatar")?;
+        Ok(Self { id, name, avatar })
     }
 }
 
@@ -213,11 +226,10 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseFilesValue {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            size: o.opt("size")?,
-        })
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let size = o.opt("size")?;
+        Ok(Self { id, name, size })
     }
 }
 

@@ -35,10 +35,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            booking_id: o.req("bookingId")?,
-            additional: o.rest(&["bookingId"])?,
-        })
+        let booking_id = o.req("bookingId")?;
+        let additional = o.rest(&["bookingId"])?;
+        Ok(Self { booking_id, additional })
     }
 }
 
@@ -62,11 +61,10 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            type_: o.opt("type")?,
-            additional: o.rest(&["id", "type"])?,
-        })
+        let id = o.opt("id")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["id", "type"])?;
+        Ok(Self { id, type_, additional })
     }
 }
 
@@ -110,10 +108,13 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let booking_id = o.req("bookingId")?;
+        let clients = o.req("clients")?;
+        let additional = o.rest(&["bookingId", "clients"])?;
         Ok(Self {
-            booking_id: o.req("bookingId")?,
-            clients: o.req("clients")?,
-            additional: o.rest(&["bookingId", "clients"])?,
+            booking_id,
+            clients,
+            additional,
         })
     }
 }
@@ -136,11 +137,10 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestClientsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            type_: o.req("type")?,
-            additional: o.rest(&["id", "type"])?,
-        })
+        let id = o.req("id")?;
+        let type_ = o.req("type")?;
+        let additional = o.rest(&["id", "type"])?;
+        Ok(Self { id, type_, additional })
     }
 }
 
@@ -186,10 +186,9 @@ impl ::bitrix24_runtime::loose::Loose for UnsetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            booking_id: o.req("bookingId")?,
-            additional: o.rest(&["bookingId"])?,
-        })
+        let booking_id = o.req("bookingId")?;
+        let additional = o.rest(&["bookingId"])?;
+        Ok(Self { booking_id, additional })
     }
 }
 

@@ -35,10 +35,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            booking_id: o.req("bookingId")?,
-            additional: o.rest(&["bookingId"])?,
-        })
+        let booking_id = o.req("bookingId")?;
+        let additional = o.rest(&["bookingId"])?;
+        Ok(Self { booking_id, additional })
     }
 }
 
@@ -63,11 +62,15 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let module_id = o.opt("moduleId")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["entityTypeId", "moduleId", "value"])?;
         Ok(Self {
-            entity_type_id: o.opt("entityTypeId")?,
-            module_id: o.opt("moduleId")?,
-            value: o.opt("value")?,
-            additional: o.rest(&["entityTypeId", "moduleId", "value"])?,
+            entity_type_id,
+            module_id,
+            value,
+            additional,
         })
     }
 }
@@ -113,10 +116,13 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let booking_id = o.req("bookingId")?;
+        let external_data = o.req("externalData")?;
+        let additional = o.rest(&["bookingId", "externalData"])?;
         Ok(Self {
-            booking_id: o.req("bookingId")?,
-            external_data: o.req("externalData")?,
-            additional: o.rest(&["bookingId", "externalData"])?,
+            booking_id,
+            external_data,
+            additional,
         })
     }
 }
@@ -140,11 +146,15 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestExternalDataItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let module_id = o.req("moduleId")?;
+        let value = o.req("value")?;
+        let additional = o.rest(&["entityTypeId", "moduleId", "value"])?;
         Ok(Self {
-            entity_type_id: o.req("entityTypeId")?,
-            module_id: o.req("moduleId")?,
-            value: o.req("value")?,
-            additional: o.rest(&["entityTypeId", "moduleId", "value"])?,
+            entity_type_id,
+            module_id,
+            value,
+            additional,
         })
     }
 }
@@ -191,10 +201,9 @@ impl ::bitrix24_runtime::loose::Loose for UnsetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            booking_id: o.req("bookingId")?,
-            additional: o.rest(&["bookingId"])?,
-        })
+        let booking_id = o.req("bookingId")?;
+        let additional = o.rest(&["bookingId"])?;
+        Ok(Self { booking_id, additional })
     }
 }
 

@@ -35,10 +35,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            resource_id: o.req("resourceId")?,
-            additional: o.rest(&["resourceId"])?,
-        })
+        let resource_id = o.req("resourceId")?;
+        let additional = o.rest(&["resourceId"])?;
+        Ok(Self { resource_id, additional })
     }
 }
 
@@ -69,15 +68,22 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let from = o.opt("from")?;
+        let id = o.opt("id")?;
+        let slot_size = o.opt("slotSize")?;
+        let timezone = o.opt("timezone")?;
+        let to = o.opt("to")?;
+        let week_days = o.opt("weekDays")?;
+        let additional = o
+            .rest(&["from", "id", "slotSize", "timezone", "to", "weekDays"])?;
         Ok(Self {
-            from: o.opt("from")?,
-            id: o.opt("id")?,
-            slot_size: o.opt("slotSize")?,
-            timezone: o.opt("timezone")?,
-            to: o.opt("to")?,
-            week_days: o.opt("weekDays")?,
-            additional: o
-                .rest(&["from", "id", "slotSize", "timezone", "to", "weekDays"])?,
+            from,
+            id,
+            slot_size,
+            timezone,
+            to,
+            week_days,
+            additional,
         })
     }
 }
@@ -122,10 +128,13 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let resource_id = o.req("resourceId")?;
+        let slots = o.req("slots")?;
+        let additional = o.rest(&["resourceId", "slots"])?;
         Ok(Self {
-            resource_id: o.req("resourceId")?,
-            slots: o.req("slots")?,
-            additional: o.rest(&["resourceId", "slots"])?,
+            resource_id,
+            slots,
+            additional,
         })
     }
 }
@@ -151,13 +160,19 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestSlotsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let from = o.req("from")?;
+        let slot_size = o.req("slotSize")?;
+        let timezone = o.req("timezone")?;
+        let to = o.req("to")?;
+        let week_days = o.req("weekDays")?;
+        let additional = o.rest(&["from", "slotSize", "timezone", "to", "weekDays"])?;
         Ok(Self {
-            from: o.req("from")?,
-            slot_size: o.req("slotSize")?,
-            timezone: o.req("timezone")?,
-            to: o.req("to")?,
-            week_days: o.req("weekDays")?,
-            additional: o.rest(&["from", "slotSize", "timezone", "to", "weekDays"])?,
+            from,
+            slot_size,
+            timezone,
+            to,
+            week_days,
+            additional,
         })
     }
 }
@@ -204,10 +219,9 @@ impl ::bitrix24_runtime::loose::Loose for UnsetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            resource_id: o.req("resourceId")?,
-            additional: o.rest(&["resourceId"])?,
-        })
+        let resource_id = o.req("resourceId")?;
+        let additional = o.rest(&["resourceId"])?;
+        Ok(Self { resource_id, additional })
     }
 }
 

@@ -35,10 +35,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            wait_list_id: o.req("waitListId")?,
-            additional: o.rest(&["waitListId"])?,
-        })
+        let wait_list_id = o.req("waitListId")?;
+        let additional = o.rest(&["waitListId"])?;
+        Ok(Self { wait_list_id, additional })
     }
 }
 
@@ -63,11 +62,15 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let module_id = o.opt("moduleId")?;
+        let value = o.opt("value")?;
+        let additional = o.rest(&["entityTypeId", "moduleId", "value"])?;
         Ok(Self {
-            entity_type_id: o.opt("entityTypeId")?,
-            module_id: o.opt("moduleId")?,
-            value: o.opt("value")?,
-            additional: o.rest(&["entityTypeId", "moduleId", "value"])?,
+            entity_type_id,
+            module_id,
+            value,
+            additional,
         })
     }
 }
@@ -113,10 +116,13 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let external_data = o.req("externalData")?;
+        let wait_list_id = o.req("waitListId")?;
+        let additional = o.rest(&["externalData", "waitListId"])?;
         Ok(Self {
-            external_data: o.req("externalData")?,
-            wait_list_id: o.req("waitListId")?,
-            additional: o.rest(&["externalData", "waitListId"])?,
+            external_data,
+            wait_list_id,
+            additional,
         })
     }
 }
@@ -140,11 +146,15 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestExternalDataItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let module_id = o.req("moduleId")?;
+        let value = o.req("value")?;
+        let additional = o.rest(&["entityTypeId", "moduleId", "value"])?;
         Ok(Self {
-            entity_type_id: o.req("entityTypeId")?,
-            module_id: o.req("moduleId")?,
-            value: o.req("value")?,
-            additional: o.rest(&["entityTypeId", "moduleId", "value"])?,
+            entity_type_id,
+            module_id,
+            value,
+            additional,
         })
     }
 }
@@ -191,10 +201,9 @@ impl ::bitrix24_runtime::loose::Loose for UnsetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            wait_list_id: o.req("waitListId")?,
-            additional: o.rest(&["waitListId"])?,
-        })
+        let wait_list_id = o.req("waitListId")?;
+        let additional = o.rest(&["waitListId"])?;
+        Ok(Self { wait_list_id, additional })
     }
 }
 

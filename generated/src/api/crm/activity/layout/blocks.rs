@@ -39,11 +39,15 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let activity_id = o.req("activityId")?;
+        let entity_id = o.req("entityId")?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let additional = o.rest(&["activityId", "entityId", "entityTypeId"])?;
         Ok(Self {
-            activity_id: o.req("activityId")?,
-            entity_id: o.req("entityId")?,
-            entity_type_id: o.req("entityTypeId")?,
-            additional: o.rest(&["activityId", "entityId", "entityTypeId"])?,
+            activity_id,
+            entity_id,
+            entity_type_id,
+            additional,
         })
     }
 }
@@ -99,11 +103,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let activity_id = o.req("activityId")?;
+        let entity_id = o.req("entityId")?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let additional = o.rest(&["activityId", "entityId", "entityTypeId"])?;
         Ok(Self {
-            activity_id: o.req("activityId")?,
-            entity_id: o.req("entityId")?,
-            entity_type_id: o.req("entityTypeId")?,
-            additional: o.rest(&["activityId", "entityId", "entityTypeId"])?,
+            activity_id,
+            entity_id,
+            entity_type_id,
+            additional,
         })
     }
 }
@@ -160,12 +168,17 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let activity_id = o.req("activityId")?;
+        let entity_id = o.req("entityId")?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let layout = o.req("layout")?;
+        let additional = o.rest(&["activityId", "entityId", "entityTypeId", "layout"])?;
         Ok(Self {
-            activity_id: o.req("activityId")?,
-            entity_id: o.req("entityId")?,
-            entity_type_id: o.req("entityTypeId")?,
-            layout: o.req("layout")?,
-            additional: o.rest(&["activityId", "entityId", "entityTypeId", "layout"])?,
+            activity_id,
+            entity_id,
+            entity_type_id,
+            layout,
+            additional,
         })
     }
 }

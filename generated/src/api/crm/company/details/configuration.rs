@@ -35,7 +35,8 @@ impl ::bitrix24_runtime::loose::Loose for ForceCommonScopeForAllRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -83,11 +84,10 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            scope: o.opt("scope")?,
-            user_id: o.opt("userId")?,
-            additional: o.rest(&["scope", "userId"])?,
-        })
+        let scope = o.opt("scope")?;
+        let user_id = o.opt("userId")?;
+        let additional = o.rest(&["scope", "userId"])?;
+        Ok(Self { scope, user_id, additional })
     }
 }
 
@@ -137,11 +137,10 @@ impl ::bitrix24_runtime::loose::Loose for ResetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            scope: o.opt("scope")?,
-            user_id: o.opt("userId")?,
-            additional: o.rest(&["scope", "userId"])?,
-        })
+        let scope = o.opt("scope")?;
+        let user_id = o.opt("userId")?;
+        let additional = o.rest(&["scope", "userId"])?;
+        Ok(Self { scope, user_id, additional })
     }
 }
 
@@ -192,11 +191,15 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let data = o.req("data")?;
+        let scope = o.opt("scope")?;
+        let user_id = o.opt("userId")?;
+        let additional = o.rest(&["data", "scope", "userId"])?;
         Ok(Self {
-            data: o.req("data")?,
-            scope: o.opt("scope")?,
-            user_id: o.opt("userId")?,
-            additional: o.rest(&["data", "scope", "userId"])?,
+            data,
+            scope,
+            user_id,
+            additional,
         })
     }
 }

@@ -35,7 +35,8 @@ impl ::bitrix24_runtime::loose::Loose for ForceCommonScopeForAllRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -83,11 +84,10 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            scope: o.opt("scope")?,
-            user_id: o.opt("userId")?,
-            additional: o.rest(&["scope", "userId"])?,
-        })
+        let scope = o.opt("scope")?;
+        let user_id = o.opt("userId")?;
+        let additional = o.rest(&["scope", "userId"])?;
+        Ok(Self { scope, user_id, additional })
     }
 }
 
@@ -117,12 +117,17 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let elements = o.opt("elements")?;
+        let name = o.opt("name")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["elements", "name", "title", "type"])?;
         Ok(Self {
-            elements: o.opt("elements")?,
-            name: o.opt("name")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o.rest(&["elements", "name", "title", "type"])?,
+            elements,
+            name,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -168,11 +173,10 @@ impl ::bitrix24_runtime::loose::Loose for ResetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            scope: o.opt("scope")?,
-            user_id: o.opt("userId")?,
-            additional: o.rest(&["scope", "userId"])?,
-        })
+        let scope = o.opt("scope")?;
+        let user_id = o.opt("userId")?;
+        let additional = o.rest(&["scope", "userId"])?;
+        Ok(Self { scope, user_id, additional })
     }
 }
 
@@ -221,11 +225,15 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let data = o.req("data")?;
+        let scope = o.opt("scope")?;
+        let user_id = o.opt("userId")?;
+        let additional = o.rest(&["data", "scope", "userId"])?;
         Ok(Self {
-            data: o.req("data")?,
-            scope: o.opt("scope")?,
-            user_id: o.opt("userId")?,
-            additional: o.rest(&["data", "scope", "userId"])?,
+            data,
+            scope,
+            user_id,
+            additional,
         })
     }
 }

@@ -37,10 +37,9 @@ impl ::bitrix24_runtime::loose::Loose for ForceCommonScopeForAllRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            extras: o.opt("extras")?,
-            additional: o.rest(&["extras"])?,
-        })
+        let extras = o.opt("extras")?;
+        let additional = o.rest(&["extras"])?;
+        Ok(Self { extras, additional })
     }
 }
 
@@ -60,9 +59,11 @@ impl ::bitrix24_runtime::loose::Loose for ForceCommonScopeForAllRequestExtras {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let deal_category_id = o.opt("dealCategoryId")?;
+        let additional = o.rest(&["dealCategoryId"])?;
         Ok(Self {
-            deal_category_id: o.opt("dealCategoryId")?,
-            additional: o.rest(&["dealCategoryId"])?,
+            deal_category_id,
+            additional,
         })
     }
 }
@@ -113,11 +114,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let extras = o.opt("extras")?;
+        let scope = o.opt("scope")?;
+        let user_id = o.opt("userId")?;
+        let additional = o.rest(&["extras", "scope", "userId"])?;
         Ok(Self {
-            extras: o.opt("extras")?,
-            scope: o.opt("scope")?,
-            user_id: o.opt("userId")?,
-            additional: o.rest(&["extras", "scope", "userId"])?,
+            extras,
+            scope,
+            user_id,
+            additional,
         })
     }
 }
@@ -138,9 +143,11 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestExtras {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let deal_category_id = o.opt("dealCategoryId")?;
+        let additional = o.rest(&["dealCategoryId"])?;
         Ok(Self {
-            deal_category_id: o.opt("dealCategoryId")?,
-            additional: o.rest(&["dealCategoryId"])?,
+            deal_category_id,
+            additional,
         })
     }
 }
@@ -193,11 +200,15 @@ impl ::bitrix24_runtime::loose::Loose for ResetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let extras = o.opt("extras")?;
+        let scope = o.opt("scope")?;
+        let user_id = o.opt("userId")?;
+        let additional = o.rest(&["extras", "scope", "userId"])?;
         Ok(Self {
-            extras: o.opt("extras")?,
-            scope: o.opt("scope")?,
-            user_id: o.opt("userId")?,
-            additional: o.rest(&["extras", "scope", "userId"])?,
+            extras,
+            scope,
+            user_id,
+            additional,
         })
     }
 }
@@ -218,9 +229,11 @@ impl ::bitrix24_runtime::loose::Loose for ResetRequestExtras {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let deal_category_id = o.opt("dealCategoryId")?;
+        let additional = o.rest(&["dealCategoryId"])?;
         Ok(Self {
-            deal_category_id: o.opt("dealCategoryId")?,
-            additional: o.rest(&["dealCategoryId"])?,
+            deal_category_id,
+            additional,
         })
     }
 }
@@ -274,12 +287,17 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let data = o.req("data")?;
+        let extras = o.opt("extras")?;
+        let scope = o.opt("scope")?;
+        let user_id = o.opt("userId")?;
+        let additional = o.rest(&["data", "extras", "scope", "userId"])?;
         Ok(Self {
-            data: o.req("data")?,
-            extras: o.opt("extras")?,
-            scope: o.opt("scope")?,
-            user_id: o.opt("userId")?,
-            additional: o.rest(&["data", "extras", "scope", "userId"])?,
+            data,
+            extras,
+            scope,
+            user_id,
+            additional,
         })
     }
 }
@@ -300,9 +318,11 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestExtras {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let deal_category_id = o.opt("dealCategoryId")?;
+        let additional = o.rest(&["dealCategoryId"])?;
         Ok(Self {
-            deal_category_id: o.opt("dealCategoryId")?,
-            additional: o.rest(&["dealCategoryId"])?,
+            deal_category_id,
+            additional,
         })
     }
 }

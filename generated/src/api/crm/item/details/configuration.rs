@@ -38,10 +38,13 @@ impl ::bitrix24_runtime::loose::Loose for ForceCommonScopeForAllRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let extras = o.opt("extras")?;
+        let additional = o.rest(&["entityTypeId", "extras"])?;
         Ok(Self {
-            entity_type_id: o.req("entityTypeId")?,
-            extras: o.opt("extras")?,
-            additional: o.rest(&["entityTypeId", "extras"])?,
+            entity_type_id,
+            extras,
+            additional,
         })
     }
 }
@@ -93,12 +96,17 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let extras = o.opt("extras")?;
+        let scope = o.opt("scope")?;
+        let user_id = o.opt("userId")?;
+        let additional = o.rest(&["entityTypeId", "extras", "scope", "userId"])?;
         Ok(Self {
-            entity_type_id: o.req("entityTypeId")?,
-            extras: o.opt("extras")?,
-            scope: o.opt("scope")?,
-            user_id: o.opt("userId")?,
-            additional: o.rest(&["entityTypeId", "extras", "scope", "userId"])?,
+            entity_type_id,
+            extras,
+            scope,
+            user_id,
+            additional,
         })
     }
 }
@@ -152,12 +160,17 @@ impl ::bitrix24_runtime::loose::Loose for ResetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let extras = o.opt("extras")?;
+        let scope = o.opt("scope")?;
+        let user_id = o.opt("userId")?;
+        let additional = o.rest(&["entityTypeId", "extras", "scope", "userId"])?;
         Ok(Self {
-            entity_type_id: o.req("entityTypeId")?,
-            extras: o.opt("extras")?,
-            scope: o.opt("scope")?,
-            user_id: o.opt("userId")?,
-            additional: o.rest(&["entityTypeId", "extras", "scope", "userId"])?,
+            entity_type_id,
+            extras,
+            scope,
+            user_id,
+            additional,
         })
     }
 }
@@ -212,13 +225,19 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let data = o.req("data")?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let extras = o.opt("extras")?;
+        let scope = o.opt("scope")?;
+        let user_id = o.opt("userId")?;
+        let additional = o.rest(&["data", "entityTypeId", "extras", "scope", "userId"])?;
         Ok(Self {
-            data: o.req("data")?,
-            entity_type_id: o.req("entityTypeId")?,
-            extras: o.opt("extras")?,
-            scope: o.opt("scope")?,
-            user_id: o.opt("userId")?,
-            additional: o.rest(&["data", "entityTypeId", "extras", "scope", "userId"])?,
+            data,
+            entity_type_id,
+            extras,
+            scope,
+            user_id,
+            additional,
         })
     }
 }

@@ -38,10 +38,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let delivery_id = o.req("deliveryId")?;
+        let payment_id = o.req("paymentId")?;
+        let additional = o.rest(&["deliveryId", "paymentId"])?;
         Ok(Self {
-            delivery_id: o.req("deliveryId")?,
-            payment_id: o.req("paymentId")?,
-            additional: o.rest(&["deliveryId", "paymentId"])?,
+            delivery_id,
+            payment_id,
+            additional,
         })
     }
 }
@@ -87,10 +90,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -139,11 +141,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.req("filter")?;
+        let order = o.opt("order")?;
+        let payment_id = o.req("paymentId")?;
+        let additional = o.rest(&["filter", "order", "paymentId"])?;
         Ok(Self {
-            filter: o.req("filter")?,
-            order: o.opt("order")?,
-            payment_id: o.req("paymentId")?,
-            additional: o.rest(&["filter", "order", "paymentId"])?,
+            filter,
+            order,
+            payment_id,
+            additional,
         })
     }
 }
@@ -191,10 +197,13 @@ impl ::bitrix24_runtime::loose::Loose for SetDeliveryRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let delivery_id = o.req("deliveryId")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["deliveryId", "id"])?;
         Ok(Self {
-            delivery_id: o.req("deliveryId")?,
-            id: o.req("id")?,
-            additional: o.rest(&["deliveryId", "id"])?,
+            delivery_id,
+            id,
+            additional,
         })
     }
 }

@@ -39,11 +39,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let payment_id = o.req("paymentId")?;
+        let quantity = o.req("quantity")?;
+        let row_id = o.req("rowId")?;
+        let additional = o.rest(&["paymentId", "quantity", "rowId"])?;
         Ok(Self {
-            payment_id: o.req("paymentId")?,
-            quantity: o.req("quantity")?,
-            row_id: o.req("rowId")?,
-            additional: o.rest(&["paymentId", "quantity", "rowId"])?,
+            payment_id,
+            quantity,
+            row_id,
+            additional,
         })
     }
 }
@@ -89,10 +93,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -141,11 +144,15 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.req("filter")?;
+        let order = o.opt("order")?;
+        let payment_id = o.req("paymentId")?;
+        let additional = o.rest(&["filter", "order", "paymentId"])?;
         Ok(Self {
-            filter: o.req("filter")?,
-            order: o.opt("order")?,
-            payment_id: o.req("paymentId")?,
-            additional: o.rest(&["filter", "order", "paymentId"])?,
+            filter,
+            order,
+            payment_id,
+            additional,
         })
     }
 }
@@ -192,11 +199,10 @@ impl ::bitrix24_runtime::loose::Loose for SetQuantityRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            quantity: o.req("quantity")?,
-            additional: o.rest(&["id", "quantity"])?,
-        })
+        let id = o.req("id")?;
+        let quantity = o.req("quantity")?;
+        let additional = o.rest(&["id", "quantity"])?;
+        Ok(Self { id, quantity, additional })
     }
 }
 

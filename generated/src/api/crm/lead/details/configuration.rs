@@ -37,10 +37,9 @@ impl ::bitrix24_runtime::loose::Loose for ForceCommonScopeForAllRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            extras: o.opt("extras")?,
-            additional: o.rest(&["extras"])?,
-        })
+        let extras = o.opt("extras")?;
+        let additional = o.rest(&["extras"])?;
+        Ok(Self { extras, additional })
     }
 }
 
@@ -60,9 +59,11 @@ impl ::bitrix24_runtime::loose::Loose for ForceCommonScopeForAllRequestExtras {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let lead_customer_type = o.opt("leadCustomerType")?;
+        let additional = o.rest(&["leadCustomerType"])?;
         Ok(Self {
-            lead_customer_type: o.opt("leadCustomerType")?,
-            additional: o.rest(&["leadCustomerType"])?,
+            lead_customer_type,
+            additional,
         })
     }
 }
@@ -115,11 +116,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let extras = o.opt("extras")?;
+        let scope = o.opt("scope")?;
+        let user_id = o.opt("userId")?;
+        let additional = o.rest(&["extras", "scope", "userId"])?;
         Ok(Self {
-            extras: o.opt("extras")?,
-            scope: o.opt("scope")?,
-            user_id: o.opt("userId")?,
-            additional: o.rest(&["extras", "scope", "userId"])?,
+            extras,
+            scope,
+            user_id,
+            additional,
         })
     }
 }
@@ -140,9 +145,11 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestExtras {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let lead_customer_type = o.opt("lead.customer.type")?;
+        let additional = o.rest(&["lead.customer.type"])?;
         Ok(Self {
-            lead_customer_type: o.opt("lead.customer.type")?,
-            additional: o.rest(&["lead.customer.type"])?,
+            lead_customer_type,
+            additional,
         })
     }
 }
@@ -197,11 +204,15 @@ impl ::bitrix24_runtime::loose::Loose for ResetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let extras = o.opt("extras")?;
+        let scope = o.opt("scope")?;
+        let user_id = o.opt("userId")?;
+        let additional = o.rest(&["extras", "scope", "userId"])?;
         Ok(Self {
-            extras: o.opt("extras")?,
-            scope: o.opt("scope")?,
-            user_id: o.opt("userId")?,
-            additional: o.rest(&["extras", "scope", "userId"])?,
+            extras,
+            scope,
+            user_id,
+            additional,
         })
     }
 }
@@ -222,9 +233,11 @@ impl ::bitrix24_runtime::loose::Loose for ResetRequestExtras {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let lead_customer_type = o.opt("lead.customer.type")?;
+        let additional = o.rest(&["lead.customer.type"])?;
         Ok(Self {
-            lead_customer_type: o.opt("lead.customer.type")?,
-            additional: o.rest(&["lead.customer.type"])?,
+            lead_customer_type,
+            additional,
         })
     }
 }
@@ -280,12 +293,17 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let data = o.req("data")?;
+        let extras = o.opt("extras")?;
+        let scope = o.opt("scope")?;
+        let user_id = o.opt("userId")?;
+        let additional = o.rest(&["data", "extras", "scope", "userId"])?;
         Ok(Self {
-            data: o.req("data")?,
-            extras: o.opt("extras")?,
-            scope: o.opt("scope")?,
-            user_id: o.opt("userId")?,
-            additional: o.rest(&["data", "extras", "scope", "userId"])?,
+            data,
+            extras,
+            scope,
+            user_id,
+            additional,
         })
     }
 }
@@ -306,9 +324,11 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestExtras {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let lead_customer_type = o.opt("leadCustomerType")?;
+        let additional = o.rest(&["leadCustomerType"])?;
         Ok(Self {
-            lead_customer_type: o.opt("leadCustomerType")?,
-            additional: o.rest(&["leadCustomerType"])?,
+            lead_customer_type,
+            additional,
         })
     }
 }

@@ -39,10 +39,13 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let property_type = o.opt("propertyType")?;
+        let user_type = o.opt("userType")?;
+        let additional = o.rest(&["propertyType", "userType"])?;
         Ok(Self {
-            property_type: o.opt("propertyType")?,
-            user_type: o.opt("userType")?,
-            additional: o.rest(&["propertyType", "userType"])?,
+            property_type,
+            user_type,
+            additional,
         })
     }
 }

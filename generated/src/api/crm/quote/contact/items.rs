@@ -34,10 +34,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -82,10 +81,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -131,11 +129,10 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            items: o.req("items")?,
-            additional: o.rest(&["id", "items"])?,
-        })
+        let id = o.req("id")?;
+        let items = o.req("items")?;
+        let additional = o.rest(&["id", "items"])?;
+        Ok(Self { id, items, additional })
     }
 }
 
@@ -159,11 +156,15 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestItemsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let contact_id = o.req("CONTACT_ID")?;
+        let is_primary = o.opt("IS_PRIMARY")?;
+        let sort = o.opt("SORT")?;
+        let additional = o.rest(&["CONTACT_ID", "IS_PRIMARY", "SORT"])?;
         Ok(Self {
-            contact_id: o.req("CONTACT_ID")?,
-            is_primary: o.opt("IS_PRIMARY")?,
-            sort: o.opt("SORT")?,
-            additional: o.rest(&["CONTACT_ID", "IS_PRIMARY", "SORT"])?,
+            contact_id,
+            is_primary,
+            sort,
+            additional,
         })
     }
 }

@@ -39,11 +39,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            preset: o.req("preset")?,
-            additional: o.rest(&["fields", "preset"])?,
-        })
+        let fields = o.req("fields")?;
+        let preset = o.req("preset")?;
+        let additional = o.rest(&["fields", "preset"])?;
+        Ok(Self { fields, preset, additional })
     }
 }
 
@@ -69,12 +68,18 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let field_name = o.req("FIELD_NAME")?;
+        let field_title = o.opt("FIELD_TITLE")?;
+        let in_short_list = o.opt("IN_SHORT_LIST")?;
+        let sort = o.opt("SORT")?;
+        let additional = o
+            .rest(&["FIELD_NAME", "FIELD_TITLE", "IN_SHORT_LIST", "SORT"])?;
         Ok(Self {
-            field_name: o.req("FIELD_NAME")?,
-            field_title: o.opt("FIELD_TITLE")?,
-            in_short_list: o.opt("IN_SHORT_LIST")?,
-            sort: o.opt("SORT")?,
-            additional: o.rest(&["FIELD_NAME", "FIELD_TITLE", "IN_SHORT_LIST", "SORT"])?,
+            field_name,
+            field_title,
+            in_short_list,
+            sort,
+            additional,
         })
     }
 }
@@ -119,10 +124,9 @@ impl ::bitrix24_runtime::loose::Loose for AvailabletoaddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            preset: o.req("preset")?,
-            additional: o.rest(&["preset"])?,
-        })
+        let preset = o.req("preset")?;
+        let additional = o.rest(&["preset"])?;
+        Ok(Self { preset, additional })
     }
 }
 
@@ -167,11 +171,10 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            preset: o.req("preset")?,
-            additional: o.rest(&["id", "preset"])?,
-        })
+        let id = o.req("id")?;
+        let preset = o.req("preset")?;
+        let additional = o.rest(&["id", "preset"])?;
+        Ok(Self { id, preset, additional })
     }
 }
 
@@ -214,7 +217,8 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -248,26 +252,34 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let is_dynamic = o.opt("isDynamic")?;
+        let is_immutable = o.opt("isImmutable")?;
+        let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let additional = o
+            .rest(
+                &[
+                    "isDynamic",
+                    "isImmutable",
+                    "isMultiple",
+                    "isReadOnly",
+                    "isRequired",
+                    "title",
+                    "type",
+                ],
+            )?;
         Ok(Self {
-            is_dynamic: o.opt("isDynamic")?,
-            is_immutable: o.opt("isImmutable")?,
-            is_multiple: o.opt("isMultiple")?,
-            is_read_only: o.opt("isReadOnly")?,
-            is_required: o.opt("isRequired")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            additional: o
-                .rest(
-                    &[
-                        "isDynamic",
-                        "isImmutable",
-                        "isMultiple",
-                        "isReadOnly",
-                        "isRequired",
-                        "title",
-                        "type",
-                    ],
-                )?,
+            is_dynamic,
+            is_immutable,
+            is_multiple,
+            is_read_only,
+            is_required,
+            title,
+            type_,
+            additional,
         })
     }
 }
@@ -310,11 +322,10 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            preset: o.req("preset")?,
-            additional: o.rest(&["id", "preset"])?,
-        })
+        let id = o.req("id")?;
+        let preset = o.req("preset")?;
+        let additional = o.rest(&["id", "preset"])?;
+        Ok(Self { id, preset, additional })
     }
 }
 
@@ -343,14 +354,20 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let field_name = o.opt("FIELD_NAME")?;
+        let field_title = o.opt("FIELD_TITLE")?;
+        let id = o.opt("ID")?;
+        let in_short_list = o.opt("IN_SHORT_LIST")?;
+        let sort = o.opt("SORT")?;
+        let additional = o
+            .rest(&["FIELD_NAME", "FIELD_TITLE", "ID", "IN_SHORT_LIST", "SORT"])?;
         Ok(Self {
-            field_name: o.opt("FIELD_NAME")?,
-            field_title: o.opt("FIELD_TITLE")?,
-            id: o.opt("ID")?,
-            in_short_list: o.opt("IN_SHORT_LIST")?,
-            sort: o.opt("SORT")?,
-            additional: o
-                .rest(&["FIELD_NAME", "FIELD_TITLE", "ID", "IN_SHORT_LIST", "SORT"])?,
+            field_name,
+            field_title,
+            id,
+            in_short_list,
+            sort,
+            additional,
         })
     }
 }
@@ -392,10 +409,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            preset: o.req("preset")?,
-            additional: o.rest(&["preset"])?,
-        })
+        let preset = o.req("preset")?;
+        let additional = o.rest(&["preset"])?;
+        Ok(Self { preset, additional })
     }
 }
 
@@ -426,14 +442,20 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let field_name = o.opt("FIELD_NAME")?;
+        let field_title = o.opt("FIELD_TITLE")?;
+        let id = o.opt("ID")?;
+        let in_short_list = o.opt("IN_SHORT_LIST")?;
+        let sort = o.opt("SORT")?;
+        let additional = o
+            .rest(&["FIELD_NAME", "FIELD_TITLE", "ID", "IN_SHORT_LIST", "SORT"])?;
         Ok(Self {
-            field_name: o.opt("FIELD_NAME")?,
-            field_title: o.opt("FIELD_TITLE")?,
-            id: o.opt("ID")?,
-            in_short_list: o.opt("IN_SHORT_LIST")?,
-            sort: o.opt("SORT")?,
-            additional: o
-                .rest(&["FIELD_NAME", "FIELD_TITLE", "ID", "IN_SHORT_LIST", "SORT"])?,
+            field_name,
+            field_title,
+            id,
+            in_short_list,
+            sort,
+            additional,
         })
     }
 }
@@ -477,11 +499,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let preset = o.req("preset")?;
+        let additional = o.rest(&["fields", "id", "preset"])?;
         Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            preset: o.req("preset")?,
-            additional: o.rest(&["fields", "id", "preset"])?,
+            fields,
+            id,
+            preset,
+            additional,
         })
     }
 }
@@ -508,12 +534,18 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let field_name = o.req("FIELD_NAME")?;
+        let field_title = o.opt("FIELD_TITLE")?;
+        let in_short_list = o.opt("IN_SHORT_LIST")?;
+        let sort = o.opt("SORT")?;
+        let additional = o
+            .rest(&["FIELD_NAME", "FIELD_TITLE", "IN_SHORT_LIST", "SORT"])?;
         Ok(Self {
-            field_name: o.req("FIELD_NAME")?,
-            field_title: o.opt("FIELD_TITLE")?,
-            in_short_list: o.opt("IN_SHORT_LIST")?,
-            sort: o.opt("SORT")?,
-            additional: o.rest(&["FIELD_NAME", "FIELD_TITLE", "IN_SHORT_LIST", "SORT"])?,
+            field_name,
+            field_title,
+            in_short_list,
+            sort,
+            additional,
         })
     }
 }

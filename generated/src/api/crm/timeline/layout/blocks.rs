@@ -39,11 +39,15 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.req("entityId")?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let timeline_id = o.req("timelineId")?;
+        let additional = o.rest(&["entityId", "entityTypeId", "timelineId"])?;
         Ok(Self {
-            entity_id: o.req("entityId")?,
-            entity_type_id: o.req("entityTypeId")?,
-            timeline_id: o.req("timelineId")?,
-            additional: o.rest(&["entityId", "entityTypeId", "timelineId"])?,
+            entity_id,
+            entity_type_id,
+            timeline_id,
+            additional,
         })
     }
 }
@@ -65,10 +69,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            success: o.opt("success")?,
-            additional: o.rest(&["success"])?,
-        })
+        let success = o.opt("success")?;
+        let additional = o.rest(&["success"])?;
+        Ok(Self { success, additional })
     }
 }
 
@@ -120,11 +123,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.req("entityId")?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let timeline_id = o.req("timelineId")?;
+        let additional = o.rest(&["entityId", "entityTypeId", "timelineId"])?;
         Ok(Self {
-            entity_id: o.req("entityId")?,
-            entity_type_id: o.req("entityTypeId")?,
-            timeline_id: o.req("timelineId")?,
-            additional: o.rest(&["entityId", "entityTypeId", "timelineId"])?,
+            entity_id,
+            entity_type_id,
+            timeline_id,
+            additional,
         })
     }
 }
@@ -146,10 +153,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            layout: o.opt("layout")?,
-            additional: o.rest(&["layout"])?,
-        })
+        let layout = o.opt("layout")?;
+        let additional = o.rest(&["layout"])?;
+        Ok(Self { layout, additional })
     }
 }
 
@@ -202,12 +208,17 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.req("entityId")?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let layout = o.req("layout")?;
+        let timeline_id = o.req("timelineId")?;
+        let additional = o.rest(&["entityId", "entityTypeId", "layout", "timelineId"])?;
         Ok(Self {
-            entity_id: o.req("entityId")?,
-            entity_type_id: o.req("entityTypeId")?,
-            layout: o.req("layout")?,
-            timeline_id: o.req("timelineId")?,
-            additional: o.rest(&["entityId", "entityTypeId", "layout", "timelineId"])?,
+            entity_id,
+            entity_type_id,
+            layout,
+            timeline_id,
+            additional,
         })
     }
 }
@@ -229,10 +240,9 @@ impl ::bitrix24_runtime::loose::Loose for SetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            success: o.opt("success")?,
-            additional: o.rest(&["success"])?,
-        })
+        let success = o.opt("success")?;
+        let additional = o.rest(&["success"])?;
+        Ok(Self { success, additional })
     }
 }
 

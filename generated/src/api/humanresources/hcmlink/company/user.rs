@@ -35,11 +35,10 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            limit: o.opt("limit")?,
-            offset: o.opt("offset")?,
-            additional: o.rest(&["limit", "offset"])?,
-        })
+        let limit = o.opt("limit")?;
+        let offset = o.opt("offset")?;
+        let additional = o.rest(&["limit", "offset"])?;
+        Ok(Self { limit, offset, additional })
     }
 }
 
@@ -72,15 +71,22 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let company = o.opt("company")?;
+        let crm_company_id = o.opt("crmCompanyId")?;
+        let data = o.opt("data")?;
+        let id = o.opt("id")?;
+        let person = o.opt("person")?;
+        let title = o.opt("title")?;
+        let additional = o
+            .rest(&["company", "crmCompanyId", "data", "id", "person", "title"])?;
         Ok(Self {
-            company: o.opt("company")?,
-            crm_company_id: o.opt("crmCompanyId")?,
-            data: o.opt("data")?,
-            id: o.opt("id")?,
-            person: o.opt("person")?,
-            title: o.opt("title")?,
-            additional: o
-                .rest(&["company", "crmCompanyId", "data", "id", "person", "title"])?,
+            company,
+            crm_company_id,
+            data,
+            id,
+            person,
+            title,
+            additional,
         })
     }
 }

@@ -35,11 +35,15 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let company = o.req("company")?;
+        let data = o.req("data")?;
+        let job = o.opt("job")?;
+        let additional = o.rest(&["company", "data", "job"])?;
         Ok(Self {
-            company: o.req("company")?,
-            data: o.req("data")?,
-            job: o.opt("job")?,
-            additional: o.rest(&["company", "data", "job"])?,
+            company,
+            data,
+            job,
+            additional,
         })
     }
 }
@@ -61,11 +65,15 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestDataItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let employee = o.req("employee")?;
+        let field = o.req("field")?;
+        let value = o.req("value")?;
+        let additional = o.rest(&["employee", "field", "value"])?;
         Ok(Self {
-            employee: o.req("employee")?,
-            field: o.req("field")?,
-            value: o.req("value")?,
-            additional: o.rest(&["employee", "field", "value"])?,
+            employee,
+            field,
+            value,
+            additional,
         })
     }
 }
@@ -86,11 +94,10 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestJob {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -115,12 +122,17 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestJobFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let data = o.opt("data")?;
+        let sent = o.opt("sent")?;
+        let status = o.req("status")?;
+        let total = o.opt("total")?;
+        let additional = o.rest(&["data", "sent", "status", "total"])?;
         Ok(Self {
-            data: o.opt("data")?,
-            sent: o.opt("sent")?,
-            status: o.req("status")?,
-            total: o.opt("total")?,
-            additional: o.rest(&["data", "sent", "status", "total"])?,
+            data,
+            sent,
+            status,
+            total,
+            additional,
         })
     }
 }
@@ -146,11 +158,10 @@ impl ::bitrix24_runtime::loose::Loose for SetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            errors: o.opt("errors")?,
-            status: o.opt("status")?,
-            additional: o.rest(&["errors", "status"])?,
-        })
+        let errors = o.opt("errors")?;
+        let status = o.opt("status")?;
+        let additional = o.rest(&["errors", "status"])?;
+        Ok(Self { errors, status, additional })
     }
 }
 

@@ -32,7 +32,8 @@ impl ::bitrix24_runtime::loose::Loose for EndRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -77,10 +78,9 @@ impl ::bitrix24_runtime::loose::Loose for StartRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            ago: o.opt("AGO")?,
-            additional: o.rest(&["AGO"])?,
-        })
+        let ago = o.opt("AGO")?;
+        let additional = o.rest(&["AGO"])?;
+        Ok(Self { ago, additional })
     }
 }
 

@@ -41,16 +41,20 @@ impl ::bitrix24_runtime::loose::Loose for NotifyRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.req("botId")?;
+        let bot_token = o.opt("botToken")?;
+        let dialog_id = o.req("dialogId")?;
+        let duration = o.opt("duration")?;
+        let status_message_code = o.opt("statusMessageCode")?;
+        let additional = o
+            .rest(&["botId", "botToken", "dialogId", "duration", "statusMessageCode"])?;
         Ok(Self {
-            bot_id: o.req("botId")?,
-            bot_token: o.opt("botToken")?,
-            dialog_id: o.req("dialogId")?,
-            duration: o.opt("duration")?,
-            status_message_code: o.opt("statusMessageCode")?,
-            additional: o
-                .rest(
-                    &["botId", "botToken", "dialogId", "duration", "statusMessageCode"],
-                )?,
+            bot_id,
+            bot_token,
+            dialog_id,
+            duration,
+            status_message_code,
+            additional,
         })
     }
 }
@@ -72,10 +76,9 @@ impl ::bitrix24_runtime::loose::Loose for NotifyResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            result: o.opt("result")?,
-            additional: o.rest(&["result"])?,
-        })
+        let result = o.opt("result")?;
+        let additional = o.rest(&["result"])?;
+        Ok(Self { result, additional })
     }
 }
 

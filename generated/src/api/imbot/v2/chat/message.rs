@@ -47,12 +47,17 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.req("botId")?;
+        let bot_token = o.opt("botToken")?;
+        let complete = o.opt("complete")?;
+        let message_id = o.req("messageId")?;
+        let additional = o.rest(&["botId", "botToken", "complete", "messageId"])?;
         Ok(Self {
-            bot_id: o.req("botId")?,
-            bot_token: o.opt("botToken")?,
-            complete: o.opt("complete")?,
-            message_id: o.req("messageId")?,
-            additional: o.rest(&["botId", "botToken", "complete", "messageId"])?,
+            bot_id,
+            bot_token,
+            complete,
+            message_id,
+            additional,
         })
     }
 }
@@ -74,10 +79,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            result: o.opt("result")?,
-            additional: o.rest(&["result"])?,
-        })
+        let result = o.opt("result")?;
+        let additional = o.rest(&["result"])?;
+        Ok(Self { result, additional })
     }
 }
 
@@ -130,11 +134,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.req("botId")?;
+        let bot_token = o.opt("botToken")?;
+        let message_id = o.req("messageId")?;
+        let additional = o.rest(&["botId", "botToken", "messageId"])?;
         Ok(Self {
-            bot_id: o.req("botId")?,
-            bot_token: o.opt("botToken")?,
-            message_id: o.req("messageId")?,
-            additional: o.rest(&["botId", "botToken", "messageId"])?,
+            bot_id,
+            bot_token,
+            message_id,
+            additional,
         })
     }
 }
@@ -158,11 +166,10 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            message: o.opt("message")?,
-            user: o.opt("user")?,
-            additional: o.rest(&["message", "user"])?,
-        })
+        let message = o.opt("message")?;
+        let user = o.opt("user")?;
+        let additional = o.rest(&["message", "user"])?;
+        Ok(Self { message, user, additional })
     }
 }
 
@@ -200,32 +207,43 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMessage {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let author_id = o.opt("authorId")?;
+        let chat_id = o.opt("chatId")?;
+        let date = o.opt("date")?;
+        let forward = o.opt("forward")?;
+        let id = o.opt("id")?;
+        let is_system = o.opt("isSystem")?;
+        let params = o.opt("params")?;
+        let text = o.opt("text")?;
+        let uuid = o.opt("uuid")?;
+        let viewed_by_others = o.opt("viewedByOthers")?;
+        let additional = o
+            .rest(
+                &[
+                    "authorId",
+                    "chatId",
+                    "date",
+                    "forward",
+                    "id",
+                    "isSystem",
+                    "params",
+                    "text",
+                    "uuid",
+                    "viewedByOthers",
+                ],
+            )?;
         Ok(Self {
-            author_id: o.opt("authorId")?,
-            chat_id: o.opt("chatId")?,
-            date: o.opt("date")?,
-            forward: o.opt("forward")?,
-            id: o.opt("id")?,
-            is_system: o.opt("isSystem")?,
-            params: o.opt("params")?,
-            text: o.opt("text")?,
-            uuid: o.opt("uuid")?,
-            viewed_by_others: o.opt("viewedByOthers")?,
-            additional: o
-                .rest(
-                    &[
-                        "authorId",
-                        "chatId",
-                        "date",
-                        "forward",
-                        "id",
-                        "isSystem",
-                        "params",
-                        "text",
-                        "uuid",
-                        "viewedByOthers",
-                    ],
-                )?,
+            author_id,
+            chat_id,
+            date,
+            forward,
+            id,
+            is_system,
+            params,
+            text,
+            uuid,
+            viewed_by_others,
+            additional,
         })
     }
 }
@@ -255,13 +273,19 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseUser {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let bot = o.opt("bot")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["active", "bot", "id", "name", "type"])?;
         Ok(Self {
-            active: o.opt("active")?,
-            bot: o.opt("bot")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            type_: o.opt("type")?,
-            additional: o.rest(&["active", "bot", "id", "name", "type"])?,
+            active,
+            bot,
+            id,
+            name,
+            type_,
+            additional,
         })
     }
 }
@@ -317,12 +341,17 @@ impl ::bitrix24_runtime::loose::Loose for GetContextRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.req("botId")?;
+        let bot_token = o.opt("botToken")?;
+        let message_id = o.req("messageId")?;
+        let range = o.opt("range")?;
+        let additional = o.rest(&["botId", "botToken", "messageId", "range"])?;
         Ok(Self {
-            bot_id: o.req("botId")?,
-            bot_token: o.opt("botToken")?,
-            message_id: o.req("messageId")?,
-            range: o.opt("range")?,
-            additional: o.rest(&["botId", "botToken", "messageId", "range"])?,
+            bot_id,
+            bot_token,
+            message_id,
+            range,
+            additional,
         })
     }
 }
@@ -350,12 +379,17 @@ impl ::bitrix24_runtime::loose::Loose for GetContextResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let has_next_page = o.opt("hasNextPage")?;
+        let has_prev_page = o.opt("hasPrevPage")?;
+        let messages = o.opt("messages")?;
+        let users = o.opt("users")?;
+        let additional = o.rest(&["hasNextPage", "hasPrevPage", "messages", "users"])?;
         Ok(Self {
-            has_next_page: o.opt("hasNextPage")?,
-            has_prev_page: o.opt("hasPrevPage")?,
-            messages: o.opt("messages")?,
-            users: o.opt("users")?,
-            additional: o.rest(&["hasNextPage", "hasPrevPage", "messages", "users"])?,
+            has_next_page,
+            has_prev_page,
+            messages,
+            users,
+            additional,
         })
     }
 }
@@ -413,12 +447,17 @@ impl ::bitrix24_runtime::loose::Loose for ReadRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.req("botId")?;
+        let bot_token = o.opt("botToken")?;
+        let dialog_id = o.req("dialogId")?;
+        let message_id = o.opt("messageId")?;
+        let additional = o.rest(&["botId", "botToken", "dialogId", "messageId"])?;
         Ok(Self {
-            bot_id: o.req("botId")?,
-            bot_token: o.opt("botToken")?,
-            dialog_id: o.req("dialogId")?,
-            message_id: o.opt("messageId")?,
-            additional: o.rest(&["botId", "botToken", "dialogId", "messageId"])?,
+            bot_id,
+            bot_token,
+            dialog_id,
+            message_id,
+            additional,
         })
     }
 }
@@ -446,12 +485,17 @@ impl ::bitrix24_runtime::loose::Loose for ReadResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.opt("chatId")?;
+        let counter = o.opt("counter")?;
+        let last_id = o.opt("lastId")?;
+        let viewed_messages = o.opt("viewedMessages")?;
+        let additional = o.rest(&["chatId", "counter", "lastId", "viewedMessages"])?;
         Ok(Self {
-            chat_id: o.opt("chatId")?,
-            counter: o.opt("counter")?,
-            last_id: o.opt("lastId")?,
-            viewed_messages: o.opt("viewedMessages")?,
-            additional: o.rest(&["chatId", "counter", "lastId", "viewedMessages"])?,
+            chat_id,
+            counter,
+            last_id,
+            viewed_messages,
+            additional,
         })
     }
 }
@@ -508,12 +552,17 @@ impl ::bitrix24_runtime::loose::Loose for SendRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.req("botId")?;
+        let bot_token = o.opt("botToken")?;
+        let dialog_id = o.req("dialogId")?;
+        let fields = o.opt("fields")?;
+        let additional = o.rest(&["botId", "botToken", "dialogId", "fields"])?;
         Ok(Self {
-            bot_id: o.req("botId")?,
-            bot_token: o.opt("botToken")?,
-            dialog_id: o.req("dialogId")?,
-            fields: o.opt("fields")?,
-            additional: o.rest(&["botId", "botToken", "dialogId", "fields"])?,
+            bot_id,
+            bot_token,
+            dialog_id,
+            fields,
+            additional,
         })
     }
 }
@@ -548,28 +597,37 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attach = o.opt("attach")?;
+        let forward_ids = o.opt("forwardIds")?;
+        let keyboard = o.opt("keyboard")?;
+        let message = o.opt("message")?;
+        let reply_id = o.opt("replyId")?;
+        let system = o.opt("system")?;
+        let template_id = o.opt("templateId")?;
+        let url_preview = o.opt("urlPreview")?;
+        let additional = o
+            .rest(
+                &[
+                    "attach",
+                    "forwardIds",
+                    "keyboard",
+                    "message",
+                    "replyId",
+                    "system",
+                    "templateId",
+                    "urlPreview",
+                ],
+            )?;
         Ok(Self {
-            attach: o.opt("attach")?,
-            forward_ids: o.opt("forwardIds")?,
-            keyboard: o.opt("keyboard")?,
-            message: o.opt("message")?,
-            reply_id: o.opt("replyId")?,
-            system: o.opt("system")?,
-            template_id: o.opt("templateId")?,
-            url_preview: o.opt("urlPreview")?,
-            additional: o
-                .rest(
-                    &[
-                        "attach",
-                        "forwardIds",
-                        "keyboard",
-                        "message",
-                        "replyId",
-                        "system",
-                        "templateId",
-                        "urlPreview",
-                    ],
-                )?,
+            attach,
+            forward_ids,
+            keyboard,
+            message,
+            reply_id,
+            system,
+            template_id,
+            url_preview,
+            additional,
         })
     }
 }
@@ -593,11 +651,10 @@ impl ::bitrix24_runtime::loose::Loose for SendResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            uuid_map: o.opt("uuidMap")?,
-            additional: o.rest(&["id", "uuidMap"])?,
-        })
+        let id = o.opt("id")?;
+        let uuid_map = o.opt("uuidMap")?;
+        let additional = o.rest(&["id", "uuidMap"])?;
+        Ok(Self { id, uuid_map, additional })
     }
 }
 
@@ -653,12 +710,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.req("botId")?;
+        let bot_token = o.opt("botToken")?;
+        let fields = o.req("fields")?;
+        let message_id = o.req("messageId")?;
+        let additional = o.rest(&["botId", "botToken", "fields", "messageId"])?;
         Ok(Self {
-            bot_id: o.req("botId")?,
-            bot_token: o.opt("botToken")?,
-            fields: o.req("fields")?,
-            message_id: o.req("messageId")?,
-            additional: o.rest(&["botId", "botToken", "fields", "messageId"])?,
+            bot_id,
+            bot_token,
+            fields,
+            message_id,
+            additional,
         })
     }
 }
@@ -685,12 +747,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attach = o.opt("attach")?;
+        let keyboard = o.opt("keyboard")?;
+        let message = o.opt("message")?;
+        let url_preview = o.opt("urlPreview")?;
+        let additional = o.rest(&["attach", "keyboard", "message", "urlPreview"])?;
         Ok(Self {
-            attach: o.opt("attach")?,
-            keyboard: o.opt("keyboard")?,
-            message: o.opt("message")?,
-            url_preview: o.opt("urlPreview")?,
-            additional: o.rest(&["attach", "keyboard", "message", "urlPreview"])?,
+            attach,
+            keyboard,
+            message,
+            url_preview,
+            additional,
         })
     }
 }
@@ -712,10 +779,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            result: o.opt("result")?,
-            additional: o.rest(&["result"])?,
-        })
+        let result = o.opt("result")?;
+        let additional = o.rest(&["result"])?;
+        Ok(Self { result, additional })
     }
 }
 

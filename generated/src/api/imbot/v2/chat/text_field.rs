@@ -39,12 +39,17 @@ impl ::bitrix24_runtime::loose::Loose for EnabledRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.req("botId")?;
+        let bot_token = o.opt("botToken")?;
+        let dialog_id = o.req("dialogId")?;
+        let enabled = o.opt("enabled")?;
+        let additional = o.rest(&["botId", "botToken", "dialogId", "enabled"])?;
         Ok(Self {
-            bot_id: o.req("botId")?,
-            bot_token: o.opt("botToken")?,
-            dialog_id: o.req("dialogId")?,
-            enabled: o.opt("enabled")?,
-            additional: o.rest(&["botId", "botToken", "dialogId", "enabled"])?,
+            bot_id,
+            bot_token,
+            dialog_id,
+            enabled,
+            additional,
         })
     }
 }
@@ -66,10 +71,9 @@ impl ::bitrix24_runtime::loose::Loose for EnabledResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            result: o.opt("result")?,
-            additional: o.rest(&["result"])?,
-        })
+        let result = o.opt("result")?;
+        let additional = o.rest(&["result"])?;
+        Ok(Self { result, additional })
     }
 }
 

@@ -41,12 +41,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.req("botId")?;
+        let bot_token = o.opt("botToken")?;
+        let dialog_id = o.req("dialogId")?;
+        let user_ids = o.req("userIds")?;
+        let additional = o.rest(&["botId", "botToken", "dialogId", "userIds"])?;
         Ok(Self {
-            bot_id: o.req("botId")?,
-            bot_token: o.opt("botToken")?,
-            dialog_id: o.req("dialogId")?,
-            user_ids: o.req("userIds")?,
-            additional: o.rest(&["botId", "botToken", "dialogId", "userIds"])?,
+            bot_id,
+            bot_token,
+            dialog_id,
+            user_ids,
+            additional,
         })
     }
 }
@@ -68,10 +73,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            result: o.opt("result")?,
-            additional: o.rest(&["result"])?,
-        })
+        let result = o.opt("result")?;
+        let additional = o.rest(&["result"])?;
+        Ok(Self { result, additional })
     }
 }
 
@@ -126,12 +130,17 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.req("botId")?;
+        let bot_token = o.opt("botToken")?;
+        let dialog_id = o.req("dialogId")?;
+        let user_id = o.req("userId")?;
+        let additional = o.rest(&["botId", "botToken", "dialogId", "userId"])?;
         Ok(Self {
-            bot_id: o.req("botId")?,
-            bot_token: o.opt("botToken")?,
-            dialog_id: o.req("dialogId")?,
-            user_id: o.req("userId")?,
-            additional: o.rest(&["botId", "botToken", "dialogId", "userId"])?,
+            bot_id,
+            bot_token,
+            dialog_id,
+            user_id,
+            additional,
         })
     }
 }
@@ -153,10 +162,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            result: o.opt("result")?,
-            additional: o.rest(&["result"])?,
-        })
+        let result = o.opt("result")?;
+        let additional = o.rest(&["result"])?;
+        Ok(Self { result, additional })
     }
 }
 
@@ -213,13 +221,19 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.req("botId")?;
+        let bot_token = o.opt("botToken")?;
+        let dialog_id = o.req("dialogId")?;
+        let limit = o.opt("limit")?;
+        let order = o.opt("order")?;
+        let additional = o.rest(&["botId", "botToken", "dialogId", "limit", "order"])?;
         Ok(Self {
-            bot_id: o.req("botId")?,
-            bot_token: o.opt("botToken")?,
-            dialog_id: o.req("dialogId")?,
-            limit: o.opt("limit")?,
-            order: o.opt("order")?,
-            additional: o.rest(&["botId", "botToken", "dialogId", "limit", "order"])?,
+            bot_id,
+            bot_token,
+            dialog_id,
+            limit,
+            order,
+            additional,
         })
     }
 }

@@ -37,11 +37,15 @@ impl ::bitrix24_runtime::loose::Loose for SendRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.req("CHAT_ID")?;
+        let message = o.opt("MESSAGE")?;
+        let name = o.opt("NAME")?;
+        let additional = o.rest(&["CHAT_ID", "MESSAGE", "NAME"])?;
         Ok(Self {
-            chat_id: o.req("CHAT_ID")?,
-            message: o.opt("MESSAGE")?,
-            name: o.opt("NAME")?,
-            additional: o.rest(&["CHAT_ID", "MESSAGE", "NAME"])?,
+            chat_id,
+            message,
+            name,
+            additional,
         })
     }
 }

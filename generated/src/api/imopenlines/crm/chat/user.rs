@@ -40,12 +40,18 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.opt("CHAT_ID")?;
+        let crm_entity = o.req("CRM_ENTITY")?;
+        let crm_entity_type = o.req("CRM_ENTITY_TYPE")?;
+        let user_id = o.req("USER_ID")?;
+        let additional = o
+            .rest(&["CHAT_ID", "CRM_ENTITY", "CRM_ENTITY_TYPE", "USER_ID"])?;
         Ok(Self {
-            chat_id: o.opt("CHAT_ID")?,
-            crm_entity: o.req("CRM_ENTITY")?,
-            crm_entity_type: o.req("CRM_ENTITY_TYPE")?,
-            user_id: o.req("USER_ID")?,
-            additional: o.rest(&["CHAT_ID", "CRM_ENTITY", "CRM_ENTITY_TYPE", "USER_ID"])?,
+            chat_id,
+            crm_entity,
+            crm_entity_type,
+            user_id,
+            additional,
         })
     }
 }
@@ -107,12 +113,18 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let chat_id = o.opt("CHAT_ID")?;
+        let crm_entity = o.req("CRM_ENTITY")?;
+        let crm_entity_type = o.req("CRM_ENTITY_TYPE")?;
+        let user_id = o.req("USER_ID")?;
+        let additional = o
+            .rest(&["CHAT_ID", "CRM_ENTITY", "CRM_ENTITY_TYPE", "USER_ID"])?;
         Ok(Self {
-            chat_id: o.opt("CHAT_ID")?,
-            crm_entity: o.req("CRM_ENTITY")?,
-            crm_entity_type: o.req("CRM_ENTITY_TYPE")?,
-            user_id: o.req("USER_ID")?,
-            additional: o.rest(&["CHAT_ID", "CRM_ENTITY", "CRM_ENTITY_TYPE", "USER_ID"])?,
+            chat_id,
+            crm_entity,
+            crm_entity_type,
+            user_id,
+            additional,
         })
     }
 }

@@ -43,24 +43,31 @@ impl ::bitrix24_runtime::loose::Loose for UrlRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let element_code = o.req("ELEMENT_CODE")?;
+        let element_id = o.req("ELEMENT_ID")?;
+        let field_id = o.req("FIELD_ID")?;
+        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_id = o.req("IBLOCK_ID")?;
+        let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
+        let additional = o
+            .rest(
+                &[
+                    "ELEMENT_CODE",
+                    "ELEMENT_ID",
+                    "FIELD_ID",
+                    "IBLOCK_CODE",
+                    "IBLOCK_ID",
+                    "IBLOCK_TYPE_ID",
+                ],
+            )?;
         Ok(Self {
-            element_code: o.req("ELEMENT_CODE")?,
-            element_id: o.req("ELEMENT_ID")?,
-            field_id: o.req("FIELD_ID")?,
-            iblock_code: o.req("IBLOCK_CODE")?,
-            iblock_id: o.req("IBLOCK_ID")?,
-            iblock_type_id: o.req("IBLOCK_TYPE_ID")?,
-            additional: o
-                .rest(
-                    &[
-                        "ELEMENT_CODE",
-                        "ELEMENT_ID",
-                        "FIELD_ID",
-                        "IBLOCK_CODE",
-                        "IBLOCK_ID",
-                        "IBLOCK_TYPE_ID",
-                    ],
-                )?,
+            element_code,
+            element_id,
+            field_id,
+            iblock_code,
+            iblock_id,
+            iblock_type_id,
+            additional,
         })
     }
 }

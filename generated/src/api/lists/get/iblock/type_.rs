@@ -35,10 +35,13 @@ impl ::bitrix24_runtime::loose::Loose for IdRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let iblock_code = o.req("IBLOCK_CODE")?;
+        let iblock_id = o.req("IBLOCK_ID")?;
+        let additional = o.rest(&["IBLOCK_CODE", "IBLOCK_ID"])?;
         Ok(Self {
-            iblock_code: o.req("IBLOCK_CODE")?,
-            iblock_id: o.req("IBLOCK_ID")?,
-            additional: o.rest(&["IBLOCK_CODE", "IBLOCK_ID"])?,
+            iblock_code,
+            iblock_id,
+            additional,
         })
     }
 }

@@ -53,30 +53,40 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let code = o.opt("CODE")?;
+        let delivery_id = o.req("DELIVERY_ID")?;
+        let description = o.opt("DESCRIPTION")?;
+        let items = o.req("ITEMS")?;
+        let name = o.req("NAME")?;
+        let price = o.opt("PRICE")?;
+        let sort = o.opt("SORT")?;
+        let type_ = o.req("TYPE")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "CODE",
+                    "DELIVERY_ID",
+                    "DESCRIPTION",
+                    "ITEMS",
+                    "NAME",
+                    "PRICE",
+                    "SORT",
+                    "TYPE",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            code: o.opt("CODE")?,
-            delivery_id: o.req("DELIVERY_ID")?,
-            description: o.opt("DESCRIPTION")?,
-            items: o.req("ITEMS")?,
-            name: o.req("NAME")?,
-            price: o.opt("PRICE")?,
-            sort: o.opt("SORT")?,
-            type_: o.req("TYPE")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "CODE",
-                        "DELIVERY_ID",
-                        "DESCRIPTION",
-                        "ITEMS",
-                        "NAME",
-                        "PRICE",
-                        "SORT",
-                        "TYPE",
-                    ],
-                )?,
+            active,
+            code,
+            delivery_id,
+            description,
+            items,
+            name,
+            price,
+            sort,
+            type_,
+            additional,
         })
     }
 }
@@ -103,11 +113,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestItemsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.req("CODE")?;
+        let price = o.opt("PRICE")?;
+        let title = o.req("TITLE")?;
+        let additional = o.rest(&["CODE", "PRICE", "TITLE"])?;
         Ok(Self {
-            code: o.req("CODE")?,
-            price: o.opt("PRICE")?,
-            title: o.req("TITLE")?,
-            additional: o.rest(&["CODE", "PRICE", "TITLE"])?,
+            code,
+            price,
+            title,
+            additional,
         })
     }
 }
@@ -161,10 +175,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("ID")?,
-            additional: o.rest(&["ID"])?,
-        })
+        let id = o.req("ID")?;
+        let additional = o.rest(&["ID"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -215,10 +228,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            delivery_id: o.req("DELIVERY_ID")?,
-            additional: o.rest(&["DELIVERY_ID"])?,
-        })
+        let delivery_id = o.req("DELIVERY_ID")?;
+        let additional = o.rest(&["DELIVERY_ID"])?;
+        Ok(Self { delivery_id, additional })
     }
 }
 
@@ -282,28 +294,37 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("ACTIVE")?;
+        let code = o.opt("CODE")?;
+        let description = o.opt("DESCRIPTION")?;
+        let id = o.req("ID")?;
+        let items = o.opt("ITEMS")?;
+        let name = o.opt("NAME")?;
+        let price = o.opt("PRICE")?;
+        let sort = o.opt("SORT")?;
+        let additional = o
+            .rest(
+                &[
+                    "ACTIVE",
+                    "CODE",
+                    "DESCRIPTION",
+                    "ID",
+                    "ITEMS",
+                    "NAME",
+                    "PRICE",
+                    "SORT",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("ACTIVE")?,
-            code: o.opt("CODE")?,
-            description: o.opt("DESCRIPTION")?,
-            id: o.req("ID")?,
-            items: o.opt("ITEMS")?,
-            name: o.opt("NAME")?,
-            price: o.opt("PRICE")?,
-            sort: o.opt("SORT")?,
-            additional: o
-                .rest(
-                    &[
-                        "ACTIVE",
-                        "CODE",
-                        "DESCRIPTION",
-                        "ID",
-                        "ITEMS",
-                        "NAME",
-                        "PRICE",
-                        "SORT",
-                    ],
-                )?,
+            active,
+            code,
+            description,
+            id,
+            items,
+            name,
+            price,
+            sort,
+            additional,
         })
     }
 }
@@ -330,11 +351,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestItemsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.req("CODE")?;
+        let price = o.opt("PRICE")?;
+        let title = o.req("TITLE")?;
+        let additional = o.rest(&["CODE", "PRICE", "TITLE"])?;
         Ok(Self {
-            code: o.req("CODE")?,
-            price: o.opt("PRICE")?,
-            title: o.req("TITLE")?,
-            additional: o.rest(&["CODE", "PRICE", "TITLE"])?,
+            code,
+            price,
+            title,
+            additional,
         })
     }
 }

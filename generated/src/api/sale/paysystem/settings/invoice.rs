@@ -43,11 +43,15 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bx_rest_handler = o.opt("BX_REST_HANDLER")?;
+        let invoice_id = o.req("INVOICE_ID")?;
+        let pay_system_id = o.opt("PAY_SYSTEM_ID")?;
+        let additional = o.rest(&["BX_REST_HANDLER", "INVOICE_ID", "PAY_SYSTEM_ID"])?;
         Ok(Self {
-            bx_rest_handler: o.opt("BX_REST_HANDLER")?,
-            invoice_id: o.req("INVOICE_ID")?,
-            pay_system_id: o.opt("PAY_SYSTEM_ID")?,
-            additional: o.rest(&["BX_REST_HANDLER", "INVOICE_ID", "PAY_SYSTEM_ID"])?,
+            bx_rest_handler,
+            invoice_id,
+            pay_system_id,
+            additional,
         })
     }
 }
@@ -73,18 +77,22 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let ps_work_mode_iframe = o.opt("PS_WORK_MODE_IFRAME")?;
+        let rest_service_id_iframe = o.opt("REST_SERVICE_ID_IFRAME")?;
+        let rest_service_key_iframe = o.opt("REST_SERVICE_KEY_IFRAME")?;
+        let additional = o
+            .rest(
+                &[
+                    "PS_WORK_MODE_IFRAME",
+                    "REST_SERVICE_ID_IFRAME",
+                    "REST_SERVICE_KEY_IFRAME",
+                ],
+            )?;
         Ok(Self {
-            ps_work_mode_iframe: o.opt("PS_WORK_MODE_IFRAME")?,
-            rest_service_id_iframe: o.opt("REST_SERVICE_ID_IFRAME")?,
-            rest_service_key_iframe: o.opt("REST_SERVICE_KEY_IFRAME")?,
-            additional: o
-                .rest(
-                    &[
-                        "PS_WORK_MODE_IFRAME",
-                        "REST_SERVICE_ID_IFRAME",
-                        "REST_SERVICE_KEY_IFRAME",
-                    ],
-                )?,
+            ps_work_mode_iframe,
+            rest_service_id_iframe,
+            rest_service_key_iframe,
+            additional,
         })
     }
 }

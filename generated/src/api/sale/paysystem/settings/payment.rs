@@ -35,10 +35,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let payment_id = o.req("PAYMENT_ID")?;
+        let pay_system_id = o.req("PAY_SYSTEM_ID")?;
+        let additional = o.rest(&["PAYMENT_ID", "PAY_SYSTEM_ID"])?;
         Ok(Self {
-            payment_id: o.req("PAYMENT_ID")?,
-            pay_system_id: o.req("PAY_SYSTEM_ID")?,
-            additional: o.rest(&["PAYMENT_ID", "PAY_SYSTEM_ID"])?,
+            payment_id,
+            pay_system_id,
+            additional,
         })
     }
 }
@@ -64,18 +67,22 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let ps_work_mode_iframe = o.opt("PS_WORK_MODE_IFRAME")?;
+        let rest_service_id_iframe = o.opt("REST_SERVICE_ID_IFRAME")?;
+        let rest_service_key_iframe = o.opt("REST_SERVICE_KEY_IFRAME")?;
+        let additional = o
+            .rest(
+                &[
+                    "PS_WORK_MODE_IFRAME",
+                    "REST_SERVICE_ID_IFRAME",
+                    "REST_SERVICE_KEY_IFRAME",
+                ],
+            )?;
         Ok(Self {
-            ps_work_mode_iframe: o.opt("PS_WORK_MODE_IFRAME")?,
-            rest_service_id_iframe: o.opt("REST_SERVICE_ID_IFRAME")?,
-            rest_service_key_iframe: o.opt("REST_SERVICE_KEY_IFRAME")?,
-            additional: o
-                .rest(
-                    &[
-                        "PS_WORK_MODE_IFRAME",
-                        "REST_SERVICE_ID_IFRAME",
-                        "REST_SERVICE_KEY_IFRAME",
-                    ],
-                )?,
+            ps_work_mode_iframe,
+            rest_service_id_iframe,
+            rest_service_key_iframe,
+            additional,
         })
     }
 }

@@ -41,14 +41,20 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let company_crm_id = o.req("companyCrmId")?;
+        let company_uuid = o.req("companyUuid")?;
+        let language = o.opt("language")?;
+        let limit = o.opt("limit")?;
+        let offset = o.opt("offset")?;
+        let additional = o
+            .rest(&["companyCrmId", "companyUuid", "language", "limit", "offset"])?;
         Ok(Self {
-            company_crm_id: o.req("companyCrmId")?,
-            company_uuid: o.req("companyUuid")?,
-            language: o.opt("language")?,
-            limit: o.opt("limit")?,
-            offset: o.opt("offset")?,
-            additional: o
-                .rest(&["companyCrmId", "companyUuid", "language", "limit", "offset"])?,
+            company_crm_id,
+            company_uuid,
+            language,
+            limit,
+            offset,
+            additional,
         })
     }
 }
@@ -80,13 +86,19 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("code")?;
+        let date = o.opt("date")?;
+        let expires = o.opt("expires")?;
+        let name = o.opt("name")?;
+        let uid = o.opt("uid")?;
+        let additional = o.rest(&["code", "date", "expires", "name", "uid"])?;
         Ok(Self {
-            code: o.opt("code")?,
-            date: o.opt("date")?,
-            expires: o.opt("expires")?,
-            name: o.opt("name")?,
-            uid: o.opt("uid")?,
-            additional: o.rest(&["code", "date", "expires", "name", "uid"])?,
+            code,
+            date,
+            expires,
+            name,
+            uid,
+            additional,
         })
     }
 }

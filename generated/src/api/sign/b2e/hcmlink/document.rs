@@ -32,10 +32,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -60,11 +59,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let company = o.opt("company")?;
+        let document = o.opt("document")?;
+        let employee = o.opt("employee")?;
+        let additional = o.rest(&["company", "document", "employee"])?;
         Ok(Self {
-            company: o.opt("company")?,
-            document: o.opt("document")?,
-            employee: o.opt("employee")?,
-            additional: o.rest(&["company", "document", "employee"])?,
+            company,
+            document,
+            employee,
+            additional,
         })
     }
 }
@@ -95,15 +98,22 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseDocument {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date = o.opt("date")?;
+        let document_uid = o.opt("documentUid")?;
+        let file_name = o.opt("fileName")?;
+        let file_url = o.opt("fileUrl")?;
+        let name = o.opt("name")?;
+        let uid = o.opt("uid")?;
+        let additional = o
+            .rest(&["date", "documentUid", "fileName", "fileUrl", "name", "uid"])?;
         Ok(Self {
-            date: o.opt("date")?,
-            document_uid: o.opt("documentUid")?,
-            file_name: o.opt("fileName")?,
-            file_url: o.opt("fileUrl")?,
-            name: o.opt("name")?,
-            uid: o.opt("uid")?,
-            additional: o
-                .rest(&["date", "documentUid", "fileName", "fileUrl", "name", "uid"])?,
+            date,
+            document_uid,
+            file_name,
+            file_url,
+            name,
+            uid,
+            additional,
         })
     }
 }

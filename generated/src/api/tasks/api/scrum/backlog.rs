@@ -36,10 +36,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -63,11 +62,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_by = o.opt("createdBy")?;
+        let group_id = o.req("groupId")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let additional = o.rest(&["createdBy", "groupId", "modifiedBy"])?;
         Ok(Self {
-            created_by: o.opt("createdBy")?,
-            group_id: o.req("groupId")?,
-            modified_by: o.opt("modifiedBy")?,
-            additional: o.rest(&["createdBy", "groupId", "modifiedBy"])?,
+            created_by,
+            group_id,
+            modified_by,
+            additional,
         })
     }
 }
@@ -95,12 +98,17 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_by = o.opt("createdBy")?;
+        let group_id = o.opt("groupId")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let additional = o.rest(&["createdBy", "groupId", "id", "modifiedBy"])?;
         Ok(Self {
-            created_by: o.opt("createdBy")?,
-            group_id: o.opt("groupId")?,
-            id: o.opt("id")?,
-            modified_by: o.opt("modifiedBy")?,
-            additional: o.rest(&["createdBy", "groupId", "id", "modifiedBy"])?,
+            created_by,
+            group_id,
+            id,
+            modified_by,
+            additional,
         })
     }
 }
@@ -143,10 +151,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -191,10 +198,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -221,12 +227,17 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_by = o.opt("createdBy")?;
+        let group_id = o.opt("groupId")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let additional = o.rest(&["createdBy", "groupId", "id", "modifiedBy"])?;
         Ok(Self {
-            created_by: o.opt("createdBy")?,
-            group_id: o.opt("groupId")?,
-            id: o.opt("id")?,
-            modified_by: o.opt("modifiedBy")?,
-            additional: o.rest(&["createdBy", "groupId", "id", "modifiedBy"])?,
+            created_by,
+            group_id,
+            id,
+            modified_by,
+            additional,
         })
     }
 }
@@ -268,7 +279,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -293,11 +305,15 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_by = o.opt("createdBy")?;
+        let group_id = o.opt("groupId")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let additional = o.rest(&["createdBy", "groupId", "modifiedBy"])?;
         Ok(Self {
-            created_by: o.opt("createdBy")?,
-            group_id: o.opt("groupId")?,
-            modified_by: o.opt("modifiedBy")?,
-            additional: o.rest(&["createdBy", "groupId", "modifiedBy"])?,
+            created_by,
+            group_id,
+            modified_by,
+            additional,
         })
     }
 }
@@ -340,11 +356,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -368,11 +383,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_by = o.opt("createdBy")?;
+        let group_id = o.opt("groupId")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let additional = o.rest(&["createdBy", "groupId", "modifiedBy"])?;
         Ok(Self {
-            created_by: o.opt("createdBy")?,
-            group_id: o.opt("groupId")?,
-            modified_by: o.opt("modifiedBy")?,
-            additional: o.rest(&["createdBy", "groupId", "modifiedBy"])?,
+            created_by,
+            group_id,
+            modified_by,
+            additional,
         })
     }
 }
@@ -400,12 +419,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_by = o.opt("createdBy")?;
+        let group_id = o.opt("groupId")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let additional = o.rest(&["createdBy", "groupId", "id", "modifiedBy"])?;
         Ok(Self {
-            created_by: o.opt("createdBy")?,
-            group_id: o.opt("groupId")?,
-            id: o.opt("id")?,
-            modified_by: o.opt("modifiedBy")?,
-            additional: o.rest(&["createdBy", "groupId", "id", "modifiedBy"])?,
+            created_by,
+            group_id,
+            id,
+            modified_by,
+            additional,
         })
     }
 }

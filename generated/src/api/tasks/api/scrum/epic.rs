@@ -37,10 +37,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -71,26 +70,34 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color = o.opt("color")?;
+        let created_by = o.opt("createdBy")?;
+        let description = o.opt("description")?;
+        let files = o.opt("files")?;
+        let group_id = o.req("groupId")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.req("name")?;
+        let additional = o
+            .rest(
+                &[
+                    "color",
+                    "createdBy",
+                    "description",
+                    "files",
+                    "groupId",
+                    "modifiedBy",
+                    "name",
+                ],
+            )?;
         Ok(Self {
-            color: o.opt("color")?,
-            created_by: o.opt("createdBy")?,
-            description: o.opt("description")?,
-            files: o.opt("files")?,
-            group_id: o.req("groupId")?,
-            modified_by: o.opt("modifiedBy")?,
-            name: o.req("name")?,
-            additional: o
-                .rest(
-                    &[
-                        "color",
-                        "createdBy",
-                        "description",
-                        "files",
-                        "groupId",
-                        "modifiedBy",
-                        "name",
-                    ],
-                )?,
+            color,
+            created_by,
+            description,
+            files,
+            group_id,
+            modified_by,
+            name,
+            additional,
         })
     }
 }
@@ -124,26 +131,34 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color = o.opt("color")?;
+        let created_by = o.opt("createdBy")?;
+        let description = o.opt("description")?;
+        let group_id = o.opt("groupId")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let additional = o
+            .rest(
+                &[
+                    "color",
+                    "createdBy",
+                    "description",
+                    "groupId",
+                    "id",
+                    "modifiedBy",
+                    "name",
+                ],
+            )?;
         Ok(Self {
-            color: o.opt("color")?,
-            created_by: o.opt("createdBy")?,
-            description: o.opt("description")?,
-            group_id: o.opt("groupId")?,
-            id: o.opt("id")?,
-            modified_by: o.opt("modifiedBy")?,
-            name: o.opt("name")?,
-            additional: o
-                .rest(
-                    &[
-                        "color",
-                        "createdBy",
-                        "description",
-                        "groupId",
-                        "id",
-                        "modifiedBy",
-                        "name",
-                    ],
-                )?,
+            color,
+            created_by,
+            description,
+            group_id,
+            id,
+            modified_by,
+            name,
+            additional,
         })
     }
 }
@@ -186,10 +201,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -234,10 +248,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -272,28 +285,37 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color = o.opt("color")?;
+        let created_by = o.opt("createdBy")?;
+        let description = o.opt("description")?;
+        let files = o.opt("files")?;
+        let group_id = o.opt("groupId")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let additional = o
+            .rest(
+                &[
+                    "color",
+                    "createdBy",
+                    "description",
+                    "files",
+                    "groupId",
+                    "id",
+                    "modifiedBy",
+                    "name",
+                ],
+            )?;
         Ok(Self {
-            color: o.opt("color")?,
-            created_by: o.opt("createdBy")?,
-            description: o.opt("description")?,
-            files: o.opt("files")?,
-            group_id: o.opt("groupId")?,
-            id: o.opt("id")?,
-            modified_by: o.opt("modifiedBy")?,
-            name: o.opt("name")?,
-            additional: o
-                .rest(
-                    &[
-                        "color",
-                        "createdBy",
-                        "description",
-                        "files",
-                        "groupId",
-                        "id",
-                        "modifiedBy",
-                        "name",
-                    ],
-                )?,
+            color,
+            created_by,
+            description,
+            files,
+            group_id,
+            id,
+            modified_by,
+            name,
+            additional,
         })
     }
 }
@@ -335,7 +357,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -368,26 +391,34 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color = o.opt("color")?;
+        let created_by = o.opt("createdBy")?;
+        let description = o.opt("description")?;
+        let files = o.opt("files")?;
+        let group_id = o.opt("groupId")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let additional = o
+            .rest(
+                &[
+                    "color",
+                    "createdBy",
+                    "description",
+                    "files",
+                    "groupId",
+                    "modifiedBy",
+                    "name",
+                ],
+            )?;
         Ok(Self {
-            color: o.opt("color")?,
-            created_by: o.opt("createdBy")?,
-            description: o.opt("description")?,
-            files: o.opt("files")?,
-            group_id: o.opt("groupId")?,
-            modified_by: o.opt("modifiedBy")?,
-            name: o.opt("name")?,
-            additional: o
-                .rest(
-                    &[
-                        "color",
-                        "createdBy",
-                        "description",
-                        "files",
-                        "groupId",
-                        "modifiedBy",
-                        "name",
-                    ],
-                )?,
+            color,
+            created_by,
+            description,
+            files,
+            group_id,
+            modified_by,
+            name,
+            additional,
         })
     }
 }
@@ -438,12 +469,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -477,26 +513,34 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color = o.opt("color")?;
+        let created_by = o.opt("createdBy")?;
+        let description = o.opt("description")?;
+        let group_id = o.opt("groupId")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let additional = o
+            .rest(
+                &[
+                    "color",
+                    "createdBy",
+                    "description",
+                    "groupId",
+                    "id",
+                    "modifiedBy",
+                    "name",
+                ],
+            )?;
         Ok(Self {
-            color: o.opt("color")?,
-            created_by: o.opt("createdBy")?,
-            description: o.opt("description")?,
-            group_id: o.opt("groupId")?,
-            id: o.opt("id")?,
-            modified_by: o.opt("modifiedBy")?,
-            name: o.opt("name")?,
-            additional: o
-                .rest(
-                    &[
-                        "color",
-                        "createdBy",
-                        "description",
-                        "groupId",
-                        "id",
-                        "modifiedBy",
-                        "name",
-                    ],
-                )?,
+            color,
+            created_by,
+            description,
+            group_id,
+            id,
+            modified_by,
+            name,
+            additional,
         })
     }
 }
@@ -540,11 +584,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -571,13 +614,19 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color = o.opt("color")?;
+        let description = o.opt("description")?;
+        let files = o.opt("files")?;
+        let group_id = o.req("groupId")?;
+        let name = o.req("name")?;
+        let additional = o.rest(&["color", "description", "files", "groupId", "name"])?;
         Ok(Self {
-            color: o.opt("color")?,
-            description: o.opt("description")?,
-            files: o.opt("files")?,
-            group_id: o.req("groupId")?,
-            name: o.req("name")?,
-            additional: o.rest(&["color", "description", "files", "groupId", "name"])?,
+            color,
+            description,
+            files,
+            group_id,
+            name,
+            additional,
         })
     }
 }
@@ -611,26 +660,34 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color = o.opt("color")?;
+        let created_by = o.opt("createdBy")?;
+        let description = o.opt("description")?;
+        let group_id = o.opt("groupId")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let additional = o
+            .rest(
+                &[
+                    "color",
+                    "createdBy",
+                    "description",
+                    "groupId",
+                    "id",
+                    "modifiedBy",
+                    "name",
+                ],
+            )?;
         Ok(Self {
-            color: o.opt("color")?,
-            created_by: o.opt("createdBy")?,
-            description: o.opt("description")?,
-            group_id: o.opt("groupId")?,
-            id: o.opt("id")?,
-            modified_by: o.opt("modifiedBy")?,
-            name: o.opt("name")?,
-            additional: o
-                .rest(
-                    &[
-                        "color",
-                        "createdBy",
-                        "description",
-                        "groupId",
-                        "id",
-                        "modifiedBy",
-                        "name",
-                    ],
-                )?,
+            color,
+            created_by,
+            description,
+            group_id,
+            id,
+            modified_by,
+            name,
+            additional,
         })
     }
 }

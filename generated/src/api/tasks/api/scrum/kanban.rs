@@ -38,10 +38,9 @@ impl ::bitrix24_runtime::loose::Loose for AddStageRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -69,13 +68,19 @@ impl ::bitrix24_runtime::loose::Loose for AddStageRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color = o.opt("color")?;
+        let name = o.req("name")?;
+        let sort = o.opt("sort")?;
+        let sprint_id = o.req("sprintId")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["color", "name", "sort", "sprintId", "type"])?;
         Ok(Self {
-            color: o.opt("color")?,
-            name: o.req("name")?,
-            sort: o.opt("sort")?,
-            sprint_id: o.req("sprintId")?,
-            type_: o.opt("type")?,
-            additional: o.rest(&["color", "name", "sort", "sprintId", "type"])?,
+            color,
+            name,
+            sort,
+            sprint_id,
+            type_,
+            additional,
         })
     }
 }
@@ -126,11 +131,15 @@ impl ::bitrix24_runtime::loose::Loose for AddTaskRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let sprint_id = o.req("sprintId")?;
+        let stage_id = o.req("stageId")?;
+        let task_id = o.req("taskId")?;
+        let additional = o.rest(&["sprintId", "stageId", "taskId"])?;
         Ok(Self {
-            sprint_id: o.req("sprintId")?,
-            stage_id: o.req("stageId")?,
-            task_id: o.req("taskId")?,
-            additional: o.rest(&["sprintId", "stageId", "taskId"])?,
+            sprint_id,
+            stage_id,
+            task_id,
+            additional,
         })
     }
 }
@@ -177,10 +186,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteStageRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            stage_id: o.req("stageId")?,
-            additional: o.rest(&["stageId"])?,
-        })
+        let stage_id = o.req("stageId")?;
+        let additional = o.rest(&["stageId"])?;
+        Ok(Self { stage_id, additional })
     }
 }
 
@@ -228,10 +236,13 @@ impl ::bitrix24_runtime::loose::Loose for DeleteTaskRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let sprint_id = o.req("sprintId")?;
+        let task_id = o.req("taskId")?;
+        let additional = o.rest(&["sprintId", "taskId"])?;
         Ok(Self {
-            sprint_id: o.req("sprintId")?,
-            task_id: o.req("taskId")?,
-            additional: o.rest(&["sprintId", "taskId"])?,
+            sprint_id,
+            task_id,
+            additional,
         })
     }
 }
@@ -276,7 +287,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -297,10 +309,9 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.opt("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.opt("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -329,13 +340,19 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponseFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color = o.opt("color")?;
+        let name = o.opt("name")?;
+        let sort = o.opt("sort")?;
+        let sprint_id = o.opt("sprintId")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["color", "name", "sort", "sprintId", "type"])?;
         Ok(Self {
-            color: o.opt("color")?,
-            name: o.opt("name")?,
-            sort: o.opt("sort")?,
-            sprint_id: o.opt("sprintId")?,
-            type_: o.opt("type")?,
-            additional: o.rest(&["color", "name", "sort", "sprintId", "type"])?,
+            color,
+            name,
+            sort,
+            sprint_id,
+            type_,
+            additional,
         })
     }
 }
@@ -378,10 +395,9 @@ impl ::bitrix24_runtime::loose::Loose for GetStagesRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            sprint_id: o.req("sprintId")?,
-            additional: o.rest(&["sprintId"])?,
-        })
+        let sprint_id = o.req("sprintId")?;
+        let additional = o.rest(&["sprintId"])?;
+        Ok(Self { sprint_id, additional })
     }
 }
 
@@ -415,14 +431,21 @@ impl ::bitrix24_runtime::loose::Loose for GetStagesResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color = o.opt("color")?;
+        let id = o.opt("id")?;
+        let name = o.opt("name")?;
+        let sort = o.opt("sort")?;
+        let sprint_id = o.opt("sprintId")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["color", "id", "name", "sort", "sprintId", "type"])?;
         Ok(Self {
-            color: o.opt("color")?,
-            id: o.opt("id")?,
-            name: o.opt("name")?,
-            sort: o.opt("sort")?,
-            sprint_id: o.opt("sprintId")?,
-            type_: o.opt("type")?,
-            additional: o.rest(&["color", "id", "name", "sort", "sprintId", "type"])?,
+            color,
+            id,
+            name,
+            sort,
+            sprint_id,
+            type_,
+            additional,
         })
     }
 }
@@ -467,10 +490,13 @@ impl ::bitrix24_runtime::loose::Loose for UpdateStageRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let fields = o.req("fields")?;
+        let stage_id = o.req("stageId")?;
+        let additional = o.rest(&["fields", "stageId"])?;
         Ok(Self {
-            fields: o.req("fields")?,
-            stage_id: o.req("stageId")?,
-            additional: o.rest(&["fields", "stageId"])?,
+            fields,
+            stage_id,
+            additional,
         })
     }
 }
@@ -500,13 +526,19 @@ impl ::bitrix24_runtime::loose::Loose for UpdateStageRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let color = o.opt("color")?;
+        let name = o.opt("name")?;
+        let sort = o.opt("sort")?;
+        let sprint_id = o.opt("sprintId")?;
+        let type_ = o.opt("type")?;
+        let additional = o.rest(&["color", "name", "sort", "sprintId", "type"])?;
         Ok(Self {
-            color: o.opt("color")?,
-            name: o.opt("name")?,
-            sort: o.opt("sort")?,
-            sprint_id: o.opt("sprintId")?,
-            type_: o.opt("type")?,
-            additional: o.rest(&["color", "name", "sort", "sprintId", "type"])?,
+            color,
+            name,
+            sort,
+            sprint_id,
+            type_,
+            additional,
         })
     }
 }

@@ -39,10 +39,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -71,15 +70,22 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_end = o.opt("dateEnd")?;
+        let date_start = o.opt("dateStart")?;
+        let group_id = o.req("groupId")?;
+        let name = o.req("name")?;
+        let sort = o.opt("sort")?;
+        let status = o.opt("status")?;
+        let additional = o
+            .rest(&["dateEnd", "dateStart", "groupId", "name", "sort", "status"])?;
         Ok(Self {
-            date_end: o.opt("dateEnd")?,
-            date_start: o.opt("dateStart")?,
-            group_id: o.req("groupId")?,
-            name: o.req("name")?,
-            sort: o.opt("sort")?,
-            status: o.opt("status")?,
-            additional: o
-                .rest(&["dateEnd", "dateStart", "groupId", "name", "sort", "status"])?,
+            date_end,
+            date_start,
+            group_id,
+            name,
+            sort,
+            status,
+            additional,
         })
     }
 }
@@ -121,34 +127,46 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_by = o.opt("createdBy")?;
+        let date_end = o.opt("dateEnd")?;
+        let date_start = o.opt("dateStart")?;
+        let entity_type = o.opt("entityType")?;
+        let goal = o.opt("goal")?;
+        let group_id = o.opt("groupId")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let sort = o.opt("sort")?;
+        let status = o.opt("status")?;
+        let additional = o
+            .rest(
+                &[
+                    "createdBy",
+                    "dateEnd",
+                    "dateStart",
+                    "entityType",
+                    "goal",
+                    "groupId",
+                    "id",
+                    "modifiedBy",
+                    "name",
+                    "sort",
+                    "status",
+                ],
+            )?;
         Ok(Self {
-            created_by: o.opt("createdBy")?,
-            date_end: o.opt("dateEnd")?,
-            date_start: o.opt("dateStart")?,
-            entity_type: o.opt("entityType")?,
-            goal: o.opt("goal")?,
-            group_id: o.opt("groupId")?,
-            id: o.opt("id")?,
-            modified_by: o.opt("modifiedBy")?,
-            name: o.opt("name")?,
-            sort: o.opt("sort")?,
-            status: o.opt("status")?,
-            additional: o
-                .rest(
-                    &[
-                        "createdBy",
-                        "dateEnd",
-                        "dateStart",
-                        "entityType",
-                        "goal",
-                        "groupId",
-                        "id",
-                        "modifiedBy",
-                        "name",
-                        "sort",
-                        "status",
-                    ],
-                )?,
+            created_by,
+            date_end,
+            date_start,
+            entity_type,
+            goal,
+            group_id,
+            id,
+            modified_by,
+            name,
+            sort,
+            status,
+            additional,
         })
     }
 }
@@ -191,10 +209,9 @@ impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -235,34 +252,46 @@ impl ::bitrix24_runtime::loose::Loose for CompleteResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_by = o.opt("createdBy")?;
+        let date_end = o.opt("dateEnd")?;
+        let date_start = o.opt("dateStart")?;
+        let entity_type = o.opt("entityType")?;
+        let goal = o.opt("goal")?;
+        let group_id = o.opt("groupId")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let sort = o.opt("sort")?;
+        let status = o.opt("status")?;
+        let additional = o
+            .rest(
+                &[
+                    "createdBy",
+                    "dateEnd",
+                    "dateStart",
+                    "entityType",
+                    "goal",
+                    "groupId",
+                    "id",
+                    "modifiedBy",
+                    "name",
+                    "sort",
+                    "status",
+                ],
+            )?;
         Ok(Self {
-            created_by: o.opt("createdBy")?,
-            date_end: o.opt("dateEnd")?,
-            date_start: o.opt("dateStart")?,
-            entity_type: o.opt("entityType")?,
-            goal: o.opt("goal")?,
-            group_id: o.opt("groupId")?,
-            id: o.opt("id")?,
-            modified_by: o.opt("modifiedBy")?,
-            name: o.opt("name")?,
-            sort: o.opt("sort")?,
-            status: o.opt("status")?,
-            additional: o
-                .rest(
-                    &[
-                        "createdBy",
-                        "dateEnd",
-                        "dateStart",
-                        "entityType",
-                        "goal",
-                        "groupId",
-                        "id",
-                        "modifiedBy",
-                        "name",
-                        "sort",
-                        "status",
-                    ],
-                )?,
+            created_by,
+            date_end,
+            date_start,
+            entity_type,
+            goal,
+            group_id,
+            id,
+            modified_by,
+            name,
+            sort,
+            status,
+            additional,
         })
     }
 }
@@ -305,10 +334,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -354,10 +382,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            sprint_id: o.req("sprintId")?,
-            additional: o.rest(&["sprintId"])?,
-        })
+        let sprint_id = o.req("sprintId")?;
+        let additional = o.rest(&["sprintId"])?;
+        Ok(Self { sprint_id, additional })
     }
 }
 
@@ -398,34 +425,46 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_by = o.opt("createdBy")?;
+        let date_end = o.opt("dateEnd")?;
+        let date_start = o.opt("dateStart")?;
+        let entity_type = o.opt("entityType")?;
+        let goal = o.opt("goal")?;
+        let group_id = o.opt("groupId")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let sort = o.opt("sort")?;
+        let status = o.opt("status")?;
+        let additional = o
+            .rest(
+                &[
+                    "createdBy",
+                    "dateEnd",
+                    "dateStart",
+                    "entityType",
+                    "goal",
+                    "groupId",
+                    "id",
+                    "modifiedBy",
+                    "name",
+                    "sort",
+                    "status",
+                ],
+            )?;
         Ok(Self {
-            created_by: o.opt("createdBy")?,
-            date_end: o.opt("dateEnd")?,
-            date_start: o.opt("dateStart")?,
-            entity_type: o.opt("entityType")?,
-            goal: o.opt("goal")?,
-            group_id: o.opt("groupId")?,
-            id: o.opt("id")?,
-            modified_by: o.opt("modifiedBy")?,
-            name: o.opt("name")?,
-            sort: o.opt("sort")?,
-            status: o.opt("status")?,
-            additional: o
-                .rest(
-                    &[
-                        "createdBy",
-                        "dateEnd",
-                        "dateStart",
-                        "entityType",
-                        "goal",
-                        "groupId",
-                        "id",
-                        "modifiedBy",
-                        "name",
-                        "sort",
-                        "status",
-                    ],
-                )?,
+            created_by,
+            date_end,
+            date_start,
+            entity_type,
+            goal,
+            group_id,
+            id,
+            modified_by,
+            name,
+            sort,
+            status,
+            additional,
         })
     }
 }
@@ -467,7 +506,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -502,28 +542,37 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_by = o.opt("createdBy")?;
+        let date_end = o.opt("dateEnd")?;
+        let date_start = o.opt("dateStart")?;
+        let group_id = o.opt("groupId")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let sort = o.opt("sort")?;
+        let status = o.opt("status")?;
+        let additional = o
+            .rest(
+                &[
+                    "createdBy",
+                    "dateEnd",
+                    "dateStart",
+                    "groupId",
+                    "modifiedBy",
+                    "name",
+                    "sort",
+                    "status",
+                ],
+            )?;
         Ok(Self {
-            created_by: o.opt("createdBy")?,
-            date_end: o.opt("dateEnd")?,
-            date_start: o.opt("dateStart")?,
-            group_id: o.opt("groupId")?,
-            modified_by: o.opt("modifiedBy")?,
-            name: o.opt("name")?,
-            sort: o.opt("sort")?,
-            status: o.opt("status")?,
-            additional: o
-                .rest(
-                    &[
-                        "createdBy",
-                        "dateEnd",
-                        "dateStart",
-                        "groupId",
-                        "modifiedBy",
-                        "name",
-                        "sort",
-                        "status",
-                    ],
-                )?,
+            created_by,
+            date_end,
+            date_start,
+            group_id,
+            modified_by,
+            name,
+            sort,
+            status,
+            additional,
         })
     }
 }
@@ -574,12 +623,17 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
+        let additional = o.rest(&["filter", "order", "select", "start"])?;
         Ok(Self {
-            filter: o.opt("filter")?,
-            order: o.opt("order")?,
-            select: o.opt("select")?,
-            start: o.opt("start")?,
-            additional: o.rest(&["filter", "order", "select", "start"])?,
+            filter,
+            order,
+            select,
+            start,
+            additional,
         })
     }
 }
@@ -620,34 +674,46 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestOrder {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_by = o.opt("CREATED_BY")?;
+        let date_end = o.opt("DATE_END")?;
+        let date_start = o.opt("DATE_START")?;
+        let entity_type = o.opt("ENTITY_TYPE")?;
+        let group_id = o.opt("GROUP_ID")?;
+        let id = o.opt("ID")?;
+        let info = o.opt("INFO")?;
+        let modified_by = o.opt("MODIFIED_BY")?;
+        let name = o.opt("NAME")?;
+        let sort = o.opt("SORT")?;
+        let status = o.opt("STATUS")?;
+        let additional = o
+            .rest(
+                &[
+                    "CREATED_BY",
+                    "DATE_END",
+                    "DATE_START",
+                    "ENTITY_TYPE",
+                    "GROUP_ID",
+                    "ID",
+                    "INFO",
+                    "MODIFIED_BY",
+                    "NAME",
+                    "SORT",
+                    "STATUS",
+                ],
+            )?;
         Ok(Self {
-            created_by: o.opt("CREATED_BY")?,
-            date_end: o.opt("DATE_END")?,
-            date_start: o.opt("DATE_START")?,
-            entity_type: o.opt("ENTITY_TYPE")?,
-            group_id: o.opt("GROUP_ID")?,
-            id: o.opt("ID")?,
-            info: o.opt("INFO")?,
-            modified_by: o.opt("MODIFIED_BY")?,
-            name: o.opt("NAME")?,
-            sort: o.opt("SORT")?,
-            status: o.opt("STATUS")?,
-            additional: o
-                .rest(
-                    &[
-                        "CREATED_BY",
-                        "DATE_END",
-                        "DATE_START",
-                        "ENTITY_TYPE",
-                        "GROUP_ID",
-                        "ID",
-                        "INFO",
-                        "MODIFIED_BY",
-                        "NAME",
-                        "SORT",
-                        "STATUS",
-                    ],
-                )?,
+            created_by,
+            date_end,
+            date_start,
+            entity_type,
+            group_id,
+            id,
+            info,
+            modified_by,
+            name,
+            sort,
+            status,
+            additional,
         })
     }
 }
@@ -693,10 +759,9 @@ impl ::bitrix24_runtime::loose::Loose for StartRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -737,34 +802,46 @@ impl ::bitrix24_runtime::loose::Loose for StartResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_by = o.opt("createdBy")?;
+        let date_end = o.opt("dateEnd")?;
+        let date_start = o.opt("dateStart")?;
+        let entity_type = o.opt("entityType")?;
+        let goal = o.opt("goal")?;
+        let group_id = o.opt("groupId")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let sort = o.opt("sort")?;
+        let status = o.opt("status")?;
+        let additional = o
+            .rest(
+                &[
+                    "createdBy",
+                    "dateEnd",
+                    "dateStart",
+                    "entityType",
+                    "goal",
+                    "groupId",
+                    "id",
+                    "modifiedBy",
+                    "name",
+                    "sort",
+                    "status",
+                ],
+            )?;
         Ok(Self {
-            created_by: o.opt("createdBy")?,
-            date_end: o.opt("dateEnd")?,
-            date_start: o.opt("dateStart")?,
-            entity_type: o.opt("entityType")?,
-            goal: o.opt("goal")?,
-            group_id: o.opt("groupId")?,
-            id: o.opt("id")?,
-            modified_by: o.opt("modifiedBy")?,
-            name: o.opt("name")?,
-            sort: o.opt("sort")?,
-            status: o.opt("status")?,
-            additional: o
-                .rest(
-                    &[
-                        "createdBy",
-                        "dateEnd",
-                        "dateStart",
-                        "entityType",
-                        "goal",
-                        "groupId",
-                        "id",
-                        "modifiedBy",
-                        "name",
-                        "sort",
-                        "status",
-                    ],
-                )?,
+            created_by,
+            date_end,
+            date_start,
+            entity_type,
+            goal,
+            group_id,
+            id,
+            modified_by,
+            name,
+            sort,
+            status,
+            additional,
         })
     }
 }
@@ -808,11 +885,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -842,15 +918,22 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let date_end = o.opt("dateEnd")?;
+        let date_start = o.opt("dateStart")?;
+        let group_id = o.opt("groupId")?;
+        let name = o.opt("name")?;
+        let sort = o.opt("sort")?;
+        let status = o.opt("status")?;
+        let additional = o
+            .rest(&["dateEnd", "dateStart", "groupId", "name", "sort", "status"])?;
         Ok(Self {
-            date_end: o.opt("dateEnd")?,
-            date_start: o.opt("dateStart")?,
-            group_id: o.opt("groupId")?,
-            name: o.opt("name")?,
-            sort: o.opt("sort")?,
-            status: o.opt("status")?,
-            additional: o
-                .rest(&["dateEnd", "dateStart", "groupId", "name", "sort", "status"])?,
+            date_end,
+            date_start,
+            group_id,
+            name,
+            sort,
+            status,
+            additional,
         })
     }
 }
@@ -892,34 +975,46 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_by = o.opt("createdBy")?;
+        let date_end = o.opt("dateEnd")?;
+        let date_start = o.opt("dateStart")?;
+        let entity_type = o.opt("entityType")?;
+        let goal = o.opt("goal")?;
+        let group_id = o.opt("groupId")?;
+        let id = o.opt("id")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let name = o.opt("name")?;
+        let sort = o.opt("sort")?;
+        let status = o.opt("status")?;
+        let additional = o
+            .rest(
+                &[
+                    "createdBy",
+                    "dateEnd",
+                    "dateStart",
+                    "entityType",
+                    "goal",
+                    "groupId",
+                    "id",
+                    "modifiedBy",
+                    "name",
+                    "sort",
+                    "status",
+                ],
+            )?;
         Ok(Self {
-            created_by: o.opt("createdBy")?,
-            date_end: o.opt("dateEnd")?,
-            date_start: o.opt("dateStart")?,
-            entity_type: o.opt("entityType")?,
-            goal: o.opt("goal")?,
-            group_id: o.opt("groupId")?,
-            id: o.opt("id")?,
-            modified_by: o.opt("modifiedBy")?,
-            name: o.opt("name")?,
-            sort: o.opt("sort")?,
-            status: o.opt("status")?,
-            additional: o
-                .rest(
-                    &[
-                        "createdBy",
-                        "dateEnd",
-                        "dateStart",
-                        "entityType",
-                        "goal",
-                        "groupId",
-                        "id",
-                        "modifiedBy",
-                        "name",
-                        "sort",
-                        "status",
-                    ],
-                )?,
+            created_by,
+            date_end,
+            date_start,
+            entity_type,
+            goal,
+            group_id,
+            id,
+            modified_by,
+            name,
+            sort,
+            status,
+            additional,
         })
     }
 }

@@ -34,10 +34,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.req("id")?,
-            additional: o.rest(&["id"])?,
-        })
+        let id = o.req("id")?;
+        let additional = o.rest(&["id"])?;
+        Ok(Self { id, additional })
     }
 }
 
@@ -68,24 +67,24 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_by = o.opt("createdBy")?;
+        let entity_id = o.opt("entityId")?;
+        let epic_id = o.opt("epicId")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let sort = o.opt("sort")?;
+        let story_points = o.opt("storyPoints")?;
+        let additional = o
+            .rest(
+                &["createdBy", "entityId", "epicId", "modifiedBy", "sort", "storyPoints"],
+            )?;
         Ok(Self {
-            created_by: o.opt("createdBy")?,
-            entity_id: o.opt("entityId")?,
-            epic_id: o.opt("epicId")?,
-            modified_by: o.opt("modifiedBy")?,
-            sort: o.opt("sort")?,
-            story_points: o.opt("storyPoints")?,
-            additional: o
-                .rest(
-                    &[
-                        "createdBy",
-                        "entityId",
-                        "epicId",
-                        "modifiedBy",
-                        "sort",
-                        "storyPoints",
-                    ],
-                )?,
+            created_by,
+            entity_id,
+            epic_id,
+            modified_by,
+            sort,
+            story_points,
+            additional,
         })
     }
 }
@@ -127,7 +126,8 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -158,24 +158,24 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_by = o.opt("createdBy")?;
+        let entity_id = o.opt("entityId")?;
+        let epic_id = o.opt("epicId")?;
+        let modified_by = o.opt("modifiedBy")?;
+        let sort = o.opt("sort")?;
+        let story_points = o.opt("storyPoints")?;
+        let additional = o
+            .rest(
+                &["createdBy", "entityId", "epicId", "modifiedBy", "sort", "storyPoints"],
+            )?;
         Ok(Self {
-            created_by: o.opt("createdBy")?,
-            entity_id: o.opt("entityId")?,
-            epic_id: o.opt("epicId")?,
-            modified_by: o.opt("modifiedBy")?,
-            sort: o.opt("sort")?,
-            story_points: o.opt("storyPoints")?,
-            additional: o
-                .rest(
-                    &[
-                        "createdBy",
-                        "entityId",
-                        "epicId",
-                        "modifiedBy",
-                        "sort",
-                        "storyPoints",
-                    ],
-                )?,
+            created_by,
+            entity_id,
+            epic_id,
+            modified_by,
+            sort,
+            story_points,
+            additional,
         })
     }
 }
@@ -218,11 +218,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            id: o.req("id")?,
-            additional: o.rest(&["fields", "id"])?,
-        })
+        let fields = o.req("fields")?;
+        let id = o.req("id")?;
+        let additional = o.rest(&["fields", "id"])?;
+        Ok(Self { fields, id, additional })
     }
 }
 
@@ -248,12 +247,17 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let entity_id = o.opt("entityId")?;
+        let epic_id = o.opt("epicId")?;
+        let sort = o.opt("sort")?;
+        let story_points = o.opt("storyPoints")?;
+        let additional = o.rest(&["entityId", "epicId", "sort", "storyPoints"])?;
         Ok(Self {
-            entity_id: o.opt("entityId")?,
-            epic_id: o.opt("epicId")?,
-            sort: o.opt("sort")?,
-            story_points: o.opt("storyPoints")?,
-            additional: o.rest(&["entityId", "epicId", "sort", "storyPoints"])?,
+            entity_id,
+            epic_id,
+            sort,
+            story_points,
+            additional,
         })
     }
 }
@@ -279,11 +283,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let data = o.opt("data")?;
+        let errors = o.opt("errors")?;
+        let status = o.opt("status")?;
+        let additional = o.rest(&["data", "errors", "status"])?;
         Ok(Self {
-            data: o.opt("data")?,
-            errors: o.opt("errors")?,
-            status: o.opt("status")?,
-            additional: o.rest(&["data", "errors", "status"])?,
+            data,
+            errors,
+            status,
+            additional,
         })
     }
 }

@@ -35,10 +35,9 @@ impl ::bitrix24_runtime::loose::Loose for SendRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            fields: o.req("fields")?,
-            additional: o.rest(&["fields"])?,
-        })
+        let fields = o.req("fields")?;
+        let additional = o.rest(&["fields"])?;
+        Ok(Self { fields, additional })
     }
 }
 
@@ -59,11 +58,10 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            task_id: o.req("taskId")?,
-            text: o.req("text")?,
-            additional: o.rest(&["taskId", "text"])?,
-        })
+        let task_id = o.req("taskId")?;
+        let text = o.req("text")?;
+        let additional = o.rest(&["taskId", "text"])?;
+        Ok(Self { task_id, text, additional })
     }
 }
 
@@ -84,10 +82,9 @@ impl ::bitrix24_runtime::loose::Loose for SendResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            result: o.opt("result")?,
-            additional: o.rest(&["result"])?,
-        })
+        let result = o.opt("result")?;
+        let additional = o.rest(&["result"])?;
+        Ok(Self { result, additional })
     }
 }
 

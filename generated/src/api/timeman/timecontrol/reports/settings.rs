@@ -31,7 +31,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { additional: o.rest(&[])? })
+        let additional = o.rest(&[])?;
+        Ok(Self { additional })
     }
 }
 
@@ -64,26 +65,34 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let active = o.opt("active")?;
+        let departments = o.opt("departments")?;
+        let minimum_idle_for_report = o.opt("minimum_idle_for_report")?;
+        let report_view_type = o.opt("report_view_type")?;
+        let user_admin = o.opt("user_admin")?;
+        let user_head = o.opt("user_head")?;
+        let user_id = o.opt("user_id")?;
+        let additional = o
+            .rest(
+                &[
+                    "active",
+                    "departments",
+                    "minimum_idle_for_report",
+                    "report_view_type",
+                    "user_admin",
+                    "user_head",
+                    "user_id",
+                ],
+            )?;
         Ok(Self {
-            active: o.opt("active")?,
-            departments: o.opt("departments")?,
-            minimum_idle_for_report: o.opt("minimum_idle_for_report")?,
-            report_view_type: o.opt("report_view_type")?,
-            user_admin: o.opt("user_admin")?,
-            user_head: o.opt("user_head")?,
-            user_id: o.opt("user_id")?,
-            additional: o
-                .rest(
-                    &[
-                        "active",
-                        "departments",
-                        "minimum_idle_for_report",
-                        "report_view_type",
-                        "user_admin",
-                        "user_head",
-                        "user_id",
-                    ],
-                )?,
+            active,
+            departments,
+            minimum_idle_for_report,
+            report_view_type,
+            user_admin,
+            user_head,
+            user_id,
+            additional,
         })
     }
 }

@@ -33,10 +33,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            department_id: o.opt("DEPARTMENT_ID")?,
-            additional: o.rest(&["DEPARTMENT_ID"])?,
-        })
+        let department_id = o.opt("DEPARTMENT_ID")?;
+        let additional = o.rest(&["DEPARTMENT_ID"])?;
+        Ok(Self { department_id, additional })
     }
 }
 

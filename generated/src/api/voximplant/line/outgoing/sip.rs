@@ -33,10 +33,9 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            config_id: o.req("CONFIG_ID")?,
-            additional: o.rest(&["CONFIG_ID"])?,
-        })
+        let config_id = o.req("CONFIG_ID")?;
+        let additional = o.rest(&["CONFIG_ID"])?;
+        Ok(Self { config_id, additional })
     }
 }
 

@@ -30,11 +30,10 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            scope: o.opt("scope")?,
-            user_id: o.opt("userId")?,
-            extras: o.opt("extras")?,
-        })
+        let scope = o.opt("scope")?;
+        let user_id = o.opt("userId")?;
+        let extras = o.opt("extras")?;
+        Ok(Self { scope, user_id, extras })
     }
 }
 
@@ -53,9 +52,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestExtras {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            deal_category_id: o.opt("dealCategoryId")?,
-        })
+        let deal_category_id = o.opt("dealCategoryId")?;
+        Ok(Self { deal_category_id })
     }
 }
 
@@ -82,11 +80,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseSection {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.opt("name")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let elements = o.opt("elements")?;
         Ok(Self {
-            name: o.opt("name")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-            elements: o.opt("elements")?,
+            name,
+            title,
+            type_,
+            elements,
         })
     }
 }
@@ -113,12 +115,17 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseElement {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let name = o.opt("name")?;
+        let title = o.opt("title")?;
+        let option_flags = o.opt("optionFlags")?;
+        let options = o.opt("options")?;
+        let parent = o.opt("parent")?;
         Ok(Self {
-            name: o.opt("name")?,
-            title: o.opt("title")?,
-            option_flags: o.opt("optionFlags")?,
-            options: o.opt("options")?,
-            parent: o.opt("parent")?,
+            name,
+            title,
+            option_flags,
+            options,
+            parent,
         })
     }
 }

@@ -39,12 +39,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.req("botId")?;
+        let bot_token = o.opt("botToken")?;
+        let message_id = o.req("messageId")?;
+        let reaction = o.req("reaction")?;
+        let additional = o.rest(&["botId", "botToken", "messageId", "reaction"])?;
         Ok(Self {
-            bot_id: o.req("botId")?,
-            bot_token: o.opt("botToken")?,
-            message_id: o.req("messageId")?,
-            reaction: o.req("reaction")?,
-            additional: o.rest(&["botId", "botToken", "messageId", "reaction"])?,
+            bot_id,
+            bot_token,
+            message_id,
+            reaction,
+            additional,
         })
     }
 }
@@ -66,10 +71,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            result: o.opt("result")?,
-            additional: o.rest(&["result"])?,
-        })
+        let result = o.opt("result")?;
+        let additional = o.rest(&["result"])?;
+        Ok(Self { result, additional })
     }
 }
 
@@ -125,12 +129,17 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let bot_id = o.req("botId")?;
+        let bot_token = o.opt("botToken")?;
+        let message_id = o.req("messageId")?;
+        let reaction = o.req("reaction")?;
+        let additional = o.rest(&["botId", "botToken", "messageId", "reaction"])?;
         Ok(Self {
-            bot_id: o.req("botId")?,
-            bot_token: o.opt("botToken")?,
-            message_id: o.req("messageId")?,
-            reaction: o.req("reaction")?,
-            additional: o.rest(&["botId", "botToken", "messageId", "reaction"])?,
+            bot_id,
+            bot_token,
+            message_id,
+            reaction,
+            additional,
         })
     }
 }
@@ -152,10 +161,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            result: o.opt("result")?,
-            additional: o.rest(&["result"])?,
-        })
+        let result = o.opt("result")?;
+        let additional = o.rest(&["result"])?;
+        Ok(Self { result, additional })
     }
 }
 

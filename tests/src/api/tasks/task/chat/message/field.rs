@@ -26,7 +26,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { select: o.opt("select")? })
+        let select = o.opt("select")?;
+        Ok(Self { select })
     }
 }
 
@@ -46,7 +47,8 @@ impl ::bitrix24_runtime::loose::Loose for ListResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self { items: o.opt("items")? })
+        let items = o.opt("items")?;
+        Ok(Self { items })
     }
 }
 
@@ -68,11 +70,10 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        Ok(Self {
-            id: o.opt("id")?,
-            title: o.opt("title")?,
-            type_: o.opt("type")?,
-        })
+        let id = o.opt("id")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        Ok(Self { id, title, type_ })
     }
 }
 
