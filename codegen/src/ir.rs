@@ -610,13 +610,28 @@ impl Builder<'_> {
         let mut fields = Vec::new();
         for p in &o.properties {
             let ident = local.take(&naming::snake(&p.name, "field"));
+            let base = format!("{name}{}", naming::pascal(&p.name, "Field"));
+            let first_new = self.module.types.len();
             let inner = self.ty(
                 &Schema {
                     nullable: false,
                     ..p.schema.clone()
                 },
-                &format!("{name}{}", naming::pascal(&p.name, "Field")),
+                &base,
             );
+            // The property's own type (the first one `ty` made, if any) says which wire name
+            // it stands for when its name is not that name folded the plain way.
+            if let Some(t) = self.module.types.get_mut(first_new) {
+                let plain = p.name.is_ascii()
+                    && [String::new(), "Item".to_owned(), "Value".to_owned()]
+                        .iter()
+                        .any(|suffix| t.name == format!("{base}{suffix}"));
+                if !plain {
+                    if let Some(q) = naming::doc_line(&format!("\"{}\"", p.name), 120) {
+                        t.doc.push(format!("Wire name {q} (a property of `{name}`)."));
+                    }
+                }
+            }
             let optional = !p.required;
             let ty = if optional || p.schema.nullable {
                 option(inner)

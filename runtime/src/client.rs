@@ -463,18 +463,28 @@ pub(crate) fn envelope<T: Loose>(
     method: &str,
     mut object: serde_json::Map<String, serde_json::Value>,
 ) -> Result<Envelope<T>, Error> {
-    let take = |object: &mut serde_json::Map<String, serde_json::Value>, key: &str| {
-        object.remove(key).unwrap_or(serde_json::Value::Null)
-    };
-    let result = take(&mut object, "result");
+    let result = object
+        .remove("result")
+        .unwrap_or(serde_json::Value::Null);
     let result = decode_value::<T>(method, Part::Result, &result)?;
-    let next = decode_value::<Option<i64>>(method, Part::Envelope, &take(&mut object, "next"))?;
-    let total = decode_value::<Option<i64>>(method, Part::Envelope, &take(&mut object, "total"))?;
-    let time = decode_value::<Option<Time>>(method, Part::Envelope, &take(&mut object, "time"))?;
+    let (next, total, time) = envelope_rest(method, object)?;
     Ok(Envelope {
         result,
         next,
         total,
         time,
     })
+}
+
+/// `next`, `total` and `time` of an envelope (not generic, so compiled once).
+#[allow(clippy::type_complexity)]
+fn envelope_rest(
+    method: &str,
+    mut object: serde_json::Map<String, serde_json::Value>,
+) -> Result<(Option<i64>, Option<i64>, Option<Time>), Error> {
+    let mut take = |key: &str| object.remove(key).unwrap_or(serde_json::Value::Null);
+    let next = decode_value::<Option<i64>>(method, Part::Envelope, &take("next"))?;
+    let total = decode_value::<Option<i64>>(method, Part::Envelope, &take("total"))?;
+    let time = decode_value::<Option<Time>>(method, Part::Envelope, &take("time"))?;
+    Ok((next, total, time))
 }
