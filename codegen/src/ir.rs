@@ -379,8 +379,25 @@ struct EnumTable {
 /// runtime's `YesNo`.
 pub fn name_enums(enums: &mut [SharedEnum]) {
     const RESERVED: &[&str] = &[
-        "String", "Option", "Vec", "Box", "Result", "Some", "None", "Ok", "Err", "Default",
-        "Clone", "Copy", "Debug", "Hash", "Eq", "PartialEq", "Value", "Map", "YesNo",
+        "String",
+        "Option",
+        "Vec",
+        "Box",
+        "Result",
+        "Some",
+        "None",
+        "Ok",
+        "Err",
+        "Default",
+        "Clone",
+        "Copy",
+        "Debug",
+        "Hash",
+        "Eq",
+        "PartialEq",
+        "Value",
+        "Map",
+        "YesNo",
     ];
     let base: Vec<String> = enums
         .iter()
@@ -628,7 +645,8 @@ impl Builder<'_> {
                         .any(|suffix| t.name == format!("{base}{suffix}"));
                 if !plain {
                     if let Some(q) = naming::doc_line(&format!("\"{}\"", p.name), 120) {
-                        t.doc.push(format!("Wire name {q} (a property of `{name}`)."));
+                        t.doc
+                            .push(format!("Wire name {q} (a property of `{name}`)."));
                     }
                 }
             }

@@ -143,7 +143,11 @@ fn nothing_but_the_expected_items_exists() {
             // item it is for.
             syn::Item::Macro(m) => {
                 let last = m.mac.path.segments.last().map(|s| s.ident.to_string());
-                assert_eq!(last.as_deref(), Some("loose_deserialize"), "unexpected macro");
+                assert_eq!(
+                    last.as_deref(),
+                    Some("loose_deserialize"),
+                    "unexpected macro"
+                );
                 m.mac.tokens.to_string()
             }
             other => panic!("unexpected item {}", quote_item(other)),
@@ -269,7 +273,8 @@ fn enum_values_survive_as_string_literals() {
     for item in &parsed.items {
         let syn::Item::Macro(m) = item else { continue };
         let mut tokens = m.mac.tokens.clone().into_iter();
-        let is_choice = matches!(tokens.next(), Some(proc_macro2::TokenTree::Ident(i)) if i == shared);
+        let is_choice =
+            matches!(tokens.next(), Some(proc_macro2::TokenTree::Ident(i)) if i == shared);
         if !is_choice {
             continue;
         }

@@ -463,9 +463,7 @@ pub(crate) fn envelope<T: Loose>(
     method: &str,
     mut object: serde_json::Map<String, serde_json::Value>,
 ) -> Result<Envelope<T>, Error> {
-    let result = object
-        .remove("result")
-        .unwrap_or(serde_json::Value::Null);
+    let result = object.remove("result").unwrap_or(serde_json::Value::Null);
     let result = decode_value::<T>(method, Part::Result, &result)?;
     let (next, total, time) = envelope_rest(method, object)?;
     Ok(Envelope {

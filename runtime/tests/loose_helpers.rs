@@ -93,10 +93,7 @@ fn messages_are_serdes_words() {
         misfit::<Vec<i64>>(json!({"a": 1})).message(),
         "invalid type: map, expected an array"
     );
-    assert_eq!(
-        misfit::<Item>(json!({})).message(),
-        "missing field `ID`"
-    );
+    assert_eq!(misfit::<Item>(json!({})).message(), "missing field `ID`");
     assert_eq!(
         misfit::<Item>(json!("x")).message(),
         "invalid type: string \"x\", expected an object"
@@ -151,14 +148,22 @@ fn object_reads_fields_and_keeps_the_rest() {
     let item = Item::from_loose(&json!({"ID": "7", "KIND": "lead", "UF_X": [1]})).unwrap();
     assert_eq!(item.id, 7);
     assert_eq!(item.kind, Some(Kind::Lead));
-    assert_eq!(item.additional, BTreeMap::from([("UF_X".into(), json!([1]))]));
+    assert_eq!(
+        item.additional,
+        BTreeMap::from([("UF_X".into(), json!([1]))])
+    );
     // `[]` is an empty object.
     assert!(Object::new(&json!([])).unwrap().map().is_empty());
     assert_eq!(
-        Item::from_loose(&json!({"ID": 1, "KIND": false})).unwrap().kind,
+        Item::from_loose(&json!({"ID": 1, "KIND": false}))
+            .unwrap()
+            .kind,
         None
     );
-    assert_eq!(Strict::from_loose(&json!({"A": "3"})).unwrap(), Strict { a: 3 });
+    assert_eq!(
+        Strict::from_loose(&json!({"A": "3"})).unwrap(),
+        Strict { a: 3 }
+    );
 }
 
 #[test]
@@ -176,7 +181,10 @@ fn loose_deserialize_gives_a_lenient_deserialize() {
 fn string_enums() {
     assert_eq!(Kind::from_loose(&json!("lead")).unwrap(), Kind::Lead);
     assert_eq!(Kind::from_loose(&json!("")).unwrap(), Kind::Empty);
-    assert_eq!(Kind::from_loose(&json!(5)).unwrap(), Kind::Other("5".into()));
+    assert_eq!(
+        Kind::from_loose(&json!(5)).unwrap(),
+        Kind::Other("5".into())
+    );
     assert_eq!(Kind::Other("x".into()).as_str(), "x");
     assert_eq!(Kind::Lead.to_string(), "lead");
     assert_eq!(serde_json::to_value(Kind::Empty).unwrap(), json!(""));
@@ -205,7 +213,10 @@ fn int_enums() {
 #[test]
 fn yes_no() {
     assert_eq!(YesNo::from_loose(&json!("Y")).unwrap(), YesNo::Y);
-    assert_eq!(YesNo::from_loose(&json!("N")).unwrap().as_bool(), Some(false));
+    assert_eq!(
+        YesNo::from_loose(&json!("N")).unwrap().as_bool(),
+        Some(false)
+    );
     assert_eq!(
         YesNo::from_loose(&json!("D")).unwrap(),
         YesNo::Other("D".into())

@@ -106,7 +106,11 @@ impl Emitter<'_> {
             .values
             .iter()
             .any(|(_, v)| matches!(v, EnumValue::Str(s) if s.is_empty()));
-        let consts = empty.then(|| quote!(const EMPTY_STRING_IS_VALUE: bool = true;));
+        let consts = empty.then(|| {
+            quote!(
+                const EMPTY_STRING_IS_VALUE: bool = true;
+            )
+        });
         quote! {
             #cfg
             #[derive(Debug, Clone, PartialEq)]

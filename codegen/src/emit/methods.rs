@@ -52,7 +52,12 @@ impl Emitter<'_> {
         }
     }
 
-    pub(super) fn method_impl(&self, method: &Method, m: &Module, cfg: &TokenStream) -> TokenStream {
+    pub(super) fn method_impl(
+        &self,
+        method: &Method,
+        m: &Module,
+        cfg: &TokenStream,
+    ) -> TokenStream {
         let rt = &self.rt;
         let req = ident(&m.types[method.request].name);
         let resp = ident(&m.types[method.response].name);
@@ -171,7 +176,21 @@ pub(crate) fn safe_url(url: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.'))
         && rest.bytes().all(|b| {
             b.is_ascii_alphanumeric()
-                || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/' | b'%' | b'?' | b'=' | b'&' | b'+' | b'#' | b':' | b',')
+                || matches!(
+                    b,
+                    b'-' | b'.'
+                        | b'_'
+                        | b'~'
+                        | b'/'
+                        | b'%'
+                        | b'?'
+                        | b'='
+                        | b'&'
+                        | b'+'
+                        | b'#'
+                        | b':'
+                        | b','
+                )
         })
 }
 

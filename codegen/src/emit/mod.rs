@@ -201,5 +201,4 @@ impl Emitter<'_> {
         }
         node
     }
-
 }

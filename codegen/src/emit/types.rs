@@ -20,13 +20,19 @@ impl Emitter<'_> {
         let rt = &self.rt;
         let mut cs = TokenStream::new();
         if consts.false_is_value {
-            cs.extend(quote!(const FALSE_IS_VALUE: bool = true;));
+            cs.extend(quote!(
+                const FALSE_IS_VALUE: bool = true;
+            ));
         }
         if consts.empty_string_is_value {
-            cs.extend(quote!(const EMPTY_STRING_IS_VALUE: bool = true;));
+            cs.extend(quote!(
+                const EMPTY_STRING_IS_VALUE: bool = true;
+            ));
         }
         if consts.empty_array_is_value {
-            cs.extend(quote!(const EMPTY_ARRAY_IS_VALUE: bool = true;));
+            cs.extend(quote!(
+                const EMPTY_ARRAY_IS_VALUE: bool = true;
+            ));
         }
         quote! {
             #cfg
@@ -117,8 +123,8 @@ impl Emitter<'_> {
                     reads.extend(quote!(let #id = #o.rest(&[#(#wires),*])?;));
                     names.push(id);
                 }
-                let deny = (*deny_unknown && extra.is_none())
-                    .then(|| quote!(#o.deny(&[#(#wires),*])?;));
+                let deny =
+                    (*deny_unknown && extra.is_none()).then(|| quote!(#o.deny(&[#(#wires),*])?;));
                 let body = if names.is_empty() && deny.is_none() {
                     quote! {
                         #rt::loose::Object::new(v)?;

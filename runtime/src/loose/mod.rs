@@ -45,8 +45,8 @@ pub use enums::YesNo;
 #[doc(hidden)]
 pub use enums::has_empty;
 pub use misfit::{Misfit, Segment};
-pub use object::Object;
 use misfit::{unexpected, wrong_type};
+pub use object::Object;
 
 /// Re-exports the macros' expansions name (so a crate using them needs no `serde` of its own).
 #[doc(hidden)]

@@ -53,9 +53,7 @@ impl<'a> Object<'a> {
                 map: EMPTY.get_or_init(Map::new),
             }),
             // Not serde's `invalid_type` constructor: this decoder looked into the list.
-            Value::Array(_) => Err(Misfit::new(
-                "invalid type: sequence, expected an object",
-            )),
+            Value::Array(_) => Err(Misfit::new("invalid type: sequence, expected an object")),
             _ => Err(wrong_type(value, "an object")),
         }
     }
