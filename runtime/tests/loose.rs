@@ -150,11 +150,16 @@ struct Deal {
 impl Loose for Deal {
     fn from_loose(v: &Value) -> Result<Self, Misfit> {
         let o = Object::new(v)?;
+        let contact = o.opt("CONTACT")?;
+        let id = o.req("ID")?;
+        let opened = o.opt("OPENED")?;
+        let tags = o.opt("TAGS")?;
+        let id = o.need(id, "ID")?;
         Ok(Self {
-            id: o.req("ID")?,
-            opened: o.opt("OPENED")?,
-            contact: o.opt("CONTACT")?,
-            tags: o.opt("TAGS")?,
+            id,
+            opened,
+            contact,
+            tags,
         })
     }
 }
@@ -170,7 +175,9 @@ struct Contact {
 impl Loose for Contact {
     fn from_loose(v: &Value) -> Result<Self, Misfit> {
         let o = Object::new(v)?;
-        Ok(Self { id: o.req("ID")? })
+        let id = o.req("ID")?;
+        let id = o.need(id, "ID")?;
+        Ok(Self { id })
     }
 }
 

@@ -24,6 +24,7 @@ impl Loose for Item {
         let id = o.req("ID")?;
         let kind = o.opt("KIND")?;
         let additional = o.rest(&["ID", "KIND"])?;
+        let id = o.need(id, "ID")?;
         Ok(Self {
             id,
             kind,
@@ -45,6 +46,7 @@ impl Loose for Strict {
         let o = Object::new(v)?;
         o.deny(&["A"])?;
         let a = o.req("A")?;
+        let a = o.need(a, "A")?;
         Ok(Self { a })
     }
 }
@@ -116,6 +118,14 @@ fn messages_are_serdes_words() {
         misfit::<Strict>(json!({"A": 1, "B": 2})).message(),
         "unknown field `B`, expected `A`"
     );
+}
+
+#[test]
+fn a_value_that_does_not_fit_is_reported_before_a_missing_field() {
+    // `KIND` is read although `ID` is missing: its misfit wins, as with serde's visitors.
+    let e = misfit::<Item>(json!({"KIND": true}));
+    assert_eq!(e.path_text(), "KIND");
+    assert_eq!(misfit::<Item>(json!({"KIND": "lead"})).message(), "missing field `ID`");
 }
 
 #[test]

@@ -97,11 +97,20 @@ impl Emitter<'_> {
                 let o = ident(reader);
                 let mut fs = TokenStream::new();
                 let mut reads = TokenStream::new();
+                let mut needs = TokenStream::new();
                 let mut names: Vec<Ident> = Vec::new();
                 let mut all_optional = true;
                 for f in fields {
                     all_optional &= f.optional;
                     fs.extend(self.field(f, m));
+                    names.push(ident(&f.ident));
+                }
+                // Every field is read in key order (the order of a `serde_json::Map`), then
+                // the required ones are asked for in declaration order: the first misfit is
+                // the one serde's struct visitor, walking the keys, would have reported.
+                let mut by_key: Vec<&Field> = fields.iter().collect();
+                by_key.sort_by(|a, b| a.wire.cmp(&b.wire));
+                for f in by_key {
                     let id = ident(&f.ident);
                     let wire = &f.wire;
                     reads.extend(if f.optional {
@@ -109,7 +118,11 @@ impl Emitter<'_> {
                     } else {
                         quote!(let #id = #o.req(#wire)?;)
                     });
-                    names.push(id);
+                }
+                for f in fields.iter().filter(|f| !f.optional) {
+                    let id = ident(&f.ident);
+                    let wire = &f.wire;
+                    needs.extend(quote!(let #id = #o.need(#id, #wire)?;));
                 }
                 let wires: Vec<&String> = fields.iter().map(|f| &f.wire).collect();
                 if let Some((fname, vty)) = extra {
@@ -123,6 +136,7 @@ impl Emitter<'_> {
                     reads.extend(quote!(let #id = #o.rest(&[#(#wires),*])?;));
                     names.push(id);
                 }
+                reads.extend(needs);
                 let deny =
                     (*deny_unknown && extra.is_none()).then(|| quote!(#o.deny(&[#(#wires),*])?;));
                 let body = if names.is_empty() && deny.is_none() {

@@ -35,6 +35,7 @@ impl ::bitrix24_runtime::loose::Loose for NameRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let access = o.req("ACCESS")?;
         let additional = o.rest(&["ACCESS"])?;
+        let access = o.need(access, "ACCESS")?;
         Ok(Self { access, additional })
     }
 }

@@ -48,6 +48,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let sort = o.opt("SORT")?;
         let uf_head = o.opt("UF_HEAD")?;
         let additional = o.rest(&["NAME", "PARENT", "SORT", "UF_HEAD"])?;
+        let name = o.need(name, "NAME")?;
+        let parent = o.need(parent, "PARENT")?;
         Ok(Self {
             name,
             parent,
@@ -102,6 +104,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("ID")?;
         let additional = o.rest(&["ID"])?;
+        let id = o.need(id, "ID")?;
         Ok(Self { id, additional })
     }
 }
@@ -350,6 +353,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let sort = o.opt("SORT")?;
         let uf_head = o.opt("UF_HEAD")?;
         let additional = o.rest(&["ID", "NAME", "PARENT", "SORT", "UF_HEAD"])?;
+        let id = o.need(id, "ID")?;
         Ok(Self {
             id,
             name,

@@ -51,6 +51,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let entity = o.req("ENTITY")?;
         let name = o.req("NAME")?;
         let additional = o.rest(&["ACCESS", "ENTITY", "NAME"])?;
+        let entity = o.need(entity, "ENTITY")?;
+        let name = o.need(name, "NAME")?;
         Ok(Self {
             access,
             entity,
@@ -109,6 +111,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let entity = o.req("ENTITY")?;
         let additional = o.rest(&["ENTITY"])?;
+        let entity = o.need(entity, "ENTITY")?;
         Ok(Self { entity, additional })
     }
 }
@@ -217,6 +220,7 @@ impl ::bitrix24_runtime::loose::Loose for RightsRequest {
         let access = o.opt("ACCESS")?;
         let entity = o.req("ENTITY")?;
         let additional = o.rest(&["ACCESS", "ENTITY"])?;
+        let entity = o.need(entity, "ENTITY")?;
         Ok(Self { access, entity, additional })
     }
 }
@@ -274,6 +278,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let entity_new = o.opt("ENTITY_NEW")?;
         let name = o.opt("NAME")?;
         let additional = o.rest(&["ACCESS", "ENTITY", "ENTITY_NEW", "NAME"])?;
+        let entity = o.need(entity, "ENTITY")?;
         Ok(Self {
             access,
             entity,

@@ -105,6 +105,12 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
                     "TYPE",
                 ],
             )?;
+        let code = o.need(code, "CODE")?;
+        let event_bot_delete = o.need(event_bot_delete, "EVENT_BOT_DELETE")?;
+        let event_message_add = o.need(event_message_add, "EVENT_MESSAGE_ADD")?;
+        let event_welcome_message = o
+            .need(event_welcome_message, "EVENT_WELCOME_MESSAGE")?;
+        let properties = o.need(properties, "PROPERTIES")?;
         Ok(Self {
             client_id,
             code,
@@ -182,6 +188,8 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestProperties {
                     "WORK_POSITION",
                 ],
             )?;
+        let last_name = o.need(last_name, "LAST_NAME")?;
+        let name = o.need(name, "NAME")?;
         Ok(Self {
             color,
             email,
@@ -259,6 +267,7 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
         let bot_id = o.req("BOT_ID")?;
         let client_id = o.opt("CLIENT_ID")?;
         let additional = o.rest(&["BOT_ID", "CLIENT_ID"])?;
+        let bot_id = o.need(bot_id, "BOT_ID")?;
         Ok(Self {
             bot_id,
             client_id,
@@ -324,6 +333,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let client_id = o.opt("CLIENT_ID")?;
         let fields = o.req("FIELDS")?;
         let additional = o.rest(&["BOT_ID", "CLIENT_ID", "FIELDS"])?;
+        let bot_id = o.need(bot_id, "BOT_ID")?;
+        let fields = o.need(fields, "FIELDS")?;
         Ok(Self {
             bot_id,
             client_id,

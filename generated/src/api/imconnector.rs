@@ -63,6 +63,9 @@ impl ::bitrix24_runtime::loose::Loose for ActivateRequest {
         let connector = o.req("CONNECTOR")?;
         let line = o.req("LINE")?;
         let additional = o.rest(&["ACTIVE", "CONNECTOR", "LINE"])?;
+        let active = o.need(active, "ACTIVE")?;
+        let connector = o.need(connector, "CONNECTOR")?;
+        let line = o.need(line, "LINE")?;
         Ok(Self {
             active,
             connector,
@@ -259,6 +262,10 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
                     "PLACEMENT_HANDLER",
                 ],
             )?;
+        let icon = o.need(icon, "ICON")?;
+        let id = o.need(id, "ID")?;
+        let name = o.need(name, "NAME")?;
+        let placement_handler = o.need(placement_handler, "PLACEMENT_HANDLER")?;
         Ok(Self {
             chat_group,
             del_external_messages,
@@ -307,6 +314,7 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestIcon {
         let position = o.opt("POSITION")?;
         let size = o.opt("SIZE")?;
         let additional = o.rest(&["COLOR", "DATA_IMAGE", "POSITION", "SIZE"])?;
+        let data_image = o.need(data_image, "DATA_IMAGE")?;
         Ok(Self {
             color,
             data_image,
@@ -453,6 +461,7 @@ impl ::bitrix24_runtime::loose::Loose for StatusRequest {
         let connector = o.req("CONNECTOR")?;
         let line = o.opt("LINE")?;
         let additional = o.rest(&["CONNECTOR", "LINE"])?;
+        let connector = o.need(connector, "CONNECTOR")?;
         Ok(Self {
             connector,
             line,
@@ -553,6 +562,7 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("ID")?;
         let additional = o.rest(&["ID"])?;
+        let id = o.need(id, "ID")?;
         Ok(Self { id, additional })
     }
 }

@@ -75,6 +75,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
                     "SOCNET_GROUP_ID",
                 ],
             )?;
+        let fields = o.need(fields, "FIELDS")?;
+        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
+        let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         Ok(Self {
             fields,
             iblock_code,
@@ -117,6 +120,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
         let picture = o.opt("PICTURE")?;
         let sort = o.opt("SORT")?;
         let additional = o.rest(&["BIZPROC", "DESCRIPTION", "NAME", "PICTURE", "SORT"])?;
+        let name = o.need(name, "NAME")?;
         Ok(Self {
             bizproc,
             description,
@@ -187,6 +191,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let iblock_id = o.req("IBLOCK_ID")?;
         let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
         let additional = o.rest(&["IBLOCK_CODE", "IBLOCK_ID", "IBLOCK_TYPE_ID"])?;
+        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
+        let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
+        let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         Ok(Self {
             iblock_code,
             iblock_id,
@@ -276,6 +283,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
                     "start",
                 ],
             )?;
+        let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         Ok(Self {
             iblock_code,
             iblock_id,
@@ -366,6 +374,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
                     "SOCNET_GROUP_ID",
                 ],
             )?;
+        let fields = o.need(fields, "FIELDS")?;
+        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
+        let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
+        let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         Ok(Self {
             fields,
             iblock_code,
@@ -409,6 +421,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
         let picture = o.opt("PICTURE")?;
         let sort = o.opt("SORT")?;
         let additional = o.rest(&["BIZPROC", "DESCRIPTION", "NAME", "PICTURE", "SORT"])?;
+        let name = o.need(name, "NAME")?;
         Ok(Self {
             bizproc,
             description,

@@ -73,6 +73,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
                     "SORT",
                 ],
             )?;
+        let name = o.need(name, "NAME")?;
         Ok(Self {
             active,
             encryption,
@@ -135,6 +136,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("ID")?;
         let additional = o.rest(&["ID"])?;
+        let id = o.need(id, "ID")?;
         Ok(Self { id, additional })
     }
 }
@@ -300,6 +302,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("ID")?;
         let additional = o.rest(&["ID"])?;
+        let id = o.need(id, "ID")?;
         Ok(Self { id, additional })
     }
 }
@@ -638,6 +641,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
                     "SORT",
                 ],
             )?;
+        let id = o.need(id, "ID")?;
         Ok(Self {
             active,
             encryption,

@@ -71,6 +71,8 @@ impl ::bitrix24_runtime::loose::Loose for BindRequest {
                     "USER_ID",
                 ],
             )?;
+        let handler = o.need(handler, "HANDLER")?;
+        let placement = o.need(placement, "PLACEMENT")?;
         Ok(Self {
             description,
             group_name,
@@ -237,6 +239,7 @@ impl ::bitrix24_runtime::loose::Loose for UnbindRequest {
         let placement = o.req("PLACEMENT")?;
         let user_id = o.opt("USER_ID")?;
         let additional = o.rest(&["HANDLER", "PLACEMENT", "USER_ID"])?;
+        let placement = o.need(placement, "PLACEMENT")?;
         Ok(Self {
             handler,
             placement,

@@ -112,6 +112,7 @@ impl ::bitrix24_runtime::loose::Loose for CreateRequest {
                     "VISIBLE",
                 ],
             )?;
+        let name = o.need(name, "NAME")?;
         Ok(Self {
             closed,
             description,
@@ -188,6 +189,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let group_id = o.req("GROUP_ID")?;
         let additional = o.rest(&["GROUP_ID"])?;
+        let group_id = o.need(group_id, "GROUP_ID")?;
         Ok(Self { group_id, additional })
     }
 }
@@ -399,6 +401,8 @@ impl ::bitrix24_runtime::loose::Loose for SetownerRequest {
         let group_id = o.req("GROUP_ID")?;
         let user_id = o.req("USER_ID")?;
         let additional = o.rest(&["GROUP_ID", "USER_ID"])?;
+        let group_id = o.need(group_id, "GROUP_ID")?;
+        let user_id = o.need(user_id, "USER_ID")?;
         Ok(Self {
             group_id,
             user_id,
@@ -509,6 +513,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
                     "VISIBLE",
                 ],
             )?;
+        let group_id = o.need(group_id, "GROUP_ID")?;
         Ok(Self {
             closed,
             description,

@@ -51,6 +51,7 @@ impl ::bitrix24_runtime::loose::Loose for AccessRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let access = o.req("ACCESS")?;
         let additional = o.rest(&["ACCESS"])?;
+        let access = o.need(access, "ACCESS")?;
         Ok(Self { access, additional })
     }
 }
@@ -308,6 +309,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
                     "WORK_ZIP",
                 ],
             )?;
+        let email = o.need(email, "EMAIL")?;
         Ok(Self {
             email,
             last_name,
@@ -1398,6 +1400,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
                     "WORK_ZIP",
                 ],
             )?;
+        let id = o.need(id, "ID")?;
         Ok(Self {
             active,
             email,

@@ -42,6 +42,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let field = o.req("field")?;
         let module_id = o.req("moduleId")?;
         let additional = o.rest(&["field", "moduleId"])?;
+        let field = o.need(field, "field")?;
+        let module_id = o.need(module_id, "moduleId")?;
         Ok(Self {
             field,
             module_id,
@@ -126,6 +128,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestField {
                     "xmlId",
                 ],
             )?;
+        let entity_id = o.need(entity_id, "entityId")?;
+        let field_name = o.need(field_name, "fieldName")?;
+        let user_type_id = o.need(user_type_id, "userTypeId")?;
         Ok(Self {
             edit_form_label,
             edit_in_list,
@@ -293,6 +298,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseField {
                     "xmlId",
                 ],
             )?;
+        let entity_id = o.need(entity_id, "entityId")?;
+        let field_name = o.need(field_name, "fieldName")?;
+        let user_type_id = o.need(user_type_id, "userTypeId")?;
         Ok(Self {
             edit_form_label,
             edit_in_list,
@@ -403,6 +411,8 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let id = o.req("id")?;
         let module_id = o.req("moduleId")?;
         let additional = o.rest(&["id", "moduleId"])?;
+        let id = o.need(id, "id")?;
+        let module_id = o.need(module_id, "moduleId")?;
         Ok(Self { id, module_id, additional })
     }
 }
@@ -452,6 +462,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let id = o.req("id")?;
         let module_id = o.req("moduleId")?;
         let additional = o.rest(&["id", "moduleId"])?;
+        let id = o.need(id, "id")?;
+        let module_id = o.need(module_id, "moduleId")?;
         Ok(Self { id, module_id, additional })
     }
 }
@@ -660,6 +672,7 @@ impl ::bitrix24_runtime::loose::Loose for GetTypesRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let module_id = o.req("moduleId")?;
         let additional = o.rest(&["moduleId"])?;
+        let module_id = o.need(module_id, "moduleId")?;
         Ok(Self { module_id, additional })
     }
 }
@@ -741,6 +754,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let select = o.opt("select")?;
         let start = o.opt("start")?;
         let additional = o.rest(&["filter", "moduleId", "order", "select", "start"])?;
+        let module_id = o.need(module_id, "moduleId")?;
         Ok(Self {
             filter,
             module_id,
@@ -1142,6 +1156,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let id = o.req("id")?;
         let module_id = o.req("moduleId")?;
         let additional = o.rest(&["field", "id", "moduleId"])?;
+        let field = o.need(field, "field")?;
+        let id = o.need(id, "id")?;
+        let module_id = o.need(module_id, "moduleId")?;
         Ok(Self {
             field,
             id,

@@ -51,6 +51,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let user_type_id = o.req("USER_TYPE_ID")?;
         let additional = o
             .rest(&["DESCRIPTION", "HANDLER", "OPTIONS", "TITLE", "USER_TYPE_ID"])?;
+        let handler = o.need(handler, "HANDLER")?;
+        let user_type_id = o.need(user_type_id, "USER_TYPE_ID")?;
         Ok(Self {
             description,
             handler,
@@ -106,6 +108,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let user_type_id = o.req("USER_TYPE_ID")?;
         let additional = o.rest(&["USER_TYPE_ID"])?;
+        let user_type_id = o.need(user_type_id, "USER_TYPE_ID")?;
         Ok(Self { user_type_id, additional })
     }
 }
@@ -217,6 +220,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let user_type_id = o.req("USER_TYPE_ID")?;
         let additional = o
             .rest(&["DESCRIPTION", "HANDLER", "OPTIONS", "TITLE", "USER_TYPE_ID"])?;
+        let handler = o.need(handler, "HANDLER")?;
+        let title = o.need(title, "TITLE")?;
+        let user_type_id = o.need(user_type_id, "USER_TYPE_ID")?;
         Ok(Self {
             description,
             handler,

@@ -23,11 +23,11 @@ static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new
 /// impl Loose for Deal {
 ///     fn from_loose(v: &Value) -> Result<Self, Misfit> {
 ///         let o = Object::new(v)?;
-///         Ok(Deal {
-///             id: o.req("ID")?,
-///             title: o.opt("TITLE")?,
-///             additional: o.rest(&["ID", "TITLE"])?,
-///         })
+///         let id = o.req("ID")?;
+///         let title = o.opt("TITLE")?;
+///         let additional = o.rest(&["ID", "TITLE"])?;
+///         let id = o.need(id, "ID")?;
+///         Ok(Deal { id, title, additional })
 ///     }
 /// }
 ///
@@ -63,13 +63,26 @@ impl<'a> Object<'a> {
         self.map
     }
 
-    /// A required field: ``missing field `KEY` `` when absent.
-    pub fn req<T: Loose>(&self, key: &str) -> Result<T, Misfit> {
+    /// A required field, read if present (`None` when absent; see [`Object::need`]).
+    ///
+    /// A struct decoder reads every field first, in key order, then asks for the required
+    /// ones with [`Object::need`], in declaration order: so a value that does not fit is
+    /// reported before a missing field, and the first misfit in key order wins, as serde's
+    /// own struct visitors (which walk the object's keys) report them.
+    pub fn req<T: Loose>(&self, key: &str) -> Result<Option<T>, Misfit> {
         match self.map.get(key) {
             Some(v) => match T::from_loose(v) {
-                Ok(x) => Ok(x),
+                Ok(x) => Ok(Some(x)),
                 Err(e) => Err(e.at_key(key)),
             },
+            None => Ok(None),
+        }
+    }
+
+    /// The value [`Object::req`] read, or serde's ``missing field `KEY` ``.
+    pub fn need<T>(&self, value: Option<T>, key: &str) -> Result<T, Misfit> {
+        match value {
+            Some(x) => Ok(x),
             // serde's `missing_field` message (it wants a `&'static str`).
             None => Err(Misfit::new(format!("missing field `{key}`"))),
         }

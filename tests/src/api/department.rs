@@ -45,10 +45,10 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.opt("ID")?;
         let name = o.opt("NAME")?;
-        let sort = o.opt("SORT")?;
         let parent = o.opt("PARENT")?;
-        let uf_head = o.opt("UF_HEAD")?;
+        let sort = o.opt("SORT")?;
         let start = o.opt("START")?;
+        let uf_head = o.opt("UF_HEAD")?;
         let start_2 = o.opt("start")?;
         Ok(Self {
             id,
@@ -91,8 +91,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseNode {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.opt("ID")?;
         let name = o.opt("NAME")?;
-        let sort = o.opt("SORT")?;
         let parent = o.opt("PARENT")?;
+        let sort = o.opt("SORT")?;
         let uf_head = o.opt("UF_HEAD")?;
         let children = o.opt("children")?;
         Ok(Self {

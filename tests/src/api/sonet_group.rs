@@ -43,15 +43,16 @@ impl ::bitrix24_runtime::loose::Loose for CreateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let name = o.req("NAME")?;
         let description = o.opt("DESCRIPTION")?;
-        let visible = o.opt("VISIBLE")?;
-        let opened = o.opt("OPENED")?;
         let initiate_perms = o.opt("INITIATE_PERMS")?;
-        let spam_perms = o.opt("SPAM_PERMS")?;
+        let keywords = o.opt("KEYWORDS")?;
+        let name = o.req("NAME")?;
+        let opened = o.opt("OPENED")?;
         let project = o.opt("PROJECT")?;
         let project_date_start = o.opt("PROJECT_DATE_START")?;
-        let keywords = o.opt("KEYWORDS")?;
+        let spam_perms = o.opt("SPAM_PERMS")?;
+        let visible = o.opt("VISIBLE")?;
+        let name = o.need(name, "NAME")?;
         Ok(Self {
             name,
             description,

@@ -42,10 +42,10 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let sort = o.opt("sort")?;
-        let order = o.opt("order")?;
-        let filter = o.opt("FILTER")?;
         let admin_mode = o.opt("ADMIN_MODE")?;
+        let filter = o.opt("FILTER")?;
+        let order = o.opt("order")?;
+        let sort = o.opt("sort")?;
         let start = o.opt("start")?;
         Ok(Self {
             sort,
@@ -140,14 +140,14 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseUser {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.req("ID")?;
         let active = o.opt("ACTIVE")?;
-        let name = o.opt("NAME")?;
         let email = o.opt("EMAIL")?;
+        let id = o.req("ID")?;
+        let last_login = o.opt("LAST_LOGIN")?;
+        let name = o.opt("NAME")?;
         let personal_birthday = o.opt("PERSONAL_BIRTHDAY")?;
         let personal_photo = o.opt("PERSONAL_PHOTO")?;
         let uf_department = o.opt("UF_DEPARTMENT")?;
-        let last_login = o.opt("LAST_LOGIN")?;
         let additional = o
             .rest(
                 &[
@@ -161,6 +161,7 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseUser {
                     "LAST_LOGIN",
                 ],
             )?;
+        let id = o.need(id, "ID")?;
         Ok(Self {
             id,
             active,

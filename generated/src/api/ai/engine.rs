@@ -222,6 +222,10 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
         let settings = o.opt("settings")?;
         let additional = o
             .rest(&["category", "code", "completions_url", "name", "settings"])?;
+        let category = o.need(category, "category")?;
+        let code = o.need(code, "code")?;
+        let completions_url = o.need(completions_url, "completions_url")?;
+        let name = o.need(name, "name")?;
         Ok(Self {
             category,
             code,

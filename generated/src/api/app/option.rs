@@ -106,6 +106,7 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let options = o.req("options")?;
         let additional = o.rest(&["options"])?;
+        let options = o.need(options, "options")?;
         Ok(Self { options, additional })
     }
 }

@@ -39,6 +39,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -95,6 +96,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
                     "urlTableList",
                 ],
             )?;
+        let logo = o.need(logo, "logo")?;
+        let settings = o.need(settings, "settings")?;
+        let title = o.need(title, "title")?;
+        let url_check = o.need(url_check, "urlCheck")?;
+        let url_data = o.need(url_data, "urlData")?;
+        let url_table_description = o
+            .need(url_table_description, "urlTableDescription")?;
+        let url_table_list = o.need(url_table_list, "urlTableList")?;
         Ok(Self {
             description,
             logo,
@@ -184,6 +193,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -300,6 +310,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -561,6 +572,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("fields")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }

@@ -94,6 +94,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
                     "USE_SUBSCRIPTION",
                 ],
             )?;
+        let code = o.need(code, "CODE")?;
+        let handler = o.need(handler, "HANDLER")?;
+        let name = o.need(name, "NAME")?;
         Ok(Self {
             auth_user_id,
             code,
@@ -224,6 +227,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let code = o.req("CODE")?;
         let additional = o.rest(&["CODE"])?;
+        let code = o.need(code, "CODE")?;
         Ok(Self { code, additional })
     }
 }
@@ -324,6 +328,8 @@ impl ::bitrix24_runtime::loose::Loose for LogRequest {
         let event_token = o.req("EVENT_TOKEN")?;
         let log_message = o.req("LOG_MESSAGE")?;
         let additional = o.rest(&["EVENT_TOKEN", "LOG_MESSAGE"])?;
+        let event_token = o.need(event_token, "EVENT_TOKEN")?;
+        let log_message = o.need(log_message, "LOG_MESSAGE")?;
         Ok(Self {
             event_token,
             log_message,
@@ -382,6 +388,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let code = o.req("CODE")?;
         let fields = o.req("FIELDS")?;
         let additional = o.rest(&["CODE", "FIELDS"])?;
+        let code = o.need(code, "CODE")?;
+        let fields = o.need(fields, "FIELDS")?;
         Ok(Self { code, fields, additional })
     }
 }

@@ -44,6 +44,7 @@ impl ::bitrix24_runtime::loose::Loose for SendRequest {
         let log_message = o.opt("LOG_MESSAGE")?;
         let return_values = o.opt("RETURN_VALUES")?;
         let additional = o.rest(&["EVENT_TOKEN", "LOG_MESSAGE", "RETURN_VALUES"])?;
+        let event_token = o.need(event_token, "EVENT_TOKEN")?;
         Ok(Self {
             event_token,
             log_message,

@@ -93,6 +93,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
                     "USE_SUBSCRIPTION",
                 ],
             )?;
+        let code = o.need(code, "CODE")?;
+        let handler = o.need(handler, "HANDLER")?;
+        let name = o.need(name, "NAME")?;
         Ok(Self {
             auth_user_id,
             code,
@@ -223,6 +226,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let code = o.req("CODE")?;
         let additional = o.rest(&["CODE"])?;
+        let code = o.need(code, "CODE")?;
         Ok(Self { code, additional })
     }
 }
@@ -323,6 +327,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let code = o.req("CODE")?;
         let fields = o.req("FIELDS")?;
         let additional = o.rest(&["CODE", "FIELDS"])?;
+        let code = o.need(code, "CODE")?;
+        let fields = o.need(fields, "FIELDS")?;
         Ok(Self { code, fields, additional })
     }
 }

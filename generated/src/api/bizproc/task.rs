@@ -46,6 +46,8 @@ impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
         let status = o.req("STATUS")?;
         let task_id = o.req("TASK_ID")?;
         let additional = o.rest(&["COMMENT", "FIELDS", "STATUS", "TASK_ID"])?;
+        let status = o.need(status, "STATUS")?;
+        let task_id = o.need(task_id, "TASK_ID")?;
         Ok(Self {
             comment,
             fields,
@@ -114,6 +116,9 @@ impl ::bitrix24_runtime::loose::Loose for DelegateRequest {
         let task_ids = o.req("TASK_IDS")?;
         let to_user_id = o.req("TO_USER_ID")?;
         let additional = o.rest(&["FROM_USER_ID", "TASK_IDS", "TO_USER_ID"])?;
+        let from_user_id = o.need(from_user_id, "FROM_USER_ID")?;
+        let task_ids = o.need(task_ids, "TASK_IDS")?;
+        let to_user_id = o.need(to_user_id, "TO_USER_ID")?;
         Ok(Self {
             from_user_id,
             task_ids,

@@ -111,6 +111,7 @@ impl ::bitrix24_runtime::loose::Loose for KillRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("ID")?;
         let additional = o.rest(&["ID"])?;
+        let id = o.need(id, "ID")?;
         Ok(Self { id, additional })
     }
 }
@@ -168,6 +169,8 @@ impl ::bitrix24_runtime::loose::Loose for StartRequest {
         let parameters = o.opt("PARAMETERS")?;
         let template_id = o.req("TEMPLATE_ID")?;
         let additional = o.rest(&["DOCUMENT_ID", "PARAMETERS", "TEMPLATE_ID"])?;
+        let document_id = o.need(document_id, "DOCUMENT_ID")?;
+        let template_id = o.need(template_id, "TEMPLATE_ID")?;
         Ok(Self {
             document_id,
             parameters,
@@ -227,6 +230,7 @@ impl ::bitrix24_runtime::loose::Loose for TerminateRequest {
         let id = o.req("ID")?;
         let status = o.opt("STATUS")?;
         let additional = o.rest(&["ID", "STATUS"])?;
+        let id = o.need(id, "ID")?;
         Ok(Self { id, status, additional })
     }
 }

@@ -40,6 +40,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let to = o.req("to")?;
         let users = o.req("users")?;
         let additional = o.rest(&["from", "to", "users"])?;
+        let from = o.need(from, "from")?;
+        let to = o.need(to, "to")?;
+        let users = o.need(users, "users")?;
         Ok(Self {
             from,
             to,

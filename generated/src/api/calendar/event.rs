@@ -142,6 +142,12 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
                     "type",
                 ],
             )?;
+        let from = o.need(from, "from")?;
+        let name = o.need(name, "name")?;
+        let owner_id = o.need(owner_id, "ownerId")?;
+        let section = o.need(section, "section")?;
+        let to = o.need(to, "to")?;
+        let type_ = o.need(type_, "type")?;
         Ok(Self {
             accessibility,
             attendees,
@@ -338,6 +344,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -400,6 +407,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let to = o.opt("to")?;
         let type_ = o.req("type")?;
         let additional = o.rest(&["from", "ownerId", "section", "to", "type"])?;
+        let owner_id = o.need(owner_id, "ownerId")?;
+        let type_ = o.need(type_, "type")?;
         Ok(Self {
             from,
             owner_id,
@@ -775,6 +784,7 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -1399,6 +1409,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
                     "type",
                 ],
             )?;
+        let id = o.need(id, "id")?;
+        let owner_id = o.need(owner_id, "ownerId")?;
+        let type_ = o.need(type_, "type")?;
         Ok(Self {
             accessibility,
             attendees,

@@ -40,6 +40,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let name = o.req("name")?;
         let additional = o.rest(&["name"])?;
+        let name = o.need(name, "name")?;
         Ok(Self { name, additional })
     }
 }
@@ -87,6 +88,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let resource_id = o.req("resourceId")?;
         let additional = o.rest(&["resourceId"])?;
+        let resource_id = o.need(resource_id, "resourceId")?;
         Ok(Self { resource_id, additional })
     }
 }
@@ -213,6 +215,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let name = o.req("name")?;
         let resource_id = o.req("resourceId")?;
         let additional = o.rest(&["name", "resourceId"])?;
+        let name = o.need(name, "name")?;
+        let resource_id = o.need(resource_id, "resourceId")?;
         Ok(Self {
             name,
             resource_id,

@@ -67,6 +67,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
                     "type",
                 ],
             )?;
+        let name = o.need(name, "name")?;
+        let owner_id = o.need(owner_id, "ownerId")?;
+        let type_ = o.need(type_, "type")?;
         Ok(Self {
             color,
             description,
@@ -158,6 +161,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let owner_id = o.req("ownerId")?;
         let type_ = o.req("type")?;
         let additional = o.rest(&["id", "ownerId", "type"])?;
+        let id = o.need(id, "id")?;
+        let owner_id = o.need(owner_id, "ownerId")?;
+        let type_ = o.need(type_, "type")?;
         Ok(Self {
             id,
             owner_id,
@@ -216,6 +222,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let owner_id = o.req("ownerId")?;
         let type_ = o.req("type")?;
         let additional = o.rest(&["ownerId", "type"])?;
+        let owner_id = o.need(owner_id, "ownerId")?;
+        let type_ = o.need(type_, "type")?;
         Ok(Self {
             owner_id,
             type_,
@@ -300,6 +308,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
                     "type",
                 ],
             )?;
+        let id = o.need(id, "id")?;
+        let owner_id = o.need(owner_id, "ownerId")?;
+        let type_ = o.need(type_, "type")?;
         Ok(Self {
             color,
             description,

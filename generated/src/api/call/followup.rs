@@ -45,6 +45,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let mention_format = o.opt("mentionFormat")?;
         let select = o.opt("select")?;
         let additional = o.rest(&["callId", "mentionFormat", "select"])?;
+        let call_id = o.need(call_id, "callId")?;
         Ok(Self {
             call_id,
             mention_format,
@@ -111,6 +112,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let select = o.opt("select")?;
         let additional = o
             .rest(&["filter", "mentionFormat", "order", "pagination", "select"])?;
+        let filter = o.need(filter, "filter")?;
         Ok(Self {
             filter,
             mention_format,
@@ -143,6 +145,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
         let participant_id = o.opt("participantId")?;
         let start_date = o.req("startDate")?;
         let additional = o.rest(&["participantId", "startDate"])?;
+        let start_date = o.need(start_date, "startDate")?;
         Ok(Self {
             participant_id,
             start_date,
@@ -170,6 +173,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilterStartDate {
         let from = o.req("from")?;
         let to = o.req("to")?;
         let additional = o.rest(&["from", "to"])?;
+        let from = o.need(from, "from")?;
+        let to = o.need(to, "to")?;
         Ok(Self { from, to, additional })
     }
 }
@@ -249,6 +254,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestPaginationAfterCursor {
         let id = o.req("id")?;
         let start_date = o.req("startDate")?;
         let additional = o.rest(&["id", "startDate"])?;
+        let id = o.need(id, "id")?;
+        let start_date = o.need(start_date, "startDate")?;
         Ok(Self { id, start_date, additional })
     }
 }

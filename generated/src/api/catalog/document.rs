@@ -52,6 +52,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -115,6 +116,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
                     "total",
                 ],
             )?;
+        let currency = o.need(currency, "currency")?;
+        let doc_type = o.need(doc_type, "docType")?;
+        let responsible_id = o.need(responsible_id, "responsibleId")?;
         Ok(Self {
             commentary,
             created_by,
@@ -309,6 +313,7 @@ impl ::bitrix24_runtime::loose::Loose for CancelRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -357,6 +362,7 @@ impl ::bitrix24_runtime::loose::Loose for CancelListRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let document_ids = o.req("documentIds")?;
         let additional = o.rest(&["documentIds"])?;
+        let document_ids = o.need(document_ids, "documentIds")?;
         Ok(Self { document_ids, additional })
     }
 }
@@ -404,6 +410,7 @@ impl ::bitrix24_runtime::loose::Loose for ConductRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -452,6 +459,7 @@ impl ::bitrix24_runtime::loose::Loose for ConductListRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let document_ids = o.req("documentIds")?;
         let additional = o.rest(&["documentIds"])?;
+        let document_ids = o.need(document_ids, "documentIds")?;
         Ok(Self { document_ids, additional })
     }
 }
@@ -500,6 +508,7 @@ impl ::bitrix24_runtime::loose::Loose for ConfirmRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -547,6 +556,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -595,6 +605,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteListRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let document_ids = o.req("documentIds")?;
         let additional = o.rest(&["documentIds"])?;
+        let document_ids = o.need(document_ids, "documentIds")?;
         Ok(Self { document_ids, additional })
     }
 }
@@ -949,6 +960,7 @@ impl ::bitrix24_runtime::loose::Loose for UnconfirmRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -998,6 +1010,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("fields")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }

@@ -37,6 +37,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -65,6 +66,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let entity_id = o.req("entityId")?;
         let entity_type_id = o.req("entityTypeId")?;
         let additional = o.rest(&["documentId", "entityId", "entityTypeId"])?;
+        let document_id = o.need(document_id, "documentId")?;
+        let entity_id = o.need(entity_id, "entityId")?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
         Ok(Self {
             document_id,
             entity_id,
@@ -177,6 +181,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }

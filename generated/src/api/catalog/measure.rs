@@ -39,6 +39,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -85,6 +86,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
                     "symbolLetterIntl",
                 ],
             )?;
+        let code = o.need(code, "code")?;
+        let measure_title = o.need(measure_title, "measureTitle")?;
         Ok(Self {
             code,
             is_default,
@@ -228,6 +231,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -280,6 +284,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -605,6 +610,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let id = o.req("Id")?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["Id", "fields"])?;
+        let id = o.need(id, "Id")?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { id, fields, additional })
     }
 }

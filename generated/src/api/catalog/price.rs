@@ -40,6 +40,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -69,6 +70,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let price = o.req("price")?;
         let product_id = o.req("productId")?;
         let additional = o.rest(&["catalogGroupId", "currency", "price", "productId"])?;
+        let catalog_group_id = o.need(catalog_group_id, "catalogGroupId")?;
+        let currency = o.need(currency, "currency")?;
+        let price = o.need(price, "price")?;
+        let product_id = o.need(product_id, "productId")?;
         Ok(Self {
             catalog_group_id,
             currency,
@@ -215,6 +220,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -262,6 +268,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -627,6 +634,7 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -648,6 +656,7 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequestFields {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let product = o.req("product")?;
         let additional = o.rest(&["product"])?;
+        let product = o.need(product, "product")?;
         Ok(Self { product, additional })
     }
 }
@@ -671,6 +680,8 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequestFieldsProduct {
         let id = o.req("id")?;
         let prices = o.req("prices")?;
         let additional = o.rest(&["id", "prices"])?;
+        let id = o.need(id, "id")?;
+        let prices = o.need(prices, "prices")?;
         Ok(Self { id, prices, additional })
     }
 }
@@ -700,6 +711,9 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequestFieldsProductPricesItem {
         let id = o.opt("id")?;
         let price = o.req("price")?;
         let additional = o.rest(&["catalogGroupId", "currency", "id", "price"])?;
+        let catalog_group_id = o.need(catalog_group_id, "catalogGroupId")?;
+        let currency = o.need(currency, "currency")?;
+        let price = o.need(price, "price")?;
         Ok(Self {
             catalog_group_id,
             currency,
@@ -780,6 +794,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("fields")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }
@@ -803,6 +819,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         let currency = o.req("currency")?;
         let price = o.req("price")?;
         let additional = o.rest(&["currency", "price"])?;
+        let currency = o.need(currency, "currency")?;
+        let price = o.need(price, "price")?;
         Ok(Self {
             currency,
             price,

@@ -39,6 +39,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -69,6 +70,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let sort = o.opt("sort")?;
         let xml_id = o.opt("xmlId")?;
         let additional = o.rest(&["base", "name", "sort", "xmlId"])?;
+        let name = o.need(name, "name")?;
         Ok(Self {
             base,
             name,
@@ -214,6 +216,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -267,6 +270,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -611,6 +615,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("fields")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }
@@ -641,6 +647,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         let sort = o.opt("sort")?;
         let xml_id = o.opt("xmlId")?;
         let additional = o.rest(&["base", "name", "sort", "xmlId"])?;
+        let name = o.need(name, "name")?;
         Ok(Self {
             base,
             name,

@@ -37,6 +37,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -64,6 +65,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let catalog_group_id = o.req("catalogGroupId")?;
         let group_id = o.req("groupId")?;
         let additional = o.rest(&["access", "catalogGroupId", "groupId"])?;
+        let access = o.need(access, "access")?;
+        let catalog_group_id = o.need(catalog_group_id, "catalogGroupId")?;
+        let group_id = o.need(group_id, "groupId")?;
         Ok(Self {
             access,
             catalog_group_id,
@@ -178,6 +182,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }

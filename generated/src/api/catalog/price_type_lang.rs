@@ -40,6 +40,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -66,6 +67,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let lang = o.req("lang")?;
         let name = o.req("name")?;
         let additional = o.rest(&["catalogGroupId", "lang", "name"])?;
+        let catalog_group_id = o.need(catalog_group_id, "catalogGroupId")?;
+        let lang = o.need(lang, "lang")?;
+        let name = o.need(name, "name")?;
         Ok(Self {
             catalog_group_id,
             lang,
@@ -185,6 +189,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -237,6 +242,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -619,6 +625,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let id = o.req("Id")?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["Id", "fields"])?;
+        let id = o.need(id, "Id")?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { id, fields, additional })
     }
 }

@@ -41,6 +41,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let fields = o.req("fields")?;
         let file_content = o.req("fileContent")?;
         let additional = o.rest(&["fields", "fileContent"])?;
+        let fields = o.need(fields, "fields")?;
+        let file_content = o.need(file_content, "fileContent")?;
         Ok(Self {
             fields,
             file_content,
@@ -71,6 +73,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let product_id = o.req("productId")?;
         let type_ = o.opt("type")?;
         let additional = o.rest(&["productId", "type"])?;
+        let product_id = o.need(product_id, "productId")?;
         Ok(Self {
             product_id,
             type_,
@@ -208,6 +211,8 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let id = o.req("id")?;
         let product_id = o.req("productId")?;
         let additional = o.rest(&["id", "productId"])?;
+        let id = o.need(id, "id")?;
+        let product_id = o.need(product_id, "productId")?;
         Ok(Self { id, product_id, additional })
     }
 }
@@ -258,6 +263,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let id = o.req("id")?;
         let product_id = o.req("productId")?;
         let additional = o.rest(&["id", "productId"])?;
+        let id = o.need(id, "id")?;
+        let product_id = o.need(product_id, "productId")?;
         Ok(Self { id, product_id, additional })
     }
 }
@@ -522,6 +529,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let select = o.opt("select")?;
         let start = o.opt("start")?;
         let additional = o.rest(&["productId", "select", "start"])?;
+        let product_id = o.need(product_id, "productId")?;
         Ok(Self {
             product_id,
             select,

@@ -39,6 +39,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -72,6 +73,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let value = o.req("value")?;
         let xml_id = o.req("xmlId")?;
         let additional = o.rest(&["def", "propertyId", "sort", "value", "xmlId"])?;
+        let property_id = o.need(property_id, "propertyId")?;
+        let value = o.need(value, "value")?;
+        let xml_id = o.need(xml_id, "xmlId")?;
         Ok(Self {
             def,
             property_id,
@@ -196,6 +200,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -243,6 +248,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -563,6 +569,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("fields")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }
@@ -596,6 +604,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         let value = o.req("value")?;
         let xml_id = o.req("xmlId")?;
         let additional = o.rest(&["def", "propertyId", "sort", "value", "xmlId"])?;
+        let property_id = o.need(property_id, "propertyId")?;
+        let value = o.need(value, "value")?;
+        let xml_id = o.need(xml_id, "xmlId")?;
         Ok(Self {
             def,
             property_id,

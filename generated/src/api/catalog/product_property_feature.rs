@@ -39,6 +39,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -70,6 +71,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let module_id = o.req("moduleId")?;
         let property_id = o.req("propertyId")?;
         let additional = o.rest(&["featureId", "isEnabled", "moduleId", "propertyId"])?;
+        let feature_id = o.need(feature_id, "featureId")?;
+        let is_enabled = o.need(is_enabled, "isEnabled")?;
+        let module_id = o.need(module_id, "moduleId")?;
+        let property_id = o.need(property_id, "propertyId")?;
         Ok(Self {
             feature_id,
             is_enabled,
@@ -190,6 +195,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -303,6 +309,7 @@ impl ::bitrix24_runtime::loose::Loose for GetAvailableFeaturesByPropertyRequest 
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let property_id = o.req("propertyId")?;
         let additional = o.rest(&["propertyId"])?;
+        let property_id = o.need(property_id, "propertyId")?;
         Ok(Self { property_id, additional })
     }
 }
@@ -572,6 +579,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("fields")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }
@@ -603,6 +612,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         let module_id = o.req("moduleId")?;
         let property_id = o.req("propertyId")?;
         let additional = o.rest(&["featureId", "isEnabled", "moduleId", "propertyId"])?;
+        let feature_id = o.need(feature_id, "featureId")?;
+        let is_enabled = o.need(is_enabled, "isEnabled")?;
+        let module_id = o.need(module_id, "moduleId")?;
+        let property_id = o.need(property_id, "propertyId")?;
         Ok(Self {
             feature_id,
             is_enabled,

@@ -37,6 +37,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let property_id = o.req("propertyId")?;
         let additional = o.rest(&["propertyId"])?;
+        let property_id = o.need(property_id, "propertyId")?;
         Ok(Self { property_id, additional })
     }
 }
@@ -250,6 +251,8 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         let fields = o.req("fields")?;
         let property_id = o.req("propertyId")?;
         let additional = o.rest(&["fields", "propertyId"])?;
+        let fields = o.need(fields, "fields")?;
+        let property_id = o.need(property_id, "propertyId")?;
         Ok(Self {
             fields,
             property_id,

@@ -39,6 +39,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -70,6 +71,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let round_type = o.req("roundType")?;
         let additional = o
             .rest(&["catalogGroupId", "price", "roundPrecision", "roundType"])?;
+        let catalog_group_id = o.need(catalog_group_id, "catalogGroupId")?;
+        let price = o.need(price, "price")?;
+        let round_precision = o.need(round_precision, "roundPrecision")?;
+        let round_type = o.need(round_type, "roundType")?;
         Ok(Self {
             catalog_group_id,
             price,
@@ -215,6 +220,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -267,6 +273,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -612,6 +619,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let id = o.req("Id")?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["Id", "fields"])?;
+        let id = o.need(id, "Id")?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { id, fields, additional })
     }
 }
@@ -643,6 +652,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         let round_type = o.req("roundType")?;
         let additional = o
             .rest(&["catalogGroupId", "price", "roundPrecision", "roundType"])?;
+        let catalog_group_id = o.need(catalog_group_id, "catalogGroupId")?;
+        let price = o.need(price, "price")?;
+        let round_precision = o.need(round_precision, "roundPrecision")?;
+        let round_type = o.need(round_type, "roundType")?;
         Ok(Self {
             catalog_group_id,
             price,

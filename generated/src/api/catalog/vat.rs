@@ -39,6 +39,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -68,6 +69,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let rate = o.req("rate")?;
         let sort = o.opt("sort")?;
         let additional = o.rest(&["active", "name", "rate", "sort"])?;
+        let name = o.need(name, "name")?;
+        let rate = o.need(rate, "rate")?;
         Ok(Self {
             active,
             name,
@@ -189,6 +192,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -241,6 +245,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -471,6 +476,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("fields")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }
@@ -500,6 +507,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         let rate = o.req("rate")?;
         let sort = o.opt("sort")?;
         let additional = o.rest(&["active", "name", "rate", "sort"])?;
+        let name = o.need(name, "name")?;
+        let rate = o.need(rate, "rate")?;
         Ok(Self {
             active,
             name,

@@ -64,6 +64,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -218,6 +219,11 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
                     "WEBDAV_ELEMENTS",
                 ],
             )?;
+        let communications = o.need(communications, "COMMUNICATIONS")?;
+        let owner_id = o.need(owner_id, "OWNER_ID")?;
+        let owner_type_id = o.need(owner_type_id, "OWNER_TYPE_ID")?;
+        let responsible_id = o.need(responsible_id, "RESPONSIBLE_ID")?;
+        let type_id = o.need(type_id, "TYPE_ID")?;
         Ok(Self {
             associated_entity_id,
             communications,
@@ -295,6 +301,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -560,6 +567,15 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
                     "WEBDAV_ELEMENTS",
                 ],
             )?;
+        let author_id = o.need(author_id, "AUTHOR_ID")?;
+        let communications = o.need(communications, "COMMUNICATIONS")?;
+        let completed = o.need(completed, "COMPLETED")?;
+        let created = o.need(created, "CREATED")?;
+        let id = o.need(id, "ID")?;
+        let owner_id = o.need(owner_id, "OWNER_ID")?;
+        let owner_type_id = o.need(owner_type_id, "OWNER_TYPE_ID")?;
+        let responsible_id = o.need(responsible_id, "RESPONSIBLE_ID")?;
+        let type_id = o.need(type_id, "TYPE_ID")?;
         Ok(Self {
             associated_entity_id,
             author_id,
@@ -650,6 +666,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -999,6 +1016,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("fields")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }
@@ -1153,6 +1172,11 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
                     "WEBDAV_ELEMENTS",
                 ],
             )?;
+        let communications = o.need(communications, "COMMUNICATIONS")?;
+        let owner_id = o.need(owner_id, "OWNER_ID")?;
+        let owner_type_id = o.need(owner_type_id, "OWNER_TYPE_ID")?;
+        let responsible_id = o.need(responsible_id, "RESPONSIBLE_ID")?;
+        let type_id = o.need(type_id, "TYPE_ID")?;
         Ok(Self {
             associated_entity_id,
             communications,

@@ -38,6 +38,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -109,6 +110,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
                     "TYPE_ID",
                 ],
             )?;
+        let entity_id = o.need(entity_id, "ENTITY_ID")?;
+        let entity_type_id = o.need(entity_type_id, "ENTITY_TYPE_ID")?;
+        let type_id = o.need(type_id, "TYPE_ID")?;
         Ok(Self {
             address_1,
             address_2,
@@ -169,6 +173,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -197,6 +202,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequestFields {
         let entity_type_id = o.req("ENTITY_TYPE_ID")?;
         let type_id = o.req("TYPE_ID")?;
         let additional = o.rest(&["ENTITY_ID", "ENTITY_TYPE_ID", "TYPE_ID"])?;
+        let entity_id = o.need(entity_id, "ENTITY_ID")?;
+        let entity_type_id = o.need(entity_type_id, "ENTITY_TYPE_ID")?;
+        let type_id = o.need(type_id, "TYPE_ID")?;
         Ok(Self {
             entity_id,
             entity_type_id,
@@ -605,6 +613,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -676,6 +685,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
                     "TYPE_ID",
                 ],
             )?;
+        let entity_id = o.need(entity_id, "ENTITY_ID")?;
+        let entity_type_id = o.need(entity_type_id, "ENTITY_TYPE_ID")?;
+        let type_id = o.need(type_id, "TYPE_ID")?;
         Ok(Self {
             address_1,
             address_2,

@@ -40,6 +40,7 @@ impl ::bitrix24_runtime::loose::Loose for TriggerRequest {
         let code = o.opt("code")?;
         let target = o.req("target")?;
         let additional = o.rest(&["code", "target"])?;
+        let target = o.need(target, "target")?;
         Ok(Self { code, target, additional })
     }
 }

@@ -48,6 +48,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let entity_type = o.req("ENTITY_TYPE")?;
         let webform_id = o.opt("WEBFORM_ID")?;
         let additional = o.rest(&["ENTITIES", "ENTITY_TYPE", "WEBFORM_ID"])?;
+        let entities = o.need(entities, "ENTITIES")?;
+        let entity_type = o.need(entity_type, "ENTITY_TYPE")?;
         Ok(Self {
             entities,
             entity_type,
@@ -110,6 +112,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("ID")?;
         let additional = o.rest(&["ID"])?;
+        let id = o.need(id, "ID")?;
         Ok(Self { id, additional })
     }
 }
@@ -361,6 +364,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let list_id = o.req("LIST_ID")?;
         let webform_id = o.opt("WEBFORM_ID")?;
         let additional = o.rest(&["ENTITIES", "ENTITY_TYPE", "LIST_ID", "WEBFORM_ID"])?;
+        let entities = o.need(entities, "ENTITIES")?;
+        let entity_type = o.need(entity_type, "ENTITY_TYPE")?;
+        let list_id = o.need(list_id, "LIST_ID")?;
         Ok(Self {
             entities,
             entity_type,

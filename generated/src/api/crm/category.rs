@@ -42,6 +42,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let entity_type_id = o.req("entityTypeId")?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["entityTypeId", "fields"])?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self {
             entity_type_id,
             fields,
@@ -73,6 +75,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let name = o.req("name")?;
         let sort = o.opt("sort")?;
         let additional = o.rest(&["isDefault", "name", "sort"])?;
+        let name = o.need(name, "name")?;
         Ok(Self {
             is_default,
             name,
@@ -195,6 +198,8 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let entity_type_id = o.req("entityTypeId")?;
         let id = o.req("id")?;
         let additional = o.rest(&["entityTypeId", "id"])?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
+        let id = o.need(id, "id")?;
         Ok(Self {
             entity_type_id,
             id,
@@ -254,6 +259,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let entity_type_id = o.req("entityTypeId")?;
         let additional = o.rest(&["entityTypeId"])?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
         Ok(Self { entity_type_id, additional })
     }
 }
@@ -372,6 +378,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let entity_type_id = o.req("entityTypeId")?;
         let id = o.req("id")?;
         let additional = o.rest(&["entityTypeId", "id"])?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
+        let id = o.need(id, "id")?;
         Ok(Self {
             entity_type_id,
             id,
@@ -514,6 +522,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let entity_type_id = o.req("entityTypeId")?;
         let start = o.opt("start")?;
         let additional = o.rest(&["entityTypeId", "start"])?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
         Ok(Self {
             entity_type_id,
             start,
@@ -590,6 +599,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("fields")?;
         let id = o.req("id")?;
         let additional = o.rest(&["entityTypeId", "fields", "id"])?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self {
             entity_type_id,
             fields,

@@ -309,6 +309,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -654,6 +655,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -771,6 +773,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let id = o.req("id")?;
         let params = o.opt("params")?;
         let additional = o.rest(&["fields", "id", "params"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self {
             fields,
             id,

@@ -45,6 +45,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -83,6 +84,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let sort = o.opt("SORT")?;
         let additional = o
             .rest(&["AMOUNT", "AMOUNT_CNT", "BASE", "CURRENCY", "LANG", "SORT"])?;
+        let amount = o.need(amount, "AMOUNT")?;
+        let amount_cnt = o.need(amount_cnt, "AMOUNT_CNT")?;
+        let currency = o.need(currency, "CURRENCY")?;
         Ok(Self {
             amount,
             amount_cnt,
@@ -144,6 +148,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsLang {
                     "THOUSANDS_VARIANT",
                 ],
             )?;
+        let decimals = o.need(decimals, "DECIMALS")?;
         Ok(Self {
             decimals,
             dec_point,
@@ -200,6 +205,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -1310,6 +1316,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         let lang = o.opt("LANG")?;
         let sort = o.opt("SORT")?;
         let additional = o.rest(&["AMOUNT", "AMOUNT_CNT", "BASE", "LANG", "SORT"])?;
+        let amount = o.need(amount, "AMOUNT")?;
+        let amount_cnt = o.need(amount_cnt, "AMOUNT_CNT")?;
         Ok(Self {
             amount,
             amount_cnt,
@@ -1370,6 +1378,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsLang {
                     "THOUSANDS_VARIANT",
                 ],
             )?;
+        let decimals = o.need(decimals, "DECIMALS")?;
         Ok(Self {
             decimals,
             dec_point,

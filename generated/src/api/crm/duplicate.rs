@@ -44,6 +44,8 @@ impl ::bitrix24_runtime::loose::Loose for FindbycommRequest {
         let type_ = o.req("type")?;
         let values = o.req("values")?;
         let additional = o.rest(&["entity_type", "type", "values"])?;
+        let type_ = o.need(type_, "type")?;
+        let values = o.need(values, "values")?;
         Ok(Self {
             entity_type,
             type_,

@@ -34,6 +34,7 @@ impl ::bitrix24_runtime::loose::Loose for MergeBatchRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let params = o.req("params")?;
         let additional = o.rest(&["params"])?;
+        let params = o.need(params, "params")?;
         Ok(Self { params, additional })
     }
 }
@@ -59,6 +60,8 @@ impl ::bitrix24_runtime::loose::Loose for MergeBatchRequestParams {
         let entity_ids = o.req("entityIds")?;
         let entity_type_id = o.req("entityTypeId")?;
         let additional = o.rest(&["entityIds", "entityTypeId"])?;
+        let entity_ids = o.need(entity_ids, "entityIds")?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
         Ok(Self {
             entity_ids,
             entity_type_id,

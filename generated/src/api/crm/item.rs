@@ -59,6 +59,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let fields = o.req("fields")?;
         let use_original_uf_names = o.opt("useOriginalUfNames")?;
         let additional = o.rest(&["entityTypeId", "fields", "useOriginalUfNames"])?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self {
             entity_type_id,
             fields,
@@ -734,6 +736,8 @@ impl ::bitrix24_runtime::loose::Loose for BatchImportRequest {
         let entity_type_id = o.req("entityTypeId")?;
         let use_original_uf_names = o.opt("useOriginalUfNames")?;
         let additional = o.rest(&["data", "entityTypeId", "useOriginalUfNames"])?;
+        let data = o.need(data, "data")?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
         Ok(Self {
             data,
             entity_type_id,
@@ -818,6 +822,8 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let entity_type_id = o.req("entityTypeId")?;
         let id = o.req("id")?;
         let additional = o.rest(&["entityTypeId", "id"])?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
+        let id = o.need(id, "id")?;
         Ok(Self {
             entity_type_id,
             id,
@@ -877,6 +883,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         let entity_type_id = o.req("entityTypeId")?;
         let use_original_uf_names = o.opt("useOriginalUfNames")?;
         let additional = o.rest(&["entityTypeId", "useOriginalUfNames"])?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
         Ok(Self {
             entity_type_id,
             use_original_uf_names,
@@ -1153,6 +1160,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let id = o.req("id")?;
         let use_original_uf_names = o.opt("useOriginalUfNames")?;
         let additional = o.rest(&["entityTypeId", "id", "useOriginalUfNames"])?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
+        let id = o.need(id, "id")?;
         Ok(Self {
             entity_type_id,
             id,
@@ -1690,6 +1699,8 @@ impl ::bitrix24_runtime::loose::Loose for ImportRequest {
         let fields = o.req("fields")?;
         let use_original_uf_names = o.opt("useOriginalUfNames")?;
         let additional = o.rest(&["entityTypeId", "fields", "useOriginalUfNames"])?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self {
             entity_type_id,
             fields,
@@ -2012,6 +2023,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
                     "useOriginalUfNames",
                 ],
             )?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
         Ok(Self {
             entity_type_id,
             filter,
@@ -2097,6 +2109,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("fields")?;
         let use_original_uf_names = o.opt("useOriginalUfNames")?;
         let additional = o.rest(&["entityTypeId", "fields", "useOriginalUfNames"])?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self {
             entity_type_id,
             fields,

@@ -40,6 +40,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -87,6 +88,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
                     "SYMBOL_RUS",
                 ],
             )?;
+        let code = o.need(code, "CODE")?;
+        let measure_title = o.need(measure_title, "MEASURE_TITLE")?;
         Ok(Self {
             code,
             is_default,
@@ -142,6 +145,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -234,6 +238,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -329,6 +334,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.opt("fields")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }

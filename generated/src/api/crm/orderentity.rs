@@ -37,6 +37,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -65,6 +66,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let owner_id = o.req("ownerId")?;
         let owner_type_id = o.req("ownerTypeId")?;
         let additional = o.rest(&["orderId", "ownerId", "ownerTypeId"])?;
+        let order_id = o.need(order_id, "orderId")?;
+        let owner_id = o.need(owner_id, "ownerId")?;
+        let owner_type_id = o.need(owner_type_id, "ownerTypeId")?;
         Ok(Self {
             order_id,
             owner_id,
@@ -175,6 +179,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteByFilterRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -203,6 +208,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteByFilterRequestFields {
         let owner_id = o.req("ownerId")?;
         let owner_type_id = o.req("ownerTypeId")?;
         let additional = o.rest(&["orderId", "ownerId", "ownerTypeId"])?;
+        let order_id = o.need(order_id, "orderId")?;
+        let owner_id = o.need(owner_id, "ownerId")?;
+        let owner_type_id = o.need(owner_type_id, "ownerTypeId")?;
         Ok(Self {
             order_id,
             owner_id,

@@ -40,6 +40,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -87,6 +88,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -201,6 +203,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -310,6 +313,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.opt("fields")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }

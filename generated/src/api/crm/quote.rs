@@ -52,6 +52,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let fields = o.req("fields")?;
         let params = o.opt("params")?;
         let additional = o.rest(&["fields", "params"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, params, additional })
     }
 }
@@ -154,6 +155,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
                     "TITLE",
                 ],
             )?;
+        let title = o.need(title, "TITLE")?;
         Ok(Self {
             assigned_by_id,
             begindate,
@@ -244,6 +246,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -337,6 +340,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -794,6 +798,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let id = o.req("id")?;
         let params = o.opt("params")?;
         let additional = o.rest(&["fields", "id", "params"])?;
+        let id = o.need(id, "id")?;
         Ok(Self {
             fields,
             id,

@@ -42,6 +42,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -80,6 +81,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let status_id = o.req("STATUS_ID")?;
         let additional = o
             .rest(&["COLOR", "ENTITY_ID", "NAME", "SEMANTICS", "SORT", "STATUS_ID"])?;
+        let entity_id = o.need(entity_id, "ENTITY_ID")?;
+        let name = o.need(name, "NAME")?;
+        let status_id = o.need(status_id, "STATUS_ID")?;
         Ok(Self {
             color,
             entity_id,
@@ -138,6 +142,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let id = o.req("id")?;
         let params = o.opt("params")?;
         let additional = o.rest(&["id", "params"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, params, additional })
     }
 }
@@ -307,6 +312,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -491,6 +497,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("fields")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }

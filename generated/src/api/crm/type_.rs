@@ -40,6 +40,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -155,6 +156,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
                     "title",
                 ],
             )?;
+        let title = o.need(title, "title")?;
         Ok(Self {
             custom_section_id,
             custom_sections,
@@ -476,6 +478,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -748,6 +751,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -995,6 +999,7 @@ impl ::bitrix24_runtime::loose::Loose for GetByEntityTypeIdRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let entity_type_id = o.req("entityTypeId")?;
         let additional = o.rest(&["entityTypeId"])?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
         Ok(Self { entity_type_id, additional })
     }
 }
@@ -1329,6 +1334,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.opt("fields")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }

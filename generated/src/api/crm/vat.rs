@@ -40,6 +40,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -71,6 +72,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let name = o.req("NAME")?;
         let rate = o.req("RATE")?;
         let additional = o.rest(&["ACTIVE", "C_SORT", "NAME", "RATE"])?;
+        let name = o.need(name, "NAME")?;
+        let rate = o.need(rate, "RATE")?;
         Ok(Self {
             active,
             c_sort,
@@ -127,6 +130,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -265,6 +269,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -421,6 +426,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("fields")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }
@@ -452,6 +459,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         let name = o.req("NAME")?;
         let rate = o.req("RATE")?;
         let additional = o.rest(&["ACTIVE", "C_SORT", "NAME", "RATE"])?;
+        let name = o.need(name, "NAME")?;
+        let rate = o.need(rate, "RATE")?;
         Ok(Self {
             active,
             c_sort,

@@ -49,6 +49,8 @@ impl ::bitrix24_runtime::loose::Loose for CopyToRequest {
         let id = o.req("id")?;
         let target_folder_id = o.req("targetFolderId")?;
         let additional = o.rest(&["id", "targetFolderId"])?;
+        let id = o.need(id, "id")?;
+        let target_folder_id = o.need(target_folder_id, "targetFolderId")?;
         Ok(Self {
             id,
             target_folder_id,
@@ -106,6 +108,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -158,6 +161,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -209,6 +213,7 @@ impl ::bitrix24_runtime::loose::Loose for GetExternalLinkRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -315,6 +320,7 @@ impl ::bitrix24_runtime::loose::Loose for GetVersionsRequest {
         let id = o.req("id")?;
         let start = o.opt("start")?;
         let additional = o.rest(&["filter", "id", "start"])?;
+        let id = o.need(id, "id")?;
         Ok(Self {
             filter,
             id,
@@ -371,6 +377,7 @@ impl ::bitrix24_runtime::loose::Loose for MarkDeletedRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -425,6 +432,8 @@ impl ::bitrix24_runtime::loose::Loose for MoveToRequest {
         let id = o.req("id")?;
         let target_folder_id = o.req("targetFolderId")?;
         let additional = o.rest(&["id", "targetFolderId"])?;
+        let id = o.need(id, "id")?;
+        let target_folder_id = o.need(target_folder_id, "targetFolderId")?;
         Ok(Self {
             id,
             target_folder_id,
@@ -485,6 +494,8 @@ impl ::bitrix24_runtime::loose::Loose for RenameRequest {
         let id = o.req("id")?;
         let new_name = o.req("newName")?;
         let additional = o.rest(&["id", "newName"])?;
+        let id = o.need(id, "id")?;
+        let new_name = o.need(new_name, "newName")?;
         Ok(Self { id, new_name, additional })
     }
 }
@@ -538,6 +549,7 @@ impl ::bitrix24_runtime::loose::Loose for RestoreRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -592,6 +604,8 @@ impl ::bitrix24_runtime::loose::Loose for RestoreFromVersionRequest {
         let id = o.req("id")?;
         let version_id = o.req("versionId")?;
         let additional = o.rest(&["id", "versionId"])?;
+        let id = o.need(id, "id")?;
+        let version_id = o.need(version_id, "versionId")?;
         Ok(Self { id, version_id, additional })
     }
 }
@@ -658,6 +672,7 @@ impl ::bitrix24_runtime::loose::Loose for SearchRequest {
         let type_ = o.opt("TYPE")?;
         let start = o.opt("start")?;
         let additional = o.rest(&["FILTER", "QUERY", "TYPE", "start"])?;
+        let query = o.need(query, "QUERY")?;
         Ok(Self {
             filter,
             query,
@@ -876,6 +891,8 @@ impl ::bitrix24_runtime::loose::Loose for UploadVersionRequest {
         let file_content = o.req("fileContent")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fileContent", "id"])?;
+        let file_content = o.need(file_content, "fileContent")?;
+        let id = o.need(id, "id")?;
         Ok(Self {
             file_content,
             id,

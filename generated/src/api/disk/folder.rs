@@ -48,6 +48,8 @@ impl ::bitrix24_runtime::loose::Loose for AddSubFolderRequest {
         let data = o.req("data")?;
         let id = o.req("id")?;
         let additional = o.rest(&["data", "id"])?;
+        let data = o.need(data, "data")?;
+        let id = o.need(id, "id")?;
         Ok(Self { data, id, additional })
     }
 }
@@ -103,6 +105,8 @@ impl ::bitrix24_runtime::loose::Loose for CopyToRequest {
         let id = o.req("id")?;
         let target_folder_id = o.req("targetFolderId")?;
         let additional = o.rest(&["id", "targetFolderId"])?;
+        let id = o.need(id, "id")?;
+        let target_folder_id = o.need(target_folder_id, "targetFolderId")?;
         Ok(Self {
             id,
             target_folder_id,
@@ -159,6 +163,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteTreeRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -211,6 +216,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -276,6 +282,7 @@ impl ::bitrix24_runtime::loose::Loose for GetChildrenRequest {
         let order = o.opt("order")?;
         let start = o.opt("start")?;
         let additional = o.rest(&["filter", "id", "order", "start"])?;
+        let id = o.need(id, "id")?;
         Ok(Self {
             filter,
             id,
@@ -329,6 +336,7 @@ impl ::bitrix24_runtime::loose::Loose for GetExternalLinkRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -424,6 +432,7 @@ impl ::bitrix24_runtime::loose::Loose for MarkDeletedRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -479,6 +488,8 @@ impl ::bitrix24_runtime::loose::Loose for MoveToRequest {
         let id = o.req("id")?;
         let target_folder_id = o.req("targetFolderId")?;
         let additional = o.rest(&["id", "targetFolderId"])?;
+        let id = o.need(id, "id")?;
+        let target_folder_id = o.need(target_folder_id, "targetFolderId")?;
         Ok(Self {
             id,
             target_folder_id,
@@ -538,6 +549,8 @@ impl ::bitrix24_runtime::loose::Loose for RenameRequest {
         let id = o.req("id")?;
         let new_name = o.req("newName")?;
         let additional = o.rest(&["id", "newName"])?;
+        let id = o.need(id, "id")?;
+        let new_name = o.need(new_name, "newName")?;
         Ok(Self { id, new_name, additional })
     }
 }
@@ -589,6 +602,7 @@ impl ::bitrix24_runtime::loose::Loose for RestoreRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -646,6 +660,9 @@ impl ::bitrix24_runtime::loose::Loose for ShareToUserRequest {
         let task_name = o.req("taskName")?;
         let user_id = o.req("userId")?;
         let additional = o.rest(&["id", "taskName", "userId"])?;
+        let id = o.need(id, "id")?;
+        let task_name = o.need(task_name, "taskName")?;
+        let user_id = o.need(user_id, "userId")?;
         Ok(Self {
             id,
             task_name,
@@ -719,6 +736,8 @@ impl ::bitrix24_runtime::loose::Loose for UploadFileRequest {
         let rights = o.opt("rights")?;
         let additional = o
             .rest(&["data", "fileContent", "generateUniqueName", "id", "rights"])?;
+        let data = o.need(data, "data")?;
+        let id = o.need(id, "id")?;
         Ok(Self {
             data,
             file_content,

@@ -47,6 +47,8 @@ impl ::bitrix24_runtime::loose::Loose for AddFolderRequest {
         let id = o.req("id")?;
         let rights = o.opt("rights")?;
         let additional = o.rest(&["data", "id", "rights"])?;
+        let data = o.need(data, "data")?;
+        let id = o.need(id, "id")?;
         Ok(Self {
             data,
             id,
@@ -104,6 +106,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -169,6 +172,7 @@ impl ::bitrix24_runtime::loose::Loose for GetChildrenRequest {
         let order = o.opt("order")?;
         let start = o.opt("start")?;
         let additional = o.rest(&["filter", "id", "order", "start"])?;
+        let id = o.need(id, "id")?;
         Ok(Self {
             filter,
             id,
@@ -418,6 +422,8 @@ impl ::bitrix24_runtime::loose::Loose for RenameRequest {
         let id = o.req("id")?;
         let new_name = o.req("newName")?;
         let additional = o.rest(&["id", "newName"])?;
+        let id = o.need(id, "id")?;
+        let new_name = o.need(new_name, "newName")?;
         Ok(Self { id, new_name, additional })
     }
 }
@@ -477,6 +483,9 @@ impl ::bitrix24_runtime::loose::Loose for UploadFileRequest {
         let rights = o.opt("rights")?;
         let additional = o
             .rest(&["data", "fileContent", "generateUniqueName", "id", "rights"])?;
+        let data = o.need(data, "data")?;
+        let file_content = o.need(file_content, "fileContent")?;
+        let id = o.need(id, "id")?;
         Ok(Self {
             data,
             file_content,

@@ -65,6 +65,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
                     "values",
                 ],
             )?;
+        let template_id = o.need(template_id, "templateId")?;
+        let value = o.need(value, "value")?;
         Ok(Self {
             fields,
             provider_class_name,
@@ -357,6 +359,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -407,6 +410,7 @@ impl ::bitrix24_runtime::loose::Loose for EnablepublicurlRequest {
         let id = o.req("id")?;
         let status = o.opt("status")?;
         let additional = o.rest(&["id", "status"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, status, additional })
     }
 }
@@ -476,6 +480,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -786,6 +791,7 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
         let id = o.req("id")?;
         let values = o.opt("values")?;
         let additional = o.rest(&["id", "values"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, values, additional })
     }
 }
@@ -1290,6 +1296,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let stamps_enabled = o.opt("stampsEnabled")?;
         let values = o.opt("values")?;
         let additional = o.rest(&["fields", "id", "stampsEnabled", "values"])?;
+        let id = o.need(id, "id")?;
         Ok(Self {
             fields,
             id,

@@ -39,6 +39,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -66,6 +67,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let name = o.req("name")?;
         let permissions = o.opt("permissions")?;
         let additional = o.rest(&["code", "name", "permissions"])?;
+        let name = o.need(name, "name")?;
         Ok(Self {
             code,
             name,
@@ -384,6 +386,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -457,6 +460,8 @@ impl ::bitrix24_runtime::loose::Loose for FillaccessesRequestAccessesItem {
         let access_code = o.req("accessCode")?;
         let role_id = o.req("roleId")?;
         let additional = o.rest(&["accessCode", "roleId"])?;
+        let access_code = o.need(access_code, "accessCode")?;
+        let role_id = o.need(role_id, "roleId")?;
         Ok(Self {
             access_code,
             role_id,
@@ -512,6 +517,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -818,6 +824,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("fields")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }

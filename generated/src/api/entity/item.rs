@@ -89,6 +89,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
                     "UF_",
                 ],
             )?;
+        let entity = o.need(entity, "ENTITY")?;
         Ok(Self {
             date_active_from,
             date_active_to,
@@ -156,6 +157,8 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let entity = o.req("ENTITY")?;
         let id = o.req("ID")?;
         let additional = o.rest(&["ENTITY", "ID"])?;
+        let entity = o.need(entity, "ENTITY")?;
+        let id = o.need(id, "ID")?;
         Ok(Self { entity, id, additional })
     }
 }
@@ -221,6 +224,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let sort = o.opt("SORT")?;
         let start = o.opt("start")?;
         let additional = o.rest(&["ENTITY", "FILTER", "SORT", "start"])?;
+        let entity = o.need(entity, "ENTITY")?;
         Ok(Self {
             entity,
             filter,
@@ -453,6 +457,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
                     "UF_",
                 ],
             )?;
+        let entity = o.need(entity, "ENTITY")?;
+        let id = o.need(id, "ID")?;
         Ok(Self {
             date_active_from,
             date_active_to,

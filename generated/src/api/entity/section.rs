@@ -82,6 +82,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
                     "UF_",
                 ],
             )?;
+        let entity = o.need(entity, "ENTITY")?;
+        let name = o.need(name, "NAME")?;
         Ok(Self {
             active,
             code,
@@ -152,6 +154,8 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let entity = o.req("ENTITY")?;
         let id = o.req("ID")?;
         let additional = o.rest(&["ENTITY", "ID"])?;
+        let entity = o.need(entity, "ENTITY")?;
+        let id = o.need(id, "ID")?;
         Ok(Self { entity, id, additional })
     }
 }
@@ -217,6 +221,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let sort = o.opt("SORT")?;
         let start = o.opt("start")?;
         let additional = o.rest(&["ENTITY", "FILTER", "SORT", "start"])?;
+        let entity = o.need(entity, "ENTITY")?;
         Ok(Self {
             entity,
             filter,
@@ -434,6 +439,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
                     "UF_",
                 ],
             )?;
+        let entity = o.need(entity, "ENTITY")?;
+        let id = o.need(id, "ID")?;
         Ok(Self {
             active,
             code,

@@ -181,6 +181,7 @@ impl ::bitrix24_runtime::loose::Loose for SearchRequest {
         let node_id = o.opt("nodeId")?;
         let select = o.opt("select")?;
         let additional = o.rest(&["name", "nodeId", "select"])?;
+        let name = o.need(name, "name")?;
         Ok(Self {
             name,
             node_id,
@@ -252,6 +253,7 @@ impl ::bitrix24_runtime::loose::Loose for SubordinatesRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }

@@ -117,6 +117,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
                     "userIds",
                 ],
             )?;
+        let name = o.need(name, "name")?;
+        let parent_id = o.need(parent_id, "parentId")?;
+        let type_ = o.need(type_, "type")?;
         Ok(Self {
             binding_channel_ids,
             binding_chat_ids,
@@ -383,6 +386,7 @@ impl ::bitrix24_runtime::loose::Loose for ChildrenRequest {
         let id = o.req("id")?;
         let select = o.opt("select")?;
         let additional = o.rest(&["id", "select"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, select, additional })
     }
 }
@@ -529,6 +533,7 @@ impl ::bitrix24_runtime::loose::Loose for EditRequest {
         let id = o.req("id")?;
         let name = o.opt("name")?;
         let additional = o.rest(&["colorName", "description", "id", "name"])?;
+        let id = o.need(id, "id")?;
         Ok(Self {
             color_name,
             description,
@@ -670,6 +675,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let id = o.req("id")?;
         let select = o.opt("select")?;
         let additional = o.rest(&["id", "select"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, select, additional })
     }
 }
@@ -835,6 +841,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let select = o.opt("select")?;
         let type_ = o.req("type")?;
         let additional = o.rest(&["pagination", "select", "type"])?;
+        let type_ = o.need(type_, "type")?;
         Ok(Self {
             pagination,
             select,
@@ -911,6 +918,8 @@ impl ::bitrix24_runtime::loose::Loose for MoveRequest {
         let id = o.req("id")?;
         let parent_id = o.req("parentId")?;
         let additional = o.rest(&["id", "parentId"])?;
+        let id = o.need(id, "id")?;
+        let parent_id = o.need(parent_id, "parentId")?;
         Ok(Self { id, parent_id, additional })
     }
 }
@@ -1051,6 +1060,8 @@ impl ::bitrix24_runtime::loose::Loose for SearchRequest {
         let parent_id = o.opt("parentId")?;
         let type_ = o.req("type")?;
         let additional = o.rest(&["name", "pagination", "parentId", "type"])?;
+        let name = o.need(name, "name")?;
+        let type_ = o.need(type_, "type")?;
         Ok(Self {
             name,
             pagination,

@@ -157,6 +157,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let entity_id = o.req("ENTITY_ID")?;
         let entity_type = o.req("ENTITY_TYPE")?;
         let additional = o.rest(&["ENTITY_ID", "ENTITY_TYPE"])?;
+        let entity_id = o.need(entity_id, "ENTITY_ID")?;
+        let entity_type = o.need(entity_type, "ENTITY_TYPE")?;
         Ok(Self {
             entity_id,
             entity_type,
@@ -232,6 +234,7 @@ impl ::bitrix24_runtime::loose::Loose for LeaveRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let chat_id = o.req("CHAT_ID")?;
         let additional = o.rest(&["CHAT_ID"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
         Ok(Self { chat_id, additional })
     }
 }
@@ -357,6 +360,8 @@ impl ::bitrix24_runtime::loose::Loose for SetOwnerRequest {
         let dialog_id = o.opt("DIALOG_ID")?;
         let user_id = o.req("USER_ID")?;
         let additional = o.rest(&["CHAT_ID", "DIALOG_ID", "USER_ID"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
+        let user_id = o.need(user_id, "USER_ID")?;
         Ok(Self {
             chat_id,
             dialog_id,
@@ -422,6 +427,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateAvatarRequest {
         let chat_id = o.req("CHAT_ID")?;
         let dialog_id = o.opt("DIALOG_ID")?;
         let additional = o.rest(&["AVATAR", "CHAT_ID", "DIALOG_ID"])?;
+        let avatar = o.need(avatar, "AVATAR")?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
         Ok(Self {
             avatar,
             chat_id,
@@ -488,6 +495,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateColorRequest {
         let color = o.req("COLOR")?;
         let dialog_id = o.opt("DIALOG_ID")?;
         let additional = o.rest(&["CHAT_ID", "COLOR", "DIALOG_ID"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
+        let color = o.need(color, "COLOR")?;
         Ok(Self {
             chat_id,
             color,
@@ -555,6 +564,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateTitleRequest {
         let dialog_id = o.opt("DIALOG_ID")?;
         let title = o.req("TITLE")?;
         let additional = o.rest(&["CHAT_ID", "DIALOG_ID", "TITLE"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
+        let title = o.need(title, "TITLE")?;
         Ok(Self {
             chat_id,
             dialog_id,

@@ -47,6 +47,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let dialog_id = o.req("DIALOG_ID")?;
         let additional = o.rest(&["DIALOG_ID"])?;
+        let dialog_id = o.need(dialog_id, "DIALOG_ID")?;
         Ok(Self { dialog_id, additional })
     }
 }
@@ -550,6 +551,7 @@ impl ::bitrix24_runtime::loose::Loose for ReadRequest {
         let dialog_id = o.req("DIALOG_ID")?;
         let message_id = o.opt("MESSAGE_ID")?;
         let additional = o.rest(&["DIALOG_ID", "MESSAGE_ID"])?;
+        let dialog_id = o.need(dialog_id, "DIALOG_ID")?;
         Ok(Self {
             dialog_id,
             message_id,
@@ -642,6 +644,8 @@ impl ::bitrix24_runtime::loose::Loose for UnreadRequest {
         let dialog_id = o.req("DIALOG_ID")?;
         let message_id = o.req("MESSAGE_ID")?;
         let additional = o.rest(&["DIALOG_ID", "MESSAGE_ID"])?;
+        let dialog_id = o.need(dialog_id, "DIALOG_ID")?;
+        let message_id = o.need(message_id, "MESSAGE_ID")?;
         Ok(Self {
             dialog_id,
             message_id,
@@ -696,6 +700,7 @@ impl ::bitrix24_runtime::loose::Loose for WritingRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let dialog_id = o.req("DIALOG_ID")?;
         let additional = o.rest(&["DIALOG_ID"])?;
+        let dialog_id = o.need(dialog_id, "DIALOG_ID")?;
         Ok(Self { dialog_id, additional })
     }
 }

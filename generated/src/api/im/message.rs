@@ -73,6 +73,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
                     "URL_PREVIEW",
                 ],
             )?;
+        let dialog_id = o.need(dialog_id, "DIALOG_ID")?;
+        let message = o.need(message, "MESSAGE")?;
         Ok(Self {
             attach,
             dialog_id,
@@ -159,6 +161,9 @@ impl ::bitrix24_runtime::loose::Loose for CommandRequest {
         let command_params = o.opt("COMMAND_PARAMS")?;
         let message_id = o.req("MESSAGE_ID")?;
         let additional = o.rest(&["BOT_ID", "COMMAND", "COMMAND_PARAMS", "MESSAGE_ID"])?;
+        let bot_id = o.need(bot_id, "BOT_ID")?;
+        let command = o.need(command, "COMMAND")?;
+        let message_id = o.need(message_id, "MESSAGE_ID")?;
         Ok(Self {
             bot_id,
             command,
@@ -218,6 +223,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let message_id = o.req("MESSAGE_ID")?;
         let additional = o.rest(&["MESSAGE_ID"])?;
+        let message_id = o.need(message_id, "MESSAGE_ID")?;
         Ok(Self { message_id, additional })
     }
 }
@@ -269,6 +275,7 @@ impl ::bitrix24_runtime::loose::Loose for LikeRequest {
         let action = o.opt("ACTION")?;
         let message_id = o.req("MESSAGE_ID")?;
         let additional = o.rest(&["ACTION", "MESSAGE_ID"])?;
+        let message_id = o.need(message_id, "MESSAGE_ID")?;
         Ok(Self {
             action,
             message_id,
@@ -330,6 +337,9 @@ impl ::bitrix24_runtime::loose::Loose for ShareRequest {
         let message_id = o.req("MESSAGE_ID")?;
         let type_ = o.req("TYPE")?;
         let additional = o.rest(&["DIALOG_ID", "MESSAGE_ID", "TYPE"])?;
+        let dialog_id = o.need(dialog_id, "DIALOG_ID")?;
+        let message_id = o.need(message_id, "MESSAGE_ID")?;
+        let type_ = o.need(type_, "TYPE")?;
         Ok(Self {
             dialog_id,
             message_id,
@@ -421,6 +431,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
                     "URL_PREVIEW",
                 ],
             )?;
+        let message_id = o.need(message_id, "MESSAGE_ID")?;
         Ok(Self {
             attach,
             is_edited,

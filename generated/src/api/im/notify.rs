@@ -57,6 +57,8 @@ impl ::bitrix24_runtime::loose::Loose for AnswerRequest {
         let answer_text = o.req("ANSWER_TEXT")?;
         let notify_id = o.req("NOTIFY_ID")?;
         let additional = o.rest(&["ANSWER_TEXT", "NOTIFY_ID"])?;
+        let answer_text = o.need(answer_text, "ANSWER_TEXT")?;
+        let notify_id = o.need(notify_id, "NOTIFY_ID")?;
         Ok(Self {
             answer_text,
             notify_id,
@@ -132,6 +134,8 @@ impl ::bitrix24_runtime::loose::Loose for ConfirmRequest {
         let notify_id = o.req("NOTIFY_ID")?;
         let notify_value = o.req("NOTIFY_VALUE")?;
         let additional = o.rest(&["NOTIFY_ID", "NOTIFY_VALUE"])?;
+        let notify_id = o.need(notify_id, "NOTIFY_ID")?;
+        let notify_value = o.need(notify_value, "NOTIFY_VALUE")?;
         Ok(Self {
             notify_id,
             notify_value,

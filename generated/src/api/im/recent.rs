@@ -778,6 +778,7 @@ impl ::bitrix24_runtime::loose::Loose for HideRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let dialog_id = o.req("DIALOG_ID")?;
         let additional = o.rest(&["DIALOG_ID"])?;
+        let dialog_id = o.need(dialog_id, "DIALOG_ID")?;
         Ok(Self { dialog_id, additional })
     }
 }
@@ -1799,6 +1800,7 @@ impl ::bitrix24_runtime::loose::Loose for PinRequest {
         let dialog_id = o.req("DIALOG_ID")?;
         let pin = o.opt("PIN")?;
         let additional = o.rest(&["DIALOG_ID", "PIN"])?;
+        let dialog_id = o.need(dialog_id, "DIALOG_ID")?;
         Ok(Self { dialog_id, pin, additional })
     }
 }
@@ -1854,6 +1856,7 @@ impl ::bitrix24_runtime::loose::Loose for UnreadRequest {
         let action = o.opt("ACTION")?;
         let dialog_id = o.req("DIALOG_ID")?;
         let additional = o.rest(&["ACTION", "DIALOG_ID"])?;
+        let dialog_id = o.need(dialog_id, "DIALOG_ID")?;
         Ok(Self {
             action,
             dialog_id,

@@ -275,6 +275,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
                     "LIVECHAT_SUPPORT",
                 ],
             )?;
+        let app_id = o.need(app_id, "APP_ID")?;
         Ok(Self {
             app_id,
             context,

@@ -167,6 +167,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let entity_id = o.req("ENTITY_ID")?;
         let entity_type = o.req("ENTITY_TYPE")?;
         let additional = o.rest(&["ENTITY_ID", "ENTITY_TYPE"])?;
+        let entity_id = o.need(entity_id, "ENTITY_ID")?;
+        let entity_type = o.need(entity_type, "ENTITY_TYPE")?;
         Ok(Self {
             entity_id,
             entity_type,
@@ -246,6 +248,7 @@ impl ::bitrix24_runtime::loose::Loose for LeaveRequest {
         let chat_id = o.req("CHAT_ID")?;
         let client_id = o.opt("CLIENT_ID")?;
         let additional = o.rest(&["BOT_ID", "CHAT_ID", "CLIENT_ID"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
         Ok(Self {
             bot_id,
             chat_id,
@@ -312,6 +315,7 @@ impl ::bitrix24_runtime::loose::Loose for SendTypingRequest {
         let client_id = o.opt("CLIENT_ID")?;
         let dialog_id = o.req("DIALOG_ID")?;
         let additional = o.rest(&["BOT_ID", "CLIENT_ID", "DIALOG_ID"])?;
+        let dialog_id = o.need(dialog_id, "DIALOG_ID")?;
         Ok(Self {
             bot_id,
             client_id,
@@ -385,6 +389,8 @@ impl ::bitrix24_runtime::loose::Loose for SetManagerRequest {
         let user_id = o.req("USER_ID")?;
         let additional = o
             .rest(&["BOT_ID", "CHAT_ID", "CLIENT_ID", "IS_MANAGER", "USER_ID"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
+        let user_id = o.need(user_id, "USER_ID")?;
         Ok(Self {
             bot_id,
             chat_id,
@@ -458,6 +464,8 @@ impl ::bitrix24_runtime::loose::Loose for SetOwnerRequest {
         let client_id = o.opt("CLIENT_ID")?;
         let user_id = o.req("USER_ID")?;
         let additional = o.rest(&["BOT_ID", "CHAT_ID", "CLIENT_ID", "USER_ID"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
+        let user_id = o.need(user_id, "USER_ID")?;
         Ok(Self {
             bot_id,
             chat_id,
@@ -529,6 +537,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateAvatarRequest {
         let chat_id = o.req("CHAT_ID")?;
         let client_id = o.opt("CLIENT_ID")?;
         let additional = o.rest(&["AVATAR", "BOT_ID", "CHAT_ID", "CLIENT_ID"])?;
+        let avatar = o.need(avatar, "AVATAR")?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
         Ok(Self {
             avatar,
             bot_id,
@@ -601,6 +611,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateColorRequest {
         let client_id = o.opt("CLIENT_ID")?;
         let color = o.req("COLOR")?;
         let additional = o.rest(&["BOT_ID", "CHAT_ID", "CLIENT_ID", "COLOR"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
+        let color = o.need(color, "COLOR")?;
         Ok(Self {
             bot_id,
             chat_id,
@@ -674,6 +686,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateTitleRequest {
         let client_id = o.opt("CLIENT_ID")?;
         let title = o.req("TITLE")?;
         let additional = o.rest(&["BOT_ID", "CHAT_ID", "CLIENT_ID", "TITLE"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
+        let title = o.need(title, "TITLE")?;
         Ok(Self {
             bot_id,
             chat_id,

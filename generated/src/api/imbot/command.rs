@@ -80,6 +80,10 @@ impl ::bitrix24_runtime::loose::Loose for AnswerRequest {
                     "URL_PREVIEW",
                 ],
             )?;
+        let command = o.need(command, "COMMAND")?;
+        let command_id = o.need(command_id, "COMMAND_ID")?;
+        let message = o.need(message, "MESSAGE")?;
+        let message_id = o.need(message_id, "MESSAGE_ID")?;
         Ok(Self {
             attach,
             client_id,
@@ -189,6 +193,10 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
                     "LANG",
                 ],
             )?;
+        let bot_id = o.need(bot_id, "BOT_ID")?;
+        let command = o.need(command, "COMMAND")?;
+        let event_command_add = o.need(event_command_add, "EVENT_COMMAND_ADD")?;
+        let lang = o.need(lang, "LANG")?;
         Ok(Self {
             bot_id,
             client_id,
@@ -233,6 +241,8 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestLangItem {
         let params = o.opt("PARAMS")?;
         let title = o.req("TITLE")?;
         let additional = o.rest(&["LANGUAGE_ID", "PARAMS", "TITLE"])?;
+        let language_id = o.need(language_id, "LANGUAGE_ID")?;
+        let title = o.need(title, "TITLE")?;
         Ok(Self {
             language_id,
             params,
@@ -297,6 +307,7 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
         let client_id = o.opt("CLIENT_ID")?;
         let command_id = o.req("COMMAND_ID")?;
         let additional = o.rest(&["CLIENT_ID", "COMMAND_ID"])?;
+        let command_id = o.need(command_id, "COMMAND_ID")?;
         Ok(Self {
             client_id,
             command_id,
@@ -360,6 +371,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let command_id = o.req("COMMAND_ID")?;
         let fields = o.req("FIELDS")?;
         let additional = o.rest(&["CLIENT_ID", "COMMAND_ID", "FIELDS"])?;
+        let command_id = o.need(command_id, "COMMAND_ID")?;
+        let fields = o.need(fields, "FIELDS")?;
         Ok(Self {
             client_id,
             command_id,
@@ -441,6 +454,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsLangItem {
         let params = o.opt("PARAMS")?;
         let title = o.req("TITLE")?;
         let additional = o.rest(&["LANGUAGE_ID", "PARAMS", "TITLE"])?;
+        let language_id = o.need(language_id, "LANGUAGE_ID")?;
+        let title = o.need(title, "TITLE")?;
         Ok(Self {
             language_id,
             params,

@@ -88,6 +88,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
                     "URL_PREVIEW",
                 ],
             )?;
+        let message = o.need(message, "MESSAGE")?;
         Ok(Self {
             attach,
             bot_id,
@@ -180,6 +181,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let complete = o.opt("COMPLETE")?;
         let message_id = o.req("MESSAGE_ID")?;
         let additional = o.rest(&["BOT_ID", "CLIENT_ID", "COMPLETE", "MESSAGE_ID"])?;
+        let message_id = o.need(message_id, "MESSAGE_ID")?;
         Ok(Self {
             bot_id,
             client_id,
@@ -251,6 +253,7 @@ impl ::bitrix24_runtime::loose::Loose for LikeRequest {
         let client_id = o.opt("CLIENT_ID")?;
         let message_id = o.req("MESSAGE_ID")?;
         let additional = o.rest(&["ACTION", "BOT_ID", "CLIENT_ID", "MESSAGE_ID"])?;
+        let message_id = o.need(message_id, "MESSAGE_ID")?;
         Ok(Self {
             action,
             bot_id,
@@ -350,6 +353,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
                     "URL_PREVIEW",
                 ],
             )?;
+        let message_id = o.need(message_id, "MESSAGE_ID")?;
         Ok(Self {
             attach,
             bot_id,

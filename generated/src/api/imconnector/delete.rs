@@ -41,6 +41,9 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequest {
         let line = o.req("LINE")?;
         let messages = o.req("MESSAGES")?;
         let additional = o.rest(&["CONNECTOR", "LINE", "MESSAGES"])?;
+        let connector = o.need(connector, "CONNECTOR")?;
+        let line = o.need(line, "LINE")?;
+        let messages = o.need(messages, "MESSAGES")?;
         Ok(Self {
             connector,
             line,
@@ -100,6 +103,7 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemChat {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -121,6 +125,7 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemMessage {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -142,6 +147,7 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemUser {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }

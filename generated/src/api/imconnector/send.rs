@@ -44,6 +44,9 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequest {
         let line = o.req("LINE")?;
         let messages = o.req("MESSAGES")?;
         let additional = o.rest(&["CONNECTOR", "LINE", "MESSAGES"])?;
+        let connector = o.need(connector, "CONNECTOR")?;
+        let line = o.need(line, "LINE")?;
+        let messages = o.need(messages, "MESSAGES")?;
         Ok(Self {
             connector,
             line,
@@ -109,6 +112,7 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemChat {
         let name = o.opt("name")?;
         let url = o.opt("url")?;
         let additional = o.rest(&["id", "name", "url"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, name, url, additional })
     }
 }
@@ -213,6 +217,7 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemUser {
                     "url",
                 ],
             )?;
+        let id = o.need(id, "id")?;
         Ok(Self {
             email,
             gender,

@@ -41,6 +41,9 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequest {
         let line = o.req("LINE")?;
         let messages = o.req("MESSAGES")?;
         let additional = o.rest(&["CONNECTOR", "LINE", "MESSAGES"])?;
+        let connector = o.need(connector, "CONNECTOR")?;
+        let line = o.need(line, "LINE")?;
+        let messages = o.need(messages, "MESSAGES")?;
         Ok(Self {
             connector,
             line,
@@ -106,6 +109,7 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemChat {
         let name = o.opt("name")?;
         let url = o.opt("url")?;
         let additional = o.rest(&["id", "name", "url"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, name, url, additional })
     }
 }
@@ -210,6 +214,7 @@ impl ::bitrix24_runtime::loose::Loose for MessagesRequestMessagesItemUser {
                     "url",
                 ],
             )?;
+        let id = o.need(id, "id")?;
         Ok(Self {
             email,
             gender,

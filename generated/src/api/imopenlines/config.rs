@@ -623,6 +623,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let config_id = o.req("CONFIG_ID")?;
         let additional = o.rest(&["CONFIG_ID"])?;
+        let config_id = o.need(config_id, "CONFIG_ID")?;
         Ok(Self { config_id, additional })
     }
 }
@@ -680,6 +681,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let show_offline = o.opt("SHOW_OFFLINE")?;
         let with_queue = o.opt("WITH_QUEUE")?;
         let additional = o.rest(&["CONFIG_ID", "SHOW_OFFLINE", "WITH_QUEUE"])?;
+        let config_id = o.need(config_id, "CONFIG_ID")?;
         Ok(Self {
             config_id,
             show_offline,
@@ -1442,6 +1444,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let config_id = o.req("CONFIG_ID")?;
         let params = o.opt("PARAMS")?;
         let additional = o.rest(&["CONFIG_ID", "PARAMS"])?;
+        let config_id = o.need(config_id, "CONFIG_ID")?;
         Ok(Self {
             config_id,
             params,

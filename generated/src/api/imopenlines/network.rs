@@ -38,6 +38,7 @@ impl ::bitrix24_runtime::loose::Loose for JoinRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let code = o.req("CODE")?;
         let additional = o.rest(&["CODE"])?;
+        let code = o.need(code, "CODE")?;
         Ok(Self { code, additional })
     }
 }

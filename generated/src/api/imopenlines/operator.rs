@@ -42,6 +42,7 @@ impl ::bitrix24_runtime::loose::Loose for AnswerRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let chat_id = o.req("CHAT_ID")?;
         let additional = o.rest(&["CHAT_ID"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
         Ok(Self { chat_id, additional })
     }
 }
@@ -95,6 +96,7 @@ impl ::bitrix24_runtime::loose::Loose for FinishRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let chat_id = o.req("CHAT_ID")?;
         let additional = o.rest(&["CHAT_ID"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
         Ok(Self { chat_id, additional })
     }
 }
@@ -148,6 +150,7 @@ impl ::bitrix24_runtime::loose::Loose for SkipRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let chat_id = o.req("CHAT_ID")?;
         let additional = o.rest(&["CHAT_ID"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
         Ok(Self { chat_id, additional })
     }
 }
@@ -202,6 +205,7 @@ impl ::bitrix24_runtime::loose::Loose for SpamRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let chat_id = o.req("CHAT_ID")?;
         let additional = o.rest(&["CHAT_ID"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
         Ok(Self { chat_id, additional })
     }
 }
@@ -264,6 +268,7 @@ impl ::bitrix24_runtime::loose::Loose for TransferRequest {
         let transfer_id = o.opt("TRANSFER_ID")?;
         let user_id = o.opt("USER_ID")?;
         let additional = o.rest(&["CHAT_ID", "QUEUE_ID", "TRANSFER_ID", "USER_ID"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
         Ok(Self {
             chat_id,
             queue_id,

@@ -47,6 +47,7 @@ impl ::bitrix24_runtime::loose::Loose for InterceptRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let chat_id = o.req("CHAT_ID")?;
         let additional = o.rest(&["CHAT_ID"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
         Ok(Self { chat_id, additional })
     }
 }
@@ -95,6 +96,7 @@ impl ::bitrix24_runtime::loose::Loose for JoinRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let chat_id = o.req("CHAT_ID")?;
         let additional = o.rest(&["CHAT_ID"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
         Ok(Self { chat_id, additional })
     }
 }
@@ -148,6 +150,7 @@ impl ::bitrix24_runtime::loose::Loose for OpenRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let user_code = o.req("USER_CODE")?;
         let additional = o.rest(&["USER_CODE"])?;
+        let user_code = o.need(user_code, "USER_CODE")?;
         Ok(Self { user_code, additional })
     }
 }
@@ -216,6 +219,7 @@ impl ::bitrix24_runtime::loose::Loose for StartRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let chat_id = o.req("CHAT_ID")?;
         let additional = o.rest(&["CHAT_ID"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
         Ok(Self { chat_id, additional })
     }
 }

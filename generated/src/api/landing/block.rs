@@ -64,6 +64,10 @@ impl ::bitrix24_runtime::loose::Loose for AddcardRequest {
         let selector = o.req("selector")?;
         let additional = o
             .rest(&["block", "content", "lid", "preventHistory", "scope", "selector"])?;
+        let block = o.need(block, "block")?;
+        let content = o.need(content, "content")?;
+        let lid = o.need(lid, "lid")?;
+        let selector = o.need(selector, "selector")?;
         Ok(Self {
             block,
             content,
@@ -135,6 +139,9 @@ impl ::bitrix24_runtime::loose::Loose for ChangeAnchorRequest {
         let prevent_history = o.opt("preventHistory")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["block", "data", "lid", "preventHistory", "scope"])?;
+        let block = o.need(block, "block")?;
+        let data = o.need(data, "data")?;
+        let lid = o.need(lid, "lid")?;
         Ok(Self {
             block,
             data,
@@ -205,6 +212,9 @@ impl ::bitrix24_runtime::loose::Loose for ChangeNodeNameRequest {
         let prevent_history = o.opt("preventHistory")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["block", "data", "lid", "preventHistory", "scope"])?;
+        let block = o.need(block, "block")?;
+        let data = o.need(data, "data")?;
+        let lid = o.need(lid, "lid")?;
         Ok(Self {
             block,
             data,
@@ -277,6 +287,9 @@ impl ::bitrix24_runtime::loose::Loose for ClonecardRequest {
         let selector = o.req("selector")?;
         let additional = o
             .rest(&["block", "lid", "preventHistory", "scope", "selector"])?;
+        let block = o.need(block, "block")?;
+        let lid = o.need(lid, "lid")?;
+        let selector = o.need(selector, "selector")?;
         Ok(Self {
             block,
             lid,
@@ -337,6 +350,7 @@ impl ::bitrix24_runtime::loose::Loose for GetContentFromRepositoryRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let code = o.req("code")?;
         let additional = o.rest(&["code"])?;
+        let code = o.need(code, "code")?;
         Ok(Self { code, additional })
     }
 }
@@ -390,6 +404,7 @@ impl ::bitrix24_runtime::loose::Loose for GetbyidRequest {
         let params = o.opt("params")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["block", "params", "scope"])?;
+        let block = o.need(block, "block")?;
         Ok(Self {
             block,
             params,
@@ -635,6 +650,8 @@ impl ::bitrix24_runtime::loose::Loose for GetcontentRequest {
         let params = o.opt("params")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["block", "editMode", "lid", "params", "scope"])?;
+        let block = o.need(block, "block")?;
+        let lid = o.need(lid, "lid")?;
         Ok(Self {
             block,
             edit_mode,
@@ -846,6 +863,7 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
         let params = o.opt("params")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["lid", "params", "scope"])?;
+        let lid = o.need(lid, "lid")?;
         Ok(Self {
             lid,
             params,
@@ -1080,6 +1098,8 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestRequest {
         let params = o.opt("params")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["block", "lid", "params", "scope"])?;
+        let block = o.need(block, "block")?;
+        let lid = o.need(lid, "lid")?;
         Ok(Self {
             block,
             lid,
@@ -1321,6 +1341,7 @@ impl ::bitrix24_runtime::loose::Loose for GetmanifestfileRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let code = o.req("code")?;
         let additional = o.rest(&["code"])?;
+        let code = o.need(code, "code")?;
         Ok(Self { code, additional })
     }
 }
@@ -1658,6 +1679,9 @@ impl ::bitrix24_runtime::loose::Loose for RemovecardRequest {
         let selector = o.req("selector")?;
         let additional = o
             .rest(&["block", "lid", "preventHistory", "scope", "selector"])?;
+        let block = o.need(block, "block")?;
+        let lid = o.need(lid, "lid")?;
+        let selector = o.need(selector, "selector")?;
         Ok(Self {
             block,
             lid,
@@ -1725,6 +1749,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateCardsRequest {
         let lid = o.req("lid")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["block", "data", "lid", "scope"])?;
+        let block = o.need(block, "block")?;
+        let data = o.need(data, "data")?;
+        let lid = o.need(lid, "lid")?;
         Ok(Self {
             block,
             data,
@@ -1794,6 +1821,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateStylesRequest {
         let prevent_history = o.opt("preventHistory")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["block", "data", "lid", "preventHistory", "scope"])?;
+        let block = o.need(block, "block")?;
+        let data = o.need(data, "data")?;
+        let lid = o.need(lid, "lid")?;
         Ok(Self {
             block,
             data,
@@ -1861,6 +1891,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateattrsRequest {
         let lid = o.req("lid")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["block", "data", "lid", "scope"])?;
+        let block = o.need(block, "block")?;
+        let data = o.need(data, "data")?;
+        let lid = o.need(lid, "lid")?;
         Ok(Self {
             block,
             data,
@@ -1933,6 +1966,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdatecontentRequest {
         let scope = o.opt("scope")?;
         let additional = o
             .rest(&["block", "content", "designed", "lid", "preventHistory", "scope"])?;
+        let block = o.need(block, "block")?;
+        let content = o.need(content, "content")?;
+        let lid = o.need(lid, "lid")?;
         Ok(Self {
             block,
             content,
@@ -2008,6 +2044,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdatenodesRequest {
         let scope = o.opt("scope")?;
         let additional = o
             .rest(&["additional", "block", "data", "lid", "preventHistory", "scope"])?;
+        let block = o.need(block, "block")?;
+        let data = o.need(data, "data")?;
+        let lid = o.need(lid, "lid")?;
         Ok(Self {
             additional_2,
             block,
@@ -2108,6 +2147,8 @@ impl ::bitrix24_runtime::loose::Loose for UploadfileRequest {
         let temp = o.opt("temp")?;
         let additional = o
             .rest(&["block", "ext", "params", "picture", "scope", "temp"])?;
+        let block = o.need(block, "block")?;
+        let picture = o.need(picture, "picture")?;
         Ok(Self {
             block,
             ext,

@@ -402,6 +402,7 @@ impl ::bitrix24_runtime::loose::Loose for GetPageListRequest {
         let filter = o.opt("filter")?;
         let type_ = o.req("type")?;
         let additional = o.rest(&["filter", "type"])?;
+        let type_ = o.need(type_, "type")?;
         Ok(Self { filter, type_, additional })
     }
 }
@@ -1014,6 +1015,7 @@ impl ::bitrix24_runtime::loose::Loose for GetSiteListRequest {
         let filter = o.opt("filter")?;
         let type_ = o.req("type")?;
         let additional = o.rest(&["filter", "type"])?;
+        let type_ = o.need(type_, "type")?;
         Ok(Self { filter, type_, additional })
     }
 }
@@ -1574,6 +1576,7 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
         let data = o.req("data")?;
         let params = o.opt("params")?;
         let additional = o.rest(&["data", "params"])?;
+        let data = o.need(data, "data")?;
         Ok(Self { data, params, additional })
     }
 }
@@ -1669,6 +1672,7 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestData {
                     "version",
                 ],
             )?;
+        let code = o.need(code, "code")?;
         Ok(Self {
             charset,
             code,
@@ -1772,6 +1776,7 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestDataItems {
                     "version",
                 ],
             )?;
+        let code = o.need(code, "code")?;
         Ok(Self {
             code,
             description,
@@ -1948,6 +1953,7 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let code = o.req("code")?;
         let additional = o.rest(&["code"])?;
+        let code = o.need(code, "code")?;
         Ok(Self { code, additional })
     }
 }

@@ -64,6 +64,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let fields = o.req("fields")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["fields", "scope"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, scope, additional })
     }
 }
@@ -138,6 +139,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
                     "XML_ID",
                 ],
             )?;
+        let site_id = o.need(site_id, "SITE_ID")?;
+        let title = o.need(title, "TITLE")?;
         Ok(Self {
             additional_fields,
             block_id,
@@ -216,6 +219,8 @@ impl ::bitrix24_runtime::loose::Loose for AddByTemplateRequest {
         let scope = o.opt("scope")?;
         let site_id = o.req("siteId")?;
         let additional = o.rest(&["code", "fields", "scope", "siteId"])?;
+        let code = o.need(code, "code")?;
+        let site_id = o.need(site_id, "siteId")?;
         Ok(Self {
             code,
             fields,
@@ -387,6 +392,8 @@ impl ::bitrix24_runtime::loose::Loose for AddblockRequest {
         let prevent_history = o.opt("preventHistory")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["fields", "lid", "preventHistory", "scope"])?;
+        let fields = o.need(fields, "fields")?;
+        let lid = o.need(lid, "lid")?;
         Ok(Self {
             fields,
             lid,
@@ -428,6 +435,7 @@ impl ::bitrix24_runtime::loose::Loose for AddblockRequestFields {
         let return_content = o.opt("RETURN_CONTENT")?;
         let additional = o
             .rest(&["ACTIVE", "AFTER_ID", "CODE", "CONTENT", "RETURN_CONTENT"])?;
+        let code = o.need(code, "CODE")?;
         Ok(Self {
             active,
             after_id,
@@ -502,6 +510,7 @@ impl ::bitrix24_runtime::loose::Loose for CopyRequest {
         let to_site_id = o.opt("toSiteId")?;
         let additional = o
             .rest(&["lid", "scope", "skipSystem", "toFolderId", "toSiteId"])?;
+        let lid = o.need(lid, "lid")?;
         Ok(Self {
             lid,
             scope,
@@ -568,6 +577,8 @@ impl ::bitrix24_runtime::loose::Loose for CopyblockRequest {
         let params = o.opt("params")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["block", "lid", "params", "scope"])?;
+        let block = o.need(block, "block")?;
+        let lid = o.need(lid, "lid")?;
         Ok(Self {
             block,
             lid,
@@ -658,6 +669,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let lid = o.req("lid")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["lid", "scope"])?;
+        let lid = o.need(lid, "lid")?;
         Ok(Self { lid, scope, additional })
     }
 }
@@ -717,6 +729,8 @@ impl ::bitrix24_runtime::loose::Loose for DeleteblockRequest {
         let lid = o.req("lid")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["block", "lid", "scope"])?;
+        let block = o.need(block, "block")?;
+        let lid = o.need(lid, "lid")?;
         Ok(Self {
             block,
             lid,
@@ -782,6 +796,8 @@ impl ::bitrix24_runtime::loose::Loose for DownblockRequest {
         let prevent_history = o.opt("preventHistory")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["block", "lid", "preventHistory", "scope"])?;
+        let block = o.need(block, "block")?;
+        let lid = o.need(lid, "lid")?;
         Ok(Self {
             block,
             lid,
@@ -850,6 +866,8 @@ impl ::bitrix24_runtime::loose::Loose for FavoriteBlockRequest {
         let meta = o.opt("meta")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["block", "lid", "meta", "scope"])?;
+        let block = o.need(block, "block")?;
+        let lid = o.need(lid, "lid")?;
         Ok(Self {
             block,
             lid,
@@ -1118,6 +1136,7 @@ impl ::bitrix24_runtime::loose::Loose for GetadditionalfieldsRequest {
         let lid = o.req("lid")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["lid", "scope"])?;
+        let lid = o.need(lid, "lid")?;
         Ok(Self { lid, scope, additional })
     }
 }
@@ -1253,6 +1272,7 @@ impl ::bitrix24_runtime::loose::Loose for GetpreviewRequest {
         let lid = o.req("lid")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["lid", "scope"])?;
+        let lid = o.need(lid, "lid")?;
         Ok(Self { lid, scope, additional })
     }
 }
@@ -1303,6 +1323,7 @@ impl ::bitrix24_runtime::loose::Loose for GetpublicurlRequest {
         let lid = o.req("lid")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["lid", "scope"])?;
+        let lid = o.need(lid, "lid")?;
         Ok(Self { lid, scope, additional })
     }
 }
@@ -1361,6 +1382,8 @@ impl ::bitrix24_runtime::loose::Loose for HideblockRequest {
         let lid = o.req("lid")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["block", "lid", "scope"])?;
+        let block = o.need(block, "block")?;
+        let lid = o.need(lid, "lid")?;
         Ok(Self {
             block,
             lid,
@@ -1424,6 +1447,7 @@ impl ::bitrix24_runtime::loose::Loose for MarkDeleteRequest {
         let mark = o.opt("mark")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["lid", "mark", "scope"])?;
+        let lid = o.need(lid, "lid")?;
         Ok(Self {
             lid,
             mark,
@@ -1483,6 +1507,7 @@ impl ::bitrix24_runtime::loose::Loose for MarkUnDeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let lid = o.req("lid")?;
         let additional = o.rest(&["lid"])?;
+        let lid = o.need(lid, "lid")?;
         Ok(Self { lid, additional })
     }
 }
@@ -1546,6 +1571,8 @@ impl ::bitrix24_runtime::loose::Loose for MarkdeletedblockRequest {
         let prevent_history = o.opt("preventHistory")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["block", "lid", "mark", "preventHistory", "scope"])?;
+        let block = o.need(block, "block")?;
+        let lid = o.need(lid, "lid")?;
         Ok(Self {
             block,
             lid,
@@ -1614,6 +1641,8 @@ impl ::bitrix24_runtime::loose::Loose for MarkundeletedblockRequest {
         let prevent_history = o.opt("preventHistory")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["block", "lid", "preventHistory", "scope"])?;
+        let block = o.need(block, "block")?;
+        let lid = o.need(lid, "lid")?;
         Ok(Self {
             block,
             lid,
@@ -1682,6 +1711,7 @@ impl ::bitrix24_runtime::loose::Loose for MoveRequest {
         let to_folder_id = o.opt("toFolderId")?;
         let to_site_id = o.opt("toSiteId")?;
         let additional = o.rest(&["lid", "scope", "toFolderId", "toSiteId"])?;
+        let lid = o.need(lid, "lid")?;
         Ok(Self {
             lid,
             scope,
@@ -1751,6 +1781,8 @@ impl ::bitrix24_runtime::loose::Loose for MoveblockRequest {
         let params = o.opt("params")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["block", "lid", "params", "scope"])?;
+        let block = o.need(block, "block")?;
+        let lid = o.need(lid, "lid")?;
         Ok(Self {
             block,
             lid,
@@ -1841,6 +1873,7 @@ impl ::bitrix24_runtime::loose::Loose for PublicationRequest {
         let lid = o.req("lid")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["lid", "scope"])?;
+        let lid = o.need(lid, "lid")?;
         Ok(Self { lid, scope, additional })
     }
 }
@@ -1907,6 +1940,8 @@ impl ::bitrix24_runtime::loose::Loose for RemoveEntitiesRequest {
         let lid = o.req("lid")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["data", "lid", "scope"])?;
+        let data = o.need(data, "data")?;
+        let lid = o.need(lid, "lid")?;
         Ok(Self {
             data,
             lid,
@@ -1960,6 +1995,8 @@ impl ::bitrix24_runtime::loose::Loose for RemoveEntitiesRequestDataImagesItem {
         let block = o.req("block")?;
         let image = o.req("image")?;
         let additional = o.rest(&["block", "image"])?;
+        let block = o.need(block, "block")?;
+        let image = o.need(image, "image")?;
         Ok(Self { block, image, additional })
     }
 }
@@ -2019,6 +2056,8 @@ impl ::bitrix24_runtime::loose::Loose for ResolveIdByPublicUrlRequest {
         let scope = o.opt("scope")?;
         let site_id = o.req("siteId")?;
         let additional = o.rest(&["landingUrl", "scope", "siteId"])?;
+        let landing_url = o.need(landing_url, "landingUrl")?;
+        let site_id = o.need(site_id, "siteId")?;
         Ok(Self {
             landing_url,
             scope,
@@ -2081,6 +2120,8 @@ impl ::bitrix24_runtime::loose::Loose for ShowblockRequest {
         let lid = o.req("lid")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["block", "lid", "scope"])?;
+        let block = o.need(block, "block")?;
+        let lid = o.need(lid, "lid")?;
         Ok(Self {
             block,
             lid,
@@ -2139,6 +2180,7 @@ impl ::bitrix24_runtime::loose::Loose for UnFavoriteBlockRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let block_id = o.req("blockId")?;
         let additional = o.rest(&["blockId"])?;
+        let block_id = o.need(block_id, "blockId")?;
         Ok(Self { block_id, additional })
     }
 }
@@ -2194,6 +2236,7 @@ impl ::bitrix24_runtime::loose::Loose for UnpublicRequest {
         let lid = o.req("lid")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["lid", "scope"])?;
+        let lid = o.need(lid, "lid")?;
         Ok(Self { lid, scope, additional })
     }
 }
@@ -2255,6 +2298,8 @@ impl ::bitrix24_runtime::loose::Loose for UpblockRequest {
         let prevent_history = o.opt("preventHistory")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["block", "lid", "preventHistory", "scope"])?;
+        let block = o.need(block, "block")?;
+        let lid = o.need(lid, "lid")?;
         Ok(Self {
             block,
             lid,
@@ -2317,6 +2362,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("fields")?;
         let lid = o.req("lid")?;
         let additional = o.rest(&["fields", "lid"])?;
+        let fields = o.need(fields, "fields")?;
+        let lid = o.need(lid, "lid")?;
         Ok(Self { fields, lid, additional })
     }
 }

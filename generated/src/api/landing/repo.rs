@@ -41,6 +41,7 @@ impl ::bitrix24_runtime::loose::Loose for CheckContentRequest {
         let content = o.req("content")?;
         let splitter = o.opt("splitter")?;
         let additional = o.rest(&["content", "splitter"])?;
+        let content = o.need(content, "content")?;
         Ok(Self {
             content,
             splitter,
@@ -428,6 +429,8 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
         let fields = o.req("fields")?;
         let manifest = o.opt("manifest")?;
         let additional = o.rest(&["code", "fields", "manifest"])?;
+        let code = o.need(code, "code")?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self {
             code,
             fields,
@@ -488,6 +491,10 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestFields {
                     "SITE_TEMPLATE_ID",
                 ],
             )?;
+        let content = o.need(content, "CONTENT")?;
+        let name = o.need(name, "NAME")?;
+        let preview = o.need(preview, "PREVIEW")?;
+        let sections = o.need(sections, "SECTIONS")?;
         Ok(Self {
             active,
             content,
@@ -560,6 +567,7 @@ impl ::bitrix24_runtime::loose::Loose for UnbindRequest {
         let code = o.req("code")?;
         let handler = o.opt("handler")?;
         let additional = o.rest(&["code", "handler"])?;
+        let code = o.need(code, "code")?;
         Ok(Self { code, handler, additional })
     }
 }
@@ -611,6 +619,7 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let code = o.req("code")?;
         let additional = o.rest(&["code"])?;
+        let code = o.need(code, "code")?;
         Ok(Self { code, additional })
     }
 }

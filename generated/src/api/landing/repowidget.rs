@@ -85,6 +85,7 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let params = o.req("params")?;
         let additional = o.rest(&["params"])?;
+        let params = o.need(params, "params")?;
         Ok(Self { params, additional })
     }
 }
@@ -392,6 +393,8 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
         let code = o.req("code")?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["code", "fields"])?;
+        let code = o.need(code, "code")?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { code, fields, additional })
     }
 }
@@ -447,6 +450,11 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestFields {
                     "WIDGET_PARAMS",
                 ],
             )?;
+        let content = o.need(content, "CONTENT")?;
+        let name = o.need(name, "NAME")?;
+        let preview = o.need(preview, "PREVIEW")?;
+        let sections = o.need(sections, "SECTIONS")?;
+        let widget_params = o.need(widget_params, "WIDGET_PARAMS")?;
         Ok(Self {
             active,
             content,
@@ -494,6 +502,9 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestFieldsWidgetParams {
         let root_node = o.req("rootNode")?;
         let style = o.opt("style")?;
         let additional = o.rest(&["demoData", "handler", "lang", "rootNode", "style"])?;
+        let demo_data = o.need(demo_data, "demoData")?;
+        let handler = o.need(handler, "handler")?;
+        let root_node = o.need(root_node, "rootNode")?;
         Ok(Self {
             demo_data,
             handler,
@@ -551,6 +562,7 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let code = o.req("code")?;
         let additional = o.rest(&["code"])?;
+        let code = o.need(code, "code")?;
         Ok(Self { code, additional })
     }
 }

@@ -42,6 +42,7 @@ impl ::bitrix24_runtime::loose::Loose for EnableRequest {
         let mode = o.req("mode")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["mode", "scope"])?;
+        let mode = o.need(mode, "mode")?;
         Ok(Self { mode, scope, additional })
     }
 }
@@ -182,6 +183,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRightsRequest {
         let id = o.req("id")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["id", "scope"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, scope, additional })
     }
 }
@@ -313,6 +315,7 @@ impl ::bitrix24_runtime::loose::Loose for SetAccessCodesRequest {
         let id = o.req("id")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["codes", "id", "scope"])?;
+        let id = o.need(id, "id")?;
         Ok(Self {
             codes,
             id,
@@ -381,6 +384,8 @@ impl ::bitrix24_runtime::loose::Loose for SetRightsRequest {
         let rights = o.req("rights")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["additional", "id", "rights", "scope"])?;
+        let id = o.need(id, "id")?;
+        let rights = o.need(rights, "rights")?;
         Ok(Self {
             additional_2,
             id,

@@ -63,6 +63,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let fields = o.req("fields")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["fields", "scope"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, scope, additional })
     }
 }
@@ -118,6 +119,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
                     "XML_ID",
                 ],
             )?;
+        let code = o.need(code, "CODE")?;
+        let title = o.need(title, "TITLE")?;
         Ok(Self {
             additional_fields,
             code,
@@ -191,6 +194,8 @@ impl ::bitrix24_runtime::loose::Loose for AddFolderRequest {
         let scope = o.opt("scope")?;
         let site_id = o.req("siteId")?;
         let additional = o.rest(&["fields", "scope", "siteId"])?;
+        let fields = o.need(fields, "fields")?;
+        let site_id = o.need(site_id, "siteId")?;
         Ok(Self {
             fields,
             scope,
@@ -227,6 +232,7 @@ impl ::bitrix24_runtime::loose::Loose for AddFolderRequestFields {
         let parent_id = o.opt("PARENT_ID")?;
         let title = o.req("TITLE")?;
         let additional = o.rest(&["ACTIVE", "CODE", "PARENT_ID", "TITLE"])?;
+        let title = o.need(title, "TITLE")?;
         Ok(Self {
             active,
             code,
@@ -288,6 +294,8 @@ impl ::bitrix24_runtime::loose::Loose for BindingToGroupRequest {
         let group_id = o.req("groupId")?;
         let id = o.req("id")?;
         let additional = o.rest(&["groupId", "id"])?;
+        let group_id = o.need(group_id, "groupId")?;
+        let id = o.need(id, "id")?;
         Ok(Self { group_id, id, additional })
     }
 }
@@ -342,6 +350,8 @@ impl ::bitrix24_runtime::loose::Loose for BindingToMenuRequest {
         let id = o.req("id")?;
         let menu_code = o.req("menuCode")?;
         let additional = o.rest(&["id", "menuCode"])?;
+        let id = o.need(id, "id")?;
+        let menu_code = o.need(menu_code, "menuCode")?;
         Ok(Self { id, menu_code, additional })
     }
 }
@@ -396,6 +406,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let id = o.req("id")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["id", "scope"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, scope, additional })
     }
 }
@@ -454,6 +465,7 @@ impl ::bitrix24_runtime::loose::Loose for FullExportRequest {
         let id = o.req("id")?;
         let params = o.opt("params")?;
         let additional = o.rest(&["id", "params"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, params, additional })
     }
 }
@@ -767,6 +779,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFoldersRequest {
         let scope = o.opt("scope")?;
         let site_id = o.req("siteId")?;
         let additional = o.rest(&["filter", "scope", "siteId"])?;
+        let site_id = o.need(site_id, "siteId")?;
         Ok(Self {
             filter,
             scope,
@@ -1348,6 +1361,7 @@ impl ::bitrix24_runtime::loose::Loose for GetPreviewRequest {
         let id = o.req("id")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["id", "scope"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, scope, additional })
     }
 }
@@ -1398,6 +1412,7 @@ impl ::bitrix24_runtime::loose::Loose for GetPublicUrlRequest {
         let id = o.req("id")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["id", "scope"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, scope, additional })
     }
 }
@@ -1450,6 +1465,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRightsRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -1504,6 +1520,7 @@ impl ::bitrix24_runtime::loose::Loose for GetadditionalfieldsRequest {
         let id = o.req("id")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["id", "scope"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, scope, additional })
     }
 }
@@ -1703,6 +1720,7 @@ impl ::bitrix24_runtime::loose::Loose for MarkDeleteRequest {
         let mark = o.opt("mark")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["id", "mark", "scope"])?;
+        let id = o.need(id, "id")?;
         Ok(Self {
             id,
             mark,
@@ -1767,6 +1785,7 @@ impl ::bitrix24_runtime::loose::Loose for MarkFolderDeleteRequest {
         let mark = o.opt("mark")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["id", "mark", "scope"])?;
+        let id = o.need(id, "id")?;
         Ok(Self {
             id,
             mark,
@@ -1828,6 +1847,7 @@ impl ::bitrix24_runtime::loose::Loose for MarkFolderUnDeleteRequest {
         let id = o.req("id")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["id", "scope"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, scope, additional })
     }
 }
@@ -1883,6 +1903,7 @@ impl ::bitrix24_runtime::loose::Loose for MarkUnDeleteRequest {
         let id = o.req("id")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["id", "scope"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, scope, additional })
     }
 }
@@ -1939,6 +1960,7 @@ impl ::bitrix24_runtime::loose::Loose for PublicationRequest {
         let id = o.req("id")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["id", "scope"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, scope, additional })
     }
 }
@@ -2007,6 +2029,7 @@ impl ::bitrix24_runtime::loose::Loose for PublicationFolderRequest {
         let mark = o.opt("mark")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["folderId", "mark", "scope"])?;
+        let folder_id = o.need(folder_id, "folderId")?;
         Ok(Self {
             folder_id,
             mark,
@@ -2067,6 +2090,7 @@ impl ::bitrix24_runtime::loose::Loose for SetRightsRequest {
         let id = o.req("id")?;
         let rights = o.opt("rights")?;
         let additional = o.rest(&["id", "rights"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, rights, additional })
     }
 }
@@ -2123,6 +2147,7 @@ impl ::bitrix24_runtime::loose::Loose for UnPublicFolderRequest {
         let folder_id = o.req("folderId")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["folderId", "scope"])?;
+        let folder_id = o.need(folder_id, "folderId")?;
         Ok(Self {
             folder_id,
             scope,
@@ -2182,6 +2207,8 @@ impl ::bitrix24_runtime::loose::Loose for UnbindingFromGroupRequest {
         let group_id = o.req("groupId")?;
         let id = o.req("id")?;
         let additional = o.rest(&["groupId", "id"])?;
+        let group_id = o.need(group_id, "groupId")?;
+        let id = o.need(id, "id")?;
         Ok(Self { group_id, id, additional })
     }
 }
@@ -2236,6 +2263,8 @@ impl ::bitrix24_runtime::loose::Loose for UnbindingFromMenuRequest {
         let id = o.req("id")?;
         let menu_code = o.req("menuCode")?;
         let additional = o.rest(&["id", "menuCode"])?;
+        let id = o.need(id, "id")?;
+        let menu_code = o.need(menu_code, "menuCode")?;
         Ok(Self { id, menu_code, additional })
     }
 }
@@ -2290,6 +2319,7 @@ impl ::bitrix24_runtime::loose::Loose for UnpublicRequest {
         let id = o.req("id")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["id", "scope"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, scope, additional })
     }
 }
@@ -2347,6 +2377,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let id = o.req("id")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["fields", "id", "scope"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self {
             fields,
             id,
@@ -2491,6 +2523,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateFolderRequest {
         let scope = o.opt("scope")?;
         let site_id = o.req("siteId")?;
         let additional = o.rest(&["fields", "folderId", "scope", "siteId"])?;
+        let fields = o.need(fields, "fields")?;
+        let folder_id = o.need(folder_id, "folderId")?;
+        let site_id = o.need(site_id, "siteId")?;
         Ok(Self {
             fields,
             folder_id,

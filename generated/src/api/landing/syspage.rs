@@ -41,6 +41,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteForLandingRequest {
         let id = o.req("id")?;
         let scope = o.opt("scope")?;
         let additional = o.rest(&["id", "scope"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, scope, additional })
     }
 }
@@ -88,6 +89,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteForSiteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -138,6 +140,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let active = o.opt("active")?;
         let id = o.req("id")?;
         let additional = o.rest(&["active", "id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { active, id, additional })
     }
 }
@@ -199,6 +202,8 @@ impl ::bitrix24_runtime::loose::Loose for GetSpecialPageRequest {
         let site_id = o.req("siteId")?;
         let type_ = o.req("type")?;
         let additional = o.rest(&["additional", "siteId", "type"])?;
+        let site_id = o.need(site_id, "siteId")?;
+        let type_ = o.need(type_, "type")?;
         Ok(Self {
             additional_2,
             site_id,
@@ -265,6 +270,8 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         let lid = o.opt("lid")?;
         let type_ = o.req("type")?;
         let additional = o.rest(&["id", "lid", "type"])?;
+        let id = o.need(id, "id")?;
+        let type_ = o.need(type_, "type")?;
         Ok(Self { id, lid, type_, additional })
     }
 }

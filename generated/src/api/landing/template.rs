@@ -38,6 +38,7 @@ impl ::bitrix24_runtime::loose::Loose for GetLandingRefRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -89,6 +90,7 @@ impl ::bitrix24_runtime::loose::Loose for GetSiteRefRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -263,6 +265,7 @@ impl ::bitrix24_runtime::loose::Loose for SetLandingRefRequest {
         let data = o.opt("data")?;
         let id = o.req("id")?;
         let additional = o.rest(&["data", "id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { data, id, additional })
     }
 }
@@ -317,6 +320,7 @@ impl ::bitrix24_runtime::loose::Loose for SetSiteRefRequest {
         let data = o.opt("data")?;
         let id = o.req("id")?;
         let additional = o.rest(&["data", "id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { data, id, additional })
     }
 }

@@ -70,6 +70,11 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
                     "LIST_ELEMENT_URL",
                 ],
             )?;
+        let element_code = o.need(element_code, "ELEMENT_CODE")?;
+        let fields = o.need(fields, "FIELDS")?;
+        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
+        let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
+        let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         Ok(Self {
             element_code,
             fields,
@@ -107,6 +112,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
         let name = o.req("NAME")?;
         let property_property_id = o.opt("PROPERTY_PropertyId")?;
         let additional = o.rest(&["NAME", "PROPERTY_PropertyId"])?;
+        let name = o.need(name, "NAME")?;
         Ok(Self {
             name,
             property_property_id,
@@ -189,6 +195,11 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
                     "IBLOCK_TYPE_ID",
                 ],
             )?;
+        let element_code = o.need(element_code, "ELEMENT_CODE")?;
+        let element_id = o.need(element_id, "ELEMENT_ID")?;
+        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
+        let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
+        let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         Ok(Self {
             element_code,
             element_id,
@@ -294,6 +305,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
                     "start",
                 ],
             )?;
+        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
+        let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
+        let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         Ok(Self {
             element_code,
             element_id,
@@ -384,6 +398,12 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
                     "IBLOCK_TYPE_ID",
                 ],
             )?;
+        let element_code = o.need(element_code, "ELEMENT_CODE")?;
+        let element_id = o.need(element_id, "ELEMENT_ID")?;
+        let fields = o.need(fields, "FIELDS")?;
+        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
+        let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
+        let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         Ok(Self {
             element_code,
             element_id,
@@ -420,6 +440,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
         let name = o.req("NAME")?;
         let property_property_id = o.opt("PROPERTY_PropertyId")?;
         let additional = o.rest(&["NAME", "PROPERTY_PropertyId"])?;
+        let name = o.need(name, "NAME")?;
         Ok(Self {
             name,
             property_property_id,

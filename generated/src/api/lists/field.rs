@@ -51,6 +51,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
         let additional = o
             .rest(&["FIELDS", "IBLOCK_CODE", "IBLOCK_ID", "IBLOCK_TYPE_ID"])?;
+        let fields = o.need(fields, "FIELDS")?;
+        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
+        let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
+        let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         Ok(Self {
             fields,
             iblock_code,
@@ -147,6 +151,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
                     "USER_TYPE_SETTINGS",
                 ],
             )?;
+        let name = o.need(name, "NAME")?;
+        let type_ = o.need(type_, "TYPE")?;
         Ok(Self {
             code,
             col_count,
@@ -235,6 +241,10 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
         let additional = o
             .rest(&["FIELD_ID", "IBLOCK_CODE", "IBLOCK_ID", "IBLOCK_TYPE_ID"])?;
+        let field_id = o.need(field_id, "FIELD_ID")?;
+        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
+        let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
+        let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         Ok(Self {
             field_id,
             iblock_code,
@@ -305,6 +315,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
         let additional = o
             .rest(&["FIELD_ID", "IBLOCK_CODE", "IBLOCK_ID", "IBLOCK_TYPE_ID"])?;
+        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
+        let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
+        let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         Ok(Self {
             field_id,
             iblock_code,
@@ -380,6 +393,11 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
             .rest(
                 &["FIELDS", "FIELD_ID", "IBLOCK_CODE", "IBLOCK_ID", "IBLOCK_TYPE_ID"],
             )?;
+        let fields = o.need(fields, "FIELDS")?;
+        let field_id = o.need(field_id, "FIELD_ID")?;
+        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
+        let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
+        let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         Ok(Self {
             fields,
             field_id,
@@ -477,6 +495,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
                     "USER_TYPE_SETTINGS",
                 ],
             )?;
+        let name = o.need(name, "NAME")?;
+        let type_ = o.need(type_, "TYPE")?;
         Ok(Self {
             code,
             col_count,

@@ -63,6 +63,11 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
                     "SECTION_CODE",
                 ],
             )?;
+        let fields = o.need(fields, "FIELDS")?;
+        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
+        let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
+        let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
+        let section_code = o.need(section_code, "SECTION_CODE")?;
         Ok(Self {
             fields,
             iblock_code,
@@ -140,6 +145,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsItem {
                     "XML_ID",
                 ],
             )?;
+        let name = o.need(name, "NAME")?;
         Ok(Self {
             active,
             description,
@@ -231,6 +237,11 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
                     "SECTION_ID",
                 ],
             )?;
+        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
+        let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
+        let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
+        let section_code = o.need(section_code, "SECTION_CODE")?;
+        let section_id = o.need(section_id, "SECTION_ID")?;
         Ok(Self {
             iblock_code,
             iblock_id,
@@ -321,6 +332,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
                     "start",
                 ],
             )?;
+        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
+        let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
+        let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         Ok(Self {
             filter,
             iblock_code,
@@ -407,6 +421,12 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
                     "SECTION_ID",
                 ],
             )?;
+        let fields = o.need(fields, "FIELDS")?;
+        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
+        let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
+        let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
+        let section_code = o.need(section_code, "SECTION_CODE")?;
+        let section_id = o.need(section_id, "SECTION_ID")?;
         Ok(Self {
             fields,
             iblock_code,
@@ -484,6 +504,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
                     "XML_ID",
                 ],
             )?;
+        let name = o.need(name, "NAME")?;
         Ok(Self {
             active,
             description,

@@ -48,6 +48,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let text = o.req("TEXT")?;
         let user_id = o.opt("USER_ID")?;
         let additional = o.rest(&["FILES", "POST_ID", "TEXT", "USER_ID"])?;
+        let post_id = o.need(post_id, "POST_ID")?;
+        let text = o.need(text, "TEXT")?;
         Ok(Self {
             files,
             post_id,
@@ -105,6 +107,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let comment_id = o.req("COMMENT_ID")?;
         let user_id = o.opt("USER_ID")?;
         let additional = o.rest(&["COMMENT_ID", "USER_ID"])?;
+        let comment_id = o.need(comment_id, "COMMENT_ID")?;
         Ok(Self {
             comment_id,
             user_id,

@@ -95,6 +95,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
                     "USER_ID",
                 ],
             )?;
+        let post_message = o.need(post_message, "POST_MESSAGE")?;
+        let uf = o.need(uf, "UF_")?;
         Ok(Self {
             background_code,
             dest,
@@ -166,6 +168,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let post_id = o.req("POST_ID")?;
         let additional = o.rest(&["POST_ID"])?;
+        let post_id = o.need(post_id, "POST_ID")?;
         Ok(Self { post_id, additional })
     }
 }
@@ -312,6 +315,8 @@ impl ::bitrix24_runtime::loose::Loose for ShareRequest {
         let post_id = o.req("POST_ID")?;
         let user_id = o.opt("USER_ID")?;
         let additional = o.rest(&["DEST", "POST_ID", "USER_ID"])?;
+        let dest = o.need(dest, "DEST")?;
+        let post_id = o.need(post_id, "POST_ID")?;
         Ok(Self {
             dest,
             post_id,
@@ -409,6 +414,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
                     "USER_ID",
                 ],
             )?;
+        let post_id = o.need(post_id, "POST_ID")?;
+        let uf = o.need(uf, "UF_")?;
         Ok(Self {
             dest,
             files,

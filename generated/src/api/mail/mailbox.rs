@@ -42,6 +42,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let id = o.req("id")?;
         let select = o.opt("select")?;
         let additional = o.rest(&["id", "select"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, select, additional })
     }
 }

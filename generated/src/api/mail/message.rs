@@ -63,6 +63,9 @@ impl ::bitrix24_runtime::loose::Loose for CreatecalendareventRequest {
         let name = o.opt("name")?;
         let additional = o
             .rest(&["dateFrom", "dateTo", "description", "messageId", "name"])?;
+        let date_from = o.need(date_from, "dateFrom")?;
+        let date_to = o.need(date_to, "dateTo")?;
+        let message_id = o.need(message_id, "messageId")?;
         Ok(Self {
             date_from,
             date_to,
@@ -148,6 +151,7 @@ impl ::bitrix24_runtime::loose::Loose for CreatechatRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let message_id = o.req("messageId")?;
         let additional = o.rest(&["messageId"])?;
+        let message_id = o.need(message_id, "messageId")?;
         Ok(Self { message_id, additional })
     }
 }
@@ -230,6 +234,7 @@ impl ::bitrix24_runtime::loose::Loose for CreatecrmactivityRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let message_id = o.req("messageId")?;
         let additional = o.rest(&["messageId"])?;
+        let message_id = o.need(message_id, "messageId")?;
         Ok(Self { message_id, additional })
     }
 }
@@ -280,6 +285,7 @@ impl ::bitrix24_runtime::loose::Loose for CreatefeedpostRequest {
         let message_id = o.req("messageId")?;
         let title = o.opt("title")?;
         let additional = o.rest(&["messageId", "title"])?;
+        let message_id = o.need(message_id, "messageId")?;
         Ok(Self {
             message_id,
             title,
@@ -372,6 +378,7 @@ impl ::bitrix24_runtime::loose::Loose for CreatetaskRequest {
         let title = o.opt("title")?;
         let additional = o
             .rest(&["description", "messageId", "responsibleId", "title"])?;
+        let message_id = o.need(message_id, "messageId")?;
         Ok(Self {
             description,
             message_id,
@@ -471,6 +478,11 @@ impl ::bitrix24_runtime::loose::Loose for ForwardRequest {
         let to = o.req("to")?;
         let additional = o
             .rest(&["bcc", "body", "cc", "forwardMessageId", "from", "subject", "to"])?;
+        let body = o.need(body, "body")?;
+        let forward_message_id = o.need(forward_message_id, "forwardMessageId")?;
+        let from = o.need(from, "from")?;
+        let subject = o.need(subject, "subject")?;
+        let to = o.need(to, "to")?;
         Ok(Self {
             bcc,
             body,
@@ -552,6 +564,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let id = o.req("id")?;
         let select = o.opt("select")?;
         let additional = o.rest(&["id", "select"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, select, additional })
     }
 }
@@ -824,6 +837,8 @@ impl ::bitrix24_runtime::loose::Loose for MovetofolderRequest {
         let folder = o.opt("folder")?;
         let message_ids = o.req("messageIds")?;
         let additional = o.rest(&["action", "folder", "messageIds"])?;
+        let action = o.need(action, "action")?;
+        let message_ids = o.need(message_ids, "messageIds")?;
         Ok(Self {
             action,
             folder,
@@ -909,6 +924,7 @@ impl ::bitrix24_runtime::loose::Loose for RemovecrmactivityRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let message_id = o.req("messageId")?;
         let additional = o.rest(&["messageId"])?;
+        let message_id = o.need(message_id, "messageId")?;
         Ok(Self { message_id, additional })
     }
 }
@@ -971,6 +987,11 @@ impl ::bitrix24_runtime::loose::Loose for ReplyRequest {
         let to = o.req("to")?;
         let additional = o
             .rest(&["bcc", "body", "cc", "from", "replyToMessageId", "subject", "to"])?;
+        let body = o.need(body, "body")?;
+        let from = o.need(from, "from")?;
+        let reply_to_message_id = o.need(reply_to_message_id, "replyToMessageId")?;
+        let subject = o.need(subject, "subject")?;
+        let to = o.need(to, "to")?;
         Ok(Self {
             bcc,
             body,
@@ -1061,6 +1082,10 @@ impl ::bitrix24_runtime::loose::Loose for SendRequest {
         let subject = o.req("subject")?;
         let to = o.req("to")?;
         let additional = o.rest(&["bcc", "body", "cc", "from", "subject", "to"])?;
+        let body = o.need(body, "body")?;
+        let from = o.need(from, "from")?;
+        let subject = o.need(subject, "subject")?;
+        let to = o.need(to, "to")?;
         Ok(Self {
             bcc,
             body,
@@ -1141,6 +1166,7 @@ impl ::bitrix24_runtime::loose::Loose for ThreadRequest {
         let id = o.req("id")?;
         let limit = o.opt("limit")?;
         let additional = o.rest(&["id", "limit"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, limit, additional })
     }
 }

@@ -115,6 +115,7 @@ impl ::bitrix24_runtime::loose::Loose for ListemployeesRequest {
         let pagination = o.opt("pagination")?;
         let query = o.req("query")?;
         let additional = o.rest(&["pagination", "query"])?;
+        let query = o.need(query, "query")?;
         Ok(Self {
             pagination,
             query,

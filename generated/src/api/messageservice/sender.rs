@@ -51,6 +51,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let name = o.req("NAME")?;
         let type_ = o.req("TYPE")?;
         let additional = o.rest(&["CODE", "DESCRIPTION", "HANDLER", "NAME", "TYPE"])?;
+        let code = o.need(code, "CODE")?;
+        let handler = o.need(handler, "HANDLER")?;
+        let name = o.need(name, "NAME")?;
+        let type_ = o.need(type_, "TYPE")?;
         Ok(Self {
             code,
             description,
@@ -111,6 +115,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let code = o.req("CODE")?;
         let additional = o.rest(&["CODE"])?;
+        let code = o.need(code, "CODE")?;
         Ok(Self { code, additional })
     }
 }
@@ -217,6 +222,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let handler = o.opt("HANDLER")?;
         let name = o.opt("NAME")?;
         let additional = o.rest(&["CODE", "DESCRIPTION", "HANDLER", "NAME"])?;
+        let code = o.need(code, "CODE")?;
         Ok(Self {
             code,
             description,

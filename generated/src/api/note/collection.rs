@@ -42,6 +42,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -66,6 +67,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let name = o.req("name")?;
         let position = o.opt("position")?;
         let additional = o.rest(&["name", "position"])?;
+        let name = o.need(name, "name")?;
         Ok(Self { name, position, additional })
     }
 }
@@ -197,6 +199,7 @@ impl ::bitrix24_runtime::loose::Loose for ArchiveRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -263,6 +266,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -329,6 +333,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -513,6 +518,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestPaginationAfterCursor {
         let id = o.req("id")?;
         let position = o.req("position")?;
         let additional = o.rest(&["id", "position"])?;
+        let id = o.need(id, "id")?;
+        let position = o.need(position, "position")?;
         Ok(Self { id, position, additional })
     }
 }
@@ -613,6 +620,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("fields")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }
@@ -634,6 +643,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let name = o.req("name")?;
         let additional = o.rest(&["name"])?;
+        let name = o.need(name, "name")?;
         Ok(Self { name, additional })
     }
 }

@@ -47,6 +47,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -77,6 +78,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let parent_id = o.opt("parentId")?;
         let title = o.req("title")?;
         let additional = o.rest(&["collectionId", "markdown", "parentId", "title"])?;
+        let collection_id = o.need(collection_id, "collectionId")?;
+        let title = o.need(title, "title")?;
         Ok(Self {
             collection_id,
             markdown,
@@ -224,6 +227,7 @@ impl ::bitrix24_runtime::loose::Loose for ArchiveRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -290,6 +294,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -356,6 +361,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -502,6 +508,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let id = o.req("id")?;
         let overwrite = o.opt("overwrite")?;
         let additional = o.rest(&["fields", "id", "overwrite"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self {
             fields,
             id,

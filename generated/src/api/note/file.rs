@@ -45,6 +45,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let file_content = o.req("fileContent")?;
         let file_name = o.req("fileName")?;
         let additional = o.rest(&["documentId", "fileContent", "fileName"])?;
+        let document_id = o.need(document_id, "documentId")?;
+        let file_content = o.need(file_content, "fileContent")?;
+        let file_name = o.need(file_name, "fileName")?;
         Ok(Self {
             document_id,
             file_content,
@@ -179,6 +182,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let document_id = o.req("documentId")?;
         let id = o.req("id")?;
         let additional = o.rest(&["documentId", "id"])?;
+        let document_id = o.need(document_id, "documentId")?;
+        let id = o.need(id, "id")?;
         Ok(Self {
             document_id,
             id,

@@ -41,6 +41,7 @@ impl ::bitrix24_runtime::loose::Loose for GetSettingsRequest {
         let stage_id = o.opt("stageId")?;
         let type_id = o.req("typeId")?;
         let additional = o.rest(&["stageId", "typeId"])?;
+        let type_id = o.need(type_id, "typeId")?;
         Ok(Self {
             stage_id,
             type_id,
@@ -98,6 +99,8 @@ impl ::bitrix24_runtime::loose::Loose for SetSettingsRequest {
         let stage_id = o.opt("stageId")?;
         let type_id = o.req("typeId")?;
         let additional = o.rest(&["fields", "stageId", "typeId"])?;
+        let fields = o.need(fields, "fields")?;
+        let type_id = o.need(type_id, "typeId")?;
         Ok(Self {
             fields,
             stage_id,
@@ -158,6 +161,9 @@ impl ::bitrix24_runtime::loose::Loose for SetVisibilitySettingsRequest {
         let type_id = o.req("typeId")?;
         let visibility = o.req("visibility")?;
         let additional = o.rest(&["fields", "stageId", "typeId", "visibility"])?;
+        let fields = o.need(fields, "fields")?;
+        let type_id = o.need(type_id, "typeId")?;
+        let visibility = o.need(visibility, "visibility")?;
         Ok(Self {
             fields,
             stage_id,

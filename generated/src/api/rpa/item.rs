@@ -44,6 +44,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let fields = o.opt("fields")?;
         let type_id = o.req("typeId")?;
         let additional = o.rest(&["fields", "typeId"])?;
+        let type_id = o.need(type_id, "typeId")?;
         Ok(Self {
             fields,
             type_id,
@@ -98,6 +99,8 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let id = o.req("id")?;
         let type_id = o.req("typeId")?;
         let additional = o.rest(&["id", "typeId"])?;
+        let id = o.need(id, "id")?;
+        let type_id = o.need(type_id, "typeId")?;
         Ok(Self { id, type_id, additional })
     }
 }
@@ -428,6 +431,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let id = o.opt("id")?;
         let type_id = o.opt("typeId")?;
         let additional = o.rest(&["fields", "id", "typeId"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self {
             fields,
             id,

@@ -39,6 +39,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -76,6 +77,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let type_id = o.req("typeId")?;
         let additional = o
             .rest(&["code", "color", "name", "semantic", "sort", "typeId"])?;
+        let name = o.need(name, "name")?;
+        let type_id = o.need(type_id, "typeId")?;
         Ok(Self {
             code,
             color,
@@ -131,6 +134,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -178,6 +182,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -328,6 +333,7 @@ impl ::bitrix24_runtime::loose::Loose for ListForTypeRequest {
         let start = o.opt("start")?;
         let type_id = o.req("typeId")?;
         let additional = o.rest(&["start", "typeId"])?;
+        let type_id = o.need(type_id, "typeId")?;
         Ok(Self { start, type_id, additional })
     }
 }

@@ -48,6 +48,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let fields = o.req("fields")?;
         let start = o.opt("start")?;
         let additional = o.rest(&["fields", "start"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, start, additional })
     }
 }
@@ -145,6 +146,20 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
                     "xmlId",
                 ],
             )?;
+        let can_buy = o.need(can_buy, "canBuy")?;
+        let catalog_xml_id = o.need(catalog_xml_id, "catalogXmlId")?;
+        let currency = o.need(currency, "currency")?;
+        let dimensions = o.need(dimensions, "dimensions")?;
+        let measure_code = o.need(measure_code, "measureCode")?;
+        let measure_name = o.need(measure_name, "measureName")?;
+        let name = o.need(name, "name")?;
+        let order_id = o.need(order_id, "orderId")?;
+        let product_xml_id = o.need(product_xml_id, "productXmlId")?;
+        let productid = o.need(productid, "productid")?;
+        let quantity = o.need(quantity, "quantity")?;
+        let vat_included = o.need(vat_included, "vatIncluded")?;
+        let vat_rate = o.need(vat_rate, "vatRate")?;
+        let weight = o.need(weight, "weight")?;
         Ok(Self {
             base_price,
             can_buy,
@@ -407,6 +422,7 @@ impl ::bitrix24_runtime::loose::Loose for AddCatalogProductRequest {
         let fields = o.req("fields")?;
         let start = o.opt("start")?;
         let additional = o.rest(&["fields", "start"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, start, additional })
     }
 }
@@ -470,6 +486,11 @@ impl ::bitrix24_runtime::loose::Loose for AddCatalogProductRequestFields {
                     "xmlId",
                 ],
             )?;
+        let currency = o.need(currency, "currency")?;
+        let name = o.need(name, "name")?;
+        let order_id = o.need(order_id, "orderId")?;
+        let productid = o.need(productid, "productid")?;
+        let quantity = o.need(quantity, "quantity")?;
         Ok(Self {
             base_price,
             currency,
@@ -717,6 +738,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -769,6 +791,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -1280,6 +1303,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let id = o.req("id")?;
         let start = o.opt("start")?;
         let additional = o.rest(&["fields", "id", "start"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self {
             fields,
             id,
@@ -1642,6 +1667,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateCatalogProductRequest {
         let id = o.req("id")?;
         let start = o.opt("start")?;
         let additional = o.rest(&["fields", "id", "start"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self {
             fields,
             id,
@@ -1674,6 +1701,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateCatalogProductRequestFields {
         let sort = o.opt("sort")?;
         let xml_id = o.opt("xmlId")?;
         let additional = o.rest(&["quantity", "sort", "xmlId"])?;
+        let quantity = o.need(quantity, "quantity")?;
         Ok(Self {
             quantity,
             sort,

@@ -39,6 +39,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -74,6 +75,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let xml_id = o.opt("xmlId")?;
         let additional = o
             .rest(&["basketId", "code", "name", "sort", "value", "xmlId"])?;
+        let basket_id = o.need(basket_id, "basketId")?;
+        let code = o.need(code, "code")?;
+        let name = o.need(name, "name")?;
+        let value = o.need(value, "value")?;
         Ok(Self {
             basket_id,
             code,
@@ -204,6 +209,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -256,6 +262,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -595,6 +602,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let id = o.req("id")?;
         let start = o.opt("start")?;
         let additional = o.rest(&["fields", "id", "start"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self {
             fields,
             id,

@@ -37,6 +37,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -61,6 +62,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let domain = o.req("domain")?;
         let person_type_id = o.req("personTypeId")?;
         let additional = o.rest(&["domain", "personTypeId"])?;
+        let domain = o.need(domain, "domain")?;
+        let person_type_id = o.need(person_type_id, "personTypeId")?;
         Ok(Self {
             domain,
             person_type_id,
@@ -120,6 +123,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteByFilterRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -144,6 +148,8 @@ impl ::bitrix24_runtime::loose::Loose for DeleteByFilterRequestFields {
         let domain = o.req("domain")?;
         let person_type_id = o.req("personTypeId")?;
         let additional = o.rest(&["domain", "personTypeId"])?;
+        let domain = o.need(domain, "domain")?;
+        let person_type_id = o.need(person_type_id, "personTypeId")?;
         Ok(Self {
             domain,
             person_type_id,

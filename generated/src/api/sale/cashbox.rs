@@ -85,6 +85,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
                     "USE_OFFLINE",
                 ],
             )?;
+        let email = o.need(email, "EMAIL")?;
+        let name = o.need(name, "NAME")?;
+        let rest_code = o.need(rest_code, "REST_CODE")?;
         Ok(Self {
             active,
             email,
@@ -191,6 +194,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("ID")?;
         let additional = o.rest(&["ID"])?;
+        let id = o.need(id, "ID")?;
         Ok(Self { id, additional })
     }
 }
@@ -306,6 +310,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("FIELDS")?;
         let id = o.req("ID")?;
         let additional = o.rest(&["FIELDS", "ID"])?;
+        let fields = o.need(fields, "FIELDS")?;
+        let id = o.need(id, "ID")?;
         Ok(Self { fields, id, additional })
     }
 }

@@ -83,6 +83,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
                     "SORT",
                 ],
             )?;
+        let currency = o.need(currency, "CURRENCY")?;
+        let name = o.need(name, "NAME")?;
+        let rest_code = o.need(rest_code, "REST_CODE")?;
         Ok(Self {
             active,
             config,
@@ -120,6 +123,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestConfigItem {
         let code = o.req("CODE")?;
         let value = o.req("VALUE")?;
         let additional = o.rest(&["CODE", "VALUE"])?;
+        let code = o.need(code, "CODE")?;
+        let value = o.need(value, "VALUE")?;
         Ok(Self { code, value, additional })
     }
 }
@@ -265,6 +270,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("ID")?;
         let additional = o.rest(&["ID"])?;
+        let id = o.need(id, "ID")?;
         Ok(Self { id, additional })
     }
 }
@@ -398,6 +404,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
             .rest(
                 &["ACTIVE", "CURRENCY", "DESCRIPTION", "ID", "LOGOTYPE", "NAME", "SORT"],
             )?;
+        let id = o.need(id, "ID")?;
         Ok(Self {
             active,
             currency,

@@ -39,6 +39,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -70,6 +71,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let quantity = o.opt("quantity")?;
         let xml_id = o.opt("xmlId")?;
         let additional = o.rest(&["basketId", "paymentId", "quantity", "xmlId"])?;
+        let basket_id = o.need(basket_id, "basketId")?;
+        let payment_id = o.need(payment_id, "paymentId")?;
         Ok(Self {
             basket_id,
             payment_id,
@@ -199,6 +202,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -251,6 +255,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -578,6 +583,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("fields")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }
@@ -602,6 +609,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         let quantity = o.req("quantity")?;
         let xml_id = o.opt("xmlId")?;
         let additional = o.rest(&["quantity", "xmlId"])?;
+        let quantity = o.need(quantity, "quantity")?;
         Ok(Self {
             quantity,
             xml_id,

@@ -88,6 +88,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
                     "XML_ID",
                 ],
             )?;
+        let bx_rest_handler = o.need(bx_rest_handler, "BX_REST_HANDLER")?;
+        let name = o.need(name, "NAME")?;
+        let person_type_id = o.need(person_type_id, "PERSON_TYPE_ID")?;
         Ok(Self {
             active,
             bx_rest_handler,
@@ -160,6 +163,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("ID")?;
         let additional = o.rest(&["ID"])?;
+        let id = o.need(id, "ID")?;
         Ok(Self { id, additional })
     }
 }
@@ -274,6 +278,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.opt("FIELDS")?;
         let id = o.req("ID")?;
         let additional = o.rest(&["FIELDS", "ID"])?;
+        let id = o.need(id, "ID")?;
         Ok(Self { fields, id, additional })
     }
 }

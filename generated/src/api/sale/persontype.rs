@@ -39,6 +39,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -72,6 +73,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let sort = o.opt("sort")?;
         let xml_id = o.opt("xmlId")?;
         let additional = o.rest(&["active", "code", "name", "sort", "xmlId"])?;
+        let name = o.need(name, "name")?;
         Ok(Self {
             active,
             code,
@@ -197,6 +199,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -251,6 +254,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -545,6 +549,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("fields")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }
@@ -578,6 +584,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         let sort = o.opt("sort")?;
         let xml_id = o.opt("xmlId")?;
         let additional = o.rest(&["active", "code", "name", "sort", "xmlId"])?;
+        let name = o.need(name, "name")?;
         Ok(Self {
             active,
             code,

@@ -37,6 +37,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -65,6 +66,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let entity_type = o.req("entityType")?;
         let property_id = o.req("propertyId")?;
         let additional = o.rest(&["entityId", "entityType", "propertyId"])?;
+        let entity_id = o.need(entity_id, "entityId")?;
+        let entity_type = o.need(entity_type, "entityType")?;
+        let property_id = o.need(property_id, "propertyId")?;
         Ok(Self {
             entity_id,
             entity_type,
@@ -181,6 +185,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteByFilterRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -209,6 +214,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteByFilterRequestFields {
         let entity_type = o.req("entityType")?;
         let property_id = o.req("propertyId")?;
         let additional = o.rest(&["entityId", "entityType", "propertyId"])?;
+        let entity_id = o.need(entity_id, "entityId")?;
+        let entity_type = o.need(entity_type, "entityType")?;
+        let property_id = o.need(property_id, "propertyId")?;
         Ok(Self {
             entity_id,
             entity_type,

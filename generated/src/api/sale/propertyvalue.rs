@@ -38,6 +38,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -90,6 +91,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -416,6 +418,7 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -437,6 +440,7 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequestFields {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let order = o.req("order")?;
         let additional = o.rest(&["order"])?;
+        let order = o.need(order, "order")?;
         Ok(Self { order, additional })
     }
 }
@@ -461,6 +465,8 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequestFieldsOrder {
         let id = o.req("id")?;
         let property_values = o.req("propertyValues")?;
         let additional = o.rest(&["id", "propertyValues"])?;
+        let id = o.need(id, "id")?;
+        let property_values = o.need(property_values, "propertyValues")?;
         Ok(Self {
             id,
             property_values,

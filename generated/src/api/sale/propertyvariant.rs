@@ -39,6 +39,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -72,6 +73,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let value = o.req("value")?;
         let additional = o
             .rest(&["description", "name", "orderPropsId", "sort", "value"])?;
+        let name = o.need(name, "name")?;
+        let order_props_id = o.need(order_props_id, "orderPropsId")?;
+        let value = o.need(value, "value")?;
         Ok(Self {
             description,
             name,
@@ -202,6 +206,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -254,6 +259,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -586,6 +592,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("fields")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }
@@ -615,6 +623,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         let sort = o.opt("sort")?;
         let value = o.req("value")?;
         let additional = o.rest(&["description", "name", "sort", "value"])?;
+        let name = o.need(name, "name")?;
+        let value = o.need(value, "value")?;
         Ok(Self {
             description,
             name,

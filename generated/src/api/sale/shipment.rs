@@ -39,6 +39,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -117,6 +118,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
                     "xmlId",
                 ],
             )?;
+        let allow_delivery = o.need(allow_delivery, "allowDelivery")?;
+        let deducted = o.need(deducted, "deducted")?;
+        let delivery_id = o.need(delivery_id, "deliveryId")?;
+        let order_id = o.need(order_id, "orderId")?;
         Ok(Self {
             allow_delivery,
             base_price_delivery,
@@ -389,6 +394,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -442,6 +448,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -1198,6 +1205,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("fields")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }
@@ -1276,6 +1285,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
                     "xmlId",
                 ],
             )?;
+        let allow_delivery = o.need(allow_delivery, "allowDelivery")?;
+        let deducted = o.need(deducted, "deducted")?;
+        let delivery_id = o.need(delivery_id, "deliveryId")?;
         Ok(Self {
             allow_delivery,
             base_price_delivery,

@@ -39,6 +39,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -69,6 +70,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let quantity = o.req("quantity")?;
         let xml_id = o.opt("xmlId")?;
         let additional = o.rest(&["basketId", "orderDeliveryId", "quantity", "xmlId"])?;
+        let basket_id = o.need(basket_id, "basketId")?;
+        let order_delivery_id = o.need(order_delivery_id, "orderDeliveryId")?;
+        let quantity = o.need(quantity, "quantity")?;
         Ok(Self {
             basket_id,
             order_delivery_id,
@@ -209,6 +213,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -261,6 +266,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -605,6 +611,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("fields")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }
@@ -629,6 +637,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         let quantity = o.req("quantity")?;
         let xml_id = o.opt("xmlId")?;
         let additional = o.rest(&["quantity", "xmlId"])?;
+        let quantity = o.need(quantity, "quantity")?;
         Ok(Self {
             quantity,
             xml_id,

@@ -39,6 +39,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -129,6 +130,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
                     "xmlId",
                 ],
             )?;
+        let name = o.need(name, "name")?;
+        let person_type_id = o.need(person_type_id, "personTypeId")?;
+        let props_group_id = o.need(props_group_id, "propsGroupId")?;
+        let type_ = o.need(type_, "type")?;
         Ok(Self {
             active,
             code,
@@ -242,6 +247,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -296,6 +302,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -536,6 +543,7 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsbytypeRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let type_ = o.req("type")?;
         let additional = o.rest(&["type"])?;
+        let type_ = o.need(type_, "type")?;
         Ok(Self { type_, additional })
     }
 }
@@ -801,6 +809,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("fields")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }
@@ -878,6 +888,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
                     "xmlId",
                 ],
             )?;
+        let name = o.need(name, "name")?;
         Ok(Self {
             active,
             code,

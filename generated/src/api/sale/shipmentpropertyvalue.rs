@@ -38,6 +38,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -90,6 +91,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -416,6 +418,7 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -437,6 +440,7 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequestFields {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let shipment = o.req("shipment")?;
         let additional = o.rest(&["shipment"])?;
+        let shipment = o.need(shipment, "shipment")?;
         Ok(Self { shipment, additional })
     }
 }
@@ -461,6 +465,8 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequestFieldsShipment {
         let id = o.req("id")?;
         let property_values = o.req("propertyValues")?;
         let additional = o.rest(&["id", "propertyValues"])?;
+        let id = o.need(id, "id")?;
+        let property_values = o.need(property_values, "propertyValues")?;
         Ok(Self {
             id,
             property_values,
@@ -489,6 +495,8 @@ impl ::bitrix24_runtime::loose::Loose for ModifyRequestFieldsShipmentPropertyVal
         let shipment_props_id = o.req("shipmentPropsId")?;
         let value = o.req("value")?;
         let additional = o.rest(&["shipmentPropsId", "value"])?;
+        let shipment_props_id = o.need(shipment_props_id, "shipmentPropsId")?;
+        let value = o.need(value, "value")?;
         Ok(Self {
             shipment_props_id,
             value,

@@ -39,6 +39,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -76,6 +77,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let type_ = o.req("type")?;
         let xml_id = o.opt("xmlId")?;
         let additional = o.rest(&["color", "id", "notify", "sort", "type", "xmlId"])?;
+        let id = o.need(id, "id")?;
+        let type_ = o.need(type_, "type")?;
         Ok(Self {
             color,
             id,
@@ -209,6 +212,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -262,6 +266,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -578,6 +583,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("fields")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }
@@ -613,6 +620,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         let type_ = o.req("type")?;
         let xml_id = o.opt("xmlId")?;
         let additional = o.rest(&["color", "notify", "sort", "type", "xmlId"])?;
+        let type_ = o.need(type_, "type")?;
         Ok(Self {
             color,
             notify,

@@ -38,6 +38,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -67,6 +68,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let name = o.req("name")?;
         let status_id = o.req("statusId")?;
         let additional = o.rest(&["description", "lid", "name", "statusId"])?;
+        let lid = o.need(lid, "lid")?;
+        let name = o.need(name, "name")?;
+        let status_id = o.need(status_id, "statusId")?;
         Ok(Self {
             description,
             lid,
@@ -183,6 +187,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteByFilterRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -209,6 +214,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteByFilterRequestFields {
         let name = o.req("name")?;
         let status_id = o.req("statusId")?;
         let additional = o.rest(&["lid", "name", "statusId"])?;
+        let lid = o.need(lid, "lid")?;
+        let name = o.need(name, "name")?;
+        let status_id = o.need(status_id, "statusId")?;
         Ok(Self {
             lid,
             name,

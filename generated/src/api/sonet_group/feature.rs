@@ -41,6 +41,9 @@ impl ::bitrix24_runtime::loose::Loose for AccessRequest {
         let group_id = o.req("GROUP_ID")?;
         let operation = o.req("OPERATION")?;
         let additional = o.rest(&["FEATURE", "GROUP_ID", "OPERATION"])?;
+        let feature = o.need(feature, "FEATURE")?;
+        let group_id = o.need(group_id, "GROUP_ID")?;
+        let operation = o.need(operation, "OPERATION")?;
         Ok(Self {
             feature,
             group_id,

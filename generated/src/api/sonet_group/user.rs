@@ -44,6 +44,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let group_id = o.req("GROUP_ID")?;
         let user_id = o.req("USER_ID")?;
         let additional = o.rest(&["GROUP_ID", "USER_ID"])?;
+        let group_id = o.need(group_id, "GROUP_ID")?;
+        let user_id = o.need(user_id, "USER_ID")?;
         Ok(Self {
             group_id,
             user_id,
@@ -98,6 +100,8 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let group_id = o.req("GROUP_ID")?;
         let user_id = o.req("USER_ID")?;
         let additional = o.rest(&["GROUP_ID", "USER_ID"])?;
+        let group_id = o.need(group_id, "GROUP_ID")?;
+        let user_id = o.need(user_id, "USER_ID")?;
         Ok(Self {
             group_id,
             user_id,
@@ -149,6 +153,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("ID")?;
         let additional = o.rest(&["ID"])?;
+        let id = o.need(id, "ID")?;
         Ok(Self { id, additional })
     }
 }
@@ -246,6 +251,8 @@ impl ::bitrix24_runtime::loose::Loose for InviteRequest {
         let message = o.opt("MESSAGE")?;
         let user_id = o.req("USER_ID")?;
         let additional = o.rest(&["GROUP_ID", "MESSAGE", "USER_ID"])?;
+        let group_id = o.need(group_id, "GROUP_ID")?;
+        let user_id = o.need(user_id, "USER_ID")?;
         Ok(Self {
             group_id,
             message,
@@ -301,6 +308,7 @@ impl ::bitrix24_runtime::loose::Loose for RequestRequest {
         let group_id = o.req("GROUP_ID")?;
         let message = o.opt("MESSAGE")?;
         let additional = o.rest(&["GROUP_ID", "MESSAGE"])?;
+        let group_id = o.need(group_id, "GROUP_ID")?;
         Ok(Self {
             group_id,
             message,
@@ -358,6 +366,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let role = o.req("ROLE")?;
         let user_id = o.req("USER_ID")?;
         let additional = o.rest(&["GROUP_ID", "ROLE", "USER_ID"])?;
+        let group_id = o.need(group_id, "GROUP_ID")?;
+        let role = o.need(role, "ROLE")?;
+        let user_id = o.need(user_id, "USER_ID")?;
         Ok(Self {
             group_id,
             role,

@@ -47,6 +47,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let fields = o.req("FIELDS")?;
         let taskid = o.req("TASKID")?;
         let additional = o.rest(&["FIELDS", "TASKID"])?;
+        let fields = o.need(fields, "FIELDS")?;
+        let taskid = o.need(taskid, "TASKID")?;
         Ok(Self { fields, taskid, additional })
     }
 }
@@ -94,6 +96,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
                     "TITLE",
                 ],
             )?;
+        let title = o.need(title, "TITLE")?;
         Ok(Self {
             is_complete,
             is_important,
@@ -153,6 +156,8 @@ impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
         let itemid = o.req("ITEMID")?;
         let taskid = o.req("TASKID")?;
         let additional = o.rest(&["ITEMID", "TASKID"])?;
+        let itemid = o.need(itemid, "ITEMID")?;
+        let taskid = o.need(taskid, "TASKID")?;
         Ok(Self { itemid, taskid, additional })
     }
 }
@@ -204,6 +209,8 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let itemid = o.req("ITEMID")?;
         let taskid = o.req("TASKID")?;
         let additional = o.rest(&["ITEMID", "TASKID"])?;
+        let itemid = o.need(itemid, "ITEMID")?;
+        let taskid = o.need(taskid, "TASKID")?;
         Ok(Self { itemid, taskid, additional })
     }
 }
@@ -255,6 +262,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let itemid = o.req("ITEMID")?;
         let taskid = o.req("TASKID")?;
         let additional = o.rest(&["ITEMID", "TASKID"])?;
+        let itemid = o.need(itemid, "ITEMID")?;
+        let taskid = o.need(taskid, "TASKID")?;
         Ok(Self { itemid, taskid, additional })
     }
 }
@@ -502,6 +511,7 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
         let order = o.opt("ORDER")?;
         let taskid = o.req("TASKID")?;
         let additional = o.rest(&["ORDER", "TASKID"])?;
+        let taskid = o.need(taskid, "TASKID")?;
         Ok(Self { order, taskid, additional })
     }
 }
@@ -951,6 +961,9 @@ impl ::bitrix24_runtime::loose::Loose for IsactionallowedRequest {
         let itemid = o.req("ITEMID")?;
         let taskid = o.req("TASKID")?;
         let additional = o.rest(&["ACTIONID", "ITEMID", "TASKID"])?;
+        let actionid = o.need(actionid, "ACTIONID")?;
+        let itemid = o.need(itemid, "ITEMID")?;
+        let taskid = o.need(taskid, "TASKID")?;
         Ok(Self {
             actionid,
             itemid,
@@ -1012,6 +1025,9 @@ impl ::bitrix24_runtime::loose::Loose for MoveafteritemRequest {
         let itemid = o.req("ITEMID")?;
         let taskid = o.req("TASKID")?;
         let additional = o.rest(&["AFTERITEMID", "ITEMID", "TASKID"])?;
+        let afteritemid = o.need(afteritemid, "AFTERITEMID")?;
+        let itemid = o.need(itemid, "ITEMID")?;
+        let taskid = o.need(taskid, "TASKID")?;
         Ok(Self {
             afteritemid,
             itemid,
@@ -1068,6 +1084,8 @@ impl ::bitrix24_runtime::loose::Loose for RenewRequest {
         let itemid = o.req("ITEMID")?;
         let taskid = o.req("TASKID")?;
         let additional = o.rest(&["ITEMID", "TASKID"])?;
+        let itemid = o.need(itemid, "ITEMID")?;
+        let taskid = o.need(taskid, "TASKID")?;
         Ok(Self { itemid, taskid, additional })
     }
 }
@@ -1122,6 +1140,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let itemid = o.req("ITEMID")?;
         let taskid = o.req("TASKID")?;
         let additional = o.rest(&["FIELDS", "ITEMID", "TASKID"])?;
+        let fields = o.need(fields, "FIELDS")?;
+        let itemid = o.need(itemid, "ITEMID")?;
+        let taskid = o.need(taskid, "TASKID")?;
         Ok(Self {
             fields,
             itemid,

@@ -45,6 +45,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let fields = o.req("FIELDS")?;
         let taskid = o.req("TASKID")?;
         let additional = o.rest(&["FIELDS", "TASKID"])?;
+        let fields = o.need(fields, "FIELDS")?;
+        let taskid = o.need(taskid, "TASKID")?;
         Ok(Self { fields, taskid, additional })
     }
 }
@@ -80,6 +82,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let uf_forum_message_doc = o.opt("UF_FORUM_MESSAGE_DOC")?;
         let additional = o
             .rest(&["AUTHOR_ID", "POST_DATE", "POST_MESSAGE", "UF_FORUM_MESSAGE_DOC"])?;
+        let post_message = o.need(post_message, "POST_MESSAGE")?;
         Ok(Self {
             author_id,
             post_date,
@@ -138,6 +141,8 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let itemid = o.req("ITEMID")?;
         let taskid = o.req("TASKID")?;
         let additional = o.rest(&["ITEMID", "TASKID"])?;
+        let itemid = o.need(itemid, "ITEMID")?;
+        let taskid = o.need(taskid, "TASKID")?;
         Ok(Self { itemid, taskid, additional })
     }
 }
@@ -190,6 +195,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let itemid = o.req("ITEMID")?;
         let taskid = o.req("TASKID")?;
         let additional = o.rest(&["ITEMID", "TASKID"])?;
+        let itemid = o.need(itemid, "ITEMID")?;
+        let taskid = o.need(taskid, "TASKID")?;
         Ok(Self { itemid, taskid, additional })
     }
 }
@@ -311,6 +318,7 @@ impl ::bitrix24_runtime::loose::Loose for GetlistRequest {
         let order = o.opt("ORDER")?;
         let taskid = o.req("TASKID")?;
         let additional = o.rest(&["FILTER", "ORDER", "TASKID"])?;
+        let taskid = o.need(taskid, "TASKID")?;
         Ok(Self {
             filter,
             order,
@@ -561,6 +569,9 @@ impl ::bitrix24_runtime::loose::Loose for IsactionallowedRequest {
         let itemid = o.req("ITEMID")?;
         let taskid = o.req("TASKID")?;
         let additional = o.rest(&["ACTIONID", "ITEMID", "TASKID"])?;
+        let actionid = o.need(actionid, "ACTIONID")?;
+        let itemid = o.need(itemid, "ITEMID")?;
+        let taskid = o.need(taskid, "TASKID")?;
         Ok(Self {
             actionid,
             itemid,
@@ -623,6 +634,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let itemid = o.req("ITEMID")?;
         let taskid = o.req("TASKID")?;
         let additional = o.rest(&["FIELDS", "ITEMID", "TASKID"])?;
+        let fields = o.need(fields, "FIELDS")?;
+        let itemid = o.need(itemid, "ITEMID")?;
+        let taskid = o.need(taskid, "TASKID")?;
         Ok(Self {
             fields,
             itemid,
@@ -656,6 +670,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         let post_message = o.req("POST_MESSAGE")?;
         let uf_forum_message_doc = o.opt("UF_FORUM_MESSAGE_DOC")?;
         let additional = o.rest(&["POST_MESSAGE", "UF_FORUM_MESSAGE_DOC"])?;
+        let post_message = o.need(post_message, "POST_MESSAGE")?;
         Ok(Self {
             post_message,
             uf_forum_message_doc,

@@ -42,6 +42,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let task_id_from = o.req("taskIdFrom")?;
         let task_id_to = o.req("taskIdTo")?;
         let additional = o.rest(&["linkType", "taskIdFrom", "taskIdTo"])?;
+        let link_type = o.need(link_type, "linkType")?;
+        let task_id_from = o.need(task_id_from, "taskIdFrom")?;
+        let task_id_to = o.need(task_id_to, "taskIdTo")?;
         Ok(Self {
             link_type,
             task_id_from,
@@ -100,6 +103,8 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let task_id_from = o.req("taskIdFrom")?;
         let task_id_to = o.req("taskIdTo")?;
         let additional = o.rest(&["taskIdFrom", "taskIdTo"])?;
+        let task_id_from = o.need(task_id_from, "taskIdFrom")?;
+        let task_id_to = o.need(task_id_to, "taskIdTo")?;
         Ok(Self {
             task_id_from,
             task_id_to,

@@ -44,6 +44,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let arfields = o.req("ARFIELDS")?;
         let taskid = o.req("TASKID")?;
         let additional = o.rest(&["ARFIELDS", "TASKID"])?;
+        let arfields = o.need(arfields, "ARFIELDS")?;
+        let taskid = o.need(taskid, "TASKID")?;
         Ok(Self {
             arfields,
             taskid,
@@ -76,6 +78,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestArfields {
         let seconds = o.req("SECONDS")?;
         let user_id = o.opt("USER_ID")?;
         let additional = o.rest(&["COMMENT_TEXT", "SECONDS", "USER_ID"])?;
+        let comment_text = o.need(comment_text, "COMMENT_TEXT")?;
+        let seconds = o.need(seconds, "SECONDS")?;
         Ok(Self {
             comment_text,
             seconds,
@@ -137,6 +141,8 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let itemid = o.req("ITEMID")?;
         let taskid = o.req("TASKID")?;
         let additional = o.rest(&["ITEMID", "TASKID"])?;
+        let itemid = o.need(itemid, "ITEMID")?;
+        let taskid = o.need(taskid, "TASKID")?;
         Ok(Self { itemid, taskid, additional })
     }
 }
@@ -193,6 +199,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let itemid = o.req("ITEMID")?;
         let taskid = o.req("TASKID")?;
         let additional = o.rest(&["ITEMID", "TASKID"])?;
+        let itemid = o.need(itemid, "ITEMID")?;
+        let taskid = o.need(taskid, "TASKID")?;
         Ok(Self { itemid, taskid, additional })
     }
 }
@@ -680,6 +688,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let itemid = o.req("ITEMID")?;
         let taskid = o.req("TASKID")?;
         let additional = o.rest(&["ARFIELDS", "ITEMID", "TASKID"])?;
+        let arfields = o.need(arfields, "ARFIELDS")?;
+        let itemid = o.need(itemid, "ITEMID")?;
+        let taskid = o.need(taskid, "TASKID")?;
         Ok(Self {
             arfields,
             itemid,
@@ -713,6 +724,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestArfields {
         let seconds = o.req("SECONDS")?;
         let user_id = o.opt("USER_ID")?;
         let additional = o.rest(&["COMMENT_TEXT", "SECONDS", "USER_ID"])?;
+        let comment_text = o.need(comment_text, "COMMENT_TEXT")?;
+        let seconds = o.need(seconds, "SECONDS")?;
         Ok(Self {
             comment_text,
             seconds,

@@ -42,6 +42,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let fields = o.req("fields")?;
         let is_admin = o.opt("isAdmin")?;
         let additional = o.rest(&["fields", "isAdmin"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self {
             fields,
             is_admin,
@@ -77,6 +78,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let entity_id = o.opt("ENTITY_ID")?;
         let title = o.req("TITLE")?;
         let additional = o.rest(&["AFTER_ID", "COLOR", "ENTITY_ID", "TITLE"])?;
+        let title = o.need(title, "TITLE")?;
         Ok(Self {
             after_id,
             color,
@@ -134,6 +136,8 @@ impl ::bitrix24_runtime::loose::Loose for CanmovetaskRequest {
         let entity_id = o.req("entityId")?;
         let entity_type = o.req("entityType")?;
         let additional = o.rest(&["entityId", "entityType"])?;
+        let entity_id = o.need(entity_id, "entityId")?;
+        let entity_type = o.need(entity_type, "entityType")?;
         Ok(Self {
             entity_id,
             entity_type,
@@ -189,6 +193,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let id = o.req("id")?;
         let is_admin = o.opt("isAdmin")?;
         let additional = o.rest(&["id", "isAdmin"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, is_admin, additional })
     }
 }
@@ -245,6 +250,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let entity_id = o.req("entityId")?;
         let is_admin = o.opt("isAdmin")?;
         let additional = o.rest(&["entityId", "isAdmin"])?;
+        let entity_id = o.need(entity_id, "entityId")?;
         Ok(Self {
             entity_id,
             is_admin,
@@ -305,6 +311,8 @@ impl ::bitrix24_runtime::loose::Loose for MovetaskRequest {
         let id = o.req("id")?;
         let stage_id = o.req("stageId")?;
         let additional = o.rest(&["after", "before", "id", "stageId"])?;
+        let id = o.need(id, "id")?;
+        let stage_id = o.need(stage_id, "stageId")?;
         Ok(Self {
             after,
             before,
@@ -367,6 +375,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let id = o.req("id")?;
         let is_admin = o.opt("isAdmin")?;
         let additional = o.rest(&["fields", "id", "isAdmin"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self {
             fields,
             id,

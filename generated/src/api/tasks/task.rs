@@ -84,6 +84,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -561,6 +562,7 @@ impl ::bitrix24_runtime::loose::Loose for ApproveRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let task_id = o.req("taskId")?;
         let additional = o.rest(&["taskId"])?;
+        let task_id = o.need(task_id, "taskId")?;
         Ok(Self { task_id, additional })
     }
 }
@@ -1098,6 +1100,7 @@ impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let task_id = o.req("taskId")?;
         let additional = o.rest(&["taskId"])?;
+        let task_id = o.need(task_id, "taskId")?;
         Ok(Self { task_id, additional })
     }
 }
@@ -1564,6 +1567,7 @@ impl ::bitrix24_runtime::loose::Loose for DeferRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let task_id = o.req("taskId")?;
         let additional = o.rest(&["taskId"])?;
+        let task_id = o.need(task_id, "taskId")?;
         Ok(Self { task_id, additional })
     }
 }
@@ -2104,6 +2108,8 @@ impl ::bitrix24_runtime::loose::Loose for DelegateRequest {
         let task_id = o.req("taskId")?;
         let user_id = o.req("userId")?;
         let additional = o.rest(&["taskId", "userId"])?;
+        let task_id = o.need(task_id, "taskId")?;
+        let user_id = o.need(user_id, "userId")?;
         Ok(Self {
             task_id,
             user_id,
@@ -2645,6 +2651,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let task_id = o.req("taskId")?;
         let additional = o.rest(&["taskId"])?;
+        let task_id = o.need(task_id, "taskId")?;
         Ok(Self { task_id, additional })
     }
 }
@@ -2699,6 +2706,7 @@ impl ::bitrix24_runtime::loose::Loose for DisapproveRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let task_id = o.req("taskId")?;
         let additional = o.rest(&["taskId"])?;
+        let task_id = o.need(task_id, "taskId")?;
         Ok(Self { task_id, additional })
     }
 }
@@ -3853,6 +3861,7 @@ impl ::bitrix24_runtime::loose::Loose for GetaccessRequest {
         let task_id = o.req("taskId")?;
         let users = o.opt("users")?;
         let additional = o.rest(&["taskId", "users"])?;
+        let task_id = o.need(task_id, "taskId")?;
         Ok(Self { task_id, users, additional })
     }
 }
@@ -4028,6 +4037,7 @@ impl ::bitrix24_runtime::loose::Loose for MuteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -4565,6 +4575,7 @@ impl ::bitrix24_runtime::loose::Loose for PauseRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let task_id = o.req("taskId")?;
         let additional = o.rest(&["taskId"])?;
+        let task_id = o.need(task_id, "taskId")?;
         Ok(Self { task_id, additional })
     }
 }
@@ -5101,6 +5112,7 @@ impl ::bitrix24_runtime::loose::Loose for PinRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -5593,6 +5605,7 @@ impl ::bitrix24_runtime::loose::Loose for RenewRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let task_id = o.req("taskId")?;
         let additional = o.rest(&["taskId"])?;
+        let task_id = o.need(task_id, "taskId")?;
         Ok(Self { task_id, additional })
     }
 }
@@ -6130,6 +6143,7 @@ impl ::bitrix24_runtime::loose::Loose for StartRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let task_id = o.req("taskId")?;
         let additional = o.rest(&["taskId"])?;
+        let task_id = o.need(task_id, "taskId")?;
         Ok(Self { task_id, additional })
     }
 }
@@ -6667,6 +6681,7 @@ impl ::bitrix24_runtime::loose::Loose for StartwatchRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let task_id = o.req("taskId")?;
         let additional = o.rest(&["taskId"])?;
+        let task_id = o.need(task_id, "taskId")?;
         Ok(Self { task_id, additional })
     }
 }
@@ -7204,6 +7219,7 @@ impl ::bitrix24_runtime::loose::Loose for StopwatchRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let task_id = o.req("taskId")?;
         let additional = o.rest(&["taskId"])?;
+        let task_id = o.need(task_id, "taskId")?;
         Ok(Self { task_id, additional })
     }
 }
@@ -7740,6 +7756,7 @@ impl ::bitrix24_runtime::loose::Loose for UnmuteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -8276,6 +8293,7 @@ impl ::bitrix24_runtime::loose::Loose for UnpinRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -8770,6 +8788,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("fields")?;
         let task_id = o.req("taskId")?;
         let additional = o.rest(&["fields", "taskId"])?;
+        let fields = o.need(fields, "fields")?;
+        let task_id = o.need(task_id, "taskId")?;
         Ok(Self {
             fields,
             task_id,

@@ -41,6 +41,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -89,6 +90,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let template_id = o.req("templateId")?;
         let additional = o.rest(&["templateId"])?;
+        let template_id = o.need(template_id, "templateId")?;
         Ok(Self { template_id, additional })
     }
 }
@@ -229,6 +231,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let params = o.opt("params")?;
         let template_id = o.req("templateId")?;
         let additional = o.rest(&["params", "templateId"])?;
+        let template_id = o.need(template_id, "templateId")?;
         Ok(Self {
             params,
             template_id,
@@ -594,6 +597,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("fields")?;
         let template_id = o.req("templateId")?;
         let additional = o.rest(&["fields", "templateId"])?;
+        let fields = o.need(fields, "fields")?;
+        let template_id = o.need(template_id, "templateId")?;
         Ok(Self {
             fields,
             template_id,

@@ -44,6 +44,8 @@ impl ::bitrix24_runtime::loose::Loose for AttachTranscriptionRequest {
         let cost_currency = o.opt("COST_CURRENCY")?;
         let messages = o.req("MESSAGES")?;
         let additional = o.rest(&["CALL_ID", "COST", "COST_CURRENCY", "MESSAGES"])?;
+        let call_id = o.need(call_id, "CALL_ID")?;
+        let messages = o.need(messages, "MESSAGES")?;
         Ok(Self {
             call_id,
             cost,
@@ -81,6 +83,10 @@ impl ::bitrix24_runtime::loose::Loose for AttachTranscriptionRequestMessagesItem
         let start_time = o.req("START_TIME")?;
         let stop_time = o.req("STOP_TIME")?;
         let additional = o.rest(&["MESSAGE", "SIDE", "START_TIME", "STOP_TIME"])?;
+        let message = o.need(message, "MESSAGE")?;
+        let side = o.need(side, "SIDE")?;
+        let start_time = o.need(start_time, "START_TIME")?;
+        let stop_time = o.need(stop_time, "STOP_TIME")?;
         Ok(Self {
             message,
             side,

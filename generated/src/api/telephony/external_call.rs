@@ -49,6 +49,7 @@ impl ::bitrix24_runtime::loose::Loose for AttachRecordRequest {
         let file_content = o.opt("FILE_CONTENT")?;
         let record_url = o.opt("RECORD_URL")?;
         let additional = o.rest(&["CALL_ID", "FILENAME", "FILE_CONTENT", "RECORD_URL"])?;
+        let call_id = o.need(call_id, "CALL_ID")?;
         Ok(Self {
             call_id,
             filename,
@@ -170,6 +171,9 @@ impl ::bitrix24_runtime::loose::Loose for FinishRequest {
                     "VOTE",
                 ],
             )?;
+        let call_id = o.need(call_id, "CALL_ID")?;
+        let user_id = o.need(user_id, "USER_ID")?;
+        let user_phone_inner = o.need(user_phone_inner, "USER_PHONE_INNER")?;
         Ok(Self {
             add_to_chat,
             call_id,
@@ -373,6 +377,7 @@ impl ::bitrix24_runtime::loose::Loose for HideRequest {
         let call_id = o.req("CALL_ID")?;
         let user_id = o.opt("USER_ID")?;
         let additional = o.rest(&["CALL_ID", "USER_ID"])?;
+        let call_id = o.need(call_id, "CALL_ID")?;
         Ok(Self {
             call_id,
             user_id,
@@ -482,6 +487,10 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
                     "USER_PHONE_INNER",
                 ],
             )?;
+        let phone_number = o.need(phone_number, "PHONE_NUMBER")?;
+        let type_ = o.need(type_, "TYPE")?;
+        let user_id = o.need(user_id, "USER_ID")?;
+        let user_phone_inner = o.need(user_phone_inner, "USER_PHONE_INNER")?;
         Ok(Self {
             add_to_chat,
             call_list_id,
@@ -607,6 +616,7 @@ impl ::bitrix24_runtime::loose::Loose for SearchCrmEntitiesRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let phone_number = o.req("PHONE_NUMBER")?;
         let additional = o.rest(&["PHONE_NUMBER"])?;
+        let phone_number = o.need(phone_number, "PHONE_NUMBER")?;
         Ok(Self { phone_number, additional })
     }
 }
@@ -658,6 +668,7 @@ impl ::bitrix24_runtime::loose::Loose for ShowRequest {
         let call_id = o.req("CALL_ID")?;
         let user_id = o.opt("USER_ID")?;
         let additional = o.rest(&["CALL_ID", "USER_ID"])?;
+        let call_id = o.need(call_id, "CALL_ID")?;
         Ok(Self {
             call_id,
             user_id,

@@ -44,6 +44,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let name = o.opt("NAME")?;
         let number = o.req("NUMBER")?;
         let additional = o.rest(&["CRM_AUTO_CREATE", "NAME", "NUMBER"])?;
+        let number = o.need(number, "NUMBER")?;
         Ok(Self {
             crm_auto_create,
             name,
@@ -117,6 +118,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let number = o.req("NUMBER")?;
         let additional = o.rest(&["NUMBER"])?;
+        let number = o.need(number, "NUMBER")?;
         Ok(Self { number, additional })
     }
 }
@@ -216,6 +218,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let name = o.opt("NAME")?;
         let number = o.req("NUMBER")?;
         let additional = o.rest(&["CRM_AUTO_CREATE", "NAME", "NUMBER"])?;
+        let number = o.need(number, "NUMBER")?;
         Ok(Self {
             crm_auto_create,
             name,

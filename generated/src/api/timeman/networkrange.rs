@@ -186,6 +186,7 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let ranges = o.req("RANGES")?;
         let additional = o.rest(&["RANGES"])?;
+        let ranges = o.need(ranges, "RANGES")?;
         Ok(Self { ranges, additional })
     }
 }

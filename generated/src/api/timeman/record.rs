@@ -46,6 +46,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let pagination = o.opt("pagination")?;
         let select = o.opt("select")?;
         let additional = o.rest(&["filter", "order", "pagination", "select"])?;
+        let filter = o.need(filter, "filter")?;
         Ok(Self {
             filter,
             order,

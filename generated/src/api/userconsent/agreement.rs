@@ -82,6 +82,7 @@ impl ::bitrix24_runtime::loose::Loose for TextRequest {
         let id = o.req("id")?;
         let replace = o.opt("replace")?;
         let additional = o.rest(&["id", "replace"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, replace, additional })
     }
 }

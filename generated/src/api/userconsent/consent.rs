@@ -53,6 +53,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
             .rest(
                 &["AGREEMENT_ID", "IP", "ORIGINATOR_ID", "ORIGIN_ID", "URL", "USER_ID"],
             )?;
+        let agreement_id = o.need(agreement_id, "AGREEMENT_ID")?;
+        let ip = o.need(ip, "IP")?;
         Ok(Self {
             agreement_id,
             ip,

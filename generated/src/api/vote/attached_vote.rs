@@ -43,6 +43,7 @@ impl ::bitrix24_runtime::loose::Loose for DownloadRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let attach_id = o.req("attachId")?;
         let additional = o.rest(&["attachId"])?;
+        let attach_id = o.need(attach_id, "attachId")?;
         Ok(Self { attach_id, additional })
     }
 }
@@ -95,6 +96,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let attach_id = o.req("attachId")?;
         let additional = o.rest(&["attachId"])?;
+        let attach_id = o.need(attach_id, "attachId")?;
         Ok(Self { attach_id, additional })
     }
 }
@@ -271,8 +273,8 @@ impl ::bitrix24_runtime::loose::Loose for GetAnswerVotedRequest {
         let answer_id = o.req("answerId")?;
         let attach_id = o.req("attachId")?;
         let page_navigation = o.opt("pageNavigation")?;
-        let user_for_mobile_format = o.opt("userForMobileFormat")?;
         let start = o.opt("start")?;
+        let user_for_mobile_format = o.opt("userForMobileFormat")?;
         let additional = o
             .rest(
                 &[
@@ -283,6 +285,8 @@ impl ::bitrix24_runtime::loose::Loose for GetAnswerVotedRequest {
                     "start",
                 ],
             )?;
+        let answer_id = o.need(answer_id, "answerId")?;
+        let attach_id = o.need(attach_id, "attachId")?;
         Ok(Self {
             answer_id,
             attach_id,
@@ -383,6 +387,9 @@ impl ::bitrix24_runtime::loose::Loose for GetManyRequest {
         let entity_type = o.req("entityType")?;
         let module_id = o.req("moduleId")?;
         let additional = o.rest(&["entityId", "entityType", "moduleId"])?;
+        let entity_id = o.need(entity_id, "entityId")?;
+        let entity_type = o.need(entity_type, "entityType")?;
+        let module_id = o.need(module_id, "moduleId")?;
         Ok(Self {
             entity_id,
             entity_type,
@@ -549,6 +556,7 @@ impl ::bitrix24_runtime::loose::Loose for GetWithVotedRequest {
         let page_size = o.opt("pageSize")?;
         let user_for_mobile_format = o.opt("userForMobileFormat")?;
         let additional = o.rest(&["attachId", "pageSize", "userForMobileFormat"])?;
+        let attach_id = o.need(attach_id, "attachId")?;
         Ok(Self {
             attach_id,
             page_size,
@@ -774,6 +782,7 @@ impl ::bitrix24_runtime::loose::Loose for RecallRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let attach_id = o.req("attachId")?;
         let additional = o.rest(&["attachId"])?;
+        let attach_id = o.need(attach_id, "attachId")?;
         Ok(Self { attach_id, additional })
     }
 }
@@ -932,6 +941,7 @@ impl ::bitrix24_runtime::loose::Loose for ResumeRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let attach_id = o.req("attachId")?;
         let additional = o.rest(&["attachId"])?;
+        let attach_id = o.need(attach_id, "attachId")?;
         Ok(Self { attach_id, additional })
     }
 }
@@ -984,6 +994,7 @@ impl ::bitrix24_runtime::loose::Loose for StopRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let attach_id = o.req("attachId")?;
         let additional = o.rest(&["attachId"])?;
+        let attach_id = o.need(attach_id, "attachId")?;
         Ok(Self { attach_id, additional })
     }
 }
@@ -1038,6 +1049,8 @@ impl ::bitrix24_runtime::loose::Loose for VoteRequest {
         let attach_id = o.req("attachId")?;
         let ballot = o.req("ballot")?;
         let additional = o.rest(&["attachId", "ballot"])?;
+        let attach_id = o.need(attach_id, "attachId")?;
+        let ballot = o.need(ballot, "ballot")?;
         Ok(Self {
             attach_id,
             ballot,

@@ -42,6 +42,9 @@ impl ::bitrix24_runtime::loose::Loose for StartwithsoundRequest {
         let to_number = o.req("TO_NUMBER")?;
         let url = o.req("URL")?;
         let additional = o.rest(&["FROM_LINE", "TO_NUMBER", "URL"])?;
+        let from_line = o.need(from_line, "FROM_LINE")?;
+        let to_number = o.need(to_number, "TO_NUMBER")?;
+        let url = o.need(url, "URL")?;
         Ok(Self {
             from_line,
             to_number,
@@ -132,6 +135,9 @@ impl ::bitrix24_runtime::loose::Loose for StartwithtextRequest {
         let voice = o.opt("VOICE")?;
         let additional = o
             .rest(&["FROM_LINE", "TEXT_TO_PRONOUNCE", "TO_NUMBER", "VOICE"])?;
+        let from_line = o.need(from_line, "FROM_LINE")?;
+        let text_to_pronounce = o.need(text_to_pronounce, "TEXT_TO_PRONOUNCE")?;
+        let to_number = o.need(to_number, "TO_NUMBER")?;
         Ok(Self {
             from_line,
             text_to_pronounce,

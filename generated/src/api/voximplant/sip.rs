@@ -55,6 +55,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let title = o.opt("TITLE")?;
         let type_ = o.opt("TYPE")?;
         let additional = o.rest(&["LOGIN", "PASSWORD", "SERVER", "TITLE", "TYPE"])?;
+        let login = o.need(login, "LOGIN")?;
+        let server = o.need(server, "SERVER")?;
         Ok(Self {
             login,
             password,
@@ -223,6 +225,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let config_id = o.req("CONFIG_ID")?;
         let additional = o.rest(&["CONFIG_ID"])?;
+        let config_id = o.need(config_id, "CONFIG_ID")?;
         Ok(Self { config_id, additional })
     }
 }
@@ -471,6 +474,7 @@ impl ::bitrix24_runtime::loose::Loose for StatusRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let reg_id = o.req("REG_ID")?;
         let additional = o.rest(&["REG_ID"])?;
+        let reg_id = o.need(reg_id, "REG_ID")?;
         Ok(Self { reg_id, additional })
     }
 }
@@ -579,6 +583,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let server = o.opt("SERVER")?;
         let title = o.opt("TITLE")?;
         let additional = o.rest(&["CONFIG_ID", "LOGIN", "PASSWORD", "SERVER", "TITLE"])?;
+        let config_id = o.need(config_id, "CONFIG_ID")?;
         Ok(Self {
             config_id,
             login,

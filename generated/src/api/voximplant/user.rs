@@ -37,6 +37,7 @@ impl ::bitrix24_runtime::loose::Loose for ActivatePhoneRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let user_id = o.req("USER_ID")?;
         let additional = o.rest(&["USER_ID"])?;
+        let user_id = o.need(user_id, "USER_ID")?;
         Ok(Self { user_id, additional })
     }
 }
@@ -84,6 +85,7 @@ impl ::bitrix24_runtime::loose::Loose for DeactivatePhoneRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let user_id = o.req("USER_ID")?;
         let additional = o.rest(&["USER_ID"])?;
+        let user_id = o.need(user_id, "USER_ID")?;
         Ok(Self { user_id, additional })
     }
 }
@@ -131,6 +133,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let user_id = o.req("USER_ID")?;
         let additional = o.rest(&["USER_ID"])?;
+        let user_id = o.need(user_id, "USER_ID")?;
         Ok(Self { user_id, additional })
     }
 }

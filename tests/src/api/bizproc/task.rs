@@ -33,10 +33,12 @@ impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let task_id = o.req("TASK_ID")?;
-        let status = o.req("STATUS")?;
         let comment = o.opt("COMMENT")?;
         let fields = o.opt("FIELDS")?;
+        let status = o.req("STATUS")?;
+        let task_id = o.req("TASK_ID")?;
+        let task_id = o.need(task_id, "TASK_ID")?;
+        let status = o.need(status, "STATUS")?;
         Ok(Self {
             task_id,
             status,

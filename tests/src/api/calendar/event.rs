@@ -37,11 +37,13 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let type_ = o.req("type")?;
-        let owner_id = o.req("ownerId")?;
         let from = o.opt("from")?;
-        let to = o.opt("to")?;
+        let owner_id = o.req("ownerId")?;
         let section = o.opt("section")?;
+        let to = o.opt("to")?;
+        let type_ = o.req("type")?;
+        let type_ = o.need(type_, "type")?;
+        let owner_id = o.need(owner_id, "ownerId")?;
         Ok(Self {
             type_,
             owner_id,
@@ -87,15 +89,15 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let name = o.opt("NAME")?;
+        let attendee_list = o.opt("ATTENDEE_LIST")?;
         let date_from = o.opt("DATE_FROM")?;
         let date_to = o.opt("DATE_TO")?;
-        let tz_from = o.opt("TZ_FROM")?;
-        let skip_time = o.opt("SKIP_TIME")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
         let remind = o.opt("REMIND")?;
+        let skip_time = o.opt("SKIP_TIME")?;
+        let tz_from = o.opt("TZ_FROM")?;
         let start_time = o.opt("startTime")?;
-        let attendee_list = o.opt("ATTENDEE_LIST")?;
         Ok(Self {
             id,
             name,
@@ -128,8 +130,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemRemindItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let type_ = o.opt("type")?;
         let count = o.opt("count")?;
+        let type_ = o.opt("type")?;
         Ok(Self { type_, count })
     }
 }
@@ -153,8 +155,8 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItemAttendeeListItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("id")?;
         let entry_id = o.opt("entryId")?;
+        let id = o.opt("id")?;
         let status = o.opt("status")?;
         Ok(Self { id, entry_id, status })
     }

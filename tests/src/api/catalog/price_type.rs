@@ -34,9 +34,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let select = o.opt("select")?;
         let filter = o.opt("filter")?;
         let order = o.opt("order")?;
+        let select = o.opt("select")?;
         let start = o.opt("start")?;
         Ok(Self {
             select,
@@ -92,12 +92,12 @@ impl ::bitrix24_runtime::loose::Loose for ListResponsePriceTypesItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let base = o.opt("base")?;
+        let date_create = o.opt("dateCreate")?;
         let id = o.opt("id")?;
         let name = o.opt("name")?;
-        let base = o.opt("base")?;
         let sort = o.opt("sort")?;
         let xml_id = o.opt("xmlId")?;
-        let date_create = o.opt("dateCreate")?;
         Ok(Self {
             id,
             name,

@@ -26,6 +26,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields })
     }
 }
@@ -76,19 +77,21 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let iblock_id = o.req("iblockId")?;
-        let name = o.req("name")?;
+        let _123 = o.opt("123")?;
         let _1c_id = o.opt("1C_ID")?;
-        let xml_id = o.opt("xmlId")?;
         let active = o.opt("active")?;
-        let vat_included = o.opt("vatIncluded")?;
-        let purchasing_price = o.opt("purchasingPrice")?;
+        let date_create = o.opt("dateCreate")?;
+        let iblock_id = o.req("iblockId")?;
         let measure = o.opt("measure")?;
-        let weight = o.opt("weight")?;
+        let name = o.req("name")?;
+        let purchasing_price = o.opt("purchasingPrice")?;
         let sync_source = o.opt("syncSource")?;
         let type_ = o.opt("type")?;
-        let date_create = o.opt("dateCreate")?;
-        let _123 = o.opt("123")?;
+        let vat_included = o.opt("vatIncluded")?;
+        let weight = o.opt("weight")?;
+        let xml_id = o.opt("xmlId")?;
+        let iblock_id = o.need(iblock_id, "iblockId")?;
+        let name = o.need(name, "name")?;
         Ok(Self {
             iblock_id,
             name,
@@ -185,9 +188,9 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseElement {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("id")?;
         let _1c_id = o.opt("1C_ID")?;
         let iblock_id = o.opt("iblockId")?;
+        let id = o.opt("id")?;
         Ok(Self { id, _1c_id, iblock_id })
     }
 }

@@ -26,6 +26,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields })
     }
 }
@@ -58,14 +59,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let subject = o.opt("SUBJECT")?;
+        let bindings = o.opt("BINDINGS")?;
+        let communications = o.opt("COMMUNICATIONS")?;
         let description_type = o.opt("DESCRIPTION_TYPE")?;
         let direction = o.opt("DIRECTION")?;
-        let type_id = o.opt("TYPE_ID")?;
         let priority = o.opt("PRIORITY")?;
-        let communications = o.opt("COMMUNICATIONS")?;
         let start_time = o.opt("START_TIME")?;
-        let bindings = o.opt("BINDINGS")?;
+        let subject = o.opt("SUBJECT")?;
+        let type_id = o.opt("TYPE_ID")?;
         Ok(Self {
             subject,
             description_type,
@@ -104,9 +105,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsCommunicationsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let value = o.opt("VALUE")?;
         let entity_id = o.opt("ENTITY_ID")?;
         let entity_type_id = o.opt("ENTITY_TYPE_ID")?;
+        let value = o.opt("VALUE")?;
         Ok(Self {
             value,
             entity_id,

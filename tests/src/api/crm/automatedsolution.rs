@@ -71,11 +71,11 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseField {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let type_ = o.opt("type")?;
-        let is_required = o.opt("isRequired")?;
-        let is_read_only = o.opt("isReadOnly")?;
         let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
         let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
         let upper_name = o.opt("upperName")?;
         Ok(Self {
             type_,

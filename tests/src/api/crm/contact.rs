@@ -34,9 +34,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let select = o.opt("select")?;
         let filter = o.opt("filter")?;
         let order = o.opt("order")?;
+        let select = o.opt("select")?;
         let start = o.opt("start")?;
         Ok(Self {
             select,
@@ -97,9 +97,10 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseMultiField {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.opt("ID")?;
-        let value_type = o.opt("VALUE_TYPE")?;
-        let value = o.req("VALUE")?;
         let type_id = o.opt("TYPE_ID")?;
+        let value = o.req("VALUE")?;
+        let value_type = o.opt("VALUE_TYPE")?;
+        let value = o.need(value, "VALUE")?;
         Ok(Self {
             id,
             value_type,
@@ -164,11 +165,11 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let birthdate = o.opt("BIRTHDATE")?;
+        let email = o.opt("EMAIL")?;
         let id = o.opt("ID")?;
         let name = o.opt("NAME")?;
-        let birthdate = o.opt("BIRTHDATE")?;
         let phone = o.opt("PHONE")?;
-        let email = o.opt("EMAIL")?;
         Ok(Self {
             id,
             name,

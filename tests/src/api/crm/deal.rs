@@ -47,11 +47,11 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         o.deny(&["select", "filter", "order", "start", "filter>ID"])?;
-        let select = o.opt("select")?;
         let filter = o.opt("filter")?;
-        let order = o.opt("order")?;
-        let start = o.opt("start")?;
         let filter_id = o.opt("filter>ID")?;
+        let order = o.opt("order")?;
+        let select = o.opt("select")?;
+        let start = o.opt("start")?;
         Ok(Self {
             select,
             filter,
@@ -88,9 +88,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let date_create = o.opt(">=DATE_CREATE")?;
         let status_id = o.opt("!STATUS_ID")?;
         let title = o.opt("%TITLE")?;
+        let date_create = o.opt(">=DATE_CREATE")?;
         let category_id = o.opt("CATEGORY_ID")?;
         let stage_id = o.opt("STAGE_ID")?;
         let additional = o
@@ -200,13 +200,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseDeal {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let title = o.opt("TITLE")?;
-        let opportunity = o.opt("OPPORTUNITY")?;
-        let stage_id = o.opt("STAGE_ID")?;
         let assigned_by_id = o.opt("ASSIGNED_BY_ID")?;
         let closed = o.opt("CLOSED")?;
         let date_create = o.opt("DATE_CREATE")?;
+        let id = o.opt("ID")?;
+        let opportunity = o.opt("OPPORTUNITY")?;
+        let stage_id = o.opt("STAGE_ID")?;
+        let title = o.opt("TITLE")?;
         let additional = o
             .rest(
                 &[
@@ -375,13 +375,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.req("id")?;
+        let user_id_3 = o.opt("USER_ID")?;
+        let user_id_4 = o.opt("UserId")?;
         let fields = o.req("fields")?;
+        let id = o.req("id")?;
         let params = o.opt("params")?;
         let user_id = o.opt("userId")?;
         let user_id_2 = o.opt("user_id")?;
-        let user_id_3 = o.opt("USER_ID")?;
-        let user_id_4 = o.opt("UserId")?;
+        let id = o.need(id, "id")?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self {
             id,
             fields,
@@ -432,15 +434,15 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
+        let opportunity = o.opt("OPPORTUNITY")?;
         let title = o.opt("TITLE")?;
+        let uf_crm_1712345678 = o.opt("UF_CRM_1712345678")?;
+        let user_id_3 = o.opt("USER_ID")?;
+        let user_id_4 = o.opt("UserId")?;
         let title_2 = o.opt("title")?;
         let user_id = o.opt("userId")?;
         let user_id_2 = o.opt("user_id")?;
-        let user_id_3 = o.opt("USER_ID")?;
-        let user_id_4 = o.opt("UserId")?;
-        let opportunity = o.opt("OPPORTUNITY")?;
-        let uf_crm_1712345678 = o.opt("UF_CRM_1712345678")?;
-        let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
         let additional = o
             .rest(
                 &[

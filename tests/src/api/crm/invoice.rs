@@ -27,6 +27,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields })
     }
 }
@@ -58,13 +59,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let order_topic = o.opt("ORDER_TOPIC")?;
-        let status_id = o.opt("STATUS_ID")?;
         let date_insert = o.opt("DATE_INSERT")?;
+        let invoice_properties = o.opt("INVOICE_PROPERTIES")?;
+        let order_topic = o.opt("ORDER_TOPIC")?;
         let pay_voucher_date = o.opt("PAY_VOUCHER_DATE")?;
         let person_type_id = o.opt("PERSON_TYPE_ID")?;
         let product_rows = o.opt("PRODUCT_ROWS")?;
-        let invoice_properties = o.opt("INVOICE_PROPERTIES")?;
+        let status_id = o.opt("STATUS_ID")?;
         Ok(Self {
             order_topic,
             status_id,
@@ -99,10 +100,13 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsProductRowsItem {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.opt("ID")?;
+        let price = o.req("PRICE")?;
         let product_id = o.req("PRODUCT_ID")?;
         let product_name = o.opt("PRODUCT_NAME")?;
         let quantity = o.req("QUANTITY")?;
-        let price = o.req("PRICE")?;
+        let product_id = o.need(product_id, "PRODUCT_ID")?;
+        let quantity = o.need(quantity, "QUANTITY")?;
+        let price = o.need(price, "PRICE")?;
         Ok(Self {
             id,
             product_id,

@@ -142,49 +142,51 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
-        let entity_type_id = o.req("entityTypeId")?;
-        let uf_crm_1712345678 = o.opt("UF_CRM_1712345678")?;
-        let type_ = o.opt("type")?;
-        let fields = o.req("fields")?;
-        let id = o.opt("ID")?;
-        let id_2 = o.opt("id")?;
-        let id_3 = o.opt("Id")?;
-        let _1c_id = o.opt("1C_ID")?;
-        let title = o.opt("title")?;
-        let title_2 = o.opt("TITLE")?;
-        let self_ = o.opt("self")?;
-        let self_2 = o.opt("Self")?;
-        let crate_ = o.opt("crate")?;
-        let super_ = o.opt("super")?;
-        let gen_ = o.opt("gen")?;
-        let async_ = o.opt("async")?;
-        let match_ = o.opt("match")?;
-        let fn_ = o.opt("fn")?;
-        let r_type = o.opt("r#type")?;
-        let phone_0_value = o.opt("PHONE[0][VALUE]")?;
-        let filter_id = o.opt("filter>ID")?;
-        let date_create = o.opt(">=DATE_CREATE")?;
         let status_id = o.opt("!STATUS_ID")?;
         let title_3 = o.opt("%TITLE")?;
-        let data_id = o.opt("data-id")?;
-        let a_b = o.opt("a.b")?;
-        let with_space = o.opt("with space")?;
-        let user_id = o.opt("userId")?;
-        let user_id_2 = o.opt("user_id")?;
+        let _123 = o.opt("123")?;
+        let _1c_id = o.opt("1C_ID")?;
+        let date_create = o.opt(">=DATE_CREATE")?;
+        let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
+        let id = o.opt("ID")?;
+        let id_3 = o.opt("Id")?;
+        let phone_0_value = o.opt("PHONE[0][VALUE]")?;
+        let self_2 = o.opt("Self")?;
+        let title_2 = o.opt("TITLE")?;
+        let uf_crm_1712345678 = o.opt("UF_CRM_1712345678")?;
         let user_id_3 = o.opt("USER_ID")?;
         let user_id_4 = o.opt("UserId")?;
+        let field_2 = o.opt("_")?;
+        let field_3 = o.opt("__")?;
+        let a_b = o.opt("a.b")?;
+        let async_ = o.opt("async")?;
+        let contact = o.opt("contact")?;
+        let crate_ = o.opt("crate")?;
+        let data_id = o.opt("data-id")?;
+        let entity_type_id = o.req("entityTypeId")?;
+        let fields = o.req("fields")?;
+        let filter_id = o.opt("filter>ID")?;
+        let fn_ = o.opt("fn")?;
+        let gen_ = o.opt("gen")?;
+        let id_2 = o.opt("id")?;
+        let kind = o.opt("kind")?;
+        let match_ = o.opt("match")?;
+        let nested = o.opt("nested")?;
+        let r_type = o.opt("r#type")?;
+        let rows = o.opt("rows")?;
+        let self_ = o.opt("self")?;
+        let status = o.opt("status")?;
+        let super_ = o.opt("super")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let user_id = o.opt("userId")?;
+        let user_id_2 = o.opt("user_id")?;
+        let with_space = o.opt("with space")?;
         let nazvanie = o.opt("Название")?;
         let summa = o.opt("Сумма")?;
         let field = o.opt("🚀")?;
-        let field_2 = o.opt("_")?;
-        let field_3 = o.opt("__")?;
-        let _123 = o.opt("123")?;
-        let status = o.opt("status")?;
-        let kind = o.opt("kind")?;
-        let nested = o.opt("nested")?;
-        let rows = o.opt("rows")?;
-        let contact = o.opt("contact")?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self {
             crm_entity_type,
             entity_type_id,
@@ -251,9 +253,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestBase {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let created_by = o.opt("CREATED_BY")?;
         let id = o.opt("ID")?;
         let id_2 = o.opt("id")?;
-        let created_by = o.opt("CREATED_BY")?;
         Ok(Self { id, id_2, created_by })
     }
 }
@@ -453,46 +455,46 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestNested {
                 "kind",
             ],
         )?;
-        let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
-        let entity_type_id = o.opt("entityTypeId")?;
-        let uf_crm_1712345678 = o.opt("UF_CRM_1712345678")?;
-        let type_ = o.opt("type")?;
-        let fields = o.opt("fields")?;
-        let id = o.opt("ID")?;
-        let id_2 = o.opt("id")?;
-        let id_3 = o.opt("Id")?;
-        let _1c_id = o.opt("1C_ID")?;
-        let title = o.opt("title")?;
-        let title_2 = o.opt("TITLE")?;
-        let self_ = o.opt("self")?;
-        let self_2 = o.opt("Self")?;
-        let crate_ = o.opt("crate")?;
-        let super_ = o.opt("super")?;
-        let gen_ = o.opt("gen")?;
-        let async_ = o.opt("async")?;
-        let match_ = o.opt("match")?;
-        let fn_ = o.opt("fn")?;
-        let r_type = o.opt("r#type")?;
-        let phone_0_value = o.opt("PHONE[0][VALUE]")?;
-        let filter_id = o.opt("filter>ID")?;
-        let date_create = o.opt(">=DATE_CREATE")?;
         let status_id = o.opt("!STATUS_ID")?;
         let title_3 = o.opt("%TITLE")?;
-        let data_id = o.opt("data-id")?;
-        let a_b = o.opt("a.b")?;
-        let with_space = o.opt("with space")?;
-        let user_id = o.opt("userId")?;
-        let user_id_2 = o.opt("user_id")?;
+        let _123 = o.opt("123")?;
+        let _1c_id = o.opt("1C_ID")?;
+        let date_create = o.opt(">=DATE_CREATE")?;
+        let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
+        let id = o.opt("ID")?;
+        let id_3 = o.opt("Id")?;
+        let phone_0_value = o.opt("PHONE[0][VALUE]")?;
+        let self_2 = o.opt("Self")?;
+        let title_2 = o.opt("TITLE")?;
+        let uf_crm_1712345678 = o.opt("UF_CRM_1712345678")?;
         let user_id_3 = o.opt("USER_ID")?;
         let user_id_4 = o.opt("UserId")?;
+        let field_2 = o.opt("_")?;
+        let field_3 = o.opt("__")?;
+        let a_b = o.opt("a.b")?;
+        let async_ = o.opt("async")?;
+        let crate_ = o.opt("crate")?;
+        let data_id = o.opt("data-id")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let fields = o.opt("fields")?;
+        let filter_id = o.opt("filter>ID")?;
+        let fn_ = o.opt("fn")?;
+        let gen_ = o.opt("gen")?;
+        let id_2 = o.opt("id")?;
+        let kind = o.opt("kind")?;
+        let match_ = o.opt("match")?;
+        let r_type = o.opt("r#type")?;
+        let self_ = o.opt("self")?;
+        let status = o.opt("status")?;
+        let super_ = o.opt("super")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let user_id = o.opt("userId")?;
+        let user_id_2 = o.opt("user_id")?;
+        let with_space = o.opt("with space")?;
         let nazvanie = o.opt("Название")?;
         let summa = o.opt("Сумма")?;
         let field = o.opt("🚀")?;
-        let field_2 = o.opt("_")?;
-        let field_3 = o.opt("__")?;
-        let _123 = o.opt("123")?;
-        let status = o.opt("status")?;
-        let kind = o.opt("kind")?;
         Ok(Self {
             crm_entity_type,
             entity_type_id,
@@ -689,46 +691,46 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestRowsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
-        let entity_type_id = o.opt("entityTypeId")?;
-        let uf_crm_1712345678 = o.opt("UF_CRM_1712345678")?;
-        let type_ = o.opt("type")?;
-        let fields = o.opt("fields")?;
-        let id = o.opt("ID")?;
-        let id_2 = o.opt("id")?;
-        let id_3 = o.opt("Id")?;
-        let _1c_id = o.opt("1C_ID")?;
-        let title = o.opt("title")?;
-        let title_2 = o.opt("TITLE")?;
-        let self_ = o.opt("self")?;
-        let self_2 = o.opt("Self")?;
-        let crate_ = o.opt("crate")?;
-        let super_ = o.opt("super")?;
-        let gen_ = o.opt("gen")?;
-        let async_ = o.opt("async")?;
-        let match_ = o.opt("match")?;
-        let fn_ = o.opt("fn")?;
-        let r_type = o.opt("r#type")?;
-        let phone_0_value = o.opt("PHONE[0][VALUE]")?;
-        let filter_id = o.opt("filter>ID")?;
-        let date_create = o.opt(">=DATE_CREATE")?;
         let status_id = o.opt("!STATUS_ID")?;
         let title_3 = o.opt("%TITLE")?;
-        let data_id = o.opt("data-id")?;
-        let a_b = o.opt("a.b")?;
-        let with_space = o.opt("with space")?;
-        let user_id = o.opt("userId")?;
-        let user_id_2 = o.opt("user_id")?;
+        let _123 = o.opt("123")?;
+        let _1c_id = o.opt("1C_ID")?;
+        let date_create = o.opt(">=DATE_CREATE")?;
+        let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
+        let id = o.opt("ID")?;
+        let id_3 = o.opt("Id")?;
+        let phone_0_value = o.opt("PHONE[0][VALUE]")?;
+        let self_2 = o.opt("Self")?;
+        let title_2 = o.opt("TITLE")?;
+        let uf_crm_1712345678 = o.opt("UF_CRM_1712345678")?;
         let user_id_3 = o.opt("USER_ID")?;
         let user_id_4 = o.opt("UserId")?;
+        let field_2 = o.opt("_")?;
+        let field_3 = o.opt("__")?;
+        let a_b = o.opt("a.b")?;
+        let async_ = o.opt("async")?;
+        let crate_ = o.opt("crate")?;
+        let data_id = o.opt("data-id")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let fields = o.opt("fields")?;
+        let filter_id = o.opt("filter>ID")?;
+        let fn_ = o.opt("fn")?;
+        let gen_ = o.opt("gen")?;
+        let id_2 = o.opt("id")?;
+        let kind = o.opt("kind")?;
+        let match_ = o.opt("match")?;
+        let r_type = o.opt("r#type")?;
+        let self_ = o.opt("self")?;
+        let status = o.opt("status")?;
+        let super_ = o.opt("super")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let user_id = o.opt("userId")?;
+        let user_id_2 = o.opt("user_id")?;
+        let with_space = o.opt("with space")?;
         let nazvanie = o.opt("Название")?;
         let summa = o.opt("Сумма")?;
         let field = o.opt("🚀")?;
-        let field_2 = o.opt("_")?;
-        let field_3 = o.opt("__")?;
-        let _123 = o.opt("123")?;
-        let status = o.opt("status")?;
-        let kind = o.opt("kind")?;
         Ok(Self {
             crm_entity_type,
             entity_type_id,
@@ -830,11 +832,11 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestContact {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let id_2 = o.opt("id")?;
         let created_by = o.opt("CREATED_BY")?;
-        let name = o.opt("NAME")?;
         let honorific = o.opt("HONORIFIC")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
+        let id_2 = o.opt("id")?;
         Ok(Self {
             id,
             id_2,
@@ -984,46 +986,46 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
-        let entity_type_id = o.opt("entityTypeId")?;
-        let uf_crm_1712345678 = o.opt("UF_CRM_1712345678")?;
-        let type_ = o.opt("type")?;
-        let fields = o.opt("fields")?;
-        let id = o.opt("ID")?;
-        let id_2 = o.opt("id")?;
-        let id_3 = o.opt("Id")?;
-        let _1c_id = o.opt("1C_ID")?;
-        let title = o.opt("title")?;
-        let title_2 = o.opt("TITLE")?;
-        let self_ = o.opt("self")?;
-        let self_2 = o.opt("Self")?;
-        let crate_ = o.opt("crate")?;
-        let super_ = o.opt("super")?;
-        let gen_ = o.opt("gen")?;
-        let async_ = o.opt("async")?;
-        let match_ = o.opt("match")?;
-        let fn_ = o.opt("fn")?;
-        let r_type = o.opt("r#type")?;
-        let phone_0_value = o.opt("PHONE[0][VALUE]")?;
-        let filter_id = o.opt("filter>ID")?;
-        let date_create = o.opt(">=DATE_CREATE")?;
         let status_id = o.opt("!STATUS_ID")?;
         let title_3 = o.opt("%TITLE")?;
-        let data_id = o.opt("data-id")?;
-        let a_b = o.opt("a.b")?;
-        let with_space = o.opt("with space")?;
-        let user_id = o.opt("userId")?;
-        let user_id_2 = o.opt("user_id")?;
+        let _123 = o.opt("123")?;
+        let _1c_id = o.opt("1C_ID")?;
+        let date_create = o.opt(">=DATE_CREATE")?;
+        let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
+        let id = o.opt("ID")?;
+        let id_3 = o.opt("Id")?;
+        let phone_0_value = o.opt("PHONE[0][VALUE]")?;
+        let self_2 = o.opt("Self")?;
+        let title_2 = o.opt("TITLE")?;
+        let uf_crm_1712345678 = o.opt("UF_CRM_1712345678")?;
         let user_id_3 = o.opt("USER_ID")?;
         let user_id_4 = o.opt("UserId")?;
+        let field_2 = o.opt("_")?;
+        let field_3 = o.opt("__")?;
+        let a_b = o.opt("a.b")?;
+        let async_ = o.opt("async")?;
+        let crate_ = o.opt("crate")?;
+        let data_id = o.opt("data-id")?;
+        let entity_type_id = o.opt("entityTypeId")?;
+        let fields = o.opt("fields")?;
+        let filter_id = o.opt("filter>ID")?;
+        let fn_ = o.opt("fn")?;
+        let gen_ = o.opt("gen")?;
+        let id_2 = o.opt("id")?;
+        let kind = o.opt("kind")?;
+        let match_ = o.opt("match")?;
+        let r_type = o.opt("r#type")?;
+        let self_ = o.opt("self")?;
+        let status = o.opt("status")?;
+        let super_ = o.opt("super")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
+        let user_id = o.opt("userId")?;
+        let user_id_2 = o.opt("user_id")?;
+        let with_space = o.opt("with space")?;
         let nazvanie = o.opt("Название")?;
         let summa = o.opt("Сумма")?;
         let field = o.opt("🚀")?;
-        let field_2 = o.opt("_")?;
-        let field_3 = o.opt("__")?;
-        let _123 = o.opt("123")?;
-        let status = o.opt("status")?;
-        let kind = o.opt("kind")?;
         let additional = o
             .rest(
                 &[
@@ -1227,11 +1229,12 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let entity_type_id = o.req("entityTypeId")?;
-        let select = o.opt("select")?;
         let filter = o.opt("filter")?;
         let order = o.opt("order")?;
-        let use_original_uf_names = o.opt("useOriginalUfNames")?;
+        let select = o.opt("select")?;
         let start = o.opt("start")?;
+        let use_original_uf_names = o.opt("useOriginalUfNames")?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
         Ok(Self {
             entity_type_id,
             select,
@@ -1322,11 +1325,11 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItemsItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("id")?;
-        let title = o.opt("title")?;
         let entity_type_id = o.opt("entityTypeId")?;
-        let stage_id = o.opt("stageId")?;
+        let id = o.opt("id")?;
         let opportunity = o.opt("opportunity")?;
+        let stage_id = o.opt("stageId")?;
+        let title = o.opt("title")?;
         let additional = o
             .rest(&["id", "title", "entityTypeId", "stageId", "opportunity"])?;
         Ok(Self {

@@ -34,9 +34,9 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let select = o.opt("select")?;
         let filter = o.opt("filter")?;
         let order = o.opt("order")?;
+        let select = o.opt("select")?;
         let start = o.opt("start")?;
         Ok(Self {
             select,
@@ -65,8 +65,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let status_id = o.opt("STATUS_ID")?;
         let source_id = o.opt("SOURCE_ID")?;
+        let status_id = o.opt("STATUS_ID")?;
         let additional = o.rest(&["STATUS_ID", "SOURCE_ID"])?;
         Ok(Self {
             status_id,
@@ -139,11 +139,12 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.req("ID")?;
-        let title = o.opt("TITLE")?;
-        let status_id = o.opt("STATUS_ID")?;
-        let has_email = o.opt("HAS_EMAIL")?;
         let company_id = o.opt("COMPANY_ID")?;
+        let has_email = o.opt("HAS_EMAIL")?;
+        let id = o.req("ID")?;
+        let status_id = o.opt("STATUS_ID")?;
+        let title = o.opt("TITLE")?;
+        let id = o.need(id, "ID")?;
         Ok(Self {
             id,
             title,

@@ -27,6 +27,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields })
     }
 }
@@ -54,12 +55,16 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let post_title = o.req("POST_TITLE")?;
-        let message = o.req("MESSAGE")?;
-        let sperm = o.opt("SPERM")?;
-        let entitytypeid = o.req("ENTITYTYPEID")?;
         let entityid = o.req("ENTITYID")?;
+        let entitytypeid = o.req("ENTITYTYPEID")?;
         let files = o.opt("FILES")?;
+        let message = o.req("MESSAGE")?;
+        let post_title = o.req("POST_TITLE")?;
+        let sperm = o.opt("SPERM")?;
+        let post_title = o.need(post_title, "POST_TITLE")?;
+        let message = o.need(message, "MESSAGE")?;
+        let entitytypeid = o.need(entitytypeid, "ENTITYTYPEID")?;
+        let entityid = o.need(entityid, "ENTITYID")?;
         Ok(Self {
             post_title,
             message,

@@ -52,11 +52,11 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseField {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let type_ = o.opt("type")?;
-        let is_required = o.opt("isRequired")?;
         let is_read_only = o.opt("isReadOnly")?;
-        let title = o.opt("title")?;
+        let is_required = o.opt("isRequired")?;
         let status_type = o.opt("statusType")?;
+        let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
         Ok(Self {
             type_,
             is_required,

@@ -27,6 +27,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields })
     }
 }
@@ -77,11 +78,12 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let title = o.req("title")?;
         let entity_type_id = o.opt("entityTypeId")?;
         let is_categories_enabled = o.opt("isCategoriesEnabled")?;
-        let relations = o.opt("relations")?;
         let linked_user_fields = o.opt("linkedUserFields")?;
+        let relations = o.opt("relations")?;
+        let title = o.req("title")?;
+        let title = o.need(title, "title")?;
         Ok(Self {
             title,
             entity_type_id,
@@ -139,8 +141,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsRelations {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let parent = o.opt("parent")?;
         let child = o.opt("child")?;
+        let parent = o.opt("parent")?;
         Ok(Self { parent, child })
     }
 }
@@ -208,10 +210,10 @@ impl ::bitrix24_runtime::loose::Loose for AddResponseType {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("id")?;
-        let title = o.opt("title")?;
         let entity_type_id = o.opt("entityTypeId")?;
+        let id = o.opt("id")?;
         let relations = o.opt("relations")?;
+        let title = o.opt("title")?;
         Ok(Self {
             id,
             title,
@@ -278,8 +280,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let order = o.opt("order")?;
         let filter = o.opt("filter")?;
+        let order = o.opt("order")?;
         let select = o.opt("select")?;
         let start = o.opt("start")?;
         Ok(Self {
@@ -334,12 +336,12 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseTypesItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("id")?;
-        let title = o.opt("title")?;
         let code = o.opt("code")?;
         let created_by = o.opt("createdBy")?;
         let created_time = o.opt("createdTime")?;
         let custom_section_id = o.opt("customSectionId")?;
+        let id = o.opt("id")?;
+        let title = o.opt("title")?;
         Ok(Self {
             id,
             title,

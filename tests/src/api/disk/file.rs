@@ -27,6 +27,7 @@ impl ::bitrix24_runtime::loose::Loose for GetExternalLinkRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
+        let id = o.need(id, "id")?;
         Ok(Self { id })
     }
 }
@@ -72,9 +73,11 @@ impl ::bitrix24_runtime::loose::Loose for UploadversionRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.req("id")?;
-        let file_content = o.req("fileContent")?;
         let content = o.opt("content")?;
+        let file_content = o.req("fileContent")?;
+        let id = o.req("id")?;
+        let id = o.need(id, "id")?;
+        let file_content = o.need(file_content, "fileContent")?;
         Ok(Self { id, file_content, content })
     }
 }
@@ -103,11 +106,11 @@ impl ::bitrix24_runtime::loose::Loose for UploadversionResponse {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let download_url = o.opt("DOWNLOAD_URL")?;
         let id = o.opt("ID")?;
         let name = o.opt("NAME")?;
         let size = o.opt("SIZE")?;
         let update_time = o.opt("UPDATE_TIME")?;
-        let download_url = o.opt("DOWNLOAD_URL")?;
         Ok(Self {
             id,
             name,

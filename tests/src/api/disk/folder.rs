@@ -34,9 +34,10 @@ impl ::bitrix24_runtime::loose::Loose for GetchildrenRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.req("id")?;
         let filter = o.opt("filter")?;
+        let id = o.req("id")?;
         let start = o.opt("start")?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, filter, start })
     }
 }
@@ -86,8 +87,8 @@ impl ::bitrix24_runtime::loose::Loose for GetchildrenRequestFilter {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let type_ = o.opt("TYPE")?;
         let create_time = o.opt(">CREATE_TIME")?;
+        let type_ = o.opt("TYPE")?;
         Ok(Self { type_, create_time })
     }
 }
@@ -129,14 +130,14 @@ impl ::bitrix24_runtime::loose::Loose for GetchildrenResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let create_time = o.opt("CREATE_TIME")?;
+        let deleted_type = o.opt("DELETED_TYPE")?;
+        let detail_url = o.opt("DETAIL_URL")?;
+        let download_url = o.opt("DOWNLOAD_URL")?;
         let id = o.opt("ID")?;
         let name = o.opt("NAME")?;
-        let type_ = o.opt("TYPE")?;
         let size = o.opt("SIZE")?;
-        let create_time = o.opt("CREATE_TIME")?;
-        let download_url = o.opt("DOWNLOAD_URL")?;
-        let detail_url = o.opt("DETAIL_URL")?;
-        let deleted_type = o.opt("DELETED_TYPE")?;
+        let type_ = o.opt("TYPE")?;
         Ok(Self {
             id,
             name,

@@ -31,8 +31,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let entity = o.req("ENTITY")?;
-        let sort = o.opt("SORT")?;
         let filter = o.opt("FILTER")?;
+        let sort = o.opt("SORT")?;
+        let entity = o.need(entity, "ENTITY")?;
         Ok(Self { entity, sort, filter })
     }
 }
@@ -112,10 +113,10 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("ID")?;
-        let name = o.opt("NAME")?;
         let active = o.opt("ACTIVE")?;
         let date_active_from = o.opt("DATE_ACTIVE_FROM")?;
+        let id = o.opt("ID")?;
+        let name = o.opt("NAME")?;
         let property_values = o.opt("PROPERTY_VALUES")?;
         Ok(Self {
             id,

@@ -44,12 +44,14 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let attach = o.opt("ATTACH")?;
         let dialog_id = o.req("DIALOG_ID")?;
+        let keyboard = o.opt("KEYBOARD")?;
         let message = o.req("MESSAGE")?;
         let system = o.opt("SYSTEM")?;
-        let attach = o.opt("ATTACH")?;
-        let keyboard = o.opt("KEYBOARD")?;
         let url_preview = o.opt("URL_PREVIEW")?;
+        let dialog_id = o.need(dialog_id, "DIALOG_ID")?;
+        let message = o.need(message, "MESSAGE")?;
         Ok(Self {
             dialog_id,
             message,
@@ -117,9 +119,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestKeyboardItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let text = o.opt("TEXT")?;
-        let link = o.opt("LINK")?;
         let bg_color = o.opt("BG_COLOR")?;
+        let link = o.opt("LINK")?;
+        let text = o.opt("TEXT")?;
         Ok(Self { text, link, bg_color })
     }
 }

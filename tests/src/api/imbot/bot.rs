@@ -55,9 +55,9 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseValue {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let code = o.opt("CODE")?;
         let id = o.opt("ID")?;
         let name = o.opt("NAME")?;
-        let code = o.opt("CODE")?;
         let openline = o.opt("OPENLINE")?;
         let type_ = o.opt("TYPE")?;
         Ok(Self {

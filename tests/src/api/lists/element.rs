@@ -39,13 +39,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
-        let iblock_id = o.req("IBLOCK_ID")?;
-        let iblock_code = o.opt("IBLOCK_CODE")?;
         let element_code = o.req("ELEMENT_CODE")?;
-        let socnet_group_id = o.opt("SOCNET_GROUP_ID")?;
         let fields = o.req("FIELDS")?;
+        let iblock_code = o.opt("IBLOCK_CODE")?;
+        let iblock_id = o.req("IBLOCK_ID")?;
+        let iblock_type_id = o.req("IBLOCK_TYPE_ID")?;
         let list_element_url = o.opt("LIST_ELEMENT_URL")?;
+        let socnet_group_id = o.opt("SOCNET_GROUP_ID")?;
+        let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
+        let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
+        let element_code = o.need(element_code, "ELEMENT_CODE")?;
+        let fields = o.need(fields, "FIELDS")?;
         Ok(Self {
             iblock_type_id,
             iblock_id,
@@ -106,6 +110,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let name = o.req("NAME")?;
         let additional = o.rest(&["NAME"])?;
+        let name = o.need(name, "NAME")?;
         Ok(Self { name, additional })
     }
 }

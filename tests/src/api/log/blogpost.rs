@@ -43,14 +43,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let user_id = o.opt("USER_ID")?;
-        let post_title = o.opt("POST_TITLE")?;
-        let post_message = o.req("POST_MESSAGE")?;
         let dest = o.opt("DEST")?;
-        let sperm = o.opt("SPERM")?;
         let files = o.opt("FILES")?;
         let important = o.opt("IMPORTANT")?;
         let important_date_end = o.opt("IMPORTANT_DATE_END")?;
+        let post_message = o.req("POST_MESSAGE")?;
+        let post_title = o.opt("POST_TITLE")?;
+        let sperm = o.opt("SPERM")?;
+        let user_id = o.opt("USER_ID")?;
+        let post_message = o.need(post_message, "POST_MESSAGE")?;
         Ok(Self {
             user_id,
             post_title,

@@ -70,11 +70,11 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsResponseBasketItemValue {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let type_ = o.opt("TYPE")?;
-        let is_required = o.opt("IS_REQUIRED")?;
-        let is_read_only = o.opt("IS_READ_ONLY")?;
         let is_immutable = o.opt("IS_IMMUTABLE")?;
         let is_multiple = o.opt("IS_MULTIPLE")?;
+        let is_read_only = o.opt("IS_READ_ONLY")?;
+        let is_required = o.opt("IS_REQUIRED")?;
+        let type_ = o.opt("TYPE")?;
         Ok(Self {
             type_,
             is_required,

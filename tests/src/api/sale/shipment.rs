@@ -26,6 +26,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields })
     }
 }
@@ -58,14 +59,17 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let order_id = o.req("orderId")?;
-        let delivery_id = o.req("deliveryId")?;
         let allow_delivery = o.opt("allowDelivery")?;
-        let deducted = o.opt("deducted")?;
         let currency = o.req("currency")?;
+        let deducted = o.opt("deducted")?;
+        let delivery_doc_date = o.opt("deliveryDocDate")?;
+        let delivery_id = o.req("deliveryId")?;
+        let order_id = o.req("orderId")?;
         let price_delivery = o.opt("priceDelivery")?;
         let status_id = o.opt("statusId")?;
-        let delivery_doc_date = o.opt("deliveryDocDate")?;
+        let order_id = o.need(order_id, "orderId")?;
+        let delivery_id = o.need(delivery_id, "deliveryId")?;
+        let currency = o.need(currency, "currency")?;
         Ok(Self {
             order_id,
             delivery_id,

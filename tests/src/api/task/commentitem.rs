@@ -28,8 +28,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let taskid = o.req("TASKID")?;
         let fields = o.req("FIELDS")?;
+        let taskid = o.req("TASKID")?;
+        let taskid = o.need(taskid, "TASKID")?;
+        let fields = o.need(fields, "FIELDS")?;
         Ok(Self { taskid, fields })
     }
 }
@@ -94,24 +96,24 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let post_message = o.opt("POST_MESSAGE")?;
-        let author_id = o.opt("AUTHOR_ID")?;
-        let uf_forum_message_doc = o.opt("UF_FORUM_MESSAGE_DOC")?;
-        let field = o.opt("*/")?;
-        let field_2 = o.opt("/*")?;
         let field_3 = o.opt("\"#")?;
         let field_4 = o.opt("\"###")?;
-        let field_5 = o.opt("```")?;
-        let cfg_any = o.opt("#[cfg(any())]")?;
         let allow_warnings = o.opt("#![allow(warnings)]")?;
+        let cfg_any = o.opt("#[cfg(any())]")?;
+        let field = o.opt("*/")?;
+        let field_6 = o.opt("-->")?;
+        let field_2 = o.opt("/*")?;
+        let script = o.opt("<script>")?;
+        let author_id = o.opt("AUTHOR_ID")?;
+        let post_message = o.opt("POST_MESSAGE")?;
+        let uf_forum_message_doc = o.opt("UF_FORUM_MESSAGE_DOC")?;
+        let link_http_x = o.opt("[link](http://x)")?;
+        let field_5 = o.opt("```")?;
+        let bell = o.opt("bell\u{7}")?;
+        let nul_key = o.opt("nul\0key")?;
         let panic_x_fn_f = o.opt("}); panic!(\"x\"); fn f() {")?;
         let evil = o.opt("\u{202e}evil")?;
         let iso = o.opt("\u{2066}iso")?;
-        let nul_key = o.opt("nul\0key")?;
-        let bell = o.opt("bell\u{7}")?;
-        let script = o.opt("<script>")?;
-        let field_6 = o.opt("-->")?;
-        let link_http_x = o.opt("[link](http://x)")?;
         Ok(Self {
             post_message,
             author_id,

@@ -33,8 +33,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let order = o.opt("ORDER")?;
         let filter = o.opt("FILTER")?;
+        let order = o.opt("ORDER")?;
         let params = o.opt("PARAMS")?;
         let select = o.opt("SELECT")?;
         Ok(Self {
@@ -81,8 +81,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestParamsNavParams {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let n_page_size = o.opt("nPageSize")?;
         let i_num_page = o.opt("iNumPage")?;
+        let n_page_size = o.opt("nPageSize")?;
         Ok(Self { n_page_size, i_num_page })
     }
 }
@@ -111,8 +111,8 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.opt("ID")?;
-        let title = o.opt("TITLE")?;
         let status = o.opt("STATUS")?;
+        let title = o.opt("TITLE")?;
         let additional = o.rest(&["ID", "TITLE", "STATUS"])?;
         Ok(Self {
             id,

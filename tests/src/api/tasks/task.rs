@@ -54,10 +54,10 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let order = o.opt("order")?;
         let filter = o.opt("filter")?;
-        let select = o.opt("select")?;
+        let order = o.opt("order")?;
         let params = o.opt("params")?;
+        let select = o.opt("select")?;
         let start = o.opt("start")?;
         Ok(Self {
             order,
@@ -89,8 +89,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let responsible_id = o.opt("RESPONSIBLE_ID")?;
         let real_status = o.opt("REAL_STATUS")?;
+        let responsible_id = o.opt("RESPONSIBLE_ID")?;
         let additional = o.rest(&["RESPONSIBLE_ID", "REAL_STATUS"])?;
         Ok(Self {
             responsible_id,
@@ -145,8 +145,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestParams {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let with_timer_info = o.opt("WITH_TIMER_INFO")?;
         let with_result_info = o.opt("WITH_RESULT_INFO")?;
+        let with_timer_info = o.opt("WITH_TIMER_INFO")?;
         Ok(Self {
             with_timer_info,
             with_result_info,
@@ -200,13 +200,13 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseTasksItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("id")?;
-        let title = o.opt("title")?;
-        let status = o.opt("status")?;
-        let group_id = o.opt("groupId")?;
-        let responsible_id = o.opt("responsibleId")?;
         let deadline = o.opt("deadline")?;
+        let group_id = o.opt("groupId")?;
+        let id = o.opt("id")?;
+        let responsible_id = o.opt("responsibleId")?;
+        let status = o.opt("status")?;
         let time_estimate = o.opt("timeEstimate")?;
+        let title = o.opt("title")?;
         Ok(Self {
             id,
             title,

@@ -48,17 +48,20 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let user_phone_inner = o.opt("USER_PHONE_INNER")?;
-        let user_id = o.req("USER_ID")?;
-        let phone_number = o.req("PHONE_NUMBER")?;
         let call_start_date = o.opt("CALL_START_DATE")?;
         let crm_create = o.opt("CRM_CREATE")?;
-        let crm_source = o.opt("CRM_SOURCE")?;
-        let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
         let crm_entity_id = o.opt("CRM_ENTITY_ID")?;
+        let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
+        let crm_source = o.opt("CRM_SOURCE")?;
+        let line_number = o.opt("LINE_NUMBER")?;
+        let phone_number = o.req("PHONE_NUMBER")?;
         let show = o.opt("SHOW")?;
         let type_ = o.req("TYPE")?;
-        let line_number = o.opt("LINE_NUMBER")?;
+        let user_id = o.req("USER_ID")?;
+        let user_phone_inner = o.opt("USER_PHONE_INNER")?;
+        let user_id = o.need(user_id, "USER_ID")?;
+        let phone_number = o.need(phone_number, "PHONE_NUMBER")?;
+        let type_ = o.need(type_, "TYPE")?;
         Ok(Self {
             user_phone_inner,
             user_id,
@@ -106,10 +109,10 @@ impl ::bitrix24_runtime::loose::Loose for RegisterResponse {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let call_id = o.opt("CALL_ID")?;
-        let crm_created_lead = o.opt("CRM_CREATED_LEAD")?;
-        let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
-        let crm_entity_id = o.opt("CRM_ENTITY_ID")?;
         let crm_created_entities = o.opt("CRM_CREATED_ENTITIES")?;
+        let crm_created_lead = o.opt("CRM_CREATED_LEAD")?;
+        let crm_entity_id = o.opt("CRM_ENTITY_ID")?;
+        let crm_entity_type = o.opt("CRM_ENTITY_TYPE")?;
         Ok(Self {
             call_id,
             crm_created_lead,
@@ -135,8 +138,8 @@ impl ::bitrix24_runtime::loose::Loose for RegisterResponseCrmCreatedEntitiesItem
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let entity_type = o.opt("ENTITY_TYPE")?;
         let entity_id = o.opt("ENTITY_ID")?;
+        let entity_type = o.opt("ENTITY_TYPE")?;
         Ok(Self { entity_type, entity_id })
     }
 }

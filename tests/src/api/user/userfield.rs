@@ -26,6 +26,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields })
     }
 }
@@ -56,13 +57,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let edit_form_label = o.opt("EDIT_FORM_LABEL")?;
         let field_name = o.req("FIELD_NAME")?;
+        let list = o.opt("LIST")?;
+        let multiple = o.opt("MULTIPLE")?;
+        let settings = o.opt("SETTINGS")?;
         let user_type_id = o.req("USER_TYPE_ID")?;
         let xml_id = o.opt("XML_ID")?;
-        let multiple = o.opt("MULTIPLE")?;
-        let edit_form_label = o.opt("EDIT_FORM_LABEL")?;
-        let list = o.opt("LIST")?;
-        let settings = o.opt("SETTINGS")?;
+        let field_name = o.need(field_name, "FIELD_NAME")?;
+        let user_type_id = o.need(user_type_id, "USER_TYPE_ID")?;
         Ok(Self {
             field_name,
             user_type_id,
@@ -96,9 +99,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsListItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let value = o.opt("VALUE")?;
         let def = o.opt("DEF")?;
         let sort = o.opt("SORT")?;
+        let value = o.opt("VALUE")?;
         Ok(Self { value, def, sort })
     }
 }

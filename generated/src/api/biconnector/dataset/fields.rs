@@ -43,6 +43,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let id = o.req("id")?;
         let update = o.opt("update")?;
         let additional = o.rest(&["add", "delete", "id", "update"])?;
+        let id = o.need(id, "id")?;
         Ok(Self {
             add,
             delete,

@@ -59,6 +59,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
                     "TEMPLATE_DATA",
                 ],
             )?;
+        let document_type = o.need(document_type, "DOCUMENT_TYPE")?;
+        let name = o.need(name, "NAME")?;
+        let template_data = o.need(template_data, "TEMPLATE_DATA")?;
         Ok(Self {
             auto_execute,
             description,
@@ -119,6 +122,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("ID")?;
         let additional = o.rest(&["ID"])?;
+        let id = o.need(id, "ID")?;
         Ok(Self { id, additional })
     }
 }
@@ -442,6 +446,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("FIELDS")?;
         let id = o.req("ID")?;
         let additional = o.rest(&["FIELDS", "ID"])?;
+        let fields = o.need(fields, "FIELDS")?;
+        let id = o.need(id, "ID")?;
         Ok(Self { fields, id, additional })
     }
 }

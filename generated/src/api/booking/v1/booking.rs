@@ -45,6 +45,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -76,6 +77,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let name = o.opt("name")?;
         let resource_ids = o.req("resourceIds")?;
         let additional = o.rest(&["datePeriod", "description", "name", "resourceIds"])?;
+        let date_period = o.need(date_period, "datePeriod")?;
+        let resource_ids = o.need(resource_ids, "resourceIds")?;
         Ok(Self {
             date_period,
             description,
@@ -105,6 +108,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFieldsDatePeriod {
         let from = o.req("from")?;
         let to = o.req("to")?;
         let additional = o.rest(&["from", "to"])?;
+        let from = o.need(from, "from")?;
+        let to = o.need(to, "to")?;
         Ok(Self { from, to, additional })
     }
 }
@@ -156,6 +161,7 @@ impl ::bitrix24_runtime::loose::Loose for CreatefromwaitlistRequest {
         let fields = o.opt("fields")?;
         let wait_list_id = o.req("waitListId")?;
         let additional = o.rest(&["fields", "waitListId"])?;
+        let wait_list_id = o.need(wait_list_id, "waitListId")?;
         Ok(Self {
             fields,
             wait_list_id,
@@ -191,6 +197,8 @@ impl ::bitrix24_runtime::loose::Loose for CreatefromwaitlistRequestFields {
         let name = o.opt("name")?;
         let resource_ids = o.req("resourceIds")?;
         let additional = o.rest(&["datePeriod", "description", "name", "resourceIds"])?;
+        let date_period = o.need(date_period, "datePeriod")?;
+        let resource_ids = o.need(resource_ids, "resourceIds")?;
         Ok(Self {
             date_period,
             description,
@@ -220,6 +228,8 @@ impl ::bitrix24_runtime::loose::Loose for CreatefromwaitlistRequestFieldsDatePer
         let from = o.req("from")?;
         let to = o.req("to")?;
         let additional = o.rest(&["from", "to"])?;
+        let from = o.need(from, "from")?;
+        let to = o.need(to, "to")?;
         Ok(Self { from, to, additional })
     }
 }
@@ -267,6 +277,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -314,6 +325,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -496,6 +508,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("fields")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }
@@ -559,6 +573,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsDatePeriod {
         let from = o.req("from")?;
         let to = o.req("to")?;
         let additional = o.rest(&["from", "to"])?;
+        let from = o.need(from, "from")?;
+        let to = o.need(to, "to")?;
         Ok(Self { from, to, additional })
     }
 }

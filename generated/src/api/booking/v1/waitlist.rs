@@ -45,6 +45,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -66,6 +67,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let note = o.req("note")?;
         let additional = o.rest(&["note"])?;
+        let note = o.need(note, "note")?;
         Ok(Self { note, additional })
     }
 }
@@ -114,6 +116,7 @@ impl ::bitrix24_runtime::loose::Loose for CreatefrombookingRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let booking_id = o.req("bookingId")?;
         let additional = o.rest(&["bookingId"])?;
+        let booking_id = o.need(booking_id, "bookingId")?;
         Ok(Self { booking_id, additional })
     }
 }
@@ -161,6 +164,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -208,6 +212,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -370,6 +375,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("fields")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }
@@ -391,6 +398,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let note = o.req("note")?;
         let additional = o.rest(&["note"])?;
+        let note = o.need(note, "note")?;
         Ok(Self { note, additional })
     }
 }

@@ -36,6 +36,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let event_id = o.req("eventId")?;
         let additional = o.rest(&["eventId"])?;
+        let event_id = o.need(event_id, "eventId")?;
         Ok(Self { event_id, additional })
     }
 }
@@ -85,6 +86,8 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         let event_id = o.req("eventId")?;
         let status = o.req("status")?;
         let additional = o.rest(&["eventId", "status"])?;
+        let event_id = o.need(event_id, "eventId")?;
+        let status = o.need(status, "status")?;
         Ok(Self {
             event_id,
             status,

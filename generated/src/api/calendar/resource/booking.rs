@@ -34,6 +34,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let filter = o.req("filter")?;
         let additional = o.rest(&["filter"])?;
+        let filter = o.need(filter, "filter")?;
         Ok(Self { filter, additional })
     }
 }
@@ -68,6 +69,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
         let to = o.opt("to")?;
         let additional = o
             .rest(&["from", "resourceIdList", "resourceTypeIdList", "to"])?;
+        let resource_id_list = o.need(resource_id_list, "resourceIdList")?;
+        let resource_type_id_list = o.need(resource_type_id_list, "resourceTypeIdList")?;
         Ok(Self {
             from,
             resource_id_list,

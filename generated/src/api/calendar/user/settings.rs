@@ -261,6 +261,7 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let settings = o.req("settings")?;
         let additional = o.rest(&["settings"])?;
+        let settings = o.need(settings, "settings")?;
         Ok(Self { settings, additional })
     }
 }

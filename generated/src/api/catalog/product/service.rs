@@ -40,6 +40,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -169,6 +170,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
                     "xmlId",
                 ],
             )?;
+        let iblock_id = o.need(iblock_id, "iblockId")?;
+        let name = o.need(name, "name")?;
         Ok(Self {
             iblock_section,
             active,
@@ -441,6 +444,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -493,6 +497,7 @@ impl ::bitrix24_runtime::loose::Loose for DownloadRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -521,6 +526,9 @@ impl ::bitrix24_runtime::loose::Loose for DownloadRequestFields {
         let file_id = o.req("fileId")?;
         let product_id = o.req("productId")?;
         let additional = o.rest(&["fieldName", "fileId", "productId"])?;
+        let field_name = o.need(field_name, "fieldName")?;
+        let file_id = o.need(file_id, "fileId")?;
+        let product_id = o.need(product_id, "productId")?;
         Ok(Self {
             field_name,
             file_id,
@@ -575,6 +583,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -812,6 +821,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let filter = o.req("filter")?;
         let additional = o.rest(&["filter"])?;
+        let filter = o.need(filter, "filter")?;
         Ok(Self { filter, additional })
     }
 }
@@ -834,6 +844,7 @@ impl ::bitrix24_runtime::loose::Loose for GetFieldsByFilterRequestFilter {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let iblock_id = o.req("iblockId")?;
         let additional = o.rest(&["iblockId"])?;
+        let iblock_id = o.need(iblock_id, "iblockId")?;
         Ok(Self { iblock_id, additional })
     }
 }
@@ -1154,6 +1165,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("fields")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }

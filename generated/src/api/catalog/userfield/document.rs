@@ -45,6 +45,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let select = o.req("select")?;
         let start = o.opt("start")?;
         let additional = o.rest(&["filter", "order", "select", "start"])?;
+        let filter = o.need(filter, "filter")?;
+        let select = o.need(select, "select")?;
         Ok(Self {
             filter,
             order,
@@ -121,6 +123,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let document_id = o.req("documentId")?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["documentId", "fields"])?;
+        let document_id = o.need(document_id, "documentId")?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self {
             document_id,
             fields,
@@ -150,6 +154,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         let document_type = o.req("documentType")?;
         let field_n = o.opt("fieldN")?;
         let additional = o.rest(&["documentType", "fieldN"])?;
+        let document_type = o.need(document_type, "documentType")?;
         Ok(Self {
             document_type,
             field_n,

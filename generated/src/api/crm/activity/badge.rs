@@ -45,6 +45,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let type_ = o.req("type")?;
         let value = o.req("value")?;
         let additional = o.rest(&["code", "title", "type", "value"])?;
+        let code = o.need(code, "code")?;
+        let title = o.need(title, "title")?;
+        let type_ = o.need(type_, "type")?;
+        let value = o.need(value, "value")?;
         Ok(Self {
             code,
             title,
@@ -156,6 +160,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let code = o.req("code")?;
         let additional = o.rest(&["code"])?;
+        let code = o.need(code, "code")?;
         Ok(Self { code, additional })
     }
 }
@@ -203,6 +208,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let code = o.req("code")?;
         let additional = o.rest(&["code"])?;
+        let code = o.need(code, "code")?;
         Ok(Self { code, additional })
     }
 }

@@ -44,6 +44,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let entity_id = o.req("entityId")?;
         let entity_type_id = o.req("entityTypeId")?;
         let additional = o.rest(&["activityId", "entityId", "entityTypeId"])?;
+        let activity_id = o.need(activity_id, "activityId")?;
+        let entity_id = o.need(entity_id, "entityId")?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
         Ok(Self {
             activity_id,
             entity_id,
@@ -109,6 +112,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let entity_id = o.req("entityId")?;
         let entity_type_id = o.req("entityTypeId")?;
         let additional = o.rest(&["activityId", "entityId", "entityTypeId"])?;
+        let activity_id = o.need(activity_id, "activityId")?;
+        let entity_id = o.need(entity_id, "entityId")?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
         Ok(Self {
             activity_id,
             entity_id,
@@ -169,6 +175,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let activity_id = o.req("activityId")?;
         let additional = o.rest(&["activityId"])?;
+        let activity_id = o.need(activity_id, "activityId")?;
         Ok(Self { activity_id, additional })
     }
 }
@@ -267,6 +274,11 @@ impl ::bitrix24_runtime::loose::Loose for MoveRequest {
                     "targetEntityTypeId",
                 ],
             )?;
+        let activity_id = o.need(activity_id, "activityId")?;
+        let source_entity_id = o.need(source_entity_id, "sourceEntityId")?;
+        let source_entity_type_id = o.need(source_entity_type_id, "sourceEntityTypeId")?;
+        let target_entity_id = o.need(target_entity_id, "targetEntityId")?;
+        let target_entity_type_id = o.need(target_entity_type_id, "targetEntityTypeId")?;
         Ok(Self {
             activity_id,
             source_entity_id,

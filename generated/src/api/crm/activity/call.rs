@@ -35,6 +35,7 @@ impl ::bitrix24_runtime::loose::Loose for GetTranscriptRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let activity_id = o.req("activityId")?;
         let additional = o.rest(&["activityId"])?;
+        let activity_id = o.need(activity_id, "activityId")?;
         Ok(Self { activity_id, additional })
     }
 }

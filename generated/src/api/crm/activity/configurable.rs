@@ -44,6 +44,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let owner_id = o.req("ownerId")?;
         let owner_type_id = o.req("ownerTypeId")?;
         let additional = o.rest(&["fields", "layout", "ownerId", "ownerTypeId"])?;
+        let fields = o.need(fields, "fields")?;
+        let layout = o.need(layout, "layout")?;
+        let owner_id = o.need(owner_id, "ownerId")?;
+        let owner_type_id = o.need(owner_type_id, "ownerTypeId")?;
         Ok(Self {
             fields,
             layout,
@@ -290,6 +294,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -345,6 +350,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let id = o.req("id")?;
         let layout = o.req("layout")?;
         let additional = o.rest(&["fields", "id", "layout"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
+        let layout = o.need(layout, "layout")?;
         Ok(Self {
             fields,
             id,

@@ -80,6 +80,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
                     "title",
                 ],
             )?;
+        let deadline = o.need(deadline, "deadline")?;
+        let owner_id = o.need(owner_id, "ownerId")?;
+        let owner_type_id = o.need(owner_type_id, "ownerTypeId")?;
         Ok(Self {
             color_id,
             deadline,
@@ -208,6 +211,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
                     "title",
                 ],
             )?;
+        let deadline = o.need(deadline, "deadline")?;
+        let id = o.need(id, "id")?;
+        let owner_id = o.need(owner_id, "ownerId")?;
+        let owner_type_id = o.need(owner_type_id, "ownerTypeId")?;
         Ok(Self {
             color_id,
             deadline,
@@ -304,6 +311,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateColorRequest {
         let owner_id = o.req("ownerId")?;
         let owner_type_id = o.req("ownerTypeId")?;
         let additional = o.rest(&["colorId", "id", "ownerId", "ownerTypeId"])?;
+        let color_id = o.need(color_id, "colorId")?;
+        let id = o.need(id, "id")?;
+        let owner_id = o.need(owner_id, "ownerId")?;
+        let owner_type_id = o.need(owner_type_id, "ownerTypeId")?;
         Ok(Self {
             color_id,
             id,
@@ -393,6 +404,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateDeadlineRequest {
         let owner_type_id = o.req("ownerTypeId")?;
         let value = o.req("value")?;
         let additional = o.rest(&["id", "ownerId", "ownerTypeId", "value"])?;
+        let id = o.need(id, "id")?;
+        let owner_id = o.need(owner_id, "ownerId")?;
+        let owner_type_id = o.need(owner_type_id, "ownerTypeId")?;
+        let value = o.need(value, "value")?;
         Ok(Self {
             id,
             owner_id,
@@ -481,6 +496,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateDescriptionRequest {
         let owner_type_id = o.req("ownerTypeId")?;
         let value = o.req("value")?;
         let additional = o.rest(&["id", "ownerId", "ownerTypeId", "value"])?;
+        let id = o.need(id, "id")?;
+        let owner_id = o.need(owner_id, "ownerId")?;
+        let owner_type_id = o.need(owner_type_id, "ownerTypeId")?;
+        let value = o.need(value, "value")?;
         Ok(Self {
             id,
             owner_id,
@@ -569,6 +588,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateResponsibleUserRequest {
         let owner_type_id = o.req("ownerTypeId")?;
         let responsible_id = o.req("responsibleId")?;
         let additional = o.rest(&["id", "ownerId", "ownerTypeId", "responsibleId"])?;
+        let id = o.need(id, "id")?;
+        let owner_id = o.need(owner_id, "ownerId")?;
+        let owner_type_id = o.need(owner_type_id, "ownerTypeId")?;
+        let responsible_id = o.need(responsible_id, "responsibleId")?;
         Ok(Self {
             id,
             owner_id,

@@ -36,6 +36,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -68,6 +69,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let type_id = o.req("TYPE_ID")?;
         let additional = o
             .rest(&["ICON_FILE", "IS_CONFIGURABLE_TYPE", "NAME", "TYPE_ID"])?;
+        let type_id = o.need(type_id, "TYPE_ID")?;
         Ok(Self {
             icon_file,
             is_configurable_type,
@@ -122,6 +124,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let type_id = o.req("TYPE_ID")?;
         let additional = o.rest(&["TYPE_ID"])?;
+        let type_id = o.need(type_id, "TYPE_ID")?;
         Ok(Self { type_id, additional })
     }
 }

@@ -41,6 +41,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let code = o.req("CODE")?;
         let name = o.req("NAME")?;
         let additional = o.rest(&["CODE", "NAME"])?;
+        let code = o.need(code, "CODE")?;
+        let name = o.need(name, "NAME")?;
         Ok(Self { code, name, additional })
     }
 }
@@ -89,6 +91,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let code = o.req("CODE")?;
         let additional = o.rest(&["CODE"])?;
+        let code = o.need(code, "CODE")?;
         Ok(Self { code, additional })
     }
 }
@@ -143,6 +146,9 @@ impl ::bitrix24_runtime::loose::Loose for ExecuteRequest {
         let owner_id = o.req("OWNER_ID")?;
         let owner_type_id = o.req("OWNER_TYPE_ID")?;
         let additional = o.rest(&["CODE", "OWNER_ID", "OWNER_TYPE_ID"])?;
+        let code = o.need(code, "CODE")?;
+        let owner_id = o.need(owner_id, "OWNER_ID")?;
+        let owner_type_id = o.need(owner_type_id, "OWNER_TYPE_ID")?;
         Ok(Self {
             code,
             owner_id,

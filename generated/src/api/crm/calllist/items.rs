@@ -38,6 +38,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let filter = o.opt("FILTER")?;
         let list_id = o.req("LIST_ID")?;
         let additional = o.rest(&["FILTER", "LIST_ID"])?;
+        let list_id = o.need(list_id, "LIST_ID")?;
         Ok(Self {
             filter,
             list_id,

@@ -41,6 +41,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let fields = o.req("fields")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }
@@ -69,6 +71,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let is_primary = o.opt("IS_PRIMARY")?;
         let sort = o.opt("SORT")?;
         let additional = o.rest(&["CONTACT_ID", "IS_PRIMARY", "SORT"])?;
+        let contact_id = o.need(contact_id, "CONTACT_ID")?;
         Ok(Self {
             contact_id,
             is_primary,
@@ -128,6 +131,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let fields_contact_id = o.req("fields.CONTACT_ID")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "fields.CONTACT_ID", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let fields_contact_id = o.need(fields_contact_id, "fields.CONTACT_ID")?;
+        let id = o.need(id, "id")?;
         Ok(Self {
             fields,
             fields_contact_id,

@@ -41,6 +41,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let fields = o.req("fields")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }
@@ -69,6 +71,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let is_primary = o.opt("IS_PRIMARY")?;
         let sort = o.opt("SORT")?;
         let additional = o.rest(&["COMPANY_ID", "IS_PRIMARY", "SORT"])?;
+        let company_id = o.need(company_id, "COMPANY_ID")?;
         Ok(Self {
             company_id,
             is_primary,
@@ -126,6 +129,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let fields_company_id = o.req("fields.COMPANY_ID")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "fields.COMPANY_ID", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let fields_company_id = o.need(fields_company_id, "fields.COMPANY_ID")?;
+        let id = o.need(id, "id")?;
         Ok(Self {
             fields,
             fields_company_id,

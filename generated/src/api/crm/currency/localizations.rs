@@ -39,6 +39,8 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let id = o.req("id")?;
         let lids = o.req("lids")?;
         let additional = o.rest(&["id", "lids"])?;
+        let id = o.need(id, "id")?;
+        let lids = o.need(lids, "lids")?;
         Ok(Self { id, lids, additional })
     }
 }
@@ -809,6 +811,8 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         let id = o.req("id")?;
         let localizations = o.req("localizations")?;
         let additional = o.rest(&["id", "localizations"])?;
+        let id = o.need(id, "id")?;
+        let localizations = o.need(localizations, "localizations")?;
         Ok(Self {
             id,
             localizations,

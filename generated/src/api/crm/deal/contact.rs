@@ -41,6 +41,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let fields = o.req("fields")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }
@@ -69,6 +71,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let is_primary = o.opt("IS_PRIMARY")?;
         let sort = o.opt("SORT")?;
         let additional = o.rest(&["CONTACT_ID", "IS_PRIMARY", "SORT"])?;
+        let contact_id = o.need(contact_id, "CONTACT_ID")?;
         Ok(Self {
             contact_id,
             is_primary,
@@ -125,6 +128,8 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let fields = o.req("fields")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }
@@ -147,6 +152,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequestFields {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let contact_id = o.req("CONTACT_ID")?;
         let additional = o.rest(&["CONTACT_ID"])?;
+        let contact_id = o.need(contact_id, "CONTACT_ID")?;
         Ok(Self { contact_id, additional })
     }
 }

@@ -67,6 +67,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
                     "values",
                 ],
             )?;
+        let entity_id = o.need(entity_id, "entityId")?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
+        let template_id = o.need(template_id, "templateId")?;
         Ok(Self {
             entity_id,
             entity_type_id,
@@ -327,6 +330,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -377,6 +381,7 @@ impl ::bitrix24_runtime::loose::Loose for EnablepublicurlRequest {
         let id = o.req("id")?;
         let status = o.opt("status")?;
         let additional = o.rest(&["id", "status"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, status, additional })
     }
 }
@@ -446,6 +451,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -702,6 +708,7 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
         let id = o.req("id")?;
         let values = o.opt("values")?;
         let additional = o.rest(&["id", "values"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, values, additional })
     }
 }
@@ -1274,6 +1281,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let stamps_enabled = o.opt("stampsEnabled")?;
         let values = o.opt("values")?;
         let additional = o.rest(&["id", "stampsEnabled", "values"])?;
+        let id = o.need(id, "id")?;
         Ok(Self {
             id,
             stamps_enabled,
@@ -1524,6 +1532,7 @@ impl ::bitrix24_runtime::loose::Loose for UploadRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -1576,6 +1585,12 @@ impl ::bitrix24_runtime::loose::Loose for UploadRequestFields {
                     "title",
                 ],
             )?;
+        let entity_id = o.need(entity_id, "entityId")?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
+        let file_content = o.need(file_content, "fileContent")?;
+        let number = o.need(number, "number")?;
+        let region = o.need(region, "region")?;
+        let title = o.need(title, "title")?;
         Ok(Self {
             entity_id,
             entity_type_id,

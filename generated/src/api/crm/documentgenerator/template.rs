@@ -39,6 +39,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -95,6 +96,11 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
                     "withStamps",
                 ],
             )?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
+        let file = o.need(file, "file")?;
+        let name = o.need(name, "name")?;
+        let numerator_id = o.need(numerator_id, "numeratorId")?;
+        let region = o.need(region, "region")?;
         Ok(Self {
             active,
             entity_type_id,
@@ -261,6 +267,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -308,6 +315,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -472,6 +480,8 @@ impl ::bitrix24_runtime::loose::Loose for GetfieldsRequest {
         let id = o.req("id")?;
         let values = o.opt("values")?;
         let additional = o.rest(&["entityId", "entityTypeId", "id", "values"])?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
+        let id = o.need(id, "id")?;
         Ok(Self {
             entity_id,
             entity_type_id,
@@ -1013,6 +1023,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("fields")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }

@@ -202,6 +202,8 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
         let entity_type_id = o.req("entityTypeId")?;
         let field_code = o.req("fieldCode")?;
         let additional = o.rest(&["entityTypeId", "fieldCode"])?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
+        let field_code = o.need(field_code, "fieldCode")?;
         Ok(Self {
             entity_type_id,
             field_code,
@@ -279,6 +281,7 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }

@@ -35,6 +35,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -92,6 +93,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let filter = o.opt("filter")?;
         let order = o.opt("order")?;
         let additional = o.rest(&["entityId", "entityTypeId", "filter", "order"])?;
+        let entity_id = o.need(entity_id, "entityId")?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
         Ok(Self {
             entity_id,
             entity_type_id,

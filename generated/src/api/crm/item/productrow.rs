@@ -41,6 +41,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -119,6 +120,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
                     "taxRate",
                 ],
             )?;
+        let owner_id = o.need(owner_id, "ownerId")?;
+        let owner_type = o.need(owner_type, "ownerType")?;
         Ok(Self {
             discount_rate,
             discount_sum,
@@ -347,6 +350,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -596,6 +600,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -814,6 +819,8 @@ impl ::bitrix24_runtime::loose::Loose for GetAvailableForPaymentRequest {
         let owner_id = o.req("ownerId")?;
         let owner_type = o.req("ownerType")?;
         let additional = o.rest(&["ownerId", "ownerType"])?;
+        let owner_id = o.need(owner_id, "ownerId")?;
+        let owner_type = o.need(owner_type, "ownerType")?;
         Ok(Self {
             owner_id,
             owner_type,
@@ -893,6 +900,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let order = o.opt("order")?;
         let start = o.opt("start")?;
         let additional = o.rest(&["filter", "order", "start"])?;
+        let filter = o.need(filter, "filter")?;
         Ok(Self {
             filter,
             order,
@@ -977,6 +985,9 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         let owner_type = o.req("ownerType")?;
         let product_rows = o.req("productRows")?;
         let additional = o.rest(&["ownerId", "ownerType", "productRows"])?;
+        let owner_id = o.need(owner_id, "ownerId")?;
+        let owner_type = o.need(owner_type, "ownerType")?;
+        let product_rows = o.need(product_rows, "productRows")?;
         Ok(Self {
             owner_id,
             owner_type,
@@ -1144,6 +1155,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("fields")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }

@@ -36,6 +36,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -86,6 +87,7 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         let id = o.req("id")?;
         let rows = o.opt("rows")?;
         let additional = o.rest(&["id", "rows"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, rows, additional })
     }
 }

@@ -145,6 +145,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let entity_id = o.req("entityId")?;
         let entity_type_id = o.req("entityTypeId")?;
         let additional = o.rest(&["entityId", "entityTypeId"])?;
+        let entity_id = o.need(entity_id, "entityId")?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
         Ok(Self {
             entity_id,
             entity_type_id,
@@ -422,6 +424,7 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -469,6 +472,12 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestFields {
                     "REQUISITE_ID",
                 ],
             )?;
+        let bank_detail_id = o.need(bank_detail_id, "BANK_DETAIL_ID")?;
+        let entity_id = o.need(entity_id, "ENTITY_ID")?;
+        let entity_type_id = o.need(entity_type_id, "ENTITY_TYPE_ID")?;
+        let mc_bank_detail_id = o.need(mc_bank_detail_id, "MC_BANK_DETAIL_ID")?;
+        let mc_requisite_id = o.need(mc_requisite_id, "MC_REQUISITE_ID")?;
+        let requisite_id = o.need(requisite_id, "REQUISITE_ID")?;
         Ok(Self {
             bank_detail_id,
             entity_id,
@@ -527,6 +536,8 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
         let entity_id = o.req("entityId")?;
         let entity_type_id = o.req("entityTypeId")?;
         let additional = o.rest(&["entityId", "entityTypeId"])?;
+        let entity_id = o.need(entity_id, "entityId")?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
         Ok(Self {
             entity_id,
             entity_type_id,

@@ -43,6 +43,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -83,6 +84,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
             .rest(
                 &["ACTIVE", "COUNTRY_ID", "ENTITY_TYPE_ID", "NAME", "SORT", "XML_ID"],
             )?;
+        let country_id = o.need(country_id, "COUNTRY_ID")?;
+        let entity_type_id = o.need(entity_type_id, "ENTITY_TYPE_ID")?;
+        let name = o.need(name, "NAME")?;
         Ok(Self {
             active,
             country_id,
@@ -181,6 +185,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -330,6 +335,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -699,6 +705,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("fields")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }
@@ -730,6 +738,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
         let sort = o.opt("SORT")?;
         let xml_id = o.opt("XML_ID")?;
         let additional = o.rest(&["ACTIVE", "NAME", "SORT", "XML_ID"])?;
+        let name = o.need(name, "NAME")?;
         Ok(Self {
             active,
             name,

@@ -36,6 +36,7 @@ impl ::bitrix24_runtime::loose::Loose for ItemsRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let entity_id = o.req("entityId")?;
         let additional = o.rest(&["entityId"])?;
+        let entity_id = o.need(entity_id, "entityId")?;
         Ok(Self { entity_id, additional })
     }
 }

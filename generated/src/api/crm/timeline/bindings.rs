@@ -37,6 +37,7 @@ impl ::bitrix24_runtime::loose::Loose for BindRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -65,6 +66,9 @@ impl ::bitrix24_runtime::loose::Loose for BindRequestFields {
         let entity_type = o.req("ENTITY_TYPE")?;
         let owner_id = o.req("OWNER_ID")?;
         let additional = o.rest(&["ENTITY_ID", "ENTITY_TYPE", "OWNER_ID"])?;
+        let entity_id = o.need(entity_id, "ENTITY_ID")?;
+        let entity_type = o.need(entity_type, "ENTITY_TYPE")?;
+        let owner_id = o.need(owner_id, "OWNER_ID")?;
         Ok(Self {
             entity_id,
             entity_type,
@@ -145,6 +149,9 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponse {
         let entity_type = o.req("ENTITY_TYPE")?;
         let owner_id = o.req("OWNER_ID")?;
         let additional = o.rest(&["ENTITY_ID", "ENTITY_TYPE", "OWNER_ID"])?;
+        let entity_id = o.need(entity_id, "ENTITY_ID")?;
+        let entity_type = o.need(entity_type, "ENTITY_TYPE")?;
+        let owner_id = o.need(owner_id, "OWNER_ID")?;
         Ok(Self {
             entity_id,
             entity_type,
@@ -202,6 +209,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let filter = o.req("filter")?;
         let start = o.opt("start")?;
         let additional = o.rest(&["filter", "start"])?;
+        let filter = o.need(filter, "filter")?;
         Ok(Self { filter, start, additional })
     }
 }
@@ -281,6 +289,7 @@ impl ::bitrix24_runtime::loose::Loose for UnbindRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -309,6 +318,9 @@ impl ::bitrix24_runtime::loose::Loose for UnbindRequestFields {
         let entity_type = o.req("ENTITY_TYPE")?;
         let owner_id = o.req("OWNER_ID")?;
         let additional = o.rest(&["ENTITY_ID", "ENTITY_TYPE", "OWNER_ID"])?;
+        let entity_id = o.need(entity_id, "ENTITY_ID")?;
+        let entity_type = o.need(entity_type, "ENTITY_TYPE")?;
+        let owner_id = o.need(owner_id, "OWNER_ID")?;
         Ok(Self {
             entity_id,
             entity_type,

@@ -39,6 +39,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -70,6 +71,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let entity_type = o.req("ENTITY_TYPE")?;
         let files = o.opt("FILES")?;
         let additional = o.rest(&["COMMENT", "ENTITY_ID", "ENTITY_TYPE", "FILES"])?;
+        let comment = o.need(comment, "COMMENT")?;
+        let entity_id = o.need(entity_id, "ENTITY_ID")?;
+        let entity_type = o.need(entity_type, "ENTITY_TYPE")?;
         Ok(Self {
             comment,
             entity_id,
@@ -135,6 +139,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let owner_id = o.opt("ownerId")?;
         let owner_type_id = o.opt("ownerTypeId")?;
         let additional = o.rest(&["id", "ownerId", "ownerTypeId"])?;
+        let id = o.need(id, "id")?;
         Ok(Self {
             id,
             owner_id,
@@ -299,6 +304,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -414,6 +420,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let select = o.opt("select")?;
         let start = o.opt("start")?;
         let additional = o.rest(&["filter", "order", "select", "start"])?;
+        let filter = o.need(filter, "filter")?;
         Ok(Self {
             filter,
             order,
@@ -474,6 +481,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let owner_id = o.opt("ownerId")?;
         let owner_type_id = o.opt("ownerTypeId")?;
         let additional = o.rest(&["fields", "id", "ownerId", "ownerTypeId"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self {
             fields,
             id,

@@ -40,6 +40,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let code = o.req("code")?;
         let file_content = o.req("fileContent")?;
         let additional = o.rest(&["code", "fileContent"])?;
+        let code = o.need(code, "code")?;
+        let file_content = o.need(file_content, "fileContent")?;
         Ok(Self {
             code,
             file_content,
@@ -128,6 +130,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let code = o.req("code")?;
         let additional = o.rest(&["code"])?;
+        let code = o.need(code, "code")?;
         Ok(Self { code, additional })
     }
 }
@@ -175,6 +178,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let code = o.req("code")?;
         let additional = o.rest(&["code"])?;
+        let code = o.need(code, "code")?;
         Ok(Self { code, additional })
     }
 }

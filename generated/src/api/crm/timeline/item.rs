@@ -41,6 +41,9 @@ impl ::bitrix24_runtime::loose::Loose for PinRequest {
         let owner_id = o.req("ownerId")?;
         let owner_type_id = o.req("ownerTypeId")?;
         let additional = o.rest(&["id", "ownerId", "ownerTypeId"])?;
+        let id = o.need(id, "id")?;
+        let owner_id = o.need(owner_id, "ownerId")?;
+        let owner_type_id = o.need(owner_type_id, "ownerTypeId")?;
         Ok(Self {
             id,
             owner_id,
@@ -106,6 +109,9 @@ impl ::bitrix24_runtime::loose::Loose for UnpinRequest {
         let owner_id = o.req("ownerId")?;
         let owner_type_id = o.req("ownerTypeId")?;
         let additional = o.rest(&["id", "ownerId", "ownerTypeId"])?;
+        let id = o.need(id, "id")?;
+        let owner_id = o.need(owner_id, "ownerId")?;
+        let owner_type_id = o.need(owner_type_id, "ownerTypeId")?;
         Ok(Self {
             id,
             owner_id,

@@ -37,6 +37,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -70,6 +71,11 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let title = o.req("title")?;
         let additional = o
             .rest(&["entityId", "entityTypeId", "iconCode", "text", "title"])?;
+        let entity_id = o.need(entity_id, "entityId")?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
+        let icon_code = o.need(icon_code, "iconCode")?;
+        let text = o.need(text, "text")?;
+        let title = o.need(title, "title")?;
         Ok(Self {
             entity_id,
             entity_type_id,
@@ -174,6 +180,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -227,6 +234,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -352,6 +360,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let order = o.opt("order")?;
         let start = o.opt("start")?;
         let additional = o.rest(&["entityId", "entityTypeId", "order", "start"])?;
+        let entity_id = o.need(entity_id, "entityId")?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
         Ok(Self {
             entity_id,
             entity_type_id,

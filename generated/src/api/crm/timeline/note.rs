@@ -46,6 +46,10 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let owner_id = o.req("ownerId")?;
         let owner_type_id = o.req("ownerTypeId")?;
         let additional = o.rest(&["itemId", "itemType", "ownerId", "ownerTypeId"])?;
+        let item_id = o.need(item_id, "itemId")?;
+        let item_type = o.need(item_type, "itemType")?;
+        let owner_id = o.need(owner_id, "ownerId")?;
+        let owner_type_id = o.need(owner_type_id, "ownerTypeId")?;
         Ok(Self {
             item_id,
             item_type,
@@ -111,6 +115,10 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let owner_id = o.req("ownerId")?;
         let owner_type_id = o.req("ownerTypeId")?;
         let additional = o.rest(&["itemId", "itemType", "ownerId", "ownerTypeId"])?;
+        let item_id = o.need(item_id, "itemId")?;
+        let item_type = o.need(item_type, "itemType")?;
+        let owner_id = o.need(owner_id, "ownerId")?;
+        let owner_type_id = o.need(owner_type_id, "ownerTypeId")?;
         Ok(Self {
             item_id,
             item_type,
@@ -223,6 +231,11 @@ impl ::bitrix24_runtime::loose::Loose for SaveRequest {
         let text = o.req("text")?;
         let additional = o
             .rest(&["itemId", "itemType", "ownerId", "ownerTypeId", "text"])?;
+        let item_id = o.need(item_id, "itemId")?;
+        let item_type = o.need(item_type, "itemType")?;
+        let owner_id = o.need(owner_id, "ownerId")?;
+        let owner_type_id = o.need(owner_type_id, "ownerTypeId")?;
+        let text = o.need(text, "text")?;
         Ok(Self {
             item_id,
             item_type,

@@ -39,6 +39,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let entities = o.opt("ENTITIES")?;
         let trace = o.req("TRACE")?;
         let additional = o.rest(&["ENTITIES", "TRACE"])?;
+        let trace = o.need(trace, "TRACE")?;
         Ok(Self {
             entities,
             trace,
@@ -69,6 +70,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestEntitiesItem {
         let id = o.req("ID")?;
         let type_ = o.req("TYPE")?;
         let additional = o.rest(&["ID", "TYPE"])?;
+        let id = o.need(id, "ID")?;
+        let type_ = o.need(type_, "TYPE")?;
         Ok(Self { id, type_, additional })
     }
 }
@@ -118,6 +121,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }

@@ -36,6 +36,7 @@ impl ::bitrix24_runtime::loose::Loose for FieldsRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let type_ = o.req("type")?;
         let additional = o.rest(&["type"])?;
+        let type_ = o.need(type_, "type")?;
         Ok(Self { type_, additional })
     }
 }

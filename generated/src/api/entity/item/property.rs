@@ -51,6 +51,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let sort = o.opt("SORT")?;
         let type_ = o.opt("TYPE")?;
         let additional = o.rest(&["ENTITY", "NAME", "PROPERTY", "SORT", "TYPE"])?;
+        let entity = o.need(entity, "ENTITY")?;
+        let property = o.need(property, "PROPERTY")?;
         Ok(Self {
             entity,
             name,
@@ -118,6 +120,8 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let entity = o.req("ENTITY")?;
         let property = o.req("PROPERTY")?;
         let additional = o.rest(&["ENTITY", "PROPERTY"])?;
+        let entity = o.need(entity, "ENTITY")?;
+        let property = o.need(property, "PROPERTY")?;
         Ok(Self {
             entity,
             property,
@@ -179,6 +183,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let entity = o.req("ENTITY")?;
         let property = o.opt("PROPERTY")?;
         let additional = o.rest(&["ENTITY", "PROPERTY"])?;
+        let entity = o.need(entity, "ENTITY")?;
         Ok(Self {
             entity,
             property,
@@ -253,6 +258,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let type_ = o.opt("TYPE")?;
         let additional = o
             .rest(&["ENTITY", "NAME", "PROPERTY", "PROPERTY_NEW", "SORT", "TYPE"])?;
+        let entity = o.need(entity, "ENTITY")?;
+        let property = o.need(property, "PROPERTY")?;
         Ok(Self {
             entity,
             name,

@@ -40,6 +40,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -72,6 +73,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let title = o.req("title")?;
         let additional = o
             .rest(&["company", "crmCompanyId", "data", "fields", "title"])?;
+        let company = o.need(company, "company")?;
+        let crm_company_id = o.need(crm_company_id, "crmCompanyId")?;
+        let fields = o.need(fields, "fields")?;
+        let title = o.need(title, "title")?;
         Ok(Self {
             company,
             crm_company_id,
@@ -131,6 +136,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -344,6 +350,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("fields")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }
@@ -376,6 +384,10 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         let title = o.req("title")?;
         let additional = o
             .rest(&["company", "crmCompanyId", "data", "fields", "title"])?;
+        let company = o.need(company, "company")?;
+        let crm_company_id = o.need(crm_company_id, "crmCompanyId")?;
+        let fields = o.need(fields, "fields")?;
+        let title = o.need(title, "title")?;
         Ok(Self {
             company,
             crm_company_id,

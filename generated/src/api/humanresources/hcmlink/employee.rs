@@ -44,6 +44,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let offset = o.opt("offset")?;
         let updated_at = o.opt("updatedAt")?;
         let additional = o.rest(&["company", "limit", "offset", "updatedAt"])?;
+        let company = o.need(company, "company")?;
         Ok(Self {
             company,
             limit,
@@ -204,6 +205,8 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         let data = o.req("data")?;
         let job = o.opt("job")?;
         let additional = o.rest(&["company", "data", "job"])?;
+        let company = o.need(company, "company")?;
+        let data = o.need(data, "data")?;
         Ok(Self {
             company,
             data,
@@ -237,6 +240,9 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestDataItem {
         let person = o.req("person")?;
         let user_id = o.opt("userId")?;
         let additional = o.rest(&["data", "employee", "person", "userId"])?;
+        let data = o.need(data, "data")?;
+        let employee = o.need(employee, "employee")?;
+        let person = o.need(person, "person")?;
         Ok(Self {
             data,
             employee,
@@ -266,6 +272,8 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestJob {
         let fields = o.req("fields")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }
@@ -296,6 +304,7 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestJobFields {
         let status = o.req("status")?;
         let total = o.opt("total")?;
         let additional = o.rest(&["data", "sent", "status", "total"])?;
+        let status = o.need(status, "status")?;
         Ok(Self {
             data,
             sent,

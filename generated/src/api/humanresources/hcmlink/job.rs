@@ -39,6 +39,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("fields")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }
@@ -69,6 +71,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         let status = o.req("status")?;
         let total = o.opt("total")?;
         let additional = o.rest(&["data", "sent", "status", "total"])?;
+        let status = o.need(status, "status")?;
         Ok(Self {
             data,
             sent,

@@ -61,6 +61,8 @@ impl ::bitrix24_runtime::loose::Loose for EditRequest {
                     "withChildren",
                 ],
             )?;
+        let communication_type = o.need(communication_type, "communicationType")?;
+        let node_id = o.need(node_id, "nodeId")?;
         Ok(Self {
             communication_type,
             create_default,
@@ -137,6 +139,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }

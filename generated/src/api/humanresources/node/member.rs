@@ -46,6 +46,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let role = o.req("role")?;
         let user_ids = o.req("userIds")?;
         let additional = o.rest(&["nodeId", "role", "userIds"])?;
+        let node_id = o.need(node_id, "nodeId")?;
+        let role = o.need(role, "role")?;
+        let user_ids = o.need(user_ids, "userIds")?;
         Ok(Self {
             node_id,
             role,
@@ -126,6 +129,8 @@ impl ::bitrix24_runtime::loose::Loose for MoveRequest {
         let role = o.opt("role")?;
         let user_ids = o.req("userIds")?;
         let additional = o.rest(&["nodeId", "role", "userIds"])?;
+        let node_id = o.need(node_id, "nodeId")?;
+        let user_ids = o.need(user_ids, "userIds")?;
         Ok(Self {
             node_id,
             role,
@@ -203,6 +208,8 @@ impl ::bitrix24_runtime::loose::Loose for RemoveRequest {
         let node_id = o.req("nodeId")?;
         let user_ids = o.req("userIds")?;
         let additional = o.rest(&["nodeId", "userIds"])?;
+        let node_id = o.need(node_id, "nodeId")?;
+        let user_ids = o.need(user_ids, "userIds")?;
         Ok(Self {
             node_id,
             user_ids,
@@ -284,6 +291,8 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         let node_id = o.req("nodeId")?;
         let user_ids = o.req("userIds")?;
         let additional = o.rest(&["nodeId", "userIds"])?;
+        let node_id = o.need(node_id, "nodeId")?;
+        let user_ids = o.need(user_ids, "userIds")?;
         Ok(Self {
             node_id,
             user_ids,

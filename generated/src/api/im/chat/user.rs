@@ -43,6 +43,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let hide_history = o.opt("HIDE_HISTORY")?;
         let users = o.req("USERS")?;
         let additional = o.rest(&["CHAT_ID", "HIDE_HISTORY", "USERS"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
+        let users = o.need(users, "USERS")?;
         Ok(Self {
             chat_id,
             hide_history,
@@ -105,6 +107,8 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let chat_id = o.req("CHAT_ID")?;
         let user_id = o.req("USER_ID")?;
         let additional = o.rest(&["CHAT_ID", "USER_ID"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
+        let user_id = o.need(user_id, "USER_ID")?;
         Ok(Self {
             chat_id,
             user_id,
@@ -163,6 +167,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let chat_id = o.req("CHAT_ID")?;
         let additional = o.rest(&["CHAT_ID"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
         Ok(Self { chat_id, additional })
     }
 }

@@ -38,6 +38,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let id = o.req("ID")?;
         let user_data = o.opt("USER_DATA")?;
         let additional = o.rest(&["ID", "USER_DATA"])?;
+        let id = o.need(id, "ID")?;
         Ok(Self { id, user_data, additional })
     }
 }

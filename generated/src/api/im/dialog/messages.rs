@@ -45,6 +45,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let last_id = o.opt("LAST_ID")?;
         let limit = o.opt("LIMIT")?;
         let additional = o.rest(&["DIALOG_ID", "FIRST_ID", "LAST_ID", "LIMIT"])?;
+        let dialog_id = o.need(dialog_id, "DIALOG_ID")?;
         Ok(Self {
             dialog_id,
             first_id,

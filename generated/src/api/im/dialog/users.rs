@@ -70,6 +70,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
                     "start",
                 ],
             )?;
+        let dialog_id = o.need(dialog_id, "DIALOG_ID")?;
         Ok(Self {
             dialog_id,
             last_id,

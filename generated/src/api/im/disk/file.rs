@@ -66,6 +66,10 @@ impl ::bitrix24_runtime::loose::Loose for CommitRequest {
                     "UPLOAD_ID",
                 ],
             )?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
+        let dialog_id = o.need(dialog_id, "DIALOG_ID")?;
+        let file_id = o.need(file_id, "FILE_ID")?;
+        let upload_id = o.need(upload_id, "UPLOAD_ID")?;
         Ok(Self {
             as_file,
             chat_id,
@@ -176,6 +180,8 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let chat_id = o.req("CHAT_ID")?;
         let file_id = o.req("FILE_ID")?;
         let additional = o.rest(&["CHAT_ID", "FILE_ID"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
+        let file_id = o.need(file_id, "FILE_ID")?;
         Ok(Self {
             chat_id,
             file_id,
@@ -228,6 +234,7 @@ impl ::bitrix24_runtime::loose::Loose for SaveRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let file_id = o.req("FILE_ID")?;
         let additional = o.rest(&["FILE_ID"])?;
+        let file_id = o.need(file_id, "FILE_ID")?;
         Ok(Self { file_id, additional })
     }
 }

@@ -38,6 +38,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let chat_id = o.req("CHAT_ID")?;
         let dialog_id = o.req("DIALOG_ID")?;
         let additional = o.rest(&["CHAT_ID", "DIALOG_ID"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
+        let dialog_id = o.need(dialog_id, "DIALOG_ID")?;
         Ok(Self {
             chat_id,
             dialog_id,

@@ -64,6 +64,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
                     "USER_ID",
                 ],
             )?;
+        let message = o.need(message, "MESSAGE")?;
+        let user_id = o.need(user_id, "USER_ID")?;
         Ok(Self {
             attach,
             client_id,

@@ -110,6 +110,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let action = o.opt("ACTION")?;
         let ids = o.req("IDS")?;
         let additional = o.rest(&["ACTION", "IDS"])?;
+        let ids = o.need(ids, "IDS")?;
         Ok(Self { action, ids, additional })
     }
 }

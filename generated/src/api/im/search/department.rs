@@ -50,6 +50,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let user_data = o.opt("USER_DATA")?;
         let start = o.opt("start")?;
         let additional = o.rest(&["FIND", "LIMIT", "OFFSET", "USER_DATA", "start"])?;
+        let find = o.need(find, "FIND")?;
         Ok(Self {
             find,
             limit,

@@ -50,6 +50,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let offset = o.opt("OFFSET")?;
         let start = o.opt("start")?;
         let additional = o.rest(&["BUSINESS", "FIND", "LIMIT", "OFFSET", "start"])?;
+        let find = o.need(find, "FIND")?;
         Ok(Self {
             business,
             find,

@@ -41,6 +41,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let id = o.req("ID")?;
         let result_type = o.opt("RESULT_TYPE")?;
         let additional = o.rest(&["AVATAR_HR", "ID", "RESULT_TYPE"])?;
+        let id = o.need(id, "ID")?;
         Ok(Self {
             avatar_hr,
             id,

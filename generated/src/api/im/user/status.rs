@@ -83,6 +83,7 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let status = o.req("STATUS")?;
         let additional = o.rest(&["STATUS"])?;
+        let status = o.need(status, "STATUS")?;
         Ok(Self { status, additional })
     }
 }

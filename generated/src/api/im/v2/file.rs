@@ -39,6 +39,8 @@ impl ::bitrix24_runtime::loose::Loose for DownloadRequest {
         let dialog_id = o.req("dialogId")?;
         let file_id = o.req("fileId")?;
         let additional = o.rest(&["dialogId", "fileId"])?;
+        let dialog_id = o.need(dialog_id, "dialogId")?;
+        let file_id = o.need(file_id, "fileId")?;
         Ok(Self {
             dialog_id,
             file_id,
@@ -113,6 +115,8 @@ impl ::bitrix24_runtime::loose::Loose for UploadRequest {
         let dialog_id = o.req("dialogId")?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["dialogId", "fields"])?;
+        let dialog_id = o.need(dialog_id, "dialogId")?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self {
             dialog_id,
             fields,
@@ -143,6 +147,8 @@ impl ::bitrix24_runtime::loose::Loose for UploadRequestFields {
         let message = o.opt("message")?;
         let name = o.req("name")?;
         let additional = o.rest(&["content", "message", "name"])?;
+        let content = o.need(content, "content")?;
+        let name = o.need(name, "name")?;
         Ok(Self {
             content,
             message,

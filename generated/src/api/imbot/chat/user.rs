@@ -51,6 +51,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let users = o.req("USERS")?;
         let additional = o
             .rest(&["BOT_ID", "CHAT_ID", "CLIENT_ID", "HIDE_HISTORY", "USERS"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
+        let users = o.need(users, "USERS")?;
         Ok(Self {
             bot_id,
             chat_id,
@@ -124,6 +126,8 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let client_id = o.opt("CLIENT_ID")?;
         let user_id = o.req("USER_ID")?;
         let additional = o.rest(&["BOT_ID", "CHAT_ID", "CLIENT_ID", "USER_ID"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
+        let user_id = o.need(user_id, "USER_ID")?;
         Ok(Self {
             bot_id,
             chat_id,
@@ -192,6 +196,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let chat_id = o.req("CHAT_ID")?;
         let client_id = o.opt("CLIENT_ID")?;
         let additional = o.rest(&["BOT_ID", "CHAT_ID", "CLIENT_ID"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
         Ok(Self {
             bot_id,
             chat_id,

@@ -317,6 +317,7 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -379,6 +380,8 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestFields {
                     "webhookUrl",
                 ],
             )?;
+        let code = o.need(code, "code")?;
+        let properties = o.need(properties, "properties")?;
         Ok(Self {
             background_id,
             bot_token,
@@ -430,6 +433,7 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestFieldsProperties {
         let work_position = o.opt("workPosition")?;
         let additional = o
             .rest(&["avatar", "color", "gender", "lastName", "name", "workPosition"])?;
+        let name = o.need(name, "name")?;
         Ok(Self {
             avatar,
             color,
@@ -624,6 +628,7 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
         let bot_id = o.req("botId")?;
         let bot_token = o.opt("botToken")?;
         let additional = o.rest(&["botId", "botToken"])?;
+        let bot_id = o.need(bot_id, "botId")?;
         Ok(Self {
             bot_id,
             bot_token,
@@ -707,6 +712,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let bot_token = o.opt("botToken")?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["botId", "botToken", "fields"])?;
+        let bot_id = o.need(bot_id, "botId")?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self {
             bot_id,
             bot_token,

@@ -60,6 +60,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let bot_token = o.opt("botToken")?;
         let fields = o.opt("fields")?;
         let additional = o.rest(&["botId", "botToken", "fields"])?;
+        let bot_id = o.need(bot_id, "botId")?;
         Ok(Self {
             bot_id,
             bot_token,
@@ -422,6 +423,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let bot_token = o.opt("botToken")?;
         let dialog_id = o.req("dialogId")?;
         let additional = o.rest(&["botId", "botToken", "dialogId"])?;
+        let bot_id = o.need(bot_id, "botId")?;
+        let dialog_id = o.need(dialog_id, "dialogId")?;
         Ok(Self {
             bot_id,
             bot_token,
@@ -722,6 +725,8 @@ impl ::bitrix24_runtime::loose::Loose for LeaveRequest {
         let bot_token = o.opt("botToken")?;
         let dialog_id = o.req("dialogId")?;
         let additional = o.rest(&["botId", "botToken", "dialogId"])?;
+        let bot_id = o.need(bot_id, "botId")?;
+        let dialog_id = o.need(dialog_id, "dialogId")?;
         Ok(Self {
             bot_id,
             bot_token,
@@ -810,6 +815,9 @@ impl ::bitrix24_runtime::loose::Loose for SetOwnerRequest {
         let dialog_id = o.req("dialogId")?;
         let user_id = o.req("userId")?;
         let additional = o.rest(&["botId", "botToken", "dialogId", "userId"])?;
+        let bot_id = o.need(bot_id, "botId")?;
+        let dialog_id = o.need(dialog_id, "dialogId")?;
+        let user_id = o.need(user_id, "userId")?;
         Ok(Self {
             bot_id,
             bot_token,
@@ -898,6 +906,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let dialog_id = o.req("dialogId")?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["botId", "botToken", "dialogId", "fields"])?;
+        let bot_id = o.need(bot_id, "botId")?;
+        let dialog_id = o.need(dialog_id, "dialogId")?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self {
             bot_id,
             bot_token,

@@ -57,6 +57,10 @@ impl ::bitrix24_runtime::loose::Loose for AnswerRequest {
             .rest(
                 &["botId", "botToken", "commandId", "dialogId", "fields", "messageId"],
             )?;
+        let bot_id = o.need(bot_id, "botId")?;
+        let command_id = o.need(command_id, "commandId")?;
+        let dialog_id = o.need(dialog_id, "dialogId")?;
+        let message_id = o.need(message_id, "messageId")?;
         Ok(Self {
             bot_id,
             bot_token,
@@ -184,6 +188,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let bot_id = o.req("botId")?;
         let bot_token = o.opt("botToken")?;
         let additional = o.rest(&["botId", "botToken"])?;
+        let bot_id = o.need(bot_id, "botId")?;
         Ok(Self {
             bot_id,
             bot_token,
@@ -266,6 +271,8 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequest {
         let bot_token = o.opt("botToken")?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["botId", "botToken", "fields"])?;
+        let bot_id = o.need(bot_id, "botId")?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self {
             bot_id,
             bot_token,
@@ -310,6 +317,7 @@ impl ::bitrix24_runtime::loose::Loose for RegisterRequestFields {
             .rest(
                 &["command", "common", "extranetSupport", "hidden", "params", "title"],
             )?;
+        let command = o.need(command, "command")?;
         Ok(Self {
             command,
             common,
@@ -447,6 +455,8 @@ impl ::bitrix24_runtime::loose::Loose for UnregisterRequest {
         let bot_token = o.opt("botToken")?;
         let command_id = o.req("commandId")?;
         let additional = o.rest(&["botId", "botToken", "commandId"])?;
+        let bot_id = o.need(bot_id, "botId")?;
+        let command_id = o.need(command_id, "commandId")?;
         Ok(Self {
             bot_id,
             bot_token,
@@ -534,6 +544,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let command_id = o.req("commandId")?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["botId", "botToken", "commandId", "fields"])?;
+        let bot_id = o.need(bot_id, "botId")?;
+        let command_id = o.need(command_id, "commandId")?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self {
             bot_id,
             bot_token,

@@ -48,6 +48,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let with_user_events = o.opt("withUserEvents")?;
         let additional = o
             .rest(&["botId", "botToken", "limit", "offset", "withUserEvents"])?;
+        let bot_id = o.need(bot_id, "botId")?;
         Ok(Self {
             bot_id,
             bot_token,

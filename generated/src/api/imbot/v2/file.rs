@@ -42,6 +42,8 @@ impl ::bitrix24_runtime::loose::Loose for DownloadRequest {
         let bot_token = o.opt("botToken")?;
         let file_id = o.req("fileId")?;
         let additional = o.rest(&["botId", "botToken", "fileId"])?;
+        let bot_id = o.need(bot_id, "botId")?;
+        let file_id = o.need(file_id, "fileId")?;
         Ok(Self {
             bot_id,
             bot_token,
@@ -130,6 +132,9 @@ impl ::bitrix24_runtime::loose::Loose for UploadRequest {
         let dialog_id = o.req("dialogId")?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["botId", "botToken", "dialogId", "fields"])?;
+        let bot_id = o.need(bot_id, "botId")?;
+        let dialog_id = o.need(dialog_id, "dialogId")?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self {
             bot_id,
             bot_token,
@@ -162,6 +167,8 @@ impl ::bitrix24_runtime::loose::Loose for UploadRequestFields {
         let message = o.opt("message")?;
         let name = o.req("name")?;
         let additional = o.rest(&["content", "message", "name"])?;
+        let content = o.need(content, "content")?;
+        let name = o.need(name, "name")?;
         Ok(Self {
             content,
             message,

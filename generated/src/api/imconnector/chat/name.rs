@@ -47,6 +47,10 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         let name = o.req("NAME")?;
         let user_id = o.opt("USER_ID")?;
         let additional = o.rest(&["CHAT_ID", "CONNECTOR", "LINE", "NAME", "USER_ID"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
+        let connector = o.need(connector, "CONNECTOR")?;
+        let line = o.need(line, "LINE")?;
+        let name = o.need(name, "NAME")?;
         Ok(Self {
             chat_id,
             connector,

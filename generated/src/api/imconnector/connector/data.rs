@@ -41,6 +41,9 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         let data = o.req("DATA")?;
         let line = o.req("LINE")?;
         let additional = o.rest(&["CONNECTOR", "DATA", "LINE"])?;
+        let connector = o.need(connector, "CONNECTOR")?;
+        let data = o.need(data, "DATA")?;
+        let line = o.need(line, "LINE")?;
         Ok(Self {
             connector,
             data,

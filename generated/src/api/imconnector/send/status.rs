@@ -42,6 +42,9 @@ impl ::bitrix24_runtime::loose::Loose for DeliveryRequest {
         let line = o.req("LINE")?;
         let messages = o.req("MESSAGES")?;
         let additional = o.rest(&["CONNECTOR", "LINE", "MESSAGES"])?;
+        let connector = o.need(connector, "CONNECTOR")?;
+        let line = o.need(line, "LINE")?;
+        let messages = o.need(messages, "MESSAGES")?;
         Ok(Self {
             connector,
             line,
@@ -237,6 +240,9 @@ impl ::bitrix24_runtime::loose::Loose for ReadingRequest {
         let line = o.req("LINE")?;
         let messages = o.req("MESSAGES")?;
         let additional = o.rest(&["CONNECTOR", "LINE", "MESSAGES"])?;
+        let connector = o.need(connector, "CONNECTOR")?;
+        let line = o.need(line, "LINE")?;
+        let messages = o.need(messages, "MESSAGES")?;
         Ok(Self {
             connector,
             line,

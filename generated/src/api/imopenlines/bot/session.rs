@@ -43,6 +43,7 @@ impl ::bitrix24_runtime::loose::Loose for FinishRequest {
         let chat_id = o.req("CHAT_ID")?;
         let client_id = o.opt("CLIENT_ID")?;
         let additional = o.rest(&["CHAT_ID", "CLIENT_ID"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
         Ok(Self {
             chat_id,
             client_id,
@@ -99,6 +100,7 @@ impl ::bitrix24_runtime::loose::Loose for OperatorRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let chat_id = o.req("CHAT_ID")?;
         let additional = o.rest(&["CHAT_ID"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
         Ok(Self { chat_id, additional })
     }
 }
@@ -169,6 +171,7 @@ impl ::bitrix24_runtime::loose::Loose for TransferRequest {
             .rest(
                 &["CHAT_ID", "CLIENT_ID", "LEAVE", "QUEUE_ID", "TRANSFER_ID", "USER_ID"],
             )?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
         Ok(Self {
             chat_id,
             client_id,

@@ -45,6 +45,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let crm_entity = o.req("CRM_ENTITY")?;
         let crm_entity_type = o.req("CRM_ENTITY_TYPE")?;
         let additional = o.rest(&["ACTIVE_ONLY", "CRM_ENTITY", "CRM_ENTITY_TYPE"])?;
+        let crm_entity = o.need(crm_entity, "CRM_ENTITY")?;
+        let crm_entity_type = o.need(crm_entity_type, "CRM_ENTITY_TYPE")?;
         Ok(Self {
             active_only,
             crm_entity,
@@ -138,6 +140,8 @@ impl ::bitrix24_runtime::loose::Loose for GetLastIdRequest {
         let crm_entity = o.req("CRM_ENTITY")?;
         let crm_entity_type = o.req("CRM_ENTITY_TYPE")?;
         let additional = o.rest(&["CRM_ENTITY", "CRM_ENTITY_TYPE"])?;
+        let crm_entity = o.need(crm_entity, "CRM_ENTITY")?;
+        let crm_entity_type = o.need(crm_entity_type, "CRM_ENTITY_TYPE")?;
         Ok(Self {
             crm_entity,
             crm_entity_type,

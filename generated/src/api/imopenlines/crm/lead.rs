@@ -35,6 +35,7 @@ impl ::bitrix24_runtime::loose::Loose for CreateRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let chat_id = o.req("CHAT_ID")?;
         let additional = o.rest(&["CHAT_ID"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
         Ok(Self { chat_id, additional })
     }
 }

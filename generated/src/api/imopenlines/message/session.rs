@@ -38,6 +38,8 @@ impl ::bitrix24_runtime::loose::Loose for StartRequest {
         let chat_id = o.req("CHAT_ID")?;
         let message_id = o.req("MESSAGE_ID")?;
         let additional = o.rest(&["CHAT_ID", "MESSAGE_ID"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
+        let message_id = o.need(message_id, "MESSAGE_ID")?;
         Ok(Self {
             chat_id,
             message_id,

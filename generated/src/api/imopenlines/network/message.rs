@@ -51,6 +51,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let user_id = o.req("USER_ID")?;
         let additional = o
             .rest(&["ATTACH", "CODE", "KEYBOARD", "MESSAGE", "URL_PREVIEW", "USER_ID"])?;
+        let code = o.need(code, "CODE")?;
+        let message = o.need(message, "MESSAGE")?;
+        let user_id = o.need(user_id, "USER_ID")?;
         Ok(Self {
             attach,
             code,

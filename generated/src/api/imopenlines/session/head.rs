@@ -41,6 +41,7 @@ impl ::bitrix24_runtime::loose::Loose for VoteRequest {
         let rating = o.opt("RATING")?;
         let session_id = o.req("SESSION_ID")?;
         let additional = o.rest(&["COMMENT", "RATING", "SESSION_ID"])?;
+        let session_id = o.need(session_id, "SESSION_ID")?;
         Ok(Self {
             comment,
             rating,

@@ -41,6 +41,7 @@ impl ::bitrix24_runtime::loose::Loose for PinRequest {
         let activate = o.opt("ACTIVATE")?;
         let chat_id = o.req("CHAT_ID")?;
         let additional = o.rest(&["ACTIVATE", "CHAT_ID"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
         Ok(Self {
             activate,
             chat_id,
@@ -149,6 +150,7 @@ impl ::bitrix24_runtime::loose::Loose for SilentRequest {
         let activate = o.opt("ACTIVATE")?;
         let chat_id = o.req("CHAT_ID")?;
         let additional = o.rest(&["ACTIVATE", "CHAT_ID"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
         Ok(Self {
             activate,
             chat_id,

@@ -35,6 +35,7 @@ impl ::bitrix24_runtime::loose::Loose for ImportantRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let post_id = o.req("POST_ID")?;
         let additional = o.rest(&["POST_ID"])?;
+        let post_id = o.need(post_id, "POST_ID")?;
         Ok(Self { post_id, additional })
     }
 }

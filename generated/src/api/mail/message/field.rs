@@ -38,6 +38,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let name = o.req("name")?;
         let select = o.opt("select")?;
         let additional = o.rest(&["name", "select"])?;
+        let name = o.need(name, "name")?;
         Ok(Self { name, select, additional })
     }
 }

@@ -41,6 +41,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let message_id = o.req("MESSAGE_ID")?;
         let status = o.req("STATUS")?;
         let additional = o.rest(&["CODE", "MESSAGE_ID", "STATUS"])?;
+        let code = o.need(code, "CODE")?;
+        let message_id = o.need(message_id, "MESSAGE_ID")?;
+        let status = o.need(status, "STATUS")?;
         Ok(Self {
             code,
             message_id,

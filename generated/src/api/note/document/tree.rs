@@ -38,6 +38,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let collection_id = o.req("collectionId")?;
         let additional = o.rest(&["collectionId"])?;
+        let collection_id = o.need(collection_id, "collectionId")?;
         Ok(Self { collection_id, additional })
     }
 }

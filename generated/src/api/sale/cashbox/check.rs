@@ -68,6 +68,7 @@ impl ::bitrix24_runtime::loose::Loose for ApplyRequest {
                     "UUID",
                 ],
             )?;
+        let uuid = o.need(uuid, "UUID")?;
         Ok(Self {
             fiscal_doc_attr,
             fiscal_doc_number,

@@ -51,6 +51,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let supports_ffd105 = o.opt("SUPPORTS_FFD105")?;
         let additional = o
             .rest(&["CODE", "NAME", "SETTINGS", "SORT", "SUPPORTS_FFD105"])?;
+        let code = o.need(code, "CODE")?;
+        let name = o.need(name, "NAME")?;
+        let settings = o.need(settings, "SETTINGS")?;
         Ok(Self {
             code,
             name,
@@ -89,6 +92,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
         let http_version = o.opt("HTTP_VERSION")?;
         let print_url = o.req("PRINT_URL")?;
         let additional = o.rest(&["CHECK_URL", "CONFIG", "HTTP_VERSION", "PRINT_URL"])?;
+        let check_url = o.need(check_url, "CHECK_URL")?;
+        let config = o.need(config, "CONFIG")?;
+        let print_url = o.need(print_url, "PRINT_URL")?;
         Ok(Self {
             check_url,
             config,
@@ -120,6 +126,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfig {
         let items = o.req("ITEMS")?;
         let label = o.req("LABEL")?;
         let additional = o.rest(&["ITEMS", "LABEL"])?;
+        let items = o.need(items, "ITEMS")?;
+        let label = o.need(label, "LABEL")?;
         Ok(Self { items, label, additional })
     }
 }
@@ -176,6 +184,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigItems {
                     "TYPE",
                 ],
             )?;
+        let label = o.need(label, "LABEL")?;
+        let options = o.need(options, "OPTIONS")?;
+        let required = o.need(required, "REQUIRED")?;
+        let type_ = o.need(type_, "TYPE")?;
         Ok(Self {
             disabled,
             label,
@@ -253,6 +265,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("ID")?;
         let additional = o.rest(&["ID"])?;
+        let id = o.need(id, "ID")?;
         Ok(Self { id, additional })
     }
 }
@@ -354,6 +367,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("FIELDS")?;
         let id = o.req("ID")?;
         let additional = o.rest(&["FIELDS", "ID"])?;
+        let fields = o.need(fields, "FIELDS")?;
+        let id = o.need(id, "ID")?;
         Ok(Self { fields, id, additional })
     }
 }

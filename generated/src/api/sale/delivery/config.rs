@@ -36,6 +36,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("ID")?;
         let additional = o.rest(&["ID"])?;
+        let id = o.need(id, "ID")?;
         Ok(Self { id, additional })
     }
 }
@@ -116,6 +117,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let config = o.opt("CONFIG")?;
         let id = o.req("ID")?;
         let additional = o.rest(&["CONFIG", "ID"])?;
+        let id = o.need(id, "ID")?;
         Ok(Self { config, id, additional })
     }
 }
@@ -141,6 +143,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestConfigItem {
         let code = o.req("CODE")?;
         let value = o.req("VALUE")?;
         let additional = o.rest(&["CODE", "VALUE"])?;
+        let code = o.need(code, "CODE")?;
+        let value = o.need(value, "VALUE")?;
         Ok(Self { code, value, additional })
     }
 }

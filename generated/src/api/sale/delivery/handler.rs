@@ -54,6 +54,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let sort = o.opt("SORT")?;
         let additional = o
             .rest(&["CODE", "DESCRIPTION", "NAME", "PROFILES", "SETTINGS", "SORT"])?;
+        let code = o.need(code, "CODE")?;
+        let name = o.need(name, "NAME")?;
+        let profiles = o.need(profiles, "PROFILES")?;
+        let settings = o.need(settings, "SETTINGS")?;
         Ok(Self {
             code,
             description,
@@ -90,6 +94,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestProfilesItem {
         let description = o.opt("DESCRIPTION")?;
         let name = o.req("NAME")?;
         let additional = o.rest(&["CODE", "DESCRIPTION", "NAME"])?;
+        let code = o.need(code, "CODE")?;
+        let name = o.need(name, "NAME")?;
         Ok(Self {
             code,
             description,
@@ -149,6 +155,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
                     "HAS_CALLBACK_TRACKING_SUPPORT",
                 ],
             )?;
+        let calculate_url = o.need(calculate_url, "CALCULATE_URL")?;
         Ok(Self {
             calculate_url,
             cancel_delivery_request_url,
@@ -188,6 +195,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettingsConfigItem {
         let options = o.opt("OPTIONS")?;
         let type_ = o.req("TYPE")?;
         let additional = o.rest(&["CODE", "NAME", "OPTIONS", "TYPE"])?;
+        let code = o.need(code, "CODE")?;
+        let name = o.need(name, "NAME")?;
+        let type_ = o.need(type_, "TYPE")?;
         Ok(Self {
             code,
             name,
@@ -251,6 +261,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("ID")?;
         let additional = o.rest(&["ID"])?;
+        let id = o.need(id, "ID")?;
         Ok(Self { id, additional })
     }
 }
@@ -370,6 +381,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
             .rest(
                 &["CODE", "DESCRIPTION", "ID", "NAME", "PROFILES", "SETTINGS", "SORT"],
             )?;
+        let id = o.need(id, "ID")?;
         Ok(Self {
             code,
             description,
@@ -407,6 +419,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestProfilesItem {
         let description = o.opt("DESCRIPTION")?;
         let name = o.req("NAME")?;
         let additional = o.rest(&["CODE", "DESCRIPTION", "NAME"])?;
+        let code = o.need(code, "CODE")?;
+        let name = o.need(name, "NAME")?;
         Ok(Self {
             code,
             description,
@@ -466,6 +480,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettings {
                     "HAS_CALLBACK_TRACKING_SUPPORT",
                 ],
             )?;
+        let calculate_url = o.need(calculate_url, "CALCULATE_URL")?;
         Ok(Self {
             calculate_url,
             cancel_delivery_request_url,
@@ -505,6 +520,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestSettingsConfig {
         let options = o.opt("OPTIONS")?;
         let type_ = o.req("TYPE")?;
         let additional = o.rest(&["CODE", "NAME", "OPTIONS", "TYPE"])?;
+        let code = o.need(code, "CODE")?;
+        let name = o.need(name, "NAME")?;
+        let type_ = o.need(type_, "TYPE")?;
         Ok(Self {
             code,
             name,

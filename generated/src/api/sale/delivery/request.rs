@@ -40,6 +40,8 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let delivery_id = o.req("DELIVERY_ID")?;
         let request_id = o.req("REQUEST_ID")?;
         let additional = o.rest(&["DELIVERY_ID", "REQUEST_ID"])?;
+        let delivery_id = o.need(delivery_id, "DELIVERY_ID")?;
+        let request_id = o.need(request_id, "REQUEST_ID")?;
         Ok(Self {
             delivery_id,
             request_id,
@@ -108,6 +110,10 @@ impl ::bitrix24_runtime::loose::Loose for SendmessageRequest {
         let message = o.req("MESSAGE")?;
         let request_id = o.req("REQUEST_ID")?;
         let additional = o.rest(&["ADDRESSEE", "DELIVERY_ID", "MESSAGE", "REQUEST_ID"])?;
+        let addressee = o.need(addressee, "ADDRESSEE")?;
+        let delivery_id = o.need(delivery_id, "DELIVERY_ID")?;
+        let message = o.need(message, "MESSAGE")?;
+        let request_id = o.need(request_id, "REQUEST_ID")?;
         Ok(Self {
             addressee,
             delivery_id,
@@ -150,6 +156,8 @@ impl ::bitrix24_runtime::loose::Loose for SendmessageRequestMessage {
         let status = o.opt("STATUS")?;
         let subject = o.req("SUBJECT")?;
         let additional = o.rest(&["BODY", "MONEY_VALUES", "STATUS", "SUBJECT"])?;
+        let body = o.need(body, "BODY")?;
+        let subject = o.need(subject, "SUBJECT")?;
         Ok(Self {
             body,
             money_values,
@@ -181,6 +189,8 @@ impl ::bitrix24_runtime::loose::Loose for SendmessageRequestMessageStatus {
         let message = o.req("MESSAGE")?;
         let semantic = o.req("SEMANTIC")?;
         let additional = o.rest(&["MESSAGE", "SEMANTIC"])?;
+        let message = o.need(message, "MESSAGE")?;
+        let semantic = o.need(semantic, "SEMANTIC")?;
         Ok(Self {
             message,
             semantic,
@@ -273,6 +283,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
                     "STATUS",
                 ],
             )?;
+        let delivery_id = o.need(delivery_id, "DELIVERY_ID")?;
+        let request_id = o.need(request_id, "REQUEST_ID")?;
         Ok(Self {
             delivery_id,
             finalize,
@@ -313,6 +325,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestPropertiesItem {
         let tags = o.opt("TAGS")?;
         let value = o.req("VALUE")?;
         let additional = o.rest(&["NAME", "TAGS", "VALUE"])?;
+        let name = o.need(name, "NAME")?;
+        let value = o.need(value, "VALUE")?;
         Ok(Self {
             name,
             tags,
@@ -343,6 +357,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestStatus {
         let semantic = o.req("SEMANTIC")?;
         let text = o.req("TEXT")?;
         let additional = o.rest(&["SEMANTIC", "TEXT"])?;
+        let semantic = o.need(semantic, "SEMANTIC")?;
+        let text = o.need(text, "TEXT")?;
         Ok(Self { semantic, text, additional })
     }
 }

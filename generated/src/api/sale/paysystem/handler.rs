@@ -47,6 +47,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let settings = o.req("SETTINGS")?;
         let sort = o.opt("SORT")?;
         let additional = o.rest(&["CODE", "NAME", "SETTINGS", "SORT"])?;
+        let code = o.need(code, "CODE")?;
+        let name = o.need(name, "NAME")?;
+        let settings = o.need(settings, "SETTINGS")?;
         Ok(Self {
             code,
             name,
@@ -100,6 +103,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestSettings {
                     "IFRAME_DATA",
                 ],
             )?;
+        let codes = o.need(codes, "CODES")?;
         Ok(Self {
             checkout_data,
             client_type,
@@ -363,6 +367,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("ID")?;
         let additional = o.rest(&["ID"])?;
+        let id = o.need(id, "ID")?;
         Ok(Self { id, additional })
     }
 }
@@ -464,6 +469,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("FIELDS")?;
         let id = o.req("ID")?;
         let additional = o.rest(&["FIELDS", "ID"])?;
+        let fields = o.need(fields, "FIELDS")?;
+        let id = o.need(id, "ID")?;
         Ok(Self { fields, id, additional })
     }
 }

@@ -45,6 +45,7 @@ impl ::bitrix24_runtime::loose::Loose for InvoiceRequest {
         let invoice_id = o.req("INVOICE_ID")?;
         let pay_system_id = o.opt("PAY_SYSTEM_ID")?;
         let additional = o.rest(&["BX_REST_HANDLER", "INVOICE_ID", "PAY_SYSTEM_ID"])?;
+        let invoice_id = o.need(invoice_id, "INVOICE_ID")?;
         Ok(Self {
             bx_rest_handler,
             invoice_id,
@@ -107,6 +108,8 @@ impl ::bitrix24_runtime::loose::Loose for PaymentRequest {
         let payment_id = o.req("PAYMENT_ID")?;
         let pay_system_id = o.req("PAY_SYSTEM_ID")?;
         let additional = o.rest(&["PAYMENT_ID", "PAY_SYSTEM_ID"])?;
+        let payment_id = o.need(payment_id, "PAYMENT_ID")?;
+        let pay_system_id = o.need(pay_system_id, "PAY_SYSTEM_ID")?;
         Ok(Self {
             payment_id,
             pay_system_id,

@@ -45,6 +45,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let id = o.req("ID")?;
         let person_type_id = o.req("PERSON_TYPE_ID")?;
         let additional = o.rest(&["ID", "PERSON_TYPE_ID"])?;
+        let id = o.need(id, "ID")?;
+        let person_type_id = o.need(person_type_id, "PERSON_TYPE_ID")?;
         Ok(Self {
             id,
             person_type_id,
@@ -144,6 +146,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let person_type_id = o.opt("PERSON_TYPE_ID")?;
         let settings = o.req("SETTINGS")?;
         let additional = o.rest(&["ID", "PERSON_TYPE_ID", "SETTINGS"])?;
+        let id = o.need(id, "ID")?;
+        let settings = o.need(settings, "SETTINGS")?;
         Ok(Self {
             id,
             person_type_id,

@@ -249,6 +249,7 @@ impl ::bitrix24_runtime::loose::Loose for SendRequest {
         let fields = o.req("fields")?;
         let language = o.opt("language")?;
         let additional = o.rest(&["fields", "language"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self {
             fields,
             language,
@@ -304,6 +305,13 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestFields {
                     "responsible",
                 ],
             )?;
+        let company = o.need(company, "company")?;
+        let company_provider_uid = o.need(company_provider_uid, "companyProviderUid")?;
+        let external_settings = o.need(external_settings, "externalSettings")?;
+        let files = o.need(files, "files")?;
+        let members = o.need(members, "members")?;
+        let region_document_type = o.need(region_document_type, "regionDocumentType")?;
+        let responsible = o.need(responsible, "responsible")?;
         Ok(Self {
             company,
             company_provider_uid,
@@ -338,6 +346,8 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsCompany {
         let crm_id = o.req("crmId")?;
         let uuid = o.req("uuid")?;
         let additional = o.rest(&["crmId", "uuid"])?;
+        let crm_id = o.need(crm_id, "crmId")?;
+        let uuid = o.need(uuid, "uuid")?;
         Ok(Self { crm_id, uuid, additional })
     }
 }
@@ -363,6 +373,8 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsExternalSettings {
         let external_date_create = o.req("externalDateCreate")?;
         let external_id = o.req("externalId")?;
         let additional = o.rest(&["externalDateCreate", "externalId"])?;
+        let external_date_create = o.need(external_date_create, "externalDateCreate")?;
+        let external_id = o.need(external_id, "externalId")?;
         Ok(Self {
             external_date_create,
             external_id,
@@ -395,6 +407,9 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsFilesItem {
         let file_name = o.req("fileName")?;
         let file_type = o.req("fileType")?;
         let additional = o.rest(&["fileContent", "fileName", "fileType"])?;
+        let file_content = o.need(file_content, "fileContent")?;
+        let file_name = o.need(file_name, "fileName")?;
+        let file_type = o.need(file_type, "fileType")?;
         Ok(Self {
             file_content,
             file_name,
@@ -430,6 +445,10 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsMembersItem {
         let role = o.req("role")?;
         let user_id = o.req("userId")?;
         let additional = o.rest(&["employeeCode", "employeeId", "role", "userId"])?;
+        let employee_code = o.need(employee_code, "employeeCode")?;
+        let employee_id = o.need(employee_id, "employeeId")?;
+        let role = o.need(role, "role")?;
+        let user_id = o.need(user_id, "userId")?;
         Ok(Self {
             employee_code,
             employee_id,
@@ -469,6 +488,9 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestFieldsResponsible {
         let role = o.opt("role")?;
         let user_id = o.req("userId")?;
         let additional = o.rest(&["employeeCode", "employeeId", "role", "userId"])?;
+        let employee_code = o.need(employee_code, "employeeCode")?;
+        let employee_id = o.need(employee_id, "employeeId")?;
+        let user_id = o.need(user_id, "userId")?;
         Ok(Self {
             employee_code,
             employee_id,

@@ -35,6 +35,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let params = o.req("params")?;
         let additional = o.rest(&["params"])?;
+        let params = o.need(params, "params")?;
         Ok(Self { params, additional })
     }
 }
@@ -63,6 +64,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequestParams {
         let mode = o.opt("mode")?;
         let select = o.opt("select")?;
         let additional = o.rest(&["groupId", "mode", "select"])?;
+        let group_id = o.need(group_id, "groupId")?;
         Ok(Self {
             group_id,
             mode,

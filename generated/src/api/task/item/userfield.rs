@@ -41,6 +41,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let params = o.req("PARAMS")?;
         let additional = o.rest(&["PARAMS"])?;
+        let params = o.need(params, "PARAMS")?;
         Ok(Self { params, additional })
     }
 }
@@ -100,6 +101,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestParams {
                     "XML_ID",
                 ],
             )?;
+        let field_name = o.need(field_name, "FIELD_NAME")?;
+        let user_type_id = o.need(user_type_id, "USER_TYPE_ID")?;
         Ok(Self {
             edit_form_label,
             field_name,
@@ -219,6 +222,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("ID")?;
         let additional = o.rest(&["ID"])?;
+        let id = o.need(id, "ID")?;
         Ok(Self { id, additional })
     }
 }
@@ -273,6 +277,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let id = o.req("ID")?;
         let start = o.opt("start")?;
         let additional = o.rest(&["ID", "start"])?;
+        let id = o.need(id, "ID")?;
         Ok(Self { id, start, additional })
     }
 }
@@ -902,6 +907,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let data = o.req("DATA")?;
         let id = o.req("ID")?;
         let additional = o.rest(&["DATA", "ID"])?;
+        let data = o.need(data, "DATA")?;
+        let id = o.need(id, "ID")?;
         Ok(Self { data, id, additional })
     }
 }

@@ -41,6 +41,7 @@ impl ::bitrix24_runtime::loose::Loose for ActivateRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let flow_id = o.req("flowId")?;
         let additional = o.rest(&["flowId"])?;
+        let flow_id = o.need(flow_id, "flowId")?;
         Ok(Self { flow_id, additional })
     }
 }
@@ -89,6 +90,7 @@ impl ::bitrix24_runtime::loose::Loose for CreateRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let flow_data = o.req("flowData")?;
         let additional = o.rest(&["flowData"])?;
+        let flow_data = o.need(flow_data, "flowData")?;
         Ok(Self { flow_data, additional })
     }
 }
@@ -188,6 +190,11 @@ impl ::bitrix24_runtime::loose::Loose for CreateRequestFlowData {
                     "templateId",
                 ],
             )?;
+        let distribution_type = o.need(distribution_type, "distributionType")?;
+        let name = o.need(name, "name")?;
+        let planned_completion_time = o
+            .need(planned_completion_time, "plannedCompletionTime")?;
+        let responsible_list = o.need(responsible_list, "responsibleList")?;
         Ok(Self {
             description,
             distribution_type,
@@ -412,6 +419,8 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let flow_data = o.req("flowData")?;
         let flow_data_id = o.req("flowData.id")?;
         let additional = o.rest(&["flowData", "flowData.id"])?;
+        let flow_data = o.need(flow_data, "flowData")?;
+        let flow_data_id = o.need(flow_data_id, "flowData.id")?;
         Ok(Self {
             flow_data,
             flow_data_id,
@@ -484,6 +493,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let flow_id = o.req("flowId")?;
         let additional = o.rest(&["flowId"])?;
+        let flow_id = o.need(flow_id, "flowId")?;
         Ok(Self { flow_id, additional })
     }
 }
@@ -690,6 +700,8 @@ impl ::bitrix24_runtime::loose::Loose for IsExistsRequest {
         let id = o.opt("id")?;
         let name = o.req("name")?;
         let additional = o.rest(&["flowData", "id", "name"])?;
+        let flow_data = o.need(flow_data, "flowData")?;
+        let name = o.need(name, "name")?;
         Ok(Self {
             flow_data,
             id,
@@ -763,6 +775,7 @@ impl ::bitrix24_runtime::loose::Loose for PinRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let flow_id = o.req("flowId")?;
         let additional = o.rest(&["flowId"])?;
+        let flow_id = o.need(flow_id, "flowId")?;
         Ok(Self { flow_id, additional })
     }
 }
@@ -811,6 +824,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let flow_data = o.req("flowData")?;
         let additional = o.rest(&["flowData"])?;
+        let flow_data = o.need(flow_data, "flowData")?;
         Ok(Self { flow_data, additional })
     }
 }
@@ -914,6 +928,11 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFlowData {
                     "templateId",
                 ],
             )?;
+        let distribution_type = o.need(distribution_type, "distributionType")?;
+        let id = o.need(id, "id")?;
+        let planned_completion_time = o
+            .need(planned_completion_time, "plannedCompletionTime")?;
+        let responsible_list = o.need(responsible_list, "responsibleList")?;
         Ok(Self {
             description,
             distribution_type,

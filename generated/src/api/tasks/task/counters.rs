@@ -44,9 +44,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let group_id = o.opt("groupId")?;
+        let start = o.opt("start")?;
         let type_ = o.opt("type")?;
         let user_id = o.opt("userId")?;
-        let start = o.opt("start")?;
         let additional = o.rest(&["groupId", "type", "userId", "start"])?;
         Ok(Self {
             group_id,

@@ -36,6 +36,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let task_id = o.req("taskId")?;
         let additional = o.rest(&["taskId"])?;
+        let task_id = o.need(task_id, "taskId")?;
         Ok(Self { task_id, additional })
     }
 }
@@ -84,6 +85,7 @@ impl ::bitrix24_runtime::loose::Loose for RemoveRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let task_id = o.req("taskId")?;
         let additional = o.rest(&["taskId"])?;
+        let task_id = o.need(task_id, "taskId")?;
         Ok(Self { task_id, additional })
     }
 }

@@ -41,6 +41,8 @@ impl ::bitrix24_runtime::loose::Loose for AttachRequest {
         let file_ids = o.req("fileIds")?;
         let task_id = o.req("taskId")?;
         let additional = o.rest(&["fileIds", "taskId"])?;
+        let file_ids = o.need(file_ids, "fileIds")?;
+        let task_id = o.need(task_id, "taskId")?;
         Ok(Self {
             file_ids,
             task_id,

@@ -38,6 +38,8 @@ impl ::bitrix24_runtime::loose::Loose for AttachRequest {
         let file_id = o.req("fileId")?;
         let task_id = o.req("taskId")?;
         let additional = o.rest(&["fileId", "taskId"])?;
+        let file_id = o.need(file_id, "fileId")?;
+        let task_id = o.need(task_id, "taskId")?;
         Ok(Self {
             file_id,
             task_id,

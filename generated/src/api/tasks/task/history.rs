@@ -41,6 +41,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let order = o.opt("order")?;
         let task_id = o.req("taskId")?;
         let additional = o.rest(&["filter", "order", "taskId"])?;
+        let task_id = o.need(task_id, "taskId")?;
         Ok(Self {
             filter,
             order,

@@ -43,6 +43,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -70,6 +71,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let task_id = o.req("taskId")?;
         let text = o.req("text")?;
         let additional = o.rest(&["taskId", "text"])?;
+        let task_id = o.need(task_id, "taskId")?;
+        let text = o.need(text, "text")?;
         Ok(Self { task_id, text, additional })
     }
 }
@@ -223,6 +226,7 @@ impl ::bitrix24_runtime::loose::Loose for AddFromCommentRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let comment_id = o.req("commentId")?;
         let additional = o.rest(&["commentId"])?;
+        let comment_id = o.need(comment_id, "commentId")?;
         Ok(Self { comment_id, additional })
     }
 }
@@ -351,6 +355,7 @@ impl ::bitrix24_runtime::loose::Loose for AddfromchatmessageRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -376,6 +381,7 @@ impl ::bitrix24_runtime::loose::Loose for AddfromchatmessageRequestFields {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let message_id = o.req("messageId")?;
         let additional = o.rest(&["messageId"])?;
+        let message_id = o.need(message_id, "messageId")?;
         Ok(Self { message_id, additional })
     }
 }
@@ -528,6 +534,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -603,6 +610,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteFromCommentRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let comment_id = o.req("commentId")?;
         let additional = o.rest(&["commentId"])?;
+        let comment_id = o.need(comment_id, "commentId")?;
         Ok(Self { comment_id, additional })
     }
 }
@@ -657,6 +665,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let task_id = o.req("taskId")?;
         let additional = o.rest(&["taskId"])?;
+        let task_id = o.need(task_id, "taskId")?;
         Ok(Self { task_id, additional })
     }
 }
@@ -712,6 +721,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("fields")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }
@@ -736,6 +747,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let text = o.req("text")?;
         let additional = o.rest(&["text"])?;
+        let text = o.need(text, "text")?;
         Ok(Self { text, additional })
     }
 }

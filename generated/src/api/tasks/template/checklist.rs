@@ -48,6 +48,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let fields = o.req("fields")?;
         let template_id = o.req("templateId")?;
         let additional = o.rest(&["fields", "templateId"])?;
+        let fields = o.need(fields, "fields")?;
+        let template_id = o.need(template_id, "templateId")?;
         Ok(Self {
             fields,
             template_id,
@@ -99,6 +101,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
                     "TITLE",
                 ],
             )?;
+        let parent_id = o.need(parent_id, "PARENT_ID")?;
+        let title = o.need(title, "TITLE")?;
         Ok(Self {
             is_complete,
             is_important,
@@ -188,6 +192,10 @@ impl ::bitrix24_runtime::loose::Loose for AddAttachmentByContentRequest {
         let template_id = o.req("templateId")?;
         let additional = o
             .rest(&["attachmentParameters", "checkListItemId", "templateId"])?;
+        let attachment_parameters = o
+            .need(attachment_parameters, "attachmentParameters")?;
+        let check_list_item_id = o.need(check_list_item_id, "checkListItemId")?;
+        let template_id = o.need(template_id, "templateId")?;
         Ok(Self {
             attachment_parameters,
             check_list_item_id,
@@ -301,6 +309,9 @@ impl ::bitrix24_runtime::loose::Loose for AddAttachmentsFromDiskRequest {
         let files_ids = o.req("filesIds")?;
         let template_id = o.req("templateId")?;
         let additional = o.rest(&["checkListItemId", "filesIds", "templateId"])?;
+        let check_list_item_id = o.need(check_list_item_id, "checkListItemId")?;
+        let files_ids = o.need(files_ids, "filesIds")?;
+        let template_id = o.need(template_id, "templateId")?;
         Ok(Self {
             check_list_item_id,
             files_ids,
@@ -383,6 +394,8 @@ impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
         let check_list_item_id = o.req("checkListItemId")?;
         let template_id = o.req("templateId")?;
         let additional = o.rest(&["checkListItemId", "templateId"])?;
+        let check_list_item_id = o.need(check_list_item_id, "checkListItemId")?;
+        let template_id = o.need(template_id, "templateId")?;
         Ok(Self {
             check_list_item_id,
             template_id,
@@ -464,6 +477,8 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let check_list_item_id = o.req("checkListItemId")?;
         let template_id = o.req("templateId")?;
         let additional = o.rest(&["checkListItemId", "templateId"])?;
+        let check_list_item_id = o.need(check_list_item_id, "checkListItemId")?;
+        let template_id = o.need(template_id, "templateId")?;
         Ok(Self {
             check_list_item_id,
             template_id,
@@ -519,6 +534,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let check_list_item_id = o.req("checkListItemId")?;
         let template_id = o.req("templateId")?;
         let additional = o.rest(&["checkListItemId", "templateId"])?;
+        let check_list_item_id = o.need(check_list_item_id, "checkListItemId")?;
+        let template_id = o.need(template_id, "templateId")?;
         Ok(Self {
             check_list_item_id,
             template_id,
@@ -606,6 +623,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let select = o.opt("select")?;
         let template_id = o.req("templateId")?;
         let additional = o.rest(&["filter", "order", "select", "templateId"])?;
+        let template_id = o.need(template_id, "templateId")?;
         Ok(Self {
             filter,
             order,
@@ -692,6 +710,9 @@ impl ::bitrix24_runtime::loose::Loose for MoveAfterRequest {
         let check_list_item_id = o.req("checkListItemId")?;
         let template_id = o.req("templateId")?;
         let additional = o.rest(&["afterItemId", "checkListItemId", "templateId"])?;
+        let after_item_id = o.need(after_item_id, "afterItemId")?;
+        let check_list_item_id = o.need(check_list_item_id, "checkListItemId")?;
+        let template_id = o.need(template_id, "templateId")?;
         Ok(Self {
             after_item_id,
             check_list_item_id,
@@ -777,6 +798,9 @@ impl ::bitrix24_runtime::loose::Loose for MoveBeforeRequest {
         let check_list_item_id = o.req("checkListItemId")?;
         let template_id = o.req("templateId")?;
         let additional = o.rest(&["beforeItemId", "checkListItemId", "templateId"])?;
+        let before_item_id = o.need(before_item_id, "beforeItemId")?;
+        let check_list_item_id = o.need(check_list_item_id, "checkListItemId")?;
+        let template_id = o.need(template_id, "templateId")?;
         Ok(Self {
             before_item_id,
             check_list_item_id,
@@ -862,6 +886,9 @@ impl ::bitrix24_runtime::loose::Loose for RemoveAttachmentsRequest {
         let check_list_item_id = o.req("checkListItemId")?;
         let template_id = o.req("templateId")?;
         let additional = o.rest(&["attachmentsIds", "checkListItemId", "templateId"])?;
+        let attachments_ids = o.need(attachments_ids, "attachmentsIds")?;
+        let check_list_item_id = o.need(check_list_item_id, "checkListItemId")?;
+        let template_id = o.need(template_id, "templateId")?;
         Ok(Self {
             attachments_ids,
             check_list_item_id,
@@ -944,6 +971,8 @@ impl ::bitrix24_runtime::loose::Loose for RenewRequest {
         let check_list_item_id = o.req("checkListItemId")?;
         let template_id = o.req("templateId")?;
         let additional = o.rest(&["checkListItemId", "templateId"])?;
+        let check_list_item_id = o.need(check_list_item_id, "checkListItemId")?;
+        let template_id = o.need(template_id, "templateId")?;
         Ok(Self {
             check_list_item_id,
             template_id,
@@ -1027,6 +1056,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("fields")?;
         let template_id = o.req("templateId")?;
         let additional = o.rest(&["checkListItemId", "fields", "templateId"])?;
+        let check_list_item_id = o.need(check_list_item_id, "checkListItemId")?;
+        let fields = o.need(fields, "fields")?;
+        let template_id = o.need(template_id, "templateId")?;
         Ok(Self {
             check_list_item_id,
             fields,

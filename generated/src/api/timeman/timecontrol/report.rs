@@ -48,6 +48,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let type_ = o.opt("TYPE")?;
         let user_id = o.opt("USER_ID")?;
         let additional = o.rest(&["CALENDAR", "REPORT_ID", "TEXT", "TYPE", "USER_ID"])?;
+        let report_id = o.need(report_id, "REPORT_ID")?;
+        let text = o.need(text, "TEXT")?;
         Ok(Self {
             calendar,
             report_id,

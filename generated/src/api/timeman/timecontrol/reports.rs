@@ -54,6 +54,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let year = o.req("YEAR")?;
         let additional = o
             .rest(&["IDLE_MINUTES", "MONTH", "USER_ID", "WORKDAY_HOURS", "YEAR"])?;
+        let month = o.need(month, "MONTH")?;
+        let user_id = o.need(user_id, "USER_ID")?;
+        let year = o.need(year, "YEAR")?;
         Ok(Self {
             idle_minutes,
             month,

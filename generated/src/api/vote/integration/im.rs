@@ -41,6 +41,8 @@ impl ::bitrix24_runtime::loose::Loose for SendRequest {
         let chat_id = o.req("chatId")?;
         let template_id = o.opt("templateId")?;
         let additional = o.rest(&["IM_MESSAGE_VOTE_DATA", "chatId", "templateId"])?;
+        let im_message_vote_data = o.need(im_message_vote_data, "IM_MESSAGE_VOTE_DATA")?;
+        let chat_id = o.need(chat_id, "chatId")?;
         Ok(Self {
             im_message_vote_data,
             chat_id,
@@ -74,6 +76,7 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestImMessageVoteData {
         let options = o.opt("OPTIONS")?;
         let questions = o.req("QUESTIONS")?;
         let additional = o.rest(&["ANONYMITY", "OPTIONS", "QUESTIONS"])?;
+        let questions = o.need(questions, "QUESTIONS")?;
         Ok(Self {
             anonymity,
             options,

@@ -84,6 +84,7 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let line_id = o.req("LINE_ID")?;
         let additional = o.rest(&["LINE_ID"])?;
+        let line_id = o.need(line_id, "LINE_ID")?;
         Ok(Self { line_id, additional })
     }
 }

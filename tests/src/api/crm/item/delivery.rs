@@ -30,6 +30,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let entity_id = o.req("entityId")?;
         let entity_type_id = o.req("entityTypeId")?;
+        let entity_id = o.need(entity_id, "entityId")?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
         Ok(Self { entity_id, entity_type_id })
     }
 }
@@ -63,11 +65,11 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("id")?;
         let account_number = o.opt("accountNumber")?;
-        let deducted = o.opt("deducted")?;
         let date_deducted = o.opt("dateDeducted")?;
+        let deducted = o.opt("deducted")?;
         let delivery_id = o.opt("deliveryId")?;
+        let id = o.opt("id")?;
         let price_delivery = o.opt("priceDelivery")?;
         Ok(Self {
             id,

@@ -72,12 +72,12 @@ impl ::bitrix24_runtime::loose::Loose for FieldsResponseFieldInfo {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let type_ = o.opt("type")?;
-        let is_required = o.opt("isRequired")?;
-        let is_read_only = o.opt("isReadOnly")?;
         let is_immutable = o.opt("isImmutable")?;
         let is_multiple = o.opt("isMultiple")?;
+        let is_read_only = o.opt("isReadOnly")?;
+        let is_required = o.opt("isRequired")?;
         let title = o.opt("title")?;
+        let type_ = o.opt("type")?;
         Ok(Self {
             type_,
             is_required,
@@ -122,8 +122,10 @@ impl ::bitrix24_runtime::loose::Loose for GetAvailableForPaymentRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let owner_type = o.req("ownerType")?;
         let owner_id = o.req("ownerId")?;
+        let owner_type = o.req("ownerType")?;
+        let owner_type = o.need(owner_type, "ownerType")?;
+        let owner_id = o.need(owner_id, "ownerId")?;
         Ok(Self { owner_type, owner_id })
     }
 }
@@ -212,6 +214,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let filter = o.req("filter")?;
         let order = o.opt("order")?;
         let start = o.opt("start")?;
+        let filter = o.need(filter, "filter")?;
         Ok(Self { filter, order, start })
     }
 }
@@ -232,8 +235,10 @@ impl ::bitrix24_runtime::loose::Loose for ListRequestFilter {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         o.deny(&["=ownerType", "=ownerId"])?;
-        let owner_type = o.req("=ownerType")?;
         let owner_id = o.req("=ownerId")?;
+        let owner_type = o.req("=ownerType")?;
+        let owner_type = o.need(owner_type, "=ownerType")?;
+        let owner_id = o.need(owner_id, "=ownerId")?;
         Ok(Self { owner_type, owner_id })
     }
 }
@@ -290,14 +295,14 @@ impl ::bitrix24_runtime::loose::Loose for ListResponseProductRow {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.opt("id")?;
+        let measure_code = o.opt("measureCode")?;
         let owner_id = o.opt("ownerId")?;
         let owner_type = o.opt("ownerType")?;
+        let price = o.opt("price")?;
         let product_id = o.opt("productId")?;
         let product_name = o.opt("productName")?;
-        let price = o.opt("price")?;
         let quantity = o.opt("quantity")?;
         let tax_included = o.opt("taxIncluded")?;
-        let measure_code = o.opt("measureCode")?;
         Ok(Self {
             id,
             owner_id,

@@ -26,6 +26,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields })
     }
 }
@@ -45,8 +46,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestComment {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let text = o.opt("text")?;
         let replies = o.opt("replies")?;
+        let text = o.opt("text")?;
         Ok(Self { text, replies })
     }
 }
@@ -75,12 +76,15 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let author_id = o.opt("AUTHOR_ID")?;
+        let comment = o.req("COMMENT")?;
         let entity_id = o.req("ENTITY_ID")?;
         let entity_type = o.req("ENTITY_TYPE")?;
-        let comment = o.req("COMMENT")?;
-        let author_id = o.opt("AUTHOR_ID")?;
         let files = o.opt("FILES")?;
         let thread = o.opt("thread")?;
+        let entity_id = o.need(entity_id, "ENTITY_ID")?;
+        let entity_type = o.need(entity_type, "ENTITY_TYPE")?;
+        let comment = o.need(comment, "COMMENT")?;
         Ok(Self {
             entity_id,
             entity_type,

@@ -28,6 +28,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let chat_id = o.req("CHAT_ID")?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
         Ok(Self { chat_id })
     }
 }

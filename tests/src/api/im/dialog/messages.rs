@@ -34,9 +34,10 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let dialog_id = o.req("DIALOG_ID")?;
-        let last_id = o.opt("LAST_ID")?;
         let first_id = o.opt("FIRST_ID")?;
+        let last_id = o.opt("LAST_ID")?;
         let limit = o.opt("LIMIT")?;
+        let dialog_id = o.need(dialog_id, "DIALOG_ID")?;
         Ok(Self {
             dialog_id,
             last_id,
@@ -96,9 +97,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponse {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let chat_id = o.opt("chat_id")?;
+        let files = o.opt("files")?;
         let messages = o.opt("messages")?;
         let users = o.opt("users")?;
-        let files = o.opt("files")?;
         Ok(Self {
             chat_id,
             messages,
@@ -133,12 +134,12 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseMessagesItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let id = o.opt("id")?;
-        let chat_id = o.opt("chat_id")?;
         let author_id = o.opt("author_id")?;
+        let chat_id = o.opt("chat_id")?;
         let date = o.opt("date")?;
-        let text = o.opt("text")?;
+        let id = o.opt("id")?;
         let params = o.opt("params")?;
+        let text = o.opt("text")?;
         Ok(Self {
             id,
             chat_id,
@@ -202,9 +203,9 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseUsersItem {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let avatar = o.opt("avatar")?;
         let id = o.opt("id")?;
         let name = o.opt("name")?;
-        let avatar = o.opt("avatar")?;
         Ok(Self { id, name, avatar })
     }
 }

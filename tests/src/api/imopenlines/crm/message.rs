@@ -34,11 +34,16 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
-        let crm_entity_type = o.req("CRM_ENTITY_TYPE")?;
-        let crm_entity = o.req("CRM_ENTITY")?;
-        let user_id = o.req("USER_ID")?;
         let chat_id = o.req("CHAT_ID")?;
+        let crm_entity = o.req("CRM_ENTITY")?;
+        let crm_entity_type = o.req("CRM_ENTITY_TYPE")?;
         let message = o.req("MESSAGE")?;
+        let user_id = o.req("USER_ID")?;
+        let crm_entity_type = o.need(crm_entity_type, "CRM_ENTITY_TYPE")?;
+        let crm_entity = o.need(crm_entity, "CRM_ENTITY")?;
+        let user_id = o.need(user_id, "USER_ID")?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
+        let message = o.need(message, "MESSAGE")?;
         Ok(Self {
             crm_entity_type,
             crm_entity,

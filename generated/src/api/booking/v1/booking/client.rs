@@ -37,6 +37,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let booking_id = o.req("bookingId")?;
         let additional = o.rest(&["bookingId"])?;
+        let booking_id = o.need(booking_id, "bookingId")?;
         Ok(Self { booking_id, additional })
     }
 }
@@ -111,6 +112,8 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         let booking_id = o.req("bookingId")?;
         let clients = o.req("clients")?;
         let additional = o.rest(&["bookingId", "clients"])?;
+        let booking_id = o.need(booking_id, "bookingId")?;
+        let clients = o.need(clients, "clients")?;
         Ok(Self {
             booking_id,
             clients,
@@ -140,6 +143,8 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestClientsItem {
         let id = o.req("id")?;
         let type_ = o.req("type")?;
         let additional = o.rest(&["id", "type"])?;
+        let id = o.need(id, "id")?;
+        let type_ = o.need(type_, "type")?;
         Ok(Self { id, type_, additional })
     }
 }
@@ -188,6 +193,7 @@ impl ::bitrix24_runtime::loose::Loose for UnsetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let booking_id = o.req("bookingId")?;
         let additional = o.rest(&["bookingId"])?;
+        let booking_id = o.need(booking_id, "bookingId")?;
         Ok(Self { booking_id, additional })
     }
 }

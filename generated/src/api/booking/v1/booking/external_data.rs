@@ -37,6 +37,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let booking_id = o.req("bookingId")?;
         let additional = o.rest(&["bookingId"])?;
+        let booking_id = o.need(booking_id, "bookingId")?;
         Ok(Self { booking_id, additional })
     }
 }
@@ -119,6 +120,8 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         let booking_id = o.req("bookingId")?;
         let external_data = o.req("externalData")?;
         let additional = o.rest(&["bookingId", "externalData"])?;
+        let booking_id = o.need(booking_id, "bookingId")?;
+        let external_data = o.need(external_data, "externalData")?;
         Ok(Self {
             booking_id,
             external_data,
@@ -150,6 +153,9 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestExternalDataItem {
         let module_id = o.req("moduleId")?;
         let value = o.req("value")?;
         let additional = o.rest(&["entityTypeId", "moduleId", "value"])?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
+        let module_id = o.need(module_id, "moduleId")?;
+        let value = o.need(value, "value")?;
         Ok(Self {
             entity_type_id,
             module_id,
@@ -203,6 +209,7 @@ impl ::bitrix24_runtime::loose::Loose for UnsetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let booking_id = o.req("bookingId")?;
         let additional = o.rest(&["bookingId"])?;
+        let booking_id = o.need(booking_id, "bookingId")?;
         Ok(Self { booking_id, additional })
     }
 }

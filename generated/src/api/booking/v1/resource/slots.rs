@@ -37,6 +37,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let resource_id = o.req("resourceId")?;
         let additional = o.rest(&["resourceId"])?;
+        let resource_id = o.need(resource_id, "resourceId")?;
         Ok(Self { resource_id, additional })
     }
 }
@@ -131,6 +132,8 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         let resource_id = o.req("resourceId")?;
         let slots = o.req("slots")?;
         let additional = o.rest(&["resourceId", "slots"])?;
+        let resource_id = o.need(resource_id, "resourceId")?;
+        let slots = o.need(slots, "slots")?;
         Ok(Self {
             resource_id,
             slots,
@@ -166,6 +169,11 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestSlotsItem {
         let to = o.req("to")?;
         let week_days = o.req("weekDays")?;
         let additional = o.rest(&["from", "slotSize", "timezone", "to", "weekDays"])?;
+        let from = o.need(from, "from")?;
+        let slot_size = o.need(slot_size, "slotSize")?;
+        let timezone = o.need(timezone, "timezone")?;
+        let to = o.need(to, "to")?;
+        let week_days = o.need(week_days, "weekDays")?;
         Ok(Self {
             from,
             slot_size,
@@ -221,6 +229,7 @@ impl ::bitrix24_runtime::loose::Loose for UnsetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let resource_id = o.req("resourceId")?;
         let additional = o.rest(&["resourceId"])?;
+        let resource_id = o.need(resource_id, "resourceId")?;
         Ok(Self { resource_id, additional })
     }
 }

@@ -37,6 +37,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let wait_list_id = o.req("waitListId")?;
         let additional = o.rest(&["waitListId"])?;
+        let wait_list_id = o.need(wait_list_id, "waitListId")?;
         Ok(Self { wait_list_id, additional })
     }
 }
@@ -111,6 +112,8 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         let clients = o.req("clients")?;
         let wait_list_id = o.req("waitListId")?;
         let additional = o.rest(&["clients", "waitListId"])?;
+        let clients = o.need(clients, "clients")?;
+        let wait_list_id = o.need(wait_list_id, "waitListId")?;
         Ok(Self {
             clients,
             wait_list_id,
@@ -140,6 +143,8 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestClientsItem {
         let id = o.req("id")?;
         let type_ = o.req("type")?;
         let additional = o.rest(&["id", "type"])?;
+        let id = o.need(id, "id")?;
+        let type_ = o.need(type_, "type")?;
         Ok(Self { id, type_, additional })
     }
 }
@@ -188,6 +193,7 @@ impl ::bitrix24_runtime::loose::Loose for UnsetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let wait_list_id = o.req("waitListId")?;
         let additional = o.rest(&["waitListId"])?;
+        let wait_list_id = o.need(wait_list_id, "waitListId")?;
         Ok(Self { wait_list_id, additional })
     }
 }

@@ -37,6 +37,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let wait_list_id = o.req("waitListId")?;
         let additional = o.rest(&["waitListId"])?;
+        let wait_list_id = o.need(wait_list_id, "waitListId")?;
         Ok(Self { wait_list_id, additional })
     }
 }
@@ -119,6 +120,8 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         let external_data = o.req("externalData")?;
         let wait_list_id = o.req("waitListId")?;
         let additional = o.rest(&["externalData", "waitListId"])?;
+        let external_data = o.need(external_data, "externalData")?;
+        let wait_list_id = o.need(wait_list_id, "waitListId")?;
         Ok(Self {
             external_data,
             wait_list_id,
@@ -150,6 +153,9 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestExternalDataItem {
         let module_id = o.req("moduleId")?;
         let value = o.req("value")?;
         let additional = o.rest(&["entityTypeId", "moduleId", "value"])?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
+        let module_id = o.need(module_id, "moduleId")?;
+        let value = o.need(value, "value")?;
         Ok(Self {
             entity_type_id,
             module_id,
@@ -203,6 +209,7 @@ impl ::bitrix24_runtime::loose::Loose for UnsetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let wait_list_id = o.req("waitListId")?;
         let additional = o.rest(&["waitListId"])?;
+        let wait_list_id = o.need(wait_list_id, "waitListId")?;
         Ok(Self { wait_list_id, additional })
     }
 }

@@ -43,6 +43,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let entity_id = o.req("entityId")?;
         let entity_type_id = o.req("entityTypeId")?;
         let additional = o.rest(&["activityId", "entityId", "entityTypeId"])?;
+        let activity_id = o.need(activity_id, "activityId")?;
+        let entity_id = o.need(entity_id, "entityId")?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
         Ok(Self {
             activity_id,
             entity_id,
@@ -107,6 +110,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let entity_id = o.req("entityId")?;
         let entity_type_id = o.req("entityTypeId")?;
         let additional = o.rest(&["activityId", "entityId", "entityTypeId"])?;
+        let activity_id = o.need(activity_id, "activityId")?;
+        let entity_id = o.need(entity_id, "entityId")?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
         Ok(Self {
             activity_id,
             entity_id,
@@ -173,6 +179,10 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         let entity_type_id = o.req("entityTypeId")?;
         let layout = o.req("layout")?;
         let additional = o.rest(&["activityId", "entityId", "entityTypeId", "layout"])?;
+        let activity_id = o.need(activity_id, "activityId")?;
+        let entity_id = o.need(entity_id, "entityId")?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
+        let layout = o.need(layout, "layout")?;
         Ok(Self {
             activity_id,
             entity_id,

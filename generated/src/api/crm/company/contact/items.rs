@@ -36,6 +36,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -83,6 +84,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -132,6 +134,8 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         let id = o.req("id")?;
         let items = o.req("items")?;
         let additional = o.rest(&["id", "items"])?;
+        let id = o.need(id, "id")?;
+        let items = o.need(items, "items")?;
         Ok(Self { id, items, additional })
     }
 }
@@ -160,6 +164,7 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestItemsItem {
         let is_primary = o.opt("IS_PRIMARY")?;
         let sort = o.opt("SORT")?;
         let additional = o.rest(&["CONTACT_ID", "IS_PRIMARY", "SORT"])?;
+        let contact_id = o.need(contact_id, "CONTACT_ID")?;
         Ok(Self {
             contact_id,
             is_primary,

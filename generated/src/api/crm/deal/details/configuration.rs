@@ -292,6 +292,7 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         let scope = o.opt("scope")?;
         let user_id = o.opt("userId")?;
         let additional = o.rest(&["data", "extras", "scope", "userId"])?;
+        let data = o.need(data, "data")?;
         Ok(Self {
             data,
             extras,

@@ -41,6 +41,7 @@ impl ::bitrix24_runtime::loose::Loose for ForceCommonScopeForAllRequest {
         let entity_type_id = o.req("entityTypeId")?;
         let extras = o.opt("extras")?;
         let additional = o.rest(&["entityTypeId", "extras"])?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
         Ok(Self {
             entity_type_id,
             extras,
@@ -101,6 +102,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let scope = o.opt("scope")?;
         let user_id = o.opt("userId")?;
         let additional = o.rest(&["entityTypeId", "extras", "scope", "userId"])?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
         Ok(Self {
             entity_type_id,
             extras,
@@ -165,6 +167,7 @@ impl ::bitrix24_runtime::loose::Loose for ResetRequest {
         let scope = o.opt("scope")?;
         let user_id = o.opt("userId")?;
         let additional = o.rest(&["entityTypeId", "extras", "scope", "userId"])?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
         Ok(Self {
             entity_type_id,
             extras,
@@ -231,6 +234,8 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         let scope = o.opt("scope")?;
         let user_id = o.opt("userId")?;
         let additional = o.rest(&["data", "entityTypeId", "extras", "scope", "userId"])?;
+        let data = o.need(data, "data")?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
         Ok(Self {
             data,
             entity_type_id,

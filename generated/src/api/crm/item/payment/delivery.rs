@@ -41,6 +41,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let delivery_id = o.req("deliveryId")?;
         let payment_id = o.req("paymentId")?;
         let additional = o.rest(&["deliveryId", "paymentId"])?;
+        let delivery_id = o.need(delivery_id, "deliveryId")?;
+        let payment_id = o.need(payment_id, "paymentId")?;
         Ok(Self {
             delivery_id,
             payment_id,
@@ -92,6 +94,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -145,6 +148,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let order = o.opt("order")?;
         let payment_id = o.req("paymentId")?;
         let additional = o.rest(&["filter", "order", "paymentId"])?;
+        let filter = o.need(filter, "filter")?;
+        let payment_id = o.need(payment_id, "paymentId")?;
         Ok(Self {
             filter,
             order,
@@ -200,6 +205,8 @@ impl ::bitrix24_runtime::loose::Loose for SetDeliveryRequest {
         let delivery_id = o.req("deliveryId")?;
         let id = o.req("id")?;
         let additional = o.rest(&["deliveryId", "id"])?;
+        let delivery_id = o.need(delivery_id, "deliveryId")?;
+        let id = o.need(id, "id")?;
         Ok(Self {
             delivery_id,
             id,

@@ -43,6 +43,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let quantity = o.req("quantity")?;
         let row_id = o.req("rowId")?;
         let additional = o.rest(&["paymentId", "quantity", "rowId"])?;
+        let payment_id = o.need(payment_id, "paymentId")?;
+        let quantity = o.need(quantity, "quantity")?;
+        let row_id = o.need(row_id, "rowId")?;
         Ok(Self {
             payment_id,
             quantity,
@@ -95,6 +98,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -148,6 +152,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let order = o.opt("order")?;
         let payment_id = o.req("paymentId")?;
         let additional = o.rest(&["filter", "order", "paymentId"])?;
+        let filter = o.need(filter, "filter")?;
+        let payment_id = o.need(payment_id, "paymentId")?;
         Ok(Self {
             filter,
             order,
@@ -202,6 +208,8 @@ impl ::bitrix24_runtime::loose::Loose for SetQuantityRequest {
         let id = o.req("id")?;
         let quantity = o.req("quantity")?;
         let additional = o.rest(&["id", "quantity"])?;
+        let id = o.need(id, "id")?;
+        let quantity = o.need(quantity, "quantity")?;
         Ok(Self { id, quantity, additional })
     }
 }

@@ -36,6 +36,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -83,6 +84,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -132,6 +134,8 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         let id = o.req("id")?;
         let items = o.req("items")?;
         let additional = o.rest(&["id", "items"])?;
+        let id = o.need(id, "id")?;
+        let items = o.need(items, "items")?;
         Ok(Self { id, items, additional })
     }
 }

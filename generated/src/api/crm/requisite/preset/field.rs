@@ -42,6 +42,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let fields = o.req("fields")?;
         let preset = o.req("preset")?;
         let additional = o.rest(&["fields", "preset"])?;
+        let fields = o.need(fields, "fields")?;
+        let preset = o.need(preset, "preset")?;
         Ok(Self { fields, preset, additional })
     }
 }
@@ -74,6 +76,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let sort = o.opt("SORT")?;
         let additional = o
             .rest(&["FIELD_NAME", "FIELD_TITLE", "IN_SHORT_LIST", "SORT"])?;
+        let field_name = o.need(field_name, "FIELD_NAME")?;
         Ok(Self {
             field_name,
             field_title,
@@ -126,6 +129,7 @@ impl ::bitrix24_runtime::loose::Loose for AvailabletoaddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let preset = o.req("preset")?;
         let additional = o.rest(&["preset"])?;
+        let preset = o.need(preset, "preset")?;
         Ok(Self { preset, additional })
     }
 }
@@ -174,6 +178,8 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let id = o.req("id")?;
         let preset = o.req("preset")?;
         let additional = o.rest(&["id", "preset"])?;
+        let id = o.need(id, "id")?;
+        let preset = o.need(preset, "preset")?;
         Ok(Self { id, preset, additional })
     }
 }
@@ -325,6 +331,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let id = o.req("id")?;
         let preset = o.req("preset")?;
         let additional = o.rest(&["id", "preset"])?;
+        let id = o.need(id, "id")?;
+        let preset = o.need(preset, "preset")?;
         Ok(Self { id, preset, additional })
     }
 }
@@ -411,6 +419,7 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let preset = o.req("preset")?;
         let additional = o.rest(&["preset"])?;
+        let preset = o.need(preset, "preset")?;
         Ok(Self { preset, additional })
     }
 }
@@ -503,6 +512,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let id = o.req("id")?;
         let preset = o.req("preset")?;
         let additional = o.rest(&["fields", "id", "preset"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
+        let preset = o.need(preset, "preset")?;
         Ok(Self {
             fields,
             id,
@@ -540,6 +552,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFields {
         let sort = o.opt("SORT")?;
         let additional = o
             .rest(&["FIELD_NAME", "FIELD_TITLE", "IN_SHORT_LIST", "SORT"])?;
+        let field_name = o.need(field_name, "FIELD_NAME")?;
         Ok(Self {
             field_name,
             field_title,

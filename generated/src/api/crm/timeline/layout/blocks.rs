@@ -43,6 +43,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let entity_type_id = o.req("entityTypeId")?;
         let timeline_id = o.req("timelineId")?;
         let additional = o.rest(&["entityId", "entityTypeId", "timelineId"])?;
+        let entity_id = o.need(entity_id, "entityId")?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
+        let timeline_id = o.need(timeline_id, "timelineId")?;
         Ok(Self {
             entity_id,
             entity_type_id,
@@ -127,6 +130,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let entity_type_id = o.req("entityTypeId")?;
         let timeline_id = o.req("timelineId")?;
         let additional = o.rest(&["entityId", "entityTypeId", "timelineId"])?;
+        let entity_id = o.need(entity_id, "entityId")?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
+        let timeline_id = o.need(timeline_id, "timelineId")?;
         Ok(Self {
             entity_id,
             entity_type_id,
@@ -213,6 +219,10 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         let layout = o.req("layout")?;
         let timeline_id = o.req("timelineId")?;
         let additional = o.rest(&["entityId", "entityTypeId", "layout", "timelineId"])?;
+        let entity_id = o.need(entity_id, "entityId")?;
+        let entity_type_id = o.need(entity_type_id, "entityTypeId")?;
+        let layout = o.need(layout, "layout")?;
+        let timeline_id = o.need(timeline_id, "timelineId")?;
         Ok(Self {
             entity_id,
             entity_type_id,

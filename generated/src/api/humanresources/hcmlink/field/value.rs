@@ -39,6 +39,8 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         let data = o.req("data")?;
         let job = o.opt("job")?;
         let additional = o.rest(&["company", "data", "job"])?;
+        let company = o.need(company, "company")?;
+        let data = o.need(data, "data")?;
         Ok(Self {
             company,
             data,
@@ -69,6 +71,9 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestDataItem {
         let field = o.req("field")?;
         let value = o.req("value")?;
         let additional = o.rest(&["employee", "field", "value"])?;
+        let employee = o.need(employee, "employee")?;
+        let field = o.need(field, "field")?;
+        let value = o.need(value, "value")?;
         Ok(Self {
             employee,
             field,
@@ -97,6 +102,8 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestJob {
         let fields = o.req("fields")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }
@@ -127,6 +134,7 @@ impl ::bitrix24_runtime::loose::Loose for SetRequestJobFields {
         let status = o.req("status")?;
         let total = o.opt("total")?;
         let additional = o.rest(&["data", "sent", "status", "total"])?;
+        let status = o.need(status, "status")?;
         Ok(Self {
             data,
             sent,

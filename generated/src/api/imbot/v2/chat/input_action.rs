@@ -48,6 +48,8 @@ impl ::bitrix24_runtime::loose::Loose for NotifyRequest {
         let status_message_code = o.opt("statusMessageCode")?;
         let additional = o
             .rest(&["botId", "botToken", "dialogId", "duration", "statusMessageCode"])?;
+        let bot_id = o.need(bot_id, "botId")?;
+        let dialog_id = o.need(dialog_id, "dialogId")?;
         Ok(Self {
             bot_id,
             bot_token,

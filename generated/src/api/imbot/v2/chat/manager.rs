@@ -45,6 +45,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let dialog_id = o.req("dialogId")?;
         let user_ids = o.req("userIds")?;
         let additional = o.rest(&["botId", "botToken", "dialogId", "userIds"])?;
+        let bot_id = o.need(bot_id, "botId")?;
+        let dialog_id = o.need(dialog_id, "dialogId")?;
+        let user_ids = o.need(user_ids, "userIds")?;
         Ok(Self {
             bot_id,
             bot_token,
@@ -135,6 +138,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let dialog_id = o.req("dialogId")?;
         let user_ids = o.req("userIds")?;
         let additional = o.rest(&["botId", "botToken", "dialogId", "userIds"])?;
+        let bot_id = o.need(bot_id, "botId")?;
+        let dialog_id = o.need(dialog_id, "dialogId")?;
+        let user_ids = o.need(user_ids, "userIds")?;
         Ok(Self {
             bot_id,
             bot_token,

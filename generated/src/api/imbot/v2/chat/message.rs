@@ -52,6 +52,8 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let complete = o.opt("complete")?;
         let message_id = o.req("messageId")?;
         let additional = o.rest(&["botId", "botToken", "complete", "messageId"])?;
+        let bot_id = o.need(bot_id, "botId")?;
+        let message_id = o.need(message_id, "messageId")?;
         Ok(Self {
             bot_id,
             bot_token,
@@ -138,6 +140,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let bot_token = o.opt("botToken")?;
         let message_id = o.req("messageId")?;
         let additional = o.rest(&["botId", "botToken", "messageId"])?;
+        let bot_id = o.need(bot_id, "botId")?;
+        let message_id = o.need(message_id, "messageId")?;
         Ok(Self {
             bot_id,
             bot_token,
@@ -346,6 +350,8 @@ impl ::bitrix24_runtime::loose::Loose for GetContextRequest {
         let message_id = o.req("messageId")?;
         let range = o.opt("range")?;
         let additional = o.rest(&["botId", "botToken", "messageId", "range"])?;
+        let bot_id = o.need(bot_id, "botId")?;
+        let message_id = o.need(message_id, "messageId")?;
         Ok(Self {
             bot_id,
             bot_token,
@@ -452,6 +458,8 @@ impl ::bitrix24_runtime::loose::Loose for ReadRequest {
         let dialog_id = o.req("dialogId")?;
         let message_id = o.opt("messageId")?;
         let additional = o.rest(&["botId", "botToken", "dialogId", "messageId"])?;
+        let bot_id = o.need(bot_id, "botId")?;
+        let dialog_id = o.need(dialog_id, "dialogId")?;
         Ok(Self {
             bot_id,
             bot_token,
@@ -557,6 +565,8 @@ impl ::bitrix24_runtime::loose::Loose for SendRequest {
         let dialog_id = o.req("dialogId")?;
         let fields = o.opt("fields")?;
         let additional = o.rest(&["botId", "botToken", "dialogId", "fields"])?;
+        let bot_id = o.need(bot_id, "botId")?;
+        let dialog_id = o.need(dialog_id, "dialogId")?;
         Ok(Self {
             bot_id,
             bot_token,
@@ -715,6 +725,9 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("fields")?;
         let message_id = o.req("messageId")?;
         let additional = o.rest(&["botId", "botToken", "fields", "messageId"])?;
+        let bot_id = o.need(bot_id, "botId")?;
+        let fields = o.need(fields, "fields")?;
+        let message_id = o.need(message_id, "messageId")?;
         Ok(Self {
             bot_id,
             bot_token,

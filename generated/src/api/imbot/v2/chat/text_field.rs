@@ -44,6 +44,8 @@ impl ::bitrix24_runtime::loose::Loose for EnabledRequest {
         let dialog_id = o.req("dialogId")?;
         let enabled = o.opt("enabled")?;
         let additional = o.rest(&["botId", "botToken", "dialogId", "enabled"])?;
+        let bot_id = o.need(bot_id, "botId")?;
+        let dialog_id = o.need(dialog_id, "dialogId")?;
         Ok(Self {
             bot_id,
             bot_token,

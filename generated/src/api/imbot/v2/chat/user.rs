@@ -46,6 +46,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let dialog_id = o.req("dialogId")?;
         let user_ids = o.req("userIds")?;
         let additional = o.rest(&["botId", "botToken", "dialogId", "userIds"])?;
+        let bot_id = o.need(bot_id, "botId")?;
+        let dialog_id = o.need(dialog_id, "dialogId")?;
+        let user_ids = o.need(user_ids, "userIds")?;
         Ok(Self {
             bot_id,
             bot_token,
@@ -135,6 +138,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let dialog_id = o.req("dialogId")?;
         let user_id = o.req("userId")?;
         let additional = o.rest(&["botId", "botToken", "dialogId", "userId"])?;
+        let bot_id = o.need(bot_id, "botId")?;
+        let dialog_id = o.need(dialog_id, "dialogId")?;
+        let user_id = o.need(user_id, "userId")?;
         Ok(Self {
             bot_id,
             bot_token,
@@ -227,6 +233,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let limit = o.opt("limit")?;
         let order = o.opt("order")?;
         let additional = o.rest(&["botId", "botToken", "dialogId", "limit", "order"])?;
+        let bot_id = o.need(bot_id, "botId")?;
+        let dialog_id = o.need(dialog_id, "dialogId")?;
         Ok(Self {
             bot_id,
             bot_token,

@@ -41,6 +41,7 @@ impl ::bitrix24_runtime::loose::Loose for SendRequest {
         let message = o.opt("MESSAGE")?;
         let name = o.opt("NAME")?;
         let additional = o.rest(&["CHAT_ID", "MESSAGE", "NAME"])?;
+        let chat_id = o.need(chat_id, "CHAT_ID")?;
         Ok(Self {
             chat_id,
             message,

@@ -46,6 +46,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let user_id = o.req("USER_ID")?;
         let additional = o
             .rest(&["CHAT_ID", "CRM_ENTITY", "CRM_ENTITY_TYPE", "USER_ID"])?;
+        let crm_entity = o.need(crm_entity, "CRM_ENTITY")?;
+        let crm_entity_type = o.need(crm_entity_type, "CRM_ENTITY_TYPE")?;
+        let user_id = o.need(user_id, "USER_ID")?;
         Ok(Self {
             chat_id,
             crm_entity,
@@ -119,6 +122,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let user_id = o.req("USER_ID")?;
         let additional = o
             .rest(&["CHAT_ID", "CRM_ENTITY", "CRM_ENTITY_TYPE", "USER_ID"])?;
+        let crm_entity = o.need(crm_entity, "CRM_ENTITY")?;
+        let crm_entity_type = o.need(crm_entity_type, "CRM_ENTITY_TYPE")?;
+        let user_id = o.need(user_id, "USER_ID")?;
         Ok(Self {
             chat_id,
             crm_entity,

@@ -60,6 +60,12 @@ impl ::bitrix24_runtime::loose::Loose for UrlRequest {
                     "IBLOCK_TYPE_ID",
                 ],
             )?;
+        let element_code = o.need(element_code, "ELEMENT_CODE")?;
+        let element_id = o.need(element_id, "ELEMENT_ID")?;
+        let field_id = o.need(field_id, "FIELD_ID")?;
+        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
+        let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
+        let iblock_type_id = o.need(iblock_type_id, "IBLOCK_TYPE_ID")?;
         Ok(Self {
             element_code,
             element_id,

@@ -38,6 +38,8 @@ impl ::bitrix24_runtime::loose::Loose for IdRequest {
         let iblock_code = o.req("IBLOCK_CODE")?;
         let iblock_id = o.req("IBLOCK_ID")?;
         let additional = o.rest(&["IBLOCK_CODE", "IBLOCK_ID"])?;
+        let iblock_code = o.need(iblock_code, "IBLOCK_CODE")?;
+        let iblock_id = o.need(iblock_id, "IBLOCK_ID")?;
         Ok(Self {
             iblock_code,
             iblock_id,

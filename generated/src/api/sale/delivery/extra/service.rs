@@ -76,6 +76,10 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
                     "TYPE",
                 ],
             )?;
+        let delivery_id = o.need(delivery_id, "DELIVERY_ID")?;
+        let items = o.need(items, "ITEMS")?;
+        let name = o.need(name, "NAME")?;
+        let type_ = o.need(type_, "TYPE")?;
         Ok(Self {
             active,
             code,
@@ -117,6 +121,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestItemsItem {
         let price = o.opt("PRICE")?;
         let title = o.req("TITLE")?;
         let additional = o.rest(&["CODE", "PRICE", "TITLE"])?;
+        let code = o.need(code, "CODE")?;
+        let title = o.need(title, "TITLE")?;
         Ok(Self {
             code,
             price,
@@ -177,6 +183,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("ID")?;
         let additional = o.rest(&["ID"])?;
+        let id = o.need(id, "ID")?;
         Ok(Self { id, additional })
     }
 }
@@ -230,6 +237,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let delivery_id = o.req("DELIVERY_ID")?;
         let additional = o.rest(&["DELIVERY_ID"])?;
+        let delivery_id = o.need(delivery_id, "DELIVERY_ID")?;
         Ok(Self { delivery_id, additional })
     }
 }
@@ -315,6 +323,7 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
                     "SORT",
                 ],
             )?;
+        let id = o.need(id, "ID")?;
         Ok(Self {
             active,
             code,
@@ -355,6 +364,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestItemsItem {
         let price = o.opt("PRICE")?;
         let title = o.req("TITLE")?;
         let additional = o.rest(&["CODE", "PRICE", "TITLE"])?;
+        let code = o.need(code, "CODE")?;
+        let title = o.need(title, "TITLE")?;
         Ok(Self {
             code,
             price,

@@ -47,6 +47,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let invoice_id = o.req("INVOICE_ID")?;
         let pay_system_id = o.opt("PAY_SYSTEM_ID")?;
         let additional = o.rest(&["BX_REST_HANDLER", "INVOICE_ID", "PAY_SYSTEM_ID"])?;
+        let invoice_id = o.need(invoice_id, "INVOICE_ID")?;
         Ok(Self {
             bx_rest_handler,
             invoice_id,

@@ -38,6 +38,8 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let payment_id = o.req("PAYMENT_ID")?;
         let pay_system_id = o.req("PAY_SYSTEM_ID")?;
         let additional = o.rest(&["PAYMENT_ID", "PAY_SYSTEM_ID"])?;
+        let payment_id = o.need(payment_id, "PAYMENT_ID")?;
+        let pay_system_id = o.need(pay_system_id, "PAY_SYSTEM_ID")?;
         Ok(Self {
             payment_id,
             pay_system_id,

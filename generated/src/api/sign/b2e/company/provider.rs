@@ -48,6 +48,8 @@ impl ::bitrix24_runtime::loose::Loose for ListRequest {
         let offset = o.opt("offset")?;
         let additional = o
             .rest(&["companyCrmId", "companyUuid", "language", "limit", "offset"])?;
+        let company_crm_id = o.need(company_crm_id, "companyCrmId")?;
+        let company_uuid = o.need(company_uuid, "companyUuid")?;
         Ok(Self {
             company_crm_id,
             company_uuid,

@@ -39,6 +39,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -89,6 +90,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
                     "name",
                 ],
             )?;
+        let group_id = o.need(group_id, "groupId")?;
+        let name = o.need(name, "name")?;
         Ok(Self {
             color,
             created_by,
@@ -203,6 +206,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -250,6 +254,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -587,6 +592,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("fields")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }
@@ -620,6 +627,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequestFieldsItem {
         let group_id = o.req("groupId")?;
         let name = o.req("name")?;
         let additional = o.rest(&["color", "description", "files", "groupId", "name"])?;
+        let group_id = o.need(group_id, "groupId")?;
+        let name = o.need(name, "name")?;
         Ok(Self {
             color,
             description,

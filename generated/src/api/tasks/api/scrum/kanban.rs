@@ -40,6 +40,7 @@ impl ::bitrix24_runtime::loose::Loose for AddStageRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -74,6 +75,8 @@ impl ::bitrix24_runtime::loose::Loose for AddStageRequestFields {
         let sprint_id = o.req("sprintId")?;
         let type_ = o.opt("type")?;
         let additional = o.rest(&["color", "name", "sort", "sprintId", "type"])?;
+        let name = o.need(name, "name")?;
+        let sprint_id = o.need(sprint_id, "sprintId")?;
         Ok(Self {
             color,
             name,
@@ -135,6 +138,9 @@ impl ::bitrix24_runtime::loose::Loose for AddTaskRequest {
         let stage_id = o.req("stageId")?;
         let task_id = o.req("taskId")?;
         let additional = o.rest(&["sprintId", "stageId", "taskId"])?;
+        let sprint_id = o.need(sprint_id, "sprintId")?;
+        let stage_id = o.need(stage_id, "stageId")?;
+        let task_id = o.need(task_id, "taskId")?;
         Ok(Self {
             sprint_id,
             stage_id,
@@ -188,6 +194,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteStageRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let stage_id = o.req("stageId")?;
         let additional = o.rest(&["stageId"])?;
+        let stage_id = o.need(stage_id, "stageId")?;
         Ok(Self { stage_id, additional })
     }
 }
@@ -239,6 +246,8 @@ impl ::bitrix24_runtime::loose::Loose for DeleteTaskRequest {
         let sprint_id = o.req("sprintId")?;
         let task_id = o.req("taskId")?;
         let additional = o.rest(&["sprintId", "taskId"])?;
+        let sprint_id = o.need(sprint_id, "sprintId")?;
+        let task_id = o.need(task_id, "taskId")?;
         Ok(Self {
             sprint_id,
             task_id,
@@ -397,6 +406,7 @@ impl ::bitrix24_runtime::loose::Loose for GetStagesRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let sprint_id = o.req("sprintId")?;
         let additional = o.rest(&["sprintId"])?;
+        let sprint_id = o.need(sprint_id, "sprintId")?;
         Ok(Self { sprint_id, additional })
     }
 }
@@ -493,6 +503,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateStageRequest {
         let fields = o.req("fields")?;
         let stage_id = o.req("stageId")?;
         let additional = o.rest(&["fields", "stageId"])?;
+        let fields = o.need(fields, "fields")?;
+        let stage_id = o.need(stage_id, "stageId")?;
         Ok(Self {
             fields,
             stage_id,

@@ -41,6 +41,7 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -78,6 +79,8 @@ impl ::bitrix24_runtime::loose::Loose for AddRequestFields {
         let status = o.opt("status")?;
         let additional = o
             .rest(&["dateEnd", "dateStart", "groupId", "name", "sort", "status"])?;
+        let group_id = o.need(group_id, "groupId")?;
+        let name = o.need(name, "name")?;
         Ok(Self {
             date_end,
             date_start,
@@ -211,6 +214,7 @@ impl ::bitrix24_runtime::loose::Loose for CompleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -336,6 +340,7 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -384,6 +389,7 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let sprint_id = o.req("sprintId")?;
         let additional = o.rest(&["sprintId"])?;
+        let sprint_id = o.need(sprint_id, "sprintId")?;
         Ok(Self { sprint_id, additional })
     }
 }
@@ -761,6 +767,7 @@ impl ::bitrix24_runtime::loose::Loose for StartRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let id = o.req("id")?;
         let additional = o.rest(&["id"])?;
+        let id = o.need(id, "id")?;
         Ok(Self { id, additional })
     }
 }
@@ -888,6 +895,8 @@ impl ::bitrix24_runtime::loose::Loose for UpdateRequest {
         let fields = o.req("fields")?;
         let id = o.req("id")?;
         let additional = o.rest(&["fields", "id"])?;
+        let fields = o.need(fields, "fields")?;
+        let id = o.need(id, "id")?;
         Ok(Self { fields, id, additional })
     }
 }

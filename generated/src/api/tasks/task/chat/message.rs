@@ -37,6 +37,7 @@ impl ::bitrix24_runtime::loose::Loose for SendRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let fields = o.req("fields")?;
         let additional = o.rest(&["fields"])?;
+        let fields = o.need(fields, "fields")?;
         Ok(Self { fields, additional })
     }
 }
@@ -61,6 +62,8 @@ impl ::bitrix24_runtime::loose::Loose for SendRequestFields {
         let task_id = o.req("taskId")?;
         let text = o.req("text")?;
         let additional = o.rest(&["taskId", "text"])?;
+        let task_id = o.need(task_id, "taskId")?;
+        let text = o.need(text, "text")?;
         Ok(Self { task_id, text, additional })
     }
 }

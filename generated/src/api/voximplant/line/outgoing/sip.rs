@@ -35,6 +35,7 @@ impl ::bitrix24_runtime::loose::Loose for SetRequest {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let config_id = o.req("CONFIG_ID")?;
         let additional = o.rest(&["CONFIG_ID"])?;
+        let config_id = o.need(config_id, "CONFIG_ID")?;
         Ok(Self { config_id, additional })
     }
 }

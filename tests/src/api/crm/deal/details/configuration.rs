@@ -30,9 +30,9 @@ impl ::bitrix24_runtime::loose::Loose for GetRequest {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let extras = o.opt("extras")?;
         let scope = o.opt("scope")?;
         let user_id = o.opt("userId")?;
-        let extras = o.opt("extras")?;
         Ok(Self { scope, user_id, extras })
     }
 }
@@ -80,10 +80,10 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseSection {
         v: &::serde_json::Value,
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
+        let elements = o.opt("elements")?;
         let name = o.opt("name")?;
         let title = o.opt("title")?;
         let type_ = o.opt("type")?;
-        let elements = o.opt("elements")?;
         Ok(Self {
             name,
             title,
@@ -116,10 +116,10 @@ impl ::bitrix24_runtime::loose::Loose for GetResponseElement {
     ) -> Result<Self, ::bitrix24_runtime::loose::Misfit> {
         let o = ::bitrix24_runtime::loose::Object::new(v)?;
         let name = o.opt("name")?;
-        let title = o.opt("title")?;
         let option_flags = o.opt("optionFlags")?;
         let options = o.opt("options")?;
         let parent = o.opt("parent")?;
+        let title = o.opt("title")?;
         Ok(Self {
             name,
             title,

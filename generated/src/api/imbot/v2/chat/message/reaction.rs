@@ -44,6 +44,9 @@ impl ::bitrix24_runtime::loose::Loose for AddRequest {
         let message_id = o.req("messageId")?;
         let reaction = o.req("reaction")?;
         let additional = o.rest(&["botId", "botToken", "messageId", "reaction"])?;
+        let bot_id = o.need(bot_id, "botId")?;
+        let message_id = o.need(message_id, "messageId")?;
+        let reaction = o.need(reaction, "reaction")?;
         Ok(Self {
             bot_id,
             bot_token,
@@ -134,6 +137,9 @@ impl ::bitrix24_runtime::loose::Loose for DeleteRequest {
         let message_id = o.req("messageId")?;
         let reaction = o.req("reaction")?;
         let additional = o.rest(&["botId", "botToken", "messageId", "reaction"])?;
+        let bot_id = o.need(bot_id, "botId")?;
+        let message_id = o.need(message_id, "messageId")?;
+        let reaction = o.need(reaction, "reaction")?;
         Ok(Self {
             bot_id,
             bot_token,
