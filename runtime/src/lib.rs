@@ -41,6 +41,7 @@ pub use error::{
 #[cfg(feature = "redis")]
 pub use limiter::redis::RedisLimits;
 pub use limiter::{Limits, UNSTATED_SPEC_RATE};
+pub use loose::YesNo;
 pub use paginate::FastList;
 pub use registry::{MethodInfo, Pagination};
 pub use retry::{RetryPolicy, is_read};

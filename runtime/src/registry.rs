@@ -75,13 +75,19 @@ fn reencode<T: serde::Serialize>(
     part: Part,
     value: &T,
 ) -> Result<serde_json::Value, Error> {
-    serde_json::to_value(value).map_err(|e| {
-        Error::Decode(Box::new(super::DecodeError {
-            method: method.to_owned(),
-            part,
-            path: part.to_string(),
-            message: format!("cannot be written back as JSON: {e}"),
-            excerpt: String::new(),
-        }))
-    })
+    match serde_json::to_value(value) {
+        Ok(v) => Ok(v),
+        Err(e) => Err(reencode_error(method, part, &e)),
+    }
+}
+
+/// Not generic, so compiled once rather than for every request and response type.
+fn reencode_error(method: &str, part: Part, e: &serde_json::Error) -> Error {
+    Error::Decode(Box::new(super::DecodeError {
+        method: method.to_owned(),
+        part,
+        path: part.to_string(),
+        message: format!("cannot be written back as JSON: {e}"),
+        excerpt: String::new(),
+    }))
 }
