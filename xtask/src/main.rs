@@ -30,8 +30,11 @@ commands:
              extract the docs' JSON examples (response results, request bodies) into
              tests/fidelity/examples.jsonl for the fidelity test; `--check` writes
              nothing and fails when the file is not up to date
-  bench      time generation and the generated crate's build (run with --release:
-             `cargo run --release -p xtask -- bench`)";
+  bench [--baseline <dir>]
+             time generation and the generated crate's builds (run with --release:
+             `cargo run --release -p xtask -- bench`); with --baseline, the same builds
+             of another checkout (e.g. a worktree of an older commit) one after the
+             other, with the ratios";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -40,7 +43,7 @@ fn main() -> ExitCode {
         Some("generate") => generate::run(&root, generate::Mode::Write),
         Some("check") => generate::run(&root, generate::Mode::Check),
         Some("lint") => lint::run(&root, &args[1..]),
-        Some("bench") => bench::run(&root),
+        Some("bench") => bench::run(&root, &args[1..]),
         Some("import") => import::run(&root, &args[1..]),
         Some("examples") => examples::run(&root, &args[1..]),
         Some("-h" | "--help" | "help") => {
