@@ -9,7 +9,7 @@
 //! * [`types`]: structs, unions, newtypes and aliases, with their `Loose` decoders;
 //! * [`enums`]: `api/enums.rs`, the shared enums of values;
 //! * [`methods`]: call functions, alias functions, `impl Method`, docs links;
-//! * [`registry`]: `api/registry.rs`.
+//! * [`registry`]: the file `api/registry.rs`.
 
 mod enums;
 mod methods;
