@@ -125,7 +125,10 @@ fn a_value_that_does_not_fit_is_reported_before_a_missing_field() {
     // `KIND` is read although `ID` is missing: its misfit wins, as with serde's visitors.
     let e = misfit::<Item>(json!({"KIND": true}));
     assert_eq!(e.path_text(), "KIND");
-    assert_eq!(misfit::<Item>(json!({"KIND": "lead"})).message(), "missing field `ID`");
+    assert_eq!(
+        misfit::<Item>(json!({"KIND": "lead"})).message(),
+        "missing field `ID`"
+    );
 }
 
 #[test]
