@@ -7,6 +7,13 @@ use crate::schema::{Additional, EnumValue, Format, Kind, Schema, SchemaSet};
 use crate::spec::{ApiVersion, Pagination, Spec};
 use std::collections::{BTreeMap, BTreeSet};
 
+mod cycles;
+mod enums;
+
+use cycles::{box_cycles, newtype_alias_cycles};
+pub use enums::name_enums;
+use enums::{EnumTable, enum_variants};
+
 /// A Rust type expression.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Ty {
@@ -384,101 +391,6 @@ pub fn build(mut specs: Vec<Spec>) -> Api {
     }
 }
 
-/// The shared enums met so far, by their values.
-#[derive(Default)]
-struct EnumTable {
-    by_values: BTreeMap<Vec<EnumValue>, usize>,
-    list: Vec<SharedEnum>,
-}
-
-/// Names the shared enums from their values alone, so a name never depends on which specs
-/// use the enum or on what else is in the corpus (unless two value lists fold to one name):
-/// the variant names joined (`LeadDealCompanyContact`; integer enums start with `Int`),
-/// cut to the first three and `Etc` past four variants or 40 characters. Value lists whose
-/// names collide all get a hash of their values (`TextHtmlH1a2b3c4d`). `Y`/`N` is the
-/// runtime's `YesNo`.
-pub fn name_enums(enums: &mut [SharedEnum]) {
-    const RESERVED: &[&str] = &[
-        "String",
-        "Option",
-        "Vec",
-        "Box",
-        "Result",
-        "Some",
-        "None",
-        "Ok",
-        "Err",
-        "Default",
-        "Clone",
-        "Copy",
-        "Debug",
-        "Hash",
-        "Eq",
-        "PartialEq",
-        "Value",
-        "Map",
-        "YesNo",
-    ];
-    let base: Vec<String> = enums
-        .iter()
-        .map(|e| {
-            let int = e.values.iter().all(|(_, v)| matches!(v, EnumValue::Int(_)));
-            let idents: Vec<&str> = e.values.iter().map(|(n, _)| n.as_str()).collect();
-            let all = idents.concat();
-            let mut name = if idents.len() <= 4 && all.len() <= 40 {
-                all
-            } else {
-                format!("{}Etc", idents[..idents.len().min(3)].concat())
-            };
-            if int {
-                name.insert_str(0, "Int");
-            }
-            if name.is_empty() {
-                name.push_str("Values");
-            }
-            if RESERVED.contains(&name.as_str()) {
-                name.push_str("Enum");
-            }
-            name
-        })
-        .collect();
-    let mut groups: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
-    for (i, b) in base.iter().enumerate() {
-        if !enums[i].runtime {
-            groups.entry(b).or_default().insert(i);
-        }
-    }
-    let mut names = vec![String::new(); enums.len()];
-    for (b, members) in &groups {
-        for &i in members {
-            names[i] = if members.len() == 1 {
-                (*b).to_owned()
-            } else {
-                format!("{b}H{:08x}", values_hash(&enums[i].values))
-            };
-        }
-    }
-    for (e, n) in enums.iter_mut().zip(names) {
-        e.name = if e.runtime { "YesNo".to_owned() } else { n };
-    }
-}
-
-/// FNV-1a (32 bits) of the values, for names that would otherwise collide.
-fn values_hash(values: &[(String, EnumValue)]) -> u32 {
-    let mut h: u32 = 0x811c_9dc5;
-    for (_, v) in values {
-        let text = match v {
-            EnumValue::Str(s) => format!("s{s}\0"),
-            EnumValue::Int(n) => format!("i{n}\0"),
-        };
-        for b in text.bytes() {
-            h ^= u32::from(b);
-            h = h.wrapping_mul(0x0100_0193);
-        }
-    }
-    h
-}
-
 fn module_at<'a>(root: &'a mut Module, path: &[String]) -> &'a mut Module {
     let mut node = root;
     for seg in path {
@@ -810,23 +722,6 @@ fn kind_name(k: &Kind) -> &'static str {
     }
 }
 
-/// Variant names of an enum of values, and its catch-all variant's name.
-fn enum_variants(values: &[EnumValue]) -> (Vec<(String, EnumValue)>, String) {
-    let mut local = Names::default();
-    let other = local.take("Other");
-    let mut out = Vec::new();
-    for v in values {
-        let base = match v {
-            EnumValue::Str(s) if s.is_empty() => "Empty".to_owned(),
-            EnumValue::Str(s) => naming::pascal(s, "Value"),
-            EnumValue::Int(n) if *n < 0 => format!("Minus{}", n.unsigned_abs()),
-            EnumValue::Int(n) => format!("V{n}"),
-        };
-        out.push((local.take(&base), v.clone()));
-    }
-    (out, other)
-}
-
 /// Doc lines from `description` (or `title`), neutralised.
 pub fn doc_lines(s: &Schema) -> Vec<String> {
     s.doc
@@ -834,147 +729,4 @@ pub fn doc_lines(s: &Schema) -> Vec<String> {
         .and_then(|d| naming::doc_line(d, 300))
         .into_iter()
         .collect()
-}
-
-/// Turns aliases that reach themselves through other aliases only into newtypes: a cycle of
-/// type aliases never ends, a cycle through a struct does.
-fn newtype_alias_cycles(m: &mut Module) {
-    let n = m.types.len();
-    let mut edges: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); n];
-    for (i, t) in m.types.iter().enumerate() {
-        if let Body::Alias(ty) = &t.body {
-            all_refs(ty, &mut edges[i]);
-        }
-    }
-    let is_alias: Vec<bool> = m
-        .types
-        .iter()
-        .map(|t| matches!(t.body, Body::Alias(_)))
-        .collect();
-    for i in 0..n {
-        if !is_alias[i] {
-            continue;
-        }
-        let mut seen = vec![false; n];
-        let mut stack: Vec<usize> = edges[i].iter().copied().collect();
-        let mut cyclic = false;
-        while let Some(x) = stack.pop() {
-            if x == i {
-                cyclic = true;
-                break;
-            }
-            if !is_alias[x] || std::mem::replace(&mut seen[x], true) {
-                continue;
-            }
-            stack.extend(edges[x].iter().copied());
-        }
-        if cyclic {
-            if let Body::Alias(ty) = &m.types[i].body {
-                m.types[i].body = Body::Newtype(ty.clone());
-            }
-        }
-    }
-    for c in m.children.values_mut() {
-        newtype_alias_cycles(c);
-    }
-}
-
-fn all_refs(ty: &Ty, out: &mut BTreeSet<usize>) {
-    match ty {
-        Ty::Named(i) => {
-            out.insert(*i);
-        }
-        Ty::Option(t) | Ty::Vec(t) | Ty::Map(t) | Ty::Box(t) => all_refs(t, out),
-        _ => {}
-    }
-}
-
-/// Wraps in `Box` every direct (not behind `Vec`/`BTreeMap`/`Box`) reference that closes a cycle.
-fn box_cycles(m: &mut Module) {
-    let n = m.types.len();
-    let mut edges: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); n];
-    for (i, t) in m.types.iter().enumerate() {
-        for ty in body_types(&t.body) {
-            direct_refs(ty, &mut edges[i]);
-        }
-    }
-    let reach = |from: usize, to: usize| -> bool {
-        let mut seen = vec![false; n];
-        let mut stack = vec![from];
-        while let Some(x) = stack.pop() {
-            if x == to {
-                return true;
-            }
-            if std::mem::replace(&mut seen[x], true) {
-                continue;
-            }
-            stack.extend(edges[x].iter().copied());
-        }
-        false
-    };
-    let mut to_box: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); n];
-    for i in 0..n {
-        for &j in &edges[i] {
-            if reach(j, i) {
-                to_box[i].insert(j);
-            }
-        }
-    }
-    for (i, t) in m.types.iter_mut().enumerate() {
-        if to_box[i].is_empty() {
-            continue;
-        }
-        let targets = &to_box[i];
-        match &mut t.body {
-            Body::Struct { fields, extra, .. } => {
-                for f in fields {
-                    box_direct(&mut f.ty, targets);
-                }
-                if let Some((_, ty)) = extra {
-                    box_direct(ty, targets);
-                }
-            }
-            Body::Union(vs) => {
-                for v in vs {
-                    box_direct(&mut v.ty, targets);
-                }
-            }
-            Body::Alias(ty) | Body::Newtype(ty) => box_direct(ty, targets),
-            Body::Pending => {}
-        }
-    }
-    for c in m.children.values_mut() {
-        box_cycles(c);
-    }
-}
-
-fn body_types(b: &Body) -> Vec<&Ty> {
-    match b {
-        Body::Struct { fields, extra, .. } => fields
-            .iter()
-            .map(|f| &f.ty)
-            .chain(extra.iter().map(|(_, t)| t))
-            .collect(),
-        Body::Union(vs) => vs.iter().map(|v| &v.ty).collect(),
-        Body::Alias(t) | Body::Newtype(t) => vec![t],
-        Body::Pending => Vec::new(),
-    }
-}
-
-fn direct_refs(ty: &Ty, out: &mut BTreeSet<usize>) {
-    match ty {
-        Ty::Named(i) => {
-            out.insert(*i);
-        }
-        Ty::Option(inner) => direct_refs(inner, out),
-        _ => {}
-    }
-}
-
-fn box_direct(ty: &mut Ty, targets: &BTreeSet<usize>) {
-    match ty {
-        Ty::Named(i) if targets.contains(i) => *ty = Ty::Box(Box::new(Ty::Named(*i))),
-        Ty::Option(inner) => box_direct(inner, targets),
-        _ => {}
-    }
 }
