@@ -22,6 +22,8 @@ mod batch;
 pub mod blocking;
 mod client;
 mod error;
+#[cfg(feature = "events")]
+pub mod events;
 mod limiter;
 pub mod loose;
 mod paginate;
@@ -30,7 +32,7 @@ mod retry;
 pub mod transport;
 mod v3;
 
-pub use auth::{OAuthConfig, OAuthTokens, SaveError, TokenCallback, token_callback};
+pub use auth::{OAuthConfig, OAuthTokens, SaveError, TokenCallback, TokenSync, token_callback};
 pub use batch::{Batch, BatchKey, BatchResults};
 pub use client::{Client, ClientBuilder, Envelope, Time};
 pub use error::{
