@@ -24,6 +24,8 @@ mod client;
 mod error;
 #[cfg(feature = "events")]
 pub mod events;
+#[cfg(feature = "app")]
+pub mod app;
 mod limiter;
 pub mod loose;
 mod paginate;

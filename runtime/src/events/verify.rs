@@ -36,7 +36,7 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// its portal (`auth[member_id]`), carry a token, and that token must equal the stored one.
 pub async fn verify_token(
     event: &RawEvent,
-    store: &dyn ApplicationTokens,
+    store: &(impl ApplicationTokens + ?Sized),
 ) -> Result<(), EventError> {
     let member_id = event
         .member_id()
