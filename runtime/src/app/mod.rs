@@ -10,6 +10,8 @@ mod registry;
 mod store;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+#[cfg(feature = "axum")]
+pub mod web;
 
 use std::fmt;
 use std::sync::Arc;

@@ -160,6 +160,11 @@ impl App {
         }
     }
 
+    /// The caps on event bodies.
+    pub fn form_limits(&self) -> &FormLimits {
+        &self.inner.form_limits
+    }
+
     /// The token store.
     pub fn store(&self) -> &SharedStore {
         &self.inner.store

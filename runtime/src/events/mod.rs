@@ -9,6 +9,7 @@
 //! caused by a robot or an agent carry no tokens; `ONAPPUNINSTALL` carries no tokens at all.
 
 mod form;
+mod offline;
 mod verify;
 
 use std::fmt;
@@ -16,6 +17,7 @@ use std::fmt;
 use serde_json::Value;
 
 pub use form::{FormError, FormLimits, parse_form};
+pub use offline::{OfflineEvent, OfflineEvents};
 pub use verify::{ApplicationTokens, constant_time_eq, verify_token};
 
 use crate::auth::OAuthTokens;
