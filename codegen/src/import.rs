@@ -425,15 +425,26 @@ mod tests {
             Err(Skip::Unusable(_))
         ));
         // A page outside `events/` without a `Scope:` line is still no method page.
-        assert_eq!(import_page("a/event-bind.md", "# Bind event.bind\n"), Err(Skip::NotAMethod));
+        assert_eq!(
+            import_page("a/event-bind.md", "# Bind event.bind\n"),
+            Err(Skip::NotAMethod)
+        );
     }
 
     #[test]
     fn event_methods_and_single_segment_methods() {
-        let bind = import_page("events/event-bind.md", "# Зарегистрировать event.bind\n\n> Кто может выполнять метод: любой\n").unwrap();
+        let bind = import_page(
+            "events/event-bind.md",
+            "# Зарегистрировать event.bind\n\n> Кто может выполнять метод: любой\n",
+        )
+        .unwrap();
         assert_eq!(bind.method, "event.bind");
         assert!(bind.text.contains("scope: basic"), "{}", bind.text);
-        assert!(bind.problems.iter().any(|p| p.message.contains("events/index.md")));
+        assert!(
+            bind.problems
+                .iter()
+                .any(|p| p.message.contains("events/index.md"))
+        );
         // An events page that names no `event.*` method (an overview) is not one.
         assert_eq!(
             import_page("events/event-overview.md", "# Обзор событий\n"),

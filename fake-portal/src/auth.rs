@@ -126,7 +126,9 @@ impl Portal {
             ));
         }
         let (access, refresh) = issue(&mut s, &self.config);
-        s.stats.refreshes += 1;
+        if get("grant_type") == "refresh_token" {
+            s.stats.refreshes += 1;
+        }
         let ttl = self.config.access_ttl.as_secs();
         Ok(json!({
             "access_token": access,

@@ -105,8 +105,10 @@ impl FakePortal {
         on("event.offline.error", offline_error);
         on("event.offline.list", offline_list);
         on("app.info", |_, _| {
-            Ok(json!({"ID": 1, "CODE": "local.fake", "VERSION": 1, "STATUS": "L",
-                "INSTALLED": true, "PAYMENT_EXPIRED": "N", "DAYS": null, "LICENSE": "ru_project"}))
+            Ok(
+                json!({"ID": 1, "CODE": "local.fake", "VERSION": 1, "STATUS": "L",
+                "INSTALLED": true, "PAYMENT_EXPIRED": "N", "DAYS": null, "LICENSE": "ru_project"}),
+            )
         });
         on("crm.deal.add", deal_add);
         on("crm.deal.update", deal_update);
@@ -168,7 +170,8 @@ impl FakePortal {
     /// Sends `ONAPPINSTALL` to `url`; the handler's HTTP status.
     pub async fn install_app(&self, url: &str) -> std::io::Result<u16> {
         let body = self.install_body();
-        self.portal.record(post_form(url, &body).await, "ONAPPINSTALL", url)
+        self.portal
+            .record(post_form(url, &body).await, "ONAPPINSTALL", url)
     }
 
     /// Sends `ONAPPUNINSTALL` (no tokens: domain, member_id, application_token) to `url`.
@@ -179,7 +182,8 @@ impl FakePortal {
             None,
             false,
         ));
-        self.portal.record(post_form(url, &body).await, "ONAPPUNINSTALL", url)
+        self.portal
+            .record(post_form(url, &body).await, "ONAPPUNINSTALL", url)
     }
 
     /// POSTs any form body to `url` (a forged event, say); the handler's HTTP status.
@@ -208,7 +212,10 @@ impl Portal {
         if tokens {
             let (access, refresh) = crate::auth::issue_for(&mut s, &self.config);
             auth.insert("access_token".into(), access.into());
-            auth.insert("expires".into(), (unix_now() as u64 + ttl).to_string().into());
+            auth.insert(
+                "expires".into(),
+                (unix_now() as u64 + ttl).to_string().into(),
+            );
             auth.insert("expires_in".into(), ttl.to_string().into());
             auth.insert("scope".into(), "crm,event".into());
             auth.insert("refresh_token".into(), refresh.into());
@@ -281,7 +288,10 @@ impl Portal {
 }
 
 fn text(params: &Value, key: &str) -> String {
-    match params.get(key).or_else(|| params.get(key.to_ascii_uppercase())) {
+    match params
+        .get(key)
+        .or_else(|| params.get(key.to_ascii_uppercase()))
+    {
         Some(Value::String(s)) => s.trim().to_owned(),
         Some(Value::Number(n)) => n.to_string(),
         _ => String::new(),
@@ -304,11 +314,19 @@ fn bind(p: &Arc<Portal>, params: &Value) -> Result<Value, FakeError> {
         return Err(argument("Event name is empty"));
     }
     if event_type == "online" && handler.is_empty() {
-        return Err(FakeError::new(400, "WRONG_HANDLER_URL", "Handler URL is empty"));
+        return Err(FakeError::new(
+            400,
+            "WRONG_HANDLER_URL",
+            "Handler URL is empty",
+        ));
     }
     if event_type == "online" && !handler.starts_with("http://127.0.0.1:") {
         // The fake portal delivers to loopback only.
-        return Err(FakeError::new(400, "WRONG_HANDLER_URL", "Wrong handler URL"));
+        return Err(FakeError::new(
+            400,
+            "WRONG_HANDLER_URL",
+            "Wrong handler URL",
+        ));
     }
     let mut s = p.lock();
     if s.events
@@ -316,7 +334,11 @@ fn bind(p: &Arc<Portal>, params: &Value) -> Result<Value, FakeError> {
         .iter()
         .any(|b| b.event == event && b.handler == handler && b.event_type == event_type)
     {
-        return Err(FakeError::new(400, "ERROR_EVENT_BIND", "Handler already binded"));
+        return Err(FakeError::new(
+            400,
+            "ERROR_EVENT_BIND",
+            "Handler already binded",
+        ));
     }
     let id = s.events.next_binding;
     s.events.next_binding += 1;
@@ -452,7 +474,9 @@ fn offline_error(p: &Arc<Portal>, params: &Value) -> Result<Value, FakeError> {
 
 fn offline_list(p: &Arc<Portal>, _: &Value) -> Result<Value, FakeError> {
     let s = p.lock();
-    Ok(Value::Array(s.events.offline.iter().map(offline_json).collect()))
+    Ok(Value::Array(
+        s.events.offline.iter().map(offline_json).collect(),
+    ))
 }
 
 fn ids(params: &Value) -> Vec<i64> {
@@ -538,7 +562,11 @@ pub fn build_query(value: &Value) -> String {
         match v {
             Value::Object(m) => {
                 for (k, v) in m {
-                    let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}[{k}]") };
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}[{k}]")
+                    };
                     walk(&key, v, out);
                 }
             }
@@ -562,7 +590,9 @@ fn encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for b in text.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             b' ' => out.push('+'),
             _ => out.push_str(&format!("%{b:02X}")),
         }

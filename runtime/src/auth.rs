@@ -647,9 +647,15 @@ impl Auth {
                 }
             },
             Err(e) => {
-                // `invalid_grant`: the refresh token was used, maybe by another process.
-                if e.api().is_some() && adopt(sync.load().await.map_err(store_error)?) {
-                    return Ok(());
+                // `invalid_grant`: the refresh token was used, maybe by another process
+                // whose save may still be on its way: look again a few times (bounded, 1 s).
+                if e.api().is_some_and(|a| a.code.is("invalid_grant")) {
+                    for _ in 0..10 {
+                        if adopt(sync.load().await.map_err(store_error)?) {
+                            return Ok(());
+                        }
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    }
                 }
                 Err(e)
             }

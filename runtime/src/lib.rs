@@ -17,6 +17,8 @@
 //!   (module `paginate`).
 //! * [`blocking::Client`]: the same calls for programs without an async runtime.
 
+#[cfg(feature = "app")]
+pub mod app;
 mod auth;
 mod batch;
 pub mod blocking;
@@ -24,8 +26,6 @@ mod client;
 mod error;
 #[cfg(feature = "events")]
 pub mod events;
-#[cfg(feature = "app")]
-pub mod app;
 mod limiter;
 pub mod loose;
 mod paginate;

@@ -127,7 +127,8 @@ pub fn read_page(text: &str) -> Page {
             let extra = sub_of(t.line).is_some_and(|h| {
                 h.level > 2 && h.text.to_lowercase().contains("дополнительные параметры")
             });
-            if extra && t.line > page.params_line && !used_tables.contains(&ti) && is_param_table(t) {
+            if extra && t.line > page.params_line && !used_tables.contains(&ti) && is_param_table(t)
+            {
                 let more = rows_to_params(&doc, ti, &mut used_tables, &mut problems, 0);
                 for p in more {
                     if !page.params.iter().any(|q| q.name == p.name) {
@@ -589,7 +590,11 @@ mod tests {
 
     #[test]
     fn additional_parameters_table_adds_rows() {
-        let t = |name: &str, ty: &str| format!("#|\n|| **Название**\n`тип` | **Описание** ||\n|| **{name}**\n`{ty}` | x ||\n|#\n");
+        let t = |name: &str, ty: &str| {
+            format!(
+                "#|\n|| **Название**\n`тип` | **Описание** ||\n|| **{name}**\n`{ty}` | x ||\n|#\n"
+            )
+        };
         let p = read_page(&format!(
             "# Get x.y.get\n\n## Параметры метода\n\n{}\n### Дополнительные параметры\n\n{}\n## Возвращаемые данные\n\n{}",
             t("limit", "integer"),

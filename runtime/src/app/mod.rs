@@ -7,9 +7,9 @@
 //! event must carry the token stored for its portal.
 
 mod registry;
-mod store;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+mod store;
 #[cfg(feature = "axum")]
 pub mod web;
 
@@ -128,7 +128,12 @@ impl<T: TokenStore + ?Sized> ApplicationTokens for T {
         &'a self,
         member_id: &'a str,
     ) -> BoxFuture<'a, Result<Option<String>, SaveError>> {
-        Box::pin(async move { Ok(self.load(member_id).await?.and_then(|r| r.application_token)) })
+        Box::pin(async move {
+            Ok(self
+                .load(member_id)
+                .await?
+                .and_then(|r| r.application_token))
+        })
     }
 }
 
@@ -172,7 +177,12 @@ impl<E> Received<E> {
 }
 
 /// The `/oauth/token/` answer of a code exchange.
-fn read_token_answer(what: &str, status: u16, body: &[u8], scrub: &dyn Fn(&str) -> String) -> Result<PortalRecord, Error> {
+fn read_token_answer(
+    what: &str,
+    status: u16,
+    body: &[u8],
+    scrub: &dyn Fn(&str) -> String,
+) -> Result<PortalRecord, Error> {
     let value: Value = serde_json::from_slice(body).map_err(|_| Error::Http {
         method: what.into(),
         status,
@@ -192,7 +202,11 @@ fn read_token_answer(what: &str, status: u16, body: &[u8], scrub: &dyn Fn(&str) 
             validation: Vec::new(),
         })));
     }
-    let (access, refresh, member) = (text("access_token"), text("refresh_token"), text("member_id"));
+    let (access, refresh, member) = (
+        text("access_token"),
+        text("refresh_token"),
+        text("member_id"),
+    );
     if access.is_empty() || refresh.is_empty() || member.is_empty() {
         return Err(Error::Http {
             method: what.into(),

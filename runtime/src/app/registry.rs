@@ -7,8 +7,7 @@ use std::sync::{Arc, Mutex};
 use super::{AppConfig, PortalRecord, Received, SharedStore, TokenStore, exchange_code};
 use crate::auth::{OAuthConfig, OAuthTokens, SaveError, TokenSync};
 use crate::events::{
-    EventError, EventPayload, FormLimits, ON_APP_INSTALL, ON_APP_UNINSTALL, RawEvent,
-    verify_token,
+    EventError, EventPayload, FormLimits, ON_APP_INSTALL, ON_APP_UNINSTALL, RawEvent, verify_token,
 };
 use crate::registry::MethodInfo;
 use crate::transport::{BoxFuture, ReqwestTransport, Transport};
@@ -259,7 +258,10 @@ impl App {
     }
 
     /// [`App::receive`], with the event typed by `E` (the generated `Event` enum of a scope).
-    pub async fn receive_as<E: EventPayload>(&self, body: &[u8]) -> Result<Received<E>, EventError> {
+    pub async fn receive_as<E: EventPayload>(
+        &self,
+        body: &[u8],
+    ) -> Result<Received<E>, EventError> {
         self.receive(body).await?.typed()
     }
 

@@ -142,7 +142,13 @@ impl TokenStore for SqliteStore {
             c.execute(
                 "UPDATE bitrix24_portals SET access_token = ?1, refresh_token = ?2, expires = ?3
                  WHERE member_id = ?4 AND refresh_token = ?5",
-                params![new.access_token, new.refresh_token, new.expires, member_id, old],
+                params![
+                    new.access_token,
+                    new.refresh_token,
+                    new.expires,
+                    member_id,
+                    old
+                ],
             )
             .map(|n| n == 1)
         })

@@ -81,6 +81,9 @@ where
                     max,
                 }))
             })?;
-        app.receive(&body).await.map(VerifiedEvent).map_err(EventRejection)
+        app.receive(&body)
+            .await
+            .map(VerifiedEvent)
+            .map_err(EventRejection)
     }
 }

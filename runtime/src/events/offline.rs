@@ -86,7 +86,10 @@ impl OfflineEvents {
     }
 
     /// The events, in queue order, until the queue is empty (or `max_batches`).
-    pub fn stream(self, client: &Client) -> impl Stream<Item = Result<OfflineEvent, Error>> + use<> {
+    pub fn stream(
+        self,
+        client: &Client,
+    ) -> impl Stream<Item = Result<OfflineEvent, Error>> + use<> {
         let process = self.process_id.clone().unwrap_or_else(|| {
             let mut rng = fastrand::Rng::new();
             format!("rs{:016x}{:016x}", rng.u64(..), rng.u64(..))
@@ -120,7 +123,8 @@ impl OfflineEvents {
                     return None;
                 }
                 st.batches += 1;
-                let mut params = json!({"clear": 0, "limit": st.options.limit, "process_id": st.process});
+                let mut params =
+                    json!({"clear": 0, "limit": st.options.limit, "process_id": st.process});
                 if let Some(c) = &st.options.auth_connector {
                     params["auth_connector"] = json!(c);
                 }
@@ -158,12 +162,10 @@ struct State {
 }
 
 fn read_batch(result: &Value, asked: &str) -> Result<Vec<OfflineEvent>, Error> {
-    let bad = |what: &str| {
-        Error::Http {
-            method: "event.offline.get".into(),
-            status: 200,
-            excerpt: format!("the answer's result {what}"),
-        }
+    let bad = |what: &str| Error::Http {
+        method: "event.offline.get".into(),
+        status: 200,
+        excerpt: format!("the answer's result {what}"),
     };
     let process = result
         .get("process_id")
