@@ -193,7 +193,7 @@ fn example_result(page: &Page) -> Option<&Value> {
 
 /// The loose shape of an example value: scalars by kind, objects with their keys (two levels),
 /// arrays with the shape of their first item. Every property optional; `null` is any value.
-fn infer(v: &Value, depth: usize) -> Value {
+pub(crate) fn infer(v: &Value, depth: usize) -> Value {
     match v {
         Value::Null => json!({}),
         Value::Bool(_) => json!({"type": "boolean"}),
@@ -234,12 +234,12 @@ fn pages(page: &Page) -> bool {
 }
 
 /// JSON as YAML flow: pretty-printed, continuation lines indented by two spaces.
-fn flow(v: &Value) -> String {
+pub(crate) fn flow(v: &Value) -> String {
     let text = serde_json::to_string_pretty(v).unwrap_or_else(|_| "{}".to_owned());
     text.replace('\n', "\n  ")
 }
 
-fn yaml_str(s: &str) -> String {
+pub(crate) fn yaml_str(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned())
 }
 

@@ -11,6 +11,7 @@ mod diag;
 pub mod docs;
 mod emit;
 pub mod import;
+pub mod import_event;
 pub mod ir;
 pub mod lint;
 pub mod naming;

@@ -642,12 +642,22 @@ pub fn parse_event(src: &SourceFile, diags: &mut Diagnostics) -> Option<EventSpe
         is_event_name,
         "an event name (dot-separated segments of the form [A-Za-z][A-Za-z0-9_]*)",
     );
-    let scope = text_key("scope", is_scope, "a scope ([a-z][a-z0-9_]* segments joined by `.`)");
+    let scope = text_key(
+        "scope",
+        is_scope,
+        "a scope ([a-z][a-z0-9_]* segments joined by `.`)",
+    );
     let deprecated = match fields.get("deprecated") {
         None => false,
         Some(Value::Bool(b)) => *b,
         Some(v) => {
-            diags.push(type_error(file, line_of("deprecated"), "deprecated", "a boolean", v));
+            diags.push(type_error(
+                file,
+                line_of("deprecated"),
+                "deprecated",
+                "a boolean",
+                v,
+            ));
             false
         }
     };
@@ -657,7 +667,13 @@ pub fn parse_event(src: &SourceFile, diags: &mut Diagnostics) -> Option<EventSpe
             Some(s.clone())
         }
         Some(v) => {
-            diags.push(type_error(file, line_of("docs"), "docs", "an http(s) URL string", v));
+            diags.push(type_error(
+                file,
+                line_of("docs"),
+                "docs",
+                "an http(s) URL string",
+                v,
+            ));
             None
         }
     };
@@ -706,7 +722,10 @@ mod event_tests {
         );
         let s = s.unwrap();
         assert!(d.is_empty(), "{d:?}");
-        assert_eq!((s.event.as_str(), s.scope.as_str()), ("onCrmDealAdd", "crm"));
+        assert_eq!(
+            (s.event.as_str(), s.scope.as_str()),
+            ("onCrmDealAdd", "crm")
+        );
         assert!(matches!(s.payload.root.kind, schema::Kind::Object(_)));
     }
 
@@ -714,10 +733,21 @@ mod event_tests {
     fn bad_event_specs_name_the_line() {
         let (s, d) = parse_text("---\nevent: \"on deal\"\nscope: Crm\nextra: 1\n---\n");
         assert!(s.is_none());
-        assert!(d.iter().any(|m| m.contains(":2: error") && m.contains("event")), "{d:?}");
-        assert!(d.iter().any(|m| m.contains(":3: error") && m.contains("scope")), "{d:?}");
+        assert!(
+            d.iter()
+                .any(|m| m.contains(":2: error") && m.contains("event")),
+            "{d:?}"
+        );
+        assert!(
+            d.iter()
+                .any(|m| m.contains(":3: error") && m.contains("scope")),
+            "{d:?}"
+        );
         assert!(d.iter().any(|m| m.contains(":4: warning")), "{d:?}");
         let (s, d) = parse_text("---\nscope: crm\n---\n");
-        assert!(s.is_none() && d.iter().any(|m| m.contains("`event` is missing")), "{d:?}");
+        assert!(
+            s.is_none() && d.iter().any(|m| m.contains("`event` is missing")),
+            "{d:?}"
+        );
     }
 }

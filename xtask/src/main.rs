@@ -85,8 +85,26 @@ enum Mode {
     Check,
 }
 
-/// Reads every `*.md` under `dir` (recursively, sorted), naming each by its path from `root`.
+/// The folder of event specs inside a spec folder (`specs/events/`): read by
+/// [`read_event_specs`], never as method specs.
+const EVENTS_DIR: &str = "events";
+
+/// Reads every `*.md` under `dir` (recursively, sorted, without `dir/events/`), naming each by
+/// its path from `root`.
 fn read_specs(root: &Path, dir: &Path) -> Result<Vec<SourceFile>, String> {
+    read_md(root, dir, Some(&dir.join(EVENTS_DIR)))
+}
+
+/// The event specs of a spec folder (`<dir>/events/**.md`); none when there is no such folder.
+fn read_event_specs(root: &Path, dir: &Path) -> Result<Vec<SourceFile>, String> {
+    let events = dir.join(EVENTS_DIR);
+    if !events.is_dir() {
+        return Ok(Vec::new());
+    }
+    read_md(root, &events, None)
+}
+
+fn read_md(root: &Path, dir: &Path, skip: Option<&Path>) -> Result<Vec<SourceFile>, String> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -99,7 +117,9 @@ fn read_specs(root: &Path, dir: &Path) -> Result<Vec<SourceFile>, String> {
                 .file_type()
                 .map_err(|e| format!("{}: {e}", path.display()))?;
             if ft.is_dir() {
-                stack.push(path);
+                if Some(path.as_path()) != skip {
+                    stack.push(path);
+                }
             } else if path.extension().is_some_and(|x| x == "md") {
                 let text =
                     fs::read(&path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
@@ -321,9 +341,11 @@ fn lint(root: &Path, args: &[String]) -> Result<(), String> {
     let strict = args.iter().any(|a| a == "--strict");
     let paths: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
     let mut sets: Vec<(String, Vec<SourceFile>)> = Vec::new();
+    let mut event_files = Vec::new();
     if paths.is_empty() {
         for t in TARGETS {
             sets.push((t.specs.to_owned(), read_specs(root, &root.join(t.specs))?));
+            event_files.extend(read_event_specs(root, &root.join(t.specs))?);
         }
     } else {
         let mut files = Vec::new();
@@ -384,6 +406,21 @@ fn lint(root: &Path, args: &[String]) -> Result<(), String> {
             } else {
                 String::new()
             }
+        );
+    }
+    if !event_files.is_empty() {
+        let mut diags = Diagnostics::default();
+        for f in &event_files {
+            codegen::spec::parse_event(f, &mut diags);
+        }
+        diags.sort();
+        eprint!("{diags}");
+        errors += diags.errors().count();
+        println!(
+            "event specs: {} spec(s) checked, {} error(s), {} warning(s)",
+            event_files.len(),
+            diags.errors().count(),
+            diags.warnings().count()
         );
     }
     if errors > 0 {
@@ -628,6 +665,75 @@ fn import(root: &Path, args: &[String]) -> Result<(), String> {
         "{} method page(s) -> {}: {written} written, {same} unchanged, {kept} kept (edited by hand); {} page(s) skipped; {problems} irregularities (--verbose lists them)",
         by_method.len(),
         display_path(root, &out_dir),
+        notes.len()
+    );
+    import_events(root, Path::new(docs_dir), &out_dir, verbose)
+}
+
+/// Event pages -> `<out>/events/<event>.md` (same hand-edit protection as method specs).
+fn import_events(
+    root: &Path,
+    docs_dir: &Path,
+    out_dir: &Path,
+    verbose: bool,
+) -> Result<(), String> {
+    let pages = read_tree(&docs_dir.join("api-reference"))?;
+    let events_dir = out_dir.join(EVENTS_DIR);
+    fs::create_dir_all(&events_dir).map_err(|e| format!("{}: {e}", events_dir.display()))?;
+    // By lower-cased name (the wire is case-insensitive): (page, spec).
+    let mut by_event: BTreeMap<String, (String, codegen::import_event::ImportedEvent)> =
+        BTreeMap::new();
+    let mut notes = Vec::new();
+    for (rel, text) in &pages {
+        match codegen::import_event::import_event_page(rel, text) {
+            Ok(imp) => {
+                let key = imp.event.to_ascii_lowercase();
+                if let Some((other, _)) = by_event.get(&key) {
+                    notes.push(format!(
+                        "api-reference/{rel}: event `{}` is already imported from api-reference/{other}; skipped",
+                        imp.event
+                    ));
+                } else {
+                    by_event.insert(key, (rel.clone(), imp));
+                }
+            }
+            Err(codegen::import::Skip::NotAMethod) => {}
+            Err(codegen::import::Skip::Unusable(why)) => {
+                notes.push(format!("api-reference/{rel}: event page not read: {why}"));
+            }
+        }
+    }
+    let (mut written, mut same, mut kept, mut problems) = (0, 0, 0, 0);
+    for (rel, imp) in by_event.values() {
+        problems += imp.problems.len();
+        if verbose {
+            for p in &imp.problems {
+                eprintln!("api-reference/{rel}:{}: note: {}", p.line, p.message);
+            }
+        }
+        let target = events_dir.join(format!("{}.md", imp.event));
+        match fs::read_to_string(&target).ok() {
+            Some(o) if o == imp.text => same += 1,
+            Some(o) if !codegen::import::untouched(&o) => {
+                kept += 1;
+                eprintln!(
+                    "{}: not overwritten: written or corrected by hand; delete it to re-import",
+                    display_path(root, &target)
+                );
+            }
+            _ => {
+                fs::write(&target, &imp.text).map_err(|e| format!("{}: {e}", target.display()))?;
+                written += 1;
+            }
+        }
+    }
+    for n in &notes {
+        eprintln!("{n}");
+    }
+    println!(
+        "{} event page(s) -> {}: {written} written, {same} unchanged, {kept} kept (edited by hand); {} page(s) not read; {problems} irregularities (--verbose lists them)",
+        by_event.len(),
+        display_path(root, &events_dir),
         notes.len()
     );
     Ok(())
