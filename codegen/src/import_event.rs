@@ -41,8 +41,7 @@ fn title_event(title: &str) -> Option<String> {
     title
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
         .map(|w| w.trim_matches('.'))
-        .filter(|w| is_event_word(w))
-        .last()
+        .rfind(|w| is_event_word(w))
         .map(str::to_owned)
 }
 
@@ -118,7 +117,7 @@ pub fn import_event_page(rel_path: &str, text: &str) -> Result<ImportedEvent, Sk
         })
         .collect();
     if !event.contains('.')
-        && from_stem.to_ascii_lowercase() != event.to_ascii_lowercase()
+        && !from_stem.eq_ignore_ascii_case(&event)
         && stem.starts_with("on-")
         && is_event_word(&from_stem)
         && is_typo(&event, &from_stem)
